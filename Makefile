@@ -1,0 +1,64 @@
+# The two commands of the README:
+#   make run    build (Release) and start the service on 127.0.0.1:$(PORT) with the embedded database
+#   make test   build and run every test: Release ctest, ASan+UBSan ctest, fuzz smoke runs,
+#               npm interop, API docs check and the browser test
+# Everything is built by CMake under build/; this file only sequences it.
+
+PORT ?= 8080
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+RELEASE := build/release
+ASAN := build/asan
+FUZZ := build/fuzz
+
+.PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
+        test-api test-web bench format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS)
+
+run: build
+	$(RELEASE)/cli/tokendoctor serve --listen 127.0.0.1:$(PORT)
+
+test: deps-test
+	@$(MAKE) --no-print-directory test-release test-asan test-fuzz test-interop test-api test-web
+
+test-release: build
+	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
+
+test-asan:
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DTD_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+test-fuzz:
+	@CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS)
+	tests/fuzz/run.sh $(FUZZ)
+
+test-interop: build
+	tests/interop/run.sh $(RELEASE)
+
+test-api: build
+	tests/api/run.sh $(RELEASE)
+
+test-web: build
+	tests/web/run.sh $(RELEASE)
+
+bench: build
+	tests/bench/run.sh $(RELEASE)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,1 @@
+/* placeholder */ typedef int td_placeholder_db;

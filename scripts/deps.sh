@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tokendoctor needs, only those that are missing.
+#   scripts/deps.sh build   what `make run` needs: compiler, CMake and the five libraries
+#   scripts/deps.sh test    plus what `make test` needs: clang's libFuzzer runtime, Node.js/npm
+#                           (interop tests against the vendor's npm libraries) and Chromium (the
+#                           web page's end-to-end test)
+set -euo pipefail
+want=(cmake make gcc pkg-config libevent-dev libmbedtls-dev zlib1g-dev libjansson-dev libsqlite3-dev)
+if [ "${1:-build}" = test ]; then
+  want+=(clang libclang-rt-14-dev chromium)
+  command -v node >/dev/null 2>&1 || want+=(nodejs)
+  command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tokendoctor: missing Debian packages: ${missing[*]}" >&2
+  echo "tokendoctor: run as root, or install them first: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "tokendoctor: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
