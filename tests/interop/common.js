@@ -1,0 +1,120 @@
+'use strict'
+/* common.js -- helpers shared by gen.js and verify.js.
+ *
+ * Design: the interop test must be reproducible from one number, so every random choice comes from
+ * a small seeded PRNG (mulberry32) instead of Math.random; a failing run prints its seed and
+ * `INTEROP_SEED=<n> tests/interop/run.sh` replays it. The helpers that build random inputs live
+ * here so the generator and the checker of minted tokens describe tokens in the same JSON shape:
+ *
+ *   {"version":"007","app_id":..,"issue_ts":..,"expire":..,"salt":..,
+ *    "services":[{"type":1,"privileges":{"1":60},"channel":..,"uid":..}, ...]}
+ *   {"version":"006","app_id":..,"salt":..,"ts":..,"crc_channel":..,"crc_uid":..,
+ *    "privileges":{"1":...}}
+ *
+ * which is the `expect` shape of shared/vectors/tokens.jsonl (an unknown service is
+ * {"type":N,"unknown":true}).
+ */
+
+const zlib = require('zlib')
+
+// mulberry32: tiny, fast, good enough to spread test inputs; never used for secrets.
+function makeRng(seed) {
+    let a = seed >>> 0
+    const next = () => {
+        a = (a + 0x6d2b79f5) >>> 0
+        let t = a
+        t = Math.imul(t ^ (t >>> 15), t | 1)
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    }
+    const rng = {
+        next,
+        // Integer in [lo, hi], both inclusive; safe for the full uint32 range.
+        int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+        chance: p => next() < p,
+        pick: arr => arr[Math.floor(next() * arr.length)],
+        u32: () => Math.floor(next() * 4294967296) >>> 0,
+    }
+    return rng
+}
+
+// A 32-character hex string (App ID or certificate); sometimes mixed case, because the
+// certificate is used as its ASCII bytes and case must therefore matter.
+function hex32(rng) {
+    const digits = '0123456789abcdef'
+    const upper = rng.chance(0.2)
+    let s = ''
+    for (let i = 0; i < 32; i++) {
+        let c = digits[rng.int(0, 15)]
+        if (upper && rng.chance(0.5)) c = c.toUpperCase()
+        s += c
+    }
+    return s
+}
+
+// Another certificate that must NOT verify: a fresh random one, or the same one with the case of
+// one letter flipped (catches a verifier that hex-decodes or lowercases the certificate).
+function wrongCerts(rng, cert) {
+    const out = []
+    let other = hex32(rng)
+    while (other === cert) other = hex32(rng)
+    out.push(other)
+    const letters = [...cert].map((c, i) => (/[a-fA-F]/.test(c) ? i : -1)).filter(i => i >= 0)
+    if (letters.length > 0) {
+        const i = rng.pick(letters)
+        const c = cert[i]
+        const flipped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()
+        out.push(cert.slice(0, i) + flipped + cert.slice(i + 1))
+    }
+    // One byte short: the verifier must use the length it is given.
+    out.push(cert.slice(0, 31))
+    return out
+}
+
+// Code point pools for random text: ASCII, Latin-1, Greek, Arabic (RTL), CJK, emoji (outside
+// the BMP, so UTF-16 surrogate pairs in JS and 4-byte UTF-8), combining marks, and control
+// characters including NUL (a decoder that stops at NUL fails here).
+const POOLS = [
+    [0x20, 0x7e],
+    [0x20, 0x7e],
+    [0x20, 0x7e],
+    [0xa0, 0xff],
+    [0x391, 0x3c9],
+    [0x621, 0x64a],
+    [0x4e00, 0x9fff],
+    [0x1f300, 0x1f64f],
+    [0x300, 0x36f],
+    [0x00, 0x1f],
+]
+
+function randomText(rng, maxLen) {
+    const r = rng.next()
+    if (r < 0.1) return ''
+    if (r < 0.12) return 'x'.repeat(rng.int(100, 400)) + String(rng.u32()) // long, compressible
+    if (r < 0.3) return String(rng.u32()) // uid-like decimal text
+    const len = rng.int(1, maxLen)
+    const asciiOnly = rng.chance(0.4)
+    let s = ''
+    for (let i = 0; i < len; i++) {
+        const pool = asciiOnly ? POOLS[0] : rng.pick(POOLS)
+        s += String.fromCodePoint(rng.int(pool[0], pool[1]))
+    }
+    return s
+}
+
+// A uint32 that is sometimes an edge value.
+function edgeU32(rng, typical) {
+    const r = rng.next()
+    if (r < 0.05) return 0
+    if (r < 0.1) return 0xffffffff
+    if (r < 0.15) return rng.u32()
+    return typical()
+}
+
+// zlib's crc32 of the UTF-8 bytes (Node's own zlib binding, not the libraries' crc-32 package,
+// so the expectation is independent of the builder under test).
+function crc32Text(s) {
+    return zlib.crc32(Buffer.from(s, 'utf8')) >>> 0
+}
+
+module.exports = { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text }
