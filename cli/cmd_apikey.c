@@ -1,9 +1,238 @@
-/* cmd_apikey.c -- placeholder until the subcommand is written. */
+/* cmd_apikey.c -- `tokendoctor apikey`: create, list and revoke the API keys of the HTTP
+ * service.
+ *
+ * Design
+ * ------
+ * A thin layer over db/tddb.h. `create` prints the new key alone on standard output (so that
+ * `KEY=$(tokendoctor apikey create --role admin)` works) and a note on standard error; it is the
+ * only time the key is ever shown -- the database keeps its SHA-256 only. `list` shows ids,
+ * names, roles and times, never a key or a hash.
+ *
+ * Exit statuses: 0 ok, 1 no such key, 64 usage (bad role or name), 70 storage error.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
 #include "tdcli.h"
+#include "tddb.h"
+
+typedef struct {
+    const char *db_path;
+    const char *key_file;
+    const char *role;
+    const char *name;
+    bool json;
+    bool help;
+    int npos;
+    const char *pos[3];
+} apikey_args;
+
+static void apikey_usage(FILE *out) {
+    fprintf(out,
+            "usage: tokendoctor apikey create --role admin|reader [--name LABEL]\n"
+            "       tokendoctor apikey list\n"
+            "       tokendoctor apikey revoke ID|NAME\n"
+            "\n"
+            "create prints the new key once (only its SHA-256 is stored). admin keys may use\n"
+            "every endpoint; reader keys the diagnosis endpoints when they require a key\n"
+            "(serve --auth all). The key's name is the actor in the configuration history.\n"
+            "\n"
+            "options:\n"
+            "  --json            print exactly one JSON document\n"
+            "  --db PATH         the database (default: $%s if set, else %s)\n"
+            "  --key-file PATH   the certificate key file (default: $%s if set, else %s\n"
+            "                    in the database's directory)\n"
+            "\n"
+            "exit status: 0 ok, 1 no such key, 64 usage, 70 storage error\n",
+            TDB_ENV_PATH, TDB_DEFAULT_PATH, TDB_ENV_KEY_FILE, TDB_KEY_FILE_NAME);
+}
+
+static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
+    memset(a, 0, sizeof *a);
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **value = NULL;
+        if (options && strcmp(arg, "--") == 0) {
+            options = false;
+            continue;
+        }
+        if (options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            a->help = true;
+        } else if (options && strcmp(arg, "--json") == 0) {
+            a->json = true;
+        } else if (options && strcmp(arg, "--db") == 0) {
+            value = &a->db_path;
+        } else if (options && strcmp(arg, "--key-file") == 0) {
+            value = &a->key_file;
+        } else if (options && strcmp(arg, "--role") == 0) {
+            value = &a->role;
+        } else if (options && strcmp(arg, "--name") == 0) {
+            value = &a->name;
+        } else if (options && arg[0] == '-' && arg[1] != '\0') {
+            cli_error("apikey: unknown option '%s'", arg);
+            return false;
+        } else if (a->npos < (int)(sizeof a->pos / sizeof a->pos[0])) {
+            a->pos[a->npos++] = arg;
+        } else {
+            cli_error("apikey: too many arguments");
+            return false;
+        }
+        if (value) {
+            if (i + 1 >= argc) {
+                cli_error("apikey: %s needs a value", arg);
+                return false;
+            }
+            *value = argv[++i];
+        }
+    }
+    return true;
+}
+
+static int status_exit(tdb *db, tdb_status s) {
+    cli_error("%s", tdb_errmsg(db));
+    switch (s) {
+    case TDB_NOT_FOUND:
+        return CLI_EXIT_FAIL;
+    case TDB_INVALID:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+static void format_time(json_t *v, char *out, size_t cap) {
+    if (!json_is_integer(v)) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    time_t t = (time_t)json_integer_value(v);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
+    }
+}
+
+static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
+    char key[TDB_APIKEY_LEN + 1];
+    int64_t id = 0;
+    tdb_status s = tdb_apikey_create(db, role, a->name, key, &id);
+    if (s != TDB_OK) {
+        return status_exit(db, s);
+    }
+    char name[TDB_APIKEY_NAME_MAX + 32];
+    if (a->name && *a->name) {
+        snprintf(name, sizeof name, "%s", a->name);
+    } else {
+        snprintf(name, sizeof name, "key-%lld", (long long)id);
+    }
+    bool ok;
+    if (a->json) {
+        ok = cli_print_json(stdout,
+                            json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name", name,
+                                      "role", tdb_role_name(role), "key", key),
+                            false);
+    } else {
+        ok = printf("%s\n", key) > 0;
+        fprintf(stderr, "API key %lld \"%s\" (%s) created. Store it now: it is not shown again.\n",
+                (long long)id, name, tdb_role_name(role));
+    }
+    memset(key, 0, sizeof key);
+    return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+}
+
+static int apikey_list(tdb *db, const apikey_args *a) {
+    json_t *list = NULL;
+    tdb_status s = tdb_apikey_list(db, &list);
+    if (s != TDB_OK) {
+        return status_exit(db, s);
+    }
+    if (a->json) {
+        return cli_print_json(stdout, list, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    }
+    if (json_array_size(list) == 0) {
+        printf("no API keys in %s\n", tdb_path(db));
+    } else {
+        printf("%-6s%-26s%-8s%-25s%s\n", "ID", "NAME", "ROLE", "CREATED", "REVOKED");
+    }
+    size_t i;
+    json_t *k;
+    json_array_foreach(list, i, k) {
+        char created[40], revoked[40];
+        format_time(json_object_get(k, "created_at"), created, sizeof created);
+        format_time(json_object_get(k, "revoked_at"), revoked, sizeof revoked);
+        printf("%-6lld%-26s%-8s%-25s%s\n", (long long)json_integer_value(json_object_get(k, "id")),
+               json_string_value(json_object_get(k, "name")),
+               json_string_value(json_object_get(k, "role")), created, revoked);
+    }
+    json_decref(list);
+    return CLI_EXIT_OK;
+}
+
+static int apikey_revoke(tdb *db, const apikey_args *a) {
+    tdb_status s = tdb_apikey_revoke(db, a->pos[1]);
+    if (s != TDB_OK) {
+        return status_exit(db, s);
+    }
+    /* The argument may be the key itself: never echo it. */
+    bool is_key = strncmp(a->pos[1], TDB_APIKEY_PREFIX, strlen(TDB_APIKEY_PREFIX)) == 0;
+    if (a->json) {
+        return cli_print_json(stdout, json_pack("{s:b}", "revoked", 1), false) ? CLI_EXIT_OK
+                                                                               : CLI_EXIT_INTERNAL;
+    }
+    printf("API key %s revoked\n", is_key ? "(given by value)" : a->pos[1]);
+    return CLI_EXIT_OK;
+}
 
 int cli_apikey(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    cli_error("apikey: not implemented yet");
-    return CLI_EXIT_INTERNAL;
+    apikey_args a;
+    if (!parse_apikey_args(argc, argv, &a)) {
+        apikey_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.help) {
+        apikey_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    const char *action = a.npos > 0 ? a.pos[0] : "";
+    bool is_create = strcmp(action, "create") == 0, is_list = strcmp(action, "list") == 0;
+    bool is_revoke = strcmp(action, "revoke") == 0;
+    if (!is_create && !is_list && !is_revoke) {
+        if (*action) {
+            cli_error("apikey: unknown action '%s'", action);
+        } else {
+            cli_error("apikey: give an action: create, list or revoke");
+        }
+        apikey_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    tdb_role role = TDB_ROLE_NONE;
+    if (is_create && (!a.role || !tdb_role_parse(a.role, &role))) {
+        cli_error("apikey create: --role must be admin or reader");
+        return CLI_EXIT_USAGE;
+    }
+    if (!is_create && (a.role || a.name)) {
+        cli_error("apikey %s: --role and --name are for create", action);
+        return CLI_EXIT_USAGE;
+    }
+    if ((is_revoke && a.npos != 2) || (!is_revoke && a.npos != 1)) {
+        if (is_revoke) {
+            cli_error("apikey revoke: give one ID or NAME");
+        } else {
+            cli_error("apikey %s: takes no argument", action);
+        }
+        return CLI_EXIT_USAGE;
+    }
+    char err[600];
+    tdb *db = tdb_open(a.db_path, a.key_file, err, sizeof err);
+    if (!db) {
+        cli_error("%s", err);
+        return CLI_EXIT_INTERNAL;
+    }
+    int rc = is_create ? apikey_create(db, &a, role)
+             : is_list ? apikey_list(db, &a)
+                       : apikey_revoke(db, &a);
+    tdb_close(db);
+    return rc;
 }

@@ -1,9 +1,501 @@
-/* cmd_project.c -- placeholder until the subcommand is written. */
+/* cmd_project.c -- `tokendoctor project`: store project certificate configurations, read them
+ * back (fingerprints only), list them, show their change history, delete them.
+ *
+ * Design
+ * ------
+ * A thin layer over db/tddb.h: parse the arguments, open the database (--db / --key-file or
+ * the embedded defaults), call one tdb_ function, print. The configuration JSON is validated by
+ * diag_project_from_json (the same messages as `diagnose --project` and the HTTP API), and all
+ * inputs of a file holding an array are validated before any is stored. The change actor is
+ * "cli".
+ *
+ * Exit statuses: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage error.
+ * Certificates never appear in output or messages: JSON parse errors are reported by line and
+ * column without jansson's "near '...'" excerpt, which could quote one.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "tdcli.h"
+#include "tddb.h"
+
+#define PROJECT_FILE_MAX (4u << 20)
+#define ACTOR "cli"
+
+typedef struct {
+    const char *db_path;
+    const char *key_file;
+    const char *file;
+    bool json;
+    bool help;
+    int npos;
+    const char *pos[4];
+} project_args;
+
+static void project_usage(FILE *out) {
+    fprintf(out,
+            "usage: tokendoctor project put [--file FILE | -]   store a configuration (JSON)\n"
+            "       tokendoctor project show APP_ID\n"
+            "       tokendoctor project list\n"
+            "       tokendoctor project history APP_ID         the certificate-configuration log\n"
+            "       tokendoctor project delete APP_ID\n"
+            "\n"
+            "options (every action):\n"
+            "  --json            print exactly one JSON document\n"
+            "  --db PATH         the database (default: $%s if set, else %s)\n"
+            "  --key-file PATH   the certificate key file (default: $%s if set, else %s\n"
+            "                    in the database's directory; created with mode 0600)\n"
+            "\n"
+            "The configuration JSON: {\"app_id\", \"name\", \"primary\": {\"certificate\", "
+            "\"enabled\"},\n"
+            "  \"secondary\": {...}, \"no_certificate\", \"cohost_auth\", "
+            "\"retired_certificates\": [...]}\n"
+            "  (a file may hold an array of them). Certificates are stored encrypted and shown\n"
+            "  only as fingerprints; a replaced or removed certificate is kept as retired.\n"
+            "\n"
+            "exit status: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage "
+            "error\n",
+            TDB_ENV_PATH, TDB_DEFAULT_PATH, TDB_ENV_KEY_FILE, TDB_KEY_FILE_NAME);
+}
+
+/* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
+static bool parse_project_args(int argc, char **argv, project_args *a) {
+    memset(a, 0, sizeof *a);
+    bool options = true;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **value = NULL;
+        if (options && strcmp(arg, "--") == 0) {
+            options = false;
+            continue;
+        }
+        if (options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            a->help = true;
+        } else if (options && strcmp(arg, "--json") == 0) {
+            a->json = true;
+        } else if (options && strcmp(arg, "--db") == 0) {
+            value = &a->db_path;
+        } else if (options && strcmp(arg, "--key-file") == 0) {
+            value = &a->key_file;
+        } else if (options && strcmp(arg, "--file") == 0) {
+            value = &a->file;
+        } else if (options && arg[0] == '-' && arg[1] != '\0') {
+            cli_error("project: unknown option '%s'", arg);
+            return false;
+        } else if (a->npos < (int)(sizeof a->pos / sizeof a->pos[0])) {
+            a->pos[a->npos++] = arg;
+        } else {
+            cli_error("project: too many arguments");
+            return false;
+        }
+        if (value) {
+            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+                cli_error("project: %s needs a value", arg);
+                return false;
+            }
+            *value = argv[++i];
+        }
+    }
+    return true;
+}
+
+static int status_exit(tdb_status s) {
+    switch (s) {
+    case TDB_OK:
+        return CLI_EXIT_OK;
+    case TDB_NOT_FOUND:
+        return CLI_EXIT_FAIL;
+    case TDB_INVALID:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
+}
+
+/* Reports a failed tdb call and returns its exit status. */
+static int fail(tdb *db, tdb_status s) {
+    cli_error("%s", tdb_errmsg(db));
+    return status_exit(s);
+}
+
+static bool valid_app_id(const char *s) {
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return n == TD_CERT_LEN;
+}
+
+/* ---- Human output -------------------------------------------------------------------------- */
+
+/* Text from the database or a client, with control characters replaced (no terminal escapes). */
+static void print_safe(FILE *out, const char *s) {
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+    }
+}
+
+static void format_time(json_int_t t, char *out, size_t cap) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+        snprintf(out, cap, "%lld", (long long)t);
+    }
+}
+
+static void print_cert(FILE *out, const char *label, json_t *cert) {
+    fprintf(out, "%-16s", label);
+    if (!json_is_object(cert)) {
+        fprintf(out, "(none)\n");
+        return;
+    }
+    fprintf(out, "%s  %s\n", json_string_value(json_object_get(cert, "fingerprint")),
+            json_is_true(json_object_get(cert, "enabled")) ? "enabled" : "disabled");
+}
+
+static const char *yes_no(json_t *v) {
+    return json_is_true(v) ? "yes" : "no";
+}
+
+/* The mode as diag_certificate_mode names it, from the read-back JSON. */
+static const char *mode_of(json_t *p) {
+    bool primary = json_is_true(json_object_get(json_object_get(p, "primary"), "enabled"));
+    bool secondary = json_is_true(json_object_get(json_object_get(p, "secondary"), "enabled"));
+    return primary && secondary ? "both" : primary ? "primary" : secondary ? "secondary" : "none";
+}
+
+static void print_project(FILE *out, json_t *p) {
+    char when[64];
+    fprintf(out, "%-16s%s\n", "App ID", json_string_value(json_object_get(p, "app_id")));
+    fprintf(out, "%-16s", "Name");
+    print_safe(out, json_string_value(json_object_get(p, "name")));
+    fputc('\n', out);
+    fprintf(out, "%-16s%s\n", "Mode", mode_of(p));
+    print_cert(out, "Primary", json_object_get(p, "primary"));
+    print_cert(out, "Secondary", json_object_get(p, "secondary"));
+    fprintf(out, "%-16s%s\n", "No certificate", yes_no(json_object_get(p, "no_certificate")));
+    fprintf(out, "%-16s%s\n", "Co-host auth", yes_no(json_object_get(p, "cohost_auth")));
+    json_t *retired = json_object_get(p, "retired_certificates");
+    fprintf(out, "%-16s", "Retired");
+    if (json_array_size(retired) == 0) {
+        fprintf(out, "(none)");
+    }
+    size_t i;
+    json_t *fp;
+    json_array_foreach(retired, i, fp) {
+        fprintf(out, "%s%s", i ? ", " : "", json_string_value(fp));
+    }
+    fputc('\n', out);
+    format_time(json_integer_value(json_object_get(p, "created_at")), when, sizeof when);
+    fprintf(out, "%-16s%s\n", "Created", when);
+    format_time(json_integer_value(json_object_get(p, "updated_at")), when, sizeof when);
+    fprintf(out, "%-16s%s\n", "Updated", when);
+}
+
+static void print_cert_cell(FILE *out, json_t *cert) {
+    char cell[32];
+    if (json_is_object(cert)) {
+        snprintf(cell, sizeof cell, "%s %s",
+                 json_string_value(json_object_get(cert, "fingerprint")),
+                 json_is_true(json_object_get(cert, "enabled")) ? "on" : "off");
+    } else {
+        snprintf(cell, sizeof cell, "-");
+    }
+    fprintf(out, "%-14s", cell);
+}
+
+static void print_list(FILE *out, json_t *list, const char *db_path) {
+    if (json_array_size(list) == 0) {
+        fprintf(out, "no projects in %s\n", db_path);
+        return;
+    }
+    fprintf(out, "%-34s%-11s%-14s%-14s%s\n", "APP ID", "MODE", "PRIMARY", "SECONDARY", "NAME");
+    size_t i;
+    json_t *p;
+    json_array_foreach(list, i, p) {
+        fprintf(out, "%-34s%-11s", json_string_value(json_object_get(p, "app_id")), mode_of(p));
+        print_cert_cell(out, json_object_get(p, "primary"));
+        print_cert_cell(out, json_object_get(p, "secondary"));
+        print_safe(out, json_string_value(json_object_get(p, "name")));
+        fputc('\n', out);
+    }
+}
+
+/* A logged value: null -> "(none)", strings as they are, the rest as compact JSON. */
+static void print_value(FILE *out, json_t *v) {
+    if (!v || json_is_null(v)) {
+        fputs("(none)", out);
+    } else if (json_is_string(v)) {
+        print_safe(out, json_string_value(v));
+    } else if (json_is_array(v) && json_array_size(v) == 0) {
+        fputs("(none)", out);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            fputs(i ? ", " : "", out);
+            print_value(out, item);
+        }
+    } else {
+        char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        print_safe(out, text);
+        free(text);
+    }
+}
+
+static void print_history(FILE *out, json_t *list) {
+    size_t i, j;
+    json_t *e, *c;
+    json_array_foreach(list, i, e) {
+        char when[64];
+        format_time(json_integer_value(json_object_get(e, "at")), when, sizeof when);
+        fprintf(out, "%s  %-8s by ", when, json_string_value(json_object_get(e, "action")));
+        print_safe(out, json_string_value(json_object_get(e, "actor")));
+        fputc('\n', out);
+        json_array_foreach(json_object_get(e, "changes"), j, c) {
+            fprintf(out, "    %s: ", json_string_value(json_object_get(c, "field")));
+            print_value(out, json_object_get(c, "from"));
+            fputs(" -> ", out);
+            print_value(out, json_object_get(c, "to"));
+            fputc('\n', out);
+        }
+        json_t *retired = json_object_get(e, "retired");
+        if (json_array_size(retired) > 0) {
+            fputs("    retired: ", out);
+            print_value(out, retired);
+            fputc('\n', out);
+        }
+    }
+}
+
+/* ---- Actions -------------------------------------------------------------------------------- */
+
+/* Parses and validates the configuration(s) of a put: one object or an array of them. */
+static diag_project *read_configurations(const char *path, size_t *count) {
+    size_t len = 0;
+    char *text = cli_read_file(path, PROJECT_FILE_MAX, &len);
+    if (!text) {
+        return NULL;
+    }
+    const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
+    if (strspn(text, " \t\r\n") == len) {
+        cli_error("%s: empty (expected the project configuration JSON)", name);
+        free(text);
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!root) {
+        /* jerr.text may quote the input ("near '...'"): report the position only. */
+        cli_error("%s: invalid JSON at line %d, column %d", name, jerr.line, jerr.column);
+        return NULL;
+    }
+    size_t n = json_is_array(root) ? json_array_size(root) : 1;
+    diag_project *projects = n ? calloc(n, sizeof *projects) : NULL;
+    if (!projects) {
+        cli_error(n ? "out of memory" : "%s: an empty array holds no configuration", name);
+        json_decref(root);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = json_is_array(root) ? json_array_get(root, i) : root;
+        char err[256];
+        if (!json_is_object(obj)) {
+            snprintf(err, sizeof err, "must be a JSON object (the project configuration)");
+        }
+        if (!json_is_object(obj) || !diag_project_from_json(obj, &projects[i], err, sizeof err)) {
+            if (json_is_array(root)) {
+                cli_error("%s: configuration [%zu]: %s", name, i, err);
+            } else {
+                cli_error("%s: %s", name, err);
+            }
+            free(projects);
+            json_decref(root);
+            return NULL;
+        }
+    }
+    json_decref(root);
+    *count = n;
+    return projects;
+}
+
+/* The input of a put: --file FILE, a FILE or "-" argument, or standard input. Validated before
+ * the database is opened, so that a bad configuration touches nothing. */
+static diag_project *read_put_input(const project_args *a, size_t *count) {
+    const char *path = a->file;
+    if (a->npos > 2 || (a->file && a->npos > 1)) {
+        cli_error("project put: give the configuration with --file FILE or - (standard input)");
+        return NULL;
+    }
+    if (!path) {
+        path = a->npos == 2 ? a->pos[1] : "-";
+    }
+    if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO)) {
+        cli_error("project put: give --file FILE, or pipe the configuration JSON into '-'");
+        return NULL;
+    }
+    return read_configurations(path, count);
+}
+
+static int project_put(tdb *db, const project_args *a, diag_project *projects, size_t count) {
+    json_t *shown = json_array();
+    int exit_code = CLI_EXIT_OK;
+    for (size_t i = 0; i < count && exit_code == CLI_EXIT_OK; i++) {
+        bool created = false;
+        json_t *one = NULL;
+        tdb_status s = tdb_project_put(db, &projects[i], ACTOR, &created);
+        if (s == TDB_OK) {
+            s = tdb_project_show(db, projects[i].app_id, &one);
+        }
+        if (s != TDB_OK) {
+            exit_code = fail(db, s);
+            break;
+        }
+        if (!a->json) {
+            printf("%sproject %s %s\n", i ? "\n" : "", projects[i].app_id,
+                   created ? "created" : "replaced");
+            print_project(stdout, one);
+        }
+        json_array_append_new(shown, one);
+    }
+    if (exit_code == CLI_EXIT_OK && a->json) {
+        json_t *doc = count == 1 ? json_incref(json_array_get(shown, 0)) : json_incref(shown);
+        if (!cli_print_json(stdout, doc, false)) {
+            exit_code = CLI_EXIT_INTERNAL;
+        }
+    }
+    json_decref(shown);
+    return exit_code;
+}
+
+/* show, history, delete: one APP_ID argument. */
+static const char *single_app_id(const project_args *a) {
+    if (a->npos != 2) {
+        cli_error("project %s: give one APP_ID", a->pos[0]);
+        return NULL;
+    }
+    if (!valid_app_id(a->pos[1])) {
+        cli_error("project %s: APP_ID must be 32 hex characters", a->pos[0]);
+        return NULL;
+    }
+    return a->pos[1];
+}
+
+static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, json_t *)) {
+    if (a->json) {
+        return cli_print_json(stdout, doc, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    }
+    human(stdout, doc);
+    json_decref(doc);
+    return CLI_EXIT_OK;
+}
+
+static int project_show(tdb *db, const project_args *a, const char *app_id) {
+    json_t *doc = NULL;
+    tdb_status s = tdb_project_show(db, app_id, &doc);
+    return s == TDB_OK ? print_doc(doc, a, print_project) : fail(db, s);
+}
+
+static int project_history(tdb *db, const project_args *a, const char *app_id) {
+    json_t *doc = NULL;
+    tdb_status s = tdb_project_history(db, app_id, &doc);
+    return s == TDB_OK ? print_doc(doc, a, print_history) : fail(db, s);
+}
+
+static int project_delete(tdb *db, const project_args *a, const char *app_id) {
+    tdb_status s = tdb_project_delete(db, app_id, ACTOR);
+    if (s != TDB_OK) {
+        return fail(db, s);
+    }
+    if (a->json) {
+        return cli_print_json(stdout, json_pack("{s:s, s:b}", "app_id", app_id, "deleted", 1),
+                              false)
+                   ? CLI_EXIT_OK
+                   : CLI_EXIT_INTERNAL;
+    }
+    printf("project %s deleted (its history is kept)\n", app_id);
+    return CLI_EXIT_OK;
+}
+
+static int project_list(tdb *db, const project_args *a) {
+    if (a->npos != 1) {
+        cli_error("project list: takes no argument");
+        return CLI_EXIT_USAGE;
+    }
+    json_t *doc = NULL;
+    tdb_status s = tdb_project_list(db, &doc);
+    if (s != TDB_OK) {
+        return fail(db, s);
+    }
+    if (a->json) {
+        return cli_print_json(stdout, doc, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    }
+    print_list(stdout, doc, tdb_path(db));
+    json_decref(doc);
+    return CLI_EXIT_OK;
+}
 
 int cli_project(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    cli_error("project: not implemented yet");
-    return CLI_EXIT_INTERNAL;
+    project_args a;
+    if (!parse_project_args(argc, argv, &a)) {
+        project_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (a.help) {
+        project_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (a.npos == 0) {
+        cli_error("project: give an action: put, show, list, history or delete");
+        project_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *action = a.pos[0];
+    bool is_put = strcmp(action, "put") == 0, is_list = strcmp(action, "list") == 0;
+    bool is_show = strcmp(action, "show") == 0, is_history = strcmp(action, "history") == 0;
+    bool is_delete = strcmp(action, "delete") == 0;
+    if (!is_put && !is_list && !is_show && !is_history && !is_delete) {
+        cli_error("project: unknown action '%s'", action);
+        project_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (!is_put && a.file) {
+        cli_error("project %s: --file is for put", action);
+        return CLI_EXIT_USAGE;
+    }
+    const char *app_id = NULL;
+    if ((is_show || is_history || is_delete) && !(app_id = single_app_id(&a))) {
+        return CLI_EXIT_USAGE;
+    }
+    diag_project *projects = NULL;
+    size_t count = 0;
+    if (is_put && !(projects = read_put_input(&a, &count))) {
+        return CLI_EXIT_USAGE;
+    }
+    char err[600];
+    tdb *db = tdb_open(a.db_path, a.key_file, err, sizeof err);
+    int rc = CLI_EXIT_INTERNAL;
+    if (!db) {
+        cli_error("%s", err);
+    } else {
+        rc = is_put       ? project_put(db, &a, projects, count)
+             : is_list    ? project_list(db, &a)
+             : is_show    ? project_show(db, &a, app_id)
+             : is_history ? project_history(db, &a, app_id)
+                          : project_delete(db, &a, app_id);
+        tdb_close(db);
+    }
+    if (projects) {
+        memset(projects, 0, count * sizeof *projects); /* certificates */
+        free(projects);
+    }
+    return rc;
 }

@@ -1,0 +1,268 @@
+/* db_apikey.c -- API keys: random secrets of which only a SHA-256 is kept.
+ *
+ * Design
+ * ------
+ * A key is "tdk_" followed by 64 hex characters of CTR-DRBG output (256 bits): guessing is
+ * hopeless, so a plain SHA-256 (no salt, no slow KDF) is the right hash -- it lets
+ * verification be one pass over the stored hashes. Verification reads every active key and
+ * compares each hash with td_ct_equal without stopping at a match, so its timing does not
+ * depend on which key (if any) matched. There are few keys, so one pass is cheap.
+ *
+ * Names identify keys for people and are the "actor" of logged changes: printable ASCII, not
+ * all digits (so that `apikey revoke ID|NAME` is unambiguous), unique among active keys.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db_internal.h"
+
+#define HASH_LEN 32
+
+const char *tdb_role_name(tdb_role r) {
+    switch (r) {
+    case TDB_ROLE_READER:
+        return "reader";
+    case TDB_ROLE_ADMIN:
+        return "admin";
+    default:
+        return "none";
+    }
+}
+
+bool tdb_role_parse(const char *name, tdb_role *out) {
+    if (strcmp(name, "admin") == 0) {
+        *out = TDB_ROLE_ADMIN;
+    } else if (strcmp(name, "reader") == 0) {
+        *out = TDB_ROLE_READER;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool all_digits(const char *s) {
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool valid_name(tdb *db, const char *name) {
+    size_t len = strlen(name);
+    if (len > TDB_APIKEY_NAME_MAX) {
+        tdbi_fail(db, "name: at most %d characters", TDB_APIKEY_NAME_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x21 || c > 0x7e) {
+            tdbi_fail(db, "name: printable ASCII without spaces only");
+            return false;
+        }
+    }
+    if (all_digits(name)) {
+        tdbi_fail(db, "name: must not be all digits (those are key ids)");
+        return false;
+    }
+    return true;
+}
+
+/* Inserts the key row; the name "" is replaced by "key-<id>" in the same transaction. */
+static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
+                             const unsigned char hash[HASH_LEN], int64_t *id) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql,
+                           "INSERT INTO api_keys (name, role, hash, created_at) "
+                           "VALUES (?, ?, ?, ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return tdbi_sql_fail(db, "creating an API key");
+    }
+    /* A unique placeholder until the id is known (the hash is unique). */
+    char placeholder[2 * HASH_LEN + 2];
+    placeholder[0] = '#';
+    td_hex(hash, HASH_LEN, placeholder + 1);
+    sqlite3_bind_text(st, 1, *name ? name : placeholder, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, tdb_role_name(role), -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, hash, HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        tdbi_fail(db, "name: an active API key named \"%s\" already exists", name);
+        return TDB_INVALID;
+    }
+    if (rc != SQLITE_DONE) {
+        return tdbi_sql_fail(db, "creating an API key");
+    }
+    *id = sqlite3_last_insert_rowid(db->sql);
+    if (*name) {
+        return TDB_OK;
+    }
+    if (sqlite3_prepare_v2(db->sql, "UPDATE api_keys SET name = 'key-' || id WHERE id = ?", -1, &st,
+                           NULL) != SQLITE_OK) {
+        return tdbi_sql_fail(db, "creating an API key");
+    }
+    sqlite3_bind_int64(st, 1, *id);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        tdbi_fail(db, "name: an active API key named \"key-%lld\" already exists; give --name",
+                  (long long)*id);
+        return TDB_INVALID;
+    }
+    return rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "creating an API key");
+}
+
+tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
+                             char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
+    if (role != TDB_ROLE_ADMIN && role != TDB_ROLE_READER) {
+        tdbi_fail(db, "role: must be admin or reader");
+        return TDB_INVALID;
+    }
+    if (!name) {
+        name = "";
+    }
+    if (*name && !valid_name(db, name)) {
+        return TDB_INVALID;
+    }
+    unsigned char secret[32], hash[HASH_LEN];
+    char key[TDB_APIKEY_LEN + 1];
+    if (!tdbi_random(db, secret, sizeof secret)) {
+        tdbi_fail(db, "cannot generate an API key: random generator failed");
+        return TDB_ERROR;
+    }
+    memcpy(key, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1);
+    td_hex(secret, sizeof secret, key + sizeof TDB_APIKEY_PREFIX - 1);
+    td_sha256(key, TDB_APIKEY_LEN, hash);
+    mbedtls_platform_zeroize(secret, sizeof secret);
+
+    int64_t id = 0;
+    tdb_status status = tdbi_begin(db) ? insert_key(db, role, name, hash, &id) : TDB_ERROR;
+    if (status == TDB_OK && !tdbi_commit(db)) {
+        status = TDB_ERROR;
+    }
+    if (status != TDB_OK) {
+        tdbi_rollback(db);
+        mbedtls_platform_zeroize(key, sizeof key);
+        return status;
+    }
+    memcpy(key_out, key, sizeof key);
+    mbedtls_platform_zeroize(key, sizeof key);
+    if (id_out) {
+        *id_out = id;
+    }
+    return TDB_OK;
+}
+
+tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap) {
+    unsigned char hash[HASH_LEN];
+    td_sha256(key, len, hash);
+    sqlite3_stmt *st = NULL;
+    if (name_out && name_cap) {
+        name_out[0] = '\0';
+    }
+    if (sqlite3_prepare_v2(db->sql,
+                           "SELECT hash, role, name FROM api_keys WHERE revoked_at IS NULL", -1,
+                           &st, NULL) != SQLITE_OK) {
+        tdbi_sql_fail(db, "verifying an API key");
+        return TDB_ROLE_NONE;
+    }
+    tdb_role role = TDB_ROLE_NONE;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const void *stored = sqlite3_column_blob(st, 0);
+        if (sqlite3_column_bytes(st, 0) != HASH_LEN || !td_ct_equal(stored, hash, HASH_LEN)) {
+            continue;
+        }
+        tdb_role_parse((const char *)sqlite3_column_text(st, 1), &role);
+        if (name_out && name_cap) {
+            snprintf(name_out, name_cap, "%s", (const char *)sqlite3_column_text(st, 2));
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        tdbi_sql_fail(db, "verifying an API key");
+        role = TDB_ROLE_NONE;
+    }
+    sqlite3_finalize(st);
+    return role;
+}
+
+tdb_status tdb_apikey_list(tdb *db, json_t **out) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql,
+                           "SELECT id, name, role, created_at, revoked_at FROM api_keys "
+                           "ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return tdbi_sql_fail(db, "listing API keys");
+    }
+    json_t *list = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        json_t *revoked = sqlite3_column_type(st, 4) == SQLITE_NULL
+                              ? json_null()
+                              : json_integer(sqlite3_column_int64(st, 4));
+        json_array_append_new(
+            list,
+            json_pack("{s:I, s:o, s:s, s:I, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "name", tdbi_json_text(name ? name : "", name ? strlen(name) : 0), "role",
+                      (const char *)sqlite3_column_text(st, 2), "created_at",
+                      (json_int_t)sqlite3_column_int64(st, 3), "revoked_at", revoked));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(list);
+        return tdbi_sql_fail(db, "listing API keys");
+    }
+    *out = list;
+    return TDB_OK;
+}
+
+tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
+    /* Also accepts the key itself (a leaked key is revoked with what was leaked); it is then
+     * matched by hash and never repeated in a message. */
+    bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&
+                  strlen(id_or_name) == TDB_APIKEY_LEN;
+    bool by_id = !by_key && all_digits(id_or_name);
+    const char *sql = by_key  ? "UPDATE api_keys SET revoked_at = ?1 WHERE hash = ?2 AND "
+                                "revoked_at IS NULL"
+                      : by_id ? "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND "
+                                "revoked_at IS NULL"
+                              : "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
+                                "revoked_at IS NULL";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+        return tdbi_sql_fail(db, "revoking an API key");
+    }
+    unsigned char hash[HASH_LEN];
+    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+    if (by_key) {
+        td_sha256(id_or_name, TDB_APIKEY_LEN, hash);
+        sqlite3_bind_blob(st, 2, hash, HASH_LEN, SQLITE_STATIC);
+    } else if (by_id) {
+        sqlite3_bind_int64(st, 2, strtoll(id_or_name, NULL, 10));
+    } else {
+        sqlite3_bind_text(st, 2, id_or_name, -1, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return tdbi_sql_fail(db, "revoking an API key");
+    }
+    if (sqlite3_changes(db->sql) == 0) {
+        if (by_key) {
+            tdbi_fail(db, "no active API key matches the key given");
+        } else {
+            tdbi_fail(db, "no active API key %s", id_or_name);
+        }
+        return TDB_NOT_FOUND;
+    }
+    return TDB_OK;
+}

@@ -1,0 +1,72 @@
+/* db_internal.h -- what the files of db/ share and nobody else sees.
+ *
+ * The tdb struct (one SQLite connection, the certificate key with its AES-GCM context, a
+ * CTR-DRBG for nonces and API keys, the last error message), and the helpers that several
+ * files use: error reporting, encryption of a certificate, small SQL conveniences. Internal
+ * names are prefixed tdbi_ so that they cannot be mistaken for the public API.
+ */
+#ifndef DB_INTERNAL_H
+#define DB_INTERNAL_H
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/platform_util.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tdcore.h"
+#include "tddb.h"
+
+#define TDBI_KEY_LEN 32
+#define TDBI_NONCE_LEN 12
+#define TDBI_TAG_LEN 16
+/* A sealed value: nonce || ciphertext || tag. */
+#define TDBI_SEALED_OVERHEAD (TDBI_NONCE_LEN + TDBI_TAG_LEN)
+#define TDBI_BUSY_TIMEOUT_MS 5000
+/* PRAGMA application_id of a tokendoctor database: "TDDB". */
+#define TDBI_APPLICATION_ID 0x54444442
+/* A macro's value as a string literal (for SQL text). */
+#define TDBI_XSTR(x) #x
+#define TDBI_STR(x) TDBI_XSTR(x)
+
+struct tdb {
+    sqlite3 *sql;
+    char *path;
+    char *key_file;
+    unsigned char key[TDBI_KEY_LEN];
+    mbedtls_gcm_context gcm;
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    char err[512];
+};
+
+/* Records the message of a failure on db (printf-style). */
+void tdbi_fail(tdb *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records "<what>: <sqlite message>" and returns TDB_ERROR. */
+tdb_status tdbi_sql_fail(tdb *db, const char *what);
+
+/* Seals plain (plain_len bytes) for app_id into out (plain_len + TDBI_SEALED_OVERHEAD bytes).
+ * false when the DRBG or the cipher fails. */
+bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out);
+/* Opens a sealed value of sealed_len bytes into out (sealed_len - TDBI_SEALED_OVERHEAD bytes).
+ * false when it is too short or does not authenticate (wrong key, wrong App ID, tampered). */
+bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
+                      unsigned char *out);
+
+/* Fills buf with random bytes from the DRBG. */
+bool tdbi_random(tdb *db, unsigned char *buf, size_t len);
+
+/* Runs sql (no parameters, no rows wanted). */
+bool tdbi_exec(tdb *db, const char *sql);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+bool tdbi_begin(tdb *db);
+bool tdbi_commit(tdb *db);
+void tdbi_rollback(tdb *db);
+
+/* A JSON string of len bytes of untrusted text: bytes that are not valid UTF-8 become '?'. */
+json_t *tdbi_json_text(const char *text, size_t len);
+
+#endif /* DB_INTERNAL_H */

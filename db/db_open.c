@@ -1,0 +1,698 @@
+/* db_open.c -- opening a tokendoctor database: paths, the key file, checks, migrations.
+ *
+ * Design
+ * ------
+ * tdb_open() refuses, before writing anything, every file it should not touch: a file that is
+ * not a SQLite database (or is corrupt), a SQLite database that is not ours (foreign tables or
+ * another application_id), a schema newer than this program, a read-only file, and a key file
+ * that does not match the database. Only then does it switch the journal to WAL and migrate.
+ * So a wrong --db or --key-file argument never damages anything.
+ *
+ * The key file holds the 32-byte AES key as 64 hex characters. It is created on first use with
+ * mode 0600, written to a temporary name and link()ed into place, so that two processes
+ * creating the same database at once agree on one key (the loser of the link reads the
+ * winner's file). The database stores a key check value (a known constant sealed with the key)
+ * in its meta table: a wrong key is detected at open, not as garbage later. When the database
+ * already holds a key check and the key file is missing, no new key is made: that would make
+ * every stored certificate unreadable.
+ *
+ * Migrations are an ordered list of SQL scripts; PRAGMA user_version is the number applied.
+ * Pending ones run in one BEGIN IMMEDIATE transaction that re-reads user_version first, so two
+ * processes migrating the same file at once apply each step exactly once; re-opening a current
+ * database writes nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "db_internal.h"
+
+static const char KEY_CHECK_PLAIN[] = "tokendoctor key check v1";
+static const char KEY_CHECK_AAD[] = "tokendoctor-key-check";
+
+/* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */
+static const char *const MIGRATIONS[] = {
+    /* 1: the initial schema. */
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE projects ("
+    "  app_id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  secondary_cert BLOB, secondary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  no_certificate INTEGER NOT NULL DEFAULT 0,"
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    /* Retired certificates go with their project: deleting a project forgets its secrets. */
+    "CREATE TABLE retired_certificates ("
+    "  id INTEGER PRIMARY KEY,"
+    "  app_id TEXT NOT NULL REFERENCES projects(app_id) ON DELETE CASCADE,"
+    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
+    "  retired_at INTEGER NOT NULL);"
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
+    /* The log has no foreign key: it outlives the project. Triggers make it append-only. */
+    "CREATE TABLE config_log ("
+    "  id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL, action TEXT NOT NULL,"
+    "  before TEXT, after TEXT, changes TEXT NOT NULL, retired TEXT NOT NULL);"
+    "CREATE INDEX config_log_by_app ON config_log(app_id, id);"
+    "CREATE TRIGGER config_log_no_update BEFORE UPDATE ON config_log"
+    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
+    "CREATE TRIGGER config_log_no_delete BEFORE DELETE ON config_log"
+    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
+    "  hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;"
+    "CREATE TABLE diagnoses ("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, app_id TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL, cause TEXT NOT NULL, code INTEGER NOT NULL,"
+    "  platform TEXT NOT NULL, token_fingerprint TEXT, channel TEXT, uid TEXT);"
+    "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
+    "CREATE INDEX diagnoses_by_at ON diagnoses(at);",
+};
+#define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+_Static_assert(MIGRATION_COUNT == TDB_SCHEMA_VERSION, "one migration per schema version");
+
+/* ---- Errors and small SQL helpers ---------------------------------------------------------- */
+
+void tdbi_fail(tdb *db, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->err, sizeof db->err, fmt, ap);
+    va_end(ap);
+}
+
+tdb_status tdbi_sql_fail(tdb *db, const char *what) {
+    int code = sqlite3_errcode(db->sql) & 0xff;
+    bool corrupt = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+    tdbi_fail(db, "%s: %s: %s%s", db->path, what, sqlite3_errmsg(db->sql),
+              corrupt ? " (the database file is damaged: restore it from a backup)" : "");
+    return TDB_ERROR;
+}
+
+bool tdbi_exec(tdb *db, const char *sql) {
+    char *msg = NULL;
+    if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK) {
+        return true;
+    }
+    tdbi_fail(db, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->sql));
+    sqlite3_free(msg);
+    return false;
+}
+
+bool tdbi_begin(tdb *db) {
+    return tdbi_exec(db, "BEGIN IMMEDIATE");
+}
+
+bool tdbi_commit(tdb *db) {
+    if (tdbi_exec(db, "COMMIT")) {
+        return true;
+    }
+    tdbi_rollback(db);
+    return false;
+}
+
+void tdbi_rollback(tdb *db) {
+    /* Keeps the message of the failure that led here. */
+    if (!sqlite3_get_autocommit(db->sql)) {
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+json_t *tdbi_json_text(const char *text, size_t len) {
+    json_t *s = json_stringn(text, len);
+    if (s) {
+        return s;
+    }
+    /* Not UTF-8 (a truncated multibyte character, or bytes a client sent): keep ASCII only. */
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+    }
+    s = json_stringn(copy, len);
+    free(copy);
+    return s;
+}
+
+const char *tdb_errmsg(const tdb *db) {
+    return db ? db->err : "";
+}
+
+const char *tdb_path(const tdb *db) {
+    return db->path;
+}
+
+const char *tdb_key_file(const tdb *db) {
+    return db->key_file;
+}
+
+/* ---- Paths --------------------------------------------------------------------------------- */
+
+const char *tdb_default_path(void) {
+    const char *env = getenv(TDB_ENV_PATH);
+    return env && *env ? env : TDB_DEFAULT_PATH;
+}
+
+bool tdb_default_key_file(const char *db_path, char *out, size_t out_cap) {
+    const char *env = getenv(TDB_ENV_KEY_FILE);
+    int n;
+    if (env && *env) {
+        n = snprintf(out, out_cap, "%s", env);
+    } else {
+        const char *slash = strrchr(db_path, '/');
+        if (slash) {
+            n = snprintf(out, out_cap, "%.*s/%s", (int)(slash - db_path), db_path,
+                         TDB_KEY_FILE_NAME);
+        } else {
+            n = snprintf(out, out_cap, "%s", TDB_KEY_FILE_NAME);
+        }
+    }
+    return n >= 0 && (size_t)n < out_cap;
+}
+
+/* mkdir -p of the directory part of path (mode 0700: it holds secrets). */
+static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
+    char *dir = strdup(path);
+    if (!dir) {
+        snprintf(err, err_cap, "out of memory");
+        return false;
+    }
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) {
+        free(dir);
+        return true;
+    }
+    *slash = '\0';
+    for (char *p = dir + 1;; p++) {
+        bool end = *p == '\0';
+        if (*p == '/' || end) {
+            *p = '\0';
+            if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+                snprintf(err, err_cap, "cannot create directory %s: %s", dir, strerror(errno));
+                free(dir);
+                return false;
+            }
+            if (end) {
+                break;
+            }
+            *p = '/';
+        }
+    }
+    free(dir);
+    return true;
+}
+
+/* ---- The key file -------------------------------------------------------------------------- */
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* Reads the key: 64 hex characters, optionally followed by whitespace. Returns 1 when read,
+ * 0 when the file does not exist, -1 on error (message in err). */
+static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
+                         size_t err_cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        snprintf(err, err_cap, "cannot read key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char buf[128];
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + len, sizeof buf - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            snprintf(err, err_cap, "cannot read key file %s: %s", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (n == 0 || (len += (size_t)n) == sizeof buf) {
+            break;
+        }
+    }
+    close(fd);
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ')) {
+        len--;
+    }
+    bool ok = len == 2 * TDBI_KEY_LEN;
+    for (size_t i = 0; ok && i < TDBI_KEY_LEN; i++) {
+        int hi = hex_value(buf[2 * i]), lo = hex_value(buf[2 * i + 1]);
+        ok = hi >= 0 && lo >= 0;
+        key[i] = (unsigned char)(ok ? hi << 4 | lo : 0);
+    }
+    mbedtls_platform_zeroize(buf, sizeof buf);
+    if (!ok) {
+        snprintf(err, err_cap, "key file %s is malformed (expected 64 hex characters)", path);
+        return -1;
+    }
+    return 1;
+}
+
+static bool write_all(int fd, const char *data, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Creates the key file with a new random key, atomically (temporary file + link), or reads the
+ * key another process created at the same moment. */
+static bool create_key_file(tdb *db, char *err, size_t err_cap) {
+    if (!make_parent_dirs(db->key_file, err, err_cap)) {
+        return false;
+    }
+    unsigned char key[TDBI_KEY_LEN], tag[4];
+    if (!tdbi_random(db, key, sizeof key) || !tdbi_random(db, tag, sizeof tag)) {
+        snprintf(err, err_cap, "cannot generate a key: random generator failed");
+        return false;
+    }
+    char text[2 * TDBI_KEY_LEN + 2];
+    td_hex(key, sizeof key, text);
+    text[2 * TDBI_KEY_LEN] = '\n';
+    text[2 * TDBI_KEY_LEN + 1] = '\0';
+
+    size_t tmp_cap = strlen(db->key_file) + 32;
+    char *tmp = malloc(tmp_cap);
+    if (!tmp) {
+        snprintf(err, err_cap, "out of memory");
+        return false;
+    }
+    snprintf(tmp, tmp_cap, "%s.tmp%ld.%02x%02x%02x%02x", db->key_file, (long)getpid(), tag[0],
+             tag[1], tag[2], tag[3]);
+    bool ok = false;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, err_cap, "cannot create key file %s: %s", db->key_file, strerror(errno));
+    } else {
+        bool written = write_all(fd, text, strlen(text)) && fsync(fd) == 0;
+        written = close(fd) == 0 && written;
+        if (!written) {
+            snprintf(err, err_cap, "cannot write key file %s: %s", db->key_file, strerror(errno));
+        } else if (link(tmp, db->key_file) == 0) {
+            memcpy(db->key, key, sizeof key);
+            ok = true;
+        } else if (errno == EEXIST) {
+            ok = read_key_file(db->key_file, db->key, err, err_cap) == 1;
+        } else {
+            snprintf(err, err_cap, "cannot create key file %s: %s", db->key_file, strerror(errno));
+        }
+        unlink(tmp);
+    }
+    free(tmp);
+    mbedtls_platform_zeroize(key, sizeof key);
+    mbedtls_platform_zeroize(text, sizeof text);
+    return ok;
+}
+
+/* ---- Crypto -------------------------------------------------------------------------------- */
+
+bool tdbi_random(tdb *db, unsigned char *buf, size_t len) {
+    while (len > 0) {
+        size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
+        if (mbedtls_ctr_drbg_random(&db->drbg, buf, n) != 0) {
+            return false;
+        }
+        buf += n;
+        len -= n;
+    }
+    return true;
+}
+
+bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out) {
+    unsigned char *nonce = out, *cipher = out + TDBI_NONCE_LEN;
+    unsigned char *tag = cipher + plain_len;
+    if (!tdbi_random(db, nonce, TDBI_NONCE_LEN)) {
+        return false;
+    }
+    return mbedtls_gcm_crypt_and_tag(&db->gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce,
+                                     TDBI_NONCE_LEN, (const unsigned char *)aad, strlen(aad), plain,
+                                     cipher, TDBI_TAG_LEN, tag) == 0;
+}
+
+bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
+                      unsigned char *out) {
+    if (!sealed || sealed_len < TDBI_SEALED_OVERHEAD) {
+        return false;
+    }
+    size_t len = sealed_len - TDBI_SEALED_OVERHEAD;
+    const unsigned char *cipher = sealed + TDBI_NONCE_LEN;
+    return mbedtls_gcm_auth_decrypt(&db->gcm, len, sealed, TDBI_NONCE_LEN,
+                                    (const unsigned char *)aad, strlen(aad), cipher + len,
+                                    TDBI_TAG_LEN, cipher, out) == 0;
+}
+
+/* ---- Opening ------------------------------------------------------------------------------- */
+
+/* One integer from a query (PRAGMA x, SELECT count(*) ...). */
+static bool query_int(tdb *db, const char *sql, int64_t *out) {
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_ROW;
+    if (ok) {
+        *out = sqlite3_column_int64(st, 0);
+    } else {
+        tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* The sealed key check value: 1 read into *out (malloc'd), 0 none stored, -1 error. */
+static int read_key_check(tdb *db, unsigned char **out, size_t *len) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key = 'key_check'", -1, &st,
+                           NULL) != SQLITE_OK) {
+        tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
+        return -1;
+    }
+    int rc = sqlite3_step(st), result = 0;
+    if (rc == SQLITE_ROW) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        *out = malloc(*len + 1);
+        if (*out) {
+            memcpy(*out, sqlite3_column_blob(st, 0), *len);
+            result = 1;
+        } else {
+            tdbi_fail(db, "out of memory");
+            result = -1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
+        result = -1;
+    }
+    sqlite3_finalize(st);
+    return result;
+}
+
+static bool key_check_matches(tdb *db, const unsigned char *sealed, size_t len) {
+    unsigned char plain[sizeof KEY_CHECK_PLAIN];
+    if (len != sizeof KEY_CHECK_PLAIN - 1 + TDBI_SEALED_OVERHEAD ||
+        !tdbi_open_sealed(db, KEY_CHECK_AAD, sealed, len, plain)) {
+        return false;
+    }
+    return memcmp(plain, KEY_CHECK_PLAIN, sizeof KEY_CHECK_PLAIN - 1) == 0;
+}
+
+static bool store_key_check(tdb *db) {
+    unsigned char sealed[sizeof KEY_CHECK_PLAIN - 1 + TDBI_SEALED_OVERHEAD];
+    if (!tdbi_seal(db, KEY_CHECK_AAD, KEY_CHECK_PLAIN, sizeof KEY_CHECK_PLAIN - 1, sealed)) {
+        tdbi_fail(db, "cannot seal the key check value");
+        return false;
+    }
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db->sql,
+                                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_check', ?)",
+                                 -1, &st, NULL) == SQLITE_OK &&
+              sqlite3_bind_blob(st, 1, sealed, sizeof sealed, SQLITE_STATIC) == SQLITE_OK &&
+              sqlite3_step(st) == SQLITE_DONE;
+    if (!ok) {
+        tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Applies the migrations not yet applied, and stores the key check value when there is none,
+ * in one transaction -- or writes nothing at all when the schema is current (a plain re-open
+ * takes no write lock). */
+static bool migrate(tdb *db, bool has_check) {
+    int64_t version = 0;
+    if (!query_int(db, "PRAGMA user_version", &version)) {
+        return false;
+    }
+    if (version >= TDB_SCHEMA_VERSION && has_check) {
+        return true;
+    }
+    if (!tdbi_begin(db)) {
+        return false;
+    }
+    /* Re-read under the write lock: another process may have migrated meanwhile. */
+    bool ok = query_int(db, "PRAGMA user_version", &version);
+    for (; ok && version < TDB_SCHEMA_VERSION; version++) {
+        char pragma[96];
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = %d",
+                 TDBI_APPLICATION_ID, (int)version + 1);
+        ok = tdbi_exec(db, MIGRATIONS[version]) && tdbi_exec(db, pragma);
+    }
+    ok = ok && store_key_check(db) && tdbi_commit(db);
+    if (!ok) {
+        tdbi_rollback(db);
+    }
+    return ok;
+}
+
+/* After a first open: the key check now stored must be ours (another process creating the same
+ * database at the same moment with another key file may have stored its own first). */
+static bool verify_stored_key_check(tdb *db) {
+    unsigned char *check = NULL;
+    size_t len = 0;
+    int found = read_key_check(db, &check, &len);
+    bool ok = found == 1 && key_check_matches(db, check, len);
+    free(check);
+    if (found >= 0 && !ok) {
+        tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
+                  db->key_file, db->path);
+    }
+    return ok;
+}
+
+/* WAL lets readers and one writer (threads and processes) work at once. journal_mode is
+ * persistent, so this writes only the first time. */
+static bool enable_wal(tdb *db) {
+    sqlite3_stmt *st = NULL;
+    bool ok =
+        sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW;
+    ok = ok && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+    if (!ok) {
+        tdbi_fail(db, "cannot enable WAL mode: %s", sqlite3_errmsg(db->sql));
+    }
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* The checks that must pass before anything is written; see the top of the file. */
+static bool check_existing_file(tdb *db, bool *has_schema) {
+    int64_t tables = 0, app_id = 0, version = 0;
+    if (!query_int(db, "SELECT count(*) FROM sqlite_master", &tables) ||
+        !query_int(db, "PRAGMA application_id", &app_id) ||
+        !query_int(db, "PRAGMA user_version", &version)) {
+        tdbi_fail(db, "%s: not a database, or corrupt (%s)", db->path, sqlite3_errmsg(db->sql));
+        return false;
+    }
+    if ((app_id != 0 && app_id != TDBI_APPLICATION_ID) ||
+        (app_id == 0 && (tables > 0 || version > 0))) {
+        tdbi_fail(db, "%s: not a tokendoctor database", db->path);
+        return false;
+    }
+    if (version > TDB_SCHEMA_VERSION) {
+        tdbi_fail(db, "%s: schema version %lld is newer than this tokendoctor supports (%d)",
+                  db->path, (long long)version, TDB_SCHEMA_VERSION);
+        return false;
+    }
+    *has_schema = version > 0;
+    return true;
+}
+
+/* Loads the key (creating it when neither it nor a key check exists) and verifies it against
+ * the database's key check value. */
+static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
+    unsigned char *check = NULL;
+    size_t check_len = 0;
+    int has_check = has_schema ? read_key_check(db, &check, &check_len) : 0;
+    if (has_check < 0) {
+        return false;
+    }
+    *has_check_out = has_check == 1;
+    char err[sizeof db->err];
+    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    bool ok = found == 1;
+    if (found < 0) {
+        tdbi_fail(db, "%s", err);
+    } else if (found == 0 && has_check) {
+        tdbi_fail(db, "key file %s not found: it is needed to decrypt the certificates in %s",
+                  db->key_file, db->path);
+    } else if (found == 0) {
+        ok = create_key_file(db, err, sizeof err);
+        if (!ok) {
+            tdbi_fail(db, "%s", err);
+        }
+    }
+    if (ok && mbedtls_gcm_setkey(&db->gcm, MBEDTLS_CIPHER_ID_AES, db->key, 8 * TDBI_KEY_LEN)) {
+        tdbi_fail(db, "cannot set up AES-256-GCM");
+        ok = false;
+    }
+    if (ok && has_check && !key_check_matches(db, check, check_len)) {
+        tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
+                  db->key_file, db->path);
+        ok = false;
+    }
+    free(check);
+    return ok;
+}
+
+/* A file with no write permission is refused even for root, who could write it anyway:
+ * whoever made it read-only meant it. */
+static bool check_writable(tdb *db, bool *exists) {
+    struct stat sb;
+    *exists = stat(db->path, &sb) == 0;
+    if (!*exists) {
+        return true;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        tdbi_fail(db, "%s: not a regular file", db->path);
+        return false;
+    }
+    if ((sb.st_mode & 0222) == 0 || access(db->path, W_OK) != 0) {
+        tdbi_fail(db, "%s: database file is read-only", db->path);
+        return false;
+    }
+    return true;
+}
+
+static tdb *tdb_alloc(const char *path, const char *key_file) {
+    tdb *db = calloc(1, sizeof *db);
+    if (!db) {
+        return NULL;
+    }
+    mbedtls_gcm_init(&db->gcm);
+    mbedtls_entropy_init(&db->entropy);
+    mbedtls_ctr_drbg_init(&db->drbg);
+    char default_key[4096];
+    if (!key_file) {
+        key_file = tdb_default_key_file(path, default_key, sizeof default_key) ? default_key : NULL;
+    }
+    db->path = strdup(path);
+    db->key_file = key_file ? strdup(key_file) : NULL;
+    static const char personal[] = "tokendoctor-db";
+    if (!db->path || !db->key_file ||
+        mbedtls_ctr_drbg_seed(&db->drbg, mbedtls_entropy_func, &db->entropy,
+                              (const unsigned char *)personal, sizeof personal - 1) != 0) {
+        tdb_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Everything after allocation; false with the message in db->err. */
+static bool open_checked(tdb *db) {
+    bool exists = false, has_schema = false;
+    char err[sizeof db->err];
+    if (!check_writable(db, &exists)) {
+        return false;
+    }
+    if (!exists && !make_parent_dirs(db->path, err, sizeof err)) {
+        tdbi_fail(db, "%s", err);
+        return false;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(db->path, &db->sql, flags, NULL) != SQLITE_OK) {
+        tdbi_fail(db, "cannot open %s: %s", db->path,
+                  db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
+        return false;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    if (sqlite3_db_readonly(db->sql, "main") == 1) {
+        tdbi_fail(db, "%s: database file is read-only", db->path);
+        return false;
+    }
+    bool has_check = false;
+    if (!check_existing_file(db, &has_schema) || !load_and_check_key(db, has_schema, &has_check)) {
+        return false;
+    }
+    if (!tdbi_exec(db, "PRAGMA foreign_keys = ON") || !enable_wal(db) ||
+        !tdbi_exec(db, "PRAGMA synchronous = NORMAL") || !migrate(db, has_check)) {
+        return false;
+    }
+    return has_check || verify_stored_key_check(db);
+}
+
+tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap) {
+    if (!path || !*path) {
+        path = tdb_default_path();
+    }
+    tdb *db = tdb_alloc(path, key_file);
+    if (!db) {
+        snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
+        return NULL;
+    }
+    if (!open_checked(db)) {
+        snprintf(err, err_cap, "%s", db->err);
+        tdb_close(db);
+        return NULL;
+    }
+    db->err[0] = '\0';
+    return db;
+}
+
+void tdb_close(tdb *db) {
+    if (!db) {
+        return;
+    }
+    sqlite3_close_v2(db->sql);
+    mbedtls_gcm_free(&db->gcm);
+    mbedtls_ctr_drbg_free(&db->drbg);
+    mbedtls_entropy_free(&db->entropy);
+    mbedtls_platform_zeroize(db->key, sizeof db->key);
+    free(db->path);
+    free(db->key_file);
+    free(db);
+}
+
+/* ---- Health -------------------------------------------------------------------------------- */
+
+uint64_t tdb_data_version(tdb *db) {
+    int64_t v = 0;
+    return query_int(db, "PRAGMA data_version", &v) ? (uint64_t)v : 0;
+}
+
+bool tdb_ready(tdb *db, char *reason, size_t reason_cap) {
+    int64_t version = 0;
+    if (!query_int(db, "PRAGMA user_version", &version)) {
+        snprintf(reason, reason_cap, "database does not answer: %s", db->err);
+        return false;
+    }
+    if (version != TDB_SCHEMA_VERSION) {
+        snprintf(reason, reason_cap, "database schema version %lld, expected %d",
+                 (long long)version, TDB_SCHEMA_VERSION);
+        return false;
+    }
+    if (reason_cap > 0) {
+        reason[0] = '\0';
+    }
+    return true;
+}

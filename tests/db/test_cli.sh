@@ -1,0 +1,197 @@
+#!/bin/sh
+# test_cli.sh -- `tokendoctor project` and `tokendoctor apikey` end to end: exit statuses,
+# human and --json output, and what ends up on disk. Works in a mktemp directory only (never
+# the default database path). Usage: test_cli.sh PATH/TO/tokendoctor
+set -u
+TD=${1:?usage: test_cli.sh PATH/TO/tokendoctor}
+[ -x "$TD" ] || { echo "test_cli.sh: $TD is not an executable" >&2; exit 2; }
+TD=$(cd "$(dirname "$TD")" && pwd)/$(basename "$TD")
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/tddb-cli-XXXXXX") || exit 2
+trap 'rm -rf "$DIR"' EXIT
+unset TOKENDOCTOR_DB TOKENDOCTOR_KEY_FILE
+cd "$DIR" || exit 2
+FAILS=0
+DB="$DIR/data/td.db"
+
+fail() {
+    echo "FAIL: $*" >&2
+    FAILS=$((FAILS + 1))
+}
+
+# expect STATUS command...: runs the command, stdout in out, stderr in err.
+expect() {
+    want=$1
+    shift
+    "$@" >out 2>err
+    got=$?
+    if [ "$got" != "$want" ]; then
+        fail "exit $got, expected $want: $*"
+        sed 's/^/    stderr: /' err >&2
+    fi
+}
+
+has() { grep -q -e "$2" "$1" || fail "$1 lacks '$2'"; }
+lacks() { if grep -q -i -e "$2" "$1"; then fail "$1 contains '$2'"; fi; }
+
+APP=6282c79000df1c033ce3999c60bd78e7
+C1=90633ac91c7b87d1a0d0f2b86a07c2af
+C2=0f1e2d3c4b5a69788796a5b4c3d2e1f0
+C3=aaaabbbbccccddddeeeeffff00001111
+R1=1234567890abcdef1234567890abcdef
+
+cat >p1.json <<EOF
+{"app_id": "$APP", "name": "demo",
+ "primary": {"certificate": "$C1", "enabled": true},
+ "secondary": {"certificate": "$C2", "enabled": false},
+ "no_certificate": false, "cohost_auth": true}
+EOF
+cat >p2.json <<EOF
+{"app_id": "$APP", "name": "demo",
+ "primary": {"certificate": "$C3", "enabled": true}, "secondary": null,
+ "retired_certificates": ["$R1"]}
+EOF
+
+# --help names the default database and key file and their environment variables.
+expect 0 "$TD" project --help
+has out "TOKENDOCTOR_DB"
+has out "./data/tokendoctor.db"
+has out "TOKENDOCTOR_KEY_FILE"
+expect 0 "$TD" apikey --help
+has out "TOKENDOCTOR_DB"
+
+# put (file), put (stdin), show, list, history.
+expect 0 "$TD" project put --file p1.json --db "$DB"
+has out "created"
+has out "$APP"
+FP1=$(printf %s "$C1" | sha256sum | cut -c1-8)
+FP2=$(printf %s "$C2" | sha256sum | cut -c1-8)
+has out "$FP1"
+lacks out "$C1"
+[ -f "$DIR/data/tokendoctor.key" ] || fail "key file not created beside the database"
+case $(stat -c %a "$DIR/data/tokendoctor.key") in 600) ;; *) fail "key file mode is not 0600" ;; esac
+
+expect 0 "$TD" project put - --db "$DB" --json <p2.json
+has out '"fingerprint"'
+has out "$FP1" # retired
+has out "$FP2" # retired
+lacks out "$C3"
+lacks out "$R1"
+
+expect 0 "$TD" project show "$APP" --db "$DB" --json
+has out '"retired_certificates"'
+has out '"created_at"'
+for c in $C1 $C2 $C3 $R1; do lacks out "$c"; done
+
+expect 0 "$TD" project list --db "$DB"
+has out "$APP"
+expect 0 "$TD" project list --db "$DB" --json
+has out "\"app_id\": \"$APP\""
+
+expect 0 "$TD" project history "$APP" --db "$DB"
+has out "create"
+has out "replace"
+has out "primary.fingerprint: $FP1 -> "
+expect 0 "$TD" project history "$APP" --db "$DB" --json
+has out '"actor": "cli"'
+has out '"changes"'
+
+# Validation errors name the field (exit 64) and never quote a certificate.
+printf '{"app_id": "%s", "primary": {"certificate": "xyz", "enabled": true}}' "$APP" >bad1.json
+expect 64 "$TD" project put --file bad1.json --db "$DB"
+has err "primary.certificate"
+printf '{"app_id": "%s", "primary": {"certificate": %s}}' "$APP" "$C1" >bad2.json
+expect 64 "$TD" project put --file bad2.json --db "$DB"
+has err "line 1"
+lacks err "$C1"
+lacks err "90633ac9"
+expect 64 "$TD" project put --file missing.json --db "$DB"
+expect 64 "$TD" project show not-an-app-id --db "$DB"
+expect 64 "$TD" project frobnicate --db "$DB"
+expect 64 "$TD" project show --db
+
+# Not found: 1.
+expect 1 "$TD" project show 00000000000000000000000000000000 --db "$DB"
+expect 1 "$TD" project history 00000000000000000000000000000000 --db "$DB"
+
+# Delete: logged; the history survives.
+expect 0 "$TD" project delete "$APP" --db "$DB"
+expect 1 "$TD" project delete "$APP" --db "$DB"
+expect 1 "$TD" project show "$APP" --db "$DB"
+expect 0 "$TD" project history "$APP" --db "$DB" --json
+has out '"action": "delete"'
+
+# No certificate bytes on disk (the database is closed: no WAL left behind, but look anyway).
+expect 0 "$TD" project put --file p1.json --db "$DB"
+for f in "$DB" "$DB-wal" "$DB-shm"; do
+    [ -f "$f" ] || continue
+    for c in $C1 $C2 $C3 $R1; do
+        upper=$(printf %s "$c" | tr a-f A-F)
+        if grep -a -q -F -e "$c" -e "$upper" "$f"; then fail "certificate text in $f"; fi
+    done
+done
+
+# API keys.
+expect 0 "$TD" apikey create --role admin --name ci --db "$DB"
+KEY=$(cat out)
+printf %s "$KEY" | grep -q -x 'tdk_[0-9a-f]\{64\}' || fail "apikey create printed '$KEY'"
+has err "not shown again"
+expect 0 "$TD" apikey create --role reader --db "$DB" --json
+has out '"role": "reader"'
+has out '"key": "tdk_'
+expect 0 "$TD" apikey list --db "$DB"
+has out "ci"
+has out "admin"
+lacks out "$KEY"
+expect 0 "$TD" apikey list --db "$DB" --json
+has out '"revoked_at": null'
+lacks out "tdk_"
+if grep -a -q -F "${KEY#tdk_}" "$DB"; then fail "API key in the database"; fi
+expect 64 "$TD" apikey create --role root --db "$DB"
+expect 64 "$TD" apikey create --db "$DB"
+expect 64 "$TD" apikey create --role admin --name ci --db "$DB" # name in use
+expect 0 "$TD" apikey revoke ci --db "$DB"
+expect 1 "$TD" apikey revoke ci --db "$DB"
+expect 1 "$TD" apikey revoke "$KEY" --db "$DB"
+lacks err "$KEY"
+expect 64 "$TD" apikey revoke --db "$DB"
+
+# A wrong key file: 70 with a clear message, the database untouched.
+mkdir other
+expect 0 "$TD" project list --db "$DIR/other/o.db"
+SUM=$(sha256sum "$DB" | cut -d' ' -f1)
+expect 70 "$TD" project show "$APP" --db "$DB" --key-file "$DIR/other/tokendoctor.key"
+has err "wrong key file"
+expect 70 env TOKENDOCTOR_KEY_FILE="$DIR/other/tokendoctor.key" "$TD" project list --db "$DB"
+has err "wrong key file"
+[ "$(sha256sum "$DB" | cut -d' ' -f1)" = "$SUM" ] || fail "database changed by a wrong key"
+
+# A missing key file for an existing database: 70, and no new key is made.
+mkdir copy && cp "$DB" copy/td.db
+expect 70 "$TD" project list --db "$DIR/copy/td.db"
+has err "key file"
+[ -e copy/tokendoctor.key ] && fail "a new key was created for a database that has one"
+
+# A corrupt file and a read-only file: 70, untouched.
+head -c 8192 /dev/urandom >junk.db
+SUM=$(sha256sum junk.db | cut -d' ' -f1)
+expect 70 "$TD" project put --file p1.json --db "$DIR/junk.db" --key-file "$DIR/data/tokendoctor.key"
+has err "not a database"
+[ "$(sha256sum junk.db | cut -d' ' -f1)" = "$SUM" ] || fail "corrupt file was written to"
+chmod 0444 "$DB"
+SUM=$(sha256sum "$DB" | cut -d' ' -f1)
+expect 70 "$TD" project put --file p2.json --db "$DB"
+has err "read-only"
+expect 70 "$TD" apikey create --role admin --db "$DB"
+[ "$(sha256sum "$DB" | cut -d' ' -f1)" = "$SUM" ] || fail "read-only file was written to"
+chmod 0644 "$DB"
+
+# The environment variable chooses the default database.
+expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project list
+has out "no projects in $DIR/env/e.db"
+[ -f "$DIR/env/e.db" ] && [ -f "$DIR/env/tokendoctor.key" ] || fail "TOKENDOCTOR_DB ignored"
+
+if [ "$FAILS" -ne 0 ]; then
+    echo "$FAILS failure(s)" >&2
+    exit 1
+fi
+echo "ok: project and apikey commands"

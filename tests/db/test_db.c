@@ -1,0 +1,1043 @@
+/* test_db.c -- the SQLite store (db/tddb.h), exercised through its public API, with raw SQLite
+ * and raw file reads to check what is really on disk.
+ *
+ * Every test works in its own mkdtemp directory (never the default path). Each check prints
+ * file:line and what failed; the program exits non-zero when any check failed. Nothing here
+ * depends on timing: concurrency tests assert counts and final contents only.
+ *
+ * Usage: test_db [TEST_NAME...]   (no argument: every test)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tddb.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_MSG(cond, msg)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (%s)\n", __FILE__, __LINE__, #cond, msg);     \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* ---- Helpers ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char dir[256];
+    char db[300];
+    char key[300];
+} sandbox;
+
+static void sandbox_init(sandbox *s) {
+    const char *base = getenv("TMPDIR");
+    snprintf(s->dir, sizeof s->dir, "%s/tddb-test-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(s->dir)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    snprintf(s->db, sizeof s->db, "%s/data/td.db", s->dir);
+    snprintf(s->key, sizeof s->key, "%s/data/tokendoctor.key", s->dir);
+}
+
+static void sandbox_free(sandbox *s) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "warning: could not remove %s\n", s->dir);
+    }
+}
+
+static tdb *open_ok(const char *path, const char *key) {
+    char err[600];
+    tdb *db = tdb_open(path, key, err, sizeof err);
+    CHECK_MSG(db != NULL, err);
+    if (!db) {
+        fprintf(stderr, "cannot continue without a database\n");
+        exit(1);
+    }
+    return db;
+}
+
+/* Reads a whole file; NULL when missing. */
+static unsigned char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *len = 0;
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            unsigned char *grown = realloc(buf, cap);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = grown;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static bool file_contains(const char *path, const void *needle, size_t needle_len) {
+    size_t len = 0;
+    unsigned char *buf = slurp(path, &len);
+    bool found = buf && needle_len <= len && memmem(buf, len, needle, needle_len) != NULL;
+    free(buf);
+    return found;
+}
+
+static bool files_equal(const unsigned char *a, size_t alen, const char *path) {
+    size_t blen = 0;
+    unsigned char *b = slurp(path, &blen);
+    bool eq = b && alen == blen && memcmp(a, b, alen) == 0;
+    free(b);
+    return eq;
+}
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
+static int64_t sql_int(const char *path, const char *sql) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    } else {
+        fprintf(stderr, "sql_int(%s): %s\n", sql, sqlite3_errmsg(h));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+static int sql_exec(const char *path, const char *sql) {
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(h, 5000);
+        rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    }
+    sqlite3_close(h);
+    return rc;
+}
+
+/* A deterministic 32-hex-character certificate (or App ID) numbered n. */
+static void make_hex(const char *prefix, int n, char out[33]) {
+    char seed[64];
+    unsigned char hash[32];
+    snprintf(seed, sizeof seed, "%s-%d", prefix, n);
+    td_sha256(seed, strlen(seed), hash);
+    td_hex(hash, 16, out);
+}
+
+static void make_project(diag_project *p, int app, int primary, int secondary) {
+    memset(p, 0, sizeof *p);
+    make_hex("app", app, p->app_id);
+    snprintf(p->name, sizeof p->name, "project %d", app);
+    if (primary >= 0) {
+        p->primary.present = true;
+        p->primary.enabled = true;
+        make_hex("cert", primary, p->primary.certificate);
+    }
+    if (secondary >= 0) {
+        p->secondary.present = true;
+        p->secondary.enabled = false;
+        make_hex("cert", secondary, p->secondary.certificate);
+    }
+}
+
+static void fp_of(int cert, char out[9]) {
+    char hex[33];
+    make_hex("cert", cert, hex);
+    td_fingerprint(hex, 32, out);
+}
+
+static bool retired_has(const diag_project *p, int cert) {
+    char hex[33];
+    make_hex("cert", cert, hex);
+    for (size_t i = 0; i < p->retired_count; i++) {
+        if (strcmp(p->retired[i], hex) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool json_array_has_string(json_t *arr, const char *s) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The change entry of `field` in a history entry, or NULL. */
+static json_t *change_of(json_t *entry, const char *field) {
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(entry, "changes"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "field")), field) == 0) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static bool str_is(json_t *v, const char *s) {
+    return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+/* ---- Tests -------------------------------------------------------------------------------- */
+
+static void test_migrations(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, NULL); /* creates data/, the database and the key file beside it */
+    char reason[200];
+    CHECK(tdb_ready(db, reason, sizeof reason));
+    CHECK(strcmp(tdb_key_file(db), s.key) == 0);
+    tdb_close(db);
+
+    struct stat sb;
+    CHECK(stat(s.key, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+    CHECK(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    CHECK(sql_int(s.db, "PRAGMA application_id") == 0x54444442);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                        "('projects', 'config_log', 'retired_certificates', 'api_keys', "
+                        "'diagnoses', 'meta')") == 6);
+    int64_t objects = sql_int(s.db, "SELECT count(*) FROM sqlite_master");
+    size_t key_len = 0;
+    unsigned char *key_before = slurp(s.key, &key_len);
+
+    /* Re-open: a no-op (same schema, same key, WAL kept): not a byte written. */
+    size_t db_len = 0;
+    unsigned char *db_before = slurp(s.db, &db_len);
+    db = open_ok(s.db, NULL);
+    CHECK(tdb_ready(db, reason, sizeof reason));
+    tdb_close(db);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM sqlite_master") == objects);
+    CHECK(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    CHECK(files_equal(key_before, key_len, s.key));
+    CHECK(files_equal(db_before, db_len, s.db));
+    free(key_before);
+    free(db_before);
+
+    /* WAL, foreign keys, busy timeout are set on the connection. */
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(s.db, &h) == SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    CHECK(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW &&
+          strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+
+    /* A newer schema is refused, untouched. */
+    CHECK(sql_exec(s.db, "PRAGMA user_version = 99") == SQLITE_OK);
+    size_t len = 0;
+    unsigned char *before = slurp(s.db, &len);
+    char err[600];
+    CHECK(tdb_open(s.db, NULL, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "newer") != NULL, err);
+    CHECK(files_equal(before, len, s.db));
+    free(before);
+
+    /* Someone else's SQLite database is refused, untouched. */
+    char other[400];
+    snprintf(other, sizeof other, "%s/other.db", s.dir);
+    CHECK(sql_exec(other, "") != SQLITE_OK || 1);
+    sqlite3 *o = NULL;
+    sqlite3_open(other, &o);
+    sqlite3_exec(o, "CREATE TABLE foo (x); INSERT INTO foo VALUES (1)", NULL, NULL, NULL);
+    sqlite3_close(o);
+    before = slurp(other, &len);
+    CHECK(tdb_open(other, s.key, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "not a tokendoctor database") != NULL, err);
+    CHECK(files_equal(before, len, other));
+    free(before);
+    sandbox_free(&s);
+}
+
+static void test_put_replace_delete(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    char fp[9];
+    bool created = false;
+
+    /* 1. Create: primary cert 1 (enabled), secondary cert 2 (disabled). */
+    make_project(&p, 1, 1, 2);
+    p.cohost_auth = true;
+    CHECK(tdb_project_put(db, &p, "cli", &created) == TDB_OK);
+    CHECK(created);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(strcmp(got.app_id, p.app_id) == 0 && strcmp(got.name, "project 1") == 0);
+    CHECK(got.primary.present && got.primary.enabled &&
+          strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    CHECK(got.secondary.present && !got.secondary.enabled &&
+          strcmp(got.secondary.certificate, p.secondary.certificate) == 0);
+    CHECK(got.cohost_auth && !got.no_certificate && got.retired_count == 0);
+
+    /* 2. Replace: primary cert 3, secondary cert 2 enabled, configured retired cert 9. */
+    make_project(&p, 1, 3, 2);
+    p.secondary.enabled = true;
+    p.retired_count = 1;
+    make_hex("cert", 9, p.retired[0]);
+    CHECK(tdb_project_put(db, &p, "alice", &created) == TDB_OK);
+    CHECK(!created);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    CHECK(got.secondary.enabled);
+    CHECK(got.retired_count == 2 && retired_has(&got, 1) && retired_has(&got, 9));
+    CHECK(!got.cohost_auth);
+
+    /* 3. Swap-ish: primary cert 2 (was secondary), no secondary: cert 3 retired, 2 is not. */
+    make_project(&p, 1, 2, -1);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(!got.secondary.present);
+    CHECK(got.retired_count == 3 && retired_has(&got, 3) && !retired_has(&got, 2));
+
+    /* 4. Bring back cert 1 (retired): it is current again, so no longer listed as retired. */
+    make_project(&p, 1, 1, -1);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(!retired_has(&got, 1) && retired_has(&got, 2) && retired_has(&got, 3) &&
+          retired_has(&got, 9) && got.retired_count == 3);
+    /* Most recent last: cert 2 was retired by this change. */
+    CHECK(got.retired_count == 3 && strcmp(got.retired[2], p.primary.certificate) != 0);
+    char cert2[33];
+    make_hex("cert", 2, cert2);
+    CHECK(got.retired_count == 3 && strcmp(got.retired[2], cert2) == 0);
+
+    /* The history: create, replace x3, with changes and fingerprints. */
+    json_t *h = NULL;
+    CHECK(tdb_project_history(db, p.app_id, &h) == TDB_OK);
+    CHECK(json_array_size(h) == 4);
+    json_t *e0 = json_array_get(h, 0), *e1 = json_array_get(h, 1);
+    CHECK(str_is(json_object_get(e0, "action"), "create"));
+    CHECK(str_is(json_object_get(e0, "actor"), "cli"));
+    CHECK(json_is_null(json_object_get(e0, "before")));
+    CHECK(str_is(json_object_get(json_object_get(e0, "after"), "mode"), "primary"));
+    CHECK(str_is(json_object_get(e1, "action"), "replace"));
+    CHECK(str_is(json_object_get(e1, "actor"), "alice"));
+    json_t *c = change_of(e1, "primary.fingerprint");
+    fp_of(1, fp);
+    CHECK(c && str_is(json_object_get(c, "from"), fp));
+    fp_of(3, fp);
+    CHECK(c && str_is(json_object_get(c, "to"), fp));
+    c = change_of(e1, "mode");
+    CHECK(c && str_is(json_object_get(c, "from"), "primary") &&
+          str_is(json_object_get(c, "to"), "both"));
+    c = change_of(e1, "secondary.enabled");
+    CHECK(c && json_is_false(json_object_get(c, "from")) && json_is_true(json_object_get(c, "to")));
+    CHECK(change_of(e1, "secondary.fingerprint") == NULL); /* unchanged */
+    fp_of(1, fp);
+    CHECK(json_array_size(json_object_get(e1, "retired")) == 1 &&
+          json_array_has_string(json_object_get(e1, "retired"), fp));
+    json_decref(h);
+
+    /* Show and list: fingerprints only, with times. */
+    json_t *shown = NULL;
+    CHECK(tdb_project_show(db, p.app_id, &shown) == TDB_OK);
+    char *text = json_dumps(shown, 0);
+    CHECK(text && strstr(text, p.primary.certificate) == NULL);
+    CHECK(json_is_integer(json_object_get(shown, "created_at")) &&
+          json_is_integer(json_object_get(shown, "updated_at")));
+    free(text);
+    json_decref(shown);
+    diag_project q;
+    make_project(&q, 2, 5, -1);
+    CHECK(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
+    json_t *list = NULL;
+    CHECK(tdb_project_list(db, &list) == TDB_OK);
+    CHECK(json_array_size(list) == 2);
+    json_decref(list);
+
+    /* Append-only log. */
+    CHECK(sql_exec(s.db, "UPDATE config_log SET actor = 'mallory'") != SQLITE_OK);
+    CHECK(sql_exec(s.db, "DELETE FROM config_log") != SQLITE_OK);
+
+    /* 5. Delete: logged, retired certificates gone with it, the log survives. */
+    CHECK(tdb_project_delete(db, p.app_id, "bob") == TDB_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_NOT_FOUND);
+    CHECK(tdb_project_delete(db, p.app_id, "bob") == TDB_NOT_FOUND);
+    CHECK(tdb_project_show(db, p.app_id, &shown) == TDB_NOT_FOUND);
+    CHECK(tdb_project_history(db, p.app_id, &h) == TDB_OK);
+    CHECK(json_array_size(h) == 5);
+    json_t *last = json_array_get(h, 4);
+    CHECK(str_is(json_object_get(last, "action"), "delete"));
+    CHECK(str_is(json_object_get(last, "actor"), "bob"));
+    CHECK(json_is_null(json_object_get(last, "after")));
+    json_decref(h);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
+             p.app_id);
+    CHECK(sql_int(s.db, sql) == 0);
+
+    /* Re-created: a new project (no old retired certificates), history continues. */
+    CHECK(tdb_project_put(db, &p, "cli", &created) == TDB_OK && created);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == 0);
+    CHECK(tdb_project_history(db, p.app_id, &h) == TDB_OK && json_array_size(h) == 6);
+    json_decref(h);
+
+    /* Unknown project: not found everywhere. */
+    char unknown[33];
+    make_hex("app", 77, unknown);
+    CHECK(tdb_project_get(db, unknown, &got) == TDB_NOT_FOUND);
+    CHECK(tdb_project_history(db, unknown, &h) == TDB_NOT_FOUND);
+
+    /* Retired certificates are capped at DIAG_RETIRED_MAX, the oldest dropped. */
+    make_project(&p, 3, 1000, -1);
+    p.retired_count = DIAG_RETIRED_MAX;
+    for (int i = 0; i < DIAG_RETIRED_MAX; i++) {
+        make_hex("cert", 2000 + i, p.retired[i]);
+    }
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    make_project(&p, 3, 1001, -1);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(got.retired_count == DIAG_RETIRED_MAX);
+    CHECK(retired_has(&got, 1000) && !retired_has(&got, 2000) && retired_has(&got, 2001));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
+             p.app_id);
+    CHECK(sql_int(s.db, sql) == DIAG_RETIRED_MAX);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+/* Every form a certificate could take on disk. */
+static bool any_form_in(const char *path, const char *cert) {
+    char upper[33], lower[33], hexed[65], hexed_upper[65];
+    unsigned char raw[16];
+    for (int i = 0; i < 32; i++) {
+        upper[i] = (char)(cert[i] >= 'a' && cert[i] <= 'f' ? cert[i] - 32 : cert[i]);
+        lower[i] = (char)(cert[i] >= 'A' && cert[i] <= 'F' ? cert[i] + 32 : cert[i]);
+    }
+    upper[32] = lower[32] = '\0';
+    td_hex((const unsigned char *)cert, 32, hexed);
+    for (int i = 0; i < 64; i++) {
+        hexed_upper[i] = (char)(hexed[i] >= 'a' && hexed[i] <= 'f' ? hexed[i] - 32 : hexed[i]);
+    }
+    for (int i = 0; i < 16; i++) {
+        unsigned v = 0;
+        sscanf(lower + 2 * i, "%2x", &v);
+        raw[i] = (unsigned char)v;
+    }
+    /* Half a certificate is already too much. */
+    return file_contains(path, cert, 32) || file_contains(path, upper, 16) ||
+           file_contains(path, lower, 16) || file_contains(path, lower + 16, 16) ||
+           file_contains(path, hexed, 64) || file_contains(path, hexed_upper, 64) ||
+           file_contains(path, raw, 16);
+}
+
+static void test_no_certificate_bytes(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char wal[320], shm[320];
+    snprintf(wal, sizeof wal, "%s-wal", s.db);
+    snprintf(shm, sizeof shm, "%s-shm", s.db);
+    tdb *db = open_ok(s.db, s.key);
+    /* Keep the WAL from being checkpointed away while we look at it. */
+    sqlite3 *reader = NULL;
+    sqlite3_open(s.db, &reader);
+    sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM projects;", NULL, NULL, NULL);
+
+    char certs[40][33];
+    int n = 0;
+    for (int app = 0; app < 8; app++) {
+        diag_project p;
+        make_project(&p, 100 + app, 3 * app, 3 * app + 1);
+        if (app % 2) {
+            /* Upper-case hex certificates too. */
+            for (char *c = p.primary.certificate; *c; c++) {
+                *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
+            }
+        }
+        p.retired_count = 1;
+        make_hex("cert", 500 + app, p.retired[0]);
+        memcpy(certs[n++], p.primary.certificate, 33);
+        memcpy(certs[n++], p.secondary.certificate, 33);
+        memcpy(certs[n++], p.retired[0], 33);
+        CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        make_project(&p, 100 + app, 3 * app + 2, -1); /* retires both */
+        memcpy(certs[n++], p.primary.certificate, 33);
+        CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    }
+    /* The scanner works: a certificate stored in clear (as a name) is found. */
+    diag_project marker;
+    make_project(&marker, 999, -1, -1);
+    char planted[33];
+    make_hex("cert", 4242, planted);
+    snprintf(marker.name, sizeof marker.name, "%s", planted);
+    CHECK(tdb_project_put(db, &marker, "cli", NULL) == TDB_OK);
+    CHECK(file_contains(wal, planted, 32) || file_contains(s.db, planted, 32));
+    CHECK(any_form_in(wal, planted) || any_form_in(s.db, planted));
+
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(!any_form_in(s.db, certs[i]), "certificate bytes in the database file");
+        CHECK_MSG(!any_form_in(wal, certs[i]), "certificate bytes in the WAL file");
+        CHECK_MSG(!any_form_in(shm, certs[i]), "certificate bytes in the SHM file");
+    }
+    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(reader);
+    tdb_close(db);
+    for (int i = 0; i < n; i++) {
+        CHECK_MSG(!any_form_in(s.db, certs[i]), "certificate bytes in the closed database");
+    }
+
+    /* A copy of the database without the key file reveals nothing and opens to a clear error. */
+    char copy_dir[320], copy[340], cmd[1200];
+    snprintf(copy_dir, sizeof copy_dir, "%s/copy", s.dir);
+    snprintf(copy, sizeof copy, "%s/td.db", copy_dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s'", copy_dir, s.db, copy);
+    CHECK(system(cmd) == 0);
+    char err[600];
+    CHECK(tdb_open(copy, NULL, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "not found") != NULL && strstr(err, "key file") != NULL, err);
+    CHECK(access(copy_dir, F_OK) == 0);
+    char copy_key[360];
+    snprintf(copy_key, sizeof copy_key, "%s/tokendoctor.key", copy_dir);
+    CHECK(access(copy_key, F_OK) != 0); /* no new key was made for it */
+    sandbox_free(&s);
+}
+
+static void test_wrong_key(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    make_project(&p, 1, 1, 2);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    tdb_close(db);
+
+    /* Another key (made by opening another database). */
+    char other_db[320], other_key[320];
+    snprintf(other_db, sizeof other_db, "%s/other/o.db", s.dir);
+    snprintf(other_key, sizeof other_key, "%s/other/o.key", s.dir);
+    tdb_close(open_ok(other_db, other_key));
+
+    size_t len = 0;
+    unsigned char *before = slurp(s.db, &len);
+    char err[600];
+    CHECK(tdb_open(s.db, other_key, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "cannot decrypt certificates: wrong key file?") != NULL, err);
+    CHECK(files_equal(before, len, s.db));
+
+    /* A malformed key file. */
+    char bad_key[320];
+    snprintf(bad_key, sizeof bad_key, "%s/bad.key", s.dir);
+    write_file(bad_key, "not a key\n", 10);
+    CHECK(tdb_open(s.db, bad_key, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "malformed") != NULL, err);
+    CHECK(files_equal(before, len, s.db));
+    free(before);
+
+    /* A tampered ciphertext: a clear error, never garbage. */
+    CHECK(sql_exec(s.db, "UPDATE projects SET primary_cert = "
+                         "substr(primary_cert, 1, 20) || x'00' || substr(primary_cert, 22)") ==
+          SQLITE_OK);
+    db = open_ok(s.db, s.key);
+    memset(&got, 0x55, sizeof got);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_DECRYPT);
+    CHECK_MSG(strstr(tdb_errmsg(db), "cannot decrypt") != NULL, tdb_errmsg(db));
+    CHECK(strstr(tdb_errmsg(db), p.primary.certificate) == NULL);
+    /* A project that does not decrypt cannot be replaced blindly, but can be deleted. */
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_DECRYPT);
+    CHECK(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_OK);
+    CHECK(strcmp(got.primary.certificate, p.primary.certificate) == 0);
+
+    /* A ciphertext moved to another App ID does not decrypt (the App ID is the AAD). */
+    diag_project q;
+    make_project(&q, 2, 7, -1);
+    CHECK(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE projects SET primary_cert = (SELECT primary_cert FROM projects WHERE "
+             "app_id = '%s') WHERE app_id = '%s'",
+             q.app_id, p.app_id);
+    CHECK(sql_exec(s.db, sql) == SQLITE_OK);
+    CHECK(tdb_project_get(db, p.app_id, &got) == TDB_DECRYPT);
+    CHECK(tdb_project_get(db, q.app_id, &got) == TDB_OK);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+static void test_corrupt_and_read_only(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char err[600];
+    size_t len = 0;
+    unsigned char *before;
+
+    /* Not a database at all. */
+    char junk[320];
+    snprintf(junk, sizeof junk, "%s/junk.db", s.dir);
+    char text[4096];
+    for (size_t i = 0; i < sizeof text; i++) {
+        text[i] = (char)('a' + i % 26);
+    }
+    write_file(junk, text, sizeof text);
+    CHECK(tdb_open(junk, s.key, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "not a database") != NULL, err);
+    before = slurp(junk, &len);
+    CHECK(len == sizeof text && memcmp(before, text, len) == 0);
+    free(before);
+
+    /* A real database with its pages damaged. */
+    tdb *db = open_ok(s.db, s.key);
+    for (int i = 0; i < 20; i++) {
+        diag_project p;
+        make_project(&p, i, i, -1);
+        CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    }
+    tdb_close(db);
+    before = slurp(s.db, &len);
+    CHECK(len > 8192);
+    int fd = open(s.db, O_WRONLY);
+    char garbage[4096];
+    memset(garbage, 0xA5, sizeof garbage);
+    CHECK(fd >= 0 && pwrite(fd, garbage, sizeof garbage, 100) == (ssize_t)sizeof garbage);
+    close(fd);
+    free(before);
+    before = slurp(s.db, &len);
+    db = tdb_open(s.db, s.key, err, sizeof err);
+    if (db) {
+        /* If the header survived, the damage shows on use: an error, never a crash. */
+        json_t *list = NULL;
+        CHECK(tdb_project_list(db, &list) == TDB_ERROR);
+        tdb_close(db);
+    } else {
+        CHECK_MSG(strstr(err, "corrupt") != NULL || strstr(err, "malformed") != NULL, err);
+    }
+    CHECK(files_equal(before, len, s.db));
+    free(before);
+
+    /* A read-only file. */
+    char ro[320];
+    snprintf(ro, sizeof ro, "%s/ro/ro.db", s.dir);
+    tdb_close(open_ok(ro, s.key));
+    CHECK(chmod(ro, 0444) == 0);
+    before = slurp(ro, &len);
+    CHECK(tdb_open(ro, s.key, err, sizeof err) == NULL);
+    CHECK_MSG(strstr(err, "read-only") != NULL, err);
+    CHECK(files_equal(before, len, ro));
+    free(before);
+    sandbox_free(&s);
+}
+
+/* Children open the same (new) database at once and write; all writes must land. */
+static void test_two_processes(void) {
+    sandbox s;
+    sandbox_init(&s);
+    enum { CHILDREN = 3, PUTS = 40 };
+    pid_t pids[CHILDREN];
+    for (int c = 0; c < CHILDREN; c++) {
+        pids[c] = fork();
+        if (pids[c] == 0) {
+            char err[600];
+            tdb *db = tdb_open(s.db, NULL, err, sizeof err);
+            if (!db) {
+                fprintf(stderr, "child %d: %s\n", c, err);
+                _exit(3);
+            }
+            int bad = 0;
+            for (int i = 0; i < PUTS; i++) {
+                diag_project p;
+                make_project(&p, 1000 * (c + 1) + i, i, i + 1);
+                /* Every child also rewrites one shared project. */
+                diag_project shared;
+                make_project(&shared, 7, 100 * c + i, -1);
+                char key[TDB_APIKEY_LEN + 1];
+                if (tdb_project_put(db, &p, "cli", NULL) != TDB_OK ||
+                    tdb_project_put(db, &shared, "cli", NULL) != TDB_OK ||
+                    (i % 10 == 0 &&
+                     tdb_apikey_create(db, TDB_ROLE_READER, NULL, key, NULL) != TDB_OK)) {
+                    fprintf(stderr, "child %d: %s\n", c, tdb_errmsg(db));
+                    bad++;
+                }
+            }
+            tdb_close(db);
+            _exit(bad ? 4 : 0);
+        }
+    }
+    for (int c = 0; c < CHILDREN; c++) {
+        int status = 0;
+        CHECK(waitpid(pids[c], &status, 0) == pids[c]);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    /* One key file, no temporary left behind by the processes racing to create it. */
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s/data' | grep tmp)\"", s.dir);
+    CHECK(system(cmd) == 0);
+    tdb *db = open_ok(s.db, NULL);
+    json_t *list = NULL;
+    CHECK(tdb_project_list(db, &list) == TDB_OK); /* every certificate decrypts: one key */
+    CHECK(json_array_size(list) == CHILDREN * PUTS + 1);
+    json_decref(list);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM config_log") == 2 * CHILDREN * PUTS);
+    char shared_id[33];
+    make_hex("app", 7, shared_id);
+    json_t *h = NULL;
+    CHECK(tdb_project_history(db, shared_id, &h) == TDB_OK);
+    CHECK(json_array_size(h) == CHILDREN * PUTS);
+    json_decref(h);
+    diag_project got;
+    CHECK(tdb_project_get(db, shared_id, &got) == TDB_OK);
+    /* Every primary that was replaced is retired (capped at the most recent 64). */
+    CHECK(got.retired_count == DIAG_RETIRED_MAX);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM api_keys") == CHILDREN * (PUTS / 10));
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+static void test_apikeys(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char admin[TDB_APIKEY_LEN + 1], reader[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
+    int64_t id_admin = 0, id_reader = 0;
+    CHECK(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", admin, &id_admin) == TDB_OK);
+    CHECK(tdb_apikey_create(db, TDB_ROLE_READER, NULL, reader, &id_reader) == TDB_OK);
+    CHECK(strlen(admin) == TDB_APIKEY_LEN && strncmp(admin, "tdk_", 4) == 0);
+    CHECK(strcmp(admin, reader) != 0);
+
+    char name[80];
+    CHECK(tdb_apikey_verify(db, admin, strlen(admin), name, sizeof name) == TDB_ROLE_ADMIN);
+    CHECK(strcmp(name, "ops") == 0);
+    CHECK(tdb_apikey_verify(db, reader, strlen(reader), name, sizeof name) == TDB_ROLE_READER);
+    char expected[40];
+    snprintf(expected, sizeof expected, "key-%lld", (long long)id_reader);
+    CHECK(strcmp(name, expected) == 0);
+    char wrong[TDB_APIKEY_LEN + 1];
+    memcpy(wrong, admin, sizeof wrong);
+    wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+    CHECK(tdb_apikey_verify(db, wrong, strlen(wrong), NULL, 0) == TDB_ROLE_NONE);
+    CHECK(tdb_apikey_verify(db, admin, strlen(admin) - 1, NULL, 0) == TDB_ROLE_NONE);
+    CHECK(tdb_apikey_verify(db, "", 0, NULL, 0) == TDB_ROLE_NONE);
+
+    /* Names: unique among active keys, not all digits, printable. */
+    CHECK(tdb_apikey_create(db, TDB_ROLE_READER, "ops", other, NULL) == TDB_INVALID);
+    CHECK(tdb_apikey_create(db, TDB_ROLE_READER, "123", other, NULL) == TDB_INVALID);
+    CHECK(tdb_apikey_create(db, TDB_ROLE_READER, "a b", other, NULL) == TDB_INVALID);
+    CHECK(tdb_apikey_create(db, TDB_ROLE_NONE, "x", other, NULL) == TDB_INVALID);
+
+    /* Only hashes are stored. */
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", s.db);
+    CHECK(!file_contains(s.db, admin + 4, 32) && !file_contains(wal, admin + 4, 32));
+    CHECK(!file_contains(s.db, reader + 4, 32) && !file_contains(wal, reader + 4, 32));
+
+    /* List shows no key. */
+    json_t *list = NULL;
+    CHECK(tdb_apikey_list(db, &list) == TDB_OK && json_array_size(list) == 2);
+    char *text = json_dumps(list, 0);
+    CHECK(text && strstr(text, admin + 4) == NULL && strstr(text, "ops") != NULL);
+    free(text);
+    json_decref(list);
+
+    /* Revoke by name, by id, by key; then the name is free again. */
+    CHECK(tdb_apikey_revoke(db, "ops") == TDB_OK);
+    CHECK(tdb_apikey_verify(db, admin, strlen(admin), NULL, 0) == TDB_ROLE_NONE);
+    CHECK(tdb_apikey_revoke(db, "ops") == TDB_NOT_FOUND);
+    CHECK(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", other, NULL) == TDB_OK);
+    CHECK(tdb_apikey_verify(db, other, strlen(other), NULL, 0) == TDB_ROLE_ADMIN);
+    char id_text[24];
+    snprintf(id_text, sizeof id_text, "%lld", (long long)id_reader);
+    CHECK(tdb_apikey_revoke(db, id_text) == TDB_OK);
+    CHECK(tdb_apikey_verify(db, reader, strlen(reader), NULL, 0) == TDB_ROLE_NONE);
+    CHECK(tdb_apikey_revoke(db, other) == TDB_OK);
+    CHECK(strstr(tdb_errmsg(db), other) == NULL);
+    CHECK(tdb_apikey_verify(db, other, strlen(other), NULL, 0) == TDB_ROLE_NONE);
+    CHECK(tdb_apikey_revoke(db, "999") == TDB_NOT_FOUND);
+    CHECK(tdb_apikey_list(db, &list) == TDB_OK && json_array_size(list) == 3);
+    size_t i;
+    json_t *k;
+    json_array_foreach(list, i, k) {
+        CHECK(json_is_integer(json_object_get(k, "revoked_at")));
+    }
+    json_decref(list);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+static void test_data_version(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *a = open_ok(s.db, s.key), *b = open_ok(s.db, s.key);
+    uint64_t v1 = tdb_data_version(a);
+    CHECK(v1 == tdb_data_version(a));
+    diag_project p;
+    make_project(&p, 1, 1, -1);
+    CHECK(tdb_project_put(b, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_data_version(a) != v1);
+    tdb_close(a);
+    tdb_close(b);
+    sandbox_free(&s);
+}
+
+/* ---- The diagnosis log --------------------------------------------------------------------- */
+
+static void make_entry(tdb_log_entry *e, int64_t at, const char *app_id, int n) {
+    memset(e, 0, sizeof *e);
+    e->at = at;
+    snprintf(e->app_id, sizeof e->app_id, "%s", app_id);
+    snprintf(e->verdict, sizeof e->verdict, "rejected");
+    snprintf(e->cause, sizeof e->cause, "token_expired");
+    e->code = 109;
+    snprintf(e->platform, sizeof e->platform, "native");
+    snprintf(e->token_fingerprint, sizeof e->token_fingerprint, "%08x", (unsigned)n);
+    snprintf(e->channel, sizeof e->channel, "channel-%d", n);
+    snprintf(e->uid, sizeof e->uid, "%d", n);
+}
+
+static void test_log_basic(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb_close(open_ok(s.db, s.key));
+    char err[600];
+    tdb_log *log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
+    CHECK_MSG(log != NULL, err);
+    if (!log) {
+        sandbox_free(&s);
+        return;
+    }
+    int64_t now = (int64_t)time(NULL);
+    tdb_log_entry e;
+    for (int i = 0; i < 50; i++) {
+        make_entry(&e, now - 50 + i, "app-a", i);
+        CHECK(tdb_log_push(log, &e));
+    }
+    tdb_log_flush(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
+    make_entry(&e, now, "app-b", 99);
+    e.token_fingerprint[0] = '\0'; /* a join without a token */
+    CHECK(tdb_log_push(log, &e));
+    tdb_log_stop(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
+
+    tdb *db = open_ok(s.db, s.key);
+    json_t *recent = NULL;
+    CHECK(tdb_diagnoses_recent(db, "app-a", 10, &recent) == TDB_OK);
+    CHECK(json_array_size(recent) == 10);
+    json_t *first = json_array_get(recent, 0);
+    CHECK(json_integer_value(json_object_get(first, "at")) == now - 1); /* newest first */
+    CHECK(str_is(json_object_get(first, "token_fingerprint"), "00000031"));
+    CHECK(str_is(json_object_get(first, "cause"), "token_expired"));
+    CHECK(json_integer_value(json_object_get(first, "code")) == 109);
+    CHECK(str_is(json_object_get(first, "uid"), "49"));
+    json_decref(recent);
+    CHECK(tdb_diagnoses_recent(db, "app-b", 10, &recent) == TDB_OK);
+    CHECK(json_array_size(recent) == 1 &&
+          json_is_null(json_object_get(json_array_get(recent, 0), "token_fingerprint")));
+    json_decref(recent);
+    CHECK(tdb_diagnoses_recent(db, "nobody", 10, &recent) == TDB_OK &&
+          json_array_size(recent) == 0);
+    json_decref(recent);
+    CHECK(tdb_diagnoses_recent(db, "app-a", 0, &recent) == TDB_INVALID);
+
+    /* Retention: entries older than the retention are deleted at start. */
+    tdb_close(db);
+    log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
+    CHECK(log != NULL);
+    make_entry(&e, now - 8 * 86400, "app-old", 1);
+    CHECK(log && tdb_log_push(log, &e));
+    make_entry(&e, now - 6 * 86400, "app-old", 2);
+    CHECK(log && tdb_log_push(log, &e));
+    tdb_log_stop(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 2);
+    log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
+    tdb_log_stop(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 1);
+    db = open_ok(s.db, s.key);
+    CHECK(tdb_diagnoses_prune(db, 1) == 1); /* the 6-day-old one */
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+/* The writer is held up by another connection's write lock while the queue is flooded: pushes
+ * return at once, the excess is dropped and counted, and everything accepted is written. */
+static void test_log_pressure(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb_close(open_ok(s.db, s.key));
+    enum { CAPACITY = 64, PUSHES = 5000, BATCH_LIMIT = 512 };
+    char err[600];
+    tdb_log *log = tdb_log_start(s.db, s.key, CAPACITY, 7, err, sizeof err);
+    CHECK_MSG(log != NULL, err);
+    if (!log) {
+        sandbox_free(&s);
+        return;
+    }
+    sqlite3 *blocker = NULL;
+    CHECK(sqlite3_open(s.db, &blocker) == SQLITE_OK);
+    CHECK(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", NULL, NULL, NULL) == SQLITE_OK);
+
+    tdb_log_entry e;
+    int accepted = 0, dropped = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; i < PUSHES; i++) {
+        make_entry(&e, now, "app-p", i);
+        if (tdb_log_push(log, &e)) {
+            accepted++;
+        } else {
+            dropped++;
+        }
+    }
+    tdb_log_stats st;
+    tdb_log_get_stats(log, &st);
+    CHECK(accepted + dropped == PUSHES);
+    /* At most the queue plus one batch the writer took out before blocking. */
+    CHECK(accepted <= CAPACITY + BATCH_LIMIT);
+    CHECK(dropped > 0);
+    CHECK(st.dropped == (uint64_t)dropped);
+    CHECK(st.capacity == CAPACITY);
+    CHECK(st.depth <= CAPACITY);
+    CHECK(st.written == 0);
+
+    CHECK(sqlite3_exec(blocker, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(blocker);
+    tdb_log_flush(log);
+    tdb_log_get_stats(log, &st);
+    CHECK(st.written == (uint64_t)accepted && st.depth == 0);
+    /* Pushed right before stop: written too. */
+    for (int i = 0; i < CAPACITY; i++) {
+        make_entry(&e, now, "app-q", i);
+        CHECK(tdb_log_push(log, &e));
+    }
+    tdb_log_stop(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-p'") == accepted);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-q'") == CAPACITY);
+    sandbox_free(&s);
+}
+
+typedef struct {
+    tdb_log *log;
+    int id;
+    int accepted;
+} pusher;
+
+static void *push_many(void *arg) {
+    pusher *p = arg;
+    tdb_log_entry e;
+    for (int i = 0; i < 3000; i++) {
+        make_entry(&e, (int64_t)time(NULL), "app-t", p->id * 10000 + i);
+        p->accepted += tdb_log_push(p->log, &e);
+    }
+    return NULL;
+}
+
+static void test_log_threads(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char err[600];
+    tdb_log *log = tdb_log_start(s.db, s.key, 256, 7, err, sizeof err);
+    CHECK_MSG(log != NULL, err);
+    if (!log) {
+        sandbox_free(&s);
+        return;
+    }
+    pusher pushers[4];
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) {
+        pushers[i] = (pusher){.log = log, .id = i};
+        pthread_create(&threads[i], NULL, push_many, &pushers[i]);
+    }
+    int accepted = 0;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        accepted += pushers[i].accepted;
+    }
+    tdb_log_stats st;
+    tdb_log_flush(log);
+    tdb_log_get_stats(log, &st);
+    CHECK(st.written == (uint64_t)accepted);
+    CHECK(st.written + st.dropped == 4 * 3000);
+    tdb_log_stop(log);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == accepted);
+    sandbox_free(&s);
+}
+
+/* ---- Main --------------------------------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} TESTS[] = {
+    {"migrations", test_migrations},
+    {"put_replace_delete", test_put_replace_delete},
+    {"no_certificate_bytes", test_no_certificate_bytes},
+    {"wrong_key", test_wrong_key},
+    {"corrupt_and_read_only", test_corrupt_and_read_only},
+    {"two_processes", test_two_processes},
+    {"apikeys", test_apikeys},
+    {"data_version", test_data_version},
+    {"log_basic", test_log_basic},
+    {"log_pressure", test_log_pressure},
+    {"log_threads", test_log_threads},
+};
+
+int main(int argc, char **argv) {
+    /* The defaults must never be used by a test. */
+    unsetenv(TDB_ENV_PATH);
+    unsetenv(TDB_ENV_KEY_FILE);
+    int ran = 0;
+    for (size_t i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
+        bool wanted = argc < 2;
+        for (int a = 1; a < argc; a++) {
+            wanted = wanted || strcmp(argv[a], TESTS[i].name) == 0;
+        }
+        if (!wanted) {
+            continue;
+        }
+        int before = failures;
+        TESTS[i].run();
+        ran++;
+        printf("%s %s\n", failures == before ? "ok  " : "FAIL", TESTS[i].name);
+    }
+    if (ran == 0) {
+        fprintf(stderr, "no such test\n");
+        return 2;
+    }
+    printf("%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
