@@ -1,9 +1,148 @@
-/* cmd_decode.c -- placeholder until the subcommand is written. */
+/* cmd_decode.c -- `tokendoctor decode [--json] [--at UNIX] [TOKEN | -]`.
+ *
+ * Design
+ * ------
+ * Reads one token (argument, "-" or, when no argument is given and standard input is not a
+ * terminal, standard input), decodes it with the core library and shows it: every field for a
+ * person (diag_token_print, times relative to now or --at), or exactly one JSON document with
+ * --json (diag_token_to_json). A token that does not decode is exit status 1 with the reason as
+ * the diagnosis names it (td_status_name: truncated, not_base64, ...): on stdout as the error
+ * object {"error": {"code": "token_malformed", "message", "hints"}} with --json, on stderr
+ * otherwise. Usage errors are 64. The token itself is never echoed in an error message.
+ */
 #include "tdcli.h"
 
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tddiag.h"
+
+static void decode_usage(FILE *out) {
+    fprintf(out, "usage: tokendoctor decode [--json] [--at UNIX] [TOKEN | -]\n\n"
+                 "Decodes a 006 or 007 token and shows every field. TOKEN \"-\" (or no TOKEN with\n"
+                 "standard input redirected) reads standard input, one trailing newline removed.\n"
+                 "  --json      print one JSON document (the decoded token, or an error object)\n"
+                 "  --at UNIX   judge times relative to this Unix time instead of now\n"
+                 "exit status: 0 decoded, 1 not decodable, 64 usage\n");
+}
+
+/* Why a token did not decode, for a person. */
+static const char *decode_failure_message(td_status st) {
+    switch (st) {
+    case TD_ERR_UNSUPPORTED_VERSION:
+        return "not a token of a supported version (it must start with 006 or 007)";
+    case TD_ERR_LEGACY_VERSION:
+        return "a legacy dynamic key (version 001..005), which is not read";
+    case TD_ERR_NOT_BASE64:
+        return "the token contains a character outside the base64 alphabet";
+    case TD_ERR_TRUNCATED:
+        return "the token is truncated: its length is not a multiple of 4 or its content ends "
+               "early";
+    case TD_ERR_CORRUPTED:
+        return "the token is corrupted: its content does not decompress or has an impossible "
+               "structure (or it is longer than 4096 bytes)";
+    default:
+        return "the token does not decode";
+    }
+}
+
+static int decode_report_failure(td_status st, bool json) {
+    const char *message = decode_failure_message(st);
+    if (!json) {
+        cli_error("decode: %s [%s]", message, td_status_name(st));
+        return CLI_EXIT_FAIL;
+    }
+    json_t *doc = json_object();
+    json_t *err = json_object();
+    json_t *hints = json_array();
+    json_array_append_new(hints, json_string(td_status_name(st)));
+    json_object_set_new(err, "code", json_string("token_malformed"));
+    json_object_set_new(err, "message", json_string(message));
+    json_object_set_new(err, "hints", hints);
+    json_object_set_new(doc, "error", err);
+    if (!cli_print_json(stdout, doc, false))
+        return CLI_EXIT_INTERNAL;
+    return CLI_EXIT_FAIL;
+}
+
+typedef struct {
+    bool json;
+    bool has_at;
+    int64_t at;
+    const char *token_arg; /* NULL: none given */
+} decode_args;
+
+/* Parses the options; returns -1 to continue, otherwise the exit status. */
+static int decode_parse_args(int argc, char **argv, decode_args *a) {
+    bool no_more_options = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!no_more_options && strcmp(arg, "--") == 0) {
+            no_more_options = true;
+        } else if (!no_more_options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            decode_usage(stdout);
+            return CLI_EXIT_OK;
+        } else if (!no_more_options && strcmp(arg, "--json") == 0) {
+            a->json = true;
+        } else if (!no_more_options && strcmp(arg, "--at") == 0) {
+            if (i + 1 >= argc || !cli_parse_i64(argv[i + 1], &a->at)) {
+                cli_error("decode: --at needs a Unix time (whole seconds)");
+                return CLI_EXIT_USAGE;
+            }
+            a->has_at = true;
+            i++;
+        } else if (!no_more_options && arg[0] == '-' && arg[1] == '-') {
+            cli_error("decode: unknown option '%s'", arg);
+            decode_usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else if (a->token_arg) {
+            cli_error("decode: more than one TOKEN given (quote a token that contains spaces)");
+            return CLI_EXIT_USAGE;
+        } else {
+            a->token_arg = arg;
+        }
+    }
+    return -1;
+}
+
 int cli_decode(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    cli_error("decode: not implemented yet");
-    return CLI_EXIT_INTERNAL;
+    decode_args a = {0};
+    int rc = decode_parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    if (!a.token_arg) {
+        if (isatty(STDIN_FILENO)) {
+            cli_error("decode: no TOKEN given (pass it, or \"-\" to read standard input)");
+            decode_usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+        a.token_arg = "-";
+    }
+    size_t len = 0;
+    char *text = cli_read_token_arg(a.token_arg, &len);
+    if (!text)
+        return CLI_EXIT_USAGE;
+
+    td_ctx *ctx = td_ctx_new();
+    td_token *tok = malloc(sizeof *tok);
+    if (!ctx || !tok) {
+        cli_error("decode: out of memory");
+        rc = CLI_EXIT_INTERNAL;
+    } else {
+        td_status st = td_decode(ctx, text, len, tok);
+        if (st != TD_OK) {
+            rc = decode_report_failure(st, a.json);
+        } else if (a.json) {
+            rc = cli_print_json(stdout, diag_token_to_json(tok), false) ? CLI_EXIT_OK
+                                                                        : CLI_EXIT_INTERNAL;
+        } else {
+            diag_token_print(stdout, tok, a.has_at ? a.at : cli_now());
+            rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+        }
+    }
+    free(tok);
+    td_ctx_free(ctx);
+    free(text);
+    return rc;
 }

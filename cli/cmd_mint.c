@@ -1,9 +1,392 @@
-/* cmd_mint.c -- placeholder until the subcommand is written. */
+/* cmd_mint.c -- `tokendoctor mint`: build a 006 or 007 token (tests, reproductions).
+ *
+ *   tokendoctor mint --version 007|006 --app-id ID (--certificate-file F | --db PATH)
+ *                    [--service rtc|rtm] [--channel NAME] [--uid N | --account S]
+ *                    [--role publisher|subscriber] [--expire SECONDS]
+ *                    [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]
+ *
+ * Design
+ * ------
+ * Options are parsed into one mint_args value and validated as a whole before anything is built,
+ * so every usage error (exit 64) names its flag. The certificate comes only from a file (argv is
+ * visible to every user through ps) or from the project store; it is never printed, and a bad
+ * certificate file is reported without its content. What the token holds follows
+ * interfaces.md "mint": 007 -- expire is the lifetime, every privilege gets --privilege-expire
+ * (default: --expire); rtc adds join_channel (+ the three publish privileges for a publisher),
+ * rtm adds login. 006 -- ts = issue time + expire, every privilege = issue time + privilege
+ * expire (absolute); rtc adds 1 (+2,3,4), rtm adds 1000 with the user id in the channel's place
+ * and an empty uid. With --issue-ts and --salt the output is deterministic; otherwise the salt
+ * comes from the core's CTR-DRBG.
+ */
 #include "tdcli.h"
 
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tddb.h"
+#include "tdcore.h"
+
+#define MINT_ACCOUNT_MAX 255
+
+typedef struct {
+    const char *version;
+    const char *app_id;
+    const char *cert_file;
+    const char *db_path;
+    bool db_given;
+    bool rtm;
+    const char *channel;
+    bool has_uid;
+    uint32_t uid;
+    const char *account;
+    bool role_given;
+    bool subscriber;
+    uint32_t expire;
+    bool has_privilege_expire;
+    uint32_t privilege_expire;
+    bool has_issue_ts;
+    uint32_t issue_ts;
+    bool has_salt;
+    uint32_t salt;
+} mint_args;
+
+static void mint_usage(FILE *out) {
+    fprintf(
+        out,
+        "usage: tokendoctor mint --version 007|006 --app-id ID\n"
+        "                        (--certificate-file F | --db PATH)\n"
+        "                        [--service rtc|rtm] [--channel NAME] [--uid N | --account S]\n"
+        "                        [--role publisher|subscriber] [--expire SECONDS]\n"
+        "                        [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]\n\n"
+        "Builds a token and prints it alone on one line.\n"
+        "  --certificate-file F  a file holding the 32-hex-character certificate (there is no\n"
+        "                        option to pass it on the command line: argv shows in ps)\n"
+        "  --db PATH             sign with the stored project's primary certificate\n"
+        "                        (default database: $%s or %s)\n"
+        "  --service             rtc (default; needs --channel) or rtm (needs --account or\n"
+        "                        --uid: the user id)\n"
+        "  --uid N | --account S the uid (0 or none = any uid) or the user account\n"
+        "  --role                publisher (default) or subscriber (rtc)\n"
+        "  --expire              007: token lifetime in seconds; 006: ts = issue time + expire\n"
+        "                        (default 3600)\n"
+        "  --privilege-expire    every privilege's value (default: --expire); 006: issue time +\n"
+        "                        this, as an absolute time\n"
+        "  --issue-ts, --salt    fix the issue time (default now) and salt (default random)\n",
+        TDB_ENV_PATH, TDB_DEFAULT_PATH);
+}
+
+static bool parse_u32_flag(const char *flag, const char *value, uint32_t *out) {
+    uint64_t v;
+    if (!value || !cli_parse_u64(value, UINT32_MAX, &v)) {
+        cli_error("mint: %s needs a whole number in 0..4294967295", flag);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool is_hex32(const char *s, size_t len) {
+    if (len != TD_CERT_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* One option with its value; returns false (message printed) on a usage error. */
+static bool mint_option(mint_args *a, const char *flag, const char *value) {
+    if (!value) {
+        cli_error("mint: %s needs a value", flag);
+        return false;
+    }
+    if (strcmp(flag, "--version") == 0) {
+        a->version = value;
+    } else if (strcmp(flag, "--app-id") == 0) {
+        a->app_id = value;
+    } else if (strcmp(flag, "--certificate-file") == 0) {
+        a->cert_file = value;
+    } else if (strcmp(flag, "--db") == 0) {
+        a->db_path = value;
+        a->db_given = true;
+    } else if (strcmp(flag, "--service") == 0) {
+        if (strcmp(value, "rtc") != 0 && strcmp(value, "rtm") != 0) {
+            cli_error("mint: --service must be rtc or rtm");
+            return false;
+        }
+        a->rtm = strcmp(value, "rtm") == 0;
+    } else if (strcmp(flag, "--channel") == 0) {
+        a->channel = value;
+    } else if (strcmp(flag, "--uid") == 0) {
+        a->has_uid = true;
+        return parse_u32_flag(flag, value, &a->uid);
+    } else if (strcmp(flag, "--account") == 0) {
+        a->account = value;
+    } else if (strcmp(flag, "--role") == 0) {
+        if (strcmp(value, "publisher") != 0 && strcmp(value, "subscriber") != 0) {
+            cli_error("mint: --role must be publisher or subscriber");
+            return false;
+        }
+        a->role_given = true;
+        a->subscriber = strcmp(value, "subscriber") == 0;
+    } else if (strcmp(flag, "--expire") == 0) {
+        return parse_u32_flag(flag, value, &a->expire);
+    } else if (strcmp(flag, "--privilege-expire") == 0) {
+        a->has_privilege_expire = true;
+        return parse_u32_flag(flag, value, &a->privilege_expire);
+    } else if (strcmp(flag, "--issue-ts") == 0) {
+        a->has_issue_ts = true;
+        return parse_u32_flag(flag, value, &a->issue_ts);
+    } else if (strcmp(flag, "--salt") == 0) {
+        a->has_salt = true;
+        return parse_u32_flag(flag, value, &a->salt);
+    } else {
+        cli_error("mint: unknown option '%s'", flag);
+        return false;
+    }
+    return true;
+}
+
+/* Checks the combination of options. */
+static bool mint_validate(const mint_args *a) {
+    if (!a->version || (strcmp(a->version, "007") != 0 && strcmp(a->version, "006") != 0)) {
+        cli_error("mint: --version must be 007 or 006");
+        return false;
+    }
+    if (!a->app_id || !is_hex32(a->app_id, strlen(a->app_id))) {
+        cli_error("mint: --app-id must be 32 hex characters");
+        return false;
+    }
+    if ((a->cert_file != NULL) == a->db_given) {
+        cli_error("mint: give exactly one of --certificate-file F and --db PATH");
+        return false;
+    }
+    if (a->has_uid && a->account) {
+        cli_error("mint: --uid and --account cannot be used together");
+        return false;
+    }
+    if (a->account && strlen(a->account) > MINT_ACCOUNT_MAX) {
+        cli_error("mint: --account is longer than %d bytes", MINT_ACCOUNT_MAX);
+        return false;
+    }
+    if (a->rtm) {
+        if (a->channel) {
+            cli_error("mint: --channel is not used with --service rtm (the user id is "
+                      "--account or --uid)");
+            return false;
+        }
+        if (a->role_given) {
+            cli_error("mint: --role is not used with --service rtm");
+            return false;
+        }
+        if (a->has_uid ? a->uid == 0 : (!a->account || !*a->account)) {
+            cli_error("mint: --service rtm needs a non-empty user id: --account S or --uid N "
+                      "(N > 0)");
+            return false;
+        }
+    } else if (!a->channel) {
+        cli_error("mint: --service rtc needs --channel NAME");
+        return false;
+    } else if (strlen(a->channel) > UINT16_MAX) {
+        cli_error("mint: --channel is longer than 65535 bytes");
+        return false;
+    }
+    return true;
+}
+
+/* Reads the certificate file into cert[33]; false (message printed, exit 64) when it is not
+ * 32 hex characters after one trailing newline is removed. Never echoes the content. */
+static bool mint_read_certificate(const char *path, char cert[TD_CERT_LEN + 1]) {
+    size_t len = 0;
+    char *buf = cli_read_file(path, 4096, &len);
+    if (!buf)
+        return false;
+    if (len > 0 && buf[len - 1] == '\n') {
+        len--;
+        if (len > 0 && buf[len - 1] == '\r')
+            len--;
+    }
+    bool ok = is_hex32(buf, len);
+    if (ok)
+        memcpy(cert, buf, TD_CERT_LEN + 1);
+    cert[TD_CERT_LEN] = '\0';
+    memset(buf, 0, len);
+    free(buf);
+    if (!ok)
+        cli_error("mint: --certificate-file %s: must hold exactly 32 hex characters "
+                  "(optionally followed by a newline)",
+                  path);
+    return ok;
+}
+
+/* The project's primary certificate from the store. Returns an exit status (0 = found). */
+static int mint_db_certificate(const char *db_path, const char *app_id,
+                               char cert[TD_CERT_LEN + 1]) {
+    char err[512];
+    /* tdb_open creates a missing database; minting must not leave an empty one behind. */
+    if (access(db_path, F_OK) != 0) {
+        cli_error("mint: --db %s: no such database", db_path);
+        return CLI_EXIT_FAIL;
+    }
+    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    if (!db) {
+        cli_error("mint: --db: %s", err);
+        return CLI_EXIT_INTERNAL;
+    }
+    diag_project *p = malloc(sizeof *p);
+    int rc = CLI_EXIT_OK;
+    tdb_status st = p ? tdb_project_get(db, app_id, p) : TDB_ERROR;
+    if (st == TDB_NOT_FOUND) {
+        cli_error("mint: --db %s: no project with App ID %s", tdb_path(db), app_id);
+        rc = CLI_EXIT_FAIL;
+    } else if (st != TDB_OK) {
+        cli_error("mint: --db %s: %s", tdb_path(db), p ? tdb_errmsg(db) : "out of memory");
+        rc = CLI_EXIT_INTERNAL;
+    } else if (!p->primary.present) {
+        cli_error("mint: project %s has no primary certificate to sign with", app_id);
+        rc = CLI_EXIT_FAIL;
+    } else {
+        if (!p->primary.enabled)
+            cli_error("mint: note: the primary certificate of %s is disabled; the platform "
+                      "will not accept this token",
+                      app_id);
+        memcpy(cert, p->primary.certificate, TD_CERT_LEN + 1);
+    }
+    if (p) {
+        memset(p, 0, sizeof *p);
+        free(p);
+    }
+    tdb_close(db);
+    return rc;
+}
+
+static void add_privilege(td_token *t, uint16_t id, uint32_t value) {
+    t->privileges[t->privilege_total++] = (td_privilege){id, value};
+}
+
+/* Fills spec and builds the token into out. Returns its length, 0 on failure. */
+static size_t mint_build(td_ctx *ctx, const mint_args *a, const char *cert, td_token *spec,
+                         char *out, size_t out_cap) {
+    char uid_text[16] = "";
+    if (a->has_uid && a->uid != 0)
+        snprintf(uid_text, sizeof uid_text, "%u", a->uid);
+    const char *uid = a->account ? a->account : uid_text;
+    uint32_t priv = a->has_privilege_expire ? a->privilege_expire : a->expire;
+    uint32_t issue = a->issue_ts;
+
+    memset(spec, 0, sizeof *spec);
+    spec->app_id = (td_str){a->app_id, strlen(a->app_id)};
+    spec->salt = a->has_salt ? a->salt : td_random_salt(ctx);
+
+    if (strcmp(a->version, "006") == 0) {
+        spec->ts = issue + a->expire;
+        uint32_t value = issue + priv;
+        if (a->rtm) {
+            add_privilege(spec, TD_PRIV_RTM_LOGIN_006, value);
+        } else {
+            add_privilege(spec, TD_PRIV_JOIN_CHANNEL, value);
+            for (uint16_t id = TD_PRIV_PUBLISH_AUDIO; !a->subscriber && id <= 4; id++)
+                add_privilege(spec, id, value);
+        }
+        spec->privilege_count_006 = spec->privilege_total;
+        const char *channel = a->rtm ? uid : a->channel;
+        const char *signed_uid = a->rtm ? "" : uid;
+        return td_build006(ctx, spec, cert, TD_CERT_LEN, channel, strlen(channel), signed_uid,
+                           strlen(signed_uid), out, out_cap);
+    }
+
+    spec->issue_ts = issue;
+    spec->expire = a->expire;
+    td_service *svc = &spec->services[spec->service_count++];
+    svc->known = true;
+    svc->first_privilege = 0;
+    if (a->rtm) {
+        svc->type = TD_SVC_RTM;
+        svc->a = (td_str){uid, strlen(uid)};
+        add_privilege(spec, TD_PRIV_LOGIN, priv);
+    } else {
+        svc->type = TD_SVC_RTC;
+        svc->a = (td_str){a->channel, strlen(a->channel)};
+        svc->b = (td_str){uid, strlen(uid)};
+        add_privilege(spec, TD_PRIV_JOIN_CHANNEL, priv);
+        for (uint16_t id = TD_PRIV_PUBLISH_AUDIO; !a->subscriber && id <= 4; id++)
+            add_privilege(spec, id, priv);
+    }
+    svc->privilege_count = spec->privilege_total;
+    return td_build007(ctx, spec, cert, TD_CERT_LEN, out, out_cap);
+}
+
+static int mint_parse_args(int argc, char **argv, mint_args *a) {
+    a->expire = 3600;
+    for (int i = 1; i < argc; i += 2) { /* every option takes one value */
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            mint_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        if (strncmp(argv[i], "--", 2) != 0) {
+            cli_error("mint: unexpected argument '%s' (every input is an option)", argv[i]);
+            return CLI_EXIT_USAGE;
+        }
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!mint_option(a, argv[i], value))
+            return CLI_EXIT_USAGE;
+    }
+    if (!mint_validate(a))
+        return CLI_EXIT_USAGE;
+    if (!a->has_issue_ts) {
+        a->issue_ts = (uint32_t)cli_now();
+        a->has_issue_ts = true;
+    }
+    if (strcmp(a->version, "006") == 0) {
+        uint32_t issue = a->issue_ts;
+        uint32_t priv = a->has_privilege_expire ? a->privilege_expire : a->expire;
+        if ((uint64_t)issue + a->expire > UINT32_MAX) {
+            cli_error("mint: --expire: issue time + expire is beyond 4294967295");
+            return CLI_EXIT_USAGE;
+        }
+        if ((uint64_t)issue + priv > UINT32_MAX) {
+            cli_error("mint: --privilege-expire: issue time + privilege expire is beyond "
+                      "4294967295");
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return -1;
+}
+
 int cli_mint(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    cli_error("mint: not implemented yet");
-    return CLI_EXIT_INTERNAL;
+    mint_args a = {0};
+    int rc = mint_parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+
+    char cert[TD_CERT_LEN + 1];
+    if (a.cert_file) {
+        if (!mint_read_certificate(a.cert_file, cert))
+            return CLI_EXIT_USAGE;
+    } else {
+        rc = mint_db_certificate(a.db_path, a.app_id, cert);
+        if (rc != CLI_EXIT_OK)
+            return rc;
+    }
+
+    td_ctx *ctx = td_ctx_new();
+    td_token *spec = malloc(sizeof *spec);
+    char *out = malloc(TD_TOKEN_TEXT_MAX * 2);
+    if (!ctx || !spec || !out) {
+        cli_error("mint: out of memory");
+        rc = CLI_EXIT_INTERNAL;
+    } else if (mint_build(ctx, &a, cert, spec, out, TD_TOKEN_TEXT_MAX * 2) == 0) {
+        cli_error("mint: the token could not be built (inputs too long?)");
+        rc = CLI_EXIT_USAGE;
+    } else {
+        printf("%s\n", out);
+        rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+    }
+    memset(cert, 0, sizeof cert);
+    free(out);
+    free(spec);
+    td_ctx_free(ctx);
+    return rc;
 }

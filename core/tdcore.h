@@ -141,7 +141,8 @@ typedef struct {
 
 typedef struct {
     char version[4]; /* "007" or "006", NUL-terminated */
-    td_str app_id;   /* 007: from the content; 006: the 32 characters after the prefix */
+    td_str app_id;   /* 007: from the content; 006: the 32 characters after the prefix (a copy
+                      * kept in the last 32 bytes of content, beyond content_len) */
     td_str signature; /* raw signature bytes as carried (normally 32) */
 
     /* 007 */
@@ -195,6 +196,20 @@ void td_ctx_free(td_ctx *ctx);
  * list or 006 content are ignored (they are still covered by the signature). */
 td_status td_decode(td_ctx *ctx, const char *text, size_t len, td_token *out);
 
+/* Parses already-inflated 007 content (string(signature) + signing_info) of len bytes: it is
+ * copied into out->content (len > TD_CONTENT_MAX is TD_ERR_CORRUPTED) and parsed as td_decode
+ * does after inflating, with the same error kinds. For fuzzing the parser and for tests. */
+td_status td_parse007_content(const char *content, size_t len, td_token *out);
+
+/* Derived times (shared/spec/diagnosis.md "Expiry"). The token's expiry as a Unix time:
+ * 007 issue_ts + L, L = expire except 86400 when expire is 0 or above 86400 (24 h at most);
+ * 006 ts. */
+int64_t td_token_expiry(const td_token *tok);
+
+/* A privilege value's expiry as a Unix time, capped at the token's expiry: 007 issue_ts + value,
+ * 006 the value itself; 0 (no limit of its own) is the token's expiry. */
+int64_t td_privilege_expiry(const td_token *tok, uint32_t value);
+
 /* Base64 (standard alphabet, padded) helpers, exposed for the diagnosis's hint logic and tests.
  * td_is_base64_text: every byte is in A-Z a-z 0-9 + / =. */
 bool td_is_base64_text(const char *text, size_t len);
@@ -224,7 +239,8 @@ uint32_t td_crc32(const char *data, size_t len);
  *
  * The signature is computed with cert and written into the output; out receives a NUL-terminated
  * token of at most out_cap - 1 bytes. Returns the token length, or 0 when it does not fit or the
- * input is invalid (string over 65535 bytes, unknown service type).
+ * input is invalid (string over 65535 bytes, unknown service type; 006: an app_id that is not
+ * 32 printable ASCII characters).
  * 007 compresses with zlib at its default level so that the output matches the vendor's Python
  * reference byte for byte. */
 size_t td_build007(td_ctx *ctx, const td_token *spec, const char *cert, size_t cert_len, char *out,

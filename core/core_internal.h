@@ -1,0 +1,105 @@
+/* core_internal.h -- what the files of core/ share and nothing outside core/ should use.
+ *
+ * Design
+ * ------
+ * td_ctx is defined here so that the codec files (token007.c, token006.c) reach its kept state
+ * directly: one inflate and one deflate z_stream that are reset, never re-created; three HMAC
+ * contexts set up once (mbedTLS allocates the HMAC pads at setup, so a later hmac_starts /
+ * update / finish allocates nothing); the CTR-DRBG; and scratch buffers large enough for the
+ * worst case of every bounded stage, so that decoding and building need no heap at all.
+ *
+ * Wire access goes through two tiny cursor types, td_rd and td_wr (wire.c). A td_rd never reads
+ * past its end: every getter checks what is left and fails without moving; a td_wr never writes
+ * past its capacity and remembers that it overflowed, so that a builder can write a whole token
+ * and check once at the end.
+ */
+#ifndef TD_CORE_INTERNAL_H
+#define TD_CORE_INTERNAL_H
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
+#include <zlib.h>
+
+#include "tdcore.h"
+
+/* Base64 of TD_CONTENT_MAX bytes plus the prefix and app id, rounded up. */
+#define TD_BUILD_TEXT_MAX (3 + TD_CERT_LEN + 4 * ((TD_CONTENT_MAX + 64 + 2) / 3) + 1)
+
+enum { TD_HMAC_K1 = 0, TD_HMAC_K2 = 1, TD_HMAC_SIG = 2, TD_HMAC_COUNT = 3 };
+
+struct td_ctx {
+    z_stream inflater;
+    bool inflater_ready;
+    z_stream deflater;
+    bool deflater_ready;
+    mbedtls_md_context_t hmac[TD_HMAC_COUNT];
+    int hmac_ready; /* how many of hmac[] were set up (for td_ctx_free) */
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    bool drbg_ready;
+    /* Base64-decoded 007 bytes before inflating (text <= TD_TOKEN_TEXT_MAX). */
+    unsigned char scratch[TD_TOKEN_TEXT_MAX];
+    /* Building: the content, then its compressed form (deflate can grow incompressible input
+     * by a few bytes per 16 KiB block, hence the slack). */
+    unsigned char build[TD_CONTENT_MAX + 64];
+    unsigned char packed[TD_CONTENT_MAX + 1024];
+};
+
+/* ---- wire.c: bounds-checked little-endian cursors -------------------------------------- */
+
+typedef struct {
+    const char *p;
+    size_t left;
+} td_rd;
+
+bool td_rd_u16(td_rd *r, uint16_t *out);
+bool td_rd_u32(td_rd *r, uint32_t *out);
+/* A string: uint16 length then that many bytes; *out is a slice of the reader's buffer. */
+bool td_rd_str(td_rd *r, td_str *out);
+
+typedef struct {
+    unsigned char *buf;
+    size_t cap;
+    size_t len;
+    bool overflow; /* a write did not fit (or a string was over 65535 bytes) */
+} td_wr;
+
+void td_wr_init(td_wr *w, unsigned char *buf, size_t cap);
+void td_wr_u16(td_wr *w, uint16_t v);
+void td_wr_u32(td_wr *w, uint32_t v);
+void td_wr_bytes(td_wr *w, const void *data, size_t len);
+void td_wr_str(td_wr *w, const char *data, size_t len);
+
+/* ---- base64.c --------------------------------------------------------------------------- */
+
+/* Decodes padded standard base64 of len bytes into out (at most 3 * len / 4 bytes). Returns
+ * TD_OK with *out_len, or TD_ERR_NOT_BASE64 (a character outside the alphabet or misplaced
+ * padding) or TD_ERR_TRUNCATED (empty, or length not a multiple of 4). The alphabet check runs
+ * over the whole text first, so a bad character anywhere wins over a bad length. */
+td_status td_base64_decode(const char *text, size_t len, unsigned char *out, size_t *out_len);
+
+/* Encodes len bytes as padded standard base64 into out (NUL-terminated). Returns the text
+ * length, or 0 when out_cap is too small. */
+size_t td_base64_encode(const unsigned char *data, size_t len, char *out, size_t out_cap);
+
+/* ---- crypto.c ---------------------------------------------------------------------------- */
+
+/* HMAC-SHA256 with the kept context hmac[which]; the message is the concatenation of up to four
+ * parts (NULL parts are skipped). No allocation. false on an mbedTLS error. */
+bool td_hmac(td_ctx *ctx, int which, const void *key, size_t key_len, const void *m1, size_t l1,
+             const void *m2, size_t l2, const void *m3, size_t l3, const void *m4, size_t l4,
+             unsigned char out[32]);
+
+/* ---- token007.c / token006.c --------------------------------------------------------------- */
+
+/* Resets the scalar fields and pool counters of a token and sets its version. The pools and the
+ * services array are not cleared (13 KiB per decode would dominate a fast decode): only entries
+ * below the counters are ever read, and each service is cleared when it is parsed. */
+void td_token_reset(td_token *t, const char *version);
+
+/* Decode the text after the 3-character version prefix. */
+td_status td_decode007_body(td_ctx *ctx, const char *body, size_t len, td_token *out);
+td_status td_decode006_body(const char *body, size_t len, td_token *out);
+
+#endif /* TD_CORE_INTERNAL_H */

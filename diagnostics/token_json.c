@@ -1,0 +1,428 @@
+/* token_json.c -- a decoded token for machines (JSON) and for people (text).
+ *
+ * Design
+ * ------
+ * diag_token_to_json renders the "Decoded token" shape of shared/spec/interfaces.md with the
+ * spec's field names, in wire order, plus derived times as extra fields (`expires_at` on the
+ * token and on every privilege, each already capped as diagnosis.md "Expiry" says). Strings in a
+ * token are untrusted bytes: jansson refuses invalid UTF-8, so every string goes through
+ * json_text(), which replaces each invalid byte with U+FFFD -- the output is always valid JSON
+ * and never silently drops a field.
+ *
+ * diag_token_print shows every field for a person at a terminal: names next to numbers, times as
+ * ISO-8601 UTC plus a phrase relative to `now` ("in 3 h 12 min", "expired 2 days ago"). Token
+ * strings are printed quoted with control characters and invalid bytes escaped, so a crafted
+ * token cannot drive the terminal.
+ */
+#include "tddiag.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- UTF-8 ------------------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s[0..len), or 0 when it is not one (overlong forms,
+ * surrogates and code points above U+10FFFF are invalid, as jansson judges them). */
+static size_t utf8_sequence(const unsigned char *s, size_t len) {
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+/* A JSON string of arbitrary bytes: as is when valid UTF-8, else with every invalid byte
+ * replaced by U+FFFD. Never NULL unless out of memory. */
+static json_t *json_text(const char *ptr, size_t len) {
+    if (len == 0)
+        return json_string("");
+    json_t *s = json_stringn(ptr, len);
+    if (s)
+        return s;
+    char *clean = malloc(3 * len + 1);
+    if (!clean)
+        return NULL;
+    size_t n = 0;
+    const unsigned char *p = (const unsigned char *)ptr;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_sequence(p + i, len - i);
+        if (k == 0) {
+            memcpy(clean + n, "\xef\xbf\xbd", 3);
+            n += 3;
+            i++;
+        } else {
+            memcpy(clean + n, p + i, k);
+            n += k;
+            i += k;
+        }
+    }
+    s = json_stringn(clean, n);
+    free(clean);
+    return s ? s : json_string("");
+}
+
+static json_t *json_str(td_str s) {
+    return json_text(s.ptr, s.len);
+}
+
+static json_t *json_name(const char *name) {
+    return name ? json_string(name) : json_null();
+}
+
+/* ---- JSON ------------------------------------------------------------------------------- */
+
+static json_t *privileges_json(const td_token *tok, uint16_t service_type, uint16_t first,
+                               uint16_t count) {
+    json_t *arr = json_array();
+    for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
+        const td_privilege *p = &tok->privileges[first + i];
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(p->id));
+        json_object_set_new(o, "name", json_name(td_privilege_name(service_type, p->id)));
+        json_object_set_new(o, "expire", json_integer(p->value));
+        json_object_set_new(o, "expires_at", json_integer(td_privilege_expiry(tok, p->value)));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *permissions_json(const td_token *tok, const td_service *svc) {
+    json_t *arr = json_array();
+    for (uint16_t i = 0; i < svc->permission_count; i++) {
+        size_t at = (size_t)svc->first_permission + i;
+        if (at >= TD_PERMISSIONS_MAX)
+            break;
+        const td_permission *p = &tok->permissions[at];
+        json_t *o = json_object();
+        json_t *res = json_array();
+        json_object_set_new(o, "resource_type", json_integer(p->resource_type));
+        json_object_set_new(o, "resource_type_name",
+                            json_name(td_rtm2_resource_name(p->resource_type)));
+        json_object_set_new(o, "permission_type", json_integer(p->permission_type));
+        json_object_set_new(o, "permission_type_name",
+                            json_name(td_rtm2_permission_name(p->permission_type)));
+        for (uint16_t k = 0; k < p->resource_count; k++) {
+            size_t r = (size_t)p->first_resource + k;
+            if (r >= TD_RESOURCES_MAX)
+                break;
+            json_array_append_new(res, json_str(tok->resources[r]));
+        }
+        json_object_set_new(o, "resources", res);
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* The per-type fields after the privileges, under the spec's names (token-formats.md). */
+static void service_fields_json(json_t *o, const td_service *s) {
+    switch (s->type) {
+    case TD_SVC_RTC:
+        json_object_set_new(o, "channel", json_str(s->a));
+        json_object_set_new(o, "uid", json_str(s->b));
+        break;
+    case TD_SVC_STREAMING:
+    case TD_SVC_FCDN:
+        json_object_set_new(o, "channel", json_str(s->a));
+        json_object_set_new(o, "account", json_str(s->b));
+        break;
+    case TD_SVC_RTM:
+    case TD_SVC_CHAT:
+    case TD_SVC_RTM2:
+        json_object_set_new(o, "user_id", json_str(s->a));
+        break;
+    case TD_SVC_APAAS:
+        json_object_set_new(o, "room_uuid", json_str(s->a));
+        json_object_set_new(o, "user_uuid", json_str(s->b));
+        json_object_set_new(o, "role", json_integer(s->role));
+        break;
+    default:
+        break;
+    }
+}
+
+static json_t *service_json(const td_token *tok, const td_service *s) {
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_integer(s->type));
+    if (!s->known) {
+        json_object_set_new(o, "name", json_string("unknown"));
+        return o;
+    }
+    json_object_set_new(o, "name", json_string(td_service_name(s->type)));
+    service_fields_json(o, s);
+    json_object_set_new(o, "privileges",
+                        privileges_json(tok, s->type, s->first_privilege, s->privilege_count));
+    if (s->type == TD_SVC_RTM2)
+        json_object_set_new(o, "permissions", permissions_json(tok, s));
+    return o;
+}
+
+static json_t *signature_json(td_str sig) {
+    char hex[2 * 512 + 1];
+    size_t n = sig.len > 512 ? 512 : sig.len; /* a signature is 32 bytes; cap what we show */
+    td_hex((const unsigned char *)sig.ptr, n, hex);
+    return json_string(hex);
+}
+
+json_t *diag_token_to_json(const td_token *tok) {
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    bool v6 = strcmp(tok->version, "006") == 0;
+    json_object_set_new(o, "version", json_string(v6 ? "006" : "007"));
+    json_object_set_new(o, "app_id", json_str(tok->app_id));
+    if (v6) {
+        json_object_set_new(o, "signature", signature_json(tok->signature));
+        json_object_set_new(o, "crc_channel", json_integer(tok->crc_channel));
+        json_object_set_new(o, "crc_uid", json_integer(tok->crc_uid));
+        json_object_set_new(o, "salt", json_integer(tok->salt));
+        json_object_set_new(o, "ts", json_integer(tok->ts));
+        json_object_set_new(
+            o, "privileges",
+            privileges_json(tok, 0, tok->first_privilege_006, tok->privilege_count_006));
+    } else {
+        json_object_set_new(o, "issue_ts", json_integer(tok->issue_ts));
+        json_object_set_new(o, "expire", json_integer(tok->expire));
+        json_object_set_new(o, "salt", json_integer(tok->salt));
+        json_object_set_new(o, "signature", signature_json(tok->signature));
+        json_t *services = json_array();
+        for (uint16_t i = 0; i < tok->service_count && i < TD_SERVICES_MAX; i++)
+            json_array_append_new(services, service_json(tok, &tok->services[i]));
+        json_object_set_new(o, "services", services);
+    }
+    json_object_set_new(o, "expires_at", json_integer(td_token_expiry(tok)));
+    return o;
+}
+
+/* ---- Text ------------------------------------------------------------------------------- */
+
+/* "2023-11-14T22:13:20Z" */
+static void iso8601(int64_t t, char out[32]) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "@%lld", (long long)t);
+}
+
+/* A duration for a person: "45 s", "12 min", "3 h 12 min", "1 day 4 h", "12 days". */
+static void duration(int64_t d, char *out, size_t cap) {
+    if (d < 60)
+        snprintf(out, cap, "%lld s", (long long)d);
+    else if (d < 3600)
+        snprintf(out, cap, "%lld min", (long long)(d / 60));
+    else if (d < 86400) {
+        long long h = d / 3600, m = (d % 3600) / 60;
+        if (m)
+            snprintf(out, cap, "%lld h %lld min", h, m);
+        else
+            snprintf(out, cap, "%lld h", h);
+    } else {
+        long long days = d / 86400, h = (d % 86400) / 3600;
+        const char *unit = days == 1 ? "day" : "days";
+        if (days < 7 && h)
+            snprintf(out, cap, "%lld %s %lld h", days, unit, h);
+        else
+            snprintf(out, cap, "%lld %s", days, unit);
+    }
+}
+
+/* An expiry: "2023-11-14T23:13:20Z (in 3 h 12 min)" or "(expired 2 days ago)". */
+static void print_expiry(FILE *out, int64_t t, int64_t now) {
+    char iso[32], d[64];
+    iso8601(t, iso);
+    if (t > now) {
+        duration(t - now, d, sizeof d);
+        fprintf(out, "%s (in %s)", iso, d);
+    } else if (t == now) {
+        fprintf(out, "%s (expired just now)", iso);
+    } else {
+        duration(now - t, d, sizeof d);
+        fprintf(out, "%s (expired %s ago)", iso, d);
+    }
+}
+
+/* A point in time that is not an expiry (the issue time). */
+static void print_time(FILE *out, int64_t t, int64_t now) {
+    char iso[32], d[64];
+    iso8601(t, iso);
+    if (t > now) {
+        duration(t - now, d, sizeof d);
+        fprintf(out, "%s (in %s: in the future)", iso, d);
+    } else if (t == now) {
+        fprintf(out, "%s (now)", iso);
+    } else {
+        duration(now - t, d, sizeof d);
+        fprintf(out, "%s (%s ago)", iso, d);
+    }
+}
+
+/* Token bytes, quoted; valid UTF-8 as is, control characters and invalid bytes escaped. */
+static void print_quoted(FILE *out, td_str s) {
+    const unsigned char *p = (const unsigned char *)s.ptr;
+    fputc('"', out);
+    for (size_t i = 0; i < s.len;) {
+        size_t k = utf8_sequence(p + i, s.len - i);
+        if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\') {
+            fputc(p[i], out);
+        } else if (k == 1 && (p[i] == '"' || p[i] == '\\')) {
+            fprintf(out, "\\%c", p[i]);
+        } else if (k > 1 && !(k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+            fwrite(p + i, 1, k, out); /* printable multi-byte (C1 controls excluded) */
+        } else {
+            k = k == 0 ? 1 : k;
+            for (size_t j = 0; j < k; j++)
+                fprintf(out, "\\x%02x", p[i + j]);
+        }
+        i += k;
+    }
+    fputc('"', out);
+}
+
+static void print_privileges(FILE *out, const td_token *tok, uint16_t service_type, uint16_t first,
+                             uint16_t count, int64_t now, const char *indent) {
+    bool v6 = strcmp(tok->version, "006") == 0;
+    fprintf(out, "%sprivileges:%s\n", indent, count ? "" : " none");
+    for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
+        const td_privilege *p = &tok->privileges[first + i];
+        const char *name = td_privilege_name(service_type, p->id);
+        char label[48];
+        snprintf(label, sizeof label, "%u %s", p->id, name ? name : "(unnamed)");
+        fprintf(out, "%s  %-26s ", indent, label);
+        if (p->value == 0)
+            fprintf(out, "0 (no limit of its own) -> ");
+        else if (v6)
+            fprintf(out, "%u -> ", p->value);
+        else
+            fprintf(out, "%u s -> ", p->value);
+        int64_t capped = td_privilege_expiry(tok, p->value);
+        int64_t own = v6 ? (int64_t)p->value : (int64_t)tok->issue_ts + p->value;
+        print_expiry(out, capped, now);
+        if (p->value != 0 && own > capped)
+            fprintf(out, ", capped at the token's expiry");
+        fputc('\n', out);
+    }
+}
+
+static void print_permissions(FILE *out, const td_token *tok, const td_service *s) {
+    fprintf(out, "      permissions:%s\n", s->permission_count ? "" : " none");
+    for (uint16_t i = 0; i < s->permission_count; i++) {
+        size_t at = (size_t)s->first_permission + i;
+        if (at >= TD_PERMISSIONS_MAX)
+            break;
+        const td_permission *p = &tok->permissions[at];
+        const char *rn = td_rtm2_resource_name(p->resource_type);
+        const char *pn = td_rtm2_permission_name(p->permission_type);
+        fprintf(out, "        %u %s / %u %s:", p->resource_type, rn ? rn : "(unnamed)",
+                p->permission_type, pn ? pn : "(unnamed)");
+        for (uint16_t k = 0; k < p->resource_count; k++) {
+            size_t r = (size_t)p->first_resource + k;
+            if (r >= TD_RESOURCES_MAX)
+                break;
+            fputc(' ', out);
+            print_quoted(out, tok->resources[r]);
+        }
+        fputc('\n', out);
+    }
+}
+
+static void print_field(FILE *out, const char *name, td_str value, const char *note) {
+    fprintf(out, "      %-10s ", name);
+    print_quoted(out, value);
+    if (note && value.len == 0)
+        fprintf(out, " %s", note);
+    fputc('\n', out);
+}
+
+static void print_service(FILE *out, const td_token *tok, uint16_t index, const td_service *s,
+                          int64_t now) {
+    fprintf(out, "  [%u] type %u %s\n", index + 1, s->type,
+            s->known ? td_service_name(s->type) : "unknown (layout not known: not read further)");
+    if (!s->known)
+        return;
+    switch (s->type) {
+    case TD_SVC_RTC:
+        print_field(out, "channel", s->a, NULL);
+        print_field(out, "uid", s->b, "(empty: any uid)");
+        break;
+    case TD_SVC_STREAMING:
+    case TD_SVC_FCDN:
+        print_field(out, "channel", s->a, NULL);
+        print_field(out, "account", s->b, NULL);
+        break;
+    case TD_SVC_RTM:
+    case TD_SVC_CHAT:
+    case TD_SVC_RTM2:
+        print_field(out, "user_id", s->a, NULL);
+        break;
+    case TD_SVC_APAAS:
+        print_field(out, "room_uuid", s->a, NULL);
+        print_field(out, "user_uuid", s->b, NULL);
+        fprintf(out, "      %-10s %d\n", "role", s->role);
+        break;
+    default:
+        break;
+    }
+    print_privileges(out, tok, s->type, s->first_privilege, s->privilege_count, now, "      ");
+    if (s->type == TD_SVC_RTM2)
+        print_permissions(out, tok, s);
+}
+
+void diag_token_print(FILE *out, const td_token *tok, int64_t now) {
+    bool v6 = strcmp(tok->version, "006") == 0;
+    char sig[2 * 64 + 1];
+    size_t sig_len = tok->signature.len > 64 ? 64 : tok->signature.len;
+    td_hex((const unsigned char *)tok->signature.ptr, sig_len, sig);
+
+    fprintf(out, "version     %s (%s)\n", v6 ? "006" : "007", v6 ? "AccessToken" : "AccessToken2");
+    fprintf(out, "app_id      ");
+    print_quoted(out, tok->app_id);
+    fputc('\n', out);
+    if (v6) {
+        fprintf(out, "expires     ts %u -> ", tok->ts);
+        print_expiry(out, tok->ts, now);
+        fputc('\n', out);
+        fprintf(out, "salt        %u\n", tok->salt);
+        fprintf(out, "crc_channel %u\n", tok->crc_channel);
+        fprintf(out, "crc_uid     %u%s\n", tok->crc_uid, tok->crc_uid == 0 ? " (any uid)" : "");
+        fprintf(out, "signature   %s%s\n", sig, tok->signature.len > 64 ? "..." : "");
+        print_privileges(out, tok, 0, tok->first_privilege_006, tok->privilege_count_006, now, "");
+        return;
+    }
+    fprintf(out, "issued      %u = ", tok->issue_ts);
+    print_time(out, tok->issue_ts, now);
+    fputc('\n', out);
+    fprintf(out, "expire      %u s%s -> ", tok->expire,
+            tok->expire == 0      ? " (0: 24 h)"
+            : tok->expire > 86400 ? " (cut to 24 h)"
+                                  : "");
+    print_expiry(out, td_token_expiry(tok), now);
+    fputc('\n', out);
+    fprintf(out, "salt        %u\n", tok->salt);
+    fprintf(out, "signature   %s%s\n", sig, tok->signature.len > 64 ? "..." : "");
+    fprintf(out, "services    %u\n", tok->service_count);
+    for (uint16_t i = 0; i < tok->service_count && i < TD_SERVICES_MAX; i++)
+        print_service(out, tok, i, &tok->services[i], now);
+}

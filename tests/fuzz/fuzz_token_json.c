@@ -1,0 +1,50 @@
+/* fuzz_token_json.c -- libFuzzer target: decode, then render as JSON and as text.
+ *
+ * Input starting with "00" is token text (td_decode); anything else is raw 007 content, so the
+ * renderers see both versions and every shape the parser accepts: binary and invalid UTF-8
+ * strings, unknown services, rtm2 permissions, extreme times. The JSON must always serialise
+ * (jansson refuses invalid UTF-8, so a NULL here is a renderer bug) and parse back; the text
+ * printer writes to /dev/null.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "tdcore.h"
+#include "tddiag.h"
+
+static td_ctx *fuzz_ctx;
+static td_token fuzz_tok;
+static FILE *fuzz_null;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    fuzz_ctx = td_ctx_new();
+    fuzz_null = fopen("/dev/null", "w");
+    return fuzz_ctx && fuzz_null ? 0 : 1;
+}
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+    td_status st;
+    if (size >= 2 && data[0] == '0' && data[1] == '0')
+        st = td_decode(fuzz_ctx, (const char *)data, size, &fuzz_tok);
+    else
+        st = td_parse007_content((const char *)data, size, &fuzz_tok);
+    if (st != TD_OK)
+        return 0;
+    json_t *doc = diag_token_to_json(&fuzz_tok);
+    if (!doc)
+        abort();
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        abort();
+    json_t *back = json_loads(text, JSON_ALLOW_NUL, NULL);
+    if (!back)
+        abort();
+    json_decref(back);
+    free(text);
+    json_decref(doc);
+    diag_token_print(fuzz_null, &fuzz_tok, 1700000000);
+    return 0;
+}

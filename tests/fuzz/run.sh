@@ -1,0 +1,64 @@
+#!/bin/sh
+# run.sh BUILD_DIR -- smoke-runs every libFuzzer target of a TD_FUZZ build on a seed corpus made
+# from shared/vectors (tokens.jsonl, mint-exact.jsonl, scenarios.jsonl tokens, and the inflated
+# contents of the 007 ones). Each target runs FUZZ_TIME seconds (default 20). Prints one line per
+# target; exits non-zero when any target crashes (its reproducer is kept under
+# BUILD_DIR/fuzz-artifacts/).
+set -eu
+
+build=${1:?usage: tests/fuzz/run.sh BUILD_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+vectors=${TD_VECTORS:-$here/../../../shared/vectors}
+seconds=${FUZZ_TIME:-20}
+bin=$build/tests/fuzz
+targets="fuzz_decode fuzz_decode007_content fuzz_token_json"
+
+for t in $targets fuzz_seed_content; do
+    if [ ! -x "$bin/$t" ]; then
+        echo "fuzz: $bin/$t missing (configure with CC=clang cmake -DTD_FUZZ=ON)" >&2
+        exit 1
+    fi
+done
+if [ ! -d "$vectors" ]; then
+    echo "fuzz: vectors not found at $vectors (set TD_VECTORS)" >&2
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/td_fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+mkdir -p "$work/seeds" "$work/content" "$build/fuzz-artifacts"
+
+# Token strings of every vector file, one seed file each (JSON escapes are left as they are:
+# a seed only has to be a good starting point).
+grep -ho '"token": *"[^"]*"' "$vectors"/*.jsonl | sed 's/^"token": *"//; s/"$//' >"$work/tokens"
+i=0
+while IFS= read -r tok; do
+    printf '%s' "$tok" >"$work/seeds/token_$i"
+    i=$((i + 1))
+done <"$work/tokens"
+"$bin/fuzz_seed_content" "$work/content" <"$work/tokens" >/dev/null
+echo "fuzz: $i token seeds, $(ls "$work/content" | wc -l) content seeds, ${seconds} s per target"
+
+failed=0
+for t in $targets; do
+    mkdir -p "$work/corpus_$t"
+    case $t in
+    fuzz_decode007_content) seeds="$work/content" ;;
+    fuzz_token_json) seeds="$work/seeds $work/content" ;;
+    *) seeds="$work/seeds" ;;
+    esac
+    log=$work/$t.log
+    # shellcheck disable=SC2086
+    if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
+        "$bin/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$build/fuzz-artifacts/$t-" "$work/corpus_$t" $seeds >"$log" 2>&1; then
+        runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+        echo "fuzz: $t: ok (${runs:-?} runs)"
+    else
+        failed=1
+        echo "fuzz: $t: FAILED -- last lines of its log:"
+        tail -n 30 "$log" | sed 's/^/    /'
+        echo "    reproducers: $build/fuzz-artifacts/$t-*"
+    fi
+done
+exit $failed
