@@ -41,6 +41,12 @@ typedef enum { DIAG_ROLE_PUBLISHER = 0, DIAG_ROLE_SUBSCRIBER } diag_role;
 bool diag_platform_parse(const char *name, diag_platform *out);
 const char *diag_platform_name(diag_platform p); /* "native", "objc", "web" */
 
+/* "rtc" / "rtm" and "publisher" / "subscriber" (aliases "host" / "audience"). */
+bool diag_service_parse(const char *name, diag_service *out);
+const char *diag_service_name(diag_service s);
+bool diag_role_parse(const char *name, diag_role *out);
+const char *diag_role_name(diag_role r);
+
 #define DIAG_ACCOUNT_MAX 255
 
 /* A diagnosis request. Strings are borrowed (not copied) and need not be NUL-terminated. */
@@ -73,8 +79,7 @@ bool diag_request_validate(const diag_request *req, char *err, size_t err_cap);
  * obj, which must outlive req. Unknown fields are ignored; `at` defaults to now (the caller
  * passes it). Validates as diag_request_validate. false with a message naming the field (e.g.
  * "uid: must be an integer in 0..4294967295") on a wrong type, bad value or missing field. */
-bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err,
-                            size_t err_cap);
+bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err, size_t err_cap);
 
 /* ---- Project configuration -------------------------------------------------------------- */
 
@@ -170,6 +175,10 @@ typedef enum {
 } diag_warning;
 const char *diag_warning_name(diag_warning w);
 
+/* One sentence for a person: what the hint or warning means and what to do about it. */
+const char *diag_hint_text(diag_hint h);
+const char *diag_warning_text(diag_warning w);
+
 typedef struct {
     int code;         /* 0 when none */
     const char *name; /* constant name, NULL when none */
@@ -178,17 +187,21 @@ typedef struct {
 /* One row of the error catalog. */
 typedef struct {
     diag_cause cause;
-    diag_code code[3];     /* indexed by diag_platform */
-    diag_code also[3][2];  /* other codes the platform may report (web expiry: 118, 2) */
-    const char *title;     /* short, e.g. "uid mismatch" */
-    const char *reason;    /* why the platform answers this, for a support engineer */
-    const char *solution;  /* what to change or call */
+    diag_code code[3];    /* indexed by diag_platform */
+    diag_code also[3][2]; /* other codes the platform may report (web expiry: 118, 2) */
+    const char *title;    /* short, e.g. "uid mismatch" */
+    const char *reason;   /* why the platform answers this, for a support engineer */
+    const char *solution; /* what to change or call */
 } diag_catalog_entry;
 
 /* The catalog entry of a cause (every cause has one, including ok / project_unknown). */
 const diag_catalog_entry *diag_catalog(diag_cause c);
 
-/* The whole catalog as JSON (GET /v1/errors). New reference. */
+/* The whole catalog as JSON (GET /v1/errors). New reference:
+ *   {"errors": [{"cause", "title", "codes": {"native": {"code", "name", "also": [{"code",
+ *                "name"}]} | null, "objc": ..., "web": ...}, "reason", "solution"}, ...],
+ *    "hints": [{"hint", "text"}, ...], "warnings": [{"warning", "text"}, ...]}
+ * Every cause is listed, ok / ok_app_id_only / project_unknown included (their codes null). */
 json_t *diag_catalog_to_json(void);
 
 /* ---- The result ------------------------------------------------------------------------- */
@@ -197,8 +210,10 @@ typedef enum { DIAG_JOINABLE = 0, DIAG_REJECTED, DIAG_UNVERIFIABLE } diag_verdic
 const char *diag_verdict_name(diag_verdict v); /* "joinable", "rejected", "unverifiable" */
 
 typedef enum { DIAG_PASS = 0, DIAG_FAIL, DIAG_WARN, DIAG_SKIP } diag_check_status;
+const char *diag_check_status_name(diag_check_status s); /* "pass", "fail", "warn", "skip" */
 
 #define DIAG_DETAIL_MAX 256
+#define DIAG_APP_ID_KEEP 64 /* bytes of the request's App ID kept in a result for output */
 
 typedef struct {
     const char *id; /* stable check id, e.g. "app_id_format", "channel" */
@@ -215,7 +230,13 @@ typedef struct {
     uint32_t warnings; /* bit (1u << diag_warning) */
     diag_check checks[DIAG_CHECK_COUNT];
     diag_platform platform;
+    diag_service service;
+    diag_role role;
     int64_t at;
+    /* The request's App ID (at most DIAG_APP_ID_KEEP bytes of it; app_id_cut when longer). */
+    char app_id[DIAG_APP_ID_KEEP + 1];
+    size_t app_id_len;
+    bool app_id_cut;
 
     bool has_expiry; /* false without a decodable token */
     int64_t expires_at;
@@ -241,13 +262,15 @@ typedef struct {
 } diag_options;
 
 /* Diagnoses req against project (NULL = unknown project). req must be valid
- * (diag_request_validate). ctx is the caller's per-thread td_ctx. opts may be NULL. */
+ * (diag_request_validate). ctx is the caller's per-thread td_ctx. opts may be NULL.
+ * The project is the configuration of the request's App ID: a project whose app_id is not
+ * exactly the request's is treated as unknown (lookups are by exact App ID). */
 void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
               const diag_options *opts, diag_result *out);
 
 /* ---- Rendering -------------------------------------------------------------------------- */
 
-/* The diagnosis JSON of interfaces.md. New reference. */
+/* The diagnosis JSON of interfaces.md (error also carries "title"). New reference. */
 json_t *diag_result_to_json(const diag_result *r);
 
 /* The --summary subset: verdict, cause, code, hints, warnings, expires_at. New reference. */

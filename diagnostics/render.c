@@ -1,0 +1,277 @@
+/* render.c -- a diagnosis as JSON (machines) and as text (a person at a terminal).
+ *
+ * Design
+ * ------
+ * Rendering is separate from diag_run so that the engine stays pure and allocation-free; the
+ * CLI and the HTTP service call the same functions here and therefore say exactly the same
+ * thing. The JSON is the "Diagnosis" shape of interfaces.md; fields are added in a fixed order
+ * so that output is stable for diffs and scripts.
+ *
+ * The text form puts the verdict first, on one line ("REJECTED — 110 ERR_INVALID_TOKEN: uid
+ * mismatch"), then the fix, then every check with a mark (✓ ✗ ! –), hints, warnings and the
+ * repaired token's verdict: the order a support engineer reads in. Colour is only an emphasis
+ * (the marks carry the meaning without it) and is off unless the caller asks for it.
+ *
+ * Nothing rendered here contains a certificate: check details already use fingerprints, and
+ * the project block says only which certificate signed the token.
+ */
+#include "diag_internal.h"
+
+#include <string.h>
+#include <time.h>
+
+static json_t *code_or_null(const diag_code *c) {
+    return c->name ? json_integer(c->code) : json_null();
+}
+
+static json_t *error_json(const diag_result *r) {
+    if (r->verdict != DIAG_REJECTED)
+        return json_null();
+    const diag_catalog_entry *e = diag_catalog(r->cause);
+    const diag_code *c = &e->code[r->platform];
+    json_t *also = json_array();
+    for (size_t i = 0; i < 2; i++) {
+        const diag_code *a = &e->also[r->platform][i];
+        if (a->name)
+            json_array_append_new(also, json_pack("{s:i, s:s}", "code", a->code, "name", a->name));
+    }
+    return json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s}", "code", c->code, "name", c->name,
+                     "platform", diag_platform_name(r->platform), "also", also, "title", e->title,
+                     "reason", e->reason, "solution", e->solution);
+}
+
+static json_t *hints_json(uint32_t bits) {
+    json_t *a = json_array();
+    for (int i = 0; i < DIAG_HINT_COUNT; i++)
+        if (bits & (1u << i))
+            json_array_append_new(a, json_string(diag_hint_name((diag_hint)i)));
+    return a;
+}
+
+static json_t *warnings_json(uint32_t bits) {
+    json_t *a = json_array();
+    for (int i = 0; i < DIAG_WARN_COUNT; i++)
+        if (bits & (1u << i))
+            json_array_append_new(a, json_string(diag_warning_name((diag_warning)i)));
+    return a;
+}
+
+static json_t *repaired_json(const diag_result *r) {
+    if (!r->has_repaired)
+        return json_null();
+    return json_pack("{s:o, s:s, s:s}", "token",
+                     diag_json_text(r->repaired_token, strlen(r->repaired_token)), "verdict",
+                     diag_verdict_name(r->repaired_verdict), "cause",
+                     diag_cause_name(r->repaired_cause));
+}
+
+static json_t *checks_json(const diag_result *r) {
+    json_t *a = json_array();
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++) {
+        const diag_check *c = &r->checks[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "id", c->id ? c->id : "", "status",
+                                           diag_check_status_name(c->status), "detail",
+                                           diag_json_text(c->detail, strlen(c->detail))));
+    }
+    return a;
+}
+
+static const char *signed_with_name(diag_signed_with s) {
+    switch (s) {
+    case DIAG_SIGNED_PRIMARY:
+        return "primary";
+    case DIAG_SIGNED_SECONDARY:
+        return "secondary";
+    case DIAG_SIGNED_NONE:
+        break;
+    }
+    return NULL;
+}
+
+static json_t *project_json(const diag_result *r) {
+    const char *sw = signed_with_name(r->signed_with);
+    return json_pack(
+        "{s:o, s:b, s:o, s:o, s:o}", "app_id", diag_json_text(r->app_id, r->app_id_len), "known",
+        r->project_known, "certificate_mode",
+        r->certificate_mode ? json_string(r->certificate_mode) : json_null(), "no_certificate",
+        r->project_known ? json_boolean(r->no_certificate) : json_null(), "signed_with",
+        sw ? json_string(sw) : json_null());
+}
+
+json_t *diag_result_to_json(const diag_result *r) {
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
+    json_object_set_new(o, "cause", json_string(diag_cause_name(r->cause)));
+    json_object_set_new(o, "error", error_json(r));
+    json_object_set_new(o, "hints", hints_json(r->hints));
+    json_object_set_new(o, "warnings", warnings_json(r->warnings));
+    json_object_set_new(o, "repaired", repaired_json(r));
+    json_object_set_new(o, "checks", checks_json(r));
+    json_object_set_new(o, "expires_at", r->has_expiry ? json_integer(r->expires_at) : json_null());
+    json_object_set_new(o, "expires_in",
+                        r->has_expiry ? json_integer(r->expires_at - r->at) : json_null());
+    json_object_set_new(o, "token", r->token_decoded ? diag_token_to_json(&r->token) : json_null());
+    json_object_set_new(o, "project", project_json(r));
+    json_object_set_new(o, "at", json_integer(r->at));
+    return o;
+}
+
+json_t *diag_result_to_summary_json(const diag_result *r) {
+    const diag_code *c = &diag_catalog(r->cause)->code[r->platform];
+    json_t *o = json_object();
+    json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
+    json_object_set_new(o, "cause", json_string(diag_cause_name(r->cause)));
+    json_object_set_new(o, "code", r->verdict == DIAG_REJECTED ? code_or_null(c) : json_null());
+    json_object_set_new(o, "hints", hints_json(r->hints));
+    json_object_set_new(o, "warnings", warnings_json(r->warnings));
+    json_object_set_new(o, "expires_at", r->has_expiry ? json_integer(r->expires_at) : json_null());
+    return o;
+}
+
+json_t *diag_error_json(const char *code, const char *message) {
+    return json_pack("{s:{s:s, s:o}}", "error", "code", code ? code : "internal", "message",
+                     diag_json_text(message ? message : "", message ? strlen(message) : 0));
+}
+
+/* ---- Text ------------------------------------------------------------------------------- */
+
+#define C_RESET "\033[0m"
+#define C_BOLD "\033[1m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_DIM "\033[2m"
+
+static const char *col(bool color, const char *code) {
+    return color ? code : "";
+}
+
+/* Prints s wrapped at about 96 columns, each line after the first indented by indent. */
+static void print_wrapped(FILE *out, const char *s, int indent) {
+    const int width = 96;
+    int column = indent;
+    while (*s) {
+        const char *sp = strchr(s, ' ');
+        size_t word = sp ? (size_t)(sp - s) : strlen(s);
+        if (column > indent && column + (int)word + 1 > width) {
+            fprintf(out, "\n%*s", indent, "");
+            column = indent;
+        } else if (column > indent) {
+            fputc(' ', out);
+            column++;
+        }
+        fwrite(s, 1, word, out);
+        column += (int)word;
+        s += word;
+        while (*s == ' ')
+            s++;
+    }
+    fputc('\n', out);
+}
+
+static void print_headline(FILE *out, const diag_result *r, bool color) {
+    const diag_catalog_entry *e = diag_catalog(r->cause);
+    switch (r->verdict) {
+    case DIAG_REJECTED: {
+        const diag_code *c = &e->code[r->platform];
+        fprintf(out, "%s%sREJECTED%s \xe2\x80\x94 %d %s: %s\n", col(color, C_BOLD),
+                col(color, C_RED), col(color, C_RESET), c->code, c->name, e->title);
+        break;
+    }
+    case DIAG_JOINABLE:
+        fprintf(out, "%s%sJOINABLE%s \xe2\x80\x94 %s\n", col(color, C_BOLD), col(color, C_GREEN),
+                col(color, C_RESET),
+                r->cause == DIAG_CAUSE_OK_APP_ID_ONLY ? "no token needed (App ID only)"
+                                                      : "the platform accepts this token");
+        break;
+    case DIAG_UNVERIFIABLE:
+        fprintf(out, "%s%sUNVERIFIABLE%s \xe2\x80\x94 project unknown: %s\n", col(color, C_BOLD),
+                col(color, C_YELLOW), col(color, C_RESET),
+                "no configuration for this App ID; every other check passed");
+        break;
+    }
+}
+
+static void print_checks(FILE *out, const diag_result *r, bool color) {
+    fprintf(out, "\nChecks:\n");
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++) {
+        const diag_check *c = &r->checks[i];
+        const char *mark = "\xe2\x9c\x93", *tone = C_GREEN; /* ✓ */
+        if (c->status == DIAG_FAIL)
+            mark = "\xe2\x9c\x97", tone = C_RED; /* ✗ */
+        else if (c->status == DIAG_WARN)
+            mark = "!", tone = C_YELLOW;
+        else if (c->status == DIAG_SKIP)
+            mark = "\xe2\x80\x93", tone = C_DIM; /* – */
+        fprintf(out, "  %s%s%s %-16s %s\n", col(color, tone), mark, col(color, C_RESET),
+                c->id ? c->id : "", c->detail[0] ? c->detail : diag_check_status_name(c->status));
+    }
+}
+
+static void print_expiry(FILE *out, const diag_result *r) {
+    if (!r->has_expiry)
+        return;
+    char iso[48];
+    time_t t = (time_t)r->expires_at;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(iso, sizeof iso, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(iso, sizeof iso, "%lld", (long long)r->expires_at);
+    long long left = (long long)(r->expires_at - r->at);
+    if (left > 0)
+        fprintf(out, "\nExpires: %s (in %lld s)\n", iso, left);
+    else
+        fprintf(out, "\nExpired: %s (%lld s ago)\n", iso, -left);
+}
+
+void diag_result_print(FILE *out, const diag_result *r, bool color) {
+    const diag_catalog_entry *e = diag_catalog(r->cause);
+    print_headline(out, r, color);
+    if (r->verdict == DIAG_REJECTED) {
+        fprintf(out, "\n%sFix:%s ", col(color, C_BOLD), col(color, C_RESET));
+        print_wrapped(out, e->solution, 5);
+        fprintf(out, "%sWhy:%s ", col(color, C_BOLD), col(color, C_RESET));
+        print_wrapped(out, e->reason, 5);
+        const diag_code *c = &e->code[r->platform];
+        fprintf(out, "Code: %d %s (%s)", c->code, c->name, diag_platform_name(r->platform));
+        for (size_t i = 0; i < 2; i++)
+            if (e->also[r->platform][i].name)
+                fprintf(out, "; also reported as %d %s", e->also[r->platform][i].code,
+                        e->also[r->platform][i].name);
+        fputc('\n', out);
+    } else if (r->verdict == DIAG_UNVERIFIABLE) {
+        fprintf(out, "\n%sFix:%s ", col(color, C_BOLD), col(color, C_RESET));
+        print_wrapped(out, e->solution, 5);
+    }
+    print_checks(out, r, color);
+    if (r->hints) {
+        fprintf(out, "\nHints:\n");
+        for (int i = 0; i < DIAG_HINT_COUNT; i++)
+            if (r->hints & (1u << i))
+                fprintf(out, "  %s: %s\n", diag_hint_name((diag_hint)i),
+                        diag_hint_text((diag_hint)i));
+    }
+    if (r->warnings) {
+        fprintf(out, "\n%sWarnings:%s\n", col(color, C_YELLOW), col(color, C_RESET));
+        for (int i = 0; i < DIAG_WARN_COUNT; i++)
+            if (r->warnings & (1u << i))
+                fprintf(out, "  ! %s: %s\n", diag_warning_name((diag_warning)i),
+                        diag_warning_text((diag_warning)i));
+    }
+    if (r->has_repaired) {
+        char q[TD_TOKEN_TEXT_MAX + 16];
+        fprintf(out, "\nRepaired token: %s\n",
+                diag_quote(q, sizeof q, r->repaired_token, strlen(r->repaired_token),
+                           TD_TOKEN_TEXT_MAX));
+        const diag_catalog_entry *re = diag_catalog(r->repaired_cause);
+        if (r->repaired_verdict == DIAG_REJECTED) {
+            const diag_code *c = &re->code[r->platform];
+            fprintf(out, "  with it: REJECTED \xe2\x80\x94 %d %s: %s\n", c->code, c->name,
+                    re->title);
+        } else {
+            fprintf(out, "  with it: %s (%s)\n",
+                    r->repaired_verdict == DIAG_JOINABLE ? "JOINABLE" : "UNVERIFIABLE",
+                    diag_cause_name(r->repaired_cause));
+        }
+    }
+    print_expiry(out, r);
+}

@@ -1,0 +1,546 @@
+/* test_cli_diagnose.c -- `tokendoctor diagnose` driven as a user or a script drives it.
+ *
+ *  1. All of shared/vectors/scenarios.jsonl through `diagnose --batch FILE --project FILE`
+ *     (one project array, matched by App ID), full and --summary output, and once more through
+ *     standard input: every line answered, in order, id echoed, `expect` reproduced.
+ *  2. Bad batch lines (uid out of range, uid with account, no app_id, no channel, invalid JSON)
+ *     each get an error line naming the field, and the next line is still diagnosed.
+ *  3. --db PATH: a project stored with tdb_project_put is found by the CLI.
+ *  4. Single diagnoses: exit statuses 0/1/2/64, the human headline, --json, TOKEN from
+ *     standard input, "" and --no-token, --project with one object or no match, and bad
+ *     requests answered with exit 64 and a message naming the flag or field.
+ *
+ * The binary is run with fork/exec (arguments passed verbatim, no shell), standard output and
+ * error captured in files under the work directory.
+ *
+ * usage: test_cli_diagnose TOKENDOCTOR SHARED_DIR WORK_DIR
+ */
+#include "scenario_check.h"
+#include "tddb.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *bin, *work;
+static int failures, checks_run;
+static char out_path[4096], err_path[4096];
+
+static void expect(const char *name, bool cond) {
+    checks_run++;
+    if (!cond) {
+        failures++;
+        printf("FAIL %s\n", name);
+    }
+}
+
+/* Runs bin with args (NULL-terminated, after "diagnose"); stdin from in_path (or /dev/null).
+ * Returns the exit status; stdout/stderr land in out_path/err_path. */
+static int run(const char *in_path, const char *const *args) {
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "diagnose";
+    for (int i = 0; args[i] && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || out < 0 || err < 0)
+            _exit(127);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        setenv("NO_COLOR", "", 1);
+        setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static bool file_has(const char *path, const char *needle) {
+    char *s = slurp(path);
+    bool found = strstr(s, needle) != NULL;
+    free(s);
+    return found;
+}
+
+static void path_in_work(char *out, size_t cap, const char *name) {
+    snprintf(out, cap, "%s/%s", work, name);
+}
+
+/* ---- 1. scenarios through --batch ------------------------------------------------------------ */
+
+static json_t *scenarios; /* array of scenario objects */
+
+static void load_scenarios(const char *shared) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", shared);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    scenarios = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t e;
+        json_t *sc = json_loads(line, 0, &e);
+        if (!sc)
+            exit(2);
+        json_array_append_new(scenarios, sc);
+    }
+    free(line);
+    fclose(f);
+}
+
+static void write_batch_inputs(const char *batch, const char *projects) {
+    FILE *b = fopen(batch, "w");
+    json_t *arr = json_array();
+    size_t i;
+    json_t *sc;
+    json_array_foreach(scenarios, i, sc) {
+        json_t *req = json_deep_copy(json_object_get(sc, "request"));
+        json_object_set(req, "id", json_object_get(sc, "id"));
+        char *s = json_dumps(req, JSON_COMPACT);
+        fprintf(b, "%s\n", s);
+        free(s);
+        json_decref(req);
+        if (!json_is_null(json_object_get(sc, "project")))
+            json_array_append(arr, json_object_get(sc, "project"));
+    }
+    fclose(b);
+    json_dump_file(arr, projects, 0);
+    json_decref(arr);
+}
+
+/* Compares the output file line by line with the scenarios. summary: the --summary shape. */
+static void compare_batch_output(const char *label, bool summary) {
+    FILE *f = fopen(out_path, "r");
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    int bad = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        json_error_t e;
+        json_t *got = json_loads(line, 0, &e);
+        json_t *sc = json_array_get(scenarios, n);
+        char why[512] = "";
+        bool ok = got && sc && json_equal(json_object_get(got, "id"), json_object_get(sc, "id"));
+        if (ok) {
+            json_t *exp = json_deep_copy(json_object_get(sc, "expect"));
+            if (summary)
+                json_object_del(exp, "repaired"); /* not part of the summary */
+            ok = scenario_matches(exp, got, why, sizeof why);
+            json_decref(exp);
+        }
+        if (ok && summary)
+            ok = json_object_size(got) == 7 && json_object_get(got, "code") &&
+                 !json_object_get(got, "checks");
+        if (!ok && bad++ < 10)
+            printf("  %s line %zu (%s): %s\n", label, n + 1,
+                   json_string_value(json_object_get(sc, "id")), why);
+        json_decref(got);
+        n++;
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    char name[128];
+    snprintf(name, sizeof name, "%s: %zu lines, all as expected", label, n);
+    expect(name, bad == 0 && n == json_array_size(scenarios));
+}
+
+static void test_scenarios_batch(void) {
+    char batch[4096], projects[4096];
+    path_in_work(batch, sizeof batch, "scenarios.batch.jsonl");
+    path_in_work(projects, sizeof projects, "scenarios.projects.json");
+    write_batch_inputs(batch, projects);
+
+    const char *full[] = {"--batch", batch, "--project", projects, NULL};
+    expect("batch exit 0", run(NULL, full) == 0);
+    compare_batch_output("batch (full)", false);
+
+    const char *summary[] = {"--batch", batch, "--project", projects, "--summary", NULL};
+    expect("batch --summary exit 0", run(NULL, summary) == 0);
+    compare_batch_output("batch (--summary)", true);
+
+    const char *from_stdin[] = {"--batch", "-", "--project", projects, NULL};
+    expect("batch from stdin exit 0", run(batch, from_stdin) == 0);
+    compare_batch_output("batch (stdin)", false);
+}
+
+/* ---- 2. bad batch lines --------------------------------------------------------------------- */
+
+#define APP "0123456789abcdef0123456789abcdef"
+
+static void test_bad_lines(void) {
+    char batch[4096];
+    path_in_work(batch, sizeof batch, "bad.batch.jsonl");
+    FILE *b = fopen(batch, "w");
+    fprintf(b, "{\"id\":\"a\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":1}\n");
+    fprintf(b, "{\"id\":\"b\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":4294967296}\n");
+    fprintf(b, "{\"id\":\"c\",\"app_id\":\"" APP
+               "\",\"channel\":\"c\",\"uid\":1,\"account\":\"x\"}\n");
+    fprintf(b, "{\"id\":\"d\",\"channel\":\"c\"}\n");
+    fprintf(b, "{\"id\":\"e\",\"app_id\":\"" APP "\"}\n");
+    fprintf(b, "{not json\n");
+    fprintf(b, "\n");
+    fprintf(b, "{\"id\":7,\"app_id\":\"" APP "\",\"channel\":\"c\",\"token\":\"abc\"}\n");
+    fprintf(b, "{\"app_id\":\"" APP "\",\"channel\":\"c\"}");
+    fclose(b);
+    const char *args[] = {"--batch", batch, NULL};
+    expect("bad lines: batch still exits 0", run(NULL, args) == 0);
+
+    struct {
+        const char *id; /* JSON of the id */
+        const char *error_field;
+        const char *cause;
+    } want[] = {
+        {"\"a\"", NULL, "project_unknown"}, {"\"b\"", "uid", NULL},
+        {"\"c\"", "uid, account", NULL},    {"\"d\"", "app_id", NULL},
+        {"\"e\"", "channel", NULL},         {"null", "invalid JSON", NULL},
+        {"7", NULL, "token_malformed"},     {"null", NULL, "project_unknown"},
+    };
+    FILE *f = fopen(out_path, "r");
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        char name[256];
+        snprintf(name, sizeof name, "bad lines: output line %zu", n + 1);
+        if (n >= sizeof want / sizeof want[0]) {
+            expect(name, false);
+            break;
+        }
+        json_error_t e;
+        json_t *got = json_loads(line, 0, &e);
+        json_t *id = json_loads(want[n].id, JSON_DECODE_ANY, &e);
+        bool ok = got && json_equal(json_object_get(got, "id"), id);
+        if (want[n].error_field) {
+            json_t *err = json_object_get(got, "error");
+            const char *msg = json_string_value(json_object_get(err, "message"));
+            ok = ok && json_is_object(err) &&
+                 strcmp(json_string_value(json_object_get(err, "code")), "bad_request") == 0 &&
+                 msg && strstr(msg, want[n].error_field);
+        } else {
+            ok = ok && strcmp(json_string_value(json_object_get(got, "cause")), want[n].cause) == 0;
+        }
+        expect(name, ok);
+        json_decref(got);
+        json_decref(id);
+        n++;
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    expect("bad lines: one output line per non-blank input line", n == 8);
+}
+
+/* ---- 3. single diagnoses ------------------------------------------------------------------------
+ */
+
+/* The first scenario with this mutation and cause (and a token without quotes). */
+static json_t *find_scenario(const char *cause, const char *service) {
+    size_t i;
+    json_t *sc;
+    json_array_foreach(scenarios, i, sc) {
+        json_t *req = json_object_get(sc, "request");
+        if (strcmp(json_string_value(json_object_get(json_object_get(sc, "expect"), "cause")),
+                   cause) == 0 &&
+            strcmp(json_string_value(json_object_get(req, "service")), service) == 0)
+            return sc;
+    }
+    return NULL;
+}
+
+/* Builds the flags of a scenario's request into args (strings kept in store). */
+static int scenario_args(json_t *sc, const char **args, char store[][4096], const char *pfile) {
+    json_t *req = json_object_get(sc, "request");
+    int n = 0, k = 0;
+    const char *flags[][2] = {{"app_id", "--app-id"},   {"service", "--service"},
+                              {"channel", "--channel"}, {"account", "--account"},
+                              {"role", "--role"},       {"platform", "--platform"}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        json_t *v = json_object_get(req, flags[i][0]);
+        if (json_is_string(v)) {
+            args[n++] = flags[i][1];
+            args[n++] = json_string_value(v);
+        }
+    }
+    json_t *uid = json_object_get(req, "uid");
+    if (json_is_integer(uid)) {
+        snprintf(store[k], 4096, "%lld", (long long)json_integer_value(uid));
+        args[n++] = "--uid";
+        args[n++] = store[k++];
+    }
+    snprintf(store[k], 4096, "%lld", (long long)json_integer_value(json_object_get(req, "at")));
+    args[n++] = "--at";
+    args[n++] = store[k++];
+    if (!json_is_null(json_object_get(sc, "project"))) {
+        json_dump_file(json_object_get(sc, "project"), pfile, 0);
+        args[n++] = "--project";
+        args[n++] = pfile;
+    }
+    args[n] = NULL;
+    return n;
+}
+
+static void test_single(void) {
+    char pfile[4096], tokfile[4096];
+    path_in_work(pfile, sizeof pfile, "single.project.json");
+    path_in_work(tokfile, sizeof tokfile, "single.token.txt");
+    struct {
+        const char *cause, *service;
+        int status;
+    } cases[] = {
+        {"ok", "rtc", 0},
+        {"ok", "rtm", 0},
+        {"uid_mismatch", "rtc", 1},
+        {"token_expired", "rtc", 1},
+        {"project_unknown", "rtc", 2},
+        {"token_required", "rtc", 1},
+        {"ok_app_id_only", "rtc", 0},
+        {"signature_invalid", "rtc", 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        json_t *sc = find_scenario(cases[c].cause, cases[c].service);
+        char name[160];
+        snprintf(name, sizeof name, "single %s/%s: scenario found", cases[c].cause,
+                 cases[c].service);
+        expect(name, sc != NULL);
+        if (!sc)
+            continue;
+        const char *args[40];
+        char store[4][4096];
+        int n = scenario_args(sc, args, store, pfile);
+        const char *token =
+            json_string_value(json_object_get(json_object_get(sc, "request"), "token"));
+        /* human, token as an argument ("" when none) */
+        args[n] = token ? token : "";
+        args[n + 1] = NULL;
+        int st = run(NULL, args);
+        snprintf(name, sizeof name, "single %s/%s: exit %d (got %d)", cases[c].cause,
+                 cases[c].service, cases[c].status, st);
+        expect(name, st == cases[c].status);
+        snprintf(name, sizeof name, "single %s: human output has checks, no colour",
+                 cases[c].cause);
+        expect(name, file_has(out_path, "Checks:") && !file_has(out_path, "\033"));
+        /* --json, token from stdin */
+        FILE *t = fopen(tokfile, "w");
+        fprintf(t, "%s\n", token ? token : "");
+        fclose(t);
+        args[n] = "--json";
+        args[n + 1] = token ? "-" : "--no-token";
+        args[n + 2] = NULL;
+        st = run(token ? tokfile : NULL, args);
+        json_error_t e;
+        json_t *got = json_load_file(out_path, 0, &e);
+        char why[512] = "";
+        snprintf(name, sizeof name, "single %s --json (stdin token): exit and expect",
+                 cases[c].cause);
+        expect(name, st == cases[c].status &&
+                         scenario_matches(json_object_get(sc, "expect"), got, why, sizeof why));
+        if (why[0])
+            printf("  %s\n", why);
+        json_decref(got);
+    }
+
+    /* The headline of a uid mismatch on native. */
+    json_t *sc = find_scenario("uid_mismatch", "rtc");
+    if (sc) {
+        const char *args[40];
+        char store[4][4096];
+        int n = scenario_args(sc, args, store, pfile);
+        args[n++] = "--platform";
+        args[n++] = "linux";
+        args[n++] = json_string_value(json_object_get(json_object_get(sc, "request"), "token"));
+        args[n] = NULL;
+        /* --platform given twice is refused; drop the scenario's own */
+        for (int i = 0; i < n; i++)
+            if (strcmp(args[i], "--platform") == 0 && i + 2 < n - 2) {
+                memmove(&args[i], &args[i + 2], (size_t)(n - i - 1) * sizeof *args);
+                n -= 2;
+                break;
+            }
+        expect("headline: exit 1", run(NULL, args) == 1);
+        char *out = slurp(out_path);
+        expect("headline: verdict first",
+               strncmp(out, "REJECTED \xe2\x80\x94 110 ERR_INVALID_TOKEN: uid mismatch\n",
+                       strlen("REJECTED \xe2\x80\x94 110 ERR_INVALID_TOKEN: uid mismatch\n")) == 0);
+        expect("headline: fix follows", strstr(out, "Fix:") != NULL);
+        free(out);
+    }
+
+    /* --project with an array that does not hold the App ID: unknown. */
+    FILE *p = fopen(pfile, "w");
+    fprintf(p, "[{\"app_id\":\"ffffffffffffffffffffffffffffffff\",\"primary\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}]");
+    fclose(p);
+    const char *nomatch[] = {"--app-id",  APP,   "--channel",  "c",
+                             "--project", pfile, "--no-token", NULL};
+    expect("project array without a match: exit 2", run(NULL, nomatch) == 2);
+    const char *empty_token[] = {"--app-id", APP, "--channel", "c", "--project", pfile, "", NULL};
+    expect("empty TOKEN argument = no token: exit 2", run(NULL, empty_token) == 2);
+    p = fopen(pfile, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"primary\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
+    fclose(p);
+    const char *required[] = {"--app-id",   APP,   "--channel", "c",          "--project", pfile,
+                              "--platform", "web", "--json",    "--no-token", NULL};
+    expect("one project object: token_required exit 1", run(NULL, required) == 1);
+    expect("web token_required is 120", file_has(out_path, "\"code\": 120"));
+    expect("no certificate in the output", !file_has(out_path, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    p = fopen(pfile, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"primary\":{\"certificate\":\"xyz\"}}");
+    fclose(p);
+    expect("invalid project file: exit 64", run(NULL, required) == 64);
+    expect("invalid project file: names the field", file_has(err_path, "primary.certificate"));
+}
+
+/* ---- --db -------------------------------------------------------------------------------------
+ */
+
+static void test_db(void) {
+    char dir[2048], db_path[4096], key_path[4096];
+    path_in_work(dir, sizeof dir, "db");
+    snprintf(db_path, sizeof db_path, "%s/test.db", dir);
+    snprintf(key_path, sizeof key_path, "%s/tokendoctor.key", dir);
+    unlink(db_path);
+    unlink(key_path);
+    char err[512];
+    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    expect("db: opened", db != NULL);
+    if (!db) {
+        printf("  %s\n", err);
+        return;
+    }
+    json_t *sc = find_scenario("uid_mismatch", "rtc");
+    diag_project p;
+    bool parsed = sc && diag_project_from_json(json_object_get(sc, "project"), &p, err, sizeof err);
+    expect("db: project stored", parsed && tdb_project_put(db, &p, "test", NULL) == TDB_OK);
+    tdb_close(db);
+    if (!parsed)
+        return;
+    const char *args[40];
+    char store[4][4096], pfile[4096];
+    path_in_work(pfile, sizeof pfile, "db.project.json");
+    int n = scenario_args(sc, args, store, pfile);
+    for (int i = 0; i < n; i++) /* swap --project FILE for --db PATH */
+        if (strcmp(args[i], "--project") == 0) {
+            args[i] = "--db";
+            args[i + 1] = db_path;
+        }
+    args[n++] = "--json";
+    args[n++] = json_string_value(json_object_get(json_object_get(sc, "request"), "token"));
+    args[n] = NULL;
+    int st = run(NULL, args);
+    json_error_t e;
+    json_t *got = json_load_file(out_path, 0, &e);
+    char why[512] = "";
+    expect("db: diagnosis with the stored project",
+           st == 1 && scenario_matches(json_object_get(sc, "expect"), got, why, sizeof why) &&
+               json_is_true(json_object_get(json_object_get(got, "project"), "known")));
+    if (why[0])
+        printf("  %s\n", why);
+    json_decref(got);
+
+    /* batch --db: the same line twice (the lookup cache) and an unknown App ID */
+    char batch[4096];
+    path_in_work(batch, sizeof batch, "db.batch.jsonl");
+    FILE *b = fopen(batch, "w");
+    json_t *req = json_object_get(sc, "request");
+    char *line = json_dumps(req, JSON_COMPACT);
+    fprintf(b, "%s\n%s\n{\"app_id\":\"" APP "\",\"channel\":\"c\"}\n", line, line);
+    free(line);
+    fclose(b);
+    const char *bargs[] = {"--batch", batch, "--db", db_path, "--summary", NULL};
+    expect("db: batch exit 0", run(NULL, bargs) == 0);
+    char *out = slurp(out_path);
+    char *second = strchr(out, '\n');
+    expect("db: batch answers", strstr(out, "\"uid_mismatch\"") && second &&
+                                    strstr(second + 1, "\"uid_mismatch\"") &&
+                                    strstr(out, "\"project_unknown\""));
+    free(out);
+}
+
+static void test_bad_usage(void) {
+    struct {
+        const char *args[12];
+        const char *names;
+    } cases[] = {
+        {{"--app-id", APP, "--channel", "c", "--uid", "4294967296", NULL}, "--uid"},
+        {{"--app-id", APP, "--channel", "c", "--uid", "-1", NULL}, "--uid"},
+        {{"--app-id", APP, "--channel", "c", "--uid", "12x", NULL}, "--uid"},
+        {{"--app-id", APP, "--channel", "c", "--uid", "1", "--account", "a", NULL}, "account"},
+        {{"--channel", "c", NULL}, "--app-id"},
+        {{"--app-id", APP, NULL}, "channel"},
+        {{"--app-id", APP, "--channel", "", NULL}, "channel"},
+        {{"--app-id", APP, "--channel", "c", "--platform", "beos", NULL}, "--platform"},
+        {{"--app-id", APP, "--channel", "c", "--service", "xmpp", NULL}, "--service"},
+        {{"--app-id", APP, "--channel", "c", "--role", "king", NULL}, "--role"},
+        {{"--app-id", APP, "--channel", "c", "--at", "soon", NULL}, "--at"},
+        {{"--app-id", APP, "--channel", "c", "--project", "a", "--db", "b", NULL}, "--db"},
+        {{"--app-id", APP, "--channel", "c", "--bogus", NULL}, "--bogus"},
+        {{"--app-id", APP, "--channel", "c", "t1", "t2", NULL}, "TOKEN"},
+        {{"--batch", "-", "--app-id", APP, NULL}, "--batch"},
+        {{"--app-id", APP, "--channel", "c", "--summary", NULL}, "--summary"},
+        {{"--app-id", NULL}, "--app-id"},
+        {{"--app-id", APP, "--channel", "c", "--db", "/nonexistent/x.db", NULL}, "--db"},
+        {{"--batch", "/nonexistent/batch.jsonl", NULL}, "--batch"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = run(NULL, cases[i].args);
+        char name[160];
+        snprintf(name, sizeof name, "bad usage #%zu: exit 64 (got %d), message names '%s'", i, st,
+                 cases[i].names);
+        expect(name, st == 64 && file_has(err_path, cases[i].names));
+    }
+    const char *help[] = {"--help", NULL};
+    expect("--help exits 0", run(NULL, help) == 0 && file_has(out_path, "--batch"));
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s TOKENDOCTOR SHARED_DIR WORK_DIR\n", argv[0]);
+        return 2;
+    }
+    bin = argv[1];
+    work = argv[3];
+    path_in_work(out_path, sizeof out_path, "cli.stdout");
+    path_in_work(err_path, sizeof err_path, "cli.stderr");
+    load_scenarios(argv[2]);
+    test_scenarios_batch();
+    test_bad_lines();
+    test_single();
+    test_db();
+    test_bad_usage();
+    json_decref(scenarios);
+    printf("%d/%d CLI checks pass\n", checks_run - failures, checks_run);
+    return failures ? 1 : 0;
+}

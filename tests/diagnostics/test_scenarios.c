@@ -1,0 +1,101 @@
+/* test_scenarios.c -- every line of shared/vectors/scenarios.jsonl through the library.
+ *
+ * Each scenario's request is parsed with diag_request_from_json, its project (when not null)
+ * with diag_project_from_json, the diagnosis run with diag_run and rendered with
+ * diag_result_to_json, and the rendering compared with `expect` (scenario_check.c). The project
+ * is passed only when its App ID is exactly the request's, as a lookup by App ID would (some
+ * scenarios use a malformed App ID with a project on file). Each scenario is also run with
+ * skip_details, which must not change the outcome.
+ *
+ * usage: test_scenarios SHARED_DIR
+ */
+#include "scenario_check.h"
+#include "tddiag.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SHARED_DIR\n", argv[0]);
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", argv[1]);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return 2;
+    }
+    td_ctx *ctx = td_ctx_new();
+    diag_result *r = malloc(sizeof *r);
+    diag_result *fast = malloc(sizeof *fast);
+    if (!ctx || !r || !fast)
+        return 2;
+    char *line = NULL;
+    size_t cap = 0;
+    int total = 0, failed = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_error_t jerr;
+        json_t *sc = json_loads(line, 0, &jerr);
+        if (!sc) {
+            fprintf(stderr, "bad scenario line: %s\n", jerr.text);
+            return 2;
+        }
+        total++;
+        const char *id = json_string_value(json_object_get(sc, "id"));
+        char err[256], why[512];
+        diag_request req;
+        if (!diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err)) {
+            printf("FAIL %s: request rejected: %s\n", id, err);
+            failed++;
+            json_decref(sc);
+            continue;
+        }
+        diag_project proj, *pp = NULL;
+        json_t *pj = json_object_get(sc, "project");
+        if (!json_is_null(pj)) {
+            if (!diag_project_from_json(pj, &proj, err, sizeof err)) {
+                printf("FAIL %s: project rejected: %s\n", id, err);
+                failed++;
+                json_decref(sc);
+                continue;
+            }
+            if (strlen(proj.app_id) == req.app_id_len &&
+                memcmp(proj.app_id, req.app_id, req.app_id_len) == 0)
+                pp = &proj;
+        }
+        diag_run(ctx, &req, pp, NULL, r);
+        json_t *got = diag_result_to_json(r);
+        json_t *expect = json_object_get(sc, "expect");
+        bool ok = scenario_matches(expect, got, why, sizeof why);
+        if (!ok)
+            printf("FAIL %s (%s, %s): %s\n", id, json_string_value(json_object_get(sc, "mutation")),
+                   json_string_value(json_object_get(sc, "version")), why);
+        /* The fast path must agree. */
+        diag_options opts = {.skip_details = true};
+        diag_run(ctx, &req, pp, &opts, fast);
+        json_t *got_fast = diag_result_to_summary_json(fast);
+        if (ok && !scenario_matches(expect, got_fast, why, sizeof why) &&
+            !json_object_get(expect, "repaired")) {
+            printf("FAIL %s (skip_details): %s\n", id, why);
+            ok = false;
+        }
+        if (ok && fast->checks[0].detail[0] != '\0') {
+            printf("FAIL %s: skip_details produced a detail\n", id);
+            ok = false;
+        }
+        failed += !ok;
+        json_decref(got);
+        json_decref(got_fast);
+        json_decref(sc);
+    }
+    free(line);
+    fclose(f);
+    free(r);
+    free(fast);
+    td_ctx_free(ctx);
+    printf("%d/%d scenarios pass\n", total - failed, total);
+    return failed == 0 && total == 400 ? 0 : 1;
+}
