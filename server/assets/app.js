@@ -1,0 +1,594 @@
+/* app.js -- the logic of tokendoctor's page for support engineers (see index.html).
+ *
+ * Design
+ * ------
+ * The page is a thin client of the service's public API (shared/spec/interfaces.md, "HTTP"):
+ *   POST /v1/diagnose  the form, as JSON           -> the diagnosis, rendered in #result
+ *   POST /v1/decode    the token while it is typed -> the live preview under the Token field
+ *   GET  /v1/errors    once, when the page loads   -> other platforms' codes, hint texts, the
+ *                                                     reason and fix of non-errors
+ * It keeps no copy of anything typed: no cookie, no localStorage/sessionStorage, nothing in the
+ * URL (the form is POSTed as JSON, never submitted as a GET query). The optional API key (for a
+ * service run with --auth all) lives only in its password field.
+ *
+ * Everything the service or the user supplies is inserted with textContent (the el() helper),
+ * never as HTML, so a token or channel name cannot inject markup. The Content-Security-Policy
+ * `default-src 'self'` forbids inline script and style, so this file attaches every handler and
+ * style.css holds every style (elements get classes, never a style attribute).
+ *
+ * Requests race: a slow diagnosis or preview must not overwrite a newer one, so each kind has a
+ * sequence number and a response is rendered only when it is still the latest. The preview is
+ * debounced so that typing a token sends one request, not one per key.
+ *
+ * Keys: Enter submits from any input (native form behaviour). In the Token textarea Enter and
+ * Ctrl/Cmd+Enter submit too, since a token never contains a line break, while Shift+Enter still
+ * inserts one (to reproduce a token pasted with a stray newline).
+ */
+'use strict';
+
+(function () {
+  const PLATFORMS = ['native', 'objc', 'web'];
+  const PREVIEW_DELAY_MS = 300;
+
+  const VERDICT_TEXT = {
+    joinable: 'The platform accepts this join.',
+    rejected: 'The platform refuses this join.',
+    unverifiable: 'The token fits this join, but this service has no configuration for the ' +
+                      'App ID: its signature and certificate rules cannot be checked.',
+  };
+  const VERDICT_MARK = { joinable: '✓', rejected: '✗', unverifiable: '?' };
+
+  const CHECK_MARK = { pass: '✓', fail: '✗', warn: '!', skip: '–' };
+
+  /* ---- DOM helpers: text only, never HTML ------------------------------------------------ */
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+
+  /* el('p', {class: 'x', id: 'y', ...attributes}, child, 'text', ...): children are nodes or
+   * strings (inserted as text nodes); null/undefined children are skipped. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [name, value] of Object.entries(attrs)) {
+        if (value === null || value === undefined || value === false) continue;
+        if (name === 'class') node.className = value;
+        else node.setAttribute(name, value === true ? '' : String(value));
+      }
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.appendChild(typeof child === 'string' || typeof child === 'number'
+                           ? document.createTextNode(String(child))
+                           : child);
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  /* ---- Times ------------------------------------------------------------------------------ */
+
+  function isoUtc(unix) {
+    const d = new Date(unix * 1000);
+    if (Number.isNaN(d.getTime())) return String(unix);
+    return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  }
+
+  /* "3 d 4 h", "2 h 5 min", "4 min 2 s", "9 s": two units at most, for a reader. */
+  function duration(seconds) {
+    let s = Math.floor(Math.abs(seconds));
+    const units = [
+      ['d', 86400],
+      ['h', 3600],
+      ['min', 60],
+      ['s', 1],
+    ];
+    const parts = [];
+    for (const [name, size] of units) {
+      if (s >= size || (name === 's' && parts.length === 0)) {
+        parts.push(Math.floor(s / size) + ' ' + name);
+        s %= size;
+      }
+      if (parts.length === 2) break;
+      if (parts.length === 1 && s === 0) break;
+    }
+    return parts.join(' ');
+  }
+
+  function relative(unix, now) {
+    const delta = unix - now;
+    return delta > 0 ? 'in ' + duration(delta) : 'expired ' + duration(delta) + ' ago';
+  }
+
+  function nowUnix() {
+    return Math.floor(Date.now() / 1000);
+  }
+
+  /* ---- HTTP ------------------------------------------------------------------------------- */
+
+  /* Resolves to {status, body} (body: parsed JSON or null); rejects only when the service
+   * cannot be reached. The API key of the Advanced section, when filled (a service run with
+   * --auth all), goes in the Authorization header; it lives only in that field. */
+  async function api(method, path, body) {
+    const init = {
+      method,
+      headers: { Accept: 'application/json' },
+      cache: 'no-store',
+      credentials: 'same-origin',
+      referrerPolicy: 'no-referrer',
+    };
+    const key = $('api-key').value.trim();
+    if (key !== '') init.headers.Authorization = 'Bearer ' + key;
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    const text = await response.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch (e) {
+      parsed = null;
+    }
+    return { status: response.status, body: parsed };
+  }
+
+  function errorMessage(status, body) {
+    const error = body && body.error;
+    let message = 'HTTP ' + status;
+    if (error && typeof error === 'object') {
+      const code = error.code ? String(error.code) : 'error';
+      message = code + ': ' + (error.message ? String(error.message) : message);
+    }
+    if (status === 401) message += ' (enter an API key under Advanced)';
+    return message;
+  }
+
+  /* ---- The error catalog (GET /v1/errors), loaded once ------------------------------------ */
+
+  let catalogPromise = null;
+
+  function codeOf(value) {
+    if (value === null || value === undefined) return null;
+    if (typeof value === 'number') return { code: value, name: null };
+    if (typeof value === 'object') {
+      const code = typeof value.code === 'number' ? value.code : null;
+      const name = typeof value.name === 'string' ? value.name : null;
+      if (code === null && name === null) return null;
+      return { code, name, also: Array.isArray(value.also) ? value.also : [] };
+    }
+    return null;
+  }
+
+  /* The catalog as {causes: Map cause -> {codes: {platform: {code, name, also}}, title, reason,
+   * solution}, hints: Map id -> text, warnings: Map id -> text}. The service sends
+   * {"errors": [{cause, title, codes: {native, objc, web}, reason, solution}], "hints":
+   * [{hint, text}], "warnings": [{warning, text}]}; entries keyed by cause and codes placed
+   * directly on an entry are accepted too, so that a rewording of the catalog degrades the page
+   * (fewer details) instead of breaking it. */
+  function normalizeCatalog(json) {
+    const catalog = { causes: new Map(), hints: new Map(), warnings: new Map() };
+    if (!json || typeof json !== 'object') return catalog;
+    const list = Array.isArray(json) ? json : json.errors || json.causes || [];
+    const entries = Array.isArray(list)
+                        ? list.map((entry) => [entry && (entry.cause || entry.id), entry])
+                        : Object.entries(list);
+    for (const [cause, entry] of entries) {
+      if (typeof cause !== 'string' || !entry || typeof entry !== 'object') continue;
+      const holder = entry.codes && typeof entry.codes === 'object' ? entry.codes : entry;
+      const codes = {};
+      for (const platform of PLATFORMS) {
+        const c = codeOf(holder[platform]);
+        if (c) codes[platform] = c;
+      }
+      catalog.causes.set(cause, {
+        codes,
+        title: typeof entry.title === 'string' ? entry.title : null,
+        reason: typeof entry.reason === 'string' ? entry.reason : null,
+        solution: typeof entry.solution === 'string' ? entry.solution : null,
+      });
+    }
+    for (const [kind, key] of [['hints', 'hint'], ['warnings', 'warning']]) {
+      if (!Array.isArray(json[kind])) continue;
+      for (const item of json[kind]) {
+        if (item && typeof item[key] === 'string' && typeof item.text === 'string') {
+          catalog[kind].set(item[key], item.text);
+        }
+      }
+    }
+    return catalog;
+  }
+
+  /* Fetched once; a failure (service down, 401 before an API key was entered) is not kept, so
+   * the next diagnosis asks again. */
+  function loadCatalog() {
+    if (!catalogPromise) {
+      const retry = () => {
+        catalogPromise = null;
+        return normalizeCatalog(null);
+      };
+      catalogPromise = api('GET', '/v1/errors')
+                           .then((r) => (r.status === 200 ? normalizeCatalog(r.body) : retry()))
+                           .catch(retry);
+    }
+    return catalogPromise;
+  }
+
+  /* ---- Reading the form ------------------------------------------------------------------- */
+
+  /* The diagnosis inputs: empty fields are omitted (the service applies its defaults, `at`
+   * included: now); uid and at are sent as integers when they are integers, otherwise as typed
+   * so that the service's 400 names the field. */
+  function readForm() {
+    const request = {};
+    const text = (id) => $(id).value;
+    if (text('token') !== '') request.token = text('token');
+    if (text('app-id') !== '') request.app_id = text('app-id');
+    if (text('channel') !== '') request.channel = text('channel');
+    const uid = text('uid').trim();
+    if (uid !== '') request.uid = /^\d+$/.test(uid) ? Number(uid) : uid;
+    if (text('account') !== '') request.account = text('account');
+    request.platform = text('platform');
+    request.role = text('role');
+    request.service = text('service');
+    const at = text('at').trim();
+    if (at !== '') request.at = /^-?\d+$/.test(at) ? Number(at) : at;
+    return request;
+  }
+
+  /* ---- Rendering a diagnosis -------------------------------------------------------------- */
+
+  let countdownTimer = null;
+
+  function stopCountdown() {
+    if (countdownTimer !== null) {
+      clearInterval(countdownTimer);
+      countdownTimer = null;
+    }
+  }
+
+  function section(title, ...children) {
+    return el('section', { class: 'block' }, el('h3', null, title), ...children);
+  }
+
+  function codeLabel(c) {
+    if (!c || (c.code === null && !c.name)) return 'none';
+    return [c.code, c.name].filter((x) => x !== null && x !== undefined).join(' ');
+  }
+
+  function renderVerdict(d) {
+    const verdict = String(d.verdict);
+    return el('div', { class: 'verdict verdict-' + verdict.replace(/[^a-z_]/g, '') },
+              el('span', { class: 'verdict-mark', 'aria-hidden': 'true' },
+                 VERDICT_MARK[verdict] || '•'),
+              el('div', { class: 'verdict-text' },
+                 el('strong', { id: 'verdict', 'data-verdict': verdict }, verdict),
+                 el('span', { class: 'verdict-says' }, VERDICT_TEXT[verdict] || '')));
+  }
+
+  /* Cause, the error code for the chosen platform (and the codes it may also report), and the
+   * other platforms' codes from the catalog. */
+  function renderCodes(d, catalog, request) {
+    const entry = catalog.causes.get(d.cause);
+    const error = d.error && typeof d.error === 'object' ? d.error : null;
+    const platform = error && error.platform ? String(error.platform) : request.platform;
+    const list = el('dl', { class: 'facts' });
+    list.append(el('dt', null, 'Cause'),
+                el('dd', null, el('code', { id: 'cause', 'data-cause': d.cause }, String(d.cause)),
+                   entry && entry.title ? el('span', { class: 'muted' }, ' — ' + entry.title)
+                                        : null));
+    if (error) {
+      const also = Array.isArray(error.also) && error.also.length
+                       ? el('span', { class: 'also' }, ' also reported as ',
+                            error.also.map((a) => codeLabel(codeOf(a))).join(', '))
+                       : null;
+      list.append(el('dt', null, 'Error code (' + platform + ')'),
+                  el('dd', null,
+                     el('span', { id: 'error-code', class: 'error-code',
+                                  'data-code': error.code }, String(error.code)),
+                     ' ', el('code', { id: 'error-name' }, String(error.name || '')), also));
+      const others = PLATFORMS.filter((p) => p !== platform && entry && entry.codes[p]);
+      if (others.length) {
+        list.append(el('dt', null, 'Other platforms'),
+                    el('dd', null,
+                       el('ul', { id: 'other-platforms', class: 'inline-list' },
+                          ...others.map((p) => el('li', null, p + ': ',
+                                                  el('code', null, codeLabel(entry.codes[p])))))));
+      }
+    } else {
+      list.append(el('dt', null, 'Error code (' + platform + ')'),
+                  el('dd', null, el('span', { id: 'error-code', 'data-code': '' }, 'none'),
+                     el('span', { class: 'muted' }, ' — the join is not refused')));
+    }
+    return list;
+  }
+
+  function renderReasonFix(d, catalog) {
+    const error = d.error && typeof d.error === 'object' ? d.error : null;
+    const entry = catalog.causes.get(d.cause);
+    const reason = (error && error.reason) || (entry && entry.reason);
+    const solution = (error && error.solution) || (entry && entry.solution);
+    const nodes = [];
+    if (reason) nodes.push(section('Why', el('p', { id: 'reason' }, String(reason))));
+    if (solution) {
+      nodes.push(section('Fix', el('p', { id: 'fix', class: 'fix' }, String(solution))));
+    }
+    return nodes;
+  }
+
+  /* Hint or warning ids, each with its explanation from the catalog. */
+  function idList(id, ids, texts) {
+    return el('ul', { id, class: 'notes' },
+              ...ids.map((x) => el('li', null, el('code', null, String(x)),
+                                   texts.has(x) ? ' — ' + texts.get(x) : '')));
+  }
+
+  function renderIdList(title, id, ids, texts) {
+    if (!Array.isArray(ids) || ids.length === 0) return null;
+    return section(title, idList(id, ids, texts));
+  }
+
+  function renderRepaired(d) {
+    const r = d.repaired;
+    if (!r || typeof r !== 'object' || typeof r.token !== 'string') return null;
+    const button = el('button', { type: 'button', id: 'use-repaired', class: 'secondary' },
+                      'Use repaired token');
+    button.addEventListener('click', () => {
+      $('token').value = r.token;
+      schedulePreview();
+      $('diagnose-form').requestSubmit();
+    });
+    return el('section', { class: 'block repaired', id: 'repaired' },
+              el('h3', null, 'Repaired token'),
+              el('p', null, 'Cleaned of whitespace, quotes and lost "+" signs, the token would be ',
+                 el('strong', { id: 'repaired-verdict', class: 'tag tag-' + r.verdict },
+                    String(r.verdict)),
+                 ' (', el('code', { id: 'repaired-cause' }, String(r.cause)), ').'),
+              el('pre', { class: 'token-text' }, r.token), button);
+  }
+
+  function renderExpiry(d) {
+    if (typeof d.expires_at !== 'number') {
+      return section('Expiry', el('p', { class: 'muted' }, 'No decodable token: no expiry.'));
+    }
+    const countdown = el('span', { id: 'countdown', 'aria-live': 'off' });
+    const tick = () => {
+      countdown.textContent = relative(d.expires_at, nowUnix());
+      countdown.className = d.expires_at > nowUnix() ? 'countdown' : 'countdown expired';
+    };
+    tick();
+    countdownTimer = setInterval(tick, 1000);
+    /* The diagnosis judged expiry at `at` (now, or the At field): say how it stood then. */
+    let judged = null;
+    if (typeof d.at === 'number' && typeof d.expires_in === 'number') {
+      const state = d.expires_in > 0 ? 'valid for ' + duration(d.expires_in)
+                                     : 'expired ' + duration(d.expires_in) + ' before';
+      judged = el('p', { class: 'muted' }, 'At the time judged (' + isoUtc(d.at) + '): ' + state);
+    }
+    return section('Expiry',
+                   el('p', null, 'Expires ', el('time', { id: 'expires-at' }, isoUtc(d.expires_at)),
+                      ' — ', countdown),
+                   judged);
+  }
+
+  /* One check: a mark (also readable as the status word, not by colour alone), the check id,
+   * its status and what it compared. */
+  function renderCheck(c) {
+    const status = String(c.status);
+    const kind = status.replace(/[^a-z]/g, '');
+    return el('li', { class: 'check check-' + kind, 'data-status': status },
+              el('span', { class: 'check-mark', 'aria-hidden': 'true' }, CHECK_MARK[kind] || '•'),
+              el('code', null, String(c.id)), ' ', el('span', { class: 'check-status' }, status),
+              c.detail ? el('span', { class: 'check-detail' }, ' — ' + c.detail) : null);
+  }
+
+  function renderChecks(d) {
+    if (!Array.isArray(d.checks)) return null;
+    return section('Checks',
+                   el('ol', { id: 'checks', class: 'checks' }, ...d.checks.map(renderCheck)));
+  }
+
+  function renderProject(d) {
+    const p = d.project;
+    if (!p || typeof p !== 'object') return null;
+    const facts = el('dl', { class: 'facts' });
+    facts.append(el('dt', null, 'Known to this service'), el('dd', null, p.known ? 'yes' : 'no'));
+    if (p.known) {
+      facts.append(el('dt', null, 'Certificates enabled'),
+                   el('dd', null, String(p.certificate_mode)),
+                   el('dt', null, '"No certificate" switch'),
+                   el('dd', null, p.no_certificate ? 'on' : 'off'),
+                   el('dt', null, 'Signed with'),
+                   el('dd', null, p.signed_with ? String(p.signed_with) + ' certificate' : '—'));
+    }
+    return section('Project', facts);
+  }
+
+  function renderToken(d) {
+    if (!d.token || typeof d.token !== 'object') return null;
+    return el('details', { class: 'block decoded', id: 'decoded-token' },
+              el('summary', null, 'Decoded token'),
+              el('pre', { class: 'json' }, JSON.stringify(d.token, null, 2)));
+  }
+
+  function renderDiagnosis(d, catalog, request) {
+    const result = $('result');
+    stopCountdown();
+    clear(result);
+    result.append(renderVerdict(d), renderCodes(d, catalog, request),
+                  ...renderReasonFix(d, catalog));
+    for (const node of [renderIdList('Hints', 'hints', d.hints, catalog.hints),
+                        renderIdList('Warnings', 'warnings', d.warnings, catalog.warnings),
+                        renderRepaired(d), renderExpiry(d), renderChecks(d), renderProject(d),
+                        renderToken(d)]) {
+      if (node) result.append(node);
+    }
+    result.setAttribute('data-state', 'done');
+  }
+
+  function renderFailure(text) {
+    const result = $('result');
+    stopCountdown();
+    clear(result);
+    result.append(el('div', { class: 'failure', id: 'failure' },
+                     el('strong', null, 'No diagnosis. '), text));
+    result.setAttribute('data-state', 'error');
+  }
+
+  /* ---- Diagnose --------------------------------------------------------------------------- */
+
+  let diagnoseSeq = 0;
+
+  async function diagnose() {
+    const seq = ++diagnoseSeq;
+    const request = readForm();
+    $('busy').hidden = false;
+    $('result').setAttribute('aria-busy', 'true');
+    $('result').setAttribute('data-state', 'busy');
+    try {
+      const [response, catalog] = await Promise.all([api('POST', '/v1/diagnose', request),
+                                                     loadCatalog()]);
+      if (seq !== diagnoseSeq) return;
+      if (response.status === 200 && response.body && typeof response.body === 'object') {
+        renderDiagnosis(response.body, catalog, request);
+      } else {
+        renderFailure(errorMessage(response.status, response.body));
+      }
+    } catch (e) {
+      if (seq === diagnoseSeq) renderFailure('The service did not answer (' + e.message + ').');
+    } finally {
+      if (seq === diagnoseSeq) {
+        $('busy').hidden = true;
+        $('result').removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  /* ---- The live decode preview ------------------------------------------------------------ */
+
+  let previewTimer = null;
+  let previewSeq = 0;
+
+  /* 007: issue_ts + L (L = 86400 when expire is 0 or above a day); 006: ts. Prefers the
+   * service's own derived expires_at when it sends one. */
+  function tokenExpiry(t) {
+    if (typeof t.expires_at === 'number') return t.expires_at;
+    if (t.version === '007' && typeof t.issue_ts === 'number' && typeof t.expire === 'number') {
+      const life = t.expire === 0 || t.expire > 86400 ? 86400 : t.expire;
+      return t.issue_ts + life;
+    }
+    if (typeof t.ts === 'number') return t.ts;
+    return null;
+  }
+
+  function describeService(s) {
+    const name = s && s.name ? String(s.name) : 'type ' + (s && s.type);
+    const parts = [];
+    for (const key of ['channel', 'uid', 'user_id', 'account', 'room_uuid', 'user_uuid', 'role']) {
+      if (s && s[key] !== undefined && s[key] !== null) {
+        const value = s[key] === '' ? '(any)' : String(s[key]);
+        parts.push(key + ' ' + JSON.stringify(value).slice(1, -1));
+      }
+    }
+    return parts.length ? name + ' (' + parts.join(', ') + ')' : name;
+  }
+
+  function renderPreviewToken(t) {
+    const preview = $('preview');
+    clear(preview);
+    preview.className = 'preview preview-ok';
+    const facts = el('dl', { class: 'facts compact' });
+    facts.append(el('dt', null, 'Version'), el('dd', { id: 'preview-version' }, String(t.version)),
+                 el('dt', null, 'App ID'), el('dd', { id: 'preview-app-id' }, String(t.app_id)));
+    let services;
+    if (Array.isArray(t.services)) {
+      services = t.services.length ? t.services.map(describeService).join('; ') : 'none';
+    } else if (Array.isArray(t.privileges)) {
+      services = 'privileges ' + (t.privileges.map((p) => p.name || p.id).join(', ') || 'none');
+    } else {
+      services = '—';
+    }
+    facts.append(el('dt', null, 'Services'), el('dd', { id: 'preview-services' }, services));
+    const expiry = tokenExpiry(t);
+    const when =
+        expiry === null ? '—' : isoUtc(expiry) + ' (' + relative(expiry, nowUnix()) + ')';
+    facts.append(el('dt', null, 'Expires'), el('dd', { id: 'preview-expiry' }, when));
+    preview.append(el('p', { class: 'preview-title' }, 'Decodes as:'), facts);
+    preview.hidden = false;
+  }
+
+  function renderPreviewFailure(status, body, catalog) {
+    const preview = $('preview');
+    clear(preview);
+    preview.className = 'preview preview-bad';
+    const error = body && body.error && typeof body.error === 'object' ? body.error : {};
+    let hints = error.hints || (body && body.hints) || [];
+    if (!Array.isArray(hints)) hints = [];
+    const message = status === 422 ? 'Does not decode: ' + (error.message || 'malformed token')
+                                   : 'No preview: ' + errorMessage(status, body);
+    preview.append(el('p', { id: 'preview-error' }, message));
+    if (hints.length) {
+      preview.append(idList('preview-hints', hints, catalog.hints));
+    }
+    preview.hidden = false;
+  }
+
+  async function decodePreview(token) {
+    const seq = ++previewSeq;
+    try {
+      const [response, catalog] = await Promise.all([api('POST', '/v1/decode', { token }),
+                                                     loadCatalog()]);
+      if (seq !== previewSeq) return;
+      if (response.status === 200 && response.body && typeof response.body === 'object') {
+        renderPreviewToken(response.body);
+      } else {
+        renderPreviewFailure(response.status, response.body, catalog);
+      }
+    } catch (e) {
+      if (seq === previewSeq) renderPreviewFailure(0, null, normalizeCatalog(null));
+    }
+  }
+
+  function schedulePreview() {
+    clearTimeout(previewTimer);
+    const token = $('token').value;
+    if (token === '') {
+      ++previewSeq; /* drop any answer still on its way */
+      $('preview').hidden = true;
+      clear($('preview'));
+      return;
+    }
+    previewTimer = setTimeout(() => decodePreview(token), PREVIEW_DELAY_MS);
+  }
+
+  /* ---- Wiring ----------------------------------------------------------------------------- */
+
+  function onTokenKeydown(event) {
+    if (event.key !== 'Enter' || event.isComposing || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    $('diagnose-form').requestSubmit();
+  }
+
+  function start() {
+    const form = $('diagnose-form');
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      diagnose();
+    });
+    $('token').addEventListener('input', schedulePreview);
+    $('token').addEventListener('keydown', onTokenKeydown);
+    if ($('token').value !== '') schedulePreview(); /* a value restored by the browser */
+    loadCatalog();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();
