@@ -5,12 +5,12 @@
  * All of the cryptography is mbedTLS's (and CRC-32 zlib's); this file only fixes how core uses
  * it. HMACs run on the md contexts kept in td_ctx: mbedtls_md_setup(hmac = 1) allocated their
  * pads once, so starts/update/finish here allocate nothing -- the hot path of a verification is
- * allocation-free. td_ct_equal is a plain OR-accumulate over every byte (mbedTLS 2.28 has no
- * public constant-time compare): its running time depends on the length only, never on where
- * the first difference is.
+ * allocation-free. td_ct_equal is mbedTLS's constant-time comparison: its running time depends on
+ * the length only, never on where the first difference is.
  */
 #include "core_internal.h"
 
+#include <mbedtls/constant_time.h>
 #include <mbedtls/sha256.h>
 #include <string.h>
 
@@ -53,12 +53,7 @@ void td_fingerprint(const char *cert, size_t cert_len, char out[9]) {
 }
 
 bool td_ct_equal(const void *a, const void *b, size_t len) {
-    const volatile unsigned char *x = a;
-    const volatile unsigned char *y = b;
-    unsigned char diff = 0;
-    for (size_t i = 0; i < len; i++)
-        diff |= (unsigned char)(x[i] ^ y[i]);
-    return diff == 0;
+    return mbedtls_ct_memcmp(a, b, len) == 0;
 }
 
 uint32_t td_crc32(const char *data, size_t len) {

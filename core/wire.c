@@ -9,48 +9,15 @@
  * "content ends early" (TD_ERR_TRUNCATED). Values are assembled byte by byte, so alignment and
  * host endianness never matter.
  *
+ * The reader's getters are static inline functions in core_internal.h (they run for every field
+ * of every decoded token, and a call each was measurable -- issue 6); this file holds the writer.
+ *
  * The writer is the mirror image: it silently stops writing once something does not fit and
  * sets `overflow`, so a builder writes a whole token and checks one flag at the end.
  */
 #include "core_internal.h"
 
 #include <string.h>
-
-bool td_rd_u16(td_rd *r, uint16_t *out) {
-    if (r->left < 2)
-        return false;
-    const unsigned char *p = (const unsigned char *)r->p;
-    *out = (uint16_t)(p[0] | (p[1] << 8));
-    r->p += 2;
-    r->left -= 2;
-    return true;
-}
-
-bool td_rd_u32(td_rd *r, uint32_t *out) {
-    if (r->left < 4)
-        return false;
-    const unsigned char *p = (const unsigned char *)r->p;
-    *out = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-    r->p += 4;
-    r->left -= 4;
-    return true;
-}
-
-bool td_rd_str(td_rd *r, td_str *out) {
-    td_rd save = *r;
-    uint16_t len;
-    if (!td_rd_u16(r, &len))
-        return false;
-    if (r->left < len) {
-        *r = save;
-        return false;
-    }
-    out->ptr = r->p;
-    out->len = len;
-    r->p += len;
-    r->left -= len;
-    return true;
-}
 
 void td_wr_init(td_wr *w, unsigned char *buf, size_t cap) {
     w->buf = buf;
