@@ -1,1 +1,0 @@
-/* placeholder */ typedef int td_placeholder_server;

@@ -1,0 +1,256 @@
+/* srv_http.c -- replies, request bodies and the access log.
+ *
+ * Every response leaves through srv_reply_raw(), so that the three things each one needs happen
+ * in one place: the status is counted in the metrics, one access-log line is written, and while
+ * the service drains the response asks the client to close the connection.
+ *
+ * JSON is serialised (srv_json.c) into a per-worker scratch buffer (grown on demand, never
+ * shrunk) and copied once into libevent's output buffer: no allocation per response once warm.
+ *
+ * The access log is buffered per worker and written with one write() when nearly full or on the
+ * worker's tick (100 ms), so a request costs no system call for it. It holds the time, method,
+ * route template, status, latency, the App ID (only when it is a well-formed one) and the
+ * verdict -- never a token, certificate or key, and never request text that could contain them.
+ */
+#include "srv_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+int64_t srv_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t srv_now_s(void) {
+    return (int64_t)time(NULL);
+}
+
+bool srv_is_app_id(const char *s, size_t len) {
+    if (len != TD_CERT_LEN)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+static const char *srv_method_name(enum evhttp_cmd_type m) {
+    switch (m) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    }
+    return "OTHER";
+}
+
+static void srv_alog_flush_if_full(srv_worker *w);
+
+/* One JSON line; every string in it is a constant or checked hex, so no escaping is needed. */
+static void srv_access_log(srv_req *r, int64_t latency_us) {
+    srv_worker *w = r->w;
+    if (w->server->alog_fd < 0)
+        return;
+    srv_alog_flush_if_full(w);
+    int64_t now_us = r->start_us + latency_us;
+    time_t secs = (time_t)(now_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    char app[TD_CERT_LEN + 3] = "null";
+    if (r->log_app_id[0])
+        snprintf(app, sizeof app, "\"%s\"", r->log_app_id);
+    char verdict[24] = "null";
+    if (r->log_verdict)
+        snprintf(verdict, sizeof verdict, "\"%s\"", r->log_verdict);
+    int n = snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
+                     "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                     "\"latency_ms\":%.3f,\"app_id\":%s,\"verdict\":%s,\"worker\":%d}\n",
+                     when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
+                     srv_route_name(r->route), r->status, (double)latency_us / 1000.0, app, verdict,
+                     w->index);
+    if (n > 0 && (size_t)n < SRV_ALOG_CAP - w->alog_len)
+        w->alog_len += (size_t)n;
+}
+
+void srv_alog_flush(srv_worker *w) {
+    size_t off = 0;
+    while (off < w->alog_len) {
+        ssize_t n = write(w->server->alog_fd, w->alog + off, w->alog_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the log is best effort: a full disk must not stop the service */
+        off += (size_t)n;
+    }
+    w->alog_len = 0;
+}
+
+static void srv_alog_flush_if_full(srv_worker *w) {
+    if (w->alog_len > SRV_ALOG_CAP - 512)
+        srv_alog_flush(w);
+}
+
+/* evhttp knows the phrases of HTTP/1.1 (RFC 2616) only: 422 would be "Client Error". */
+static const char *srv_reason(int status) {
+    switch (status) {
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return NULL; /* evhttp's own */
+    }
+}
+
+void srv_reply_raw(srv_req *r, int status, const char *content_type, const char *body, size_t len) {
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    if (r->w->draining)
+        evhttp_add_header(h, "Connection", "close");
+    struct evbuffer *buf = evhttp_request_get_output_buffer(r->req);
+    if (len)
+        evbuffer_add(buf, body, len);
+    r->status = status;
+    evhttp_send_reply(r->req, status, srv_reason(status), buf);
+
+    int64_t latency = srv_now_us() - r->start_us;
+    if (latency < 0)
+        latency = 0;
+    srv_metrics_record(r->w, r->route, status, latency);
+    srv_access_log(r, latency);
+    r->w->last_activity_us = r->start_us + latency;
+}
+
+/* Serialises doc into the worker's scratch buffer; NULL on failure. */
+static const char *srv_dump(srv_worker *w, json_t *doc, size_t *len) {
+    if (!srv_json_write(&w->out, doc))
+        return NULL;
+    *len = w->out.len;
+    return w->out.p;
+}
+
+void srv_reply_json(srv_req *r, int status, json_t *doc) {
+    size_t len = 0;
+    const char *text = doc ? srv_dump(r->w, doc, &len) : NULL;
+    json_decref(doc);
+    if (!text) {
+        static const char oom[] =
+            "{\"error\":{\"code\":\"internal_error\",\"message\":\"out of memory\"}}";
+        srv_reply_raw(r, 500, "application/json", oom, sizeof oom - 1);
+        return;
+    }
+    srv_reply_raw(r, status, "application/json", text, len);
+}
+
+void srv_reply_error(srv_req *r, int status, const char *code, const char *message) {
+    srv_reply_json(r, status, diag_error_json(code, message));
+}
+
+/* "application/json", "application/problem+json", with or without parameters. */
+static bool srv_is_json_type(const char *ct) {
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    size_t n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+static const char *srv_json_error_phrase(const json_error_t *e) {
+    switch (json_error_code(e)) {
+    case json_error_premature_end_of_input:
+        return "unexpected end of input";
+    case json_error_end_of_input_expected:
+        return "unexpected text after the JSON value";
+    case json_error_stack_overflow:
+        return "nested too deeply";
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        return "\\u0000 is not accepted in strings";
+    case json_error_numeric_overflow:
+        return "number out of range";
+    case json_error_duplicate_key:
+        return "duplicate key";
+    default:
+        return "invalid syntax";
+    }
+}
+
+bool srv_read_json_body(srv_req *r, json_t **out) {
+    *out = NULL;
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
+    if (ct && !srv_is_json_type(ct)) {
+        srv_reply_error(r, 415, "unsupported_media_type", "Content-Type must be application/json");
+        return false;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    if (len > r->w->server->cfg.body_limit) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "request body over %zu bytes", r->w->server->cfg.body_limit);
+        srv_reply_error(r, 413, "payload_too_large", msg);
+        return false;
+    }
+    if (len == 0) {
+        srv_reply_error(r, 400, "bad_request", "body: required (a JSON object)");
+        return false;
+    }
+    const char *text = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    json_error_t e;
+    /* The message never quotes the input: it could hold a certificate. */
+    json_t *doc = text ? json_loadb(text, len, 0, &e) : NULL;
+    if (!doc) {
+        char msg[160];
+        if (json_error_code(&e) == json_error_invalid_utf8) {
+            snprintf(msg, sizeof msg, "body: invalid UTF-8 at byte %d", e.position);
+            srv_reply_error(r, 400, "invalid_utf8", msg);
+        } else {
+            snprintf(msg, sizeof msg, "malformed JSON at line %d, column %d: %s", e.line, e.column,
+                     srv_json_error_phrase(&e));
+            srv_reply_error(r, 400, "malformed_json", msg);
+        }
+        return false;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        srv_reply_error(r, 400, "bad_request", "body: must be a JSON object");
+        return false;
+    }
+    *out = doc;
+    return true;
+}

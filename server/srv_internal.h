@@ -1,0 +1,238 @@
+/* srv_internal.h -- what the server's files share: the server and worker structures, the route
+ * table, metrics, caches and the reply helpers. Private to server/.
+ *
+ * Ownership: srv_run() (srv_main.c) creates one srv_server on its stack frame; it owns the
+ * workers (srv_worker.c), the diagnosis log and the listening socket. A worker owns everything
+ * a request touches. Only the metrics of other workers are read across threads, with relaxed
+ * atomic loads (each counter has exactly one writer).
+ */
+#ifndef SRV_INTERNAL_H
+#define SRV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "tdcore.h"
+#include "tddb.h"
+#include "tddiag.h"
+#include "tdserver.h"
+
+/* ---- Routes ------------------------------------------------------------------------------ */
+
+typedef enum {
+    SRV_ROUTE_DIAGNOSE = 0,
+    SRV_ROUTE_BATCH,
+    SRV_ROUTE_DECODE,
+    SRV_ROUTE_ERRORS,
+    SRV_ROUTE_PROJECTS,
+    SRV_ROUTE_PROJECT,
+    SRV_ROUTE_HISTORY,
+    SRV_ROUTE_DIAGNOSES,
+    SRV_ROUTE_TOKENS,
+    SRV_ROUTE_HEALTHZ,
+    SRV_ROUTE_READYZ,
+    SRV_ROUTE_METRICS,
+    SRV_ROUTE_ASSETS,
+    SRV_ROUTE_UNKNOWN, /* 404 */
+    SRV_ROUTE_COUNT
+} srv_route;
+
+/* The route's template as shown in metrics and the access log ("/v1/projects/{app_id}"). */
+const char *srv_route_name(srv_route r);
+
+/* ---- Metrics ------------------------------------------------------------------------------ */
+
+/* The statuses the service answers with; anything else is counted as "other". */
+#define SRV_STATUS_COUNT 16
+/* Latency histogram upper bounds in microseconds (+Inf implied). */
+#define SRV_BUCKET_COUNT 12
+
+typedef struct {
+    _Atomic uint64_t requests[SRV_ROUTE_COUNT][SRV_STATUS_COUNT];
+    _Atomic uint64_t
+        latency[SRV_ROUTE_COUNT][SRV_BUCKET_COUNT + 1]; /* per bucket, not cumulative */
+    _Atomic uint64_t latency_sum_us[SRV_ROUTE_COUNT];
+    _Atomic uint64_t diagnoses[3][DIAG_CAUSE_COUNT]; /* [verdict][cause] */
+    _Atomic uint64_t cache_hits;
+    _Atomic uint64_t cache_misses;
+} srv_metrics;
+
+/* One writer per counter: a relaxed load + store is enough and costs a plain add. */
+static inline void srv_count(_Atomic uint64_t *c, uint64_t n) {
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* ---- Caches -------------------------------------------------------------------------------- */
+
+/* Project configurations by App ID (known or known-unknown), per worker. Bounded: when three
+ * quarters full it is emptied (a cheap, predictable bound; refilling costs one query each). */
+typedef struct {
+    bool used;
+    char app_id[TD_CERT_LEN + 1];
+    diag_project *project; /* NULL: known to be unknown; owned by the cache */
+} srv_project_slot;
+
+typedef struct {
+    srv_project_slot *slots;
+    size_t cap; /* power of two */
+    size_t used;
+} srv_project_cache;
+
+/* Verified API keys by SHA-256 of the presented key (roles, including "none" for a wrong key,
+ * so that a client retrying a bad key does not cost a query per request). */
+#define SRV_KEY_CACHE_SIZE 64
+#define SRV_KEY_CACHE_TTL 10 /* seconds; any change to the database also empties it */
+
+typedef struct {
+    bool used;
+    unsigned char hash[32];
+    tdb_role role;
+    int64_t verified_at;
+    char name[TDB_APIKEY_NAME_MAX + 1];
+} srv_key_slot;
+
+typedef struct {
+    srv_key_slot slots[SRV_KEY_CACHE_SIZE];
+    size_t next; /* round-robin replacement */
+} srv_key_cache;
+
+/* ---- Server and workers ---------------------------------------------------------------------- */
+
+typedef struct srv_server srv_server;
+
+/* A growable byte buffer (never shrunk). */
+typedef struct {
+    char *p;
+    size_t len, cap;
+} srv_buf;
+
+/* srv_json.c: compact JSON of v into b (b->len reset first). false on allocation failure. */
+bool srv_json_write(srv_buf *b, const json_t *v);
+
+typedef struct {
+    srv_server *server;
+    int index;
+    pthread_t thread;
+    bool started;
+
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct event *stop_ev; /* activated by the main thread on SIGTERM/SIGINT */
+    struct event *tick_ev; /* periodic: flush the access log, watch the drain */
+    bool draining;
+    int64_t drain_deadline_us;
+    int64_t last_activity_us;
+
+    tdb *db;
+    tdb *log_db; /* the diagnosis log's database; == db when it is the same file */
+    uint64_t data_version;
+    bool version_fresh;       /* data_version was checked in this loop iteration */
+    struct event *refresh_ev; /* priority 0, next iteration: version_fresh = false */
+    uint64_t config_version;  /* tdb_config_version(), when the store offers it */
+    td_ctx *td;
+    diag_result *result; /* reused by every diagnosis of this worker */
+    srv_project_cache projects;
+    srv_key_cache keys;
+
+    srv_buf out;       /* JSON serialisation scratch */
+    char *errors_json; /* GET /v1/errors, rendered once */
+    size_t errors_len;
+
+    char *alog; /* access-log buffer, flushed when nearly full and on every tick */
+    size_t alog_len;
+
+    srv_metrics metrics;
+} srv_worker;
+
+struct srv_server {
+    srv_config cfg;
+    char db_path[4096];
+    char log_db_path[4096]; /* the diagnosis log's database (srv_main.c: srv_log_db_path) */
+    char key_file[4096];
+    int *listen_fds; /* one per worker; -1 once a worker's evhttp owns it */
+    int alog_fd;     /* -1 = access log off */
+    bool alog_close;
+    tdb_log *log;
+    int nworkers;
+    srv_worker *workers;
+    int64_t started_at;
+};
+
+/* srv_worker.c */
+bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t err_cap);
+bool srv_worker_start(srv_worker *w);
+void srv_worker_stop_async(srv_worker *w); /* from the main thread */
+void srv_worker_join(srv_worker *w);
+void srv_worker_free(srv_worker *w);
+
+/* ---- One request as the handlers see it ------------------------------------------------------ */
+
+typedef struct {
+    srv_worker *w;
+    struct evhttp_request *req;
+    srv_route route;
+    enum evhttp_cmd_type method;
+    const char *path;
+    const char *query;
+    char app_id[TD_CERT_LEN + 1]; /* from the path, when the route has one */
+    tdb_role role;                /* of the presented key, TDB_ROLE_NONE without one */
+    char actor[TDB_APIKEY_NAME_MAX + 1];
+    int status;
+    int64_t start_us;
+    /* for the access log */
+    char log_app_id[TD_CERT_LEN + 1];
+    const char *log_verdict;
+} srv_req;
+
+/* srv_http.c: replies. Each sends the response and records its status. */
+void srv_reply_json(srv_req *r, int status, json_t *doc); /* steals doc */
+void srv_reply_raw(srv_req *r, int status, const char *content_type, const char *body, size_t len);
+void srv_reply_error(srv_req *r, int status, const char *code, const char *message);
+/* Parses the body as a JSON object into *out; on failure replies (400/413/415) and returns
+ * false. */
+bool srv_read_json_body(srv_req *r, json_t **out);
+/* Current time. */
+int64_t srv_now_us(void);
+int64_t srv_now_s(void);
+/* True when s (len bytes) is exactly 32 hexadecimal characters. */
+bool srv_is_app_id(const char *s, size_t len);
+
+#define SRV_ALOG_CAP 16384
+void srv_alog_flush(srv_worker *w);
+
+/* srv_routes.c */
+void srv_handle(srv_req *r);
+
+/* srv_cache.c */
+bool srv_project_cache_init(srv_project_cache *c, size_t cap);
+void srv_project_cache_free(srv_project_cache *c);
+void srv_project_cache_clear(srv_project_cache *c);
+/* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed). */
+const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len, bool *failed);
+/* Empties the caches when another connection changed the database. */
+void srv_cache_check_version(srv_worker *w);
+/* Role of a presented key (via the key cache). */
+tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
+                        size_t name_cap);
+void srv_key_cache_clear(srv_key_cache *c);
+
+/* srv_metrics.c */
+void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us);
+/* The Prometheus text of all workers together; new buffer (free()), length in *len. */
+char *srv_metrics_render(srv_server *s, size_t *len);
+
+/* srv_mint.c: POST /v1/tokens. Fills out (token text) or err (a message naming the field);
+ * returns the HTTP status (200, 400, 404, 409, 500). */
+int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_cap,
+             const char **err_code);
+
+#endif /* SRV_INTERNAL_H */

@@ -1,0 +1,402 @@
+/* srv_main.c -- srv_run(): set the service up, wait for a signal, shut it down in order.
+ *
+ * Order of start: parse the address and bind the sockets, open the store once on this thread
+ * (this creates the database and key file on a first start and gives clear errors early), start
+ * the diagnosis-log writer, create an admin key if there is none (printed once), create the
+ * workers (each opens its own store connection), and only then start their threads -- so a
+ * failure leaves nothing half-running.
+ *
+ * Order of stop (SIGTERM/SIGINT, caught by libevent on the main thread's own event_base, so no
+ * handler touches shared state): every worker stops accepting and drains, the workers are
+ * joined, then the diagnosis log is flushed and stopped -- after the last diagnosis was queued.
+ */
+#include "srv_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/thread.h>
+#include <event2/util.h>
+
+void srv_config_defaults(srv_config *c) {
+    memset(c, 0, sizeof *c);
+    c->listen = SRV_DEFAULT_LISTEN;
+    c->auth = SRV_AUTH_ADMIN;
+    c->body_limit = SRV_DEFAULT_BODY_LIMIT;
+    c->batch_limit = SRV_DEFAULT_BATCH_LIMIT;
+    c->timeout_s = SRV_DEFAULT_TIMEOUT;
+    c->shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
+    c->bootstrap_key = true;
+}
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), "localhost:PORT" or "PORT". */
+static bool srv_parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen) {
+    char buf[300];
+    if (!spec || !*spec || strlen(spec) > 256)
+        return false;
+    if (strspn(spec, "0123456789") == strlen(spec))
+        snprintf(buf, sizeof buf, "127.0.0.1:%s", spec);
+    else if (spec[0] == ':')
+        snprintf(buf, sizeof buf, "0.0.0.0%s", spec);
+    else if (strncmp(spec, "localhost:", 10) == 0)
+        snprintf(buf, sizeof buf, "127.0.0.1:%s", spec + 10);
+    else
+        snprintf(buf, sizeof buf, "%s", spec);
+    const char *colon = strrchr(buf, ':');
+    const char *bracket = strrchr(buf, ']');
+    if (!colon || (bracket && colon < bracket) || colon[1] == '\0')
+        return false; /* a port is required */
+    /* libevent refuses port 0; parse with port 1 and set 0 (pick a free port) afterwards. */
+    bool any_port = strcmp(colon, ":0") == 0;
+    if (any_port)
+        buf[colon - buf + 1] = '1';
+    *sslen = (int)sizeof *ss;
+    memset(ss, 0, sizeof *ss);
+    if (evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, sslen) != 0)
+        return false;
+    if (any_port) {
+        if (ss->ss_family == AF_INET6)
+            ((struct sockaddr_in6 *)ss)->sin6_port = 0;
+        else
+            ((struct sockaddr_in *)ss)->sin_port = 0;
+    }
+    return true;
+}
+
+static int srv_socket(const struct sockaddr_storage *ss, int sslen, bool reuseport,
+                      bool listening) {
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) != 0 ||
+        (listening && listen(fd, 1024) != 0)) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+static int srv_port_of(int fd) {
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) != 0)
+        return 0;
+    return ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                             : ((struct sockaddr_in *)&bound)->sin_port);
+}
+
+/* One listening socket per worker on the same address (SO_REUSEPORT), so that the kernel
+ * spreads new connections evenly over the workers -- one shared socket would let whichever
+ * worker wakes first accept a whole burst. A plain bind first, without SO_REUSEPORT, makes an
+ * address that another process holds an error instead of silently sharing it. Port 0: the
+ * first socket picks the port, the others join it. Returns 0, -2 (unparsable) or -1. */
+static int srv_bind(const char *spec, int n, int *fds, int *port_out) {
+    struct sockaddr_storage ss;
+    int sslen;
+    if (!srv_parse_listen(spec, &ss, &sslen)) {
+        fprintf(stderr,
+                "tokendoctor: serve: cannot parse the listen address '%s' "
+                "(expected HOST:PORT, [IPV6]:PORT, :PORT or PORT)\n",
+                spec);
+        return -2;
+    }
+    in_port_t *port = ss.ss_family == AF_INET6 ? &((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : &((struct sockaddr_in *)&ss)->sin_port;
+    if (*port != 0) {
+        int probe = srv_socket(&ss, sslen, false, false);
+        if (probe < 0) {
+            fprintf(stderr, "tokendoctor: serve: cannot listen on %s: %s\n", spec, strerror(errno));
+            return -1;
+        }
+        close(probe);
+    }
+    for (int i = 0; i < n; i++) {
+        fds[i] = srv_socket(&ss, sslen, true, true);
+        if (fds[i] < 0) {
+            fprintf(stderr, "tokendoctor: serve: cannot listen on %s: %s\n", spec, strerror(errno));
+            for (int k = 0; k < i; k++) {
+                close(fds[k]);
+                fds[k] = -1;
+            }
+            return -1;
+        }
+        if (i == 0) {
+            *port_out = srv_port_of(fds[0]);
+            *port = htons((uint16_t)*port_out);
+        }
+    }
+    return 0;
+}
+
+static void srv_write_port_file(const char *path, int port) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        fprintf(stderr, "tokendoctor: serve: cannot write the port file %s\n", path);
+}
+
+/* "HOST:PORT" as a client would use it: the listen address with the bound port, and a
+ * wildcard address replaced by the loopback one. */
+static const char *srv_url_host(const char *listen, int port, char *out, size_t cap) {
+    const char *colon = strrchr(listen, ':');
+    size_t hlen = colon ? (size_t)(colon - listen) : 0;
+    if (hlen == 0 || (hlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0))
+        snprintf(out, cap, "127.0.0.1:%d", port);
+    else if (hlen == 4 && strncmp(listen, "[::]", 4) == 0)
+        snprintf(out, cap, "[::1]:%d", port);
+    else
+        snprintf(out, cap, "%.*s:%d", (int)hlen, listen, port);
+    return out;
+}
+
+/* True when a key of role admin, not revoked, exists. */
+static bool srv_has_admin_key(tdb *db, bool *failed) {
+    json_t *keys;
+    *failed = tdb_apikey_list(db, &keys) != TDB_OK;
+    if (*failed)
+        return false;
+    bool found = false;
+    size_t i;
+    json_t *k;
+    json_array_foreach(keys, i, k) {
+        const char *role = json_string_value(json_object_get(k, "role"));
+        json_t *revoked = json_object_get(k, "revoked_at");
+        if (role && strcmp(role, "admin") == 0 && (!revoked || json_is_null(revoked)))
+            found = true;
+    }
+    json_decref(keys);
+    return found;
+}
+
+/* First start: create an admin key and show it once, with a way to use it. */
+static bool srv_bootstrap_key(tdb *db, const char *listen, int port) {
+    bool failed;
+    if (srv_has_admin_key(db, &failed) || failed)
+        return !failed;
+    char key[TDB_APIKEY_LEN + 1], host[320];
+    if (tdb_apikey_create(db, TDB_ROLE_ADMIN, "admin", key, NULL) != TDB_OK &&
+        tdb_apikey_create(db, TDB_ROLE_ADMIN, NULL, key, NULL) != TDB_OK)
+        return false;
+    printf("tokendoctor: first start: created an admin API key. It is shown only this once;\n"
+           "store it now (more keys: tokendoctor apikey create --role admin|reader):\n\n"
+           "    %s\n\n"
+           "    curl -H 'Authorization: Bearer %s' http://%s/v1/projects\n\n",
+           key, key, srv_url_host(listen, port, host, sizeof host));
+    fflush(stdout);
+    memset(key, 0, sizeof key);
+    return true;
+}
+
+static void srv_on_signal(evutil_socket_t sig, short what, void *arg) {
+    (void)what;
+    srv_server *s = arg;
+    fprintf(stderr, "tokendoctor: %s: finishing requests in flight, then exiting\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    for (int i = 0; i < s->nworkers; i++)
+        srv_worker_stop_async(&s->workers[i]);
+}
+
+static bool srv_open_access_log(srv_server *s) {
+    const char *a = s->cfg.access_log;
+    s->alog_close = false;
+    if (!a || strcmp(a, "-") == 0 || strcmp(a, "stderr") == 0) {
+        s->alog_fd = STDERR_FILENO;
+        return true;
+    }
+    if (strcmp(a, "off") == 0 || *a == '\0') {
+        s->alog_fd = -1;
+        return true;
+    }
+    s->alog_fd = open(a, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (s->alog_fd < 0) {
+        fprintf(stderr, "tokendoctor: serve: cannot open the access log %s: %s\n", a,
+                strerror(errno));
+        return false;
+    }
+    s->alog_close = true;
+    return true;
+}
+
+/* The diagnosis log lives in its own database file by default ("X.db" -> "X-diagnoses.db"):
+ * its commits, many per second under load, would otherwise change the main database's
+ * data_version all the time, and every worker would have to drop its project and key caches
+ * after each of them (the store cannot tell a log commit from a configuration change). Kept
+ * apart, data_version moves only when the configuration or the keys change, so the caches stay
+ * both warm and exact. --log-db may name the main database to keep one file. */
+static void srv_log_db_path(srv_server *s) {
+    if (s->cfg.log_db_path) {
+        snprintf(s->log_db_path, sizeof s->log_db_path, "%s", s->cfg.log_db_path);
+        return;
+    }
+    size_t n = strlen(s->db_path);
+    if (n > 3 && strcmp(s->db_path + n - 3, ".db") == 0)
+        n -= 3;
+    snprintf(s->log_db_path, sizeof s->log_db_path, "%.*s-diagnoses.db", (int)n, s->db_path);
+}
+
+static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {
+    const char *db = s->cfg.db_path ? s->cfg.db_path : tdb_default_path();
+    snprintf(s->db_path, sizeof s->db_path, "%s", db);
+    if (s->cfg.key_file)
+        snprintf(s->key_file, sizeof s->key_file, "%s", s->cfg.key_file);
+    else if (!tdb_default_key_file(s->db_path, s->key_file, sizeof s->key_file)) {
+        snprintf(err, err_cap, "the key file path is too long");
+        return 64;
+    }
+    if (!srv_open_access_log(s))
+        return 70;
+    srv_log_db_path(s);
+    *main_db = tdb_open(s->db_path, s->key_file, err, err_cap);
+    if (!*main_db)
+        return 70;
+    s->log = tdb_log_start(s->log_db_path, s->key_file, s->cfg.log_queue, s->cfg.retention_days,
+                           err, err_cap);
+    if (!s->log)
+        return 70;
+    return 0;
+}
+
+typedef struct {
+    srv_server *s;
+    struct event_base *base;
+    struct event *term;
+    struct event *intr;
+} srv_signal_ctx;
+
+static void srv_on_signal_ctx(evutil_socket_t sig, short what, void *arg) {
+    srv_signal_ctx *c = arg;
+    srv_on_signal(sig, what, c->s);
+    /* Give the signals back their default action: a second Ctrl-C ends a drain at once. */
+    event_del(c->term);
+    event_del(c->intr);
+    event_base_loopbreak(c->base);
+}
+
+static int srv_serve(srv_server *s, int port) {
+    struct event_base *base = event_base_new();
+    srv_signal_ctx ctx = {s, base, NULL, NULL};
+    struct event *term = base ? evsignal_new(base, SIGTERM, srv_on_signal_ctx, &ctx) : NULL;
+    struct event *intr = base ? evsignal_new(base, SIGINT, srv_on_signal_ctx, &ctx) : NULL;
+    ctx.term = term;
+    ctx.intr = intr;
+    int rc = 0;
+    if (!term || !intr || event_add(term, NULL) != 0 || event_add(intr, NULL) != 0) {
+        fprintf(stderr, "tokendoctor: serve: cannot install signal handlers\n");
+        rc = 70;
+    }
+    int started = 0;
+    for (int i = 0; rc == 0 && i < s->nworkers; i++) {
+        if (!srv_worker_start(&s->workers[i])) {
+            fprintf(stderr, "tokendoctor: serve: cannot start worker thread %d\n", i);
+            rc = 70;
+            break;
+        }
+        started++;
+    }
+    if (rc == 0) {
+        char host[320];
+        fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
+                srv_url_host(s->cfg.listen, port, host, sizeof host), s->nworkers, s->db_path);
+        if (s->cfg.port_file)
+            srv_write_port_file(s->cfg.port_file, port);
+        event_base_dispatch(base);
+    } else {
+        for (int i = 0; i < started; i++)
+            srv_worker_stop_async(&s->workers[i]);
+    }
+    for (int i = 0; i < s->nworkers; i++)
+        srv_worker_join(&s->workers[i]);
+    if (term)
+        event_free(term);
+    if (intr)
+        event_free(intr);
+    if (base)
+        event_base_free(base);
+    return rc;
+}
+
+int srv_run(const srv_config *c) {
+    srv_server s;
+    memset(&s, 0, sizeof s);
+    s.cfg = *c;
+    s.alog_fd = -1;
+    s.started_at = srv_now_s();
+    if (s.cfg.threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s.cfg.threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    }
+    if (s.cfg.body_limit == 0)
+        s.cfg.body_limit = SRV_DEFAULT_BODY_LIMIT;
+    if (s.cfg.batch_limit == 0)
+        s.cfg.batch_limit = SRV_DEFAULT_BATCH_LIMIT;
+    if (s.cfg.timeout_s <= 0)
+        s.cfg.timeout_s = SRV_DEFAULT_TIMEOUT;
+    if (s.cfg.shutdown_timeout_s <= 0)
+        s.cfg.shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
+    if (!s.cfg.listen)
+        s.cfg.listen = SRV_DEFAULT_LISTEN;
+
+    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a death */
+    evthread_use_pthreads();
+
+    char err[512] = "";
+    tdb *main_db = NULL;
+    /* The address first: a wrong or busy one must not leave a new database behind. */
+    int rc = 0, port = 0;
+    s.listen_fds = malloc((size_t)s.cfg.threads * sizeof *s.listen_fds);
+    int b = s.listen_fds ? srv_bind(s.cfg.listen, s.cfg.threads, s.listen_fds, &port) : -1;
+    if (b != 0) {
+        free(s.listen_fds);
+        s.listen_fds = NULL;
+        rc = b == -2 ? 64 : 70;
+    }
+    if (rc == 0)
+        rc = srv_setup(&s, &main_db, err, sizeof err);
+    if (rc == 0 && s.cfg.bootstrap_key && !srv_bootstrap_key(main_db, s.cfg.listen, port)) {
+        snprintf(err, sizeof err, "cannot create the first admin key: %s", tdb_errmsg(main_db));
+        rc = 70;
+    }
+    if (rc == 0) {
+        s.workers = calloc((size_t)s.cfg.threads, sizeof *s.workers);
+        if (!s.workers) {
+            snprintf(err, sizeof err, "out of memory");
+            rc = 70;
+        }
+    }
+    for (int i = 0; rc == 0 && i < s.cfg.threads; i++) {
+        s.nworkers = i + 1;
+        if (!srv_worker_init(&s, &s.workers[i], i, err, sizeof err))
+            rc = 70;
+    }
+    if (rc == 0)
+        rc = srv_serve(&s, port);
+    else if (err[0])
+        fprintf(stderr, "tokendoctor: serve: %s\n", err);
+
+    for (int i = 0; i < s.nworkers; i++)
+        srv_worker_free(&s.workers[i]);
+    free(s.workers);
+    for (int i = 0; s.listen_fds && i < s.cfg.threads; i++)
+        if (s.listen_fds[i] >= 0)
+            close(s.listen_fds[i]); /* those no worker took over */
+    free(s.listen_fds);
+    tdb_log_stop(s.log); /* flushes every queued diagnosis */
+    tdb_close(main_db);
+    if (s.alog_close)
+        close(s.alog_fd);
+    if (rc == 0)
+        fprintf(stderr, "tokendoctor: stopped\n");
+    return rc;
+}

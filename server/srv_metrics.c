@@ -1,0 +1,207 @@
+/* srv_metrics.c -- counters per worker, summed into Prometheus text at scrape time.
+ *
+ * Each worker writes only its own counters (srv_count: a relaxed load and store, no locked
+ * instruction), and the scraping worker reads all of them with relaxed loads. A scrape is
+ * therefore not one atomic snapshot -- counters may be a few requests apart -- which Prometheus
+ * tolerates by design, and the request path stays free of shared cache lines.
+ */
+#include "srv_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef TD_VERSION
+#define TD_VERSION "0.1.0"
+#endif
+
+static const int srv_statuses[SRV_STATUS_COUNT - 1] = {200, 201, 204, 400, 401, 403, 404, 405,
+                                                       409, 413, 415, 422, 500, 503, 304};
+
+static const int64_t srv_buckets_us[SRV_BUCKET_COUNT] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
+
+static int srv_status_index(int status) {
+    for (int i = 0; i < SRV_STATUS_COUNT - 1; i++)
+        if (srv_statuses[i] == status)
+            return i;
+    return SRV_STATUS_COUNT - 1; /* other */
+}
+
+void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us) {
+    srv_metrics *m = &w->metrics;
+    srv_count(&m->requests[route][srv_status_index(status)], 1);
+    int b = 0;
+    while (b < SRV_BUCKET_COUNT && latency_us > srv_buckets_us[b])
+        b++;
+    srv_count(&m->latency[route][b], 1);
+    srv_count(&m->latency_sum_us[route], (uint64_t)latency_us);
+}
+
+/* A growable text buffer; on allocation failure it stops growing and render returns NULL. */
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} srv_text;
+
+static void srv_printf(srv_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void srv_printf(srv_text *t, const char *fmt, ...) {
+    if (t->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = true;
+            return;
+        }
+        if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        }
+        char *grown = realloc(t->p, t->cap * 2 + (size_t)n);
+        if (!grown) {
+            t->failed = true;
+            return;
+        }
+        t->p = grown;
+        t->cap = t->cap * 2 + (size_t)n;
+    }
+}
+
+static uint64_t srv_load(const _Atomic uint64_t *c) {
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static void srv_render_requests(srv_server *s, srv_text *t) {
+    srv_printf(t, "# HELP tokendoctor_http_requests_total HTTP requests answered, by route "
+                  "and status.\n# TYPE tokendoctor_http_requests_total counter\n");
+    for (int r = 0; r < SRV_ROUTE_COUNT; r++)
+        for (int i = 0; i < SRV_STATUS_COUNT; i++) {
+            uint64_t n = 0;
+            for (int k = 0; k < s->nworkers; k++)
+                n += srv_load(&s->workers[k].metrics.requests[r][i]);
+            if (n == 0)
+                continue;
+            if (i == SRV_STATUS_COUNT - 1)
+                srv_printf(t,
+                           "tokendoctor_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                           srv_route_name((srv_route)r), (unsigned long long)n);
+            else
+                srv_printf(t, "tokendoctor_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                           srv_route_name((srv_route)r), srv_statuses[i], (unsigned long long)n);
+        }
+}
+
+static void srv_render_latency(srv_server *s, srv_text *t) {
+    srv_printf(t, "# HELP tokendoctor_http_request_duration_seconds Time from a complete request "
+                  "to its response, by route.\n"
+                  "# TYPE tokendoctor_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < SRV_ROUTE_COUNT; r++) {
+        uint64_t counts[SRV_BUCKET_COUNT + 1] = {0}, sum = 0, total = 0;
+        for (int k = 0; k < s->nworkers; k++) {
+            for (int b = 0; b <= SRV_BUCKET_COUNT; b++)
+                counts[b] += srv_load(&s->workers[k].metrics.latency[r][b]);
+            sum += srv_load(&s->workers[k].metrics.latency_sum_us[r]);
+        }
+        for (int b = 0; b <= SRV_BUCKET_COUNT; b++)
+            total += counts[b];
+        if (total == 0)
+            continue;
+        const char *name = srv_route_name((srv_route)r);
+        uint64_t cum = 0;
+        for (int b = 0; b < SRV_BUCKET_COUNT; b++) {
+            cum += counts[b];
+            srv_printf(t,
+                       "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+                       "%llu\n",
+                       name, (double)srv_buckets_us[b] / 1e6, (unsigned long long)cum);
+        }
+        srv_printf(t,
+                   "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+                   "%llu\n",
+                   name, (unsigned long long)total);
+        srv_printf(t, "tokendoctor_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+                   (double)sum / 1e6);
+        srv_printf(t, "tokendoctor_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+                   (unsigned long long)total);
+    }
+}
+
+static void srv_render_diagnoses(srv_server *s, srv_text *t) {
+    srv_printf(t, "# HELP tokendoctor_diagnoses_total Diagnoses made, by verdict and cause.\n"
+                  "# TYPE tokendoctor_diagnoses_total counter\n");
+    for (int v = 0; v < 3; v++)
+        for (int c = 0; c < DIAG_CAUSE_COUNT; c++) {
+            uint64_t n = 0;
+            for (int k = 0; k < s->nworkers; k++)
+                n += srv_load(&s->workers[k].metrics.diagnoses[v][c]);
+            if (n)
+                srv_printf(t, "tokendoctor_diagnoses_total{verdict=\"%s\",cause=\"%s\"} %llu\n",
+                           diag_verdict_name((diag_verdict)v), diag_cause_name((diag_cause)c),
+                           (unsigned long long)n);
+        }
+}
+
+static void srv_render_process(srv_server *s, srv_text *t) {
+    tdb_log_stats ls = {0};
+    if (s->log)
+        tdb_log_get_stats(s->log, &ls);
+    srv_printf(t,
+               "# HELP tokendoctor_diagnosis_log_queue_depth Diagnoses queued for the log, not "
+               "yet written.\n# TYPE tokendoctor_diagnosis_log_queue_depth gauge\n"
+               "tokendoctor_diagnosis_log_queue_depth %zu\n"
+               "# HELP tokendoctor_diagnosis_log_queue_capacity Capacity of the diagnosis-log "
+               "queue.\n# TYPE tokendoctor_diagnosis_log_queue_capacity gauge\n"
+               "tokendoctor_diagnosis_log_queue_capacity %zu\n"
+               "# HELP tokendoctor_diagnosis_log_dropped_total Diagnoses not logged (queue full "
+               "or write failed).\n# TYPE tokendoctor_diagnosis_log_dropped_total counter\n"
+               "tokendoctor_diagnosis_log_dropped_total %llu\n"
+               "# HELP tokendoctor_diagnosis_log_written_total Diagnoses written to the log.\n"
+               "# TYPE tokendoctor_diagnosis_log_written_total counter\n"
+               "tokendoctor_diagnosis_log_written_total %llu\n",
+               ls.depth, ls.capacity, (unsigned long long)ls.dropped,
+               (unsigned long long)ls.written);
+    uint64_t hits = 0, misses = 0;
+    for (int k = 0; k < s->nworkers; k++) {
+        hits += srv_load(&s->workers[k].metrics.cache_hits);
+        misses += srv_load(&s->workers[k].metrics.cache_misses);
+    }
+    srv_printf(t,
+               "# HELP tokendoctor_project_cache_lookups_total Project-cache lookups, by result.\n"
+               "# TYPE tokendoctor_project_cache_lookups_total counter\n"
+               "tokendoctor_project_cache_lookups_total{result=\"hit\"} %llu\n"
+               "tokendoctor_project_cache_lookups_total{result=\"miss\"} %llu\n",
+               (unsigned long long)hits, (unsigned long long)misses);
+    srv_printf(t,
+               "# HELP tokendoctor_build_info Version of the running service.\n"
+               "# TYPE tokendoctor_build_info gauge\n"
+               "tokendoctor_build_info{version=\"%s\",schema=\"%d\"} 1\n"
+               "# HELP tokendoctor_worker_threads Worker threads serving HTTP.\n"
+               "# TYPE tokendoctor_worker_threads gauge\n"
+               "tokendoctor_worker_threads %d\n"
+               "# HELP tokendoctor_start_time_seconds Unix time the service started.\n"
+               "# TYPE tokendoctor_start_time_seconds gauge\n"
+               "tokendoctor_start_time_seconds %lld\n",
+               TD_VERSION, TDB_SCHEMA_VERSION, s->nworkers, (long long)s->started_at);
+}
+
+char *srv_metrics_render(srv_server *s, size_t *len) {
+    srv_text t = {malloc(16384), 0, 16384, false};
+    if (!t.p)
+        return NULL;
+    srv_render_requests(s, &t);
+    srv_render_latency(s, &t);
+    srv_render_diagnoses(s, &t);
+    srv_render_process(s, &t);
+    if (t.failed) {
+        free(t.p);
+        return NULL;
+    }
+    *len = t.len;
+    return t.p;
+}

@@ -1,0 +1,644 @@
+/* srv_routes.c -- the HTTP API of shared/spec/interfaces.md: routing, authorisation and one
+ * handler per route.
+ *
+ * A request goes through the same steps in the same order, so that answers never depend on
+ * what exists: match the path (404), check the method (405 with Allow), authorise (401/403 --
+ * before anything is looked up, so a 401 never tells whether a project exists), then the
+ * handler, which validates its input (400/413/415) and answers.
+ *
+ * Roles: without `--auth all`, the diagnosis routes and /v1/errors are open; with it they take
+ * any valid key. The web page's static files are always open (they hold no data, and a browser
+ * cannot attach a key to them); the API calls the page makes are authorised like any other. Reading
+ * projects, their history and their diagnoses takes a reader or admin key; changing a project or
+ * minting a token takes an admin key (a reader gets 403). The probes and /metrics are always open.
+ */
+#include "srv_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#ifdef SRV_HAVE_ASSETS
+#include "srv_assets.h"
+#endif
+
+static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
+    [SRV_ROUTE_DIAGNOSE] = "/v1/diagnose",
+    [SRV_ROUTE_BATCH] = "/v1/diagnose/batch",
+    [SRV_ROUTE_DECODE] = "/v1/decode",
+    [SRV_ROUTE_ERRORS] = "/v1/errors",
+    [SRV_ROUTE_PROJECTS] = "/v1/projects",
+    [SRV_ROUTE_PROJECT] = "/v1/projects/{app_id}",
+    [SRV_ROUTE_HISTORY] = "/v1/projects/{app_id}/history",
+    [SRV_ROUTE_DIAGNOSES] = "/v1/projects/{app_id}/diagnoses",
+    [SRV_ROUTE_TOKENS] = "/v1/tokens",
+    [SRV_ROUTE_HEALTHZ] = "/healthz",
+    [SRV_ROUTE_READYZ] = "/readyz",
+    [SRV_ROUTE_METRICS] = "/metrics",
+    [SRV_ROUTE_ASSETS] = "/ (web page)",
+    [SRV_ROUTE_UNKNOWN] = "unknown",
+};
+
+const char *srv_route_name(srv_route r) {
+    return r < SRV_ROUTE_COUNT ? srv_route_names[r] : "unknown";
+}
+
+/* ---- Matching ------------------------------------------------------------------------------ */
+
+typedef enum { SRV_ACCESS_PROBE, SRV_ACCESS_OPEN, SRV_ACCESS_READ, SRV_ACCESS_WRITE } srv_access;
+
+/* The path segment after /v1/projects/ into r->app_id (empty when it is not an App ID). */
+static srv_route srv_match_project(srv_req *r, const char *rest) {
+    size_t seg = strcspn(rest, "/");
+    if (seg == 0)
+        return SRV_ROUTE_UNKNOWN;
+    r->app_id[0] = '\0';
+    if (srv_is_app_id(rest, seg)) {
+        memcpy(r->app_id, rest, TD_CERT_LEN);
+        r->app_id[TD_CERT_LEN] = '\0';
+        memcpy(r->log_app_id, r->app_id, sizeof r->app_id);
+    }
+    const char *tail = rest + seg;
+    if (*tail == '\0')
+        return SRV_ROUTE_PROJECT;
+    if (strcmp(tail, "/history") == 0)
+        return SRV_ROUTE_HISTORY;
+    if (strcmp(tail, "/diagnoses") == 0)
+        return SRV_ROUTE_DIAGNOSES;
+    return SRV_ROUTE_UNKNOWN;
+}
+
+static srv_route srv_match(srv_req *r) {
+    const char *p = r->path;
+    static const struct {
+        const char *path;
+        srv_route route;
+    } exact[] = {
+        {"/v1/diagnose", SRV_ROUTE_DIAGNOSE}, {"/v1/diagnose/batch", SRV_ROUTE_BATCH},
+        {"/v1/decode", SRV_ROUTE_DECODE},     {"/v1/errors", SRV_ROUTE_ERRORS},
+        {"/v1/projects", SRV_ROUTE_PROJECTS}, {"/v1/tokens", SRV_ROUTE_TOKENS},
+        {"/healthz", SRV_ROUTE_HEALTHZ},      {"/readyz", SRV_ROUTE_READYZ},
+        {"/metrics", SRV_ROUTE_METRICS},      {"/", SRV_ROUTE_ASSETS},
+        {"/index.html", SRV_ROUTE_ASSETS},
+    };
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(p, exact[i].path) == 0)
+            return exact[i].route;
+    if (strncmp(p, "/v1/projects/", 13) == 0)
+        return srv_match_project(r, p + 13);
+    if (strncmp(p, "/assets/", 8) == 0)
+        return SRV_ROUTE_ASSETS;
+    return SRV_ROUTE_UNKNOWN;
+}
+
+/* The methods a route answers, as the Allow header lists them. */
+static const char *srv_allow(srv_route route) {
+    switch (route) {
+    case SRV_ROUTE_DIAGNOSE:
+    case SRV_ROUTE_BATCH:
+    case SRV_ROUTE_DECODE:
+    case SRV_ROUTE_TOKENS:
+        return "POST";
+    case SRV_ROUTE_PROJECT:
+        return "GET, HEAD, PUT, DELETE";
+    default:
+        return "GET, HEAD";
+    }
+}
+
+static bool srv_method_allowed(srv_route route, enum evhttp_cmd_type m) {
+    switch (route) {
+    case SRV_ROUTE_DIAGNOSE:
+    case SRV_ROUTE_BATCH:
+    case SRV_ROUTE_DECODE:
+    case SRV_ROUTE_TOKENS:
+        return m == EVHTTP_REQ_POST;
+    case SRV_ROUTE_PROJECT:
+        return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD || m == EVHTTP_REQ_PUT ||
+               m == EVHTTP_REQ_DELETE;
+    default:
+        return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+    }
+}
+
+static srv_access srv_access_of(srv_route route, enum evhttp_cmd_type m) {
+    switch (route) {
+    case SRV_ROUTE_HEALTHZ:
+    case SRV_ROUTE_READYZ:
+    case SRV_ROUTE_METRICS:
+    case SRV_ROUTE_ASSETS: /* static files, no data: a browser cannot send a bearer key for
+                              them; the API calls the page makes are authorised as usual */
+        return SRV_ACCESS_PROBE;
+    case SRV_ROUTE_PROJECTS:
+    case SRV_ROUTE_HISTORY:
+    case SRV_ROUTE_DIAGNOSES:
+        return SRV_ACCESS_READ;
+    case SRV_ROUTE_PROJECT:
+        return m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE ? SRV_ACCESS_WRITE : SRV_ACCESS_READ;
+    case SRV_ROUTE_TOKENS:
+        return SRV_ACCESS_WRITE;
+    default:
+        return SRV_ACCESS_OPEN;
+    }
+}
+
+/* ---- Authorisation ----------------------------------------------------------------------------
+ */
+
+/* The key of "Authorization: Bearer <key>", or NULL. */
+static const char *srv_bearer(srv_req *r, size_t *len) {
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    if (!h)
+        return NULL;
+    while (*h == ' ')
+        h++;
+    if (strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return n ? h : NULL;
+}
+
+static void srv_reply_unauthorized(srv_req *r, const char *message) {
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
+                      "Bearer realm=\"tokendoctor\"");
+    srv_reply_error(r, 401, "unauthorized", message);
+}
+
+/* Authorises r for its route; replies 401/403 and returns false when refused. */
+static bool srv_authorize(srv_req *r) {
+    srv_access need = srv_access_of(r->route, r->method);
+    if (need == SRV_ACCESS_PROBE)
+        return true;
+    if (need == SRV_ACCESS_OPEN && r->w->server->cfg.auth != SRV_AUTH_ALL)
+        return true;
+    size_t len = 0;
+    const char *key = srv_bearer(r, &len);
+    if (!key) {
+        srv_reply_unauthorized(r, "an API key is required: send Authorization: Bearer <key>");
+        return false;
+    }
+    srv_cache_check_version(r->w);
+    r->role = srv_key_verify(r->w, key, len, r->actor, sizeof r->actor);
+    if (r->role == TDB_ROLE_NONE) {
+        srv_reply_unauthorized(r, "the API key is not valid (wrong or revoked)");
+        return false;
+    }
+    if (need == SRV_ACCESS_WRITE && r->role != TDB_ROLE_ADMIN) {
+        srv_reply_error(r, 403, "forbidden", "this route needs an admin key; the key is a reader");
+        return false;
+    }
+    return true;
+}
+
+/* ---- Diagnoses ------------------------------------------------------------------------------- */
+
+static void srv_copy_trunc(char *dst, size_t cap, const char *src, size_t len) {
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void srv_copy_str(char *dst, size_t cap, const char *src) {
+    srv_copy_trunc(dst, cap, src, strlen(src));
+}
+
+static void srv_log_diagnosis(srv_worker *w, const diag_request *q, const diag_result *res,
+                              int64_t now) {
+    if (!w->server->log)
+        return;
+    tdb_log_entry e;
+    e.at = now;
+    srv_copy_trunc(e.app_id, sizeof e.app_id, q->app_id, q->app_id_len);
+    srv_copy_str(e.verdict, sizeof e.verdict, diag_verdict_name(res->verdict));
+    srv_copy_str(e.cause, sizeof e.cause, diag_cause_name(res->cause));
+    e.code = res->verdict == DIAG_REJECTED ? diag_catalog(res->cause)->code[q->platform].code : 0;
+    srv_copy_str(e.platform, sizeof e.platform, diag_platform_name(q->platform));
+    e.token_fingerprint[0] = '\0';
+    if (q->has_token && q->token_len > 0)
+        td_fingerprint(q->token, q->token_len, e.token_fingerprint);
+    e.channel[0] = '\0';
+    if (q->has_channel)
+        srv_copy_trunc(e.channel, sizeof e.channel, q->channel, q->channel_len);
+    if (q->has_account)
+        srv_copy_trunc(e.uid, sizeof e.uid, q->account, q->account_len);
+    else if (q->has_uid)
+        snprintf(e.uid, sizeof e.uid, "%u", q->uid);
+    else
+        e.uid[0] = '\0';
+    tdb_log_push(w->server->log, &e); /* a full queue drops and counts: never wait here */
+}
+
+/* Diagnoses one request object: the diagnosis JSON (status 200), or an error object with the
+ * status it would have alone (400 bad request, 503 store unavailable). */
+static json_t *srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status) {
+    srv_worker *w = r->w;
+    diag_request q;
+    char err[256];
+    if (!json_is_object(item)) {
+        *status = 400;
+        return diag_error_json("bad_request", "request: must be a JSON object");
+    }
+    if (!diag_request_from_json(item, now, &q, err, sizeof err)) {
+        *status = 400;
+        return diag_error_json("bad_request", err);
+    }
+    bool failed;
+    const diag_project *p = srv_project_lookup(w, q.app_id, q.app_id_len, &failed);
+    if (failed) {
+        *status = 503;
+        return diag_error_json("store_unavailable", "the project store did not answer; retry");
+    }
+    diag_run(w->td, &q, p, NULL, w->result);
+    srv_count(&w->metrics.diagnoses[w->result->verdict][w->result->cause], 1);
+    srv_log_diagnosis(w, &q, w->result, now);
+    if (srv_is_app_id(q.app_id, q.app_id_len))
+        srv_copy_trunc(r->log_app_id, sizeof r->log_app_id, q.app_id, q.app_id_len);
+    *status = 200;
+    return diag_result_to_json(w->result);
+}
+
+static void srv_route_diagnose(srv_req *r) {
+    json_t *body;
+    if (!srv_read_json_body(r, &body))
+        return;
+    srv_cache_check_version(r->w);
+    int status;
+    json_t *out = srv_diagnose_one(r, body, srv_now_s(), &status);
+    json_decref(body);
+    if (status == 200)
+        r->log_verdict = diag_verdict_name(r->w->result->verdict);
+    srv_reply_json(r, status, out);
+}
+
+static void srv_route_batch(srv_req *r) {
+    json_t *body;
+    if (!srv_read_json_body(r, &body))
+        return;
+    json_t *reqs = json_object_get(body, "requests");
+    if (!reqs) {
+        json_decref(body);
+        srv_reply_error(r, 400, "bad_request", "requests: required (an array of requests)");
+        return;
+    }
+    if (!json_is_array(reqs)) {
+        json_decref(body);
+        srv_reply_error(r, 400, "bad_request", "requests: must be an array");
+        return;
+    }
+    size_t limit = r->w->server->cfg.batch_limit;
+    if (json_array_size(reqs) > limit) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "requests: at most %zu items per batch (got %zu)", limit,
+                 json_array_size(reqs));
+        json_decref(body);
+        srv_reply_error(r, 413, "batch_too_large", msg);
+        return;
+    }
+    srv_cache_check_version(r->w);
+    int64_t now = srv_now_s();
+    json_t *results = json_array();
+    size_t i;
+    json_t *item;
+    json_array_foreach(reqs, i, item) {
+        int status;
+        json_t *one = srv_diagnose_one(r, item, now, &status);
+        json_t *id = json_is_object(item) ? json_object_get(item, "id") : NULL;
+        if (one && id)
+            json_object_set(one, "id", id);
+        json_array_append_new(results, one);
+    }
+    r->log_app_id[0] = '\0';
+    json_decref(body);
+    srv_reply_json(r, 200, json_pack("{s:o}", "results", results));
+}
+
+/* 422 for a token that does not decode: its hints come from the diagnosis engine, run on a
+ * placeholder join so that only the token's own checks apply. */
+static void srv_reply_undecodable(srv_req *r, const char *token, size_t len, td_status st) {
+    diag_request q;
+    memset(&q, 0, sizeof q);
+    q.has_token = true;
+    q.token = token;
+    q.token_len = len;
+    q.app_id = "00000000000000000000000000000000";
+    q.app_id_len = TD_CERT_LEN;
+    q.has_channel = true;
+    q.channel = "c";
+    q.channel_len = 1;
+    q.at = srv_now_s();
+    diag_run(r->w->td, &q, NULL, NULL, r->w->result);
+    json_t *hints = json_array();
+    for (int h = 0; h < DIAG_HINT_COUNT; h++)
+        if (r->w->result->hints & (1u << h))
+            json_array_append_new(hints, json_string(diag_hint_name((diag_hint)h)));
+    char msg[96];
+    snprintf(msg, sizeof msg, "the token does not decode: %s", td_status_name(st));
+    json_t *doc = diag_error_json("token_malformed", msg);
+    json_object_set_new(json_object_get(doc, "error"), "hints", hints);
+    srv_reply_json(r, 422, doc);
+}
+
+static void srv_route_decode(srv_req *r) {
+    json_t *body;
+    if (!srv_read_json_body(r, &body))
+        return;
+    json_t *tok = json_object_get(body, "token");
+    if (!tok || !json_is_string(tok)) {
+        json_decref(body);
+        srv_reply_error(r, 400, "bad_request", tok ? "token: must be a string" : "token: required");
+        return;
+    }
+    const char *text = json_string_value(tok);
+    size_t len = json_string_length(tok);
+    if (len > TD_TOKEN_TEXT_MAX) {
+        json_decref(body);
+        srv_reply_error(r, 400, "bad_request", "token: longer than 4096 bytes");
+        return;
+    }
+    td_status st = td_decode(r->w->td, text, len, &r->w->result->token);
+    if (st == TD_OK)
+        srv_reply_json(r, 200, diag_token_to_json(&r->w->result->token));
+    else
+        srv_reply_undecodable(r, text, len, st);
+    json_decref(body);
+}
+
+/* ---- Projects ----------------------------------------------------------------------------------
+ */
+
+static void srv_reply_store_error(srv_req *r) {
+    char msg[320];
+    snprintf(msg, sizeof msg, "the store failed: %s", tdb_errmsg(r->w->db));
+    srv_reply_error(r, 500, "internal_error", msg);
+}
+
+static void srv_reply_no_project(srv_req *r) {
+    srv_reply_error(r, 404, "not_found", "no project with this App ID");
+}
+
+static void srv_route_projects(srv_req *r) {
+    json_t *list;
+    if (tdb_project_list(r->w->db, &list) != TDB_OK) {
+        srv_reply_store_error(r);
+        return;
+    }
+    srv_reply_json(r, 200, json_pack("{s:o}", "projects", list));
+}
+
+static void srv_project_get(srv_req *r) {
+    json_t *doc;
+    tdb_status st = tdb_project_show(r->w->db, r->app_id, &doc);
+    if (st == TDB_NOT_FOUND)
+        srv_reply_no_project(r);
+    else if (st != TDB_OK)
+        srv_reply_store_error(r);
+    else
+        srv_reply_json(r, 200, doc);
+}
+
+static void srv_project_put(srv_req *r) {
+    json_t *body;
+    if (!srv_read_json_body(r, &body))
+        return;
+    if (!json_object_get(body, "app_id"))
+        json_object_set_new(body, "app_id", json_string(r->app_id));
+    diag_project p;
+    char err[256];
+    bool ok = diag_project_from_json(body, &p, err, sizeof err);
+    json_decref(body);
+    if (!ok) {
+        srv_reply_error(r, 400, "bad_request", err);
+        return;
+    }
+    if (strcmp(p.app_id, r->app_id) != 0) {
+        srv_reply_error(r, 400, "bad_request", "app_id: differs from the App ID in the path");
+        return;
+    }
+    bool created = false;
+    tdb_status st = tdb_project_put(r->w->db, &p, r->actor[0] ? r->actor : "api", &created);
+    if (st == TDB_INVALID) {
+        srv_reply_error(r, 400, "bad_request", tdb_errmsg(r->w->db));
+        return;
+    }
+    if (st != TDB_OK) {
+        srv_reply_store_error(r);
+        return;
+    }
+    srv_project_cache_clear(&r->w->projects); /* our own write does not move data_version */
+    json_t *doc;
+    if (tdb_project_show(r->w->db, r->app_id, &doc) != TDB_OK) {
+        srv_reply_store_error(r);
+        return;
+    }
+    srv_reply_json(r, created ? 201 : 200, doc);
+}
+
+static void srv_project_delete(srv_req *r) {
+    tdb_status st = tdb_project_delete(r->w->db, r->app_id, r->actor[0] ? r->actor : "api");
+    if (st == TDB_NOT_FOUND) {
+        srv_reply_no_project(r);
+        return;
+    }
+    if (st != TDB_OK) {
+        srv_reply_store_error(r);
+        return;
+    }
+    srv_project_cache_clear(&r->w->projects);
+    srv_reply_raw(r, 204, NULL, NULL, 0);
+}
+
+static void srv_route_project(srv_req *r) {
+    if (!r->app_id[0]) {
+        if (r->method == EVHTTP_REQ_PUT)
+            srv_reply_error(r, 400, "bad_request", "app_id: must be 32 hex characters");
+        else
+            srv_reply_no_project(r);
+        return;
+    }
+    switch (r->method) {
+    case EVHTTP_REQ_PUT:
+        srv_project_put(r);
+        break;
+    case EVHTTP_REQ_DELETE:
+        srv_project_delete(r);
+        break;
+    default:
+        srv_project_get(r);
+    }
+}
+
+static void srv_route_history(srv_req *r) {
+    json_t *list;
+    tdb_status st = r->app_id[0] ? tdb_project_history(r->w->db, r->app_id, &list) : TDB_NOT_FOUND;
+    if (st == TDB_NOT_FOUND)
+        srv_reply_error(r, 404, "not_found", "no configuration history for this App ID");
+    else if (st != TDB_OK)
+        srv_reply_store_error(r);
+    else
+        srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "history", list));
+}
+
+/* ?limit=N, 1..1000, default 100. */
+static bool srv_query_limit(srv_req *r, int *limit) {
+    *limit = 100;
+    if (!r->query || !*r->query)
+        return true;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (evhttp_parse_query_str(r->query, &q) != 0)
+        return false;
+    const char *v = evhttp_find_header(&q, "limit");
+    bool ok = true;
+    if (v) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        ok = *v >= '0' && *v <= '9' && *end == '\0' && n >= 1 && n <= 1000;
+        *limit = (int)n;
+    }
+    evhttp_clear_headers(&q);
+    return ok;
+}
+
+static void srv_route_diagnoses(srv_req *r) {
+    int limit;
+    if (!srv_query_limit(r, &limit)) {
+        srv_reply_error(r, 400, "bad_request", "limit: must be an integer in 1..1000");
+        return;
+    }
+    if (!r->app_id[0]) {
+        srv_reply_error(r, 404, "not_found", "no diagnoses for this App ID");
+        return;
+    }
+    if (r->w->server->log)
+        tdb_log_flush(r->w->server->log); /* read your own diagnoses */
+    json_t *list;
+    if (tdb_diagnoses_recent(r->w->log_db, r->app_id, limit, &list) != TDB_OK) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "the diagnosis log failed: %s", tdb_errmsg(r->w->log_db));
+        srv_reply_error(r, 500, "internal_error", msg);
+        return;
+    }
+    srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "diagnoses", list));
+}
+
+static void srv_route_tokens(srv_req *r) {
+    json_t *body;
+    if (!srv_read_json_body(r, &body))
+        return;
+    srv_cache_check_version(r->w);
+    json_t *out;
+    char err[256];
+    const char *code;
+    int status = srv_mint(r->w, body, &out, err, sizeof err, &code);
+    json_t *app = json_object_get(body, "app_id");
+    if (json_is_string(app) && srv_is_app_id(json_string_value(app), json_string_length(app)))
+        srv_copy_trunc(r->log_app_id, sizeof r->log_app_id, json_string_value(app), TD_CERT_LEN);
+    json_decref(body);
+    if (status == 200)
+        srv_reply_json(r, 200, out);
+    else
+        srv_reply_error(r, status, code, err);
+}
+
+/* ---- Probes, metrics, catalog, web page -------------------------------------------------------
+ */
+
+static void srv_route_healthz(srv_req *r) {
+    static const char ok[] = "{\"status\":\"ok\"}";
+    srv_reply_raw(r, 200, "application/json", ok, sizeof ok - 1);
+}
+
+static void srv_route_readyz(srv_req *r) {
+    char reason[256];
+    if (!r->w->server->log) {
+        srv_reply_error(r, 503, "not_ready", "the diagnosis log is not running");
+        return;
+    }
+    if (!tdb_ready(r->w->db, reason, sizeof reason) ||
+        !tdb_ready(r->w->log_db, reason, sizeof reason)) {
+        srv_reply_error(r, 503, "not_ready", reason);
+        return;
+    }
+    srv_reply_json(r, 200,
+                   json_pack("{s:s,s:i}", "status", "ready", "schema_version", TDB_SCHEMA_VERSION));
+}
+
+static void srv_route_metrics(srv_req *r) {
+    size_t len;
+    char *text = srv_metrics_render(r->w->server, &len);
+    if (!text) {
+        srv_reply_error(r, 500, "internal_error", "out of memory");
+        return;
+    }
+    srv_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+static void srv_route_errors(srv_req *r) {
+    srv_reply_raw(r, 200, "application/json", r->w->errors_json, r->w->errors_len);
+}
+
+static void srv_route_assets(srv_req *r) {
+#ifdef SRV_HAVE_ASSETS
+    const char *body, *type;
+    size_t len;
+    const char *path = strcmp(r->path, "/index.html") == 0 ? "/" : r->path;
+    if (srv_asset_lookup(path, &body, &len, &type)) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+        evhttp_add_header(h, "Content-Security-Policy", "default-src 'self'");
+        evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+        evhttp_add_header(h, "X-Frame-Options", "DENY");
+        evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+        evhttp_add_header(h, "Cache-Control",
+                          strcmp(path, "/") == 0 ? "no-cache" : "public, max-age=300");
+        srv_reply_raw(r, 200, type, body, len);
+        return;
+    }
+#endif
+    srv_reply_error(r, 404, "not_found", "no such page");
+}
+
+/* ---- Dispatch ----------------------------------------------------------------------------------
+ */
+
+typedef void (*srv_handler)(srv_req *r);
+
+static const srv_handler srv_handlers[SRV_ROUTE_COUNT] = {
+    [SRV_ROUTE_DIAGNOSE] = srv_route_diagnose, [SRV_ROUTE_BATCH] = srv_route_batch,
+    [SRV_ROUTE_DECODE] = srv_route_decode,     [SRV_ROUTE_ERRORS] = srv_route_errors,
+    [SRV_ROUTE_PROJECTS] = srv_route_projects, [SRV_ROUTE_PROJECT] = srv_route_project,
+    [SRV_ROUTE_HISTORY] = srv_route_history,   [SRV_ROUTE_DIAGNOSES] = srv_route_diagnoses,
+    [SRV_ROUTE_TOKENS] = srv_route_tokens,     [SRV_ROUTE_HEALTHZ] = srv_route_healthz,
+    [SRV_ROUTE_READYZ] = srv_route_readyz,     [SRV_ROUTE_METRICS] = srv_route_metrics,
+    [SRV_ROUTE_ASSETS] = srv_route_assets,
+};
+
+void srv_handle(srv_req *r) {
+    r->route = srv_match(r);
+    if (r->route == SRV_ROUTE_UNKNOWN) {
+        srv_reply_error(r, 404, "not_found", "no such route");
+        return;
+    }
+    if (!srv_method_allowed(r->route, r->method)) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", srv_allow(r->route));
+        char msg[96];
+        snprintf(msg, sizeof msg, "method not allowed here; allowed: %s", srv_allow(r->route));
+        srv_reply_error(r, 405, "method_not_allowed", msg);
+        return;
+    }
+    if (!srv_authorize(r))
+        return;
+    srv_handlers[r->route](r);
+}

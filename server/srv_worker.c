@@ -1,0 +1,233 @@
+/* srv_worker.c -- one worker thread: an event_base with an evhttp accepting on the worker's
+ * own listening socket, and everything a request needs, owned by this thread alone.
+ *
+ * Every worker accepts on its own listening socket, all bound to the same address with
+ * SO_REUSEPORT (srv_main.c), so the kernel spreads connections evenly over the workers and a
+ * worker that stops accepting closes only its own socket.
+ *
+ * evhttp is configured so that every answer is ours and is JSON: all methods are let through to
+ * the handler (which answers 405 with Allow), and evhttp's own body limit is set well above
+ * ours (16x, at least 1 MiB) so that an oversized body normally reaches the handler and gets the
+ * JSON 413; only a body beyond the hard limit is refused by evhttp itself, before it is read.
+ *
+ * Shutdown: the main thread activates stop_ev. The worker then removes its listener, marks
+ * itself draining (responses carry Connection: close) and lets its loop run until no request
+ * has started or completed for SRV_DRAIN_QUIET_US (1 s: a request whose bytes are still
+ * arriving has that long to complete), or the shutdown timeout passes; then it frees evhttp,
+ * which closes what is left (idle keep-alive connections). evhttp does not expose its
+ * connections, so "quiet" is the observable stand-in for "nothing in flight".
+ */
+#include "srv_internal.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#define SRV_DRAIN_QUIET_US 1000000
+#define SRV_TICK_MS 100
+#define SRV_PROJECT_CACHE_SLOTS 4096
+
+static void srv_on_request(struct evhttp_request *req, void *arg) {
+    srv_worker *w = arg;
+    srv_req r;
+    r.w = w;
+    r.req = req;
+    r.route = SRV_ROUTE_UNKNOWN;
+    r.method = evhttp_request_get_command(req);
+    r.app_id[0] = '\0';
+    r.role = TDB_ROLE_NONE;
+    r.actor[0] = '\0';
+    r.status = 0;
+    r.start_us = srv_now_us();
+    r.log_app_id[0] = '\0';
+    r.log_verdict = NULL;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    r.path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!r.path || !*r.path)
+        r.path = "/";
+    r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+    w->last_activity_us = r.start_us;
+    srv_handle(&r);
+}
+
+static void srv_on_refresh(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    ((srv_worker *)arg)->version_fresh = false;
+}
+
+static void srv_on_tick(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    srv_worker *w = arg;
+    if (w->alog_len)
+        srv_alog_flush(w);
+    if (!w->draining)
+        return;
+    int64_t now = srv_now_us();
+    if (now - w->last_activity_us >= SRV_DRAIN_QUIET_US || now >= w->drain_deadline_us)
+        event_base_loopexit(w->base, NULL);
+}
+
+static void srv_on_stop(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    srv_worker *w = arg;
+    if (w->draining)
+        return;
+    if (w->bound) {
+        evhttp_del_accept_socket(w->http, w->bound); /* closes our dup of the socket */
+        w->bound = NULL;
+    }
+    w->draining = true;
+    int64_t now = srv_now_us();
+    w->drain_deadline_us = now + (int64_t)w->server->cfg.shutdown_timeout_s * 1000000;
+    w->last_activity_us = now; /* a request still arriving gets SRV_DRAIN_QUIET_US to finish */
+}
+
+static bool srv_worker_http(srv_server *s, srv_worker *w, char *err, size_t err_cap) {
+    w->http = evhttp_new(w->base);
+    if (!w->http) {
+        snprintf(err, err_cap, "cannot create the HTTP server");
+        return false;
+    }
+    size_t hard = s->cfg.body_limit * 16;
+    if (hard < 1024 * 1024)
+        hard = 1024 * 1024;
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)hard);
+    evhttp_set_max_headers_size(w->http, 16384);
+    evhttp_set_timeout(w->http, s->cfg.timeout_s);
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_default_content_type(w->http, "application/json");
+    evhttp_set_gencb(w->http, srv_on_request, w);
+    w->bound = evhttp_accept_socket_with_handle(w->http, s->listen_fds[w->index]);
+    if (!w->bound) {
+        snprintf(err, err_cap, "cannot accept on the listening socket");
+        return false;
+    }
+    s->listen_fds[w->index] = -1; /* evhttp closes it from now on */
+    return true;
+}
+
+static bool srv_worker_errors_json(srv_worker *w) {
+    json_t *cat = diag_catalog_to_json();
+    if (!cat)
+        return false;
+    w->errors_json = json_dumps(cat, JSON_COMPACT);
+    json_decref(cat);
+    if (!w->errors_json)
+        return false;
+    w->errors_len = strlen(w->errors_json);
+    return true;
+}
+
+bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t err_cap) {
+    memset(w, 0, sizeof *w);
+    w->server = s;
+    w->index = index;
+    /* The epoll changelist coalesces evhttp's per-request enable/disable of read and write
+     * interest into at most one epoll_ctl per descriptor and iteration (safe here: no
+     * descriptor is dup()ed). It keeps its lock: the main thread activates stop_ev. */
+    struct event_config *ec = event_config_new();
+    if (ec) {
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
+    /* Two priorities: 0 for refresh_ev, which must run before the requests of an iteration;
+     * everything else (evhttp's events included) gets the default, 1. */
+    if (w->base && event_base_priority_init(w->base, 2) != 0) {
+        snprintf(err, err_cap, "cannot set event priorities");
+        return false;
+    }
+    w->td = td_ctx_new();
+    w->result = malloc(sizeof *w->result);
+    w->out.cap = 65536;
+    w->out.p = malloc(w->out.cap);
+    w->alog = malloc(SRV_ALOG_CAP);
+    if (!w->base || !w->td || !w->result || !w->out.p || !w->alog ||
+        !srv_project_cache_init(&w->projects, SRV_PROJECT_CACHE_SLOTS) ||
+        !srv_worker_errors_json(w)) {
+        snprintf(err, err_cap, "out of memory starting worker %d", index);
+        return false;
+    }
+    w->db = tdb_open(s->db_path, s->key_file, err, err_cap);
+    if (!w->db)
+        return false;
+    w->data_version = tdb_data_version(w->db);
+    w->log_db = strcmp(s->log_db_path, s->db_path) == 0
+                    ? w->db
+                    : tdb_open(s->log_db_path, s->key_file, err, err_cap);
+    if (!w->log_db)
+        return false;
+    w->refresh_ev = evtimer_new(w->base, srv_on_refresh, w);
+    if (!w->refresh_ev || event_priority_set(w->refresh_ev, 0) != 0) {
+        snprintf(err, err_cap, "cannot create worker events");
+        return false;
+    }
+    w->stop_ev = event_new(w->base, -1, 0, srv_on_stop, w);
+    w->tick_ev = event_new(w->base, -1, EV_PERSIST, srv_on_tick, w);
+    struct timeval tick = {0, SRV_TICK_MS * 1000};
+    if (!w->stop_ev || !w->tick_ev || event_add(w->tick_ev, &tick) != 0) {
+        snprintf(err, err_cap, "cannot create worker events");
+        return false;
+    }
+    w->last_activity_us = srv_now_us();
+    return srv_worker_http(s, w, err, err_cap);
+}
+
+static void *srv_worker_main(void *arg) {
+    srv_worker *w = arg;
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+bool srv_worker_start(srv_worker *w) {
+    w->started = pthread_create(&w->thread, NULL, srv_worker_main, w) == 0;
+    return w->started;
+}
+
+void srv_worker_stop_async(srv_worker *w) {
+    if (w->stop_ev)
+        event_active(w->stop_ev, EV_READ, 0); /* thread-safe: libevent's pthread locking is on */
+}
+
+void srv_worker_join(srv_worker *w) {
+    if (w->started)
+        pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void srv_worker_free(srv_worker *w) {
+    if (w->http)
+        evhttp_free(w->http); /* closes the remaining connections and the listener */
+    if (w->alog && w->alog_len)
+        srv_alog_flush(w);
+    if (w->stop_ev)
+        event_free(w->stop_ev);
+    if (w->tick_ev)
+        event_free(w->tick_ev);
+    if (w->refresh_ev)
+        event_free(w->refresh_ev);
+    if (w->base)
+        event_base_free(w->base);
+    if (w->log_db && w->log_db != w->db)
+        tdb_close(w->log_db);
+    if (w->db)
+        tdb_close(w->db);
+    if (w->td)
+        td_ctx_free(w->td);
+    free(w->result);
+    free(w->out.p);
+    free(w->alog);
+    free(w->errors_json);
+    srv_project_cache_free(&w->projects);
+    memset(w, 0, sizeof *w);
+}

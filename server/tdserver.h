@@ -1,0 +1,68 @@
+/* tdserver.h -- the HTTP service (`tokendoctor serve`): the JSON API of
+ * shared/spec/interfaces.md "HTTP", the web page, probes and Prometheus metrics, on libevent.
+ *
+ * Design
+ * ------
+ * srv_run() owns everything for the life of the service; nothing is global. It opens one
+ * listening socket and starts N worker threads; each worker has its own event_base and evhttp
+ * accepting on (a dup of) that socket, its own SQLite connection, td_ctx, diagnosis result
+ * buffer, project cache and API-key cache, so the request path takes no lock. Metrics are
+ * per-worker counters written only by their worker and summed when /metrics is scraped.
+ * Diagnoses are queued to the store's diagnosis log (tdb_log), which never blocks a request.
+ *
+ * The main thread only waits for SIGTERM/SIGINT. Then every worker stops accepting, answers
+ * what is in flight (responses carry `Connection: close` from then on), and exits once it has
+ * been quiet for a moment or the shutdown timeout has passed; the diagnosis log is flushed last
+ * and srv_run returns 0.
+ */
+#ifndef TDSERVER_H
+#define TDSERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Which routes need `Authorization: Bearer <key>`: the admin routes only (the default), or
+ * every route except /healthz, /readyz and /metrics. */
+typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
+
+#define SRV_DEFAULT_LISTEN "127.0.0.1:8080"
+#define SRV_DEFAULT_BODY_LIMIT 65536
+#define SRV_DEFAULT_BATCH_LIMIT 1000
+#define SRV_DEFAULT_TIMEOUT 30          /* seconds: read, write and keep-alive idle */
+#define SRV_DEFAULT_SHUTDOWN_TIMEOUT 10 /* seconds to finish requests in flight */
+
+typedef struct {
+    const char *listen;   /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces) or "PORT";
+                             port 0 picks a free port (see port_file) */
+    const char *db_path;  /* NULL = tdb_default_path() */
+    const char *key_file; /* NULL = tdb_default_key_file(db_path) */
+    int threads;          /* worker threads; 0 = the number of online cores */
+    srv_auth_mode auth;
+    size_t body_limit;  /* bytes; larger bodies are 413 */
+    size_t batch_limit; /* items of /v1/diagnose/batch; more is 413 */
+    int timeout_s;      /* read/write/idle timeout of a connection */
+    int shutdown_timeout_s;
+    const char *log_db_path; /* diagnosis log database; NULL = "<db>-diagnoses.db" */
+    size_t log_queue;        /* diagnosis-log queue capacity; 0 = the store's default */
+    int retention_days;      /* diagnosis-log retention; 0 = the store's default */
+    const char *access_log;  /* NULL or "-" = stderr, "off" = none, else a file (appended) */
+    const char *port_file;   /* when set, the bound port is written there once listening */
+    bool bootstrap_key;      /* create and print an admin key when the store has none */
+} srv_config;
+
+/* Fills c with the defaults above (listen SRV_DEFAULT_LISTEN, bootstrap_key true). */
+void srv_config_defaults(srv_config *c);
+
+/* Runs the service until SIGTERM or SIGINT. Returns the process exit status: 0 after a clean
+ * shutdown, 64 for a bad configuration (unparsable address, ...), 70 when the store cannot be
+ * opened or the address cannot be bound (a message is printed to stderr). */
+int srv_run(const srv_config *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TDSERVER_H */

@@ -1,0 +1,1070 @@
+/* server_test.c -- integration tests of `tokendoctor serve` over real HTTP on loopback.
+ *
+ * usage: server_test BIN SHARED_DIR SUITE
+ * Each suite starts its own service (own temporary directory, ephemeral port) so that ctest can
+ * run them in parallel:
+ *   api        every route and status, limits, JSON errors, auth (none, wrong, revoked, reader
+ *              vs admin, --auth all), the web page headers, and secrecy (no certificate in any
+ *              response, log or the database file)
+ *   scenarios  the public scenarios through /v1/diagnose and /v1/diagnose/batch
+ *   hammer     8 client threads, every answer checked
+ *   slow       a client that sends half a request is timed out; nobody else waits for it
+ *   sigterm    SIGTERM with requests in flight: all answered, log flushed, exit 0
+ *   restart    a second start finds the projects, history, diagnoses and keys
+ *   coherence  two services on one database file agree after every change
+ * No assertion depends on timing: waits are for events (a port file, a closed socket), bounded
+ * only as a safety net.
+ */
+#include "tddb.h"
+#include "tsrv.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *bin;
+static const char *shared;
+
+/* Two configurations used by the api, restart and coherence suites. */
+#define APP_A "0123456789abcdef0123456789abcdef"
+#define CERT_A "fedcba9876543210fedcba9876543210"
+#define CERT_A2 "aaaabbbbccccddddeeeeffff00001111"
+#define APP_B "11112222333344445555666677778888"
+#define CERT_B "99998888777766665555444433332222"
+
+static const char *project_a =
+    "{\"app_id\":\"" APP_A "\",\"name\":\"test A\",\"primary\":{\"certificate\":\"" CERT_A
+    "\",\"enabled\":true},\"secondary\":null,\"no_certificate\":false,\"cohost_auth\":false}";
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *jstr(json_t *doc, const char *path) {
+    /* "a.b.c" into nested objects */
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *cur = doc;
+    for (char *tok = strtok(buf, "."); tok && cur; tok = strtok(NULL, "."))
+        cur = json_object_get(cur, tok);
+    return json_string_value(cur);
+}
+
+static bool is_error(json_t *doc, const char *code) {
+    const char *c = jstr(doc, "error.code");
+    return c && jstr(doc, "error.message") && (!code || strcmp(c, code) == 0);
+}
+
+/* A key created directly in the service's database (as `tokendoctor apikey create` would). */
+static bool make_key(const char *db_path, tdb_role role, const char *name, char *key) {
+    char err[256];
+    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "tdb_open: %s\n", err);
+        return false;
+    }
+    bool ok = tdb_apikey_create(db, role, name, key, NULL) == TDB_OK;
+    tdb_close(db);
+    return ok;
+}
+
+static bool revoke_key(const char *db_path, const char *name) {
+    char err[256];
+    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    if (!db)
+        return false;
+    bool ok = tdb_apikey_revoke(db, name) == TDB_OK;
+    tdb_close(db);
+    return ok;
+}
+
+/* ---- api --------------------------------------------------------------------------------- */
+
+static void test_probes(int port) {
+    json_t *j;
+    tsrv_resp raw;
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL, "{\"app_id\":\"\",\"channel\":\"c\"}", &j,
+                    NULL) == 200,
+          "a diagnosis to count");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/healthz", NULL, NULL, &j, NULL) == 200, "healthz");
+    CHECK(j && jstr(j, "status") && strcmp(jstr(j, "status"), "ok") == 0, "healthz body");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/readyz", NULL, NULL, &j, NULL) == 200, "readyz");
+    json_decref(j);
+    CHECK(tsrv_call(port, "HEAD", "/healthz", NULL, NULL, NULL, &raw) == 200, "HEAD healthz");
+    CHECK(raw.body_len == 0, "HEAD has no body");
+    tsrv_resp_free(&raw);
+    CHECK(tsrv_call(port, "GET", "/metrics", NULL, NULL, NULL, &raw) == 200, "metrics");
+    const char *want[] = {"tokendoctor_http_requests_total{route=\"/healthz\",status=\"200\"}",
+                          "tokendoctor_http_request_duration_seconds_bucket",
+                          "tokendoctor_diagnosis_log_queue_depth",
+                          "tokendoctor_diagnosis_log_dropped_total",
+                          "tokendoctor_build_info",
+                          "tokendoctor_diagnoses_total{verdict="};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        CHECK(raw.body && strstr(raw.body, want[i]), "metrics has %s", want[i]);
+    char ct[128] = "";
+    CHECK(tsrv_header(&raw, "Content-Type", ct, sizeof ct) && strncmp(ct, "text/plain", 10) == 0,
+          "metrics content type %s", ct);
+    tsrv_resp_free(&raw);
+}
+
+static void test_errors_and_limits(int port) {
+    json_t *j;
+    tsrv_resp raw;
+    char v[128];
+    CHECK(tsrv_call(port, "GET", "/nope", NULL, NULL, &j, NULL) == 404, "unknown path");
+    CHECK(is_error(j, "not_found"), "404 body");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/diagnose", NULL, NULL, &j, &raw) == 405, "wrong method");
+    CHECK(tsrv_header(&raw, "Allow", v, sizeof v) && strcmp(v, "POST") == 0, "Allow %s", v);
+    CHECK(is_error(j, "method_not_allowed"), "405 body");
+    tsrv_resp_free(&raw);
+    json_decref(j);
+    CHECK(tsrv_call(port, "DELETE", "/healthz", NULL, NULL, &j, &raw) == 405, "DELETE healthz");
+    CHECK(tsrv_header(&raw, "Allow", v, sizeof v) && strstr(v, "GET"), "Allow %s", v);
+    tsrv_resp_free(&raw);
+    json_decref(j);
+    CHECK(tsrv_call(port, "PATCH", "/v1/projects/" APP_A, NULL, NULL, &j, &raw) == 405, "PATCH");
+    CHECK(tsrv_header(&raw, "Allow", v, sizeof v) && strstr(v, "PUT") && strstr(v, "DELETE"),
+          "Allow %s", v);
+    tsrv_resp_free(&raw);
+    json_decref(j);
+
+    /* 415: a body declared as something else than JSON */
+    tsrv_conn c = {-1, port};
+    const char *body = "{\"app_id\":\"\",\"channel\":\"c\"}";
+    CHECK(tsrv_request(&c, "POST", "/v1/diagnose", NULL, "text/plain", body, strlen(body), &raw) &&
+              raw.status == 415,
+          "415");
+    j = raw.body ? json_loads(raw.body, 0, NULL) : NULL;
+    CHECK(is_error(j, "unsupported_media_type"), "415 body");
+    json_decref(j);
+    tsrv_resp_free(&raw);
+    /* no Content-Type at all is accepted */
+    CHECK(tsrv_request(&c, "POST", "/v1/diagnose", NULL, NULL, body, strlen(body), &raw) &&
+              raw.status == 200,
+          "no content type");
+    tsrv_resp_free(&raw);
+    tsrv_close(&c);
+
+    struct {
+        const char *body;
+        const char *code;
+        const char *names; /* the message must name this */
+    } bad[] = {
+        {"{\"app_id\": ", "malformed_json", "line"},
+        {"[1,2]", "bad_request", "object"},
+        {"{\"app_id\":\"\xff\xfe\",\"channel\":\"c\"}", "invalid_utf8", "UTF-8"},
+        {"{\"channel\":\"c\"}", "bad_request", "app_id"},
+        {"{\"app_id\":\"" APP_A "\"}", "bad_request", "channel"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":\"5\"}", "bad_request", "uid"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":4294967296}", "bad_request", "uid"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":1,\"account\":\"x\"}", "bad_request",
+         "account"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":5}", "bad_request", "channel"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"token\":7}", "bad_request", "token"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int st = tsrv_call(port, "POST", "/v1/diagnose", NULL, bad[i].body, &j, NULL);
+        CHECK(st == 400, "bad request %zu: status %d", i, st);
+        CHECK(is_error(j, bad[i].code), "bad request %zu: code %s", i,
+              j ? jstr(j, "error.code") : "(none)");
+        const char *msg = j ? jstr(j, "error.message") : NULL;
+        CHECK(msg && strstr(msg, bad[i].names), "bad request %zu: message '%s' names %s", i,
+              msg ? msg : "", bad[i].names);
+        json_decref(j);
+    }
+
+    /* A malformed App ID is diagnosed, not refused; unknown fields are ignored. */
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"\",\"channel\":\"c\",\"id\":\"x\",\"whatever\":[1]}", &j,
+                    NULL) == 200,
+          "empty app_id diagnosed");
+    CHECK(j && jstr(j, "cause") && strcmp(jstr(j, "cause"), "app_id_malformed") == 0, "cause");
+    CHECK(j && json_integer_value(json_object_get(json_object_get(j, "error"), "code")) == 101,
+          "code 101");
+    json_decref(j);
+
+    /* 413: body over 64 KiB, batch over 1000 */
+    size_t big = 70000;
+    char *huge = malloc(big + 64);
+    int n = snprintf(huge, big + 64, "{\"app_id\":\"\",\"channel\":\"c\",\"pad\":\"");
+    memset(huge + n, 'a', big - (size_t)n);
+    snprintf(huge + big, 64, "\"}");
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL, huge, &j, NULL) == 413, "body > 64 KiB");
+    CHECK(is_error(j, NULL), "413 is the JSON error object");
+    json_decref(j);
+    free(huge);
+    size_t cap = 1001 * 40 + 64;
+    char *batch = malloc(cap);
+    size_t off = (size_t)snprintf(batch, cap, "{\"requests\":[");
+    for (int i = 0; i < 1001; i++)
+        off += (size_t)snprintf(batch + off, cap - off, "%s{\"app_id\":\"\",\"channel\":\"c\"}",
+                                i ? "," : "");
+    snprintf(batch + off, cap - off, "]}");
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose/batch", NULL, batch, &j, NULL) == 413,
+          "batch of 1001");
+    CHECK(is_error(j, NULL), "batch 413 body");
+    json_decref(j);
+    /* exactly 1000 is fine */
+    char *last = strrchr(batch, '{');
+    snprintf(last - 1, 4, "]}");
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose/batch", NULL, batch, &j, NULL) == 200,
+          "batch of 1000");
+    CHECK(json_array_size(json_object_get(j, "results")) == 1000, "1000 results");
+    json_decref(j);
+    free(batch);
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose/batch", NULL, "{\"requests\":{}}", &j, NULL) == 400,
+          "requests not an array");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose/batch", NULL,
+                    "{\"requests\":[{\"id\":1,\"app_id\":\"\",\"channel\":\"c\"},{\"id\":2},5]}",
+                    &j, NULL) == 200,
+          "mixed batch");
+    json_t *res = json_object_get(j, "results");
+    CHECK(json_array_size(res) == 3, "3 results");
+    CHECK(jstr(json_array_get(res, 0), "cause") &&
+              json_integer_value(json_object_get(json_array_get(res, 0), "id")) == 1,
+          "first is a diagnosis with its id");
+    CHECK(is_error(json_array_get(res, 1), "bad_request") &&
+              json_integer_value(json_object_get(json_array_get(res, 1), "id")) == 2,
+          "second is an error object with its id");
+    CHECK(is_error(json_array_get(res, 2), "bad_request"), "third is an error object");
+    json_decref(j);
+}
+
+static void test_decode_and_catalog(int port) {
+    json_t *j;
+    CHECK(tsrv_call(port, "GET", "/v1/errors", NULL, NULL, &j, NULL) == 200, "errors");
+    CHECK(j && (json_array_size(j) > 0 || json_object_size(j) > 0), "catalog not empty");
+    char *dump = j ? json_dumps(j, 0) : NULL;
+    CHECK(dump && strstr(dump, "uid_mismatch") && strstr(dump, "ERR_INVALID_TOKEN"),
+          "catalog has causes and codes");
+    free(dump);
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/decode", NULL, "{\"token\":\"005abc\"}", &j, NULL) == 422,
+          "undecodable token");
+    CHECK(is_error(j, "token_malformed"), "422 code");
+    json_t *hints = json_object_get(json_object_get(j, "error"), "hints");
+    CHECK(json_array_size(hints) == 1 &&
+              strcmp(json_string_value(json_array_get(hints, 0)), "legacy_version") == 0,
+          "hint legacy_version");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/decode", NULL, "{}", &j, NULL) == 400, "decode no token");
+    CHECK(is_error(j, "bad_request") && strstr(jstr(j, "error.message"), "token"), "names token");
+    json_decref(j);
+}
+
+/* Mints a token through the API and diagnoses it: joinable. */
+static void test_tokens(int port, const char *admin, const char *reader) {
+    json_t *j;
+    const char *mint = "{\"app_id\":\"" APP_A "\",\"channel\":\"room\",\"uid\":42,\"expire\":600}";
+    CHECK(tsrv_call(port, "POST", "/v1/tokens", NULL, mint, &j, NULL) == 401, "mint no key");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/tokens", reader, mint, &j, NULL) == 403, "mint reader");
+    CHECK(is_error(j, "forbidden"), "403 body");
+    json_decref(j);
+    const char *versions[] = {"007", "006"};
+    for (int v = 0; v < 2; v++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"app_id\":\"" APP_A "\",\"channel\":\"room\",\"uid\":42,\"expire\":600,"
+                 "\"version\":\"%s\"}",
+                 versions[v]);
+        CHECK(tsrv_call(port, "POST", "/v1/tokens", admin, body, &j, NULL) == 200, "mint %s",
+              versions[v]);
+        const char *tok = j ? jstr(j, "token") : NULL;
+        CHECK(tok && strncmp(tok, versions[v], 3) == 0, "minted %s", versions[v]);
+        if (tok) {
+            json_t *req = json_pack("{s:s,s:s,s:i,s:s}", "app_id", APP_A, "channel", "room", "uid",
+                                    42, "token", tok);
+            char *rb = json_dumps(req, JSON_COMPACT);
+            json_t *d;
+            CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL, rb, &d, NULL) == 200, "diagnose");
+            CHECK(d && jstr(d, "verdict") && strcmp(jstr(d, "verdict"), "joinable") == 0 &&
+                      strcmp(jstr(d, "cause"), "ok") == 0,
+                  "minted %s token is joinable (%s)", versions[v], d ? jstr(d, "cause") : "");
+            json_decref(d);
+            free(rb);
+            json_decref(req);
+        }
+        json_decref(j);
+    }
+    CHECK(tsrv_call(port, "POST", "/v1/tokens", admin,
+                    "{\"app_id\":\"" APP_B "\",\"channel\":\"room\"}", &j, NULL) == 404,
+          "mint for an unknown project");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/tokens", admin, "{\"app_id\":\"" APP_A "\"}", &j, NULL) ==
+              400,
+          "mint without channel");
+    CHECK(is_error(j, "bad_request") && strstr(jstr(j, "error.message"), "channel"),
+          "names channel");
+    json_decref(j);
+}
+
+static void test_projects(int port, const char *admin, const char *reader) {
+    json_t *j, *j2;
+    const char *path = "/v1/projects/" APP_A;
+    /* 401 says nothing about existence: same answer for a stored and a missing project */
+    tsrv_resp r1, r2;
+    CHECK(tsrv_call(port, "GET", path, NULL, NULL, NULL, &r1) == 401, "no key");
+    CHECK(tsrv_call(port, "GET", "/v1/projects/" APP_B, NULL, NULL, NULL, &r2) == 401, "no key");
+    CHECK(r1.body && r2.body && strcmp(r1.body, r2.body) == 0, "same 401 body");
+    tsrv_resp_free(&r1);
+    tsrv_resp_free(&r2);
+    CHECK(tsrv_call(port, "GET", path, "tdk_0000", NULL, &j, &r1) == 401, "wrong key");
+    char v[128];
+    CHECK(tsrv_header(&r1, "WWW-Authenticate", v, sizeof v), "WWW-Authenticate");
+    CHECK(is_error(j, "unauthorized"), "401 body");
+    tsrv_resp_free(&r1);
+    json_decref(j);
+
+    CHECK(tsrv_call(port, "PUT", path, reader, project_a, &j, NULL) == 403, "reader cannot PUT");
+    json_decref(j);
+    CHECK(tsrv_call(port, "PUT", path, admin, project_a, &j, NULL) == 201, "PUT creates");
+    CHECK(j && jstr(j, "primary.fingerprint") && !jstr(j, "primary.certificate"),
+          "fingerprint, no certificate");
+    json_decref(j);
+    /* replace with a new certificate: the old one is retired */
+    char *replaced = strdup(project_a);
+    memcpy(strstr(replaced, CERT_A), CERT_A2, 32);
+    CHECK(tsrv_call(port, "PUT", path, admin, replaced, &j, NULL) == 200, "PUT replaces");
+    CHECK(json_array_size(json_object_get(j, "retired_certificates")) == 1, "one retired");
+    json_decref(j);
+    free(replaced);
+    CHECK(tsrv_call(port, "PUT", path, admin, project_a, &j, NULL) == 200, "PUT back");
+    json_decref(j);
+    CHECK(tsrv_call(port, "PUT", "/v1/projects/" APP_B, admin, project_a, &j, NULL) == 400,
+          "app_id differs from the path");
+    json_decref(j);
+    CHECK(tsrv_call(port, "PUT", "/v1/projects/" APP_B, admin,
+                    "{\"primary\":{\"certificate\":\"xyz\",\"enabled\":true}}", &j, NULL) == 400,
+          "bad certificate");
+    const char *msg = j ? jstr(j, "error.message") : NULL;
+    CHECK(msg && strstr(msg, "primary"), "names primary.certificate: %s", msg ? msg : "");
+    json_decref(j);
+    CHECK(tsrv_call(port, "PUT", "/v1/projects/nothex", admin, project_a, &j, NULL) == 400,
+          "PUT bad app id");
+    json_decref(j);
+
+    CHECK(tsrv_call(port, "GET", path, reader, NULL, &j, NULL) == 200, "reader GET");
+    CHECK(j && jstr(j, "app_id") && strcmp(jstr(j, "app_id"), APP_A) == 0, "GET body");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/projects", reader, NULL, &j, NULL) == 200, "list");
+    CHECK(json_array_size(json_object_get(j, "projects")) == 1, "one project listed");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/projects/" APP_A "/history", reader, NULL, &j, NULL) == 200,
+          "history");
+    CHECK(json_array_size(json_object_get(j, "history")) == 3, "3 changes logged");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/projects/" APP_B "/history", reader, NULL, &j, NULL) == 404,
+          "no history");
+    json_decref(j);
+
+    /* diagnoses are logged (by fingerprint) and listed */
+    const char *diag = "{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"token\":\"007garbage\"}";
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL, diag, &j, NULL) == 200, "diagnose");
+    CHECK(j && strcmp(jstr(j, "cause"), "token_malformed") == 0, "token_malformed");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/projects/" APP_A "/diagnoses?limit=5", reader, NULL, &j,
+                    NULL) == 200,
+          "diagnoses");
+    json_t *list = json_object_get(j, "diagnoses");
+    CHECK(json_array_size(list) >= 1, "at least one diagnosis logged");
+    char *dump = j ? json_dumps(j, 0) : NULL;
+    CHECK(dump && !strstr(dump, "007garbage"), "never the token");
+    free(dump);
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", "/v1/projects/" APP_A "/diagnoses?limit=0", reader, NULL, &j,
+                    NULL) == 400,
+          "limit 0");
+    json_decref(j);
+
+    test_tokens(port, admin, reader);
+
+    /* delete: 204, then 404 */
+    CHECK(tsrv_call(port, "DELETE", path, reader, NULL, &j, NULL) == 403, "reader DELETE");
+    json_decref(j);
+    CHECK(tsrv_call(port, "DELETE", path, admin, NULL, &j, NULL) == 204, "DELETE");
+    json_decref(j);
+    CHECK(tsrv_call(port, "GET", path, admin, NULL, &j, NULL) == 404, "gone");
+    CHECK(is_error(j, "not_found"), "404 body");
+    json_decref(j);
+    CHECK(tsrv_call(port, "DELETE", path, admin, NULL, &j2, NULL) == 404, "DELETE again");
+    json_decref(j2);
+    /* the diagnosis sees the deletion at once (cache invalidated) */
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL, diag, &j, NULL) == 200, "diagnose");
+    CHECK(j && json_is_false(json_object_get(json_object_get(j, "project"), "known")),
+          "project unknown after delete");
+    json_decref(j);
+    CHECK(tsrv_call(port, "PUT", path, admin, project_a, &j, NULL) == 201, "PUT again creates");
+    json_decref(j);
+}
+
+static void test_web_page(int port) {
+    tsrv_resp raw;
+    int st = tsrv_call(port, "GET", "/", NULL, NULL, NULL, &raw);
+    char v[256] = "";
+    if (st == 200) {
+        CHECK(tsrv_header(&raw, "Content-Security-Policy", v, sizeof v) &&
+                  strcmp(v, "default-src 'self'") == 0,
+              "CSP %s", v);
+        CHECK(tsrv_header(&raw, "X-Content-Type-Options", v, sizeof v) && strcmp(v, "nosniff") == 0,
+              "nosniff");
+        CHECK(tsrv_header(&raw, "Content-Type", v, sizeof v) && strstr(v, "text/html"), "html");
+    } else {
+        CHECK(st == 404, "no web page built in: 404 (got %d)", st);
+    }
+    tsrv_resp_free(&raw);
+    CHECK(tsrv_call(port, "GET", "/assets/nope.js", NULL, NULL, NULL, NULL) == 404, "asset 404");
+}
+
+/* Nothing secret anywhere: responses, stdout/stderr, access log, the database file. */
+static void check_secrecy(const char *dir, const char *const *secrets, size_t n) {
+    char path[400];
+    const char *files[] = {"access.log", "out-1.txt",      "err-1.txt",
+                           "out-2.txt",  "err-2.txt",      "t.db",
+                           "t.db-wal",   "t-diagnoses.db", "t-diagnoses.db-wal"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        size_t len;
+        char *txt = tsrv_read_file(path, &len);
+        if (!txt)
+            continue;
+        for (size_t s = 0; s < n; s++)
+            CHECK(!memmem(txt, len, secrets[s], strlen(secrets[s])), "%s holds a secret", path);
+        free(txt);
+    }
+    for (size_t s = 0; s < n; s++)
+        CHECK(!tsrv_transcript || !strstr(tsrv_transcript, secrets[s]),
+              "a response held a certificate");
+}
+
+static void suite_api(void) {
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "2", NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        return;
+    }
+    CHECK(p.admin_key[0], "first start prints an admin key");
+    char reader[TDB_APIKEY_LEN + 1], admin[96];
+    snprintf(admin, sizeof admin, "%s", p.admin_key);
+    CHECK(make_key(p.db, TDB_ROLE_READER, "reader", reader), "reader key");
+
+    test_probes(p.port);
+    test_errors_and_limits(p.port);
+    test_decode_and_catalog(p.port);
+    test_projects(p.port, admin, reader);
+    test_web_page(p.port);
+
+    /* revoked: refused at once (the key cache follows the database) */
+    json_t *j;
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects", reader, NULL, &j, NULL) == 200, "reader ok");
+    json_decref(j);
+    CHECK(revoke_key(p.db, "reader"), "revoke");
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects", reader, NULL, &j, NULL) == 401, "revoked");
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+
+    /* --auth all: open routes need a key too, probes do not */
+    const char *all[] = {"--threads", "1", "--auth", "all", NULL};
+    if (!tsrv_start(&p, bin, dir, all)) {
+        CHECK(false, "service did not start with --auth all");
+        return;
+    }
+    CHECK(!p.admin_key[0], "no second bootstrap key");
+    const char *body = "{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}";
+    CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL, body, &j, NULL) == 401, "auth all");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "GET", "/v1/errors", "tdk_wrong", NULL, &j, NULL) == 401, "wrong");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", admin, body, &j, NULL) == 200, "with key");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, &j, NULL) == 200, "probe open");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "GET", "/metrics", NULL, NULL, NULL, NULL) == 200, "metrics open");
+    int page = tsrv_call(p.port, "GET", "/", NULL, NULL, NULL, NULL);
+    CHECK(page == 200 || page == 404, "the web page needs no key (%d)", page);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+
+    const char *secrets[] = {CERT_A, CERT_A2, admin + 4, reader + 4};
+    /* the admin key legitimately appears once in out-1.txt (the first start): check the rest */
+    check_secrecy(dir, secrets, 2);
+    char path[400];
+    snprintf(path, sizeof path, "%s/access.log", dir);
+    size_t len;
+    char *alog = tsrv_read_file(path, &len);
+    CHECK(alog && strstr(alog, "\"route\":\"/v1/diagnose\""), "access log written");
+    for (size_t s = 2; s < 4; s++)
+        CHECK(!alog || !strstr(alog, secrets[s]), "no key in the access log");
+    CHECK(!alog || !strstr(alog, "007garbage"), "no token in the access log");
+    free(alog);
+}
+
+/* ---- scenarios ----------------------------------------------------------------------------- */
+
+static json_t *load_scenarios(void) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", shared);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    json_t *all = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *s = json_loads(line, 0, NULL);
+        if (s)
+            json_array_append_new(all, s);
+    }
+    free(line);
+    fclose(f);
+    return all;
+}
+
+static bool put_projects(int port, const char *admin, json_t *scenarios) {
+    size_t i;
+    json_t *s;
+    bool ok = true;
+    json_array_foreach(scenarios, i, s) {
+        json_t *p = json_object_get(s, "project");
+        if (!json_is_object(p))
+            continue;
+        char path[128];
+        snprintf(path, sizeof path, "/v1/projects/%s", jstr(p, "app_id"));
+        char *body = json_dumps(p, JSON_COMPACT);
+        int st = tsrv_call(port, "PUT", path, admin, body, NULL, NULL);
+        ok = ok && (st == 200 || st == 201);
+        free(body);
+    }
+    return ok;
+}
+
+static bool same_set(json_t *a, json_t *b) {
+    if (json_array_size(a) != json_array_size(b))
+        return false;
+    size_t i, k;
+    json_t *x, *y;
+    json_array_foreach(a, i, x) {
+        bool found = false;
+        json_array_foreach(b, k, y) found = found || json_equal(x, y);
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* Compares a diagnosis with a scenario's expect; returns true when equal, else prints why. */
+static bool matches(json_t *scenario, json_t *d) {
+    json_t *e = json_object_get(scenario, "expect");
+    const char *id = jstr(scenario, "id");
+    bool ok = d && json_equal(json_object_get(d, "verdict"), json_object_get(e, "verdict")) &&
+              json_equal(json_object_get(d, "cause"), json_object_get(e, "cause")) &&
+              same_set(json_object_get(d, "hints"), json_object_get(e, "hints")) &&
+              same_set(json_object_get(d, "warnings"), json_object_get(e, "warnings")) &&
+              json_equal(json_object_get(d, "expires_at"), json_object_get(e, "expires_at"));
+    json_t *err = d ? json_object_get(d, "error") : NULL;
+    json_t *code = json_is_object(err) ? json_object_get(err, "code") : json_null();
+    ok = ok && json_equal(code, json_object_get(e, "code"));
+    json_t *rep = json_object_get(e, "repaired");
+    if (ok && rep) {
+        json_t *got = json_object_get(d, "repaired");
+        ok = json_is_object(got) &&
+             json_equal(json_object_get(got, "token"), json_object_get(rep, "token")) &&
+             json_equal(json_object_get(got, "verdict"), json_object_get(rep, "verdict")) &&
+             json_equal(json_object_get(got, "cause"), json_object_get(rep, "cause"));
+    }
+    if (!ok) {
+        char *got = d ? json_dumps(d, JSON_COMPACT) : NULL;
+        char *want = json_dumps(e, JSON_COMPACT);
+        fprintf(stderr, "scenario %s: expected %s\n  got %.600s\n", id ? id : "?", want,
+                got ? got : "(nothing)");
+        free(got);
+        free(want);
+    }
+    return ok;
+}
+
+static void suite_scenarios(void) {
+    json_t *sc = load_scenarios();
+    CHECK(json_array_size(sc) >= 400, "scenarios loaded");
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        json_decref(sc);
+        return;
+    }
+    CHECK(put_projects(p.port, p.admin_key, sc), "every project stored");
+    size_t i;
+    json_t *s;
+    int bad = 0;
+    tsrv_conn c = {-1, p.port};
+    json_array_foreach(sc, i, s) {
+        char *body = json_dumps(json_object_get(s, "request"), JSON_COMPACT);
+        tsrv_resp r;
+        json_t *d = NULL;
+        if (tsrv_request(&c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body),
+                         &r)) {
+            if (r.status == 200)
+                d = json_loadb(r.body, r.body_len, 0, NULL);
+            tsrv_resp_free(&r);
+        }
+        bad += !matches(s, d);
+        json_decref(d);
+        free(body);
+    }
+    CHECK(bad == 0, "%d of %zu scenarios differ through /v1/diagnose", bad, json_array_size(sc));
+
+    /* the batch route, in chunks that fit the body limit, ids echoed */
+    bad = 0;
+    size_t total = json_array_size(sc);
+    for (size_t from = 0; from < total; from += 100) {
+        json_t *reqs = json_array();
+        for (size_t k = from; k < from + 100 && k < total; k++) {
+            json_t *q = json_deep_copy(json_object_get(json_array_get(sc, k), "request"));
+            json_object_set_new(q, "id", json_integer((json_int_t)k));
+            json_array_append_new(reqs, q);
+        }
+        json_t *doc = json_pack("{s:o}", "requests", reqs);
+        char *body = json_dumps(doc, JSON_COMPACT);
+        json_t *res = NULL;
+        int st = tsrv_call(p.port, "POST", "/v1/diagnose/batch", NULL, body, &res, NULL);
+        CHECK(st == 200, "batch status %d", st);
+        json_t *results = json_object_get(res, "results");
+        CHECK(json_array_size(results) == json_array_size(reqs), "one result per request");
+        for (size_t k = 0; k < json_array_size(results); k++) {
+            json_t *d = json_array_get(results, k);
+            bad += !matches(json_array_get(sc, from + k), d);
+            bad += json_integer_value(json_object_get(d, "id")) != (json_int_t)(from + k);
+        }
+        json_decref(res);
+        free(body);
+        json_decref(doc);
+    }
+    CHECK(bad == 0, "%d scenario answers differ through /v1/diagnose/batch", bad);
+    tsrv_close(&c);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+    /* no certificate of any scenario in any response or log */
+    json_array_foreach(sc, i, s) {
+        json_t *pr = json_object_get(s, "project");
+        const char *cert = json_is_object(pr) ? jstr(pr, "primary.certificate") : NULL;
+        if (cert && tsrv_transcript)
+            CHECK(!strstr(tsrv_transcript, cert), "scenario %s certificate in a response",
+                  jstr(s, "id"));
+    }
+    json_decref(sc);
+}
+
+/* ---- hammer -------------------------------------------------------------------------------- */
+
+typedef struct {
+    int port;
+    json_t *sc;
+    int index;
+    int requests;
+    int wrong;
+} hammer_arg;
+
+static void *hammer_thread(void *arg) {
+    hammer_arg *h = arg;
+    tsrv_conn c = {-1, h->port};
+    size_t n = json_array_size(h->sc);
+    for (int k = 0; k < h->requests; k++) {
+        json_t *s = json_array_get(h->sc, (size_t)(h->index * 53 + k * 7) % n);
+        tsrv_resp r;
+        if (k % 10 == 9) { /* some other routes in between */
+            bool ok = tsrv_request(&c, "GET", "/v1/errors", NULL, NULL, NULL, 0, &r) &&
+                      r.status == 200 && r.body_len > 100;
+            h->wrong += !ok;
+            tsrv_resp_free(&r);
+            continue;
+        }
+        char *body = json_dumps(json_object_get(s, "request"), JSON_COMPACT);
+        json_t *d = NULL;
+        if (tsrv_request(&c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body),
+                         &r)) {
+            if (r.status == 200)
+                d = json_loadb(r.body, r.body_len, 0, NULL);
+            tsrv_resp_free(&r);
+        }
+        h->wrong += !matches(s, d);
+        json_decref(d);
+        free(body);
+    }
+    tsrv_close(&c);
+    return NULL;
+}
+
+static void suite_hammer(void) {
+    json_t *sc = load_scenarios();
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
+    if (!sc || !tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        json_decref(sc);
+        return;
+    }
+    CHECK(put_projects(p.port, p.admin_key, sc), "projects stored");
+    enum { THREADS = 8 };
+    pthread_t t[THREADS];
+    hammer_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (hammer_arg){p.port, sc, i, 1500, 0};
+        pthread_create(&t[i], NULL, hammer_thread, &a[i]);
+    }
+    int wrong = 0, total = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        wrong += a[i].wrong;
+        total += a[i].requests;
+    }
+    CHECK(wrong == 0, "%d of %d answers wrong under load", wrong, total);
+    /* the counters add up across the workers */
+    tsrv_resp r;
+    CHECK(tsrv_call(p.port, "GET", "/metrics", NULL, NULL, NULL, &r) == 200, "metrics");
+    unsigned long long n = 0;
+    const char *m = r.body ? strstr(r.body, "route=\"/v1/diagnose\",status=\"200\"} ") : NULL;
+    if (m)
+        n = strtoull(strchr(m, '}') + 2, NULL, 10);
+    CHECK(n >= (unsigned long long)(total - total / 10), "diagnose counter %llu", n);
+    tsrv_resp_free(&r);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+    json_decref(sc);
+}
+
+/* ---- slow client ------------------------------------------------------------------------------
+ */
+
+static void suite_slow(void) {
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    /* one worker: if the slow client held it, nobody else would be answered */
+    const char *extra[] = {"--threads", "1", "--timeout", "2", NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        return;
+    }
+    tsrv_conn slow = {-1, p.port}, slow2 = {-1, p.port};
+    CHECK(tsrv_connect(&slow, p.port) && tsrv_connect(&slow2, p.port), "connect");
+    const char *half = "POST /v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                       "\r\nContent-Length: 100\r\n\r\n{\"app_id\":";
+    const char *half_header = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    CHECK(send(slow.fd, half, strlen(half), MSG_NOSIGNAL) == (ssize_t)strlen(half), "send");
+    CHECK(send(slow2.fd, half_header, strlen(half_header), MSG_NOSIGNAL) ==
+              (ssize_t)strlen(half_header),
+          "send");
+    /* others are served meanwhile */
+    for (int i = 0; i < 20; i++) {
+        json_t *j;
+        CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL,
+                        "{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}", &j, NULL) == 200,
+              "served while a client is slow");
+        json_decref(j);
+    }
+    /* the slow clients are cut off by the server's timeout: EOF, with no answer */
+    char buf[256];
+    ssize_t n = recv(slow.fd, buf, sizeof buf, 0);
+    CHECK(n <= 0, "half a body: connection closed without an answer (%zd)", n);
+    n = recv(slow2.fd, buf, sizeof buf, 0);
+    CHECK(n <= 0 || strncmp(buf, "HTTP/1.1 4", 10) == 0, "half a header: closed (%zd)", n);
+    tsrv_close(&slow);
+    tsrv_close(&slow2);
+    json_t *j;
+    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, &j, NULL) == 200, "still serving");
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+}
+
+/* ---- SIGTERM ----------------------------------------------------------------------------------
+ */
+
+typedef struct {
+    int port;
+    atomic_int *answered_total;
+    atomic_bool *signalled;
+    int answered;
+    int lost; /* requests sent on an established connection that got no answer */
+    int max;
+} term_arg;
+
+static void *term_thread(void *arg) {
+    term_arg *t = arg;
+    tsrv_conn c = {-1, t->port};
+    const char *body = "{\"app_id\":\"" APP_B "\",\"channel\":\"c\",\"token\":\"\"}";
+    bool fresh = true;
+    while (t->answered < t->max) {
+        if (c.fd < 0) {
+            if (!tsrv_connect(&c, t->port))
+                break; /* refused: the service stopped accepting */
+            fresh = true;
+        }
+        bool after = atomic_load(t->signalled);
+        tsrv_resp r;
+        if (!tsrv_request(&c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body),
+                          &r)) {
+            /* a connection accepted by the kernel but never by the service (it had stopped
+             * accepting) is reset at exit: allowed only for a fresh connection after SIGTERM */
+            if (!(fresh && after))
+                t->lost++;
+            break;
+        }
+        fresh = false;
+        if (r.status == 200) {
+            t->answered++;
+            atomic_fetch_add(t->answered_total, 1);
+        } else {
+            t->lost++;
+        }
+        tsrv_resp_free(&r);
+    }
+    tsrv_close(&c);
+    return NULL;
+}
+
+static void suite_sigterm(void) {
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "2", NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        return;
+    }
+    /* a request in flight in the truest sense: half sent when the signal arrives */
+    tsrv_conn half = {-1, p.port};
+    CHECK(tsrv_connect(&half, p.port), "connect");
+    const char *body1 = "{\"app_id\":\"" APP_B "\",";
+    const char *part2 = "\"channel\":\"c\"}";
+    char part1[512];
+    snprintf(part1, sizeof part1,
+             "POST /v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: %zu\r\n\r\n%s",
+             strlen(body1) + strlen(part2), body1);
+    send(half.fd, part1, strlen(part1), MSG_NOSIGNAL);
+
+    enum { THREADS = 4 };
+    atomic_int total = 0;
+    atomic_bool signalled = false;
+    pthread_t t[THREADS];
+    term_arg a[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (term_arg){p.port, &total, &signalled, 0, 0, 200};
+        pthread_create(&t[i], NULL, term_thread, &a[i]);
+    }
+    while (atomic_load(&total) < 100)
+        sleep_ms(1);
+    atomic_store(&signalled, true);
+    kill(p.pid, SIGTERM);
+    sleep_ms(200);
+    send(half.fd, part2, strlen(part2), MSG_NOSIGNAL);
+    tsrv_resp r;
+    memset(&r, 0, sizeof r);
+    char buf[4096];
+    ssize_t n = recv(half.fd, buf, sizeof buf - 1, 0);
+    CHECK(n > 0 && strncmp(buf, "HTTP/1.1 200", 12) == 0, "the half-sent request is answered");
+    int answered = n > 0 && strncmp(buf, "HTTP/1.1 200", 12) == 0 ? 1 : 0;
+    tsrv_close(&half);
+    int lost = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        answered += a[i].answered;
+        lost += a[i].lost;
+    }
+    CHECK(lost == 0, "%d requests in flight were not answered", lost);
+    CHECK(tsrv_stop(&p, 0) == 0, "exit status 0 after SIGTERM");
+    /* the diagnosis log was flushed: every answered diagnosis is stored */
+    char err[256];
+    char log_db[400];
+    snprintf(log_db, sizeof log_db, "%s/t-diagnoses.db", dir);
+    tdb *db = tdb_open(log_db, NULL, err, sizeof err);
+    CHECK(db != NULL, "reopen: %s", err);
+    if (db) {
+        json_t *list = NULL;
+        CHECK(tdb_diagnoses_recent(db, APP_B, 1000, &list) == TDB_OK, "recent");
+        CHECK((int)json_array_size(list) == answered, "%zu logged, %d answered",
+              json_array_size(list), answered);
+        json_decref(list);
+        tdb_close(db);
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/access.log", dir);
+    size_t len;
+    char *alog = tsrv_read_file(path, &len);
+    int lines = 0;
+    for (size_t i = 0; alog && i < len; i++)
+        lines += alog[i] == '\n';
+    CHECK(lines >= answered, "access log flushed: %d lines for %d answers", lines, answered);
+    free(alog);
+}
+
+/* ---- restart -----------------------------------------------------------------------------------
+ */
+
+static void suite_restart(void) {
+    char dir[256];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "1", NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not start");
+        return;
+    }
+    char admin[96];
+    snprintf(admin, sizeof admin, "%s", p.admin_key);
+    json_t *j, *before = NULL;
+    CHECK(tsrv_call(p.port, "PUT", "/v1/projects/" APP_A, admin, project_a, &before, NULL) == 201,
+          "PUT");
+    CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}", &j, NULL) == 200,
+          "diagnose");
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGINT) == 0, "SIGINT: exit 0");
+
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service did not restart");
+        json_decref(before);
+        return;
+    }
+    CHECK(!p.admin_key[0], "no new admin key on a restart");
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects/" APP_A, admin, NULL, &j, NULL) == 200,
+          "the project and the key persisted");
+    CHECK(j && before &&
+              json_equal(json_object_get(j, "primary"), json_object_get(before, "primary")),
+          "same configuration");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects/" APP_A "/history", admin, NULL, &j, NULL) == 200,
+          "history persisted");
+    CHECK(json_array_size(json_object_get(j, "history")) == 1, "one change");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects/" APP_A "/diagnoses", admin, NULL, &j, NULL) ==
+              200,
+          "diagnoses persisted");
+    CHECK(json_array_size(json_object_get(j, "diagnoses")) == 1, "one diagnosis");
+    json_decref(j);
+    CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}", &j, NULL) == 200,
+          "diagnose");
+    CHECK(j && jstr(j, "cause") && strcmp(jstr(j, "cause"), "token_required") == 0,
+          "the stored project is used");
+    json_decref(j);
+
+    /* /readyz follows the schema: a database from a newer version is not ready (503, reason) */
+    sqlite3 *sq = NULL;
+    CHECK(sqlite3_open(p.db, &sq) == SQLITE_OK, "sqlite open");
+    sqlite3_busy_timeout(sq, 10000);
+    CHECK(sqlite3_exec(sq, "PRAGMA user_version = 99", NULL, NULL, NULL) == SQLITE_OK, "bump: %s",
+          sqlite3_errmsg(sq));
+    CHECK(tsrv_call(p.port, "GET", "/readyz", NULL, NULL, &j, NULL) == 503, "not ready");
+    CHECK(is_error(j, "not_ready") && strstr(jstr(j, "error.message"), "99"), "reason given");
+    json_decref(j);
+    CHECK(sqlite3_exec(sq, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK, "restore");
+    sqlite3_close(sq);
+    CHECK(tsrv_call(p.port, "GET", "/readyz", NULL, NULL, &j, NULL) == 200, "ready again");
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+    json_decref(before);
+}
+
+/* ---- coherence: two services, one database
+ * -------------------------------------------------------- */
+
+static const char *cause_of(int port, const char *body, char *buf, size_t cap) {
+    json_t *j;
+    buf[0] = '\0';
+    if (tsrv_call(port, "POST", "/v1/diagnose", NULL, body, &j, NULL) == 200 && jstr(j, "cause"))
+        snprintf(buf, cap, "%s", jstr(j, "cause"));
+    json_decref(j);
+    return buf;
+}
+
+static void suite_coherence(void) {
+    char dir[256];
+    tsrv_proc a, b;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    const char *extra[] = {"--threads", "2", NULL};
+    if (!tsrv_start(&a, bin, dir, extra) || !tsrv_start(&b, bin, dir, extra)) {
+        CHECK(false, "services did not start");
+        return;
+    }
+    const char *admin = a.admin_key;
+    const char *body = "{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}";
+    char c1[64];
+    /* warm both caches with "unknown" */
+    for (int i = 0; i < 4; i++) {
+        CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "project_unknown") == 0, "A %s", c1);
+        CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "project_unknown") == 0, "B %s", c1);
+    }
+    CHECK(tsrv_call(a.port, "PUT", "/v1/projects/" APP_A, admin, project_a, NULL, NULL) == 201,
+          "PUT on A");
+    for (int i = 0; i < 4; i++) { /* every worker of both */
+        CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "token_required") == 0, "B %s", c1);
+        CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "token_required") == 0, "A %s", c1);
+    }
+    const char *no_cert = "{\"app_id\":\"" APP_A "\",\"primary\":{\"certificate\":\"" CERT_A
+                          "\",\"enabled\":true},\"no_certificate\":true}";
+    CHECK(tsrv_call(b.port, "PUT", "/v1/projects/" APP_A, admin, no_cert, NULL, NULL) == 200,
+          "PUT on B");
+    for (int i = 0; i < 4; i++) {
+        CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "ok_app_id_only") == 0, "A %s", c1);
+        CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "ok_app_id_only") == 0, "B %s", c1);
+    }
+    CHECK(tsrv_call(a.port, "DELETE", "/v1/projects/" APP_A, admin, NULL, NULL, NULL) == 204,
+          "DELETE on A");
+    for (int i = 0; i < 4; i++) {
+        CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "project_unknown") == 0, "B %s", c1);
+        CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "project_unknown") == 0, "A %s", c1);
+    }
+    CHECK(tsrv_stop(&a, SIGTERM) == 0, "A exit 0");
+    CHECK(tsrv_stop(&b, SIGTERM) == 0, "B exit 0");
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: server_test TOKENDOCTOR SHARED_DIR SUITE\n");
+        return 2;
+    }
+    bin = argv[1];
+    shared = argv[2];
+    signal(SIGPIPE, SIG_IGN);
+    const struct {
+        const char *name;
+        void (*run)(void);
+    } suites[] = {{"api", suite_api},
+                  {"scenarios", suite_scenarios},
+                  {"hammer", suite_hammer},
+                  {"slow", suite_slow},
+                  {"sigterm", suite_sigterm},
+                  {"restart", suite_restart},
+                  {"coherence", suite_coherence}};
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
+        if (strcmp(argv[3], suites[i].name) == 0) {
+            suites[i].run();
+            free(tsrv_transcript);
+            if (tsrv_failures)
+                fprintf(stderr, "%s: %d check(s) failed\n", argv[3], tsrv_failures);
+            else
+                printf("%s: ok\n", argv[3]);
+            return tsrv_failures ? 1 : 0;
+        }
+    fprintf(stderr, "unknown suite %s\n", argv[3]);
+    return 2;
+}

@@ -1,0 +1,347 @@
+/* tsrv.c -- see tsrv.h. */
+#include "tsrv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int tsrv_failures;
+char *tsrv_transcript;
+size_t tsrv_transcript_len;
+static pthread_mutex_t tsrv_transcript_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void tsrv_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+bool tsrv_mkdir(char *dir, size_t cap) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/tdsrv-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(dir) != NULL;
+}
+
+char *tsrv_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            char *grown = realloc(buf, cap + 1);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = grown;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+static int tsrv_run_count;
+
+bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra) {
+    memset(p, 0, sizeof *p);
+    snprintf(p->dir, sizeof p->dir, "%s", dir);
+    snprintf(p->db, sizeof p->db, "%s/t.db", dir);
+    char port_file[320], out[320], err[320], alog[320];
+    int run = ++tsrv_run_count;
+    snprintf(port_file, sizeof port_file, "%s/port", dir);
+    snprintf(out, sizeof out, "%s/out-%d.txt", dir, run);
+    snprintf(err, sizeof err, "%s/err-%d.txt", dir, run);
+    snprintf(alog, sizeof alog, "%s/access.log", dir);
+    unlink(port_file);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "serve";
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--port-file";
+    argv[n++] = port_file;
+    argv[n++] = "--db";
+    argv[n++] = p->db;
+    argv[n++] = "--access-log";
+    argv[n++] = alog;
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0)
+            _exit(127);
+        dup2(o, 1);
+        dup2(e, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    /* Wait until it listens (or dies): the port file appears once the socket is bound. */
+    for (int i = 0; i < 3000; i++) {
+        size_t len;
+        char *txt = tsrv_read_file(port_file, &len);
+        if (txt) {
+            p->port = atoi(txt);
+            free(txt);
+            if (p->port > 0)
+                break;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "tsrv: the service exited at start (status %d); see %s\n",
+                    WIFEXITED(status) ? WEXITSTATUS(status) : -1, err);
+            p->pid = 0;
+            return false;
+        }
+        tsrv_sleep_ms(10);
+    }
+    if (p->port <= 0) {
+        tsrv_stop(p, SIGKILL);
+        return false;
+    }
+    char *o = tsrv_read_file(out, NULL);
+    const char *k = o ? strstr(o, "tdk_") : NULL;
+    if (k) {
+        size_t klen = strspn(k + 4, "0123456789abcdef") + 4;
+        if (klen < sizeof p->admin_key)
+            snprintf(p->admin_key, sizeof p->admin_key, "%.*s", (int)klen, k);
+    }
+    free(o);
+    return true;
+}
+
+int tsrv_stop(tsrv_proc *p, int sig) {
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, sig);
+    int status = 0;
+    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    p->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- Client ---------------------------------------------------------------------------------- */
+
+bool tsrv_connect(tsrv_conn *c, int port) {
+    c->port = port;
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0)
+        return false;
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A safety net against a hung service, not a timing assertion. */
+    struct timeval tv = {60, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(c->fd);
+        c->fd = -1;
+        return false;
+    }
+    return true;
+}
+
+void tsrv_close(tsrv_conn *c) {
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static bool tsrv_send_all(int fd, const char *p, size_t n) {
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+bool tsrv_header(const tsrv_resp *r, const char *name, char *out, size_t cap) {
+    size_t nl = strlen(name);
+    const char *p = r->headers;
+    while (*p) {
+        const char *eol = strstr(p, "\r\n");
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(out, cap, "%.*s", (int)(len - (size_t)(v - p)), v);
+            return true;
+        }
+        if (!eol)
+            break;
+        p = eol + 2;
+    }
+    return false;
+}
+
+/* Reads the response: status line and headers, then Content-Length bytes (none for HEAD, 204). */
+static bool tsrv_read_response(tsrv_conn *c, bool head, tsrv_resp *out) {
+    size_t cap = 16384, n = 0;
+    char *buf = malloc(cap + 1);
+    char *end = NULL;
+    while (buf && !end) {
+        if (n == cap) {
+            free(buf);
+            return false; /* headers over 16 KiB */
+        }
+        ssize_t r = recv(c->fd, buf + n, cap - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            return false;
+        }
+        n += (size_t)r;
+        buf[n] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    if (!buf)
+        return false;
+    size_t hlen = (size_t)(end - buf);
+    if (sscanf(buf, "HTTP/1.1 %d", &out->status) != 1) {
+        free(buf);
+        return false;
+    }
+    const char *first = strstr(buf, "\r\n");
+    ptrdiff_t hl = end - (first + 2);
+    snprintf(out->headers, sizeof out->headers, "%.*s", hl > 0 ? (int)hl : 0, first + 2);
+    char v[64];
+    size_t clen = 0;
+    if (tsrv_header(out, "Content-Length", v, sizeof v))
+        clen = (size_t)strtoull(v, NULL, 10);
+    if (head || out->status == 204 || out->status == 304)
+        clen = 0;
+    out->close = tsrv_header(out, "Connection", v, sizeof v) && strcasecmp(v, "close") == 0;
+    size_t have = n - (hlen + 4);
+    out->body = malloc(clen + 1);
+    if (!out->body) {
+        free(buf);
+        return false;
+    }
+    size_t take = have < clen ? have : clen;
+    memcpy(out->body, end + 4, take);
+    size_t got = take;
+    free(buf);
+    while (got < clen) {
+        ssize_t r = recv(c->fd, out->body + got, clen - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(out->body);
+            out->body = NULL;
+            return false;
+        }
+        got += (size_t)r;
+    }
+    out->body[clen] = '\0';
+    out->body_len = clen;
+    return true;
+}
+
+bool tsrv_request(tsrv_conn *c, const char *method, const char *path, const char *extra_headers,
+                  const char *content_type, const char *body, size_t body_len, tsrv_resp *out) {
+    memset(out, 0, sizeof *out);
+    if (c->fd < 0 && !tsrv_connect(c, c->port))
+        return false;
+    char head[4096];
+    int n = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s", method, path,
+                     c->port, extra_headers ? extra_headers : "");
+    if (content_type)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Type: %s\r\n", content_type);
+    if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)
+        n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", body_len);
+    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+    if (!tsrv_send_all(c->fd, head, (size_t)n) ||
+        (body_len && !tsrv_send_all(c->fd, body, body_len)) ||
+        !tsrv_read_response(c, strcmp(method, "HEAD") == 0, out)) {
+        tsrv_close(c);
+        return false;
+    }
+    if (out->close)
+        tsrv_close(c);
+    return true;
+}
+
+void tsrv_resp_free(tsrv_resp *r) {
+    free(r->body);
+    r->body = NULL;
+}
+
+static void tsrv_record(const char *body, size_t len) {
+    pthread_mutex_lock(&tsrv_transcript_lock);
+    char *grown = realloc(tsrv_transcript, tsrv_transcript_len + len + 2);
+    if (grown) {
+        tsrv_transcript = grown;
+        memcpy(tsrv_transcript + tsrv_transcript_len, body, len);
+        tsrv_transcript_len += len;
+        tsrv_transcript[tsrv_transcript_len++] = '\n';
+        tsrv_transcript[tsrv_transcript_len] = '\0';
+    }
+    pthread_mutex_unlock(&tsrv_transcript_lock);
+}
+
+int tsrv_call(int port, const char *method, const char *path, const char *key, const char *body,
+              json_t **json, tsrv_resp *raw) {
+    tsrv_conn c = {-1, port};
+    char auth[256] = "";
+    if (key)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);
+    tsrv_resp r;
+    bool ok = tsrv_request(&c, method, path, auth, body ? "application/json" : NULL, body,
+                           body ? strlen(body) : 0, &r);
+    tsrv_close(&c);
+    if (json)
+        *json = NULL;
+    if (!ok)
+        return -1;
+    tsrv_record(r.body, r.body_len);
+    if (json && r.body_len)
+        *json = json_loadb(r.body, r.body_len, 0, NULL);
+    if (raw)
+        *raw = r;
+    else
+        tsrv_resp_free(&r);
+    return r.status;
+}

@@ -1,0 +1,90 @@
+/* tsrv.h -- helpers for the HTTP service's integration tests: start and stop `tokendoctor serve`
+ * as a child process on an ephemeral loopback port with its own temporary database, and a
+ * minimal blocking HTTP/1.1 client on plain sockets (keep-alive, Content-Length bodies).
+ *
+ * The client is deliberately small and strict: it parses exactly what the service sends, so a
+ * malformed response is a test failure rather than something a lenient library would hide.
+ */
+#ifndef TSRV_H
+#define TSRV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* ---- Checks ------------------------------------------------------------------------------- */
+
+extern int tsrv_failures;
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            tsrv_failures++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+/* ---- The service as a child process ----------------------------------------------------- */
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256]; /* its temporary directory: database, key file, logs */
+    char db[320];
+    char admin_key[96]; /* printed on the first start ("" when none was printed) */
+} tsrv_proc;
+
+/* Makes a fresh temporary directory for a service. */
+bool tsrv_mkdir(char *dir, size_t cap);
+
+/* Starts `BIN serve --listen 127.0.0.1:0 --db DIR/t.db ...` plus extra (NULL-terminated, may
+ * be NULL) with stdout/stderr in DIR/out-N.txt / DIR/err-N.txt and the access log in
+ * DIR/access.log; waits until it listens. dir: an existing directory (a restart reuses it). */
+bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra);
+
+/* Sends sig and waits for the exit; returns the exit status (-1 when killed by a signal). */
+int tsrv_stop(tsrv_proc *p, int sig);
+
+/* Reads a whole file (NUL-terminated); NULL when missing. */
+char *tsrv_read_file(const char *path, size_t *len);
+
+/* ---- HTTP client ---------------------------------------------------------------------------- */
+
+typedef struct {
+    int status;
+    char headers[8192]; /* raw header block, lines separated by \r\n */
+    char *body;         /* NUL-terminated, malloc'ed */
+    size_t body_len;
+    bool close; /* the server said Connection: close */
+} tsrv_resp;
+
+typedef struct {
+    int fd;
+    int port;
+} tsrv_conn;
+
+bool tsrv_connect(tsrv_conn *c, int port);
+void tsrv_close(tsrv_conn *c);
+
+/* Sends one request on c (connecting first when c->fd < 0) and reads the response. extra_headers:
+ * "Name: value\r\n" lines or NULL. content_type NULL = none sent. false on any I/O or parse error
+ * (c is then closed). */
+bool tsrv_request(tsrv_conn *c, const char *method, const char *path, const char *extra_headers,
+                  const char *content_type, const char *body, size_t body_len, tsrv_resp *out);
+void tsrv_resp_free(tsrv_resp *r);
+
+/* The value of a response header (case-insensitive name) into out; false when absent. */
+bool tsrv_header(const tsrv_resp *r, const char *name, char *out, size_t cap);
+
+/* One-shot helpers on a new connection: JSON body (application/json), optional bearer key.
+ * Returns the status (-1 on I/O error); *json receives the parsed body (NULL when not JSON). */
+int tsrv_call(int port, const char *method, const char *path, const char *key, const char *body,
+              json_t **json, tsrv_resp *raw);
+
+/* Every response body seen by tsrv_call is appended here, for the secrecy checks. */
+extern char *tsrv_transcript;
+extern size_t tsrv_transcript_len;
+
+#endif /* TSRV_H */
