@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make run    build (Release) and start the service on 127.0.0.1:$(PORT) with the embedded database
 #   make test   build and run every test: Release ctest, ASan+UBSan ctest, fuzz smoke runs,
-#               npm interop, API docs check and the browser test
+#               npm interop, the diagnosis differential check against an independent
+#               reference, API docs check and the browser test
 # Everything is built by CMake under build/; this file only sequences it.
 
 PORT ?= 8080
@@ -11,7 +12,7 @@ ASAN := build/asan
 FUZZ := build/fuzz
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
-        test-api test-web bench format clean
+        test-diffcheck test-api test-web bench format clean
 
 all: build
 
@@ -29,7 +30,7 @@ run: build
 	$(RELEASE)/cli/tokendoctor serve --listen 127.0.0.1:$(PORT)
 
 test: deps-test
-	@$(MAKE) --no-print-directory test-release test-asan test-fuzz test-interop test-api test-web
+	@$(MAKE) --no-print-directory test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web
 
 test-release: build
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
@@ -47,6 +48,9 @@ test-fuzz:
 
 test-interop: build
 	tests/interop/run.sh $(RELEASE)
+
+test-diffcheck: build
+	tests/diffcheck/run.sh $(RELEASE)
 
 test-api: build
 	tests/api/run.sh $(RELEASE)

@@ -425,6 +425,23 @@ static void test_each_cause(int v) {
     run(&s);
     expect_cause(NAME("signed with disabled primary"), DIAG_CAUSE_SIGNATURE_INVALID,
                  H(SIGNED_WITH_DISABLED_CERTIFICATE), 0);
+    /* project.signed_with names the slot whose certificate signed the token even when that
+     * certificate is disabled (the hint says so); a retired or foreign signer is null. */
+    expect_true(NAME("signed_with primary (disabled)"), res->signed_with == DIAG_SIGNED_PRIMARY);
+    s = base(v);
+    s.signer = CERT_R;
+    s.proj.retired_count = 1;
+    memcpy(s.proj.retired[0], CERT_R, 33);
+    run(&s);
+    expect_true(NAME("signed_with null for a retired signer"),
+                res->cause == DIAG_CAUSE_SIGNATURE_INVALID && res->signed_with == DIAG_SIGNED_NONE);
+    /* the App ID configured as the certificate (a Console copy-paste): it verifies as that
+     * certificate, so no signed_with_app_id hint */
+    s = base(v);
+    s.signer = APP;
+    memcpy(s.proj.primary.certificate, APP, 33);
+    run(&s);
+    expect_cause(NAME("App ID configured as the certificate"), DIAG_CAUSE_OK, 0, 0);
 #undef NAME
 }
 
@@ -660,6 +677,14 @@ static void test_token_text_hints(int v) {
     run(&s);
     expect_cause(NAME("not_base64"), DIAG_CAUSE_TOKEN_MALFORMED, H(NOT_BASE64), 0);
     expect_true(NAME("not_base64: no repair"), !res->has_repaired);
+
+    /* '=' anywhere but as the final padding is not base64 text (neither truncated nor
+     * corrupted: the characters themselves are wrong) */
+    s = base(v);
+    snprintf(s.text, sizeof s.text, "%s", clean);
+    s.text[strlen(s.text) - 9] = '=';
+    run(&s);
+    expect_cause(NAME("'=' inside: not_base64"), DIAG_CAUSE_TOKEN_MALFORMED, H(NOT_BASE64), 0);
 
     s = base(v);
     snprintf(s.text, sizeof s.text, "%s", clean);

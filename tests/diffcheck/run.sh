@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR -- the differential test of the diagnosis engine against reference.js.
+#
+#   1. npm ci                  the vendor token libraries (pinned by package-lock.json)
+#   2. node check_scenarios.js the reference reproduces every public scenario (it is trusted
+#                              only as far as it agrees with them)
+#   3. node gen.js             random requests + project configurations (fixed seed + one
+#                              random seed) that combine the rules of diagnosis.md
+#   4. tokendoctor diagnose --batch - --project projects.json   (BUILD_DIR's binary)
+#   5. node compare.js         field by field against the reference (and --summary lines
+#                              against the full answers)
+#   6. node single.js          a sample again through the flag interface (same JSON, exit status)
+#
+# Exits non-zero on any disagreement; the last line is "diffcheck: N passed, M failed".
+# Replay a random seed with DIFFCHECK_SEED=<n>; DIFFCHECK_COUNT scales the run (default 20000
+# requests per seed, about 15 s).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-build/release}
+[[ $build = /* ]] || build="$PWD/$build"
+shared=${TD_SHARED_DIR:-$root/../shared}
+count=${DIFFCHECK_COUNT:-20000}
+single_count=${DIFFCHECK_SINGLE:-200}
+fixed_seed=20261122
+random_seed=${DIFFCHECK_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+
+die() {
+    echo "diffcheck: $*" >&2
+    echo "diffcheck: 0 passed, 1 failed"
+    exit 1
+}
+
+bin="$build/cli/tokendoctor"
+[[ -x $bin ]] || die "$bin not found: build it first (cmake --build $build --target tokendoctor)"
+command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/diffcheck.XXXXXX")
+keep_work=0
+cleanup() { [[ $keep_work = 1 ]] || rm -rf "$work"; }
+trap cleanup EXIT
+
+# 1. The vendor libraries, exactly as locked.
+if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1); then
+    cat "$work/npm.log" >&2
+    die "npm ci failed"
+fi
+
+status=0
+
+# 2. The reference against the ground truth.
+scen="$shared/vectors/scenarios.jsonl"
+if [[ -f $scen ]]; then
+    node "$here/check_scenarios.js" "$scen" | tail -n 20 || die "the reference does not reproduce $scen"
+else
+    echo "diffcheck: $scen not found, reference not checked against the scenarios" >&2
+fi
+
+# 3-5. Generate, diagnose, compare.
+echo "diffcheck: seeds fixed=$fixed_seed random=$random_seed (replay: DIFFCHECK_SEED=$random_seed $0 $build)"
+node "$here/gen.js" "$work" "$fixed_seed" "$count" "$random_seed" "$count" || die "gen.js failed"
+rc=0
+"$bin" diagnose --batch - --project "$work/projects.json" <"$work/requests.jsonl" >"$work/out.jsonl" ||
+    rc=$?
+[[ $rc -eq 0 ]] || { keep_work=1; die "tokendoctor diagnose --batch exited $rc (inputs in $work)"; }
+"$bin" diagnose --batch "$work/requests.jsonl" --summary --project "$work/projects.json" \
+    >"$work/summary.jsonl" || rc=$?
+[[ $rc -eq 0 ]] || { keep_work=1; die "tokendoctor diagnose --batch --summary exited $rc (inputs in $work)"; }
+
+single_line=""
+node "$here/single.js" "$bin" "$work/requests.jsonl" "$work/projects.json" "$work/out.jsonl" \
+    "$single_count" >"$work/single.txt" || status=1
+cat "$work/single.txt"
+single_line=$(tail -n 1 "$work/single.txt")
+
+node "$here/compare.js" "$work/requests.jsonl" "$work/projects.json" "$work/out.jsonl" \
+    "$work/summary.jsonl" >"$work/compare.txt" || status=1
+summary=$(tail -n 1 "$work/compare.txt")
+head -n -1 "$work/compare.txt"
+
+# One summary line for both comparisons.
+p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$summary")
+f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")
+sp=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$single_line")
+sf=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$single_line")
+[[ $p =~ ^[0-9]+$ && $f =~ ^[0-9]+$ && $sp =~ ^[0-9]+$ && $sf =~ ^[0-9]+$ ]] ||
+    { keep_work=1; die "a comparison printed no summary (inputs in $work)"; }
+if [[ $status -ne 0 ]]; then
+    keep_work=1
+    echo "diffcheck: inputs kept in $work" >&2
+fi
+echo "diffcheck: $((p + sp)) passed, $((f + sf)) failed"
+exit $status
