@@ -299,6 +299,20 @@ static void hint_token_text(eval *e, td_status st) {
     }
 }
 
+/* The detail's reason: the text hint that explains the failure best, else the decoder's kind
+ * (a token with surrounding whitespace fails as "unsupported_version", which would mislead). */
+static const char *decode_failure_reason(uint32_t hints, td_status st) {
+    if (hints & (1u << DIAG_HINT_APP_ID_AS_TOKEN))
+        return "an App ID (32 hex characters) was passed as the token";
+    if (hints & (1u << DIAG_HINT_WHITESPACE))
+        return "leading or trailing whitespace";
+    if (hints & (1u << DIAG_HINT_QUOTED))
+        return "wrapped in quotes";
+    if (hints & (1u << DIAG_HINT_URL_DECODED))
+        return "contains spaces (a '+' lost to URL decoding)";
+    return td_status_name(st);
+}
+
 static bool check_decodes(eval *e, bool token_given, bool already_decoded) {
     diag_result *o = e->out;
     if (!token_given) {
@@ -309,7 +323,7 @@ static bool check_decodes(eval *e, bool token_given, bool already_decoded) {
     if (st != TD_OK) {
         hint_token_text(e, st);
         set_check(e, CK_TOKEN_DECODES, DIAG_FAIL, "the token (%zu bytes) does not decode: %s",
-                  e->token_len, td_status_name(st));
+                  e->token_len, decode_failure_reason(o->hints, st));
         return false;
     }
     o->token_decoded = true;
