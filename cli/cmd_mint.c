@@ -225,15 +225,12 @@ static bool mint_read_certificate(const char *path, char cert[TD_CERT_LEN + 1]) 
 static int mint_db_certificate(const char *db_path, const char *app_id,
                                char cert[TD_CERT_LEN + 1]) {
     char err[512];
-    /* tdb_open creates a missing database; minting must not leave an empty one behind. */
-    if (access(db_path, F_OK) != 0) {
-        cli_error("mint: --db %s: no such database", db_path);
-        return CLI_EXIT_FAIL;
-    }
-    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    bool missing = false;
+    /* Minting reads a database: a mistyped path must not leave an empty one behind. */
+    tdb *db = tdb_open_existing(db_path, NULL, &missing, err, sizeof err);
     if (!db) {
         cli_error("mint: --db: %s", err);
-        return CLI_EXIT_INTERNAL;
+        return missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;
     }
     diag_project *p = malloc(sizeof *p);
     int rc = CLI_EXIT_OK;

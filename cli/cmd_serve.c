@@ -47,8 +47,8 @@ static const serve_option serve_options[OPT_COUNT] = {
                       "certificate encryption key (created on first start); default "
                       "tokendoctor.key next to the database"},
     [OPT_LOG_DB] = {"--log-db", "TOKENDOCTOR_LOG_DB", "PATH",
-                    "the diagnosis log's database; default <db>-diagnoses.db next to the "
-                    "database (kept apart so that its writes do not invalidate the caches)"},
+                    "a separate database file for the diagnosis log; default: the log is kept "
+                    "in the main database (--db)"},
     [OPT_THREADS] = {"--threads", "TOKENDOCTOR_THREADS", "N",
                      "worker threads, 1..256; default the number of cores"},
     [OPT_AUTH] = {"--auth", "TOKENDOCTOR_AUTH", "admin|all",
@@ -63,7 +63,8 @@ static const serve_option serve_options[OPT_COUNT] = {
     [OPT_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "TOKENDOCTOR_SHUTDOWN_TIMEOUT", "SECONDS",
                               "longest wait for requests in flight on SIGTERM; default 10"},
     [OPT_LOG_QUEUE] = {"--log-queue", "TOKENDOCTOR_LOG_QUEUE", "N",
-                       "diagnosis-log queue size (full: entries dropped, counted); default 4096"},
+                       "diagnosis-log queue size (full: entries dropped, counted); default "
+                       "16384"},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
                        "days the diagnosis log is kept; default 7"},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|-|off",

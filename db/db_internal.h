@@ -1,7 +1,8 @@
 /* db_internal.h -- what the files of db/ share and nobody else sees.
  *
  * The tdb struct (one SQLite connection, the certificate key with its AES-GCM context, a
- * CTR-DRBG for nonces and API keys, the last error message), and the helpers that several
+ * CTR-DRBG for nonces and API keys, the last error message, kept statements for the cheap
+ * version checks), and the helpers that several
  * files use: error reporting, encryption of a certificate, small SQL conveniences. Internal
  * names are prefixed tdbi_ so that they cannot be mistaken for the public API.
  */
@@ -41,6 +42,16 @@ struct tdb {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
     char err[512];
+    /* Kept prepared statements (prepared on first use, finalized by tdb_close): the cache
+     * checks run on every request of the service and must not parse SQL each time. */
+    sqlite3_stmt *data_version_st;
+    sqlite3_stmt *config_version_st;
+    /* tdb_config_version's memo: the counter as read when data_version and this connection's
+     * own change count (sqlite3_total_changes64) had these values. */
+    bool config_known;
+    int64_t config_data_version;
+    int64_t config_own_changes;
+    uint64_t config_version;
 };
 
 /* Records the message of a failure on db (printf-style). */

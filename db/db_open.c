@@ -19,7 +19,15 @@
  * Migrations are an ordered list of SQL scripts; PRAGMA user_version is the number applied.
  * Pending ones run in one BEGIN IMMEDIATE transaction that re-reads user_version first, so two
  * processes migrating the same file at once apply each step exactly once; re-opening a current
- * database writes nothing.
+ * database writes nothing. tdb_open_existing() makes the same checks but refuses a missing (or
+ * empty) file instead of creating it, and never creates a key file.
+ *
+ * Version checks for caches: tdb_data_version() and tdb_config_version() run on every request
+ * of the service, so they use statements prepared once and kept on the connection (reset right
+ * after each step, so that no read transaction stays open). The configuration version is a
+ * counter that triggers move in the transaction of every configuration change (migration 2);
+ * it is re-read only when PRAGMA data_version (another connection committed) or the
+ * connection's own change count moved.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +42,11 @@
 
 static const char KEY_CHECK_PLAIN[] = "tokendoctor key check v1";
 static const char KEY_CHECK_AAD[] = "tokendoctor-key-check";
+
+/* A trigger that increments the configuration version after every row `op` changes in table. */
+#define CONFIG_BUMP(table, op)                                                                     \
+    "CREATE TRIGGER " table "_" op "_bumps_config AFTER " op " ON " table                          \
+    " BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"
 
 /* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */
 static const char *const MIGRATIONS[] = {
@@ -74,6 +87,37 @@ static const char *const MIGRATIONS[] = {
     "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, app_id TEXT NOT NULL,"
     "  verdict TEXT NOT NULL, cause TEXT NOT NULL, code INTEGER NOT NULL,"
     "  platform TEXT NOT NULL, token_fingerprint TEXT, channel TEXT, uid TEXT);"
+    "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
+    "CREATE INDEX diagnoses_by_at ON diagnoses(at);",
+
+    /* 2: the configuration version, and diagnoses without an error code store NULL. */
+    /* One row, moved by triggers in the transaction of every change to the configuration
+     * (projects, their retired certificates, API keys), whichever program makes it: caches
+     * compare it instead of PRAGMA data_version, which every diagnosis-log commit moves. */
+    "CREATE TABLE config_version ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
+    "INSERT INTO config_version (id, version) VALUES (1, 1);"
+    /* clang-format off */
+    CONFIG_BUMP("projects", "INSERT")
+    CONFIG_BUMP("projects", "UPDATE")
+    CONFIG_BUMP("projects", "DELETE")
+    CONFIG_BUMP("retired_certificates", "INSERT")
+    CONFIG_BUMP("retired_certificates", "UPDATE")
+    CONFIG_BUMP("retired_certificates", "DELETE")
+    CONFIG_BUMP("api_keys", "INSERT")
+    CONFIG_BUMP("api_keys", "UPDATE")
+    CONFIG_BUMP("api_keys", "DELETE")
+    /* clang-format on */
+    /* SQLite cannot drop a NOT NULL constraint: rebuild the table. A code of 0 meant "none". */
+    "CREATE TABLE diagnoses_v2 ("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, app_id TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL, cause TEXT NOT NULL, code INTEGER,"
+    "  platform TEXT NOT NULL, token_fingerprint TEXT, channel TEXT, uid TEXT);"
+    "INSERT INTO diagnoses_v2 SELECT id, at, app_id, verdict, cause,"
+    "  CASE WHEN verdict = 'rejected' THEN NULLIF(code, 0) END,"
+    "  platform, token_fingerprint, channel, uid FROM diagnoses;"
+    "DROP TABLE diagnoses;"
+    "ALTER TABLE diagnoses_v2 RENAME TO diagnoses;"
     "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
     "CREATE INDEX diagnoses_by_at ON diagnoses(at);",
 };
@@ -607,18 +651,25 @@ static tdb *tdb_alloc(const char *path, const char *key_file) {
     return db;
 }
 
-/* Everything after allocation; false with the message in db->err. */
-static bool open_checked(tdb *db) {
+/* Everything after allocation; false with the message in db->err. create: a missing database
+ * (and its directories and key file) may be created; otherwise *missing tells a refusal for
+ * that reason apart from the other failures. */
+static bool open_checked(tdb *db, bool create, bool *missing) {
     bool exists = false, has_schema = false;
     char err[sizeof db->err];
     if (!check_writable(db, &exists)) {
+        return false;
+    }
+    if (!exists && !create) {
+        tdbi_fail(db, "no such database: %s", db->path);
+        *missing = true;
         return false;
     }
     if (!exists && !make_parent_dirs(db->path, err, sizeof err)) {
         tdbi_fail(db, "%s", err);
         return false;
     }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(db->path, &db->sql, flags, NULL) != SQLITE_OK) {
         tdbi_fail(db, "cannot open %s: %s", db->path,
                   db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
@@ -631,7 +682,17 @@ static bool open_checked(tdb *db) {
         return false;
     }
     bool has_check = false;
-    if (!check_existing_file(db, &has_schema) || !load_and_check_key(db, has_schema, &has_check)) {
+    if (!check_existing_file(db, &has_schema)) {
+        return false;
+    }
+    if (!has_schema && !create) {
+        /* An empty file (what a mistyped path given to sqlite3 leaves behind): nothing to read,
+         * and no key file should be made for it. */
+        tdbi_fail(db, "no such database: %s (the file holds no tokendoctor data)", db->path);
+        *missing = true;
+        return false;
+    }
+    if (!load_and_check_key(db, has_schema, &has_check)) {
         return false;
     }
     if (!tdbi_exec(db, "PRAGMA foreign_keys = ON") || !enable_wal(db) ||
@@ -641,7 +702,13 @@ static bool open_checked(tdb *db) {
     return has_check || verify_stored_key_check(db);
 }
 
-tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap) {
+static tdb *open_db(const char *path, const char *key_file, bool create, bool *missing, char *err,
+                    size_t err_cap) {
+    bool missing_ignored = false;
+    if (!missing) {
+        missing = &missing_ignored;
+    }
+    *missing = false;
     if (!path || !*path) {
         path = tdb_default_path();
     }
@@ -650,7 +717,7 @@ tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap)
         snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
         return NULL;
     }
-    if (!open_checked(db)) {
+    if (!open_checked(db, create, missing)) {
         snprintf(err, err_cap, "%s", db->err);
         tdb_close(db);
         return NULL;
@@ -659,10 +726,21 @@ tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap)
     return db;
 }
 
+tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap) {
+    return open_db(path, key_file, true, NULL, err, err_cap);
+}
+
+tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
+                       size_t err_cap) {
+    return open_db(path, key_file, false, missing, err, err_cap);
+}
+
 void tdb_close(tdb *db) {
     if (!db) {
         return;
     }
+    sqlite3_finalize(db->data_version_st);
+    sqlite3_finalize(db->config_version_st);
     sqlite3_close_v2(db->sql);
     mbedtls_gcm_free(&db->gcm);
     mbedtls_ctr_drbg_free(&db->drbg);
@@ -675,9 +753,55 @@ void tdb_close(tdb *db) {
 
 /* ---- Health -------------------------------------------------------------------------------- */
 
+/* One integer from a statement kept in *st (prepared on first use). The statement is reset at
+ * once, so that no read transaction stays open between calls. */
+static bool kept_int(tdb *db, sqlite3_stmt **st, const char *sql, int64_t *out) {
+    if (!*st &&
+        sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        tdbi_fail(db, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+        return false;
+    }
+    bool ok = sqlite3_step(*st) == SQLITE_ROW;
+    if (ok) {
+        *out = sqlite3_column_int64(*st, 0);
+    } else {
+        tdbi_fail(db, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+    }
+    sqlite3_reset(*st);
+    return ok;
+}
+
 uint64_t tdb_data_version(tdb *db) {
     int64_t v = 0;
-    return query_int(db, "PRAGMA data_version", &v) ? (uint64_t)v : 0;
+    return kept_int(db, &db->data_version_st, "PRAGMA data_version", &v) ? (uint64_t)v : 0;
+}
+
+uint64_t tdb_config_version(tdb *db) {
+    /* PRAGMA data_version moves when another connection committed; this connection's own
+     * commits move its total change count instead (triggers included). While neither moved,
+     * the counter cannot have changed. Read order matters: data_version first, then the
+     * counter, so the counter is never older than the data_version it is memoized with. */
+    int64_t data_version = 0, version = 0;
+    if (!kept_int(db, &db->data_version_st, "PRAGMA data_version", &data_version)) {
+        db->config_known = false;
+        return 0;
+    }
+    int64_t own = sqlite3_total_changes64(db->sql);
+    if (db->config_known && data_version == db->config_data_version &&
+        own == db->config_own_changes) {
+        return db->config_version;
+    }
+    if (!kept_int(db, &db->config_version_st, "SELECT version FROM config_version WHERE id = 1",
+                  &version) ||
+        version <= 0) {
+        db->config_known = false;
+        return 0;
+    }
+    db->config_known = true;
+    db->config_data_version = data_version;
+    db->config_own_changes = own;
+    db->config_version = (uint64_t)version;
+    return db->config_version;
 }
 
 bool tdb_ready(tdb *db, char *reason, size_t reason_cap) {

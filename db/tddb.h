@@ -22,7 +22,9 @@
  *
  * The diagnosis log (tdb_log) is written off the request path: a bounded in-memory queue drained
  * by one writer thread with its own connection, in batched transactions. Pushing never blocks:
- * when the queue is full the entry is dropped and counted.
+ * when the queue is full the entry is dropped and counted. It lives in the same file as the
+ * configuration: a cache of the configuration watches tdb_config_version(), which only
+ * configuration changes move -- not PRAGMA data_version, which every log commit moves.
  *
  * Errors: functions return a tdb_status; the message of the last failure on a tdb is
  * tdb_errmsg(db). Messages name the file or field concerned and never contain a secret.
@@ -82,6 +84,15 @@ typedef enum {
  * ("cannot decrypt certificates: wrong key file? (PATH)"). Nothing is written to a file that
  * failed these checks. */
 tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap);
+
+/* Like tdb_open, but never creates anything: a database file that does not exist (or an empty
+ * file with no tokendoctor schema) is refused with "no such database: PATH" in err and
+ * *missing (may be NULL) set to true -- for commands that only read a database (diagnose --db,
+ * mint --db), where a mistyped path must be an error, not a new empty database. An existing
+ * database of an older schema is still migrated. *missing is false on every other failure. */
+tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
+                       size_t err_cap);
+
 void tdb_close(tdb *db);
 
 /* The message of the last failure on db ("" when none). Valid until the next call on db. */
@@ -92,16 +103,26 @@ const char *tdb_path(const tdb *db);
 const char *tdb_key_file(const tdb *db);
 
 /* PRAGMA data_version: changes whenever ANOTHER connection (thread or process) committed a
- * change since this connection last looked. Cheap (no disk I/O): poll it to invalidate a cache.
- * 0 on error. */
+ * change since this connection last looked -- any change, diagnosis-log entries included.
+ * Cheap (a kept prepared statement, no disk I/O). 0 on error. */
 uint64_t tdb_data_version(tdb *db);
+
+/* The configuration version: a counter in the database that every change of a project (put,
+ * delete, retired certificates) or of an API key (create, revoke) increments in the same
+ * transaction, by whichever connection or process made it -- and nothing else does (the
+ * diagnosis log does not). Equal values mean the same projects and keys, so a cache of them
+ * stays valid while this does not change. Cheap: kept prepared statements; the counter is
+ * re-read only when PRAGMA data_version or this connection's own change count moved. Never 0
+ * on success; 0 on error (treat as "changed"). */
+#define TDB_HAVE_CONFIG_VERSION 1
+uint64_t tdb_config_version(tdb *db);
 
 /* True when the database answers and its schema is the current version (GET /readyz); false
  * with the reason in reason. */
 bool tdb_ready(tdb *db, char *reason, size_t reason_cap);
 
 /* The current schema version (PRAGMA user_version after migration). */
-#define TDB_SCHEMA_VERSION 1
+#define TDB_SCHEMA_VERSION 2
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
@@ -193,7 +214,7 @@ typedef struct {
     char app_id[65];   /* as given (may be malformed) */
     char verdict[16];  /* diag_verdict_name */
     char cause[40];    /* diag_cause_name */
-    int code;          /* the platform's error code, 0 when none */
+    int code;          /* the platform's error code; 0 when none (stored and shown as null) */
     char platform[16]; /* diag_platform_name */
     char token_fingerprint[17];
     char channel[129];
@@ -202,12 +223,15 @@ typedef struct {
 
 typedef struct tdb_log tdb_log;
 
-#define TDB_LOG_DEFAULT_CAPACITY 4096
+#define TDB_LOG_DEFAULT_CAPACITY 16384
 #define TDB_LOG_DEFAULT_RETENTION_DAYS 7
 
 /* Starts the writer thread with its own connection (tdb_open(db_path, key_file)). The queue
- * holds at most queue_capacity entries (0 = TDB_LOG_DEFAULT_CAPACITY). Entries older than
- * retention_days (0 = TDB_LOG_DEFAULT_RETENTION_DAYS) are deleted at start and then hourly.
+ * holds at most queue_capacity entries (0 = TDB_LOG_DEFAULT_CAPACITY). The writer commits
+ * entries in batches: once woken by an entry it lets a batch gather for a few milliseconds (or
+ * until half the queue is used) before one transaction writes it. Entries older than
+ * retention_days (0 = TDB_LOG_DEFAULT_RETENTION_DAYS) are deleted at start, then once a minute
+ * in small transactions (so that a large backlog never holds the write lock for long).
  * NULL with a message in err on failure. */
 tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_capacity,
                        int retention_days, char *err, size_t err_cap);
@@ -234,13 +258,14 @@ void tdb_log_flush(tdb_log *log);
 void tdb_log_stop(tdb_log *log);
 
 /* The most recent diagnoses of app_id (newest first, at most limit, 1..1000):
- *   [{"at", "app_id", "verdict", "cause", "code", "platform", "token_fingerprint"|null,
+ *   [{"at", "app_id", "verdict", "cause", "code"|null, "platform", "token_fingerprint"|null,
  *     "channel"|null, "uid"|null}]
- * An empty array when there are none. *out is a new reference on TDB_OK. */
+ * "code" is null when the diagnosis has no error code (it was not rejected). An empty array
+ * when there are none. *out is a new reference on TDB_OK. */
 tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t **out);
 
-/* Deletes diagnoses older than retention_days days (the writer does this by itself); returns
- * the number deleted, or -1 on error. */
+/* Deletes diagnoses older than retention_days days (the writer does this by itself), in
+ * transactions of a few thousand rows; returns the number deleted, or -1 on error. */
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days);
 
 #ifdef __cplusplus

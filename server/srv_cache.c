@@ -1,15 +1,19 @@
 /* srv_cache.c -- per-worker caches of project configurations and verified API keys.
  *
  * Both caches belong to one worker, so they take no lock. They are only correct while the
- * database is unchanged, so every request that uses them first asks SQLite for
- * PRAGMA data_version (srv_cache_check_version): it changes whenever another connection -- another
- * worker, the CLI, a second service on the same file -- committed, and then both caches are
- * emptied. A worker's own writes do not change its data_version, so the routes that write clear
- * the caches themselves. Two services sharing one database therefore never disagree.
+ * configuration (projects, API keys) is unchanged, so every request that uses them first asks
+ * the store for its configuration version (srv_cache_check_version, tdb_config_version): a
+ * counter that every configuration change moves in its own transaction, whoever makes it --
+ * another worker, the CLI, a second service on the same file -- and then both caches are
+ * emptied. The diagnosis log, written to the same database many times a second, does not move
+ * it, so the caches stay warm under load. The routes that write also clear the project cache
+ * themselves, so that a worker reads its own write at once. Two services sharing one database
+ * therefore never disagree.
  *
- * The check costs a query, so it is made once per event-loop iteration at most (see
- * srv_cache_check_version): a request handled in an iteration was sent after that iteration's
- * epoll_wait returned, hence after every commit the check can miss.
+ * The check is cheap (kept statements; PRAGMA data_version first, the counter only when that
+ * moved) but is still made once per event-loop iteration at most: a request handled in an
+ * iteration was sent after that iteration's epoll_wait returned, hence after every commit the
+ * check can miss.
  *
  * The project cache is open addressing with linear probing keyed by the 32-character App ID; it
  * remembers unknown App IDs too (a diagnosis of an unknown project must not cost a query every
@@ -64,18 +68,11 @@ void srv_cache_check_version(srv_worker *w) {
     w->version_fresh = true;
     static const struct timeval next_iteration = {0, 0};
     event_add(w->refresh_ev, &next_iteration);
-    uint64_t v = tdb_data_version(w->db);
-    if (v == w->data_version)
-        return;
-    w->data_version = v;
-#ifdef TDB_HAVE_CONFIG_VERSION
-    /* Every commit of the diagnosis log moves data_version too; only a change of the
-     * configuration (projects, API keys) needs the caches emptied. */
+    /* 0 is an error: the caches are emptied (and the next check asks again). */
     uint64_t c = tdb_config_version(w->db);
     if (c != 0 && c == w->config_version)
         return;
     w->config_version = c;
-#endif
     srv_project_cache_clear(&w->projects);
     srv_key_cache_clear(&w->keys);
 }

@@ -133,11 +133,10 @@ typedef struct {
     int64_t last_activity_us;
 
     tdb *db;
-    tdb *log_db; /* the diagnosis log's database; == db when it is the same file */
-    uint64_t data_version;
-    bool version_fresh;       /* data_version was checked in this loop iteration */
+    tdb *log_db;              /* the diagnosis log's database; == db unless --log-db */
+    bool version_fresh;       /* config_version was checked in this loop iteration */
     struct event *refresh_ev; /* priority 0, next iteration: version_fresh = false */
-    uint64_t config_version;  /* tdb_config_version(), when the store offers it */
+    uint64_t config_version;  /* tdb_config_version() the caches were filled at */
     td_ctx *td;
     diag_result *result; /* reused by every diagnosis of this worker */
     srv_project_cache projects;
@@ -156,7 +155,7 @@ typedef struct {
 struct srv_server {
     srv_config cfg;
     char db_path[4096];
-    char log_db_path[4096]; /* the diagnosis log's database (srv_main.c: srv_log_db_path) */
+    char log_db_path[4096]; /* the diagnosis log's database: db_path unless --log-db */
     char key_file[4096];
     int *listen_fds; /* one per worker; -1 once a worker's evhttp owns it */
     int alog_fd;     /* -1 = access log off */

@@ -229,21 +229,13 @@ static bool srv_open_access_log(srv_server *s) {
     return true;
 }
 
-/* The diagnosis log lives in its own database file by default ("X.db" -> "X-diagnoses.db"):
- * its commits, many per second under load, would otherwise change the main database's
- * data_version all the time, and every worker would have to drop its project and key caches
- * after each of them (the store cannot tell a log commit from a configuration change). Kept
- * apart, data_version moves only when the configuration or the keys change, so the caches stay
- * both warm and exact. --log-db may name the main database to keep one file. */
+/* The diagnosis log lives in the main database file by default: one file to back up, move and
+ * share. Its commits do not disturb the workers' caches, which watch the store's configuration
+ * version (moved only by configuration changes), not PRAGMA data_version. --log-db puts it in a
+ * database file of its own (e.g. on another disk). */
 static void srv_log_db_path(srv_server *s) {
-    if (s->cfg.log_db_path) {
-        snprintf(s->log_db_path, sizeof s->log_db_path, "%s", s->cfg.log_db_path);
-        return;
-    }
-    size_t n = strlen(s->db_path);
-    if (n > 3 && strcmp(s->db_path + n - 3, ".db") == 0)
-        n -= 3;
-    snprintf(s->log_db_path, sizeof s->log_db_path, "%.*s-diagnoses.db", (int)n, s->db_path);
+    const char *p = s->cfg.log_db_path && *s->cfg.log_db_path ? s->cfg.log_db_path : s->db_path;
+    snprintf(s->log_db_path, sizeof s->log_db_path, "%s", p);
 }
 
 static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {

@@ -161,7 +161,7 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     w->db = tdb_open(s->db_path, s->key_file, err, err_cap);
     if (!w->db)
         return false;
-    w->data_version = tdb_data_version(w->db);
+    w->config_version = tdb_config_version(w->db);
     w->log_db = strcmp(s->log_db_path, s->db_path) == 0
                     ? w->db
                     : tdb_open(s->log_db_path, s->key_file, err, err_cap);

@@ -46,7 +46,7 @@ typedef struct {
     size_t batch_limit; /* items of /v1/diagnose/batch; more is 413 */
     int timeout_s;      /* read/write/idle timeout of a connection */
     int shutdown_timeout_s;
-    const char *log_db_path; /* diagnosis log database; NULL = "<db>-diagnoses.db" */
+    const char *log_db_path; /* diagnosis log database; NULL = the main database (db_path) */
     size_t log_queue;        /* diagnosis-log queue capacity; 0 = the store's default */
     int retention_days;      /* diagnosis-log retention; 0 = the store's default */
     const char *access_log;  /* NULL or "-" = stderr, "off" = none, else a file (appended) */

@@ -815,6 +815,214 @@ static void test_data_version(void) {
     sandbox_free(&s);
 }
 
+/* ---- Configuration version ---------------------------------------------------------------- */
+
+/* Moves with every configuration change, by this connection or another; stays put for the
+ * diagnosis log (which moves data_version) and for failed changes. */
+static void test_config_version(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *a = open_ok(s.db, s.key), *b = open_ok(s.db, s.key);
+    uint64_t v = tdb_config_version(a);
+    CHECK(v != 0);
+    CHECK(tdb_config_version(a) == v && tdb_config_version(b) == v);
+
+    diag_project p;
+    make_project(&p, 1, 1, -1);
+    CHECK(tdb_project_put(b, &p, "cli", NULL) == TDB_OK); /* another connection */
+    uint64_t v2 = tdb_config_version(a);
+    CHECK(v2 != v && v2 == tdb_config_version(b));
+    make_project(&p, 1, 2, -1);
+    CHECK(tdb_project_put(a, &p, "cli", NULL) == TDB_OK); /* this connection */
+    uint64_t v3 = tdb_config_version(a);
+    CHECK(v3 != v2 && v3 == tdb_config_version(b));
+
+    /* The diagnosis log, in the same file: data_version moves, the configuration does not. */
+    uint64_t dv = tdb_data_version(a);
+    char err[600];
+    tdb_log *log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
+    CHECK_MSG(log != NULL, err);
+    tdb_log_entry e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.app_id, sizeof e.app_id, "app");
+    snprintf(e.verdict, sizeof e.verdict, "joinable");
+    snprintf(e.cause, sizeof e.cause, "ok");
+    snprintf(e.platform, sizeof e.platform, "native");
+    for (int i = 0; log && i < 10; i++) {
+        e.at = (int64_t)time(NULL);
+        CHECK(tdb_log_push(log, &e));
+        tdb_log_flush(log);
+    }
+    tdb_log_stop(log);
+    CHECK(tdb_data_version(a) != dv);
+    CHECK(tdb_config_version(a) == v3 && tdb_config_version(b) == v3);
+
+    /* A failed change moves nothing. */
+    CHECK(tdb_project_delete(a, "00000000000000000000000000000000", "cli") == TDB_NOT_FOUND);
+    CHECK(tdb_apikey_revoke(b, "nobody") == TDB_NOT_FOUND);
+    CHECK(tdb_config_version(a) == v3 && tdb_config_version(b) == v3);
+
+    /* API keys: create and revoke, either connection. */
+    char key[TDB_APIKEY_LEN + 1];
+    CHECK(tdb_apikey_create(a, TDB_ROLE_READER, "r", key, NULL) == TDB_OK);
+    uint64_t v4 = tdb_config_version(b);
+    CHECK(v4 != v3 && tdb_config_version(a) == v4);
+    CHECK(tdb_apikey_verify(b, key, strlen(key), NULL, 0) == TDB_ROLE_READER);
+    CHECK(tdb_config_version(a) == v4); /* verifying changes nothing */
+    CHECK(tdb_apikey_revoke(b, "r") == TDB_OK);
+    uint64_t v5 = tdb_config_version(a);
+    CHECK(v5 != v4 && tdb_config_version(b) == v5);
+
+    /* Delete, and a change made by another program with plain SQL (the triggers see it). */
+    CHECK(tdb_project_delete(b, p.app_id, "cli") == TDB_OK);
+    uint64_t v6 = tdb_config_version(a);
+    CHECK(v6 != v5);
+    CHECK(sql_exec(s.db, "UPDATE api_keys SET name = 'renamed'") == SQLITE_OK);
+    CHECK(tdb_config_version(a) != v6);
+    tdb_close(a);
+    tdb_close(b);
+    sandbox_free(&s);
+}
+
+/* ---- Migration from version 1 ------------------------------------------------------------- */
+
+/* The schema as version 1 created it (append-only migrations: this never changes). */
+static const char SCHEMA_V1[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE projects ("
+    "  app_id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  secondary_cert BLOB, secondary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  no_certificate INTEGER NOT NULL DEFAULT 0,"
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE TABLE retired_certificates ("
+    "  id INTEGER PRIMARY KEY,"
+    "  app_id TEXT NOT NULL REFERENCES projects(app_id) ON DELETE CASCADE,"
+    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
+    "  retired_at INTEGER NOT NULL);"
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
+    "CREATE TABLE config_log ("
+    "  id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, at INTEGER NOT NULL,"
+    "  actor TEXT NOT NULL, action TEXT NOT NULL,"
+    "  before TEXT, after TEXT, changes TEXT NOT NULL, retired TEXT NOT NULL);"
+    "CREATE INDEX config_log_by_app ON config_log(app_id, id);"
+    "CREATE TRIGGER config_log_no_update BEFORE UPDATE ON config_log"
+    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
+    "CREATE TRIGGER config_log_no_delete BEFORE DELETE ON config_log"
+    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
+    "CREATE TABLE api_keys ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    "  role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
+    "  hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;"
+    "CREATE TABLE diagnoses ("
+    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, app_id TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL, cause TEXT NOT NULL, code INTEGER NOT NULL,"
+    "  platform TEXT NOT NULL, token_fingerprint TEXT, channel TEXT, uid TEXT);"
+    "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
+    "CREATE INDEX diagnoses_by_at ON diagnoses(at);";
+
+static void test_migrate_from_v1(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char dir[320];
+    snprintf(dir, sizeof dir, "%s/data", s.dir);
+    CHECK(mkdir(dir, 0700) == 0);
+    sqlite3 *h = NULL;
+    CHECK(sqlite3_open(s.db, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, SCHEMA_V1, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(sqlite3_exec(h,
+                       "PRAGMA application_id = 0x54444442; PRAGMA user_version = 1;"
+                       "INSERT INTO projects (app_id, name, no_certificate, created_at, "
+                       "  updated_at) VALUES ('0123456789abcdef0123456789abcdef', 'old', 1, 1, 1);"
+                       "INSERT INTO diagnoses (at, app_id, verdict, cause, code, platform) VALUES"
+                       "  (100, 'x', 'rejected', 'token_expired', 109, 'native'),"
+                       "  (101, 'x', 'joinable', 'ok', 0, 'native'),"
+                       "  (102, 'x', 'joinable_with_warnings', 'token_expires_soon', 0, 'web');",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+
+    tdb *db = open_ok(s.db, s.key);
+    char reason[200];
+    CHECK(tdb_ready(db, reason, sizeof reason));
+    CHECK(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'config_version'") == 1);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                        "LIKE '%bumps_config'") == 9);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                        "('diagnoses_by_app', 'diagnoses_by_at')") == 2);
+    /* Data kept; a code of 0 ("none") became null. */
+    diag_project p;
+    CHECK(tdb_project_get(db, "0123456789abcdef0123456789abcdef", &p) == TDB_OK &&
+          p.no_certificate && strcmp(p.name, "old") == 0);
+    json_t *recent = NULL;
+    CHECK(tdb_diagnoses_recent(db, "x", 10, &recent) == TDB_OK && json_array_size(recent) == 3);
+    CHECK(json_is_null(json_object_get(json_array_get(recent, 0), "code")));
+    CHECK(json_is_null(json_object_get(json_array_get(recent, 1), "code")));
+    CHECK(json_integer_value(json_object_get(json_array_get(recent, 2), "code")) == 109);
+    json_decref(recent);
+    /* The new table works. */
+    uint64_t v = tdb_config_version(db);
+    CHECK(v != 0);
+    make_project(&p, 2, 1, -1);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    CHECK(tdb_config_version(db) != v);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+/* ---- Opening without creating ------------------------------------------------------------- */
+
+static void test_open_existing(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char err[600];
+    bool missing = false;
+    struct stat sb;
+    /* Missing: refused, and nothing is created (not the directory, nor the key file). */
+    CHECK(tdb_open_existing(s.db, NULL, &missing, err, sizeof err) == NULL);
+    CHECK(missing);
+    CHECK_MSG(strstr(err, "no such database") != NULL && strstr(err, s.db) != NULL, err);
+    CHECK(stat(s.db, &sb) != 0 && stat(s.key, &sb) != 0);
+    char dir[320];
+    snprintf(dir, sizeof dir, "%s/data", s.dir);
+    CHECK(stat(dir, &sb) != 0);
+    CHECK(tdb_open_existing(s.db, NULL, NULL, err, sizeof err) == NULL); /* missing may be NULL */
+
+    /* An empty file (not a tokendoctor database yet): refused, untouched, no key file. */
+    CHECK(mkdir(dir, 0700) == 0);
+    write_file(s.db, "", 0);
+    CHECK(tdb_open_existing(s.db, NULL, &missing, err, sizeof err) == NULL);
+    CHECK(missing);
+    CHECK(stat(s.db, &sb) == 0 && sb.st_size == 0 && stat(s.key, &sb) != 0);
+    CHECK(unlink(s.db) == 0);
+
+    /* Existing: opens, reads what tdb_open stored. */
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p;
+    make_project(&p, 1, 1, -1);
+    CHECK(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    tdb_close(db);
+    db = tdb_open_existing(s.db, s.key, &missing, err, sizeof err);
+    CHECK_MSG(db != NULL && !missing, err);
+    diag_project got;
+    CHECK(db && tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+          strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    tdb_close(db);
+
+    /* Other failures are not "missing": a wrong key file. */
+    char other_key[320];
+    snprintf(other_key, sizeof other_key, "%s/other.key", s.dir);
+    write_file(other_key, "0000000000000000000000000000000000000000000000000000000000000000\n", 65);
+    CHECK(tdb_open_existing(s.db, other_key, &missing, err, sizeof err) == NULL);
+    CHECK(!missing);
+    CHECK_MSG(strstr(err, "wrong key file") != NULL, err);
+    sandbox_free(&s);
+}
+
 /* ---- The diagnosis log --------------------------------------------------------------------- */
 
 static void make_entry(tdb_log_entry *e, int64_t at, const char *app_id, int n) {
@@ -851,6 +1059,9 @@ static void test_log_basic(void) {
     CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
     make_entry(&e, now, "app-b", 99);
     e.token_fingerprint[0] = '\0'; /* a join without a token */
+    snprintf(e.verdict, sizeof e.verdict, "joinable");
+    snprintf(e.cause, sizeof e.cause, "ok");
+    e.code = 0; /* not rejected: no code */
     CHECK(tdb_log_push(log, &e));
     tdb_log_stop(log);
     CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
@@ -869,6 +1080,10 @@ static void test_log_basic(void) {
     CHECK(tdb_diagnoses_recent(db, "app-b", 10, &recent) == TDB_OK);
     CHECK(json_array_size(recent) == 1 &&
           json_is_null(json_object_get(json_array_get(recent, 0), "token_fingerprint")));
+    /* No code is null, not 0; a rejected diagnosis keeps its code. */
+    CHECK(json_is_null(json_object_get(json_array_get(recent, 0), "code")));
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code IS NULL") == 1);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code = 109") == 50);
     json_decref(recent);
     CHECK(tdb_diagnoses_recent(db, "nobody", 10, &recent) == TDB_OK &&
           json_array_size(recent) == 0);
@@ -890,6 +1105,14 @@ static void test_log_basic(void) {
     CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 1);
     db = open_ok(s.db, s.key);
     CHECK(tdb_diagnoses_prune(db, 1) == 1); /* the 6-day-old one */
+    /* A backlog larger than one pruning transaction is deleted completely. */
+    CHECK(sql_exec(s.db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                         "WHERE i < 12345) INSERT INTO diagnoses (at, app_id, verdict, cause, "
+                         "platform) SELECT 1000 + i, 'ancient', 'joinable', 'ok', 'native' "
+                         "FROM n") == SQLITE_OK);
+    CHECK(tdb_diagnoses_prune(db, 7) == 12345);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'ancient'") == 0);
+    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
     tdb_close(db);
     sandbox_free(&s);
 }
@@ -1011,6 +1234,9 @@ static const struct {
     {"two_processes", test_two_processes},
     {"apikeys", test_apikeys},
     {"data_version", test_data_version},
+    {"config_version", test_config_version},
+    {"migrate_from_v1", test_migrate_from_v1},
+    {"open_existing", test_open_existing},
     {"log_basic", test_log_basic},
     {"log_pressure", test_log_pressure},
     {"log_threads", test_log_threads},

@@ -86,6 +86,19 @@ static bool revoke_key(const char *db_path, const char *name) {
     return ok;
 }
 
+/* One integer from a query on a database file (read-only); -1 on error. */
+static long long sql_count(const char *path, const char *sql) {
+    sqlite3 *h = NULL;
+    sqlite3_stmt *st = NULL;
+    long long v = -1;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
 /* ---- api --------------------------------------------------------------------------------- */
 
 static void test_probes(int port) {
@@ -432,9 +445,8 @@ static void test_web_page(int port) {
 /* Nothing secret anywhere: responses, stdout/stderr, access log, the database file. */
 static void check_secrecy(const char *dir, const char *const *secrets, size_t n) {
     char path[400];
-    const char *files[] = {"access.log", "out-1.txt",      "err-1.txt",
-                           "out-2.txt",  "err-2.txt",      "t.db",
-                           "t.db-wal",   "t-diagnoses.db", "t-diagnoses.db-wal"};
+    const char *files[] = {"access.log", "out-1.txt", "err-1.txt", "out-2.txt",
+                           "err-2.txt",  "t.db",      "t.db-wal"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         size_t len;
@@ -891,11 +903,11 @@ static void suite_sigterm(void) {
     }
     CHECK(lost == 0, "%d requests in flight were not answered", lost);
     CHECK(tsrv_stop(&p, 0) == 0, "exit status 0 after SIGTERM");
-    /* the diagnosis log was flushed: every answered diagnosis is stored */
+    /* the diagnosis log was flushed: every answered diagnosis is stored (in the main database) */
     char err[256];
     char log_db[400];
-    snprintf(log_db, sizeof log_db, "%s/t-diagnoses.db", dir);
-    tdb *db = tdb_open(log_db, NULL, err, sizeof err);
+    snprintf(log_db, sizeof log_db, "%s/t.db", dir);
+    tdb *db = tdb_open_existing(log_db, NULL, NULL, err, sizeof err);
     CHECK(db != NULL, "reopen: %s", err);
     if (db) {
         json_t *list = NULL;
@@ -918,6 +930,8 @@ static void suite_sigterm(void) {
 
 /* ---- restart -----------------------------------------------------------------------------------
  */
+
+static void check_separate_log_db(void);
 
 static void suite_restart(void) {
     char dir[256];
@@ -976,12 +990,15 @@ static void suite_restart(void) {
     CHECK(tsrv_call(p.port, "GET", "/readyz", NULL, NULL, &j, NULL) == 503, "not ready");
     CHECK(is_error(j, "not_ready") && strstr(jstr(j, "error.message"), "99"), "reason given");
     json_decref(j);
-    CHECK(sqlite3_exec(sq, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK, "restore");
+    char restore[64];
+    snprintf(restore, sizeof restore, "PRAGMA user_version = %d", TDB_SCHEMA_VERSION);
+    CHECK(sqlite3_exec(sq, restore, NULL, NULL, NULL) == SQLITE_OK, "restore");
     sqlite3_close(sq);
     CHECK(tsrv_call(p.port, "GET", "/readyz", NULL, NULL, &j, NULL) == 200, "ready again");
     json_decref(j);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
     json_decref(before);
+    check_separate_log_db();
 }
 
 /* ---- coherence: two services, one database
@@ -994,6 +1011,129 @@ static const char *cause_of(int port, const char *body, char *buf, size_t cap) {
         snprintf(buf, cap, "%s", jstr(j, "cause"));
     json_decref(j);
     return buf;
+}
+
+/* A counter of /metrics (the first sample whose line starts with `sample`); -1 when absent. */
+static long long metric_of(int port, const char *sample) {
+    tsrv_resp raw;
+    memset(&raw, 0, sizeof raw);
+    long long v = -1;
+    if (tsrv_call(port, "GET", "/metrics", NULL, NULL, NULL, &raw) == 200 && raw.body) {
+        for (const char *line = raw.body; line && *line; line = strchr(line, '\n')) {
+            line += *line == '\n';
+            if (strncmp(line, sample, strlen(sample)) == 0 && line[strlen(sample)] == ' ') {
+                v = strtoll(line + strlen(sample) + 1, NULL, 10);
+                break;
+            }
+        }
+    }
+    tsrv_resp_free(&raw);
+    return v;
+}
+
+#define CACHE_MISSES "tokendoctor_project_cache_lookups_total{result=\"miss\"}"
+
+/* Both services keep the diagnosis log in the one database file (no second file). Its commits,
+ * many while these diagnoses run, must not empty the project caches: after a configuration
+ * change each worker misses once, then hits however many log commits come between. */
+static void check_log_shares_the_file(const char *dir, tsrv_proc *a, const char *admin,
+                                      const char *body) {
+    char path[400], c1[64];
+    snprintf(path, sizeof path, "%s/t-diagnoses.db", dir);
+    CHECK(access(path, F_OK) != 0, "no separate diagnosis-log file by default");
+    for (int i = 0; i < 32; i++) /* every worker has it cached (connections land at random) */
+        cause_of(a->port, body, c1, sizeof c1);
+    long long before = metric_of(a->port, CACHE_MISSES);
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 10; i++)
+            CHECK(strcmp(cause_of(a->port, body, c1, sizeof c1), "token_required") == 0, "A %s",
+                  c1);
+        /* Let the writer commit this round (and move data_version) before the next one. */
+        json_t *j = NULL;
+        CHECK(tsrv_call(a->port, "GET", "/v1/projects/" APP_A "/diagnoses?limit=1", admin, NULL, &j,
+                        NULL) == 200,
+              "diagnoses");
+        json_decref(j);
+    }
+    long long after = metric_of(a->port, CACHE_MISSES);
+    CHECK(before >= 0 && after == before,
+          "log commits emptied the project cache: %lld misses -> %lld", before, after);
+}
+
+/* An API key created and revoked by another process is honoured at once, not after the key
+ * cache's time to live: the configuration version moved. */
+static void check_key_changes_seen(const char *dir, tsrv_proc *a, tsrv_proc *b) {
+    char db_path[400], key[TDB_APIKEY_LEN + 1];
+    snprintf(db_path, sizeof db_path, "%s/t.db", dir);
+    json_t *j;
+    CHECK(make_key(db_path, TDB_ROLE_READER, "coherence-reader", key), "make key");
+    for (int i = 0; i < 4; i++) {
+        CHECK(tsrv_call(a->port, "GET", "/v1/projects", key, NULL, &j, NULL) == 200, "A key");
+        json_decref(j);
+        CHECK(tsrv_call(b->port, "GET", "/v1/projects", key, NULL, &j, NULL) == 200, "B key");
+        json_decref(j);
+    }
+    CHECK(revoke_key(db_path, "coherence-reader"), "revoke");
+    for (int i = 0; i < 4; i++) {
+        CHECK(tsrv_call(a->port, "GET", "/v1/projects", key, NULL, &j, NULL) == 401,
+              "A: revoked key refused at once");
+        json_decref(j);
+        CHECK(tsrv_call(b->port, "GET", "/v1/projects", key, NULL, &j, NULL) == 401,
+              "B: revoked key refused at once");
+        json_decref(j);
+    }
+}
+
+/* The diagnoses of both services end up in the one log. */
+static void check_one_log(const char *dir, tsrv_proc *a, tsrv_proc *b, const char *admin) {
+    const char *body = "{\"app_id\":\"" APP_B "\",\"channel\":\"c\"}";
+    char c1[64];
+    for (int i = 0; i < 5; i++)
+        cause_of(a->port, body, c1, sizeof c1);
+    for (int i = 0; i < 7; i++)
+        cause_of(b->port, body, c1, sizeof c1);
+    CHECK(tsrv_stop(b, SIGTERM) == 0, "B exit 0"); /* flushes B's log */
+    json_t *j = NULL;
+    CHECK(tsrv_call(a->port, "GET", "/v1/projects/" APP_B "/diagnoses", admin, NULL, &j, NULL) ==
+              200,
+          "diagnoses of B");
+    json_t *list = json_object_get(j, "diagnoses");
+    CHECK(json_array_size(list) == 12, "%zu diagnoses logged, 12 made on A and B",
+          json_array_size(list));
+    json_t *first = json_array_get(list, 0);
+    CHECK(json_is_null(json_object_get(first, "code")) ||
+              json_integer_value(json_object_get(first, "code")) > 0,
+          "code: null or a real code");
+    json_decref(j);
+    (void)dir;
+}
+
+/* --log-db puts the diagnosis log in a database file of its own; the main one gets none. */
+static void check_separate_log_db(void) {
+    char dir[256], log_db[400];
+    tsrv_proc p;
+    CHECK(tsrv_mkdir(dir, sizeof dir), "mkdir");
+    snprintf(log_db, sizeof log_db, "%s/log.db", dir);
+    const char *extra[] = {"--threads", "1", "--log-db", log_db, NULL};
+    if (!tsrv_start(&p, bin, dir, extra)) {
+        CHECK(false, "service with --log-db did not start");
+        return;
+    }
+    json_t *j = NULL;
+    for (int i = 0; i < 3; i++) {
+        CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL,
+                        "{\"app_id\":\"" APP_B "\",\"channel\":\"c\"}", &j, NULL) == 200,
+              "diagnose");
+        json_decref(j);
+    }
+    CHECK(tsrv_call(p.port, "GET", "/v1/projects/" APP_B "/diagnoses", p.admin_key, NULL, &j,
+                    NULL) == 200,
+          "diagnoses");
+    CHECK(json_array_size(json_object_get(j, "diagnoses")) == 3, "3 diagnoses read back");
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+    CHECK(sql_count(log_db, "SELECT count(*) FROM diagnoses") == 3, "logged in --log-db");
+    CHECK(sql_count(p.db, "SELECT count(*) FROM diagnoses") == 0, "nothing in the main database");
 }
 
 static void suite_coherence(void) {
@@ -1019,6 +1159,8 @@ static void suite_coherence(void) {
         CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "token_required") == 0, "B %s", c1);
         CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "token_required") == 0, "A %s", c1);
     }
+    check_log_shares_the_file(dir, &a, admin, body);
+    check_key_changes_seen(dir, &a, &b);
     const char *no_cert = "{\"app_id\":\"" APP_A "\",\"primary\":{\"certificate\":\"" CERT_A
                           "\",\"enabled\":true},\"no_certificate\":true}";
     CHECK(tsrv_call(b.port, "PUT", "/v1/projects/" APP_A, admin, no_cert, NULL, NULL) == 200,
@@ -1033,8 +1175,8 @@ static void suite_coherence(void) {
         CHECK(strcmp(cause_of(b.port, body, c1, sizeof c1), "project_unknown") == 0, "B %s", c1);
         CHECK(strcmp(cause_of(a.port, body, c1, sizeof c1), "project_unknown") == 0, "A %s", c1);
     }
+    check_one_log(dir, &a, &b, admin);
     CHECK(tsrv_stop(&a, SIGTERM) == 0, "A exit 0");
-    CHECK(tsrv_stop(&b, SIGTERM) == 0, "B exit 0");
 }
 
 int main(int argc, char **argv) {
