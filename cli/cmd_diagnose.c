@@ -33,7 +33,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define PROJECT_FILE_MAX (64u << 20) /* a project file larger than this is refused */
 #define BATCH_LINE_MAX (1u << 20)    /* longest batch line accepted */
@@ -98,14 +97,14 @@ static bool load_project_file(const char *path, project_source *src) {
     return true;
 }
 
-static bool open_db(const char *path, project_source *src) {
+/* Opens an existing database; never creates one. *missing tells a missing file from a broken
+ * one (message printed only when report_missing or the file exists). */
+static bool open_db(const char *path, project_source *src, bool report_missing, bool *missing) {
     char err[512];
-    src->db = tdb_open(path, NULL, err, sizeof err);
-    if (!src->db) {
-        cli_error("%s", err);
-        return false;
-    }
-    return true;
+    src->db = tdb_open_existing(path, NULL, missing, err, sizeof err);
+    if (!src->db && (report_missing || !*missing))
+        cli_error("--db: %s", err);
+    return src->db != NULL;
 }
 
 /* The configuration of app_id (exact match), or NULL when unknown. *failed is set on a
@@ -312,18 +311,18 @@ static bool open_projects(const options *o, project_source *src, int *status) {
     *status = CLI_EXIT_USAGE;
     if (o->project_file)
         return load_project_file(o->project_file, src);
-    if (o->db_path && access(o->db_path, F_OK) != 0) {
-        cli_error("--db %s: no such database (create it with tokendoctor project put --db)",
-                  o->db_path);
+    bool missing = false;
+    if (o->db_path) {
+        if (open_db(o->db_path, src, true, &missing))
+            return true;
+        *status = missing ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         return false;
     }
+    /* The default database is used when it exists; without it every project is unknown. */
+    if (open_db(tdb_default_path(), src, false, &missing) || missing)
+        return true;
     *status = CLI_EXIT_INTERNAL;
-    if (o->db_path)
-        return open_db(o->db_path, src);
-    const char *def = tdb_default_path();
-    if (access(def, F_OK) == 0)
-        return open_db(def, src);
-    return true;
+    return false;
 }
 
 /* ---- Single diagnosis ------------------------------------------------------------------- */
