@@ -4,10 +4,18 @@
  * subcommand: a token argument of "-" always means standard input minus one trailing newline,
  * numbers are parsed strictly (no sign, no trailing garbage, range checked), and JSON always goes
  * out through one function.
+ *
+ * Options are parsed by glibc's getopt_long behind cli_opts_next, which adds what getopt does
+ * not do the way a script needs: our own messages ("<cmd>: --db needs a value"), no option
+ * abbreviations, and positional arguments returned in order whatever POSIXLY_CORRECT says (the
+ * optstring starts with '-', RETURN_IN_ORDER, so getopt never permutes argv). getopt keeps its
+ * state in optind/optarg/optopt; cli_opts_init resets it with optind = 0, glibc's documented
+ * full re-initialisation, so that the parser can run more than once in one process.
  */
 #include "tdcli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,8 +178,7 @@ bool cli_parse_i64(const char *s, int64_t *out) {
 bool cli_print_json(FILE *out, json_t *doc, bool compact) {
     if (!doc)
         return false;
-    size_t flags = (compact ? JSON_COMPACT : JSON_INDENT(2)) |
-                   JSON_PRESERVE_ORDER;
+    size_t flags = (compact ? JSON_COMPACT : JSON_INDENT(2)) | JSON_PRESERVE_ORDER;
     int rc = json_dumpf(doc, out, flags);
     json_decref(doc);
     if (rc != 0)
@@ -188,4 +195,173 @@ bool cli_use_color(FILE *out) {
 
 int64_t cli_now(void) {
     return (int64_t)time(NULL);
+}
+
+/* ---- Option parsing ------------------------------------------------------------------------ */
+
+/* '-': positional arguments come back in order as val 1; ':': a missing value is ':' not '?'. */
+#define CLI_OPTSTRING "-:h"
+
+void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
+                   const struct option *longopts) {
+    memset(p, 0, sizeof *p);
+    p->cmd = cmd;
+    p->argc = argc;
+    p->argv = argv;
+    p->longopts = longopts;
+    optind = 0; /* glibc: re-initialise completely (a previous parse leaves state behind) */
+    opterr = 0;
+}
+
+static const struct option *cli_opts_by_val(const cli_opts *p, int val) {
+    for (const struct option *o = p->longopts; o->name; o++)
+        if (o->val == val)
+            return o;
+    return NULL;
+}
+
+/* Prints "<cmd>: unknown option 'TEXT'" with TEXT cut at '=' (a value may be a secret). */
+static int cli_opts_unknown(const cli_opts *p, const char *text) {
+    int n = (int)strcspn(text, "=");
+    cli_error("%s: unknown option '%.*s'", p->cmd, n, text);
+    return CLI_OPT_ERROR;
+}
+
+/* getopt_long accepts any unambiguous prefix of a long option; we accept only its full name.
+ * text is the argument as written ("--name" or "--name=value"). */
+static bool cli_opts_exact(const char *text, const char *name) {
+    size_t n = strlen(name);
+    return strncmp(text, "--", 2) == 0 && strncmp(text + 2, name, n) == 0 &&
+           (text[2 + n] == '\0' || text[2 + n] == '=');
+}
+
+/* The next positional argument after "--" (getopt is not called again: it would read an
+ * argument such as "-x" as an option). */
+static int cli_opts_rest(cli_opts *p) {
+    if (optind >= p->argc)
+        return CLI_OPT_END;
+    p->value = p->argv[optind++];
+    return CLI_OPT_ARG;
+}
+
+/* The slot of option val c, or NULL when the caller stores it. */
+static const char **cli_opts_slot(const cli_opts *p, int c) {
+    int i = c - CLI_OPT_FIRST;
+    return p->slots && i >= 0 && i < p->nslots ? p->slots[i] : NULL;
+}
+
+/* Stores the value of the option just read into its slot, if it has one. */
+static int cli_opts_store(cli_opts *p, int c) {
+    const char **slot = cli_opts_slot(p, c);
+    if (!slot)
+        return c;
+    if (p->nonempty && !*p->value) {
+        cli_error("%s: %s needs a value", p->cmd, p->flag);
+        return CLI_OPT_ERROR;
+    }
+    if (*slot) {
+        cli_error("%s: %s given twice", p->cmd, p->flag);
+        return CLI_OPT_ERROR;
+    }
+    *slot = p->value;
+    return c;
+}
+
+int cli_opts_next(cli_opts *p) {
+    p->value = NULL;
+    p->flag[0] = '\0';
+    if (p->positional_only)
+        return cli_opts_rest(p);
+    int index = -1;
+    int c = getopt_long(p->argc, p->argv, CLI_OPTSTRING, p->longopts, &index);
+    if (c == -1) {
+        p->positional_only = true; /* "--" or the end */
+        return cli_opts_rest(p);
+    }
+    if (c == 1) {
+        p->value = optarg;
+        return CLI_OPT_ARG;
+    }
+    if (c == 'h' && index < 0)
+        return CLI_OPT_HELP; /* -h */
+    /* A long option, or an error. getopt sets index only on success; on an error optopt holds
+     * the option's val (0 for an unknown or ambiguous long option, the character for an
+     * unknown short one) and the option itself is the last argument read. */
+    bool ok = c != '?' && c != ':';
+    const struct option *o = ok ? &p->longopts[index] : cli_opts_by_val(p, optopt);
+    if (!o) {
+        if (optopt != 0) {
+            cli_error("%s: unknown option '-%c'", p->cmd, optopt);
+            return CLI_OPT_ERROR;
+        }
+        return cli_opts_unknown(p, p->argv[optind - 1]);
+    }
+    /* The option as written: before its separate value, when it took one. */
+    bool separate = ok && o->has_arg != no_argument && optarg == p->argv[optind - 1];
+    const char *text = p->argv[optind - (separate ? 2 : 1)];
+    if (!cli_opts_exact(text, o->name))
+        return cli_opts_unknown(p, text);
+    snprintf(p->flag, sizeof p->flag, "--%s", o->name);
+    if (c == ':') {
+        cli_error("%s: %s needs a value", p->cmd, p->flag);
+        return CLI_OPT_ERROR;
+    }
+    if (c == '?') { /* --name=value for an option that takes none */
+        cli_error("%s: %s takes no value", p->cmd, p->flag);
+        return CLI_OPT_ERROR;
+    }
+    if (c == 'h')
+        return CLI_OPT_HELP;
+    p->value = optarg;
+    return cli_opts_store(p, c);
+}
+
+bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int *npos, int cap) {
+    for (int c; (c = cli_opts_next(p)) != CLI_OPT_END;) {
+        if (c == CLI_OPT_HELP) {
+            *help = true;
+        } else if (c == CLI_OPT_JSON) {
+            *json = true;
+        } else if (c == CLI_OPT_ARG && *npos < cap) {
+            pos[(*npos)++] = p->value;
+        } else if (c == CLI_OPT_ARG) {
+            cli_error("%s: too many arguments", p->cmd);
+            return false;
+        } else if (c < CLI_OPT_FIRST || !cli_opts_slot(p, c)) {
+            return false; /* CLI_OPT_ERROR (message printed); every option has a slot */
+        }
+    }
+    return true;
+}
+
+/* ---- The project store --------------------------------------------------------------------- */
+
+void cli_usage_store_options(FILE *out, int width, const char *db_what) {
+    int name = width - 2;
+    fprintf(out, "  %-*s%s\n%*s(default: $%s if set, else %s)\n", name, "--db PATH", db_what, width,
+            "", TDB_ENV_PATH, TDB_DEFAULT_PATH);
+    fprintf(out,
+            "  %-*sthe certificate key file\n%*s(default: $%s if set, else\n%*s%s in the "
+            "database's directory)\n",
+            name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME);
+}
+
+tdb *cli_store_open(const char *db_path, const char *key_file) {
+    char err[600];
+    tdb *db = tdb_open(db_path, key_file, err, sizeof err);
+    if (!db)
+        cli_error("%s", err);
+    return db;
+}
+
+int cli_store_failure(tdb *db, tdb_status s) {
+    cli_error("%s", tdb_errmsg(db));
+    switch (s) {
+    case TDB_NOT_FOUND:
+        return CLI_EXIT_FAIL;
+    case TDB_INVALID:
+        return CLI_EXIT_USAGE;
+    default:
+        return CLI_EXIT_INTERNAL;
+    }
 }

@@ -29,77 +29,42 @@ typedef struct {
 } apikey_args;
 
 static void apikey_usage(FILE *out) {
-    fprintf(out,
-            "usage: tokendoctor apikey create --role admin|reader [--name LABEL]\n"
-            "       tokendoctor apikey list\n"
-            "       tokendoctor apikey revoke ID|NAME\n"
-            "\n"
-            "create prints the new key once (only its SHA-256 is stored). admin keys may use\n"
-            "every endpoint; reader keys the diagnosis endpoints when they require a key\n"
-            "(serve --auth all). The key's name is the actor in the configuration history.\n"
-            "\n"
-            "options:\n"
-            "  --json            print exactly one JSON document\n"
-            "  --db PATH         the database (default: $%s if set, else %s)\n"
-            "  --key-file PATH   the certificate key file (default: $%s if set, else %s\n"
-            "                    in the database's directory)\n"
-            "\n"
-            "exit status: 0 ok, 1 no such key, 64 usage, 70 storage error\n",
-            TDB_ENV_PATH, TDB_DEFAULT_PATH, TDB_ENV_KEY_FILE, TDB_KEY_FILE_NAME);
+    fprintf(out, "usage: tokendoctor apikey create --role admin|reader [--name LABEL]\n"
+                 "       tokendoctor apikey list\n"
+                 "       tokendoctor apikey revoke ID|NAME\n"
+                 "\n"
+                 "create prints the new key once (only its SHA-256 is stored). admin keys may use\n"
+                 "every endpoint; reader keys the diagnosis endpoints when they require a key\n"
+                 "(serve --auth all). The key's name is the actor in the configuration history.\n"
+                 "\n"
+                 "options:\n"
+                 "  --json            print exactly one JSON document\n");
+    cli_usage_store_options(out, 20, "the database");
+    fprintf(out, "\nexit status: 0 ok, 1 no such key, 64 usage, 70 storage error\n");
 }
 
+enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_ROLE, OPT_NAME };
+
+static const struct option apikey_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"role", required_argument, NULL, OPT_ROLE},
+    {"name", required_argument, NULL, OPT_NAME},
+    CLI_OPT_JSON_ENTRY,
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
+
+/* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
 static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
     memset(a, 0, sizeof *a);
-    bool options = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **value = NULL;
-        if (options && strcmp(arg, "--") == 0) {
-            options = false;
-            continue;
-        }
-        if (options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-            a->help = true;
-        } else if (options && strcmp(arg, "--json") == 0) {
-            a->json = true;
-        } else if (options && strcmp(arg, "--db") == 0) {
-            value = &a->db_path;
-        } else if (options && strcmp(arg, "--key-file") == 0) {
-            value = &a->key_file;
-        } else if (options && strcmp(arg, "--role") == 0) {
-            value = &a->role;
-        } else if (options && strcmp(arg, "--name") == 0) {
-            value = &a->name;
-        } else if (options && arg[0] == '-' && arg[1] != '\0') {
-            cli_error("apikey: unknown option '%s'", arg);
-            return false;
-        } else if (a->npos < (int)(sizeof a->pos / sizeof a->pos[0])) {
-            a->pos[a->npos++] = arg;
-        } else {
-            cli_error("apikey: too many arguments");
-            return false;
-        }
-        if (value) {
-            if (i + 1 >= argc) {
-                cli_error("apikey: %s needs a value", arg);
-                return false;
-            }
-            *value = argv[++i];
-        }
-    }
-    return true;
-}
-
-static int status_exit(tdb *db, tdb_status s) {
-    cli_error("%s", tdb_errmsg(db));
-    switch (s) {
-    case TDB_NOT_FOUND:
-        return CLI_EXIT_FAIL;
-    case TDB_INVALID:
-        return CLI_EXIT_USAGE;
-    default:
-        return CLI_EXIT_INTERNAL;
-    }
+    const char **const slots[] = {&a->db_path, &a->key_file, &a->role, &a->name};
+    cli_opts p;
+    cli_opts_init(&p, "apikey", argc, argv, apikey_options);
+    p.slots = slots;
+    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
+                           (int)(sizeof a->pos / sizeof a->pos[0]));
 }
 
 static void format_time(json_t *v, char *out, size_t cap) {
@@ -119,7 +84,7 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
     int64_t id = 0;
     tdb_status s = tdb_apikey_create(db, role, a->name, key, &id);
     if (s != TDB_OK) {
-        return status_exit(db, s);
+        return cli_store_failure(db, s);
     }
     char name[TDB_APIKEY_NAME_MAX + 32];
     if (a->name && *a->name) {
@@ -146,7 +111,7 @@ static int apikey_list(tdb *db, const apikey_args *a) {
     json_t *list = NULL;
     tdb_status s = tdb_apikey_list(db, &list);
     if (s != TDB_OK) {
-        return status_exit(db, s);
+        return cli_store_failure(db, s);
     }
     if (a->json) {
         return cli_print_json(stdout, list, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
@@ -173,7 +138,7 @@ static int apikey_list(tdb *db, const apikey_args *a) {
 static int apikey_revoke(tdb *db, const apikey_args *a) {
     tdb_status s = tdb_apikey_revoke(db, a->pos[1]);
     if (s != TDB_OK) {
-        return status_exit(db, s);
+        return cli_store_failure(db, s);
     }
     /* The argument may be the key itself: never echo it. */
     bool is_key = strncmp(a->pos[1], TDB_APIKEY_PREFIX, strlen(TDB_APIKEY_PREFIX)) == 0;
@@ -224,10 +189,8 @@ int cli_apikey(int argc, char **argv) {
         }
         return CLI_EXIT_USAGE;
     }
-    char err[600];
-    tdb *db = tdb_open(a.db_path, a.key_file, err, sizeof err);
+    tdb *db = cli_store_open(a.db_path, a.key_file);
     if (!db) {
-        cli_error("%s", err);
         return CLI_EXIT_INTERNAL;
     }
     int rc = is_create ? apikey_create(db, &a, role)

@@ -73,34 +73,45 @@ typedef struct {
     const char *token_arg; /* NULL: none given */
 } decode_args;
 
+enum { OPT_AT = CLI_OPT_FIRST };
+
+static const struct option decode_options[] = {
+    {"at", required_argument, NULL, OPT_AT},
+    CLI_OPT_JSON_ENTRY,
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
+
 /* Parses the options; returns -1 to continue, otherwise the exit status. */
 static int decode_parse_args(int argc, char **argv, decode_args *a) {
-    bool no_more_options = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!no_more_options && strcmp(arg, "--") == 0) {
-            no_more_options = true;
-        } else if (!no_more_options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+    cli_opts p;
+    cli_opts_init(&p, "decode", argc, argv, decode_options);
+    for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
+        switch (c) {
+        case CLI_OPT_HELP:
             decode_usage(stdout);
             return CLI_EXIT_OK;
-        } else if (!no_more_options && strcmp(arg, "--json") == 0) {
+        case CLI_OPT_JSON:
             a->json = true;
-        } else if (!no_more_options && strcmp(arg, "--at") == 0) {
-            if (i + 1 >= argc || !cli_parse_i64(argv[i + 1], &a->at)) {
+            break;
+        case OPT_AT:
+            if (!cli_parse_i64(p.value, &a->at)) {
                 cli_error("decode: --at needs a Unix time (whole seconds)");
                 return CLI_EXIT_USAGE;
             }
             a->has_at = true;
-            i++;
-        } else if (!no_more_options && arg[0] == '-' && arg[1] == '-') {
-            cli_error("decode: unknown option '%s'", arg);
+            break;
+        case CLI_OPT_ARG:
+            if (a->token_arg) {
+                cli_error("decode: more than one TOKEN given (quote a token that contains "
+                          "spaces)");
+                return CLI_EXIT_USAGE;
+            }
+            a->token_arg = p.value;
+            break;
+        default: /* CLI_OPT_ERROR: the message is printed */
             decode_usage(stderr);
             return CLI_EXIT_USAGE;
-        } else if (a->token_arg) {
-            cli_error("decode: more than one TOKEN given (quote a token that contains spaces)");
-            return CLI_EXIT_USAGE;
-        } else {
-            a->token_arg = arg;
         }
     }
     return -1;

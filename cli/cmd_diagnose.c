@@ -99,9 +99,10 @@ static bool load_project_file(const char *path, project_source *src) {
 
 /* Opens an existing database; never creates one. *missing tells a missing file from a broken
  * one (message printed only when report_missing or the file exists). */
-static bool open_db(const char *path, project_source *src, bool report_missing, bool *missing) {
+static bool open_db(const char *path, const char *key_file, project_source *src,
+                    bool report_missing, bool *missing) {
     char err[512];
-    src->db = tdb_open_existing(path, NULL, missing, err, sizeof err);
+    src->db = tdb_open_existing(path, key_file, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
         cli_error("--db: %s", err);
     return src->db != NULL;
@@ -155,35 +156,40 @@ static void project_source_free(project_source *src) {
 
 typedef struct {
     const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at;
-    const char *project_file, *db_path, *batch, *token_arg;
+    const char *project_file, *db_path, *key_file, *batch, *token_arg;
     bool json, no_token, summary, help;
     bool any_join_flag; /* a flag that describes a single join (not allowed with --batch) */
 } options;
 
 static void usage(FILE *out) {
+    fprintf(out,
+            "usage: tokendoctor diagnose --app-id ID [--service rtc|rtm] [--channel NAME]\n"
+            "                            [--uid N | --account S] [--role publisher|subscriber]\n"
+            "                            [--platform P] [--at UNIX]\n"
+            "                            [--project FILE | --db PATH [--key-file PATH]]\n"
+            "                            [--json] [TOKEN | - | --no-token]\n"
+            "       tokendoctor diagnose --batch FILE|- [--summary]\n"
+            "                            [--project FILE | --db PATH [--key-file PATH]]\n"
+            "\n"
+            "Says what the platform answers when this client joins (rtc) or logs in (rtm) with\n"
+            "this token, why, and how to fix it.\n"
+            "\n"
+            "  TOKEN            the token exactly as the client passes it (quotes and spaces\n"
+            "                   included); '-' reads it from standard input; '' or --no-token\n"
+            "                   (or no TOKEN) diagnoses a join without a token\n"
+            "  --service        rtc (join a channel, default) or rtm (log in)\n"
+            "  --uid, --account the join's uid (0..4294967295, default 0 = any) or user account\n"
+            "  --platform       native (default), objc, web, or android, windows, linux, unity,\n"
+            "                   electron, flutter, react-native, cocos, ios, macos\n"
+            "  --at             the Unix time at which to judge expiry (default: now)\n"
+            "  --project FILE   the project configuration JSON: one object or an array, matched\n"
+            "                   by exact App ID (no match: project unknown)\n");
+    cli_usage_store_options(out, 19,
+                            "read the configuration from this database (never created);\n"
+                            "                   without --project or --db, the default database\n"
+                            "                   is used when it exists");
     fprintf(
         out,
-        "usage: tokendoctor diagnose --app-id ID [--service rtc|rtm] [--channel NAME]\n"
-        "                            [--uid N | --account S] [--role publisher|subscriber]\n"
-        "                            [--platform P] [--at UNIX] [--project FILE | --db PATH]\n"
-        "                            [--json] [TOKEN | - | --no-token]\n"
-        "       tokendoctor diagnose --batch FILE|- [--summary] [--project FILE | --db PATH]\n"
-        "\n"
-        "Says what the platform answers when this client joins (rtc) or logs in (rtm) with\n"
-        "this token, why, and how to fix it.\n"
-        "\n"
-        "  TOKEN            the token exactly as the client passes it (quotes and spaces\n"
-        "                   included); '-' reads it from standard input; '' or --no-token\n"
-        "                   (or no TOKEN) diagnoses a join without a token\n"
-        "  --service        rtc (join a channel, default) or rtm (log in)\n"
-        "  --uid, --account the join's uid (0..4294967295, default 0 = any) or user account\n"
-        "  --platform       native (default), objc, web, or android, windows, linux, unity,\n"
-        "                   electron, flutter, react-native, cocos, ios, macos\n"
-        "  --at             the Unix time at which to judge expiry (default: now)\n"
-        "  --project FILE   the project configuration JSON: one object or an array, matched\n"
-        "                   by exact App ID (no match: project unknown)\n"
-        "  --db PATH        read the configuration from the database; default %s\n"
-        "                   ($%s), used when it exists and no --project is given\n"
         "  --json           print the diagnosis JSON instead of text\n"
         "  --batch FILE|-   JSON lines in (each a request object with an optional \"id\"), one\n"
         "                   JSON line out per input line, in order; a bad line gets an\n"
@@ -193,98 +199,92 @@ static void usage(FILE *out) {
         "\n"
         "exit status: 0 joinable, 1 rejected, 2 unverifiable, 64 bad usage or bad request,\n"
         "70 internal error; --batch: 0 when every line was processed, 64 bad usage,\n"
-        "70 input/output error\n",
-        TDB_DEFAULT_PATH, TDB_ENV_PATH);
+        "70 input/output error\n");
 }
 
-/* Matches argv[*i] against --name VALUE or --name=VALUE; stores the value. -1 when the value
- * is missing (message printed), 1 when matched, 0 when not this flag. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **out) {
-    const char *arg = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(arg, name, n) != 0)
-        return 0;
-    if (arg[n] == '=') {
-        *out = arg + n + 1;
-        return 1;
-    }
-    if (arg[n] != '\0')
-        return 0;
-    if (*i + 1 >= argc) {
-        cli_error("%s: a value is required", name);
-        return -1;
-    }
-    *out = argv[++*i];
-    return 1;
-}
+enum {
+    OPT_APP_ID = CLI_OPT_FIRST,
+    OPT_SERVICE,
+    OPT_CHANNEL,
+    OPT_UID,
+    OPT_ACCOUNT,
+    OPT_ROLE,
+    OPT_PLATFORM,
+    OPT_AT,
+    OPT_PROJECT,
+    OPT_DB,
+    OPT_KEY_FILE,
+    OPT_BATCH,
+    OPT_NO_TOKEN,
+    OPT_SUMMARY,
+};
+
+static const struct option diagnose_options[] = {
+    {"app-id", required_argument, NULL, OPT_APP_ID},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"channel", required_argument, NULL, OPT_CHANNEL},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"role", required_argument, NULL, OPT_ROLE},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"at", required_argument, NULL, OPT_AT},
+    {"project", required_argument, NULL, OPT_PROJECT},
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"no-token", no_argument, NULL, OPT_NO_TOKEN},
+    {"summary", no_argument, NULL, OPT_SUMMARY},
+    CLI_OPT_JSON_ENTRY,
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
 
 /* Parses the command line; false (message printed) on bad usage. */
 static bool parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    struct {
-        const char *name;
-        const char **slot;
-        bool join;
-    } valued[] = {
-        {"--app-id", &o->app_id, true},         {"--service", &o->service, true},
-        {"--channel", &o->channel, true},       {"--uid", &o->uid, true},
-        {"--account", &o->account, true},       {"--role", &o->role, true},
-        {"--platform", &o->platform, true},     {"--at", &o->at, true},
-        {"--project", &o->project_file, false}, {"--db", &o->db_path, false},
-        {"--batch", &o->batch, false},
-    };
-    bool positional_only = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!positional_only && arg[0] == '-' && arg[1] != '\0') {
-            if (strcmp(arg, "--") == 0) {
-                positional_only = true;
-                continue;
-            }
-            if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-                o->help = true;
-                return true;
-            }
-            if (strcmp(arg, "--json") == 0) {
-                o->json = true;
-                continue;
-            }
-            if (strcmp(arg, "--no-token") == 0) {
-                o->no_token = true;
-                o->any_join_flag = true;
-                continue;
-            }
-            if (strcmp(arg, "--summary") == 0) {
-                o->summary = true;
-                continue;
-            }
-            int matched = 0;
-            for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
-                const char *before = *valued[k].slot;
-                matched = take_value(argc, argv, &i, valued[k].name, valued[k].slot);
-                if (matched < 0)
-                    return false;
-                if (matched && before) {
-                    cli_error("%s: given twice", valued[k].name);
-                    return false;
-                }
-                if (matched && valued[k].join)
-                    o->any_join_flag = true;
-            }
-            if (!matched) {
-                cli_error("diagnose: unknown option '%s' (see tokendoctor diagnose --help)", arg);
+    /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_BATCH). */
+    const char **const slots[] = {&o->app_id,       &o->service, &o->channel,  &o->uid,
+                                  &o->account,      &o->role,    &o->platform, &o->at,
+                                  &o->project_file, &o->db_path, &o->key_file, &o->batch};
+    cli_opts p;
+    cli_opts_init(&p, "diagnose", argc, argv, diagnose_options);
+    p.slots = slots;
+    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
+        switch (c) {
+        case CLI_OPT_HELP:
+            o->help = true;
+            return true;
+        case CLI_OPT_ERROR:
+            return false;
+        case CLI_OPT_JSON:
+            o->json = true;
+            break;
+        case OPT_NO_TOKEN:
+            o->no_token = true;
+            o->any_join_flag = true;
+            break;
+        case OPT_SUMMARY:
+            o->summary = true;
+            break;
+        case CLI_OPT_ARG:
+            if (o->token_arg) {
+                cli_error("diagnose: only one TOKEN argument is accepted (got a second one)");
                 return false;
             }
-            continue;
+            o->token_arg = p.value;
+            break;
+        default:             /* a valued option, already stored in its slot */
+            if (c <= OPT_AT) /* the flags that describe a single join */
+                o->any_join_flag = true;
         }
-        if (o->token_arg) {
-            cli_error("diagnose: only one TOKEN argument is accepted (got a second one)");
-            return false;
-        }
-        o->token_arg = arg;
     }
     if (o->project_file && o->db_path) {
         cli_error("--project and --db: give one or the other");
+        return false;
+    }
+    if (o->project_file && o->key_file) {
+        cli_error("--key-file: only with a database (--db or the default one), not --project");
         return false;
     }
     if (o->batch && (o->any_join_flag || o->token_arg)) {
@@ -313,13 +313,13 @@ static bool open_projects(const options *o, project_source *src, int *status) {
         return load_project_file(o->project_file, src);
     bool missing = false;
     if (o->db_path) {
-        if (open_db(o->db_path, src, true, &missing))
+        if (open_db(o->db_path, o->key_file, src, true, &missing))
             return true;
         *status = missing ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         return false;
     }
     /* The default database is used when it exists; without it every project is unknown. */
-    if (open_db(tdb_default_path(), src, false, &missing) || missing)
+    if (open_db(tdb_default_path(), o->key_file, src, false, &missing) || missing)
         return true;
     *status = CLI_EXIT_INTERNAL;
     return false;

@@ -1,6 +1,7 @@
 /* cmd_mint.c -- `tokendoctor mint`: build a 006 or 007 token (tests, reproductions).
  *
- *   tokendoctor mint --version 007|006 --app-id ID (--certificate-file F | --db PATH)
+ *   tokendoctor mint --version 007|006 --app-id ID
+ *                    (--certificate-file F | --db PATH [--key-file PATH])
  *                    [--service rtc|rtm] [--channel NAME] [--uid N | --account S]
  *                    [--role publisher|subscriber] [--expire SECONDS]
  *                    [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]
@@ -35,14 +36,16 @@ typedef struct {
     const char *app_id;
     const char *cert_file;
     const char *db_path;
-    bool db_given;
+    const char *key_file;
+    const char *service;
     bool rtm;
     const char *channel;
     bool has_uid;
     uint32_t uid;
     const char *account;
-    bool role_given;
+    const char *role;
     bool subscriber;
+    bool has_expire;
     uint32_t expire;
     bool has_privilege_expire;
     uint32_t privilege_expire;
@@ -53,18 +56,18 @@ typedef struct {
 } mint_args;
 
 static void mint_usage(FILE *out) {
+    fprintf(out,
+            "usage: tokendoctor mint --version 007|006 --app-id ID\n"
+            "                        (--certificate-file F | --db PATH [--key-file PATH])\n"
+            "                        [--service rtc|rtm] [--channel NAME] [--uid N | --account S]\n"
+            "                        [--role publisher|subscriber] [--expire SECONDS]\n"
+            "                        [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]\n\n"
+            "Builds a token and prints it alone on one line.\n"
+            "  --certificate-file F  a file holding the 32-hex-character certificate (there is no\n"
+            "                        option to pass it on the command line: argv shows in ps)\n");
+    cli_usage_store_options(out, 24, "sign with the primary certificate stored in this database");
     fprintf(
         out,
-        "usage: tokendoctor mint --version 007|006 --app-id ID\n"
-        "                        (--certificate-file F | --db PATH)\n"
-        "                        [--service rtc|rtm] [--channel NAME] [--uid N | --account S]\n"
-        "                        [--role publisher|subscriber] [--expire SECONDS]\n"
-        "                        [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]\n\n"
-        "Builds a token and prints it alone on one line.\n"
-        "  --certificate-file F  a file holding the 32-hex-character certificate (there is no\n"
-        "                        option to pass it on the command line: argv shows in ps)\n"
-        "  --db PATH             sign with the stored project's primary certificate\n"
-        "                        (default database: $%s or %s)\n"
         "  --service             rtc (default; needs --channel) or rtm (needs --account or\n"
         "                        --uid: the user id)\n"
         "  --uid N | --account S the uid (0 or none = any uid) or the user account\n"
@@ -73,8 +76,7 @@ static void mint_usage(FILE *out) {
         "                        (default 3600)\n"
         "  --privilege-expire    every privilege's value (default: --expire); 006: issue time +\n"
         "                        this, as an absolute time\n"
-        "  --issue-ts, --salt    fix the issue time (default now) and salt (default random)\n",
-        TDB_ENV_PATH, TDB_DEFAULT_PATH);
+        "  --issue-ts, --salt    fix the issue time (default now) and salt (default random)\n");
 }
 
 static bool parse_u32_flag(const char *flag, const char *value, uint32_t *out) {
@@ -96,57 +98,84 @@ static bool is_hex32(const char *s, size_t len) {
     return true;
 }
 
-/* One option with its value; returns false (message printed) on a usage error. */
-static bool mint_option(mint_args *a, const char *flag, const char *value) {
-    if (!value) {
-        cli_error("mint: %s needs a value", flag);
+/* The string options first, in the order of their slots (see mint_parse_args): those are
+ * stored (and refused when given twice) by cli_opts_next. */
+enum {
+    OPT_VERSION = CLI_OPT_FIRST,
+    OPT_APP_ID,
+    OPT_CERTIFICATE_FILE,
+    OPT_DB,
+    OPT_KEY_FILE,
+    OPT_CHANNEL,
+    OPT_ACCOUNT,
+    OPT_SERVICE,
+    OPT_ROLE,
+    OPT_UID,
+    OPT_EXPIRE,
+    OPT_PRIVILEGE_EXPIRE,
+    OPT_ISSUE_TS,
+    OPT_SALT,
+};
+
+static const struct option mint_options[] = {
+    {"version", required_argument, NULL, OPT_VERSION},
+    {"app-id", required_argument, NULL, OPT_APP_ID},
+    {"certificate-file", required_argument, NULL, OPT_CERTIFICATE_FILE},
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"channel", required_argument, NULL, OPT_CHANNEL},
+    {"account", required_argument, NULL, OPT_ACCOUNT},
+    {"service", required_argument, NULL, OPT_SERVICE},
+    {"role", required_argument, NULL, OPT_ROLE},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"expire", required_argument, NULL, OPT_EXPIRE},
+    {"privilege-expire", required_argument, NULL, OPT_PRIVILEGE_EXPIRE},
+    {"issue-ts", required_argument, NULL, OPT_ISSUE_TS},
+    {"salt", required_argument, NULL, OPT_SALT},
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
+
+/* A numeric option: given once, a whole number in 0..UINT32_MAX. */
+static bool mint_number(const cli_opts *p, bool *given, uint32_t *out) {
+    if (*given) {
+        cli_error("mint: %s given twice", p->flag);
         return false;
     }
-    if (strcmp(flag, "--version") == 0) {
-        a->version = value;
-    } else if (strcmp(flag, "--app-id") == 0) {
-        a->app_id = value;
-    } else if (strcmp(flag, "--certificate-file") == 0) {
-        a->cert_file = value;
-    } else if (strcmp(flag, "--db") == 0) {
-        a->db_path = value;
-        a->db_given = true;
-    } else if (strcmp(flag, "--service") == 0) {
-        if (strcmp(value, "rtc") != 0 && strcmp(value, "rtm") != 0) {
-            cli_error("mint: --service must be rtc or rtm");
-            return false;
-        }
-        a->rtm = strcmp(value, "rtm") == 0;
-    } else if (strcmp(flag, "--channel") == 0) {
-        a->channel = value;
-    } else if (strcmp(flag, "--uid") == 0) {
-        a->has_uid = true;
-        return parse_u32_flag(flag, value, &a->uid);
-    } else if (strcmp(flag, "--account") == 0) {
-        a->account = value;
-    } else if (strcmp(flag, "--role") == 0) {
-        if (strcmp(value, "publisher") != 0 && strcmp(value, "subscriber") != 0) {
-            cli_error("mint: --role must be publisher or subscriber");
-            return false;
-        }
-        a->role_given = true;
-        a->subscriber = strcmp(value, "subscriber") == 0;
-    } else if (strcmp(flag, "--expire") == 0) {
-        return parse_u32_flag(flag, value, &a->expire);
-    } else if (strcmp(flag, "--privilege-expire") == 0) {
-        a->has_privilege_expire = true;
-        return parse_u32_flag(flag, value, &a->privilege_expire);
-    } else if (strcmp(flag, "--issue-ts") == 0) {
-        a->has_issue_ts = true;
-        return parse_u32_flag(flag, value, &a->issue_ts);
-    } else if (strcmp(flag, "--salt") == 0) {
-        a->has_salt = true;
-        return parse_u32_flag(flag, value, &a->salt);
-    } else {
-        cli_error("mint: unknown option '%s'", flag);
+    *given = true;
+    return parse_u32_flag(p->flag, p->value, out);
+}
+
+/* An option that is one of two words: *second tells which. */
+static bool mint_choice(const cli_opts *p, const char *first, const char *second, bool *is_second) {
+    if (strcmp(p->value, first) != 0 && strcmp(p->value, second) != 0) {
+        cli_error("mint: %s must be %s or %s", p->flag, first, second);
         return false;
     }
+    *is_second = strcmp(p->value, second) == 0;
     return true;
+}
+
+/* Checks one option's value and stores what it means; returns false (message printed) on a
+ * usage error. */
+static bool mint_option(mint_args *a, const cli_opts *p, int opt) {
+    switch (opt) {
+    case OPT_SERVICE:
+        return mint_choice(p, "rtc", "rtm", &a->rtm);
+    case OPT_ROLE:
+        return mint_choice(p, "publisher", "subscriber", &a->subscriber);
+    case OPT_UID:
+        return mint_number(p, &a->has_uid, &a->uid);
+    case OPT_EXPIRE:
+        return mint_number(p, &a->has_expire, &a->expire);
+    case OPT_PRIVILEGE_EXPIRE:
+        return mint_number(p, &a->has_privilege_expire, &a->privilege_expire);
+    case OPT_ISSUE_TS:
+        return mint_number(p, &a->has_issue_ts, &a->issue_ts);
+    case OPT_SALT:
+        return mint_number(p, &a->has_salt, &a->salt);
+    }
+    return true; /* a string option without more to check */
 }
 
 /* Checks the combination of options. */
@@ -159,8 +188,12 @@ static bool mint_validate(const mint_args *a) {
         cli_error("mint: --app-id must be 32 hex characters");
         return false;
     }
-    if ((a->cert_file != NULL) == a->db_given) {
+    if ((a->cert_file != NULL) == (a->db_path != NULL)) {
         cli_error("mint: give exactly one of --certificate-file F and --db PATH");
+        return false;
+    }
+    if (a->key_file && !a->db_path) {
+        cli_error("mint: --key-file is used only with --db PATH");
         return false;
     }
     if (a->has_uid && a->account) {
@@ -177,7 +210,7 @@ static bool mint_validate(const mint_args *a) {
                       "--account or --uid)");
             return false;
         }
-        if (a->role_given) {
+        if (a->role) {
             cli_error("mint: --role is not used with --service rtm");
             return false;
         }
@@ -222,12 +255,12 @@ static bool mint_read_certificate(const char *path, char cert[TD_CERT_LEN + 1]) 
 }
 
 /* The project's primary certificate from the store. Returns an exit status (0 = found). */
-static int mint_db_certificate(const char *db_path, const char *app_id,
-                               char cert[TD_CERT_LEN + 1]) {
+static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
+    const char *app_id = a->app_id;
     char err[512];
     bool missing = false;
     /* Minting reads a database: a mistyped path must not leave an empty one behind. */
-    tdb *db = tdb_open_existing(db_path, NULL, &missing, err, sizeof err);
+    tdb *db = tdb_open_existing(a->db_path, a->key_file, &missing, err, sizeof err);
     if (!db) {
         cli_error("mint: --db: %s", err);
         return missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;
@@ -316,20 +349,27 @@ static size_t mint_build(td_ctx *ctx, const mint_args *a, const char *cert, td_t
 }
 
 static int mint_parse_args(int argc, char **argv, mint_args *a) {
-    a->expire = 3600;
-    for (int i = 1; i < argc; i += 2) { /* every option takes one value */
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    const char **const slots[] = {&a->version, &a->app_id,   &a->cert_file,
+                                  &a->db_path, &a->key_file, &a->channel,
+                                  &a->account, &a->service,  &a->role};
+    cli_opts p;
+    cli_opts_init(&p, "mint", argc, argv, mint_options);
+    p.slots = slots;
+    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
+        if (c == CLI_OPT_HELP) {
             mint_usage(stdout);
             return CLI_EXIT_OK;
         }
-        if (strncmp(argv[i], "--", 2) != 0) {
-            cli_error("mint: unexpected argument '%s' (every input is an option)", argv[i]);
+        if (c == CLI_OPT_ARG) {
+            cli_error("mint: unexpected argument '%s' (every input is an option)", p.value);
             return CLI_EXIT_USAGE;
         }
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!mint_option(a, argv[i], value))
+        if (c == CLI_OPT_ERROR || !mint_option(a, &p, c))
             return CLI_EXIT_USAGE;
     }
+    if (!a->has_expire)
+        a->expire = 3600;
     if (!mint_validate(a))
         return CLI_EXIT_USAGE;
     if (!a->has_issue_ts) {
@@ -363,7 +403,7 @@ int cli_mint(int argc, char **argv) {
         if (!mint_read_certificate(a.cert_file, cert))
             return CLI_EXIT_USAGE;
     } else {
-        rc = mint_db_certificate(a.db_path, a.app_id, cert);
+        rc = mint_db_certificate(&a, cert);
         if (rc != CLI_EXIT_OK)
             return rc;
     }

@@ -44,10 +44,10 @@ static void project_usage(FILE *out) {
             "       tokendoctor project delete APP_ID\n"
             "\n"
             "options (every action):\n"
-            "  --json            print exactly one JSON document\n"
-            "  --db PATH         the database (default: $%s if set, else %s)\n"
-            "  --key-file PATH   the certificate key file (default: $%s if set, else %s\n"
-            "                    in the database's directory; created with mode 0600)\n"
+            "  --json            print exactly one JSON document\n");
+    cli_usage_store_options(out, 20, "the database");
+    fprintf(out,
+            "                    (a missing key file is created with mode 0600)\n"
             "\n"
             "The configuration JSON: {\"app_id\", \"name\", \"primary\": {\"certificate\", "
             "\"enabled\"},\n"
@@ -57,68 +57,32 @@ static void project_usage(FILE *out) {
             "  only as fingerprints; a replaced or removed certificate is kept as retired.\n"
             "\n"
             "exit status: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage "
-            "error\n",
-            TDB_ENV_PATH, TDB_DEFAULT_PATH, TDB_ENV_KEY_FILE, TDB_KEY_FILE_NAME);
+            "error\n");
 }
 
-/* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
+enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_FILE };
+
+static const struct option project_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    {"file", required_argument, NULL, OPT_FILE},
+    CLI_OPT_JSON_ENTRY,
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
+
+/* Options may come anywhere; "--" ends them. Every value is a path: an empty one names no file
+ * and is refused. false (message printed) on a usage error. */
 static bool parse_project_args(int argc, char **argv, project_args *a) {
     memset(a, 0, sizeof *a);
-    bool options = true;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **value = NULL;
-        if (options && strcmp(arg, "--") == 0) {
-            options = false;
-            continue;
-        }
-        if (options && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
-            a->help = true;
-        } else if (options && strcmp(arg, "--json") == 0) {
-            a->json = true;
-        } else if (options && strcmp(arg, "--db") == 0) {
-            value = &a->db_path;
-        } else if (options && strcmp(arg, "--key-file") == 0) {
-            value = &a->key_file;
-        } else if (options && strcmp(arg, "--file") == 0) {
-            value = &a->file;
-        } else if (options && arg[0] == '-' && arg[1] != '\0') {
-            cli_error("project: unknown option '%s'", arg);
-            return false;
-        } else if (a->npos < (int)(sizeof a->pos / sizeof a->pos[0])) {
-            a->pos[a->npos++] = arg;
-        } else {
-            cli_error("project: too many arguments");
-            return false;
-        }
-        if (value) {
-            if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-                cli_error("project: %s needs a value", arg);
-                return false;
-            }
-            *value = argv[++i];
-        }
-    }
-    return true;
-}
-
-static int status_exit(tdb_status s) {
-    switch (s) {
-    case TDB_OK:
-        return CLI_EXIT_OK;
-    case TDB_NOT_FOUND:
-        return CLI_EXIT_FAIL;
-    case TDB_INVALID:
-        return CLI_EXIT_USAGE;
-    default:
-        return CLI_EXIT_INTERNAL;
-    }
-}
-
-/* Reports a failed tdb call and returns its exit status. */
-static int fail(tdb *db, tdb_status s) {
-    cli_error("%s", tdb_errmsg(db));
-    return status_exit(s);
+    const char **const slots[] = {&a->db_path, &a->key_file, &a->file};
+    cli_opts p;
+    cli_opts_init(&p, "project", argc, argv, project_options);
+    p.slots = slots;
+    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    p.nonempty = true;
+    return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
+                           (int)(sizeof a->pos / sizeof a->pos[0]));
 }
 
 static bool valid_app_id(const char *s) {
@@ -356,7 +320,7 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
             s = tdb_project_show(db, projects[i].app_id, &one);
         }
         if (s != TDB_OK) {
-            exit_code = fail(db, s);
+            exit_code = cli_store_failure(db, s);
             break;
         }
         if (!a->json) {
@@ -401,19 +365,19 @@ static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, j
 static int project_show(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
     tdb_status s = tdb_project_show(db, app_id, &doc);
-    return s == TDB_OK ? print_doc(doc, a, print_project) : fail(db, s);
+    return s == TDB_OK ? print_doc(doc, a, print_project) : cli_store_failure(db, s);
 }
 
 static int project_history(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
     tdb_status s = tdb_project_history(db, app_id, &doc);
-    return s == TDB_OK ? print_doc(doc, a, print_history) : fail(db, s);
+    return s == TDB_OK ? print_doc(doc, a, print_history) : cli_store_failure(db, s);
 }
 
 static int project_delete(tdb *db, const project_args *a, const char *app_id) {
     tdb_status s = tdb_project_delete(db, app_id, ACTOR);
     if (s != TDB_OK) {
-        return fail(db, s);
+        return cli_store_failure(db, s);
     }
     if (a->json) {
         return cli_print_json(stdout, json_pack("{s:s, s:b}", "app_id", app_id, "deleted", 1),
@@ -433,7 +397,7 @@ static int project_list(tdb *db, const project_args *a) {
     json_t *doc = NULL;
     tdb_status s = tdb_project_list(db, &doc);
     if (s != TDB_OK) {
-        return fail(db, s);
+        return cli_store_failure(db, s);
     }
     if (a->json) {
         return cli_print_json(stdout, doc, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
@@ -480,12 +444,9 @@ int cli_project(int argc, char **argv) {
     if (is_put && !(projects = read_put_input(&a, &count))) {
         return CLI_EXIT_USAGE;
     }
-    char err[600];
-    tdb *db = tdb_open(a.db_path, a.key_file, err, sizeof err);
+    tdb *db = cli_store_open(a.db_path, a.key_file);
     int rc = CLI_EXIT_INTERNAL;
-    if (!db) {
-        cli_error("%s", err);
-    } else {
+    if (db) {
         rc = is_put       ? project_put(db, &a, projects, count)
              : is_list    ? project_list(db, &a)
              : is_show    ? project_show(db, &a, app_id)

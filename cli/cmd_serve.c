@@ -17,6 +17,7 @@ typedef struct {
     const char *env;
     const char *arg;
     const char *help;
+    uint64_t min, max; /* a whole number within [min, max]; max 0: not a number */
 } serve_option;
 
 enum {
@@ -40,38 +41,47 @@ enum {
 static const serve_option serve_options[OPT_COUNT] = {
     [OPT_LISTEN] = {"--listen", "TOKENDOCTOR_LISTEN", "ADDR:PORT",
                     "address to listen on (HOST:PORT, [IPV6]:PORT, :PORT, PORT; port 0 picks "
-                    "one); default 127.0.0.1:8080, or 127.0.0.1:$PORT when PORT is set"},
+                    "one); default 127.0.0.1:8080, or 127.0.0.1:$PORT when PORT is set",
+                    0, 0},
     [OPT_DB] = {"--db", "TOKENDOCTOR_DB", "PATH",
-                "the database (created on first start); default ./data/tokendoctor.db"},
+                "the database (created on first start); default ./data/tokendoctor.db", 0, 0},
     [OPT_KEY_FILE] = {"--key-file", "TOKENDOCTOR_KEY_FILE", "PATH",
                       "certificate encryption key (created on first start); default "
-                      "tokendoctor.key next to the database"},
+                      "tokendoctor.key next to the database",
+                      0, 0},
     [OPT_LOG_DB] = {"--log-db", "TOKENDOCTOR_LOG_DB", "PATH",
                     "a separate database file for the diagnosis log; default: the log is kept "
-                    "in the main database (--db)"},
+                    "in the main database (--db)",
+                    0, 0},
     [OPT_THREADS] = {"--threads", "TOKENDOCTOR_THREADS", "N",
-                     "worker threads, 1..256; default the number of cores"},
+                     "worker threads, 1..256; default the number of cores", 1, 256},
     [OPT_AUTH] = {"--auth", "TOKENDOCTOR_AUTH", "admin|all",
                   "admin: API keys for the admin routes only (default); all: for every route "
-                  "but /healthz, /readyz, /metrics"},
+                  "but /healthz, /readyz, /metrics",
+                  0, 0},
     [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES",
-                        "largest request body; default 65536 (larger: 413)"},
+                        "largest request body; default 65536 (larger: 413)", 1024,
+                        64 * 1024 * 1024},
     [OPT_BATCH_LIMIT] = {"--batch-limit", "TOKENDOCTOR_BATCH_LIMIT", "N",
-                         "most requests in one batch; default 1000 (more: 413)"},
+                         "most requests in one batch; default 1000 (more: 413)", 1, 100000},
     [OPT_TIMEOUT] = {"--timeout", "TOKENDOCTOR_TIMEOUT", "SECONDS",
-                     "read, write and keep-alive idle timeout of a connection; default 30"},
+                     "read, write and keep-alive idle timeout of a connection; default 30", 1,
+                     3600},
     [OPT_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "TOKENDOCTOR_SHUTDOWN_TIMEOUT", "SECONDS",
-                              "longest wait for requests in flight on SIGTERM; default 10"},
+                              "longest wait for requests in flight on SIGTERM; default 10", 1,
+                              3600},
     [OPT_LOG_QUEUE] = {"--log-queue", "TOKENDOCTOR_LOG_QUEUE", "N",
                        "diagnosis-log queue size (full: entries dropped, counted); default "
-                       "16384"},
+                       "16384",
+                       1, 10000000},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
-                       "days the diagnosis log is kept; default 7"},
+                       "days the diagnosis log is kept; default 7", 1, 36500},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|-|off",
                         "one JSON line per request: to FILE (appended), - = stderr (default), "
-                        "or off"},
+                        "or off",
+                        0, 0},
     [OPT_PORT_FILE] = {"--port-file", "TOKENDOCTOR_PORT_FILE", "FILE",
-                       "write the bound port to FILE once listening (useful with port 0)"},
+                       "write the bound port to FILE once listening (useful with port 0)", 0, 0},
 };
 
 static void serve_usage(FILE *out) {
@@ -100,135 +110,144 @@ static bool serve_number(const char *name, const char *v, uint64_t min, uint64_t
     return true;
 }
 
-/* Applies one option value (from a flag or the environment) to c. */
+/* Applies one option value (from a flag or the environment) to c; name (the flag or the
+ * variable) is what an error message names. */
 static bool serve_apply(srv_config *c, int opt, const char *name, const char *v) {
-    uint64_t n;
+    const serve_option *o = &serve_options[opt];
+    uint64_t n = 0;
+    if (o->max && !serve_number(name, v, o->min, o->max, &n))
+        return false;
     switch (opt) {
     case OPT_LISTEN:
         c->listen = v;
-        return true;
+        break;
     case OPT_DB:
         c->db_path = v;
-        return true;
+        break;
     case OPT_KEY_FILE:
         c->key_file = v;
-        return true;
+        break;
     case OPT_LOG_DB:
         c->log_db_path = v;
-        return true;
+        break;
     case OPT_THREADS:
-        if (!serve_number(name, v, 1, 256, &n))
-            return false;
         c->threads = (int)n;
-        return true;
+        break;
     case OPT_AUTH:
-        if (strcmp(v, "admin") == 0)
-            c->auth = SRV_AUTH_ADMIN;
-        else if (strcmp(v, "all") == 0)
-            c->auth = SRV_AUTH_ALL;
-        else {
+        if (strcmp(v, "admin") != 0 && strcmp(v, "all") != 0) {
             cli_error("serve: %s: must be admin or all (got '%s')", name, v);
             return false;
         }
-        return true;
+        c->auth = strcmp(v, "all") == 0 ? SRV_AUTH_ALL : SRV_AUTH_ADMIN;
+        break;
     case OPT_BODY_LIMIT:
-        if (!serve_number(name, v, 1024, 64 * 1024 * 1024, &n))
-            return false;
         c->body_limit = (size_t)n;
-        return true;
+        break;
     case OPT_BATCH_LIMIT:
-        if (!serve_number(name, v, 1, 100000, &n))
-            return false;
         c->batch_limit = (size_t)n;
-        return true;
+        break;
     case OPT_TIMEOUT:
-        if (!serve_number(name, v, 1, 3600, &n))
-            return false;
         c->timeout_s = (int)n;
-        return true;
+        break;
     case OPT_SHUTDOWN_TIMEOUT:
-        if (!serve_number(name, v, 1, 3600, &n))
-            return false;
         c->shutdown_timeout_s = (int)n;
-        return true;
+        break;
     case OPT_LOG_QUEUE:
-        if (!serve_number(name, v, 1, 10000000, &n))
-            return false;
         c->log_queue = (size_t)n;
-        return true;
+        break;
     case OPT_RETENTION:
-        if (!serve_number(name, v, 1, 36500, &n))
-            return false;
         c->retention_days = (int)n;
-        return true;
+        break;
     case OPT_ACCESS_LOG:
         c->access_log = v;
-        return true;
+        break;
     case OPT_PORT_FILE:
         c->port_file = v;
-        return true;
+        break;
     }
-    return false;
+    return true;
 }
 
-/* Environment defaults first, so that flags parsed afterwards override them. */
-static bool serve_apply_env(srv_config *c, char *listen_buf, size_t listen_cap) {
+/* The getopt_long table, built from serve_options so that every option is listed once: the
+ * val of serve_options[i] is CLI_OPT_FIRST + i. */
+enum { OPT_NO_BOOTSTRAP_KEY = CLI_OPT_FIRST + OPT_COUNT };
+
+static void serve_longopts(struct option *longopts) {
+    for (int i = 0; i < OPT_COUNT; i++)
+        longopts[i] =
+            (struct option){serve_options[i].flag + 2, required_argument, NULL, CLI_OPT_FIRST + i};
+    longopts[OPT_COUNT] =
+        (struct option){"no-bootstrap-key", no_argument, NULL, OPT_NO_BOOTSTRAP_KEY};
+    longopts[OPT_COUNT + 1] = (struct option)CLI_OPT_HELP_ENTRY;
+    longopts[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* What the command line says, before any environment variable is looked at. */
+typedef struct {
+    const char *value[OPT_COUNT]; /* NULL: not given (the last one given wins) */
+    bool no_bootstrap_key;
+} serve_flags;
+
+/* Returns -1 to go on, otherwise the exit status (--help, a usage error). */
+static int serve_parse_flags(int argc, char **argv, serve_flags *f) {
+    struct option longopts[OPT_COUNT + 3];
+    serve_longopts(longopts);
+    cli_opts p;
+    cli_opts_init(&p, "serve", argc, argv, longopts);
+    for (int opt; (opt = cli_opts_next(&p)) != CLI_OPT_END;) {
+        switch (opt) {
+        case CLI_OPT_HELP:
+            serve_usage(stdout);
+            return CLI_EXIT_OK;
+        case OPT_NO_BOOTSTRAP_KEY:
+            f->no_bootstrap_key = true;
+            break;
+        case CLI_OPT_ARG:
+            cli_error("serve: unexpected argument '%s' (tokendoctor serve --help)", p.value);
+            return CLI_EXIT_USAGE;
+        case CLI_OPT_ERROR:
+            fprintf(stderr, "(see tokendoctor serve --help)\n");
+            return CLI_EXIT_USAGE;
+        default:
+            f->value[opt - CLI_OPT_FIRST] = p.value;
+        }
+    }
+    return -1;
+}
+
+/* Each option from its flag, else from its environment variable, else the default: a flag
+ * always wins, and a variable a flag overrides is not even read (a bad one is no error). */
+static bool serve_configure(srv_config *c, const serve_flags *f, char *listen_buf,
+                            size_t listen_cap) {
     const char *port = getenv("PORT");
-    if (port && *port) {
+    if (port && *port && !f->value[OPT_LISTEN]) {
         snprintf(listen_buf, listen_cap, "127.0.0.1:%s", port);
         c->listen = listen_buf;
     }
     for (int i = 0; i < OPT_COUNT; i++) {
-        const char *v = getenv(serve_options[i].env);
-        if (v && *v && !serve_apply(c, i, serve_options[i].env, v))
+        const serve_option *o = &serve_options[i];
+        const char *env = getenv(o->env);
+        bool ok = f->value[i]   ? serve_apply(c, i, o->flag, f->value[i])
+                  : env && *env ? serve_apply(c, i, o->env, env)
+                                : true;
+        if (!ok)
             return false;
     }
     const char *nb = getenv("TOKENDOCTOR_NO_BOOTSTRAP_KEY");
-    if (nb && *nb && strcmp(nb, "0") != 0)
+    if (f->no_bootstrap_key || (nb && *nb && strcmp(nb, "0") != 0))
         c->bootstrap_key = false;
     return true;
 }
 
 int cli_serve(int argc, char **argv) {
+    serve_flags f = {0};
+    int rc = serve_parse_flags(argc, argv, &f);
+    if (rc >= 0)
+        return rc;
     srv_config c;
     srv_config_defaults(&c);
     char listen_buf[64];
-    if (!serve_apply_env(&c, listen_buf, sizeof listen_buf))
+    if (!serve_configure(&c, &f, listen_buf, sizeof listen_buf))
         return CLI_EXIT_USAGE;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            serve_usage(stdout);
-            return CLI_EXIT_OK;
-        }
-        if (strcmp(a, "--no-bootstrap-key") == 0) {
-            c.bootstrap_key = false;
-            continue;
-        }
-        int opt = -1;
-        const char *value = NULL;
-        for (int k = 0; k < OPT_COUNT && opt < 0; k++) {
-            size_t n = strlen(serve_options[k].flag);
-            if (strncmp(a, serve_options[k].flag, n) != 0)
-                continue;
-            if (a[n] == '=') {
-                opt = k;
-                value = a + n + 1;
-            } else if (a[n] == '\0') {
-                opt = k;
-                if (i + 1 >= argc) {
-                    cli_error("serve: %s needs a value (%s)", a, serve_options[k].arg);
-                    return CLI_EXIT_USAGE;
-                }
-                value = argv[++i];
-            }
-        }
-        if (opt < 0) {
-            cli_error("serve: unknown option '%s' (tokendoctor serve --help)", a);
-            return CLI_EXIT_USAGE;
-        }
-        if (!serve_apply(&c, opt, serve_options[opt].flag, value))
-            return CLI_EXIT_USAGE;
-    }
     return srv_run(&c);
 }

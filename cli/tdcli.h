@@ -14,11 +14,14 @@
 #ifndef TDCLI_H
 #define TDCLI_H
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "tddb.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +73,82 @@ bool cli_use_color(FILE *out);
 
 /* Current Unix time. */
 int64_t cli_now(void);
+
+/* ---- Option parsing ------------------------------------------------------------------------
+ *
+ * Every subcommand reads its argv through one getopt_long loop (cli_opts_next), so that "--",
+ * -h/--help, "--name VALUE" and "--name=VALUE", missing values, unknown options and options
+ * given twice behave and read the same everywhere. A subcommand lists its options (struct
+ * option; vals CLI_OPT_FIRST, CLI_OPT_FIRST + 1, ...; plus the shared entries below), says
+ * where the string values go (slots), and switches on what cli_opts_next returns:
+ *
+ *     cli_opts p;
+ *     cli_opts_init(&p, "decode", argc, argv, longopts);
+ *     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;)
+ *         switch (c) { case CLI_OPT_JSON: ...; case CLI_OPT_ARG: p.value is positional; ... }
+ *
+ * Options and positional arguments may be mixed in any order; positional arguments come back
+ * as CLI_OPT_ARG in their order ("-" and "" included); everything after "--" is positional.
+ * Option names must be given in full: getopt_long's abbreviations are refused, so that a
+ * mistyped "--cert" can never be taken for "--certificate-file". */
+
+enum {
+    CLI_OPT_END = -1,    /* no more arguments */
+    CLI_OPT_HELP = -2,   /* -h or --help */
+    CLI_OPT_ERROR = -3,  /* unknown option, missing or unexpected value (message printed) */
+    CLI_OPT_ARG = -4,    /* a positional argument, in value */
+    CLI_OPT_JSON = 255,  /* --json, the same in every subcommand that has it */
+    CLI_OPT_FIRST = 256, /* the first val of a subcommand's own options */
+};
+
+#define CLI_OPT_HELP_ENTRY                                                                         \
+    { "help", no_argument, NULL, 'h' }
+#define CLI_OPT_JSON_ENTRY                                                                         \
+    { "json", no_argument, NULL, CLI_OPT_JSON }
+
+typedef struct {
+    const char *cmd; /* the subcommand, for messages ("apikey") */
+    int argc;
+    char **argv;
+    const struct option *longopts; /* ends with an all-zero entry */
+    /* Optional (set after cli_opts_init): slots[val - CLI_OPT_FIRST], for val < CLI_OPT_FIRST +
+     * nslots, is where the value of that option is stored by cli_opts_next itself (NULL entry:
+     * the caller handles it). A value stored twice is refused ("given twice"); with nonempty, an
+     * empty value too (for paths and names). */
+    const char **const *slots;
+    int nslots;
+    bool nonempty;
+    bool positional_only; /* "--" seen (or getopt finished): the rest is positional */
+    const char *value;    /* the value of the option or the positional just returned */
+    char flag[64];        /* the option just returned, as "--name" */
+} cli_opts;
+
+void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
+                   const struct option *longopts);
+
+/* The next option's val (its value in p->value, already stored when it has a slot), or one of
+ * the CLI_OPT_ codes above. */
+int cli_opts_next(cli_opts *p);
+
+/* The whole loop of a command made of an action and its arguments (project, apikey): every
+ * valued option has a slot, --json and -h/--help set *json and *help, positional arguments
+ * go to pos (at most cap: "<cmd>: too many arguments"). false (message printed) on a usage
+ * error. */
+bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int *npos, int cap);
+
+/* ---- The project store, as project, apikey, diagnose and mint use it ------------------------ */
+
+/* Prints the --db and --key-file lines of a usage text: db_what says what the database is for
+ * that command; width is the column at which descriptions start. */
+void cli_usage_store_options(FILE *out, int width, const char *db_what);
+
+/* Opens (creating when missing) the database of --db/--key-file (NULL = the defaults). NULL
+ * with the reason printed: the caller exits with CLI_EXIT_INTERNAL. */
+tdb *cli_store_open(const char *db_path, const char *key_file);
+
+/* Prints the message of a failed tdb call and returns its exit status: 1 not found, 64 invalid
+ * input, 70 storage error. */
+int cli_store_failure(tdb *db, tdb_status s);
 
 #ifdef __cplusplus
 }
