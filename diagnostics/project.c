@@ -13,20 +13,7 @@
  */
 #include "diag_internal.h"
 
-#include <stdarg.h>
 #include <string.h>
-
-static bool fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t cap, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
 
 static bool get_flag(json_t *obj, const char *key, const char *prefix, bool dflt, bool *out,
                      char *err, size_t cap) {
@@ -36,7 +23,7 @@ static bool get_flag(json_t *obj, const char *key, const char *prefix, bool dflt
         return true;
     }
     if (!json_is_boolean(v))
-        return fail(err, cap, "%s%s: must be true or false", prefix, key);
+        return diag_fail(err, cap, "%s%s: must be true or false", prefix, key);
     *out = json_is_true(v);
     return true;
 }
@@ -47,10 +34,11 @@ static bool parse_cert(json_t *obj, const char *key, diag_cert *out, char *err, 
     if (!v || json_is_null(v))
         return true;
     if (!json_is_object(v))
-        return fail(err, cap, "%s: must be an object {\"certificate\", \"enabled\"} or null", key);
+        return diag_fail(err, cap, "%s: must be an object {\"certificate\", \"enabled\"} or null",
+                         key);
     json_t *c = json_object_get(v, "certificate");
     if (!json_is_string(c) || !diag_is_hex32(json_string_value(c), json_string_length(c)))
-        return fail(err, cap, "%s.certificate: must be 32 hex characters", key);
+        return diag_fail(err, cap, "%s.certificate: must be 32 hex characters", key);
     char prefix[16];
     snprintf(prefix, sizeof prefix, "%s.", key);
     if (!get_flag(v, "enabled", prefix, true, &out->enabled, err, cap))
@@ -64,17 +52,18 @@ static bool parse_cert(json_t *obj, const char *key, diag_cert *out, char *err, 
 bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t err_cap) {
     memset(out, 0, sizeof *out);
     if (!json_is_object(obj))
-        return fail(err, err_cap, "project: must be a JSON object");
+        return diag_fail(err, err_cap, "project: must be a JSON object");
     json_t *id = json_object_get(obj, "app_id");
     if (!json_is_string(id) || !diag_is_hex32(json_string_value(id), json_string_length(id)))
-        return fail(err, err_cap, "app_id: must be 32 hex characters");
+        return diag_fail(err, err_cap, "app_id: must be 32 hex characters");
     memcpy(out->app_id, json_string_value(id), TD_CERT_LEN);
 
     json_t *name = json_object_get(obj, "name");
     if (name && !json_is_null(name)) {
         if (!json_is_string(name) || json_string_length(name) > DIAG_NAME_MAX ||
             strlen(json_string_value(name)) != json_string_length(name))
-            return fail(err, err_cap, "name: must be a string of at most %d bytes", DIAG_NAME_MAX);
+            return diag_fail(err, err_cap, "name: must be a string of at most %d bytes",
+                             DIAG_NAME_MAX);
         memcpy(out->name, json_string_value(name), json_string_length(name));
     }
     if (!parse_cert(obj, "primary", &out->primary, err, err_cap) ||
@@ -86,14 +75,15 @@ bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t er
     json_t *retired = json_object_get(obj, "retired_certificates");
     if (retired && !json_is_null(retired)) {
         if (!json_is_array(retired))
-            return fail(err, err_cap, "retired_certificates: must be an array");
+            return diag_fail(err, err_cap, "retired_certificates: must be an array");
         if (json_array_size(retired) > DIAG_RETIRED_MAX)
-            return fail(err, err_cap, "retired_certificates: at most %d entries", DIAG_RETIRED_MAX);
+            return diag_fail(err, err_cap, "retired_certificates: at most %d entries",
+                             DIAG_RETIRED_MAX);
         for (size_t i = 0; i < json_array_size(retired); i++) {
             json_t *c = json_array_get(retired, i);
             if (!json_is_string(c) || !diag_is_hex32(json_string_value(c), json_string_length(c)))
-                return fail(err, err_cap, "retired_certificates[%zu]: must be 32 hex characters",
-                            i);
+                return diag_fail(err, err_cap,
+                                 "retired_certificates[%zu]: must be 32 hex characters", i);
             memcpy(out->retired[i], json_string_value(c), TD_CERT_LEN);
             out->retired[i][TD_CERT_LEN] = '\0';
         }

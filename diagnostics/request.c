@@ -16,38 +16,25 @@
  */
 #include "diag_internal.h"
 
-#include <stdarg.h>
 #include <string.h>
-
-static bool fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static bool fail(char *err, size_t cap, const char *fmt, ...) {
-    if (err && cap) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, cap, fmt, ap);
-        va_end(ap);
-    }
-    return false;
-}
 
 bool diag_request_validate(const diag_request *req, char *err, size_t err_cap) {
     if (!req->app_id)
-        return fail(err, err_cap, "app_id: required");
+        return diag_fail(err, err_cap, "app_id: required");
     if (req->has_uid && req->has_account)
-        return fail(err, err_cap, "uid, account: give either uid or account, not both");
+        return diag_fail(err, err_cap, "uid, account: give either uid or account, not both");
     if (req->has_account && req->account_len > DIAG_ACCOUNT_MAX)
-        return fail(err, err_cap, "account: longer than %d bytes", DIAG_ACCOUNT_MAX);
+        return diag_fail(err, err_cap, "account: longer than %d bytes", DIAG_ACCOUNT_MAX);
     if (req->service == DIAG_SERVICE_RTC && (!req->has_channel || req->channel_len == 0))
-        return fail(err, err_cap, "channel: required (non-empty) for service rtc");
+        return diag_fail(err, err_cap, "channel: required (non-empty) for service rtc");
     if (req->has_token && req->token_len > TD_TOKEN_TEXT_MAX)
-        return fail(err, err_cap, "token: longer than %d bytes", TD_TOKEN_TEXT_MAX);
+        return diag_fail(err, err_cap, "token: longer than %d bytes", TD_TOKEN_TEXT_MAX);
     if ((unsigned)req->platform > DIAG_PLATFORM_WEB)
-        return fail(err, err_cap, "platform: unknown");
+        return diag_fail(err, err_cap, "platform: unknown");
     if ((unsigned)req->service > DIAG_SERVICE_RTM)
-        return fail(err, err_cap, "service: must be rtc or rtm");
+        return diag_fail(err, err_cap, "service: must be rtc or rtm");
     if ((unsigned)req->role > DIAG_ROLE_SUBSCRIBER)
-        return fail(err, err_cap, "role: must be publisher or subscriber");
+        return diag_fail(err, err_cap, "role: must be publisher or subscriber");
     return true;
 }
 
@@ -59,7 +46,7 @@ static bool get_string(json_t *obj, const char *key, bool *present, const char *
     if (!v || json_is_null(v))
         return true;
     if (!json_is_string(v))
-        return fail(err, cap, "%s: must be a string", key);
+        return diag_fail(err, cap, "%s: must be a string", key);
     *present = true;
     *p = json_string_value(v);
     *n = json_string_length(v);
@@ -74,7 +61,7 @@ static bool get_choice(json_t *obj, const char *key, const char *allowed,
         return true;
     if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
         !parse(json_string_value(v), out))
-        return fail(err, cap, "%s: must be one of %s", key, allowed);
+        return diag_fail(err, cap, "%s: must be one of %s", key, allowed);
     return true;
 }
 
@@ -93,13 +80,13 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
     memset(req, 0, sizeof *req);
     req->at = now;
     if (!json_is_object(obj))
-        return fail(err, err_cap, "request: must be a JSON object");
+        return diag_fail(err, err_cap, "request: must be a JSON object");
 
     bool present;
     if (!get_string(obj, "app_id", &present, &req->app_id, &req->app_id_len, err, err_cap))
         return false;
     if (!present)
-        return fail(err, err_cap, "app_id: required");
+        return diag_fail(err, err_cap, "app_id: required");
     if (!get_string(obj, "token", &req->has_token, &req->token, &req->token_len, err, err_cap))
         return false;
     if (!get_string(obj, "channel", &req->has_channel, &req->channel, &req->channel_len, err,
@@ -113,14 +100,14 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
     if (uid && !json_is_null(uid)) {
         if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
             json_integer_value(uid) > (json_int_t)UINT32_MAX)
-            return fail(err, err_cap, "uid: must be an integer in 0..4294967295");
+            return diag_fail(err, err_cap, "uid: must be an integer in 0..4294967295");
         req->has_uid = true;
         req->uid = (uint32_t)json_integer_value(uid);
     }
     json_t *at = json_object_get(obj, "at");
     if (at && !json_is_null(at)) {
         if (!json_is_integer(at))
-            return fail(err, err_cap, "at: must be an integer (Unix time in seconds)");
+            return diag_fail(err, err_cap, "at: must be an integer (Unix time in seconds)");
         req->at = (int64_t)json_integer_value(at);
     }
     if (!get_choice(obj, "service", "rtc, rtm", parse_service, &req->service, err, err_cap) ||

@@ -3,10 +3,12 @@
  * Clients send arbitrary bytes as channel names, accounts and tokens. jansson refuses invalid
  * UTF-8 (json_stringn returns NULL), and raw control characters in a terminal are an injection
  * vector, so every such value is passed through one of the two functions here before it is
- * shown. Both are bounded: they never write past the buffer they are given.
+ * shown. Both are bounded: they never write past the buffer they are given. diag_fail, the
+ * validators' "message and false", lives here too: it is the other bounded writer of text.
  */
 #include "diag_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +127,14 @@ bool diag_is_hex32(const char *p, size_t n) {
             return false;
     }
     return true;
+}
+
+bool diag_fail(char *err, size_t cap, const char *fmt, ...) {
+    if (err && cap) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, cap, fmt, ap);
+        va_end(ap);
+    }
+    return false;
 }

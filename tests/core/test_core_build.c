@@ -7,7 +7,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 
 static td_token spec, tok;
@@ -229,5 +229,5 @@ int main(void) {
     test_names();
     test_helpers(ctx);
     td_ctx_free(ctx);
-    return check_report("core_build");
+    return tu_report("core_build");
 }

@@ -8,20 +8,18 @@
  * usage errors (exit 64 naming the flag), the certificate never appearing in any output, mint
  * round trips (random salt, defaults) and --db signing with a stored project.
  */
-#include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 #include "tddb.h"
 
 static const char *prog;
-static char tmpdir[] = "/tmp/td_core_cli_XXXXXX";
+static char tmpdir[256];
 static char cert_path[512];
 static const char cert[] = "5CFd2fd1755d40ecb72977518be15d3b";
 static const char app_id[] = "970CA35de60c44645bbae8a215061b33";
@@ -32,12 +30,16 @@ typedef struct {
     char err[16384];
 } run_result;
 
+/* The file's text into buf (cut to cap - 1 bytes); "" when it cannot be read. */
 static void slurp(const char *path, char *buf, size_t cap) {
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    size_t n = 0;
+    char *text = tu_read_file(path, &n);
+    if (n > cap - 1)
+        n = cap - 1;
+    if (text)
+        memcpy(buf, text, n);
     buf[n] = '\0';
-    if (f)
-        fclose(f);
+    free(text);
 }
 
 /* Runs prog with args (NULL-terminated), feeding `in` (may be NULL) on standard input. */
@@ -46,33 +48,14 @@ static void run(run_result *r, const char *in, const char *const *args) {
     snprintf(in_path, sizeof in_path, "%s/in", tmpdir);
     snprintf(out_path, sizeof out_path, "%s/out", tmpdir);
     snprintf(err_path, sizeof err_path, "%s/err", tmpdir);
-    FILE *f = fopen(in_path, "wb");
-    if (f) {
-        if (in)
-            fputs(in, f);
-        fclose(f);
-    }
+    tu_write_file(in_path, in ? in : "", in ? strlen(in) : 0);
     const char *argv[64];
     int argc = 0;
     argv[argc++] = prog;
     for (int i = 0; args[i] && argc < 63; i++)
         argv[argc++] = args[i];
     argv[argc] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fi = open(in_path, O_RDONLY);
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fi, 0);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->status = tu_wait(tu_spawn(argv, in_path, out_path, err_path));
     slurp(out_path, r->out, sizeof r->out);
     slurp(err_path, r->err, sizeof r->err);
 }
@@ -220,16 +203,14 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
 }
 
 static void test_mint_exact(const char *dir) {
-    char path[1024], line[65536];
-    snprintf(path, sizeof path, "%s/mint-exact.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "open %s", path);
-    if (!f)
+    json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
+    if (!CHECK(lines != NULL, "open %s/mint-exact.jsonl", dir))
         return;
     int expressible = 0, lineno = 0;
     run_result *r = malloc(sizeof *r);
-    while (fgets(line, sizeof line, f)) {
-        json_t *o = json_loads(line, 0, NULL);
+    size_t index;
+    json_t *o;
+    json_array_foreach(lines, index, o) {
         lineno++;
         const char *expect = json_string_value(json_object_get(o, "token"));
         argbuild b;
@@ -244,10 +225,9 @@ static void test_mint_exact(const char *dir) {
                   "mint-exact line %d (form %d): status %d, got '%s', stderr %s", lineno, form,
                   r->status, r->out, r->err);
         }
-        json_decref(o);
     }
     free(r);
-    fclose(f);
+    json_decref(lines);
     CHECK(expressible == 9, "9 mint-exact lines are expressible by mint, found %d", expressible);
 }
 
@@ -294,16 +274,14 @@ static void compare_decoded(const char *id, json_t *got, json_t *expect) {
 }
 
 static void test_decode_vectors(const char *dir) {
-    char path[1024], line[65536];
-    snprintf(path, sizeof path, "%s/tokens.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "open %s", path);
-    if (!f)
+    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
+    if (!CHECK(lines != NULL, "open %s/tokens.jsonl", dir))
         return;
     run_result *r = malloc(sizeof *r);
     int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        json_t *o = json_loads(line, 0, NULL);
+    size_t index;
+    json_t *o;
+    json_array_foreach(lines, index, o) {
         const char *id = json_string_value(json_object_get(o, "id"));
         const char *token = json_string_value(json_object_get(o, "token"));
         /* Alternate between the argument and standard input. */
@@ -326,10 +304,9 @@ static void test_decode_vectors(const char *dir) {
             CHECK(json_is_integer(json_object_get(got, "expires_at")), "%s: expires_at", id);
         }
         json_decref(got);
-        json_decref(o);
     }
     free(r);
-    fclose(f);
+    json_decref(lines);
     CHECK(n == 200, "200 tokens decoded through the CLI, got %d", n);
 }
 
@@ -596,14 +573,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     prog = argv[1];
-    if (!mkdtemp(tmpdir)) {
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "td_core_cli")) {
         perror("mkdtemp");
         return 2;
     }
     snprintf(cert_path, sizeof cert_path, "%s/cert", tmpdir);
-    FILE *f = fopen(cert_path, "w");
-    fprintf(f, "%s\n", cert);
-    fclose(f);
+    char cert_line[64];
+    snprintf(cert_line, sizeof cert_line, "%s\n", cert);
+    tu_write_file(cert_path, cert_line, strlen(cert_line));
     td_ctx *ctx = td_ctx_new();
     test_mint_exact(argv[2]);
     test_decode_vectors(argv[2]);
@@ -612,9 +589,7 @@ int main(int argc, char **argv) {
     test_mint_cli(ctx);
     test_mint_db(ctx);
     td_ctx_free(ctx);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
+    if (!tu_rmtree(tmpdir))
         fprintf(stderr, "could not remove %s\n", tmpdir);
-    return check_report("core_cli");
+    return tu_report("core_cli");
 }

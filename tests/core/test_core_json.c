@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 #include "tddiag.h"
 
@@ -170,5 +170,5 @@ int main(void) {
     test_007();
     test_006(ctx);
     td_ctx_free(ctx);
-    return check_report("core_json");
+    return tu_report("core_json");
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 
 static td_token tok; /* large: keep it off the stack */
@@ -364,17 +364,15 @@ static void test_unknown_service(td_ctx *ctx) {
 /* Every prefix of every vector token fails as truncated or corrupted, never crashes; every
  * prefix of every 007 content fails as truncated. */
 static void test_prefixes(td_ctx *ctx, const char *dir) {
-    char path[4096], line[65536];
-    snprintf(path, sizeof path, "%s/tokens.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "cannot open %s", path);
-    if (!f)
+    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
+    if (!CHECK(lines != NULL, "cannot open %s/tokens.jsonl", dir))
         return;
     static char content[TD_CONTENT_MAX];
     static td_token part;
     int tokens = 0;
-    while (fgets(line, sizeof line, f)) {
-        json_t *o = json_loads(line, 0, NULL);
+    size_t index;
+    json_t *o;
+    json_array_foreach(lines, index, o) {
         const char *text = json_string_value(json_object_get(o, "token"));
         const char *id = json_string_value(json_object_get(o, "id"));
         size_t n = text ? strlen(text) : 0;
@@ -394,9 +392,8 @@ static void test_prefixes(td_ctx *ctx, const char *dir) {
                       td_status_name(st));
             }
         }
-        json_decref(o);
     }
-    fclose(f);
+    json_decref(lines);
     CHECK(tokens == 200, "read %d tokens", tokens);
 }
 
@@ -447,5 +444,5 @@ int main(int argc, char **argv) {
     test_prefixes(ctx, argv[1]);
     test_mutations(ctx);
     td_ctx_free(ctx);
-    return check_report("core_malformed");
+    return tu_report("core_malformed");
 }

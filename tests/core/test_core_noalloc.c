@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 
 extern void *__libc_malloc(size_t size);
@@ -61,5 +61,5 @@ int main(void) {
     CHECK(verified == 1000, "all verified (%d)", verified);
     CHECK(during == 0, "%ld heap allocations in the hot path", during);
     td_ctx_free(ctx);
-    return check_report("core_noalloc");
+    return tu_report("core_noalloc");
 }

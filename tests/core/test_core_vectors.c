@@ -12,7 +12,7 @@
 #include <mbedtls/base64.h>
 #include <string.h>
 
-#include "check.h"
+#include "testutil.h"
 #include "tdcore.h"
 
 static bool str_eq(td_str s, const char *expect) {
@@ -166,21 +166,14 @@ static void check_bit_flips(td_ctx *ctx, const char *id, const td_token *t, cons
 }
 
 static void test_tokens(td_ctx *ctx, const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tokens.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "cannot open %s", path);
-    if (!f)
+    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
+    if (!CHECK(lines != NULL, "cannot open %s/tokens.jsonl", dir))
         return;
     static td_token tok;
-    char line[65536];
     int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        json_error_t err;
-        json_t *o = json_loads(line, 0, &err);
-        CHECK(o != NULL, "bad JSON line %d", n);
-        if (!o)
-            continue;
+    size_t index;
+    json_t *o;
+    json_array_foreach(lines, index, o) {
         n++;
         const char *id = json_string_value(json_object_get(o, "id"));
         const char *text = json_string_value(json_object_get(o, "token"));
@@ -209,9 +202,8 @@ static void test_tokens(td_ctx *ctx, const char *dir) {
             }
             check_bit_flips(ctx, id, &tok, cert, o);
         }
-        json_decref(o);
     }
-    fclose(f);
+    json_decref(lines);
     CHECK(n == 200, "expected 200 token vectors, read %d", n);
 }
 
@@ -259,20 +251,15 @@ static void spec_from_json(json_t *o, td_token *spec) {
 }
 
 static void test_mint_exact(td_ctx *ctx, const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/mint-exact.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL, "cannot open %s", path);
-    if (!f)
+    json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
+    if (!CHECK(lines != NULL, "cannot open %s/mint-exact.jsonl", dir))
         return;
     static td_token spec;
-    char line[65536], out[TD_TOKEN_TEXT_MAX * 4];
+    char out[TD_TOKEN_TEXT_MAX * 4];
     int n = 0;
-    while (fgets(line, sizeof line, f)) {
-        json_t *o = json_loads(line, 0, NULL);
-        CHECK(o != NULL, "bad JSON line %d", n);
-        if (!o)
-            continue;
+    size_t index;
+    json_t *o;
+    json_array_foreach(lines, index, o) {
         n++;
         const char *cert = json_string_value(json_object_get(o, "certificate"));
         const char *expect = json_string_value(json_object_get(o, "token"));
@@ -289,9 +276,8 @@ static void test_mint_exact(td_ctx *ctx, const char *dir) {
         }
         CHECK(len == strlen(expect) && strcmp(out, expect) == 0, "mint-exact line %d (%s): got %s",
               n, json_string_value(json_object_get(o, "note")), len ? out : "(nothing)");
-        json_decref(o);
     }
-    fclose(f);
+    json_decref(lines);
     CHECK(n == 12, "expected 12 mint-exact lines, read %d", n);
 }
 
@@ -307,5 +293,5 @@ int main(int argc, char **argv) {
     test_tokens(ctx, argv[1]);
     test_mint_exact(ctx, argv[1]);
     td_ctx_free(ctx);
-    return check_report("core_vectors");
+    return tu_report("core_vectors");
 }

@@ -13,44 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-
+#include "scenario_check.h"
 #include "tddb.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-static json_t *load_scenarios(const char *shared) {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", shared);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    json_t *all = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t jerr;
-        json_t *s = json_loads(line, 0, &jerr);
-        if (s) {
-            json_array_append_new(all, s);
-        }
-    }
-    free(line);
-    fclose(f);
-    return all;
-}
+#include "testutil.h"
 
 static json_t *diagnose_json(td_ctx *ctx, json_t *request, const diag_project *p) {
     diag_request req;
@@ -108,81 +73,38 @@ static void library_round_trip(json_t *scenarios, const char *dir) {
     tdb_close(db);
 }
 
-static bool write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    bool ok = f && fputs(text, f) >= 0;
-    return f && fclose(f) == 0 && ok;
-}
-
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return NULL;
+/* Runs the tokendoctor at argv[0] with standard output into out_path; its exit status (its
+ * standard error is kept in DIR/stderr.txt and shown when it fails). */
+static int run(const char *const *argv, const char *dir, const char *out_path) {
+    char err_path[600];
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    int status = tu_wait(tu_spawn(argv, NULL, out_path, err_path));
+    if (status != 0) {
+        char *err = tu_read_file(err_path, NULL);
+        fprintf(stderr, "%s %s: exit %d: %s\n", argv[0], argv[1], status, err ? err : "");
+        free(err);
     }
-    size_t cap = 1 << 16, n = 0, got;
-    char *buf = malloc(cap + 1);
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            char *grown = realloc(buf, cap + 1);
-            if (!grown) {
-                free(buf);
-            }
-            buf = grown;
-        }
-    }
-    fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-    }
-    return buf;
-}
-
-static int run(const char *cmd) {
-    int rc = system(cmd);
-    return rc == -1 ? -1 : WEXITSTATUS(rc);
+    return status;
 }
 
 static void cli_agreement(json_t *scenarios, const char *dir, const char *td) {
-    char projects[600], batch[600], db[600], out_db[600], out_file[600], cmd[4096];
+    char projects[600], batch[600], db[600], out_db[600], out_file[600];
     snprintf(projects, sizeof projects, "%s/projects.json", dir);
     snprintf(batch, sizeof batch, "%s/batch.jsonl", dir);
     snprintf(db, sizeof db, "%s/cli.db", dir);
     snprintf(out_db, sizeof out_db, "%s/out-db.jsonl", dir);
     snprintf(out_file, sizeof out_file, "%s/out-file.jsonl", dir);
 
-    json_t *list = json_array();
-    FILE *f = fopen(batch, "w");
-    size_t i;
-    json_t *s;
-    json_array_foreach(scenarios, i, s) {
-        json_t *project = json_object_get(s, "project");
-        if (json_is_object(project)) {
-            json_array_append(list, project);
-        }
-        json_t *req = json_deep_copy(json_object_get(s, "request"));
-        json_object_set(req, "id", json_object_get(s, "id"));
-        char *line = json_dumps(req, JSON_COMPACT);
-        fprintf(f, "%s\n", line);
-        free(line);
-        json_decref(req);
-    }
-    fclose(f);
-    char *text = json_dumps(list, JSON_INDENT(1));
-    CHECK(write_text(projects, text), "cannot write %s", projects);
-    free(text);
-    json_decref(list);
+    CHECK(scenario_write_batch(scenarios, batch, projects), "cannot write %s or %s", batch,
+          projects);
 
-    snprintf(cmd, sizeof cmd, "'%s' project put --file '%s' --db '%s' --json >/dev/null", td,
-             projects, db);
-    CHECK(run(cmd) == 0, "%s", cmd);
-    snprintf(cmd, sizeof cmd, "'%s' diagnose --batch '%s' --db '%s' >'%s'", td, batch, db, out_db);
-    CHECK(run(cmd) == 0, "%s", cmd);
-    snprintf(cmd, sizeof cmd, "'%s' diagnose --batch '%s' --project '%s' >'%s'", td, batch,
-             projects, out_file);
-    CHECK(run(cmd) == 0, "%s", cmd);
-    char *a = read_text(out_db), *b = read_text(out_file);
+    const char *put[] = {td, "project", "put", "--file", projects, "--db", db, "--json", NULL};
+    CHECK(run(put, dir, "/dev/null") == 0, "project put --file %s", projects);
+    const char *by_db[] = {td, "diagnose", "--batch", batch, "--db", db, NULL};
+    CHECK(run(by_db, dir, out_db) == 0, "diagnose --batch --db");
+    const char *by_file[] = {td, "diagnose", "--batch", batch, "--project", projects, NULL};
+    CHECK(run(by_file, dir, out_file) == 0, "diagnose --batch --project");
+    char *a = tu_read_file(out_db, NULL), *b = tu_read_file(out_file, NULL);
     CHECK(a && b && strlen(a) > 0, "no diagnosis output");
     if (a && b) {
         /* Line by line, to name the first scenario that differs. */
@@ -212,21 +134,19 @@ int main(int argc, char **argv) {
     }
     unsetenv(TDB_ENV_PATH);
     unsetenv(TDB_ENV_KEY_FILE);
-    char dir[] = "/tmp/tddb-scenarios-XXXXXX";
-    if (!mkdtemp(dir)) {
+    char dir[256];
+    if (!tu_mkdtemp(dir, sizeof dir, "tddb-scenarios")) {
         perror("mkdtemp");
         return 2;
     }
-    json_t *scenarios = load_scenarios(argv[1]);
+    json_t *scenarios = tu_load_jsonl(argv[1], "vectors/scenarios.jsonl");
+    if (!scenarios)
+        return 2;
     CHECK(json_array_size(scenarios) >= 400, "%zu scenarios", json_array_size(scenarios));
     library_round_trip(scenarios, dir);
     cli_agreement(scenarios, dir, argv[2]);
     json_decref(scenarios);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) {
+    if (!tu_rmtree(dir))
         fprintf(stderr, "warning: could not remove %s\n", dir);
-    }
-    printf("%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    return tu_report("db_scenarios");
 }

@@ -17,25 +17,19 @@
  */
 #include "scenario_check.h"
 #include "tddb.h"
+#include "testutil.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *bin, *work;
-static int failures, checks_run;
 static char out_path[4096], err_path[4096];
 
 static void expect(const char *name, bool cond) {
-    checks_run++;
-    if (!cond) {
-        failures++;
-        printf("FAIL %s\n", name);
-    }
+    CHECK(cond, "%s", name);
 }
 
 /* Runs bin with args (NULL-terminated, after "diagnose"); stdin from in_path (or /dev/null).
@@ -48,40 +42,13 @@ static int run(const char *in_path, const char *const *args) {
     for (int i = 0; args[i] && n < 62; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int in = open(in_path ? in_path : "/dev/null", O_RDONLY);
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0)
-            _exit(127);
-        dup2(in, 0);
-        dup2(out, 1);
-        dup2(err, 2);
-        setenv("NO_COLOR", "", 1);
-        setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return tu_wait(tu_spawn(argv, in_path, out_path, err_path));
 }
 
+/* The file's text; "" when it cannot be read (never NULL unless out of memory). */
 static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
+    char *text = tu_read_file(path, NULL);
+    return text ? text : strdup("");
 }
 
 static bool file_has(const char *path, const char *needle) {
@@ -100,45 +67,9 @@ static void path_in_work(char *out, size_t cap, const char *name) {
 static json_t *scenarios; /* array of scenario objects */
 
 static void load_scenarios(const char *shared) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", shared);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
+    scenarios = tu_load_jsonl(shared, "vectors/scenarios.jsonl");
+    if (!scenarios)
         exit(2);
-    }
-    scenarios = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t e;
-        json_t *sc = json_loads(line, 0, &e);
-        if (!sc)
-            exit(2);
-        json_array_append_new(scenarios, sc);
-    }
-    free(line);
-    fclose(f);
-}
-
-static void write_batch_inputs(const char *batch, const char *projects) {
-    FILE *b = fopen(batch, "w");
-    json_t *arr = json_array();
-    size_t i;
-    json_t *sc;
-    json_array_foreach(scenarios, i, sc) {
-        json_t *req = json_deep_copy(json_object_get(sc, "request"));
-        json_object_set(req, "id", json_object_get(sc, "id"));
-        char *s = json_dumps(req, JSON_COMPACT);
-        fprintf(b, "%s\n", s);
-        free(s);
-        json_decref(req);
-        if (!json_is_null(json_object_get(sc, "project")))
-            json_array_append(arr, json_object_get(sc, "project"));
-    }
-    fclose(b);
-    json_dump_file(arr, projects, 0);
-    json_decref(arr);
 }
 
 /* Compares the output file line by line with the scenarios. summary: the --summary shape. */
@@ -181,7 +112,7 @@ static void test_scenarios_batch(void) {
     char batch[4096], projects[4096];
     path_in_work(batch, sizeof batch, "scenarios.batch.jsonl");
     path_in_work(projects, sizeof projects, "scenarios.projects.json");
-    write_batch_inputs(batch, projects);
+    expect("batch inputs written", scenario_write_batch(scenarios, batch, projects));
 
     const char *full[] = {"--batch", batch, "--project", projects, NULL};
     expect("batch exit 0", run(NULL, full) == 0);
@@ -532,6 +463,9 @@ int main(int argc, char **argv) {
     }
     bin = argv[1];
     work = argv[3];
+    /* For every run of the program: plain output, and never the default database. */
+    setenv("NO_COLOR", "", 1);
+    setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
     path_in_work(out_path, sizeof out_path, "cli.stdout");
     path_in_work(err_path, sizeof err_path, "cli.stderr");
     load_scenarios(argv[2]);
@@ -541,6 +475,5 @@ int main(int argc, char **argv) {
     test_db();
     test_bad_usage();
     json_decref(scenarios);
-    printf("%d/%d CLI checks pass\n", checks_run - failures, checks_run);
-    return failures ? 1 : 0;
+    return tu_report("cli_diagnose");
 }

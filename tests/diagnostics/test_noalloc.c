@@ -10,6 +10,7 @@
  * usage: test_noalloc SHARED_DIR
  */
 #include "tddiag.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,24 +41,19 @@ void *__wrap_realloc(void *p, size_t n) {
 int main(int argc, char **argv) {
     if (argc != 2)
         return 2;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", argv[1]);
-    FILE *f = fopen(path, "r");
+    json_t *scenarios = tu_load_jsonl(argv[1], "vectors/scenarios.jsonl");
     td_ctx *ctx = td_ctx_new();
     diag_result *r = malloc(sizeof *r);
-    if (!f || !ctx || !r)
+    if (!scenarios || !ctx || !r)
         return 2;
-    char *line = NULL;
-    size_t cap = 0;
     int runs = 0, bad = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t e;
-        json_t *sc = json_loads(line, 0, &e);
+    size_t index;
+    json_t *sc;
+    json_array_foreach(scenarios, index, sc) {
         diag_request req;
         diag_project proj;
         char err[256];
-        if (!sc ||
-            !diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err))
+        if (!diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err))
             return 2;
         json_t *pj = json_object_get(sc, "project");
         bool known = !json_is_null(pj) && diag_project_from_json(pj, &proj, err, sizeof err);
@@ -72,10 +68,8 @@ int main(int argc, char **argv) {
                        json_string_value(json_object_get(sc, "id")), allocations - before);
             }
         }
-        json_decref(sc);
     }
-    free(line);
-    fclose(f);
+    json_decref(scenarios);
     free(r);
     td_ctx_free(ctx);
     /* The counters must work, or this test proves nothing. */

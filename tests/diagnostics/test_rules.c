@@ -12,6 +12,7 @@
  * platform; rtc and rtm for both versions; repair; request validation.
  */
 #include "tddiag.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +25,6 @@
 #define CERT_X "dddddddddddddddddddddddddddddddd"
 #define AT 1700000000
 
-static int failures, checks_run;
 static td_ctx *ctx;
 static diag_result *res;
 
@@ -233,16 +233,14 @@ static void names_of(uint32_t bits, bool hints, char *out, size_t cap) {
 /* Asserts the outcome of the last run. */
 static void expect_full(const char *name, diag_verdict v, diag_cause c, uint32_t hints,
                         uint32_t warnings, int64_t expires_at) {
-    checks_run++;
     bool ok =
         res->verdict == v && res->cause == c && res->hints == hints && res->warnings == warnings;
     if (expires_at == NO_EXPIRY)
         ok = ok && !res->has_expiry;
     else if (expires_at != ANY_EXPIRY)
         ok = ok && res->has_expiry && res->expires_at == expires_at;
-    if (ok)
+    if (CHECK(ok, "%s: outcome", name))
         return;
-    failures++;
     char gh[256], gw[256], eh[256], ew[256];
     names_of(res->hints, true, gh, sizeof gh);
     names_of(res->warnings, false, gw, sizeof gw);
@@ -266,11 +264,7 @@ static void expect_cause(const char *name, diag_cause c, uint32_t hints, uint32_
 }
 
 static void expect_true(const char *name, bool cond) {
-    checks_run++;
-    if (!cond) {
-        failures++;
-        printf("FAIL %s\n", name);
-    }
+    CHECK(cond, "%s", name);
 }
 
 /* ---- Each cause alone --------------------------------------------------------------------- */
@@ -1484,8 +1478,7 @@ int main(void) {
     test_skip_details();
     test_requests();
     test_projects();
-    printf("%d/%d rule checks pass\n", checks_run - failures, checks_run);
     free(res);
     td_ctx_free(ctx);
-    return failures ? 1 : 0;
+    return tu_report("diag_rules");
 }

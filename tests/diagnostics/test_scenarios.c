@@ -11,6 +11,7 @@
  */
 #include "scenario_check.h"
 #include "tddiag.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,28 +22,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s SHARED_DIR\n", argv[0]);
         return 2;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/vectors/scenarios.jsonl", argv[1]);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
+    json_t *scenarios = tu_load_jsonl(argv[1], "vectors/scenarios.jsonl");
+    if (!scenarios)
         return 2;
-    }
     td_ctx *ctx = td_ctx_new();
     diag_result *r = malloc(sizeof *r);
     diag_result *fast = malloc(sizeof *fast);
     if (!ctx || !r || !fast)
         return 2;
-    char *line = NULL;
-    size_t cap = 0;
     int total = 0, failed = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_error_t jerr;
-        json_t *sc = json_loads(line, 0, &jerr);
-        if (!sc) {
-            fprintf(stderr, "bad scenario line: %s\n", jerr.text);
-            return 2;
-        }
+    size_t index;
+    json_t *sc;
+    json_array_foreach(scenarios, index, sc) {
         total++;
         const char *id = json_string_value(json_object_get(sc, "id"));
         char err[256], why[512];
@@ -50,7 +41,6 @@ int main(int argc, char **argv) {
         if (!diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err)) {
             printf("FAIL %s: request rejected: %s\n", id, err);
             failed++;
-            json_decref(sc);
             continue;
         }
         diag_project proj, *pp = NULL;
@@ -59,7 +49,6 @@ int main(int argc, char **argv) {
             if (!diag_project_from_json(pj, &proj, err, sizeof err)) {
                 printf("FAIL %s: project rejected: %s\n", id, err);
                 failed++;
-                json_decref(sc);
                 continue;
             }
             if (strlen(proj.app_id) == req.app_id_len &&
@@ -89,10 +78,8 @@ int main(int argc, char **argv) {
         failed += !ok;
         json_decref(got);
         json_decref(got_fast);
-        json_decref(sc);
     }
-    free(line);
-    fclose(f);
+    json_decref(scenarios);
     free(r);
     free(fast);
     td_ctx_free(ctx);

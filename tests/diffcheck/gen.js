@@ -19,34 +19,10 @@ const fs = require('fs')
 const path = require('path')
 const at2 = require('agora-token/src/AccessToken2')
 const at006 = require('agora-access-token/src/AccessToken')
+// The interop test's seeded PRNG (mulberry32): one generator for every seeded test input.
+const { makeRng } = require('../interop/common')
 
 const { AccessToken2, ServiceRtc, ServiceRtm, ServiceRtm2, ServiceChat } = at2
-
-function makeRng(seed) {
-    let a = seed >>> 0
-    const next = () => {
-        a = (a + 0x6d2b79f5) >>> 0
-        let t = a
-        t = Math.imul(t ^ (t >>> 15), t | 1)
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-    return {
-        next,
-        int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
-        chance: p => next() < p,
-        pick: arr => arr[Math.floor(next() * arr.length)],
-        // Picks by weight: [[w, value], ...].
-        weighted: pairs => {
-            const total = pairs.reduce((s, p) => s + p[0], 0)
-            let x = next() * total
-            for (const [w, v] of pairs) {
-                if ((x -= w) < 0) return v
-            }
-            return pairs[pairs.length - 1][1]
-        },
-    }
-}
 
 function hex32(rng, upper = false) {
     let s = ''

@@ -17,35 +17,21 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build/release}
-[[ $build = /* ]] || build="$PWD/$build"
-shared=${TD_SHARED_DIR:-$root/../shared}
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+td_init diffcheck "${1:-}"
 count=${DIFFCHECK_COUNT:-20000}
 single_count=${DIFFCHECK_SINGLE:-200}
-fixed_seed=20261122
-random_seed=${DIFFCHECK_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-
-die() {
-    echo "diffcheck: $*" >&2
-    echo "diffcheck: 0 passed, 1 failed"
-    exit 1
-}
+fixed_seed=$td_fixed_seed
+random_seed=$(td_seed "${DIFFCHECK_SEED:-}")
 
 bin="$build/cli/tokendoctor"
 [[ -x $bin ]] || die "$bin not found: build it first (cmake --build $build --target tokendoctor)"
-command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/diffcheck.XXXXXX")
-keep_work=0
-cleanup() { [[ $keep_work = 1 ]] || rm -rf "$work"; }
-trap cleanup EXIT
+td_need_node
+td_make_work
 
 # 1. The vendor libraries, exactly as locked.
-if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1); then
-    cat "$work/npm.log" >&2
-    die "npm ci failed"
-fi
+td_npm_ci "$here"
 
 status=0
 
@@ -80,10 +66,10 @@ summary=$(tail -n 1 "$work/compare.txt")
 head -n -1 "$work/compare.txt"
 
 # One summary line for both comparisons.
-p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$summary")
-f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")
-sp=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$single_line")
-sf=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$single_line")
+p=$(td_passed "$summary")
+f=$(td_failed "$summary")
+sp=$(td_passed "$single_line")
+sf=$(td_failed "$single_line")
 [[ $p =~ ^[0-9]+$ && $f =~ ^[0-9]+$ && $sp =~ ^[0-9]+$ && $sf =~ ^[0-9]+$ ]] ||
     { keep_work=1; die "a comparison printed no summary (inputs in $work)"; }
 if [[ $status -ne 0 ]]; then

@@ -11,17 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_ctx.h"
 #include "tdcore.h"
-
-static td_ctx *fuzz_ctx;
-static td_token fuzz_tok;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc;
-    (void)argv;
-    fuzz_ctx = td_ctx_new();
-    return fuzz_ctx ? 0 : 1;
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     static const char cert[] = "0123456789abcdef0123456789abcdef";

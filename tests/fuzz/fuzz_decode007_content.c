@@ -8,18 +8,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+#include "fuzz_ctx.h"
 #include "tdcore.h"
 #include "tddiag.h"
-
-static td_ctx *fuzz_ctx;
-static td_token fuzz_tok;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    (void)argc;
-    (void)argv;
-    fuzz_ctx = td_ctx_new();
-    return fuzz_ctx ? 0 : 1;
-}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     static const char cert[] = "0123456789abcdef0123456789abcdef";

@@ -10,19 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#define FUZZ_CTX_OWN_INITIALIZE
+#include "fuzz_ctx.h"
 #include "tdcore.h"
 #include "tddiag.h"
 
-static td_ctx *fuzz_ctx;
-static td_token fuzz_tok;
 static FILE *fuzz_null;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    fuzz_ctx = td_ctx_new();
     fuzz_null = fopen("/dev/null", "w");
-    return fuzz_ctx && fuzz_null ? 0 : 1;
+    return fuzz_ctx_init() == 0 && fuzz_null ? 0 : 1;
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {

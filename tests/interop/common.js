@@ -1,5 +1,6 @@
 'use strict'
-/* common.js -- helpers shared by gen.js and verify.js.
+/* common.js -- helpers shared by gen.js and verify.js (and, for makeRng, by the differential
+ * test's generator, tests/diffcheck/gen.js: one PRNG for every seeded test input).
  *
  * Design: the interop test must be reproducible from one number, so every random choice comes from
  * a small seeded PRNG (mulberry32) instead of Math.random; a failing run prints its seed and
@@ -34,6 +35,15 @@ function makeRng(seed) {
         chance: p => next() < p,
         pick: arr => arr[Math.floor(next() * arr.length)],
         u32: () => Math.floor(next() * 4294967296) >>> 0,
+        // Picks by weight: [[w, value], ...].
+        weighted: pairs => {
+            const total = pairs.reduce((s, p) => s + p[0], 0)
+            let x = next() * total
+            for (const [w, v] of pairs) {
+                if ((x -= w) < 0) return v
+            }
+            return pairs[pairs.length - 1][1]
+        },
     }
     return rng
 }

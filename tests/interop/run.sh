@@ -15,40 +15,21 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=${1:-build/release}
-[[ $build = /* ]] || build="$PWD/$build"
-shared=${TD_SHARED_DIR:-$root/../shared}
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+td_init interop "${1:-}"
 count=${INTEROP_COUNT:-2000}
 mint_count=$((count / 2))
-fixed_seed=20261122
-random_seed=${INTEROP_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
-
-die() {
-    echo "interop: $*" >&2
-    echo "interop: 0 passed, 1 failed"
-    exit 1
-}
+fixed_seed=$td_fixed_seed
+random_seed=$(td_seed "${INTEROP_SEED:-}")
 
 lib="$build/core/libtdcore.a"
 [[ -f $lib ]] || die "$lib not found: build it first (cmake --build $build --target tdcore)"
-command -v node >/dev/null && command -v npm >/dev/null || die "node and npm are needed (apt-get install nodejs npm)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/interop.XXXXXX")
-keep_work=0
-cleanup() { [[ $keep_work = 1 ]] || rm -rf "$work"; }
-trap cleanup EXIT
+td_need_node
+td_make_work
 
 # 1. The vendor libraries, exactly as locked.
-if [[ -f $here/package-lock.json ]]; then
-    npm_cmd=(npm ci)
-else
-    npm_cmd=(npm install)
-fi
-if ! (cd "$here" && "${npm_cmd[@]}" --no-audit --no-fund --loglevel=error >"$work/npm.log" 2>&1); then
-    cat "$work/npm.log" >&2
-    die "${npm_cmd[*]} failed"
-fi
+td_npm_ci "$here"
 
 # 2. The checker, built like the library it links (sanitizers when the build uses them).
 cflags=(-std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g)
@@ -78,8 +59,8 @@ step() {
         return
     fi
     local p f
-    p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$summary")
-    f=$(sed -E 's/.* ([0-9]+) failed$/\1/' <<<"$summary")
+    p=$(td_passed "$summary")
+    f=$(td_failed "$summary")
     total_passed=$((total_passed + p))
     total_failed=$((total_failed + f))
     if [[ $rc -ne 0 || $f -ne 0 ]]; then

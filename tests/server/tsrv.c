@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -20,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-int tsrv_failures;
 char *tsrv_transcript;
 size_t tsrv_transcript_len;
 static pthread_mutex_t tsrv_transcript_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,51 +28,18 @@ static void tsrv_sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-bool tsrv_mkdir(char *dir, size_t cap) {
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, cap, "%s/tdsrv-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(dir) != NULL;
-}
-
-char *tsrv_read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            char *grown = realloc(buf, cap + 1);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-            }
-            buf = grown;
-        }
-    }
-    fclose(f);
-    if (!buf)
-        return NULL;
-    buf[n] = '\0';
-    if (len)
-        *len = n;
-    return buf;
-}
-
 static int tsrv_run_count;
 
 bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra) {
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "%s", dir);
     snprintf(p->db, sizeof p->db, "%s/t.db", dir);
-    char port_file[320], out[320], err[320], alog[320];
+    char port_file[320], out[320], alog[320];
+    const char *err = p->err;
     int run = ++tsrv_run_count;
     snprintf(port_file, sizeof port_file, "%s/port", dir);
     snprintf(out, sizeof out, "%s/out-%d.txt", dir, run);
-    snprintf(err, sizeof err, "%s/err-%d.txt", dir, run);
+    snprintf(p->err, sizeof p->err, "%s/err-%d.txt", dir, run);
     snprintf(alog, sizeof alog, "%s/access.log", dir);
     unlink(port_file);
     const char *argv[64];
@@ -92,25 +57,14 @@ bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *cons
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
+    pid_t pid = tu_spawn(argv, NULL, out, err);
     if (pid < 0)
         return false;
-    if (pid == 0) {
-        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (o < 0 || e < 0)
-            _exit(127);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
     p->pid = pid;
     /* Wait until it listens (or dies): the port file appears once the socket is bound. */
     for (int i = 0; i < 3000; i++) {
         size_t len;
-        char *txt = tsrv_read_file(port_file, &len);
+        char *txt = tu_read_file(port_file, &len);
         if (txt) {
             p->port = atoi(txt);
             free(txt);
@@ -130,7 +84,7 @@ bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *cons
         tsrv_stop(p, SIGKILL);
         return false;
     }
-    char *o = tsrv_read_file(out, NULL);
+    char *o = tu_read_file(out, NULL);
     const char *k = o ? strstr(o, "tdk_") : NULL;
     if (k) {
         size_t klen = strspn(k + 4, "0123456789abcdef") + 4;
@@ -141,15 +95,31 @@ bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *cons
     return true;
 }
 
+bool tsrv_wait_stderr(const tsrv_proc *p, const char *needle, int timeout_s) {
+    for (int i = 0; i < timeout_s * 100; i++) {
+        char *txt = tu_read_file(p->err, NULL);
+        bool found = txt && strstr(txt, needle);
+        free(txt);
+        if (found)
+            return true;
+        /* exited (WNOWAIT: left for tsrv_stop to reap): the line will not come */
+        siginfo_t info;
+        memset(&info, 0, sizeof info);
+        if (p->pid <= 0 || waitid(P_PID, (id_t)p->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            info.si_pid != 0)
+            return false;
+        tsrv_sleep_ms(10);
+    }
+    return false;
+}
+
 int tsrv_stop(tsrv_proc *p, int sig) {
     if (p->pid <= 0)
         return -1;
     kill(p->pid, sig);
-    int status = 0;
-    while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = tu_wait(p->pid);
     p->pid = 0;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return status;
 }
 
 /* ---- Client ---------------------------------------------------------------------------------- */
@@ -301,6 +271,15 @@ bool tsrv_request(tsrv_conn *c, const char *method, const char *path, const char
     }
     if (out->close)
         tsrv_close(c);
+    return true;
+}
+
+bool tsrv_read_reply(tsrv_conn *c, tsrv_resp *out) {
+    memset(out, 0, sizeof *out);
+    if (c->fd < 0 || !tsrv_read_response(c, false, out)) {
+        tsrv_close(c);
+        return false;
+    }
     return true;
 }
 

@@ -8,23 +8,12 @@
 #ifndef TSRV_H
 #define TSRV_H
 
+#include "testutil.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-/* ---- Checks ------------------------------------------------------------------------------- */
-
-extern int tsrv_failures;
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            tsrv_failures++;                                                                       \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                        \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-        }                                                                                          \
-    } while (0)
 
 /* ---- The service as a child process ----------------------------------------------------- */
 
@@ -34,10 +23,8 @@ typedef struct {
     char dir[256]; /* its temporary directory: database, key file, logs */
     char db[320];
     char admin_key[96]; /* printed on the first start ("" when none was printed) */
+    char err[320];      /* this run's stderr file */
 } tsrv_proc;
-
-/* Makes a fresh temporary directory for a service. */
-bool tsrv_mkdir(char *dir, size_t cap);
 
 /* Starts `BIN serve --listen 127.0.0.1:0 --db DIR/t.db ...` plus extra (NULL-terminated, may
  * be NULL) with stdout/stderr in DIR/out-N.txt / DIR/err-N.txt and the access log in
@@ -47,8 +34,9 @@ bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *cons
 /* Sends sig and waits for the exit; returns the exit status (-1 when killed by a signal). */
 int tsrv_stop(tsrv_proc *p, int sig);
 
-/* Reads a whole file (NUL-terminated); NULL when missing. */
-char *tsrv_read_file(const char *path, size_t *len);
+/* Waits until the service's stderr contains needle (polling, up to timeout_s as a safety net
+ * against a hung service); false when it did not appear or the service exited first. */
+bool tsrv_wait_stderr(const tsrv_proc *p, const char *needle, int timeout_s);
 
 /* ---- HTTP client ---------------------------------------------------------------------------- */
 
@@ -73,6 +61,9 @@ void tsrv_close(tsrv_conn *c);
  * (c is then closed). */
 bool tsrv_request(tsrv_conn *c, const char *method, const char *path, const char *extra_headers,
                   const char *content_type, const char *body, size_t body_len, tsrv_resp *out);
+/* Reads one response on c for a request the caller wrote to c->fd by hand (e.g. in parts);
+ * false on any I/O or parse error (c is then closed). */
+bool tsrv_read_reply(tsrv_conn *c, tsrv_resp *out);
 void tsrv_resp_free(tsrv_resp *r);
 
 /* The value of a response header (case-insensitive name) into out; false when absent. */

@@ -92,3 +92,29 @@ bool scenario_matches(json_t *expect, json_t *got, char *why, size_t cap) {
     }
     return true;
 }
+
+bool scenario_write_batch(json_t *scenarios, const char *batch_path, const char *projects_path) {
+    FILE *b = fopen(batch_path, "w");
+    json_t *projects = json_array();
+    bool ok = b && projects;
+    size_t i;
+    json_t *sc;
+    json_array_foreach(scenarios, i, sc) {
+        if (!ok)
+            break;
+        json_t *req = json_deep_copy(json_object_get(sc, "request"));
+        ok = req && json_object_set(req, "id", json_object_get(sc, "id")) == 0;
+        char *line = ok ? json_dumps(req, JSON_COMPACT) : NULL;
+        ok = line && fprintf(b, "%s\n", line) > 0;
+        free(line);
+        json_decref(req);
+        json_t *project = json_object_get(sc, "project");
+        if (ok && !json_is_null(project))
+            ok = json_array_append(projects, project) == 0;
+    }
+    if (b)
+        ok = fclose(b) == 0 && ok;
+    ok = ok && json_dump_file(projects, projects_path, JSON_INDENT(1)) == 0;
+    json_decref(projects);
+    return ok;
+}

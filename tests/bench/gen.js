@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+// gen.js -- the benchmark corpus: N distinct diagnosis requests over P projects.
+//
+// Design
+// ------
+// Every request carries its own token, built here by the vendor's npm libraries (agora-token for
+// "007", agora-access-token for "006"), so no two requests share a token and neither checker can
+// answer from a cache instead of doing the work. About 80% of the requests are joinable; the rest
+// fail in one place each, spread evenly over what users actually get wrong: wrong channel, wrong
+// uid, expired token, a token signed with a certificate the project does not have, and a
+// malformed token (truncated, corrupted base64 or zlib data, stray whitespace). Most tokens are
+// 007, some 006; some 007 tokens carry rtc + rtm services, some joins use a user account, some
+// are rtm logins.
+//
+// Everything is derived from --seed with a small deterministic PRNG (salts and issue times
+// included, which the libraries would otherwise draw from Math.random and the clock), and every
+// request carries `at`, so the expected verdict of each request is fixed and both checkers can be
+// compared line by line. The generator writes:
+//   DIR/requests.jsonl   one request per line, the `tokendoctor diagnose --batch` input format
+//                        (the HTTP body of POST /v1/diagnose plus an `id`)
+//   DIR/projects.json    an array of project configurations (interfaces.md), for --project FILE
+//   DIR/expected.jsonl   {id, kind}: the failure the generator injected ("ok" when none)
+//
+// Usage: node gen.js [--n 100000] [--projects 100] [--seed 1] [--out DIR]
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const { AccessToken2, ServiceRtc, ServiceRtm } = require('agora-token/src/AccessToken2');
+const { AccessToken } = require('agora-access-token/src/AccessToken');
+
+function parseArgs(argv) {
+    const opts = { n: 100000, projects: 100, seed: 1, out: '.' };
+    for (let i = 2; i < argv.length; i++) {
+        const key = argv[i].replace(/^--/, '');
+        const value = argv[++i];
+        if (!(key in opts) || value === undefined) {
+            throw new Error(`usage: gen.js [--n N] [--projects P] [--seed S] [--out DIR] (bad: ${argv[i - 1]})`);
+        }
+        opts[key] = key === 'out' ? value : Number(value);
+        if (key !== 'out' && !(Number.isInteger(opts[key]) && opts[key] > 0)) {
+            throw new Error(`--${key}: must be a positive integer`);
+        }
+    }
+    return opts;
+}
+
+// mulberry32: tiny, fast, deterministic; quality is ample for test data.
+function makeRng(seed) {
+    let a = seed >>> 0;
+    const next = () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)); // inclusive
+    const hex = len => {
+        let s = '';
+        for (let i = 0; i < len; i++) s += '0123456789abcdef'[int(0, 15)];
+        return s;
+    };
+    const pick = arr => arr[int(0, arr.length - 1)];
+    return { next, int, hex, pick };
+}
+
+const CHANNEL_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';
+const PLATFORMS = ['native', 'android', 'ios', 'web', 'windows', 'objc', 'flutter'];
+const BASE_AT = 1763800000; // a fixed "now" (Nov 2025); every request judges expiry at its own `at`
+
+function makeProjects(rng, count) {
+    const projects = [];
+    for (let i = 0; i < count; i++) {
+        const p = {
+            app_id: rng.hex(32),
+            name: `bench project ${i}`,
+            primary: { certificate: rng.hex(32), enabled: true },
+            secondary: null,
+            no_certificate: false,
+            cohost_auth: i % 5 === 0,
+            retired_certificates: [],
+        };
+        // A quarter of the projects are mid-rotation: both certificates enabled, tokens signed
+        // by either, so a checker sometimes has to try the second one.
+        if (i % 4 === 1) p.secondary = { certificate: rng.hex(32), enabled: true };
+        if (i % 3 === 2) p.retired_certificates.push(rng.hex(32));
+        projects.push(p);
+    }
+    return projects;
+}
+
+// The failure injected into a request, about 20% in all.
+function pickKind(rng) {
+    const r = rng.next();
+    if (r < 0.8) return 'ok';
+    return ['channel', 'uid', 'expired', 'signature', 'malformed'][Math.floor((r - 0.8) / 0.04)] || 'malformed';
+}
+
+function channelName(rng, i) {
+    let s = `c${i.toString(36)}-`;
+    const len = rng.int(4, 20);
+    for (let k = 0; k < len; k++) s += rng.pick(CHANNEL_CHARS);
+    return s;
+}
+
+function signingCert(rng, project, kind) {
+    if (kind === 'signature') return rng.hex(32); // a certificate the project never had
+    if (project.secondary && rng.next() < 0.5) return project.secondary.certificate;
+    return project.primary.certificate;
+}
+
+function build007(rng, project, cert, join, issueTs, expire) {
+    const token = new AccessToken2(project.app_id, cert, issueTs, expire);
+    token.salt = rng.int(1, 99999999);
+    if (join.service === 'rtm') {
+        const rtm = new ServiceRtm(join.userId);
+        rtm.add_privilege(ServiceRtm.kPrivilegeLogin, expire);
+        token.add_service(rtm);
+        return token.build();
+    }
+    const rtc = new ServiceRtc(join.channel, join.tokenUid);
+    rtc.add_privilege(ServiceRtc.kPrivilegeJoinChannel, expire);
+    if (join.role === 'publisher') {
+        rtc.add_privilege(ServiceRtc.kPrivilegePublishAudioStream, expire);
+        rtc.add_privilege(ServiceRtc.kPrivilegePublishVideoStream, expire);
+        rtc.add_privilege(ServiceRtc.kPrivilegePublishDataStream, expire);
+    }
+    token.add_service(rtc);
+    if (join.withRtm) {
+        const rtm = new ServiceRtm(String(join.tokenUid || 'user'));
+        rtm.add_privilege(ServiceRtm.kPrivilegeLogin, expire);
+        token.add_service(rtm);
+    }
+    return token.build();
+}
+
+function build006(rng, project, cert, join, issueTs, expire) {
+    const token = new AccessToken(project.app_id, cert, join.channel, join.tokenUid);
+    token.salt = rng.int(1, 99999999);
+    token.ts = issueTs + expire;
+    token.addPriviledge(1, issueTs + expire);
+    if (join.role === 'publisher') {
+        token.addPriviledge(2, issueTs + expire);
+        token.addPriviledge(3, issueTs + expire);
+        token.addPriviledge(4, issueTs + expire);
+    }
+    return token.build();
+}
+
+// Breaks a token the ways users break them; each still needs work to reject.
+function malform(rng, token) {
+    switch (rng.int(0, 3)) {
+    case 0: // cut at a multiple of 4: valid base64, the content (or zlib stream) ends early
+        return token.slice(0, token.length - 4 * rng.int(2, 6));
+    case 1: { // one base64 character changed: zlib or structure error, or a bad signature
+        const at = rng.int(10, token.length - 3);
+        const c = token[at] === 'A' ? 'B' : 'A';
+        return token.slice(0, at) + c + token.slice(at + 1);
+    }
+    case 2: // pasted with a trailing newline
+        return `${token}\n`;
+    default: // a character outside the alphabet
+        return `${token.slice(0, 20)}*${token.slice(21)}`;
+    }
+}
+
+function makeRequest(rng, projects, i) {
+    const project = projects[rng.int(0, projects.length - 1)];
+    const kind = pickKind(rng);
+    const version = rng.next() < 0.85 ? '007' : '006';
+    const service = version === '007' && rng.next() < 0.1 ? 'rtm' : 'rtc';
+    const role = rng.next() < 0.7 ? 'publisher' : 'subscriber';
+    const useAccount = service === 'rtc' && rng.next() < 0.15;
+    const uid = rng.int(1, 4294967295);
+    const account = `user-${i.toString(36)}@bench`;
+    const join = {
+        service,
+        role,
+        channel: channelName(rng, i),
+        // 10% of rtc tokens are built for any uid (empty uid) and joined with uid 0
+        tokenUid: useAccount ? account : (rng.next() < 0.1 && kind !== 'uid' ? 0 : uid),
+        userId: account,
+        withRtm: version === '007' && rng.next() < 0.2,
+    };
+    const issueTs = BASE_AT - rng.int(60, 3000);
+    const expire = rng.int(3600, 86400);
+    const cert = signingCert(rng, project, kind);
+    let token = version === '007' ? build007(rng, project, cert, join, issueTs, expire)
+        : build006(rng, project, cert, join, issueTs, expire);
+    if (kind === 'malformed') token = malform(rng, token);
+
+    const req = {
+        id: `r${i}`,
+        app_id: project.app_id,
+        service,
+        role,
+        platform: rng.pick(PLATFORMS),
+        at: kind === 'expired' ? issueTs + expire + rng.int(1, 100000) : BASE_AT,
+        token,
+    };
+    if (service === 'rtm') {
+        req.account = kind === 'uid' ? `${account}x` : account;
+    } else {
+        req.channel = kind === 'channel' ? `${join.channel}x` : join.channel;
+        if (useAccount) {
+            req.account = kind === 'uid' ? `${account}x` : account;
+        } else {
+            const joinUid = join.tokenUid === 0 ? 0 : uid;
+            req.uid = kind === 'uid' ? (joinUid + 1) % 4294967296 || 1 : joinUid;
+        }
+    }
+    return { req, kind: service === 'rtm' && kind === 'channel' ? 'ok' : kind };
+}
+
+function main() {
+    const opts = parseArgs(process.argv);
+    const rng = makeRng(opts.seed);
+    const projects = makeProjects(rng, opts.projects);
+    fs.mkdirSync(opts.out, { recursive: true });
+    fs.writeFileSync(path.join(opts.out, 'projects.json'), `${JSON.stringify(projects, null, 1)}\n`);
+
+    const reqs = [];
+    const kinds = [];
+    const counts = {};
+    for (let i = 0; i < opts.n; i++) {
+        const { req, kind } = makeRequest(rng, projects, i);
+        reqs.push(JSON.stringify(req));
+        kinds.push(JSON.stringify({ id: req.id, kind }));
+        counts[kind] = (counts[kind] || 0) + 1;
+    }
+    fs.writeFileSync(path.join(opts.out, 'requests.jsonl'), `${reqs.join('\n')}\n`);
+    fs.writeFileSync(path.join(opts.out, 'expected.jsonl'), `${kinds.join('\n')}\n`);
+    process.stderr.write(`gen: ${opts.n} requests over ${opts.projects} projects -> ${opts.out} ${JSON.stringify(counts)}\n`);
+}
+
+main();

@@ -1,0 +1,314 @@
+#!/usr/bin/env node
+// report.js -- the bookkeeping of `make bench` (run.sh): agreement checks and the results page.
+//
+// Design
+// ------
+// run.sh appends one JSON record per measurement to results.jsonl (machine, micro, each batch
+// run, each wrk run, agreement checks, soak); this script owns every computation on them --
+// medians, ratios, whether a target is met -- so that run.sh stays a plain sequence of commands
+// and the page can be regenerated from the raw records at any time:
+//
+//   node report.js compare OURS.jsonl BASELINE.jsonl   both checkers' batch answers, by id
+//   node report.js probe URL REQUESTS.jsonl ANSWERS.jsonl
+//        POSTs the requests to URL/v1/diagnose one by one and compares each answer's verdict
+//        and cause with the baseline's answer on the same line
+//   node report.js render results.jsonl                 the markdown page (results.md)
+//
+// A benchmark of two checkers that disagree measures nothing: the agreement figures sit next to
+// the speed figures on the page.
+'use strict';
+
+const fs = require('fs');
+const http = require('http');
+
+const TARGETS = { batch: 6, http: 3, httpP99: 10, micro: 1.3 };
+
+function readJsonl(file) {
+    return fs.readFileSync(file, 'utf8').split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l));
+}
+
+// A diagnosis (which has an `error` member of its own when rejected) or an error object.
+function answerKey(o) {
+    if (o && o.verdict === undefined && o.error) return `error:${o.error.code}`;
+    return `${o.verdict}/${o.cause}`;
+}
+
+// ---- compare ------------------------------------------------------------------------------
+
+function compare(oursFile, nodeFile) {
+    const ours = readJsonl(oursFile);
+    const base = new Map(readJsonl(nodeFile).map(o => [o.id, o]));
+    let agree = 0;
+    const differ = {};
+    const examples = [];
+    for (const o of ours) {
+        const b = base.get(o.id);
+        const a = answerKey(o);
+        const k = b ? answerKey(b) : 'missing';
+        if (a === k) {
+            agree++;
+            continue;
+        }
+        const pair = `${a} vs ${k}`;
+        differ[pair] = (differ[pair] || 0) + 1;
+        if (examples.length < 5) examples.push(`${o.id}: tokendoctor ${a}, baseline ${k}`);
+    }
+    return { kind: 'agreement', what: 'batch', total: ours.length, baseline_total: base.size, agree, differ, examples };
+}
+
+// ---- probe --------------------------------------------------------------------------------
+
+function post(agent, url, body) {
+    return new Promise((resolve, reject) => {
+        const req = http.request(`${url}/v1/diagnose`, {
+            method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        }, res => {
+            const parts = [];
+            res.on('data', c => parts.push(c));
+            res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(parts).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.end(body);
+    });
+}
+
+async function probe(url, requestsFile, answersFile) {
+    const lines = fs.readFileSync(requestsFile, 'utf8').split('\n').filter(l => l.trim() !== '');
+    const answers = readJsonl(answersFile);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const status = {};
+    let agree = 0;
+    const differ = {};
+    const examples = [];
+    for (let i = 0; i < lines.length; i++) {
+        const res = await post(agent, url, lines[i]);
+        status[res.status] = (status[res.status] || 0) + 1;
+        let got;
+        try {
+            got = answerKey(JSON.parse(res.body));
+        } catch (e) {
+            got = `unparsable (${res.status})`;
+        }
+        const want = answerKey(answers[i]);
+        if (got === want) agree++;
+        else {
+            const pair = `${got} vs ${want}`;
+            differ[pair] = (differ[pair] || 0) + 1;
+            if (examples.length < 5) examples.push(`line ${i + 1}: tokendoctor ${got}, baseline ${want}`);
+        }
+    }
+    agent.destroy();
+    return { kind: 'agreement', what: 'http', total: lines.length, agree, status, differ, examples };
+}
+
+// ---- render -------------------------------------------------------------------------------
+
+const median = xs => {
+    const s = [...xs].sort((a, b) => a - b);
+    if (s.length === 0) return NaN;
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const int = x => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
+const f2 = x => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const f3 = x => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const met = ok => (ok ? '**met**' : '**NOT met**');
+
+function batchRows(recs, who, n) {
+    return recs.filter(r => r.kind === 'batch' && r.who === who && r.n === n);
+}
+
+function batchRps(recs, who, n) {
+    return median(batchRows(recs, who, n).map(r => r.n / r.seconds));
+}
+
+// Runs alternate (ours, baseline, ours, ...): the ratio of each pair, then their median, so a
+// burst of load elsewhere on the machine hits one pair rather than one side.
+function pairedRatio(a, b, value) {
+    const ratios = [];
+    for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push(value(a[i]) / value(b[i]));
+    return median(ratios);
+}
+
+function batchRatio(recs, n) {
+    return pairedRatio(batchRows(recs, 'ours', n), batchRows(recs, 'node', n), r => r.n / r.seconds);
+}
+
+// CPU seconds per request of the baseline over ours: what the ratio would be if each had the
+// cores to itself (on a loaded machine wall time also counts the other tenants).
+function batchCpuRatio(recs, n) {
+    const cpu = who => median(batchRows(recs, who, n).map(r => (r.user + r.sys) / r.n));
+    return cpu('node') / cpu('ours');
+}
+
+function httpRuns(recs, who, label, extra = () => true) {
+    return recs.filter(r => r.kind === 'http' && r.who === who && r.label === label && extra(r));
+}
+
+function render(file) {
+    const recs = readJsonl(file);
+    const machine = recs.find(r => r.kind === 'machine') || {};
+    const micro = recs.find(r => r.kind === 'micro');
+    const selftest = recs.find(r => r.kind === 'selftest');
+    const agreements = recs.filter(r => r.kind === 'agreement');
+    const out = [];
+    const p = s => out.push(s);
+
+    p('# tokendoctor benchmark results');
+    p('');
+    p(`Run ${machine.date || '?'} on ${machine.nproc} cores (${machine.cpu}), ${machine.mem_gib} GiB, `
+        + `Linux ${machine.kernel}; load average at start ${(machine.load || []).join(' ')}. `
+        + `Node ${machine.node}, wrk ${machine.wrk || 'n/a'}, ${machine.cc}.`);
+    p(`Corpus: ${int(machine.n)} distinct requests over ${machine.projects} projects (gen.js, ~20% failing); `
+        + `batch runs: ${machine.repeat} per side, median; HTTP: wrk ${machine.duration} s per run.`);
+    if (selftest) p(`Baseline checked against the public scenarios: ${selftest.line}.`);
+    p('');
+
+    // Headline table.
+    const n = machine.n;
+    const bOurs = batchRps(recs, 'ours', n);
+    const bNode = batchRps(recs, 'node', n);
+    const hOurs = httpRuns(recs, 'ours', 'main');
+    const hNode = httpRuns(recs, 'node', 'main');
+    const hOursRps = median(hOurs.map(r => r.rps));
+    const hNodeRps = median(hNode.map(r => r.rps));
+    const hOursP99 = median(hOurs.map(r => r.p99_ms));
+    const hNodeP99 = median(hNode.map(r => r.p99_ms));
+    const non2xx = hOurs.reduce((a, r) => a + r.non2xx + r.connect_errors + r.read_errors + r.write_errors + r.timeouts, 0);
+    p('## Targets');
+    p('');
+    p('| what | tokendoctor | baseline | ratio | target | |');
+    p('|---|---|---|---|---|---|');
+    if (Number.isFinite(bOurs)) {
+        const ratio = batchRatio(recs, n);
+        p(`| \`diagnose --batch --summary\`, ${int(n)} requests | ${int(bOurs)} req/s | ${int(bNode)} req/s (\`baseline.js batch\`) | ${f2(ratio)}× (CPU time: ${f2(batchCpuRatio(recs, n))}×) | ≥ ${TARGETS.batch}× | ${met(ratio >= TARGETS.batch)} |`);
+    } else {
+        p(`| \`diagnose --batch --summary\`, ${int(n)} requests | not measured | ${Number.isFinite(bNode) ? `${int(bNode)} req/s` : 'n/a'} | | ≥ ${TARGETS.batch}× | not measured |`);
+    }
+    if (hOurs.length) {
+        const ratio = pairedRatio(hOurs, hNode, r => r.rps);
+        const cpuPerReq = runs => median(runs.filter(r => r.cpu_s !== undefined).map(r => r.cpu_s / r.requests));
+        const cpuRatio = cpuPerReq(hNode) / cpuPerReq(hOurs);
+        p(`| \`serve --threads 2\`, \`wrk -t1 -c64\` | ${int(hOursRps)} req/s | ${int(hNodeRps)} req/s (2-worker cluster) | ${f2(ratio)}× (server CPU time: ${f2(cpuRatio)}×) | ≥ ${TARGETS.http}× | ${met(ratio >= TARGETS.http)} |`);
+        p(`| p99 latency, same runs | ${f2(hOursP99)} ms | ${f2(hNodeP99)} ms | | ≤ ${TARGETS.httpP99} ms | ${met(hOursP99 <= TARGETS.httpP99)} |`);
+        p(`| non-2xx answers and socket errors, same runs | ${non2xx} | ${hNode.reduce((a, r) => a + r.non2xx, 0)} | | 0 | ${met(non2xx === 0)} |`);
+    } else {
+        p(`| \`serve --threads 2\`, \`wrk -t1 -c64\` | not measured | ${hNode.length ? `${int(hNodeRps)} req/s` : 'n/a'} | | ≥ ${TARGETS.http}×, p99 ≤ ${TARGETS.httpP99} ms, 0 non-2xx | not measured |`);
+    }
+    if (micro) {
+        p(`| one 007 decode+verify (${micro.len007} chars) | ${f3(micro.td007_us)} µs | floor ${f3(micro.floor007_us)} µs | ${f2(micro.ratio007_cpu)}× CPU time (wall: ${f2(micro.ratio007)}×) | ≤ ${TARGETS.micro}× | ${met(micro.ratio007_cpu <= TARGETS.micro)} |`);
+        p(`| one 006 decode+verify (${micro.len006} chars) | ${f3(micro.td006_us)} µs | floor ${f3(micro.floor006_us)} µs | ${f2(micro.ratio006_cpu)}× CPU time (wall: ${f2(micro.ratio006)}×) | (none) | |`);
+    } else {
+        p('| one 007 decode+verify | not measured | | | ≤ 1.3× | not measured |');
+    }
+    p('');
+
+    p('## Do both checkers give the same answers?');
+    p('');
+    if (!agreements.length) p('Not measured (no tokendoctor answers yet).');
+    for (const a of agreements) {
+        const where = a.what === 'batch' ? 'Batch outputs, request by request (verdict and cause)'
+            : `HTTP: the first ${a.total} requests POSTed to \`serve\` one by one, against the baseline's answers (statuses ${JSON.stringify(a.status)})`;
+        p(`- ${where}: ${a.agree} of ${a.total} agree.`
+            + (Object.keys(a.differ).length ? ` Differences: ${Object.entries(a.differ).map(([k, v]) => `${v} × ${k}`).join('; ')}. E.g. ${a.examples.join('; ')}.` : ''));
+    }
+    p('');
+
+    if (micro) {
+        p('## Micro-benchmark (micro.c)');
+        p('');
+        p(`Median of ${micro.runs} alternating runs of ~30 ms, 64 distinct tokens per case; ratio = median of the per-run ratios, in the thread's CPU time (\`CLOCK_THREAD_CPUTIME_ID\`: the cost of the code, which the other tenants of a shared machine do not inflate; the target is judged on it) and in wall time (\`CLOCK_MONOTONIC\`; on an idle machine both agree). The floor redoes the`);
+        p('unavoidable work on the same bytes: 007 = inflate with a reused `z_stream` + three HMAC-SHA256 with');
+        p('one kept, pre-set-up mbedTLS context; 006 = one such HMAC.');
+        p('');
+        p('| part (wall time, median) | µs |');
+        p('|---|---|');
+        p(`| \`td_decode\` alone (007, ${micro.len007} chars → ${micro.content007} B content) | ${f3(micro.decode007_us)} |`);
+        p(`| \`td_verify007\` alone | ${f3(micro.verify007_us)} |`);
+        p(`| inflate, reused z_stream (floor part) | ${f3(micro.inflate_us)} |`);
+        p(`| 3 HMACs, kept context (floor part) | ${f3(micro.hmac3_kept_us)} |`);
+        p(`| 3 one-shot \`mbedtls_md_hmac\` (context set up per call; reference) | ${f3(micro.hmac3_oneshot_us)} |`);
+        p(`| \`mbedtls_base64_decode\` of the token (reference) | ${f3(micro.mbedtls_base64_us)} |`);
+        p('');
+        p('By number of rtc services in the token:');
+        p('');
+        p('| services | token chars | tokendoctor µs | floor µs | ratio | CPU-time ratio |');
+        p('|---|---|---|---|---|---|');
+        for (const s of micro.services) p(`| ${s.n} | ${s.chars} | ${f3(s.td_us)} | ${f3(s.floor_us)} | ${f2(s.ratio || s.td_us / s.floor_us)}× | ${s.ratio_cpu ? `${f2(s.ratio_cpu)}×` : "n/a"} |`);
+        p('');
+    }
+
+    const batchAll = recs.filter(r => r.kind === 'batch');
+    if (batchAll.length) {
+        p('## Batch');
+        p('');
+        p('Each run: wall seconds, and CPU seconds (user + sys) of the whole process (start-up and file I/O included).');
+        p('Runs alternate between the two checkers; the ratio is the median of the per-pair ratios.');
+        p('');
+        p('| requests | who | runs (s) | median req/s | CPU s per 100k requests |');
+        p('|---|---|---|---|---|');
+        const sizes = [...new Set(batchAll.map(r => r.n))].sort((a, b) => b - a);
+        for (const size of sizes) {
+            for (const who of ['ours', 'node', 'node2']) {
+                const rows = batchRows(recs, who, size);
+                if (!rows.length) continue;
+                const cpu = median(rows.map(r => (r.user + r.sys) / r.n * 100000));
+                const name = { ours: 'tokendoctor', node: 'baseline', node2: 'baseline, 2 processes (`--workers 2`)' }[who];
+                p(`| ${int(size)} | ${name} | ${rows.map(r => f2(r.seconds)).join(', ')} | ${int(batchRps(recs, who, size))} | ${f2(cpu)} |`);
+            }
+            const r = batchRatio(recs, size);
+            if (Number.isFinite(r)) p(`| ${int(size)} | ratio (paired runs) | | ${f2(r)}× | ${f2(batchCpuRatio(recs, size))}× less CPU |`);
+        }
+        p('');
+    }
+
+    const httpAll = recs.filter(r => r.kind === 'http');
+    if (httpAll.length) {
+        p('## HTTP');
+        p('');
+        p('`wrk -t1` (one load-generating thread, on the same 2 cores), post.lua posting the corpus in turn.');
+        p('"threads" is `serve --threads` for tokendoctor and the number of cluster workers for the baseline.');
+        p('RSS is the server process\'s (the cluster primary\'s for the baseline) before and after the run.');
+        p('');
+        p('"server CPU" is the CPU time of the server process (all threads; the cluster: primary and workers) per request.');
+        p('');
+        p('| run | who | threads | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU µs/req | RSS KiB before → after |');
+        p('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+        for (const r of httpAll) {
+            const errors = r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
+            const label = r.label.startsWith('batch') ? `${r.label} (${r.path}, ${r.label.slice(5)} per body)` : r.label;
+            p(`| ${label} | ${r.who === 'ours' ? 'tokendoctor' : 'baseline'} | ${r.threads} | ${r.connections} | ${int(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f2(r.p999_ms)} | ${f2(r.max_ms)} | ${r.non2xx} | ${errors} | ${r.cpu_s === undefined ? 'n/a' : f2(r.cpu_s / r.requests * 1e6)} | ${int(r.rss_before_kb)} → ${int(r.rss_after_kb)} |`);
+        }
+        const batches = httpAll.filter(r => r.label.startsWith('batch'));
+        if (batches.length) {
+            p('');
+            p(`Diagnoses per second through /v1/diagnose/batch: ${batches.map(r => `${r.label.slice(5)} per body: ${int(r.rps * Number(r.label.slice(5)))}`).join('; ')} (single requests: ${int(hOursRps)}).`);
+        }
+        p('');
+    }
+
+    const soak = recs.find(r => r.kind === 'soak');
+    if (soak) {
+        p('## Soak');
+        p('');
+        p(`${soak.seconds} s under \`wrk -t1 -c64\`${soak.wrk ? `: ${int(soak.wrk.rps)} req/s, p99 ${f2(soak.wrk.p99_ms)} ms, non-2xx ${soak.wrk.non2xx}` : ''}. `
+            + `Server RSS (KiB) every 10 s: ${soak.rss_kb.join(', ')}.`);
+        p('');
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+}
+
+async function main() {
+    const [cmd, ...args] = process.argv.slice(2);
+    if (cmd === 'compare' && args.length === 2) console.log(JSON.stringify(compare(args[0], args[1])));
+    else if (cmd === 'probe' && args.length === 3) console.log(JSON.stringify(await probe(args[0], args[1], args[2])));
+    else if (cmd === 'render' && args.length === 1) render(args[0]);
+    else {
+        process.stderr.write('usage: report.js compare OURS BASELINE | probe URL REQUESTS ANSWERS | render RECORDS\n');
+        process.exit(64);
+    }
+}
+
+main().catch(e => {
+    process.stderr.write(`report.js: ${e.stack || e}\n`);
+    process.exit(1);
+});

@@ -1,0 +1,74 @@
+/* testutil.h -- the helpers every C test shares (static library tdtestutil).
+ *
+ * Checks: CHECK(cond, fmt, ...) and EXPECT(cond) never stop a test: a failed one prints
+ * file:line, the expression and the caller's context (which vector, which scenario) and is
+ * counted, so one run reports every broken case; tu_report() turns the count into the exit
+ * status. The counters are process-wide and atomic, so client threads may check too.
+ *
+ * Files and processes: reading a whole file, a JSON-lines file as one array, a fresh temporary
+ * directory, and running a program with its standard streams redirected to files (fork/exec,
+ * arguments passed verbatim, no shell). Every function here reports failure by its return
+ * value; none exits.
+ */
+#ifndef TD_TESTUTIL_H
+#define TD_TESTUTIL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* ---- Checks -------------------------------------------------------------------------------- */
+
+#define CHECK(cond, ...) tu_check((cond) ? true : false, __FILE__, __LINE__, #cond, __VA_ARGS__)
+#define EXPECT(cond) tu_expect((cond) ? true : false, __FILE__, __LINE__, #cond)
+
+/* Counts a check; prints "file:line: CHECK(expr) failed: message" when !ok. Returns ok. */
+bool tu_check(bool ok, const char *file, int line, const char *expr, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The same without a message. */
+bool tu_expect(bool ok, const char *file, int line, const char *expr);
+
+/* Checks run and failed so far. */
+int tu_checks(void);
+int tu_failures(void);
+
+/* Prints "NAME: N checks, M failed" and returns the exit status: 0 when none failed, else 1. */
+int tu_report(const char *name);
+
+/* ---- Files ---------------------------------------------------------------------------------- */
+
+/* The whole file, NUL-terminated (binary content allowed: *len, when len is not NULL, is its
+ * size); malloc'ed, NULL when it cannot be read. */
+char *tu_read_file(const char *path, size_t *len);
+
+/* Writes len bytes to path (created or truncated); false on any error. */
+bool tu_write_file(const char *path, const void *data, size_t len);
+
+/* True when the file at path contains the needle bytes. */
+bool tu_file_contains(const char *path, const void *needle, size_t needle_len);
+
+/* Every line of the JSON-lines file DIR/NAME as one array, in order (blank lines skipped). NULL,
+ * with the reason on stderr, when the file cannot be read or a line is not JSON. */
+json_t *tu_load_jsonl(const char *dir, const char *name);
+
+/* Makes a fresh directory $TMPDIR/PREFIX-XXXXXX (default /tmp) into dir; false on failure. */
+bool tu_mkdtemp(char *dir, size_t cap, const char *prefix);
+
+/* Removes dir and everything under it (symbolic links are removed, not followed); false when
+ * something could not be removed. */
+bool tu_rmtree(const char *dir);
+
+/* ---- Processes ------------------------------------------------------------------------------ */
+
+/* Starts argv[0] with argv (NULL-terminated), standard input from in_path (NULL: /dev/null)
+ * and standard output / error into out_path / err_path (created or truncated). Returns the
+ * child's pid, -1 when it could not be forked (a failed exec exits 127). */
+pid_t tu_spawn(const char *const *argv, const char *in_path, const char *out_path,
+               const char *err_path);
+
+/* Waits for pid: its exit status, 128 + N when killed by signal N, -1 when it cannot wait. */
+int tu_wait(pid_t pid);
+
+#endif /* TD_TESTUTIL_H */
