@@ -27,7 +27,8 @@
 # reported, not failed. The script exits non-zero only when something could not be measured
 # correctly (a build failure, a checker that disagrees with the spec, a server that would not
 # start). A step whose tokendoctor command is not available yet is reported as "not measured".
-# Loopback only. The whole run takes about 5 minutes (BENCH_QUICK=1: about 1 minute).
+# Loopback only. The whole run takes about 3 minutes (BENCH_QUICK=1: about 1 minute), plus
+# BENCH_SOAK seconds.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -73,19 +74,20 @@ trap cleanup EXIT
 
 # ---- 0. tools ------------------------------------------------------------------------------
 
-command -v node >/dev/null && command -v npm >/dev/null ||
+# Debian packages, installed when missing and we may (make bench runs as root on the CI image).
+apt_install() {
+    [[ $(id -u) = 0 ]] || return 1
+    log "installing $* (Debian packages)"
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+}
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm ||
     die "node and npm are needed (apt-get install nodejs npm)"
 (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci failed in $here"
-if ! command -v wrk >/dev/null; then
-    if [[ $(id -u) = 0 ]]; then
-        log "installing wrk (Debian package)"
-        { apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1 ||
-            { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; }; } ||
-            log "could not install wrk: the HTTP figures will be missing"
-    else
-        log "wrk is missing (apt-get install wrk): the HTTP figures will be missing"
-    fi
-fi
+command -v wrk >/dev/null || apt_install wrk ||
+    log "wrk is missing (apt-get install wrk): the HTTP figures will be missing"
+command -v curl >/dev/null || apt_install curl ||
+    log "curl is missing (apt-get install curl): the HTTP figures will be missing"
 cc=${CC:-cc}
 command -v "$cc" >/dev/null || cc=gcc
 
@@ -260,8 +262,8 @@ wrk_run() {
 warm() { wrk -t1 -c16 -d1s -s "$here/post.lua" "$url" -- "$corpus/requests-10k.jsonl" >/dev/null; }
 
 have_serve=0
-if [[ -x $td ]] && command -v wrk >/dev/null; then
-    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm"
+if [[ -x $td ]] && command -v wrk >/dev/null && command -v curl >/dev/null; then
+    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm" "$out/tokendoctor.key"
     node -e 'const fs=require("fs");const d=process.argv[2];JSON.parse(fs.readFileSync(process.argv[1],"utf8")).forEach((p,i)=>fs.writeFileSync(`${d}/project-${i}.json`,JSON.stringify(p)))' \
         "$corpus/projects.json" "$corpus"
     loaded=0
@@ -336,6 +338,12 @@ if [[ $have_serve = 1 ]]; then
         rec "{\"kind\":\"soak\",\"seconds\":$soak,\"rss_kb\":[$(IFS=,; echo "${samples[*]}")],\"wrk\":$(sed -n 's/^WRKJSON //p' "$out/soak-wrk.txt" | grep . || echo null)}"
         stop_server
     fi
+fi
+
+# The service's database holds every diagnosis of the run (~170 bytes each: ~1.5 GB after a
+# soak) and serve.log its access log; neither is a result. BENCH_KEEP=1 keeps them.
+if [[ ${BENCH_KEEP:-0} != 1 ]]; then
+    rm -f "$out/bench.db" "$out/bench.db-wal" "$out/bench.db-shm" "$out/tokendoctor.key" "$out/serve.log"
 fi
 
 # ---- 5. report -------------------------------------------------------------------------------
