@@ -171,6 +171,32 @@ expect 70 "$TD" project list --db "$DIR/copy/td.db"
 has err "key file"
 [ -e copy/tokendoctor.key ] && fail "a new key was created for a database that has one"
 
+# diagnose and mint read a database whose key file lives elsewhere only with --key-file; they
+# never create a database, and "--" makes a token that starts with '-' positional.
+mkdir -p k/db k/keys
+expect 0 "$TD" project put --file p1.json --db "$DIR/k/db/td.db" --key-file "$DIR/k/keys/td.key"
+expect 70 "$TD" diagnose --db "$DIR/k/db/td.db" --app-id "$APP" --channel c --no-token
+has err "key"
+expect 1 "$TD" diagnose --db "$DIR/k/db/td.db" --key-file "$DIR/k/keys/td.key" --app-id "$APP" \
+    --channel c --no-token --json
+has out '"cause": "token_required"'
+expect 64 "$TD" diagnose --project p1.json --key-file "$DIR/k/keys/td.key" --app-id "$APP" \
+    --channel c --no-token
+expect 64 "$TD" diagnose --db "$DIR/k/db/none.db" --app-id "$APP" --channel c --no-token
+[ -e "$DIR/k/db/none.db" ] && fail "diagnose --db created a database"
+expect 0 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/k/db/td.db" \
+    --key-file "$DIR/k/keys/td.key" --channel c --uid 7
+TOKEN=$(cat out)
+lacks out "$C1"
+expect 0 "$TD" diagnose --db "$DIR/k/db/td.db" --key-file "$DIR/k/keys/td.key" --app-id "$APP" \
+    --channel c --uid 7 "$TOKEN"
+expect 70 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/k/db/td.db" --channel c
+expect 1 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/k/db/none.db" --channel c
+[ -e "$DIR/k/db/none.db" ] && fail "mint --db created a database"
+expect 1 "$TD" diagnose --db "$DIR/k/db/td.db" --key-file "$DIR/k/keys/td.key" --app-id "$APP" \
+    --channel c --json -- "-007abc"
+has out '"cause": "token_malformed"'
+
 # A corrupt file and a read-only file: 70, untouched.
 head -c 8192 /dev/urandom >junk.db
 SUM=$(sha256sum junk.db | cut -d' ' -f1)
