@@ -5,10 +5,10 @@
  * Reads one token (argument, "-" or, when no argument is given and standard input is not a
  * terminal, standard input), decodes it with the core library and shows it: every field for a
  * person (diag_token_print, times relative to now or --at), or exactly one JSON document with
- * --json (diag_token_to_json). A token that does not decode is exit status 1 with the reason as
- * the diagnosis names it (td_status_name: truncated, not_base64, ...): on stdout as the error
- * object {"error": {"code": "token_malformed", "message", "hints"}} with --json, on stderr
- * otherwise. Usage errors are 64. The token itself is never echoed in an error message.
+ * --json (diag_token_to_json). A token that does not decode is exit status 1 with the reason:
+ * with --json on stdout as the error object POST /v1/decode answers (diag_token_error_json: the
+ * hints a diagnosis gives), on stderr otherwise. Usage errors are 64. The token itself is never
+ * echoed in an error message.
  */
 #include "tdcli.h"
 
@@ -27,42 +27,22 @@ static void decode_usage(FILE *out) {
                  "exit status: 0 decoded, 1 not decodable, 64 usage\n");
 }
 
-/* Why a token did not decode, for a person. */
-static const char *decode_failure_message(td_status st) {
-    switch (st) {
-    case TD_ERR_UNSUPPORTED_VERSION:
-        return "not a token of a supported version (it must start with 006 or 007)";
-    case TD_ERR_LEGACY_VERSION:
-        return "a legacy dynamic key (version 001..005), which is not read";
-    case TD_ERR_NOT_BASE64:
-        return "the token contains a character outside the base64 alphabet";
-    case TD_ERR_TRUNCATED:
-        return "the token is truncated: its length is not a multiple of 4 or its content ends "
-               "early";
-    case TD_ERR_CORRUPTED:
-        return "the token is corrupted: its content does not decompress or has an impossible "
-               "structure (or it is longer than 4096 bytes)";
-    default:
-        return "the token does not decode";
+/* A token that does not decode: exit 1 and the reason with its hints -- on stderr, or with --json
+ * on stdout as the same error object POST /v1/decode answers with its 422. */
+static int decode_report_failure(const char *token, size_t len, td_status st, bool json) {
+    json_t *doc = diag_token_error_json(token, len, st);
+    if (json)
+        return cli_print_json(stdout, doc, false) ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;
+    json_t *err = json_object_get(doc, "error");
+    char names[256] = "";
+    size_t i;
+    json_t *hint;
+    json_array_foreach(json_object_get(err, "hints"), i, hint) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", json_string_value(hint));
     }
-}
-
-static int decode_report_failure(td_status st, bool json) {
-    const char *message = decode_failure_message(st);
-    if (!json) {
-        cli_error("decode: %s [%s]", message, td_status_name(st));
-        return CLI_EXIT_FAIL;
-    }
-    json_t *doc = json_object();
-    json_t *err = json_object();
-    json_t *hints = json_array();
-    json_array_append_new(hints, json_string(td_status_name(st)));
-    json_object_set_new(err, "code", json_string("token_malformed"));
-    json_object_set_new(err, "message", json_string(message));
-    json_object_set_new(err, "hints", hints);
-    json_object_set_new(doc, "error", err);
-    if (!cli_print_json(stdout, doc, false))
-        return CLI_EXIT_INTERNAL;
+    cli_error("decode: %s [%s]", json_string_value(json_object_get(err, "message")), names);
+    json_decref(doc);
     return CLI_EXIT_FAIL;
 }
 
@@ -143,7 +123,7 @@ int cli_decode(int argc, char **argv) {
     } else {
         td_status st = td_decode(ctx, text, len, tok);
         if (st != TD_OK) {
-            rc = decode_report_failure(st, a.json);
+            rc = decode_report_failure(text, len, st, a.json);
         } else if (a.json) {
             rc = cli_print_json(stdout, diag_token_to_json(tok), false) ? CLI_EXIT_OK
                                                                         : CLI_EXIT_INTERNAL;

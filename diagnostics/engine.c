@@ -263,40 +263,42 @@ static void token_view_of(const char *t, size_t n, token_view *v) {
     v->space = memchr(v->p, ' ', v->n) != NULL;
 }
 
-static void hint_token_text(eval *e, td_status st) {
-    if (diag_is_hex32(e->token, e->token_len)) {
-        add_hint(e, DIAG_HINT_APP_ID_AS_TOKEN);
-        return;
-    }
+uint32_t diag_token_hints(const char *token, size_t len, td_status st) {
+    if (st == TD_OK)
+        return 0;
+    if (diag_is_hex32(token, len))
+        return 1u << DIAG_HINT_APP_ID_AS_TOKEN; /* and no other hint */
     token_view v;
-    token_view_of(e->token, e->token_len, &v);
+    token_view_of(token, len, &v);
+    uint32_t hints = 0;
     if (v.whitespace)
-        add_hint(e, DIAG_HINT_WHITESPACE);
+        hints |= 1u << DIAG_HINT_WHITESPACE;
     if (v.quoted)
-        add_hint(e, DIAG_HINT_QUOTED);
+        hints |= 1u << DIAG_HINT_QUOTED;
     if (v.space)
-        add_hint(e, DIAG_HINT_URL_DECODED);
+        hints |= 1u << DIAG_HINT_URL_DECODED;
     switch (st) {
     case TD_ERR_LEGACY_VERSION:
-        add_hint(e, DIAG_HINT_LEGACY_VERSION);
+        hints |= 1u << DIAG_HINT_LEGACY_VERSION;
         break;
     case TD_ERR_UNSUPPORTED_VERSION:
         if (!v.whitespace && !v.quoted)
-            add_hint(e, DIAG_HINT_UNSUPPORTED_VERSION);
+            hints |= 1u << DIAG_HINT_UNSUPPORTED_VERSION;
         break;
     case TD_ERR_NOT_BASE64:
         if (!v.whitespace && !v.quoted && !v.space)
-            add_hint(e, DIAG_HINT_NOT_BASE64);
+            hints |= 1u << DIAG_HINT_NOT_BASE64;
         break;
     case TD_ERR_TRUNCATED:
-        add_hint(e, DIAG_HINT_TRUNCATED);
+        hints |= 1u << DIAG_HINT_TRUNCATED;
         break;
     case TD_ERR_CORRUPTED:
-        add_hint(e, DIAG_HINT_CORRUPTED);
+        hints |= 1u << DIAG_HINT_CORRUPTED;
         break;
     case TD_OK:
         break;
     }
+    return hints;
 }
 
 /* The detail's reason: the text hint that explains the failure best, else the decoder's kind
@@ -321,7 +323,7 @@ static bool check_decodes(eval *e, bool token_given, bool already_decoded) {
     }
     td_status st = already_decoded ? TD_OK : td_decode(e->ctx, e->token, e->token_len, &o->token);
     if (st != TD_OK) {
-        hint_token_text(e, st);
+        o->hints |= diag_token_hints(e->token, e->token_len, st);
         set_check(e, CK_TOKEN_DECODES, DIAG_FAIL, "the token (%zu bytes) does not decode: %s",
                   e->token_len, decode_failure_reason(o->hints, st));
         return false;

@@ -175,6 +175,12 @@ typedef enum {
 } diag_warning;
 const char *diag_warning_name(diag_warning w);
 
+/* The hints that explain why token text did not decode (st: td_decode's answer; 0 for TD_OK):
+ * app_id_as_token alone, or whitespace / quoted / url_decoded plus the decoder's kind unless one
+ * of those explains it (diagnosis.md "Hints"). Bits are (1u << diag_hint). The same answer as the
+ * token_malformed hints of a diagnosis. */
+uint32_t diag_token_hints(const char *token, size_t len, td_status st);
+
 /* One sentence for a person: what the hint or warning means and what to do about it. */
 const char *diag_hint_text(diag_hint h);
 const char *diag_warning_text(diag_warning w);
@@ -282,6 +288,10 @@ json_t *diag_token_to_json(const td_token *tok);
 
 /* The error object {"error": {"code": code, "message": message}}. New reference. */
 json_t *diag_error_json(const char *code, const char *message);
+
+/* The error object for token text that does not decode (st != TD_OK): code token_malformed, a
+ * message naming the likeliest reason, and the hints of diag_token_hints. New reference. */
+json_t *diag_token_error_json(const char *token, size_t len, td_status st);
 
 /* Human-readable diagnosis for a person at a terminal: the verdict in one line, the fix, the
  * checks (marks), hints, warnings, the repaired token's verdict. color: ANSI colours. */

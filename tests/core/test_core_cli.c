@@ -330,10 +330,17 @@ static void test_decode_cli(void) {
 
     struct {
         const char *token, *hint;
-    } bad[] = {{"007eJxTYA", "truncated"},          {"007!!!", "not_base64"},
-               {"005abcd", "legacy_version"},       {"hello", "unsupported_version"},
-               {"", "unsupported_version"},         {"007AAAAAAAAAAAAAAAAAAAAAAAA", "corrupted"},
-               {"006339a78472ed0d024", "truncated"}};
+    } bad[] = {{"007eJxTYA", "truncated"},
+               {"007!!!", "not_base64"},
+               {"005abcd", "legacy_version"},
+               {"hello", "unsupported_version"},
+               {"", "unsupported_version"},
+               {"007AAAAAAAAAAAAAAAAAAAAAAAA", "corrupted"},
+               {"006339a78472ed0d024", "truncated"},
+               /* the hints a diagnosis gives, not only the decoder's kind */
+               {" 007eJxTYA== ", "whitespace"},
+               {"970CA35de60c44645bbae8a215061b33", "app_id_as_token"},
+               {"007eJx TYA", "url_decoded"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         RUN(r, NULL, "decode", "--json", bad[i].token);
         json_t *doc = json_loads(r->out, 0, NULL);
