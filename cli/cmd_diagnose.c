@@ -14,16 +14,20 @@
  *  - batch (--batch FILE|-): JSON lines in, each a request object as the HTTP body with an
  *    optional "id"; one compact JSON line out per input line, in order, "id" echoed (null when
  *    absent). A bad line gets {"id":..., "error":{"code":"bad_request","message":...}} and the
- *    next line is still diagnosed. Lines are streamed: one bounded line buffer, one td_ctx and
- *    one heap-allocated diag_result are reused, so memory stays flat on millions of lines; a
- *    line longer than BATCH_LINE_MAX is answered with an error and skipped, never buffered.
- *    --summary prints only id, verdict, cause, code, hints, warnings, expires_at (details are
- *    not even formatted). Blank lines are ignored. Exit status 0 when every line was processed
+ *    next line is still diagnosed. Lines are streamed in chunks through a bounded ring
+ *    and diagnosed on --threads workers (default: one per online core), each with its own
+ *    td_ctx and diag_result; a writer emits the chunks strictly in input order, so the output
+ *    is byte for byte that of one thread, and memory stays flat on millions of lines (see
+ *    "The batch pipeline" below). A line longer than BATCH_LINE_MAX is answered with an error
+ *    and skipped, never buffered. --summary prints only id, verdict, cause, code, hints,
+ *    warnings, expires_at (details are not even formatted; the line is written directly, not
+ *    built as JSON values). Blank lines are ignored. Exit status 0 when every line was processed
  *    (whatever the verdicts, bad lines included), 64 for bad usage, 70 when input, output or
  *    the project store fails (the lines affected still get an error line).
  *
  * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
- * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get).
+ * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
+ * each App ID read about once per thread and run: see project_source).
  * Without either, the default database is used when it exists (the same file as `serve`),
  * otherwise the project is unknown.
  */
@@ -31,23 +35,39 @@
 #include "tddb.h"
 #include "tddiag.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROJECT_FILE_MAX (64u << 20) /* a project file larger than this is refused */
 #define BATCH_LINE_MAX (1u << 20)    /* longest batch line accepted */
+#define THREADS_MAX 64               /* most --threads accepted */
 
 /* ---- Projects -------------------------------------------------------------------------- */
+
+#define DB_CACHE_SLOTS 256 /* configurations kept per thread when reading a database */
+#define DB_CACHE_PROBES 8  /* slots tried from an App ID's home slot */
+
+/* One configuration read from the database (or the fact that there is none). */
+typedef struct {
+    bool used, found;
+    diag_project project;
+} cached_project;
 
 /* Where configurations come from: a sorted array loaded from --project, or a database. */
 typedef struct {
     diag_project *list; /* sorted by app_id */
     size_t count;
     tdb *db;
-    /* one-entry cache for the database, keyed by App ID (batch lines often repeat it) */
-    bool cached;
-    bool cached_found;
-    diag_project cache;
+    /* With a database: DB_CACHE_SLOTS pointers, open addressing by App ID, entries allocated
+     * on first use (so memory follows the number of App IDs seen, at most DB_CACHE_SLOTS).
+     * Reading a configuration costs a SQL query (and takes SQLite's process-wide locks, which
+     * stop threads from scaling), while a batch cycles through a few App IDs; so a run reads
+     * each App ID from the database about once per thread and judges every later line against
+     * that reading. */
+    cached_project **cache;
 } project_source;
 
 static int project_cmp(const void *a, const void *b) {
@@ -105,7 +125,38 @@ static bool open_db(const char *path, const char *key_file, project_source *src,
     src->db = tdb_open_existing(path, key_file, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
         cli_error("--db: %s", err);
+    if (src->db && !(src->cache = calloc(DB_CACHE_SLOTS, sizeof *src->cache))) {
+        cli_error("out of memory opening %s", path);
+        tdb_close(src->db);
+        src->db = NULL;
+        *missing = false;
+    }
     return src->db != NULL;
+}
+
+/* FNV-1a: spreads App IDs over the cache slots. */
+static size_t app_id_slot(const char *app_id) {
+    uint32_t h = 2166136261u;
+    for (; *app_id; app_id++)
+        h = (h ^ (uint8_t)*app_id) * 16777619u;
+    return h % DB_CACHE_SLOTS;
+}
+
+/* The cache entry of app_id: its own, else a free one near its home slot (allocated), else the
+ * home slot's (replaced). NULL when out of memory. */
+static cached_project *cache_entry(project_source *src, const char *app_id) {
+    size_t home = app_id_slot(app_id);
+    for (size_t i = 0; i < DB_CACHE_PROBES; i++) {
+        cached_project **slot = &src->cache[(home + i) % DB_CACHE_SLOTS];
+        if (!*slot) {
+            *slot = calloc(1, sizeof **slot);
+            return *slot;
+        }
+        if (!(*slot)->used || strcmp((*slot)->project.app_id, app_id) == 0)
+            return *slot; /* its own, or one left unused by a failed read */
+    }
+    src->cache[home]->used = false;
+    return src->cache[home];
 }
 
 /* The configuration of app_id (exact match), or NULL when unknown. *failed is set on a
@@ -125,38 +176,57 @@ static const diag_project *project_lookup(project_source *src, const char *app_i
     }
     if (!src->db)
         return NULL;
-    if (src->cached && strcmp(src->cache.app_id, key) == 0)
-        return src->cached_found ? &src->cache : NULL;
-    tdb_status st = tdb_project_get(src->db, key, &src->cache);
+    cached_project *e = cache_entry(src, key);
+    if (!e) {
+        cli_error("out of memory");
+        *failed = true;
+        return NULL;
+    }
+    if (e->used)
+        return e->found ? &e->project : NULL;
+    tdb_status st = tdb_project_get(src->db, key, &e->project);
     if (st == TDB_NOT_FOUND) {
-        memset(&src->cache, 0, sizeof src->cache);
-        memcpy(src->cache.app_id, key, sizeof key);
-        src->cached = true;
-        src->cached_found = false;
+        memset(&e->project, 0, sizeof e->project);
+        memcpy(e->project.app_id, key, sizeof key);
+        e->used = true;
+        e->found = false;
         return NULL;
     }
     if (st != TDB_OK) {
         cli_error("database %s: %s", tdb_path(src->db), tdb_errmsg(src->db));
-        src->cached = false;
+        e->used = false;
         *failed = true;
         return NULL;
     }
-    src->cached = true;
-    src->cached_found = true;
-    return &src->cache;
+    e->used = e->found = true;
+    return &e->project;
+}
+
+/* Closes the database and forgets the cached configurations (certificates: wiped first). */
+static void project_source_close_db(project_source *src) {
+    for (size_t i = 0; src->cache && i < DB_CACHE_SLOTS; i++)
+        if (src->cache[i]) {
+            explicit_bzero(src->cache[i], sizeof *src->cache[i]);
+            free(src->cache[i]);
+        }
+    free(src->cache);
+    src->cache = NULL;
+    if (src->db)
+        tdb_close(src->db);
+    src->db = NULL;
 }
 
 static void project_source_free(project_source *src) {
     free(src->list);
-    if (src->db)
-        tdb_close(src->db);
+    project_source_close_db(src);
 }
 
 /* ---- Options --------------------------------------------------------------------------- */
 
 typedef struct {
     const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at;
-    const char *project_file, *db_path, *key_file, *batch, *token_arg;
+    const char *project_file, *db_path, *key_file, *batch, *threads_arg, *token_arg;
+    unsigned threads; /* --threads N, 0 = the number of online cores */
     bool json, no_token, summary, help;
     bool any_join_flag; /* a flag that describes a single join (not allowed with --batch) */
 } options;
@@ -168,7 +238,7 @@ static void usage(FILE *out) {
             "                            [--platform P] [--at UNIX]\n"
             "                            [--project FILE | --db PATH [--key-file PATH]]\n"
             "                            [--json] [TOKEN | - | --no-token]\n"
-            "       tokendoctor diagnose --batch FILE|- [--summary]\n"
+            "       tokendoctor diagnose --batch FILE|- [--summary] [--threads N]\n"
             "                            [--project FILE | --db PATH [--key-file PATH]]\n"
             "\n"
             "Says what the platform answers when this client joins (rtc) or logs in (rtm) with\n"
@@ -196,6 +266,9 @@ static void usage(FILE *out) {
         "                   {\"id\",\"error\"} line and processing goes on\n"
         "  --summary        with --batch: only id, verdict, cause, code, hints, warnings,\n"
         "                   expires_at per line\n"
+        "  --threads N      with --batch: diagnose on N threads (1..64; default: the number\n"
+        "                   of online cores; 1 = one thread); the output is the same, in the\n"
+        "                   same order, whatever N\n"
         "\n"
         "exit status: 0 joinable, 1 rejected, 2 unverifiable, 64 bad usage or bad request,\n"
         "70 internal error; --batch: 0 when every line was processed, 64 bad usage,\n"
@@ -215,6 +288,7 @@ enum {
     OPT_DB,
     OPT_KEY_FILE,
     OPT_BATCH,
+    OPT_THREADS,
     OPT_NO_TOKEN,
     OPT_SUMMARY,
 };
@@ -232,6 +306,7 @@ static const struct option diagnose_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"batch", required_argument, NULL, OPT_BATCH},
+    {"threads", required_argument, NULL, OPT_THREADS},
     {"no-token", no_argument, NULL, OPT_NO_TOKEN},
     {"summary", no_argument, NULL, OPT_SUMMARY},
     CLI_OPT_JSON_ENTRY,
@@ -242,10 +317,11 @@ static const struct option diagnose_options[] = {
 /* Parses the command line; false (message printed) on bad usage. */
 static bool parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_BATCH). */
+    /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_THREADS). */
     const char **const slots[] = {&o->app_id,       &o->service, &o->channel,  &o->uid,
                                   &o->account,      &o->role,    &o->platform, &o->at,
-                                  &o->project_file, &o->db_path, &o->key_file, &o->batch};
+                                  &o->project_file, &o->db_path, &o->key_file, &o->batch,
+                                  &o->threads_arg};
     cli_opts p;
     cli_opts_init(&p, "diagnose", argc, argv, diagnose_options);
     p.slots = slots;
@@ -295,6 +371,18 @@ static bool parse_options(int argc, char **argv, options *o) {
     if (o->summary && !o->batch) {
         cli_error("--summary: only with --batch");
         return false;
+    }
+    if (o->threads_arg) {
+        uint64_t v;
+        if (!o->batch) {
+            cli_error("--threads: only with --batch");
+            return false;
+        }
+        if (!cli_parse_u64(o->threads_arg, THREADS_MAX, &v) || v == 0) {
+            cli_error("--threads: must be an integer in 1..%d", THREADS_MAX);
+            return false;
+        }
+        o->threads = (unsigned)v;
     }
     if (o->no_token && o->token_arg) {
         cli_error("--no-token: a TOKEN argument was given too");
@@ -449,24 +537,121 @@ static int diagnose_one(const options *o) {
 
 /* ---- Batch ------------------------------------------------------------------------------ */
 
-/* Reads one line (without its newline) into buf (cap bytes). Returns its length, or -1 at end
- * of input; a line that does not fit is consumed to its end and reported with *too_long. */
-static long read_line(FILE *f, char *buf, size_t cap, bool *too_long) {
-    *too_long = false;
-    size_t n = 0;
-    int c;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
-        if (n + 1 < cap)
-            buf[n++] = (char)c;
-        else
-            *too_long = true;
+/* The batch pipeline.
+ *
+ * Input is cut into chunks of whole lines (at most CHUNK_LINES lines or about CHUNK_BYTES
+ * bytes; blank lines dropped, line numbers kept). A chunk is the unit of work: one thread
+ * diagnoses every line of it into the chunk's own output buffer, exactly as the sequential
+ * loop would, so a chunk's output does not depend on which thread made it.
+ *
+ * With --threads 1 one thread reads a chunk, diagnoses it and writes it, in turn. With N > 1
+ * the calling thread reads, N workers diagnose and one writer thread writes chunks strictly in
+ * the order they were read. Chunks live in a ring of 2N + 2 slots: the reader may not refill a
+ * slot before the writer has written what was in it, so at most that many chunks are in flight
+ * and memory stays flat however long the input is (each slot's buffers only grow to the
+ * largest chunk seen). Every worker has its own td_ctx, diag_result and project source (a
+ * --project list is shared read-only; a database handle is one per worker, as tdb handles
+ * are used by one thread at a time). */
+
+#define CHUNK_LINES 512
+#define CHUNK_BYTES (128u << 10)
+#define READ_BLOCK (256u << 10)
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+/* ---- Reading lines -------------------------------------------------------------------- */
+
+/* Reads the input with read(2) into one buffer large enough for the longest accepted line plus
+ * a read block; lines are handed out in place. A longer line is skipped to its end and reported
+ * as too long, never buffered. */
+typedef struct {
+    int fd;
+    char *buf;
+    size_t cap, pos, len;
+    bool eof, failed;
+    unsigned long lineno; /* of the last line returned */
+} line_reader;
+
+static bool reader_init(line_reader *r, FILE *in) {
+    memset(r, 0, sizeof *r);
+    r->fd = fileno(in);
+    r->cap = BATCH_LINE_MAX + 1 + READ_BLOCK;
+    r->buf = malloc(r->cap);
+    return r->buf != NULL;
+}
+
+/* Moves the unread bytes to the front and reads more after them. */
+static void reader_fill(line_reader *r) {
+    if (r->pos > 0) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->len -= r->pos;
+        r->pos = 0;
     }
-    if (c == EOF && n == 0 && !*too_long)
-        return -1;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    return (long)n;
+    while (r->len < r->cap) {
+        ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (got > 0) {
+            r->len += (size_t)got;
+            return;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        r->failed = got < 0;
+        r->eof = true;
+        return;
+    }
+}
+
+/* Drops input up to and including the next newline (the rest of a line too long to keep). */
+static void reader_skip_line(line_reader *r) {
+    for (;;) {
+        char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+        if (nl) {
+            r->pos = (size_t)(nl - r->buf) + 1;
+            return;
+        }
+        r->pos = r->len = 0;
+        if (r->eof)
+            return;
+        reader_fill(r);
+    }
+}
+
+/* The next line (without its newline and one trailing '\r'), valid until the next call; false at
+ * end of input. A line longer than BATCH_LINE_MAX bytes comes back with *too_long and no text. */
+static bool reader_next(line_reader *r, const char **line, size_t *len, bool *too_long) {
+    *too_long = false;
+    for (;;) {
+        char *start = r->buf + r->pos;
+        size_t avail = r->len - r->pos;
+        char *nl = memchr(start, '\n', avail);
+        size_t n;
+        if (nl) {
+            n = (size_t)(nl - start);
+            r->pos += n + 1;
+        } else if (avail > BATCH_LINE_MAX) {
+            reader_skip_line(r);
+            n = avail; /* only its length matters: it is too long */
+        } else if (r->eof) {
+            if (avail == 0)
+                return false;
+            n = avail; /* the last line has no newline */
+            r->pos = r->len;
+        } else {
+            reader_fill(r);
+            continue;
+        }
+        r->lineno++;
+        if (n > BATCH_LINE_MAX) {
+            *too_long = true;
+            *line = NULL;
+            *len = 0;
+            return true;
+        }
+        if (n > 0 && start[n - 1] == '\r')
+            n--;
+        *line = start;
+        *len = n;
+        return true;
+    }
 }
 
 static bool blank(const char *s, size_t n) {
@@ -476,52 +661,472 @@ static bool blank(const char *s, size_t n) {
     return true;
 }
 
-/* One output line is serialised into a reusable buffer and written with a single fwrite:
- * json_dumpf would issue many small writes per line. The buffer only grows (to the longest
- * line), so memory stays flat however many lines go through. */
-typedef struct {
-    char *buf;
-    size_t cap;
-} line_buf;
+/* ---- Chunks ----------------------------------------------------------------------------- */
 
-/* Writes doc as one compact JSON line and releases it. false on an output error. */
-static bool write_line(line_buf *lb, json_t *doc) {
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
-    size_t n = doc ? json_dumpb(doc, lb->buf, lb->cap, flags) : 0;
-    if (n > 0 && n + 1 > lb->cap) {
-        char *grown = realloc(lb->buf, n + 1);
-        if (!grown) {
-            json_decref(doc);
-            return false;
-        }
-        lb->buf = grown;
-        lb->cap = n + 1;
-        n = json_dumpb(doc, lb->buf, lb->cap, flags);
-    }
-    json_decref(doc);
-    if (n == 0 || n + 1 > lb->cap)
-        return false;
-    lb->buf[n] = '\n';
-    return fwrite(lb->buf, 1, n + 1, stdout) == n + 1;
+typedef struct {
+    size_t off, len; /* in the chunk's input buffer */
+    unsigned long lineno;
+    bool too_long;
+} batch_line;
+
+typedef struct {
+    char *in; /* the lines' bytes, back to back */
+    size_t in_len, in_cap;
+    batch_line lines[CHUNK_LINES];
+    size_t nlines;
+    char *out; /* the answers, one line each */
+    size_t out_len, out_cap;
+    bool store_failed; /* a line could not be judged: the run ends with status 70 */
+    bool no_memory;    /* an answer could not be made: the run ends with status 70 */
+    bool done;         /* threaded: diagnosed, waiting for the writer (under the mutex) */
+} batch_chunk;
+
+static void chunk_free(batch_chunk *c) {
+    free(c->in);
+    free(c->out);
 }
 
-/* Writes {"id": id, "error": {"code": code, "message": msg}} as one line. */
-static bool emit_error(line_buf *lb, json_t *id, const char *code, const char *msg) {
+/* Fills c with the next lines of input (blank lines skipped). false when there were none. */
+static bool chunk_fill(batch_chunk *c, line_reader *r) {
+    c->in_len = c->nlines = c->out_len = 0;
+    c->store_failed = c->no_memory = false;
+    const char *text;
+    size_t n;
+    bool too_long;
+    while (c->nlines < CHUNK_LINES && c->in_len < CHUNK_BYTES &&
+           reader_next(r, &text, &n, &too_long)) {
+        if (!too_long && blank(text, n))
+            continue;
+        if (c->in_len + n > c->in_cap) {
+            size_t cap = c->in_len + n > CHUNK_BYTES ? c->in_len + n : CHUNK_BYTES;
+            char *grown = realloc(c->in, cap);
+            if (!grown) { /* the line is lost: the run ends with status 70 */
+                c->no_memory = true;
+                continue;
+            }
+            c->in = grown;
+            c->in_cap = cap;
+        }
+        if (n > 0)
+            memcpy(c->in + c->in_len, text, n);
+        c->lines[c->nlines++] = (batch_line){c->in_len, n, r->lineno, too_long};
+        c->in_len += n;
+    }
+    return c->nlines > 0 || c->no_memory;
+}
+
+/* Makes room for need more output bytes. */
+static bool out_reserve(batch_chunk *c, size_t need) {
+    if (c->out_cap - c->out_len >= need)
+        return true;
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    while (cap - c->out_len < need)
+        cap *= 2;
+    char *grown = realloc(c->out, cap);
+    if (!grown)
+        return false;
+    c->out = grown;
+    c->out_cap = cap;
+    return true;
+}
+
+/* Appends the compact JSON of v (any value) without a newline. */
+static bool out_dump(batch_chunk *c, json_t *v) {
+    size_t avail = c->out_cap - c->out_len;
+    size_t n = json_dumpb(v, c->out + c->out_len, avail, DUMP_FLAGS | JSON_ENCODE_ANY);
+    if (n == 0)
+        return false;
+    if (n > avail) {
+        if (!out_reserve(c, n))
+            return false;
+        n = json_dumpb(v, c->out + c->out_len, n, DUMP_FLAGS | JSON_ENCODE_ANY);
+    }
+    c->out_len += n;
+    return true;
+}
+
+static void out_put(batch_chunk *c, const char *s) {
+    size_t n = strlen(s);
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+/* Appends doc as one line and releases it. */
+static bool out_line(batch_chunk *c, json_t *doc) {
+    bool ok = doc && out_dump(c, doc) && out_reserve(c, 1);
+    json_decref(doc);
+    if (ok)
+        c->out[c->out_len++] = '\n';
+    return ok;
+}
+
+/* {"id": id, "error": {"code": code, "message": msg}} */
+static bool out_error(batch_chunk *c, json_t *id, const char *code, const char *msg) {
     json_t *line = json_object();
     json_object_set(line, "id", id ? id : json_null());
     json_t *e = diag_error_json(code, msg);
     json_object_update(line, e);
     json_decref(e);
-    return write_line(lb, line);
+    return out_line(c, line);
 }
 
-static bool emit_diagnosis(line_buf *lb, json_t *id, const diag_result *r, bool summary) {
+/* Room for the summary's fixed part: names are short identifiers, at most every hint and every
+ * warning once. */
+#define SUMMARY_ROOM (256 + 48 * (DIAG_HINT_COUNT + DIAG_WARN_COUNT))
+
+/* The --summary line, written directly: the same bytes as dumping
+ * {"id"} + diag_result_to_summary_json(r) with DUMP_FLAGS (the names are plain identifiers that
+ * JSON does not escape), without building and freeing a dozen JSON values per line. */
+static bool out_summary(batch_chunk *c, json_t *id, const diag_result *r) {
+    if (!out_reserve(c, 8))
+        return false;
+    out_put(c, "{\"id\":");
+    if (id ? !out_dump(c, id) : !out_reserve(c, 4))
+        return false;
+    if (!id)
+        out_put(c, "null");
+    if (!out_reserve(c, SUMMARY_ROOM))
+        return false;
+    char num[32];
+    out_put(c, ",\"verdict\":\"");
+    out_put(c, diag_verdict_name(r->verdict));
+    out_put(c, "\",\"cause\":\"");
+    out_put(c, diag_cause_name(r->cause));
+    out_put(c, "\",\"code\":");
+    const diag_code *code = &diag_catalog(r->cause)->code[r->platform];
+    if (r->verdict == DIAG_REJECTED && code->name)
+        snprintf(num, sizeof num, "%d", code->code);
+    else
+        snprintf(num, sizeof num, "null");
+    out_put(c, num);
+    out_put(c, ",\"hints\":[");
+    const char *sep = "\"";
+    for (int i = 0; i < DIAG_HINT_COUNT; i++)
+        if (r->hints & (1u << i)) {
+            out_put(c, sep);
+            out_put(c, diag_hint_name((diag_hint)i));
+            out_put(c, "\"");
+            sep = ",\"";
+        }
+    out_put(c, "],\"warnings\":[");
+    sep = "\"";
+    for (int i = 0; i < DIAG_WARN_COUNT; i++)
+        if (r->warnings & (1u << i)) {
+            out_put(c, sep);
+            out_put(c, diag_warning_name((diag_warning)i));
+            out_put(c, "\"");
+            sep = ",\"";
+        }
+    out_put(c, "],\"expires_at\":");
+    if (r->has_expiry)
+        snprintf(num, sizeof num, "%lld", (long long)r->expires_at);
+    else
+        snprintf(num, sizeof num, "null");
+    out_put(c, num);
+    out_put(c, "}\n");
+    return true;
+}
+
+static bool out_full(batch_chunk *c, json_t *id, const diag_result *r) {
     json_t *line = json_object();
     json_object_set(line, "id", id ? id : json_null());
-    json_t *d = summary ? diag_result_to_summary_json(r) : diag_result_to_json(r);
+    json_t *d = diag_result_to_json(r);
     json_object_update(line, d);
     json_decref(d);
-    return write_line(lb, line);
+    return out_line(c, line);
+}
+
+/* ---- Diagnosing a chunk ------------------------------------------------------------------- */
+
+/* What one diagnosing thread owns. */
+typedef struct {
+    bool summary;
+    diag_options opts;
+    project_source *src; /* own_src, or the caller's for the first worker */
+    project_source own_src;
+    td_ctx *ctx;
+    diag_result *r;
+    pthread_t thread;
+    struct batch_pipe *pipe;
+} batch_worker;
+
+/* Answers one line into c. false when the answer could not be made (out of memory). */
+static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) {
+    char msg[320];
+    if (l->too_long) {
+        snprintf(msg, sizeof msg, "line %lu: longer than %u bytes", l->lineno, BATCH_LINE_MAX);
+        return out_error(c, NULL, "bad_request", msg);
+    }
+    json_error_t jerr;
+    json_t *obj = json_loadb(c->in + l->off, l->len, 0, &jerr);
+    json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
+    diag_request req;
+    char err[256];
+    bool ok;
+    if (!obj) {
+        snprintf(msg, sizeof msg, "line %lu: invalid JSON: %s", l->lineno, jerr.text);
+        ok = out_error(c, NULL, "bad_request", msg);
+    } else if (!diag_request_from_json(obj, cli_now(), &req, err, sizeof err)) {
+        snprintf(msg, sizeof msg, "line %lu: %s", l->lineno, err);
+        ok = out_error(c, id, "bad_request", msg);
+    } else {
+        bool db_failed;
+        const diag_project *p = project_lookup(w->src, req.app_id, req.app_id_len, &db_failed);
+        if (db_failed) {
+            snprintf(msg, sizeof msg, "line %lu: the project store failed", l->lineno);
+            ok = out_error(c, id, "internal", msg);
+            c->store_failed = true;
+        } else {
+            diag_run(w->ctx, &req, p, &w->opts, w->r);
+            ok = w->summary ? out_summary(c, id, w->r) : out_full(c, id, w->r);
+        }
+    }
+    json_decref(obj);
+    return ok;
+}
+
+static void diagnose_chunk(batch_worker *w, batch_chunk *c) {
+    for (size_t i = 0; i < c->nlines && !c->no_memory; i++)
+        if (!diagnose_line(w, c, &c->lines[i]))
+            c->no_memory = true;
+}
+
+/* Prepares a worker; the first one (shared) uses the caller's project source, the others open
+ * their own database handle or share the --project list. false (message printed) on failure. */
+static bool worker_init(batch_worker *w, const options *o, project_source *main_src, bool shared) {
+    memset(w, 0, sizeof *w);
+    w->summary = o->summary;
+    w->opts.skip_details = o->summary;
+    w->src = main_src;
+    if (!shared) {
+        w->src = &w->own_src;
+        w->own_src.list = main_src->list;
+        w->own_src.count = main_src->count;
+        if (main_src->db) {
+            bool missing = false;
+            if (!open_db(tdb_path(main_src->db), o->key_file, &w->own_src, true, &missing))
+                return false;
+        }
+    }
+    w->ctx = td_ctx_new();
+    w->r = malloc(sizeof *w->r);
+    if (!w->ctx || !w->r) {
+        cli_error("out of memory");
+        return false;
+    }
+    return true;
+}
+
+static void worker_free(batch_worker *w) {
+    if (w->src == &w->own_src) /* the list belongs to the caller's source */
+        project_source_close_db(&w->own_src);
+    td_ctx_free(w->ctx);
+    free(w->r);
+}
+
+/* ---- Writing ------------------------------------------------------------------------------ */
+
+/* What the run has seen so far, for its exit status. */
+typedef struct {
+    bool write_failed, store_failed, internal_error; /* internal: out of memory, thread setup */
+} batch_outcome;
+
+/* Writes a diagnosed chunk. false on an output error (message printed). */
+static bool chunk_write(batch_chunk *c, batch_outcome *res) {
+    res->store_failed |= c->store_failed;
+    if (c->no_memory && !res->internal_error) {
+        cli_error("out of memory: some batch lines were not answered");
+        res->internal_error = true;
+    }
+    if (c->out_len > 0 && fwrite(c->out, 1, c->out_len, stdout) != c->out_len) {
+        cli_error("cannot write to standard output");
+        res->write_failed = true;
+        return false;
+    }
+    return true;
+}
+
+/* ---- Sequential run (--threads 1) -------------------------------------------------------- */
+
+static void batch_sequential(const options *o, project_source *src, line_reader *rd,
+                             batch_outcome *res) {
+    batch_worker w;
+    batch_chunk c = {0};
+    if (worker_init(&w, o, src, true)) {
+        while (chunk_fill(&c, rd)) {
+            diagnose_chunk(&w, &c);
+            if (!chunk_write(&c, res))
+                break;
+        }
+    } else {
+        res->internal_error = true;
+    }
+    worker_free(&w);
+    chunk_free(&c);
+}
+
+/* ---- Threaded run ------------------------------------------------------------------------- */
+
+/* Chunk seq lives in slots[seq % nslots]. The reader fills seq == filled once the writer has
+ * written seq - nslots; workers take taken < filled in turn; the writer writes written when
+ * its slot is done. All counters and done flags are guarded by mu. */
+typedef struct batch_pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t slot_free; /* the writer wrote a chunk */
+    pthread_cond_t work;      /* a chunk was filled, or input ended, or stop */
+    pthread_cond_t done;      /* a chunk was diagnosed, or input ended, or stop */
+    batch_chunk *slots;
+    size_t nslots;
+    unsigned long filled, taken, written;
+    bool input_done;   /* no chunk after `filled` */
+    bool stop;         /* output failed: everyone ends */
+    batch_outcome res; /* the writer's, read after it is joined */
+} batch_pipe;
+
+static void *worker_main(void *arg) {
+    batch_worker *w = arg;
+    batch_pipe *p = w->pipe;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->taken == p->filled && !p->input_done)
+            pthread_cond_wait(&p->work, &p->mu);
+        if (p->stop || p->taken == p->filled)
+            break;
+        batch_chunk *c = &p->slots[p->taken++ % p->nslots];
+        pthread_mutex_unlock(&p->mu);
+        diagnose_chunk(w, c);
+        pthread_mutex_lock(&p->mu);
+        c->done = true;
+        pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static void *writer_main(void *arg) {
+    batch_pipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        batch_chunk *c = &p->slots[p->written % p->nslots];
+        while (!p->stop && !(p->written < p->filled && c->done) &&
+               !(p->input_done && p->written == p->filled))
+            pthread_cond_wait(&p->done, &p->mu);
+        if (p->stop || p->written == p->filled)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        bool ok = chunk_write(c, &p->res);
+        pthread_mutex_lock(&p->mu);
+        c->done = false;
+        p->written++;
+        if (!ok) {
+            p->stop = true;
+            pthread_cond_broadcast(&p->work);
+        }
+        pthread_cond_signal(&p->slot_free);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* The reader: fills slots in order until the input ends or the writer stops. */
+static void pipe_read(batch_pipe *p, line_reader *rd) {
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && p->filled - p->written >= p->nslots)
+            pthread_cond_wait(&p->slot_free, &p->mu);
+        bool stop = p->stop;
+        unsigned long seq = p->filled;
+        pthread_mutex_unlock(&p->mu);
+        /* slot seq is the reader's alone until `filled` moves past it */
+        bool more = !stop && chunk_fill(&p->slots[seq % p->nslots], rd);
+        pthread_mutex_lock(&p->mu);
+        if (more) {
+            p->filled++;
+            pthread_cond_signal(&p->work);
+        } else {
+            p->input_done = true;
+            pthread_cond_broadcast(&p->work);
+            pthread_cond_broadcast(&p->done);
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!more)
+            return;
+    }
+}
+
+/* Runs the pipeline with nthreads workers. false when no thread could be started (nothing was
+ * read: the caller runs sequentially instead). */
+static bool batch_threaded(const options *o, project_source *src, line_reader *rd, int nthreads,
+                           batch_outcome *res) {
+    batch_pipe p;
+    memset(&p, 0, sizeof p);
+    p.nslots = 2 * (size_t)nthreads + 2;
+    p.slots = calloc(p.nslots, sizeof *p.slots);
+    batch_worker *w = calloc((size_t)nthreads, sizeof *w);
+    if (!p.slots || !w) {
+        free(p.slots);
+        free(w);
+        return false;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.slot_free, NULL);
+    pthread_cond_init(&p.work, NULL);
+    pthread_cond_init(&p.done, NULL);
+    json_object_seed(0); /* before any thread makes a JSON object: the seed is set once */
+
+    int started = 0;
+    bool init_failed = false;
+    pthread_t writer;
+    bool writer_started = pthread_create(&writer, NULL, writer_main, &p) == 0;
+    for (int i = 0; writer_started && i < nthreads; i++) {
+        if (!worker_init(&w[i], o, src, i == 0)) {
+            worker_free(&w[i]);
+            init_failed = true;
+            break;
+        }
+        w[i].pipe = &p;
+        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
+            worker_free(&w[i]);
+            break;
+        }
+        started++;
+    }
+    bool ran = started > 0 && !init_failed;
+    if (!ran) { /* end the threads that did start without reading anything */
+        pthread_mutex_lock(&p.mu);
+        p.input_done = true;
+        pthread_cond_broadcast(&p.work);
+        pthread_cond_broadcast(&p.done);
+        pthread_mutex_unlock(&p.mu);
+    } else {
+        pipe_read(&p, rd);
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(w[i].thread, NULL);
+        worker_free(&w[i]);
+    }
+    if (writer_started)
+        pthread_join(writer, NULL);
+    *res = p.res;
+    if (init_failed)
+        res->internal_error = true; /* message printed by worker_init */
+    for (size_t i = 0; i < p.nslots; i++)
+        chunk_free(&p.slots[i]);
+    pthread_cond_destroy(&p.done);
+    pthread_cond_destroy(&p.work);
+    pthread_cond_destroy(&p.slot_free);
+    pthread_mutex_destroy(&p.mu);
+    free(p.slots);
+    free(w);
+    return ran || init_failed;
+}
+
+/* --threads, or the number of online cores. */
+static int batch_threads(const options *o) {
+    if (o->threads)
+        return (int)o->threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : (int)n;
 }
 
 static int diagnose_batch(const options *o) {
@@ -538,75 +1143,30 @@ static int diagnose_batch(const options *o) {
         project_source_free(&src);
         return open_status;
     }
-    td_ctx *ctx = td_ctx_new();
-    diag_result *r = malloc(sizeof *r);
-    char *buf = malloc(BATCH_LINE_MAX + 1);
+    line_reader rd;
+    batch_outcome res = {0};
     int status = CLI_EXIT_OK;
-    if (!ctx || !r || !buf) {
+    if (!reader_init(&rd, in)) {
         cli_error("out of memory");
         status = CLI_EXIT_INTERNAL;
-    }
-    diag_options opts = {.skip_details = o->summary};
-    line_buf lb = {NULL, 0};
-    unsigned long lineno = 0;
-    bool store_failed = false; /* a line could not be judged: the run ends with status 70 */
-    long n;
-    bool too_long;
-    while (status == CLI_EXIT_OK && (n = read_line(in, buf, BATCH_LINE_MAX + 1, &too_long)) >= 0) {
-        lineno++;
-        bool written;
-        char msg[320];
-        if (too_long) {
-            snprintf(msg, sizeof msg, "line %lu: longer than %u bytes", lineno, BATCH_LINE_MAX);
-            written = emit_error(&lb, NULL, "bad_request", msg);
-        } else if (blank(buf, (size_t)n)) {
-            continue;
-        } else {
-            json_error_t jerr;
-            json_t *obj = json_loadb(buf, (size_t)n, 0, &jerr);
-            json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
-            diag_request req;
-            char err[256];
-            bool db_failed = false;
-            if (!obj) {
-                snprintf(msg, sizeof msg, "line %lu: invalid JSON: %s", lineno, jerr.text);
-                written = emit_error(&lb, NULL, "bad_request", msg);
-            } else if (!diag_request_from_json(obj, cli_now(), &req, err, sizeof err)) {
-                snprintf(msg, sizeof msg, "line %lu: %s", lineno, err);
-                written = emit_error(&lb, id, "bad_request", msg);
-            } else {
-                const diag_project *p =
-                    project_lookup(&src, req.app_id, req.app_id_len, &db_failed);
-                if (db_failed) {
-                    snprintf(msg, sizeof msg, "line %lu: the project store failed", lineno);
-                    written = emit_error(&lb, id, "internal", msg);
-                    store_failed = true;
-                } else {
-                    diag_run(ctx, &req, p, &opts, r);
-                    written = emit_diagnosis(&lb, id, r, o->summary);
-                }
-            }
-            json_decref(obj);
-        }
-        if (!written) {
-            cli_error("cannot write to standard output");
+    } else {
+        int nthreads = batch_threads(o);
+        if (nthreads == 1 || !batch_threaded(o, &src, &rd, nthreads, &res))
+            batch_sequential(o, &src, &rd, &res);
+        if (res.write_failed || res.internal_error) {
+            status = CLI_EXIT_INTERNAL;
+        } else if (rd.failed) {
+            cli_error("--batch %s: read error", o->batch);
+            status = CLI_EXIT_INTERNAL;
+        } else if (res.store_failed) {
             status = CLI_EXIT_INTERNAL;
         }
     }
-    if (status == CLI_EXIT_OK && ferror(in)) {
-        cli_error("--batch %s: read error", o->batch);
-        status = CLI_EXIT_INTERNAL;
-    }
-    if (store_failed && status == CLI_EXIT_OK)
-        status = CLI_EXIT_INTERNAL;
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
         cli_error("cannot write to standard output");
         status = CLI_EXIT_INTERNAL;
     }
-    free(lb.buf);
-    free(buf);
-    free(r);
-    td_ctx_free(ctx);
+    free(rd.buf);
     project_source_free(&src);
     if (in != stdin)
         fclose(in);

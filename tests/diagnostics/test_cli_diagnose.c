@@ -9,6 +9,13 @@
  *  4. Single diagnoses: exit statuses 0/1/2/64, the human headline, --json, TOKEN from
  *     standard input, "" and --no-token, --project with one object or no match, and bad
  *     requests answered with exit 64 and a message naming the flag or field.
+ *  5. --threads: the scenarios eight times over (~3,200 lines, ids of every JSON type) mixed
+ *     with bad lines, blank lines, CRLF lines, a line over 1 MiB and a last line without a
+ *     newline give byte-identical output with 1, 2, 3, 8 and the default number of threads,
+ *     every answer carrying its line's id in input order; --summary lines are exactly what
+ *     jansson prints; a failed write exits 70 with or without threads.
+ *  6. --summary lines (written by the CLI without building JSON values) are byte for byte the
+ *     library's diag_result_to_summary_json of the same diagnosis, "id" first.
  *
  * The binary is run with fork/exec (arguments passed verbatim, no shell), standard output and
  * error captured in files under the work directory.
@@ -444,6 +451,10 @@ static void test_bad_usage(void) {
         {{"--app-id", NULL}, "--app-id"},
         {{"--app-id", APP, "--channel", "c", "--db", "/nonexistent/x.db", NULL}, "--db"},
         {{"--batch", "/nonexistent/batch.jsonl", NULL}, "--batch"},
+        {{"--app-id", APP, "--channel", "c", "--threads", "2", NULL}, "--threads"},
+        {{"--batch", "-", "--threads", "0", NULL}, "--threads"},
+        {{"--batch", "-", "--threads", "65", NULL}, "--threads"},
+        {{"--batch", "-", "--threads", "two", NULL}, "--threads"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int st = run(NULL, cases[i].args);
@@ -453,7 +464,257 @@ static void test_bad_usage(void) {
         expect(name, st == 64 && file_has(err_path, cases[i].names));
     }
     const char *help[] = {"--help", NULL};
-    expect("--help exits 0", run(NULL, help) == 0 && file_has(out_path, "--batch"));
+    expect("--help exits 0", run(NULL, help) == 0 && file_has(out_path, "--batch") &&
+                                 file_has(out_path, "--threads"));
+}
+
+/* ---- 5. --threads: the same bytes, in the same order, whatever the number of threads -------- */
+
+/* The batch input of this test and, per output line, the id it must carry (JSON text). */
+typedef struct {
+    FILE *f;
+    json_t *ids; /* array: the expected id of each output line, in order */
+    size_t long_lines;
+} threads_input;
+
+/* One input line that must get one output line carrying id (NULL: "id": null). */
+static void put_line(threads_input *in, const char *text, json_t *id) {
+    fputs(text, in->f);
+    json_array_append(in->ids, id ? id : json_null());
+}
+
+/* A line that is never answered (blank). */
+static void put_blank(threads_input *in, const char *text) {
+    fputs(text, in->f);
+}
+
+/* Every scenario request, several times over, with ids of every JSON type, mixed with lines
+ * that are bad in each way a batch line can be: the order and the bytes of the answers must
+ * not depend on which thread diagnosed which line. Every request carries `at`, so the answers
+ * do not depend on the clock either. */
+static bool write_threads_input(const char *path, threads_input *in) {
+    in->f = fopen(path, "w");
+    in->ids = json_array();
+    if (!in->f || !in->ids)
+        return false;
+    const char *bad[] = {
+        "{not json\n",
+        "[1,2,3]\n",
+        "{\"id\":\"bad-uid\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":4294967296}\n",
+        "{\"id\":\"bad-app\",\"channel\":\"c\"}\n",
+        "\xff\xfe{}\n",
+        "{\"id\":\"trailing\"} x\n",
+    };
+    json_t *bad_ids[] = {NULL, NULL, json_string("bad-uid"), json_string("bad-app"), NULL, NULL};
+    size_t n = 0;
+    for (int rep = 0; rep < 8; rep++) {
+        size_t i;
+        json_t *sc;
+        json_array_foreach(scenarios, i, sc) {
+            json_t *req = json_deep_copy(json_object_get(sc, "request"));
+            if (!json_object_get(req, "at"))
+                json_object_set_new(req, "at", json_integer(1763800000));
+            json_t *id;
+            if (n % 7 == 3)
+                id = json_integer((json_int_t)n);
+            else if (n % 11 == 5)
+                id = json_pack("{s:i, s:[s, n, b]}", "n", (int)n, "r", "x", 1);
+            else if (n % 13 == 4)
+                id = json_real(n / 4.0);
+            else {
+                char s[32];
+                snprintf(s, sizeof s, "t%d-%zu", rep, i);
+                id = json_string(s);
+            }
+            json_object_set(req, "id", id);
+            char *text = json_dumps(req, JSON_COMPACT);
+            put_line(in, text, id);
+            fputs(n % 17 == 9 ? "\r\n" : "\n", in->f);
+            free(text);
+            json_decref(req);
+            json_decref(id);
+            if (n % 19 == 0) {
+                size_t b = (n / 19) % (sizeof bad / sizeof bad[0]);
+                put_line(in, bad[b], bad_ids[b]);
+            }
+            if (n % 23 == 0)
+                put_blank(in, n % 2 ? "\n" : "  \t\r\n");
+            if (n == 1500) { /* one line over the 1 MiB limit, mid-chunk */
+                fputs("{\"id\":\"too-long\",\"x\":\"", in->f);
+                for (int k = 0; k < (1 << 20); k++)
+                    fputc('a', in->f);
+                put_line(in, "\"}\n", NULL);
+                in->long_lines++;
+            }
+            n++;
+        }
+    }
+    for (size_t b = 0; b < sizeof bad_ids / sizeof bad_ids[0]; b++)
+        json_decref(bad_ids[b]);
+    /* the last line without a newline */
+    json_t *last = json_string("last");
+    put_line(in, "{\"id\":\"last\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":1}", last);
+    json_decref(last);
+    return fclose(in->f) == 0;
+}
+
+/* The output lines carry the expected ids in order; summary lines are byte for byte what
+ * jansson prints for the same values (the summary is written without building JSON values). */
+static void check_threads_output(const char *label, const char *text, const threads_input *in,
+                                 bool summary) {
+    size_t n = 0, bad_order = 0, bad_bytes = 0, too_long = 0;
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        json_error_t e;
+        json_t *got = json_loadb(p, len, 0, &e);
+        json_t *id = json_object_get(got, "id");
+        if (!got || !id || !json_equal(id, json_array_get(in->ids, n)))
+            bad_order++;
+        const char *msg =
+            json_string_value(json_object_get(json_object_get(got, "error"), "message"));
+        if (msg && strstr(msg, "longer than"))
+            too_long++;
+        if (summary && got && !json_object_get(got, "error")) {
+            char *again = json_dumps(got, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (!again || strlen(again) != len || memcmp(again, p, len) != 0)
+                bad_bytes++;
+            free(again);
+        }
+        json_decref(got);
+        n++;
+        p = nl ? nl + 1 : p + len;
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s: %zu lines (want %zu), %zu out of order, %zu too long", label,
+             n, json_array_size(in->ids), bad_order, too_long);
+    expect(name, n == json_array_size(in->ids) && bad_order == 0 && too_long == in->long_lines);
+    if (summary) {
+        snprintf(name, sizeof name, "%s: summary lines as jansson prints them (%zu differ)", label,
+                 bad_bytes);
+        expect(name, bad_bytes == 0);
+    }
+}
+
+static void test_threads(void) {
+    char batch[4096], projects[4096], scen[4096];
+    path_in_work(scen, sizeof scen, "threads.scenarios.jsonl");
+    path_in_work(projects, sizeof projects, "threads.projects.json");
+    path_in_work(batch, sizeof batch, "threads.batch.jsonl");
+    threads_input in = {0};
+    expect("threads: inputs written",
+           scenario_write_batch(scenarios, scen, projects) && write_threads_input(batch, &in));
+
+    for (int summary = 0; summary < 2; summary++) {
+        const char *mode = summary ? "--summary" : "full";
+        /* "1" first (the reference), then several counts and the default, from standard input */
+        const char *counts[] = {"1", "2", "3", "8", NULL};
+        char *want = NULL;
+        for (int k = 0; k < 5; k++) {
+            const char *args[12];
+            int a = 0;
+            args[a++] = "--batch";
+            args[a++] = counts[k] ? batch : "-";
+            args[a++] = "--project";
+            args[a++] = projects;
+            if (summary)
+                args[a++] = "--summary";
+            if (counts[k]) {
+                args[a++] = "--threads";
+                args[a++] = counts[k];
+            }
+            args[a] = NULL;
+            int st = run(counts[k] ? NULL : batch, args);
+            char *got = slurp(out_path);
+            char label[96];
+            snprintf(label, sizeof label, "threads %s %s", counts[k] ? counts[k] : "default", mode);
+            if (!want) {
+                expect("threads: --threads 1 exit 0", st == 0);
+                check_threads_output(label, got, &in, summary);
+                want = got;
+                continue;
+            }
+            char name[160];
+            snprintf(name, sizeof name, "%s: exit 0 (got %d), the same bytes as --threads 1", label,
+                     st);
+            expect(name, st == 0 && strcmp(got, want) == 0);
+            free(got);
+        }
+        free(want);
+    }
+
+    /* A failed write ends the run with 70 and a message, threads or not (and does not hang). */
+    for (int k = 0; k < 2; k++) {
+        const char *args[] = {bin,      "diagnose",  "--batch",     batch, "--project",
+                              projects, "--threads", k ? "2" : "1", NULL};
+        int st = tu_wait(tu_spawn(args, NULL, "/dev/full", err_path));
+        char name[128];
+        snprintf(name, sizeof name, "threads %s: writing to /dev/full exits 70 (got %d)",
+                 k ? "2" : "1", st);
+        expect(name, st == 70 && file_has(err_path, "cannot write"));
+    }
+    json_decref(in.ids);
+}
+
+/* ---- 6. --summary bytes: the CLI writes the summary line itself; it must be exactly the
+ * library's diag_result_to_summary_json, with "id" first, as jansson prints it ----------------- */
+
+static void test_summary_bytes(void) {
+    char batch[4096], projects[4096];
+    path_in_work(batch, sizeof batch, "summary.batch.jsonl");
+    path_in_work(projects, sizeof projects, "summary.projects.json");
+    expect("summary bytes: inputs written", scenario_write_batch(scenarios, batch, projects));
+    const char *args[] = {"--batch", batch, "--project", projects, "--summary", NULL};
+    expect("summary bytes: exit 0", run(NULL, args) == 0);
+    char *out = slurp(out_path);
+    td_ctx *ctx = td_ctx_new();
+    diag_result *r = malloc(sizeof *r);
+    const diag_options opts = {.skip_details = true};
+    size_t i, differ = 0, lines = 0;
+    json_t *sc;
+    const char *p = out;
+    json_array_foreach(scenarios, i, sc) {
+        json_t *req_json = json_deep_copy(json_object_get(sc, "request"));
+        json_t *pj = json_object_get(sc, "project");
+        diag_project project;
+        diag_request req;
+        char err[256];
+        bool have_project =
+            !json_is_null(pj) && diag_project_from_json(pj, &project, err, sizeof err);
+        json_t *want = NULL;
+        if (ctx && r && json_object_get(req_json, "at") &&
+            diag_request_from_json(req_json, 0, &req, err, sizeof err)) {
+            diag_run(ctx, &req, have_project ? &project : NULL, &opts, r);
+            want = json_object();
+            json_object_set(want, "id", json_object_get(sc, "id"));
+            json_t *s = diag_result_to_summary_json(r);
+            json_object_update(want, s);
+            json_decref(s);
+        }
+        char *text = want ? json_dumps(want, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (text) { /* requests without "at" are judged at "now": not comparable */
+            lines++;
+            if (strlen(text) != len || memcmp(text, p, len) != 0) {
+                if (differ++ < 3)
+                    printf("  summary line %zu:\n    got  %.*s\n    want %s\n", i + 1, (int)len, p,
+                           text);
+            }
+        }
+        free(text);
+        json_decref(want);
+        json_decref(req_json);
+        p = nl ? nl + 1 : p + len;
+    }
+    char name[160];
+    snprintf(name, sizeof name,
+             "summary bytes: %zu lines compared with diag_result_to_summary_json, %zu differ",
+             lines, differ);
+    expect(name, lines > 300 && differ == 0);
+    free(r);
+    td_ctx_free(ctx);
+    free(out);
 }
 
 int main(int argc, char **argv) {
@@ -474,6 +735,8 @@ int main(int argc, char **argv) {
     test_single();
     test_db();
     test_bad_usage();
+    test_threads();
+    test_summary_bytes();
     json_decref(scenarios);
     return tu_report("cli_diagnose");
 }
