@@ -29,4 +29,35 @@ bool diag_is_hex32(const char *p, size_t n);
  * returns false, so that a validator can say `return diag_fail(err, cap, "uid: ...")`. */
 bool diag_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- Direct JSON writing ------------------------------------------------------------------ */
+
+/* A growable buffer for the writers that render a diagnosis straight to JSON text
+ * (diag_result_json_append): no jansson tree, no allocation once the buffer is large enough.
+ * Every append clears ok when memory runs out, so a writer checks once at the end. The bytes
+ * are exactly what json_dumpb(JSON_COMPACT) writes for the tree the *_to_json functions build:
+ * '"', '\\' and control characters escaped (\b \f \n \r \t, else \u00XX), nothing else. */
+typedef struct {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool ok;
+} diag_jw;
+
+void diag_jw_raw(diag_jw *w, const char *s, size_t n);
+/* lit must be a string literal (the "" makes anything else a compile error: sizeof of a pointer
+ * would silently be wrong); diag_jw_rawz takes any NUL-terminated text. */
+#define DIAG_JW_LIT(w, lit) diag_jw_raw((w), "" lit, sizeof("" lit) - 1)
+void diag_jw_rawz(diag_jw *w, const char *s);
+/* A JSON string of n bytes known to be valid UTF-8 (catalog text, names, digits). */
+void diag_jw_strn(diag_jw *w, const char *s, size_t n);
+void diag_jw_str(diag_jw *w, const char *s);
+/* The string diag_json_text(p, n) holds: invalid UTF-8 bytes and NUL as the text \xNN. */
+void diag_jw_text(diag_jw *w, const char *p, size_t n);
+/* A token string as token_json.c's json_text holds it: invalid UTF-8 bytes as U+FFFD. */
+void diag_jw_text_fffd(diag_jw *w, const char *p, size_t n);
+void diag_jw_int(diag_jw *w, long long v);
+
+/* The decoded-token object of diag_token_to_json, written directly (token_json.c). */
+void diag_token_json_write(diag_jw *w, const td_token *tok);
+
 #endif /* DIAG_INTERNAL_H */

@@ -279,6 +279,13 @@ void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
 /* The diagnosis JSON of interfaces.md (error also carries "title"). New reference. */
 json_t *diag_result_to_json(const diag_result *r);
 
+/* The same document written straight into a buffer, without a jansson tree: appends exactly the
+ * bytes of json_dumpb(diag_result_to_json(r), JSON_COMPACT) to *buf from offset *len, growing
+ * *buf with realloc (it may start NULL with *cap 0; *cap is its size). Returns false when out of
+ * memory (then *len is unchanged and *buf still the caller's to free). For hot paths (the HTTP
+ * service); the bytes are the same as the tree's. */
+bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
+
 /* The --summary subset: verdict, cause, code, hints, warnings, expires_at. New reference. */
 json_t *diag_result_to_summary_json(const diag_result *r);
 

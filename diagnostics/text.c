@@ -138,3 +138,144 @@ bool diag_fail(char *err, size_t cap, const char *fmt, ...) {
     }
     return false;
 }
+
+/* ---- Direct JSON writing (diag_jw) -------------------------------------------------------- */
+
+static bool jw_reserve(diag_jw *w, size_t more) {
+    if (!w->ok)
+        return false;
+    if (w->len + more <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap : 4096;
+    while (cap < w->len + more)
+        cap *= 2;
+    char *p = realloc(w->p, cap);
+    if (!p) {
+        w->ok = false;
+        return false;
+    }
+    w->p = p;
+    w->cap = cap;
+    return true;
+}
+
+void diag_jw_raw(diag_jw *w, const char *s, size_t n) {
+    if (!jw_reserve(w, n))
+        return;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+void diag_jw_rawz(diag_jw *w, const char *s) {
+    diag_jw_raw(w, s, strlen(s));
+}
+
+/* Appends one character of a string value, escaped as jansson's dumper does; room for 6 bytes
+ * must have been reserved. */
+static char *jw_escape_char(char *o, unsigned char c) {
+    static const char hex[] = "0123456789ABCDEF";
+    if (c >= 0x20 && c != '"' && c != '\\') {
+        *o++ = (char)c;
+        return o;
+    }
+    *o++ = '\\';
+    switch (c) {
+    case '"':
+    case '\\':
+        *o++ = (char)c;
+        break;
+    case '\b':
+        *o++ = 'b';
+        break;
+    case '\f':
+        *o++ = 'f';
+        break;
+    case '\n':
+        *o++ = 'n';
+        break;
+    case '\r':
+        *o++ = 'r';
+        break;
+    case '\t':
+        *o++ = 't';
+        break;
+    default:
+        memcpy(o, "u00", 3);
+        o[3] = hex[c >> 4];
+        o[4] = hex[c & 15];
+        o += 5;
+    }
+    return o;
+}
+
+void diag_jw_strn(diag_jw *w, const char *s, size_t n) {
+    if (!jw_reserve(w, n * 6 + 2))
+        return;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++)
+        o = jw_escape_char(o, (unsigned char)s[i]);
+    *o++ = '"';
+    w->len = (size_t)(o - w->p);
+}
+
+void diag_jw_str(diag_jw *w, const char *s) {
+    diag_jw_strn(w, s, strlen(s));
+}
+
+/* Client bytes as a JSON string: valid UTF-8 sequences escaped as usual; every other byte (and
+ * NUL when nul_too) as bad (3 bytes: U+FFFD) or, when bad is NULL, as the text \xNN. Reserves
+ * the worst case: 6 output bytes per input byte. */
+static void jw_client_text(diag_jw *w, const char *p, size_t n, bool nul_too, const char *bad) {
+    static const char hex[] = "0123456789abcdef";
+    if (!jw_reserve(w, n * 6 + 2))
+        return;
+    const unsigned char *s = (const unsigned char *)p;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n;) {
+        if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
+            *o++ = (char)s[i++]; /* the common case: printable ASCII */
+            continue;
+        }
+        size_t seq = utf8_sequence_len(s + i, n - i);
+        if (seq >= 1 && !(nul_too && s[i] == '\0')) {
+            for (size_t k = 0; k < seq; k++)
+                o = jw_escape_char(o, s[i + k]);
+            i += seq;
+        } else if (bad) {
+            memcpy(o, bad, 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(o, "\\\\x", 3);
+            o[3] = hex[s[i] >> 4];
+            o[4] = hex[s[i] & 15];
+            o += 5;
+            i++;
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->p);
+}
+
+void diag_jw_text(diag_jw *w, const char *p, size_t n) {
+    jw_client_text(w, p ? p : "", p ? n : 0, true, NULL);
+}
+
+void diag_jw_text_fffd(diag_jw *w, const char *p, size_t n) {
+    jw_client_text(w, p, n, false, "\xef\xbf\xbd");
+}
+
+void diag_jw_int(diag_jw *w, long long v) {
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    diag_jw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
+}

@@ -14,7 +14,7 @@
  * strings are printed quoted with control characters and invalid bytes escaped, so a crafted
  * token cannot drive the terminal.
  */
-#include "tddiag.h"
+#include "diag_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +215,172 @@ json_t *diag_token_to_json(const td_token *tok) {
     }
     json_object_set_new(o, "expires_at", json_integer(td_token_expiry(tok)));
     return o;
+}
+
+/* ---- JSON, written directly ------------------------------------------------------------
+ * The same object as diag_token_to_json, field for field and in the same order, appended to a
+ * diag_jw (diag_result_json_append). A NULL name is written as null where the tree writer uses
+ * json_name, and the key is left out where json_string(NULL) would have made
+ * json_object_set_new fail; tests/server/render_json_test compares both byte for byte. */
+
+static void jw_name(diag_jw *w, const char *name) {
+    if (name)
+        diag_jw_str(w, name);
+    else
+        DIAG_JW_LIT(w, "null");
+}
+
+static void jw_str(diag_jw *w, td_str s) {
+    diag_jw_text_fffd(w, s.ptr, s.len);
+}
+
+static void privileges_write(diag_jw *w, const td_token *tok, uint16_t service_type, uint16_t first,
+                             uint16_t count) {
+    DIAG_JW_LIT(w, "[");
+    for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
+        const td_privilege *p = &tok->privileges[first + i];
+        diag_jw_rawz(w, i ? ",{\"id\":" : "{\"id\":");
+        diag_jw_int(w, p->id);
+        DIAG_JW_LIT(w, ",\"name\":");
+        jw_name(w, td_privilege_name(service_type, p->id));
+        DIAG_JW_LIT(w, ",\"expire\":");
+        diag_jw_int(w, p->value);
+        DIAG_JW_LIT(w, ",\"expires_at\":");
+        diag_jw_int(w, td_privilege_expiry(tok, p->value));
+        DIAG_JW_LIT(w, "}");
+    }
+    DIAG_JW_LIT(w, "]");
+}
+
+static void permissions_write(diag_jw *w, const td_token *tok, const td_service *svc) {
+    DIAG_JW_LIT(w, "[");
+    for (uint16_t i = 0; i < svc->permission_count; i++) {
+        size_t at = (size_t)svc->first_permission + i;
+        if (at >= TD_PERMISSIONS_MAX)
+            break;
+        const td_permission *p = &tok->permissions[at];
+        diag_jw_rawz(w, i ? ",{\"resource_type\":" : "{\"resource_type\":");
+        diag_jw_int(w, p->resource_type);
+        DIAG_JW_LIT(w, ",\"resource_type_name\":");
+        jw_name(w, td_rtm2_resource_name(p->resource_type));
+        DIAG_JW_LIT(w, ",\"permission_type\":");
+        diag_jw_int(w, p->permission_type);
+        DIAG_JW_LIT(w, ",\"permission_type_name\":");
+        jw_name(w, td_rtm2_permission_name(p->permission_type));
+        DIAG_JW_LIT(w, ",\"resources\":[");
+        for (uint16_t k = 0; k < p->resource_count; k++) {
+            size_t r = (size_t)p->first_resource + k;
+            if (r >= TD_RESOURCES_MAX)
+                break;
+            if (k)
+                DIAG_JW_LIT(w, ",");
+            jw_str(w, tok->resources[r]);
+        }
+        DIAG_JW_LIT(w, "]}");
+    }
+    DIAG_JW_LIT(w, "]");
+}
+
+static void service_fields_write(diag_jw *w, const td_service *s) {
+    switch (s->type) {
+    case TD_SVC_RTC:
+        DIAG_JW_LIT(w, ",\"channel\":");
+        jw_str(w, s->a);
+        DIAG_JW_LIT(w, ",\"uid\":");
+        jw_str(w, s->b);
+        break;
+    case TD_SVC_STREAMING:
+    case TD_SVC_FCDN:
+        DIAG_JW_LIT(w, ",\"channel\":");
+        jw_str(w, s->a);
+        DIAG_JW_LIT(w, ",\"account\":");
+        jw_str(w, s->b);
+        break;
+    case TD_SVC_RTM:
+    case TD_SVC_CHAT:
+    case TD_SVC_RTM2:
+        DIAG_JW_LIT(w, ",\"user_id\":");
+        jw_str(w, s->a);
+        break;
+    case TD_SVC_APAAS:
+        DIAG_JW_LIT(w, ",\"room_uuid\":");
+        jw_str(w, s->a);
+        DIAG_JW_LIT(w, ",\"user_uuid\":");
+        jw_str(w, s->b);
+        DIAG_JW_LIT(w, ",\"role\":");
+        diag_jw_int(w, s->role);
+        break;
+    default:
+        break;
+    }
+}
+
+static void service_write(diag_jw *w, const td_token *tok, const td_service *s) {
+    DIAG_JW_LIT(w, "{\"type\":");
+    diag_jw_int(w, s->type);
+    if (!s->known) {
+        DIAG_JW_LIT(w, ",\"name\":\"unknown\"}");
+        return;
+    }
+    const char *name = td_service_name(s->type);
+    if (name) {
+        DIAG_JW_LIT(w, ",\"name\":");
+        diag_jw_str(w, name);
+    }
+    service_fields_write(w, s);
+    DIAG_JW_LIT(w, ",\"privileges\":");
+    privileges_write(w, tok, s->type, s->first_privilege, s->privilege_count);
+    if (s->type == TD_SVC_RTM2) {
+        DIAG_JW_LIT(w, ",\"permissions\":");
+        permissions_write(w, tok, s);
+    }
+    DIAG_JW_LIT(w, "}");
+}
+
+static void signature_write(diag_jw *w, td_str sig) {
+    char hex[2 * 512 + 1];
+    size_t n = sig.len > 512 ? 512 : sig.len;
+    td_hex((const unsigned char *)sig.ptr, n, hex);
+    diag_jw_strn(w, hex, 2 * n);
+}
+
+void diag_token_json_write(diag_jw *w, const td_token *tok) {
+    bool v6 = strcmp(tok->version, "006") == 0;
+    diag_jw_rawz(w, v6 ? "{\"version\":\"006\",\"app_id\":" : "{\"version\":\"007\",\"app_id\":");
+    jw_str(w, tok->app_id);
+    if (v6) {
+        DIAG_JW_LIT(w, ",\"signature\":");
+        signature_write(w, tok->signature);
+        DIAG_JW_LIT(w, ",\"crc_channel\":");
+        diag_jw_int(w, tok->crc_channel);
+        DIAG_JW_LIT(w, ",\"crc_uid\":");
+        diag_jw_int(w, tok->crc_uid);
+        DIAG_JW_LIT(w, ",\"salt\":");
+        diag_jw_int(w, tok->salt);
+        DIAG_JW_LIT(w, ",\"ts\":");
+        diag_jw_int(w, tok->ts);
+        DIAG_JW_LIT(w, ",\"privileges\":");
+        privileges_write(w, tok, 0, tok->first_privilege_006, tok->privilege_count_006);
+    } else {
+        DIAG_JW_LIT(w, ",\"issue_ts\":");
+        diag_jw_int(w, tok->issue_ts);
+        DIAG_JW_LIT(w, ",\"expire\":");
+        diag_jw_int(w, tok->expire);
+        DIAG_JW_LIT(w, ",\"salt\":");
+        diag_jw_int(w, tok->salt);
+        DIAG_JW_LIT(w, ",\"signature\":");
+        signature_write(w, tok->signature);
+        DIAG_JW_LIT(w, ",\"services\":[");
+        for (uint16_t i = 0; i < tok->service_count && i < TD_SERVICES_MAX; i++) {
+            if (i)
+                DIAG_JW_LIT(w, ",");
+            service_write(w, tok, &tok->services[i]);
+        }
+        DIAG_JW_LIT(w, "]");
+    }
+    DIAG_JW_LIT(w, ",\"expires_at\":");
+    diag_jw_int(w, td_token_expiry(tok));
+    DIAG_JW_LIT(w, "}");
 }
 
 /* ---- Text ------------------------------------------------------------------------------- */

@@ -116,6 +116,10 @@ typedef struct {
 
 /* srv_json.c: compact JSON of v into b (b->len reset first). false on allocation failure. */
 bool srv_json_write(srv_buf *b, const json_t *v);
+/* The same appended at b->len (b->len unchanged on failure). */
+bool srv_json_append(srv_buf *b, const json_t *v);
+/* n bytes appended; false on allocation failure. */
+bool srv_buf_append(srv_buf *b, const char *s, size_t n);
 
 typedef struct {
     srv_server *server;
@@ -148,6 +152,9 @@ typedef struct {
 
     char *alog; /* access-log buffer, flushed when nearly full and on every tick */
     size_t alog_len;
+    int64_t alog_secs;  /* the second alog_when holds (gmtime+strftime once a second, not per
+                           request: they were ~2% of the service's CPU) */
+    char alog_when[32]; /* "YYYY-MM-DDTHH:MM:SS" of alog_secs */
 
     srv_metrics metrics;
 } srv_worker;

@@ -144,7 +144,19 @@ static bool srv_json_value(srv_buf *b, const json_t *v, int depth) {
     return false;
 }
 
+bool srv_json_append(srv_buf *b, const json_t *v) {
+    size_t at = b->len;
+    if (srv_json_value(b, v, 0))
+        return true;
+    b->len = at;
+    return false;
+}
+
 bool srv_json_write(srv_buf *b, const json_t *v) {
     b->len = 0;
-    return srv_json_value(b, v, 0);
+    return srv_json_append(b, v);
+}
+
+bool srv_buf_append(srv_buf *b, const char *s, size_t n) {
+    return srv_buf_add(b, s, n);
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,12 +71,17 @@ static bool srv_parse_listen(const char *spec, struct sockaddr_storage *ss, int 
     return true;
 }
 
+/* A listening socket carries TCP_NODELAY because Linux copies it to every connection accepted
+ * from it (no setsockopt per connection): without it, an answer larger than the 16 KiB that a
+ * bufferevent writes at once (e.g. a /v1/diagnose/batch answer) ends in a small segment that
+ * Nagle holds until the client's delayed ACK, ~40 ms per answer (docs/performance.md). */
 static int srv_socket(const struct sockaddr_storage *ss, int sslen, bool reuseport,
                       bool listening) {
     int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
+        (listening && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) ||
         bind(fd, (const struct sockaddr *)ss, (socklen_t)sslen) != 0 ||
         (listening && listen(fd, 1024) != 0)) {
         int saved = errno;

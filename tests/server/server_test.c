@@ -5,7 +5,7 @@
  * run them in parallel:
  *   api        every route and status, limits, JSON errors, auth (none, wrong, revoked, reader
  *              vs admin, --auth all), the web page headers, and secrecy (no certificate in any
- *              response, log or the database file)
+ *              response, log or the database file), TCP_NODELAY on accepted connections
  *   scenarios  the public scenarios through /v1/diagnose and /v1/diagnose/batch
  *   hammer     8 client threads, every answer checked
  *   slow       a client that sends half a request is timed out; nobody else waits for it
@@ -19,6 +19,10 @@
 #include "tddb.h"
 #include "tsrv.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <signal.h>
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -470,6 +475,94 @@ static void check_secrecy(const char *dir, const char *const *secrets, size_t n)
               "a response held a certificate");
 }
 
+/* ---- TCP_NODELAY on accepted connections --------------------------------------------------- */
+
+/* TCP_NODELAY of the service's accepted connection whose peer is our local port, read on a copy
+ * of the service's own descriptor (pidfd_getfd: the client cannot see the server's option).
+ * 1 / 0 = the option; -1 = no such socket found; -2 = this kernel does not let us look. */
+static int server_nodelay(pid_t pid, int client_fd) {
+    struct sockaddr_storage mine;
+    socklen_t mlen = sizeof mine;
+    if (getsockname(client_fd, (struct sockaddr *)&mine, &mlen) != 0)
+        return -1;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pidfd < 0)
+        return -2;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    int found = -1;
+    for (struct dirent *e; d && found == -1 && (e = readdir(d));) {
+        int target = atoi(e->d_name);
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        int fd = (int)syscall(SYS_pidfd_getfd, pidfd, target, 0);
+        if (fd < 0) {
+            if (errno == EPERM || errno == ENOSYS)
+                found = -2;
+            continue;
+        }
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int v = 0;
+        socklen_t vlen = sizeof v;
+        if (getpeername(fd, (struct sockaddr *)&peer, &plen) == 0 && plen == mlen &&
+            peer.ss_family == AF_INET &&
+            ((struct sockaddr_in *)&peer)->sin_port == ((struct sockaddr_in *)&mine)->sin_port &&
+            getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &v, &vlen) == 0)
+            found = v != 0;
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+    close(pidfd);
+    return found;
+}
+
+/* An answer larger than the 16 KiB a bufferevent writes at once must not wait for the client's
+ * delayed ACK (Nagle): the accepted connection carries TCP_NODELAY. Twenty such answers on one
+ * keep-alive connection, all complete and well-formed; the durations are only logged (without
+ * the option each takes ~40 ms). */
+static void test_nodelay(const tsrv_proc *p) {
+    size_t cap = 20 * 64 + 64;
+    char *batch = malloc(cap);
+    size_t off = (size_t)snprintf(batch, cap, "{\"requests\":[");
+    for (int i = 0; i < 20; i++)
+        off += (size_t)snprintf(batch + off, cap - off,
+                                "%s{\"app_id\":\"" APP_A "\",\"channel\":\"c\"}", i ? "," : "");
+    snprintf(batch + off, cap - off, "]}");
+    tsrv_conn c = {.fd = -1, .port = p->port};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int good = 0;
+    size_t smallest = (size_t)-1;
+    for (int i = 0; i < 20; i++) {
+        tsrv_resp r;
+        if (!tsrv_request(&c, "POST", "/v1/diagnose/batch", NULL, "application/json", batch,
+                          strlen(batch), &r))
+            break;
+        json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+        if (r.status == 200 && json_array_size(json_object_get(j, "results")) == 20)
+            good++;
+        if (r.body_len < smallest)
+            smallest = r.body_len;
+        json_decref(j);
+        tsrv_resp_free(&r);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(good == 20, "20 batch answers on one keep-alive connection (got %d)", good);
+    CHECK(smallest > 16384, "each batch answer is over 16 KiB (smallest %zu bytes)", smallest);
+    fprintf(stderr, "nodelay: 20 answers of >16 KiB on one connection in %.1f ms\n",
+            (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+    int nd = c.fd >= 0 ? server_nodelay(p->pid, c.fd) : -1;
+    if (nd == -2)
+        fprintf(stderr, "nodelay: this kernel does not allow pidfd_getfd; option not checked\n");
+    else
+        CHECK(nd == 1, "the accepted connection has TCP_NODELAY (got %d)", nd);
+    tsrv_close(&c);
+    free(batch);
+}
+
 static void suite_api(void) {
     char dir[256];
     tsrv_proc p;
@@ -486,6 +579,7 @@ static void suite_api(void) {
     test_decode_and_catalog(p.port);
     test_projects(p.port, admin, reader);
     test_web_page(p.port);
+    test_nodelay(&p);
 
     /* revoked: refused at once (the key cache follows the database) */
     json_t *j;
