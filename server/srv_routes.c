@@ -371,30 +371,9 @@ static void srv_route_batch(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", out->p, out->len);
 }
 
-/* 422 for a token that does not decode: its hints come from the diagnosis engine, run on a
- * placeholder join so that only the token's own checks apply. */
+/* 422 for a token that does not decode, with the hints a diagnosis gives. */
 static void srv_reply_undecodable(srv_req *r, const char *token, size_t len, td_status st) {
-    diag_request q;
-    memset(&q, 0, sizeof q);
-    q.has_token = true;
-    q.token = token;
-    q.token_len = len;
-    q.app_id = "00000000000000000000000000000000";
-    q.app_id_len = TD_CERT_LEN;
-    q.has_channel = true;
-    q.channel = "c";
-    q.channel_len = 1;
-    q.at = srv_now_s();
-    diag_run(r->w->td, &q, NULL, NULL, r->w->result);
-    json_t *hints = json_array();
-    for (int h = 0; h < DIAG_HINT_COUNT; h++)
-        if (r->w->result->hints & (1u << h))
-            json_array_append_new(hints, json_string(diag_hint_name((diag_hint)h)));
-    char msg[96];
-    snprintf(msg, sizeof msg, "the token does not decode: %s", td_status_name(st));
-    json_t *doc = diag_error_json("token_malformed", msg);
-    json_object_set_new(json_object_get(doc, "error"), "hints", hints);
-    srv_reply_json(r, 422, doc);
+    srv_reply_json(r, 422, diag_token_error_json(token, len, st));
 }
 
 static void srv_route_decode(srv_req *r) {

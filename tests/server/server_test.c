@@ -286,6 +286,15 @@ static void test_decode_and_catalog(int port) {
               strcmp(json_string_value(json_array_get(hints, 0)), "legacy_version") == 0,
           "hint legacy_version");
     json_decref(j);
+    /* The same hints a diagnosis gives: the text's problem, not only the decoder's kind. */
+    CHECK(tsrv_call(port, "POST", "/v1/decode", NULL, "{\"token\":\" 007eJxTYA== \"}", &j, NULL) ==
+              422,
+          "token with whitespace");
+    hints = json_object_get(json_object_get(j, "error"), "hints");
+    CHECK(json_array_size(hints) == 1 &&
+              strcmp(json_string_value(json_array_get(hints, 0)), "whitespace") == 0,
+          "hint whitespace");
+    json_decref(j);
     CHECK(tsrv_call(port, "POST", "/v1/decode", NULL, "{}", &j, NULL) == 400, "decode no token");
     CHECK(is_error(j, "bad_request") && strstr(jstr(j, "error.message"), "token"), "names token");
     json_decref(j);
