@@ -1,8 +1,8 @@
 #!/bin/sh
 # run.sh BUILD_DIR -- smoke-runs every libFuzzer target of a TD_FUZZ build on a seed corpus made
-# from shared/vectors (tokens.jsonl, mint-exact.jsonl, scenarios.jsonl tokens, and the inflated
-# contents of the 007 ones). Each target runs FUZZ_TIME seconds (default 20). Prints one line per
-# target; exits non-zero when any target crashes (its reproducer is kept under
+# from shared/vectors (tokens.jsonl, mint-exact.jsonl, scenarios.jsonl tokens, the inflated
+# contents of the 007 ones, and the scenarios' request bodies). Each target runs FUZZ_TIME
+# seconds (default 20). Prints one line per target; exits non-zero when any target crashes (its reproducer is kept under
 # BUILD_DIR/fuzz-artifacts/).
 set -eu
 
@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vectors=${TD_VECTORS:-$here/../../../shared/vectors}
 seconds=${FUZZ_TIME:-20}
 bin=$build/tests/fuzz
-targets="fuzz_decode fuzz_decode007_content fuzz_token_json"
+targets="fuzz_decode fuzz_decode007_content fuzz_token_json fuzz_diagnose"
 
 for t in $targets fuzz_seed_content; do
     if [ ! -x "$bin/$t" ]; then
@@ -37,6 +37,10 @@ while IFS= read -r tok; do
     i=$((i + 1))
 done <"$work/tokens"
 "$bin/fuzz_seed_content" "$work/content" <"$work/tokens" >/dev/null
+# Request bodies for fuzz_diagnose: every scenario's request object (they are flat objects).
+mkdir -p "$work/requests"
+grep -o '"request":{[^}]*}' "$vectors/scenarios.jsonl" | sed 's/^"request"://' |
+    split -l 1 - "$work/requests/r_"
 echo "fuzz: $i token seeds, $(ls "$work/content" | wc -l) content seeds, ${seconds} s per target"
 
 failed=0
@@ -45,6 +49,7 @@ for t in $targets; do
     case $t in
     fuzz_decode007_content) seeds="$work/content" ;;
     fuzz_token_json) seeds="$work/seeds $work/content" ;;
+    fuzz_diagnose) seeds="$work/requests" ;;
     *) seeds="$work/seeds" ;;
     esac
     log=$work/$t.log
