@@ -2,8 +2,8 @@
 # run.sh BUILD_DIR -- smoke-runs every libFuzzer target of a TD_FUZZ build on a seed corpus made
 # from shared/vectors (tokens.jsonl, mint-exact.jsonl, scenarios.jsonl tokens, the inflated
 # contents of the 007 ones, and the scenarios' request bodies). Each target runs FUZZ_TIME
-# seconds (default 20). Prints one line per target; exits non-zero when any target crashes (its reproducer is kept under
-# BUILD_DIR/fuzz-artifacts/).
+# seconds (default 20). Prints one line per target; exits non-zero when any target crashes (its
+# reproducer is kept under BUILD_DIR/fuzz-artifacts/).
 set -eu
 
 build=${1:?usage: tests/fuzz/run.sh BUILD_DIR}
