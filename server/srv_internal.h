@@ -114,7 +114,8 @@ typedef struct {
     size_t len, cap;
 } srv_buf;
 
-/* srv_json.c: compact JSON of v into b (b->len reset first). false on allocation failure. */
+/* srv_json.c: compact JSON of v (json_dumpb) into b (b->len reset first). false on allocation
+ * failure. */
 bool srv_json_write(srv_buf *b, const json_t *v);
 /* The same appended at b->len (b->len unchanged on failure). */
 bool srv_json_append(srv_buf *b, const json_t *v);
