@@ -84,7 +84,8 @@ static bool load_project_file(const char *path, project_source *src) {
     json_t *doc = json_loadb(text, len, 0, &jerr);
     free(text);
     if (!doc) {
-        cli_error("--project %s: invalid JSON at line %d: %s", path, jerr.line, jerr.text);
+        /* jerr.text may quote the input ("near '...'"), a certificate perhaps: position only. */
+        cli_error("--project %s: invalid JSON at line %d, column %d", path, jerr.line, jerr.column);
         return false;
     }
     size_t n = json_is_array(doc) ? json_array_size(doc) : 1;
@@ -732,6 +733,9 @@ static bool out_reserve(batch_chunk *c, size_t need) {
 
 /* Appends the compact JSON of v (any value) without a newline. */
 static bool out_dump(batch_chunk *c, json_t *v) {
+    /* Some room first: c->out may still be NULL, and NULL + 0 is undefined behaviour. */
+    if (!out_reserve(c, 256))
+        return false;
     size_t avail = c->out_cap - c->out_len;
     size_t n = json_dumpb(v, c->out + c->out_len, avail, DUMP_FLAGS | JSON_ENCODE_ANY);
     if (n == 0)
@@ -864,7 +868,10 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
     char err[256];
     bool ok;
     if (!obj) {
-        snprintf(msg, sizeof msg, "line %lu: invalid JSON: %s", l->lineno, jerr.text);
+        /* Not jerr.text: it may quote the input ("near '...'"), a token perhaps. */
+        snprintf(msg, sizeof msg,
+                 "line %lu: invalid JSON at column %d (each line must be one JSON object)",
+                 l->lineno, jerr.column);
         ok = out_error(c, NULL, "bad_request", msg);
     } else if (!diag_request_from_json(obj, cli_now(), &req, err, sizeof err)) {
         snprintf(msg, sizeof msg, "line %lu: %s", l->lineno, err);

@@ -97,7 +97,7 @@ static void serve_usage(FILE *out) {
     }
     fprintf(out, "  --no-bootstrap-key\n      $TOKENDOCTOR_NO_BOOTSTRAP_KEY=1\n"
                  "      do not create an admin key on the first start\n"
-                 "  --help\n");
+                 "  --help\n      show this text\n");
 }
 
 static bool serve_number(const char *name, const char *v, uint64_t min, uint64_t max,

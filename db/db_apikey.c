@@ -257,7 +257,8 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
         return tdbi_sql_fail(db, "revoking an API key");
     }
     if (sqlite3_changes(db->sql) == 0) {
-        if (by_key) {
+        /* A mistyped or truncated key is still (most of) a secret: never echo it either. */
+        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0) {
             tdbi_fail(db, "no active API key matches the key given");
         } else {
             tdbi_fail(db, "no active API key %s", id_or_name);

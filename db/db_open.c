@@ -533,19 +533,31 @@ static bool verify_stored_key_check(tdb *db) {
     return ok;
 }
 
-/* WAL lets readers and one writer (threads and processes) work at once. journal_mode is
- * persistent, so this writes only the first time. */
-static bool enable_wal(tdb *db) {
+/* One attempt at switching to WAL: true when the journal mode is now WAL. */
+static bool try_enable_wal(tdb *db) {
     sqlite3_stmt *st = NULL;
     bool ok =
         sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = WAL", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW;
     ok = ok && strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
-    if (!ok) {
-        tdbi_fail(db, "cannot enable WAL mode: %s", sqlite3_errmsg(db->sql));
-    }
     sqlite3_finalize(st);
     return ok;
+}
+
+/* WAL lets readers and one writer (threads and processes) work at once. journal_mode is
+ * persistent, so this writes only the first time. The switch needs an exclusive lock for which
+ * SQLite does not always run the busy handler (it answers "database is locked" at once where
+ * waiting could deadlock), e.g. while another process opens the same new database: so it is
+ * retried for up to the busy timeout. */
+static bool enable_wal(tdb *db) {
+    for (int waited = 0; !try_enable_wal(db); waited += 10) {
+        if ((sqlite3_errcode(db->sql) & 0xff) != SQLITE_BUSY || waited >= TDBI_BUSY_TIMEOUT_MS) {
+            tdbi_fail(db, "cannot enable WAL mode: %s", sqlite3_errmsg(db->sql));
+            return false;
+        }
+        sqlite3_sleep(10);
+    }
+    return true;
 }
 
 /* The checks that must pass before anything is written; see the top of the file. */

@@ -268,15 +268,6 @@ const char *diag_cause_name(diag_cause c) {
     return (unsigned)c < DIAG_CAUSE_COUNT ? cause_names[c] : "unknown";
 }
 
-bool diag_cause_parse(const char *name, diag_cause *out) {
-    for (size_t i = 0; name && i < DIAG_CAUSE_COUNT; i++)
-        if (strcmp(name, cause_names[i]) == 0) {
-            *out = (diag_cause)i;
-            return true;
-        }
-    return false;
-}
-
 const char *diag_hint_name(diag_hint h) {
     return (unsigned)h < DIAG_HINT_COUNT ? hint_names[h] : "unknown";
 }
@@ -369,10 +360,6 @@ bool diag_service_parse(const char *name, diag_service *out) {
     return true;
 }
 
-const char *diag_service_name(diag_service s) {
-    return s == DIAG_SERVICE_RTM ? "rtm" : "rtc";
-}
-
 bool diag_role_parse(const char *name, diag_role *out) {
     if (name && (strcmp(name, "publisher") == 0 || strcmp(name, "host") == 0))
         *out = DIAG_ROLE_PUBLISHER;
@@ -381,10 +368,6 @@ bool diag_role_parse(const char *name, diag_role *out) {
     else
         return false;
     return true;
-}
-
-const char *diag_role_name(diag_role r) {
-    return r == DIAG_ROLE_SUBSCRIBER ? "subscriber" : "publisher";
 }
 
 /* ---- The catalog as JSON (GET /v1/errors) --------------------------------------------------- */

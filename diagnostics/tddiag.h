@@ -43,9 +43,7 @@ const char *diag_platform_name(diag_platform p); /* "native", "objc", "web" */
 
 /* "rtc" / "rtm" and "publisher" / "subscriber" (aliases "host" / "audience"). */
 bool diag_service_parse(const char *name, diag_service *out);
-const char *diag_service_name(diag_service s);
 bool diag_role_parse(const char *name, diag_role *out);
-const char *diag_role_name(diag_role r);
 
 #define DIAG_ACCOUNT_MAX 255
 
@@ -141,7 +139,6 @@ typedef enum {
 #define DIAG_CHECK_COUNT 11 /* the failing causes, one check each, same order */
 
 const char *diag_cause_name(diag_cause c); /* "app_id_malformed", ..., "project_unknown" */
-bool diag_cause_parse(const char *name, diag_cause *out);
 
 typedef enum {
     DIAG_HINT_APP_ID_AS_TOKEN = 0,

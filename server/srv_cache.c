@@ -55,7 +55,7 @@ void srv_project_cache_free(srv_project_cache *c) {
     c->slots = NULL;
 }
 
-void srv_key_cache_clear(srv_key_cache *c) {
+static void srv_key_cache_clear(srv_key_cache *c) {
     memset(c, 0, sizeof *c);
 }
 

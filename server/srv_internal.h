@@ -230,7 +230,6 @@ void srv_cache_check_version(srv_worker *w);
 /* Role of a presented key (via the key cache). */
 tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
                         size_t name_cap);
-void srv_key_cache_clear(srv_key_cache *c);
 
 /* srv_metrics.c */
 void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us);
