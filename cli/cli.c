@@ -346,11 +346,15 @@ void cli_usage_store_options(FILE *out, int width, const char *db_what) {
             name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME);
 }
 
-tdb *cli_store_open(const char *db_path, const char *key_file) {
+tdb *cli_store_open(const char *db_path, const char *key_file, bool create, int *status) {
     char err[600];
-    tdb *db = tdb_open(db_path, key_file, err, sizeof err);
-    if (!db)
-        cli_error("%s", err);
+    bool missing = false;
+    tdb *db = create ? tdb_open(db_path, key_file, err, sizeof err)
+                     : tdb_open_existing(db_path, key_file, &missing, err, sizeof err);
+    if (!db) {
+        cli_error("%s%s", err, missing ? " (tokendoctor project put creates it)" : "");
+        *status = missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;
+    }
     return db;
 }
 

@@ -189,13 +189,14 @@ int cli_apikey(int argc, char **argv) {
         }
         return CLI_EXIT_USAGE;
     }
-    tdb *db = cli_store_open(a.db_path, a.key_file);
+    int rc = CLI_EXIT_INTERNAL;
+    tdb *db = cli_store_open(a.db_path, a.key_file, is_create, &rc);
     if (!db) {
-        return CLI_EXIT_INTERNAL;
+        return rc;
     }
-    int rc = is_create ? apikey_create(db, &a, role)
-             : is_list ? apikey_list(db, &a)
-                       : apikey_revoke(db, &a);
+    rc = is_create ? apikey_create(db, &a, role)
+         : is_list ? apikey_list(db, &a)
+                   : apikey_revoke(db, &a);
     tdb_close(db);
     return rc;
 }

@@ -444,8 +444,8 @@ int cli_project(int argc, char **argv) {
     if (is_put && !(projects = read_put_input(&a, &count))) {
         return CLI_EXIT_USAGE;
     }
-    tdb *db = cli_store_open(a.db_path, a.key_file);
     int rc = CLI_EXIT_INTERNAL;
+    tdb *db = cli_store_open(a.db_path, a.key_file, is_put, &rc);
     if (db) {
         rc = is_put       ? project_put(db, &a, projects, count)
              : is_list    ? project_list(db, &a)

@@ -142,9 +142,11 @@ bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int 
  * that command; width is the column at which descriptions start. */
 void cli_usage_store_options(FILE *out, int width, const char *db_what);
 
-/* Opens (creating when missing) the database of --db/--key-file (NULL = the defaults). NULL
- * with the reason printed: the caller exits with CLI_EXIT_INTERNAL. */
-tdb *cli_store_open(const char *db_path, const char *key_file);
+/* Opens the database of --db/--key-file (NULL = the defaults). Only commands that write
+ * something new (project put, apikey create) pass create: a read, a delete or a revoke on a
+ * mistyped path must not leave an empty database behind. NULL with the reason printed and
+ * *status the exit status: 1 when the database does not exist, 70 on any other failure. */
+tdb *cli_store_open(const char *db_path, const char *key_file, bool create, int *status);
 
 /* Prints the message of a failed tdb call and returns its exit status: 1 not found, 64 invalid
  * input, 70 storage error. */

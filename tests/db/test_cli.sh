@@ -157,7 +157,7 @@ expect 64 "$TD" apikey revoke --db "$DB"
 
 # A wrong key file: 70 with a clear message, the database untouched.
 mkdir other
-expect 0 "$TD" project list --db "$DIR/other/o.db"
+expect 0 "$TD" project put --file p1.json --db "$DIR/other/o.db"
 SUM=$(sha256sum "$DB" | cut -d' ' -f1)
 expect 70 "$TD" project show "$APP" --db "$DB" --key-file "$DIR/other/tokendoctor.key"
 has err "wrong key file"
@@ -212,9 +212,22 @@ expect 70 "$TD" apikey create --role admin --db "$DB"
 chmod 0644 "$DB"
 
 # The environment variable chooses the default database.
-expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project list
-has out "no projects in $DIR/env/e.db"
+expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project put --file p1.json
 [ -f "$DIR/env/e.db" ] && [ -f "$DIR/env/tokendoctor.key" ] || fail "TOKENDOCTOR_DB ignored"
+expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project list
+has out "$APP"
+
+# Reading, deleting or revoking on a database that does not exist is "not found" (1), and
+# leaves no empty database behind; only put and apikey create make one.
+for args in "project list" "project show $APP" "project history $APP" "project delete $APP" \
+    "apikey list" "apikey revoke k1"; do
+    # shellcheck disable=SC2086
+    expect 1 "$TD" $args --db "$DIR/none/n.db"
+    has err "no such database"
+    [ -e "$DIR/none" ] && fail "$args created $DIR/none"
+done
+expect 0 "$TD" apikey create --role reader --db "$DIR/fresh/f.db"
+[ -f "$DIR/fresh/f.db" ] || fail "apikey create did not create the database"
 
 if [ "$FAILS" -ne 0 ]; then
     echo "$FAILS failure(s)" >&2
