@@ -415,34 +415,21 @@ static void duration(int64_t d, char *out, size_t cap) {
     }
 }
 
-/* An expiry: "2023-11-14T23:13:20Z (in 3 h 12 min)" or "(expired 2 days ago)". */
-static void print_expiry(FILE *out, int64_t t, int64_t now) {
+/* A time as ISO-8601 UTC plus where it stands against now. An expiry reads
+ * "2023-11-14T23:13:20Z (in 3 h 12 min)" / "(expired 2 days ago)"; any other time (the issue
+ * time) "(in 5 min: in the future)" / "(2 days ago)". */
+static void print_when(FILE *out, int64_t t, int64_t now, bool expiry) {
     char iso[32], d[64];
     iso8601(t, iso);
-    if (t > now) {
-        duration(t - now, d, sizeof d);
-        fprintf(out, "%s (in %s)", iso, d);
-    } else if (t == now) {
-        fprintf(out, "%s (expired just now)", iso);
-    } else {
-        duration(now - t, d, sizeof d);
-        fprintf(out, "%s (expired %s ago)", iso, d);
+    if (t == now) {
+        fprintf(out, "%s (%s)", iso, expiry ? "expired just now" : "now");
+        return;
     }
-}
-
-/* A point in time that is not an expiry (the issue time). */
-static void print_time(FILE *out, int64_t t, int64_t now) {
-    char iso[32], d[64];
-    iso8601(t, iso);
-    if (t > now) {
-        duration(t - now, d, sizeof d);
-        fprintf(out, "%s (in %s: in the future)", iso, d);
-    } else if (t == now) {
-        fprintf(out, "%s (now)", iso);
-    } else {
-        duration(now - t, d, sizeof d);
-        fprintf(out, "%s (%s ago)", iso, d);
-    }
+    duration(t > now ? t - now : now - t, d, sizeof d);
+    if (t > now)
+        fprintf(out, "%s (in %s%s)", iso, d, expiry ? "" : ": in the future");
+    else
+        fprintf(out, "%s (%s%s ago)", iso, expiry ? "expired " : "", d);
 }
 
 /* Token bytes, quoted; valid UTF-8 as is, control characters and invalid bytes escaped. */
@@ -485,7 +472,7 @@ static void print_privileges(FILE *out, const td_token *tok, uint16_t service_ty
             fprintf(out, "%u s -> ", p->value);
         int64_t capped = td_privilege_expiry(tok, p->value);
         int64_t own = v6 ? (int64_t)p->value : (int64_t)tok->issue_ts + p->value;
-        print_expiry(out, capped, now);
+        print_when(out, capped, now, true);
         if (p->value != 0 && own > capped)
             fprintf(out, ", capped at the token's expiry");
         fputc('\n', out);
@@ -568,7 +555,7 @@ void diag_token_print(FILE *out, const td_token *tok, int64_t now) {
     fputc('\n', out);
     if (v6) {
         fprintf(out, "expires     ts %u -> ", tok->ts);
-        print_expiry(out, tok->ts, now);
+        print_when(out, tok->ts, now, true);
         fputc('\n', out);
         fprintf(out, "salt        %u\n", tok->salt);
         fprintf(out, "crc_channel %u\n", tok->crc_channel);
@@ -578,13 +565,13 @@ void diag_token_print(FILE *out, const td_token *tok, int64_t now) {
         return;
     }
     fprintf(out, "issued      %u = ", tok->issue_ts);
-    print_time(out, tok->issue_ts, now);
+    print_when(out, tok->issue_ts, now, false);
     fputc('\n', out);
     fprintf(out, "expire      %u s%s -> ", tok->expire,
             tok->expire == 0      ? " (0: 24 h)"
             : tok->expire > 86400 ? " (cut to 24 h)"
                                   : "");
-    print_expiry(out, td_token_expiry(tok), now);
+    print_when(out, td_token_expiry(tok), now, true);
     fputc('\n', out);
     fprintf(out, "salt        %u\n", tok->salt);
     fprintf(out, "signature   %s%s\n", sig, tok->signature.len > 64 ? "..." : "");
