@@ -460,6 +460,22 @@ static void check_matching_007(eval *e) {
               e->join_uid_len == 0 ? " (uid 0)" : "");
 }
 
+/* 006 carries only CRC-32s of the channel and uid: compares crc32(text) with the token's value
+ * and records the check. what names the join's value, built_for what the token was built for. */
+static bool check_crc(eval *e, int check, const char *what, const char *built_for, const char *text,
+                      size_t len, uint32_t token_crc) {
+    char q[200];
+    uint32_t crc = td_crc32(text, len);
+    if (crc == token_crc)
+        set_check(e, check, DIAG_PASS, "crc32(%s %s) = %u matches the token", what,
+                  e->details ? Q(q, text, len) : "", crc);
+    else
+        set_check(e, check, DIAG_FAIL,
+                  "crc32(%s %s) = %u \xe2\x89\xa0 token's %u (built for another %s)", what,
+                  e->details ? Q(q, text, len) : "", crc, token_crc, built_for);
+    return crc == token_crc;
+}
+
 static void check_matching_006(eval *e) {
     const td_token *t = &e->out->token;
     const diag_request *r = e->req;
@@ -477,31 +493,15 @@ static void check_matching_006(eval *e) {
 
     if (!rtc) {
         set_check(e, CK_CHANNEL, DIAG_SKIP, "not compared for rtm (a login has no channel)");
-        uint32_t crc = td_crc32(e->user_id, e->user_id_len);
-        e->crc_channel_ok = crc == t->crc_channel;
+        /* An rtm 006 token carries the user id in the channel's place. */
+        e->crc_channel_ok = e->uid_found = check_crc(e, CK_UID, "login user id", "user id",
+                                                     e->user_id, e->user_id_len, t->crc_channel);
         e->crc_uid_ok = true;
-        e->uid_found = e->crc_channel_ok;
-        if (e->uid_found)
-            set_check(e, CK_UID, DIAG_PASS, "crc32(login user id %s) = %u matches the token",
-                      e->details ? Q(q1, e->user_id, e->user_id_len) : "", crc);
-        else
-            set_check(e, CK_UID, DIAG_FAIL,
-                      "crc32(login user id %s) = %u \xe2\x89\xa0 token's %u (built for another "
-                      "user id)",
-                      e->details ? Q(q1, e->user_id, e->user_id_len) : "", crc, t->crc_channel);
         return;
     }
 
-    uint32_t crc_ch = td_crc32(r->channel, r->channel_len);
-    e->crc_channel_ok = e->channel_found = crc_ch == t->crc_channel;
-    if (e->channel_found)
-        set_check(e, CK_CHANNEL, DIAG_PASS, "crc32(join channel %s) = %u matches the token",
-                  e->details ? Q(q1, r->channel, r->channel_len) : "", crc_ch);
-    else
-        set_check(e, CK_CHANNEL, DIAG_FAIL,
-                  "crc32(join channel %s) = %u \xe2\x89\xa0 token's %u (built for another "
-                  "channel)",
-                  e->details ? Q(q1, r->channel, r->channel_len) : "", crc_ch, t->crc_channel);
+    e->crc_channel_ok = e->channel_found = check_crc(e, CK_CHANNEL, "join channel", "channel",
+                                                     r->channel, r->channel_len, t->crc_channel);
 
     uint32_t crc_uid = td_crc32(e->join_uid, e->join_uid_len);
     e->crc_uid_ok = e->uid_found = t->crc_uid == 0 || t->crc_uid == crc_uid;
