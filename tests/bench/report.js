@@ -201,6 +201,16 @@ function render(file) {
         p('| one 007 decode+verify | not measured | | | ≤ 1.3× | not measured |');
     }
     p('');
+    const budget = httpBudget(machine, hOurs, hNode);
+    if (budget) {
+        p(`**The CPU budget of the HTTP target.** wrk runs on the same ${machine.nproc} cores and took ${f2(budget.wrkOurs)} µs of CPU per request against tokendoctor `
+            + `(${f2(budget.wrkNode)} µs against the baseline; its start-up, formatting the corpus once, is included). `
+            + `At ${TARGETS.http}× the baseline (${int(budget.targetRps)} req/s) wrk alone would take ${f2(budget.wrkShare * 100)}% of the machine, `
+            + `leaving the server at most **${f2(budget.serverBudget)} µs of CPU per request**, all its threads and its share of the kernel's loopback TCP included; `
+            + `tokendoctor used ${f2(budget.serverOurs)} µs (the baseline ${f2(budget.serverNode)} µs). `
+            + `With wrk's cost as measured, the machine could not exceed ${int(budget.ceilingRps)} req/s even for a server that cost nothing (${f2(budget.ceilingRatio)}× the baseline).`);
+        p('');
+    }
 
     p('## Do both checkers give the same answers?');
     p('');
@@ -271,12 +281,14 @@ function render(file) {
         p('');
         p('"server CPU" is the CPU time of the server process (all threads; the cluster: primary and workers) per request.');
         p('');
-        p('| run | who | threads | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU µs/req | RSS KiB before → after |');
-        p('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+        p('"wrk CPU" is the load generator\'s own CPU time (user + sys, its start-up included) per request: it shares the cores with the server.');
+        p('');
+        p('| run | who | threads | connections | req/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx | errors | server CPU µs/req | wrk CPU µs/req | RSS KiB before → after |');
+        p('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
         for (const r of httpAll) {
             const errors = r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
             const label = r.label.startsWith('batch') ? `${r.label} (${r.path}, ${r.label.slice(5)} per body)` : r.label;
-            p(`| ${label} | ${r.who === 'ours' ? 'tokendoctor' : 'baseline'} | ${r.threads} | ${r.connections} | ${int(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f2(r.p999_ms)} | ${f2(r.max_ms)} | ${r.non2xx} | ${errors} | ${r.cpu_s === undefined ? 'n/a' : f2(r.cpu_s / r.requests * 1e6)} | ${int(r.rss_before_kb)} → ${int(r.rss_after_kb)} |`);
+            p(`| ${label} | ${r.who === 'ours' ? 'tokendoctor' : 'baseline'} | ${r.threads} | ${r.connections} | ${int(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f2(r.p999_ms)} | ${f2(r.max_ms)} | ${r.non2xx} | ${errors} | ${r.cpu_s === undefined ? 'n/a' : f2(r.cpu_s / r.requests * 1e6)} | ${r.wrk_cpu_s === undefined ? 'n/a' : f2(r.wrk_cpu_s / r.requests * 1e6)} | ${int(r.rss_before_kb)} → ${int(r.rss_after_kb)} |`);
         }
         const batches = httpAll.filter(r => r.label.startsWith('batch'));
         if (batches.length) {
@@ -292,9 +304,43 @@ function render(file) {
         p('');
         p(`${soak.seconds} s under \`wrk -t1 -c64\`${soak.wrk ? `: ${int(soak.wrk.rps)} req/s, p99 ${f2(soak.wrk.p99_ms)} ms, non-2xx ${soak.wrk.non2xx}` : ''}. `
             + `Server RSS (KiB) every 10 s: ${soak.rss_kb.join(', ')}.`);
+        const growth = soakGrowth(soak.rss_kb);
+        if (growth) {
+            p('');
+            p(`After the first minute (warm-up: caches, connections, SQLite's page cache): ${int(growth.first)} KiB; `
+                + `at the end: ${int(growth.last)} KiB; highest: ${int(growth.max)} KiB. `
+                + `Growth over the last ${growth.minutes} minutes: ${growth.last - growth.first >= 0 ? '+' : ''}${int(growth.last - growth.first)} KiB `
+                + `(${f2((growth.last - growth.first) / growth.first * 100)}%).`);
+        }
         p('');
     }
     process.stdout.write(`${out.join('\n')}\n`);
+}
+
+// What the HTTP target leaves to the server: wrk's CPU per request (median of the headline
+// runs) taken out of the cores the machine has, at the target's request rate.
+function httpBudget(machine, ours, node) {
+    const wrkPerReq = runs => median(runs.filter(r => r.wrk_cpu_s !== undefined).map(r => r.wrk_cpu_s / r.requests * 1e6));
+    const serverPerReq = runs => median(runs.filter(r => r.cpu_s !== undefined).map(r => r.cpu_s / r.requests * 1e6));
+    const wrkOurs = wrkPerReq(ours), wrkNode = wrkPerReq(node);
+    if (!Number.isFinite(wrkOurs) || !Number.isFinite(wrkNode) || !machine.nproc) return null;
+    const targetRps = TARGETS.http * median(node.map(r => r.rps));
+    const cores = machine.nproc * 1e6; // µs of CPU per second
+    return {
+        wrkOurs, wrkNode, targetRps,
+        wrkShare: targetRps * wrkOurs / cores,
+        serverBudget: (cores - targetRps * wrkOurs) / targetRps,
+        serverOurs: serverPerReq(ours), serverNode: serverPerReq(node),
+        ceilingRps: cores / wrkOurs,
+        ceilingRatio: cores / wrkOurs / median(node.map(r => r.rps)),
+    };
+}
+
+// RSS from the end of the first minute to the end of a soak (samples every 10 s).
+function soakGrowth(rss) {
+    if (rss.length < 8) return null;
+    const rest = rss.slice(6);
+    return { first: rest[0], last: rest[rest.length - 1], max: Math.max(...rest), minutes: Math.round((rest.length - 1) / 6) };
 }
 
 async function main() {
