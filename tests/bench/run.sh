@@ -16,9 +16,10 @@
 #                    then by batch size (1k, 10k, 100k lines)
 #   4. http          `tokendoctor serve --threads 2` vs the 2-worker Node cluster under
 #                    `wrk -t1 -c64 -d${BENCH_DURATION}s` (post.lua posts the corpus in turn):
-#                    req/s, p99, non-2xx, RSS, CPU per request of the server and of wrk; then sweeps over connections, threads/workers and
-#                    the HTTP batch size (/v1/diagnose/batch); BENCH_SOAK=SECONDS adds a soak run
-#                    sampling the server's RSS every 10 s
+#                    req/s, p99, non-2xx, RSS, CPU per request of the server and of wrk; then
+#                    sweeps over connections, threads/workers and the HTTP batch size
+#                    (/v1/diagnose/batch); BENCH_SOAK=SECONDS adds a soak run sampling the
+#                    server's RSS every 10 s
 #   5. report        report.js writes BUILD_DIR/bench/results.md (+ results.jsonl, the raw
 #                    records) and prints it, with each target "met" or "NOT met"
 #
