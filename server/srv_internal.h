@@ -132,7 +132,9 @@ typedef struct {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct event *stop_ev; /* activated by the main thread on SIGTERM/SIGINT */
-    struct event *tick_ev; /* periodic: flush the access log, watch the drain */
+    struct event *tick_ev; /* periodic: flush the access log, retry a paused listener, watch
+                              the drain */
+    unsigned ticks;
     bool draining;
     int64_t drain_deadline_us;
     int64_t last_activity_us;

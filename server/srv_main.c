@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -325,6 +326,17 @@ static int srv_serve(srv_server *s, int port) {
     return rc;
 }
 
+/* Every connection is a descriptor, and the usual soft limit (1024) is far below what a
+ * keep-alive service needs; the hard limit is what the administrator allows, so the service
+ * takes it (a failure leaves the soft limit as it was). Beyond it, see srv_worker.c. */
+static void srv_raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int srv_run(const srv_config *c) {
     srv_server s;
     memset(&s, 0, sizeof s);
@@ -347,6 +359,7 @@ int srv_run(const srv_config *c) {
         s.cfg.listen = SRV_DEFAULT_LISTEN;
 
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a death */
+    srv_raise_fd_limit();
     evthread_use_pthreads();
 
     char err[512] = "";

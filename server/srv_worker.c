@@ -16,6 +16,15 @@
  * arriving has that long to complete), or the shutdown timeout passes; then it frees evhttp,
  * which closes what is left (idle keep-alive connections). evhttp does not expose its
  * connections, so "quiet" is the observable stand-in for "nothing in flight".
+ *
+ * Out of descriptors: when accept() fails for a reason that does not go away by itself
+ * (EMFILE, ENFILE, ENOBUFS, ...), the connection stays in the kernel's queue and the listening
+ * socket stays readable, so a listener left enabled would spin: libevent's default is to log a
+ * warning and try again at once, which took both cores and wrote thousands of lines a second.
+ * The worker's listener therefore disables itself on such an error (one line on stderr) and the
+ * tick re-enables it every 500 ms (SRV_ACCEPT_RETRY_TICKS; nginx waits as long); connections
+ * already open are served meanwhile, and evhttp's timeout closes idle ones, which gives
+ * descriptors back.
  */
 #include "srv_internal.h"
 
@@ -25,10 +34,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <errno.h>
+
 #include <event2/buffer.h>
+#include <event2/listener.h>
 
 #define SRV_DRAIN_QUIET_US 1000000
 #define SRV_TICK_MS 100
+#define SRV_ACCEPT_RETRY_TICKS 5 /* a listener paused by an accept error is retried this often */
 #define SRV_PROJECT_CACHE_SLOTS 4096
 
 static void srv_on_request(struct evhttp_request *req, void *arg) {
@@ -60,14 +73,28 @@ static void srv_on_refresh(evutil_socket_t fd, short what, void *arg) {
     ((srv_worker *)arg)->version_fresh = false;
 }
 
+/* evconnlistener's error callback: its argument is evhttp's (the listener's user data belongs
+ * to evhttp), so nothing here may need the worker; the tick does the re-enabling. */
+static void srv_on_accept_error(struct evconnlistener *listener, void *http) {
+    (void)http;
+    int err = EVUTIL_SOCKET_ERROR();
+    evconnlistener_disable(listener);
+    fprintf(stderr, "tokendoctor: serve: cannot accept a connection (%s); retrying in %d ms\n",
+            strerror(err), SRV_ACCEPT_RETRY_TICKS * SRV_TICK_MS);
+}
+
 static void srv_on_tick(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     srv_worker *w = arg;
     if (w->alog_len)
         srv_alog_flush(w);
-    if (!w->draining)
+    if (!w->draining) {
+        /* Enabling an enabled listener changes nothing: no need to know whether it was paused. */
+        if (w->bound && ++w->ticks % SRV_ACCEPT_RETRY_TICKS == 0)
+            evconnlistener_enable(evhttp_bound_socket_get_listener(w->bound));
         return;
+    }
     int64_t now = srv_now_us();
     if (now - w->last_activity_us >= SRV_DRAIN_QUIET_US || now >= w->drain_deadline_us)
         event_base_loopexit(w->base, NULL);
@@ -113,6 +140,7 @@ static bool srv_worker_http(srv_server *s, srv_worker *w, char *err, size_t err_
         return false;
     }
     s->listen_fds[w->index] = -1; /* evhttp closes it from now on */
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(w->bound), srv_on_accept_error);
     return true;
 }
 

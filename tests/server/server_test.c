@@ -9,11 +9,14 @@
  *   scenarios  the public scenarios through /v1/diagnose and /v1/diagnose/batch
  *   hammer     8 client threads, every answer checked
  *   slow       a client that sends half a request is timed out; nobody else waits for it
+ *   fds        more clients than descriptors: accepting pauses (no spinning), open connections
+ *              are served, new ones are accepted once descriptors are free
  *   sigterm    SIGTERM with requests in flight: all answered, log flushed, exit 0
  *   restart    a second start finds the projects, history, diagnoses and keys
  *   coherence  two services on one database file agree after every change
  * No assertion depends on timing: waits are for events (a port file, a closed socket), bounded
- * only as a safety net.
+ * only as a safety net. The one measurement (fds: CPU used in one second) has a margin of 5x
+ * and can only err towards passing.
  */
 #include "scenario_check.h"
 #include "tddb.h"
@@ -30,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -54,11 +58,32 @@ static void sleep_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
+/* The temporary directories this run made: removed at the end when the suite passed, kept
+ * (and named) for inspection when it failed. */
+enum { MAX_DIRS = 8 };
+static char made_dirs[MAX_DIRS][256];
+static int made_count;
+
+static bool make_dir(char *dir, size_t cap) {
+    if (!CHECK(tu_mkdtemp(dir, cap, "tdsrv"), "mkdtemp"))
+        return false;
+    if (made_count < MAX_DIRS)
+        snprintf(made_dirs[made_count++], sizeof made_dirs[0], "%s", dir);
+    return true;
+}
+
+static void clean_dirs(bool passed) {
+    for (int i = 0; i < made_count; i++)
+        if (!passed)
+            fprintf(stderr, "kept for inspection: %s\n", made_dirs[i]);
+        else if (!tu_rmtree(made_dirs[i]))
+            fprintf(stderr, "could not remove %s\n", made_dirs[i]);
+}
+
 /* A service in a fresh temporary directory; false (a failed check) when the directory or the
  * service could not be made. */
 static bool start_fresh(tsrv_proc *p, char *dir, size_t cap, const char *const *extra) {
-    return CHECK(tu_mkdtemp(dir, cap, "tdsrv"), "mkdtemp") &&
-           CHECK(tsrv_start(p, bin, dir, extra), "the service did not start");
+    return make_dir(dir, cap) && CHECK(tsrv_start(p, bin, dir, extra), "the service did not start");
 }
 
 static const char *jstr(json_t *doc, const char *path) {
@@ -858,6 +883,107 @@ static void suite_slow(void) {
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
 }
 
+/* CPU time (user + system, clock ticks) the process has used so far; -1 when unreadable. */
+static long proc_cpu_ticks(pid_t pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    long utime, stime;
+    if (!p ||
+        sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld", &utime, &stime) != 2)
+        return -1;
+    return utime + stime;
+}
+
+static int proc_fd_count(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return d ? n : -1;
+}
+
+/* Out of descriptors: more clients than the service may open files. accept() then fails with
+ * EMFILE while the connections wait in the kernel's queue, so a listener that kept trying would
+ * spin (libevent's default: ~100% of a core and a warning per attempt). The service must pause
+ * accepting, keep serving the connections it has, say so once in a while, and accept again
+ * when descriptors are free. The CPU check has a wide margin (a spinning worker uses a whole
+ * core: ~100 ticks a second) and can only err towards passing on a busy machine. */
+static void suite_fd_exhaustion(void) {
+    char dir[256];
+    tsrv_proc p;
+    const char *extra[] = {"--threads", "1", NULL};
+    if (!start_fresh(&p, dir, sizeof dir, extra))
+        return;
+    tsrv_conn kept = {-1, p.port};
+    tsrv_resp r;
+    CHECK(tsrv_request(&kept, "GET", "/healthz", NULL, NULL, NULL, 0, &r) && r.status == 200,
+          "a keep-alive connection before the limit");
+    tsrv_resp_free(&r);
+    int used = proc_fd_count(p.pid);
+    /* The soft limit only: raising a hard limit back needs a privilege a container may lack
+     * (the service raised its soft limit to the hard one when it started, not since). */
+    struct rlimit before, rl;
+    if (!CHECK(used > 0 && prlimit(p.pid, RLIMIT_NOFILE, NULL, &before) == 0, "read the limit")) {
+        tsrv_stop(&p, SIGKILL);
+        return;
+    }
+    rl = (struct rlimit){(rlim_t)used + 2, before.rlim_max};
+    if (!CHECK(prlimit(p.pid, RLIMIT_NOFILE, &rl, NULL) == 0,
+               "lower the service's descriptor limit (%s)", strerror(errno))) {
+        tsrv_stop(&p, SIGKILL);
+        return;
+    }
+    enum { EXTRA_CLIENTS = 24 };
+    tsrv_conn crowd[EXTRA_CLIENTS];
+    for (int i = 0; i < EXTRA_CLIENTS; i++) {
+        crowd[i] = (tsrv_conn){-1, p.port};
+        CHECK(tsrv_connect(&crowd[i], p.port), "connect %d (the kernel queues it)", i);
+    }
+    /* The service has taken all it may once its descriptor count reaches the limit. */
+    for (int i = 0; i < 500 && proc_fd_count(p.pid) < (int)rl.rlim_cur; i++)
+        sleep_ms(10);
+    CHECK(proc_fd_count(p.pid) >= (int)rl.rlim_cur, "the service reached its descriptor limit");
+    long t0 = proc_cpu_ticks(p.pid);
+    sleep_ms(1000);
+    long t1 = proc_cpu_ticks(p.pid), tck = sysconf(_SC_CLK_TCK);
+    if (!CHECK(t0 >= 0 && t1 - t0 <= tck / 5,
+               "out of descriptors, the service does not spin: %ld ticks of CPU in 1 s (limit "
+               "%ld)",
+               t1 - t0, tck / 5)) {
+        tsrv_stop(&p, SIGKILL); /* a spinning service also floods its stderr: stop it now */
+        for (int i = 0; i < EXTRA_CLIENTS; i++)
+            tsrv_close(&crowd[i]);
+        tsrv_close(&kept);
+        return;
+    }
+    CHECK(tsrv_wait_stderr(&p, "cannot accept a connection (Too many open files)", 10),
+          "the service says why it is not accepting");
+    CHECK(tsrv_request(&kept, "GET", "/healthz", NULL, NULL, NULL, 0, &r) && r.status == 200,
+          "an open connection is still served");
+    tsrv_resp_free(&r);
+    /* Descriptors free again (as when an administrator raises the limit or clients leave): the
+     * queued connections and a new one are accepted at the next retry. */
+    CHECK(prlimit(p.pid, RLIMIT_NOFILE, &before, NULL) == 0, "restore the limit");
+    json_t *j = NULL;
+    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, &j, NULL) == 200,
+          "descriptors free again: a new connection is accepted");
+    tsrv_close(&kept);
+    for (int i = 0; i < EXTRA_CLIENTS; i++)
+        tsrv_close(&crowd[i]);
+    json_decref(j);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+}
+
 /* ---- SIGTERM ----------------------------------------------------------------------------------
  */
 
@@ -1189,7 +1315,7 @@ static void check_one_log(const char *dir, tsrv_proc *a, tsrv_proc *b, const cha
 static void check_separate_log_db(void) {
     char dir[256], log_db[400];
     tsrv_proc p;
-    if (!CHECK(tu_mkdtemp(dir, sizeof dir, "tdsrv"), "mkdtemp"))
+    if (!make_dir(dir, sizeof dir))
         return;
     snprintf(log_db, sizeof log_db, "%s/log.db", dir);
     const char *extra[] = {"--threads", "1", "--log-db", log_db, NULL};
@@ -1266,17 +1392,15 @@ int main(int argc, char **argv) {
     const struct {
         const char *name;
         void (*run)(void);
-    } suites[] = {{"api", suite_api},
-                  {"scenarios", suite_scenarios},
-                  {"hammer", suite_hammer},
-                  {"slow", suite_slow},
-                  {"sigterm", suite_sigterm},
-                  {"restart", suite_restart},
-                  {"coherence", suite_coherence}};
+    } suites[] = {{"api", suite_api},           {"scenarios", suite_scenarios},
+                  {"hammer", suite_hammer},     {"slow", suite_slow},
+                  {"fds", suite_fd_exhaustion}, {"sigterm", suite_sigterm},
+                  {"restart", suite_restart},   {"coherence", suite_coherence}};
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (strcmp(argv[3], suites[i].name) == 0) {
             suites[i].run();
             free(tsrv_transcript);
+            clean_dirs(tu_failures() == 0);
             return tu_report(argv[3]);
         }
     fprintf(stderr, "unknown suite %s\n", argv[3]);
