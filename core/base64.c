@@ -64,10 +64,6 @@ static unsigned b64_flags(const unsigned char *s, size_t len) {
     return flags;
 }
 
-bool td_is_base64_text(const char *text, size_t len) {
-    return !(b64_flags((const unsigned char *)text, len) & B64_BAD);
-}
-
 /* Decodes the last quantum s[0..4), where padding may end the text ("xx==", "xxx="), into
  * out; returns the number of bytes written (1..3), or 0 when the padding is misplaced. */
 static size_t decode_last_quantum(const unsigned char *s, unsigned char *out) {

@@ -23,9 +23,6 @@
 
 #include "tdcore.h"
 
-/* Base64 of TD_CONTENT_MAX bytes plus the prefix and app id, rounded up. */
-#define TD_BUILD_TEXT_MAX (3 + TD_CERT_LEN + 4 * ((TD_CONTENT_MAX + 64 + 2) / 3) + 1)
-
 enum { TD_HMAC_K1 = 0, TD_HMAC_K2 = 1, TD_HMAC_SIG = 2, TD_HMAC_COUNT = 3 };
 
 struct td_ctx {
@@ -103,6 +100,14 @@ void td_wr_u16(td_wr *w, uint16_t v);
 void td_wr_u32(td_wr *w, uint32_t v);
 void td_wr_bytes(td_wr *w, const void *data, size_t len);
 void td_wr_str(td_wr *w, const char *data, size_t len);
+
+/* A privileges map, the same in both formats: uint16 count, then count x (uint16 id, uint32
+ * value). td_rd_privileges appends it to t's pool and sets *first / *count: TRUNCATED when the
+ * count is larger than what follows, CORRUPTED when the pool cannot hold it.
+ * td_wr_privileges writes spec->privileges[first, first + count) sorted by id (stable), as the
+ * vendor builders do; false when that range is outside the pool. */
+td_status td_rd_privileges(td_rd *r, td_token *t, uint16_t *first, uint16_t *count);
+bool td_wr_privileges(td_wr *w, const td_token *spec, uint16_t first, uint16_t count);
 
 /* ---- base64.c --------------------------------------------------------------------------- */
 

@@ -45,11 +45,8 @@ void td_hex(const unsigned char *data, size_t len, char *out) {
 
 void td_fingerprint(const char *cert, size_t cert_len, char out[9]) {
     unsigned char digest[32];
-    char hex[65];
     td_sha256(cert, cert_len, digest);
-    td_hex(digest, sizeof digest, hex);
-    memcpy(out, hex, 8);
-    out[8] = '\0';
+    td_hex(digest, 4, out); /* 8 hex characters + NUL */
 }
 
 bool td_ct_equal(const void *a, const void *b, size_t len) {

@@ -54,34 +54,21 @@ const char *td_service_name(uint16_t type) {
     }
 }
 
-static const char *privilege_name_006(uint16_t id) {
-    switch (id) {
-    case 1:
-        return "join_channel";
-    case 2:
-        return "publish_audio_stream";
-    case 3:
-        return "publish_video_stream";
-    case 4:
-        return "publish_data_stream";
-    case 101:
-        return "administrate_channel";
-    case 1000:
-        return "rtm_login";
-    default:
-        return NULL;
-    }
+/* rtc's ids 1..4, which 006 shares. */
+static const char *rtc_privilege_name(uint16_t id) {
+    static const char *const rtc[] = {NULL, "join_channel", "publish_audio_stream",
+                                      "publish_video_stream", "publish_data_stream"};
+    return id < 5 ? rtc[id] : NULL;
 }
 
 const char *td_privilege_name(uint16_t service_type, uint16_t id) {
     switch (service_type) {
-    case 0:
-        return privilege_name_006(id);
-    case TD_SVC_RTC: {
-        static const char *const rtc[] = {NULL, "join_channel", "publish_audio_stream",
-                                          "publish_video_stream", "publish_data_stream"};
-        return id < 5 ? rtc[id] : NULL;
-    }
+    case 0: /* 006 */
+        return id == TD_PRIV_ADMINISTRATE    ? "administrate_channel"
+               : id == TD_PRIV_RTM_LOGIN_006 ? "rtm_login"
+                                             : rtc_privilege_name(id);
+    case TD_SVC_RTC:
+        return rtc_privilege_name(id);
     case TD_SVC_RTM:
     case TD_SVC_FPA:
     case TD_SVC_RTM2:

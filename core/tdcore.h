@@ -210,10 +210,6 @@ int64_t td_token_expiry(const td_token *tok);
  * 006 the value itself; 0 (no limit of its own) is the token's expiry. */
 int64_t td_privilege_expiry(const td_token *tok, uint32_t value);
 
-/* Base64 (standard alphabet, padded) helpers, exposed for the diagnosis's hint logic and tests.
- * td_is_base64_text: every byte is in A-Z a-z 0-9 + / =. */
-bool td_is_base64_text(const char *text, size_t len);
-
 /* ---- Verification ------------------------------------------------------------------------- */
 
 /* 007: true when cert (cert_len bytes, normally 32) signs the token. Constant-time comparison.

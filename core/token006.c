@@ -20,21 +20,9 @@
 
 static td_status parse_m(td_token *t) {
     td_rd r = {t->signed_part.ptr, t->signed_part.len};
-    uint16_t n;
-    if (!td_rd_u32(&r, &t->salt) || !td_rd_u32(&r, &t->ts) || !td_rd_u16(&r, &n))
+    if (!td_rd_u32(&r, &t->salt) || !td_rd_u32(&r, &t->ts))
         return TD_ERR_TRUNCATED;
-    if ((size_t)n * 6 > r.left)
-        return TD_ERR_TRUNCATED;
-    if (n > TD_PRIVILEGES_MAX)
-        return TD_ERR_CORRUPTED;
-    t->first_privilege_006 = 0;
-    t->privilege_count_006 = n;
-    for (uint16_t i = 0; i < n; i++) {
-        td_privilege *p = &t->privileges[t->privilege_total++];
-        (void)td_rd_u16(&r, &p->id); /* cannot fail: checked above */
-        (void)td_rd_u32(&r, &p->value);
-    }
-    return TD_OK;
+    return td_rd_privileges(&r, t, &t->first_privilege_006, &t->privilege_count_006);
 }
 
 td_status td_decode006_body(const char *body, size_t len, td_token *out) {
@@ -71,25 +59,10 @@ bool td_verify006(td_ctx *ctx, const td_token *tok, const char *cert, size_t cer
 }
 
 /* m = salt, ts, privileges sorted by id. */
-static void write_m(td_wr *w, const td_token *spec) {
-    uint16_t n = spec->privilege_count_006;
-    const td_privilege *src = spec->privileges + spec->first_privilege_006;
-    td_privilege sorted[TD_PRIVILEGES_MAX];
-    for (uint16_t i = 0; i < n; i++) {
-        uint16_t k = i;
-        while (k > 0 && sorted[k - 1].id > src[i].id) {
-            sorted[k] = sorted[k - 1];
-            k--;
-        }
-        sorted[k] = src[i];
-    }
+static bool write_m(td_wr *w, const td_token *spec) {
     td_wr_u32(w, spec->salt);
     td_wr_u32(w, spec->ts);
-    td_wr_u16(w, n);
-    for (uint16_t i = 0; i < n; i++) {
-        td_wr_u16(w, sorted[i].id);
-        td_wr_u32(w, sorted[i].value);
-    }
+    return td_wr_privileges(w, spec, spec->first_privilege_006, spec->privilege_count_006);
 }
 
 /* The App ID is written into the token text as is: it must be 32 printable ASCII characters
@@ -106,14 +79,11 @@ static bool app_id_printable(td_str app_id) {
 size_t td_build006(td_ctx *ctx, const td_token *spec, const char *cert, size_t cert_len,
                    const char *channel, size_t channel_len, const char *uid, size_t uid_len,
                    char *out, size_t out_cap) {
-    if (!app_id_printable(spec->app_id) ||
-        (size_t)spec->first_privilege_006 + spec->privilege_count_006 > TD_PRIVILEGES_MAX ||
-        out_cap < 3 + TD_CERT_LEN + 1)
+    if (!app_id_printable(spec->app_id) || out_cap < 3 + TD_CERT_LEN + 1)
         return 0;
     td_wr m;
     td_wr_init(&m, ctx->packed, sizeof ctx->packed);
-    write_m(&m, spec);
-    if (m.overflow)
+    if (!write_m(&m, spec) || m.overflow)
         return 0;
 
     unsigned char sig[TD_SIGNATURE_LEN];

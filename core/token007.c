@@ -21,32 +21,14 @@
  *
  * Building writes signing_info after a 34-byte hole for string(signature), signs it, fills the
  * hole, then deflates with the kept stream (deflateReset; compress2's parameters) and base64s.
- * Privileges are written sorted by id, as the vendor builders do; services in the order given.
+ * Privileges are written sorted by id (td_wr_privileges), as the vendor builders do; services in
+ * the order given.
  */
 #include "core_internal.h"
 
 #include <string.h>
 
 /* ---- Parsing ------------------------------------------------------------------------------ */
-
-static td_status parse_privileges(td_rd *r, td_token *t, uint16_t *first, uint16_t *count) {
-    uint16_t n;
-    if (!td_rd_u16(r, &n))
-        return TD_ERR_TRUNCATED;
-    if ((size_t)n * 6 > r->left)
-        return TD_ERR_TRUNCATED;
-    if (n > TD_PRIVILEGES_MAX - t->privilege_total)
-        return TD_ERR_CORRUPTED;
-    *first = t->privilege_total;
-    *count = n;
-    for (uint16_t i = 0; i < n; i++) {
-        td_privilege *p = &t->privileges[t->privilege_total++];
-        /* Cannot fail: 6 * n bytes were checked above. */
-        (void)td_rd_u16(r, &p->id);
-        (void)td_rd_u32(r, &p->value);
-    }
-    return TD_OK;
-}
 
 /* One rtm2 permission: uint16 permission_type, uint16 resource_count, string resource*. */
 static td_status parse_rtm2_permission(td_rd *r, td_token *t, uint16_t resource_type) {
@@ -133,7 +115,7 @@ static td_status parse_services(td_rd *r, td_token *t, uint16_t count) {
         if (!service_type_known(type))
             return TD_OK; /* unknown layout: stop, keep what was read */
         svc->known = true;
-        td_status st = parse_privileges(r, t, &svc->first_privilege, &svc->privilege_count);
+        td_status st = td_rd_privileges(r, t, &svc->first_privilege, &svc->privilege_count);
         if (st == TD_OK)
             st = parse_service_fields(r, t, svc);
         if (st != TD_OK)
@@ -238,28 +220,6 @@ bool td_verify007(td_ctx *ctx, const td_token *tok, const char *cert, size_t cer
 
 /* ---- Building ----------------------------------------------------------------------------- */
 
-/* Writes the privileges at [first, first + count) sorted by id (stable). */
-static bool write_privileges(td_wr *w, const td_token *spec, uint16_t first, uint16_t count) {
-    if ((size_t)first + count > TD_PRIVILEGES_MAX)
-        return false;
-    td_privilege sorted[TD_PRIVILEGES_MAX];
-    for (uint16_t i = 0; i < count; i++) {
-        td_privilege p = spec->privileges[first + i];
-        uint16_t k = i;
-        while (k > 0 && sorted[k - 1].id > p.id) {
-            sorted[k] = sorted[k - 1];
-            k--;
-        }
-        sorted[k] = p;
-    }
-    td_wr_u16(w, count);
-    for (uint16_t i = 0; i < count; i++) {
-        td_wr_u16(w, sorted[i].id);
-        td_wr_u32(w, sorted[i].value);
-    }
-    return true;
-}
-
 /* rtm2: consecutive permissions of the same resource type form one resource-type group. */
 static bool write_rtm2_permissions(td_wr *w, const td_token *spec, const td_service *svc) {
     const td_permission *perms = spec->permissions + svc->first_permission;
@@ -296,7 +256,7 @@ static bool write_service(td_wr *w, const td_token *spec, const td_service *svc)
     if (!service_type_known(svc->type))
         return false;
     td_wr_u16(w, svc->type);
-    if (!write_privileges(w, spec, svc->first_privilege, svc->privilege_count))
+    if (!td_wr_privileges(w, spec, svc->first_privilege, svc->privilege_count))
         return false;
     switch (svc->type) {
     case TD_SVC_RTC:

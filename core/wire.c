@@ -14,6 +14,9 @@
  *
  * The writer is the mirror image: it silently stops writing once something does not fit and
  * sets `overflow`, so a builder writes a whole token and checks one flag at the end.
+ *
+ * The privileges map (uint16 count + (uint16 id, uint32 value) pairs) is laid out identically in
+ * 006 and 007, so its reader and writer live here once for both formats.
  */
 #include "core_internal.h"
 
@@ -54,4 +57,44 @@ void td_wr_str(td_wr *w, const char *data, size_t len) {
     }
     td_wr_u16(w, (uint16_t)len);
     td_wr_bytes(w, data, len);
+}
+
+td_status td_rd_privileges(td_rd *r, td_token *t, uint16_t *first, uint16_t *count) {
+    uint16_t n;
+    if (!td_rd_u16(r, &n))
+        return TD_ERR_TRUNCATED;
+    if ((size_t)n * 6 > r->left)
+        return TD_ERR_TRUNCATED;
+    if (n > TD_PRIVILEGES_MAX - t->privilege_total)
+        return TD_ERR_CORRUPTED;
+    *first = t->privilege_total;
+    *count = n;
+    for (uint16_t i = 0; i < n; i++) {
+        td_privilege *p = &t->privileges[t->privilege_total++];
+        /* Cannot fail: 6 * n bytes were checked above. */
+        (void)td_rd_u16(r, &p->id);
+        (void)td_rd_u32(r, &p->value);
+    }
+    return TD_OK;
+}
+
+bool td_wr_privileges(td_wr *w, const td_token *spec, uint16_t first, uint16_t count) {
+    if ((size_t)first + count > TD_PRIVILEGES_MAX)
+        return false;
+    td_privilege sorted[TD_PRIVILEGES_MAX];
+    for (uint16_t i = 0; i < count; i++) {
+        td_privilege p = spec->privileges[first + i];
+        uint16_t k = i;
+        while (k > 0 && sorted[k - 1].id > p.id) {
+            sorted[k] = sorted[k - 1];
+            k--;
+        }
+        sorted[k] = p;
+    }
+    td_wr_u16(w, count);
+    for (uint16_t i = 0; i < count; i++) {
+        td_wr_u16(w, sorted[i].id);
+        td_wr_u32(w, sorted[i].value);
+    }
+    return true;
 }

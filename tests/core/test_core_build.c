@@ -111,6 +111,16 @@ static void test_all_services(td_ctx *ctx) {
     CHECK(td_build007(ctx, &spec, cert, 32, out, sizeof out) == 0, "unknown type not built");
     spec.services[3].type = TD_SVC_FPA;
     CHECK(td_build007(ctx, &spec, cert, 32, out, 20) == 0, "output too small");
+    spec.services[3].first_privilege = TD_PRIVILEGES_MAX - 1;
+    CHECK(td_build007(ctx, &spec, cert, 32, out, sizeof out) == 0, "privileges outside the pool");
+    spec.services[3].first_privilege = 6;
+    rtm2->first_permission = TD_PERMISSIONS_MAX - 1;
+    CHECK(td_build007(ctx, &spec, cert, 32, out, sizeof out) == 0, "permissions outside the pool");
+    rtm2->first_permission = 0;
+    spec.permissions[2].first_resource = TD_RESOURCES_MAX;
+    CHECK(td_build007(ctx, &spec, cert, 32, out, sizeof out) == 0, "resources outside the pool");
+    spec.permissions[2].first_resource = 2;
+    CHECK(td_build007(ctx, &spec, cert, 32, out, sizeof out) > 0, "rebuilt after the pool cases");
     static char huge[70000];
     memset(huge, 'x', sizeof huge);
     spec.services[0].a = (td_str){huge, sizeof huge};
@@ -145,6 +155,13 @@ static void test_build006(td_ctx *ctx) {
         CHECK(td_privilege_expiry(&tok, 1700000000) == 1700000000, "006 privilege value");
         CHECK(td_privilege_expiry(&tok, 1800000000) == 1700086400, "006 privilege capped");
     }
+    spec.first_privilege_006 = TD_PRIVILEGES_MAX - 1;
+    CHECK(td_build006(ctx, &spec, cert, 32, "c", 1, "", 0, out, sizeof out) == 0,
+          "006 privileges outside the pool");
+    spec.first_privilege_006 = 0;
+    spec.app_id = S("970CA35de60c44645bbae8a215061b3 ");
+    CHECK(td_build006(ctx, &spec, cert, 32, "c", 1, "", 0, out, sizeof out) == 0,
+          "006 app id with a space");
     spec.app_id = S("short");
     CHECK(td_build006(ctx, &spec, cert, 32, "c", 1, "", 0, out, sizeof out) == 0,
           "006 needs a 32-char app id");

@@ -82,6 +82,23 @@ static size_t to_token(const unsigned char *content, size_t len, char *text, siz
     return 3 + olen;
 }
 
+/* "006" + app id + base64(string(signature) crc_channel crc_uid string(m)); returns its length.
+ * The signature is 32 zero bytes: these tokens are for the decoder only. */
+static size_t to_token006(const buf *m, char *text, size_t cap) {
+    static buf content;
+    static const char zeros[32];
+    content.n = 0;
+    putstr(&content, zeros, sizeof zeros);
+    put32(&content, 1);
+    put32(&content, 2);
+    putstr(&content, (const char *)m->b, m->n);
+    size_t olen = 0;
+    memcpy(text, "006970CA35de60c44645bbae8a215061b33", 35);
+    if (mbedtls_base64_encode((unsigned char *)text + 35, cap - 35, &olen, content.b, content.n))
+        return 0;
+    return 35 + olen;
+}
+
 static void info_header(buf *info, uint16_t services) {
     info->n = 0;
     putstr(info, "0123456789abcdef0123456789abcdef", 32);
@@ -147,9 +164,12 @@ static void test_lengths_and_base64(td_ctx *ctx) {
                   "006 bad char");
     EXPECT_STATUS(decs(ctx, "007AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), TD_ERR_CORRUPTED,
                   "zlib bad header");
-    CHECK(td_is_base64_text("AZaz09+/=", 9), "alphabet");
-    CHECK(!td_is_base64_text("-", 1) && !td_is_base64_text("_", 1) && !td_is_base64_text(" ", 1),
-          "outside the alphabet");
+    /* The whole alphabet is in the set (a bad length, not a bad character) ... */
+    EXPECT_STATUS(decs(ctx, "007AZaz09+/="), TD_ERR_TRUNCATED, "alphabet");
+    /* ... and its neighbours are not, wherever they sit. */
+    EXPECT_STATUS(decs(ctx, "007-"), TD_ERR_NOT_BASE64, "'-' outside the alphabet");
+    EXPECT_STATUS(decs(ctx, "007_"), TD_ERR_NOT_BASE64, "'_' outside the alphabet");
+    EXPECT_STATUS(decs(ctx, "007 "), TD_ERR_NOT_BASE64, "' ' outside the alphabet");
 }
 
 static void test_zlib(td_ctx *ctx) {
@@ -328,6 +348,85 @@ static void test_structure(td_ctx *ctx) {
     content.b[content.n - 2] = 0xfe;
     td_status st = td_parse007_content((char *)content.b, content.n, &tok);
     CHECK(st == TD_OK && tok.services[0].role == -2, "apaas role -2");
+
+    /* rtm2 resources beyond the pool, all present: corrupted. */
+    info_header(&info, 1);
+    put16(&info, TD_SVC_RTM2);
+    put16(&info, 0);
+    putstr(&info, "alice", 5);
+    put16(&info, 1);
+    put16(&info, 0);
+    put16(&info, 2);
+    for (int k = 0; k < 2; k++) {
+        put16(&info, (unsigned)k);
+        put16(&info, TD_RESOURCES_MAX / 2 + 1);
+        for (int i = 0; i < TD_RESOURCES_MAX / 2 + 1; i++)
+            putstr(&info, "r", 1);
+    }
+    sign_content(&info, 1700000000, 42, cert, &content);
+    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
+                  "more than TD_RESOURCES_MAX resources");
+    /* A resource string running past the content. */
+    info_header(&info, 1);
+    put16(&info, TD_SVC_RTM2);
+    put16(&info, 0);
+    putstr(&info, "alice", 5);
+    put16(&info, 1);
+    put16(&info, 0);
+    put16(&info, 1);
+    put16(&info, 0);
+    put16(&info, 2);
+    putstr(&info, "ch1", 3);
+    put16(&info, 40);
+    memcpy(info.b + info.n, "ch2", 3);
+    info.n += 3;
+    sign_content(&info, 1700000000, 42, cert, &content);
+    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
+                  "rtm2 resource length > content");
+
+    /* 006: m ending inside its ts, then m's privilege count larger than m. */
+    buf m;
+    m.n = 0;
+    put32(&m, 42);
+    put16(&m, 7);
+    len = to_token006(&m, text, sizeof text);
+    EXPECT_STATUS(dec(ctx, text, len), TD_ERR_TRUNCATED, "006 m without ts");
+    m.n = 0;
+    put32(&m, 42);
+    put32(&m, 1700000000);
+    put16(&m, 3);
+    put16(&m, 1);
+    put32(&m, 0);
+    len = to_token006(&m, text, sizeof text);
+    EXPECT_STATUS(dec(ctx, text, len), TD_ERR_TRUNCATED, "006 privilege count > m");
+    /* 006: more privileges than the pool keeps, all present. */
+    m.n = 0;
+    put32(&m, 42);
+    put32(&m, 1700000000);
+    put16(&m, TD_PRIVILEGES_MAX + 1);
+    for (int i = 0; i < TD_PRIVILEGES_MAX + 1; i++) {
+        put16(&m, (unsigned)i);
+        put32(&m, 0);
+    }
+    len = to_token006(&m, text, sizeof text);
+    CHECK(len > 0 && len <= TD_TOKEN_TEXT_MAX, "006 pool overflow token fits (%zu)", len);
+    EXPECT_STATUS(dec(ctx, text, len), TD_ERR_CORRUPTED, "006 more than TD_PRIVILEGES_MAX");
+    /* Exactly TD_PRIVILEGES_MAX is fine, and every one is kept. */
+    m.n = 0;
+    put32(&m, 42);
+    put32(&m, 1700000000);
+    put16(&m, TD_PRIVILEGES_MAX);
+    for (int i = 0; i < TD_PRIVILEGES_MAX; i++) {
+        put16(&m, (unsigned)i);
+        put32(&m, (uint32_t)i + 7);
+    }
+    len = to_token006(&m, text, sizeof text);
+    st = dec(ctx, text, len);
+    EXPECT_STATUS(st, TD_OK, "006 TD_PRIVILEGES_MAX privileges");
+    CHECK(st == TD_OK && tok.privilege_count_006 == TD_PRIVILEGES_MAX &&
+              tok.privileges[TD_PRIVILEGES_MAX - 1].id == TD_PRIVILEGES_MAX - 1 &&
+              tok.privileges[TD_PRIVILEGES_MAX - 1].value == TD_PRIVILEGES_MAX + 6,
+          "006 privileges kept");
 }
 
 static void test_unknown_service(td_ctx *ctx) {

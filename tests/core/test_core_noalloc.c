@@ -40,10 +40,13 @@ int main(void) {
     static const char ch[] = "Jo(E;v(q8bGzJ hNPs t|p[5+BCmH", uid[] = "u_a3a95f7c";
     static td_token tok;
     static char out[8192];
+    long at_start = allocations;
     td_ctx *ctx = td_ctx_new();
     CHECK(ctx != NULL, "td_ctx_new");
     if (!ctx)
         return 1;
+    /* The counter must see allocations at all, or "none in the hot path" proves nothing. */
+    CHECK(allocations > at_start, "the interposed allocator did not see td_ctx_new allocate");
     long before = allocations;
     int verified = 0;
     for (int i = 0; i < 500; i++) {
