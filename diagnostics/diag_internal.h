@@ -22,6 +22,14 @@ json_t *diag_json_text(const char *p, size_t n);
  * ("..." appended when cut). Returns out. */
 char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_chars);
 
+/* Length of the valid UTF-8 sequence at p (n bytes left, n >= 1), or 0 when it is not one:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid, as jansson judges. */
+size_t diag_utf8_len(const unsigned char *p, size_t n);
+
+/* "2024-01-02 03:04:05 UTC" (the plain number when t is not representable) into buf; returns
+ * buf. */
+const char *diag_utc_time(char *buf, size_t cap, int64_t t);
+
 /* True when the n bytes at p are exactly 32 hexadecimal characters (either case). */
 bool diag_is_hex32(const char *p, size_t n);
 

@@ -23,7 +23,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 enum {
     CK_APP_ID_FORMAT = 0,
@@ -62,8 +61,7 @@ typedef struct {
     const char *token; /* the token text being judged (the request's, or the repaired one) */
     size_t token_len;
 
-    char uid_text[16]; /* the join's uid text: decimal uid, "" for uid 0, or the account */
-    const char *join_uid;
+    const char *join_uid; /* the join's uid text: decimal uid, "" for uid 0, or the account */
     size_t join_uid_len;
     const char *user_id; /* rtm: the account, or the uid's decimal text */
     size_t user_id_len;
@@ -137,15 +135,6 @@ static bool is_space(char c) {
 /* Quoted, escaped, shortened rendering of a client value for a detail line. */
 #define Q(buf, p, n) diag_quote(buf, sizeof buf, p, n, 48)
 
-/* "2024-01-02 03:04:05 UTC" */
-static const char *iso_time(char *buf, size_t cap, int64_t t) {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-        snprintf(buf, cap, "%lld", (long long)t);
-    return buf;
-}
-
 static bool has_privilege(const td_token *t, uint16_t first, uint16_t count, uint16_t id,
                           uint32_t *value) {
     for (uint32_t i = first; i < (uint32_t)first + count && i < t->privilege_total; i++)
@@ -172,14 +161,8 @@ static void prepare_identity(eval *e) {
     int n = snprintf(e->user_id_buf, sizeof e->user_id_buf, "%u", uid);
     e->user_id = e->user_id_buf;
     e->user_id_len = (size_t)n;
-    if (uid == 0) {
-        e->join_uid = "";
-        e->join_uid_len = 0;
-    } else {
-        memcpy(e->uid_text, e->user_id_buf, (size_t)n + 1);
-        e->join_uid = e->uid_text;
-        e->join_uid_len = (size_t)n;
-    }
+    e->join_uid = e->user_id_buf;
+    e->join_uid_len = uid == 0 ? 0 : (size_t)n; /* uid 0 joins with the empty uid */
 }
 
 /* ---- Checks 1-3: App ID and the certificate mode ------------------------------------------- */
@@ -315,13 +298,13 @@ static const char *decode_failure_reason(uint32_t hints, td_status st) {
     return td_status_name(st);
 }
 
-static bool check_decodes(eval *e, bool token_given, bool already_decoded) {
+static bool check_decodes(eval *e, bool token_given, const td_status *decoded) {
     diag_result *o = e->out;
     if (!token_given) {
         set_check(e, CK_TOKEN_DECODES, DIAG_SKIP, "no token given");
         return false;
     }
-    td_status st = already_decoded ? TD_OK : td_decode(e->ctx, e->token, e->token_len, &o->token);
+    td_status st = decoded ? *decoded : td_decode(e->ctx, e->token, e->token_len, &o->token);
     if (st != TD_OK) {
         o->hints |= diag_token_hints(e->token, e->token_len, st);
         set_check(e, CK_TOKEN_DECODES, DIAG_FAIL, "the token (%zu bytes) does not decode: %s",
@@ -640,7 +623,7 @@ static void set_expiry_check(eval *e, int idx, const char *what, int64_t when) {
     char iso[48];
     int64_t at = e->req->at;
     if (e->details)
-        iso_time(iso, sizeof iso, when);
+        diag_utc_time(iso, sizeof iso, when);
     if (at >= when)
         set_check(e, idx, DIAG_FAIL, "%s expired at %s (%lld s before at=%lld)", what,
                   e->details ? iso : "", (long long)(at - when), (long long)at);
@@ -667,7 +650,8 @@ static void check_expiry(eval *e) {
         return;
     }
     set_expiry_check(e, CK_PRIVILEGE_EXPIRY,
-                     priv[0] == 'j' ? "the join_channel privilege" : "the login privilege",
+                     e->req->service == DIAG_SERVICE_RTC ? "the join_channel privilege"
+                                                         : "the login privilege",
                      e->privilege_expiry);
     if (e->out->checks[CK_PRIVILEGE_EXPIRY].status == DIAG_FAIL && t->version[2] == '6' &&
         e->privilege_value < LOOKS_LIKE_UNIX_TIME)
@@ -740,10 +724,7 @@ static void skip_rest(eval *e, int from, const char *why) {
 }
 
 static void copy_app_id(diag_result *o, const diag_request *r) {
-    size_t n = r->app_id_len;
-    o->app_id_cut = n > DIAG_APP_ID_KEEP;
-    if (o->app_id_cut)
-        n = DIAG_APP_ID_KEEP;
+    size_t n = r->app_id_len > DIAG_APP_ID_KEEP ? DIAG_APP_ID_KEEP : r->app_id_len;
     if (n)
         memcpy(o->app_id, r->app_id, n);
     o->app_id[n] = '\0';
@@ -751,10 +732,10 @@ static void copy_app_id(diag_result *o, const diag_request *r) {
 }
 
 /* Runs the eleven checks on token text (tok, tok_len) and fills verdict, cause, hints,
- * warnings, checks, expiry and project fields of out. already_decoded: out->token already
- * holds the decoded token (the repair path). */
+ * warnings, checks, expiry and project fields of out. decoded: the status of decoding tok when
+ * diag_run already knows it (out->token then holds the token if it is TD_OK); NULL: decode. */
 static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *project,
-                     bool details, const char *tok, size_t tok_len, bool already_decoded,
+                     bool details, const char *tok, size_t tok_len, const td_status *decoded,
                      diag_result *out) {
     eval e;
     memset(&e, 0, sizeof e);
@@ -779,7 +760,7 @@ static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *p
     bool token_given = tok_len > 0;
     check_app_id_format(&e);
     check_certificate_mode(&e, token_given);
-    if (!check_decodes(&e, token_given, already_decoded)) {
+    if (!check_decodes(&e, token_given, decoded)) {
         skip_rest(&e, CK_APP_ID_MATCH,
                   token_given ? "the token does not decode" : "no token given");
     } else {
@@ -848,18 +829,25 @@ void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
     size_t tok_len = req->has_token && req->token ? req->token_len : 0;
 
     /* The repair is judged first (into the same result, details off) so that the real
-     * diagnosis below is what the result finally holds. */
+     * diagnosis below is what the result finally holds. The token text is decoded once: its
+     * status is handed to the real diagnosis (out->token holds the token when it decoded; when
+     * it did not, out->token may then hold the repaired one, unused as token_decoded is false). */
+    static const td_status decoded_ok = TD_OK;
+    td_status st;
+    const td_status *decoded = NULL; /* NULL: the real diagnosis decodes tok itself */
     size_t rep_len = 0;
     if (tok_len > 0 && tok_len <= TD_TOKEN_TEXT_MAX &&
-        repaired_text(tok, tok_len, out->repaired_token, sizeof out->repaired_token, &rep_len) &&
-        td_decode(ctx, tok, tok_len, &out->token) != TD_OK &&
-        td_decode(ctx, out->repaired_token, rep_len, &out->token) == TD_OK) {
-        evaluate(ctx, req, project, false, out->repaired_token, rep_len, true, out);
-        out->has_repaired = true;
-        out->repaired_verdict = out->verdict;
-        out->repaired_cause = out->cause;
+        repaired_text(tok, tok_len, out->repaired_token, sizeof out->repaired_token, &rep_len)) {
+        st = td_decode(ctx, tok, tok_len, &out->token);
+        decoded = &st;
+        if (st != TD_OK && td_decode(ctx, out->repaired_token, rep_len, &out->token) == TD_OK) {
+            evaluate(ctx, req, project, false, out->repaired_token, rep_len, &decoded_ok, out);
+            out->has_repaired = true;
+            out->repaired_verdict = out->verdict;
+            out->repaired_cause = out->cause;
+        }
     }
-    evaluate(ctx, req, project, details, tok, tok_len, false, out);
+    evaluate(ctx, req, project, details, tok, tok_len, decoded, out);
     if (!out->has_repaired)
         out->repaired_token[0] = '\0';
 }

@@ -23,7 +23,6 @@
 #include "diag_internal.h"
 
 #include <string.h>
-#include <time.h>
 
 static json_t *code_or_null(const diag_code *c) {
     return c->name ? json_integer(c->code) : json_null();
@@ -371,10 +370,7 @@ static void print_expiry(FILE *out, const diag_result *r) {
     if (!r->has_expiry)
         return;
     char iso[48];
-    time_t t = (time_t)r->expires_at;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(iso, sizeof iso, "%Y-%m-%d %H:%M:%S UTC", &tm))
-        snprintf(iso, sizeof iso, "%lld", (long long)r->expires_at);
+    diag_utc_time(iso, sizeof iso, r->expires_at);
     long long left = (long long)(r->expires_at - r->at);
     if (left > 0)
         fprintf(out, "\nExpires: %s (in %lld s)\n", iso, left);

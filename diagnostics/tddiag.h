@@ -236,10 +236,9 @@ typedef struct {
     diag_service service;
     diag_role role;
     int64_t at;
-    /* The request's App ID (at most DIAG_APP_ID_KEEP bytes of it; app_id_cut when longer). */
+    /* The request's App ID (at most its first DIAG_APP_ID_KEEP bytes). */
     char app_id[DIAG_APP_ID_KEEP + 1];
     size_t app_id_len;
-    bool app_id_cut;
 
     bool has_expiry; /* false without a decodable token */
     int64_t expires_at;

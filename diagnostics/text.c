@@ -4,7 +4,9 @@
  * UTF-8 (json_stringn returns NULL), and raw control characters in a terminal are an injection
  * vector, so every such value is passed through one of the two functions here before it is
  * shown. Both are bounded: they never write past the buffer they are given. diag_fail, the
- * validators' "message and false", lives here too: it is the other bounded writer of text.
+ * validators' "message and false", lives here too: it is the other bounded writer of text; so do
+ * the UTF-8 check both rely on (diag_utf8_len, also token_json.c's) and the one UTC time format
+ * of check details and the text diagnosis (diag_utc_time).
  */
 #include "diag_internal.h"
 
@@ -12,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-/* Length of the valid UTF-8 sequence starting at p (n bytes left), 0 when invalid. */
-static size_t utf8_sequence_len(const unsigned char *p, size_t n) {
+size_t diag_utf8_len(const unsigned char *p, size_t n) {
     unsigned char c = p[0];
     size_t len;
     unsigned min;
@@ -54,7 +56,7 @@ char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_char
     out[o++] = '\'';
     size_t i = 0;
     while (i < n && i < max_chars) {
-        size_t seq = utf8_sequence_len(s + i, n - i);
+        size_t seq = diag_utf8_len(s + i, n - i);
         if (seq == 1 && s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\') {
             if (o + 1 > limit)
                 break;
@@ -102,7 +104,7 @@ json_t *diag_json_text(const char *p, size_t n) {
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        size_t seq = utf8_sequence_len((const unsigned char *)p + i, n - i);
+        size_t seq = diag_utf8_len((const unsigned char *)p + i, n - i);
         if (seq >= 1 && p[i] != '\0') {
             memcpy(buf + o, p + i, seq);
             o += seq;
@@ -127,6 +129,14 @@ bool diag_is_hex32(const char *p, size_t n) {
             return false;
     }
     return true;
+}
+
+const char *diag_utc_time(char *buf, size_t cap, int64_t t) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(buf, cap, "%lld", (long long)t);
+    return buf;
 }
 
 bool diag_fail(char *err, size_t cap, const char *fmt, ...) {
@@ -238,7 +248,7 @@ static void jw_client_text(diag_jw *w, const char *p, size_t n, bool nul_too, co
             *o++ = (char)s[i++]; /* the common case: printable ASCII */
             continue;
         }
-        size_t seq = utf8_sequence_len(s + i, n - i);
+        size_t seq = diag_utf8_len(s + i, n - i);
         if (seq >= 1 && !(nul_too && s[i] == '\0')) {
             for (size_t k = 0; k < seq; k++)
                 o = jw_escape_char(o, s[i + k]);

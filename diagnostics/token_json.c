@@ -20,41 +20,6 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- UTF-8 ------------------------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at s[0..len), or 0 when it is not one (overlong forms,
- * surrogates and code points above U+10FFFF are invalid, as jansson judges them). */
-static size_t utf8_sequence(const unsigned char *s, size_t len) {
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
 /* A JSON string of arbitrary bytes: as is when valid UTF-8, else with every invalid byte
  * replaced by U+FFFD. Never NULL unless out of memory. */
 static json_t *json_text(const char *ptr, size_t len) {
@@ -69,7 +34,7 @@ static json_t *json_text(const char *ptr, size_t len) {
     size_t n = 0;
     const unsigned char *p = (const unsigned char *)ptr;
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_sequence(p + i, len - i);
+        size_t k = diag_utf8_len(p + i, len - i);
         if (k == 0) {
             memcpy(clean + n, "\xef\xbf\xbd", 3);
             n += 3;
@@ -437,7 +402,7 @@ static void print_quoted(FILE *out, td_str s) {
     const unsigned char *p = (const unsigned char *)s.ptr;
     fputc('"', out);
     for (size_t i = 0; i < s.len;) {
-        size_t k = utf8_sequence(p + i, s.len - i);
+        size_t k = diag_utf8_len(p + i, s.len - i);
         if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\') {
             fputc(p[i], out);
         } else if (k == 1 && (p[i] == '"' || p[i] == '\\')) {

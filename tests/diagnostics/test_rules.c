@@ -274,8 +274,7 @@ static void test_each_cause(int v) {
 #define NAME(x) (snprintf(name, sizeof name, "v%d %s", v, x), name)
     scen s = base(v);
     run(&s);
-    expect_full(NAME("baseline joinable"), DIAG_JOINABLE, DIAG_CAUSE_OK, 0, 0,
-                v == 7 ? AT - 100 + 3600 : AT - 100 + 3600);
+    expect_full(NAME("baseline joinable"), DIAG_JOINABLE, DIAG_CAUSE_OK, 0, 0, AT - 100 + 3600);
 
     s = base(v);
     s.req.app_id = "0123456789abcdef0123456789abcdeg"; /* no project can have it */
@@ -889,6 +888,12 @@ static void test_warnings(void) {
         run(&s);
         expect_cause(v == 7 ? "v7 channel of 64 bytes" : "v6 channel of 64 bytes", DIAG_CAUSE_OK, 0,
                      W(CHANNEL_NAME_INVALID));
+        char shown[64]; /* a detail shows 48 bytes of a client value, then "..." */
+        snprintf(shown, sizeof shown, "'%.48s...'", ch64);
+        expect_true(v == 7 ? "v7 long channel cut in its detail"
+                           : "v6 long channel cut in its detail",
+                    strstr(res->checks[6].detail, shown) != NULL &&
+                        strcmp(res->checks[6].id, "channel") == 0);
     }
     const char *allowed = "az AZ 09!#$%&()+-:;<=.>?@[]^_{}|~,";
     s = base(7);
@@ -955,32 +960,30 @@ static void test_warnings(void) {
 /* ---- uid semantics ------------------------------------------------------------------------- */
 
 static void test_uids(void) {
+    /* The token's uid text against the join's numeric uid. */
+    static const struct {
+        const char *t_uid;
+        uint32_t uid;
+        const char *what;
+        diag_cause cause;
+        uint32_t hints;
+    } cases[] = {
+        {"", 0, "any-uid token, join uid 0", DIAG_CAUSE_OK, 0},
+        {"", 4294967295u, "any-uid token (crc_uid 0), join uid 4294967295", DIAG_CAUSE_OK, 0},
+        {"4294967295", 4294967295u, "token for uid 4294967295", DIAG_CAUSE_OK, 0},
+        {"0", 0, "token for uid text '0' refuses uid 0", DIAG_CAUSE_UID_MISMATCH, H(JOIN_UID_ZERO)},
+    };
     for (int v = 6; v <= 7; v++) {
         char name[80];
-        scen s = base(v);
-        s.t_uid = "";
-        set_uid(&s, 0);
-        run(&s);
-        snprintf(name, sizeof name, "v%d any-uid token, join uid 0", v);
-        expect_cause(name, DIAG_CAUSE_OK, 0, 0);
-        s = base(v);
-        s.t_uid = "";
-        set_uid(&s, 4294967295u);
-        run(&s);
-        snprintf(name, sizeof name, "v%d any-uid token (crc_uid 0), join uid 4294967295", v);
-        expect_cause(name, DIAG_CAUSE_OK, 0, 0);
-        s = base(v);
-        s.t_uid = "4294967295";
-        set_uid(&s, 4294967295u);
-        run(&s);
-        snprintf(name, sizeof name, "v%d token for uid 4294967295", v);
-        expect_cause(name, DIAG_CAUSE_OK, 0, 0);
-        s = base(v);
-        s.t_uid = "0";
-        set_uid(&s, 0);
-        run(&s);
-        snprintf(name, sizeof name, "v%d token for uid text '0' refuses uid 0", v);
-        expect_cause(name, DIAG_CAUSE_UID_MISMATCH, H(JOIN_UID_ZERO), 0);
+        scen s;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            s = base(v);
+            s.t_uid = cases[i].t_uid;
+            set_uid(&s, cases[i].uid);
+            run(&s);
+            snprintf(name, sizeof name, "v%d %s", v, cases[i].what);
+            expect_cause(name, cases[i].cause, cases[i].hints, 0);
+        }
         s = base(v);
         s.t_uid = "alice";
         s.req.has_uid = false;
