@@ -77,12 +77,11 @@ static bool valid_name(tdb *db, const char *name) {
 /* Inserts the key row; the name "" is replaced by "key-<id>" in the same transaction. */
 static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
                              const unsigned char hash[HASH_LEN], int64_t *id) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "INSERT INTO api_keys (name, role, hash, created_at) "
-                           "VALUES (?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "creating an API key");
+    sqlite3_stmt *st =
+        tdbi_prepare(db, "INSERT INTO api_keys (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
+                     "creating an API key");
+    if (!st) {
+        return TDB_ERROR;
     }
     /* A unique placeholder until the id is known (the hash is unique). */
     char placeholder[2 * HASH_LEN + 2];
@@ -105,9 +104,10 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
     if (*name) {
         return TDB_OK;
     }
-    if (sqlite3_prepare_v2(db->sql, "UPDATE api_keys SET name = 'key-' || id WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "creating an API key");
+    st = tdbi_prepare(db, "UPDATE api_keys SET name = 'key-' || id WHERE id = ?",
+                      "creating an API key");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_int64(st, 1, *id);
     rc = sqlite3_step(st);
@@ -164,14 +164,13 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
 tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap) {
     unsigned char hash[HASH_LEN];
     td_sha256(key, len, hash);
-    sqlite3_stmt *st = NULL;
     if (name_out && name_cap) {
         name_out[0] = '\0';
     }
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT hash, role, name FROM api_keys WHERE revoked_at IS NULL", -1,
-                           &st, NULL) != SQLITE_OK) {
-        tdbi_sql_fail(db, "verifying an API key");
+    sqlite3_stmt *st =
+        tdbi_prepare(db, "SELECT hash, role, name FROM api_keys WHERE revoked_at IS NULL",
+                     "verifying an API key");
+    if (!st) {
         return TDB_ROLE_NONE;
     }
     tdb_role role = TDB_ROLE_NONE;
@@ -195,12 +194,11 @@ tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
 }
 
 tdb_status tdb_apikey_list(tdb *db, json_t **out) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT id, name, role, created_at, revoked_at FROM api_keys "
-                           "ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "listing API keys");
+    sqlite3_stmt *st =
+        tdbi_prepare(db, "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY id",
+                     "listing API keys");
+    if (!st) {
+        return TDB_ERROR;
     }
     json_t *list = json_array();
     int rc;
@@ -237,9 +235,9 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
                                 "revoked_at IS NULL"
                               : "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
                                 "revoked_at IS NULL";
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "revoking an API key");
+    sqlite3_stmt *st = tdbi_prepare(db, sql, "revoking an API key");
+    if (!st) {
+        return TDB_ERROR;
     }
     unsigned char hash[HASH_LEN];
     sqlite3_bind_int64(st, 1, (int64_t)time(NULL));

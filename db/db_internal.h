@@ -72,6 +72,8 @@ bool tdbi_random(tdb *db, unsigned char *buf, size_t len);
 
 /* Runs sql (no parameters, no rows wanted). */
 bool tdbi_exec(tdb *db, const char *sql);
+/* Prepares sql; NULL (after tdbi_sql_fail(db, what)) when it cannot be prepared. */
+sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 bool tdbi_begin(tdb *db);
 bool tdbi_commit(tdb *db);

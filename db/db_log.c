@@ -147,12 +147,11 @@ static bool write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
 /* Deletes at most limit diagnoses older than cutoff (one statement, so one transaction).
  * Returns the number deleted, -1 on error. */
 static int64_t prune_chunk(tdb *db, int64_t cutoff, int limit) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
-                           "WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        tdbi_sql_fail(db, "pruning diagnoses");
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
+                                    "WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                                    "pruning diagnoses");
+    if (!st) {
         return -1;
     }
     sqlite3_bind_int64(st, 1, cutoff);
@@ -409,13 +408,13 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
         tdbi_fail(db, "limit: must be in 1..1000");
         return TDB_INVALID;
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT at, app_id, verdict, cause, code, platform, "
-                           "token_fingerprint, channel, uid FROM diagnoses WHERE app_id = ? "
-                           "ORDER BY at DESC, id DESC LIMIT ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "reading diagnoses");
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT at, app_id, verdict, cause, code, platform, "
+                                    "token_fingerprint, channel, uid FROM diagnoses WHERE "
+                                    "app_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+                                    "reading diagnoses");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);

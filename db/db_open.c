@@ -151,6 +151,15 @@ bool tdbi_exec(tdb *db, const char *sql) {
     return false;
 }
 
+sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+        tdbi_sql_fail(db, what);
+        return NULL;
+    }
+    return st;
+}
+
 bool tdbi_begin(tdb *db) {
     return tdbi_exec(db, "BEGIN IMMEDIATE");
 }

@@ -66,13 +66,12 @@ static void set_text(char *dst, size_t cap, const unsigned char *src) {
 
 /* Every retired certificate of app_id, oldest first. */
 static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
-    sqlite3_stmt *st = NULL;
     out->count = 0;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT id, cert FROM retired_certificates WHERE app_id = ? "
-                           "ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "reading retired certificates");
+    sqlite3_stmt *st =
+        tdbi_prepare(db, "SELECT id, cert FROM retired_certificates WHERE app_id = ? ORDER BY id",
+                     "reading retired certificates");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     tdb_status status = TDB_OK;
@@ -100,13 +99,13 @@ static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
 /* The project row (certificates decrypted) without the retired list. */
 static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                            int64_t *updated) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT name, primary_cert, primary_enabled, secondary_cert, "
-                           "secondary_enabled, no_certificate, cohost_auth, created_at, "
-                           "updated_at FROM projects WHERE app_id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "reading a project");
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT name, primary_cert, primary_enabled, secondary_cert, "
+                                    "secondary_enabled, no_certificate, cohost_auth, created_at, "
+                                    "updated_at FROM projects WHERE app_id = ?",
+                                    "reading a project");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     memset(out, 0, sizeof *out);
@@ -201,10 +200,10 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, json_t **out) {
 }
 
 tdb_status tdb_project_list(tdb *db, json_t **out) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql, "SELECT app_id FROM projects ORDER BY app_id", -1, &st, NULL) !=
-        SQLITE_OK) {
-        return tdbi_sql_fail(db, "listing projects");
+    sqlite3_stmt *st =
+        tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
+    if (!st) {
+        return TDB_ERROR;
     }
     json_t *ids = json_array();
     int rc;
@@ -324,11 +323,11 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
     if (!cs || !rs || (!bs && before) || (!as && after)) {
         tdbi_fail(db, "out of memory");
         status = TDB_ERROR;
-    } else if (sqlite3_prepare_v2(db->sql,
-                                  "INSERT INTO config_log (app_id, at, actor, action, before, "
-                                  "after, changes, retired) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                  -1, &st, NULL) != SQLITE_OK) {
-        status = tdbi_sql_fail(db, "writing the configuration log");
+    } else if (!(st = tdbi_prepare(db,
+                                   "INSERT INTO config_log (app_id, at, actor, action, before, "
+                                   "after, changes, retired) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                   "writing the configuration log"))) {
+        status = TDB_ERROR;
     } else {
         sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
@@ -359,12 +358,12 @@ static json_t *parse_or_null(const unsigned char *text) {
 }
 
 tdb_status tdb_project_history(tdb *db, const char *app_id, json_t **out) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT id, at, actor, action, before, after, changes, retired "
-                           "FROM config_log WHERE app_id = ? ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "reading the configuration log");
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT id, at, actor, action, before, after, changes, "
+                                    "retired FROM config_log WHERE app_id = ? ORDER BY id",
+                                    "reading the configuration log");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     json_t *list = json_array();
@@ -422,37 +421,36 @@ static tdb_status insert_retired(tdb *db, const char *app_id, const char *cert, 
     }
     char fp[9];
     td_fingerprint(cert, TD_CERT_LEN, fp);
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "INSERT INTO retired_certificates (app_id, cert, fingerprint, "
+                                    "source, retired_at) VALUES (?, ?, ?, ?, ?)",
+                                    "retiring a certificate");
+    if (!st) {
+        return TDB_ERROR;
+    }
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, sealed, sizeof sealed, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now);
     tdb_status status = TDB_OK;
-    if (sqlite3_prepare_v2(db->sql,
-                           "INSERT INTO retired_certificates (app_id, cert, fingerprint, source, "
-                           "retired_at) VALUES (?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_step(st) != SQLITE_DONE) {
         status = tdbi_sql_fail(db, "retiring a certificate");
-    } else {
-        sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, sealed, sizeof sealed, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, now);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            status = tdbi_sql_fail(db, "retiring a certificate");
-        } else if (set->count < sizeof set->rows / sizeof set->rows[0]) {
-            retired_row *row = &set->rows[set->count++];
-            row->id = sqlite3_last_insert_rowid(db->sql);
-            memcpy(row->cert, cert, TD_CERT_LEN + 1);
-        }
+    } else if (set->count < sizeof set->rows / sizeof set->rows[0]) {
+        retired_row *row = &set->rows[set->count++];
+        row->id = sqlite3_last_insert_rowid(db->sql);
+        memcpy(row->cert, cert, TD_CERT_LEN + 1);
     }
     sqlite3_finalize(st);
     return status;
 }
 
 static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id, const char *what) {
-    sqlite3_stmt *st = NULL;
-    tdb_status status = TDB_OK;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, what);
+    sqlite3_stmt *st = tdbi_prepare(db, sql, what);
+    if (!st) {
+        return TDB_ERROR;
     }
+    tdb_status status = TDB_OK;
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         status = tdbi_sql_fail(db, what);
@@ -467,10 +465,10 @@ static tdb_status unretire_current(tdb *db, const diag_project *p, const retired
         if (!is_current(p, set->rows[i].cert)) {
             continue;
         }
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db->sql, "DELETE FROM retired_certificates WHERE id = ?", -1, &st,
-                               NULL) != SQLITE_OK) {
-            return tdbi_sql_fail(db, "updating retired certificates");
+        sqlite3_stmt *st = tdbi_prepare(db, "DELETE FROM retired_certificates WHERE id = ?",
+                                        "updating retired certificates");
+        if (!st) {
+            return TDB_ERROR;
         }
         sqlite3_bind_int64(st, 1, set->rows[i].id);
         int rc = sqlite3_step(st);
@@ -490,16 +488,16 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
             return TDB_ERROR;
         }
     }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(
-            db->sql,
-            "INSERT INTO projects (app_id, name, primary_cert, primary_enabled, secondary_cert, "
-            "secondary_enabled, no_certificate, cohost_auth, created_at, updated_at) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (app_id) DO UPDATE SET "
-            "name = ?2, primary_cert = ?3, primary_enabled = ?4, secondary_cert = ?5, "
-            "secondary_enabled = ?6, no_certificate = ?7, cohost_auth = ?8, updated_at = ?9",
-            -1, &st, NULL) != SQLITE_OK) {
-        return tdbi_sql_fail(db, "writing a project");
+    sqlite3_stmt *st = tdbi_prepare(
+        db,
+        "INSERT INTO projects (app_id, name, primary_cert, primary_enabled, secondary_cert, "
+        "secondary_enabled, no_certificate, cohost_auth, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (app_id) DO UPDATE SET "
+        "name = ?2, primary_cert = ?3, primary_enabled = ?4, secondary_cert = ?5, "
+        "secondary_enabled = ?6, no_certificate = ?7, cohost_auth = ?8, updated_at = ?9",
+        "writing a project");
+    if (!st) {
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, p->app_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
@@ -525,13 +523,15 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
 static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, int64_t now,
                              diag_project *old, bool *existed, diag_project *after,
                              retired_set *set) {
-    tdb_status status = load_project(db, p->app_id, old, NULL, NULL);
+    tdb_status status = load_row(db, p->app_id, old, NULL, NULL);
     if (status != TDB_OK && status != TDB_NOT_FOUND) {
         return status;
     }
     *existed = status == TDB_OK;
+    /* One read of the retired certificates serves both the old configuration and the put. */
     status = load_retired(db, p->app_id, set);
     if (status == TDB_OK) {
+        fill_retired(old, set);
         status = upsert_row(db, p, now);
     }
     json_t *retired_now = json_array();

@@ -114,7 +114,6 @@ uint64_t tdb_data_version(tdb *db);
  * stays valid while this does not change. Cheap: kept prepared statements; the counter is
  * re-read only when PRAGMA data_version or this connection's own change count moved. Never 0
  * on success; 0 on error (treat as "changed"). */
-#define TDB_HAVE_CONFIG_VERSION 1
 uint64_t tdb_config_version(tdb *db);
 
 /* True when the database answers and its schema is the current version (GET /readyz); false

@@ -217,6 +217,17 @@ static void test_migrations(void) {
     sqlite3_finalize(st);
     sqlite3_close(h);
 
+    /* Readiness reports a schema that is not the current one (changed under an open tdb). */
+    db = open_ok(s.db, NULL);
+    EXPECT(sql_exec(s.db, "PRAGMA user_version = 1") == SQLITE_OK);
+    EXPECT(!tdb_ready(db, reason, sizeof reason));
+    CHECK(strstr(reason, "schema version 1") != NULL, "%s", reason);
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TDB_SCHEMA_VERSION);
+    EXPECT(sql_exec(s.db, pragma) == SQLITE_OK);
+    EXPECT(tdb_ready(db, reason, sizeof reason) && reason[0] == '\0');
+    tdb_close(db);
+
     /* A newer schema is refused, untouched. */
     EXPECT(sql_exec(s.db, "PRAGMA user_version = 99") == SQLITE_OK);
     size_t len = 0;
@@ -230,15 +241,28 @@ static void test_migrations(void) {
     /* Someone else's SQLite database is refused, untouched. */
     char other[400];
     snprintf(other, sizeof other, "%s/other.db", s.dir);
-    EXPECT(sql_exec(other, "") != SQLITE_OK || 1);
     sqlite3 *o = NULL;
-    sqlite3_open(other, &o);
-    sqlite3_exec(o, "CREATE TABLE foo (x); INSERT INTO foo VALUES (1)", NULL, NULL, NULL);
+    EXPECT(sqlite3_open(other, &o) == SQLITE_OK);
+    EXPECT(sqlite3_exec(o, "CREATE TABLE foo (x); INSERT INTO foo VALUES (1)", NULL, NULL, NULL) ==
+           SQLITE_OK);
     sqlite3_close(o);
     before = slurp(other, &len);
     EXPECT(tdb_open(other, s.key, err, sizeof err) == NULL);
     CHECK(strstr(err, "not a tokendoctor database") != NULL, "%s", err);
     EXPECT(files_equal(before, len, other));
+    free(before);
+
+    /* Another application's id, even without tables: refused, untouched. */
+    char foreign[400];
+    snprintf(foreign, sizeof foreign, "%s/foreign.db", s.dir);
+    o = NULL;
+    EXPECT(sqlite3_open(foreign, &o) == SQLITE_OK);
+    EXPECT(sqlite3_exec(o, "PRAGMA application_id = 1234", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(o);
+    before = slurp(foreign, &len);
+    EXPECT(tdb_open(foreign, s.key, err, sizeof err) == NULL);
+    CHECK(strstr(err, "not a tokendoctor database") != NULL, "%s", err);
+    EXPECT(files_equal(before, len, foreign));
     free(before);
     sandbox_free(&s);
 }
@@ -521,9 +545,10 @@ static void test_wrong_key(void) {
     free(before);
 
     /* A tampered ciphertext: a clear error, never garbage. */
-    EXPECT(sql_exec(s.db, "UPDATE projects SET primary_cert = "
-                          "substr(primary_cert, 1, 20) || x'00' || substr(primary_cert, 22)") ==
-           SQLITE_OK);
+    EXPECT(sql_exec(s.db,
+                    "UPDATE projects SET primary_cert = "
+                    "substr(primary_cert, 1, 20) || CASE substr(primary_cert, 21, 1) WHEN x'00' "
+                    "THEN x'01' ELSE x'00' END || substr(primary_cert, 22)") == SQLITE_OK);
     db = open_ok(s.db, s.key);
     memset(&got, 0x55, sizeof got);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_DECRYPT);
@@ -548,6 +573,20 @@ static void test_wrong_key(void) {
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_DECRYPT);
     EXPECT(tdb_project_get(db, q.app_id, &got) == TDB_OK);
+
+    /* A tampered retired certificate: the same clear error, and the same way out. */
+    make_project(&q, 2, 8, -1); /* retires cert 7 */
+    EXPECT(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
+    EXPECT(tdb_project_get(db, q.app_id, &got) == TDB_OK && got.retired_count == 1);
+    EXPECT(sql_exec(s.db, "UPDATE retired_certificates SET cert = "
+                          "substr(cert, 1, 20) || CASE substr(cert, 21, 1) WHEN x'00' THEN x'01' "
+                          "ELSE x'00' END || substr(cert, 22)") == SQLITE_OK);
+    EXPECT(tdb_project_get(db, q.app_id, &got) == TDB_DECRYPT);
+    CHECK(strstr(tdb_errmsg(db), "cannot decrypt") != NULL, "%s", tdb_errmsg(db));
+    EXPECT(tdb_project_put(db, &q, "cli", NULL) == TDB_DECRYPT);
+    EXPECT(tdb_project_delete(db, q.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
+    EXPECT(tdb_project_get(db, q.app_id, &got) == TDB_OK && got.retired_count == 0);
     tdb_close(db);
     sandbox_free(&s);
 }
@@ -725,6 +764,15 @@ static void test_apikeys(void) {
     free(text);
     json_decref(list);
 
+    /* Names of at most TDB_APIKEY_NAME_MAX bytes. */
+    char long_name[TDB_APIKEY_NAME_MAX + 2];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_READER, long_name, other, NULL) == TDB_INVALID);
+    long_name[TDB_APIKEY_NAME_MAX] = '\0'; /* exactly the maximum is fine */
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_READER, long_name, other, NULL) == TDB_OK);
+    EXPECT(tdb_apikey_revoke(db, long_name) == TDB_OK);
+
     /* Revoke by name, by id, by key; then the name is free again. */
     EXPECT(tdb_apikey_revoke(db, "ops") == TDB_OK);
     EXPECT(tdb_apikey_verify(db, admin, strlen(admin), NULL, 0) == TDB_ROLE_NONE);
@@ -738,8 +786,17 @@ static void test_apikeys(void) {
     EXPECT(tdb_apikey_revoke(db, other) == TDB_OK);
     EXPECT(strstr(tdb_errmsg(db), other) == NULL);
     EXPECT(tdb_apikey_verify(db, other, strlen(other), NULL, 0) == TDB_ROLE_NONE);
+    /* A key that matches nothing (already revoked, or truncated) is never echoed either. */
+    EXPECT(tdb_apikey_revoke(db, other) == TDB_NOT_FOUND);
+    CHECK(strstr(tdb_errmsg(db), other + 4) == NULL &&
+              strstr(tdb_errmsg(db), "matches the key given") != NULL,
+          "%s", tdb_errmsg(db));
+    char truncated[40];
+    snprintf(truncated, sizeof truncated, "%.30s", other);
+    EXPECT(tdb_apikey_revoke(db, truncated) == TDB_NOT_FOUND);
+    CHECK(strstr(tdb_errmsg(db), truncated + 4) == NULL, "%s", tdb_errmsg(db));
     EXPECT(tdb_apikey_revoke(db, "999") == TDB_NOT_FOUND);
-    EXPECT(tdb_apikey_list(db, &list) == TDB_OK && json_array_size(list) == 3);
+    EXPECT(tdb_apikey_list(db, &list) == TDB_OK && json_array_size(list) == 4);
     size_t i;
     json_t *k;
     json_array_foreach(list, i, k) {
@@ -1039,6 +1096,7 @@ static void test_log_basic(void) {
            json_array_size(recent) == 0);
     json_decref(recent);
     EXPECT(tdb_diagnoses_recent(db, "app-a", 0, &recent) == TDB_INVALID);
+    EXPECT(tdb_diagnoses_recent(db, "app-a", 1001, &recent) == TDB_INVALID);
 
     /* Retention: entries older than the retention are deleted at start. */
     tdb_close(db);
@@ -1063,6 +1121,15 @@ static void test_log_basic(void) {
     EXPECT(tdb_diagnoses_prune(db, 7) == 12345);
     EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'ancient'") == 0);
     EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
+
+    /* Stored text that is not UTF-8 (a truncated multibyte character) reads back as ASCII. */
+    EXPECT(sql_exec(s.db, "INSERT INTO diagnoses (at, app_id, verdict, cause, platform, channel) "
+                          "VALUES (1, 'bad-utf8', 'joinable', 'ok', 'native', "
+                          "CAST(x'6162c3' AS TEXT))") == SQLITE_OK);
+    EXPECT(tdb_diagnoses_recent(db, "bad-utf8", 10, &recent) == TDB_OK &&
+           json_array_size(recent) == 1 &&
+           str_is(json_object_get(json_array_get(recent, 0), "channel"), "ab?"));
+    json_decref(recent);
     tdb_close(db);
     sandbox_free(&s);
 }
