@@ -6,9 +6,9 @@
  * counter that every configuration change moves in its own transaction, whoever makes it --
  * another worker, the CLI, a second service on the same file -- and then both caches are
  * emptied. The diagnosis log, written to the same database many times a second, does not move
- * it, so the caches stay warm under load. The routes that write also clear the project cache
- * themselves, so that a worker reads its own write at once. Two services sharing one database
- * therefore never disagree.
+ * it, so the caches stay warm under load. The routes that write mark the check due again
+ * (srv_cache_changed), so that a worker reads its own write at once. Two services sharing one
+ * database therefore never disagree.
  *
  * The check is cheap (kept statements; PRAGMA data_version first, the counter only when that
  * moved) but is still made once per event-loop iteration at most: a request handled in an
@@ -37,7 +37,7 @@ bool srv_project_cache_init(srv_project_cache *c, size_t cap) {
     return c->slots != NULL;
 }
 
-void srv_project_cache_clear(srv_project_cache *c) {
+static void srv_project_cache_clear(srv_project_cache *c) {
     if (c->used == 0)
         return;
     for (size_t i = 0; i < c->cap; i++) {
@@ -75,6 +75,10 @@ void srv_cache_check_version(srv_worker *w) {
     w->config_version = c;
     srv_project_cache_clear(&w->projects);
     srv_key_cache_clear(&w->keys);
+}
+
+void srv_cache_changed(srv_worker *w) {
+    w->version_fresh = false;
 }
 
 static uint32_t srv_hash_app_id(const char *s) {

@@ -87,20 +87,19 @@ static void srv_access_log(srv_req *r, int64_t latency_us) {
         strftime(w->alog_when, sizeof w->alog_when, "%Y-%m-%dT%H:%M:%S", &tm);
         w->alog_secs = secs;
     }
-    char app[TD_CERT_LEN + 3] = "null";
-    if (r->log_app_id[0])
-        snprintf(app, sizeof app, "\"%s\"", r->log_app_id);
-    char verdict[24] = "null";
-    if (r->log_verdict)
-        snprintf(verdict, sizeof verdict, "\"%s\"", r->log_verdict);
+    /* app_id and verdict: a quoted string or null, quoted by the format itself */
+    const char *aq = r->log_app_id[0] ? "\"" : "";
+    const char *vq = r->log_verdict ? "\"" : "";
     /* latency in integer arithmetic: the same text as "%.3f" of latency_us / 1000.0 for a
      * whole number of microseconds, without the floating-point printf path */
-    int n = snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
-                     "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-                     "\"latency_ms\":%lld.%03d,\"app_id\":%s,\"verdict\":%s,\"worker\":%d}\n",
-                     w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
-                     srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
-                     (int)(latency_us % 1000), app, verdict, w->index);
+    int n =
+        snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
+                 "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                 "\"latency_ms\":%lld.%03d,\"app_id\":%s%s%s,\"verdict\":%s%s%s,\"worker\":%d}\n",
+                 w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
+                 srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
+                 (int)(latency_us % 1000), aq, r->log_app_id[0] ? r->log_app_id : "null", aq, vq,
+                 r->log_verdict ? r->log_verdict : "null", vq, w->index);
     if (n > 0 && (size_t)n < SRV_ALOG_CAP - w->alog_len)
         w->alog_len += (size_t)n;
 }

@@ -224,11 +224,13 @@ void srv_handle(srv_req *r);
 /* srv_cache.c */
 bool srv_project_cache_init(srv_project_cache *c, size_t cap);
 void srv_project_cache_free(srv_project_cache *c);
-void srv_project_cache_clear(srv_project_cache *c);
 /* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed). */
 const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len, bool *failed);
-/* Empties the caches when another connection changed the database. */
+/* Empties the caches when the configuration version moved (once per loop iteration). */
 void srv_cache_check_version(srv_worker *w);
+/* This worker changed the configuration: the next check asks again at once, even within the
+ * same loop iteration (the change moved the version). */
+void srv_cache_changed(srv_worker *w);
 /* Role of a presented key (via the key cache). */
 tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
                         size_t name_cap);

@@ -206,15 +206,6 @@ static bool srv_bootstrap_key(tdb *db, const char *listen, int port) {
     return true;
 }
 
-static void srv_on_signal(evutil_socket_t sig, short what, void *arg) {
-    (void)what;
-    srv_server *s = arg;
-    fprintf(stderr, "tokendoctor: %s: finishing requests in flight, then exiting\n",
-            sig == SIGINT ? "SIGINT" : "SIGTERM");
-    for (int i = 0; i < s->nworkers; i++)
-        srv_worker_stop_async(&s->workers[i]);
-}
-
 static bool srv_open_access_log(srv_server *s) {
     const char *a = s->cfg.access_log;
     s->alog_close = false;
@@ -274,9 +265,13 @@ typedef struct {
     struct event *intr;
 } srv_signal_ctx;
 
-static void srv_on_signal_ctx(evutil_socket_t sig, short what, void *arg) {
+static void srv_on_signal(evutil_socket_t sig, short what, void *arg) {
+    (void)what;
     srv_signal_ctx *c = arg;
-    srv_on_signal(sig, what, c->s);
+    fprintf(stderr, "tokendoctor: %s: finishing requests in flight, then exiting\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM");
+    for (int i = 0; i < c->s->nworkers; i++)
+        srv_worker_stop_async(&c->s->workers[i]);
     /* Give the signals back their default action: a second Ctrl-C ends a drain at once. */
     event_del(c->term);
     event_del(c->intr);
@@ -286,8 +281,8 @@ static void srv_on_signal_ctx(evutil_socket_t sig, short what, void *arg) {
 static int srv_serve(srv_server *s, int port) {
     struct event_base *base = event_base_new();
     srv_signal_ctx ctx = {s, base, NULL, NULL};
-    struct event *term = base ? evsignal_new(base, SIGTERM, srv_on_signal_ctx, &ctx) : NULL;
-    struct event *intr = base ? evsignal_new(base, SIGINT, srv_on_signal_ctx, &ctx) : NULL;
+    struct event *term = base ? evsignal_new(base, SIGTERM, srv_on_signal, &ctx) : NULL;
+    struct event *intr = base ? evsignal_new(base, SIGINT, srv_on_signal, &ctx) : NULL;
     ctx.term = term;
     ctx.intr = intr;
     int rc = 0;

@@ -267,8 +267,6 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
     diag_run(w->td, &q, p, NULL, w->result);
     srv_count(&w->metrics.diagnoses[w->result->verdict][w->result->cause], 1);
     srv_log_diagnosis(w, &q, w->result, now);
-    if (srv_is_app_id(q.app_id, q.app_id_len))
-        srv_copy_trunc(r->log_app_id, sizeof r->log_app_id, q.app_id, q.app_id_len);
     *status = 200;
     return true;
 }
@@ -296,7 +294,10 @@ static void srv_route_diagnose(srv_req *r) {
         srv_reply_json(r, status, error);
         return;
     }
-    r->log_verdict = diag_verdict_name(r->w->result->verdict);
+    const diag_result *res = r->w->result;
+    r->log_verdict = diag_verdict_name(res->verdict);
+    if (srv_is_app_id(res->app_id, res->app_id_len))
+        memcpy(r->log_app_id, res->app_id, sizeof r->log_app_id); /* 32 characters + NUL */
     r->w->out.len = 0;
     if (!srv_append_result(r->w)) {
         srv_reply_oom(r);
@@ -362,7 +363,6 @@ static void srv_route_batch(srv_req *r) {
         ok = ok && (i == 0 || srv_buf_append(out, ",", 1)) && srv_append_batch_item(r, item, now);
     }
     ok = ok && srv_buf_append(out, "]}", 2);
-    r->log_app_id[0] = '\0';
     json_decref(body);
     if (!ok) {
         srv_reply_oom(r);
@@ -462,7 +462,7 @@ static void srv_project_put(srv_req *r) {
         srv_reply_store_error(r);
         return;
     }
-    srv_project_cache_clear(&r->w->projects); /* our own write does not move data_version */
+    srv_cache_changed(r->w);
     json_t *doc;
     if (tdb_project_show(r->w->db, r->app_id, &doc) != TDB_OK) {
         srv_reply_store_error(r);
@@ -481,7 +481,7 @@ static void srv_project_delete(srv_req *r) {
         srv_reply_store_error(r);
         return;
     }
-    srv_project_cache_clear(&r->w->projects);
+    srv_cache_changed(r->w);
     srv_reply_raw(r, 204, NULL, NULL, 0);
 }
 

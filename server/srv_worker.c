@@ -21,10 +21,10 @@
  * (EMFILE, ENFILE, ENOBUFS, ...), the connection stays in the kernel's queue and the listening
  * socket stays readable, so a listener left enabled would spin: libevent's default is to log a
  * warning and try again at once, which took both cores and wrote thousands of lines a second.
- * The worker's listener therefore disables itself on such an error (one line on stderr) and the
- * tick re-enables it every 500 ms (SRV_ACCEPT_RETRY_TICKS; nginx waits as long); connections
- * already open are served meanwhile, and evhttp's timeout closes idle ones, which gives
- * descriptors back.
+ * The worker's listener therefore disables itself on such an error (one line on stderr per
+ * pause: at most two a second per worker) and the tick re-enables it every 500 ms
+ * (SRV_ACCEPT_RETRY_TICKS; nginx waits as long); connections already open are served meanwhile,
+ * and evhttp's timeout closes idle ones, which gives descriptors back.
  */
 #include "srv_internal.h"
 

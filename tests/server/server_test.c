@@ -53,11 +53,6 @@ static const char *project_a =
     "{\"app_id\":\"" APP_A "\",\"name\":\"test A\",\"primary\":{\"certificate\":\"" CERT_A
     "\",\"enabled\":true},\"secondary\":null,\"no_certificate\":false,\"cohost_auth\":false}";
 
-static void sleep_ms(int ms) {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* The temporary directories this run made: removed at the end when the suite passed, kept
  * (and named) for inspection when it failed. */
 enum { MAX_DIRS = 8 };
@@ -597,6 +592,19 @@ static void test_nodelay(const tsrv_proc *p) {
     free(batch);
 }
 
+/* True when some line of text holds both a and b. */
+static bool log_has_line(const char *text, const char *a, const char *b) {
+    for (const char *l = text; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        const char *hit_a = strstr(l, a), *hit_b = strstr(l, b);
+        if (hit_a && hit_b && hit_a < l + n && hit_b < l + n)
+            return true;
+        l = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 static void suite_api(void) {
     char dir[256];
     tsrv_proc p;
@@ -656,6 +664,12 @@ static void suite_api(void) {
     for (size_t s = 2; s < 4; s++)
         CHECK(!alog || !strstr(alog, secrets[s]), "no key in the access log");
     CHECK(!alog || !strstr(alog, "007garbage"), "no token in the access log");
+    CHECK(log_has_line(alog, "\"route\":\"/v1/diagnose\",\"status\":200,",
+                       "\"app_id\":\"" APP_A "\",\"verdict\":\""),
+          "a diagnosis is logged with its App ID and verdict");
+    CHECK(log_has_line(alog, "\"route\":\"/v1/diagnose/batch\",\"status\":200,",
+                       "\"app_id\":null,\"verdict\":null,"),
+          "a batch is logged without an App ID or verdict");
     free(alog);
 }
 
@@ -951,12 +965,12 @@ static void suite_fd_exhaustion(void) {
     }
     /* The service has taken all it may once its descriptor count reaches the limit. */
     for (int i = 0; i < 500 && proc_fd_count(p.pid) < (int)rl.rlim_cur; i++)
-        sleep_ms(10);
+        tsrv_sleep_ms(10);
     CHECK(proc_fd_count(p.pid) >= (int)rl.rlim_cur, "the service reached its descriptor limit");
     long t0 = proc_cpu_ticks(p.pid);
-    sleep_ms(1000);
+    tsrv_sleep_ms(1000);
     long t1 = proc_cpu_ticks(p.pid), tck = sysconf(_SC_CLK_TCK);
-    if (!CHECK(t0 >= 0 && t1 - t0 <= tck / 5,
+    if (!CHECK(t0 >= 0 && t1 >= t0 && t1 - t0 <= tck / 5,
                "out of descriptors, the service does not spin: %ld ticks of CPU in 1 s (limit "
                "%ld)",
                t1 - t0, tck / 5)) {
@@ -977,9 +991,14 @@ static void suite_fd_exhaustion(void) {
     json_t *j = NULL;
     CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, &j, NULL) == 200,
           "descriptors free again: a new connection is accepted");
-    tsrv_close(&kept);
-    for (int i = 0; i < EXTRA_CLIENTS; i++)
+    for (int i = 0; i < EXTRA_CLIENTS; i++) {
+        CHECK(tsrv_request(&crowd[i], "GET", "/healthz", NULL, NULL, NULL, 0, &r) &&
+                  r.status == 200,
+              "descriptors free again: queued connection %d is served", i);
+        tsrv_resp_free(&r);
         tsrv_close(&crowd[i]);
+    }
+    tsrv_close(&kept);
     json_decref(j);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
 }
@@ -1042,7 +1061,7 @@ static bool wait_all_answered(term_arg *a, int n, atomic_int *answered_total, in
             each = each && atomic_load(&a[k].answered_once);
         if (each && atomic_load(answered_total) >= total)
             return true;
-        sleep_ms(10);
+        tsrv_sleep_ms(10);
     }
     return false;
 }

@@ -23,7 +23,7 @@ char *tsrv_transcript;
 size_t tsrv_transcript_len;
 static pthread_mutex_t tsrv_transcript_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void tsrv_sleep_ms(int ms) {
+void tsrv_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }

@@ -31,6 +31,9 @@ typedef struct {
  * DIR/access.log; waits until it listens. dir: an existing directory (a restart reuses it). */
 bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra);
 
+/* Sleeps ms milliseconds. */
+void tsrv_sleep_ms(int ms);
+
 /* Sends sig and waits for the exit; returns the exit status (-1 when killed by a signal). */
 int tsrv_stop(tsrv_proc *p, int sig);
 
