@@ -197,6 +197,13 @@ int64_t cli_now(void) {
     return (int64_t)time(NULL);
 }
 
+void cli_format_utc(int64_t t, char *out, size_t cap) {
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, cap, "%lld", (long long)t);
+}
+
 /* ---- Option parsing ------------------------------------------------------------------------ */
 
 /* '-': positional arguments come back in order as val 1; ':': a missing value is ':' not '?'. */

@@ -12,7 +12,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "tdcli.h"
 #include "tddb.h"
@@ -67,16 +66,12 @@ static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
                            (int)(sizeof a->pos / sizeof a->pos[0]));
 }
 
+/* A time field of the list: "-" when there is none (a key not revoked). */
 static void format_time(json_t *v, char *out, size_t cap) {
-    if (!json_is_integer(v)) {
+    if (json_is_integer(v))
+        cli_format_utc(json_integer_value(v), out, cap);
+    else
         snprintf(out, cap, "-");
-        return;
-    }
-    time_t t = (time_t)json_integer_value(v);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
-        snprintf(out, cap, "%lld", (long long)json_integer_value(v));
-    }
 }
 
 static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {

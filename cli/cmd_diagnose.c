@@ -20,10 +20,10 @@
  *    is byte for byte that of one thread, and memory stays flat on millions of lines (see
  *    "The batch pipeline" below). A line longer than BATCH_LINE_MAX is answered with an error
  *    and skipped, never buffered. --summary prints only id, verdict, cause, code, hints,
- *    warnings, expires_at (details are not even formatted; the line is written directly, not
- *    built as JSON values). Blank lines are ignored. Exit status 0 when every line was processed
- *    (whatever the verdicts, bad lines included), 64 for bad usage, 70 when input, output or
- *    the project store fails (the lines affected still get an error line).
+ *    warnings, expires_at (details are not even formatted). Answer lines, full or summary, are
+ *    written directly, not built as JSON values. Blank lines are ignored. Exit status 0 when
+ *    every line was processed (whatever the verdicts, bad lines included), 64 for bad usage, 70
+ *    when input, output or the project store fails (the lines affected still get an error line).
  *
  * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
  * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
@@ -755,12 +755,15 @@ static void out_put(batch_chunk *c, const char *s) {
     c->out_len += n;
 }
 
-/* Appends doc as one line and releases it. */
+/* Appends doc as one line (nothing when out of memory) and releases it. */
 static bool out_line(batch_chunk *c, json_t *doc) {
+    size_t start = c->out_len;
     bool ok = doc && out_dump(c, doc) && out_reserve(c, 1);
     json_decref(doc);
     if (ok)
         c->out[c->out_len++] = '\n';
+    else
+        c->out_len = start;
     return ok;
 }
 
@@ -778,19 +781,34 @@ static bool out_error(batch_chunk *c, json_t *id, const char *code, const char *
  * warning once. */
 #define SUMMARY_ROOM (256 + 48 * (DIAG_HINT_COUNT + DIAG_WARN_COUNT))
 
+/* Appends the start of an answer line, '{"id":' and the id (null when absent). false (nothing
+ * appended) when out of memory. */
+static bool out_id(batch_chunk *c, json_t *id) {
+    size_t start = c->out_len;
+    if (!out_reserve(c, 8 + 4))
+        return false;
+    out_put(c, "{\"id\":");
+    if (!id) {
+        out_put(c, "null");
+        return true;
+    }
+    if (out_dump(c, id))
+        return true;
+    c->out_len = start;
+    return false;
+}
+
 /* The --summary line, written directly: the same bytes as dumping
  * {"id"} + diag_result_to_summary_json(r) with DUMP_FLAGS (the names are plain identifiers that
  * JSON does not escape), without building and freeing a dozen JSON values per line. */
 static bool out_summary(batch_chunk *c, json_t *id, const diag_result *r) {
-    if (!out_reserve(c, 8))
+    size_t start = c->out_len;
+    if (!out_id(c, id))
         return false;
-    out_put(c, "{\"id\":");
-    if (id ? !out_dump(c, id) : !out_reserve(c, 4))
+    if (!out_reserve(c, SUMMARY_ROOM)) {
+        c->out_len = start;
         return false;
-    if (!id)
-        out_put(c, "null");
-    if (!out_reserve(c, SUMMARY_ROOM))
-        return false;
+    }
     char num[32];
     out_put(c, ",\"verdict\":\"");
     out_put(c, diag_verdict_name(r->verdict));
@@ -831,13 +849,21 @@ static bool out_summary(batch_chunk *c, json_t *id, const diag_result *r) {
     return true;
 }
 
+/* The full line: {"id"} + diag_result_to_json(r), written directly by diag_result_json_append
+ * (the bytes of the tree dumped with DUMP_FLAGS) instead of building, dumping and freeing about a
+ * hundred JSON values per line. The document's own '{' becomes the ',' after the id. */
 static bool out_full(batch_chunk *c, json_t *id, const diag_result *r) {
-    json_t *line = json_object();
-    json_object_set(line, "id", id ? id : json_null());
-    json_t *d = diag_result_to_json(r);
-    json_object_update(line, d);
-    json_decref(d);
-    return out_line(c, line);
+    size_t start = c->out_len;
+    if (!out_id(c, id))
+        return false;
+    size_t brace = c->out_len;
+    if (!diag_result_json_append(r, &c->out, &c->out_len, &c->out_cap) || !out_reserve(c, 1)) {
+        c->out_len = start;
+        return false;
+    }
+    c->out[brace] = ',';
+    c->out[c->out_len++] = '\n';
+    return true;
 }
 
 /* ---- Diagnosing a chunk ------------------------------------------------------------------- */

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tdcli.h"
@@ -106,14 +105,6 @@ static void print_safe(FILE *out, const char *s) {
     }
 }
 
-static void format_time(json_int_t t, char *out, size_t cap) {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
-        snprintf(out, cap, "%lld", (long long)t);
-    }
-}
-
 static void print_cert(FILE *out, const char *label, json_t *cert) {
     fprintf(out, "%-16s", label);
     if (!json_is_object(cert)) {
@@ -157,9 +148,9 @@ static void print_project(FILE *out, json_t *p) {
         fprintf(out, "%s%s", i ? ", " : "", json_string_value(fp));
     }
     fputc('\n', out);
-    format_time(json_integer_value(json_object_get(p, "created_at")), when, sizeof when);
+    cli_format_utc(json_integer_value(json_object_get(p, "created_at")), when, sizeof when);
     fprintf(out, "%-16s%s\n", "Created", when);
-    format_time(json_integer_value(json_object_get(p, "updated_at")), when, sizeof when);
+    cli_format_utc(json_integer_value(json_object_get(p, "updated_at")), when, sizeof when);
     fprintf(out, "%-16s%s\n", "Updated", when);
 }
 
@@ -219,7 +210,7 @@ static void print_history(FILE *out, json_t *list) {
     json_t *e, *c;
     json_array_foreach(list, i, e) {
         char when[64];
-        format_time(json_integer_value(json_object_get(e, "at")), when, sizeof when);
+        cli_format_utc(json_integer_value(json_object_get(e, "at")), when, sizeof when);
         fprintf(out, "%s  %-8s by ", when, json_string_value(json_object_get(e, "action")));
         print_safe(out, json_string_value(json_object_get(e, "actor")));
         fputc('\n', out);

@@ -74,6 +74,10 @@ bool cli_use_color(FILE *out);
 /* Current Unix time. */
 int64_t cli_now(void);
 
+/* A Unix time as "YYYY-MM-DD HH:MM:SS UTC" (the decimal number when it cannot be shown so), as
+ * the project and apikey listings print their times. */
+void cli_format_utc(int64_t t, char *out, size_t cap);
+
 /* ---- Option parsing ------------------------------------------------------------------------
  *
  * Every subcommand reads its argv through one getopt_long loop (cli_opts_next), so that "--",

@@ -465,6 +465,32 @@ static void test_mint_cli(td_ctx *ctx) {
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
          "stray");
     expect_usage(r, "stray", "positional argument");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--certificate=5CFd2fd1755d40ecb72977518be15d3b");
+    expect_usage(r, "'--certificate'", "unknown --name=value, the value not echoed");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--key-file", "k");
+    expect_usage(r, "--key-file", "--key-file without --db");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
+         "--account", "a", "--channel", "c");
+    expect_usage(r, "--channel", "rtm with --channel");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
+         "--account", "a", "--role", "subscriber");
+    expect_usage(r, "--role", "rtm with --role");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--salt", "1", "--salt", "2");
+    expect_usage(r, "--salt given twice", "number given twice");
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--channel", "d");
+    expect_usage(r, "--channel given twice", "string given twice");
+    MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--issue-ts", "4294960000", "--expire", "60", "--privilege-expire", "4294967295");
+    expect_usage(r, "--privilege-expire", "006 privilege overflow");
+    static char long_account[300];
+    memset(long_account, 'a', 256);
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--account", long_account);
+    expect_usage(r, "--account", "account over 255 bytes");
 
     /* Bad certificate files: the content is never echoed. */
     const char *contents[] = {"5CFd2fd1755d40ecb72977518be15d3bX\n", "5CFd2fd1755d\n",
@@ -571,6 +597,21 @@ static void test_mint_db(td_ctx *ctx) {
     RUN(r, NULL, "mint", "--version", "007", "--app-id", "00000000000000000000000000000000", "--db",
         db_path, "--channel", "c");
     CHECK(r->status == 1 && strstr(r->err, "no project"), "--db unknown project: %s", r->err);
+    /* A stored project without a primary certificate: nothing to sign with (1). */
+    static const char other_app[] = "0123456789abcdef0123456789abcdef";
+    db = tdb_open(db_path, NULL, err, sizeof err);
+    if (db) {
+        static diag_project p;
+        memset(&p, 0, sizeof p);
+        memcpy(p.app_id, other_app, 33);
+        p.no_certificate = true;
+        CHECK(tdb_project_put(db, &p, "test", NULL) == TDB_OK, "project put: %s", tdb_errmsg(db));
+        tdb_close(db);
+    }
+    RUN(r, NULL, "mint", "--version", "007", "--app-id", other_app, "--db", db_path, "--channel",
+        "c");
+    CHECK(r->status == 1 && r->out[0] == '\0' && strstr(r->err, "no primary certificate"),
+          "--db project without a primary certificate: %d %s", r->status, r->err);
     free(r);
 }
 

@@ -108,6 +108,16 @@ expect 64 "$TD" project put --file missing.json --db "$DB"
 expect 64 "$TD" project show not-an-app-id --db "$DB"
 expect 64 "$TD" project frobnicate --db "$DB"
 expect 64 "$TD" project show --db
+expect 64 "$TD" project list --db ""
+has err "needs a value"
+expect 64 "$TD" project list --db "$DB" --db "$DB"
+has err "given twice"
+expect 64 "$TD" project show "$APP" --file p1.json --db "$DB"
+has err "is for put"
+expect 64 "$TD" project list extra --db "$DB"
+has err "takes no argument"
+expect 64 "$TD" project show "$APP" "$APP" --db "$DB"
+has err "one APP_ID"
 
 # Not found: 1.
 expect 1 "$TD" project show 00000000000000000000000000000000 --db "$DB"
@@ -154,6 +164,12 @@ expect 1 "$TD" apikey revoke ci --db "$DB"
 expect 1 "$TD" apikey revoke "$KEY" --db "$DB"
 lacks err "$KEY"
 expect 64 "$TD" apikey revoke --db "$DB"
+expect 64 "$TD" apikey list --role admin --db "$DB"
+has err "for create"
+expect 64 "$TD" apikey
+has err "give an action"
+expect 64 "$TD" apikey rotate --db "$DB"
+has err "unknown action"
 
 # A wrong key file: 70 with a clear message, the database untouched.
 mkdir other

@@ -14,8 +14,9 @@
  *     newline give byte-identical output with 1, 2, 3, 8 and the default number of threads,
  *     every answer carrying its line's id in input order; --summary lines are exactly what
  *     jansson prints; a failed write exits 70 with or without threads.
- *  6. --summary lines (written by the CLI without building JSON values) are byte for byte the
- *     library's diag_result_to_summary_json of the same diagnosis, "id" first.
+ *  6. Batch lines (written by the CLI without building JSON values) are byte for byte the
+ *     library's diag_result_to_summary_json (--summary) or diag_result_to_json (full) of the
+ *     same diagnosis, "id" first.
  *
  * The binary is run with fork/exec (arguments passed verbatim, no shell), standard output and
  * error captured in files under the work directory.
@@ -455,6 +456,17 @@ static void test_bad_usage(void) {
         {{"--batch", "-", "--threads", "0", NULL}, "--threads"},
         {{"--batch", "-", "--threads", "65", NULL}, "--threads"},
         {{"--batch", "-", "--threads", "two", NULL}, "--threads"},
+        /* the shared option parser: no abbreviations, no repeats, values where they belong */
+        {{"--app", APP, "--channel", "c", NULL}, "unknown option '--app'"},
+        {{"--app-id", APP, "--app-id", APP, "--channel", "c", NULL}, "--app-id given twice"},
+        {{"--app-id", APP, "--channel", "c", "--json=1", NULL}, "--json takes no value"},
+        {{"--app-id", APP, "--channel", NULL}, "--channel needs a value"},
+        {{"-x", "--app-id", APP, "--channel", "c", NULL}, "unknown option '-x'"},
+        {{"--app-id", APP, "--channel", "c", "--no-token", "tok", NULL}, "--no-token"},
+        {{"--app-id", APP, "--channel", "c", "--project", "p.json", "--key-file", "k", NULL},
+         "--key-file"},
+        {{"--app-id", APP, "--channel", "c", "--project", "/nonexistent/p.json", NULL},
+         "cannot open /nonexistent/p.json"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int st = run(NULL, cases[i].args);
@@ -463,6 +475,35 @@ static void test_bad_usage(void) {
                  cases[i].names);
         expect(name, st == 64 && file_has(err_path, cases[i].names));
     }
+    /* An unknown option's value may be a secret: the message stops at '='. */
+    const char *secret[] = {"--app-id", APP, "--channel", "c", "--bogus=s3cr3t", NULL};
+    expect("unknown --name=value: exit 64, names the option, not the value",
+           run(NULL, secret) == 64 && file_has(err_path, "'--bogus'") &&
+               !file_has(err_path, "s3cr3t"));
+
+    /* --project files that cannot be used: exit 64, the reason named (a certificate never:
+     * jansson's own message would quote the bad token). */
+#define CERT_UNQUOTED "fedcba9876543210fedcba9876543210"
+    char pfile[4096];
+    path_in_work(pfile, sizeof pfile, "usage.project.json");
+    const char *with_project[] = {"--app-id", APP, "--channel", "c", "--project", pfile, NULL};
+    FILE *p = fopen(pfile, "w");
+    fprintf(p, "[{\"app_id\":\"" APP "\",\"primary\":{\"certificate\":%s}}]", CERT_UNQUOTED);
+    fclose(p);
+    expect("--project invalid JSON: exit 64, the position, not the text",
+           run(NULL, with_project) == 64 && file_has(err_path, "invalid JSON at line 1") &&
+               !file_has(err_path, "fedcba98"));
+    p = fopen(pfile, "w");
+    fprintf(p, "[{\"app_id\":\"" APP "\"},{\"app_id\":\"" APP "\"}]");
+    fclose(p);
+    expect("--project with an App ID twice: exit 64",
+           run(NULL, with_project) == 64 && file_has(err_path, "configured twice"));
+
+    /* A batch input that cannot be read (a directory): 70, "read error". */
+    const char *dir_batch[] = {"--batch", work, NULL};
+    expect("--batch DIRECTORY: exit 70, read error",
+           run(NULL, dir_batch) == 70 && file_has(err_path, "read error"));
+
     const char *help[] = {"--help", NULL};
     expect("--help exits 0", run(NULL, help) == 0 && file_has(out_path, "--batch") &&
                                  file_has(out_path, "--threads"));
@@ -656,20 +697,25 @@ static void test_threads(void) {
     json_decref(in.ids);
 }
 
-/* ---- 6. --summary bytes: the CLI writes the summary line itself; it must be exactly the
- * library's diag_result_to_summary_json, with "id" first, as jansson prints it ----------------- */
+/* ---- 6. line bytes: the CLI writes batch lines itself, without JSON values; each must be
+ * exactly the library's diag_result_to_summary_json (--summary) or diag_result_to_json (full),
+ * with "id" first, as jansson prints it ------------------------------------------------------- */
 
-static void test_summary_bytes(void) {
-    char batch[4096], projects[4096];
+static void test_line_bytes(bool summary) {
+    const char *label = summary ? "summary bytes" : "full bytes";
+    char batch[4096], projects[4096], name[160];
     path_in_work(batch, sizeof batch, "summary.batch.jsonl");
     path_in_work(projects, sizeof projects, "summary.projects.json");
-    expect("summary bytes: inputs written", scenario_write_batch(scenarios, batch, projects));
-    const char *args[] = {"--batch", batch, "--project", projects, "--summary", NULL};
-    expect("summary bytes: exit 0", run(NULL, args) == 0);
+    snprintf(name, sizeof name, "%s: inputs written", label);
+    expect(name, scenario_write_batch(scenarios, batch, projects));
+    const char *args[] = {"--batch", batch, "--project", projects, summary ? "--summary" : NULL,
+                          NULL};
+    snprintf(name, sizeof name, "%s: exit 0", label);
+    expect(name, run(NULL, args) == 0);
     char *out = slurp(out_path);
     td_ctx *ctx = td_ctx_new();
     diag_result *r = malloc(sizeof *r);
-    const diag_options opts = {.skip_details = true};
+    const diag_options opts = {.skip_details = summary};
     size_t i, differ = 0, lines = 0;
     json_t *sc;
     const char *p = out;
@@ -687,7 +733,7 @@ static void test_summary_bytes(void) {
             diag_run(ctx, &req, have_project ? &project : NULL, &opts, r);
             want = json_object();
             json_object_set(want, "id", json_object_get(sc, "id"));
-            json_t *s = diag_result_to_summary_json(r);
+            json_t *s = summary ? diag_result_to_summary_json(r) : diag_result_to_json(r);
             json_object_update(want, s);
             json_decref(s);
         }
@@ -698,8 +744,8 @@ static void test_summary_bytes(void) {
             lines++;
             if (strlen(text) != len || memcmp(text, p, len) != 0) {
                 if (differ++ < 3)
-                    printf("  summary line %zu:\n    got  %.*s\n    want %s\n", i + 1, (int)len, p,
-                           text);
+                    printf("  %s line %zu:\n    got  %.*s\n    want %s\n", label, i + 1, (int)len,
+                           p, text);
             }
         }
         free(text);
@@ -707,10 +753,8 @@ static void test_summary_bytes(void) {
         json_decref(req_json);
         p = nl ? nl + 1 : p + len;
     }
-    char name[160];
-    snprintf(name, sizeof name,
-             "summary bytes: %zu lines compared with diag_result_to_summary_json, %zu differ",
-             lines, differ);
+    snprintf(name, sizeof name, "%s: %zu lines compared with %s, %zu differ", label, lines,
+             summary ? "diag_result_to_summary_json" : "diag_result_to_json", differ);
     expect(name, lines > 300 && differ == 0);
     free(r);
     td_ctx_free(ctx);
@@ -736,7 +780,8 @@ int main(int argc, char **argv) {
     test_db();
     test_bad_usage();
     test_threads();
-    test_summary_bytes();
+    test_line_bytes(true);
+    test_line_bytes(false);
     json_decref(scenarios);
     return tu_report("cli_diagnose");
 }
