@@ -153,40 +153,31 @@
 
   let catalogPromise = null;
 
+  /* A {code, name, also} of the catalog or of a diagnosis' error.also, or null. */
   function codeOf(value) {
-    if (value === null || value === undefined) return null;
-    if (typeof value === 'number') return { code: value, name: null };
-    if (typeof value === 'object') {
-      const code = typeof value.code === 'number' ? value.code : null;
-      const name = typeof value.name === 'string' ? value.name : null;
-      if (code === null && name === null) return null;
-      return { code, name, also: Array.isArray(value.also) ? value.also : [] };
-    }
-    return null;
+    if (!value || typeof value !== 'object') return null;
+    const code = typeof value.code === 'number' ? value.code : null;
+    const name = typeof value.name === 'string' ? value.name : null;
+    if (code === null && name === null) return null;
+    return { code, name, also: Array.isArray(value.also) ? value.also : [] };
   }
 
   /* The catalog as {causes: Map cause -> {codes: {platform: {code, name, also}}, title, reason,
-   * solution}, hints: Map id -> text, warnings: Map id -> text}. The service sends
-   * {"errors": [{cause, title, codes: {native, objc, web}, reason, solution}], "hints":
-   * [{hint, text}], "warnings": [{warning, text}]}; entries keyed by cause and codes placed
-   * directly on an entry are accepted too, so that a rewording of the catalog degrades the page
-   * (fewer details) instead of breaking it. */
+   * solution}, hints: Map id -> text, warnings: Map id -> text}, from what the service (this
+   * page's own binary) sends: {"errors": [{cause, title, codes: {native, objc, web}, reason,
+   * solution}], "hints": [{hint, text}], "warnings": [{warning, text}]}. No answer (null): an
+   * empty catalog, and the page shows fewer details. */
   function normalizeCatalog(json) {
     const catalog = { causes: new Map(), hints: new Map(), warnings: new Map() };
     if (!json || typeof json !== 'object') return catalog;
-    const list = Array.isArray(json) ? json : json.errors || json.causes || [];
-    const entries = Array.isArray(list)
-                        ? list.map((entry) => [entry && (entry.cause || entry.id), entry])
-                        : Object.entries(list);
-    for (const [cause, entry] of entries) {
-      if (typeof cause !== 'string' || !entry || typeof entry !== 'object') continue;
-      const holder = entry.codes && typeof entry.codes === 'object' ? entry.codes : entry;
+    for (const entry of Array.isArray(json.errors) ? json.errors : []) {
+      if (!entry || typeof entry.cause !== 'string') continue;
       const codes = {};
       for (const platform of PLATFORMS) {
-        const c = codeOf(holder[platform]);
+        const c = codeOf(entry.codes && entry.codes[platform]);
         if (c) codes[platform] = c;
       }
-      catalog.causes.set(cause, {
+      catalog.causes.set(entry.cause, {
         codes,
         title: typeof entry.title === 'string' ? entry.title : null,
         reason: typeof entry.reason === 'string' ? entry.reason : null,
@@ -474,18 +465,6 @@
   let previewTimer = null;
   let previewSeq = 0;
 
-  /* 007: issue_ts + L (L = 86400 when expire is 0 or above a day); 006: ts. Prefers the
-   * service's own derived expires_at when it sends one. */
-  function tokenExpiry(t) {
-    if (typeof t.expires_at === 'number') return t.expires_at;
-    if (t.version === '007' && typeof t.issue_ts === 'number' && typeof t.expire === 'number') {
-      const life = t.expire === 0 || t.expire > 86400 ? 86400 : t.expire;
-      return t.issue_ts + life;
-    }
-    if (typeof t.ts === 'number') return t.ts;
-    return null;
-  }
-
   function describeService(s) {
     const name = s && s.name ? String(s.name) : 'type ' + (s && s.type);
     const parts = [];
@@ -514,7 +493,8 @@
       services = '—';
     }
     facts.append(el('dt', null, 'Services'), el('dd', { id: 'preview-services' }, services));
-    const expiry = tokenExpiry(t);
+    /* The service derives it (td_token_expiry): the page does not apply the rule again. */
+    const expiry = typeof t.expires_at === 'number' ? t.expires_at : null;
     const when =
         expiry === null ? '—' : isoUtc(expiry) + ' (' + relative(expiry, nowUnix()) + ')';
     facts.append(el('dt', null, 'Expires'), el('dd', { id: 'preview-expiry' }, when));

@@ -28,6 +28,7 @@ const fs = require('fs');
 const path = require('path');
 const { AccessToken2, ServiceRtc, ServiceRtm } = require('agora-token/src/AccessToken2');
 const { AccessToken } = require('agora-access-token/src/AccessToken');
+const { makeRng: makeSeededRng } = require('../interop/common');
 
 function parseArgs(argv) {
     const opts = { n: 100000, projects: 100, seed: 1, out: '.' };
@@ -45,24 +46,16 @@ function parseArgs(argv) {
     return opts;
 }
 
-// mulberry32: tiny, fast, deterministic; quality is ample for test data.
+// The interop test's seeded PRNG (mulberry32): one generator for every seeded test input, with
+// hex(len) added for App IDs and certificates.
 function makeRng(seed) {
-    let a = seed >>> 0;
-    const next = () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-    const int = (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)); // inclusive
-    const hex = len => {
+    const rng = makeSeededRng(seed);
+    rng.hex = len => {
         let s = '';
-        for (let i = 0; i < len; i++) s += '0123456789abcdef'[int(0, 15)];
+        for (let i = 0; i < len; i++) s += '0123456789abcdef'[rng.int(0, 15)];
         return s;
     };
-    const pick = arr => arr[int(0, arr.length - 1)];
-    return { next, int, hex, pick };
+    return rng;
 }
 
 const CHANNEL_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-';

@@ -30,5 +30,10 @@ for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
         console.log(`${s.id} (${s.mutation} ${s.version}): ${bad.join('; ')}`)
     } else pass++
 }
+// An empty or truncated file would otherwise "pass" without checking the reference at all.
+if (pass + fail === 0) {
+    console.log(`${file}: no scenario`)
+    fail = 1
+}
 console.log(`scenarios: ${pass} passed, ${fail} failed`)
 process.exit(fail ? 1 : 0)

@@ -62,8 +62,7 @@ for (let i = 0; i < reqs.length; i++) {
         if (got.verdict !== want.verdict) bad.push(`verdict: ${got.verdict} != ${want.verdict}`)
         if (got.cause !== want.cause) bad.push(`cause: ${got.cause} != ${want.cause}`)
         const code = got.error ? got.error.code : null
-        const gotCode = got.error === null || got.error === undefined ? null : got.error.code
-        if (gotCode !== want.code) bad.push(`code: ${show(code)} != ${show(want.code)}`)
+        if (code !== want.code) bad.push(`code: ${show(code)} != ${show(want.code)}`)
         if (want.verdict !== 'rejected' && got.error !== null) bad.push(`error not null: ${show(got.error)}`)
         if (got.error) {
             const also = (got.error.also || []).map(a => a.code)

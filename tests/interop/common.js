@@ -1,6 +1,7 @@
 'use strict'
 /* common.js -- helpers shared by gen.js and verify.js (and, for makeRng, by the differential
- * test's generator, tests/diffcheck/gen.js: one PRNG for every seeded test input).
+ * test's generator, tests/diffcheck/gen.js, and the benchmark corpus, tests/bench/gen.js: one
+ * PRNG for every seeded test input).
  *
  * Design: the interop test must be reproducible from one number, so every random choice comes from
  * a small seeded PRNG (mulberry32) instead of Math.random; a failing run prints its seed and
