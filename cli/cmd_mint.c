@@ -12,21 +12,18 @@
  * so every usage error (exit 64) names its flag. The certificate comes only from a file (argv is
  * visible to every user through ps) or from the project store; it is never printed, and a bad
  * certificate file is reported without its content. What the token holds follows
- * interfaces.md "mint": 007 -- expire is the lifetime, every privilege gets --privilege-expire
- * (default: --expire); rtc adds join_channel (+ the three publish privileges for a publisher),
- * rtm adds login. 006 -- ts = issue time + expire, every privilege = issue time + privilege
- * expire (absolute); rtc adds 1 (+2,3,4), rtm adds 1000 with the user id in the channel's place
- * and an empty uid. With --issue-ts and --salt the output is deterministic; otherwise the salt
- * comes from the core's CTR-DRBG.
+ * interfaces.md "mint" and is decided by diag_mint (tddiag.h), shared with POST /v1/tokens;
+ * --privilege-expire defaults to --expire. With --issue-ts and --salt the output is
+ * deterministic; otherwise the salt comes from the core's CTR-DRBG.
  */
 #include "tdcli.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "tddb.h"
+#include "tddiag.h"
 #include "tdcore.h"
 
 #define MINT_ACCOUNT_MAX 255
@@ -86,15 +83,6 @@ static bool parse_u32_flag(const char *flag, const char *value, uint32_t *out) {
         return false;
     }
     *out = (uint32_t)v;
-    return true;
-}
-
-static bool is_hex32(const char *s, size_t len) {
-    if (len != TD_CERT_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return false;
     return true;
 }
 
@@ -184,7 +172,7 @@ static bool mint_validate(const mint_args *a) {
         cli_error("mint: --version must be 007 or 006");
         return false;
     }
-    if (!a->app_id || !is_hex32(a->app_id, strlen(a->app_id))) {
+    if (!a->app_id || !diag_is_hex32(a->app_id, strlen(a->app_id))) {
         cli_error("mint: --app-id must be 32 hex characters");
         return false;
     }
@@ -241,7 +229,7 @@ static bool mint_read_certificate(const char *path, char cert[TD_CERT_LEN + 1]) 
         if (len > 0 && buf[len - 1] == '\r')
             len--;
     }
-    bool ok = is_hex32(buf, len);
+    bool ok = diag_is_hex32(buf, len);
     if (ok)
         memcpy(cert, buf, TD_CERT_LEN + 1);
     cert[TD_CERT_LEN] = '\0';
@@ -292,60 +280,29 @@ static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
     return rc;
 }
 
-static void add_privilege(td_token *t, uint16_t id, uint32_t value) {
-    t->privileges[t->privilege_total++] = (td_privilege){id, value};
-}
-
-/* Fills spec and builds the token into out. Returns its length, 0 on failure. */
+/* Builds the token into out (diag_mint, spec as scratch). Returns its length, 0 on failure. */
 static size_t mint_build(td_ctx *ctx, const mint_args *a, const char *cert, td_token *spec,
                          char *out, size_t out_cap) {
     char uid_text[16] = "";
     if (a->has_uid && a->uid != 0)
         snprintf(uid_text, sizeof uid_text, "%u", a->uid);
     const char *uid = a->account ? a->account : uid_text;
-    uint32_t priv = a->has_privilege_expire ? a->privilege_expire : a->expire;
-    uint32_t issue = a->issue_ts;
-
-    memset(spec, 0, sizeof *spec);
-    spec->app_id = (td_str){a->app_id, strlen(a->app_id)};
-    spec->salt = a->has_salt ? a->salt : td_random_salt(ctx);
-
-    if (strcmp(a->version, "006") == 0) {
-        spec->ts = issue + a->expire;
-        uint32_t value = issue + priv;
-        if (a->rtm) {
-            add_privilege(spec, TD_PRIV_RTM_LOGIN_006, value);
-        } else {
-            add_privilege(spec, TD_PRIV_JOIN_CHANNEL, value);
-            for (uint16_t id = TD_PRIV_PUBLISH_AUDIO; !a->subscriber && id <= 4; id++)
-                add_privilege(spec, id, value);
-        }
-        spec->privilege_count_006 = spec->privilege_total;
-        const char *channel = a->rtm ? uid : a->channel;
-        const char *signed_uid = a->rtm ? "" : uid;
-        return td_build006(ctx, spec, cert, TD_CERT_LEN, channel, strlen(channel), signed_uid,
-                           strlen(signed_uid), out, out_cap);
-    }
-
-    spec->issue_ts = issue;
-    spec->expire = a->expire;
-    td_service *svc = &spec->services[spec->service_count++];
-    svc->known = true;
-    svc->first_privilege = 0;
-    if (a->rtm) {
-        svc->type = TD_SVC_RTM;
-        svc->a = (td_str){uid, strlen(uid)};
-        add_privilege(spec, TD_PRIV_LOGIN, priv);
-    } else {
-        svc->type = TD_SVC_RTC;
-        svc->a = (td_str){a->channel, strlen(a->channel)};
-        svc->b = (td_str){uid, strlen(uid)};
-        add_privilege(spec, TD_PRIV_JOIN_CHANNEL, priv);
-        for (uint16_t id = TD_PRIV_PUBLISH_AUDIO; !a->subscriber && id <= 4; id++)
-            add_privilege(spec, id, priv);
-    }
-    svc->privilege_count = spec->privilege_total;
-    return td_build007(ctx, spec, cert, TD_CERT_LEN, out, out_cap);
+    diag_mint_input in = {
+        .v006 = strcmp(a->version, "006") == 0,
+        .service = a->rtm ? DIAG_SERVICE_RTM : DIAG_SERVICE_RTC,
+        .subscriber = a->subscriber,
+        .app_id = a->app_id,
+        .channel = a->channel,
+        .channel_len = a->channel ? strlen(a->channel) : 0,
+        .uid = uid,
+        .uid_len = strlen(uid),
+        .issue_ts = a->issue_ts,
+        .expire = a->expire,
+        .privilege_expire = a->has_privilege_expire ? a->privilege_expire : a->expire,
+        .has_salt = a->has_salt,
+        .salt = a->salt,
+    };
+    return diag_mint(ctx, &in, cert, spec, out, out_cap);
 }
 
 static int mint_parse_args(int argc, char **argv, mint_args *a) {

@@ -20,6 +20,7 @@
 
 #include "tdcli.h"
 #include "tddb.h"
+#include "tddiag.h"
 
 #define PROJECT_FILE_MAX (4u << 20)
 #define ACTOR "cli"
@@ -82,17 +83,6 @@ static bool parse_project_args(int argc, char **argv, project_args *a) {
     p.nonempty = true;
     return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
                            (int)(sizeof a->pos / sizeof a->pos[0]));
-}
-
-static bool valid_app_id(const char *s) {
-    size_t n = 0;
-    for (; s[n]; n++) {
-        char c = s[n];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
-            return false;
-        }
-    }
-    return n == TD_CERT_LEN;
 }
 
 /* ---- Human output -------------------------------------------------------------------------- */
@@ -337,7 +327,7 @@ static const char *single_app_id(const project_args *a) {
         cli_error("project %s: give one APP_ID", a->pos[0]);
         return NULL;
     }
-    if (!valid_app_id(a->pos[1])) {
+    if (!diag_is_hex32(a->pos[1], strlen(a->pos[1]))) {
         cli_error("project %s: APP_ID must be 32 hex characters", a->pos[0]);
         return NULL;
     }

@@ -30,9 +30,6 @@ size_t diag_utf8_len(const unsigned char *p, size_t n);
  * buf. */
 const char *diag_utc_time(char *buf, size_t cap, int64_t t);
 
-/* True when the n bytes at p are exactly 32 hexadecimal characters (either case). */
-bool diag_is_hex32(const char *p, size_t n);
-
 /* Writes the printf-style message into err (cap bytes; nothing when err is NULL or cap 0) and
  * returns false, so that a validator can say `return diag_fail(err, cap, "uid: ...")`. */
 bool diag_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

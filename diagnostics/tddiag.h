@@ -33,6 +33,10 @@ extern "C" {
 
 /* ---- Inputs ---------------------------------------------------------------------------- */
 
+/* True when the n bytes at p are exactly 32 hexadecimal characters (either case): the form of
+ * an App ID and of a certificate. */
+bool diag_is_hex32(const char *p, size_t n);
+
 typedef enum { DIAG_PLATFORM_NATIVE = 0, DIAG_PLATFORM_OBJC, DIAG_PLATFORM_WEB } diag_platform;
 typedef enum { DIAG_SERVICE_RTC = 0, DIAG_SERVICE_RTM } diag_service;
 typedef enum { DIAG_ROLE_PUBLISHER = 0, DIAG_ROLE_SUBSCRIBER } diag_role;
@@ -303,6 +307,33 @@ void diag_result_print(FILE *out, const diag_result *r, bool color);
 /* Human-readable decoded token: every field, privileges by name, times as ISO-8601 UTC plus a
  * relative phrase against `now` ("in 3 h 12 min", "expired 2 days ago"). */
 void diag_token_print(FILE *out, const td_token *tok, int64_t now);
+
+/* ---- Minting ---------------------------------------------------------------------------- */
+
+/* What `tokendoctor mint` and POST /v1/tokens build (interfaces.md). 007: one service; rtc gets
+ * join_channel, plus the three publish privileges unless subscriber; rtm gets login; every
+ * privilege value is privilege_expire. 006: ts = issue_ts + expire, privileges absolute
+ * (issue_ts + privilege_expire), rtm gets 1000 with the user id in the channel's place. The
+ * caller has checked that the 006 sums fit in 32 bits. */
+typedef struct {
+    bool v006;            /* "006", otherwise "007" */
+    diag_service service; /* rtc or rtm */
+    bool subscriber;      /* rtc: join_channel only */
+    const char *app_id;   /* 32 characters */
+    const char *channel;  /* rtc */
+    size_t channel_len;
+    const char *uid; /* the account, or the uid's decimal text ("" for uid 0) */
+    size_t uid_len;
+    uint32_t issue_ts, expire, privilege_expire;
+    bool has_salt; /* otherwise a random salt (td_random_salt) */
+    uint32_t salt;
+} diag_mint_input;
+
+/* Fills spec (the caller's scratch token; td_token_expiry(spec) is then the token's expiry) and
+ * builds the token signed with cert (32 characters) into out. Returns its length, 0 when it
+ * cannot be built (inputs too long for the format). */
+size_t diag_mint(td_ctx *ctx, const diag_mint_input *in, const char *cert, td_token *spec,
+                 char *out, size_t out_cap);
 
 #ifdef __cplusplus
 }

@@ -93,7 +93,7 @@ static uint32_t srv_hash_app_id(const char *s) {
 const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len,
                                        bool *failed) {
     *failed = false;
-    if (!srv_is_app_id(app_id, len))
+    if (!diag_is_hex32(app_id, len))
         return NULL; /* cannot be stored: malformed App IDs are diagnosed without a project */
     srv_project_cache *c = &w->projects;
     size_t mask = c->cap - 1;

@@ -35,17 +35,6 @@ int64_t srv_now_s(void) {
     return (int64_t)time(NULL);
 }
 
-bool srv_is_app_id(const char *s, size_t len) {
-    if (len != TD_CERT_LEN)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return false;
-    }
-    return true;
-}
-
 static const char *srv_method_name(enum evhttp_cmd_type m) {
     switch (m) {
     case EVHTTP_REQ_GET:

@@ -212,8 +212,6 @@ bool srv_read_json_body(srv_req *r, json_t **out);
 /* Current time. */
 int64_t srv_now_us(void);
 int64_t srv_now_s(void);
-/* True when s (len bytes) is exactly 32 hexadecimal characters. */
-bool srv_is_app_id(const char *s, size_t len);
 
 #define SRV_ALOG_CAP 16384
 void srv_alog_flush(srv_worker *w);

@@ -4,9 +4,8 @@
  *   channel (required for rtc), uid | account, role publisher|subscriber (default publisher),
  *   expire (default 3600), privilege_expire (default: expire), issue_ts (default now),
  *   salt (default random, 1..99999999).
- * 007: rtc adds join_channel, plus the three publish privileges for a publisher; rtm adds login;
- * each privilege value is privilege_expire. 006: ts = issue_ts + expire, privileges absolute
- * (issue_ts + privilege_expire); rtm adds 1000 with the user id in the channel's place.
+ * This file reads and checks the request; the token itself is built by diag_mint (tddiag.h),
+ * as for `tokendoctor mint`.
  *
  * The answer carries the token and the certificate's fingerprint, never the certificate.
  */
@@ -132,29 +131,6 @@ static bool srv_mint_parse(json_t *body, srv_mint_input *in, char *err, size_t c
     return true;
 }
 
-/* Adds privilege ids to the spec's pool (the single service, or 006). */
-static uint16_t srv_add_privileges(td_token *spec, const srv_mint_input *in, bool v006) {
-    uint16_t ids[4];
-    uint16_t n = 0;
-    if (in->service == DIAG_SERVICE_RTM) {
-        ids[n++] = v006 ? TD_PRIV_RTM_LOGIN_006 : TD_PRIV_LOGIN;
-    } else {
-        ids[n++] = TD_PRIV_JOIN_CHANNEL;
-        if (in->role == DIAG_ROLE_PUBLISHER) {
-            ids[n++] = TD_PRIV_PUBLISH_AUDIO;
-            ids[n++] = TD_PRIV_PUBLISH_VIDEO;
-            ids[n++] = TD_PRIV_PUBLISH_DATA;
-        }
-    }
-    for (uint16_t i = 0; i < n; i++) {
-        spec->privileges[i].id = ids[i];
-        spec->privileges[i].value =
-            (uint32_t)(v006 ? in->issue_ts + in->privilege_expire : in->privilege_expire);
-    }
-    spec->privilege_total = n;
-    return n;
-}
-
 int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_cap,
              const char **err_code) {
     *out = NULL;
@@ -164,7 +140,7 @@ int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_ca
         snprintf(err, err_cap, "app_id: required");
         return 400;
     }
-    if (!json_is_string(app) || !srv_is_app_id(json_string_value(app), json_string_length(app))) {
+    if (!json_is_string(app) || !diag_is_hex32(json_string_value(app), json_string_length(app))) {
         snprintf(err, err_cap, "app_id: must be 32 hex characters");
         return 400;
     }
@@ -201,49 +177,25 @@ int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_ca
         uid = uid_text;
     }
 
+    diag_mint_input mi = {
+        .v006 = strcmp(in.version, "006") == 0,
+        .service = in.service,
+        .subscriber = in.role == DIAG_ROLE_SUBSCRIBER,
+        .app_id = p->app_id,
+        .channel = in.channel,
+        .channel_len = in.channel_len,
+        .uid = uid,
+        .uid_len = uid_len,
+        .issue_ts = (uint32_t)in.issue_ts,
+        .expire = (uint32_t)in.expire,
+        .privilege_expire = (uint32_t)in.privilege_expire,
+        .has_salt = in.has_salt,
+        .salt = (uint32_t)in.salt,
+    };
     td_token *spec = &w->result->token; /* scratch: the result buffer is free between requests */
-    memset(spec, 0, offsetof(td_token, content));
-    spec->app_id = (td_str){p->app_id, TD_CERT_LEN};
-    spec->salt = in.has_salt ? (uint32_t)in.salt : td_random_salt(w->td);
-    bool v006 = strcmp(in.version, "006") == 0;
-    uint16_t nprivs = srv_add_privileges(spec, &in, v006);
     char token[TD_TOKEN_TEXT_MAX + 1];
-    size_t len;
     const char *cert = p->primary.certificate;
-    uint64_t expires_at = in.issue_ts + in.expire;
-    if (v006) {
-        memcpy(spec->version, "006", 4);
-        spec->ts = (uint32_t)(in.issue_ts + in.expire);
-        spec->first_privilege_006 = 0;
-        spec->privilege_count_006 = nprivs;
-        /* rtm: the user id stands in the channel's place */
-        const char *ch = in.service == DIAG_SERVICE_RTM ? uid : in.channel;
-        size_t ch_len = in.service == DIAG_SERVICE_RTM ? uid_len : in.channel_len;
-        const char *u = in.service == DIAG_SERVICE_RTM ? "" : uid;
-        size_t u_len = in.service == DIAG_SERVICE_RTM ? 0 : uid_len;
-        len = td_build006(w->td, spec, cert, TD_CERT_LEN, ch ? ch : "", ch ? ch_len : 0, u, u_len,
-                          token, sizeof token);
-    } else {
-        memcpy(spec->version, "007", 4);
-        spec->issue_ts = (uint32_t)in.issue_ts;
-        spec->expire = (uint32_t)in.expire;
-        spec->service_count = 1;
-        td_service *svc = &spec->services[0];
-        svc->known = true;
-        svc->first_privilege = 0;
-        svc->privilege_count = nprivs;
-        if (in.service == DIAG_SERVICE_RTM) {
-            svc->type = TD_SVC_RTM;
-            svc->a = (td_str){uid, uid_len};
-        } else {
-            svc->type = TD_SVC_RTC;
-            svc->a = (td_str){in.channel, in.channel_len};
-            svc->b = (td_str){uid, uid_len};
-        }
-        uint64_t life = in.expire == 0 || in.expire > 86400 ? 86400 : in.expire;
-        expires_at = in.issue_ts + life;
-        len = td_build007(w->td, spec, cert, TD_CERT_LEN, token, sizeof token);
-    }
+    size_t len = diag_mint(w->td, &mi, cert, spec, token, sizeof token);
     if (len == 0) {
         *err_code = "bad_request";
         snprintf(err, err_cap, "the token cannot be built from these inputs (too long?)");
@@ -253,7 +205,7 @@ int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_ca
     td_fingerprint(cert, TD_CERT_LEN, fp);
     *out = json_pack("{s:s%,s:s,s:s,s:s,s:I,s:I}", "token", token, len, "version", in.version,
                      "app_id", p->app_id, "certificate_fingerprint", fp, "issue_ts",
-                     (json_int_t)in.issue_ts, "expires_at", (json_int_t)expires_at);
+                     (json_int_t)in.issue_ts, "expires_at", (json_int_t)td_token_expiry(spec));
     if (!*out) {
         *err_code = "internal_error";
         snprintf(err, err_cap, "out of memory");

@@ -58,7 +58,7 @@ static srv_route srv_match_project(srv_req *r, const char *rest) {
     if (seg == 0)
         return SRV_ROUTE_UNKNOWN;
     r->app_id[0] = '\0';
-    if (srv_is_app_id(rest, seg)) {
+    if (diag_is_hex32(rest, seg)) {
         memcpy(r->app_id, rest, TD_CERT_LEN);
         r->app_id[TD_CERT_LEN] = '\0';
         memcpy(r->log_app_id, r->app_id, sizeof r->app_id);
@@ -296,7 +296,7 @@ static void srv_route_diagnose(srv_req *r) {
     }
     const diag_result *res = r->w->result;
     r->log_verdict = diag_verdict_name(res->verdict);
-    if (srv_is_app_id(res->app_id, res->app_id_len))
+    if (diag_is_hex32(res->app_id, res->app_id_len))
         memcpy(r->log_app_id, res->app_id, sizeof r->log_app_id); /* 32 characters + NUL */
     r->w->out.len = 0;
     if (!srv_append_result(r->w)) {
@@ -569,7 +569,7 @@ static void srv_route_tokens(srv_req *r) {
     const char *code;
     int status = srv_mint(r->w, body, &out, err, sizeof err, &code);
     json_t *app = json_object_get(body, "app_id");
-    if (json_is_string(app) && srv_is_app_id(json_string_value(app), json_string_length(app)))
+    if (json_is_string(app) && diag_is_hex32(json_string_value(app), json_string_length(app)))
         srv_copy_trunc(r->log_app_id, sizeof r->log_app_id, json_string_value(app), TD_CERT_LEN);
     json_decref(body);
     if (status == 200)
