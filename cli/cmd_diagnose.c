@@ -777,10 +777,6 @@ static bool out_error(batch_chunk *c, json_t *id, const char *code, const char *
     return out_line(c, line);
 }
 
-/* Room for the summary's fixed part: names are short identifiers, at most every hint and every
- * warning once. */
-#define SUMMARY_ROOM (256 + 48 * (DIAG_HINT_COUNT + DIAG_WARN_COUNT))
-
 /* Appends the start of an answer line, '{"id":' and the id (null when absent). false (nothing
  * appended) when out of memory. */
 static bool out_id(batch_chunk *c, json_t *id) {
@@ -798,66 +794,18 @@ static bool out_id(batch_chunk *c, json_t *id) {
     return false;
 }
 
-/* The --summary line, written directly: the same bytes as dumping
- * {"id"} + diag_result_to_summary_json(r) with DUMP_FLAGS (the names are plain identifiers that
- * JSON does not escape), without building and freeing a dozen JSON values per line. */
-static bool out_summary(batch_chunk *c, json_t *id, const diag_result *r) {
-    size_t start = c->out_len;
-    if (!out_id(c, id))
-        return false;
-    if (!out_reserve(c, SUMMARY_ROOM)) {
-        c->out_len = start;
-        return false;
-    }
-    char num[32];
-    out_put(c, ",\"verdict\":\"");
-    out_put(c, diag_verdict_name(r->verdict));
-    out_put(c, "\",\"cause\":\"");
-    out_put(c, diag_cause_name(r->cause));
-    out_put(c, "\",\"code\":");
-    const diag_code *code = &diag_catalog(r->cause)->code[r->platform];
-    if (r->verdict == DIAG_REJECTED && code->name)
-        snprintf(num, sizeof num, "%d", code->code);
-    else
-        snprintf(num, sizeof num, "null");
-    out_put(c, num);
-    out_put(c, ",\"hints\":[");
-    const char *sep = "\"";
-    for (int i = 0; i < DIAG_HINT_COUNT; i++)
-        if (r->hints & (1u << i)) {
-            out_put(c, sep);
-            out_put(c, diag_hint_name((diag_hint)i));
-            out_put(c, "\"");
-            sep = ",\"";
-        }
-    out_put(c, "],\"warnings\":[");
-    sep = "\"";
-    for (int i = 0; i < DIAG_WARN_COUNT; i++)
-        if (r->warnings & (1u << i)) {
-            out_put(c, sep);
-            out_put(c, diag_warning_name((diag_warning)i));
-            out_put(c, "\"");
-            sep = ",\"";
-        }
-    out_put(c, "],\"expires_at\":");
-    if (r->has_expiry)
-        snprintf(num, sizeof num, "%lld", (long long)r->expires_at);
-    else
-        snprintf(num, sizeof num, "null");
-    out_put(c, num);
-    out_put(c, "}\n");
-    return true;
-}
-
-/* The full line: {"id"} + diag_result_to_json(r), written directly by diag_result_json_append
- * (the bytes of the tree dumped with DUMP_FLAGS) instead of building, dumping and freeing about a
- * hundred JSON values per line. The document's own '{' becomes the ',' after the id. */
-static bool out_full(batch_chunk *c, json_t *id, const diag_result *r) {
+/* One answer line: {"id":<id>} followed by the fields of the document that append writes
+ * (diag_result_json_append, or diag_result_summary_append for --summary), without a jansson
+ * tree: the document's own '{' becomes the ',' after the id. The bytes are those of the
+ * document's tree dumped with DUMP_FLAGS, the id first. */
+static bool out_answer(batch_chunk *c, json_t *id, const diag_result *r, bool summary) {
     size_t start = c->out_len;
     if (!out_id(c, id))
         return false;
     size_t brace = c->out_len;
-    if (!diag_result_json_append(r, &c->out, &c->out_len, &c->out_cap) || !out_reserve(c, 1)) {
+    bool ok = summary ? diag_result_summary_append(r, &c->out, &c->out_len, &c->out_cap)
+                      : diag_result_json_append(r, &c->out, &c->out_len, &c->out_cap);
+    if (!ok || !out_reserve(c, 1)) {
         c->out_len = start;
         return false;
     }
@@ -911,7 +859,7 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
             c->store_failed = true;
         } else {
             diag_run(w->ctx, &req, p, &w->opts, w->r);
-            ok = w->summary ? out_summary(c, id, w->r) : out_full(c, id, w->r);
+            ok = out_answer(c, id, w->r, w->summary);
         }
     }
     json_decref(obj);

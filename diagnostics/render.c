@@ -228,6 +228,15 @@ static void project_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, "}");
 }
 
+/* Hands the buffer back; *len moves only when everything was written. */
+static bool jw_finish(diag_jw *w, char **buf, size_t *len, size_t *cap) {
+    *buf = w->p;
+    *cap = w->cap;
+    if (w->ok)
+        *len = w->len;
+    return w->ok;
+}
+
 bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap) {
     diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
     DIAG_JW_LIT(&w, "{\"verdict\":");
@@ -267,11 +276,26 @@ bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size
     DIAG_JW_LIT(&w, ",\"at\":");
     diag_jw_int(&w, r->at);
     DIAG_JW_LIT(&w, "}");
-    *buf = w.p;
-    *cap = w.cap;
-    if (w.ok)
-        *len = w.len;
-    return w.ok;
+    return jw_finish(&w, buf, len, cap);
+}
+
+bool diag_result_summary_append(const diag_result *r, char **buf, size_t *len, size_t *cap) {
+    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
+    const diag_code *c = &diag_catalog(r->cause)->code[r->platform];
+    DIAG_JW_LIT(&w, "{\"verdict\":");
+    diag_jw_str(&w, diag_verdict_name(r->verdict));
+    DIAG_JW_LIT(&w, ",\"cause\":");
+    diag_jw_str(&w, diag_cause_name(r->cause));
+    DIAG_JW_LIT(&w, ",\"code\":");
+    int_or_null(&w, r->verdict == DIAG_REJECTED && c->name, c->code);
+    DIAG_JW_LIT(&w, ",\"hints\":");
+    names_write(&w, r->hints, DIAG_HINT_COUNT, hint_name_of);
+    DIAG_JW_LIT(&w, ",\"warnings\":");
+    names_write(&w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
+    DIAG_JW_LIT(&w, ",\"expires_at\":");
+    int_or_null(&w, r->has_expiry, r->expires_at);
+    DIAG_JW_LIT(&w, "}");
+    return jw_finish(&w, buf, len, cap);
 }
 
 json_t *diag_result_to_summary_json(const diag_result *r) {

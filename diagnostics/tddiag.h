@@ -289,6 +289,10 @@ bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size
 /* The --summary subset: verdict, cause, code, hints, warnings, expires_at. New reference. */
 json_t *diag_result_to_summary_json(const diag_result *r);
 
+/* The summary written straight into a buffer, as diag_result_json_append does for the whole
+ * document: exactly the bytes of json_dumpb(diag_result_to_summary_json(r), JSON_COMPACT). */
+bool diag_result_summary_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
+
 /* The decoded token JSON of interfaces.md (with derived times such as expires_at). New
  * reference. */
 json_t *diag_token_to_json(const td_token *tok);

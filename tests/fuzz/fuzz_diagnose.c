@@ -72,7 +72,16 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         free(buf);
         free(dumped);
         json_decref(tree);
-        json_decref(diag_result_to_summary_json(fuzz_result));
+        json_t *summary = diag_result_to_summary_json(fuzz_result);
+        dumped = summary ? json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        buf = NULL;
+        len = cap = 0;
+        if (!dumped || !diag_result_summary_append(fuzz_result, &buf, &len, &cap) ||
+            len != strlen(dumped) || memcmp(buf, dumped, len) != 0)
+            abort(); /* the summary writer too */
+        free(buf);
+        free(dumped);
+        json_decref(summary);
         diag_result_print(fuzz_null, fuzz_result, true);
     }
     json_decref(obj);

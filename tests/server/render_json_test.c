@@ -1,6 +1,7 @@
-/* render_json_test.c -- diag_result_json_append (the HTTP service's direct JSON writer) writes
- * exactly the bytes of json_dumpb(diag_result_to_json(r), JSON_COMPACT), the tree that every
- * other output goes through.
+/* render_json_test.c -- diag_result_json_append (the direct JSON writer of the HTTP service and
+ * of batch diagnose) writes exactly the bytes of json_dumpb(diag_result_to_json(r),
+ * JSON_COMPACT), the tree that every other output goes through; so does
+ * diag_result_summary_append for diag_result_to_summary_json (batch --summary).
  *
  * usage: render_json_test SHARED_DIR [REQUESTS.jsonl PROJECTS.json]
  * Cases: the 400 public scenarios; each of them again with client bytes that need care in JSON
@@ -24,11 +25,11 @@ typedef struct {
     int differ;
 } rj_state;
 
-/* Diagnoses q against p and compares the two renderings; prints the first differences. */
-static void rj_compare(rj_state *st, const diag_request *q, const diag_project *p,
-                       const char *label) {
-    diag_run(st->ctx, q, p, NULL, st->r);
-    json_t *tree = diag_result_to_json(st->r);
+typedef bool (*rj_writer)(const diag_result *, char **, size_t *, size_t *);
+
+/* Compares what write appends with tree dumped compactly (tree is released); prints the first
+ * differences. */
+static void rj_same(rj_state *st, const char *label, json_t *tree, rj_writer write) {
     char *want = tree ? json_dumps(tree, JSON_COMPACT) : NULL;
     json_decref(tree);
     /* start from a short prefix in a small buffer: the writer must append and grow */
@@ -41,7 +42,7 @@ static void rj_compare(rj_state *st, const diag_request *q, const diag_project *
         return;
     }
     memcpy(buf, "abc", 3);
-    bool ok = diag_result_json_append(st->r, &buf, &len, &cap);
+    bool ok = write(st->r, &buf, &len, &cap);
     st->cases++;
     size_t wl = strlen(want);
     bool same = ok && len == 3 + wl && memcmp(buf, "abc", 3) == 0 && memcmp(buf + 3, want, wl) == 0;
@@ -56,6 +57,15 @@ static void rj_compare(rj_state *st, const diag_request *q, const diag_project *
     }
     free(want);
     free(buf);
+}
+
+/* Diagnoses q against p and compares both direct writers with their trees: the whole document
+ * and the --summary subset. */
+static void rj_compare(rj_state *st, const diag_request *q, const diag_project *p,
+                       const char *label) {
+    diag_run(st->ctx, q, p, NULL, st->r);
+    rj_same(st, label, diag_result_to_json(st->r), diag_result_json_append);
+    rj_same(st, label, diag_result_to_summary_json(st->r), diag_result_summary_append);
 }
 
 /* Byte strings a client can send that JSON output must escape or replace. */
