@@ -108,6 +108,14 @@ static void info_header(buf *info, uint16_t services) {
     put16(info, services);
 }
 
+/* One rtm2 service without privileges, user "alice": what follows is its permissions. */
+static void rtm2_header(buf *info) {
+    info_header(info, 1);
+    put16(info, TD_SVC_RTM2);
+    put16(info, 0);
+    putstr(info, "alice", 5);
+}
+
 static const char cert[] = "fedcba9876543210fedcba9876543210";
 
 /* ---- Tests -------------------------------------------------------------------------------- */
@@ -298,10 +306,7 @@ static void test_structure(td_ctx *ctx) {
                   "more than TD_PRIVILEGES_MAX privileges");
 
     /* rtm2 with a resource count larger than the content; then too many permissions. */
-    info_header(&info, 1);
-    put16(&info, TD_SVC_RTM2);
-    put16(&info, 0);
-    putstr(&info, "alice", 5);
+    rtm2_header(&info);
     put16(&info, 1);
     put16(&info, 0); /* resource type */
     put16(&info, 1); /* permissions */
@@ -311,10 +316,7 @@ static void test_structure(td_ctx *ctx) {
     sign_content(&info, 1700000000, 42, cert, &content);
     EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
                   "rtm2 resource count > content");
-    info_header(&info, 1);
-    put16(&info, TD_SVC_RTM2);
-    put16(&info, 0);
-    putstr(&info, "alice", 5);
+    rtm2_header(&info);
     put16(&info, 1);
     put16(&info, 0);
     put16(&info, TD_PERMISSIONS_MAX + 1);
@@ -326,10 +328,7 @@ static void test_structure(td_ctx *ctx) {
     EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
                   "more than TD_PERMISSIONS_MAX permissions");
     /* Content ending right after the rtm2 user id. */
-    info_header(&info, 1);
-    put16(&info, TD_SVC_RTM2);
-    put16(&info, 0);
-    putstr(&info, "alice", 5);
+    rtm2_header(&info);
     sign_content(&info, 1700000000, 42, cert, &content);
     EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
                   "rtm2 without permissions");
@@ -350,10 +349,7 @@ static void test_structure(td_ctx *ctx) {
     CHECK(st == TD_OK && tok.services[0].role == -2, "apaas role -2");
 
     /* rtm2 resources beyond the pool, all present: corrupted. */
-    info_header(&info, 1);
-    put16(&info, TD_SVC_RTM2);
-    put16(&info, 0);
-    putstr(&info, "alice", 5);
+    rtm2_header(&info);
     put16(&info, 1);
     put16(&info, 0);
     put16(&info, 2);
@@ -367,10 +363,7 @@ static void test_structure(td_ctx *ctx) {
     EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
                   "more than TD_RESOURCES_MAX resources");
     /* A resource string running past the content. */
-    info_header(&info, 1);
-    put16(&info, TD_SVC_RTM2);
-    put16(&info, 0);
-    putstr(&info, "alice", 5);
+    rtm2_header(&info);
     put16(&info, 1);
     put16(&info, 0);
     put16(&info, 1);
