@@ -34,14 +34,14 @@ extern "C" {
 
 /* ---- Limits ---------------------------------------------------------------------------- */
 
-#define TD_TOKEN_TEXT_MAX 4096  /* longest token text accepted, in bytes */
-#define TD_CONTENT_MAX 16384    /* largest decoded (inflated) content accepted */
-#define TD_SERVICES_MAX 32      /* services kept per token; more is TD_ERR_CORRUPTED */
-#define TD_PRIVILEGES_MAX 256   /* privileges kept per token, all services together */
-#define TD_PERMISSIONS_MAX 128  /* rtm2 (resource_type, permission_type) groups per token */
-#define TD_RESOURCES_MAX 512    /* rtm2 resource strings per token */
-#define TD_SIGNATURE_LEN 32     /* HMAC-SHA256 */
-#define TD_CERT_LEN 32          /* a certificate or App ID: 32 characters */
+#define TD_TOKEN_TEXT_MAX 4096 /* longest token text accepted, in bytes */
+#define TD_CONTENT_MAX 16384   /* largest decoded (inflated) content accepted */
+#define TD_SERVICES_MAX 32     /* services kept per token; more is TD_ERR_CORRUPTED */
+#define TD_PRIVILEGES_MAX 256  /* privileges kept per token, all services together */
+#define TD_PERMISSIONS_MAX 128 /* rtm2 (resource_type, permission_type) groups per token */
+#define TD_RESOURCES_MAX 512   /* rtm2 resource strings per token */
+#define TD_SIGNATURE_LEN 32    /* HMAC-SHA256 */
+#define TD_CERT_LEN 32         /* a certificate or App ID: 32 characters */
 
 /* ---- Values ---------------------------------------------------------------------------- */
 
@@ -140,9 +140,9 @@ typedef struct {
 } td_service;
 
 typedef struct {
-    char version[4]; /* "007" or "006", NUL-terminated */
-    td_str app_id;   /* 007: from the content; 006: the 32 characters after the prefix (a copy
-                      * kept in the last 32 bytes of content, beyond content_len) */
+    char version[4];  /* "007" or "006", NUL-terminated */
+    td_str app_id;    /* 007: from the content; 006: the 32 characters after the prefix (a copy
+                       * kept in the last 32 bytes of content, beyond content_len) */
     td_str signature; /* raw signature bytes as carried (normally 32) */
 
     /* 007 */
