@@ -1,19 +1,28 @@
 'use strict'
-/* reference.js -- an independent reference implementation of shared/spec/diagnosis.md.
+/* reference.js -- an independent reference implementation of docs/spec/diagnosis.md (contract v2).
  *
- * Design: written from the spec text (and checked against the public scenarios), never from the C
- * engine, so that the differential test in run.sh compares two readings of the same contract. It
- * is deliberately plain: one function per check of the table "Checks, in precedence order", a
- * small strict decoder of its own for "006"/"007" (the vendor libraries are lenient parsers -- they
- * accept bad base64 and do not classify zlib errors -- so they build the tokens in gen.js but do
- * not judge them here), and the hint/warning/repair rules as separate functions.
+ * Design: written from the spec text (and checked against the public scenarios in
+ * tests/vectors/v2), never from the C engine, so that the differential test in run.sh compares two
+ * readings of the same contract. It is deliberately plain: one block per check of the table
+ * "Checks, in precedence order" (13 rows, 5a included), a small strict decoder of its own for
+ * "006"/"007" (the vendor libraries are lenient parsers -- they accept bad base64 and do not
+ * classify zlib errors -- so they build the tokens in gen.js but do not judge them here), and the
+ * hint/warning/repair/code rules as separate functions.
  *
- * Every check yields {id, status, hints}; status is pass, fail or skip. The cause is the first
- * failing check; hints are the union of the hints of all failing checks (the public scenarios
- * show e.g. `quoted` next to cause `token_not_expected`).
+ * Every check yields {status, hints}; status is pass, fail or skip ("every check runs where its
+ * inputs allow": a check is skipped only when an input it compares does not exist). The cause is
+ * the first failing check in precedence order -- table order for rtc; for rtm the expiry checks
+ * (11, 12) come before 9 and 10 -- and the hints are the union of the hints of all failing checks.
+ *
+ * Where the spec is open, the most literal reading is taken and written down next to the code as
+ * "READING:"; the README of the contract puts the engine's own choices in docs/decisions.md, which
+ * this file deliberately does not consult.
  *
  * Exports: diagnose(request, project) -> {error} for a bad request, else
- *   {verdict, cause, code, also, hints, warnings, expires_at, repaired, signed_with, checks}.
+ *   {verdict, cause, code, name, also, hints, warnings, expires_at, repaired, signed_with, checks,
+ *    sdk_version};
+ *   projectKey(app_id): the App ID a project is looked up by (the trimmed one for
+ *   app_id_whitespace).
  */
 
 const crypto = require('crypto')
@@ -53,7 +62,7 @@ const isHex32 = s => typeof s === 'string' && /^[0-9a-fA-F]{32}$/.test(s)
 const bin = s => Buffer.from(s, 'utf8').toString('latin1')
 // ASCII-only case folding (bytes >= 0x80 are not letters here).
 const asciiLower = s => s.replace(/[A-Z]/g, c => c.toLowerCase())
-// C isspace(): the whitespace a token can pick up from a shell, a file or a form.
+// C isspace(): the whitespace a token, App ID or channel can pick up from a shell, file or form.
 const WS = ' \t\n\v\f\r'
 const isWs = c => WS.includes(c)
 
@@ -64,6 +73,10 @@ function trimWs(s) {
     while (b > a && isWs(s[b - 1])) b--
     return s.slice(a, b)
 }
+
+const SAMPLE_APP_ID = '970CA35de60c44645bbae8a215061b33'
+const SAMPLE_CERT = '5CFd2fd1755d40ecb72977518be15d3b'
+const U32_MAX = 4294967295
 
 // ---- Decoder -----------------------------------------------------------------------------------
 
@@ -139,7 +152,7 @@ function parse007Content(buf) {
     for (let i = 0; i < count; i++) {
         const type = r.u16()
         if (type < 1 || type > 10) {
-            services.push({ type, name: 'unknown' })
+            services.push({ type, name: 'unknown', privileges: [] })
             break
         }
         const s = { type, privileges: r.privs() }
@@ -224,29 +237,78 @@ function decode006(text) {
     }
 }
 
-// Decodes the token exactly as given. Returns {token} or {hints:[...]} (malformed).
-function decodeToken(raw) {
-    if (isHex32(raw)) return { hints: ['app_id_as_token'] }
-    const hints = []
+// ---- Token text: the mechanical hints and the repair -------------------------------------------
+
+const QUOTE = c => c === '"' || c === "'"
+const AUTH_PREFIXES = ['Bearer ', 'token=']
+const PERCENT_HINT = /%(2B|2F|3D)/i
+
+// "%XX" escapes decoded to their bytes (a byte string, like bin()); others left as they are.
+const percentDecode = s => s.replace(/%([0-9A-Fa-f]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)))
+
+// The cleaning steps of "Repair", in their order, each step's effect recorded for the hints
+// (which name the same steps: whitespace, quoted, auth_prefix, json_escaped, percent_encoded and
+// url_decoded). Returns the text after every step but the last (spaces still in) and the flags.
+function clean(raw) {
     const whitespace = raw.length > 0 && (isWs(raw[0]) || isWs(raw[raw.length - 1]))
     let t = trimWs(raw)
-    const quoted = t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]
+    const quoted = t.length >= 2 && QUOTE(t[0]) && t[t.length - 1] === t[0]
     if (quoted) t = trimWs(t.slice(1, -1))
-    const urlDecoded = t.includes(' ')
-    if (whitespace) hints.push('whitespace')
-    if (quoted) hints.push('quoted')
+    const prefix = AUTH_PREFIXES.find(p => t.startsWith(p))
+    if (prefix) t = t.slice(prefix.length)
+    // READING: json_escaped and percent_encoded look at the token as given ("it contains"); the
+    // repair replaces/decodes in the text the earlier steps left, which contains the same escapes.
+    const jsonEscaped = raw.includes('\\/')
+    t = t.split('\\/').join('/')
+    const percentEncoded = PERCENT_HINT.test(raw)
+    // (decoded as bytes; back to text as UTF-8, which every byte of a real token is)
+    if (/%[0-9A-Fa-f]{2}/.test(t)) t = Buffer.from(percentDecode(bin(t)), 'latin1').toString('utf8')
+    return { text: t, whitespace, quoted, authPrefix: !!prefix, jsonEscaped, percentEncoded }
+}
+
+// Decodes the token exactly as given. Returns {token} or {hints:[...]} (malformed).
+function decodeToken(raw) {
+    // "no other token-text hint then"
+    if (isHex32(raw)) return { hints: ['app_id_as_token'] }
+    const c = clean(raw)
+    // READING: url_decoded needs, besides "a space, and spaces -> '+' in the base64 alphabet",
+    // a text that starts with a version this service reads (006/007): the spec says `hello
+    // world` is not url_decoded although "hello+world" is in the base64 alphabet, and a known
+    // version is the one thing that tells a token with lost '+' from prose.
+    const plus = c.text.replace(/ /g, '+')
+    const urlDecoded = c.text.includes(' ') && B64.test(plus.slice(3)) && /^00[67]/.test(plus)
+    const hints = []
+    if (c.whitespace) hints.push('whitespace')
+    if (c.quoted) hints.push('quoted')
+    if (c.authPrefix) hints.push('auth_prefix')
+    if (c.jsonEscaped) hints.push('json_escaped')
+    if (c.percentEncoded) hints.push('percent_encoded')
     if (urlDecoded) hints.push('url_decoded')
-    const mechanical = whitespace || quoted || urlDecoded
+    const mechanical = hints.length > 0
+    // The version is read from the token as given (literal: "the token starts with"). READING:
+    // the spec exempts an unknown prefix from unsupported_version when whitespace or quoted
+    // applies; the scenarios (`token=007...` has auth_prefix alone) extend that to auth_prefix,
+    // the third step that puts characters in front of the version.
     const prefix = raw.slice(0, 3)
     let res
     if (prefix === '007') res = decode007(raw.slice(3))
     else if (prefix === '006') res = decode006(raw.slice(3))
     else if (/^00[1-5]/.test(raw)) res = { hint: 'legacy_version' }
-    else res = { hint: whitespace || quoted ? null : 'unsupported_version' }
+    else res = { hint: c.whitespace || c.quoted || c.authPrefix ? null : 'unsupported_version' }
     if (res.token) return res
+    // not_base64: "none of the token-text hints above applies" (legacy/unsupported cannot come
+    // with it: they are only given for prefixes that are never base64-decoded)
     if (res.hint === 'not_base64' && mechanical) res.hint = null
     if (res.hint) hints.push(res.hint)
     return { hints }
+}
+
+// The repaired token: every cleaning step, spaces replaced by '+' last; null when it is the
+// token itself or does not decode.
+function repairText(raw) {
+    const t = clean(raw).text.replace(/ /g, '+')
+    if (t === raw || t === '' || !decodeToken(t).token) return null
+    return t
 }
 
 // ---- Request -----------------------------------------------------------------------------------
@@ -267,6 +329,31 @@ const PLATFORMS = {
     web: 'web',
 }
 
+// "MAJOR.MINOR or MAJOR.MINOR.PATCH, a leading v allowed"; each number 1 to 4 digits (the
+// contract's bound, so that no comparison overflows), leading zeros allowed (READING: "1 to 4
+// digits" says nothing against them). Only a lowercase v.
+const SDK_VERSION = /^v?([0-9]{1,4})\.([0-9]{1,4})(?:\.([0-9]{1,4}))?$/
+
+function parseSdk(s) {
+    const m = SDK_VERSION.exec(s)
+    if (!m) return null
+    return [Number(m[1]), Number(m[2]), m[3] === undefined ? 0 : Number(m[3])]
+}
+
+const cmpVer = (a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
+
+// `at` as an ISO-8601 UTC time. READING: the one form the spec shows, YYYY-MM-DDTHH:MM:SSZ, with
+// a real calendar date; anything else (offsets, fractions, a lowercase z) is a bad request.
+function parseIsoAt(s) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(s)
+    if (!m) return null
+    const [y, mo, d, h, mi, se] = m.slice(1).map(Number)
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return null
+    const ms = Date.UTC(y, mo - 1, d, h, mi, se)
+    if (new Date(ms).getUTCDate() !== d) return null // 31 April, 30 February
+    return ms / 1000
+}
+
 // Validates and normalises the inputs; returns {error: field} for a bad request.
 function normalise(req) {
     if (typeof req.app_id !== 'string') return { error: 'app_id' }
@@ -276,14 +363,29 @@ function normalise(req) {
     if (role !== 'publisher' && role !== 'subscriber') return { error: 'role' }
     const platformIn = req.platform === undefined ? 'native' : req.platform
     // aliases are matched ignoring case ("iOS"): the engine's extension, harmless
-    const platform = typeof platformIn === 'string' ? PLATFORMS[platformIn.toLowerCase()] : undefined
+    const named = typeof platformIn === 'string' ? platformIn.toLowerCase() : undefined
+    const platform = named === undefined ? undefined : PLATFORMS[named]
     if (!platform) return { error: 'platform' }
     if (req.uid !== undefined && req.account !== undefined) return { error: 'uid' }
-    if (req.uid !== undefined && !(Number.isInteger(req.uid) && req.uid >= 0 && req.uid <= 4294967295))
+    if (req.uid !== undefined && !(Number.isInteger(req.uid) && req.uid >= 0 && req.uid <= U32_MAX))
         return { error: 'uid' }
     if (req.account !== undefined && (typeof req.account !== 'string' || Buffer.byteLength(req.account) > 255))
         return { error: 'account' }
     if (service === 'rtc' && (typeof req.channel !== 'string' || req.channel === '')) return { error: 'channel' }
+    if (req.channel !== undefined && typeof req.channel !== 'string') return { error: 'channel' }
+    if (req.token !== undefined && req.token !== null && typeof req.token !== 'string') return { error: 'token' }
+    if (req.at === undefined) throw new Error('reference needs an explicit at')
+    let at = req.at
+    if (typeof at === 'string') at = parseIsoAt(at)
+    if (!(Number.isInteger(at) && at >= 0 && at <= U32_MAX)) return { error: 'at' }
+    // READING: `"sdk_version": null` is absent (as a null token is no token); any other
+    // non-string is a wrong type.
+    let sdk = null
+    if (req.sdk_version !== undefined && req.sdk_version !== null) {
+        if (typeof req.sdk_version !== 'string') return { error: 'sdk_version' }
+        sdk = parseSdk(req.sdk_version)
+        if (!sdk) return { error: 'sdk_version' }
+    }
     const uid = req.uid === undefined ? 0 : req.uid
     const uidText = req.account !== undefined ? req.account : uid === 0 ? '' : String(uid)
     const userId = req.account !== undefined ? req.account : String(uid)
@@ -293,12 +395,25 @@ function normalise(req) {
         app_id: req.app_id,
         service,
         channel: req.channel,
+        byUid: req.account === undefined,
+        uid,
         uidText,
         userId,
         role,
         platform,
-        at: req.at,
+        named,
+        at,
+        sdk,
+        sdkText: sdk ? req.sdk_version : null,
     }
+}
+
+// The App ID the project is looked up by: "the project is then looked up by the trimmed App ID"
+// (app_id_whitespace); otherwise exactly the request's App ID.
+function projectKey(appId) {
+    if (typeof appId !== 'string') return appId
+    const t = trimWs(appId)
+    return !isHex32(appId) && isHex32(t) ? t : appId
 }
 
 // ---- Project -----------------------------------------------------------------------------------
@@ -345,13 +460,121 @@ function privilegeExpiry(tok, value) {
     return Math.min(pe, te)
 }
 
+// ---- The client's SDK (check 5a) ---------------------------------------------------------------
+
+// The first SDK of each kind that reads AccessToken2, by the platform as the request names it
+// (before aliasing). rtc: none is fixed for Cocos (never 5a).
+const RTC_FIRST_007 = { web: [4, 8, 0], flutter: [4, 2, 0], cocos: null }
+const RTC_FIRST_007_OTHERS = [3, 5, 2]
+// READING: rtm names only "1.5.0 (web 1.4.6)"; the Cocos exception is written for the RTC SDK
+// alone, so an RTM login named cocos has the native threshold.
+const RTM_FIRST_007 = { web: [1, 4, 6] }
+const RTM_FIRST_007_OTHERS = [1, 5, 0]
+
+function firstReader007(r) {
+    if (r.service === 'rtc') return r.named in RTC_FIRST_007 ? RTC_FIRST_007[r.named] : RTC_FIRST_007_OTHERS
+    return r.named in RTM_FIRST_007 ? RTM_FIRST_007[r.named] : RTM_FIRST_007_OTHERS
+}
+
+// ---- Error codes -------------------------------------------------------------------------------
+
+// [code, name] per cause class and platform, from "Error codes by platform" and "The client's SDK".
+const RTC_CODES = {
+    native: {
+        app: [101, 'ERR_INVALID_APP_ID'],
+        channel: [102, 'ERR_INVALID_CHANNEL_NAME'],
+        required: [110, 'ERR_INVALID_TOKEN'],
+        not_expected: [110, 'ERR_INVALID_TOKEN'],
+        invalid: [110, 'ERR_INVALID_TOKEN'],
+        expiry: [109, 'ERR_TOKEN_EXPIRED'],
+    },
+    objc: {
+        app: [101, 'AgoraErrorCodeInvalidAppId'],
+        channel: [102, 'AgoraErrorCodeInvalidChannelId'],
+        required: [110, 'AgoraErrorCodeInvalidToken'],
+        not_expected: [110, 'AgoraErrorCodeInvalidToken'],
+        invalid: [110, 'AgoraErrorCodeInvalidToken'],
+        expiry: [109, 'AgoraErrorCodeTokenExpired'],
+    },
+    web: {
+        app: [101, 'ERR_INVALID_VENDOR_KEY'],
+        channel: [null, 'INVALID_PARAMS'],
+        required: [120, 'ERR_DYNAMIC_USE_STATIC_KEY'],
+        not_expected: [119, 'ERR_STATIC_USE_DYNAMIC_KEY'],
+        invalid: [110, 'ERR_NO_AUTHORIZED'],
+        expiry: [109, 'ERR_DYNAMIC_KEY_TIMEOUT'],
+    },
+}
+const RTM1_CODES = {
+    native: {
+        app: [4, 'LOGIN_ERR_INVALID_APP_ID'],
+        invalid: [5, 'LOGIN_ERR_INVALID_TOKEN'],
+        expiry: [6, 'LOGIN_ERR_TOKEN_EXPIRED'],
+    },
+    objc: {
+        app: [4, 'AgoraRtmLoginErrorInvalidAppId'],
+        invalid: [5, 'AgoraRtmLoginErrorInvalidToken'],
+        expiry: [6, 'AgoraRtmLoginErrorTokenExpired'],
+    },
+    web: {
+        app: [4, 'LOGIN_ERR_INVALID_APP_ID'],
+        invalid: [5, 'LOGIN_ERR_INVALID_TOKEN'],
+        expiry: [6, 'LOGIN_ERR_TOKEN_EXPIRED'],
+    },
+}
+const RTM2_CODES = {
+    app: [-10003, 'RTM_ERROR_INVALID_APP_ID'],
+    mismatch: [-10016, 'RTM_ERROR_INCONSISTENT_APPID'],
+    invalid: [-10005, 'RTM_ERROR_INVALID_TOKEN'],
+    expiry: [-10009, 'RTM_ERROR_TOKEN_EXPIRED'],
+}
+
+const EXPIRY = new Set(['token_expired', 'privilege_expired'])
+
+// {code, name, also: [{code, name}]} for a rejected diagnosis.
+function errorFor(cause, r) {
+    if (r.service === 'rtc') {
+        const c = RTC_CODES[r.platform]
+        let k = 'invalid'
+        if (cause === 'app_id_malformed' || cause === 'token_version_unsupported') k = 'app'
+        else if (cause === 'channel_name_invalid') k = 'channel'
+        else if (cause === 'token_required') k = 'required'
+        else if (cause === 'token_not_expected') k = 'not_expected'
+        else if (EXPIRY.has(cause)) k = 'expiry'
+        const also =
+            k === 'expiry' && r.platform === 'web'
+                ? [
+                      { code: 118, name: 'ERR_DYNAMIC_KEY_EXPIRED' },
+                      { code: 2, name: 'K_TIMESTAMP_EXPIRED' },
+                  ]
+                : []
+        return { code: c[k][0], name: c[k][1], also }
+    }
+    // "An RTM SDK of major version 2 or later (Signaling 2.x) reports its own codes"
+    if (r.sdk && r.sdk[0] >= 2) {
+        let k = 'invalid'
+        if (cause === 'app_id_malformed') k = 'app'
+        else if (cause === 'app_id_mismatch') k = 'mismatch'
+        else if (EXPIRY.has(cause)) k = 'expiry'
+        return { code: RTM2_CODES[k][0], name: RTM2_CODES[k][1], also: [] }
+    }
+    const c = RTM1_CODES[r.platform]
+    const k = cause === 'app_id_malformed' ? 'app' : EXPIRY.has(cause) ? 'expiry' : 'invalid'
+    // READING: "`service_missing` also reported as 2 LOGIN_ERR_REJECTED" stands in the web column
+    // of the RTM table only, so only the web answer lists it.
+    const also = cause === 'service_missing' && r.platform === 'web' ? [{ code: 2, name: 'LOGIN_ERR_REJECTED' }] : []
+    return { code: c[k][0], name: c[k][1], also }
+}
+
 // ---- The diagnosis -----------------------------------------------------------------------------
 
 const CHECK_IDS = [
     'app_id_format',
+    'channel_name',
     'token_present',
     'token_expected',
     'token_decodes',
+    'token_version',
     'app_id_match',
     'service',
     'channel',
@@ -363,9 +586,11 @@ const CHECK_IDS = [
 
 const CAUSES = [
     'app_id_malformed',
+    'channel_name_invalid',
     'token_required',
     'token_not_expected',
     'token_malformed',
+    'token_version_unsupported',
     'app_id_mismatch',
     'service_missing',
     'channel_mismatch',
@@ -374,98 +599,151 @@ const CAUSES = [
     'token_expired',
     'privilege_expired',
 ]
+const I = Object.fromEntries(CHECK_IDS.map((id, i) => [id, i]))
 
-const CODES = {
-    native: { expiry: 109, required: 110, not_expected: 110, invalid: 110, app: 101 },
-    objc: { expiry: 109, required: 110, not_expected: 110, invalid: 110, app: 101 },
-    web: { expiry: 109, required: 120, not_expected: 119, invalid: 110, app: 101 },
-}
-
-function codeFor(cause, platform) {
-    const c = CODES[platform]
-    if (cause === 'app_id_malformed') return c.app
-    if (cause === 'token_required') return c.required
-    if (cause === 'token_not_expected') return c.not_expected
-    if (cause === 'token_expired' || cause === 'privilege_expired') return c.expiry
-    return c.invalid
-}
+// Precedence: table order; rtm logins judge expiry (11, 12) before the user id and signature.
+const ORDER_RTC = CHECK_IDS.map((_, i) => i)
+const ORDER_RTM = [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 9, 10]
 
 const CHANNEL_OK = /^[a-zA-Z0-9 !#$%&()+\-:;<=.>?@[\]^_{}|~,]*$/
 
-// Runs checks 5-11 on a decoded token; returns {checks, matched, signed_with, expires_at}.
-function tokenChecks(tok, r, project) {
-    const out = []
+const pass = (hints = []) => ({ status: 'pass', hints })
+const fail = (hints = []) => ({ status: 'fail', hints })
+const skip = () => ({ status: 'skip', hints: [] })
+const judged = (ok, hints = []) => (ok ? pass() : fail(hints))
+
+const hasPriv = (s, id) => s.privileges.some(p => p.id === id)
+const privValue = (list, id) => {
+    const p = list.find(x => x.id === id)
+    return p ? p.value : null
+}
+// A decimal uid text (no leading zero) above the SDK's unsigned 32-bit range.
+const uidAboveRange = u => /^[1-9][0-9]*$/.test(u) && BigInt(u) > BigInt(U32_MAX)
+
+// 006: the join by uid whose token was built for uid + k * 2^32, k in 1..1023.
+function crcOfWrappedUid(uid, crc) {
+    for (let k = 1n; k <= 1023n; k++) if (crc32(String(BigInt(uid) + k * 4294967296n)) === crc) return true
+    return false
+}
+
+// The channel texts of a whitespace slip: the token's channel is the join's channel trimmed, or
+// the join's channel is the token's trimmed. READING: "with surrounding whitespace removed from
+// one side" -- one of the two sides (join or token), trimmed at both ends, as the 006 rule
+// ("crc32 of the trimmed join channel") shows for the join's side.
+function whitespaceSlip(tokenChannel, joinChannel) {
+    const tj = trimWs(joinChannel)
+    const tt = trimWs(tokenChannel)
+    return (tj !== joinChannel && tokenChannel === tj) || (tt !== tokenChannel && tt === joinChannel)
+}
+
+// Checks 6-12 on a decoded token (slots I.app_id_match..I.privilege_expiry of `checks`).
+// Returns what the rest of the diagnosis needs: signed_with, expires_at, the publish set.
+function tokenChecks(tok, r, project, checks) {
     const rtc = r.service === 'rtc'
-    // 5
-    if (tok.app_id === bin(r.app_id)) out.push({ status: 'pass', hints: [] })
-    else
-        out.push({
-            status: 'fail',
-            hints: asciiLower(tok.app_id) === asciiLower(bin(r.app_id)) ? ['app_id_case_differs'] : [],
-        })
-    let matched = null // 007: matched service; 006: true when crcs match
-    let joinPrivValue = null // value of the privilege that counts
+    const joinChannel = rtc ? bin(r.channel) : null
+    // 6
+    {
+        const hints = []
+        if (asciiLower(tok.app_id) === asciiLower(bin(r.app_id))) hints.push('app_id_case_differs')
+        if (tok.app_id === SAMPLE_APP_ID) hints.push('sample_app_id')
+        checks[I.app_id_match] = judged(tok.app_id === bin(r.app_id), hints)
+    }
+    let matched = null // 007: the service whose join/login privilege counts (checks 6-8)
+    let countValue = null // value of the privilege that counts
     let sigRuns = true
     let sigChannel = null
     let sigUid = null
     if (tok.version === '007') {
+        // 7
         const svc = rtc
-            ? tok.services.filter(s => s.type === 1 && s.privileges.some(p => p.id === 1))
-            : tok.services.filter(s => (s.type === 2 || s.type === 8) && s.privileges.some(p => p.id === 1))
-        out.push({ status: svc.length ? 'pass' : 'fail', hints: [] })
-        if (rtc) {
-            const ch = svc.filter(s => s.channel === bin(r.channel))
-            if (!svc.length) out.push({ status: 'skip', hints: [] })
-            else out.push({ status: ch.length ? 'pass' : 'fail', hints: [] })
-            const u = ch.filter(s => s.uid === '' || s.uid === bin(r.uidText))
-            if (!ch.length) out.push({ status: 'skip', hints: [] })
-            else
-                out.push({
-                    status: u.length ? 'pass' : 'fail',
-                    hints: u.length || r.uidText !== '' ? [] : ['join_uid_zero'],
-                })
-            if (u.length) matched = u[0]
-        } else {
-            out.push({ status: 'skip', hints: [] })
-            const u = svc.filter(s => s.user_id === bin(r.userId))
-            if (!svc.length) out.push({ status: 'skip', hints: [] })
-            else out.push({ status: u.length ? 'pass' : 'fail', hints: [] })
-            if (u.length) matched = u[0]
+            ? tok.services.filter(s => s.type === 1 && hasPriv(s, 1))
+            : tok.services.filter(s => (s.type === 2 || s.type === 8) && hasPriv(s, 1))
+        {
+            const hints = []
+            // built_for_rtc (007): "an rtc service and no rtm/rtm2 service"
+            if (!rtc && tok.services.some(s => s.type === 1) && !tok.services.some(s => s.type === 2 || s.type === 8))
+                hints.push('built_for_rtc')
+            checks[I.service] = judged(svc.length > 0, hints)
         }
-        if (matched) joinPrivValue = matched.privileges.find(p => p.id === 1).value
+        if (rtc) {
+            // 8. READING: with no rtc service holding privilege 1 there is no channel to compare
+            // ("no such service"): skipped, the service check already failed.
+            const ch = svc.filter(s => s.channel === joinChannel)
+            if (!svc.length) checks[I.channel] = skip()
+            else {
+                const hints = []
+                // READING: "a service's channel" -- one of the services check 8 looked at.
+                if (svc.some(s => asciiLower(s.channel) === asciiLower(joinChannel))) hints.push('channel_case_differs')
+                if (svc.some(s => whitespaceSlip(s.channel, joinChannel))) hints.push('channel_whitespace')
+                checks[I.channel] = judged(ch.length > 0, hints)
+            }
+            // 9: "those with the join's channel when any has it, else all"
+            const pool = ch.length ? ch : svc
+            const u = pool.filter(s => s.uid === '' || s.uid === bin(r.uidText))
+            if (!svc.length) checks[I.uid] = skip()
+            else {
+                const hints = []
+                if (r.uidText === '') hints.push('join_uid_zero')
+                if (pool.some(s => s.uid === '0')) hints.push('token_uid_zero_text')
+                if (pool.some(s => uidAboveRange(s.uid))) hints.push('token_uid_out_of_range')
+                checks[I.uid] = judged(u.length > 0, hints)
+            }
+            // "the service that matched checks 6-8". READING: that range is the v1 numbering
+            // (service, channel, uid) left unchanged when row 2 was inserted; the scenarios
+            // agree (a uid mismatch leaves the token expiry alone, s155, s610). So: a service
+            // with the join's channel that the uid matches.
+            matched = ch.length && u.length ? u[0] : null
+        } else {
+            checks[I.channel] = skip()
+            const u = svc.filter(s => s.user_id === bin(r.userId))
+            checks[I.uid] = svc.length ? judged(u.length > 0) : skip()
+            // rtm: as for rtc, the service that passed the service and user id checks
+            matched = u.length ? u[0] : null
+        }
+        if (matched) countValue = privValue(matched.privileges, 1)
     } else {
         const pid = rtc ? 1 : 1000
-        const p = tok.privileges.find(x => x.id === pid)
-        out.push({ status: p ? 'pass' : 'fail', hints: [] })
-        if (p) joinPrivValue = p.value
-        let crcOk
+        countValue = privValue(tok.privileges, pid)
         if (rtc) {
+            checks[I.service] = judged(countValue !== null)
             const chOk = crc32(r.channel) === tok.crc_channel
-            out.push({ status: chOk ? 'pass' : 'fail', hints: [] })
+            {
+                const hints = []
+                const tj = trimWs(r.channel)
+                if (tj !== r.channel && crc32(tj) === tok.crc_channel) hints.push('channel_whitespace')
+                checks[I.channel] = judged(chOk, hints)
+            }
             const uidOk = tok.crc_uid === 0 || tok.crc_uid === crc32(r.uidText)
-            out.push({
-                status: uidOk ? 'pass' : 'fail',
-                hints: uidOk || r.uidText !== '' ? [] : ['join_uid_zero'],
-            })
-            crcOk = chOk && uidOk
+            {
+                const hints = []
+                if (r.uidText === '') hints.push('join_uid_zero')
+                if (tok.crc_uid === crc32('0')) hints.push('token_uid_zero_text')
+                // READING: "the join is by uid (not account)": uid 0 included (text of 0 + k*2^32)
+                if (r.byUid && crcOfWrappedUid(r.uid, tok.crc_uid)) hints.push('token_uid_out_of_range')
+                checks[I.uid] = judged(uidOk, hints)
+            }
+            sigRuns = chOk && uidOk
             sigChannel = r.channel
             sigUid = tok.crc_uid === 0 ? '' : r.uidText
         } else {
-            out.push({ status: 'skip', hints: [] })
-            const uOk = crc32(r.userId) === tok.crc_channel
-            out.push({ status: uOk ? 'pass' : 'fail', hints: [] })
-            crcOk = uOk && tok.crc_uid === 0
+            // 006 rtm: privilege 1000 is not required (rtm_login_privilege_missing, a warning)
+            checks[I.service] = pass()
+            checks[I.channel] = skip()
+            const uOk = crc32(r.userId) === tok.crc_channel && tok.crc_uid === 0
+            const hints = []
+            if (privValue(tok.privileges, 1) !== null && countValue === null && crc32(r.userId) !== tok.crc_channel)
+                hints.push('built_for_rtc')
+            checks[I.uid] = judged(uOk, hints)
+            sigRuns = uOk
             sigChannel = r.userId
             sigUid = ''
         }
-        sigRuns = crcOk
-        matched = crcOk && p ? true : null
     }
-    // 9
+    // 10
     let signed_with = null
     const certs = project ? certsOf(project) : null
     if (!project || !certs.enabled.length || !sigRuns) {
-        out.push({ status: 'skip', hints: [] })
+        checks[I.signature] = skip()
     } else {
         // certificates are 32 ASCII bytes; an App ID stands in only when it is 32 bytes too
         const ver = (c, enc = 'utf8') => {
@@ -479,11 +757,11 @@ function tokenChecks(tok, r, project) {
                 break
             }
         }
-        if (signed_with) out.push({ status: 'pass', hints: [] })
+        if (signed_with) checks[I.signature] = pass()
         else {
             const hints = []
-            // signed_with also names a disabled slot that verifies it (the engine's reading of
-            // interfaces.md "project.signed_with"; the hint says it is disabled)
+            // signed_with also names a disabled slot that verifies it (interfaces.md
+            // "project.signed_with"; the hint says it is disabled)
             const dis = certs.disabled.find(d => ver(d.cert))
             if (dis) {
                 hints.push('signed_with_disabled_certificate')
@@ -492,80 +770,108 @@ function tokenChecks(tok, r, project) {
             if (certs.retired.some(c => ver(c))) hints.push('signed_with_retired_certificate')
             // "the App ID used as the certificate": the join's or the token's own App ID
             if (ver(r.app_id) || ver(tok.app_id, 'latin1')) hints.push('signed_with_app_id')
-            out.push({ status: 'fail', hints })
+            if (ver(SAMPLE_CERT)) hints.push('signed_with_sample_certificate')
+            checks[I.signature] = fail(hints)
         }
     }
-    // 10, 11
+    // 11, 12
     const te = tokenExpiry(tok)
-    out.push({ status: r.at >= te ? 'fail' : 'pass', hints: [] })
-    const pe = joinPrivValue === null ? null : privilegeExpiry(tok, joinPrivValue)
-    if (joinPrivValue === null) out.push({ status: 'skip', hints: [] })
+    checks[I.token_expiry] = judged(r.at < te)
+    const pe = countValue === null ? null : privilegeExpiry(tok, countValue)
+    if (countValue === null) checks[I.privilege_expiry] = skip()
     else {
-        const fail = pe !== null && r.at >= pe
-        const hints =
-            fail && tok.version === '006' && joinPrivValue < 1000000000 ? ['privilege_expire_looks_relative'] : []
-        out.push({ status: fail ? 'fail' : 'pass', hints })
+        const expired = pe !== null && r.at >= pe
+        const hints = []
+        if (tok.version === '006' && countValue < 1000000000) hints.push('privilege_expire_looks_relative')
+        if (countValue === 1 || countValue === 2 || countValue === 101) hints.push('privilege_expire_is_role')
+        if (tok.version === '006' && countValue >= 1000000000 && countValue <= tok.ts - 86400)
+            hints.push('expired_at_issue')
+        checks[I.privilege_expiry] = judged(!expired, hints)
     }
     const expires_at = pe === null ? te : Math.min(te, pe)
-    // The rtc service (or 006 token) whose publish privileges count for cohost_auth.
+    // The rtc service (or 006 token) whose publish privileges count for cohost_auth. READING: a
+    // 006 token counts as a whole ("or the 006 token"), whether or not its CRCs match; a 007
+    // token only through the service that matched checks 6-8.
     let publishSet = null
-    // diagnosis.md: "the matched rtc service (or 006 token)": a 006 token counts as a whole,
-    // whether or not its CRCs match (the public scenarios do not decide this point).
     if (rtc) publishSet = tok.version === '007' ? (matched ? matched.privileges : null) : tok.privileges
-    return { checks: out, signed_with, expires_at, publishSet }
+    return { signed_with, expires_at, publishSet }
 }
 
 function diagnoseNormalised(r, project, withRepair) {
-    const checks = []
+    const checks = new Array(CHECK_IDS.length)
     const known = !!project
     const certs = known ? certsOf(project) : null
-    const hasToken = r.token !== ''
+    const rtc = r.service === 'rtc'
+    // "App ID as token": a token equal to the join's App ID, ignoring case, is no token.
+    const appIdAsToken = r.token !== '' && isHex32(r.token) && asciiLower(r.token) === asciiLower(r.app_id)
+    const hasToken = r.token !== '' && !appIdAsToken
     // 1
-    checks.push({ status: isHex32(r.app_id) ? 'pass' : 'fail', hints: [] })
-    // 2
-    if (hasToken) checks.push({ status: 'pass', hints: [] })
-    else if (!known) checks.push({ status: 'skip', hints: [] })
-    else
-        checks.push({
-            status: certs.enabled.length && !project.no_certificate ? 'fail' : 'pass',
-            hints: [],
-        })
-    // 3
-    if (!hasToken || !known) checks.push({ status: 'skip', hints: [] })
-    else checks.push({ status: certs.enabled.length ? 'pass' : 'fail', hints: [] })
+    {
+        const t = trimWs(r.app_id)
+        checks[I.app_id_format] = judged(isHex32(r.app_id), isHex32(t) ? ['app_id_whitespace'] : [])
+    }
+    // 2 (rtc only)
+    checks[I.channel_name] = rtc
+        ? judged(Buffer.byteLength(r.channel) < 64 && CHANNEL_OK.test(r.channel))
+        : skip()
+    // 3, 4
+    if (hasToken) checks[I.token_present] = pass()
+    else if (!known) checks[I.token_present] = skip()
+    else checks[I.token_present] = judged(!(certs.enabled.length && !project.no_certificate))
+    if (!hasToken || !known) checks[I.token_expected] = skip()
+    else checks[I.token_expected] = judged(certs.enabled.length > 0)
+    // 5
     let tok = null
-    let tc = null
-    let malformedHints = null
-    if (!hasToken) {
-        checks.push({ status: 'skip', hints: [] })
-    } else {
+    let malformed = false
+    if (!hasToken) checks[I.token_decodes] = skip()
+    else {
         const d = decodeToken(r.token)
         if (d.token) {
             tok = d.token
-            checks.push({ status: 'pass', hints: [] })
+            checks[I.token_decodes] = pass()
         } else {
-            malformedHints = d.hints
-            checks.push({ status: 'fail', hints: d.hints })
+            malformed = true
+            checks[I.token_decodes] = fail(d.hints)
         }
     }
-    if (tok) {
-        tc = tokenChecks(tok, r, project)
-        checks.push(...tc.checks)
-    } else {
-        for (let i = 4; i < 11; i++) checks.push({ status: 'skip', hints: [] })
+    // 5a. READING: skipped without a decoded token, without an sdk_version, and for an SDK with
+    // no known first AccessToken2 release (Cocos); a 006 token passes (every SDK reads 006).
+    if (!tok) checks[I.token_version] = skip()
+    else if (tok.version === '006') checks[I.token_version] = pass()
+    else if (!r.sdk) checks[I.token_version] = skip()
+    else {
+        const first = firstReader007(r)
+        checks[I.token_version] = first ? judged(cmpVer(r.sdk, first) >= 0) : skip()
     }
+    // 6-12
+    let tc = null
+    if (tok) tc = tokenChecks(tok, r, project, checks)
+    else for (let i = I.app_id_match; i < CHECK_IDS.length; i++) checks[i] = skip()
+
     let cause = null
-    for (let i = 0; i < checks.length; i++) {
+    for (const i of rtc ? ORDER_RTC : ORDER_RTM) {
         if (checks[i].status === 'fail') {
             cause = CAUSES[i]
             break
         }
     }
     const hints = []
-    for (const c of checks) if (c.status === 'fail') for (const h of c.hints) if (!hints.includes(h)) hints.push(h)
+    const addHint = h => {
+        if (!hints.includes(h)) hints.push(h)
+    }
+    for (const c of checks) if (c.status === 'fail') c.hints.forEach(addHint)
+    // app_id_as_token: "with cause token_required, token_not_expected, token_malformed, or none"
+    // -- READING: given whenever the token is 32 hex characters, whatever the cause (the
+    // scenarios show it next to channel_name_invalid).
+    if (appIdAsToken) addHint('app_id_as_token')
+    // sample_app_id with project_unknown: the join's App ID is the samples' one and no project
+    // has it (the project_unknown warning; the scenarios give it whatever the cause).
+    if (!known && r.app_id === SAMPLE_APP_ID) addHint('sample_app_id')
     let verdict
-    if (cause) verdict = 'rejected'
-    else if (known) {
+    if (cause) {
+        const projectBound = cause === 'token_required' || cause === 'token_not_expected' || cause === 'signature_invalid'
+        verdict = known || !projectBound ? 'rejected' : 'unverifiable'
+    } else if (known) {
         verdict = 'joinable'
         cause = hasToken ? 'ok' : 'ok_app_id_only'
     } else {
@@ -582,45 +888,55 @@ function diagnoseNormalised(r, project, withRepair) {
         if (tok.expire >= 1000000000) warnings.push('expire_looks_absolute')
         if (tok.issue_ts > r.at + 300) warnings.push('issued_in_future')
     }
-    if (r.service === 'rtc' && (Buffer.byteLength(r.channel) >= 64 || !CHANNEL_OK.test(r.channel)))
-        warnings.push('channel_name_invalid')
-    if (known && project.cohost_auth && r.role === 'publisher' && tok && tc.publishSet) {
+    // READING: "that otherwise passes" -- no check fails (the answer is ok or project_unknown).
+    if (tok && tok.version === '006' && !rtc && privValue(tok.privileges, 1000) === null && verdict !== 'rejected')
+        warnings.push('rtm_login_privilege_missing')
+    if (
+        known &&
+        project.cohost_auth &&
+        r.role === 'publisher' &&
+        tok &&
+        tc.publishSet &&
+        checks[I.service].status === 'pass'
+    ) {
         if (!tc.publishSet.some(p => p.id >= 2 && p.id <= 4)) warnings.push('publish_privilege_missing')
     }
-    // Repair.
+    // Repair: tried whenever the token does not decode; reported when cleaning changes it into
+    // a token that decodes.
     let repaired = null
-    if (withRepair && malformedHints) {
-        let t = trimWs(r.token)
-        if (t.length >= 2 && (t[0] === '"' || t[0] === "'") && t[t.length - 1] === t[0]) t = trimWs(t.slice(1, -1))
-        t = t.replace(/ /g, '+')
-        if (t !== r.token && t !== '' && decodeToken(t).token) {
+    if (withRepair && malformed) {
+        const t = repairText(r.token)
+        if (t !== null) {
             const d = diagnoseNormalised({ ...r, token: t }, project, false)
             repaired = { token: t, verdict: d.verdict, cause: d.cause }
         }
     }
-    const code = verdict === 'rejected' ? codeFor(cause, r.platform) : null
-    const also = code === 109 && r.platform === 'web' ? [118, 2] : []
+    const error = verdict === 'rejected' ? errorFor(cause, r) : null
     return {
         verdict,
         cause,
-        code,
-        also,
+        code: error ? error.code : null,
+        name: error ? error.name : null,
+        also: error ? error.also : [],
         hints,
         warnings,
         expires_at,
         repaired,
         signed_with: tc ? tc.signed_with : null,
         checks: checks.map((c, i) => ({ id: CHECK_IDS[i], status: c.status })),
+        sdk_version: r.sdkText,
     }
 }
 
-function diagnose(req, project) {
+// `projects`: one configuration, null, or a lookup function app_id -> configuration|null.
+function diagnose(req, projects) {
     const r = normalise(req)
     if (r.error) return { error: r.error }
-    if (!Number.isInteger(r.at)) throw new Error('reference needs an explicit at')
-    // A project is looked up by the request's exact App ID (interfaces.md: --project arrays).
-    const known = project && project.app_id === r.app_id ? project : null
-    return diagnoseNormalised(r, known, true)
+    const key = projectKey(r.app_id)
+    let project = null
+    if (typeof projects === 'function') project = projects(key) || null
+    else if (projects && projects.app_id === key) project = projects
+    return diagnoseNormalised(r, project, true)
 }
 
-module.exports = { diagnose, decodeToken, crc32, CHECK_IDS, PLATFORMS }
+module.exports = { diagnose, decodeToken, projectKey, crc32, CHECK_IDS, PLATFORMS, SAMPLE_APP_ID, SAMPLE_CERT }
