@@ -8,11 +8,19 @@
  * Design: each case is built from independent random choices so that rules combine: token
  * version x service x identity (uid, account, uid 0, 4294967295) x project certificate mode x who
  * signed the token x lifetime/privilege values x the time `at` (placed on the expiry boundaries)
- * x a mechanical or structural malformation x platform alias x channel text. Tokens are built by
- * the vendor libraries (agora-token AccessToken2 for 007, agora-access-token AccessToken for 006)
- * with a fixed issue time and salt, so a seed reproduces the same file byte for byte. Every case
- * has its own App ID, so one projects array serves the whole batch; an "unknown project" case
- * simply has no entry (or an entry under a different App ID, as for a bad App ID).
+ * x a mechanical or structural malformation x platform alias x channel text x the client's SDK
+ * version. Contract v2 added rules that only some inputs reach, so those inputs are made on
+ * purpose: sdk_version around every first-AccessToken2 release for the named platform (cocos
+ * included), RTM 1.x and 2.x, and a few malformed ones; RTC tokens (006 and 007) used to log in to
+ * RTM and 006 RTM tokens without privilege 1000; uid text "0" and uids above 2^32 (007 text, 006
+ * crc of uid + k * 2^32 for k up to 1024); channels differing in case or surrounding whitespace;
+ * App IDs with whitespace; the documentation's sample App ID and certificate; role constants and
+ * "start-up" times as privilege expiry; Bearer/token= prefixes, `\/` escapes, percent-encoding.
+ * Tokens are built by the vendor libraries (agora-token AccessToken2 for 007, agora-access-token
+ * AccessToken for 006) with a fixed issue time and salt, so a seed reproduces the same file byte
+ * for byte. Every case has its own App ID, so one projects array serves the whole batch; an
+ * "unknown project" case simply has no entry (or an entry under a different App ID, as for a bad
+ * App ID); the sample App ID, shared by many cases, never has one.
  */
 
 const fs = require('fs')
@@ -38,12 +46,14 @@ const VALID_CH = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 const INVALID_CH = ['*', '/', '"', "'", '\\', '`', 'é', '中', '\t', '€', '😀']
 
 function channelText(rng) {
+    // Invalid names are a cause of their own (check 2) that hides every later one: kept rare.
     const kind = rng.weighted([
-        [8, 'short'],
+        [20, 'short'],
         [1, '63'],
         [1, '64'],
         [1, '62+2byte'],
         [2, 'invalid'],
+        [2, 'spaced'],
     ])
     const body = n => {
         let s = ''
@@ -54,6 +64,8 @@ function channelText(rng) {
     if (kind === '63') return body(63)
     if (kind === '64') return body(64)
     if (kind === '62+2byte') return body(61) + 'é' // 63 bytes, 62 characters: invalid char anyway
+    // a space on one side: a valid name that a token server may have trimmed
+    if (kind === 'spaced') return rng.chance(0.5) ? ' ' + body(rng.int(1, 20)) : body(rng.int(1, 20)) + ' '
     const s = body(rng.int(0, 10))
     return s + rng.pick(INVALID_CH) + body(rng.int(0, 5))
 }
@@ -121,7 +133,70 @@ function build006(p) {
     return t.build()
 }
 
+// ---- The client's SDK --------------------------------------------------------------------------
+
+// The first AccessToken2 readers of diagnosis.md, by the platform as named (rtc) -- the versions
+// are placed around them. Cocos has none: any version, never check 5a.
+const RTC_FIRST = { web: [4, 8, 0], flutter: [4, 2, 0] }
+const MALFORMED_SDK = [
+    '2',
+    '2.x',
+    'latest',
+    '1.5.0-beta',
+    '2.2.0.1',
+    ' 2.2.0',
+    '2.2.0 ',
+    '1..2',
+    '99999.1',
+    '1.99999',
+    '1.2.10000',
+    'V2.1',
+    'v',
+    '',
+    '2.',
+    '.2',
+    'vv2.1',
+    '+2.1',
+    '-1.0',
+    '2.1.',
+    '١.٢', // Arabic-Indic digits: not [0-9]
+    2,
+    2.1,
+]
+
+function sdkVersion(rng, service, platform) {
+    const p = (platform || 'native').toLowerCase()
+    let first
+    if (service === 'rtm') {
+        // Signaling 2.x: its own codes, and it reads 007
+        if (rng.chance(0.4)) return rng.pick(['2.0', '2.0.0', 'v2.1.9', '2.1.12', '2.2.0', '2.3', '10.0.1', '02.1'])
+        first = p === 'web' ? [1, 4, 6] : [1, 5, 0]
+    } else if (p === 'cocos') first = rng.pick([[3, 5, 2], [4, 8, 0], [2, 0, 0]])
+    else first = RTC_FIRST[p] || [3, 5, 2]
+    const [a, b, c] = first
+    const below = c > 0 ? `${a}.${b}.${c - 1}` : b > 0 ? `${a}.${b - 1}.99` : `${a - 1}.99.99`
+    return rng.weighted([
+        [3, `${a}.${b}.${c}`],
+        [3, below],
+        [2, `${a}.${b}.${c + 1}`],
+        [1, `${a}.${b}`], // patch 0: below the first when its patch is not 0
+        [1, `v${a}.${b}.${c}`],
+        [1, `v${below}`],
+        [1, `${a}.${b + 1}`],
+        [1, `${a}.${b + 10}.0`], // 4.10.0 > 4.8.0: numbers, not text
+        [1, `${a + 1}.0.0`],
+        [1, `${Math.max(0, a - 1)}.${b + 1}.${c + 1}`],
+        [1, `0${a}.0${b}.${c}`], // leading zeros are digits too
+        [1, '9999.9999.9999'],
+        [1, '0.0'],
+    ])
+}
+
 // ---- One case ----------------------------------------------------------------------------------
+
+const SAMPLE_APP_ID = '970CA35de60c44645bbae8a215061b33'
+const SAMPLE_CERT = '5CFd2fd1755d40ecb72977518be15d3b'
+const TWO32 = 4294967296n
 
 function lifetime(rng) {
     return rng.weighted([
@@ -137,15 +212,42 @@ function lifetime(rng) {
     ])
 }
 
+// Text as a JSON/PHP encoder, a URL encoder or a form would have mangled it.
+const jsonEscape = t => t.replace(/\//g, '\\/')
+function percentEncode(rng, t) {
+    const lower = rng.chance(0.3)
+    const enc = t.replace(/[+/=]/g, c => {
+        const h = '%' + c.charCodeAt(0).toString(16).toUpperCase()
+        return lower ? h.toLowerCase() : h
+    })
+    return rng.chance(0.1) ? enc.replace(/%/g, '%25') : enc // encoded twice: %252B is no hint
+}
+
+// A uid text above the SDK's 32-bit range (or just around it).
+function bigUidText(rng, uid) {
+    return rng.weighted([
+        [3, String(BigInt(uid) + BigInt(rng.int(1, 1023)) * TWO32)],
+        [1, String(BigInt(uid) + 1023n * TWO32)],
+        [1, String(BigInt(uid) + 1024n * TWO32)], // out of range, but past the 006 search
+        [1, '1' + String(rng.int(0, 999999999)).padStart(10, '0')], // an 11-digit phone number
+        [1, String(Date.UTC(2026, 0, 1) + rng.int(0, 1e9))], // milliseconds
+        [1, '4294967296'],
+        [1, '0' + String(rng.int(1, 99999))], // leading zero: not a number for the hint
+        [1, '99999999999999999999999999'],
+    ])
+}
+
 function genCase(rng, idx) {
     const issueBase = rng.weighted([
         [20, rng.int(1600000000, 1900000000)],
         [1, rng.int(4294900000, 4294967295)], // issue_ts + lifetime passes 2^32: 64-bit arithmetic
         [1, rng.int(1, 100000)], // (0 would make the library take the current time)
     ])
-    const app_id = hex32(rng, rng.chance(0.1))
+    // The samples' App ID: a join with it never has a project (many cases share it).
+    const sampleJoin = rng.chance(0.02)
+    const app_id = sampleJoin ? SAMPLE_APP_ID : hex32(rng, rng.chance(0.1))
     const version = rng.chance(0.6) ? '007' : '006'
-    const service = rng.chance(0.75) ? 'rtc' : 'rtm'
+    const service = rng.chance(0.7) ? 'rtc' : 'rtm'
     const req = { id: `c${idx}`, app_id }
     if (service === 'rtm' || rng.chance(0.8)) req.service = service
     // Identity.
@@ -160,27 +262,32 @@ function genCase(rng, idx) {
     else if (idKind === 'uid0') req.uid = 0
     else if (idKind === 'uidmax') req.uid = 4294967295
     else if (idKind === 'account') req.account = accountText(rng)
+    const byUid = req.account === undefined
+    const uidNum = req.uid || 0
     const uidText = req.account !== undefined ? req.account : req.uid ? String(req.uid) : ''
     const userId = req.account !== undefined ? req.account : String(req.uid || 0)
     if (service === 'rtc' || rng.chance(0.2)) req.channel = channelText(rng)
     if (rng.chance(0.8)) req.role = rng.pick(['publisher', 'subscriber'])
     if (rng.chance(0.9)) req.platform = rng.pick(PLATFORM_NAMES)
     if (req.platform && rng.chance(0.05)) req.platform = req.platform.toUpperCase()
+    if (rng.chance(0.55)) req.sdk_version = sdkVersion(rng, service, req.platform)
 
     // Project.
     const primary = hex32(rng, rng.chance(0.1))
     const secondary = hex32(rng)
     const retired = [hex32(rng), hex32(rng)].slice(0, rng.int(0, 2))
-    const mode = rng.weighted([
-        [2, 'unknown'],
-        [1, 'none'],
-        [4, 'primary'],
-        [2, 'both'],
-        [1, 'primary+disabled2'],
-        [1, 'disabled1+secondary'],
-        [1, 'alldisabled'],
-        [1, 'secondaryonly'],
-    ])
+    const mode = sampleJoin
+        ? 'unknown'
+        : rng.weighted([
+              [2, 'unknown'],
+              [1, 'none'],
+              [4, 'primary'],
+              [2, 'both'],
+              [1, 'primary+disabled2'],
+              [1, 'disabled1+secondary'],
+              [1, 'alldisabled'],
+              [1, 'secondaryonly'],
+          ])
     let project = null
     if (mode !== 'unknown') {
         project = {
@@ -214,6 +321,10 @@ function genCase(rng, idx) {
         if (project.primary && rng.chance(0.03)) project.primary.certificate = app_id
         // A retired certificate that is also current (a rotation recorded twice).
         if (project.primary && rng.chance(0.03)) project.retired_certificates = [project.primary.certificate]
+        // The samples' certificate configured or retired by the project itself: then it is the
+        // project's own certificate (or an old one), and the signature hints say which.
+        if (project.primary && rng.chance(0.01)) project.primary.certificate = SAMPLE_CERT
+        if (rng.chance(0.01)) project.retired_certificates = [SAMPLE_CERT]
     }
     // Who signs.
     const signer = rng.weighted([
@@ -223,46 +334,63 @@ function genCase(rng, idx) {
         [1, app_id],
         [1, hex32(rng)],
         [1, flipCase(primary)], // the certificate in another case must not verify
+        [1, SAMPLE_CERT], // a token server still on the documentation's sample values
     ])
 
     // Token parameters.
     const tokenAppId = rng.weighted([
-        [12, app_id],
-        [1, flipCase(app_id)],
-        [1, hex32(rng)],
+        [24, app_id],
+        [2, flipCase(app_id)],
+        [2, hex32(rng)],
+        [1, SAMPLE_APP_ID],
     ])
     const issue_ts = issueBase
     const salt = rng.int(1, 99999999)
     let token
     let expiry // token expiry, for placing `at`
     let privExpiry = null
+    const joinChannel = req.channel || 'room'
+    // The join's channel with a whitespace slip on one side (or trimmed when it has one).
+    const spaced = ch =>
+        rng.weighted([
+            [2, ' ' + ch],
+            [2, ch + ' '],
+            [1, '\t' + ch],
+            [1, ch + '\n'],
+            [2, ch.trim() || ch + ' '],
+        ])
     if (version === '007') {
         const expire = lifetime(rng)
         const L = expire === 0 || expire > 86400 ? 86400 : expire
         expiry = issue_ts + L
         const privValue = rng.weighted([
-            [4, expire],
-            [2, 0],
-            [2, rng.int(1, Math.max(1, L - 1))],
-            [1, L + rng.int(1, 100000)],
-            [1, 1000000000 + rng.int(0, 100)],
-            [1, 4294967295],
+            [8, expire],
+            [4, 0],
+            [4, rng.int(1, Math.max(1, L - 1))],
+            [2, L + rng.int(1, 100000)],
+            [2, 1000000000 + rng.int(0, 100)],
+            [2, 4294967295],
+            [1, 1], // role constants where the expiry belongs (arguments shifted)
+            [1, 2],
+            [1, 101],
         ])
         if (privValue !== 0) privExpiry = Math.min(issue_ts + privValue, expiry)
         const services = []
-        const joinChannel = req.channel || 'room'
         const chanFor = () =>
             rng.weighted([
-                [9, joinChannel],
+                [12, joinChannel],
                 [1, joinChannel + 'x'],
                 [1, flipCase(joinChannel)], // same letters, other case: still a mismatch
+                [1, spaced(joinChannel)],
             ])
         const uidFor = () =>
             rng.weighted([
-                [8, uidText],
-                [2, ''],
+                [12, uidText],
+                [3, ''],
                 [1, String(rng.int(1, 4294967295))],
                 [1, uidText + '0'],
+                [1, '0'], // the account "0", not "any uid"
+                [1, bigUidText(rng, uidNum)],
             ])
         const privsFor = isRtc => {
             const out = []
@@ -273,8 +401,9 @@ function genCase(rng, idx) {
             if (rng.chance(0.05)) out.push([rng.int(5, 200), privValue])
             return out
         }
-        const wrong = rng.chance(0.1)
-        const want = wrong ? (service === 'rtc' ? 'rtm' : 'rtc') : service
+        // An RTC token used to log in to RTM (the Console's temporary token), and the reverse.
+        const wrong = rng.chance(service === 'rtm' ? 0.2 : 0.08)
+        const want = wrong ? (service === 'rtc' ? 'rtm' : 'rtc') : service === 'rtm' && rng.chance(0.3) ? 'rtm2' : service
         const n = rng.weighted([
             [8, 1],
             [2, 2],
@@ -302,50 +431,74 @@ function genCase(rng, idx) {
             token = withUnknownService007(token, signer, rng.chance(0.5))
         }
     } else {
-        const ts = rng.weighted([
-            [5, issue_ts + 86400],
-            [2, issue_ts + rng.int(1, 7200)],
-            [1, issue_ts + rng.int(86401, 10000000)],
-            [1, 0],
-            [1, 4294967295],
-        ].map(([w, v]) => [w, Math.min(v, 4294967295)]))
+        const ts = rng.weighted(
+            [
+                [5, issue_ts + 86400],
+                [2, issue_ts + rng.int(1, 7200)],
+                [1, issue_ts + rng.int(86401, 10000000)],
+                [1, 0],
+                [1, 4294967295],
+            ].map(([w, v]) => [w, Math.min(v, 4294967295)]),
+        )
         expiry = ts
-        const pv = rng.weighted([
-            [4, ts],
-            [2, 0],
-            [2, issue_ts + rng.int(1, Math.max(1, ts - issue_ts - 1))],
-            [1, ts + rng.int(1, 10000)],
-            [2, rng.int(1, 999999999)],
-            [1, 999999999],
-            [1, 1000000000],
-            [1, 4294967295],
-        ].map(([w, v]) => [w, Math.min(v, 4294967295)]))
+        const pv = rng.weighted(
+            [
+                [8, ts],
+                [4, 0],
+                [4, issue_ts + rng.int(1, Math.max(1, ts - issue_ts - 1))],
+                [2, ts + rng.int(1, 10000)],
+                [4, rng.int(1, 999999999)],
+                [2, 999999999],
+                [2, 1000000000],
+                [2, 4294967295],
+                [1, 1],
+                [1, 2],
+                [1, 101],
+                // computed once at the token server's start-up: at or before the issue time
+                [2, issue_ts - rng.int(0, 3000000)],
+                [1, ts - 86400],
+                [1, ts - 86399],
+            ].map(([w, v]) => [w, Math.min(Math.max(v, 0), 4294967295)]),
+        )
         if (pv !== 0) privExpiry = Math.min(pv, ts)
         let channel
         let uid
+        const privileges = []
         if (service === 'rtc') {
             channel = rng.weighted([
-                [9, req.channel],
+                [12, req.channel],
                 [1, req.channel + 'x'],
+                [1, spaced(req.channel)],
             ])
             uid = rng.weighted([
-                [8, uidText],
-                [2, ''],
+                [12, uidText],
+                [3, ''],
                 [1, String(rng.int(1, 4294967295))],
+                [1, '0'],
+                [2, byUid ? bigUidText(rng, uidNum) : uidText],
             ])
+            const joinId = rng.chance(0.92) ? 1 : 1000 // an RTM token used to join
+            if (rng.chance(0.92)) privileges.push([joinId, pv])
+            if (joinId === 1 && rng.chance(0.7))
+                for (const id of [2, 3, 4]) if (rng.chance(0.7)) privileges.push([id, pv])
         } else {
-            channel = rng.weighted([
-                [9, userId],
-                [1, userId + 'x'],
+            const kind = rng.weighted([
+                [6, 'rtm'], // the RTM builder: user id as channel, empty uid, privilege 1000
+                [2, 'rtcnamedlikeuser'], // an RTC token for a channel named like the user
+                [2, 'rtc'], // an RTC token for some channel: built_for_rtc
             ])
-            uid = rng.chance(0.95) ? '' : String(rng.int(1, 99))
+            channel = kind === 'rtc' ? rng.pick([joinChannel, 'room', userId + 'x']) : rng.chance(0.9) ? userId : userId + 'x'
+            uid = kind === 'rtc' ? rng.pick([uidText, '', String(rng.int(1, 99))]) : rng.chance(0.93) ? '' : String(rng.int(1, 99))
+            if (kind === 'rtm') {
+                if (rng.chance(0.92)) privileges.push([1000, pv])
+                if (rng.chance(0.2)) privileges.push([1, pv])
+            } else {
+                if (rng.chance(0.92)) privileges.push([1, pv])
+                for (const id of [2, 3, 4]) if (rng.chance(0.5)) privileges.push([id, pv])
+            }
         }
-        const privileges = []
-        const wrong = rng.chance(0.1)
-        const joinId = (service === 'rtc') !== wrong ? 1 : 1000
-        if (rng.chance(0.92)) privileges.push([joinId, pv])
-        if (joinId === 1 && rng.chance(0.7)) for (const id of [2, 3, 4]) if (rng.chance(0.7)) privileges.push([id, pv])
         if (rng.chance(0.05)) privileges.push([101, pv])
+        privileges.sort((a, b) => a[0] - b[0])
         token = build006({ app_id: tokenAppId, cert: signer, channel, uid, salt, ts, privileges })
     }
 
@@ -364,18 +517,21 @@ function genCase(rng, idx) {
         [1, issue_ts - 301],
         [1, issue_ts - rng.int(302, 5000)],
     ])
-    if (req.at < 0) req.at = 0
-    if (rng.chance(0.01)) req.at = rng.pick([0, 4294967296 + rng.int(0, 100000), 9007199254740991])
+    if (req.at < 0 || rng.chance(0.002)) req.at = 0
+    if (req.at > 4294967295) req.at = 4294967295
+    // Now and then as an ISO-8601 UTC time (the same instant).
+    if (rng.chance(0.05)) req.at = new Date(req.at * 1000).toISOString().replace('.000Z', 'Z')
 
     // Mechanical and structural damage.
     const damage = rng.weighted([
-        [30, 'none'],
+        [40, 'none'],
         [2, 'notoken'],
         [2, 'whitespace'],
         [2, 'quoted'],
         [2, 'urldecoded'],
         [1, 'mixed'],
-        [1, 'appid'],
+        [2, 'appid'],
+        [1, 'otherhex'],
         [1, 'legacy'],
         [1, 'unknownprefix'],
         [2, 'truncate'],
@@ -385,6 +541,10 @@ function genCase(rng, idx) {
         [1, 'garbage'],
         [1, 'innernewline'],
         [1, 'appidpart'],
+        [2, 'authprefix'],
+        [2, 'jsonescaped'],
+        [2, 'percent'],
+        [1, 'layered'],
     ])
     token = damageToken(rng, damage, token, req.app_id, version)
     if (damage === 'notoken') {
@@ -402,11 +562,18 @@ function genCase(rng, idx) {
             '',
             ' ' + app_id.slice(1),
             app_id.slice(0, 16) + '-' + app_id.slice(17),
+            '<Your App ID>',
         ])
+    } else if (rng.chance(0.03)) {
+        // Surrounding whitespace: the project is still found, by the trimmed App ID.
+        req.app_id = rng.pick([' ', '\t', '\n', '  ', '\r\n']) + app_id
+        if (rng.chance(0.5)) req.app_id = req.app_id.trim() + rng.pick([' ', '\n', '\t'])
     }
     // The join's App ID in another letter case: the project (kept under the original) is
     // unknown to it, the token's App ID differs only in case.
     if (rng.chance(0.03) && req.app_id.toUpperCase() !== req.app_id) req.app_id = req.app_id.toUpperCase()
+    // A malformed sdk_version makes the whole request a bad request.
+    if (rng.chance(0.01)) req.sdk_version = rng.pick(MALFORMED_SDK)
     return { req, project }
 }
 
@@ -473,6 +640,39 @@ function damageToken(rng, damage, token, appId, version) {
         }
         case 'appid':
             return rng.chance(0.8) ? appId : appId.toUpperCase()
+        case 'otherhex': {
+            // 32 hex characters that are not the join's App ID: malformed, hint app_id_as_token
+            let h = ''
+            for (let i = 0; i < 32; i++) h += '0123456789abcdefABCDEF'[rng.int(0, 21)]
+            return h
+        }
+        case 'authprefix': {
+            // a header or query fragment pasted with the token, now and then quoted or spaced
+            const t = rng.pick(['Bearer ', 'token=', 'Bearer ', 'bearer ', 'Token=', 'Bearer  ']) + token
+            return rng.weighted([
+                [6, t],
+                [1, '"' + t + '"'],
+                [1, ws() + t],
+                [1, 'Authorization: ' + t],
+            ])
+        }
+        case 'jsonescaped':
+            return rng.chance(0.9) ? jsonEscape(token) : jsonEscape(urlDecode(token))
+        case 'percent':
+            return rng.chance(0.85) ? percentEncode(rng, token) : percentEncode(rng, token).replace(/%2F/gi, '/')
+        case 'layered': {
+            // several slips at once: the cleaning order of "Repair" matters
+            let t = token
+            if (rng.chance(0.5)) t = jsonEscape(t)
+            else if (rng.chance(0.5)) t = percentEncode(rng, t)
+            if (rng.chance(0.4)) t = urlDecode(t)
+            if (rng.chance(0.5)) t = rng.pick(['Bearer ', 'token=']) + t
+            if (rng.chance(0.5)) t = q() + t + q()
+            if (rng.chance(0.5)) t = ws() + t
+            if (rng.chance(0.3)) t = t + ws()
+            if (rng.chance(0.1)) t = '00' + rng.int(1, 5) + ' ' + t.slice(3) // a legacy key, spaced
+            return t
+        }
         case 'legacy':
             return '00' + rng.int(1, 5) + token.slice(3)
         case 'unknownprefix':
@@ -544,6 +744,20 @@ function damageToken(rng, damage, token, appId, version) {
                 '"',
                 "''",
                 ' ',
+                'hello world', // a space, but no token that lost a '+'
+                'Bearer x',
+                'Bearer ',
+                'token=',
+                'token=hello',
+                '"hello"',
+                ' hello ',
+                'hello%2B',
+                '005abc def',
+                ' 005' + appId,
+                '007 ',
+                '007' + 'A'.repeat(40) + ' ',
+                '\\/',
+                '%2B%2F%3D',
             ])
     }
     return token
@@ -553,7 +767,24 @@ function damageToken(rng, damage, token, appId, version) {
 
 function badRequest(rng, idx) {
     const base = { id: `c${idx}`, app_id: hex32(rng), channel: 'room', at: 1700000000 }
-    const kind = rng.int(0, 6)
+    const kind = rng.int(0, 9)
+    if (kind === 7) return { ...base, sdk_version: rng.pick(MALFORMED_SDK) }
+    if (kind === 8)
+        return {
+            ...base,
+            at: rng.pick([
+                -1,
+                4294967296,
+                1.5,
+                '1969-12-31T23:59:59Z', // -1
+                '2106-02-07T06:28:16Z', // 2^32
+                '2026-13-01T00:00:00Z',
+                '2026-02-30T00:00:00Z',
+                'yesterday',
+                '',
+            ]),
+        }
+    if (kind === 9) return { ...base, platform: rng.pick(['tizen', '', 'native ']) }
     if (kind === 0) return { ...base, uid: 5, account: 'bob' }
     if (kind === 1) return { ...base, uid: 4294967296 }
     if (kind === 2) return { ...base, uid: -1 }

@@ -2,8 +2,9 @@
 # run.sh BUILD_DIR -- the differential test of the diagnosis engine against reference.js.
 #
 #   1. npm ci                  the vendor token libraries (pinned by package-lock.json)
-#   2. node check_scenarios.js the reference reproduces every public scenario (it is trusted
-#                              only as far as it agrees with them)
+#   2. node check_scenarios.js the reference reproduces every v2 scenario (tests/vectors/v2,
+#                              and ../shared/vectors/v2 where it differs; it is trusted only
+#                              as far as it agrees with them)
 #   3. node gen.js             random requests + project configurations (fixed seed + one
 #                              random seed) that combine the rules of diagnosis.md
 #   4. tokendoctor diagnose --batch - --project projects.json   (BUILD_DIR's binary)
@@ -35,13 +36,17 @@ td_npm_ci "$here"
 
 status=0
 
-# 2. The reference against the ground truth.
-scen="$shared/vectors/scenarios.jsonl"
-if [[ -f $scen ]]; then
-    node "$here/check_scenarios.js" "$scen" | tail -n 20 || die "the reference does not reproduce $scen"
-else
-    echo "diffcheck: $scen not found, reference not checked against the scenarios" >&2
+# 2. The reference against the ground truth: the repository's v2 vectors always, and the shared
+#    contract's copies too where one differs from them (a contract change not yet copied in).
+vectors=("$root/tests/vectors/v2/scenarios.jsonl" "$root/tests/vectors/v2/sdk.jsonl")
+if [[ -d $shared/vectors/v2 ]]; then
+    for f in "$shared"/vectors/v2/*.jsonl; do
+        [[ -f $f ]] || continue
+        cmp -s "$f" "$root/tests/vectors/v2/$(basename "$f")" || vectors+=("$f")
+    done
 fi
+node "$here/check_scenarios.js" "${vectors[@]}" | tail -n 20 ||
+    die "the reference does not reproduce ${vectors[*]}"
 
 # 3-5. Generate, diagnose, compare.
 echo "diffcheck: seeds fixed=$fixed_seed random=$random_seed (replay: DIFFCHECK_SEED=$random_seed $0 $build)"
