@@ -160,7 +160,7 @@ function render(file) {
         + `Node ${machine.node}, wrk ${machine.wrk || 'n/a'}, ${machine.cc}.`);
     p(`Corpus: ${int(machine.n)} distinct requests over ${machine.projects} projects (gen.js, ~20% failing); `
         + `batch runs: ${machine.repeat} per side, median; HTTP: wrk ${machine.duration} s per run.`);
-    if (selftest) p(`Baseline checked against the public scenarios: ${selftest.line}.`);
+    if (selftest) p(`Baseline checked against the contract's scenarios (tests/vectors/v2): ${selftest.line}.`);
     p('');
 
     // Headline table.
