@@ -2,11 +2,16 @@
  *
  * Design
  * ------
- * The page is a thin client of the service's public API (shared/spec/interfaces.md, "HTTP"):
+ * The page is a thin client of the service's public API (docs/spec/interfaces.md, "HTTP"):
  *   POST /v1/diagnose  the form, as JSON           -> the diagnosis, rendered in #result
  *   POST /v1/decode    the token while it is typed -> the live preview under the Token field
- *   GET  /v1/errors    once, when the page loads   -> other platforms' codes, hint texts, the
- *                                                     reason and fix of non-errors
+ *   GET  /v1/errors    once, when the page loads   -> other platforms' codes, hint and warning
+ *                                                     texts, the reason and fix of non-errors
+ * A diagnosis' own `error` (code, name, title, reason, solution) is shown as the service wrote
+ * it: its solution already accounts for the hints. The catalog only adds what the answer does not
+ * carry, from the table of the diagnosis' service and SDK generation (diagnosis.md "Error codes
+ * by platform" and "The client's SDK"): an RTC join (`errors`), an RTM 1.x login, or an RTM 2.x
+ * login (`rtm_errors`, by `sdk`; an rtm diagnosis whose sdk_version has major version 2 or more).
  * It keeps no copy of anything typed: no cookie, no localStorage/sessionStorage, nothing in the
  * URL (the form is POSTed as JSON, never submitted as a GET query). The optional API key (for a
  * service run with --auth all) lives only in its password field.
@@ -23,6 +28,11 @@
  * Keys: Enter submits from any input (native form behaviour). In the Token textarea Enter and
  * Ctrl/Cmd+Enter submit too, since a token never contains a line break, while Shift+Enter still
  * inserts one (to reproduce a token pasted with a stray newline).
+ *
+ * The SDK version field names the SDK the chosen service means (the Video SDK of a join, the RTM
+ * SDK of a login) and is sent only when filled. The Platform list offers every platform name the
+ * service accepts, grouped by the code table it reports with (data-codes of its optgroup): the
+ * name itself matters with an SDK version (Flutter's first AccessToken2 release differs).
  */
 'use strict';
 
@@ -30,11 +40,39 @@
   const PLATFORMS = ['native', 'objc', 'web'];
   const PREVIEW_DELAY_MS = 300;
 
+  /* What the client does: an rtc join or an rtm login. */
+  const ACTION = { rtc: 'join', rtm: 'login' };
+
   const VERDICT_TEXT = {
-    joinable: 'The platform accepts this join.',
-    rejected: 'The platform refuses this join.',
-    unverifiable: 'The token fits this join, but this service has no configuration for the ' +
-                      'App ID: its signature and certificate rules cannot be checked.',
+    joinable: (a) => 'The platform accepts this ' + a + '.',
+    rejected: (a) => 'The platform refuses this ' + a + '.',
+    unverifiable: (a) => 'The token fits this ' + a + ', but this service has no configuration ' +
+                             'for the App ID: its signature and certificate rules cannot be ' +
+                             'checked.',
+  };
+
+  /* The SDK version field of each service: the SDK it means. */
+  const SDK_FIELD = {
+    rtc: {
+      label: 'Video SDK version',
+      placeholder: 'e.g. 4.8.0',
+      help: 'The version of the Video SDK the client runs (MAJOR.MINOR or MAJOR.MINOR.PATCH). ' +
+                'An SDK older than AccessToken2 support cannot read a 007 token. Empty: not known.',
+    },
+    rtm: {
+      label: 'RTM SDK version',
+      placeholder: 'e.g. 2.2.0',
+      help: 'The version of the RTM SDK the client runs (MAJOR.MINOR or MAJOR.MINOR.PATCH): ' +
+                'RTM 2.x reports its own error codes, and an SDK older than AccessToken2 support ' +
+                'cannot read a 007 token. Empty: not known (RTM 1.x codes).',
+    },
+  };
+
+  /* The catalog tables (diagnosis.md "Error codes by platform"), and what their codes are. */
+  const TABLE_CODE_LABEL = {
+    rtc: 'Error code',
+    'rtm 1.x': 'RTM login error',
+    'rtm 2.x': 'RTM 2.x error code',
   };
   const VERDICT_MARK = { joinable: '✓', rejected: '✗', unverifiable: '?' };
 
@@ -162,22 +200,47 @@
     return { code, name, also: Array.isArray(value.also) ? value.also : [] };
   }
 
-  /* The catalog as {causes: Map cause -> {codes: {platform: {code, name, also}}, title, reason,
-   * solution}, hints: Map id -> text, warnings: Map id -> text}, from what the service (this
-   * page's own binary) sends: {"errors": [{cause, title, codes: {native, objc, web}, reason,
-   * solution}], "hints": [{hint, text}], "warnings": [{warning, text}]}. No answer (null): an
+  /* The catalog table of a service and SDK generation: 'rtc', 'rtm 1.x' or 'rtm 2.x'. */
+  function tableKey(service, sdk) {
+    if (service !== 'rtm') return 'rtc';
+    return sdk === '2.x' ? 'rtm 2.x' : 'rtm 1.x';
+  }
+
+  /* The major version of an sdk_version text ("2.2.0", "v4.20"), or null. */
+  function sdkMajor(version) {
+    const m = /^[vV]?(\d+)\./.exec(typeof version === 'string' ? version : '');
+    return m ? Number(m[1]) : null;
+  }
+
+  /* The table a diagnosis' codes come from: rtc; rtm with an SDK of major version 2 or more
+   * (Signaling 2.x, its own codes); rtm otherwise (1.x, also when the version is not known). */
+  function tableOf(service, sdkVersion) {
+    if (service !== 'rtm') return 'rtc';
+    const major = sdkMajor(sdkVersion);
+    return tableKey('rtm', major !== null && major >= 2 ? '2.x' : '1.x');
+  }
+
+  /* The catalog as {tables: Map table -> Map cause -> {codes: {platform: {code, name, also}},
+   * title, reason, solution}, hints: Map id -> text, warnings: Map id -> text}, from what the
+   * service (this page's own binary) sends: {"errors": [RTC rows], "rtm_errors": [RTM rows, "sdk"
+   * "1.x" or "2.x"], "hints": [{hint, text}], "warnings": [{warning, text}]}, each row {cause,
+   * service, sdk, title, codes: {native, objc, web}, reason, solution}. No answer (null): an
    * empty catalog, and the page shows fewer details. */
   function normalizeCatalog(json) {
-    const catalog = { causes: new Map(), hints: new Map(), warnings: new Map() };
+    const catalog = { tables: new Map(), hints: new Map(), warnings: new Map() };
     if (!json || typeof json !== 'object') return catalog;
-    for (const entry of Array.isArray(json.errors) ? json.errors : []) {
+    const rows = [].concat(Array.isArray(json.errors) ? json.errors : [],
+                           Array.isArray(json.rtm_errors) ? json.rtm_errors : []);
+    for (const entry of rows) {
       if (!entry || typeof entry.cause !== 'string') continue;
       const codes = {};
       for (const platform of PLATFORMS) {
         const c = codeOf(entry.codes && entry.codes[platform]);
         if (c) codes[platform] = c;
       }
-      catalog.causes.set(entry.cause, {
+      const key = tableKey(entry.service, entry.sdk);
+      if (!catalog.tables.has(key)) catalog.tables.set(key, new Map());
+      catalog.tables.get(key).set(entry.cause, {
         codes,
         title: typeof entry.title === 'string' ? entry.title : null,
         reason: typeof entry.reason === 'string' ? entry.reason : null,
@@ -193,6 +256,12 @@
       }
     }
     return catalog;
+  }
+
+  /* The catalog row of a cause in a table, or null. */
+  function catalogEntry(catalog, table, cause) {
+    const rows = catalog.tables.get(table);
+    return (rows && rows.get(cause)) || null;
   }
 
   /* Fetched once; a failure (service down, 401 before an API key was entered) is not kept, so
@@ -214,7 +283,8 @@
 
   /* The diagnosis inputs: empty fields are omitted (the service applies its defaults, `at`
    * included: now); uid and at are sent as integers when they are integers, otherwise as typed
-   * so that the service's 400 names the field. */
+   * so that the service's 400 names the field. The SDK version is sent trimmed, and only when
+   * filled; a malformed one is the service's 400 too. */
   function readForm() {
     const request = {};
     const text = (id) => $(id).value;
@@ -227,9 +297,27 @@
     request.platform = text('platform');
     request.role = text('role');
     request.service = text('service');
+    const sdk = text('sdk-version').trim();
+    if (sdk !== '') request.sdk_version = sdk;
     const at = text('at').trim();
     if (at !== '') request.at = /^-?\d+$/.test(at) ? Number(at) : at;
     return request;
+  }
+
+  /* The code table (native, objc, web) of the chosen platform: its optgroup's data-codes. */
+  function platformCodes() {
+    const option = $('platform').selectedOptions[0];
+    const group = option && option.parentElement;
+    return (group && group.getAttribute('data-codes')) || 'native';
+  }
+
+  /* The SDK version field names the SDK of the chosen service. */
+  function updateSdkField() {
+    const field = SDK_FIELD[$('service').value] || SDK_FIELD.rtc;
+    const input = $('sdk-version');
+    input.labels[0].textContent = field.label;
+    input.placeholder = field.placeholder;
+    $('sdk-version-help').textContent = field.help;
   }
 
   /* ---- Rendering a diagnosis -------------------------------------------------------------- */
@@ -252,37 +340,49 @@
     return [c.code, c.name].filter((x) => x !== null && x !== undefined).join(' ');
   }
 
-  function renderVerdict(d) {
+  function renderVerdict(d, view) {
     const verdict = String(d.verdict);
+    const says = VERDICT_TEXT[verdict];
     return el('div', { class: 'verdict verdict-' + verdict.replace(/[^a-z_]/g, '') },
               el('span', { class: 'verdict-mark', 'aria-hidden': 'true' },
                  VERDICT_MARK[verdict] || '•'),
               el('div', { class: 'verdict-text' },
                  el('strong', { id: 'verdict', 'data-verdict': verdict }, verdict),
-                 el('span', { class: 'verdict-says' }, VERDICT_TEXT[verdict] || '')));
+                 el('span', { class: 'verdict-says' }, says ? says(view.action) : '')));
+  }
+
+  /* The error code as the platform reports it: the number and the constant name, or the name
+   * alone where the platform reports no number (web, channel_name_invalid: INVALID_PARAMS). */
+  function renderErrorCode(error) {
+    const name = el('code', { id: 'error-name' }, String(error.name || ''));
+    if (typeof error.code !== 'number') {
+      return [name, el('span', { class: 'muted' }, ' (named only: the SDK gives no number)')];
+    }
+    return [el('span', { id: 'error-code', class: 'error-code', 'data-code': error.code },
+               String(error.code)),
+            ' ', name];
   }
 
   /* Cause, the error code for the chosen platform (and the codes it may also report), and the
-   * other platforms' codes from the catalog. */
-  function renderCodes(d, catalog, request) {
-    const entry = catalog.causes.get(d.cause);
+   * other platforms' codes from the catalog table of the diagnosis' service and SDK. */
+  function renderCodes(d, catalog, view) {
+    const entry = catalogEntry(catalog, view.table, d.cause);
     const error = d.error && typeof d.error === 'object' ? d.error : null;
-    const platform = error && error.platform ? String(error.platform) : request.platform;
+    const platform = error && error.platform ? String(error.platform) : view.codes;
+    const title = (error && error.title) || (entry && entry.title);
     const list = el('dl', { class: 'facts' });
     list.append(el('dt', null, 'Cause'),
                 el('dd', null, el('code', { id: 'cause', 'data-cause': d.cause }, String(d.cause)),
-                   entry && entry.title ? el('span', { class: 'muted' }, ' — ' + entry.title)
-                                        : null));
+                   title ? el('span', { class: 'muted', id: 'cause-title' }, ' — ' + title)
+                         : null));
+    const label = (TABLE_CODE_LABEL[view.table] || 'Error code') + ' (' + platform + ')';
     if (error) {
       const also = Array.isArray(error.also) && error.also.length
                        ? el('span', { class: 'also' }, ' also reported as ',
                             error.also.map((a) => codeLabel(codeOf(a))).join(', '))
                        : null;
-      list.append(el('dt', null, 'Error code (' + platform + ')'),
-                  el('dd', null,
-                     el('span', { id: 'error-code', class: 'error-code',
-                                  'data-code': error.code }, String(error.code)),
-                     ' ', el('code', { id: 'error-name' }, String(error.name || '')), also));
+      list.append(el('dt', null, label),
+                  el('dd', { id: 'error' }, ...renderErrorCode(error), also));
       const others = PLATFORMS.filter((p) => p !== platform && entry && entry.codes[p]);
       if (others.length) {
         list.append(el('dt', null, 'Other platforms'),
@@ -292,18 +392,26 @@
                                                   el('code', null, codeLabel(entry.codes[p])))))));
       }
     } else {
-      list.append(el('dt', null, 'Error code (' + platform + ')'),
+      list.append(el('dt', null, label),
                   el('dd', null, el('span', { id: 'error-code', 'data-code': '' }, 'none'),
-                     el('span', { class: 'muted' }, ' — the join is not refused')));
+                     el('span', { class: 'muted' }, ' — the ' + view.action + ' is not refused')));
+    }
+    if (typeof d.sdk_version === 'string') {
+      list.append(el('dt', null, view.service === 'rtm' ? 'RTM SDK' : 'Video SDK'),
+                  el('dd', null, el('code', { id: 'sdk-judged' }, d.sdk_version),
+                     view.table === 'rtm 2.x' ? el('span', { class: 'muted' }, ' (RTM 2.x codes)')
+                                              : null));
     }
     return list;
   }
 
-  function renderReasonFix(d, catalog) {
+  /* The reason and the fix: the diagnosis' own (its solution accounts for the hints), else, for
+   * a cause that is not an error, the catalog's. */
+  function renderReasonFix(d, catalog, view) {
     const error = d.error && typeof d.error === 'object' ? d.error : null;
-    const entry = catalog.causes.get(d.cause);
-    const reason = (error && error.reason) || (entry && entry.reason);
-    const solution = (error && error.solution) || (entry && entry.solution);
+    const entry = catalogEntry(catalog, view.table, d.cause);
+    const reason = error ? error.reason : entry && entry.reason;
+    const solution = error ? error.solution : entry && entry.solution;
     const nodes = [];
     if (reason) nodes.push(section('Why', el('p', { id: 'reason' }, String(reason))));
     if (solution) {
@@ -324,6 +432,24 @@
     return section(title, idList(id, ids, texts));
   }
 
+  /* What the repair removed, by the hints of the damage it undid (diagnosis.md "Repair"). */
+  const REPAIR_STEPS = [
+    ['whitespace', 'surrounding whitespace'],
+    ['quoted', 'quotes'],
+    ['auth_prefix', 'a "Bearer " or "token=" prefix'],
+    ['json_escaped', 'JSON escaping (\\/ for /)'],
+    ['percent_encoded', 'URL encoding (%2B, %2F, %3D)'],
+    ['url_decoded', 'spaces that were "+" signs'],
+  ];
+
+  function repairSteps(hints) {
+    const steps = REPAIR_STEPS.filter(([hint]) => Array.isArray(hints) && hints.includes(hint))
+                      .map(([, text]) => text);
+    if (steps.length === 0) return 'Cleaned';
+    const last = steps.pop();
+    return 'Cleaned of ' + (steps.length ? steps.join(', ') + ' and ' : '') + last;
+  }
+
   function renderRepaired(d) {
     const r = d.repaired;
     if (!r || typeof r !== 'object' || typeof r.token !== 'string') return null;
@@ -336,7 +462,7 @@
     });
     return el('section', { class: 'block repaired', id: 'repaired' },
               el('h3', null, 'Repaired token'),
-              el('p', null, 'Cleaned of whitespace, quotes and lost "+" signs, the token would be ',
+              el('p', null, repairSteps(d.hints) + ', the token would be ',
                  el('strong', { id: 'repaired-verdict', class: 'tag tag-' + r.verdict },
                     String(r.verdict)),
                  ' (', el('code', { id: 'repaired-cause' }, String(r.cause)), ').'),
@@ -407,12 +533,21 @@
               el('pre', { class: 'json' }, JSON.stringify(d.token, null, 2)));
   }
 
-  function renderDiagnosis(d, catalog, request) {
+  /* What a diagnosis is read with: the service (rtc join, rtm login), the code table of the
+   * chosen platform, and the catalog table of the service and the SDK version judged by (the
+   * answer's echo). */
+  function viewOf(d, request, codes) {
+    const service = request.service === 'rtm' ? 'rtm' : 'rtc';
+    const sdk = 'sdk_version' in d ? d.sdk_version : request.sdk_version;
+    return { service, action: ACTION[service], codes, table: tableOf(service, sdk) };
+  }
+
+  function renderDiagnosis(d, catalog, view) {
     const result = $('result');
     stopCountdown();
     clear(result);
-    result.append(renderVerdict(d), renderCodes(d, catalog, request),
-                  ...renderReasonFix(d, catalog));
+    result.append(renderVerdict(d, view), renderCodes(d, catalog, view),
+                  ...renderReasonFix(d, catalog, view));
     for (const node of [renderIdList('Hints', 'hints', d.hints, catalog.hints),
                         renderIdList('Warnings', 'warnings', d.warnings, catalog.warnings),
                         renderRepaired(d), renderExpiry(d), renderChecks(d), renderProject(d),
@@ -438,6 +573,7 @@
   async function diagnose() {
     const seq = ++diagnoseSeq;
     const request = readForm();
+    const codes = platformCodes();
     $('busy').hidden = false;
     $('result').setAttribute('aria-busy', 'true');
     $('result').setAttribute('data-state', 'busy');
@@ -446,7 +582,7 @@
                                                      loadCatalog()]);
       if (seq !== diagnoseSeq) return;
       if (response.status === 200 && response.body && typeof response.body === 'object') {
-        renderDiagnosis(response.body, catalog, request);
+        renderDiagnosis(response.body, catalog, viewOf(response.body, request, codes));
       } else {
         renderFailure(errorMessage(response.status, response.body));
       }
@@ -562,6 +698,8 @@
     });
     $('token').addEventListener('input', schedulePreview);
     $('token').addEventListener('keydown', onTokenKeydown);
+    $('service').addEventListener('change', updateSdkField);
+    updateSdkField(); /* the service may have been restored by the browser */
     if ($('token').value !== '') schedulePreview(); /* a value restored by the browser */
     loadCatalog();
   }
