@@ -3,40 +3,49 @@
 // Design
 // ------
 // run.sh starts `tokendoctor serve` on a fresh database and passes its URL, an admin key and
-// the shared vectors here (TD_BASE_URL, TD_ADMIN_KEY, TD_SHARED_DIR, TD_SCREENSHOT). Everything
-// is checked the way a support engineer uses the page: fields found by their accessible label,
-// the Diagnose button by its role and name, the answer read from the role="status" region.
+// the repository's vectors here (TD_BASE_URL, TD_ADMIN_KEY, TD_VECTORS_DIR, TD_SCREENSHOT).
+// Everything is checked the way a support engineer uses the page: fields found by their
+// accessible label, the Diagnose button by its role and name, the answer read from the
+// role="status" region.
 //
-// Checks, in order: the page and its CSP header; the served assets byte for byte; the
-// scenarios (verdict, cause, code and constant name, other platforms, fix, hints, warnings,
-// expiry, the 11 checks); the repair button; the decode preview (a token, a truncated one); a
-// bad request; keyboard only (Tab order, Enter in an input, on the button, in the Token field);
-// a phone viewport and the collapsible decoded token; the live countdown (on a fake clock); the
-// README screenshot (clock frozen, so the picture is the same every run); then the globals.
+// Checks, in order: the page and its CSP header; the served assets byte for byte; the error
+// catalog's shape (GET /v1/errors); the SDK version field (its label names the SDK of the
+// service); the scenarios (verdict, cause, code and constant name, other platforms from the
+// catalog table of the service and SDK generation, reason and fix, hints and warnings in plain
+// words, expiry, the 13 checks, the SDK version sent and echoed); an RTM login with an RTC 006
+// token (warning rtm_login_privilege_missing); the repair button of every repairable scenario;
+// the decode preview (a token, a truncated one); two bad requests (uid with account, a malformed
+// SDK version); keyboard only (Tab order, Enter in an input, on the button, in the Token
+// field); a phone viewport and the collapsible decoded token; the live countdown (on a fake
+// clock); the README screenshot (clock frozen, so the picture is the same every run); then the
+// globals.
 //
-// The scenarios are public ones from shared/vectors/scenarios.jsonl, chosen to cover every
-// verdict, every cause and the three platforms (aliases included: android, flutter, ios). Each
-// scenario's project configuration is PUT through the admin API first (or deleted when the
-// scenario has none). Scenarios carry an `at` in the past, so the test opens "Advanced" and
-// fills "At"; otherwise the page sends no `at` and the service judges expiry now.
+// The scenarios are public ones from the repository's copy of the contract's vectors
+// (tests/vectors/v2/scenarios.jsonl and sdk.jsonl, diagnosis.md v2), chosen to cover every
+// verdict, every cause, rtc joins and rtm logins on the three platforms (aliases included:
+// android, flutter, ios), RTM 1.x and 2.x codes, SDK versions and the v2 hints. Each scenario's
+// project configuration is PUT through the admin API first (or deleted when the scenario has
+// none). Scenarios carry an `at` in the past, so the test opens "Advanced" and fills "At";
+// otherwise the page sends no `at` and the service judges expiry now.
 //
 // Global checks run on every page load of the test: no console error and no uncaught
 // exception, no request to anything but the service (every other URL is aborted and reported),
 // nothing stored in localStorage/sessionStorage/cookies, no token in the URL. Chromium logs
 // "Failed to load resource: ... status of N" as a console error for every non-2xx answer to a
 // fetch, and some are the page working as designed: the live preview of an undecodable token
-// (POST /v1/decode answers 422) and the one test that sends a bad request on purpose (POST
+// (POST /v1/decode answers 422) and the tests that send a bad request on purpose (POST
 // /v1/diagnose answers 400). Only those exact (URL, status) pairs are tolerated, the 400 only
-// during that test.
+// during those tests.
 //
 // Output: one line per check ("ok - ..." / "not ok - ...: why") and a final
 // "web: N passed, M failed"; the exit status is 1 when anything failed.
 import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { chromium, firefox } from 'playwright-core';
 
 const BASE = process.env.TD_BASE_URL; // e.g. http://127.0.0.1:40123
 const ADMIN_KEY = process.env.TD_ADMIN_KEY;
-const SHARED = process.env.TD_SHARED_DIR;
+const VECTORS = process.env.TD_VECTORS_DIR; // the repository's tests/vectors
 const SCREENSHOT = process.env.TD_SCREENSHOT;
 const CHROMIUM = process.env.TD_CHROMIUM || '/usr/bin/chromium';
 // TD_BROWSER=firefox runs the same checks in Debian's firefox-esr over WebDriver BiDi (a manual
@@ -45,47 +54,86 @@ const BROWSER = process.env.TD_BROWSER || 'chromium';
 const FIREFOX = process.env.TD_FIREFOX || '/usr/bin/firefox-esr';
 const WAIT_MS = 15000; // how long an element may take to appear before the check fails
 
-if (!BASE || !ADMIN_KEY || !SHARED) {
-  console.error('e2e.mjs: set TD_BASE_URL, TD_ADMIN_KEY and TD_SHARED_DIR (run.sh does)');
+if (!BASE || !ADMIN_KEY || !VECTORS) {
+  console.error('e2e.mjs: set TD_BASE_URL, TD_ADMIN_KEY and TD_VECTORS_DIR (run.sh does)');
   process.exit(2);
 }
 
+const VECTOR_FILES = ['v2/scenarios.jsonl', 'v2/sdk.jsonl'];
+
 // ---- The scenarios ------------------------------------------------------------------------
 
-// id -> why it is here. Every cause of diagnosis.md appears once at least.
+// id -> why it is here. Every verdict and every cause of diagnosis.md appears once at least,
+// for rtc joins and for rtm logins.
 const CHOSEN = {
-  s17: 'joinable ok, web, 007 rtc uid',
-  s10: 'joinable ok, flutter (native), 007 rtm account, warning lifetime_over_24h',
-  s97: 'joinable ok_app_id_only, ios (objc), no token',
-  s11: 'unverifiable project_unknown, objc, 006',
-  s41: 'token_malformed url_decoded, web, with a repair that is joinable',
-  s5: 'token_malformed truncated, android (native)',
-  s28: 'token_not_expected, web code 119, hint truncated, account',
-  s115: 'token_required, web code 120',
-  s24: 'app_id_mismatch, hint app_id_case_differs',
-  s214: 'uid_mismatch 006, hint join_uid_zero, native',
-  s158: 'channel_mismatch 006, objc',
-  s19: 'signature_invalid web, signed_with_disabled_certificate, publish_privilege_missing',
-  s150: 'service_missing, android rtm',
-  s136: 'token_expired, web 109 (also 118, 2)',
-  s188: 'privilege_expired 006 rtm, web',
-  s6: 'app_id_malformed, code 101',
+  // rtc joins
+  s7: 'joinable ok, web, 007 uid',
+  s173: 'joinable ok_app_id_only, web, no token',
+  s100: 'unverifiable project_unknown, objc',
+  s45: 'app_id_malformed 101, ios, hint app_id_whitespace',
+  s22: 'channel_name_invalid, web: INVALID_PARAMS, no number',
+  s56: 'channel_name_invalid 102, native, 64 bytes',
+  s48: 'token_required, web 120',
+  s0: 'token_not_expected, web 119',
+  s38: 'token_malformed, web, hint auth_prefix, repaired',
+  s46: 'token_malformed, native, hint truncated',
+  's309-sdk': 'token_malformed, flutter 6.3.2, hint json_escaped, repaired',
+  's28-sdk': 'token_version_unsupported 101, Web SDK 4.5.0',
+  's43-sdk': 'token_version_unsupported 101, Flutter SDK 4.1.1, unknown project',
+  's92-sdk': 'app_id_mismatch, android, hints sample_app_id, signed_with_sample_certificate',
+  s34: 'service_missing, android',
+  s124: 'channel_mismatch, web, hint channel_case_differs',
+  s36: 'channel_mismatch, android, hint channel_whitespace',
+  s26: 'uid_mismatch, android, hints join_uid_zero, token_uid_zero_text',
+  's603-sdk': 'uid_mismatch, flutter, hint token_uid_out_of_range',
+  s29: 'signature_invalid, web, hint signed_with_sample_certificate',
+  s54: 'token_expired, web 109 (also 118, 2)',
+  s102: 'token_expired, web, warning publish_privilege_missing',
+  s84: 'privilege_expired, objc, hint privilege_expire_is_role',
+  // rtm logins: RTM 1.x codes without a version or with a 1.x one, RTM 2.x codes with 2.x
+  s72: 'rtm joinable ok, web',
+  s291: 'rtm unverifiable project_unknown, web',
+  s476: 'rtm joinable ok_app_id_only, web',
+  s244: 'rtm token_required 5, web',
+  s236: 'rtm token_not_expected 5, ios, warning expires_soon',
+  s101: 'rtm token_malformed 5, web, hint percent_encoded, repaired',
+  s423: 'rtm token_malformed 5, android, hint auth_prefix, repaired',
+  's504-sdk': 'rtm token_version_unsupported 5, ios, RTM SDK 1.4.10',
+  s391: 'rtm service_missing 5 (also 2), android, hint built_for_rtc',
+  s181: 'rtm uid_mismatch 5, flutter',
+  s76: 'rtm privilege_expired 6, objc, hint expired_at_issue',
+  's197-sdk': 'rtm app_id_malformed -10003, ios, RTM SDK 2.3',
+  's436-sdk': 'rtm app_id_mismatch -10016, web, RTM SDK v2.2.2, hint sample_app_id',
+  's82-sdk': 'rtm signature_invalid -10005, ios, RTM SDK 2.2.0',
+  's249-sdk': 'rtm token_expired -10009, ios, RTM SDK 2.3',
 };
-const PLATFORM_ALIAS = {
+const PLATFORM_CODES = {
   android: 'native', windows: 'native', linux: 'native', unity: 'native', electron: 'native',
   flutter: 'native', 'react-native': 'native', cocos: 'native', ios: 'objc', macos: 'objc',
 };
+const ALL_PLATFORMS = ['native', 'android', 'windows', 'linux', 'unity', 'electron', 'flutter',
+                       'react-native', 'cocos', 'objc', 'ios', 'macos', 'web'];
+const CHECK_IDS = ['app_id_format', 'channel_name', 'token_present', 'token_expected',
+                   'token_decodes', 'token_version', 'app_id_match', 'service', 'channel', 'uid',
+                   'signature', 'token_expiry', 'privilege_expiry'];
+const SDK_LABEL = { rtc: 'Video SDK version', rtm: 'RTM SDK version' };
 
-function loadScenarios() {
+function loadVectors() {
   const all = new Map();
-  for (const line of readFileSync(`${SHARED}/vectors/scenarios.jsonl`, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const s = JSON.parse(line);
-    all.set(s.id, s);
+  for (const file of VECTOR_FILES) {
+    for (const line of readFileSync(`${VECTORS}/${file}`, 'utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      const s = JSON.parse(line);
+      all.set(s.id, s);
+    }
   }
+  return all;
+}
+
+function chooseScenarios(all) {
   const chosen = Object.keys(CHOSEN).map((id) => {
     const s = all.get(id);
-    if (!s) throw new Error(`scenario ${id} is not in scenarios.jsonl`);
+    if (!s) throw new Error(`scenario ${id} is not in ${VECTOR_FILES.join(' or ')}`);
     return s;
   });
   // Projects are PUT one after the other: two scenarios sharing an App ID would disturb each
@@ -99,6 +147,27 @@ function loadScenarios() {
     }
   }
   return chosen;
+}
+
+function serviceOf(request) {
+  return request.service === 'rtm' ? 'rtm' : 'rtc';
+}
+
+function codesOf(platform) {
+  return PLATFORM_CODES[platform] || platform || 'native';
+}
+
+// The catalog table of a diagnosis (diagnosis.md "The client's SDK"): rtc joins use `errors`,
+// rtm logins `rtm_errors` of sdk 2.x when the SDK's major version is 2 or more, else of 1.x.
+function catalogTable(catalog, service, sdkVersion) {
+  if (service !== 'rtm') return catalog.errors;
+  const m = /^v?(\d+)\./.exec(sdkVersion || '');
+  const sdk = m && Number(m[1]) >= 2 ? '2.x' : '1.x';
+  return catalog.rtm_errors.filter((row) => row.sdk === sdk);
+}
+
+function codeLabel(c) {
+  return [c.code, c.name].filter((x) => x !== null && x !== undefined).join(' ');
 }
 
 // ---- Reporting ----------------------------------------------------------------------------
@@ -173,10 +242,13 @@ async function fillForm(page, request) {
   await label('Channel').fill(request.channel === undefined ? '' : request.channel);
   await label('UID').fill(request.uid === undefined ? '' : String(request.uid));
   await label('User account').fill(request.account === undefined ? '' : request.account);
-  const platform = PLATFORM_ALIAS[request.platform] || request.platform || 'native';
-  await label('Platform').selectOption(platform);
+  await label('Platform').selectOption(request.platform || 'native');
   await label('Role').selectOption(request.role || 'publisher');
-  await label('Service').selectOption(request.service || 'rtc');
+  const service = serviceOf(request);
+  await label('Service').selectOption(service);
+  // The field's label names the SDK of the service just chosen.
+  await label(SDK_LABEL[service]).fill(request.sdk_version === undefined ? ''
+                                                                         : request.sdk_version);
   if (request.at !== undefined) {
     const advanced = page.locator('details', { has: page.getByLabel('At', { exact: true }) });
     if (!(await advanced.evaluate((d) => d.open))) {
@@ -187,7 +259,8 @@ async function fillForm(page, request) {
 }
 
 // Runs `action` (a click or a key press that submits) and waits until the page has rendered the
-// answer of the POST /v1/diagnose it caused. Returns that answer's JSON.
+// answer of the POST /v1/diagnose it caused. Returns that answer's JSON; its `sent` and
+// `status` properties (not enumerable) are the request body the page sent and the HTTP status.
 async function submitAndWait(page, action) {
   const response = page.waitForResponse(
       (r) => r.url() === `${BASE}/v1/diagnose` && r.request().method() === 'POST',
@@ -198,7 +271,10 @@ async function submitAndWait(page, action) {
     const el = document.getElementById('result');
     return el && el.getAttribute('data-state') !== 'busy' && !el.hasAttribute('aria-busy');
   }, null, { timeout: WAIT_MS });
-  return r.json();
+  const answer = await r.json();
+  Object.defineProperty(answer, 'sent', { value: r.request().postDataJSON() });
+  Object.defineProperty(answer, 'status', { value: r.status() });
+  return answer;
 }
 
 async function clickDiagnose(page) {
@@ -206,38 +282,94 @@ async function clickDiagnose(page) {
                        () => page.getByRole('button', { name: 'Diagnose', exact: true }).click());
 }
 
-// Checks that the answer shown matches the scenario's expected answer.
-async function expectShown(page, expect, platform) {
+// The hints or warnings shown: each "id — the catalog's text for it".
+async function expectNotes(page, kind, ids, texts) {
+  const items = page.getByRole('status').locator(`#${kind} li`);
+  const shown = ids.length ? (await items.allTextContents()).map((t) => t.trim()) : [];
+  const want = ids.map((id) => {
+    assert(texts.has(id), `the catalog has no text for ${kind.slice(0, -1)} ${id}`);
+    return `${id} — ${texts.get(id)}`;
+  });
+  assertEqual(`${kind} shown`, [...shown].sort().join(' | '), [...want].sort().join(' | '));
+  if (!ids.length) {
+    assertEqual(`${kind} list`, await page.getByRole('status').locator(`#${kind}`).count(), 0);
+  }
+}
+
+// Checks that the answer shown matches the scenario's expected answer and the service's answer
+// (its error object) and, for what the answer does not carry, the catalog table of the
+// diagnosis' service and SDK generation.
+async function expectShown(page, s, answer, catalog) {
+  const { expect, request } = s;
+  const status = page.getByRole('status');
+  const service = serviceOf(request);
+  const platform = codesOf(request.platform);
+  const table = catalogTable(catalog, service, request.sdk_version);
+  const row = table.find((r) => r.cause === expect.cause);
   assertEqual('verdict shown', await text(page, '#verdict'), expect.verdict);
   assertEqual('cause shown', await text(page, '#cause'), expect.cause);
-  if (expect.code === null) {
+  if (expect.verdict !== 'rejected') {
     assertEqual('error code shown', await text(page, '#error-code'), 'none');
+    // Not an error: the reason and fix are the catalog's, from the diagnosis' table.
+    if (row && row.solution) assertEqual('fix shown', await text(page, '#fix'), row.solution);
+    if (row && row.reason) assertEqual('reason shown', await text(page, '#reason'), row.reason);
   } else {
-    assertEqual('error code shown', await text(page, '#error-code'), String(expect.code));
+    const error = answer.error;
+    assert(error && typeof error === 'object', 'a rejected answer without error');
+    assertEqual('service answer code', error.code, expect.code);
     const name = await text(page, '#error-name');
+    assertEqual('error name shown', name, error.name);
     assert(/^[A-Za-z_]+$/.test(name), `error constant name shown: ${JSON.stringify(name)}`);
-    const others = await page.getByRole('status').locator('#other-platforms li').allTextContents();
-    const otherPlatforms = ['native', 'objc', 'web'].filter((p) => p !== platform);
-    assertEqual('other platforms listed', others.map((t) => t.split(':')[0]).join(','),
-                otherPlatforms.join(','));
-    assert(await page.getByRole('status').locator('#fix').count() === 1, 'no fix shown');
-  }
-  for (const [kind, ids] of [['hints', expect.hints], ['warnings', expect.warnings]]) {
-    const items = page.getByRole('status').locator(`#${kind} li code`);
-    const shown = ids.length ? await items.allTextContents() : [];
-    assertEqual(`${kind} shown`, [...shown].sort().join(','), [...ids].sort().join(','));
-    if (!ids.length) {
-      assertEqual(`${kind} list`, await page.getByRole('status').locator(`#${kind}`).count(), 0);
+    if (expect.code === null) {
+      assertEqual('a number shown', await status.locator('#error-code').count(), 0);
+      const dd = await text(page, '#error');
+      assert(!/null/.test(dd), `the error shows "null": ${dd}`);
+    } else {
+      assertEqual('error code shown', await text(page, '#error-code'), String(expect.code));
     }
+    if (service === 'rtm') {
+      const rtm2 = table !== catalog.errors && table.length && table[0].sdk === '2.x';
+      const prefix = rtm2 ? /^RTM_ERROR_/ : platform === 'objc' ? /^AgoraRtmLoginError/
+                                                                 : /^LOGIN_ERR_/;
+      assert(prefix.test(name), `RTM error name ${name} does not match ${prefix}`);
+    }
+    // Other platforms: the catalog row of this cause in the diagnosis' table.
+    assert(row, `no catalog row for ${expect.cause} in the ${service} table`);
+    const others = await status.locator('#other-platforms li').allTextContents();
+    const want = ['native', 'objc', 'web'].filter((p) => p !== platform && row.codes[p])
+                     .map((p) => `${p}: ${codeLabel(row.codes[p])}`);
+    assertEqual('other platforms listed', others.map((t) => t.trim()).join(' | '),
+                want.join(' | '));
+    // The diagnosis' own reason and fix (its solution accounts for the hints).
+    assertEqual('fix shown', await text(page, '#fix'), error.solution);
+    assertEqual('reason shown', await text(page, '#reason'), error.reason);
+    assertEqual('title shown', await text(page, '#cause-title'), `— ${error.title}`);
   }
+  await expectNotes(page, 'hints', expect.hints, catalog.hintTexts);
+  await expectNotes(page, 'warnings', expect.warnings, catalog.warningTexts);
   if (expect.expires_at === null) {
-    assertEqual('expiry', await page.getByRole('status').locator('#expires-at').count(), 0);
+    assertEqual('expiry', await status.locator('#expires-at').count(), 0);
   } else {
     assertEqual('expiry shown', await text(page, '#expires-at'), isoUtc(expect.expires_at));
     assert((await text(page, '#countdown')).length > 0, 'no countdown');
   }
-  const checks = await page.getByRole('status').locator('#checks li').count();
-  assertEqual('checks listed', checks, 11);
+  const checks = await status.locator('#checks li code').allTextContents();
+  assertEqual('checks listed', checks.join(','), CHECK_IDS.join(','));
+  if (request.sdk_version === undefined) {
+    assertEqual('SDK version shown', await status.locator('#sdk-judged').count(), 0);
+  } else {
+    assertEqual('SDK version shown', await text(page, '#sdk-judged'), request.sdk_version);
+  }
+}
+
+// The error catalog, with its hint and warning texts as maps.
+async function loadCatalog() {
+  const response = await fetch(`${BASE}/v1/errors`);
+  assertEqual('GET /v1/errors', response.status, 200);
+  const catalog = await response.json();
+  catalog.hintTexts = new Map((catalog.hints || []).map((h) => [h.hint, h.text]));
+  catalog.warningTexts = new Map((catalog.warnings || []).map((w) => [w.warning, w.text]));
+  return catalog;
 }
 
 // ---- Global watchers ----------------------------------------------------------------------
@@ -292,7 +424,8 @@ function launch() {
 }
 
 async function main() {
-  const scenarios = loadScenarios();
+  const vectors = loadVectors();
+  const scenarios = chooseScenarios(vectors);
   const browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
@@ -309,7 +442,7 @@ async function main() {
                 assert(/default-src 'self'/.test(headers['content-security-policy'] || ''),
                        `content-security-policy: ${headers['content-security-policy']}`);
                 for (const label of ['Token', 'App ID', 'Channel', 'UID', 'User account',
-                                     'Platform', 'Role', 'Service']) {
+                                     'Platform', 'Role', 'Service', 'Video SDK version']) {
                   assertEqual(`fields labelled ${label}`,
                               await page.getByLabel(label, { exact: true }).count(), 1);
                 }
@@ -319,7 +452,7 @@ async function main() {
                 assertEqual('Platform options',
                             (await page.getByLabel('Platform', { exact: true })
                                  .locator('option').evaluateAll((o) => o.map((x) => x.value)))
-                                .join(','), 'native,objc,web');
+                                .join(','), ALL_PLATFORMS.join(','));
               });
 
   await check('the embedded assets are byte-identical to server/assets/', async () => {
@@ -340,37 +473,118 @@ async function main() {
     assertEqual('GET /assets/nope.js', missing.status, 404);
   });
 
+  let catalog = null;
+  await check('GET /v1/errors: RTC rows, RTM 1.x and 2.x rows, hint and warning texts',
+              async () => {
+                catalog = await loadCatalog();
+                assert(Array.isArray(catalog.errors) && catalog.errors.length > 0, 'no errors');
+                assert(Array.isArray(catalog.rtm_errors), 'no rtm_errors');
+                for (const row of catalog.errors) {
+                  assertEqual(`errors ${row.cause} service`, row.service, 'rtc');
+                  assertEqual(`errors ${row.cause} sdk`, row.sdk, null);
+                }
+                const sdks = catalog.rtm_errors.map((row) => row.sdk);
+                assert(sdks.includes('1.x') && sdks.includes('2.x'), `rtm sdks: ${sdks}`);
+                assert(sdks.indexOf('2.x') > sdks.lastIndexOf('1.x'), 'rtm 1.x rows come first');
+                for (const row of catalog.rtm_errors) {
+                  assertEqual(`rtm_errors ${row.cause} service`, row.service, 'rtm');
+                }
+                const causes = new Set(catalog.errors.map((row) => row.cause));
+                for (const s of scenarios) {
+                  assert(causes.has(s.expect.cause), `no RTC row for ${s.expect.cause}`);
+                  for (const h of s.expect.hints) assert(catalog.hintTexts.has(h), `hint ${h}`);
+                  for (const w of s.expect.warnings) {
+                    assert(catalog.warningTexts.has(w), `warning ${w}`);
+                  }
+                }
+                assert(catalog.warningTexts.has('rtm_login_privilege_missing'),
+                       'no text for warning rtm_login_privilege_missing');
+                assert(!catalog.warningTexts.has('channel_name_invalid'),
+                       'warning channel_name_invalid is gone in v2');
+              });
+  if (!catalog) catalog = { errors: [], rtm_errors: [], hintTexts: new Map(),
+                            warningTexts: new Map() };
+
+  await check('the SDK version field names the SDK of the service', async () => {
+    const label = (name) => page.getByLabel(name, { exact: true });
+    await label('Service').selectOption('rtm');
+    assertEqual('RTM SDK version fields', await label('RTM SDK version').count(), 1);
+    assertEqual('Video SDK version fields', await label('Video SDK version').count(), 0);
+    const placeholder = await label('RTM SDK version').getAttribute('placeholder');
+    assert(/^e\.g\. \d+\.\d+\.\d+$/.test(placeholder || ''), `placeholder ${placeholder}`);
+    await label('RTM SDK version').fill('2.2.0');
+    await label('Service').selectOption('rtc');
+    assertEqual('Video SDK version fields', await label('Video SDK version').count(), 1);
+    assertEqual('RTM SDK version fields', await label('RTM SDK version').count(), 0);
+    assertEqual('value kept', await label('Video SDK version').inputValue(), '2.2.0');
+    assertEqual('placeholder', await label('Video SDK version').getAttribute('placeholder'),
+                'e.g. 4.8.0');
+    await label('Video SDK version').fill('');
+  });
+
   for (const s of scenarios) {
-    const platform = PLATFORM_ALIAS[s.request.platform] || s.request.platform;
     await check(`${s.id}: ${CHOSEN[s.id]} -> ${s.expect.verdict}/${s.expect.cause}`, async () => {
       await prepareProject(s);
       await fillForm(page, s.request);
       const answer = await clickDiagnose(page);
+      assertEqual('sdk_version sent', answer.sent.sdk_version, s.request.sdk_version);
       assertEqual('service answer cause', answer.cause, s.expect.cause);
-      await expectShown(page, s.expect, platform);
+      assertEqual('service answer sdk_version', answer.sdk_version,
+                  s.request.sdk_version === undefined ? null : s.request.sdk_version);
+      await expectShown(page, s, answer, catalog);
     });
   }
 
-  // The repair: s41's token lost its '+' signs; the page offers the cleaned token.
-  const repairable = scenarios.find((s) => s.expect.repaired);
-  await check(`repair button (${repairable.id}): diagnoses the repaired token`, async () => {
-    await prepareProject(repairable);
-    await fillForm(page, repairable.request);
-    await clickDiagnose(page);
-    const want = repairable.expect.repaired;
-    assertEqual('repaired verdict shown', await text(page, '#repaired-verdict'), want.verdict);
-    assertEqual('repaired cause shown', await text(page, '#repaired-cause'), want.cause);
-    const answer = await submitAndWait(
-        page, () => page.getByRole('button', { name: 'Use repaired token' }).click());
-    assertEqual('token field', await page.getByLabel('Token', { exact: true }).inputValue(),
-                want.token);
-    assertEqual('service answer cause', answer.cause, want.cause);
-    assertEqual('verdict shown', await text(page, '#verdict'), want.verdict);
-    assertEqual('cause shown', await text(page, '#cause'), want.cause);
+  await check('rtm login with a 006 RTC token for a channel named like the user: ' +
+                  'warning rtm_login_privilege_missing', async () => {
+    const appId = randomBytes(16).toString('hex');
+    const project = { app_id: appId, primary: { certificate: randomBytes(16).toString('hex'),
+                                                enabled: true },
+                      secondary: null, no_certificate: false, cohost_auth: false,
+                      retired_certificates: [] };
+    const put = await admin('PUT', `/v1/projects/${appId}`, project);
+    assert(put.status >= 200 && put.status < 300, `PUT: HTTP ${put.status} ${put.text}`);
+    const minted = await admin('POST', '/v1/tokens', { version: '006', app_id: appId,
+                                                       service: 'rtc', channel: 'alice', uid: 0,
+                                                       role: 'subscriber', expire: 3600 });
+    assertEqual(`POST /v1/tokens (${minted.text.slice(0, 200)})`, minted.status, 200);
+    const request = { app_id: appId, service: 'rtm', account: 'alice', platform: 'web',
+                      token: JSON.parse(minted.text).token };
+    // A page of its own: no `at` left in the Advanced section (the token is judged now).
+    await page.goto(BASE + '/');
+    await fillForm(page, request);
+    const answer = await clickDiagnose(page);
+    assertEqual('service answer', `${answer.verdict}/${answer.cause}`, 'joinable/ok');
+    assertEqual('verdict shown', await text(page, '#verdict'), 'joinable');
+    await expectNotes(page, 'warnings', ['rtm_login_privilege_missing'], catalog.warningTexts);
   });
 
+  // The repair: every chosen scenario with a repairable damage (auth_prefix, json_escaped,
+  // percent_encoded); the page offers the cleaned token, and its button diagnoses it.
+  for (const repairable of scenarios.filter((s) => s.expect.repaired)) {
+    await check(`repair button (${repairable.id}, ${repairable.expect.hints.join(', ')}): ` +
+                    'diagnoses the repaired token', async () => {
+      await prepareProject(repairable);
+      await fillForm(page, repairable.request);
+      await clickDiagnose(page);
+      const want = repairable.expect.repaired;
+      assertEqual('repaired verdict shown', await text(page, '#repaired-verdict'), want.verdict);
+      assertEqual('repaired cause shown', await text(page, '#repaired-cause'), want.cause);
+      assertEqual('repaired token shown', await text(page, '#repaired pre'), want.token);
+      const answer = await submitAndWait(
+          page, () => page.getByRole('button', { name: 'Use repaired token' }).click());
+      assertEqual('token field', await page.getByLabel('Token', { exact: true }).inputValue(),
+                  want.token);
+      assertEqual('token sent', answer.sent.token, want.token);
+      assertEqual('service answer cause', answer.cause, want.cause);
+      assertEqual('verdict shown', await text(page, '#verdict'), want.verdict);
+      assertEqual('cause shown', await text(page, '#cause'), want.cause);
+      assertEqual('repair offered again', await page.locator('#repaired').count(), 0);
+    });
+  }
+
   await check('decode preview of a valid token: version, App ID, services, expiry', async () => {
-    const s = scenarios.find((x) => x.id === 's17');
+    const s = scenarios.find((x) => x.id === 's7');
     await page.getByLabel('Token', { exact: true }).fill('');
     await page.getByLabel('Token', { exact: true }).fill(s.request.token);
     const version = page.locator('#preview-version');
@@ -386,7 +600,7 @@ async function main() {
   });
 
   await check('decode preview of a truncated token: why it does not decode', async () => {
-    const s = scenarios.find((x) => x.id === 's5');
+    const s = scenarios.find((x) => x.id === 's46');
     await page.getByLabel('Token', { exact: true }).fill(s.request.token);
     const error = page.locator('#preview-error');
     await error.waitFor({ timeout: WAIT_MS });
@@ -413,8 +627,33 @@ async function main() {
     assert(/account|uid/.test(failure), `failure shown: ${failure}`);
   });
 
+  // The malformed SDK versions of sdk.jsonl (expect {"bad_request": true}). The page trims the
+  // field, so a version that is well-formed once trimmed (" 2.2.0") is not one of them here.
+  const badVersions = [...vectors.values()].filter(
+      (v) => v.expect.bad_request && typeof v.request.sdk_version === 'string' &&
+             v.request.sdk_version.trim() === v.request.sdk_version);
+  await check(`a malformed SDK version shows the service's 400 message (${badVersions.length} ` +
+                  'versions)', async () => {
+    assert(badVersions.length > 0, 'no bad_request lines in sdk.jsonl');
+    expectedStatuses.add(`${BASE}/v1/diagnose 400`);
+    try {
+      for (const v of badVersions) {
+        await fillForm(page, v.request);
+        const body = await clickDiagnose(page);
+        const what = `${v.id} (${JSON.stringify(v.request.sdk_version)})`;
+        assertEqual(`${what} status`, body.status, 400);
+        assertEqual(`${what} error code`, body.error && body.error.code, 'bad_request');
+        assert(/^sdk_version: ./.test(body.error.message), `${what} message ${body.error.message}`);
+        assertEqual(`${what} shown`, await text(page, '#failure'),
+                    `No diagnosis. bad_request: ${body.error.message}`);
+      }
+    } finally {
+      expectedStatuses.delete(`${BASE}/v1/diagnose 400`);
+    }
+  });
+
   await check('keyboard only: Tab through the form, Enter submits', async () => {
-    const s = scenarios.find((x) => x.id === 's17');
+    const s = scenarios.find((x) => x.id === 's7');
     await page.goto(BASE + '/');
     const focusedName = () => page.evaluate(() => {
       const e = document.activeElement;
@@ -437,14 +676,15 @@ async function main() {
     assertEqual('cause (judged now)', answer.cause, 'token_expired');
     assertEqual('verdict shown', await text(page, '#verdict'), 'rejected');
     // On to the button: the remaining fields, the Advanced section, then Diagnose.
-    for (const name of ['User account', 'Platform', 'Role', 'Service', 'Advanced', 'Diagnose']) {
+    for (const name of ['User account', 'Platform', 'Role', 'Service', 'Video SDK version',
+                        'Advanced', 'Diagnose']) {
       await tab(name);
     }
     const byButton = await submitAndWait(page, () => page.keyboard.press('Enter'));
     assertEqual('cause (button)', byButton.cause, 'token_expired');
     // Back to the Token field: Enter there diagnoses, Shift+Enter inserts a line break.
-    for (const name of ['Advanced', 'Service', 'Role', 'Platform', 'User account', 'UID',
-                        'Channel', 'App ID', 'Token']) {
+    for (const name of ['Advanced', 'Video SDK version', 'Service', 'Role', 'Platform',
+                        'User account', 'UID', 'Channel', 'App ID', 'Token']) {
       await tab(name, true);
     }
     const again = await submitAndWait(page, () => page.keyboard.press('Enter'));
@@ -455,7 +695,7 @@ async function main() {
   });
 
   await check('phone viewport: nothing wider than the screen', async () => {
-    const s = scenarios.find((x) => x.id === 's19');
+    const s = scenarios.find((x) => x.id === 's29');
     await page.setViewportSize({ width: 375, height: 740 });
     await page.goto(BASE + '/');
     await prepareProject(s);
@@ -475,7 +715,7 @@ async function main() {
   await check('the expiry countdown is live', async () => {
     // A page of its own with a fake clock (the countdown runs on the browser's clock, against
     // the expiry the service reported), paused so that every reading is exact.
-    const s = scenarios.find((x) => x.id === 's17');
+    const s = scenarios.find((x) => x.id === 's7');
     const expires = s.expect.expires_at;
     const own = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
@@ -500,7 +740,7 @@ async function main() {
   });
 
   await check('screenshot for the README', async () => {
-    const s = scenarios.find((x) => x.id === 's136');
+    const s = scenarios.find((x) => x.id === 's54');
     // The page's clock is frozen at the scenario's time, so the countdown (and so the picture)
     // is the same on every run.
     await page.clock.setFixedTime(new Date(s.request.at * 1000));

@@ -3,7 +3,8 @@
 #
 # Starts BUILD_DIR/cli/tokendoctor serve on a free port of 127.0.0.1 with a fresh database in a
 # temporary directory, creates an admin API key for it (the test PUTs the scenarios' projects),
-# and runs e2e.mjs: playwright-core (from npm, pinned by package-lock.json) driving Debian's
+# and runs e2e.mjs on the repository's own vectors (tests/vectors/v2, so that a fresh clone tests
+# itself): playwright-core (from npm, pinned by package-lock.json) driving Debian's
 # /usr/bin/chromium. No browser is ever downloaded. The screenshot the README shows is written
 # to docs/web-page.png. Prints one line per check and "web: N passed, M failed"; exits non-zero
 # when anything failed or could not start. The service's log is printed when something fails.
@@ -27,7 +28,7 @@ repo="$(cd "$here/../.." && pwd)"
 build="$(cd "$1" 2>/dev/null && pwd)" || fail "no build directory $1: build first (make build)"
 td="$build/cli/tokendoctor"
 chromium="${TD_CHROMIUM:-/usr/bin/chromium}"
-shared="${TD_SHARED_DIR:-$repo/../shared}"
+vectors="$repo/tests/vectors"
 
 [ -x "$td" ] || fail "$td not found: build first (make build)"
 if [ "${TD_BROWSER:-chromium}" = firefox ]; then
@@ -39,8 +40,9 @@ else
 fi
 command -v node >/dev/null 2>&1 || fail "node not found: install nodejs (make deps-test)"
 command -v npm >/dev/null 2>&1 || fail "npm not found: install npm (make deps-test)"
-[ -f "$shared/vectors/scenarios.jsonl" ] ||
-  fail "$shared/vectors/scenarios.jsonl not found (set TD_SHARED_DIR)"
+for f in v2/scenarios.jsonl v2/sdk.jsonl; do
+  [ -f "$vectors/$f" ] || fail "$vectors/$f not found"
+done
 
 # playwright-core only (never a browser download), exactly as locked; reinstalled when the lock
 # file changed since the last install.
@@ -99,7 +101,7 @@ base="$(node -e '
 }
 
 status=0
-TD_BASE_URL="$base" TD_ADMIN_KEY="$admin_key" TD_SHARED_DIR="$shared" TD_CHROMIUM="$chromium" \
+TD_BASE_URL="$base" TD_ADMIN_KEY="$admin_key" TD_VECTORS_DIR="$vectors" TD_CHROMIUM="$chromium" \
   TD_SCREENSHOT="$repo/docs/web-page.png" node "$here/e2e.mjs" || status=$?
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
