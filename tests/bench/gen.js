@@ -5,12 +5,21 @@
 // ------
 // Every request carries its own token, built here by the vendor's npm libraries (agora-token for
 // "007", agora-access-token for "006"), so no two requests share a token and neither checker can
-// answer from a cache instead of doing the work. About 80% of the requests are joinable; the rest
-// fail in one place each, spread evenly over what users actually get wrong: wrong channel, wrong
-// uid, expired token, a token signed with a certificate the project does not have, and a
-// malformed token (truncated, corrupted base64 or zlib data, stray whitespace). Most tokens are
-// 007, some 006; some 007 tokens carry rtc + rtm services, some joins use a user account, some
-// are rtm logins.
+// answer from a cache instead of doing the work. The mix (diagnosis.md v2):
+//   - 78% joinable; 22% fail in one place each, over what users actually get wrong: 4% each of
+//     wrong channel, wrong uid, expired token, a token signed with a certificate the project does
+//     not have, and a malformed token (truncated, corrupted base64 or zlib data, stray
+//     whitespace; a changed character sometimes still decodes and fails a later check); 2% a
+//     007 token on an SDK too old to read it (token_version_unsupported).
+//   - tokens: 85% 007, 15% 006 (always 007 for the old-SDK failure).
+//   - 10% rtm logins (by account): 007 with an rtm service, 006 as the RTM builder makes it (the
+//     user id in the channel's place, privilege 1000); the rest rtc joins, of which 15% use a
+//     user account, ~10% a token for any uid joined with uid 0, and 20% of the 007 tokens also
+//     carry an rtm service.
+//   - ~25% of the requests carry sdk_version (the RTC SDK for rtc, RTM 1.x or 2.x for rtm, by
+//     platform, with and without the leading "v"): one that reads the token (older SDKs only
+//     with 006 tokens), so the verdict is unchanged; the old-SDK failures carry one too old.
+//   - platforms: native, android, ios, web, windows, objc, flutter, evenly.
 //
 // Everything is derived from --seed with a small deterministic PRNG (salts and issue times
 // included, which the libraries would otherwise draw from Math.random and the clock), and every
@@ -19,7 +28,8 @@
 //   DIR/requests.jsonl   one request per line, the `tokendoctor diagnose --batch` input format
 //                        (the HTTP body of POST /v1/diagnose plus an `id`)
 //   DIR/projects.json    an array of project configurations (interfaces.md), for --project FILE
-//   DIR/expected.jsonl   {id, kind}: the failure the generator injected ("ok" when none)
+//   DIR/expected.jsonl   {id, kind}: the failure the generator injected ("ok" when none; "sdk"
+//                        for the old SDK)
 //
 // Usage: node gen.js [--n 100000] [--projects 100] [--seed 1] [--out DIR]
 'use strict';
@@ -83,11 +93,35 @@ function makeProjects(rng, count) {
     return projects;
 }
 
-// The failure injected into a request, about 20% in all.
+// The failure injected into a request, about 22% in all.
 function pickKind(rng) {
     const r = rng.next();
-    if (r < 0.8) return 'ok';
+    if (r < 0.78) return 'ok';
+    if (r < 0.8) return 'sdk';
     return ['channel', 'uid', 'expired', 'signature', 'malformed'][Math.floor((r - 0.8) / 0.04)] || 'malformed';
+}
+
+// SDK versions by service and platform (diagnosis.md "The client's SDK"): `reads` ones read a
+// 007 token, `old` ones only 006 (before RTC 3.5.2, Web 4.8.0, Flutter 4.2.0; RTM 1.5.0, web
+// 1.4.6). RTM 2.x answers with its own codes.
+const SDK_VERSIONS = {
+    rtc: {
+        web: { reads: ['4.8.0', '4.20.0', 'v4.22.1'], old: ['4.7.3', 'v4.2.1'] },
+        flutter: { reads: ['4.2.0', '6.3.2'], old: ['4.1.1', '3.3.1'] },
+        other: { reads: ['3.5.2', '3.7.2', 'v4.3.1', '4.5.0'], old: ['3.4.6', '2.9.1', '3.5.1'] },
+    },
+    rtm: {
+        web: { reads: ['1.4.6', '1.5.1', '2.1.12', 'v2.2.2'], old: ['1.4.5', '1.3.2'] },
+        other: { reads: ['1.5.0', '1.5.1', '2.2.0', 'v2.1.9'], old: ['1.4.10', '1.4.9'] },
+    },
+};
+
+function sdkVersion(rng, service, platform, kind, version) {
+    const byPlatform = SDK_VERSIONS[service];
+    const v = byPlatform[platform] || byPlatform.other;
+    if (kind === 'sdk') return rng.pick(v.old);
+    if (rng.next() >= 0.25) return undefined;
+    return rng.pick(version === '006' ? v.reads.concat(v.old) : v.reads);
 }
 
 function channelName(rng, i) {
@@ -129,6 +163,13 @@ function build007(rng, project, cert, join, issueTs, expire) {
 }
 
 function build006(rng, project, cert, join, issueTs, expire) {
+    if (join.service === 'rtm') { // the RTM builder: user id in the channel's place, empty uid
+        const token = new AccessToken(project.app_id, cert, join.userId, '');
+        token.salt = rng.int(1, 99999999);
+        token.ts = issueTs + expire;
+        token.addPriviledge(1000, issueTs + expire);
+        return token.build();
+    }
     const token = new AccessToken(project.app_id, cert, join.channel, join.tokenUid);
     token.salt = rng.int(1, 99999999);
     token.ts = issueTs + expire;
@@ -161,8 +202,8 @@ function malform(rng, token) {
 function makeRequest(rng, projects, i) {
     const project = projects[rng.int(0, projects.length - 1)];
     const kind = pickKind(rng);
-    const version = rng.next() < 0.85 ? '007' : '006';
-    const service = version === '007' && rng.next() < 0.1 ? 'rtm' : 'rtc';
+    const version = kind === 'sdk' || rng.next() < 0.85 ? '007' : '006';
+    const service = rng.next() < 0.1 ? 'rtm' : 'rtc';
     const role = rng.next() < 0.7 ? 'publisher' : 'subscriber';
     const useAccount = service === 'rtc' && rng.next() < 0.15;
     const uid = rng.int(1, 4294967295);
@@ -203,6 +244,8 @@ function makeRequest(rng, projects, i) {
             req.uid = kind === 'uid' ? (joinUid + 1) % 4294967296 || 1 : joinUid;
         }
     }
+    const sdk = sdkVersion(rng, service, req.platform, kind, version);
+    if (sdk !== undefined) req.sdk_version = sdk;
     return { req, kind: service === 'rtm' && kind === 'channel' ? 'ok' : kind };
 }
 
