@@ -1,18 +1,21 @@
 'use strict'
 /* compare.js -- compares `tokendoctor diagnose --batch` output with reference.js, field by field.
  *
- * Usage: node compare.js requests.jsonl projects.json engine-output.jsonl
+ * Usage: node compare.js requests.jsonl projects.json engine-output.jsonl [summary-output.jsonl]
  *
- * Design: the reference is the second reading of diagnosis.md; every field the spec fixes is
- * compared (verdict, cause, code and `also` for the request's platform, hints and warnings as
- * sets, expires_at, expires_in, repaired, project.known, project.signed_with, the status of each of
- * the 11 checks in order) plus the contract rules that need no second reading: a check detail
- * never contains a certificate, error is null unless rejected. Bad requests must be error lines.
- * Prints one line per disagreement (at most 40 in full) and "diffcheck: N passed, M failed".
+ * Design: the reference is the second reading of diagnosis.md (contract v2); every field the
+ * spec fixes is compared (verdict, cause, error code and name and the `also` codes for the
+ * request's platform, service and SDK, hints and warnings as sets, expires_at, expires_in, at,
+ * repaired, project.known, project.signed_with, the sdk_version echo, the ids and statuses of the
+ * 13 checks in table order) plus the contract rules that need no second reading: no certificate
+ * in the answer, error is null unless rejected. A bad request must be an error line
+ * {"id", "error": {"code": "bad_request", "message"}}. --summary lines must hold exactly the
+ * summary fields of the full answer. Prints one line per disagreeing request (at most 40 in full),
+ * a tally by field, and "diffcheck: N passed, M failed".
  */
 
 const fs = require('fs')
-const { diagnose } = require('./reference')
+const { diagnose, projectKey, CHECK_IDS, SAMPLE_CERT } = require('./reference')
 
 const [reqFile, projFile, outFile, summaryFile] = process.argv.slice(2)
 const reqs = fs.readFileSync(reqFile, 'utf8').split('\n').filter(Boolean).map(JSON.parse)
@@ -22,16 +25,20 @@ const outs = fs.readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map(JS
 const summaries = summaryFile
     ? fs.readFileSync(summaryFile, 'utf8').split('\n').filter(Boolean).map(JSON.parse)
     : null
-const SUMMARY_KEYS = ['id', 'verdict', 'cause', 'code', 'hints', 'warnings', 'expires_at']
+const SUMMARY_KEYS = ['id', 'verdict', 'cause', 'code', 'hints', 'warnings', 'expires_at', 'sdk_version']
 const byAppId = new Map(projects.map(p => [p.app_id, p]))
-// The certificates of one configuration: none may appear in any check detail.
+// A project is found by the App ID it is looked up by (the trimmed one for app_id_whitespace).
+const lookup = key => byAppId.get(key) || null
+const projectOf = req => (typeof req.app_id === 'string' ? lookup(projectKey(req.app_id)) : null)
+// The certificates of one configuration: none may appear in the answer.
 function secretsOf(p) {
     if (!p) return []
     const out = []
     for (const s of ['primary', 'secondary']) if (p[s]) out.push(p[s].certificate.toLowerCase())
     for (const c of p.retired_certificates || []) out.push(c.toLowerCase())
-    // A project that configured its App ID as a certificate: that value is public anyway.
-    return out.filter(c => c !== p.app_id.toLowerCase())
+    // A project that configured its App ID (or the documentation's sample certificate) as a
+    // certificate: that value is public anyway, and may be named for what it is.
+    return out.filter(c => c !== p.app_id.toLowerCase() && c !== SAMPLE_CERT.toLowerCase())
 }
 
 const sameSet = (a, b) => JSON.stringify([...(a || [])].sort()) === JSON.stringify([...(b || [])].sort())
@@ -49,13 +56,16 @@ if (outs.length !== reqs.length) {
 for (let i = 0; i < reqs.length; i++) {
     const req = reqs[i]
     const got = outs[i] || {}
-    const want = diagnose(req, byAppId.get(req.app_id) || null)
-    const secrets = secretsOf(byAppId.get(req.app_id))
+    const project = projectOf(req)
+    const want = diagnose(req, lookup)
+    const secrets = secretsOf(project)
     const bad = []
     if (got.id !== req.id) bad.push(`id: ${show(got.id)} != ${show(req.id)}`)
     const errorLine = got.verdict === undefined
     if (want.error) {
         if (!errorLine) bad.push(`bad request (${want.error}) diagnosed: ${got.verdict}/${got.cause}`)
+        else if (!got.error || got.error.code !== 'bad_request' || typeof got.error.message !== 'string')
+            bad.push(`error line: ${show(got.error)}`)
     } else if (errorLine) {
         bad.push(`error line ${show(got.error)} for a valid request`)
     } else {
@@ -64,43 +74,48 @@ for (let i = 0; i < reqs.length; i++) {
         const code = got.error ? got.error.code : null
         if (code !== want.code) bad.push(`code: ${show(code)} != ${show(want.code)}`)
         if (want.verdict !== 'rejected' && got.error !== null) bad.push(`error not null: ${show(got.error)}`)
-        if (got.error) {
-            const also = (got.error.also || []).map(a => a.code)
-            if (!sameSet(also, want.also)) bad.push(`also: ${show(also)} != ${show(want.also)}`)
+        if (want.verdict === 'rejected' && !got.error) bad.push('error: null for a rejection')
+        if (got.error && want.name !== null) {
+            if (got.error.name !== want.name) bad.push(`name: ${show(got.error.name)} != ${show(want.name)}`)
+            const also = (got.error.also || []).map(a => `${a.code} ${a.name}`)
+            const wantAlso = want.also.map(a => `${a.code} ${a.name}`)
+            if (!sameSet(also, wantAlso)) bad.push(`also: ${show(also)} != ${show(wantAlso)}`)
         }
         if (!sameSet(got.hints, want.hints)) bad.push(`hints: ${show(got.hints)} != ${show(want.hints)}`)
         if (!sameSet(got.warnings, want.warnings)) bad.push(`warnings: ${show(got.warnings)} != ${show(want.warnings)}`)
         if (got.expires_at !== want.expires_at) bad.push(`expires_at: ${got.expires_at} != ${want.expires_at}`)
-        const wantIn = want.expires_at === null ? null : want.expires_at - req.at
+        const wantIn = want.expires_at === null ? null : want.expires_at - want.at
         if (got.expires_in !== wantIn) bad.push(`expires_in: ${got.expires_in} != ${wantIn}`)
+        if (got.at !== want.at) bad.push(`at: ${show(got.at)} != ${want.at}`)
+        if (got.sdk_version !== want.sdk_version)
+            bad.push(`sdk_version: ${show(got.sdk_version)} != ${show(want.sdk_version)}`)
         if (show(got.repaired === undefined ? null : got.repaired) !== show(want.repaired))
             bad.push(`repaired: ${show(got.repaired)} != ${show(want.repaired)}`)
-        const known = !!byAppId.get(req.app_id)
+        const known = !!project
         if (!got.project || got.project.known !== known) bad.push(`project.known: ${got.project && got.project.known} != ${known}`)
         else if ((got.project.signed_with || null) !== want.signed_with)
             bad.push(`signed_with: ${show(got.project.signed_with)} != ${show(want.signed_with)}`)
         const line = JSON.stringify(got).toLowerCase()
         for (const sec of secrets) if (line.includes(sec)) bad.push('the answer names a certificate')
         const checks = got.checks || []
-        if (checks.length !== 11) bad.push(`checks: ${checks.length} entries`)
-        for (let c = 0; c < Math.min(11, checks.length); c++) {
+        if (checks.length !== CHECK_IDS.length) bad.push(`checks: ${checks.length} entries`)
+        for (let c = 0; c < Math.min(CHECK_IDS.length, checks.length); c++) {
+            if (checks[c].id !== CHECK_IDS[c]) bad.push(`check ${c + 1} id: ${show(checks[c].id)} != ${CHECK_IDS[c]}`)
             // warn is a passing check with a remark (e.g. expires soon): compared as pass
             const st = checks[c].status === 'warn' ? 'pass' : checks[c].status
             if (st !== want.checks[c].status)
-                bad.push(`check ${c + 1} (${checks[c].id}): ${checks[c].status} != ${want.checks[c].status}`)
-            const detail = String(checks[c].detail || '').toLowerCase()
-            for (const s of secrets) if (detail.includes(s)) bad.push(`check ${c + 1} detail names a certificate`)
+                bad.push(`check ${CHECK_IDS[c]}: ${checks[c].status} != ${want.checks[c].status}`)
         }
     }
     if (summaries) {
         const sum = summaries[i] || {}
         if (got.verdict === undefined) {
-            if (sum.error === undefined || sum.id !== got.id) bad.push(`summary: ${show(sum)} for an error line`)
+            if (sum.error === undefined || sum.id !== got.id || show(sum.error) !== show(got.error))
+                bad.push(`summary: ${show(sum)} for an error line`)
         } else {
             const full = { ...got, code: got.error ? got.error.code : null }
             const keys = Object.keys(sum).sort().join(',')
-            if (keys !== [...SUMMARY_KEYS].sort().join(','))
-                bad.push(`summary keys: ${keys}`)
+            if (keys !== [...SUMMARY_KEYS].sort().join(',')) bad.push(`summary keys: ${keys}`)
             for (const k of SUMMARY_KEYS)
                 if (show(sum[k]) !== show(full[k])) bad.push(`summary ${k}: ${show(sum[k])} != ${show(full[k])}`)
         }

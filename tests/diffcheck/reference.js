@@ -20,7 +20,7 @@
  *
  * Exports: diagnose(request, project) -> {error} for a bad request, else
  *   {verdict, cause, code, name, also, hints, warnings, expires_at, repaired, signed_with, checks,
- *    sdk_version};
+ *    at (the Unix time judged by), sdk_version};
  *   projectKey(app_id): the App ID a project is looked up by (the trimmed one for
  *   app_id_whitespace).
  */
@@ -924,6 +924,7 @@ function diagnoseNormalised(r, project, withRepair) {
         repaired,
         signed_with: tc ? tc.signed_with : null,
         checks: checks.map((c, i) => ({ id: CHECK_IDS[i], status: c.status })),
+        at: r.at,
         sdk_version: r.sdkText,
     }
 }

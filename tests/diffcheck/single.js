@@ -5,13 +5,17 @@
  *
  * Design: run.sh already judges every batch line against the reference; this re-runs COUNT
  * requests (spread over the file) through the flag interface, where the parsing is different code
- * (--uid text, --account, --platform alias, `--` before a token that starts with '-', '' and
- * --no-token), and requires the same JSON document (less "id") and the exit status of the verdict
- * (0 joinable, 1 rejected, 2 unverifiable, 64 bad request). Prints "single: N passed, M failed".
+ * (--uid text, --account, --platform alias, --at as Unix time or ISO-8601, --sdk-version, `--`
+ * before a token that starts with '-', '' and --no-token), and requires the same JSON document
+ * (less "id") and the exit status of the verdict (0 joinable, 1 rejected, 2 unverifiable, 64 bad
+ * request: a batch error line, e.g. a malformed --sdk-version, must exit 64 here). The sample
+ * takes up to COUNT bad requests of the file too (spread over it), since those are the lines
+ * whose flag parsing differs most from the JSON reader's. Prints "single: N passed, M failed".
  */
 
 const fs = require('fs')
 const { spawnSync } = require('child_process')
+const { projectKey } = require('./reference')
 
 const [bin, reqFile, projFile, outFile, countArg] = process.argv.slice(2)
 const reqs = fs.readFileSync(reqFile, 'utf8').split('\n').filter(Boolean).map(JSON.parse)
@@ -22,7 +26,12 @@ const EXIT = { joinable: 0, rejected: 1, unverifiable: 2 }
 // Each run parses its --project file: give it only the configurations of the sampled requests.
 const sample = []
 for (let i = 0; i < reqs.length && sample.length < count; i += step) sample.push(i)
-const wanted = new Set(sample.map(i => reqs[i].app_id))
+const errorLines = []
+for (let i = 0; i < reqs.length; i++) if (outs[i] && outs[i].verdict === undefined && !sample.includes(i)) errorLines.push(i)
+const errStep = Math.max(1, Math.ceil(errorLines.length / count))
+sample.push(...errorLines.filter((_, k) => k % errStep === 0))
+// (by the App ID the project is looked up by: the trimmed one for app_id_whitespace)
+const wanted = new Set(sample.map(i => projectKey(reqs[i].app_id)))
 const smallProj = projFile + '.single.json'
 fs.writeFileSync(smallProj, JSON.stringify(JSON.parse(fs.readFileSync(projFile, 'utf8')).filter(p => wanted.has(p.app_id))))
 
@@ -36,6 +45,7 @@ function argsOf(req) {
     if (req.role !== undefined) a.push('--role', req.role)
     if (req.platform !== undefined) a.push('--platform', req.platform)
     a.push('--at', String(req.at))
+    if (req.sdk_version !== undefined) a.push('--sdk-version', req.sdk_version)
     if (req.token === undefined || req.token === null) a.push('--no-token')
     else a.push('--', req.token)
     return a
@@ -43,9 +53,14 @@ function argsOf(req) {
 
 // Values argv cannot carry, or flags that would not say the same as the JSON request.
 function expressible(req) {
-    for (const k of ['app_id', 'channel', 'account', 'token'])
+    for (const k of ['app_id', 'channel', 'account', 'token', 'platform'])
         if (typeof req[k] === 'string' && (req[k].includes('\0') || (req[k] === '' && k !== 'token'))) return false
-    return Number.isSafeInteger(req.at) && (req.uid === undefined || Number.isInteger(req.uid))
+    // JSON types argv has no word for (a number or null as sdk_version, a non-string platform)
+    if (req.sdk_version !== undefined && typeof req.sdk_version !== 'string') return false
+    for (const k of ['service', 'role', 'platform', 'app_id', 'channel', 'account'])
+        if (req[k] !== undefined && typeof req[k] !== 'string') return false
+    const atOk = typeof req.at === 'string' ? req.at !== '' : Number.isSafeInteger(req.at)
+    return atOk && (req.uid === undefined || Number.isInteger(req.uid))
 }
 
 let passed = 0
