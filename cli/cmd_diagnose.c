@@ -225,7 +225,7 @@ static void project_source_free(project_source *src) {
 /* ---- Options --------------------------------------------------------------------------- */
 
 typedef struct {
-    const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at;
+    const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at, *sdk_version;
     const char *project_file, *db_path, *key_file, *batch, *threads_arg, *token_arg;
     unsigned threads; /* --threads N, 0 = the number of online cores */
     bool json, no_token, summary, help;
@@ -236,7 +236,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: tokendoctor diagnose --app-id ID [--service rtc|rtm] [--channel NAME]\n"
             "                            [--uid N | --account S] [--role publisher|subscriber]\n"
-            "                            [--platform P] [--at UNIX]\n"
+            "                            [--platform P] [--at UNIX|ISO-8601]\n"
+            "                            [--sdk-version X.Y[.Z]]\n"
             "                            [--project FILE | --db PATH [--key-file PATH]]\n"
             "                            [--json] [TOKEN | - | --no-token]\n"
             "       tokendoctor diagnose --batch FILE|- [--summary] [--threads N]\n"
@@ -252,7 +253,12 @@ static void usage(FILE *out) {
             "  --uid, --account the join's uid (0..4294967295, default 0 = any) or user account\n"
             "  --platform       native (default), objc, web, or android, windows, linux, unity,\n"
             "                   electron, flutter, react-native, cocos, ios, macos\n"
-            "  --at             the Unix time at which to judge expiry (default: now)\n"
+            "  --at             when to judge expiry: Unix seconds or an ISO-8601 UTC time such\n"
+            "                   as 2026-12-05T10:00:00Z (default: now)\n"
+            "  --sdk-version    the version of the client's SDK -- the RTM SDK for rtm, the\n"
+            "                   Video SDK for rtc -- as X.Y or X.Y.Z (a leading v allowed):\n"
+            "                   RTM 2.x answers with its own codes, and SDKs older than\n"
+            "                   AccessToken2 cannot read a 007 token (default: unknown)\n"
             "  --project FILE   the project configuration JSON: one object or an array, matched\n"
             "                   by exact App ID (no match: project unknown)\n");
     cli_usage_store_options(out, 19,
@@ -266,7 +272,7 @@ static void usage(FILE *out) {
         "                   JSON line out per input line, in order; a bad line gets an\n"
         "                   {\"id\",\"error\"} line and processing goes on\n"
         "  --summary        with --batch: only id, verdict, cause, code, hints, warnings,\n"
-        "                   expires_at per line\n"
+        "                   expires_at, sdk_version per line\n"
         "  --threads N      with --batch: diagnose on N threads (1..64; default: the number\n"
         "                   of online cores; 1 = one thread); the output is the same, in the\n"
         "                   same order, whatever N\n"
@@ -285,6 +291,7 @@ enum {
     OPT_ROLE,
     OPT_PLATFORM,
     OPT_AT,
+    OPT_SDK_VERSION,
     OPT_PROJECT,
     OPT_DB,
     OPT_KEY_FILE,
@@ -303,6 +310,7 @@ static const struct option diagnose_options[] = {
     {"role", required_argument, NULL, OPT_ROLE},
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"at", required_argument, NULL, OPT_AT},
+    {"sdk-version", required_argument, NULL, OPT_SDK_VERSION},
     {"project", required_argument, NULL, OPT_PROJECT},
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
@@ -319,10 +327,10 @@ static const struct option diagnose_options[] = {
 static bool parse_options(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_THREADS). */
-    const char **const slots[] = {&o->app_id,       &o->service, &o->channel,  &o->uid,
-                                  &o->account,      &o->role,    &o->platform, &o->at,
-                                  &o->project_file, &o->db_path, &o->key_file, &o->batch,
-                                  &o->threads_arg};
+    const char **const slots[] = {&o->app_id,      &o->service,      &o->channel,  &o->uid,
+                                  &o->account,     &o->role,         &o->platform, &o->at,
+                                  &o->sdk_version, &o->project_file, &o->db_path,  &o->key_file,
+                                  &o->batch,       &o->threads_arg};
     cli_opts p;
     cli_opts_init(&p, "diagnose", argc, argv, diagnose_options);
     p.slots = slots;
@@ -351,8 +359,8 @@ static bool parse_options(int argc, char **argv, options *o) {
             }
             o->token_arg = p.value;
             break;
-        default:             /* a valued option, already stored in its slot */
-            if (c <= OPT_AT) /* the flags that describe a single join */
+        default:                      /* a valued option, already stored in its slot */
+            if (c <= OPT_SDK_VERSION) /* the flags that describe a single join */
                 o->any_join_flag = true;
         }
     }
@@ -459,15 +467,21 @@ static bool request_from_options(const options *o, const char *token, size_t tok
         cli_error("--role: must be publisher or subscriber");
         return false;
     }
-    if (o->platform && !diag_platform_parse(o->platform, &req->platform)) {
-        cli_error("--platform: must be native, objc, web or an alias (android, windows, linux, "
-                  "unity, electron, flutter, react-native, cocos, ios, macos)");
+    if (o->platform && !diag_client_parse(o->platform, &req->client)) {
+        cli_error("--platform: must be one of %s", diag_client_names());
         return false;
     }
     req->at = cli_now();
-    if (o->at && !cli_parse_i64(o->at, &req->at)) {
-        cli_error("--at: must be a Unix time in seconds");
+    if (o->at && !diag_at_parse(o->at, strlen(o->at), &req->at)) {
+        cli_error("--at: must be %s", DIAG_AT_FORM);
         return false;
+    }
+    if (o->sdk_version) {
+        req->has_sdk_version = true;
+        if (!diag_sdk_version_parse(o->sdk_version, strlen(o->sdk_version), &req->sdk_version)) {
+            cli_error("--sdk-version: %s", diag_sdk_version_form);
+            return false;
+        }
     }
     char err[256];
     if (!diag_request_validate(req, err, sizeof err)) {
@@ -511,7 +525,10 @@ static int diagnose_one(const options *o) {
     }
     int status = CLI_EXIT_INTERNAL;
     bool failed;
-    const diag_project *p = project_lookup(&src, req.app_id, req.app_id_len, &failed);
+    const char *key;
+    size_t key_len;
+    diag_request_project_key(&req, &key, &key_len);
+    const diag_project *p = project_lookup(&src, key, key_len, &failed);
     td_ctx *ctx = failed ? NULL : td_ctx_new();
     diag_result *r = ctx ? malloc(sizeof *r) : NULL;
     if (!failed && (!ctx || !r))
@@ -852,7 +869,10 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
         ok = out_error(c, id, "bad_request", msg);
     } else {
         bool db_failed;
-        const diag_project *p = project_lookup(w->src, req.app_id, req.app_id_len, &db_failed);
+        const char *key;
+        size_t key_len;
+        diag_request_project_key(&req, &key, &key_len);
+        const diag_project *p = project_lookup(w->src, key, key_len, &db_failed);
         if (db_failed) {
             snprintf(msg, sizeof msg, "line %lu: the project store failed", l->lineno);
             ok = out_error(c, id, "internal", msg);

@@ -34,6 +34,33 @@ const char *diag_utc_time(char *buf, size_t cap, int64_t t);
  * returns false, so that a validator can say `return diag_fail(err, cap, "uid: ...")`. */
 bool diag_fail(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- The client's SDK (sdk.c) ------------------------------------------------------------- */
+
+typedef enum { DIAG_SDK_READS = 0, DIAG_SDK_TOO_OLD, DIAG_SDK_NO_THRESHOLD } diag_sdk_support;
+
+/* Whether SDK version v of (service, client) reads a 007 token. first (first_cap bytes, may be
+ * NULL) receives the first version that does ("" when no threshold is known). */
+diag_sdk_support diag_sdk_reads_007(diag_service service, diag_client client,
+                                    const diag_sdk_version *v, char *first, size_t first_cap);
+
+/* ---- Token text damage and repair (token_text.c) -------------------------------------------- */
+
+/* What a token's text went through on its way (diagnosis.md "Hints" and "Repair"), and the text
+ * cleaned of it: trim; strip one pair of matching quotes and trim; strip a leading "Bearer " or
+ * "token="; "\/" -> "/"; percent-decode; spaces -> '+'. */
+typedef struct {
+    bool whitespace, quoted, auth_prefix, json_escaped, percent_encoded, url_decoded;
+    size_t len;   /* of the cleaned text written to the caller's buffer */
+    bool changed; /* the cleaned text differs from the input */
+} diag_token_damage;
+
+/* Analyses n bytes at t and writes the cleaned text (NUL-terminated) into buf (cap bytes). The
+ * flags are set even when the cleaned text does not fit; then len is 0 and changed false. */
+void diag_token_clean(const char *t, size_t n, char *buf, size_t cap, diag_token_damage *d);
+
+/* The damage hints of d, as bits (1u << diag_hint). */
+uint32_t diag_token_damage_hints(const diag_token_damage *d);
+
 /* ---- Direct JSON writing ------------------------------------------------------------------ */
 
 /* A growable buffer for the writers that render a diagnosis straight to JSON text

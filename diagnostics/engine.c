@@ -1,22 +1,28 @@
-/* engine.c -- diag_run: what the platform answers to a join, and why.
+/* engine.c -- diag_run: what the platform answers to a join or a login, and why.
  *
  * Design
  * ------
- * diagnosis.md is implemented as eleven checks run in its precedence order over one evaluation
- * state (eval). Every check runs where its inputs allow and records pass/fail/warn/skip; the
- * first failing check is the cause. Hints are recorded by whichever check finds their reason
- * (so a hint can accompany an earlier cause: a token that does not decode always says why,
+ * diagnosis.md is a table of thirteen checks. check_table below is that table: each row is a
+ * check's id and its place in the precedence of each service (RTM judges expiry before the user
+ * id and the signature), and its index is the cause it reports -- so the order of a service's
+ * precedence is data, and there is one code path for both services.
+ *
+ * Every check runs where its inputs allow, over one evaluation state (eval), and records
+ * pass/fail/warn/skip with a detail line; afterwards the failing check that comes first in the
+ * service's precedence is the cause. Hints are recorded by the check that finds their reason,
+ * whether or not that check ends up the cause (a token that does not decode always says why,
  * even when token_not_expected comes first), and warnings never change the verdict.
  *
- * The function is pure: no I/O, no globals, no heap. The token is decoded into the result's
- * own td_token; the only other large state is the caller's td_ctx. With opts->skip_details no
- * detail text is formatted at all (the --summary and benchmark path), so a diagnosis costs one
- * decode, a few CRCs and the HMACs of the signature check.
+ * The function is pure: no I/O, no globals, no heap. The token is decoded into the result's own
+ * td_token; the only other large state is the caller's td_ctx. With opts->skip_details no detail
+ * text is formatted at all (the --summary and benchmark path), so a diagnosis costs one decode, a
+ * few CRCs and the HMACs of the signature check.
  *
- * Repair (diagnosis.md "Repair") runs the same evaluation a second time on the cleaned token
- * before the real one, with details off; only its verdict and cause are kept.
+ * Repair (diagnosis.md "Repair") runs the same evaluation on the cleaned token before the real
+ * one, with details off; only its verdict and cause are kept.
  *
- * Time arithmetic is int64_t throughout: issue_ts + expire can exceed 2^32.
+ * Time arithmetic is int64_t throughout: issue_ts + expire can exceed 2^32, and `at` is
+ * range-checked (0..UINT32_MAX) by the request's validation before it gets here.
  */
 #include "diag_internal.h"
 
@@ -25,30 +31,53 @@
 #include <string.h>
 
 enum {
-    CK_APP_ID_FORMAT = 0,
-    CK_TOKEN_PRESENT,
-    CK_TOKEN_EXPECTED,
-    CK_TOKEN_DECODES,
-    CK_APP_ID_MATCH,
-    CK_SERVICE,
-    CK_CHANNEL,
-    CK_UID,
-    CK_SIGNATURE,
-    CK_TOKEN_EXPIRY,
-    CK_PRIVILEGE_EXPIRY,
+    CK_APP_ID_FORMAT = DIAG_CAUSE_APP_ID_MALFORMED,
+    CK_CHANNEL_NAME = DIAG_CAUSE_CHANNEL_NAME_INVALID,
+    CK_TOKEN_PRESENT = DIAG_CAUSE_TOKEN_REQUIRED,
+    CK_TOKEN_EXPECTED = DIAG_CAUSE_TOKEN_NOT_EXPECTED,
+    CK_TOKEN_DECODES = DIAG_CAUSE_TOKEN_MALFORMED,
+    CK_TOKEN_VERSION = DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED,
+    CK_APP_ID_MATCH = DIAG_CAUSE_APP_ID_MISMATCH,
+    CK_SERVICE = DIAG_CAUSE_SERVICE_MISSING,
+    CK_CHANNEL = DIAG_CAUSE_CHANNEL_MISMATCH,
+    CK_UID = DIAG_CAUSE_UID_MISMATCH,
+    CK_SIGNATURE = DIAG_CAUSE_SIGNATURE_INVALID,
+    CK_TOKEN_EXPIRY = DIAG_CAUSE_TOKEN_EXPIRED,
+    CK_PRIVILEGE_EXPIRY = DIAG_CAUSE_PRIVILEGE_EXPIRED,
 };
 
-static const char *const check_ids[DIAG_CHECK_COUNT] = {
-    "app_id_format", "token_present", "token_expected",   "token_decodes",
-    "app_id_match",  "service",       "channel",          "uid",
-    "signature",     "token_expiry",  "privilege_expiry",
+/* diagnosis.md "Checks, in precedence order": the row's index is its cause; rank[service] is
+ * its place in that service's precedence (lower first). */
+static const struct {
+    const char *id;
+    unsigned char rank[2]; /* [DIAG_SERVICE_RTC], [DIAG_SERVICE_RTM] */
+} check_table[DIAG_CHECK_COUNT] = {
+    [CK_APP_ID_FORMAT] = {"app_id_format", {1, 1}},
+    [CK_CHANNEL_NAME] = {"channel_name", {2, 2}},
+    [CK_TOKEN_PRESENT] = {"token_present", {3, 3}},
+    [CK_TOKEN_EXPECTED] = {"token_expected", {4, 4}},
+    [CK_TOKEN_DECODES] = {"token_decodes", {5, 5}},
+    [CK_TOKEN_VERSION] = {"token_version", {6, 6}},
+    [CK_APP_ID_MATCH] = {"app_id_match", {7, 7}},
+    [CK_SERVICE] = {"service", {8, 8}},
+    [CK_CHANNEL] = {"channel", {9, 9}},
+    [CK_UID] = {"uid", {10, 12}},
+    [CK_SIGNATURE] = {"signature", {11, 13}},
+    [CK_TOKEN_EXPIRY] = {"token_expiry", {12, 10}},
+    [CK_PRIVILEGE_EXPIRY] = {"privilege_expiry", {13, 11}},
 };
 
 #define MAX_TOKEN_LIFETIME 86400 /* a token lives 24 h at most (lifetime_over_24h) */
 #define WILL_EXPIRE_WINDOW 30    /* onTokenPrivilegeWillExpire fires 30 s before expiry */
 #define FUTURE_SKEW 300          /* issue_ts further ahead than this: the server clock is ahead */
 #define LOOKS_LIKE_UNIX_TIME 1000000000u
-#define CHANNEL_MAX 63 /* bytes; 64 or more is invalid */
+#define CHANNEL_MAX 63     /* bytes; 64 or more is invalid */
+#define UID_WRAPS_MAX 1023 /* token_uid_out_of_range: uid + k * 2^32 for k in 1..1023 */
+
+/* The documentation samples' credentials (sample_app_id, signed_with_sample_certificate): the
+ * values every quick-start copies, not secrets. */
+static const char sample_app_id[] = "970CA35de60c44645bbae8a215061b33";
+static const char sample_certificate[] = "5CFd2fd1755d40ecb72977518be15d3b";
 
 /* The evaluation state of one diagnosis. */
 typedef struct {
@@ -56,10 +85,14 @@ typedef struct {
     const diag_request *req;
     const diag_project *project; /* NULL when unknown */
     bool details;
+    bool rtc;
     diag_result *out;
 
+    const char *app_id; /* the App ID checks compare with (diag_request_project_key) */
+    size_t app_id_len;
     const char *token; /* the token text being judged (the request's, or the repaired one) */
     size_t token_len;
+    bool token_given; /* a token other than the App ID itself */
 
     const char *join_uid; /* the join's uid text: decimal uid, "" for uid 0, or the account */
     size_t join_uid_len;
@@ -67,11 +100,12 @@ typedef struct {
     size_t user_id_len;
     char user_id_buf[16];
 
-    /* matching (checks 6-8) */
+    /* matching (checks 7-9) */
     bool service_found, channel_found, uid_found;
-    const td_service *matched; /* 007: the service that passed 6-8 */
-    const td_service *first_candidate;
-    const td_service *first_channel_candidate;
+    /* 007: the service whose privilege counts (NULL: none): for rtc the one that passes checks
+     * 7-9 (a uid mismatch leaves none); for rtm the one with the user id, else the first with
+     * login, since RTM judges expiry before the user id. */
+    const td_service *matched;
     bool crc_channel_ok, crc_uid_ok; /* 006 */
 
     /* expiry */
@@ -109,27 +143,41 @@ static void add_warning(eval *e, diag_warning w) {
     e->out->warnings |= 1u << w;
 }
 
+static bool failed(const eval *e, int idx) {
+    return e->out->checks[idx].status == DIAG_FAIL;
+}
+
 static bool bytes_eq(const char *a, size_t an, const char *b, size_t bn) {
     return an == bn && (an == 0 || memcmp(a, b, an) == 0);
+}
+
+static char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
 static bool bytes_eq_nocase(const char *a, size_t an, const char *b, size_t bn) {
     if (an != bn)
         return false;
-    for (size_t i = 0; i < an; i++) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
+    for (size_t i = 0; i < an; i++)
+        if (ascii_lower(a[i]) != ascii_lower(b[i]))
             return false;
-    }
     return true;
 }
 
 static bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* p, n without surrounding whitespace. */
+static void trimmed(const char **p, size_t *n) {
+    while (*n && is_space((*p)[0]))
+        (*p)++, (*n)--;
+    while (*n && is_space((*p)[*n - 1]))
+        (*n)--;
+}
+
+static bool is_sample_app_id(const char *p, size_t n) {
+    return bytes_eq_nocase(p, n, sample_app_id, sizeof sample_app_id - 1);
 }
 
 /* Quoted, escaped, shortened rendering of a client value for a detail line. */
@@ -146,10 +194,19 @@ static bool has_privilege(const td_token *t, uint16_t first, uint16_t count, uin
     return false;
 }
 
+static bool has_006_privilege(const td_token *t, uint16_t id, uint32_t *value) {
+    return has_privilege(t, t->first_privilege_006, t->privilege_count_006, id, value);
+}
+
+static bool is_007(const eval *e) {
+    return e->out->token.version[2] == '7';
+}
+
 /* ---- The join's identity ------------------------------------------------------------------ */
 
 static void prepare_identity(eval *e) {
     const diag_request *r = e->req;
+    diag_request_project_key(r, &e->app_id, &e->app_id_len);
     if (r->has_account) {
         e->join_uid = r->account;
         e->join_uid_len = r->account_len;
@@ -165,7 +222,7 @@ static void prepare_identity(eval *e) {
     e->join_uid_len = uid == 0 ? 0 : (size_t)n; /* uid 0 joins with the empty uid */
 }
 
-/* ---- Checks 1-3: App ID and the certificate mode ------------------------------------------- */
+/* ---- Checks 1-4: App ID, channel name and the certificate mode ------------------------------ */
 
 static bool project_has_enabled(const diag_project *p) {
     return (p->primary.present && p->primary.enabled) ||
@@ -175,17 +232,53 @@ static bool project_has_enabled(const diag_project *p) {
 static void check_app_id_format(eval *e) {
     char q[200];
     const diag_request *r = e->req;
-    if (diag_is_hex32(r->app_id, r->app_id_len))
+    if (diag_is_hex32(r->app_id, r->app_id_len)) {
         set_check(e, CK_APP_ID_FORMAT, DIAG_PASS, "App ID %s is 32 hex characters",
                   e->details ? Q(q, r->app_id, r->app_id_len) : "");
-    else
-        set_check(e, CK_APP_ID_FORMAT, DIAG_FAIL, "App ID %s is %zu bytes, not 32 hex characters",
-                  e->details ? Q(q, r->app_id, r->app_id_len) : "", r->app_id_len);
+        return;
+    }
+    bool padded = diag_is_hex32(e->app_id, e->app_id_len);
+    if (padded)
+        add_hint(e, DIAG_HINT_APP_ID_WHITESPACE);
+    set_check(e, CK_APP_ID_FORMAT, DIAG_FAIL, "App ID %s is %zu bytes, not 32 hex characters%s",
+              e->details ? Q(q, r->app_id, r->app_id_len) : "", r->app_id_len,
+              padded ? " (32 hex characters with whitespace around them)" : "");
 }
 
-static void check_certificate_mode(eval *e, bool token_given) {
+/* diagnosis.md: a-z A-Z 0-9 space ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ , */
+static bool channel_char_ok(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    return c != 0 && strchr(" !#$%&()+-:;<=.>?@[]^_{}|~,", c) != NULL;
+}
+
+static void check_channel_name(eval *e) {
+    const diag_request *r = e->req;
+    char q[200];
+    if (!e->rtc) {
+        set_check(e, CK_CHANNEL_NAME, DIAG_SKIP, "not checked for rtm (a login has no channel)");
+        return;
+    }
+    if (r->channel_len > CHANNEL_MAX) {
+        set_check(e, CK_CHANNEL_NAME, DIAG_FAIL,
+                  "the channel name is %zu bytes; the SDK accepts at most %d", r->channel_len,
+                  CHANNEL_MAX);
+        return;
+    }
+    for (size_t i = 0; i < r->channel_len; i++)
+        if (!channel_char_ok((unsigned char)r->channel[i])) {
+            set_check(e, CK_CHANNEL_NAME, DIAG_FAIL,
+                      "the channel name %s has a character the SDK refuses at byte %zu",
+                      e->details ? Q(q, r->channel, r->channel_len) : "", i);
+            return;
+        }
+    set_check(e, CK_CHANNEL_NAME, DIAG_PASS, "the channel name %s is one the SDK accepts",
+              e->details ? Q(q, r->channel, r->channel_len) : "");
+}
+
+static void check_certificate_mode(eval *e) {
     const diag_project *p = e->project;
-    if (token_given) {
+    if (e->token_given) {
         set_check(e, CK_TOKEN_PRESENT, DIAG_PASS, "a token is given");
         if (!p)
             set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP,
@@ -199,112 +292,54 @@ static void check_certificate_mode(eval *e, bool token_given) {
                       "a token is given but the project has no enabled certificate");
         return;
     }
-    set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP, "no token given");
+    const char *none =
+        e->token_len ? "the token is the App ID (a static key): no token" : "no token given";
+    set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP, "%s", none);
     if (!p)
         set_check(e, CK_TOKEN_PRESENT, DIAG_SKIP,
-                  "no token given; project unknown: cannot tell whether one is required");
+                  "%s; project unknown: cannot tell whether one is required", none);
     else if (!project_has_enabled(p))
         set_check(e, CK_TOKEN_PRESENT, DIAG_PASS,
-                  "no token given; the project has no enabled certificate (App ID only)");
+                  "%s; the project has no enabled certificate (App ID only)", none);
     else if (p->no_certificate)
         set_check(e, CK_TOKEN_PRESENT, DIAG_PASS,
-                  "no token given; \"No certificate\" is on, App ID-only joins are allowed");
+                  "%s; \"No certificate\" is on, App ID-only joins are allowed", none);
     else
         set_check(e, CK_TOKEN_PRESENT, DIAG_FAIL,
-                  "no token given but the project has an enabled certificate (%s) and "
-                  "\"No certificate\" is off",
-                  diag_certificate_mode(p));
+                  "%s but the project has an enabled certificate (%s) and \"No certificate\" is "
+                  "off",
+                  none, diag_certificate_mode(p));
 }
 
-/* ---- Check 4: the token decodes; hints about its text -------------------------------------- */
-
-/* The token text cleaned as diagnosis.md "Repair" says: trim, strip one pair of quotes, trim.
- * Spaces inside are reported (url_decoded) and turned into '+' by the repair. */
-typedef struct {
-    const char *p;
-    size_t n;
-    bool whitespace, quoted, space;
-} token_view;
-
-static void token_view_of(const char *t, size_t n, token_view *v) {
-    size_t b = 0, end = n;
-    while (b < end && is_space(t[b]))
-        b++;
-    while (end > b && is_space(t[end - 1]))
-        end--;
-    v->whitespace = b > 0 || end < n;
-    v->quoted = end - b >= 2 && (t[b] == '"' || t[b] == '\'') && t[end - 1] == t[b];
-    if (v->quoted) {
-        b++, end--;
-        while (b < end && is_space(t[b]))
-            b++;
-        while (end > b && is_space(t[end - 1]))
-            end--;
-    }
-    v->p = t + b;
-    v->n = end - b;
-    v->space = memchr(v->p, ' ', v->n) != NULL;
-}
-
-uint32_t diag_token_hints(const char *token, size_t len, td_status st) {
-    if (st == TD_OK)
-        return 0;
-    if (diag_is_hex32(token, len))
-        return 1u << DIAG_HINT_APP_ID_AS_TOKEN; /* and no other hint */
-    token_view v;
-    token_view_of(token, len, &v);
-    uint32_t hints = 0;
-    if (v.whitespace)
-        hints |= 1u << DIAG_HINT_WHITESPACE;
-    if (v.quoted)
-        hints |= 1u << DIAG_HINT_QUOTED;
-    if (v.space)
-        hints |= 1u << DIAG_HINT_URL_DECODED;
-    switch (st) {
-    case TD_ERR_LEGACY_VERSION:
-        hints |= 1u << DIAG_HINT_LEGACY_VERSION;
-        break;
-    case TD_ERR_UNSUPPORTED_VERSION:
-        if (!v.whitespace && !v.quoted)
-            hints |= 1u << DIAG_HINT_UNSUPPORTED_VERSION;
-        break;
-    case TD_ERR_NOT_BASE64:
-        if (!v.whitespace && !v.quoted && !v.space)
-            hints |= 1u << DIAG_HINT_NOT_BASE64;
-        break;
-    case TD_ERR_TRUNCATED:
-        hints |= 1u << DIAG_HINT_TRUNCATED;
-        break;
-    case TD_ERR_CORRUPTED:
-        hints |= 1u << DIAG_HINT_CORRUPTED;
-        break;
-    case TD_OK:
-        break;
-    }
-    return hints;
-}
+/* ---- Checks 5 and 5a: the token decodes, and the client's SDK reads it ------------------- */
 
 /* The detail's reason: the text hint that explains the failure best, else the decoder's kind
  * (a token with surrounding whitespace fails as "unsupported_version", which would mislead). */
 static const char *decode_failure_reason(uint32_t hints, td_status st) {
-    if (hints & (1u << DIAG_HINT_APP_ID_AS_TOKEN))
-        return "an App ID (32 hex characters) was passed as the token";
-    if (hints & (1u << DIAG_HINT_WHITESPACE))
-        return "leading or trailing whitespace";
-    if (hints & (1u << DIAG_HINT_QUOTED))
-        return "wrapped in quotes";
-    if (hints & (1u << DIAG_HINT_URL_DECODED))
-        return "contains spaces (a '+' lost to URL decoding)";
+    static const struct {
+        diag_hint hint;
+        const char *why;
+    } reasons[] = {
+        {DIAG_HINT_APP_ID_AS_TOKEN, "an App ID (32 hex characters) was passed as the token"},
+        {DIAG_HINT_WHITESPACE, "leading or trailing whitespace"},
+        {DIAG_HINT_QUOTED, "wrapped in quotes"},
+        {DIAG_HINT_AUTH_PREFIX, "starts with an Authorization header or query prefix"},
+        {DIAG_HINT_JSON_ESCAPED, "'/' escaped as '\\/' by a JSON encoder"},
+        {DIAG_HINT_PERCENT_ENCODED, "URL-encoded once more than decoded (%2B, %2F, %3D)"},
+        {DIAG_HINT_URL_DECODED, "contains spaces (a '+' lost to URL decoding)"},
+    };
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+        if (hints & (1u << reasons[i].hint))
+            return reasons[i].why;
     return td_status_name(st);
 }
 
-static bool check_decodes(eval *e, bool token_given, const td_status *decoded) {
+static bool check_decodes(eval *e, td_status st) {
     diag_result *o = e->out;
-    if (!token_given) {
+    if (!e->token_given) {
         set_check(e, CK_TOKEN_DECODES, DIAG_SKIP, "no token given");
         return false;
     }
-    td_status st = decoded ? *decoded : td_decode(e->ctx, e->token, e->token_len, &o->token);
     if (st != TD_OK) {
         o->hints |= diag_token_hints(e->token, e->token_len, st);
         set_check(e, CK_TOKEN_DECODES, DIAG_FAIL, "the token (%zu bytes) does not decode: %s",
@@ -317,30 +352,70 @@ static bool check_decodes(eval *e, bool token_given, const td_status *decoded) {
     return true;
 }
 
-/* ---- Checks 5-8: App ID, service, channel, uid --------------------------------------------- */
+static void check_token_version(eval *e) {
+    const diag_request *r = e->req;
+    const char *sdk = e->rtc ? "Video SDK" : "RTM SDK";
+    char first[24];
+    if (!is_007(e)) {
+        set_check(e, CK_TOKEN_VERSION, DIAG_PASS, "every SDK that reads tokens reads a 006 token");
+        return;
+    }
+    if (!r->has_sdk_version) {
+        set_check(e, CK_TOKEN_VERSION, DIAG_SKIP,
+                  "a 007 token; the %s version is not given (AccessToken2 needs a recent one)",
+                  sdk);
+        return;
+    }
+    switch (diag_sdk_reads_007(r->service, r->client, &r->sdk_version, first, sizeof first)) {
+    case DIAG_SDK_READS:
+        set_check(e, CK_TOKEN_VERSION, DIAG_PASS, "%s %s %s reads 007 tokens (since %s)",
+                  diag_client_name(r->client), sdk, r->sdk_version.text, first);
+        break;
+    case DIAG_SDK_TOO_OLD:
+        set_check(e, CK_TOKEN_VERSION, DIAG_FAIL,
+                  "%s %s %s cannot read a 007 token (AccessToken2 needs %s or later)",
+                  diag_client_name(r->client), sdk, r->sdk_version.text, first);
+        break;
+    case DIAG_SDK_NO_THRESHOLD:
+        set_check(e, CK_TOKEN_VERSION, DIAG_SKIP,
+                  "no known first %s %s release that reads 007 tokens", diag_client_name(r->client),
+                  sdk);
+        break;
+    }
+}
+
+/* ---- Checks 6-9: App ID, service, channel, uid --------------------------------------------- */
 
 static void check_app_id_match(eval *e) {
     const td_token *t = &e->out->token;
-    const diag_request *r = e->req;
     char q1[200], q2[200];
-    if (bytes_eq(t->app_id.ptr, t->app_id.len, r->app_id, r->app_id_len)) {
+    if (bytes_eq(t->app_id.ptr, t->app_id.len, e->app_id, e->app_id_len)) {
         set_check(e, CK_APP_ID_MATCH, DIAG_PASS, "token App ID = join App ID %s",
-                  e->details ? Q(q1, r->app_id, r->app_id_len) : "");
+                  e->details ? Q(q1, e->app_id, e->app_id_len) : "");
         return;
     }
-    bool case_only = bytes_eq_nocase(t->app_id.ptr, t->app_id.len, r->app_id, r->app_id_len);
+    bool case_only = bytes_eq_nocase(t->app_id.ptr, t->app_id.len, e->app_id, e->app_id_len);
     if (case_only)
         add_hint(e, DIAG_HINT_APP_ID_CASE_DIFFERS);
+    if (is_sample_app_id(t->app_id.ptr, t->app_id.len))
+        add_hint(e, DIAG_HINT_SAMPLE_APP_ID);
     set_check(e, CK_APP_ID_MATCH, DIAG_FAIL, "token App ID %s \xe2\x89\xa0 join App ID %s%s",
               e->details ? Q(q1, t->app_id.ptr, t->app_id.len) : "",
-              e->details ? Q(q2, r->app_id, r->app_id_len) : "",
+              e->details ? Q(q2, e->app_id, e->app_id_len) : "",
               case_only ? " (they differ only in letter case)" : "");
 }
 
 static bool service_type_fits(const eval *e, uint16_t type) {
-    if (e->req->service == DIAG_SERVICE_RTC)
+    if (e->rtc)
         return type == TD_SVC_RTC;
     return type == TD_SVC_RTM || type == TD_SVC_RTM2;
+}
+
+/* A service the join could use: the right type, with join_channel / login. */
+static bool is_candidate(const eval *e, const td_service *s) {
+    const td_token *t = &e->out->token;
+    return s->known && service_type_fits(e, s->type) &&
+           has_privilege(t, s->first_privilege, s->privilege_count, 1, NULL);
 }
 
 /* Lists the token's service names into buf ("rtm, chat") for a detail line. */
@@ -357,90 +432,143 @@ static const char *service_list(const td_token *t, char *buf, size_t cap) {
     return o ? buf : "none";
 }
 
-static void match_services_007(eval *e) {
+static bool has_service(const td_token *t, uint16_t type) {
+    for (uint16_t i = 0; i < t->service_count && i < TD_SERVICES_MAX; i++)
+        if (t->services[i].known && t->services[i].type == type)
+            return true;
+    return false;
+}
+
+/* The uid text is a decimal number without a leading zero above 4294967295: a uid the SDK's
+ * unsigned 32-bit uid cannot hold. */
+static bool uid_text_over_32_bits(const char *p, size_t n) {
+    static const char max[] = "4294967295";
+    if (n < sizeof max - 1 || p[0] == '0')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return n > sizeof max - 1 || memcmp(p, max, n) > 0;
+}
+
+/* Check 9 for a 007 rtc join, over the services the uid check looks at: those with the join's
+ * channel when any has it, else every candidate (so that a channel mismatch still shows whether
+ * the uid would have done). */
+static void check_uid_007_rtc(eval *e) {
     const td_token *t = &e->out->token;
     const diag_request *r = e->req;
-    bool rtc = r->service == DIAG_SERVICE_RTC;
+    const td_service *shown = NULL, *passing = NULL;
+    bool zero_text = false, over_32 = false;
+    char q1[200], q2[200];
     for (uint16_t i = 0; i < t->service_count && i < TD_SERVICES_MAX; i++) {
         const td_service *s = &t->services[i];
-        if (!s->known || !service_type_fits(e, s->type) ||
-            !has_privilege(t, s->first_privilege, s->privilege_count, 1, NULL))
+        if (!is_candidate(e, s) ||
+            (e->channel_found && !bytes_eq(s->a.ptr, s->a.len, r->channel, r->channel_len)))
             continue;
-        e->service_found = true;
-        if (!e->first_candidate)
-            e->first_candidate = s;
-        if (rtc) {
-            if (!bytes_eq(s->a.ptr, s->a.len, r->channel, r->channel_len))
-                continue;
-            e->channel_found = true;
-            if (!e->first_channel_candidate)
-                e->first_channel_candidate = s;
-            if (s->b.len != 0 && !bytes_eq(s->b.ptr, s->b.len, e->join_uid, e->join_uid_len))
-                continue;
-        } else if (!bytes_eq(s->a.ptr, s->a.len, e->user_id, e->user_id_len)) {
+        if (!shown)
+            shown = s;
+        if (s->b.len == 0 || bytes_eq(s->b.ptr, s->b.len, e->join_uid, e->join_uid_len)) {
+            if (!passing)
+                passing = s;
             continue;
         }
-        e->uid_found = true;
-        e->matched = s;
+        zero_text |= bytes_eq(s->b.ptr, s->b.len, "0", 1);
+        over_32 |= uid_text_over_32_bits(s->b.ptr, s->b.len);
+    }
+    e->uid_found = passing != NULL;
+    if (passing) {
+        if (e->channel_found)
+            e->matched = passing; /* the service that passes both channel and uid */
+        set_check(e, CK_UID, DIAG_PASS, "%s (join uid %s)",
+                  passing->b.len == 0 ? "the token accepts any uid" : "token uid = join uid",
+                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "");
         return;
     }
+    if (e->join_uid_len == 0)
+        add_hint(e, DIAG_HINT_JOIN_UID_ZERO);
+    if (zero_text)
+        add_hint(e, DIAG_HINT_TOKEN_UID_ZERO_TEXT);
+    if (over_32)
+        add_hint(e, DIAG_HINT_TOKEN_UID_OUT_OF_RANGE);
+    set_check(e, CK_UID, DIAG_FAIL, "token uid %s \xe2\x89\xa0 join uid %s%s",
+              e->details ? Q(q1, shown->b.ptr, shown->b.len) : "",
+              e->details ? Q(q2, e->join_uid, e->join_uid_len) : "",
+              e->join_uid_len == 0 ? " (uid 0)" : "");
+}
+
+/* channel_case_differs / channel_whitespace for a 007 channel that is not the join's. */
+static void channel_hints_007(eval *e, const td_service *s) {
+    const diag_request *r = e->req;
+    const char *tp = s->a.ptr, *jp = r->channel;
+    size_t tn = s->a.len, jn = r->channel_len;
+    if (bytes_eq_nocase(tp, tn, jp, jn))
+        add_hint(e, DIAG_HINT_CHANNEL_CASE_DIFFERS);
+    trimmed(&tp, &tn);
+    trimmed(&jp, &jn);
+    if ((tn != s->a.len && bytes_eq(tp, tn, r->channel, r->channel_len)) ||
+        (jn != r->channel_len && bytes_eq(s->a.ptr, s->a.len, jp, jn)))
+        add_hint(e, DIAG_HINT_CHANNEL_WHITESPACE);
 }
 
 static void check_matching_007(eval *e) {
     const td_token *t = &e->out->token;
     const diag_request *r = e->req;
-    bool rtc = r->service == DIAG_SERVICE_RTC;
+    const td_service *first = NULL;
     char q1[200], q2[200], list[160];
-    match_services_007(e);
-
+    for (uint16_t i = 0; i < t->service_count && i < TD_SERVICES_MAX; i++) {
+        const td_service *s = &t->services[i];
+        if (!is_candidate(e, s))
+            continue;
+        if (!first)
+            first = s;
+        if (e->rtc && bytes_eq(s->a.ptr, s->a.len, r->channel, r->channel_len)) {
+            e->channel_found = true;
+        } else if (!e->rtc && !e->uid_found &&
+                   bytes_eq(s->a.ptr, s->a.len, e->user_id, e->user_id_len)) {
+            e->uid_found = true;
+            e->matched = s;
+        }
+    }
+    e->service_found = first != NULL;
     if (!e->service_found) {
+        if (!e->rtc && has_service(t, TD_SVC_RTC))
+            add_hint(e, DIAG_HINT_BUILT_FOR_RTC);
         set_check(e, CK_SERVICE, DIAG_FAIL, "no %s service with %s privilege (token has: %s)",
-                  rtc ? "rtc" : "rtm/rtm2", rtc ? "join_channel" : "login",
+                  e->rtc ? "rtc" : "rtm/rtm2", e->rtc ? "join_channel" : "login",
                   e->details ? service_list(t, list, sizeof list) : "");
-        set_check(e, CK_CHANNEL, DIAG_SKIP, "no %s service to compare with", rtc ? "rtc" : "rtm");
-        set_check(e, CK_UID, DIAG_SKIP, "no %s service to compare with", rtc ? "rtc" : "rtm");
+        set_check(e, CK_CHANNEL, DIAG_SKIP, "no %s service to compare with",
+                  e->rtc ? "rtc" : "rtm");
+        set_check(e, CK_UID, DIAG_SKIP, "no %s service to compare with", e->rtc ? "rtc" : "rtm");
         return;
     }
     set_check(e, CK_SERVICE, DIAG_PASS, "%s service with %s privilege",
-              td_service_name(e->first_candidate->type), rtc ? "join_channel" : "login");
+              td_service_name(first->type), e->rtc ? "join_channel" : "login");
 
-    if (!rtc) {
+    if (!e->rtc) {
         set_check(e, CK_CHANNEL, DIAG_SKIP, "not compared for rtm (a login has no channel)");
-        if (e->uid_found)
+        if (e->uid_found) {
             set_check(e, CK_UID, DIAG_PASS, "token user id = login user id %s",
                       e->details ? Q(q1, e->user_id, e->user_id_len) : "");
-        else
-            set_check(e, CK_UID, DIAG_FAIL, "token user id %s \xe2\x89\xa0 login user id %s",
-                      e->details ? Q(q1, e->first_candidate->a.ptr, e->first_candidate->a.len) : "",
-                      e->details ? Q(q2, e->user_id, e->user_id_len) : "");
+            return;
+        }
+        e->matched = first; /* RTM judges expiry before the user id */
+        set_check(e, CK_UID, DIAG_FAIL, "token user id %s \xe2\x89\xa0 login user id %s",
+                  e->details ? Q(q1, first->a.ptr, first->a.len) : "",
+                  e->details ? Q(q2, e->user_id, e->user_id_len) : "");
         return;
     }
-
-    if (!e->channel_found) {
+    if (e->channel_found) {
+        set_check(e, CK_CHANNEL, DIAG_PASS, "token channel = join channel %s",
+                  e->details ? Q(q1, r->channel, r->channel_len) : "");
+    } else {
+        for (uint16_t i = 0; i < t->service_count && i < TD_SERVICES_MAX; i++)
+            if (is_candidate(e, &t->services[i]))
+                channel_hints_007(e, &t->services[i]);
         set_check(e, CK_CHANNEL, DIAG_FAIL, "token channel %s \xe2\x89\xa0 join channel %s",
-                  e->details ? Q(q1, e->first_candidate->a.ptr, e->first_candidate->a.len) : "",
+                  e->details ? Q(q1, first->a.ptr, first->a.len) : "",
                   e->details ? Q(q2, r->channel, r->channel_len) : "");
-        set_check(e, CK_UID, DIAG_SKIP, "no rtc service for this channel to compare with");
-        return;
     }
-    set_check(e, CK_CHANNEL, DIAG_PASS, "token channel = join channel %s",
-              e->details ? Q(q1, r->channel, r->channel_len) : "");
-    if (e->uid_found) {
-        if (e->matched->b.len == 0)
-            set_check(e, CK_UID, DIAG_PASS, "the token accepts any uid (join uid %s)",
-                      e->details ? Q(q1, e->join_uid, e->join_uid_len) : "");
-        else
-            set_check(e, CK_UID, DIAG_PASS, "token uid = join uid %s",
-                      e->details ? Q(q1, e->join_uid, e->join_uid_len) : "");
-        return;
-    }
-    if (e->join_uid_len == 0)
-        add_hint(e, DIAG_HINT_JOIN_UID_ZERO);
-    const td_service *c = e->first_channel_candidate;
-    set_check(e, CK_UID, DIAG_FAIL, "token uid %s \xe2\x89\xa0 join uid %s%s",
-              e->details ? Q(q1, c->b.ptr, c->b.len) : "",
-              e->details ? Q(q2, e->join_uid, e->join_uid_len) : "",
-              e->join_uid_len == 0 ? " (uid 0)" : "");
+    check_uid_007_rtc(e);
 }
 
 /* 006 carries only CRC-32s of the channel and uid: compares crc32(text) with the token's value
@@ -459,60 +587,124 @@ static bool check_crc(eval *e, int check, const char *what, const char *built_fo
     return crc == token_crc;
 }
 
+/* Writes the decimal digits of v (which is not 0) into the end of buf, returns where they
+ * start: a few divisions instead of a formatting call, since the search below runs a thousand
+ * times. */
+static char *u64_decimal(uint64_t v, char *end) {
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* token_uid_out_of_range for 006: crc_uid is the CRC-32 of uid + k * 2^32 for some k in
+ * 1..UID_WRAPS_MAX (a token built for a uid past 32 bits that the client's 32-bit uid wrapped). */
+static bool uid_wrapped_006(uint32_t uid, uint32_t crc_uid) {
+    char buf[24];
+    for (uint64_t k = 1; k <= UID_WRAPS_MAX; k++) {
+        const char *d = u64_decimal((uint64_t)uid + (k << 32), buf + sizeof buf);
+        if (td_crc32(d, (size_t)(buf + sizeof buf - d)) == crc_uid)
+            return true;
+    }
+    return false;
+}
+
+static void check_uid_006_rtc(eval *e) {
+    const td_token *t = &e->out->token;
+    const diag_request *r = e->req;
+    char q1[200];
+    uint32_t crc_uid = td_crc32(e->join_uid, e->join_uid_len);
+    e->crc_uid_ok = e->uid_found = t->crc_uid == 0 || t->crc_uid == crc_uid;
+    if (t->crc_uid == 0) {
+        set_check(e, CK_UID, DIAG_PASS, "the token accepts any uid (crc_uid 0; join uid %s)",
+                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "");
+        return;
+    }
+    if (e->uid_found) {
+        set_check(e, CK_UID, DIAG_PASS, "crc32(join uid %s) = %u matches the token",
+                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "", crc_uid);
+        return;
+    }
+    if (e->join_uid_len == 0)
+        add_hint(e, DIAG_HINT_JOIN_UID_ZERO);
+    if (t->crc_uid == td_crc32("0", 1))
+        add_hint(e, DIAG_HINT_TOKEN_UID_ZERO_TEXT);
+    if (!r->has_account && uid_wrapped_006(r->has_uid ? r->uid : 0, t->crc_uid))
+        add_hint(e, DIAG_HINT_TOKEN_UID_OUT_OF_RANGE);
+    set_check(e, CK_UID, DIAG_FAIL,
+              "crc32(join uid %s) = %u \xe2\x89\xa0 token's crc_uid %u (built for %s)",
+              e->details ? Q(q1, e->join_uid, e->join_uid_len) : "", crc_uid, t->crc_uid,
+              e->join_uid_len == 0 ? "one uid, the join uses uid 0" : "another uid");
+}
+
 static void check_matching_006(eval *e) {
     const td_token *t = &e->out->token;
     const diag_request *r = e->req;
-    bool rtc = r->service == DIAG_SERVICE_RTC;
-    uint16_t need = rtc ? TD_PRIV_JOIN_CHANNEL : TD_PRIV_RTM_LOGIN_006;
     char q1[200];
 
-    e->service_found = has_privilege(t, t->first_privilege_006, t->privilege_count_006, need, NULL);
-    if (e->service_found)
-        set_check(e, CK_SERVICE, DIAG_PASS, "privilege %u (%s) present", need,
-                  rtc ? "join_channel" : "rtm_login");
-    else
-        set_check(e, CK_SERVICE, DIAG_FAIL, "no privilege %u (%s) in the 006 token", need,
-                  rtc ? "join_channel" : "rtm_login");
-
-    if (!rtc) {
+    if (!e->rtc) {
+        /* RTM's 006 builder puts the user id in the channel's place and signs an empty uid;
+         * privilege 1000 is not required (a warning when it is missing). */
+        e->service_found = true;
+        if (has_006_privilege(t, TD_PRIV_RTM_LOGIN_006, NULL))
+            set_check(e, CK_SERVICE, DIAG_PASS, "privilege 1000 (rtm_login) present");
+        else
+            set_check(e, CK_SERVICE, DIAG_WARN,
+                      "no privilege 1000 (rtm_login); RTM accepts the token all the same when "
+                      "its channel field is the user id");
         set_check(e, CK_CHANNEL, DIAG_SKIP, "not compared for rtm (a login has no channel)");
-        /* An rtm 006 token carries the user id in the channel's place. */
-        e->crc_channel_ok = e->uid_found = check_crc(e, CK_UID, "login user id", "user id",
-                                                     e->user_id, e->user_id_len, t->crc_channel);
-        e->crc_uid_ok = true;
+        uint32_t crc = td_crc32(e->user_id, e->user_id_len);
+        e->crc_channel_ok = crc == t->crc_channel;
+        e->crc_uid_ok = t->crc_uid == 0;
+        e->uid_found = e->crc_channel_ok && e->crc_uid_ok;
+        if (e->uid_found) {
+            set_check(e, CK_UID, DIAG_PASS, "crc32(login user id %s) = %u matches the token",
+                      e->details ? Q(q1, e->user_id, e->user_id_len) : "", crc);
+            return;
+        }
+        if (!e->crc_channel_ok && has_006_privilege(t, TD_PRIV_JOIN_CHANNEL, NULL) &&
+            !has_006_privilege(t, TD_PRIV_RTM_LOGIN_006, NULL))
+            add_hint(e, DIAG_HINT_BUILT_FOR_RTC);
+        if (!e->crc_channel_ok)
+            set_check(e, CK_UID, DIAG_FAIL,
+                      "crc32(login user id %s) = %u \xe2\x89\xa0 the token's user id field %u "
+                      "(built for another user)",
+                      e->details ? Q(q1, e->user_id, e->user_id_len) : "", crc, t->crc_channel);
+        else
+            set_check(e, CK_UID, DIAG_FAIL,
+                      "the token's user id matches, but it was built with a uid (crc_uid %u): "
+                      "an RTM token signs an empty uid",
+                      t->crc_uid);
         return;
     }
 
+    e->service_found = has_006_privilege(t, TD_PRIV_JOIN_CHANNEL, NULL);
+    if (e->service_found)
+        set_check(e, CK_SERVICE, DIAG_PASS, "privilege 1 (join_channel) present");
+    else
+        set_check(e, CK_SERVICE, DIAG_FAIL, "no privilege 1 (join_channel) in the 006 token");
+
     e->crc_channel_ok = e->channel_found = check_crc(e, CK_CHANNEL, "join channel", "channel",
                                                      r->channel, r->channel_len, t->crc_channel);
-
-    uint32_t crc_uid = td_crc32(e->join_uid, e->join_uid_len);
-    e->crc_uid_ok = e->uid_found = t->crc_uid == 0 || t->crc_uid == crc_uid;
-    if (t->crc_uid == 0)
-        set_check(e, CK_UID, DIAG_PASS, "the token accepts any uid (crc_uid 0; join uid %s)",
-                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "");
-    else if (e->uid_found)
-        set_check(e, CK_UID, DIAG_PASS, "crc32(join uid %s) = %u matches the token",
-                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "", crc_uid);
-    else {
-        if (e->join_uid_len == 0)
-            add_hint(e, DIAG_HINT_JOIN_UID_ZERO);
-        set_check(e, CK_UID, DIAG_FAIL,
-                  "crc32(join uid %s) = %u \xe2\x89\xa0 token's crc_uid %u (built for %s)",
-                  e->details ? Q(q1, e->join_uid, e->join_uid_len) : "", crc_uid, t->crc_uid,
-                  e->join_uid_len == 0 ? "one uid, the join uses uid 0" : "another uid");
+    if (!e->channel_found) {
+        const char *p = r->channel;
+        size_t n = r->channel_len;
+        trimmed(&p, &n);
+        if (n != r->channel_len && td_crc32(p, n) == t->crc_channel)
+            add_hint(e, DIAG_HINT_CHANNEL_WHITESPACE);
     }
+    check_uid_006_rtc(e);
 }
 
-/* ---- Check 9: the signature ---------------------------------------------------------------- */
+/* ---- Check 10: the signature --------------------------------------------------------------- */
 
 static bool verifies(eval *e, const char *cert, size_t cert_len) {
     const td_token *t = &e->out->token;
-    if (t->version[2] == '7')
+    if (is_007(e))
         return td_verify007(e->ctx, t, cert, cert_len);
-    const diag_request *r = e->req;
-    if (r->service == DIAG_SERVICE_RTC)
-        return td_verify006(e->ctx, t, cert, cert_len, r->channel, r->channel_len,
+    if (e->rtc)
+        return td_verify006(e->ctx, t, cert, cert_len, e->req->channel, e->req->channel_len,
                             t->crc_uid == 0 ? "" : e->join_uid,
                             t->crc_uid == 0 ? 0 : e->join_uid_len);
     /* rtm 006: the user id stands in the channel's place and the uid is empty. */
@@ -523,11 +715,52 @@ static bool cert_verifies(eval *e, const diag_cert *c) {
     return c->present && verifies(e, c->certificate, strlen(c->certificate));
 }
 
-static void check_signature(eval *e) {
+/* Which certificate other than an enabled one signed the token: the hints of a failed
+ * signature check, and a phrase for its detail (a certificate named by fingerprint only). */
+static void find_signer(eval *e, char *what, size_t cap) {
     const diag_project *p = e->project;
     const td_token *t = &e->out->token;
-    diag_result *o = e->out;
+    const diag_cert *certs[2] = {&p->primary, &p->secondary};
     char fp[9];
+    snprintf(what, cap, "no certificate of the project signs it");
+    for (int i = 0; i < 2; i++) {
+        if (certs[i]->present && !certs[i]->enabled && cert_verifies(e, certs[i])) {
+            e->out->signed_with = i == 0 ? DIAG_SIGNED_PRIMARY : DIAG_SIGNED_SECONDARY;
+            add_hint(e, DIAG_HINT_SIGNED_WITH_DISABLED_CERTIFICATE);
+            if (e->details) {
+                td_fingerprint(certs[i]->certificate, strlen(certs[i]->certificate), fp);
+                snprintf(what, cap, "it is signed with the disabled %s certificate (%s)",
+                         i == 0 ? "primary" : "secondary", fp);
+            }
+        }
+    }
+    for (size_t i = 0; i < p->retired_count && i < DIAG_RETIRED_MAX; i++) {
+        if (verifies(e, p->retired[i], strlen(p->retired[i]))) {
+            add_hint(e, DIAG_HINT_SIGNED_WITH_RETIRED_CERTIFICATE);
+            if (e->details) {
+                td_fingerprint(p->retired[i], strlen(p->retired[i]), fp);
+                snprintf(what, cap, "it is signed with a retired certificate (%s)", fp);
+            }
+            break;
+        }
+    }
+    if ((t->app_id.len == TD_CERT_LEN && verifies(e, t->app_id.ptr, t->app_id.len)) ||
+        (e->app_id_len == TD_CERT_LEN &&
+         !bytes_eq(e->app_id, e->app_id_len, t->app_id.ptr, t->app_id.len) &&
+         verifies(e, e->app_id, e->app_id_len))) {
+        add_hint(e, DIAG_HINT_SIGNED_WITH_APP_ID);
+        snprintf(what, cap, "it is signed with the App ID in place of a certificate");
+    }
+    if (verifies(e, sample_certificate, sizeof sample_certificate - 1)) {
+        add_hint(e, DIAG_HINT_SIGNED_WITH_SAMPLE_CERTIFICATE);
+        snprintf(what, cap, "it is signed with the documentation's sample certificate");
+    }
+}
+
+static void check_signature(eval *e) {
+    const diag_project *p = e->project;
+    diag_result *o = e->out;
+    char fp[9], what[96];
     if (!p) {
         set_check(e, CK_SIGNATURE, DIAG_SKIP, "project unknown: no certificate to verify with");
         return;
@@ -536,15 +769,10 @@ static void check_signature(eval *e) {
         set_check(e, CK_SIGNATURE, DIAG_SKIP, "the project has no enabled certificate");
         return;
     }
-    if (t->version[2] == '6' && (!e->crc_channel_ok || !e->crc_uid_ok)) {
+    if (!is_007(e) && (!e->crc_channel_ok || !e->crc_uid_ok)) {
         set_check(e, CK_SIGNATURE, DIAG_SKIP,
-                  "not verifiable: a 006 signature covers the channel and uid, which do not "
-                  "match the token");
-        return;
-    }
-    if (t->version[2] == '6' && e->req->service == DIAG_SERVICE_RTM && t->crc_uid != 0) {
-        set_check(e, CK_SIGNATURE, DIAG_SKIP,
-                  "not verifiable: this 006 rtm token was built with a non-empty uid");
+                  "not verifiable: a 006 signature covers the %s, which %s not match the token",
+                  e->rtc ? "channel and uid" : "user id and an empty uid", e->rtc ? "do" : "does");
         return;
     }
     const diag_cert *certs[2] = {&p->primary, &p->secondary};
@@ -558,64 +786,34 @@ static void check_signature(eval *e) {
             return;
         }
     }
-    /* Failed: find out what did sign it, for the hints. The detail names a certificate by its
-     * fingerprint only. */
-    char what[96] = "no certificate of the project signs it";
-    for (int i = 0; i < 2; i++) {
-        if (certs[i]->present && !certs[i]->enabled && cert_verifies(e, certs[i])) {
-            o->signed_with = i == 0 ? DIAG_SIGNED_PRIMARY : DIAG_SIGNED_SECONDARY;
-            add_hint(e, DIAG_HINT_SIGNED_WITH_DISABLED_CERTIFICATE);
-            if (e->details) {
-                td_fingerprint(certs[i]->certificate, strlen(certs[i]->certificate), fp);
-                snprintf(what, sizeof what, "it is signed with the disabled %s certificate (%s)",
-                         i == 0 ? "primary" : "secondary", fp);
-            }
-        }
-    }
-    for (size_t i = 0; i < p->retired_count && i < DIAG_RETIRED_MAX; i++) {
-        if (verifies(e, p->retired[i], strlen(p->retired[i]))) {
-            add_hint(e, DIAG_HINT_SIGNED_WITH_RETIRED_CERTIFICATE);
-            if (e->details) {
-                td_fingerprint(p->retired[i], strlen(p->retired[i]), fp);
-                snprintf(what, sizeof what, "it is signed with a retired certificate (%s)", fp);
-            }
-            break;
-        }
-    }
-    const diag_request *r = e->req;
-    if ((t->app_id.len == TD_CERT_LEN && verifies(e, t->app_id.ptr, t->app_id.len)) ||
-        (r->app_id_len == TD_CERT_LEN &&
-         !bytes_eq(r->app_id, r->app_id_len, t->app_id.ptr, t->app_id.len) &&
-         verifies(e, r->app_id, r->app_id_len))) {
-        add_hint(e, DIAG_HINT_SIGNED_WITH_APP_ID);
-        snprintf(what, sizeof what, "it is signed with the App ID in place of a certificate");
-    }
+    find_signer(e, what, sizeof what);
     set_check(e, CK_SIGNATURE, DIAG_FAIL, "no enabled certificate (%s) verifies it; %s",
               diag_certificate_mode(p), what);
 }
 
-/* ---- Checks 10-11: expiry ------------------------------------------------------------------ */
+/* ---- Checks 11-12: expiry ------------------------------------------------------------------ */
 
 /* The token's expiry and the counted privilege's (diagnosis.md "Expiry"); core computes both
  * times (td_token_expiry, td_privilege_expiry: the 24 h cap and the capping at the token's
- * expiry), this picks which privilege counts. */
+ * expiry), this picks which privilege counts: 007, the matched service's join/login; 006,
+ * privilege 1 (rtc) or 1000 (rtm). */
 static void compute_expiry(eval *e) {
     const td_token *t = &e->out->token;
     e->token_expiry = td_token_expiry(t);
-    if (t->version[2] == '7')
+    if (is_007(e))
         e->has_privilege =
             e->matched && has_privilege(t, e->matched->first_privilege, e->matched->privilege_count,
                                         1, &e->privilege_value);
     else
-        e->has_privilege = has_privilege(
-            t, t->first_privilege_006, t->privilege_count_006,
-            e->req->service == DIAG_SERVICE_RTC ? TD_PRIV_JOIN_CHANNEL : TD_PRIV_RTM_LOGIN_006,
-            &e->privilege_value);
+        e->has_privilege = has_006_privilege(
+            t, e->rtc ? TD_PRIV_JOIN_CHANNEL : TD_PRIV_RTM_LOGIN_006, &e->privilege_value);
     e->privilege_limited = e->has_privilege && e->privilege_value != 0;
     if (e->privilege_limited)
         e->privilege_expiry = td_privilege_expiry(t, e->privilege_value);
     e->out->has_expiry = true;
-    e->out->expires_at = e->privilege_limited ? e->privilege_expiry : e->token_expiry;
+    e->out->expires_at = e->privilege_limited && e->privilege_expiry < e->token_expiry
+                             ? e->privilege_expiry
+                             : e->token_expiry;
 }
 
 /* "expired at T (N s ago)" / "valid until T (N s left)" into a check. */
@@ -635,11 +833,26 @@ static void set_expiry_check(eval *e, int idx, const char *what, int64_t when) {
                   e->details ? iso : "", (long long)(when - at));
 }
 
-static void check_expiry(eval *e) {
+/* Why a privilege expired, when its value says so: a role constant where the expiry belongs
+ * (the builder's arguments shifted), seconds where a 006 Unix time belongs, or a 006 expiry
+ * computed before the token was issued (once, at the token server's start). */
+static void privilege_expiry_hints(eval *e) {
     const td_token *t = &e->out->token;
+    uint32_t v = e->privilege_value;
+    if (v == 1 || v == 2 || v == 101)
+        add_hint(e, DIAG_HINT_PRIVILEGE_EXPIRE_IS_ROLE);
+    if (is_007(e))
+        return;
+    if (v < LOOKS_LIKE_UNIX_TIME)
+        add_hint(e, DIAG_HINT_PRIVILEGE_EXPIRE_LOOKS_RELATIVE);
+    else if ((int64_t)v <= (int64_t)t->ts - MAX_TOKEN_LIFETIME)
+        add_hint(e, DIAG_HINT_EXPIRED_AT_ISSUE);
+}
+
+static void check_expiry(eval *e) {
     compute_expiry(e);
     set_expiry_check(e, CK_TOKEN_EXPIRY, "the token", e->token_expiry);
-    const char *priv = e->req->service == DIAG_SERVICE_RTC ? "join_channel" : "login";
+    const char *priv = e->rtc ? "join_channel" : "login";
     if (!e->has_privilege) {
         set_check(e, CK_PRIVILEGE_EXPIRY, DIAG_SKIP, "no %s privilege to judge", priv);
         return;
@@ -650,31 +863,13 @@ static void check_expiry(eval *e) {
         return;
     }
     set_expiry_check(e, CK_PRIVILEGE_EXPIRY,
-                     e->req->service == DIAG_SERVICE_RTC ? "the join_channel privilege"
-                                                         : "the login privilege",
+                     e->rtc ? "the join_channel privilege" : "the login privilege",
                      e->privilege_expiry);
-    if (e->out->checks[CK_PRIVILEGE_EXPIRY].status == DIAG_FAIL && t->version[2] == '6' &&
-        e->privilege_value < LOOKS_LIKE_UNIX_TIME)
-        add_hint(e, DIAG_HINT_PRIVILEGE_EXPIRE_LOOKS_RELATIVE);
+    if (failed(e, CK_PRIVILEGE_EXPIRY))
+        privilege_expiry_hints(e);
 }
 
 /* ---- Warnings ------------------------------------------------------------------------------ */
-
-/* diagnosis.md: a-z A-Z 0-9 space ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | ~ , */
-static bool channel_char_ok(unsigned char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    return c != 0 && strchr(" !#$%&()+-:;<=.>?@[]^_{}|~,", c) != NULL;
-}
-
-static bool channel_name_valid(const char *p, size_t n) {
-    if (n > CHANNEL_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!channel_char_ok((unsigned char)p[i]))
-            return false;
-    return true;
-}
 
 static bool has_publish_privilege(const td_token *t, uint16_t first, uint16_t count) {
     return has_privilege(t, first, count, TD_PRIV_PUBLISH_AUDIO, NULL) ||
@@ -682,29 +877,38 @@ static bool has_publish_privilege(const td_token *t, uint16_t first, uint16_t co
            has_privilege(t, first, count, TD_PRIV_PUBLISH_DATA, NULL);
 }
 
+static bool any_failure(const eval *e) {
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++)
+        if (failed(e, i))
+            return true;
+    return false;
+}
+
 static void add_warnings(eval *e) {
     const diag_request *r = e->req;
     diag_result *o = e->out;
     const td_token *t = &o->token;
-    if (!e->project)
+    if (!e->project) {
         add_warning(e, DIAG_WARN_PROJECT_UNKNOWN);
-    if (r->service == DIAG_SERVICE_RTC && r->has_channel &&
-        !channel_name_valid(r->channel, r->channel_len))
-        add_warning(e, DIAG_WARN_CHANNEL_NAME_INVALID);
+        if (is_sample_app_id(e->app_id, e->app_id_len))
+            add_hint(e, DIAG_HINT_SAMPLE_APP_ID);
+    }
     if (!o->token_decoded)
         return;
     int64_t left = o->expires_at - r->at;
     if (left > 0 && left <= WILL_EXPIRE_WINDOW)
         add_warning(e, DIAG_WARN_EXPIRES_SOON);
-    bool v7 = t->version[2] == '7';
+    bool v7 = is_007(e);
     if (v7 && t->expire > MAX_TOKEN_LIFETIME)
         add_warning(e, DIAG_WARN_LIFETIME_OVER_24H);
     if (v7 && t->expire >= LOOKS_LIKE_UNIX_TIME)
         add_warning(e, DIAG_WARN_EXPIRE_LOOKS_ABSOLUTE);
     if (v7 && (int64_t)t->issue_ts > r->at + FUTURE_SKEW)
         add_warning(e, DIAG_WARN_ISSUED_IN_FUTURE);
-    if (e->project && e->project->cohost_auth && r->role == DIAG_ROLE_PUBLISHER &&
-        r->service == DIAG_SERVICE_RTC) {
+    if (!v7 && !e->rtc && o->checks[CK_SERVICE].status == DIAG_WARN && !any_failure(e))
+        add_warning(e, DIAG_WARN_RTM_LOGIN_PRIVILEGE_MISSING);
+    if (e->project && e->project->cohost_auth && r->role == DIAG_ROLE_PUBLISHER && e->rtc &&
+        o->checks[CK_SERVICE].status == DIAG_PASS) {
         bool missing;
         if (v7)
             missing = e->matched && !has_publish_privilege(t, e->matched->first_privilege,
@@ -718,24 +922,33 @@ static void add_warnings(eval *e) {
 
 /* ---- The evaluation ------------------------------------------------------------------------ */
 
-static void skip_rest(eval *e, int from, const char *why) {
+static void skip_from(eval *e, int from, const char *why) {
     for (int i = from; i < DIAG_CHECK_COUNT; i++)
         set_check(e, i, DIAG_SKIP, "%s", why);
 }
 
-static void copy_app_id(diag_result *o, const diag_request *r) {
-    size_t n = r->app_id_len > DIAG_APP_ID_KEEP ? DIAG_APP_ID_KEEP : r->app_id_len;
-    if (n)
-        memcpy(o->app_id, r->app_id, n);
-    o->app_id[n] = '\0';
-    o->app_id_len = n;
+/* The failing check first in the service's precedence, or -1. */
+static int first_failure(const diag_result *o) {
+    int cause = -1;
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++)
+        if (o->checks[i].status == DIAG_FAIL &&
+            (cause < 0 || check_table[i].rank[o->service] < check_table[cause].rank[o->service]))
+            cause = i;
+    return cause;
 }
 
-/* Runs the eleven checks on token text (tok, tok_len) and fills verdict, cause, hints,
- * warnings, checks, expiry and project fields of out. decoded: the status of decoding tok when
- * diag_run already knows it (out->token then holds the token if it is TD_OK); NULL: decode. */
+/* A token equal to the join's App ID (ignoring case) is a static key: a join without a token
+ * (diagnosis.md "App ID as token"). */
+static bool token_is_app_id(const eval *e) {
+    return e->token_len == TD_CERT_LEN && diag_is_hex32(e->token, e->token_len) &&
+           bytes_eq_nocase(e->token, e->token_len, e->app_id, e->app_id_len);
+}
+
+/* Runs the checks on token text (tok, tok_len) whose decoding gave st (out->token holds the
+ * token when st is TD_OK) and fills verdict, cause, hints, warnings, checks, expiry and the
+ * project fields of out. */
 static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *project,
-                     bool details, const char *tok, size_t tok_len, const td_status *decoded,
+                     bool details, const char *tok, size_t tok_len, td_status st,
                      diag_result *out) {
     eval e;
     memset(&e, 0, sizeof e);
@@ -743,6 +956,7 @@ static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *p
     e.req = req;
     e.project = project;
     e.details = details;
+    e.rtc = req->service == DIAG_SERVICE_RTC;
     e.out = out;
     e.token = tok;
     e.token_len = tok_len;
@@ -754,18 +968,21 @@ static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *p
     out->token_decoded = false;
     out->signed_with = DIAG_SIGNED_NONE;
     for (int i = 0; i < DIAG_CHECK_COUNT; i++)
-        out->checks[i].id = check_ids[i];
+        out->checks[i].id = check_table[i].id;
 
     prepare_identity(&e);
-    bool token_given = tok_len > 0;
+    e.token_given = tok_len > 0 && !token_is_app_id(&e);
+    if (tok_len > 0 && !e.token_given)
+        add_hint(&e, DIAG_HINT_APP_ID_AS_TOKEN);
     check_app_id_format(&e);
-    check_certificate_mode(&e, token_given);
-    if (!check_decodes(&e, token_given, decoded)) {
-        skip_rest(&e, CK_APP_ID_MATCH,
-                  token_given ? "the token does not decode" : "no token given");
+    check_channel_name(&e);
+    check_certificate_mode(&e);
+    if (!check_decodes(&e, st)) {
+        skip_from(&e, CK_TOKEN_VERSION, e.token_given ? "the token does not decode" : "no token");
     } else {
+        check_token_version(&e);
         check_app_id_match(&e);
-        if (out->token.version[2] == '7')
+        if (is_007(&e))
             check_matching_007(&e);
         else
             check_matching_006(&e);
@@ -774,80 +991,75 @@ static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *p
     }
     add_warnings(&e);
 
-    out->verdict = DIAG_JOINABLE;
-    out->cause = DIAG_CAUSE_COUNT;
-    for (int i = 0; i < DIAG_CHECK_COUNT; i++)
-        if (out->checks[i].status == DIAG_FAIL) {
-            out->verdict = DIAG_REJECTED;
-            out->cause = (diag_cause)i;
-            break;
-        }
-    if (out->cause == DIAG_CAUSE_COUNT) {
-        if (!project) {
-            out->verdict = DIAG_UNVERIFIABLE;
-            out->cause = DIAG_CAUSE_PROJECT_UNKNOWN;
-        } else {
-            out->cause = token_given ? DIAG_CAUSE_OK : DIAG_CAUSE_OK_APP_ID_ONLY;
-        }
+    int cause = first_failure(out);
+    if (cause >= 0) {
+        out->verdict = DIAG_REJECTED;
+        out->cause = (diag_cause)cause;
+    } else if (!project) {
+        out->verdict = DIAG_UNVERIFIABLE;
+        out->cause = DIAG_CAUSE_PROJECT_UNKNOWN;
+    } else {
+        out->verdict = DIAG_JOINABLE;
+        out->cause = e.token_given ? DIAG_CAUSE_OK : DIAG_CAUSE_OK_APP_ID_ONLY;
     }
 }
 
-/* diagnosis.md "Repair": trim, strip one pair of quotes, trim, spaces -> '+'. Writes the
- * cleaned token into buf (cap bytes with NUL); false when it would not differ or not fit. */
-static bool repaired_text(const char *t, size_t n, char *buf, size_t cap, size_t *len) {
-    token_view v;
-    token_view_of(t, n, &v);
-    if (!v.whitespace && !v.quoted && !v.space)
-        return false;
-    if (v.n == 0 || v.n >= cap)
-        return false;
-    for (size_t i = 0; i < v.n; i++)
-        buf[i] = v.p[i] == ' ' ? '+' : v.p[i];
-    buf[v.n] = '\0';
-    *len = v.n;
-    return !bytes_eq(buf, v.n, t, n);
+static void copy_app_id(diag_result *o, const diag_request *r) {
+    size_t n = r->app_id_len > DIAG_APP_ID_KEEP ? DIAG_APP_ID_KEEP : r->app_id_len;
+    if (n)
+        memcpy(o->app_id, r->app_id, n);
+    o->app_id[n] = '\0';
+    o->app_id_len = n;
 }
 
 void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
               const diag_options *opts, diag_result *out) {
     bool details = !(opts && opts->skip_details);
-    if (project && !bytes_eq(project->app_id, strnlen(project->app_id, sizeof project->app_id),
-                             req->app_id, req->app_id_len))
+    const char *key;
+    size_t key_len;
+    diag_request_project_key(req, &key, &key_len);
+    if (project &&
+        !bytes_eq(project->app_id, strnlen(project->app_id, sizeof project->app_id), key, key_len))
         project = NULL; /* configurations are looked up by exact App ID */
 
-    out->platform = req->platform;
+    out->platform = diag_client_platform(req->client);
+    out->client = req->client;
     out->service = req->service;
+    out->table = diag_table_of(req->service, req->has_sdk_version ? &req->sdk_version : NULL);
     out->role = req->role;
     out->at = req->at;
+    out->has_sdk_version = req->has_sdk_version;
+    if (req->has_sdk_version)
+        memcpy(out->sdk_version, req->sdk_version.text, sizeof out->sdk_version);
+    else
+        out->sdk_version[0] = '\0';
     copy_app_id(out, req);
     out->project_known = project != NULL;
     out->certificate_mode = project ? diag_certificate_mode(project) : NULL;
     out->no_certificate = project ? project->no_certificate : false;
     out->has_repaired = false;
+    out->repaired_token[0] = '\0';
 
-    const char *tok = req->has_token ? req->token : NULL;
-    size_t tok_len = req->has_token && req->token ? req->token_len : 0;
+    const char *tok = req->has_token && req->token ? req->token : NULL;
+    size_t tok_len = tok ? req->token_len : 0;
+    td_status st = tok_len ? td_decode(ctx, tok, tok_len, &out->token) : TD_OK;
 
-    /* The repair is judged first (into the same result, details off) so that the real
-     * diagnosis below is what the result finally holds. The token text is decoded once: its
-     * status is handed to the real diagnosis (out->token holds the token when it decoded; when
-     * it did not, out->token may then hold the repaired one, unused as token_decoded is false). */
-    static const td_status decoded_ok = TD_OK;
-    td_status st;
-    const td_status *decoded = NULL; /* NULL: the real diagnosis decodes tok itself */
-    size_t rep_len = 0;
-    if (tok_len > 0 && tok_len <= TD_TOKEN_TEXT_MAX &&
-        repaired_text(tok, tok_len, out->repaired_token, sizeof out->repaired_token, &rep_len)) {
-        st = td_decode(ctx, tok, tok_len, &out->token);
-        decoded = &st;
-        if (st != TD_OK && td_decode(ctx, out->repaired_token, rep_len, &out->token) == TD_OK) {
-            evaluate(ctx, req, project, false, out->repaired_token, rep_len, &decoded_ok, out);
+    /* A token that does not decode may only be damaged on its way: the repair is judged first
+     * (into the same result, details off), so that the real diagnosis below is what the result
+     * finally holds; out->token then holds the repaired token, unused as the real one did not
+     * decode. */
+    if (st != TD_OK && tok_len <= TD_TOKEN_TEXT_MAX) {
+        diag_token_damage d;
+        diag_token_clean(tok, tok_len, out->repaired_token, sizeof out->repaired_token, &d);
+        if (d.changed && d.len > 0 &&
+            td_decode(ctx, out->repaired_token, d.len, &out->token) == TD_OK) {
+            evaluate(ctx, req, project, false, out->repaired_token, d.len, TD_OK, out);
             out->has_repaired = true;
             out->repaired_verdict = out->verdict;
             out->repaired_cause = out->cause;
+        } else {
+            out->repaired_token[0] = '\0';
         }
     }
-    evaluate(ctx, req, project, details, tok, tok_len, decoded, out);
-    if (!out->has_repaired)
-        out->repaired_token[0] = '\0';
+    evaluate(ctx, req, project, details, tok, tok_len, st, out);
 }

@@ -24,24 +24,26 @@
 
 #include <string.h>
 
+/* A code's number, or null where the platform names the error without one. */
 static json_t *code_or_null(const diag_code *c) {
-    return c->name ? json_integer(c->code) : json_null();
+    return c && c->name && c->code ? json_integer(c->code) : json_null();
 }
 
 static json_t *error_json(const diag_result *r) {
     if (r->verdict != DIAG_REJECTED)
         return json_null();
-    const diag_catalog_entry *e = diag_catalog(r->cause);
+    const diag_catalog_entry *e = diag_result_entry(r);
     const diag_code *c = &e->code[r->platform];
     json_t *also = json_array();
     for (size_t i = 0; i < 2; i++) {
         const diag_code *a = &e->also[r->platform][i];
         if (a->name)
-            json_array_append_new(also, json_pack("{s:i, s:s}", "code", a->code, "name", a->name));
+            json_array_append_new(
+                also, json_pack("{s:o, s:s}", "code", code_or_null(a), "name", a->name));
     }
-    return json_pack("{s:i, s:s, s:s, s:o, s:s, s:s, s:s}", "code", c->code, "name", c->name,
-                     "platform", diag_platform_name(r->platform), "also", also, "title", e->title,
-                     "reason", e->reason, "solution", e->solution);
+    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:s}", "code", code_or_null(c), "name",
+                     c->name, "platform", diag_platform_name(r->platform), "also", also, "title",
+                     e->title, "reason", e->reason, "solution", diag_result_solution(r));
 }
 
 static json_t *hints_json(uint32_t bits) {
@@ -102,6 +104,10 @@ static json_t *project_json(const diag_result *r) {
         sw ? json_string(sw) : json_null());
 }
 
+static json_t *sdk_version_json(const diag_result *r) {
+    return r->has_sdk_version ? json_string(r->sdk_version) : json_null();
+}
+
 json_t *diag_result_to_json(const diag_result *r) {
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
@@ -117,6 +123,7 @@ json_t *diag_result_to_json(const diag_result *r) {
     json_object_set_new(o, "token", r->token_decoded ? diag_token_to_json(&r->token) : json_null());
     json_object_set_new(o, "project", project_json(r));
     json_object_set_new(o, "at", json_integer(r->at));
+    json_object_set_new(o, "sdk_version", sdk_version_json(r));
     return o;
 }
 
@@ -128,14 +135,21 @@ json_t *diag_result_to_json(const diag_result *r) {
  * public scenarios and mutated requests). Where json_pack would fail on a NULL string (a
  * catalog row without a name for the platform) the tree leaves the key out; so does this. */
 
+static void code_write(diag_jw *w, const diag_code *c) {
+    if (c->code)
+        diag_jw_int(w, c->code);
+    else
+        DIAG_JW_LIT(w, "null");
+}
+
 static void error_write(diag_jw *w, const diag_result *r) {
-    const diag_catalog_entry *e = diag_catalog(r->cause);
+    const diag_catalog_entry *e = diag_result_entry(r);
     const diag_code *c = &e->code[r->platform];
     const char *platform = diag_platform_name(r->platform);
     if (!c->name || !platform || !e->title || !e->reason || !e->solution)
         return;
     DIAG_JW_LIT(w, ",\"error\":{\"code\":");
-    diag_jw_int(w, c->code);
+    code_write(w, c);
     DIAG_JW_LIT(w, ",\"name\":");
     diag_jw_str(w, c->name);
     DIAG_JW_LIT(w, ",\"platform\":");
@@ -147,7 +161,7 @@ static void error_write(diag_jw *w, const diag_result *r) {
         if (!a->name)
             continue;
         diag_jw_rawz(w, first ? "{\"code\":" : ",{\"code\":");
-        diag_jw_int(w, a->code);
+        code_write(w, a);
         DIAG_JW_LIT(w, ",\"name\":");
         diag_jw_str(w, a->name);
         DIAG_JW_LIT(w, "}");
@@ -158,7 +172,7 @@ static void error_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, ",\"reason\":");
     diag_jw_str(w, e->reason);
     DIAG_JW_LIT(w, ",\"solution\":");
-    diag_jw_str(w, e->solution);
+    diag_jw_str(w, diag_result_solution(r));
     DIAG_JW_LIT(w, "}");
 }
 
@@ -228,6 +242,14 @@ static void project_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, "}");
 }
 
+static void sdk_version_write(diag_jw *w, const diag_result *r) {
+    DIAG_JW_LIT(w, ",\"sdk_version\":");
+    if (r->has_sdk_version)
+        diag_jw_str(w, r->sdk_version);
+    else
+        DIAG_JW_LIT(w, "null");
+}
+
 /* Hands the buffer back; *len moves only when everything was written. */
 static bool jw_finish(diag_jw *w, char **buf, size_t *len, size_t *cap) {
     *buf = w->p;
@@ -275,38 +297,41 @@ bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size
     project_write(&w, r);
     DIAG_JW_LIT(&w, ",\"at\":");
     diag_jw_int(&w, r->at);
+    sdk_version_write(&w, r);
     DIAG_JW_LIT(&w, "}");
     return jw_finish(&w, buf, len, cap);
 }
 
 bool diag_result_summary_append(const diag_result *r, char **buf, size_t *len, size_t *cap) {
     diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
-    const diag_code *c = &diag_catalog(r->cause)->code[r->platform];
+    const diag_code *c = diag_result_code(r);
     DIAG_JW_LIT(&w, "{\"verdict\":");
     diag_jw_str(&w, diag_verdict_name(r->verdict));
     DIAG_JW_LIT(&w, ",\"cause\":");
     diag_jw_str(&w, diag_cause_name(r->cause));
     DIAG_JW_LIT(&w, ",\"code\":");
-    int_or_null(&w, r->verdict == DIAG_REJECTED && c->name, c->code);
+    int_or_null(&w, c && c->name && c->code, c ? c->code : 0);
     DIAG_JW_LIT(&w, ",\"hints\":");
     names_write(&w, r->hints, DIAG_HINT_COUNT, hint_name_of);
     DIAG_JW_LIT(&w, ",\"warnings\":");
     names_write(&w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
     DIAG_JW_LIT(&w, ",\"expires_at\":");
     int_or_null(&w, r->has_expiry, r->expires_at);
+    sdk_version_write(&w, r);
     DIAG_JW_LIT(&w, "}");
     return jw_finish(&w, buf, len, cap);
 }
 
 json_t *diag_result_to_summary_json(const diag_result *r) {
-    const diag_code *c = &diag_catalog(r->cause)->code[r->platform];
+    const diag_code *c = diag_result_code(r);
     json_t *o = json_object();
     json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
     json_object_set_new(o, "cause", json_string(diag_cause_name(r->cause)));
-    json_object_set_new(o, "code", r->verdict == DIAG_REJECTED ? code_or_null(c) : json_null());
+    json_object_set_new(o, "code", code_or_null(c));
     json_object_set_new(o, "hints", hints_json(r->hints));
     json_object_set_new(o, "warnings", warnings_json(r->warnings));
     json_object_set_new(o, "expires_at", r->has_expiry ? json_integer(r->expires_at) : json_null());
+    json_object_set_new(o, "sdk_version", sdk_version_json(r));
     return o;
 }
 
@@ -351,20 +376,29 @@ static void print_wrapped(FILE *out, const char *s, int indent) {
     fputc('\n', out);
 }
 
+/* "110 ERR_INVALID_TOKEN", or the name alone where the platform gives no number. */
+static void print_code(FILE *out, const diag_code *c) {
+    if (c->code)
+        fprintf(out, "%d ", c->code);
+    fputs(c->name ? c->name : "", out);
+}
+
 static void print_headline(FILE *out, const diag_result *r, bool color) {
-    const diag_catalog_entry *e = diag_catalog(r->cause);
+    const diag_catalog_entry *e = diag_result_entry(r);
+    bool rtc = r->service == DIAG_SERVICE_RTC;
     switch (r->verdict) {
-    case DIAG_REJECTED: {
-        const diag_code *c = &e->code[r->platform];
-        fprintf(out, "%s%sREJECTED%s \xe2\x80\x94 %d %s: %s\n", col(color, C_BOLD),
-                col(color, C_RED), col(color, C_RESET), c->code, c->name, e->title);
+    case DIAG_REJECTED:
+        fprintf(out, "%s%sREJECTED%s \xe2\x80\x94 ", col(color, C_BOLD), col(color, C_RED),
+                col(color, C_RESET));
+        print_code(out, &e->code[r->platform]);
+        fprintf(out, ": %s\n", e->title);
         break;
-    }
     case DIAG_JOINABLE:
         fprintf(out, "%s%sJOINABLE%s \xe2\x80\x94 %s\n", col(color, C_BOLD), col(color, C_GREEN),
                 col(color, C_RESET),
                 r->cause == DIAG_CAUSE_OK_APP_ID_ONLY ? "no token needed (App ID only)"
-                                                      : "the platform accepts this token");
+                : rtc                                 ? "the platform accepts this token"
+                                                      : "RTM accepts this login");
         break;
     case DIAG_UNVERIFIABLE:
         fprintf(out, "%s%sUNVERIFIABLE%s \xe2\x80\x94 project unknown: %s\n", col(color, C_BOLD),
@@ -402,21 +436,30 @@ static void print_expiry(FILE *out, const diag_result *r) {
         fprintf(out, "\nExpired: %s (%lld s ago)\n", iso, -left);
 }
 
+/* "Code: 5 LOGIN_ERR_INVALID_TOKEN (web, RTM SDK 1.x); also reported as 2 ...". */
+static void print_code_line(FILE *out, const diag_result *r, const diag_catalog_entry *e) {
+    const char *sdk = diag_table_sdk(r->table);
+    fputs("Code: ", out);
+    print_code(out, &e->code[r->platform]);
+    fprintf(out, " (%s%s%s)", diag_platform_name(r->platform), sdk ? ", RTM SDK " : "",
+            sdk ? sdk : "");
+    for (size_t i = 0; i < 2; i++)
+        if (e->also[r->platform][i].name) {
+            fputs("; also reported as ", out);
+            print_code(out, &e->also[r->platform][i]);
+        }
+    fputc('\n', out);
+}
+
 void diag_result_print(FILE *out, const diag_result *r, bool color) {
-    const diag_catalog_entry *e = diag_catalog(r->cause);
+    const diag_catalog_entry *e = diag_result_entry(r);
     print_headline(out, r, color);
     if (r->verdict == DIAG_REJECTED) {
         fprintf(out, "\n%sFix:%s ", col(color, C_BOLD), col(color, C_RESET));
-        print_wrapped(out, e->solution, 5);
+        print_wrapped(out, diag_result_solution(r), 5);
         fprintf(out, "%sWhy:%s ", col(color, C_BOLD), col(color, C_RESET));
         print_wrapped(out, e->reason, 5);
-        const diag_code *c = &e->code[r->platform];
-        fprintf(out, "Code: %d %s (%s)", c->code, c->name, diag_platform_name(r->platform));
-        for (size_t i = 0; i < 2; i++)
-            if (e->also[r->platform][i].name)
-                fprintf(out, "; also reported as %d %s", e->also[r->platform][i].code,
-                        e->also[r->platform][i].name);
-        fputc('\n', out);
+        print_code_line(out, r, e);
     } else if (r->verdict == DIAG_UNVERIFIABLE) {
         fprintf(out, "\n%sFix:%s ", col(color, C_BOLD), col(color, C_RESET));
         print_wrapped(out, e->solution, 5);
@@ -441,11 +484,11 @@ void diag_result_print(FILE *out, const diag_result *r, bool color) {
         fprintf(out, "\nRepaired token: %s\n",
                 diag_quote(q, sizeof q, r->repaired_token, strlen(r->repaired_token),
                            TD_TOKEN_TEXT_MAX));
-        const diag_catalog_entry *re = diag_catalog(r->repaired_cause);
-        if (r->repaired_verdict == DIAG_REJECTED) {
-            const diag_code *c = &re->code[r->platform];
-            fprintf(out, "  with it: REJECTED \xe2\x80\x94 %d %s: %s\n", c->code, c->name,
-                    re->title);
+        const diag_catalog_entry *re = diag_catalog(r->table, r->repaired_cause);
+        if (r->repaired_verdict == DIAG_REJECTED && re) {
+            fputs("  with it: REJECTED \xe2\x80\x94 ", out);
+            print_code(out, &re->code[r->platform]);
+            fprintf(out, ": %s\n", re->title);
         } else {
             fprintf(out, "  with it: %s (%s)\n",
                     r->repaired_verdict == DIAG_JOINABLE ? "JOINABLE" : "UNVERIFIABLE",

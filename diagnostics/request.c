@@ -3,10 +3,10 @@
  * Design
  * ------
  * A request is bad (HTTP 400, CLI exit 64) only for what diagnosis.md "Inputs" says: uid and
- * account together, a uid out of range, no app_id, no channel for rtc -- plus the limits every
- * front end needs (an account over 255 bytes, a token over TD_TOKEN_TEXT_MAX) and wrong JSON
- * types. A present but malformed App ID (even "") is NOT bad: it is diagnosed
- * (app_id_malformed), since that is what a support engineer needs to hear.
+ * account together, a uid or an `at` out of range, an sdk_version not of its form, no app_id, no
+ * channel for rtc -- plus the limits every front end needs (an account over 255 bytes, a token
+ * over TD_TOKEN_TEXT_MAX) and wrong JSON types. A present but malformed App ID (even "") is NOT
+ * bad: it is diagnosed (app_id_malformed), since that is what a support engineer needs to hear.
  *
  * Every message starts with the name of the offending field ("uid: must be an integer in
  * 0..4294967295") so that the CLI, the HTTP service and batch lines all say the same thing.
@@ -29,7 +29,9 @@ bool diag_request_validate(const diag_request *req, char *err, size_t err_cap) {
         return diag_fail(err, err_cap, "channel: required (non-empty) for service rtc");
     if (req->has_token && req->token_len > TD_TOKEN_TEXT_MAX)
         return diag_fail(err, err_cap, "token: longer than %d bytes", TD_TOKEN_TEXT_MAX);
-    if ((unsigned)req->platform > DIAG_PLATFORM_WEB)
+    if (req->at < 0 || req->at > (int64_t)UINT32_MAX)
+        return diag_fail(err, err_cap, "at: must be %s", DIAG_AT_FORM);
+    if ((unsigned)req->client >= DIAG_CLIENT_COUNT)
         return diag_fail(err, err_cap, "platform: unknown");
     if ((unsigned)req->service > DIAG_SERVICE_RTM)
         return diag_fail(err, err_cap, "service: must be rtc or rtm");
@@ -66,7 +68,7 @@ static bool get_choice(json_t *obj, const char *key, const char *allowed,
 }
 
 static bool parse_platform(const char *s, void *out) {
-    return diag_platform_parse(s, out);
+    return diag_client_parse(s, out);
 }
 static bool parse_service(const char *s, void *out) {
     return diag_service_parse(s, out);
@@ -106,16 +108,104 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
     }
     json_t *at = json_object_get(obj, "at");
     if (at && !json_is_null(at)) {
-        if (!json_is_integer(at))
-            return diag_fail(err, err_cap, "at: must be an integer (Unix time in seconds)");
-        req->at = (int64_t)json_integer_value(at);
+        bool ok = json_is_integer(at) && json_integer_value(at) >= 0 &&
+                  json_integer_value(at) <= (json_int_t)UINT32_MAX;
+        if (ok)
+            req->at = (int64_t)json_integer_value(at);
+        else if (json_is_string(at))
+            ok = diag_at_parse(json_string_value(at), json_string_length(at), &req->at);
+        if (!ok)
+            return diag_fail(err, err_cap, "at: must be %s", DIAG_AT_FORM);
     }
+    const char *sdk = NULL;
+    size_t sdk_len = 0;
+    if (!get_string(obj, "sdk_version", &req->has_sdk_version, &sdk, &sdk_len, err, err_cap))
+        return false;
+    if (req->has_sdk_version && !diag_sdk_version_parse(sdk, sdk_len, &req->sdk_version))
+        return diag_fail(err, err_cap, "sdk_version: %s", diag_sdk_version_form);
     if (!get_choice(obj, "service", "rtc, rtm", parse_service, &req->service, err, err_cap) ||
         !get_choice(obj, "role", "publisher, subscriber", parse_role, &req->role, err, err_cap) ||
-        !get_choice(obj, "platform",
-                    "native, objc, web, android, windows, linux, unity, electron, flutter, "
-                    "react-native, cocos, ios, macos",
-                    parse_platform, &req->platform, err, err_cap))
+        !get_choice(obj, "platform", diag_client_names(), parse_platform, &req->client, err,
+                    err_cap))
         return false;
     return diag_request_validate(req, err, err_cap);
+}
+
+void diag_request_project_key(const diag_request *req, const char **p, size_t *n) {
+    const char *s = req->app_id ? req->app_id : "";
+    size_t len = req->app_id ? req->app_id_len : 0, b = 0, e = len;
+    while (b < e && (s[b] == ' ' || (s[b] >= '\t' && s[b] <= '\r')))
+        b++;
+    while (e > b && (s[e - 1] == ' ' || (s[e - 1] >= '\t' && s[e - 1] <= '\r')))
+        e--;
+    if ((b > 0 || e < len) && diag_is_hex32(s + b, e - b)) {
+        *p = s + b;
+        *n = e - b;
+    } else {
+        *p = s;
+        *n = len;
+    }
+}
+
+/* ---- `at` as text --------------------------------------------------------------------------- */
+
+/* n digits at p as a number; false unless all are digits. */
+static bool digits(const char *p, size_t n, int64_t *out) {
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return n > 0;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil), so that no time zone or libc state is involved. */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static bool iso_utc_parse(const char *p, size_t n, int64_t *out) {
+    /* YYYY-MM-DDTHH:MM:SS, then optional .fraction, then Z or +00:00 / -00:00. */
+    int64_t y, mo, d, h, mi, s;
+    if (n < 20 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != 't') || p[13] != ':' ||
+        p[16] != ':' || !digits(p, 4, &y) || !digits(p + 5, 2, &mo) || !digits(p + 8, 2, &d) ||
+        !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s))
+        return false;
+    size_t i = 19;
+    if (i < n && p[i] == '.') {
+        size_t start = ++i;
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        if (i == start)
+            return false;
+    }
+    bool zone = (n - i == 1 && (p[i] == 'Z' || p[i] == 'z')) ||
+                (n - i == 6 && (p[i] == '+' || p[i] == '-') && memcmp(p + i + 1, "00:00", 5) == 0);
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!zone || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 59)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return false;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+    return true;
+}
+
+bool diag_at_parse(const char *p, size_t n, int64_t *out) {
+    int64_t v;
+    if (!p || n == 0)
+        return false;
+    bool ok = n <= 10 ? digits(p, n, &v) : iso_utc_parse(p, n, &v);
+    if (!ok || v < 0 || v > (int64_t)UINT32_MAX)
+        return false;
+    *out = v;
+    return true;
 }

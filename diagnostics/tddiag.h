@@ -41,13 +41,53 @@ typedef enum { DIAG_PLATFORM_NATIVE = 0, DIAG_PLATFORM_OBJC, DIAG_PLATFORM_WEB }
 typedef enum { DIAG_SERVICE_RTC = 0, DIAG_SERVICE_RTM } diag_service;
 typedef enum { DIAG_ROLE_PUBLISHER = 0, DIAG_ROLE_SUBSCRIBER } diag_role;
 
-/* Parses a platform name or alias (android, ios, ...: diagnosis.md) -> true on success. */
-bool diag_platform_parse(const char *name, diag_platform *out);
-const char *diag_platform_name(diag_platform p); /* "native", "objc", "web" */
+/* The client's platform as the request names it (diagnosis.md "Inputs"). Each maps to one of the
+ * three code tables (diag_client_platform); the name itself still matters where an SDK of that
+ * kind has its own history (Flutter's and Cocos' first AccessToken2 releases: "The client's
+ * SDK"). */
+typedef enum {
+    DIAG_CLIENT_NATIVE = 0,
+    DIAG_CLIENT_OBJC,
+    DIAG_CLIENT_WEB,
+    DIAG_CLIENT_ANDROID,
+    DIAG_CLIENT_WINDOWS,
+    DIAG_CLIENT_LINUX,
+    DIAG_CLIENT_UNITY,
+    DIAG_CLIENT_ELECTRON,
+    DIAG_CLIENT_FLUTTER,
+    DIAG_CLIENT_REACT_NATIVE,
+    DIAG_CLIENT_COCOS,
+    DIAG_CLIENT_IOS,
+    DIAG_CLIENT_MACOS,
+    DIAG_CLIENT_COUNT
+} diag_client;
+
+/* Parses a platform name or alias (android, ios, ...; case-insensitive) -> true on success. */
+bool diag_client_parse(const char *name, diag_client *out);
+const char *diag_client_name(diag_client c);       /* "native", ..., "react-native", "macos" */
+diag_platform diag_client_platform(diag_client c); /* the code table it reports with */
+const char *diag_platform_name(diag_platform p);   /* "native", "objc", "web" */
+/* Every accepted platform name, comma-separated, for usage and error messages. */
+const char *diag_client_names(void);
 
 /* "rtc" / "rtm" and "publisher" / "subscriber" (aliases "host" / "audience"). */
 bool diag_service_parse(const char *name, diag_service *out);
 bool diag_role_parse(const char *name, diag_role *out);
+
+/* The client's SDK version (diagnosis.md "The client's SDK"): MAJOR.MINOR or MAJOR.MINOR.PATCH,
+ * a leading 'v' allowed, each number 1 to DIAG_SDK_PART_DIGITS digits. text is the version as
+ * given, for the echo. */
+#define DIAG_SDK_PART_DIGITS 4
+#define DIAG_SDK_TEXT_MAX (1 + 3 * DIAG_SDK_PART_DIGITS + 2)
+typedef struct {
+    uint32_t major, minor, patch; /* patch 0 when absent */
+    char text[DIAG_SDK_TEXT_MAX + 1];
+} diag_sdk_version;
+
+/* Parses n bytes at p -> true on success; false (out untouched) on any other form. */
+bool diag_sdk_version_parse(const char *p, size_t n, diag_sdk_version *out);
+/* The message of a malformed version, naming the accepted form (the CLI and HTTP both say it). */
+extern const char diag_sdk_version_form[];
 
 #define DIAG_ACCOUNT_MAX 255
 
@@ -68,20 +108,35 @@ typedef struct {
     const char *account;
     size_t account_len;
     diag_role role;
-    diag_platform platform;
-    int64_t at; /* Unix time at which expiry is judged */
+    diag_client client; /* its code table: diag_client_platform(client) */
+    int64_t at;         /* Unix time at which expiry is judged, 0..UINT32_MAX */
+    bool has_sdk_version;
+    diag_sdk_version sdk_version;
 } diag_request;
 
+/* The App ID a request's project is looked up by: the request's, or, when it is 32 hex
+ * characters once surrounding whitespace is removed (hint app_id_whitespace), the trimmed one.
+ * Every front end looks projects up by this key, and diag_run matches the project against it. */
+void diag_request_project_key(const diag_request *req, const char **p, size_t *n);
+
 /* Checks what makes a request bad (diagnosis.md "Inputs": uid and account together, missing
- * app_id, missing or empty channel for rtc, account over 255 bytes, token over TD_TOKEN_TEXT_MAX).
+ * app_id, missing or empty channel for rtc, `at` outside 0..UINT32_MAX, account over 255 bytes,
+ * token over TD_TOKEN_TEXT_MAX). A malformed sdk_version is refused where it is parsed.
  * Returns true when valid; otherwise false with a message naming the field in err. */
 bool diag_request_validate(const diag_request *req, char *err, size_t err_cap);
 
 /* Parses a JSON object (the HTTP body / one --batch line) into req. Strings in req borrow from
  * obj, which must outlive req. Unknown fields are ignored; `at` defaults to now (the caller
- * passes it). Validates as diag_request_validate. false with a message naming the field (e.g.
- * "uid: must be an integer in 0..4294967295") on a wrong type, bad value or missing field. */
+ * passes it) and may be Unix seconds or an ISO-8601 UTC string. Validates as
+ * diag_request_validate. false with a message naming the field (e.g. "uid: must be an integer in
+ * 0..4294967295") on a wrong type, bad value or missing field. */
 bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err, size_t err_cap);
+
+/* Parses `at` text: Unix seconds 0..4294967295, or an ISO-8601 UTC time
+ * (YYYY-MM-DDTHH:MM:SS[.fff]Z, also with +00:00) in that range. false on anything else. */
+bool diag_at_parse(const char *p, size_t n, int64_t *out);
+#define DIAG_AT_FORM                                                                               \
+    "Unix seconds 0..4294967295 or an ISO-8601 UTC time such as 2026-12-05T10:00:00Z"
 
 /* ---- Project configuration -------------------------------------------------------------- */
 
@@ -121,12 +176,16 @@ const char *diag_certificate_mode(const diag_project *p);
 
 /* ---- Causes, hints, warnings, the catalog ---------------------------------------------- */
 
-/* In precedence order (diagnosis.md "Checks"), then the non-failing outcomes. */
+/* In the order of diagnosis.md's check table (one check each), then the non-failing outcomes.
+ * Which failing check is the cause is decided by precedence, which differs for rtm (the check
+ * table in engine.c holds both orders). */
 typedef enum {
     DIAG_CAUSE_APP_ID_MALFORMED = 0,
+    DIAG_CAUSE_CHANNEL_NAME_INVALID,
     DIAG_CAUSE_TOKEN_REQUIRED,
     DIAG_CAUSE_TOKEN_NOT_EXPECTED,
     DIAG_CAUSE_TOKEN_MALFORMED,
+    DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED,
     DIAG_CAUSE_APP_ID_MISMATCH,
     DIAG_CAUSE_SERVICE_MISSING,
     DIAG_CAUSE_CHANNEL_MISMATCH,
@@ -140,7 +199,7 @@ typedef enum {
     DIAG_CAUSE_COUNT
 } diag_cause;
 
-#define DIAG_CHECK_COUNT 11 /* the failing causes, one check each, same order */
+#define DIAG_CHECK_COUNT 13 /* the failing causes, one check each, same order */
 
 const char *diag_cause_name(diag_cause c); /* "app_id_malformed", ..., "project_unknown" */
 
@@ -150,6 +209,9 @@ typedef enum {
     DIAG_HINT_UNSUPPORTED_VERSION,
     DIAG_HINT_WHITESPACE,
     DIAG_HINT_QUOTED,
+    DIAG_HINT_AUTH_PREFIX,
+    DIAG_HINT_JSON_ESCAPED,
+    DIAG_HINT_PERCENT_ENCODED,
     DIAG_HINT_URL_DECODED,
     DIAG_HINT_NOT_BASE64,
     DIAG_HINT_TRUNCATED,
@@ -160,8 +222,19 @@ typedef enum {
     DIAG_HINT_SIGNED_WITH_RETIRED_CERTIFICATE,
     DIAG_HINT_SIGNED_WITH_APP_ID,
     DIAG_HINT_PRIVILEGE_EXPIRE_LOOKS_RELATIVE,
+    DIAG_HINT_PRIVILEGE_EXPIRE_IS_ROLE,
+    DIAG_HINT_EXPIRED_AT_ISSUE,
+    DIAG_HINT_TOKEN_UID_ZERO_TEXT,
+    DIAG_HINT_TOKEN_UID_OUT_OF_RANGE,
+    DIAG_HINT_CHANNEL_CASE_DIFFERS,
+    DIAG_HINT_CHANNEL_WHITESPACE,
+    DIAG_HINT_BUILT_FOR_RTC,
+    DIAG_HINT_APP_ID_WHITESPACE,
+    DIAG_HINT_SAMPLE_APP_ID,
+    DIAG_HINT_SIGNED_WITH_SAMPLE_CERTIFICATE,
     DIAG_HINT_COUNT
 } diag_hint;
+_Static_assert(DIAG_HINT_COUNT <= 32, "hints are bits of a uint32_t");
 const char *diag_hint_name(diag_hint h);
 
 typedef enum {
@@ -170,29 +243,38 @@ typedef enum {
     DIAG_WARN_LIFETIME_OVER_24H,
     DIAG_WARN_EXPIRE_LOOKS_ABSOLUTE,
     DIAG_WARN_ISSUED_IN_FUTURE,
-    DIAG_WARN_CHANNEL_NAME_INVALID,
+    DIAG_WARN_RTM_LOGIN_PRIVILEGE_MISSING,
     DIAG_WARN_PUBLISH_PRIVILEGE_MISSING,
     DIAG_WARN_COUNT
 } diag_warning;
 const char *diag_warning_name(diag_warning w);
 
 /* The hints that explain why token text did not decode (st: td_decode's answer; 0 for TD_OK):
- * app_id_as_token alone, or whitespace / quoted / url_decoded plus the decoder's kind unless one
- * of those explains it (diagnosis.md "Hints"). Bits are (1u << diag_hint). The same answer as the
+ * app_id_as_token alone, or the transport damages (whitespace, quoted, auth_prefix,
+ * json_escaped, percent_encoded, url_decoded) plus the decoder's kind unless one of those
+ * explains it (diagnosis.md "Hints"). Bits are (1u << diag_hint). The same answer as the
  * token_malformed hints of a diagnosis. */
 uint32_t diag_token_hints(const char *token, size_t len, td_status st);
 
-/* One sentence for a person: what the hint or warning means and what to do about it. */
-const char *diag_hint_text(diag_hint h);
-const char *diag_warning_text(diag_warning w);
-
 typedef struct {
-    int code;         /* 0 when none */
+    int code;         /* 0: no number (the platform names the error only, or none) */
     const char *name; /* constant name, NULL when none */
 } diag_code;
 
-/* One row of the error catalog. */
+/* The catalog has one table per (service, SDK generation): the codes, reasons and fixes of an RTC
+ * join, of an RTM 1.x login, and of an RTM 2.x (Signaling) login, which reports its own codes. */
+typedef enum { DIAG_TABLE_RTC = 0, DIAG_TABLE_RTM1, DIAG_TABLE_RTM2, DIAG_TABLE_COUNT } diag_table;
+
+/* The table a request's answer comes from: rtc, or rtm by its SDK's major version (1.x when
+ * unknown). */
+diag_table diag_table_of(diag_service service, const diag_sdk_version *sdk_or_null);
+const char *diag_table_service(diag_table t); /* "rtc", "rtm", "rtm" */
+const char *diag_table_sdk(diag_table t);     /* NULL, "1.x", "2.x" */
+
+/* One row of the error catalog: a cause's answer in one table. A cause the table does not
+ * know (channel_name_invalid for rtm) has no row. */
 typedef struct {
+    diag_table table;
     diag_cause cause;
     diag_code code[3];    /* indexed by diag_platform */
     diag_code also[3][2]; /* other codes the platform may report (web expiry: 118, 2) */
@@ -201,14 +283,27 @@ typedef struct {
     const char *solution; /* what to change or call */
 } diag_catalog_entry;
 
-/* The catalog entry of a cause (every cause has one, including ok / project_unknown). */
-const diag_catalog_entry *diag_catalog(diag_cause c);
+/* The row of (table, cause), or NULL when the table has none. Every cause, ok / ok_app_id_only /
+ * project_unknown included, has a row in each table except channel_name_invalid in the rtm
+ * tables. */
+const diag_catalog_entry *diag_catalog(diag_table t, diag_cause c);
+
+/* One sentence for a person: what the hint or warning means and what to do about it. */
+const char *diag_hint_text(diag_hint h);
+const char *diag_warning_text(diag_warning w);
+
+/* The fix a hint puts in place of its cause's solution (with expired_at_issue, fetching a new
+ * token cannot help), or NULL when the cause's solution stands. */
+const char *diag_hint_fix(diag_hint h, diag_table t);
 
 /* The whole catalog as JSON (GET /v1/errors). New reference:
- *   {"errors": [{"cause", "title", "codes": {"native": {"code", "name", "also": [{"code",
- *                "name"}]} | null, "objc": ..., "web": ...}, "reason", "solution"}, ...],
+ *   {"errors": [{"cause", "service": "rtc", "sdk": null, "title", "codes": {"native": {"code",
+ *                "name", "also": [{"code", "name"}]} | null, "objc": ..., "web": ...},
+ *                "reason", "solution"}, ...],
+ *    "rtm_errors": [the same for "service": "rtm", "sdk": "1.x" then "2.x"],
  *    "hints": [{"hint", "text"}, ...], "warnings": [{"warning", "text"}, ...]}
- * Every cause is listed, ok / ok_app_id_only / project_unknown included (their codes null). */
+ * `errors` keeps the RTC table (its shape from before the RTM tables existed). Codes without a
+ * number are null ({"code": null, "name": "INVALID_PARAMS"}). */
 json_t *diag_catalog_to_json(void);
 
 /* ---- The result ------------------------------------------------------------------------- */
@@ -237,9 +332,13 @@ typedef struct {
     uint32_t warnings; /* bit (1u << diag_warning) */
     diag_check checks[DIAG_CHECK_COUNT];
     diag_platform platform;
+    diag_client client;
     diag_service service;
+    diag_table table; /* the catalog table of the answer */
     diag_role role;
     int64_t at;
+    bool has_sdk_version;
+    char sdk_version[DIAG_SDK_TEXT_MAX + 1]; /* as given, for the echo */
     /* The request's App ID (at most its first DIAG_APP_ID_KEEP bytes). */
     char app_id[DIAG_APP_ID_KEEP + 1];
     size_t app_id_len;
@@ -274,6 +373,13 @@ typedef struct {
 void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
               const diag_options *opts, diag_result *out);
 
+/* The catalog row of the result's cause in its table (never NULL), and the fix to show: the
+ * row's solution, or a hint's fix when a hint of the cause changes it (diag_hint_fix). */
+const diag_catalog_entry *diag_result_entry(const diag_result *r);
+const char *diag_result_solution(const diag_result *r);
+/* The error code the platform reports for a rejected result (NULL when not rejected). */
+const diag_code *diag_result_code(const diag_result *r);
+
 /* ---- Rendering -------------------------------------------------------------------------- */
 
 /* The diagnosis JSON of interfaces.md (error also carries "title"). New reference. */
@@ -286,7 +392,8 @@ json_t *diag_result_to_json(const diag_result *r);
  * service); the bytes are the same as the tree's. */
 bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
 
-/* The --summary subset: verdict, cause, code, hints, warnings, expires_at. New reference. */
+/* The --summary subset: verdict, cause, code, hints, warnings, expires_at, sdk_version. New
+ * reference. */
 json_t *diag_result_to_summary_json(const diag_result *r);
 
 /* The summary written straight into a buffer, as diag_result_json_append does for the whole

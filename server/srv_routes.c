@@ -223,8 +223,9 @@ static void srv_log_diagnosis(srv_worker *w, const diag_request *q, const diag_r
     srv_copy_trunc(e.app_id, sizeof e.app_id, q->app_id, q->app_id_len);
     srv_copy_str(e.verdict, sizeof e.verdict, diag_verdict_name(res->verdict));
     srv_copy_str(e.cause, sizeof e.cause, diag_cause_name(res->cause));
-    e.code = res->verdict == DIAG_REJECTED ? diag_catalog(res->cause)->code[q->platform].code : 0;
-    srv_copy_str(e.platform, sizeof e.platform, diag_platform_name(q->platform));
+    const diag_code *code = diag_result_code(res);
+    e.code = code ? code->code : 0;
+    srv_copy_str(e.platform, sizeof e.platform, diag_platform_name(res->platform));
     e.token_fingerprint[0] = '\0';
     if (q->has_token && q->token_len > 0)
         td_fingerprint(q->token, q->token_len, e.token_fingerprint);
@@ -258,7 +259,10 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
         return false;
     }
     bool failed;
-    const diag_project *p = srv_project_lookup(w, q.app_id, q.app_id_len, &failed);
+    const char *key;
+    size_t key_len;
+    diag_request_project_key(&q, &key, &key_len);
+    const diag_project *p = srv_project_lookup(w, key, key_len, &failed);
     if (failed) {
         *status = 503;
         *error = diag_error_json("store_unavailable", "the project store did not answer; retry");
