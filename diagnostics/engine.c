@@ -587,24 +587,31 @@ static bool check_crc(eval *e, int check, const char *what, const char *built_fo
     return crc == token_crc;
 }
 
-/* Writes the decimal digits of v (which is not 0) into the end of buf, returns where they
- * start: a few divisions instead of a formatting call, since the search below runs a thousand
- * times. */
-static char *u64_decimal(uint64_t v, char *end) {
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
-}
-
-/* token_uid_out_of_range for 006: crc_uid is the CRC-32 of uid + k * 2^32 for some k in
- * 1..UID_WRAPS_MAX (a token built for a uid past 32 bits that the client's 32-bit uid wrapped). */
+/* token_uid_out_of_range for 006: crc_uid is the CRC-32 of the decimal text of uid + k * 2^32
+ * for some k in 1..UID_WRAPS_MAX (a token built for a uid past 32 bits, which the client's
+ * unsigned 32-bit uid wrapped). It runs only when a 006 uid check fails, a thousand CRCs of a
+ * dozen bytes: the text is kept as digits and 2^32 is added to it in place each step, rather
+ * than formatting each number anew. */
 static bool uid_wrapped_006(uint32_t uid, uint32_t crc_uid) {
-    char buf[24];
-    for (uint64_t k = 1; k <= UID_WRAPS_MAX; k++) {
-        const char *d = u64_decimal((uint64_t)uid + (k << 32), buf + sizeof buf);
-        if (td_crc32(d, (size_t)(buf + sizeof buf - d)) == crc_uid)
+    static const char step[] = "4294967296"; /* 2^32 */
+    char buf[24];                            /* 1023 * 2^32 + 2^32 - 1 has 13 digits */
+    const size_t end = sizeof buf, step_len = sizeof step - 1;
+    size_t start = end;
+    do {
+        buf[--start] = (char)('0' + uid % 10);
+        uid /= 10;
+    } while (uid);
+    for (unsigned k = 1; k <= UID_WRAPS_MAX; k++) {
+        int carry = 0;
+        for (size_t i = 0; i < step_len || carry; i++) {
+            size_t pos = end - 1 - i;
+            if (pos < start)
+                buf[--start] = '0';
+            int d = buf[pos] - '0' + carry + (i < step_len ? step[step_len - 1 - i] - '0' : 0);
+            carry = d >= 10;
+            buf[pos] = (char)('0' + d - (carry ? 10 : 0));
+        }
+        if (td_crc32(buf + start, end - start) == crc_uid)
             return true;
     }
     return false;
