@@ -531,8 +531,9 @@ static void check_matching_007(eval *e) {
     }
     e->service_found = first != NULL;
     if (!e->service_found) {
-        if (!e->rtc && has_service(t, TD_SVC_RTC))
-            add_hint(e, DIAG_HINT_BUILT_FOR_RTC);
+        if (!e->rtc && has_service(t, TD_SVC_RTC) && !has_service(t, TD_SVC_RTM) &&
+            !has_service(t, TD_SVC_RTM2))
+            add_hint(e, DIAG_HINT_BUILT_FOR_RTC); /* an RTC token used to log in */
         set_check(e, CK_SERVICE, DIAG_FAIL, "no %s service with %s privilege (token has: %s)",
                   e->rtc ? "rtc" : "rtm/rtm2", e->rtc ? "join_channel" : "login",
                   e->details ? service_list(t, list, sizeof list) : "");
