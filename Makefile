@@ -13,7 +13,7 @@ ASAN := build/asan
 FUZZ := build/fuzz
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
-        test-diffcheck test-api test-web bench format clean
+        test-diffcheck test-api test-web test-format bench format clean
 
 all: build
 
@@ -31,7 +31,7 @@ run: build
 	$(RELEASE)/cli/tokendoctor serve --listen 127.0.0.1:$(PORT)
 
 test: deps-test
-	@$(MAKE) --no-print-directory test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web
+	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web
 
 test-release: build
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
@@ -61,6 +61,11 @@ test-web: build
 
 bench: build
 	tests/bench/run.sh $(RELEASE)
+
+# Every tracked C file is clang-format clean (.clang-format); `make format` fixes them.
+test-format:
+	@files=$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -path ./build -prune -o -name '*.[ch]' -print); \
+	clang-format --dry-run -Werror $$files && echo "format: $$(echo $$files | wc -w) files clean"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

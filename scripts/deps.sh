@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tokendoctor needs, only those that are missing.
 #   scripts/deps.sh build   what `make run` needs: compiler, CMake and the five libraries
-#   scripts/deps.sh test    plus what `make test` needs: clang's libFuzzer runtime, Node.js/npm
+#   scripts/deps.sh test    plus what `make test` needs: clang, its libFuzzer runtime and
+#                           clang-format (the format check), git, Node.js/npm
 #                           (interop tests against the vendor's npm libraries) and Chromium (the
 #                           web page's end-to-end test)
 set -euo pipefail
 want=(cmake make gcc pkg-config libevent-dev libmbedtls-dev zlib1g-dev libjansson-dev libsqlite3-dev)
 if [ "${1:-build}" = test ]; then
-  want+=(clang libclang-rt-14-dev chromium)
+  want+=(clang clang-format libclang-rt-14-dev chromium git)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi
