@@ -199,48 +199,53 @@ function parseIsoUtc(text) {
     return ms / 1000;
 }
 
+// The request, validated, as one object of a fixed shape: the defaults applied, the platform
+// both as named (for the SDK thresholds) and aliased (for the codes), the uid text and user id.
 function parseRequest(body) {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BadRequest('body: must be a JSON object');
-    const req = { ...body };
-    if (typeof req.app_id !== 'string') throw new BadRequest('app_id: required string');
-    req.service = req.service === undefined ? 'rtc' : req.service;
-    if (req.service !== 'rtc' && req.service !== 'rtm') throw new BadRequest('service: must be rtc or rtm');
-    if (req.token !== undefined && typeof req.token !== 'string') throw new BadRequest('token: must be a string');
-    if (req.uid !== undefined && req.account !== undefined) throw new BadRequest('uid: not with account');
-    if (req.uid !== undefined && !(Number.isInteger(req.uid) && req.uid >= 0 && req.uid <= UINT32_MAX)) {
+    const { app_id: appId, token, channel, uid, account } = body;
+    if (typeof appId !== 'string') throw new BadRequest('app_id: required string');
+    const service = body.service === undefined ? 'rtc' : body.service;
+    if (service !== 'rtc' && service !== 'rtm') throw new BadRequest('service: must be rtc or rtm');
+    if (token !== undefined && typeof token !== 'string') throw new BadRequest('token: must be a string');
+    if (uid !== undefined && account !== undefined) throw new BadRequest('uid: not with account');
+    if (uid !== undefined && !(Number.isInteger(uid) && uid >= 0 && uid <= UINT32_MAX)) {
         throw new BadRequest('uid: must be an integer in 0..4294967295');
     }
-    if (req.account !== undefined && (typeof req.account !== 'string' || Buffer.byteLength(req.account) > 255)) {
+    if (account !== undefined && (typeof account !== 'string' || Buffer.byteLength(account) > 255)) {
         throw new BadRequest('account: must be a string of at most 255 bytes');
     }
-    if (req.service === 'rtc' && (typeof req.channel !== 'string' || req.channel === '')) {
+    if (service === 'rtc' && (typeof channel !== 'string' || channel === '')) {
         throw new BadRequest('channel: required for rtc');
     }
-    req.platformName = req.platform === undefined ? 'native' : req.platform;
-    req.platform = PLATFORM_ALIASES[req.platformName];
-    if (!req.platform) throw new BadRequest('platform: unknown');
-    req.role = req.role === undefined ? 'publisher' : req.role;
-    if (req.role !== 'publisher' && req.role !== 'subscriber') throw new BadRequest('role: must be publisher or subscriber');
-    if (req.at === undefined) {
-        req.at = Math.floor(Date.now() / 1000);
-    } else if (typeof req.at === 'string') {
-        const t = parseIsoUtc(req.at);
-        if (t === null || t < 0 || t > UINT32_MAX) throw new BadRequest('at: must be Unix seconds in 0..4294967295 or an ISO-8601 UTC time');
-        req.at = t;
-    } else if (!(Number.isInteger(req.at) && req.at >= 0 && req.at <= UINT32_MAX)) {
+    const platformName = body.platform === undefined ? 'native' : body.platform;
+    const platform = PLATFORM_ALIASES[platformName];
+    if (!platform) throw new BadRequest('platform: unknown');
+    const role = body.role === undefined ? 'publisher' : body.role;
+    if (role !== 'publisher' && role !== 'subscriber') throw new BadRequest('role: must be publisher or subscriber');
+    let at = body.at;
+    if (at === undefined) {
+        at = Math.floor(Date.now() / 1000);
+    } else if (typeof at === 'string') {
+        at = parseIsoUtc(at);
+        if (at === null || at < 0 || at > UINT32_MAX) throw new BadRequest('at: must be Unix seconds in 0..4294967295 or an ISO-8601 UTC time');
+    } else if (!(Number.isInteger(at) && at >= 0 && at <= UINT32_MAX)) {
         throw new BadRequest('at: must be Unix seconds in 0..4294967295 or an ISO-8601 UTC time');
     }
-    req.sdk = null;
-    if (req.sdk_version === undefined) req.sdk_version = null;
-    if (req.sdk_version !== null) {
-        const m = typeof req.sdk_version === 'string' ? SDK_VERSION.exec(req.sdk_version) : null;
+    const sdkVersion = body.sdk_version === undefined ? null : body.sdk_version;
+    let sdk = null;
+    if (sdkVersion !== null) {
+        const m = typeof sdkVersion === 'string' ? SDK_VERSION.exec(sdkVersion) : null;
         if (!m) throw new BadRequest('sdk_version: must be MAJOR.MINOR or MAJOR.MINOR.PATCH (a leading v allowed)');
-        req.sdk = [Number(m[1]), Number(m[2]), m[3] === undefined ? 0 : Number(m[3])];
+        sdk = [Number(m[1]), Number(m[2]), m[3] === undefined ? 0 : Number(m[3])];
     }
-    // The join's uid text; an rtm login's user id is the account or the uid's decimal text.
-    req.uidText = req.account !== undefined ? req.account : (req.uid ? String(req.uid) : '');
-    req.userId = req.account !== undefined ? req.account : String(req.uid || 0);
-    return req;
+    return {
+        app_id: appId, service, token, channel, uid, account, role, platform, platformName, at,
+        sdk_version: sdkVersion, sdk,
+        // The join's uid text; an rtm login's user id is the account or the uid's decimal text.
+        uidText: account !== undefined ? account : (uid ? String(uid) : ''),
+        userId: account !== undefined ? account : String(uid || 0),
+    };
 }
 
 const versionBelow = (v, first) => v[0] !== first[0] ? v[0] < first[0] : (v[1] !== first[1] ? v[1] < first[1] : v[2] < first[2]);
