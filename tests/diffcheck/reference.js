@@ -271,20 +271,6 @@ function decodeToken(raw) {
     // "no other token-text hint then"
     if (isHex32(raw)) return { hints: ['app_id_as_token'] }
     const c = clean(raw)
-    // READING: url_decoded needs, besides "a space, and spaces -> '+' in the base64 alphabet",
-    // a text that starts with a version this service reads (006/007): the spec says `hello
-    // world` is not url_decoded although "hello+world" is in the base64 alphabet, and a known
-    // version is the one thing that tells a token with lost '+' from prose.
-    const plus = c.text.replace(/ /g, '+')
-    const urlDecoded = c.text.includes(' ') && B64.test(plus.slice(3)) && /^00[67]/.test(plus)
-    const hints = []
-    if (c.whitespace) hints.push('whitespace')
-    if (c.quoted) hints.push('quoted')
-    if (c.authPrefix) hints.push('auth_prefix')
-    if (c.jsonEscaped) hints.push('json_escaped')
-    if (c.percentEncoded) hints.push('percent_encoded')
-    if (urlDecoded) hints.push('url_decoded')
-    const mechanical = hints.length > 0
     // The version is read from the token as given (literal: "the token starts with"). READING:
     // the spec exempts an unknown prefix from unsupported_version when whitespace or quoted
     // applies; the scenarios (`token=007...` has auth_prefix alone) extend that to auth_prefix,
@@ -296,9 +282,22 @@ function decodeToken(raw) {
     else if (/^00[1-5]/.test(raw)) res = { hint: 'legacy_version' }
     else res = { hint: c.whitespace || c.quoted || c.authPrefix ? null : 'unsupported_version' }
     if (res.token) return res
+    // READING: `hello world` "is not" url_decoded although "hello+world" is in the base64
+    // alphabet; the one thing that sets it apart is that unsupported_version (listed above
+    // url_decoded) applies to it, so that hint takes the text's explanation: a token with an
+    // unknown prefix is not called url_decoded (a legacy "005" one still is).
+    const urlDecoded =
+        c.text.includes(' ') && B64.test(c.text.replace(/ /g, '+')) && res.hint !== 'unsupported_version'
+    const hints = []
+    if (c.whitespace) hints.push('whitespace')
+    if (c.quoted) hints.push('quoted')
+    if (c.authPrefix) hints.push('auth_prefix')
+    if (c.jsonEscaped) hints.push('json_escaped')
+    if (c.percentEncoded) hints.push('percent_encoded')
+    if (urlDecoded) hints.push('url_decoded')
     // not_base64: "none of the token-text hints above applies" (legacy/unsupported cannot come
     // with it: they are only given for prefixes that are never base64-decoded)
-    if (res.hint === 'not_base64' && mechanical) res.hint = null
+    if (res.hint === 'not_base64' && hints.length) res.hint = null
     if (res.hint) hints.push(res.hint)
     return { hints }
 }
