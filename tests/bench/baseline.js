@@ -219,7 +219,7 @@ function parseRequest(body) {
         throw new BadRequest('channel: required for rtc');
     }
     const platformName = body.platform === undefined ? 'native' : body.platform;
-    const platform = PLATFORM_ALIASES[platformName];
+    const platform = Object.hasOwn(PLATFORM_ALIASES, platformName) ? PLATFORM_ALIASES[platformName] : undefined;
     if (!platform) throw new BadRequest('platform: unknown');
     const role = body.role === undefined ? 'publisher' : body.role;
     if (role !== 'publisher' && role !== 'subscriber') throw new BadRequest('role: must be publisher or subscriber');
