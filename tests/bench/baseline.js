@@ -323,8 +323,9 @@ function cleanToken(raw) {
     if (/%[0-9a-fA-F]{2}/.test(t)) t = t.replace(/%([0-9a-fA-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
     if (t.includes(' ')) {
         t = t.split(' ').join('+');
-        // A '+' lost to URL decoding: with it back, a token's text (known version, base64).
-        if (/^00[67][A-Za-z0-9+/]*={0,2}$/.test(t)) hints.push('url_decoded');
+        // A '+' lost to URL decoding: with it back, base64 text after a version prefix the
+        // checker knows (001..007), so "hello world" is not one (its version is unsupported).
+        if (/^00[1-7][A-Za-z0-9+/]*={0,2}$/.test(t)) hints.push('url_decoded');
     }
     return { hints, cleaned: t };
 }
