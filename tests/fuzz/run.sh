@@ -1,14 +1,14 @@
 #!/bin/sh
 # run.sh BUILD_DIR -- smoke-runs every libFuzzer target of a TD_FUZZ build on a seed corpus made
-# from shared/vectors (tokens.jsonl, mint-exact.jsonl, scenarios.jsonl tokens, the inflated
-# contents of the 007 ones, and the scenarios' request bodies). Each target runs FUZZ_TIME
+# from the repository's tests/vectors (tokens.jsonl, mint-exact.jsonl, the v2 scenarios' tokens,
+# the inflated contents of the 007 ones, and the scenarios' request bodies). Each target runs FUZZ_TIME
 # seconds (default 20). Prints one line per target; exits non-zero when any target crashes (its
 # reproducer is kept under BUILD_DIR/fuzz-artifacts/).
 set -eu
 
 build=${1:?usage: tests/fuzz/run.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-vectors=${TD_VECTORS:-$here/../../../shared/vectors}
+vectors=${TD_VECTORS:-$here/../vectors}
 seconds=${FUZZ_TIME:-20}
 bin=$build/tests/fuzz
 targets="fuzz_decode fuzz_decode007_content fuzz_token_json fuzz_diagnose"
@@ -30,7 +30,7 @@ mkdir -p "$work/seeds" "$work/content" "$build/fuzz-artifacts"
 
 # Token strings of every vector file, one seed file each (JSON escapes are left as they are:
 # a seed only has to be a good starting point).
-grep -ho '"token": *"[^"]*"' "$vectors"/*.jsonl | sed 's/^"token": *"//; s/"$//' >"$work/tokens"
+grep -ho '"token": *"[^"]*"' "$vectors"/*.jsonl "$vectors"/v2/*.jsonl | sed 's/^"token": *"//; s/"$//' >"$work/tokens"
 i=0
 while IFS= read -r tok; do
     printf '%s' "$tok" >"$work/seeds/token_$i"
@@ -39,7 +39,7 @@ done <"$work/tokens"
 "$bin/fuzz_seed_content" "$work/content" <"$work/tokens" >/dev/null
 # Request bodies for fuzz_diagnose: every scenario's request object (they are flat objects).
 mkdir -p "$work/requests"
-grep -o '"request":{[^}]*}' "$vectors/scenarios.jsonl" | sed 's/^"request"://' |
+grep -ho '"request":{[^}]*}' "$vectors"/v2/*.jsonl | sed 's/^"request"://' |
     split -l 1 - "$work/requests/r_"
 echo "fuzz: $i token seeds, $(ls "$work/content" | wc -l) content seeds, ${seconds} s per target"
 

@@ -5,7 +5,7 @@
 #   1. npm ci                      the two vendor libraries into tests/interop/node_modules
 #   2. cc check.c                  the C checker, linked with BUILD_DIR's libtdcore.a
 #   3. node gen.js                 library-built tokens (fixed seed + one random seed)
-#   4. interop_check check         our decode/verify agree with every one (and the shared vectors)
+#   4. interop_check check         our decode/verify agree with every one (and tests/vectors)
 #   5. interop_check mint          tokens minted by td_build007/td_build006 (same two seeds)
 #   6. node verify.js              the libraries parse and verify our tokens, field by field
 #
@@ -72,9 +72,15 @@ step() {
 (cd "$here" && node gen.js "$work/library.jsonl" "$fixed_seed" "$count" "$random_seed" "$count") ||
     die "gen.js failed"
 
-# 4. Our decode and verify against them (and against the shared vectors, same checker).
-check_files=("$work/library.jsonl")
-[[ -f $shared/vectors/tokens.jsonl ]] && check_files+=("$shared/vectors/tokens.jsonl")
+# 4. Our decode and verify against them, against the repository's vectors, and against the
+#    shared ones when they are there and differ (extra cases).
+check_files=("$work/library.jsonl" "$root/tests/vectors/tokens.jsonl")
+if [[ -f $shared/vectors/tokens.jsonl ]]; then
+    cmp -s "$shared/vectors/tokens.jsonl" "$root/tests/vectors/tokens.jsonl" ||
+        check_files+=("$shared/vectors/tokens.jsonl")
+else
+    echo "interop: no $shared/vectors: the repository's vectors only"
+fi
 step "$work/interop_check" check "${check_files[@]}"
 
 # 5. Our mint (each minted token is also decoded and verified by us: round trip).
