@@ -60,14 +60,11 @@ static bool is_base64_char(char c) {
 }
 
 /* A '+' lost to URL decoding: the text has a space, and with every space a '+' it reads as a
- * token would -- a three-digit version, then the base64 alphabet. The version is what keeps
- * "hello world" (all letters once the space is a '+') from counting. */
+ * token would -- a version the platform has issued (001..007), then the base64 alphabet. The
+ * version is what keeps "hello world" (all letters once the space is a '+') from counting. */
 static bool lost_plus(const char *p, size_t n) {
-    if (n < 4 || !memchr(p, ' ', n))
+    if (n < 4 || !memchr(p, ' ', n) || p[0] != '0' || p[1] != '0' || p[2] < '1' || p[2] > '7')
         return false;
-    for (size_t i = 0; i < 3; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
     for (size_t i = 3; i < n; i++)
         if (p[i] != ' ' && !is_base64_char(p[i]))
             return false;
