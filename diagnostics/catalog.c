@@ -150,288 +150,286 @@
 
 /* ---- The tables ------------------------------------------------------------------------------ */
 
-#define ROW(t, c) [t][c] = {t, c,
-
-static const diag_catalog_entry
-    catalog[DIAG_TABLE_COUNT][DIAG_CAUSE_COUNT] =
-        {
-            /* RTC joins */
-            ROW(DIAG_TABLE_RTC, DIAG_CAUSE_APP_ID_MALFORMED) RTC_INVALID_APP_ID, ALSO_NONE,
-            "malformed App ID", REASON_APP_ID_MALFORMED,
-            "Copy the App ID again from the project page of the Console and pass exactly those 32 "
-            "hex "
-            "characters when initialising the SDK (and to the token server that builds its "
-            "tokens)."},
-    ROW(DIAG_TABLE_RTC, DIAG_CAUSE_CHANNEL_NAME_INVALID)
-        CODES(102, "ERR_INVALID_CHANNEL_NAME", 102, "AgoraErrorCodeInvalidChannelId", 0,
-              "INVALID_PARAMS"),
-    ALSO_NONE, "invalid channel name",
-    "The SDK refuses the channel name before it contacts the platform: it is 64 bytes or longer, "
-    "or has a character outside a-z A-Z 0-9 space ! # $ % & ( ) + - : ; < = . > ? @ [ ] ^ _ { } | "
-    "~ , (the Web SDK throws INVALID_PARAMS from Client.join).",
-    "Use a channel name of at most 63 bytes made of those characters only (map other names, e.g. "
-    "a user name with accents or a URL, to an id), and build the token for that same name."
-}
-,
-    ROW(DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_REQUIRED)
-        CODES(110, "ERR_INVALID_TOKEN", 110, "AgoraErrorCodeInvalidToken", 120,
-              "ERR_DYNAMIC_USE_STATIC_KEY"),
-    ALSO_NONE, "token required",
-    "The project has an enabled App Certificate (primary or secondary) and its \"No "
-    "certificate\" option is off, so every join must present a token; this join passes none, or "
-    "passes the App ID where the token belongs (web: a dynamic-key project joined with the "
-    "static key).",
-    "Generate a token on your token server with the project's enabled certificate and pass it "
-    "when joining (joinChannel / Client.join). To keep App ID-only joins allowed (testing only), "
-    "turn on \"No certificate\" for the project in the Console."
-}
-,
-    ROW(DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_NOT_EXPECTED)
-        CODES(110, "ERR_INVALID_TOKEN", 110, "AgoraErrorCodeInvalidToken", 119,
-              "ERR_STATIC_USE_DYNAMIC_KEY"),
-    ALSO_NONE, "token given but the project has no certificate enabled",
-    "The join passes a token, but the project has no enabled App Certificate: a token is only "
-    "accepted by a project whose primary or secondary certificate is enabled (web: a static-key "
-    "project joined with a dynamic key).",
-    "Either join without a token (pass null or an empty token), or enable the primary "
-    "certificate of the project in the Console and build the token on your server with that "
-    "certificate."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_MALFORMED) RTC_INVALID_TOKEN, ALSO_NONE,
-    "malformed token", REASON_TOKEN_MALFORMED, FIX_TOKEN_MALFORMED
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED) RTC_INVALID_APP_ID, ALSO_NONE,
-    "SDK too old for AccessToken2",
-    "The client's Video SDK predates AccessToken2: it cannot read a 007 token and the gateway "
-    "answers \"invalid vendor key\". The first releases that read 007 are Web 4.8.0, Flutter "
-    "(agora_rtc_engine) 4.2.0, and 3.5.2 on Android, iOS, macOS, Windows, Linux, Electron, Unity "
-    "and React Native.",
-    "Upgrade the client's Video SDK to at least the release above, or have the token server "
-    "build a 006 token with the AccessToken builder (RtcTokenBuilder) for the clients that "
-    "cannot upgrade yet: every SDK that reads 007 still reads 006."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_APP_ID_MISMATCH) RTC_INVALID_TOKEN, ALSO_NONE,
-    "App ID mismatch", REASON_APP_ID_MISMATCH,
-    "Build the token with exactly the App ID the client initialises with (same characters, same "
-    "case) and that project's certificate, or initialise with the App ID the token was built "
-    "for."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_SERVICE_MISSING) RTC_INVALID_TOKEN, ALSO_NONE,
-    "no privilege to join a channel",
-    "The token grants nothing for an RTC join: joining a channel needs an rtc service with "
-    "join_channel (007) or privilege 1 (006). Usually an RTM (or chat) token is used to join a "
-    "channel.",
-    "Build the token with the RTC builder (RtcTokenBuilder2 for 007, RtcTokenBuilder for 006) "
-    "with the same App ID, channel and uid as the client's joinChannel / Client.join."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_CHANNEL_MISMATCH) RTC_INVALID_TOKEN, ALSO_NONE, "channel mismatch",
-    "The token was built for another channel name than the one the client joins; names are "
-    "compared exactly (letter case, spaces and punctuation count).",
-    "Build the token with exactly the channel name passed to joinChannel / Client.join, or join "
-    "the channel the token was built for. App ID, channel and uid must be exactly those used to "
-    "build the token."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_UID_MISMATCH) RTC_INVALID_TOKEN, ALSO_NONE, "uid mismatch",
-    "The token was built for another user: its uid (or user account) is not the one used to "
-    "join. A token built for one uid refuses uid 0 and any other uid; a token built with a user "
-    "account refuses the numeric uid and the reverse.",
-    "Build the token with exactly the uid or user account the client joins with (or uid 0 to "
-    "accept any uid) and join with that same value. App ID, channel and uid must be exactly "
-    "those used to build the token."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_SIGNATURE_INVALID) RTC_INVALID_TOKEN, ALSO_NONE,
-    "signature does not verify", REASON_SIGNATURE, FIX_SIGNATURE
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_EXPIRED) RTC_EXPIRED, ALSO_WEB_EXPIRY,
-    "token expired", REASON_TOKEN_EXPIRED, RTC_RENEW
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_PRIVILEGE_EXPIRED) RTC_EXPIRED, ALSO_WEB_EXPIRY,
-    "privilege expired",
-    "The token itself is still valid, but its join_channel privilege has expired: the privilege "
-    "expiry given when the token was built has passed.",
-    RTC_RENEW " Give the privilege a lifetime in seconds (007) or now + lifetime as a Unix time "
-              "(006)."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_OK) CODES_NONE, ALSO_NONE, "joinable",
-    "The token matches this App ID, channel and user, one of the project's enabled certificates "
-    "verifies its signature, and neither it nor its privilege has expired.",
-    "Nothing to fix. Renew the token with renewToken when onTokenPrivilegeWillExpire (web: "
-    "token-privilege-will-expire) fires."
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_OK_APP_ID_ONLY) CODES_NONE, ALSO_NONE,
-    "joinable with the App ID only",
-    "The project accepts joins without a token (no certificate enabled, or \"No certificate\" "
-    "is on) and this join passes none.",
-    FIX_APP_ID_ONLY
-}
-, ROW(DIAG_TABLE_RTC, DIAG_CAUSE_PROJECT_UNKNOWN) CODES_NONE, ALSO_NONE,
-    "project unknown", REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN
-}
-,
-
+static const diag_catalog_entry catalog[DIAG_TABLE_COUNT][DIAG_CAUSE_COUNT] = {
+    /* RTC joins */
+    [DIAG_TABLE_RTC][DIAG_CAUSE_APP_ID_MALFORMED] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_APP_ID_MALFORMED, RTC_INVALID_APP_ID, ALSO_NONE,
+         "malformed App ID", REASON_APP_ID_MALFORMED,
+         "Copy the App ID again from the project page of the Console and pass exactly those 32 hex "
+         "characters when initialising the SDK (and to the token server that builds its tokens)."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_CHANNEL_NAME_INVALID] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_CHANNEL_NAME_INVALID,
+         CODES(102, "ERR_INVALID_CHANNEL_NAME", 102, "AgoraErrorCodeInvalidChannelId", 0,
+               "INVALID_PARAMS"),
+         ALSO_NONE, "invalid channel name",
+         "The SDK refuses the channel name before it contacts the platform: it is 64 bytes or "
+         "longer, or has a character outside a-z A-Z 0-9 space ! # $ % & ( ) + - : ; < = . > ? @ [ "
+         "] ^ _ { } | ~ , (the Web SDK throws INVALID_PARAMS from Client.join).",
+         "Use a channel name of at most 63 bytes made of those characters only (map other names, "
+         "e.g. a user name with accents or a URL, to an id), and build the token for that same "
+         "name."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_TOKEN_REQUIRED] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_REQUIRED,
+         CODES(110, "ERR_INVALID_TOKEN", 110, "AgoraErrorCodeInvalidToken", 120,
+               "ERR_DYNAMIC_USE_STATIC_KEY"),
+         ALSO_NONE, "token required",
+         "The project has an enabled App Certificate (primary or secondary) and its \"No "
+         "certificate\" option is off, so every join must present a token; this join passes none, "
+         "or passes the App ID where the token belongs (web: a dynamic-key project joined with the "
+         "static key).",
+         "Generate a token on your token server with the project's enabled certificate and pass it "
+         "when joining (joinChannel / Client.join). To keep App ID-only joins allowed (testing "
+         "only), turn on \"No certificate\" for the project in the Console."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_TOKEN_NOT_EXPECTED] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_NOT_EXPECTED,
+         CODES(110, "ERR_INVALID_TOKEN", 110, "AgoraErrorCodeInvalidToken", 119,
+               "ERR_STATIC_USE_DYNAMIC_KEY"),
+         ALSO_NONE, "token given but the project has no certificate enabled",
+         "The join passes a token, but the project has no enabled App Certificate: a token is only "
+         "accepted by a project whose primary or secondary certificate is enabled (web: a "
+         "static-key project joined with a dynamic key).",
+         "Either join without a token (pass null or an empty token), or enable the primary "
+         "certificate of the project in the Console and build the token on your server with that "
+         "certificate."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_TOKEN_MALFORMED] = {DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_MALFORMED,
+                                                    RTC_INVALID_TOKEN, ALSO_NONE, "malformed token",
+                                                    REASON_TOKEN_MALFORMED, FIX_TOKEN_MALFORMED},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED, RTC_INVALID_APP_ID, ALSO_NONE,
+         "SDK too old for AccessToken2",
+         "The client's Video SDK predates AccessToken2: it cannot read a 007 token and the gateway "
+         "answers \"invalid vendor key\". The first releases that read 007 are Web 4.8.0, Flutter "
+         "(agora_rtc_engine) 4.2.0, and 3.5.2 on Android, iOS, macOS, Windows, Linux, Electron, "
+         "Unity and React Native.",
+         "Upgrade the client's Video SDK to at least the release above, or have the token server "
+         "build a 006 token with the AccessToken builder (RtcTokenBuilder) for the clients that "
+         "cannot upgrade yet: every SDK that reads 007 still reads 006."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_APP_ID_MISMATCH] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_APP_ID_MISMATCH, RTC_INVALID_TOKEN, ALSO_NONE,
+         "App ID mismatch", REASON_APP_ID_MISMATCH,
+         "Build the token with exactly the App ID the client initialises with (same characters, "
+         "same case) and that project's certificate, or initialise with the App ID the token was "
+         "built for."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_SERVICE_MISSING] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_SERVICE_MISSING, RTC_INVALID_TOKEN, ALSO_NONE,
+         "no privilege to join a channel",
+         "The token grants nothing for an RTC join: joining a channel needs an rtc service with "
+         "join_channel (007) or privilege 1 (006). Usually an RTM (or chat) token is used to join "
+         "a channel.",
+         "Build the token with the RTC builder (RtcTokenBuilder2 for 007, RtcTokenBuilder for 006) "
+         "with the same App ID, channel and uid as the client's joinChannel / Client.join."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_CHANNEL_MISMATCH] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_CHANNEL_MISMATCH, RTC_INVALID_TOKEN, ALSO_NONE,
+         "channel mismatch",
+         "The token was built for another channel name than the one the client joins; names are "
+         "compared exactly (letter case, spaces and punctuation count).",
+         "Build the token with exactly the channel name passed to joinChannel / Client.join, or "
+         "join the channel the token was built for. App ID, channel and uid must be exactly those "
+         "used to build the token."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_UID_MISMATCH] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_UID_MISMATCH, RTC_INVALID_TOKEN, ALSO_NONE, "uid mismatch",
+         "The token was built for another user: its uid (or user account) is not the one used to "
+         "join. A token built for one uid refuses uid 0 and any other uid; a token built with a "
+         "user account refuses the numeric uid and the reverse.",
+         "Build the token with exactly the uid or user account the client joins with (or uid 0 to "
+         "accept any uid) and join with that same value. App ID, channel and uid must be exactly "
+         "those used to build the token."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_SIGNATURE_INVALID] = {DIAG_TABLE_RTC, DIAG_CAUSE_SIGNATURE_INVALID,
+                                                      RTC_INVALID_TOKEN, ALSO_NONE,
+                                                      "signature does not verify", REASON_SIGNATURE,
+                                                      FIX_SIGNATURE},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_TOKEN_EXPIRED] = {DIAG_TABLE_RTC, DIAG_CAUSE_TOKEN_EXPIRED,
+                                                  RTC_EXPIRED, ALSO_WEB_EXPIRY, "token expired",
+                                                  REASON_TOKEN_EXPIRED, RTC_RENEW},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_PRIVILEGE_EXPIRED] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_PRIVILEGE_EXPIRED, RTC_EXPIRED, ALSO_WEB_EXPIRY,
+         "privilege expired",
+         "The token itself is still valid, but its join_channel privilege has expired: the "
+         "privilege expiry given when the token was built has passed.",
+         RTC_RENEW
+         " Give the privilege a lifetime in seconds (007) or now + lifetime as a Unix time (006)."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_OK] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_OK, CODES_NONE, ALSO_NONE, "joinable",
+         "The token matches this App ID, channel and user, one of the project's enabled "
+         "certificates verifies its signature, and neither it nor its privilege has expired.",
+         "Nothing to fix. Renew the token with renewToken when onTokenPrivilegeWillExpire (web: "
+         "token-privilege-will-expire) fires."},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_OK_APP_ID_ONLY] =
+        {DIAG_TABLE_RTC, DIAG_CAUSE_OK_APP_ID_ONLY, CODES_NONE, ALSO_NONE,
+         "joinable with the App ID only",
+         "The project accepts joins without a token (no certificate enabled, or \"No certificate\" "
+         "is on) and this join passes none.",
+         FIX_APP_ID_ONLY},
+    [DIAG_TABLE_RTC][DIAG_CAUSE_PROJECT_UNKNOWN] = {DIAG_TABLE_RTC, DIAG_CAUSE_PROJECT_UNKNOWN,
+                                                    CODES_NONE, ALSO_NONE, "project unknown",
+                                                    REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN},
     /* RTM 1.x logins */
-    ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_APP_ID_MALFORMED) RTM1_INVALID_APP_ID, ALSO_NONE,
-    "malformed App ID", REASON_APP_ID_MALFORMED,
-    "Copy the App ID again from the project page of the Console and pass exactly those 32 hex "
-    "characters to createInstance (web: AgoraRTM.createInstance) and to the token server."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_REQUIRED) RTM1_INVALID_TOKEN, ALSO_NONE, "token required",
-    "The project has an enabled App Certificate and \"No certificate\" is off, so every RTM "
-    "login must present a token; this login passes none, or passes the App ID where the token "
-    "belongs.",
-    "Build an RTM token for the user id on your token server (RtmTokenBuilder) and pass it to "
-    "login({token, uid}) / login(token, userId). To allow logins without a token (testing only), "
-    "turn on \"No certificate\" for the project in the Console."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_NOT_EXPECTED) RTM1_INVALID_TOKEN, ALSO_NONE,
-    "token given but the project has no certificate enabled",
-    "The login passes a token, but the project has no enabled App Certificate, so it accepts no "
-    "token.",
-    "Either log in without a token (null or an empty token), or enable the primary certificate "
-    "in the Console and build the RTM token on your server with it."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_MALFORMED) RTM1_INVALID_TOKEN, ALSO_NONE,
-    "malformed token", REASON_TOKEN_MALFORMED, FIX_TOKEN_MALFORMED
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED) RTM1_INVALID_TOKEN, ALSO_NONE,
-    "RTM SDK too old for AccessToken2",
-    "The client's RTM SDK predates AccessToken2 and cannot read a 007 token, so the login is "
-    "refused as an invalid token although the token is right. The first RTM releases that read "
-    "007 are 1.5.0, and 1.4.6 for the Web SDK.",
-    "Upgrade the RTM SDK to 1.5.0 or later (Web 1.4.6 or later), or build a 006 token with the "
-    "AccessToken RTM builder (RtmTokenBuilder.buildToken) for the clients that cannot upgrade "
-    "yet."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_APP_ID_MISMATCH) RTM1_INVALID_TOKEN, ALSO_NONE,
-    "App ID mismatch", REASON_APP_ID_MISMATCH,
-    "Build the RTM token with exactly the App ID passed to createInstance (same characters, same "
-    "case) and that project's certificate."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_SERVICE_MISSING) RTM1_INVALID_TOKEN, ALSO_RTM1_REJECTED,
-    "no RTM login privilege",
-    "The token grants no RTM login: a login needs an rtm (or rtm2) service with the login "
-    "privilege. Usually an RTC token -- from RtcTokenBuilder or the Console's temporary token, "
-    "which is RTC only -- is used to log in to RTM.",
-    "Build the login token with the RTM builder for the user id that logs in "
-    "(RtmTokenBuilder2.buildToken for AccessToken2, RtmTokenBuilder.buildToken for AccessToken) "
-    "and pass it to login."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_UID_MISMATCH) RTM1_INVALID_TOKEN, ALSO_NONE, "user id mismatch",
-    "The token was built for another RTM user id than the one logging in (an RTM token names "
-    "exactly one user id; a 006 RTM token carries it in the channel's place and an empty uid).",
-    "Build the RTM token with exactly the user id passed to login, or log in with the user id "
-    "the token was built for."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_SIGNATURE_INVALID) RTM1_INVALID_TOKEN, ALSO_NONE,
-    "signature does not verify", REASON_SIGNATURE, FIX_SIGNATURE
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_EXPIRED) RTM1_EXPIRED, ALSO_NONE,
-    "token expired", REASON_TOKEN_EXPIRED, RTM1_RENEW
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_PRIVILEGE_EXPIRED) RTM1_EXPIRED, ALSO_NONE,
-    "login privilege expired",
-    "The token itself is still valid, but its login privilege has expired: the privilege expiry "
-    "given when the token was built has passed.",
-    RTM1_RENEW
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_OK) CODES_NONE, ALSO_NONE, "login accepted",
-    "The token is an RTM token for this App ID and user id, one of the project's enabled "
-    "certificates verifies it, and it has not expired.",
-    "Nothing to fix. Renew with renewToken when onTokenPrivilegeWillExpire (web: "
-    "TokenPrivilegeWillExpire) fires."
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_OK_APP_ID_ONLY) CODES_NONE, ALSO_NONE,
-    "login accepted with the App ID only",
-    "The project accepts logins without a token (no certificate enabled, or \"No certificate\" "
-    "is on) and this login passes none.",
-    FIX_APP_ID_ONLY
-}
-, ROW(DIAG_TABLE_RTM1, DIAG_CAUSE_PROJECT_UNKNOWN) CODES_NONE, ALSO_NONE,
-    "project unknown", REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN
-}
-,
-
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_APP_ID_MALFORMED] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_APP_ID_MALFORMED, RTM1_INVALID_APP_ID, ALSO_NONE,
+         "malformed App ID", REASON_APP_ID_MALFORMED,
+         "Copy the App ID again from the project page of the Console and pass exactly those 32 hex "
+         "characters to createInstance (web: AgoraRTM.createInstance) and to the token server."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_TOKEN_REQUIRED] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_REQUIRED, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "token required",
+         "The project has an enabled App Certificate and \"No certificate\" is off, so every RTM "
+         "login must present a token; this login passes none, or passes the App ID where the token "
+         "belongs.",
+         "Build an RTM token for the user id on your token server (RtmTokenBuilder) and pass it to "
+         "login({token, uid}) / login(token, userId). To allow logins without a token (testing "
+         "only), turn on \"No certificate\" for the project in the Console."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_TOKEN_NOT_EXPECTED] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_NOT_EXPECTED, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "token given but the project has no certificate enabled",
+         "The login passes a token, but the project has no enabled App Certificate, so it accepts "
+         "no token.",
+         "Either log in without a token (null or an empty token), or enable the primary "
+         "certificate in the Console and build the RTM token on your server with it."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_TOKEN_MALFORMED] = {DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_MALFORMED,
+                                                     RTM1_INVALID_TOKEN, ALSO_NONE,
+                                                     "malformed token", REASON_TOKEN_MALFORMED,
+                                                     FIX_TOKEN_MALFORMED},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "RTM SDK too old for AccessToken2",
+         "The client's RTM SDK predates AccessToken2 and cannot read a 007 token, so the login is "
+         "refused as an invalid token although the token is right. The first RTM releases that "
+         "read 007 are 1.5.0, and 1.4.6 for the Web SDK.",
+         "Upgrade the RTM SDK to 1.5.0 or later (Web 1.4.6 or later), or build a 006 token with "
+         "the AccessToken RTM builder (RtmTokenBuilder.buildToken) for the clients that cannot "
+         "upgrade yet."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_APP_ID_MISMATCH] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_APP_ID_MISMATCH, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "App ID mismatch", REASON_APP_ID_MISMATCH,
+         "Build the RTM token with exactly the App ID passed to createInstance (same characters, "
+         "same case) and that project's certificate."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_SERVICE_MISSING] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_SERVICE_MISSING, RTM1_INVALID_TOKEN, ALSO_RTM1_REJECTED,
+         "no RTM login privilege",
+         "The token grants no RTM login: a login needs an rtm (or rtm2) service with the login "
+         "privilege. Usually an RTC token -- from RtcTokenBuilder or the Console's temporary "
+         "token, which is RTC only -- is used to log in to RTM.",
+         "Build the login token with the RTM builder for the user id that logs in "
+         "(RtmTokenBuilder2.buildToken for AccessToken2, RtmTokenBuilder.buildToken for "
+         "AccessToken) and pass it to login."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_UID_MISMATCH] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_UID_MISMATCH, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "user id mismatch",
+         "The token was built for another RTM user id than the one logging in (an RTM token names "
+         "exactly one user id; a 006 RTM token carries it in the channel's place and an empty "
+         "uid).",
+         "Build the RTM token with exactly the user id passed to login, or log in with the user id "
+         "the token was built for."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_SIGNATURE_INVALID] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_SIGNATURE_INVALID, RTM1_INVALID_TOKEN, ALSO_NONE,
+         "signature does not verify", REASON_SIGNATURE, FIX_SIGNATURE},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_TOKEN_EXPIRED] = {DIAG_TABLE_RTM1, DIAG_CAUSE_TOKEN_EXPIRED,
+                                                   RTM1_EXPIRED, ALSO_NONE, "token expired",
+                                                   REASON_TOKEN_EXPIRED, RTM1_RENEW},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_PRIVILEGE_EXPIRED] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_PRIVILEGE_EXPIRED, RTM1_EXPIRED, ALSO_NONE,
+         "login privilege expired",
+         "The token itself is still valid, but its login privilege has expired: the privilege "
+         "expiry given when the token was built has passed.",
+         RTM1_RENEW},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_OK] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_OK, CODES_NONE, ALSO_NONE, "login accepted",
+         "The token is an RTM token for this App ID and user id, one of the project's enabled "
+         "certificates verifies it, and it has not expired.",
+         "Nothing to fix. Renew with renewToken when onTokenPrivilegeWillExpire (web: "
+         "TokenPrivilegeWillExpire) fires."},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_OK_APP_ID_ONLY] =
+        {DIAG_TABLE_RTM1, DIAG_CAUSE_OK_APP_ID_ONLY, CODES_NONE, ALSO_NONE,
+         "login accepted with the App ID only",
+         "The project accepts logins without a token (no certificate enabled, or \"No "
+         "certificate\" is on) and this login passes none.",
+         FIX_APP_ID_ONLY},
+    [DIAG_TABLE_RTM1][DIAG_CAUSE_PROJECT_UNKNOWN] = {DIAG_TABLE_RTM1, DIAG_CAUSE_PROJECT_UNKNOWN,
+                                                     CODES_NONE, ALSO_NONE, "project unknown",
+                                                     REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN},
     /* RTM 2.x (Signaling) logins */
-    ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_APP_ID_MALFORMED) RTM2_INVALID_APP_ID, ALSO_NONE,
-    "malformed App ID", REASON_APP_ID_MALFORMED,
-    "Copy the App ID again from the project page of the Console and pass exactly those 32 hex "
-    "characters when creating the RTM client (new RTM(appId, userId, config) / RTMClient) and to "
-    "the token server."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_REQUIRED) RTM2_INVALID_TOKEN, ALSO_NONE, "token required",
-    "The project has an enabled App Certificate and \"No certificate\" is off, so every login "
-    "must present a token; this login passes none, or passes the App ID where the token belongs.",
-    "Build a token for the user id on your token server with RtmTokenBuilder2 and pass it when "
-    "logging in (RTMClient.login({token})). To allow logins without a token (testing only), turn "
-    "on \"No certificate\" for the project in the Console."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_NOT_EXPECTED) RTM2_INVALID_TOKEN, ALSO_NONE,
-    "token given but the project has no certificate enabled",
-    "The login passes a token, but the project has no enabled App Certificate, so it accepts no "
-    "token.",
-    "Either log in without a token, or enable the primary certificate in the Console and build "
-    "the token with RtmTokenBuilder2 and that certificate."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_MALFORMED) RTM2_INVALID_TOKEN, ALSO_NONE,
-    "malformed token", REASON_TOKEN_MALFORMED, FIX_TOKEN_MALFORMED
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED) RTM2_INVALID_TOKEN, ALSO_NONE,
-    "SDK too old for AccessToken2",
-    "The client's SDK cannot read a 007 token (RTM 2.x reads it; this cause needs a 1.x SDK "
-    "older than 1.5.0).",
-    "Upgrade the RTM SDK, or build a 006 token with the AccessToken RTM builder."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_APP_ID_MISMATCH) RTM2_INCONSISTENT_APP_ID, ALSO_NONE,
-    "App ID mismatch",
-    "The App ID used to generate the token is not the one this RTM client was created with; the "
-    "comparison is exact, letter case included.",
-    "Build the token with RtmTokenBuilder2 and exactly the App ID the RTM client is created "
-    "with (same characters, same case), or create the client with the App ID the token was "
-    "built for."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_SERVICE_MISSING) RTM2_INVALID_TOKEN, ALSO_NONE,
-    "no RTM login privilege",
-    "The token grants no RTM login: a login needs an rtm (or rtm2) service with the login "
-    "privilege. Usually an RTC token -- from RtcTokenBuilder2 or the Console's temporary token, "
-    "which is RTC only -- is used to log in.",
-    "Build the login token with RtmTokenBuilder2.buildToken(appId, certificate, userId, expire) "
-    "for the user id the RTM client was created with, and log in with it."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_UID_MISMATCH) RTM2_INVALID_TOKEN, ALSO_NONE, "user id mismatch",
-    "The token was built for another user id than the one this RTM client was created with.",
-    "Build the token with RtmTokenBuilder2 for exactly the user id passed when creating the RTM "
-    "client, or create the client with the user id the token was built for."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_SIGNATURE_INVALID) RTM2_INVALID_TOKEN, ALSO_NONE,
-    "signature does not verify", REASON_SIGNATURE, FIX_SIGNATURE
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_EXPIRED) RTM2_EXPIRED, ALSO_NONE,
-    "token expired", REASON_TOKEN_EXPIRED, RTM2_RENEW
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_PRIVILEGE_EXPIRED) RTM2_EXPIRED, ALSO_NONE,
-    "login privilege expired",
-    "The token itself is still valid, but its login privilege has expired: the privilege expiry "
-    "given when the token was built has passed.",
-    RTM2_RENEW
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_OK) CODES_NONE, ALSO_NONE, "login accepted",
-    "The token is an RTM token for this App ID and user id, one of the project's enabled "
-    "certificates verifies it, and it has not expired.",
-    "Nothing to fix. Renew with RTMClient.renewToken when the tokenPrivilegeWillExpire event "
-    "fires."
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_OK_APP_ID_ONLY) CODES_NONE, ALSO_NONE,
-    "login accepted with the App ID only",
-    "The project accepts logins without a token (no certificate enabled, or \"No certificate\" "
-    "is on) and this login passes none.",
-    FIX_APP_ID_ONLY
-}
-, ROW(DIAG_TABLE_RTM2, DIAG_CAUSE_PROJECT_UNKNOWN) CODES_NONE, ALSO_NONE,
-    "project unknown", REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN
-}
-,
-}
-;
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_APP_ID_MALFORMED] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_APP_ID_MALFORMED, RTM2_INVALID_APP_ID, ALSO_NONE,
+         "malformed App ID", REASON_APP_ID_MALFORMED,
+         "Copy the App ID again from the project page of the Console and pass exactly those 32 hex "
+         "characters when creating the RTM client (new RTM(appId, userId, config) / RTMClient) and "
+         "to the token server."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_TOKEN_REQUIRED] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_REQUIRED, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "token required",
+         "The project has an enabled App Certificate and \"No certificate\" is off, so every login "
+         "must present a token; this login passes none, or passes the App ID where the token "
+         "belongs.",
+         "Build a token for the user id on your token server with RtmTokenBuilder2 and pass it "
+         "when logging in (RTMClient.login({token})). To allow logins without a token (testing "
+         "only), turn on \"No certificate\" for the project in the Console."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_TOKEN_NOT_EXPECTED] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_NOT_EXPECTED, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "token given but the project has no certificate enabled",
+         "The login passes a token, but the project has no enabled App Certificate, so it accepts "
+         "no token.",
+         "Either log in without a token, or enable the primary certificate in the Console and "
+         "build the token with RtmTokenBuilder2 and that certificate."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_TOKEN_MALFORMED] = {DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_MALFORMED,
+                                                     RTM2_INVALID_TOKEN, ALSO_NONE,
+                                                     "malformed token", REASON_TOKEN_MALFORMED,
+                                                     FIX_TOKEN_MALFORMED},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_VERSION_UNSUPPORTED, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "SDK too old for AccessToken2",
+         "The client's SDK cannot read a 007 token (RTM 2.x reads it; this cause needs a 1.x SDK "
+         "older than 1.5.0).",
+         "Upgrade the RTM SDK, or build a 006 token with the AccessToken RTM builder."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_APP_ID_MISMATCH] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_APP_ID_MISMATCH, RTM2_INCONSISTENT_APP_ID, ALSO_NONE,
+         "App ID mismatch",
+         "The App ID used to generate the token is not the one this RTM client was created with; "
+         "the comparison is exact, letter case included.",
+         "Build the token with RtmTokenBuilder2 and exactly the App ID the RTM client is created "
+         "with (same characters, same case), or create the client with the App ID the token was "
+         "built for."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_SERVICE_MISSING] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_SERVICE_MISSING, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "no RTM login privilege",
+         "The token grants no RTM login: a login needs an rtm (or rtm2) service with the login "
+         "privilege. Usually an RTC token -- from RtcTokenBuilder2 or the Console's temporary "
+         "token, which is RTC only -- is used to log in.",
+         "Build the login token with RtmTokenBuilder2.buildToken(appId, certificate, userId, "
+         "expire) for the user id the RTM client was created with, and log in with it."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_UID_MISMATCH] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_UID_MISMATCH, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "user id mismatch",
+         "The token was built for another user id than the one this RTM client was created with.",
+         "Build the token with RtmTokenBuilder2 for exactly the user id passed when creating the "
+         "RTM client, or create the client with the user id the token was built for."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_SIGNATURE_INVALID] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_SIGNATURE_INVALID, RTM2_INVALID_TOKEN, ALSO_NONE,
+         "signature does not verify", REASON_SIGNATURE, FIX_SIGNATURE},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_TOKEN_EXPIRED] = {DIAG_TABLE_RTM2, DIAG_CAUSE_TOKEN_EXPIRED,
+                                                   RTM2_EXPIRED, ALSO_NONE, "token expired",
+                                                   REASON_TOKEN_EXPIRED, RTM2_RENEW},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_PRIVILEGE_EXPIRED] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_PRIVILEGE_EXPIRED, RTM2_EXPIRED, ALSO_NONE,
+         "login privilege expired",
+         "The token itself is still valid, but its login privilege has expired: the privilege "
+         "expiry given when the token was built has passed.",
+         RTM2_RENEW},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_OK] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_OK, CODES_NONE, ALSO_NONE, "login accepted",
+         "The token is an RTM token for this App ID and user id, one of the project's enabled "
+         "certificates verifies it, and it has not expired.",
+         "Nothing to fix. Renew with RTMClient.renewToken when the tokenPrivilegeWillExpire event "
+         "fires."},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_OK_APP_ID_ONLY] =
+        {DIAG_TABLE_RTM2, DIAG_CAUSE_OK_APP_ID_ONLY, CODES_NONE, ALSO_NONE,
+         "login accepted with the App ID only",
+         "The project accepts logins without a token (no certificate enabled, or \"No "
+         "certificate\" is on) and this login passes none.",
+         FIX_APP_ID_ONLY},
+    [DIAG_TABLE_RTM2][DIAG_CAUSE_PROJECT_UNKNOWN] = {DIAG_TABLE_RTM2, DIAG_CAUSE_PROJECT_UNKNOWN,
+                                                     CODES_NONE, ALSO_NONE, "project unknown",
+                                                     REASON_PROJECT_UNKNOWN, FIX_PROJECT_UNKNOWN},
+};
 
 const diag_catalog_entry *diag_catalog(diag_table t, diag_cause c) {
     if ((unsigned)t >= DIAG_TABLE_COUNT || (unsigned)c >= DIAG_CAUSE_COUNT || !catalog[t][c].title)

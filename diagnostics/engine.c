@@ -88,7 +88,7 @@ typedef struct {
     bool rtc;
     diag_result *out;
 
-    const char *app_id; /* the App ID checks compare with (diag_request_project_key) */
+    const char *app_id; /* the join's App ID as given (only the project lookup trims it) */
     size_t app_id_len;
     const char *token; /* the token text being judged (the request's, or the repaired one) */
     size_t token_len;
@@ -102,9 +102,10 @@ typedef struct {
 
     /* matching (checks 7-9) */
     bool service_found, channel_found, uid_found;
-    /* 007: the service whose privilege counts (NULL: none): for rtc the one that passes checks
-     * 7-9 (a uid mismatch leaves none); for rtm the one with the user id, else the first with
-     * login, since RTM judges expiry before the user id. */
+    /* 007: the service whose privilege counts (NULL: none): the one that passes the service,
+     * channel (rtc) and uid / user id checks; a uid mismatch leaves none, and the token's own
+     * expiry is then all that is judged (public scenarios pin this for rtc; rtm reads the same
+     * rule, although it reports expiry before the user id). */
     const td_service *matched;
     bool crc_channel_ok, crc_uid_ok; /* 006 */
 
@@ -206,7 +207,8 @@ static bool is_007(const eval *e) {
 
 static void prepare_identity(eval *e) {
     const diag_request *r = e->req;
-    diag_request_project_key(r, &e->app_id, &e->app_id_len);
+    e->app_id = r->app_id;
+    e->app_id_len = r->app_id_len;
     if (r->has_account) {
         e->join_uid = r->account;
         e->join_uid_len = r->account_len;
@@ -237,7 +239,10 @@ static void check_app_id_format(eval *e) {
                   e->details ? Q(q, r->app_id, r->app_id_len) : "");
         return;
     }
-    bool padded = diag_is_hex32(e->app_id, e->app_id_len);
+    const char *key;
+    size_t key_len;
+    diag_request_project_key(r, &key, &key_len);
+    bool padded = key_len != r->app_id_len; /* 32 hex characters once trimmed */
     if (padded)
         add_hint(e, DIAG_HINT_APP_ID_WHITESPACE);
     set_check(e, CK_APP_ID_FORMAT, DIAG_FAIL, "App ID %s is %zu bytes, not 32 hex characters%s",
@@ -552,7 +557,6 @@ static void check_matching_007(eval *e) {
                       e->details ? Q(q1, e->user_id, e->user_id_len) : "");
             return;
         }
-        e->matched = first; /* RTM judges expiry before the user id */
         set_check(e, CK_UID, DIAG_FAIL, "token user id %s \xe2\x89\xa0 login user id %s",
                   e->details ? Q(q1, first->a.ptr, first->a.len) : "",
                   e->details ? Q(q2, e->user_id, e->user_id_len) : "");
