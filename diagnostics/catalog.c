@@ -75,9 +75,11 @@
 #define RTM1_EXPIRED                                                                               \
     CODES(6, "LOGIN_ERR_TOKEN_EXPIRED", 6, "AgoraRtmLoginErrorTokenExpired", 6,                    \
           "LOGIN_ERR_TOKEN_EXPIRED")
+/* The Web SDK may also reject a login without the RTM service as 2 (diagnosis.md puts it in the
+ * web column only). */
 #define ALSO_RTM1_REJECTED                                                                         \
     {                                                                                              \
-        {{2, "LOGIN_ERR_REJECTED"}, {0, NULL}}, {{2, "AgoraRtmLoginErrorRejected"}, {0, NULL}}, {  \
+        {{0, NULL}, {0, NULL}}, {{0, NULL}, {0, NULL}}, {                                          \
             {2, "LOGIN_ERR_REJECTED"}, {                                                           \
                 0, NULL                                                                            \
             }                                                                                      \

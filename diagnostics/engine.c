@@ -177,8 +177,9 @@ static void trimmed(const char **p, size_t *n) {
         (*n)--;
 }
 
+/* Exactly the samples' text: a copy of the documentation keeps its letter case. */
 static bool is_sample_app_id(const char *p, size_t n) {
-    return bytes_eq_nocase(p, n, sample_app_id, sizeof sample_app_id - 1);
+    return bytes_eq(p, n, sample_app_id, sizeof sample_app_id - 1);
 }
 
 /* Quoted, escaped, shortened rendering of a client value for a detail line. */

@@ -59,16 +59,21 @@ static bool is_base64_char(char c) {
            c == '/' || c == '=';
 }
 
-/* A '+' lost to URL decoding: the text has a space, and with every space a '+' it reads as a
- * token would -- a version the platform has issued (001..007), then the base64 alphabet. The
- * version is what keeps "hello world" (all letters once the space is a '+') from counting. */
-static bool lost_plus(const char *p, size_t n) {
-    if (n < 4 || !memchr(p, ' ', n) || p[0] != '0' || p[1] != '0' || p[2] < '1' || p[2] > '7')
+/* A '+' lost to URL decoding: the cleaned text has a space, and with every space a '+' it is in
+ * the base64 alphabet. "hello world" passes that test too, so the hint also needs the text not to
+ * be explained as an unknown version: the token as given starts with a version the platform has
+ * issued (001..007), or its start is hidden by whitespace, quotes or a header prefix. */
+static bool lost_plus(const char *p, size_t n, bool version_known) {
+    if (!version_known || !memchr(p, ' ', n))
         return false;
-    for (size_t i = 3; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (p[i] != ' ' && !is_base64_char(p[i]))
             return false;
     return true;
+}
+
+static bool known_version(const char *t, size_t n) {
+    return n >= 3 && t[0] == '0' && t[1] == '0' && t[2] >= '1' && t[2] <= '7';
 }
 
 void diag_token_clean(const char *t, size_t n, char *buf, size_t cap, diag_token_damage *d) {
@@ -110,7 +115,8 @@ void diag_token_clean(const char *t, size_t n, char *buf, size_t cap, diag_token
             buf[0] = '\0';
         return;
     }
-    d->url_decoded = lost_plus(buf, o);
+    d->url_decoded =
+        lost_plus(buf, o, known_version(t, n) || d->whitespace || d->quoted || d->auth_prefix);
     for (size_t i = 0; i < o; i++)
         if (buf[i] == ' ')
             buf[i] = '+';
@@ -137,14 +143,18 @@ uint32_t diag_token_hints(const char *token, size_t len, td_status st) {
     diag_token_damage d;
     diag_token_clean(token, len, buf, sizeof buf, &d);
     uint32_t hints = diag_token_damage_hints(&d);
-    /* The decoder's reading; "unknown version" and "not base64" are what any damage above looks
-     * like to it, so they are said only when no damage explains the text. */
+    /* The decoder's reading. An unknown version is not said when whitespace, quotes or a header
+     * prefix hide the real start of the text (diagnosis.md; the public scenarios show
+     * auth_prefix alone for "Bearer 007..."); "not base64" only when no other hint explains the
+     * text. */
+    uint32_t hidden_start =
+        (1u << DIAG_HINT_WHITESPACE) | (1u << DIAG_HINT_QUOTED) | (1u << DIAG_HINT_AUTH_PREFIX);
     switch (st) {
     case TD_ERR_LEGACY_VERSION:
         hints |= 1u << DIAG_HINT_LEGACY_VERSION;
         break;
     case TD_ERR_UNSUPPORTED_VERSION:
-        if (!hints)
+        if (!(hints & hidden_start))
             hints |= 1u << DIAG_HINT_UNSUPPORTED_VERSION;
         break;
     case TD_ERR_NOT_BASE64:
