@@ -868,7 +868,8 @@ function diagnoseNormalised(r, project, withRepair) {
     if (!known && r.app_id === SAMPLE_APP_ID) addHint('sample_app_id')
     let verdict
     if (cause) {
-        const projectBound = cause === 'token_required' || cause === 'token_not_expected' || cause === 'signature_invalid'
+        const projectBound =
+            cause === 'token_required' || cause === 'token_not_expected' || cause === 'signature_invalid'
         verdict = known || !projectBound ? 'rejected' : 'unverifiable'
     } else if (known) {
         verdict = 'joinable'

@@ -27,7 +27,8 @@ const EXIT = { joinable: 0, rejected: 1, unverifiable: 2 }
 const sample = []
 for (let i = 0; i < reqs.length && sample.length < count; i += step) sample.push(i)
 const errorLines = []
-for (let i = 0; i < reqs.length; i++) if (outs[i] && outs[i].verdict === undefined && !sample.includes(i)) errorLines.push(i)
+for (let i = 0; i < reqs.length; i++)
+    if (outs[i] && outs[i].verdict === undefined && !sample.includes(i)) errorLines.push(i)
 const errStep = Math.max(1, Math.ceil(errorLines.length / count))
 sample.push(...errorLines.filter((_, k) => k % errStep === 0))
 // (by the App ID the project is looked up by: the trimmed one for app_id_whitespace)
