@@ -112,8 +112,9 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
                   json_integer_value(at) <= (json_int_t)UINT32_MAX;
         if (ok)
             req->at = (int64_t)json_integer_value(at);
-        else if (json_is_string(at))
-            ok = diag_at_parse(json_string_value(at), json_string_length(at), &req->at);
+        else if (json_is_string(at)) /* a string is a time: seconds are a JSON number */
+            ok = json_string_length(at) > 10 &&
+                 diag_at_parse(json_string_value(at), json_string_length(at), &req->at);
         if (!ok)
             return diag_fail(err, err_cap, "at: must be %s", DIAG_AT_FORM);
     }
