@@ -228,7 +228,8 @@ static void test_mint_exact(const char *dir) {
     }
     free(r);
     json_decref(lines);
-    CHECK(expressible == 9, "9 mint-exact lines are expressible by mint, found %d", expressible);
+    CHECK(expressible >= 9, "the 9 mint-exact lines (or more) expressible by mint, found %d",
+          expressible);
 }
 
 /* ---- decode --json of every vector ------------------------------------------------------ */
@@ -307,7 +308,7 @@ static void test_decode_vectors(const char *dir) {
     }
     free(r);
     json_decref(lines);
-    CHECK(n == 200, "200 tokens decoded through the CLI, got %d", n);
+    CHECK(n >= 200, "the 200 tokens (or more) decoded through the CLI, got %d", n);
 }
 
 /* ---- decode: stdin, malformed, usage, human output --------------------------------------- */

@@ -204,7 +204,7 @@ static void test_tokens(td_ctx *ctx, const char *dir) {
         }
     }
     json_decref(lines);
-    CHECK(n == 200, "expected 200 token vectors, read %d", n);
+    CHECK(n >= 200, "expected the 200 token vectors of the contract (or more), read %d", n);
 }
 
 /* Fills spec from one mint-exact line; slices point into the JSON's strings. */
@@ -278,7 +278,7 @@ static void test_mint_exact(td_ctx *ctx, const char *dir) {
               n, json_string_value(json_object_get(o, "note")), len ? out : "(nothing)");
     }
     json_decref(lines);
-    CHECK(n == 12, "expected 12 mint-exact lines, read %d", n);
+    CHECK(n >= 12, "expected the 12 mint-exact lines of the contract (or more), read %d", n);
 }
 
 int main(int argc, char **argv) {
