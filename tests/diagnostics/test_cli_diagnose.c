@@ -1,14 +1,20 @@
 /* test_cli_diagnose.c -- `tokendoctor diagnose` driven as a user or a script drives it.
  *
- *  1. All of shared/vectors/scenarios.jsonl through `diagnose --batch FILE --project FILE`
- *     (one project array, matched by App ID), full and --summary output, and once more through
- *     standard input: every line answered, in order, id echoed, `expect` reproduced.
- *  2. Bad batch lines (uid out of range, uid with account, no app_id, no channel, invalid JSON)
- *     each get an error line naming the field, and the next line is still diagnosed.
+ *  1. Every public scenario (v2/scenarios.jsonl and v2/sdk.jsonl) through `diagnose --batch FILE
+ *     --project FILE` (one project array, matched by App ID), full and --summary output, and
+ *     once more through standard input: every line answered, in order, id echoed, `expect` and
+ *     the sdk_version echo reproduced; a bad_request scenario's line is the error object
+ *     {"id", "error": {"code": "bad_request", "message": "sdk_version: ..."}}.
+ *     Every scenario once more as a single `diagnose --json` with its flags (--sdk-version when
+ *     the request has one): the exit status of its verdict and its expect, or exit 64 and a
+ *     message for a bad request.
+ *  2. Bad batch lines (uid out of range, uid with account, no app_id, no channel, invalid JSON,
+ *     `at` out of range, a malformed sdk_version) each get an error line naming the field, and
+ *     the next line is still diagnosed.
  *  3. --db PATH: a project stored with tdb_project_put is found by the CLI.
  *  4. Single diagnoses: exit statuses 0/1/2/64, the human headline, --json, TOKEN from
- *     standard input, "" and --no-token, --project with one object or no match, and bad
- *     requests answered with exit 64 and a message naming the flag or field.
+ *     standard input, "" and --no-token, --project with one object or no match, `--at` as
+ *     ISO-8601, and bad requests answered with exit 64 and a message naming the flag or field.
  *  5. --threads: the scenarios eight times over (~3,200 lines, ids of every JSON type) mixed
  *     with bad lines, blank lines, CRLF lines, a line over 1 MiB and a last line without a
  *     newline give byte-identical output with 1, 2, 3, 8 and the default number of threads,
@@ -19,9 +25,9 @@
  *     same diagnosis, "id" first.
  *
  * The binary is run with fork/exec (arguments passed verbatim, no shell), standard output and
- * error captured in files under the work directory.
+ * error captured in files under a fresh temporary directory (removed when every check passed).
  *
- * usage: test_cli_diagnose TOKENDOCTOR SHARED_DIR WORK_DIR
+ * usage: test_cli_diagnose TOKENDOCTOR VECTORS_DIR
  */
 #include "scenario_check.h"
 #include "tddb.h"
@@ -74,8 +80,8 @@ static void path_in_work(char *out, size_t cap, const char *name) {
 
 static json_t *scenarios; /* array of scenario objects */
 
-static void load_scenarios(const char *shared) {
-    scenarios = tu_load_jsonl(shared, "vectors/scenarios.jsonl");
+static void load_scenarios(const char *vectors) {
+    scenarios = scenario_load(vectors); /* says why on stderr */
     if (!scenarios)
         exit(2);
 }
@@ -92,16 +98,23 @@ static void compare_batch_output(const char *label, bool summary) {
         json_t *sc = json_array_get(scenarios, n);
         char why[512] = "";
         bool ok = got && sc && json_equal(json_object_get(got, "id"), json_object_get(sc, "id"));
-        if (ok) {
-            json_t *exp = json_deep_copy(json_object_get(sc, "expect"));
-            if (summary)
-                json_object_del(exp, "repaired"); /* not part of the summary */
-            ok = scenario_matches(exp, got, why, sizeof why);
-            json_decref(exp);
+        if (!ok)
+            snprintf(why, sizeof why, "not the line of this scenario");
+        if (ok)
+            ok = scenario_matches(sc, got, why, sizeof why);
+        /* id + verdict, cause, code, hints, warnings, expires_at, sdk_version */
+        if (ok && scenario_is_bad_request(sc) && json_object_size(got) != 2) {
+            snprintf(why, sizeof why, "an error line is {\"id\", \"error\"} (%zu members)",
+                     json_object_size(got));
+            ok = false;
         }
-        if (ok && summary)
-            ok = json_object_size(got) == 7 && json_object_get(got, "code") &&
+        if (ok && summary && !scenario_is_bad_request(sc)) {
+            ok = json_object_size(got) == 8 && json_object_get(got, "code") &&
                  !json_object_get(got, "checks");
+            if (!ok)
+                snprintf(why, sizeof why, "not the --summary shape (%zu members)",
+                         json_object_size(got));
+        }
         if (!ok && bad++ < 10)
             printf("  %s line %zu (%s): %s\n", label, n + 1,
                    json_string_value(json_object_get(sc, "id")), why);
@@ -149,6 +162,12 @@ static void test_bad_lines(void) {
                "\",\"channel\":\"c\",\"uid\":1,\"account\":\"x\"}\n");
     fprintf(b, "{\"id\":\"d\",\"channel\":\"c\"}\n");
     fprintf(b, "{\"id\":\"e\",\"app_id\":\"" APP "\"}\n");
+    fprintf(b, "{\"id\":\"f\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":-1}\n");
+    fprintf(b, "{\"id\":\"g\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":4294967296}\n");
+    fprintf(b, "{\"id\":\"h\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"sdk_version\":\"2.x\"}\n");
+    fprintf(b,
+            "{\"id\":\"i\",\"app_id\":\"" APP
+            "\",\"channel\":\"c\",\"at\":\"2026-12-05T10:00:00Z\",\"sdk_version\":\"v2.2.0\"}\n");
     fprintf(b, "{not json\n");
     fprintf(b, "\n");
     fprintf(b, "{\"id\":7,\"app_id\":\"" APP "\",\"channel\":\"c\",\"token\":\"abc\"}\n");
@@ -162,10 +181,18 @@ static void test_bad_lines(void) {
         const char *error_field;
         const char *cause;
     } want[] = {
-        {"\"a\"", NULL, "project_unknown"}, {"\"b\"", "uid", NULL},
-        {"\"c\"", "uid, account", NULL},    {"\"d\"", "app_id", NULL},
-        {"\"e\"", "channel", NULL},         {"null", "invalid JSON", NULL},
-        {"7", NULL, "token_malformed"},     {"null", NULL, "project_unknown"},
+        {"\"a\"", NULL, "project_unknown"},
+        {"\"b\"", "uid", NULL},
+        {"\"c\"", "uid, account", NULL},
+        {"\"d\"", "app_id", NULL},
+        {"\"e\"", "channel", NULL},
+        {"\"f\"", "at:", NULL},
+        {"\"g\"", "at:", NULL},
+        {"\"h\"", "sdk_version:", NULL},
+        {"\"i\"", NULL, "project_unknown"},
+        {"null", "invalid JSON", NULL},
+        {"7", NULL, "token_malformed"},
+        {"null", NULL, "project_unknown"},
     };
     FILE *f = fopen(out_path, "r");
     char *line = NULL;
@@ -188,8 +215,13 @@ static void test_bad_lines(void) {
                  strcmp(json_string_value(json_object_get(err, "code")), "bad_request") == 0 &&
                  msg && strstr(msg, want[n].error_field);
         } else {
-            ok = ok && strcmp(json_string_value(json_object_get(got, "cause")), want[n].cause) == 0;
+            const char *cause = json_string_value(json_object_get(got, "cause"));
+            ok = ok && cause && strcmp(cause, want[n].cause) == 0;
         }
+        if (n == 8) /* `at` as ISO-8601, the version echoed as given */
+            ok = ok && json_integer_value(json_object_get(got, "at")) == 1796464800 &&
+                 json_is_string(json_object_get(got, "sdk_version")) &&
+                 strcmp(json_string_value(json_object_get(got, "sdk_version")), "v2.2.0") == 0;
         expect(name, ok);
         json_decref(got);
         json_decref(id);
@@ -198,21 +230,21 @@ static void test_bad_lines(void) {
     free(line);
     if (f)
         fclose(f);
-    expect("bad lines: one output line per non-blank input line", n == 8);
+    expect("bad lines: one output line per non-blank input line", n == 12);
 }
 
 /* ---- 3. single diagnoses ------------------------------------------------------------------------
  */
 
-/* The first scenario with this mutation and cause (and a token without quotes). */
+/* The first scenario with this cause and service. */
 static json_t *find_scenario(const char *cause, const char *service) {
     size_t i;
     json_t *sc;
     json_array_foreach(scenarios, i, sc) {
         json_t *req = json_object_get(sc, "request");
-        if (strcmp(json_string_value(json_object_get(json_object_get(sc, "expect"), "cause")),
-                   cause) == 0 &&
-            strcmp(json_string_value(json_object_get(req, "service")), service) == 0)
+        const char *c = json_string_value(json_object_get(json_object_get(sc, "expect"), "cause"));
+        const char *svc = json_string_value(json_object_get(req, "service"));
+        if (c && svc && strcmp(c, cause) == 0 && strcmp(svc, service) == 0)
             return sc;
     }
     return NULL;
@@ -222,9 +254,14 @@ static json_t *find_scenario(const char *cause, const char *service) {
 static int scenario_args(json_t *sc, const char **args, char store[][4096], const char *pfile) {
     json_t *req = json_object_get(sc, "request");
     int n = 0, k = 0;
-    const char *flags[][2] = {{"app_id", "--app-id"},   {"service", "--service"},
-                              {"channel", "--channel"}, {"account", "--account"},
-                              {"role", "--role"},       {"platform", "--platform"}};
+    const char *flags[][2] = {{"app_id", "--app-id"},
+                              {"service", "--service"},
+                              {"channel", "--channel"},
+                              {"account", "--account"},
+                              {"role", "--role"},
+                              {"platform", "--platform"},
+                              {"sdk_version", "--sdk-version"},
+                              {"at", "--at"}};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
         json_t *v = json_object_get(req, flags[i][0]);
         if (json_is_string(v)) {
@@ -238,9 +275,12 @@ static int scenario_args(json_t *sc, const char **args, char store[][4096], cons
         args[n++] = "--uid";
         args[n++] = store[k++];
     }
-    snprintf(store[k], 4096, "%lld", (long long)json_integer_value(json_object_get(req, "at")));
-    args[n++] = "--at";
-    args[n++] = store[k++];
+    json_t *at = json_object_get(req, "at"); /* Unix seconds (or ISO-8601: a string, above) */
+    if (json_is_integer(at)) {
+        snprintf(store[k], 4096, "%lld", (long long)json_integer_value(at));
+        args[n++] = "--at";
+        args[n++] = store[k++];
+    }
     if (!json_is_null(json_object_get(sc, "project"))) {
         json_dump_file(json_object_get(sc, "project"), pfile, 0);
         args[n++] = "--project";
@@ -303,8 +343,7 @@ static void test_single(void) {
         char why[512] = "";
         snprintf(name, sizeof name, "single %s --json (stdin token): exit and expect",
                  cases[c].cause);
-        expect(name, st == cases[c].status &&
-                         scenario_matches(json_object_get(sc, "expect"), got, why, sizeof why));
+        expect(name, st == cases[c].status && scenario_matches(sc, got, why, sizeof why));
         if (why[0])
             printf("  %s\n", why);
         json_decref(got);
@@ -360,6 +399,102 @@ static void test_single(void) {
     fclose(p);
     expect("invalid project file: exit 64", run(NULL, required) == 64);
     expect("invalid project file: names the field", file_has(err_path, "primary.certificate"));
+
+    /* --at as ISO-8601 UTC; --sdk-version echoed as given, null without it */
+    const char *iso[] = {
+        "--app-id",      APP,    "--channel", "c",          "--at", "2026-12-05T10:00:00Z",
+        "--sdk-version", "v4.8", "--json",    "--no-token", NULL};
+    expect("--at ISO-8601 and --sdk-version: exit 2 (unknown project)", run(NULL, iso) == 2);
+    json_error_t e;
+    json_t *got = json_load_file(out_path, 0, &e);
+    expect("--at ISO-8601: at 1796464800",
+           json_integer_value(json_object_get(got, "at")) == 1796464800);
+    expect("--sdk-version v4.8 echoed",
+           json_is_string(json_object_get(got, "sdk_version")) &&
+               strcmp(json_string_value(json_object_get(got, "sdk_version")), "v4.8") == 0);
+    json_decref(got);
+    const char *no_sdk[] = {"--app-id", APP, "--channel", "c", "--json", "--no-token", NULL};
+    expect("no --sdk-version: exit 2", run(NULL, no_sdk) == 2);
+    got = json_load_file(out_path, 0, &e);
+    expect("no --sdk-version: sdk_version null",
+           got && json_is_null(json_object_get(got, "sdk_version")));
+    json_decref(got);
+}
+
+/* The exit status of a verdict (interfaces.md "Command line"), -1 for none. */
+static int verdict_status(const char *verdict) {
+    const char *names[] = {"joinable", "rejected", "unverifiable"};
+    for (int i = 0; verdict && i < 3; i++)
+        if (strcmp(verdict, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* One scenario as a single `diagnose --json`: true when the exit status and the answer are right
+ * (else why says what is wrong). */
+static bool single_matches(json_t *sc, char *why, size_t cap) {
+    char pfile[4096], tokfile[4096];
+    path_in_work(pfile, sizeof pfile, "all.project.json");
+    path_in_work(tokfile, sizeof tokfile, "all.token.txt");
+    const char *args[40];
+    char store[4][4096];
+    int a = scenario_args(sc, args, store, pfile);
+    json_t *token = json_object_get(json_object_get(sc, "request"), "token");
+    const char *in = NULL;
+    args[a++] = "--json";
+    if (!json_is_string(token)) {
+        args[a++] = "--no-token";
+    } else if (json_string_value(token)[0] == '-') { /* it would read as an option: stdin */
+        FILE *t = fopen(tokfile, "w");
+        if (t) {
+            fprintf(t, "%s\n", json_string_value(token));
+            fclose(t);
+        }
+        in = tokfile;
+        args[a++] = "-";
+    } else {
+        args[a++] = json_string_value(token); /* "" is a join without a token */
+    }
+    args[a] = NULL;
+    int st = run(in, args);
+    why[0] = '\0';
+    if (scenario_is_bad_request(sc)) {
+        char *err = slurp(err_path);
+        const char *field = scenario_bad_field(sc); /* sdk_version: the flag or the field */
+        bool ok = st == 64 && err[0] != '\0' &&
+                  (!field || strstr(err, "sdk-version") || strstr(err, "sdk_version"));
+        if (!ok)
+            snprintf(why, cap, "exit %d (want 64), standard error '%.200s'", st, err);
+        free(err);
+        return ok;
+    }
+    json_error_t e;
+    json_t *got = json_load_file(out_path, 0, &e);
+    bool ok = scenario_matches(sc, got, why, cap);
+    json_decref(got);
+    int want = verdict_status(
+        json_string_value(json_object_get(json_object_get(sc, "expect"), "verdict")));
+    if (ok && st != want) {
+        snprintf(why, cap, "exit %d, want %d", st, want);
+        ok = false;
+    }
+    return ok;
+}
+
+/* Every scenario as one `diagnose --json` with its flags. */
+static void test_single_all(void) {
+    size_t i, bad = 0;
+    json_t *sc;
+    json_array_foreach(scenarios, i, sc) {
+        char why[512];
+        if (!single_matches(sc, why, sizeof why) && bad++ < 10)
+            printf("  single %s (%s): %s\n", json_string_value(json_object_get(sc, "id")),
+                   json_string_value(json_object_get(sc, "mutation")), why);
+    }
+    char name[160];
+    snprintf(name, sizeof name, "single --json: %zu scenarios, %zu wrong",
+             json_array_size(scenarios), bad);
+    expect(name, bad == 0);
 }
 
 /* ---- --db -------------------------------------------------------------------------------------
@@ -403,7 +538,7 @@ static void test_db(void) {
     json_t *got = json_load_file(out_path, 0, &e);
     char why[512] = "";
     expect("db: diagnosis with the stored project",
-           st == 1 && scenario_matches(json_object_get(sc, "expect"), got, why, sizeof why) &&
+           st == 1 && scenario_matches(sc, got, why, sizeof why) &&
                json_is_true(json_object_get(json_object_get(got, "project"), "known")));
     if (why[0])
         printf("  %s\n", why);
@@ -444,6 +579,12 @@ static void test_bad_usage(void) {
         {{"--app-id", APP, "--channel", "c", "--service", "xmpp", NULL}, "--service"},
         {{"--app-id", APP, "--channel", "c", "--role", "king", NULL}, "--role"},
         {{"--app-id", APP, "--channel", "c", "--at", "soon", NULL}, "--at"},
+        {{"--app-id", APP, "--channel", "c", "--at", "-1", NULL}, "--at"},
+        {{"--app-id", APP, "--channel", "c", "--at", "4294967296", NULL}, "--at"},
+        {{"--app-id", APP, "--channel", "c", "--at", "2106-02-07T06:28:16Z", NULL}, "--at"},
+        {{"--app-id", APP, "--channel", "c", "--sdk-version", "2.x", NULL}, "--sdk-version"},
+        {{"--app-id", APP, "--channel", "c", "--sdk-version", "latest", NULL}, "--sdk-version"},
+        {{"--app-id", APP, "--channel", "c", "--sdk-version", "1.5.0-beta", NULL}, "--sdk-version"},
         {{"--app-id", APP, "--channel", "c", "--project", "a", "--db", "b", NULL}, "--db"},
         {{"--app-id", APP, "--channel", "c", "--bogus", NULL}, "--bogus"},
         {{"--app-id", APP, "--channel", "c", "t1", "t2", NULL}, "TOKEN"},
@@ -762,26 +903,36 @@ static void test_line_bytes(bool summary) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s TOKENDOCTOR SHARED_DIR WORK_DIR\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s TOKENDOCTOR VECTORS_DIR\n", argv[0]);
         return 2;
     }
     bin = argv[1];
-    work = argv[3];
+    load_scenarios(argv[2]);
+    char work_dir[256];
+    if (!tu_mkdtemp(work_dir, sizeof work_dir, "td-cli-diagnose")) {
+        perror("mkdtemp");
+        return 2;
+    }
+    work = work_dir;
     /* For every run of the program: plain output, and never the default database. */
     setenv("NO_COLOR", "", 1);
     setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
     path_in_work(out_path, sizeof out_path, "cli.stdout");
     path_in_work(err_path, sizeof err_path, "cli.stderr");
-    load_scenarios(argv[2]);
     test_scenarios_batch();
     test_bad_lines();
     test_single();
+    test_single_all();
     test_db();
     test_bad_usage();
     test_threads();
     test_line_bytes(true);
     test_line_bytes(false);
     json_decref(scenarios);
+    if (tu_failures() == 0)
+        tu_rmtree(work);
+    else
+        fprintf(stderr, "kept for inspection: %s\n", work);
     return tu_report("cli_diagnose");
 }

@@ -2,13 +2,15 @@
  *
  * The test is linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc so that every call
  * from the statically linked modules (tddiag, tdcore) goes through the counters below. It runs
- * every scenario of shared/vectors/scenarios.jsonl (all causes, hints, repairs, both versions)
- * through diag_run, with and without details, and asserts that the counters did not move during
- * any call. (Allocations inside shared libraries -- zlib, mbedTLS -- are not seen here; core
- * keeps their state in the td_ctx for that reason.)
+ * every public scenario (v2/scenarios.jsonl and v2/sdk.jsonl: all causes, hints, repairs, both
+ * versions, every SDK rule) that is not a bad request through diag_run, with and without
+ * details, and asserts that the counters did not move during any call. (Allocations inside shared
+ * libraries -- zlib, mbedTLS -- are not seen here; core keeps their state in the td_ctx for that
+ * reason.)
  *
- * usage: test_noalloc SHARED_DIR
+ * usage: test_noalloc VECTORS_DIR
  */
+#include "scenario_check.h"
 #include "tddiag.h"
 #include "testutil.h"
 
@@ -39,9 +41,11 @@ void *__wrap_realloc(void *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2)
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
         return 2;
-    json_t *scenarios = tu_load_jsonl(argv[1], "vectors/scenarios.jsonl");
+    }
+    json_t *scenarios = scenario_load(argv[1]);
     td_ctx *ctx = td_ctx_new();
     diag_result *r = malloc(sizeof *r);
     if (!scenarios || !ctx || !r)
@@ -53,8 +57,13 @@ int main(int argc, char **argv) {
         diag_request req;
         diag_project proj;
         char err[256];
-        if (!diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err))
-            return 2;
+        if (scenario_is_bad_request(sc))
+            continue; /* refused before any diagnosis (test_scenarios checks that) */
+        if (!diag_request_from_json(json_object_get(sc, "request"), 0, &req, err, sizeof err)) {
+            printf("FAIL %s: request refused: %s\n", json_string_value(json_object_get(sc, "id")),
+                   err);
+            return 1;
+        }
         json_t *pj = json_object_get(sc, "project");
         bool known = !json_is_null(pj) && diag_project_from_json(pj, &proj, err, sizeof err);
         for (int details = 0; details < 2; details++) {

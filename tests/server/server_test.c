@@ -1,12 +1,13 @@
 /* server_test.c -- integration tests of `tokendoctor serve` over real HTTP on loopback.
  *
- * usage: server_test BIN SHARED_DIR SUITE
+ * usage: server_test BIN VECTORS_DIR SUITE
  * Each suite starts its own service (own temporary directory, ephemeral port) so that ctest can
  * run them in parallel:
  *   api        every route and status, limits, JSON errors, auth (none, wrong, revoked, reader
  *              vs admin, --auth all), the web page headers, and secrecy (no certificate in any
  *              response, log or the database file), TCP_NODELAY on accepted connections
- *   scenarios  the public scenarios through /v1/diagnose and /v1/diagnose/batch
+ *   scenarios  the public scenarios (v2/scenarios.jsonl, v2/sdk.jsonl) through /v1/diagnose
+ *              and /v1/diagnose/batch: every answer, the sdk_version echo, bad requests refused
  *   hammer     8 client threads, every answer checked
  *   slow       a client that sends half a request is timed out; nobody else waits for it
  *   fds        more clients than descriptors: accepting pauses (no spinning), open connections
@@ -40,7 +41,7 @@
 #include <unistd.h>
 
 static const char *bin;
-static const char *shared;
+static const char *vectors; /* the directory of the contract's vectors */
 
 /* Two configurations used by the api, restart and coherence suites. */
 #define APP_A "0123456789abcdef0123456789abcdef"
@@ -219,6 +220,17 @@ static void test_errors_and_limits(int port) {
          "account"},
         {"{\"app_id\":\"" APP_A "\",\"channel\":5}", "bad_request", "channel"},
         {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"token\":7}", "bad_request", "token"},
+        /* diagnosis.md "Inputs": `at` in 0..4294967295 (or ISO-8601 UTC), sdk_version's form */
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"at\":-1}", "bad_request", "at"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"at\":4294967296}", "bad_request", "at"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"at\":\"2106-02-07T06:28:16Z\"}",
+         "bad_request", "at"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"sdk_version\":\"2.x\"}", "bad_request",
+         "sdk_version"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"sdk_version\":\"1.5.0-beta\"}",
+         "bad_request", "sdk_version"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"sdk_version\":2}", "bad_request",
+         "sdk_version"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = tsrv_call(port, "POST", "/v1/diagnose", NULL, bad[i].body, &j, NULL);
@@ -239,6 +251,23 @@ static void test_errors_and_limits(int port) {
     CHECK(j && jstr(j, "cause") && strcmp(jstr(j, "cause"), "app_id_malformed") == 0, "cause");
     CHECK(j && json_integer_value(json_object_get(json_object_get(j, "error"), "code")) == 101,
           "code 101");
+    CHECK(j && json_is_null(json_object_get(j, "sdk_version")), "no sdk_version: null echoed");
+    json_decref(j);
+    /* `at` as ISO-8601 UTC (and its last second), sdk_version echoed as given */
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"at\":\"2026-12-05T10:00:00Z\","
+                    "\"sdk_version\":\"v4.8\"}",
+                    &j, NULL) == 200,
+          "ISO-8601 at and an sdk_version accepted");
+    CHECK(j && json_integer_value(json_object_get(j, "at")) == 1796464800, "at 2026-12-05T10:00Z");
+    CHECK(j && jstr(j, "sdk_version") && strcmp(jstr(j, "sdk_version"), "v4.8") == 0,
+          "sdk_version echoed as given");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"at\":\"2106-02-07T06:28:15Z\"}",
+                    &j, NULL) == 200,
+          "the last second of `at`");
+    CHECK(j && json_integer_value(json_object_get(j, "at")) == 4294967295LL, "at 4294967295");
     json_decref(j);
 
     /* 413: body over 64 KiB, batch over 1000 */
@@ -289,6 +318,18 @@ static void test_errors_and_limits(int port) {
     json_decref(j);
 }
 
+/* The row of rows (the catalog's errors or rtm_errors) for cause (and sdk, when not NULL). */
+static json_t *catalog_row(json_t *rows, const char *cause, const char *sdk) {
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *c = jstr(row, "cause"), *s = jstr(row, "sdk");
+        if (c && strcmp(c, cause) == 0 && (!sdk || (s && strcmp(s, sdk) == 0)))
+            return row;
+    }
+    return NULL;
+}
+
 static void test_decode_and_catalog(int port) {
     json_t *j;
     CHECK(tsrv_call(port, "GET", "/v1/errors", NULL, NULL, &j, NULL) == 200, "errors");
@@ -297,6 +338,35 @@ static void test_decode_and_catalog(int port) {
     CHECK(dump && strstr(dump, "uid_mismatch") && strstr(dump, "ERR_INVALID_TOKEN"),
           "catalog has causes and codes");
     free(dump);
+    /* v2: a code without a number (web channel_name_invalid), the RTM tables */
+    json_t *row = catalog_row(json_object_get(j, "errors"), "channel_name_invalid", NULL);
+    json_t *codes = json_object_get(row, "codes");
+    CHECK(json_integer_value(json_object_get(json_object_get(codes, "native"), "code")) == 102 &&
+              json_is_null(json_object_get(json_object_get(codes, "web"), "code")) &&
+              jstr(codes, "web.name") && strcmp(jstr(codes, "web.name"), "INVALID_PARAMS") == 0,
+          "catalog: channel_name_invalid 102 native, null INVALID_PARAMS on the web");
+    row = catalog_row(json_object_get(j, "errors"), "token_version_unsupported", NULL);
+    CHECK(json_integer_value(json_object_get(json_object_get(json_object_get(row, "codes"), "web"),
+                                             "code")) == 101,
+          "catalog: token_version_unsupported 101");
+    json_t *rtm = json_object_get(j, "rtm_errors");
+    struct {
+        const char *sdk, *cause;
+        int code;
+    } rtm_rows[] = {{"1.x", "app_id_malformed", 4},       {"1.x", "uid_mismatch", 5},
+                    {"1.x", "token_expired", 6},          {"2.x", "app_id_malformed", -10003},
+                    {"2.x", "signature_invalid", -10005}, {"2.x", "privilege_expired", -10009},
+                    {"2.x", "app_id_mismatch", -10016}};
+    for (size_t i = 0; i < sizeof rtm_rows / sizeof rtm_rows[0]; i++) {
+        row = catalog_row(rtm, rtm_rows[i].cause, rtm_rows[i].sdk);
+        CHECK(json_integer_value(json_object_get(
+                  json_object_get(json_object_get(row, "codes"), "native"), "code")) ==
+                  rtm_rows[i].code,
+              "catalog: rtm %s %s is %d", rtm_rows[i].sdk, rtm_rows[i].cause, rtm_rows[i].code);
+    }
+    CHECK(!catalog_row(rtm, "channel_name_invalid", "1.x") &&
+              !catalog_row(rtm, "channel_name_invalid", "2.x"),
+          "catalog: no channel rule for rtm logins");
     json_decref(j);
     CHECK(tsrv_call(port, "POST", "/v1/decode", NULL, "{\"token\":\"005abc\"}", &j, NULL) == 422,
           "undecodable token");
@@ -676,17 +746,15 @@ static void suite_api(void) {
 /* ---- scenarios ----------------------------------------------------------------------------- */
 
 static json_t *load_scenarios(void) {
-    return tu_load_jsonl(shared, "vectors/scenarios.jsonl");
+    return scenario_load(vectors); /* NULL (said why) when the vectors are missing */
 }
 
 static bool put_projects(int port, const char *admin, json_t *scenarios) {
+    json_t *projects = scenario_projects(scenarios);
     size_t i;
-    json_t *s;
-    bool ok = true;
-    json_array_foreach(scenarios, i, s) {
-        json_t *p = json_object_get(s, "project");
-        if (!json_is_object(p))
-            continue;
+    json_t *p;
+    bool ok = projects != NULL;
+    json_array_foreach(projects, i, p) {
         char path[128];
         snprintf(path, sizeof path, "/v1/projects/%s", jstr(p, "app_id"));
         char *body = json_dumps(p, JSON_COMPACT);
@@ -694,27 +762,52 @@ static bool put_projects(int port, const char *admin, json_t *scenarios) {
         ok = ok && (st == 200 || st == 201);
         free(body);
     }
+    json_decref(projects);
     return ok;
 }
 
-/* Compares a diagnosis with a scenario's expect (scenario_check.h: the same judge as the library
+/* Compares an answer with a scenario's expect (scenario_check.h: the same judge as the library
  * and CLI tests); returns true when equal, else prints why. */
 static bool matches(json_t *scenario, json_t *d) {
     char why[512];
-    if (scenario_matches(json_object_get(scenario, "expect"), d, why, sizeof why))
+    if (scenario_matches(scenario, d, why, sizeof why))
         return true;
     const char *id = jstr(scenario, "id");
     fprintf(stderr, "scenario %s: %s\n", id ? id : "?", why);
     return false;
 }
 
+/* POST /v1/diagnose of a scenario's request on c: true when the answer is right -- 200 and the
+ * expected diagnosis, or 400 and the bad_request error object for a refused one. */
+static bool diagnose_matches(tsrv_conn *c, json_t *scenario) {
+    char *body = json_dumps(json_object_get(scenario, "request"), JSON_COMPACT);
+    tsrv_resp r;
+    json_t *d = NULL;
+    int status = -1;
+    if (body &&
+        tsrv_request(c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body), &r)) {
+        status = r.status;
+        d = json_loadb(r.body, r.body_len, 0, NULL);
+        tsrv_resp_free(&r);
+    }
+    free(body);
+    int want = scenario_is_bad_request(scenario) ? 400 : 200;
+    bool ok = matches(scenario, d);
+    if (status != want) {
+        fprintf(stderr, "scenario %s: status %d, expected %d\n", jstr(scenario, "id"), status,
+                want);
+        ok = false;
+    }
+    json_decref(d);
+    return ok;
+}
+
 static void suite_scenarios(void) {
     json_t *sc = load_scenarios();
-    CHECK(json_array_size(sc) >= 400, "scenarios loaded");
     char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
-    if (!start_fresh(&p, dir, sizeof dir, extra)) {
+    if (!CHECK(sc != NULL, "scenarios loaded") || !start_fresh(&p, dir, sizeof dir, extra)) {
         json_decref(sc);
         return;
     }
@@ -724,18 +817,7 @@ static void suite_scenarios(void) {
     int bad = 0;
     tsrv_conn c = {-1, p.port};
     json_array_foreach(sc, i, s) {
-        char *body = json_dumps(json_object_get(s, "request"), JSON_COMPACT);
-        tsrv_resp r;
-        json_t *d = NULL;
-        if (tsrv_request(&c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body),
-                         &r)) {
-            if (r.status == 200)
-                d = json_loadb(r.body, r.body_len, 0, NULL);
-            tsrv_resp_free(&r);
-        }
-        bad += !matches(s, d);
-        json_decref(d);
-        free(body);
+        bad += !diagnose_matches(&c, s);
     }
     CHECK(bad == 0, "%d of %zu scenarios differ through /v1/diagnose", bad, json_array_size(sc));
 
@@ -803,17 +885,7 @@ static void *hammer_thread(void *arg) {
             tsrv_resp_free(&r);
             continue;
         }
-        char *body = json_dumps(json_object_get(s, "request"), JSON_COMPACT);
-        json_t *d = NULL;
-        if (tsrv_request(&c, "POST", "/v1/diagnose", NULL, "application/json", body, strlen(body),
-                         &r)) {
-            if (r.status == 200)
-                d = json_loadb(r.body, r.body_len, 0, NULL);
-            tsrv_resp_free(&r);
-        }
-        h->wrong += !matches(s, d);
-        json_decref(d);
-        free(body);
+        h->wrong += !diagnose_matches(&c, s);
     }
     tsrv_close(&c);
     return NULL;
@@ -846,10 +918,14 @@ static void suite_hammer(void) {
     /* the counters add up across the workers */
     tsrv_resp r;
     CHECK(tsrv_call(p.port, "GET", "/metrics", NULL, NULL, NULL, &r) == 200, "metrics");
-    unsigned long long n = 0;
-    const char *m = r.body ? strstr(r.body, "route=\"/v1/diagnose\",status=\"200\"} ") : NULL;
-    if (m)
-        n = strtoull(strchr(m, '}') + 2, NULL, 10);
+    unsigned long long n = 0; /* diagnoses, and bad requests (the scenarios refused) */
+    const char *statuses[] = {"route=\"/v1/diagnose\",status=\"200\"} ",
+                              "route=\"/v1/diagnose\",status=\"400\"} "};
+    for (int k = 0; k < 2; k++) {
+        const char *m = r.body ? strstr(r.body, statuses[k]) : NULL;
+        if (m)
+            n += strtoull(strchr(m, '}') + 2, NULL, 10);
+    }
     CHECK(n >= (unsigned long long)(total - total / 10), "diagnose counter %llu", n);
     tsrv_resp_free(&r);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
@@ -1402,11 +1478,11 @@ static void suite_coherence(void) {
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: server_test TOKENDOCTOR SHARED_DIR SUITE\n");
+        fprintf(stderr, "usage: server_test TOKENDOCTOR VECTORS_DIR SUITE\n");
         return 2;
     }
     bin = argv[1];
-    shared = argv[2];
+    vectors = argv[2];
     signal(SIGPIPE, SIG_IGN);
     const struct {
         const char *name;
