@@ -2,7 +2,8 @@
  *
  * The input is the JSON body of POST /v1/diagnose (one line of `diagnose --batch`). It is parsed
  * and validated (diag_request_from_json), diagnosed against a project that has the request's own
- * App ID -- so the certificate rules run, not only "project unknown" -- in one of four
+ * App ID (its project key: trimmed when that makes it 32 hex characters) -- so the certificate
+ * rules run, not only "project unknown" -- in one of four
  * certificate set-ups chosen by the input's length, and rendered every way the front ends do.
  * Two invariants beyond "no crash": the hand-written diagnosis writer must produce exactly the
  * bytes of jansson's dump of the tree, and the tree must serialise at all.
@@ -53,8 +54,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (json_is_object(obj) && diag_request_from_json(obj, 1700000000, &req, err, sizeof err)) {
         diag_project project;
         const diag_project *known = NULL;
-        if (req.app_id_len == TD_CERT_LEN) {
-            fuzz_project(&project, req.app_id, req.app_id_len, size % 4);
+        const char *key; /* the App ID a front end looks the project up by */
+        size_t key_len;
+        diag_request_project_key(&req, &key, &key_len);
+        if (key_len == TD_CERT_LEN) {
+            fuzz_project(&project, key, key_len, size % 4);
             known = &project;
         }
         diag_run(fuzz_ctx, &req, known, NULL, fuzz_result);
