@@ -92,6 +92,7 @@ const CHOSEN = {
   s84: 'privilege_expired, objc, hint privilege_expire_is_role',
   // rtm logins: RTM 1.x codes without a version or with a 1.x one, RTM 2.x codes with 2.x
   s72: 'rtm joinable ok, web',
+  's248-sdk': 'rtm joinable ok, ios, RTM SDK 2.2.0: the 2.x fix',
   s291: 'rtm unverifiable project_unknown, web',
   s476: 'rtm joinable ok_app_id_only, web',
   s244: 'rtm token_required 5, web',
@@ -99,7 +100,7 @@ const CHOSEN = {
   s101: 'rtm token_malformed 5, web, hint percent_encoded, repaired',
   s423: 'rtm token_malformed 5, android, hint auth_prefix, repaired',
   's504-sdk': 'rtm token_version_unsupported 5, ios, RTM SDK 1.4.10',
-  s391: 'rtm service_missing 5 (also 2), android, hint built_for_rtc',
+  s391: 'rtm service_missing 5, android, hint built_for_rtc',
   s181: 'rtm uid_mismatch 5, flutter',
   s76: 'rtm privilege_expired 6, objc, hint expired_at_issue',
   's197-sdk': 'rtm app_id_malformed -10003, ios, RTM SDK 2.3',
