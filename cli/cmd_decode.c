@@ -1,4 +1,4 @@
-/* cmd_decode.c -- `tokendoctor decode [--json] [--at UNIX] [TOKEN | -]`.
+/* cmd_decode.c -- `tokendoctor decode [--json] [--at UNIX|ISO-8601] [TOKEN | -]`.
  *
  * Design
  * ------
@@ -19,11 +19,12 @@
 #include "tddiag.h"
 
 static void decode_usage(FILE *out) {
-    fprintf(out, "usage: tokendoctor decode [--json] [--at UNIX] [TOKEN | -]\n\n"
+    fprintf(out, "usage: tokendoctor decode [--json] [--at UNIX|ISO-8601] [TOKEN | -]\n\n"
                  "Decodes a 006 or 007 token and shows every field. TOKEN \"-\" (or no TOKEN with\n"
                  "standard input redirected) reads standard input, one trailing newline removed.\n"
                  "  --json      print one JSON document (the decoded token, or an error object)\n"
-                 "  --at UNIX   judge times relative to this Unix time instead of now\n"
+                 "  --at T      judge times relative to T instead of now: Unix seconds or an\n"
+                 "              ISO-8601 UTC time such as 2026-12-05T10:00:00Z\n"
                  "exit status: 0 decoded, 1 not decodable, 64 usage\n");
 }
 
@@ -62,6 +63,11 @@ static const struct option decode_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+const struct option *cli_decode_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return decode_options;
+}
+
 /* Parses the options; returns -1 to continue, otherwise the exit status. */
 static int decode_parse_args(int argc, char **argv, decode_args *a) {
     cli_opts p;
@@ -75,8 +81,8 @@ static int decode_parse_args(int argc, char **argv, decode_args *a) {
             a->json = true;
             break;
         case OPT_AT:
-            if (!cli_parse_i64(p.value, &a->at)) {
-                cli_error("decode: --at needs a Unix time (whole seconds)");
+            if (!diag_at_parse(p.value, strlen(p.value), &a->at)) {
+                cli_error("decode: --at must be %s", DIAG_AT_FORM);
                 return CLI_EXIT_USAGE;
             }
             a->has_at = true;

@@ -3,7 +3,7 @@
  *
  * Design
  * ------
- * Plain switch tables transcribed from shared/spec/token-formats.md, so that a reader can check
+ * Plain switch tables transcribed from docs/spec/token-formats.md, so that a reader can check
  * them line by line against the spec. A name is returned only where the spec defines one; an
  * unnamed value is NULL (rendered as null / by number), never a guess.
  */

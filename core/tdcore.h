@@ -19,7 +19,7 @@
  * Signatures are compared in constant time. Certificates are 32 ASCII characters used as their
  * 32 bytes, never hex-decoded; this module never prints or logs anything.
  *
- * Spec: shared/spec/token-formats.md.
+ * Spec: docs/spec/token-formats.md.
  */
 #ifndef TDCORE_H
 #define TDCORE_H
@@ -201,7 +201,7 @@ td_status td_decode(td_ctx *ctx, const char *text, size_t len, td_token *out);
  * does after inflating, with the same error kinds. For fuzzing the parser and for tests. */
 td_status td_parse007_content(const char *content, size_t len, td_token *out);
 
-/* Derived times (shared/spec/diagnosis.md "Expiry"). The token's expiry as a Unix time:
+/* Derived times (docs/spec/diagnosis.md "Expiry"). The token's expiry as a Unix time:
  * 007 issue_ts + L, L = expire except 86400 when expire is 0 or above 86400 (24 h at most);
  * 006 ts. */
 int64_t td_token_expiry(const td_token *tok);

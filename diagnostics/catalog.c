@@ -100,7 +100,7 @@
     "left in the code, or the App Certificate pasted in its place."
 #define REASON_TOKEN_MALFORMED                                                                     \
     "The token text does not decode as an AccessToken2 (007) or AccessToken (006): it was cut "    \
-    "short, altered on the way (quotes, whitespace, an \"Bearer \" prefix, JSON or URL escaping, " \
+    "short, altered on the way (quotes, whitespace, a \"Bearer \" prefix, JSON or URL escaping, "  \
     "a '+' URL-decoded into a space), is a legacy key, or is not a token at all. The hints say "   \
     "which."
 #define FIX_TOKEN_MALFORMED                                                                        \
@@ -203,7 +203,8 @@ static const diag_catalog_entry catalog[DIAG_TABLE_COUNT][DIAG_CAUSE_COUNT] = {
          "answers \"invalid vendor key\". The first releases that read 007 are Web 4.8.0, Flutter "
          "(agora_rtc_engine) 4.2.0, and 3.5.2 on Android, iOS, macOS, Windows, Linux, Electron, "
          "Unity and React Native.",
-         "Upgrade the client's Video SDK to at least the release above, or have the token server "
+         "Upgrade the client's Video SDK to at least its first release that reads 007 (see why), "
+         "or have the token server "
          "build a 006 token with the AccessToken builder (RtcTokenBuilder) for the clients that "
          "cannot upgrade yet: every SDK that reads 007 still reads 006."},
     [DIAG_TABLE_RTC][DIAG_CAUSE_APP_ID_MISMATCH] =

@@ -5,8 +5,8 @@
  * diag_run() is a pure function of (request, project or none, time): it does no I/O, keeps no
  * global state and allocates nothing, so the CLI, the HTTP service, the benchmarks and the tests
  * all share it. It fills a diag_result; rendering that result (JSON for machines, text for a
- * person at a terminal) is separate. The JSON shapes are those of shared/spec/interfaces.md and
- * the rules those of shared/spec/diagnosis.md, to the letter.
+ * person at a terminal) is separate. The JSON shapes are those of docs/spec/interfaces.md and
+ * the rules those of docs/spec/diagnosis.md, to the letter.
  *
  * The error catalog is one table (diag_catalog): for each cause the code and constant name per
  * platform, the codes also reported, and a reason and a fix for a support engineer.
@@ -284,8 +284,8 @@ typedef struct {
 } diag_catalog_entry;
 
 /* The row of (table, cause), or NULL when the table has none. Every cause, ok / ok_app_id_only /
- * project_unknown included, has a row in each table except channel_name_invalid in the rtm
- * tables. */
+ * project_unknown included, has a row in each table, except the two causes a login cannot have
+ * (channel_name_invalid and channel_mismatch) in the rtm tables. */
 const diag_catalog_entry *diag_catalog(diag_table t, diag_cause c);
 
 /* One sentence for a person: what the hint or warning means and what to do about it. */

@@ -2,7 +2,7 @@
  *
  * Design
  * ------
- * diag_token_to_json renders the "Decoded token" shape of shared/spec/interfaces.md with the
+ * diag_token_to_json renders the "Decoded token" shape of docs/spec/interfaces.md with the
  * spec's field names, in wire order, plus derived times as extra fields (`expires_at` on the
  * token and on every privilege, each already capped as diagnosis.md "Expiry" says). Strings in a
  * token are untrusted bytes: jansson refuses invalid UTF-8, so every string goes through

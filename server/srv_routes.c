@@ -1,4 +1,4 @@
-/* srv_routes.c -- the HTTP API of shared/spec/interfaces.md: routing, authorisation and one
+/* srv_routes.c -- the HTTP API of docs/spec/interfaces.md: routing, authorisation and one
  * handler per route.
  *
  * A request goes through the same steps in the same order, so that answers never depend on

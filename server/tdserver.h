@@ -1,5 +1,5 @@
 /* tdserver.h -- the HTTP service (`tokendoctor serve`): the JSON API of
- * shared/spec/interfaces.md "HTTP", the web page, probes and Prometheus metrics, on libevent.
+ * docs/spec/interfaces.md "HTTP", the web page, probes and Prometheus metrics, on libevent.
  *
  * Design
  * ------
