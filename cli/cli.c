@@ -353,11 +353,14 @@ void cli_usage_store_options(FILE *out, int width, const char *db_what) {
             name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME);
 }
 
-tdb *cli_store_open(const char *db_path, const char *key_file, bool create, int *status) {
+tdb *cli_store_open(const char *db_path, const char *key_file, cli_store_use use, int *status) {
     char err[600];
     bool missing = false;
-    tdb *db = create ? tdb_open(db_path, key_file, err, sizeof err)
-                     : tdb_open_existing(db_path, key_file, &missing, err, sizeof err);
+    tdb *db =
+        use == CLI_STORE_CREATE ? tdb_open(db_path, key_file, err, sizeof err)
+        : use == CLI_STORE_WRITE
+            ? tdb_open_existing(db_path, key_file, &missing, err, sizeof err)
+            : tdb_open_readonly(db_path, key_file, TDB_KEY_OPTIONAL, &missing, err, sizeof err);
     if (!db) {
         cli_error("%s%s", err, missing ? " (tokendoctor project put creates it)" : "");
         *status = missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;

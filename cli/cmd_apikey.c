@@ -54,6 +54,11 @@ static const struct option apikey_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+const struct option *cli_apikey_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return apikey_options;
+}
+
 /* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
 static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
     memset(a, 0, sizeof *a);
@@ -185,7 +190,11 @@ int cli_apikey(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_INTERNAL;
-    tdb *db = cli_store_open(a.db_path, a.key_file, is_create, &rc);
+    tdb *db = cli_store_open(a.db_path, a.key_file,
+                             is_create ? CLI_STORE_CREATE
+                             : is_list ? CLI_STORE_READ
+                                       : CLI_STORE_WRITE,
+                             &rc);
     if (!db) {
         return rc;
     }

@@ -28,8 +28,9 @@
  * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
  * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
  * each App ID read about once per thread and run: see project_source).
- * Without either, the default database is used when it exists (the same file as `serve`),
- * otherwise the project is unknown.
+ * Without either, the default database (the same file as `serve`); when it does not exist the
+ * run fails (70) naming the path it looked for -- answering "project unknown" for a project that
+ * is merely stored elsewhere would be wrong. --no-db asks for no store: every project unknown.
  */
 #include "tdcli.h"
 #include "tddb.h"
@@ -123,7 +124,7 @@ static bool load_project_file(const char *path, project_source *src) {
 static bool open_db(const char *path, const char *key_file, project_source *src,
                     bool report_missing, bool *missing) {
     char err[512];
-    src->db = tdb_open_existing(path, key_file, missing, err, sizeof err);
+    src->db = tdb_open_readonly(path, key_file, TDB_KEY_REQUIRED, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
         cli_error("--db: %s", err);
     if (src->db && !(src->cache = calloc(DB_CACHE_SLOTS, sizeof *src->cache))) {
@@ -228,7 +229,7 @@ typedef struct {
     const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at, *sdk_version;
     const char *project_file, *db_path, *key_file, *batch, *threads_arg, *token_arg;
     unsigned threads; /* --threads N, 0 = the number of online cores */
-    bool json, no_token, summary, help;
+    bool json, no_token, summary, no_db, help;
     bool any_join_flag; /* a flag that describes a single join (not allowed with --batch) */
 } options;
 
@@ -238,10 +239,12 @@ static void usage(FILE *out) {
             "                            [--uid N | --account S] [--role publisher|subscriber]\n"
             "                            [--platform P] [--at UNIX|ISO-8601]\n"
             "                            [--sdk-version X.Y[.Z]]\n"
-            "                            [--project FILE | --db PATH [--key-file PATH]]\n"
+            "                            [--project FILE | --no-db |\n"
+            "                             --db PATH [--key-file PATH]]\n"
             "                            [--json] [TOKEN | - | --no-token]\n"
             "       tokendoctor diagnose --batch FILE|- [--summary] [--threads N]\n"
-            "                            [--project FILE | --db PATH [--key-file PATH]]\n"
+            "                            [--project FILE | --no-db |\n"
+            "                             --db PATH [--key-file PATH]]\n"
             "\n"
             "Says what the platform answers when this client joins (rtc) or logs in (rtm) with\n"
             "this token, why, and how to fix it.\n"
@@ -261,10 +264,13 @@ static void usage(FILE *out) {
             "                   AccessToken2 cannot read a 007 token (default: unknown)\n"
             "  --project FILE   the project configuration JSON: one object or an array, matched\n"
             "                   by exact App ID (no match: project unknown)\n");
-    cli_usage_store_options(out, 19,
-                            "read the configuration from this database (never created);\n"
-                            "                   without --project or --db, the default database\n"
-                            "                   is used when it exists");
+    cli_usage_store_options(
+        out, 19,
+        "read the configuration from this database (read-only, never\n"
+        "                   created); without --project, --db or --no-db, the\n"
+        "                   default database, which must exist (exit 70 naming\n"
+        "                   the path otherwise)");
+    fprintf(out, "  --no-db          no project configurations: every project is unknown\n");
     fprintf(
         out,
         "  --json           print the diagnosis JSON instead of text\n"
@@ -299,6 +305,7 @@ enum {
     OPT_THREADS,
     OPT_NO_TOKEN,
     OPT_SUMMARY,
+    OPT_NO_DB,
 };
 
 static const struct option diagnose_options[] = {
@@ -318,10 +325,16 @@ static const struct option diagnose_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"no-token", no_argument, NULL, OPT_NO_TOKEN},
     {"summary", no_argument, NULL, OPT_SUMMARY},
+    {"no-db", no_argument, NULL, OPT_NO_DB},
     CLI_OPT_JSON_ENTRY,
     CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
+
+const struct option *cli_diagnose_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return diagnose_options;
+}
 
 /* Parses the command line; false (message printed) on bad usage. */
 static bool parse_options(int argc, char **argv, options *o) {
@@ -352,6 +365,9 @@ static bool parse_options(int argc, char **argv, options *o) {
         case OPT_SUMMARY:
             o->summary = true;
             break;
+        case OPT_NO_DB:
+            o->no_db = true;
+            break;
         case CLI_OPT_ARG:
             if (o->token_arg) {
                 cli_error("diagnose: only one TOKEN argument is accepted (got a second one)");
@@ -366,6 +382,12 @@ static bool parse_options(int argc, char **argv, options *o) {
     }
     if (o->project_file && o->db_path) {
         cli_error("--project and --db: give one or the other");
+        return false;
+    }
+    if (o->no_db && (o->project_file || o->db_path || o->key_file)) {
+        cli_error("--no-db: not with %s", o->project_file ? "--project"
+                                          : o->db_path    ? "--db"
+                                                          : "--key-file");
         return false;
     }
     if (o->project_file && o->key_file) {
@@ -400,8 +422,9 @@ static bool parse_options(int argc, char **argv, options *o) {
     return true;
 }
 
-/* Opens the project source the options name (or the default database when it exists). A
- * missing --db file is an error, not an empty database: diagnosing must never create one.
+/* Opens the project source the options name (--no-db: none; neither --project nor --db: the
+ * default database). A missing database is an error, not an empty one: diagnosing must never
+ * create one.
  * *status receives the exit status to use on failure. */
 static bool open_projects(const options *o, project_source *src, int *status) {
     memset(src, 0, sizeof *src);
@@ -415,9 +438,15 @@ static bool open_projects(const options *o, project_source *src, int *status) {
         *status = missing ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         return false;
     }
-    /* The default database is used when it exists; without it every project is unknown. */
-    if (open_db(tdb_default_path(), o->key_file, src, false, &missing) || missing)
+    if (o->no_db)
         return true;
+    /* The default database: a missing one is an error, said once with the path looked for. */
+    if (open_db(tdb_default_path(), o->key_file, src, false, &missing))
+        return true;
+    if (missing)
+        cli_error("no database at %s (the default: $%s, else %s); give --db PATH or --project "
+                  "FILE, or --no-db to diagnose without project configurations",
+                  tdb_default_path(), TDB_ENV_PATH, TDB_DEFAULT_PATH);
     *status = CLI_EXIT_INTERNAL;
     return false;
 }

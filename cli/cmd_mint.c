@@ -1,7 +1,7 @@
 /* cmd_mint.c -- `tokendoctor mint`: build a 006 or 007 token (tests, reproductions).
  *
  *   tokendoctor mint --version 007|006 --app-id ID
- *                    (--certificate-file F | --db PATH [--key-file PATH])
+ *                    (--certificate-file F | [--db PATH] [--key-file PATH])
  *                    [--service rtc|rtm] [--channel NAME] [--uid N | --account S]
  *                    [--role publisher|subscriber] [--expire SECONDS]
  *                    [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]
@@ -10,11 +10,12 @@
  * ------
  * Options are parsed into one mint_args value and validated as a whole before anything is built,
  * so every usage error (exit 64) names its flag. The certificate comes only from a file (argv is
- * visible to every user through ps) or from the project store; it is never printed, and a bad
- * certificate file is reported without its content. What the token holds follows
- * interfaces.md "mint" and is decided by diag_mint (tddiag.h), shared with POST /v1/tokens;
- * --privilege-expire defaults to --expire. With --issue-ts and --salt the output is
- * deterministic; otherwise the salt comes from the core's CTR-DRBG.
+ * visible to every user through ps) or from the project store (--db, else the default database,
+ * $TOKENDOCTOR_DB as for every command); it is never printed, and a bad certificate file is
+ * reported without its content. What the token holds follows interfaces.md "mint" and is
+ * decided by diag_mint (tddiag.h), shared with POST /v1/tokens; --privilege-expire defaults to
+ * --expire. With --issue-ts and --salt the output is deterministic; otherwise the salt comes
+ * from the core's CTR-DRBG.
  */
 #include "tdcli.h"
 
@@ -55,14 +56,16 @@ typedef struct {
 static void mint_usage(FILE *out) {
     fprintf(out,
             "usage: tokendoctor mint --version 007|006 --app-id ID\n"
-            "                        (--certificate-file F | --db PATH [--key-file PATH])\n"
+            "                        (--certificate-file F | [--db PATH] [--key-file PATH])\n"
             "                        [--service rtc|rtm] [--channel NAME] [--uid N | --account S]\n"
             "                        [--role publisher|subscriber] [--expire SECONDS]\n"
             "                        [--privilege-expire SECONDS] [--issue-ts UNIX] [--salt N]\n\n"
             "Builds a token and prints it alone on one line.\n"
             "  --certificate-file F  a file holding the 32-hex-character certificate (there is no\n"
             "                        option to pass it on the command line: argv shows in ps)\n");
-    cli_usage_store_options(out, 24, "sign with the primary certificate stored in this database");
+    cli_usage_store_options(out, 24,
+                            "sign with the primary certificate stored in this database\n"
+                            "                        (used when there is no --certificate-file)");
     fprintf(
         out,
         "  --service             rtc (default; needs --channel) or rtm (needs --account or\n"
@@ -124,6 +127,11 @@ static const struct option mint_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+const struct option *cli_mint_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return mint_options;
+}
+
 /* A numeric option: given once, a whole number in 0..UINT32_MAX. */
 static bool mint_number(const cli_opts *p, bool *given, uint32_t *out) {
     if (*given) {
@@ -176,12 +184,13 @@ static bool mint_validate(const mint_args *a) {
         cli_error("mint: --app-id must be 32 hex characters");
         return false;
     }
-    if ((a->cert_file != NULL) == (a->db_path != NULL)) {
-        cli_error("mint: give exactly one of --certificate-file F and --db PATH");
+    /* Without --certificate-file the database is used: --db, else the default one. */
+    if (a->cert_file && a->db_path) {
+        cli_error("mint: give one of --certificate-file F and --db PATH, not both");
         return false;
     }
-    if (a->key_file && !a->db_path) {
-        cli_error("mint: --key-file is used only with --db PATH");
+    if (a->cert_file && a->key_file) {
+        cli_error("mint: --key-file is used only with a database, not --certificate-file");
         return false;
     }
     if (a->has_uid && a->account) {
@@ -247,8 +256,14 @@ static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
     const char *app_id = a->app_id;
     char err[512];
     bool missing = false;
-    /* Minting reads a database: a mistyped path must not leave an empty one behind. */
-    tdb *db = tdb_open_existing(a->db_path, a->key_file, &missing, err, sizeof err);
+    /* Minting only reads a database: a mistyped path must not leave an empty one behind, and a
+     * read-only one is enough. */
+    tdb *db =
+        tdb_open_readonly(a->db_path, a->key_file, TDB_KEY_REQUIRED, &missing, err, sizeof err);
+    if (!db && !a->db_path && missing) {
+        cli_error("mint: %s (the default database: give --certificate-file F, or --db PATH)", err);
+        return CLI_EXIT_FAIL;
+    }
     if (!db) {
         cli_error("mint: --db: %s", err);
         return missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;

@@ -71,6 +71,11 @@ static const struct option project_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+const struct option *cli_project_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return project_options;
+}
+
 /* Options may come anywhere; "--" ends them. Every value is a path: an empty one names no file
  * and is refused. false (message printed) on a usage error. */
 static bool parse_project_args(int argc, char **argv, project_args *a) {
@@ -426,7 +431,11 @@ int cli_project(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_INTERNAL;
-    tdb *db = cli_store_open(a.db_path, a.key_file, is_put, &rc);
+    tdb *db = cli_store_open(a.db_path, a.key_file,
+                             is_put      ? CLI_STORE_CREATE
+                             : is_delete ? CLI_STORE_WRITE
+                                         : CLI_STORE_READ,
+                             &rc);
     if (db) {
         rc = is_put       ? project_put(db, &a, projects, count)
              : is_list    ? project_list(db, &a)

@@ -146,11 +146,16 @@ bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int 
  * that command; width is the column at which descriptions start. */
 void cli_usage_store_options(FILE *out, int width, const char *db_what);
 
-/* Opens the database of --db/--key-file (NULL = the defaults). Only commands that write
- * something new (project put, apikey create) pass create: a read, a delete or a revoke on a
- * mistyped path must not leave an empty database behind. NULL with the reason printed and
- * *status the exit status: 1 when the database does not exist, 70 on any other failure. */
-tdb *cli_store_open(const char *db_path, const char *key_file, bool create, int *status);
+/* How a command uses the store. Only commands that write something new (project put, apikey
+ * create) create: a read, a delete or a revoke on a mistyped path must not leave an empty
+ * database behind. Commands that only read open it read-only (tdb_open_readonly, the key file
+ * optional): they work on a read-only file or directory and for a user who cannot write it. */
+typedef enum { CLI_STORE_CREATE, CLI_STORE_WRITE, CLI_STORE_READ } cli_store_use;
+
+/* Opens the database of --db/--key-file (NULL = the defaults) for use. NULL with the reason
+ * printed and *status the exit status: 1 when the database does not exist, 70 on any other
+ * failure. */
+tdb *cli_store_open(const char *db_path, const char *key_file, cli_store_use use, int *status);
 
 /* Prints the message of a failed tdb call and returns its exit status: 1 not found, 64 invalid
  * input, 70 storage error. */

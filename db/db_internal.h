@@ -38,6 +38,9 @@ struct tdb {
     char *path;
     char *key_file;
     unsigned char key[TDBI_KEY_LEN];
+    /* False only on a read-only connection opened without a key file (tdb_open_readonly with
+     * TDB_KEY_OPTIONAL): nothing can be decrypted, fingerprints come from what is stored. */
+    bool has_key;
     mbedtls_gcm_context gcm;
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;

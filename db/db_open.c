@@ -417,7 +417,7 @@ bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, un
 
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out) {
-    if (!sealed || sealed_len < TDBI_SEALED_OVERHEAD) {
+    if (!db->has_key || !sealed || sealed_len < TDBI_SEALED_OVERHEAD) {
         return false;
     }
     size_t len = sealed_len - TDBI_SEALED_OVERHEAD;
@@ -569,6 +569,16 @@ static bool enable_wal(tdb *db) {
     return true;
 }
 
+/* Sets up AES-256-GCM with the key just read into db->key. */
+static bool use_key(tdb *db) {
+    if (mbedtls_gcm_setkey(&db->gcm, MBEDTLS_CIPHER_ID_AES, db->key, 8 * TDBI_KEY_LEN) != 0) {
+        tdbi_fail(db, "cannot set up AES-256-GCM");
+        return false;
+    }
+    db->has_key = true;
+    return true;
+}
+
 /* The checks that must pass before anything is written; see the top of the file. */
 static bool check_existing_file(tdb *db, bool *has_schema) {
     int64_t tables = 0, app_id = 0, version = 0;
@@ -616,8 +626,7 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
             tdbi_fail(db, "%s", err);
         }
     }
-    if (ok && mbedtls_gcm_setkey(&db->gcm, MBEDTLS_CIPHER_ID_AES, db->key, 8 * TDBI_KEY_LEN)) {
-        tdbi_fail(db, "cannot set up AES-256-GCM");
+    if (ok && !use_key(db)) {
         ok = false;
     }
     if (ok && has_check && !key_check_matches(db, check, check_len)) {
@@ -754,6 +763,190 @@ tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap)
 tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
                        size_t err_cap) {
     return open_db(path, key_file, false, missing, err, err_cap);
+}
+
+/* ---- Reading only -------------------------------------------------------------------------- */
+
+/* "file:" URI of path with immutable=1 (SQLite then takes no lock and reads no write-ahead log):
+ * every byte but the unreserved ones and '/' percent-encoded, so that '?', '#' and '%' in a
+ * path stay part of it. An absolute path gets an empty authority ("file:///..."). NULL when out
+ * of memory. */
+static char *immutable_uri(const char *path) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t len = strlen(path);
+    char *uri = malloc(3 * len + 32);
+    if (!uri) {
+        return NULL;
+    }
+    char *o = uri + sprintf(uri, "file:%s", path[0] == '/' ? "//" : "");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/._-~", *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    strcpy(o, "?immutable=1");
+    return uri;
+}
+
+static bool connect_readonly(tdb *db, bool immutable) {
+    char *uri = immutable ? immutable_uri(db->path) : NULL;
+    if (immutable && !uri) {
+        tdbi_fail(db, "cannot open %s: out of memory", db->path);
+        return false;
+    }
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+    int rc = sqlite3_open_v2(immutable ? uri : db->path, &db->sql, flags, NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
+        tdbi_fail(db, "cannot open %s: %s", db->path,
+                  db->sql ? sqlite3_errmsg(db->sql) : "out of memory");
+        return false;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    return true;
+}
+
+/* Size of PATH<suffix>: -1 when it does not exist (or cannot be looked at). */
+static off_t sibling_size(const char *path, const char *suffix) {
+    size_t cap = strlen(path) + strlen(suffix) + 1;
+    char *name = malloc(cap);
+    struct stat sb;
+    off_t size = -1;
+    if (name) {
+        snprintf(name, cap, "%s%s", path, suffix);
+        size = stat(name, &sb) == 0 ? sb.st_size : -1;
+        free(name);
+    }
+    return size;
+}
+
+/* Connects and runs the file checks. A reader of a WAL database needs its shared-memory index
+ * (PATH-shm). While a writer has the database open, it is there. When it is not, a reader
+ * creates it (and an empty PATH-wal), with the database file's permissions, and leaves both
+ * behind: that cannot be done in a directory this user cannot write ("attempt to write a
+ * readonly database"), and must not be done beside a file that is not writable -- its owner
+ * could not write the database any more once it is made writable again (a read-only -shm
+ * makes SQLite refuse writes). In both cases no writer is active, so the file alone holds every
+ * change unless a write-ahead log with data was left behind by a crash: then the file is read as
+ * immutable (no lock, no -shm), and refused in the rare second case. */
+static bool connect_and_check(tdb *db, bool *has_schema) {
+    struct stat sb;
+    bool writable =
+        stat(db->path, &sb) == 0 && (sb.st_mode & 0222) != 0 && access(db->path, W_OK) == 0;
+    bool immutable = !writable && sibling_size(db->path, "-shm") < 0;
+    if (!immutable) {
+        if (!connect_readonly(db, false)) {
+            return false;
+        }
+        if (check_existing_file(db, has_schema)) {
+            return true;
+        }
+        int code = sqlite3_extended_errcode(db->sql);
+        if (code != SQLITE_READONLY_DIRECTORY && (code & 0xff) != SQLITE_CANTOPEN) {
+            return false;
+        }
+        sqlite3_close_v2(db->sql);
+        db->sql = NULL;
+    }
+    if (sibling_size(db->path, "-wal") > 0) {
+        tdbi_fail(db,
+                  "%s: cannot be read by this user: its write-ahead log (%s-wal) holds changes "
+                  "that only a user who may write the database can apply (run tokendoctor on it "
+                  "once as its owner)",
+                  db->path, db->path);
+        return false;
+    }
+    return connect_readonly(db, true) && check_existing_file(db, has_schema);
+}
+
+/* The key of a read-only connection; see tdb_open_readonly. */
+static bool load_key_readonly(tdb *db, tdb_key_use use) {
+    if (use == TDB_KEY_OPTIONAL && access(db->key_file, R_OK) != 0) {
+        return true; /* missing or not ours to read: fingerprints only */
+    }
+    char err[sizeof db->err];
+    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    if (found < 0) {
+        tdbi_fail(db, "%s", err);
+        return false;
+    }
+    if (found == 0) {
+        tdbi_fail(db, "key file %s not found: it is needed to decrypt the certificates in %s",
+                  db->key_file, db->path);
+        return false;
+    }
+    unsigned char *check = NULL;
+    size_t check_len = 0;
+    int has_check = read_key_check(db, &check, &check_len);
+    bool ok = has_check >= 0 && use_key(db);
+    if (ok && has_check == 1 && !key_check_matches(db, check, check_len)) {
+        tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
+                  db->key_file, db->path);
+        ok = false;
+    }
+    free(check);
+    return ok;
+}
+
+static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
+    struct stat sb;
+    if (stat(db->path, &sb) != 0) {
+        *missing = errno == ENOENT;
+        if (*missing) {
+            tdbi_fail(db, "no such database: %s", db->path);
+        } else {
+            tdbi_fail(db, "cannot open %s: %s", db->path, strerror(errno));
+        }
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        tdbi_fail(db, "%s: not a regular file", db->path);
+        return false;
+    }
+    bool has_schema = false;
+    if (!connect_and_check(db, &has_schema)) {
+        return false;
+    }
+    if (!has_schema) {
+        tdbi_fail(db, "no such database: %s (the file holds no tokendoctor data)", db->path);
+        *missing = true;
+        return false;
+    }
+    return load_key_readonly(db, use);
+}
+
+tdb *tdb_open_readonly(const char *path, const char *key_file, tdb_key_use key, bool *missing,
+                       char *err, size_t err_cap) {
+    bool missing_ignored = false;
+    if (!missing) {
+        missing = &missing_ignored;
+    }
+    *missing = false;
+    if (!path || !*path) {
+        path = tdb_default_path();
+    }
+    tdb *db = tdb_alloc(path, key_file);
+    if (!db) {
+        snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
+        return NULL;
+    }
+    if (!open_readonly_checked(db, key, missing)) {
+        snprintf(err, err_cap, "%s", db->err);
+        tdb_close(db);
+        return NULL;
+    }
+    db->err[0] = '\0';
+    return db;
+}
+
+bool tdb_has_key(const tdb *db) {
+    return db->has_key;
 }
 
 void tdb_close(tdb *db) {

@@ -176,7 +176,139 @@ tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
     return status;
 }
 
+/* The fingerprint of the "primary" or "secondary" certificate in a log snapshot; NULL when the
+ * snapshot has none. Borrowed from snap. */
+static const char *snapshot_fingerprint(json_t *snap, const char *slot) {
+    const char *fp = json_string_value(json_object_get(json_object_get(snap, slot), "fingerprint"));
+    return fp && strlen(fp) == 8 ? fp : NULL;
+}
+
+/* The newest log snapshot ("after") of app_id, or NULL (message recorded). */
+static json_t *latest_snapshot(tdb *db, const char *app_id) {
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT after FROM config_log WHERE app_id = ? ORDER BY id "
+                                    "DESC LIMIT 1",
+                                    "reading the configuration log");
+    if (!st) {
+        return NULL;
+    }
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    json_t *snap = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+        snap = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
+    }
+    sqlite3_finalize(st);
+    if (!snap) {
+        tdbi_fail(db, "project %s: no fingerprints stored: the key file %s is needed", app_id,
+                  db->key_file);
+    }
+    return snap;
+}
+
+/* Sets the retired fingerprints of show (newest DIAG_RETIRED_MAX, most recent last, as
+ * fill_retired keeps them) from their stored column. */
+static tdb_status stored_retired(tdb *db, const char *app_id, json_t *show) {
+    sqlite3_stmt *st = tdbi_prepare(
+        db,
+        "SELECT fingerprint FROM (SELECT id, fingerprint FROM retired_certificates WHERE app_id "
+        "= ? ORDER BY id DESC LIMIT " TDBI_STR(DIAG_RETIRED_MAX) ") ORDER BY id",
+        "reading retired certificates");
+    if (!st) {
+        return TDB_ERROR;
+    }
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    json_t *list = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_array_append_new(list, json_string((const char *)sqlite3_column_text(st, 0)));
+    }
+    tdb_status status =
+        rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "reading retired certificates");
+    sqlite3_finalize(st);
+    json_object_set_new(show, "retired_certificates", list);
+    return status;
+}
+
+/* tdb_project_show on a connection without the key file: the same document, with nothing
+ * decrypted. The row gives the name, the flags and which certificates exist; the fingerprints
+ * of the current certificates are those of the log snapshot written in the same transaction as
+ * the row (tdb_project_put logs the configuration it stored), the retired ones have their own
+ * column. */
+static tdb_status show_stored(tdb *db, const char *app_id, json_t **out) {
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
+                                    "secondary_cert IS NOT NULL, secondary_enabled, "
+                                    "no_certificate, cohost_auth, created_at, updated_at FROM "
+                                    "projects WHERE app_id = ?",
+                                    "reading a project");
+    if (!st) {
+        return TDB_ERROR;
+    }
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    diag_project p;
+    memset(&p, 0, sizeof p);
+    int64_t created = 0, updated = 0;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        set_text(p.app_id, sizeof p.app_id, (const unsigned char *)app_id);
+        set_text(p.name, sizeof p.name, sqlite3_column_text(st, 0));
+        p.primary.present = sqlite3_column_int(st, 1) != 0;
+        p.primary.enabled = sqlite3_column_int(st, 2) != 0;
+        p.secondary.present = sqlite3_column_int(st, 3) != 0;
+        p.secondary.enabled = sqlite3_column_int(st, 4) != 0;
+        p.no_certificate = sqlite3_column_int(st, 5) != 0;
+        p.cohost_auth = sqlite3_column_int(st, 6) != 0;
+        created = sqlite3_column_int64(st, 7);
+        updated = sqlite3_column_int64(st, 8);
+    }
+    tdb_status status = rc == SQLITE_ROW    ? TDB_OK
+                        : rc == SQLITE_DONE ? TDB_NOT_FOUND
+                                            : tdbi_sql_fail(db, "reading a project");
+    sqlite3_finalize(st);
+    if (status == TDB_NOT_FOUND) {
+        tdbi_fail(db, "project %s not found", app_id);
+    }
+    if (status != TDB_OK) {
+        return status;
+    }
+    json_t *snap = latest_snapshot(db, app_id);
+    json_t *show = snap ? diag_project_to_json(&p) : NULL;
+    static const char *const slots[] = {"primary", "secondary"};
+    const bool present[] = {p.primary.present, p.secondary.present};
+    status = !snap ? TDB_DECRYPT : show ? TDB_OK : TDB_ERROR;
+    if (snap && !show) {
+        tdbi_fail(db, "out of memory");
+    }
+    for (int i = 0; i < 2 && status == TDB_OK; i++) {
+        const char *fp = snapshot_fingerprint(snap, slots[i]);
+        if (present[i] && !fp) {
+            tdbi_fail(db,
+                      "project %s: no fingerprint stored for its %s certificate: the key "
+                      "file %s is needed",
+                      app_id, slots[i], db->key_file);
+            status = TDB_DECRYPT;
+        } else if (present[i]) {
+            json_object_set_new(json_object_get(show, slots[i]), "fingerprint", json_string(fp));
+        }
+    }
+    if (status == TDB_OK) {
+        status = stored_retired(db, app_id, show);
+    }
+    json_decref(snap);
+    if (status != TDB_OK) {
+        json_decref(show);
+        return status;
+    }
+    json_object_set_new(show, "created_at", json_integer(created));
+    json_object_set_new(show, "updated_at", json_integer(updated));
+    *out = show;
+    return TDB_OK;
+}
+
 tdb_status tdb_project_show(tdb *db, const char *app_id, json_t **out) {
+    if (!db->has_key) {
+        return show_stored(db, app_id, out);
+    }
     diag_project *p = malloc(sizeof *p);
     if (!p) {
         tdbi_fail(db, "out of memory");

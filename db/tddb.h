@@ -93,6 +93,28 @@ tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap)
 tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
                        size_t err_cap);
 
+/* What a read-only connection does with the key file. */
+typedef enum {
+    TDB_KEY_REQUIRED, /* certificates are decrypted (diagnose, mint): the key must be readable */
+    TDB_KEY_OPTIONAL, /* used and checked when readable; without it, fingerprints only */
+} tdb_key_use;
+
+/* Opens an existing database for reading only: nothing is ever written or created (no key file,
+ * no migration, no journal mode change), so that it works on a read-only file or directory and
+ * for a user who may read the database but not write it -- the commands that only read (diagnose
+ * --db, mint --db, project show|list|history, apikey list). The same checks as tdb_open_existing
+ * (a missing or empty file sets *missing), except that an older schema is read as it is. With
+ * TDB_KEY_OPTIONAL, a key file that does not exist or cannot be read by this user is no error:
+ * the connection then has no key (tdb_has_key), tdb_project_get fails with TDB_DECRYPT, and
+ * tdb_project_show/list read the fingerprints the configuration log stored with each change.
+ * A key file that is readable is always checked ("wrong key file?"). A write on this connection
+ * fails with a storage error. */
+tdb *tdb_open_readonly(const char *path, const char *key_file, tdb_key_use key, bool *missing,
+                       char *err, size_t err_cap);
+
+/* False on a read-only connection opened without its key file. */
+bool tdb_has_key(const tdb *db);
+
 void tdb_close(tdb *db);
 
 /* The message of the last failure on db ("" when none). Valid until the next call on db. */

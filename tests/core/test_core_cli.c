@@ -426,8 +426,12 @@ static void test_mint_cli(td_ctx *ctx) {
     expect_usage(r, "--version", "bad --version");
     MINT("--version", "007", "--app-id", "xyz", "--certificate-file", C, "--channel", "c");
     expect_usage(r, "--app-id", "bad --app-id");
+    /* No --certificate-file: the default database, which does not exist here (1, the path and
+     * the two ways to give a certificate named). */
     MINT("--version", "007", "--app-id", app_id, "--channel", "c");
-    expect_usage(r, "--certificate-file", "no certificate");
+    CHECK(r->status == 1 && strstr(r->err, "--certificate-file") &&
+              strstr(r->err, "/nonexistent/tokendoctor-test.db"),
+          "no certificate, no default database: exit %d: %s", r->status, r->err);
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--db", "/nope",
          "--channel", "c");
     expect_usage(r, "--db", "file and db");
@@ -622,6 +626,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     prog = argv[1];
+    /* Never the default database of wherever the test runs (mint without --certificate-file). */
+    setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
     if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "td_core_cli")) {
         perror("mkdtemp");
         return 2;

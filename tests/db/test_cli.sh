@@ -181,11 +181,34 @@ expect 70 env TOKENDOCTOR_KEY_FILE="$DIR/other/tokendoctor.key" "$TD" project li
 has err "wrong key file"
 [ "$(sha256sum "$DB" | cut -d' ' -f1)" = "$SUM" ] || fail "database changed by a wrong key"
 
-# A missing key file for an existing database: 70, and no new key is made.
-mkdir copy && cp "$DB" copy/td.db
-expect 70 "$TD" project list --db "$DIR/copy/td.db"
+# A missing key file for an existing database: what decrypts (diagnose, mint, put) fails with
+# 70; what shows only fingerprints (project list and show: those stored with each change, the
+# same JSON as with the key; history, apikey list) works. No new key is made.
+mkdir copy
+expect 0 "$TD" project put --file p1.json --db "$DIR/copy/td.db"
+expect 0 "$TD" project put --file p2.json --db "$DIR/copy/td.db"
+expect 0 "$TD" project show "$APP" --db "$DIR/copy/td.db" --json
+cp out show-with-key.json
+has out "$FP1" # retired
+expect 0 "$TD" project list --db "$DIR/copy/td.db" --json
+cp out list-with-key.json
+mv copy/tokendoctor.key copy.key
+expect 0 "$TD" project list --db "$DIR/copy/td.db"
+has out "$APP"
+expect 0 "$TD" project list --db "$DIR/copy/td.db" --json
+cmp -s out list-with-key.json || fail "project list without the key file differs from with it"
+expect 0 "$TD" project show "$APP" --db "$DIR/copy/td.db" --json
+cmp -s out show-with-key.json || fail "project show without the key file differs from with it"
+expect 0 "$TD" project history "$APP" --db "$DIR/copy/td.db"
+expect 0 "$TD" apikey list --db "$DIR/copy/td.db"
+expect 70 "$TD" diagnose --db "$DIR/copy/td.db" --app-id "$APP" --channel c --no-token
+has err "key file"
+expect 70 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/copy/td.db" --channel c
+has err "key file"
+expect 70 "$TD" project put --file p1.json --db "$DIR/copy/td.db"
 has err "key file"
 [ -e copy/tokendoctor.key ] && fail "a new key was created for a database that has one"
+mv copy.key copy/tokendoctor.key
 
 # diagnose and mint read a database whose key file lives elsewhere only with --key-file; they
 # never create a database, and "--" makes a token that starts with '-' positional.
@@ -244,6 +267,106 @@ for args in "project list" "project show $APP" "project history $APP" "project d
 done
 expect 0 "$TD" apikey create --role reader --db "$DIR/fresh/f.db"
 [ -f "$DIR/fresh/f.db" ] || fail "apikey create did not create the database"
+
+# ---- Where state lives ------------------------------------------------------------------------
+# A token the stored configuration of copy/td.db (p2: primary C3) accepts.
+printf %s "$C3" >c3.txt
+"$TD" mint --version 007 --app-id "$APP" --certificate-file c3.txt --channel c --uid 7 >token.txt ||
+    fail "mint --certificate-file"
+TOKEN=$(cat token.txt)
+
+# The reading commands open the database read-only: they work on a read-only file, in a
+# read-only directory and for a user who may not write either, and leave nothing beside the file
+# (a -shm made by a reader would carry the file's read-only mode and stop its owner's next write).
+# reads WHO: every reading command, run as WHO ("" = this user) on ro/td.db.
+reads() {
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" project list --db "$DIR/ro/td.db"
+    has out "$APP"
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" project show "$APP" --db "$DIR/ro/td.db" --json
+    cmp -s out show-with-key.json || fail "project show read-only ($1) differs"
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" project history "$APP" --db "$DIR/ro/td.db"
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" apikey list --db "$DIR/ro/td.db"
+    has out "reader-ro"
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" diagnose --db "$DIR/ro/td.db" --app-id "$APP" --channel c --uid 7 "$TOKEN"
+    # shellcheck disable=SC2086
+    expect 0 $1 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/ro/td.db" --channel c
+}
+mkdir ro
+cp copy/td.db copy/tokendoctor.key ro/
+expect 0 "$TD" apikey create --role reader --name reader-ro --db "$DIR/ro/td.db"
+chmod 0444 ro/td.db
+SUM=$(sha256sum ro/td.db | cut -d' ' -f1)
+reads ""
+[ "$(sha256sum ro/td.db | cut -d' ' -f1)" = "$SUM" ] || fail "a read changed a read-only file"
+[ "$(ls ro | tr '\n' ' ')" = "td.db tokendoctor.key " ] || fail "a read left files: $(ls ro)"
+chmod 0644 ro/td.db
+expect 0 "$TD" apikey create --role reader --name after-ro --db "$DIR/ro/td.db" # still writable
+if [ "$(id -u)" -ne 0 ]; then
+    chmod 0555 ro
+    reads ""
+    chmod 0755 ro
+else
+    # Root writes anything: the user who cannot write is nobody. It may read the database and,
+    # first, the key file; then not the key file (0600 root): fingerprints only, diagnose 70.
+    chmod 0755 "$DIR" ro
+    chmod 0644 ro/tokendoctor.key
+    SUM=$(sha256sum ro/td.db | cut -d' ' -f1)
+    NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+    reads "$NOBODY"
+    chmod 0600 ro/tokendoctor.key
+    expect 0 $NOBODY "$TD" project show "$APP" --db "$DIR/ro/td.db" --json
+    cmp -s out show-with-key.json || fail "project show without read access to the key differs"
+    expect 70 $NOBODY "$TD" diagnose --db "$DIR/ro/td.db" --app-id "$APP" --channel c "$TOKEN"
+    has err "key file"
+    [ "$(sha256sum ro/td.db | cut -d' ' -f1)" = "$SUM" ] || fail "nobody's reads changed the file"
+    [ "$(ls ro | tr '\n' ' ')" = "td.db tokendoctor.key " ] || fail "reads left files: $(ls ro)"
+    chmod 0700 "$DIR"
+fi
+
+# diagnose without --project, --db or --no-db reads the default database, and a missing one is
+# an error naming the path it looked for (70) -- never "project unknown" for a stored project.
+mkdir -p cwd/data
+cd cwd || exit 2
+expect 70 "$TD" diagnose --app-id "$APP" --channel c --uid 7 "$TOKEN"
+has err "./data/tokendoctor.db"
+has err "no-db"
+expect 70 env TOKENDOCTOR_DB="$DIR/none/x.db" "$TD" diagnose --app-id "$APP" --channel c "$TOKEN"
+has err "$DIR/none/x.db"
+printf '{"app_id": "%s", "channel": "c", "uid": 7, "token": "%s"}\n' "$APP" "$TOKEN" >batch.jsonl
+expect 70 "$TD" diagnose --batch batch.jsonl
+has err "./data/tokendoctor.db"
+[ -e data/tokendoctor.db ] && fail "diagnose created the default database"
+expect 2 "$TD" diagnose --no-db --app-id "$APP" --channel c --uid 7 "$TOKEN" # project unknown
+expect 0 "$TD" diagnose --no-db --batch batch.jsonl
+has out '"project_unknown"'
+expect 64 "$TD" diagnose --no-db --db "$DIR/copy/td.db" --app-id "$APP" --channel c "$TOKEN"
+expect 64 "$TD" diagnose --no-db --project ../p1.json --app-id "$APP" --channel c "$TOKEN"
+expect 0 "$TD" diagnose --help
+has out "--no-db"
+cp ../copy/td.db data/tokendoctor.db
+cp ../copy/tokendoctor.key data/tokendoctor.key
+expect 0 "$TD" diagnose --app-id "$APP" --channel c --uid 7 "$TOKEN"
+cd "$DIR" || exit 2
+expect 0 env TOKENDOCTOR_DB="$DIR/cwd/data/tokendoctor.db" "$TD" diagnose --app-id "$APP" \
+    --channel c --uid 7 "$TOKEN"
+
+# mint without --certificate-file signs with the default database: $TOKENDOCTOR_DB, as its --help
+# says, else ./data/tokendoctor.db.
+expect 0 env TOKENDOCTOR_DB="$DIR/cwd/data/tokendoctor.db" "$TD" mint --version 007 \
+    --app-id "$APP" --channel c --uid 7
+expect 0 "$TD" diagnose --db "$DIR/copy/td.db" --app-id "$APP" --channel c --uid 7 "$(cat out)"
+expect 1 env TOKENDOCTOR_DB="$DIR/none/y.db" "$TD" mint --version 007 --app-id "$APP" --channel c
+has err "$DIR/none/y.db"
+has err "certificate-file"
+(cd cwd && "$TD" mint --version 007 --app-id "$APP" --channel c --uid 7 >../out 2>../err) ||
+    fail "mint with ./data/tokendoctor.db: $(cat err)"
+expect 0 "$TD" mint --help
+has out "TOKENDOCTOR_DB"
 
 if [ "$FAILS" -ne 0 ]; then
     echo "$FAILS failure(s)" >&2

@@ -47,12 +47,20 @@ static void expect(const char *name, bool cond) {
 }
 
 /* Runs bin with args (NULL-terminated, after "diagnose"); stdin from in_path (or /dev/null).
+ * Without --project, --db or --key-file, --no-db is added: these runs mean "no project store",
+ * and the default database (missing: exit 70) is tests/db/test_cli.sh's subject.
  * Returns the exit status; stdout/stderr land in out_path/err_path. */
 static int run(const char *in_path, const char *const *args) {
     const char *argv[64];
     int n = 0;
     argv[n++] = bin;
     argv[n++] = "diagnose";
+    bool store = false;
+    for (int i = 0; args[i]; i++)
+        store = store || strcmp(args[i], "--project") == 0 || strcmp(args[i], "--db") == 0 ||
+                strcmp(args[i], "--key-file") == 0;
+    if (!store)
+        argv[n++] = "--no-db";
     for (int i = 0; args[i] && n < 62; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
