@@ -583,6 +583,17 @@ static void test_precedence(int v) {
     run(&s);
     expect_cause(NAME("channel_mismatch > uid_mismatch"), DIAG_CAUSE_CHANNEL_MISMATCH, 0, 0);
 
+    /* uid_mismatch > privilege_expired; 007: no service matched, so no privilege counts (the
+     * token's expiry alone); 006: privilege 1 counts when present */
+    s = base(v);
+    set_uid(&s, 99);
+    s.priv = 600;
+    s.priv006 = AT - 100 + 600;
+    s.req.at = AT + 1000;
+    run(&s);
+    expect_full(NAME("uid_mismatch > privilege_expired"), DIAG_REJECTED, DIAG_CAUSE_UID_MISMATCH, 0,
+                0, v == 7 ? AT - 100 + 3600 : AT - 100 + 600);
+
     s = base(v);
     set_uid(&s, 99);
     s.signer = CERT_X;
@@ -1265,10 +1276,16 @@ static void test_rtm(void) {
         s.req.account_len = 3;
         s.req.at = AT + 1000;
         run(&s);
-        /* the privilege that counts is the login privilege of the service that matched checks
-         * 6-8 (007: the rtm service; the user id is check 9), or 1000 (006) */
-        snprintf(name, sizeof name, "v%d rtm privilege_expired > uid_mismatch", v);
-        expect_full(name, DIAG_REJECTED, DIAG_CAUSE_PRIVILEGE_EXPIRED, 0, 0, AT - 100 + 600);
+        /* The privilege that counts (diagnosis.md "Expiry"): 006, 1000 when present, so an
+         * expired one is reported before the user id; 007, the login privilege of the service
+         * that matched the service and user id checks ("checks 6-8" of the first numbering, as
+         * the public cases pin for rtc uids): after a user id mismatch none counts, and the
+         * token's own expiry is what is left to judge. */
+        snprintf(name, sizeof name, "v%d rtm expired privilege and another user id", v);
+        if (v == 6)
+            expect_full(name, DIAG_REJECTED, DIAG_CAUSE_PRIVILEGE_EXPIRED, 0, 0, AT - 100 + 600);
+        else
+            expect_full(name, DIAG_REJECTED, DIAG_CAUSE_UID_MISMATCH, 0, 0, AT - 100 + 3600);
         s = base_rtm(v);
         s.t_user = "4321";
         if (v == 6)
