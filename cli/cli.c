@@ -22,33 +22,59 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef TD_VERSION
-#define TD_VERSION "dev"
-#endif
-
-typedef struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const char *summary;
-} cli_command;
+#include "td_version.h" /* TD_VERSION, TD_COMMIT: generated at build time */
 
 static const cli_command cli_commands[] = {
-    {"decode", cli_decode, "decode a 006 or 007 token and show every field"},
-    {"diagnose", cli_diagnose, "say what the platform answers to a join, why, and the fix"},
-    {"mint", cli_mint, "build a 006 or 007 token (for tests and reproductions)"},
-    {"project", cli_project, "store a project's certificate configuration; show its history"},
-    {"apikey", cli_apikey, "create, list and revoke API keys for the HTTP service"},
-    {"serve", cli_serve, "run the HTTP service (API, web page, probes, metrics)"},
+    {"decode", cli_decode, cli_decode_options, NULL, NULL,
+     "decode a 006 or 007 token and show every field"},
+    {"diagnose", cli_diagnose, cli_diagnose_options, NULL, NULL,
+     "say what the platform answers to a join, why, and the fix"},
+    {"mint", cli_mint, cli_mint_options, NULL, NULL,
+     "build a 006 or 007 token (for tests and reproductions)"},
+    {"project", cli_project, cli_project_options, "put show list history delete", "put",
+     "store a project's certificate configuration; show its history"},
+    {"apikey", cli_apikey, cli_apikey_options, "create list revoke", NULL,
+     "create, list and revoke API keys for the HTTP service"},
+    {"serve", cli_serve, cli_serve_options, NULL, NULL,
+     "run the HTTP service (API, web page, probes, metrics)"},
+    {"version", cli_version, NULL, NULL, NULL,
+     "print the version and the commit it was built from (also --version, -V)"},
+    {"completion", cli_completion, NULL, "bash", NULL,
+     "print the bash completion script (completion bash)"},
 };
+
+const cli_command *cli_command_list(size_t *count) {
+    *count = sizeof cli_commands / sizeof cli_commands[0];
+    return cli_commands;
+}
 
 static void cli_usage(FILE *out) {
     fprintf(out, "usage: tokendoctor <command> [options]   (tokendoctor <command> --help)\n\n");
     fprintf(out, "Tells why a client cannot join a channel with its token, and how to fix it.\n\n");
     fprintf(out, "commands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        fprintf(out, "  %-9s %s\n", cli_commands[i].name, cli_commands[i].summary);
+        fprintf(out, "  %-11s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(out, "\nexit status (diagnose): 0 joinable, 1 rejected, 2 unverifiable, "
                  "64 bad usage or request, 70 internal error\n");
+}
+
+void cli_print_version(FILE *out) {
+    fprintf(out, "tokendoctor %s (commit %s)\n", TD_VERSION, TD_COMMIT);
+}
+
+int cli_version(int argc, char **argv) {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: tokendoctor version   (also tokendoctor --version, tokendoctor -V)\n\n"
+               "Prints the version and the git commit the program was built from (\"unknown\"\n"
+               "when it was not built from a git checkout).\n");
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1) {
+        cli_error("version: takes no argument");
+        return CLI_EXIT_USAGE;
+    }
+    cli_print_version(stdout);
+    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
 }
 
 int cli_main(int argc, char **argv) {
@@ -61,10 +87,8 @@ int cli_main(int argc, char **argv) {
         cli_usage(stdout);
         return CLI_EXIT_OK;
     }
-    if (strcmp(name, "--version") == 0) {
-        printf("tokendoctor %s\n", TD_VERSION);
-        return CLI_EXIT_OK;
-    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
+        return cli_version(1, argv + 1);
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
         if (strcmp(name, cli_commands[i].name) == 0)
             return cli_commands[i].run(argc - 1, argv + 1);

@@ -171,6 +171,7 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
 /* The getopt_long table, built from serve_options so that every option is listed once: the
  * val of serve_options[i] is CLI_OPT_FIRST + i. */
 enum { OPT_NO_BOOTSTRAP_KEY = CLI_OPT_FIRST + OPT_COUNT };
+_Static_assert(OPT_COUNT + 3 <= CLI_OPTIONS_MAX, "cli_serve_options fills CLI_OPTIONS_MAX entries");
 
 static void serve_longopts(struct option *longopts) {
     for (int i = 0; i < OPT_COUNT; i++)
@@ -180,6 +181,11 @@ static void serve_longopts(struct option *longopts) {
         (struct option){"no-bootstrap-key", no_argument, NULL, OPT_NO_BOOTSTRAP_KEY};
     longopts[OPT_COUNT + 1] = (struct option)CLI_OPT_HELP_ENTRY;
     longopts[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+}
+
+const struct option *cli_serve_options(struct option *buf) {
+    serve_longopts(buf);
+    return buf;
 }
 
 /* What the command line says, before any environment variable is looked at. */

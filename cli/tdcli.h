@@ -45,6 +45,35 @@ int cli_mint(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_version(int argc, char **argv);
+int cli_completion(int argc, char **argv);
+
+/* One subcommand, as the usage, the completion script and the manual list it. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const struct option *(*options)(struct option *buf); /* NULL: only --help */
+    const char *actions;      /* its first argument, space-separated (project, apikey), or NULL */
+    const char *file_actions; /* the actions whose argument is a file, or NULL */
+    const char *summary;
+} cli_command;
+
+/* Every subcommand, in the order the usage lists them. */
+const cli_command *cli_command_list(size_t *count);
+
+/* "tokendoctor VERSION (commit COMMIT)" and a newline. */
+void cli_print_version(FILE *out);
+
+/* The options each subcommand parses with (its getopt_long table, ending with an all-zero
+ * entry), so that the completion script and the manual list exactly what is accepted: a static
+ * table, or buf (CLI_OPTIONS_MAX entries) filled in. */
+#define CLI_OPTIONS_MAX 64
+const struct option *cli_decode_options(struct option *buf);
+const struct option *cli_diagnose_options(struct option *buf);
+const struct option *cli_mint_options(struct option *buf);
+const struct option *cli_project_options(struct option *buf);
+const struct option *cli_apikey_options(struct option *buf);
+const struct option *cli_serve_options(struct option *buf);
 
 /* ---- Helpers shared by the subcommands -------------------------------------------------- */
 
