@@ -3,7 +3,10 @@
 #   make test   build and run every test: Release ctest (gcc), ASan+UBSan ctest (clang: its
 #               UBSan catches more, and the tree is -Werror clean with both), fuzz smoke runs,
 #               npm interop, the diagnosis differential check against an independent
-#               reference, API docs check and the browser test
+#               reference, API docs check, the browser test and the Debian package's install
+#   make install  install under PREFIX (default /usr/local; DESTDIR honoured): the program, its
+#               manual page, bash completion, tokendoctor.service, /etc/default example, docs
+#   make deb    the Debian package (CPack) in build/deb/
 # Everything is built by CMake under build/; this file only sequences it.
 
 PORT ?= 8080
@@ -11,9 +14,13 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 RELEASE := build/release
 ASAN := build/asan
 FUZZ := build/fuzz
+DEB := build/deb
+PREFIX ?= /usr/local
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
         test-diffcheck test-api test-web test-format bench format clean
+
+.PHONY: install deb test-install
 
 all: build
 
@@ -31,7 +38,7 @@ run: build
 	$(RELEASE)/cli/tokendoctor serve --listen 127.0.0.1:$(PORT)
 
 test: deps-test
-	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web
+	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web test-install
 
 test-release: build
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
@@ -58,6 +65,22 @@ test-api: build
 
 test-web: build
 	tests/web/run.sh $(RELEASE)
+
+# The unit and the maintainer scripts name the prefix's paths: it is set when configuring.
+install: deps
+	@cmake -S . -B $(RELEASE) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(RELEASE) -j $(JOBS)
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE)
+
+deb:
+	@scripts/deps.sh deb
+	@cmake -S . -B $(DEB) -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	@cmake --build $(DEB) -j $(JOBS)
+	@rm -f $(DEB)/tokendoctor_*.deb
+	cd $(DEB) && cpack -G DEB >/dev/null && ls $$PWD/tokendoctor_*.deb
+
+test-install: deb
+	tests/install/run.sh $(DEB)
 
 bench: build
 	tests/bench/run.sh $(RELEASE)

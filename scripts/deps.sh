@@ -4,11 +4,14 @@
 #   scripts/deps.sh test    plus what `make test` needs: clang, its libFuzzer runtime and
 #                           clang-format (the format check), git, Node.js/npm
 #                           (interop tests against the vendor's npm libraries) and Chromium (the
-#                           web page's end-to-end test)
+#                           web page's end-to-end test), dpkg-dev and man-db (the Debian
+#                           package is built and installed, its manual page rendered)
+#   scripts/deps.sh deb     what `make deb` needs: the build's, and dpkg-dev (dpkg-shlibdeps)
 set -euo pipefail
 want=(cmake make gcc pkg-config libevent-dev libmbedtls-dev zlib1g-dev libjansson-dev libsqlite3-dev)
+case "${1:-build}" in test | deb) want+=(dpkg-dev) ;; esac
 if [ "${1:-build}" = test ]; then
-  want+=(clang clang-format libclang-rt-14-dev chromium git)
+  want+=(clang clang-format libclang-rt-14-dev chromium git man-db)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi
