@@ -574,7 +574,8 @@ function genCase(rng, idx) {
     if (rng.chance(0.03) && req.app_id.toUpperCase() !== req.app_id) req.app_id = req.app_id.toUpperCase()
     // A malformed sdk_version makes the whole request a bad request.
     if (rng.chance(0.01)) req.sdk_version = rng.pick(MALFORMED_SDK)
-    return { req, project }
+    // (version and damage: what was built, for tests/vectors/gen-scenarios.js to label the case)
+    return { req, project, version, damage }
 }
 
 // Adds an unknown service type (42 last, or 0 first: every service after it is unreadable),
@@ -832,4 +833,7 @@ function main() {
     fs.writeFileSync(path.join(outDir, 'projects.json'), JSON.stringify(projects))
 }
 
-main()
+// tests/vectors/gen-scenarios.js draws its cases from the same generator.
+module.exports = { genCase, badRequest }
+
+if (require.main === module) main()
