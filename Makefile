@@ -18,7 +18,7 @@ DEB := build/deb
 PREFIX ?= /usr/local
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
-        test-diffcheck test-api test-web test-format bench format clean
+        test-diffcheck test-api test-web test-format bench format clean vectors
 
 .PHONY: install deb test-install
 
@@ -84,6 +84,12 @@ test-install: deb
 
 bench: build
 	tests/bench/run.sh $(RELEASE)
+
+# The generated test vectors (tests/vectors/generated/), made again from the pinned npm libraries
+# and the JavaScript reference (no C code involved); commit what changes. test-diffcheck fails
+# while the committed files differ from what this makes.
+vectors:
+	tests/vectors/generate.sh
 
 # Every tracked C file is clang-format clean (.clang-format); `make format` fixes them.
 test-format:
