@@ -11,6 +11,9 @@
 #   5. node compare.js         field by field against the reference (and --summary lines
 #                              against the full answers)
 #   6. node single.js          a sample again through the flag interface (same JSON, exit status)
+#   7. tests/vectors/generate.sh --out TMP   the generated vectors made again (from gen.js,
+#                              reference.js and the locked libraries) and compared byte for byte
+#                              with tests/vectors/generated: a difference fails ("run make vectors")
 #
 # Exits non-zero on any disagreement; the last line is "diffcheck: N passed, M failed".
 # Replay a random seed with DIFFCHECK_SEED=<n>; DIFFCHECK_COUNT scales the run (default 20000
@@ -70,7 +73,29 @@ node "$here/compare.js" "$work/requests.jsonl" "$work/projects.json" "$work/out.
 summary=$(tail -n 1 "$work/compare.txt")
 head -n -1 "$work/compare.txt"
 
-# One summary line for both comparisons.
+# 7. The committed generated vectors are what their generator makes now: gen.js, reference.js,
+#    the generator scripts and the locked libraries are all they depend on, so a change to any of
+#    them without `make vectors` fails here instead of leaving the files silently stale.
+stale=0
+if "$root/tests/vectors/generate.sh" --no-npm-ci --out "$work/vectors" >"$work/vectors.log" 2>&1; then
+    for name in $( (cd "$work/vectors" && ls -- *.jsonl; cd "$root/tests/vectors/generated" && ls -- *.jsonl) |
+        sort -u); do
+        if ! cmp -s "$work/vectors/$name" "$root/tests/vectors/generated/$name" 2>/dev/null; then
+            echo "diffcheck: tests/vectors/generated/$name is not what tests/vectors/generate.sh" \
+                "makes now: run make vectors and commit the result (made now with node" \
+                "$(node --version), zlib $(node -p process.versions.zlib): $work/vectors/$name)" >&2
+            stale=1
+        fi
+    done
+    [[ $stale = 1 ]] || echo "diffcheck: tests/vectors/generated is up to date"
+else
+    tail -n 20 "$work/vectors.log" >&2
+    echo "diffcheck: tests/vectors/generate.sh failed" >&2
+    stale=1
+fi
+[[ $stale = 0 ]] || status=1
+
+# One summary line for both comparisons (and the vectors check).
 p=$(td_passed "$summary")
 f=$(td_failed "$summary")
 sp=$(td_passed "$single_line")
@@ -81,5 +106,5 @@ if [[ $status -ne 0 ]]; then
     keep_work=1
     echo "diffcheck: inputs kept in $work" >&2
 fi
-echo "diffcheck: $((p + sp)) passed, $((f + sf)) failed"
+echo "diffcheck: $((p + sp + 1 - stale)) passed, $((f + sf + stale)) failed"
 exit $status
