@@ -425,7 +425,11 @@ function certsOf(project) {
         if (!c) continue
         ;(c.enabled ? enabled : disabled).push({ slot, cert: c.certificate })
     }
-    return { enabled, disabled, retired: project.retired_certificates || [] }
+    // READING: a certificate that is the primary or secondary is current, not retired; the store
+    // un-retires it, and the engine reads a project file the same way.
+    const current = [...enabled, ...disabled].map(c => c.cert)
+    const retired = (project.retired_certificates || []).filter(c => !current.includes(c))
+    return { enabled, disabled, retired }
 }
 
 // ---- Signature ---------------------------------------------------------------------------------
