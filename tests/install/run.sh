@@ -163,6 +163,19 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
     echo "systemd-analyze is not installed: the unit was not verified"
 fi
+if command -v systemctl >/dev/null 2>&1; then
+    [ "$(systemctl is-enabled tokendoctor.service 2>/dev/null)" = enabled ] ||
+        fail "tokendoctor.service is not enabled after the install"
+fi
+if [ -d /run/systemd/system ]; then
+    # systemd runs here: the postinst started the unit, hardening and all. Still running after a
+    # second, never restarted.
+    sleep 1
+    systemctl is-active --quiet tokendoctor.service ||
+        fail "tokendoctor.service is not active: $(systemctl status tokendoctor.service --no-pager 2>&1 | tail -5)"
+    [ "$(systemctl show -p NRestarts --value tokendoctor.service)" = 0 ] ||
+        fail "tokendoctor.service restarted: $(journalctl -u tokendoctor.service --no-pager 2>&1 | tail -5)"
+fi
 # The service as the unit runs it: its user, its working directory, its environment.
 mapfile -t envs < <(sed -n 's/^Environment=//p' /lib/systemd/system/tokendoctor.service)
 rm -f /var/lib/tokendoctor/port
