@@ -16,6 +16,7 @@ static const struct {
 } scenario_files[] = {
     {"v2/scenarios.jsonl", 620},
     {"v2/sdk.jsonl", 199},
+    {"generated/scenarios.jsonl", 3000}, /* made by tests/vectors/generate.sh */
 };
 
 static bool mismatch(char *why, size_t cap, const char *fmt, ...)

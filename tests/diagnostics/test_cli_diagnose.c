@@ -489,19 +489,40 @@ static bool single_matches(json_t *sc, char *why, size_t cap) {
     return ok;
 }
 
+/* Whether the flags can say what the request says: a value of another JSON type than a flag
+ * carries (an sdk_version or a channel given as a number, a fractional at) is a bad request in
+ * JSON that the command line cannot even write. */
+static bool flags_can_express(json_t *req) {
+    const char *strings[] = {"app_id", "service",  "channel",     "account",
+                             "role",   "platform", "sdk_version", "token"};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+        json_t *v = json_object_get(req, strings[i]);
+        if (v && !json_is_null(v) && !json_is_string(v))
+            return false;
+    }
+    json_t *uid = json_object_get(req, "uid"), *at = json_object_get(req, "at");
+    return (!uid || json_is_null(uid) || json_is_integer(uid)) &&
+           (!at || json_is_null(at) || json_is_integer(at) || json_is_string(at));
+}
+
 /* Every scenario as one `diagnose --json` with its flags. */
 static void test_single_all(void) {
-    size_t i, bad = 0;
+    size_t i, bad = 0, inexpressible = 0;
     json_t *sc;
     json_array_foreach(scenarios, i, sc) {
         char why[512];
+        if (!flags_can_express(json_object_get(sc, "request"))) {
+            inexpressible++;
+            continue;
+        }
         if (!single_matches(sc, why, sizeof why) && bad++ < 10)
             printf("  single %s (%s): %s\n", json_string_value(json_object_get(sc, "id")),
                    json_string_value(json_object_get(sc, "mutation")), why);
     }
     char name[160];
-    snprintf(name, sizeof name, "single --json: %zu scenarios, %zu wrong",
-             json_array_size(scenarios), bad);
+    snprintf(name, sizeof name,
+             "single --json: %zu scenarios (%zu with JSON types no flag can carry), %zu wrong",
+             json_array_size(scenarios), inexpressible, bad);
     expect(name, bad == 0);
 }
 
@@ -763,7 +784,7 @@ static void check_threads_output(const char *label, const char *text, const thre
             bad_order++;
         const char *msg =
             json_string_value(json_object_get(json_object_get(got, "error"), "message"));
-        if (msg && strstr(msg, "longer than"))
+        if (msg && strstr(msg, ": longer than 1048576 bytes")) /* the line, not a field */
             too_long++;
         if (summary && got && !json_object_get(got, "error")) {
             char *again = json_dumps(got, JSON_COMPACT | JSON_PRESERVE_ORDER);

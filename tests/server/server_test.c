@@ -854,6 +854,10 @@ static void suite_scenarios(void) {
     json_array_foreach(sc, i, s) {
         json_t *pr = json_object_get(s, "project");
         const char *cert = json_is_object(pr) ? jstr(pr, "primary.certificate") : NULL;
+        const char *app_id = json_is_object(pr) ? jstr(pr, "app_id") : NULL;
+        /* a project that uses its App ID as certificate: the App ID is in every answer */
+        if (cert && app_id && strcmp(cert, app_id) == 0)
+            continue;
         if (cert && tsrv_transcript)
             CHECK(!strstr(tsrv_transcript, cert), "scenario %s certificate in a response",
                   jstr(s, "id"));
