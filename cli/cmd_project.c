@@ -7,12 +7,14 @@
  * the embedded defaults), call one tdb_ function, print. The configuration JSON is validated by
  * diag_project_from_json (the same messages as `diagnose --project` and the HTTP API), and all
  * inputs of a file holding an array are validated before any is stored. The change actor is
- * "cli".
+ * the operating-system user who ran the command, as "NAME (cli)" (the space keeps it apart from
+ * an API key's name, the actor of changes over HTTP, which never has one).
  *
  * Exit statuses: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage error.
  * Certificates never appear in output or messages: JSON parse errors are reported by line and
  * column without jansson's "near '...'" excerpt, which could quote one.
  */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,17 @@
 #include "tddiag.h"
 
 #define PROJECT_FILE_MAX (4u << 20)
-#define ACTOR "cli"
+
+/* The actor of a change made here: the effective user's name (uid N when it has none, as in a
+ * container run with an arbitrary uid). */
+static const char *change_actor(char *buf, size_t cap) {
+    const struct passwd *pw = getpwuid(geteuid());
+    if (pw && pw->pw_name && *pw->pw_name)
+        snprintf(buf, cap, "%s (cli)", pw->pw_name);
+    else
+        snprintf(buf, cap, "uid %lu (cli)", (unsigned long)geteuid());
+    return buf;
+}
 
 typedef struct {
     const char *db_path;
@@ -298,10 +310,12 @@ static diag_project *read_put_input(const project_args *a, size_t *count) {
 static int project_put(tdb *db, const project_args *a, diag_project *projects, size_t count) {
     json_t *shown = json_array();
     int exit_code = CLI_EXIT_OK;
+    char actor[128];
+    change_actor(actor, sizeof actor);
     for (size_t i = 0; i < count && exit_code == CLI_EXIT_OK; i++) {
         bool created = false;
         json_t *one = NULL;
-        tdb_status s = tdb_project_put(db, &projects[i], ACTOR, &created);
+        tdb_status s = tdb_project_put(db, &projects[i], actor, &created);
         if (s == TDB_OK) {
             s = tdb_project_show(db, projects[i].app_id, &one);
         }
@@ -361,7 +375,8 @@ static int project_history(tdb *db, const project_args *a, const char *app_id) {
 }
 
 static int project_delete(tdb *db, const project_args *a, const char *app_id) {
-    tdb_status s = tdb_project_delete(db, app_id, ACTOR);
+    char actor[128];
+    tdb_status s = tdb_project_delete(db, app_id, change_actor(actor, sizeof actor));
     if (s != TDB_OK) {
         return cli_store_failure(db, s);
     }
