@@ -793,14 +793,22 @@ static char *immutable_uri(const char *path) {
     return uri;
 }
 
-static bool connect_readonly(tdb *db, bool immutable) {
-    char *uri = immutable ? immutable_uri(db->path) : NULL;
-    if (immutable && !uri) {
+/* How a reading connection opens the file (see connect_and_check). */
+typedef enum {
+    READ_QUERY_ONLY, /* read-write, PRAGMA query_only: the file is ours to write */
+    READ_ONLY,       /* SQLITE_OPEN_READONLY */
+    READ_IMMUTABLE,  /* read-only, immutable=1: no lock, no -shm, no -wal */
+} read_mode;
+
+static bool connect_readonly(tdb *db, read_mode mode) {
+    char *uri = mode == READ_IMMUTABLE ? immutable_uri(db->path) : NULL;
+    if (mode == READ_IMMUTABLE && !uri) {
         tdbi_fail(db, "cannot open %s: out of memory", db->path);
         return false;
     }
-    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
-    int rc = sqlite3_open_v2(immutable ? uri : db->path, &db->sql, flags, NULL);
+    int flags = (mode == READ_QUERY_ONLY ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+                (uri ? SQLITE_OPEN_URI : 0) | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(uri ? uri : db->path, &db->sql, flags, NULL);
     free(uri);
     if (rc != SQLITE_OK) {
         tdbi_fail(db, "cannot open %s: %s", db->path,
@@ -809,7 +817,7 @@ static bool connect_readonly(tdb *db, bool immutable) {
     }
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
-    return true;
+    return mode != READ_QUERY_ONLY || tdbi_exec(db, "PRAGMA query_only = ON");
 }
 
 /* Size of PATH<suffix>: -1 when it does not exist (or cannot be looked at). */
@@ -828,20 +836,28 @@ static off_t sibling_size(const char *path, const char *suffix) {
 
 /* Connects and runs the file checks. A reader of a WAL database needs its shared-memory index
  * (PATH-shm). While a writer has the database open, it is there. When it is not, a reader
- * creates it (and an empty PATH-wal), with the database file's permissions, and leaves both
- * behind: that cannot be done in a directory this user cannot write ("attempt to write a
- * readonly database"), and must not be done beside a file that is not writable -- its owner
- * could not write the database any more once it is made writable again (a read-only -shm
- * makes SQLite refuse writes). In both cases no writer is active, so the file alone holds every
- * change unless a write-ahead log with data was left behind by a crash: then the file is read as
- * immutable (no lock, no -shm), and refused in the rare second case. */
-static bool connect_and_check(tdb *db, bool *has_schema) {
+ * creates it (and an empty PATH-wal) with the database file's permissions, and a read-only
+ * connection cannot remove them when it closes. So:
+ *  - a file this user may write is opened read-write with PRAGMA query_only (nothing can be
+ *    written through it, and its close removes -shm and -wal as any last connection does);
+ *  - a file this user may not write, with PATH-shm there (a writer is at work), read-only;
+ *  - a file this user may not write, without PATH-shm, as immutable (no lock, no -shm): making
+ *    -shm there would leave it behind, read-only like the file, and then stop its owner's next
+ *    write. No writer is active then, so the file itself holds every change -- unless a crash
+ *    left a write-ahead log with data, which is refused. The same when the directory cannot be
+ *    written (SQLite: "attempt to write a readonly database" for want of -shm). */
+/* Whether this user may write the file -- and means to: a file without any write permission is
+ * read-only even for root (as check_writable has it). */
+static bool file_writable(const char *path) {
     struct stat sb;
-    bool writable =
-        stat(db->path, &sb) == 0 && (sb.st_mode & 0222) != 0 && access(db->path, W_OK) == 0;
-    bool immutable = !writable && sibling_size(db->path, "-shm") < 0;
-    if (!immutable) {
-        if (!connect_readonly(db, false)) {
+    return stat(path, &sb) == 0 && (sb.st_mode & 0222) != 0 && access(path, W_OK) == 0;
+}
+
+static bool connect_and_check(tdb *db, bool *has_schema) {
+    bool writable = file_writable(db->path);
+    bool shm = sibling_size(db->path, "-shm") >= 0;
+    if (writable || shm) {
+        if (!connect_readonly(db, writable ? READ_QUERY_ONLY : READ_ONLY)) {
             return false;
         }
         if (check_existing_file(db, has_schema)) {
@@ -862,7 +878,7 @@ static bool connect_and_check(tdb *db, bool *has_schema) {
                   db->path, db->path);
         return false;
     }
-    return connect_readonly(db, true) && check_existing_file(db, has_schema);
+    return connect_readonly(db, READ_IMMUTABLE) && check_existing_file(db, has_schema);
 }
 
 /* The key of a read-only connection; see tdb_open_readonly. */
@@ -917,6 +933,26 @@ static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
         tdbi_fail(db, "no such database: %s (the file holds no tokendoctor data)", db->path);
         *missing = true;
         return false;
+    }
+    int64_t version = 0;
+    if (!query_int(db, "PRAGMA user_version", &version)) {
+        return false;
+    }
+    if (version < TDB_SCHEMA_VERSION) {
+        /* The reads expect the current schema. Whoever may write the file migrates it, as any
+         * writing command would (this needs the key file); anyone else must wait for its owner
+         * or the service to have done so. */
+        if (!file_writable(db->path)) {
+            tdbi_fail(db,
+                      "%s: schema version %lld is older than this tokendoctor's (%d), and only a "
+                      "user who may write it can upgrade it (run tokendoctor on it once as its "
+                      "owner, or restart the service)",
+                      db->path, (long long)version, TDB_SCHEMA_VERSION);
+            return false;
+        }
+        sqlite3_close_v2(db->sql);
+        db->sql = NULL;
+        return open_checked(db, false, missing) && tdbi_exec(db, "PRAGMA query_only = ON");
     }
     return load_key_readonly(db, use);
 }

@@ -99,16 +99,17 @@ typedef enum {
     TDB_KEY_OPTIONAL, /* used and checked when readable; without it, fingerprints only */
 } tdb_key_use;
 
-/* Opens an existing database for reading only: nothing is ever written or created (no key file,
- * no migration, no journal mode change), so that it works on a read-only file or directory and
- * for a user who may read the database but not write it -- the commands that only read (diagnose
- * --db, mint --db, project show|list|history, apikey list). The same checks as tdb_open_existing
- * (a missing or empty file sets *missing), except that an older schema is read as it is. With
+/* Opens an existing database for reading only, so that it works on a read-only file or
+ * directory and for a user who may read the database but not write it -- the commands that only
+ * read (diagnose --db, mint --db, project show|list|history, apikey list). Nothing is created (no
+ * key file, no -shm or -wal left behind) and nothing can be written through the connection (a
+ * write fails with a storage error). The same checks as tdb_open_existing (a missing or empty
+ * file sets *missing). The one change it may make: a database of an older schema is migrated
+ * first when this user may write it (which needs its key file), and refused otherwise. With
  * TDB_KEY_OPTIONAL, a key file that does not exist or cannot be read by this user is no error:
  * the connection then has no key (tdb_has_key), tdb_project_get fails with TDB_DECRYPT, and
  * tdb_project_show/list read the fingerprints the configuration log stored with each change.
- * A key file that is readable is always checked ("wrong key file?"). A write on this connection
- * fails with a storage error. */
+ * A key file that is readable is always checked ("wrong key file?"). */
 tdb *tdb_open_readonly(const char *path, const char *key_file, tdb_key_use key, bool *missing,
                        char *err, size_t err_cap);
 

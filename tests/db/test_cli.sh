@@ -201,6 +201,7 @@ expect 0 "$TD" project show "$APP" --db "$DIR/copy/td.db" --json
 cmp -s out show-with-key.json || fail "project show without the key file differs from with it"
 expect 0 "$TD" project history "$APP" --db "$DIR/copy/td.db"
 expect 0 "$TD" apikey list --db "$DIR/copy/td.db"
+[ "$(ls copy)" = td.db ] || fail "reads left files beside the database: $(ls copy)"
 expect 70 "$TD" diagnose --db "$DIR/copy/td.db" --app-id "$APP" --channel c --no-token
 has err "key file"
 expect 70 "$TD" mint --version 007 --app-id "$APP" --db "$DIR/copy/td.db" --channel c
