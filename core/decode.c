@@ -46,9 +46,10 @@ void td_token_reset(td_token *t, const char *version) {
 }
 
 int64_t td_token_expiry(const td_token *tok) {
-    if (strcmp(tok->version, "006") == 0)
+    if (td_is_006(tok))
         return (int64_t)tok->ts;
-    uint32_t life = tok->expire == 0 || tok->expire > 86400 ? 86400 : tok->expire;
+    uint32_t life =
+        tok->expire == 0 || tok->expire > TD_LIFETIME_MAX ? TD_LIFETIME_MAX : tok->expire;
     return (int64_t)tok->issue_ts + life;
 }
 
@@ -56,7 +57,6 @@ int64_t td_privilege_expiry(const td_token *tok, uint32_t value) {
     int64_t token_expiry = td_token_expiry(tok);
     if (value == 0)
         return token_expiry;
-    int64_t own =
-        strcmp(tok->version, "006") == 0 ? (int64_t)value : (int64_t)tok->issue_ts + value;
+    int64_t own = td_is_006(tok) ? (int64_t)value : (int64_t)tok->issue_ts + value;
     return own < token_expiry ? own : token_expiry;
 }

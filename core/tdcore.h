@@ -201,9 +201,18 @@ td_status td_decode(td_ctx *ctx, const char *text, size_t len, td_token *out);
  * does after inflating, with the same error kinds. For fuzzing the parser and for tests. */
 td_status td_parse007_content(const char *content, size_t len, td_token *out);
 
+/* True for an AccessToken ("006") that td_decode filled, false for an AccessToken2 ("007"): the
+ * one place that tells the two layouts apart after decoding. */
+static inline bool td_is_006(const td_token *tok) {
+    return tok->version[2] == '6';
+}
+
+/* A 007 token lives 24 h at most: a lifetime of 0 or above this counts as this
+ * (docs/spec/diagnosis.md "Expiry"). */
+#define TD_LIFETIME_MAX 86400
+
 /* Derived times (docs/spec/diagnosis.md "Expiry"). The token's expiry as a Unix time:
- * 007 issue_ts + L, L = expire except 86400 when expire is 0 or above 86400 (24 h at most);
- * 006 ts. */
+ * 007 issue_ts + L, L = expire except TD_LIFETIME_MAX when expire is 0 or above it; 006 ts. */
 int64_t td_token_expiry(const td_token *tok);
 
 /* A privilege value's expiry as a Unix time, capped at the token's expiry: 007 issue_ts + value,

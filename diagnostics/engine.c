@@ -67,9 +67,8 @@ static const struct {
     [CK_PRIVILEGE_EXPIRY] = {"privilege_expiry", {13, 11}},
 };
 
-#define MAX_TOKEN_LIFETIME 86400 /* a token lives 24 h at most (lifetime_over_24h) */
-#define WILL_EXPIRE_WINDOW 30    /* onTokenPrivilegeWillExpire fires 30 s before expiry */
-#define FUTURE_SKEW 300          /* issue_ts further ahead than this: the server clock is ahead */
+#define WILL_EXPIRE_WINDOW 30 /* onTokenPrivilegeWillExpire fires 30 s before expiry */
+#define FUTURE_SKEW 300       /* issue_ts further ahead than this: the server clock is ahead */
 #define LOOKS_LIKE_UNIX_TIME 1000000000u
 #define CHANNEL_MAX 63     /* bytes; 64 or more is invalid */
 #define UID_WRAPS_MAX 1023 /* token_uid_out_of_range: uid + k * 2^32 for k in 1..1023 */
@@ -200,8 +199,13 @@ static bool has_006_privilege(const td_token *t, uint16_t id, uint32_t *value) {
     return has_privilege(t, t->first_privilege_006, t->privilege_count_006, id, value);
 }
 
+/* The 007 privilege a join or a login needs: join_channel (rtc) or login (rtm, rtm2). */
+static uint16_t entry_privilege(const eval *e) {
+    return e->rtc ? TD_PRIV_JOIN_CHANNEL : TD_PRIV_LOGIN;
+}
+
 static bool is_007(const eval *e) {
-    return e->out->token.version[2] == '7';
+    return !td_is_006(&e->out->token);
 }
 
 /* ---- The join's identity ------------------------------------------------------------------ */
@@ -421,7 +425,7 @@ static bool service_type_fits(const eval *e, uint16_t type) {
 static bool is_candidate(const eval *e, const td_service *s) {
     const td_token *t = &e->out->token;
     return s->known && service_type_fits(e, s->type) &&
-           has_privilege(t, s->first_privilege, s->privilege_count, 1, NULL);
+           has_privilege(t, s->first_privilege, s->privilege_count, entry_privilege(e), NULL);
 }
 
 /* Lists the token's service names into buf ("rtm, chat") for a detail line. */
@@ -816,7 +820,7 @@ static void compute_expiry(eval *e) {
     if (is_007(e))
         e->has_privilege =
             e->matched && has_privilege(t, e->matched->first_privilege, e->matched->privilege_count,
-                                        1, &e->privilege_value);
+                                        entry_privilege(e), &e->privilege_value);
     else
         e->has_privilege = has_006_privilege(
             t, e->rtc ? TD_PRIV_JOIN_CHANNEL : TD_PRIV_RTM_LOGIN_006, &e->privilege_value);
@@ -858,7 +862,7 @@ static void privilege_expiry_hints(eval *e) {
         return;
     if (v < LOOKS_LIKE_UNIX_TIME)
         add_hint(e, DIAG_HINT_PRIVILEGE_EXPIRE_LOOKS_RELATIVE);
-    else if ((int64_t)v <= (int64_t)t->ts - MAX_TOKEN_LIFETIME)
+    else if ((int64_t)v <= (int64_t)t->ts - TD_LIFETIME_MAX)
         add_hint(e, DIAG_HINT_EXPIRED_AT_ISSUE);
 }
 
@@ -912,7 +916,7 @@ static void add_warnings(eval *e) {
     if (left > 0 && left <= WILL_EXPIRE_WINDOW)
         add_warning(e, DIAG_WARN_EXPIRES_SOON);
     bool v7 = is_007(e);
-    if (v7 && t->expire > MAX_TOKEN_LIFETIME)
+    if (v7 && t->expire > TD_LIFETIME_MAX)
         add_warning(e, DIAG_WARN_LIFETIME_OVER_24H);
     if (v7 && t->expire >= LOOKS_LIKE_UNIX_TIME)
         add_warning(e, DIAG_WARN_EXPIRE_LOOKS_ABSOLUTE);

@@ -156,7 +156,7 @@ json_t *diag_token_to_json(const td_token *tok) {
     json_t *o = json_object();
     if (!o)
         return NULL;
-    bool v6 = strcmp(tok->version, "006") == 0;
+    bool v6 = td_is_006(tok);
     json_object_set_new(o, "version", json_string(v6 ? "006" : "007"));
     json_object_set_new(o, "app_id", json_str(tok->app_id));
     if (v6) {
@@ -310,7 +310,7 @@ static void signature_write(diag_jw *w, td_str sig) {
 }
 
 void diag_token_json_write(diag_jw *w, const td_token *tok) {
-    bool v6 = strcmp(tok->version, "006") == 0;
+    bool v6 = td_is_006(tok);
     diag_jw_rawz(w, v6 ? "{\"version\":\"006\",\"app_id\":" : "{\"version\":\"007\",\"app_id\":");
     jw_str(w, tok->app_id);
     if (v6) {
@@ -421,7 +421,7 @@ static void print_quoted(FILE *out, td_str s) {
 
 static void print_privileges(FILE *out, const td_token *tok, uint16_t service_type, uint16_t first,
                              uint16_t count, int64_t now, const char *indent) {
-    bool v6 = strcmp(tok->version, "006") == 0;
+    bool v6 = td_is_006(tok);
     fprintf(out, "%sprivileges:%s\n", indent, count ? "" : " none");
     for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
         const td_privilege *p = &tok->privileges[first + i];
@@ -509,7 +509,7 @@ static void print_service(FILE *out, const td_token *tok, uint16_t index, const 
 }
 
 void diag_token_print(FILE *out, const td_token *tok, int64_t now) {
-    bool v6 = strcmp(tok->version, "006") == 0;
+    bool v6 = td_is_006(tok);
     char sig[2 * 64 + 1];
     size_t sig_len = tok->signature.len > 64 ? 64 : tok->signature.len;
     td_hex((const unsigned char *)tok->signature.ptr, sig_len, sig);
@@ -533,9 +533,9 @@ void diag_token_print(FILE *out, const td_token *tok, int64_t now) {
     print_when(out, tok->issue_ts, now, false);
     fputc('\n', out);
     fprintf(out, "expire      %u s%s -> ", tok->expire,
-            tok->expire == 0      ? " (0: 24 h)"
-            : tok->expire > 86400 ? " (cut to 24 h)"
-                                  : "");
+            tok->expire == 0                ? " (0: 24 h)"
+            : tok->expire > TD_LIFETIME_MAX ? " (cut to 24 h)"
+                                            : "");
     print_when(out, td_token_expiry(tok), now, true);
     fputc('\n', out);
     fprintf(out, "salt        %u\n", tok->salt);
