@@ -6,7 +6,8 @@
  * A thin layer over db/tddb.h. `create` prints the new key alone on standard output (so that
  * `KEY=$(tokendoctor apikey create --role admin)` works) and a note on standard error; it is the
  * only time the key is ever shown -- the database keeps its SHA-256 only. `list` shows ids,
- * names, roles and times, never a key or a hash.
+ * names, roles and times (created, last used -- to a minute, as the service records it --,
+ * revoked), never a key or a hash.
  *
  * Exit statuses: 0 ok, 1 no such key, 64 usage (bad role or name), 70 storage error.
  */
@@ -71,7 +72,7 @@ static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
                            (int)(sizeof a->pos / sizeof a->pos[0]));
 }
 
-/* A time field of the list: "-" when there is none (a key not revoked). */
+/* A time field of the list: "-" when there is none (a key not revoked, or never used). */
 static void format_time(json_t *v, char *out, size_t cap) {
     if (json_is_integer(v))
         cli_format_utc(json_integer_value(v), out, cap);
@@ -119,17 +120,20 @@ static int apikey_list(tdb *db, const apikey_args *a) {
     if (json_array_size(list) == 0) {
         printf("no API keys in %s\n", tdb_path(db));
     } else {
-        printf("%-6s%-26s%-8s%-25s%s\n", "ID", "NAME", "ROLE", "CREATED", "REVOKED");
+        printf("%-6s%-26s%-8s%-25s%-25s%s\n", "ID", "NAME", "ROLE", "CREATED", "LAST USED",
+               "REVOKED");
     }
     size_t i;
     json_t *k;
     json_array_foreach(list, i, k) {
-        char created[40], revoked[40];
+        char created[40], used[40], revoked[40];
         format_time(json_object_get(k, "created_at"), created, sizeof created);
+        format_time(json_object_get(k, "last_used_at"), used, sizeof used);
         format_time(json_object_get(k, "revoked_at"), revoked, sizeof revoked);
-        printf("%-6lld%-26s%-8s%-25s%s\n", (long long)json_integer_value(json_object_get(k, "id")),
+        printf("%-6lld%-26s%-8s%-25s%-25s%s\n",
+               (long long)json_integer_value(json_object_get(k, "id")),
                json_string_value(json_object_get(k, "name")),
-               json_string_value(json_object_get(k, "role")), created, revoked);
+               json_string_value(json_object_get(k, "role")), created, used, revoked);
     }
     json_decref(list);
     return CLI_EXIT_OK;

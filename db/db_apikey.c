@@ -10,6 +10,12 @@
  *
  * Names identify keys for people and are the "actor" of logged changes: printable ASCII, not
  * all digits (so that `apikey revoke ID|NAME` is unambiguous), unique among active keys.
+ *
+ * A verified key's last use is recorded (last_used_at) so that `apikey list` can show keys
+ * nobody uses any more. Verification is on the service's request path (behind its key cache),
+ * so the record is coarse: written only when the stored time is TDB_APIKEY_USE_INTERVAL old,
+ * and never waited for -- with no busy timeout for that one statement, a database locked by
+ * another writer skips the record instead of holding the request up to the 5 s busy timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,19 +167,41 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
     return TDB_OK;
 }
 
+/* Records that key `id` was used at now, unless a use at most TDB_APIKEY_USE_INTERVAL ago is
+ * already recorded (the WHERE repeats the caller's test: another connection may have recorded
+ * one meanwhile). Best effort: a busy database or any failure leaves the time as it was, and
+ * db's error message untouched. */
+static void record_use(tdb *db, int64_t id, int64_t now) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql,
+                           "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND "
+                           "(last_used_at IS NULL OR last_used_at <= ?1 - ?3 OR last_used_at > ?1)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return;
+    }
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_bind_int(st, 3, TDB_APIKEY_USE_INTERVAL);
+    sqlite3_busy_timeout(db->sql, 0);
+    (void)sqlite3_step(st);
+    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    sqlite3_finalize(st);
+}
+
 tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap) {
     unsigned char hash[HASH_LEN];
     td_sha256(key, len, hash);
     if (name_out && name_cap) {
         name_out[0] = '\0';
     }
-    sqlite3_stmt *st =
-        tdbi_prepare(db, "SELECT hash, role, name FROM api_keys WHERE revoked_at IS NULL",
-                     "verifying an API key");
+    sqlite3_stmt *st = tdbi_prepare(
+        db, "SELECT hash, role, name, id, last_used_at FROM api_keys WHERE revoked_at IS NULL",
+        "verifying an API key");
     if (!st) {
         return TDB_ROLE_NONE;
     }
     tdb_role role = TDB_ROLE_NONE;
+    int64_t id = 0, last_used = -1; /* -1: never */
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const void *stored = sqlite3_column_blob(st, 0);
@@ -184,19 +212,37 @@ tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
         if (name_out && name_cap) {
             snprintf(name_out, name_cap, "%s", (const char *)sqlite3_column_text(st, 2));
         }
+        id = sqlite3_column_int64(st, 3);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+            last_used = sqlite3_column_int64(st, 4);
+        }
     }
     if (rc != SQLITE_DONE) {
         tdbi_sql_fail(db, "verifying an API key");
         role = TDB_ROLE_NONE;
     }
     sqlite3_finalize(st);
+    int64_t now = (int64_t)time(NULL);
+    /* last_used > now: the clock went back; record the use rather than wait for it. */
+    if (role != TDB_ROLE_NONE &&
+        (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now)) {
+        record_use(db, id, now);
+    }
     return role;
 }
 
+/* Column col of the current row: a Unix time, or null. */
+static json_t *time_or_null(sqlite3_stmt *st, int col) {
+    return sqlite3_column_type(st, col) == SQLITE_NULL
+               ? json_null()
+               : json_integer((json_int_t)sqlite3_column_int64(st, col));
+}
+
 tdb_status tdb_apikey_list(tdb *db, json_t **out) {
-    sqlite3_stmt *st =
-        tdbi_prepare(db, "SELECT id, name, role, created_at, revoked_at FROM api_keys ORDER BY id",
-                     "listing API keys");
+    sqlite3_stmt *st = tdbi_prepare(db,
+                                    "SELECT id, name, role, created_at, revoked_at, last_used_at "
+                                    "FROM api_keys ORDER BY id",
+                                    "listing API keys");
     if (!st) {
         return TDB_ERROR;
     }
@@ -204,15 +250,13 @@ tdb_status tdb_apikey_list(tdb *db, json_t **out) {
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(st, 1);
-        json_t *revoked = sqlite3_column_type(st, 4) == SQLITE_NULL
-                              ? json_null()
-                              : json_integer(sqlite3_column_int64(st, 4));
         json_array_append_new(
-            list,
-            json_pack("{s:I, s:o, s:s, s:I, s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                      "name", tdbi_json_text(name ? name : "", name ? strlen(name) : 0), "role",
-                      (const char *)sqlite3_column_text(st, 2), "created_at",
-                      (json_int_t)sqlite3_column_int64(st, 3), "revoked_at", revoked));
+            list, json_pack("{s:I, s:o, s:s, s:I, s:o, s:o}", "id",
+                            (json_int_t)sqlite3_column_int64(st, 0), "name",
+                            tdbi_json_text(name ? name : "", name ? strlen(name) : 0), "role",
+                            (const char *)sqlite3_column_text(st, 2), "created_at",
+                            (json_int_t)sqlite3_column_int64(st, 3), "revoked_at",
+                            time_or_null(st, 4), "last_used_at", time_or_null(st, 5)));
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {

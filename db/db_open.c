@@ -120,6 +120,16 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE diagnoses_v2 RENAME TO diagnoses;"
     "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
     "CREATE INDEX diagnoses_by_at ON diagnoses(at);",
+
+    /* 3: when each API key was last used. Recording a use is not a configuration change: had
+     * it moved the configuration version, every service would empty its caches whenever a key
+     * is used. So the api_keys UPDATE trigger now watches the columns that say what a key may
+     * do, and last_used_at is not one of them. */
+    "ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;"
+    "DROP TRIGGER api_keys_UPDATE_bumps_config;"
+    "CREATE TRIGGER api_keys_UPDATE_bumps_config"
+    "  AFTER UPDATE OF name, role, hash, created_at, revoked_at ON api_keys"
+    "  BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;",
 };
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 _Static_assert(MIGRATION_COUNT == TDB_SCHEMA_VERSION, "one migration per schema version");

@@ -144,7 +144,7 @@ uint64_t tdb_config_version(tdb *db);
 bool tdb_ready(tdb *db, char *reason, size_t reason_cap);
 
 /* The current schema version (PRAGMA user_version after migration). */
-#define TDB_SCHEMA_VERSION 2
+#define TDB_SCHEMA_VERSION 3
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
@@ -214,11 +214,19 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
 /* Checks a presented key (len bytes, need not be NUL-terminated). Returns the role of a
  * matching key that is not revoked, TDB_ROLE_NONE otherwise (also on a storage error). The hash
  * is compared with every stored key in constant time. name_out (may be NULL) receives the key's
- * name (the actor of changes made with it). */
+ * name (the actor of changes made with it).
+ * A match records the use: the key's last_used_at becomes now when the stored time is at least
+ * TDB_APIKEY_USE_INTERVAL seconds old (or absent), so a busy key costs at most one write that
+ * often. That write never waits for a lock: when the database is busy it is skipped (a later
+ * verification records the use), and a failure of it does not change the result. It is not a
+ * configuration change (tdb_config_version does not move). */
+#define TDB_APIKEY_USE_INTERVAL 60
 tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 
-/* Every key, newest last: [{"id", "name", "role", "created_at", "revoked_at": UNIX|null}].
- * Never a key or its hash. *out is a new reference on TDB_OK. */
+/* Every key, newest last: [{"id", "name", "role", "created_at", "revoked_at": UNIX|null,
+ * "last_used_at": UNIX|null}] (last_used_at: null when never used; a database of a schema
+ * before version 3 did not record uses). Never a key or its hash. *out is a new reference on
+ * TDB_OK. */
 tdb_status tdb_apikey_list(tdb *db, json_t **out);
 
 /* Revokes a key by id (all digits), by name (the key of that name not yet revoked), or by the

@@ -91,8 +91,11 @@ expect 0 "$TD" project history "$APP" --db "$DB"
 has out "create"
 has out "replace"
 has out "primary.fingerprint: $FP1 -> "
+# The change log names who made the change: the OS user, on the CLI.
+ME=$(id -un 2>/dev/null) || ME="uid $(id -u)"
+has out " by $ME (cli)"
 expect 0 "$TD" project history "$APP" --db "$DB" --json
-has out '"actor": "cli"'
+has out "\"actor\": \"$ME (cli)\""
 has out '"changes"'
 
 # Validation errors name the field (exit 64) and never quote a certificate.
@@ -151,9 +154,11 @@ has out '"key": "tdk_'
 expect 0 "$TD" apikey list --db "$DB"
 has out "ci"
 has out "admin"
+has out "LAST USED"
 lacks out "$KEY"
 expect 0 "$TD" apikey list --db "$DB" --json
 has out '"revoked_at": null'
+has out '"last_used_at": null'
 lacks out "tdk_"
 if grep -a -q -F "${KEY#tdk_}" "$DB"; then fail "API key in the database"; fi
 expect 64 "$TD" apikey create --role root --db "$DB"

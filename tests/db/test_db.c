@@ -807,6 +807,93 @@ static void test_apikeys(void) {
     sandbox_free(&s);
 }
 
+/* The last use of a key: recorded by verification, at most once per TDB_APIKEY_USE_INTERVAL,
+ * listed, and not a configuration change (the service's caches must stay warm). */
+static int64_t listed_last_used(tdb *db, int64_t id) {
+    json_t *list = NULL;
+    int64_t at = -2; /* -2: not listed; -1: null */
+    EXPECT(tdb_apikey_list(db, &list) == TDB_OK);
+    size_t i;
+    json_t *k;
+    json_array_foreach(list, i, k) {
+        if (json_integer_value(json_object_get(k, "id")) != id) {
+            continue;
+        }
+        json_t *v = json_object_get(k, "last_used_at");
+        EXPECT(json_is_null(v) || json_is_integer(v));
+        at = json_is_integer(v) ? json_integer_value(v) : -1;
+    }
+    json_decref(list);
+    return at;
+}
+
+static void test_apikey_last_used(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char key[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
+    int64_t id = 0, other_id = 0;
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", key, &id) == TDB_OK);
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_READER, "idle", other, &other_id) == TDB_OK);
+    EXPECT(listed_last_used(db, id) == -1); /* never used */
+
+    uint64_t config = tdb_config_version(db);
+    int64_t before = (int64_t)time(NULL);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    int64_t used = listed_last_used(db, id);
+    CHECK(used >= before && used <= (int64_t)time(NULL), "last_used_at %lld", (long long)used);
+    EXPECT(listed_last_used(db, other_id) == -1);
+    CHECK(tdb_config_version(db) == config, "recording a use moved the configuration version");
+
+    /* Within the interval: not written again (the row keeps the older time). */
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE api_keys SET last_used_at = %lld WHERE id = %lld",
+             (long long)(before - TDB_APIKEY_USE_INTERVAL / 2), (long long)id);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    EXPECT(listed_last_used(db, id) == before - TDB_APIKEY_USE_INTERVAL / 2);
+    /* Older than the interval: recorded again. */
+    snprintf(sql, sizeof sql, "UPDATE api_keys SET last_used_at = %lld WHERE id = %lld",
+             (long long)(before - TDB_APIKEY_USE_INTERVAL), (long long)id);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    EXPECT(listed_last_used(db, id) >= before);
+
+    /* A wrong key records nothing. */
+    char wrong[TDB_APIKEY_LEN + 1];
+    memcpy(wrong, other, sizeof wrong);
+    wrong[10] = wrong[10] == 'a' ? 'b' : 'a';
+    EXPECT(tdb_apikey_verify(db, wrong, strlen(wrong), NULL, 0) == TDB_ROLE_NONE);
+    EXPECT(listed_last_used(db, other_id) == -1);
+
+    /* A database locked by another writer: the key is still verified, at once; the use is not
+     * recorded (no waiting for the lock on the request path). */
+    snprintf(sql, sizeof sql, "UPDATE api_keys SET last_used_at = NULL WHERE id = %lld",
+             (long long)id);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    sqlite3 *h = NULL;
+    EXPECT(sqlite3_open(s.db, &h) == SQLITE_OK);
+    EXPECT(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(waited < 2.5, "verification waited %.1f s for a locked database", waited);
+    EXPECT(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    EXPECT(listed_last_used(db, id) == -1);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    EXPECT(listed_last_used(db, id) >= before);
+
+    /* Revoking is still a configuration change. */
+    config = tdb_config_version(db);
+    EXPECT(tdb_apikey_revoke(db, "idle") == TDB_OK);
+    EXPECT(tdb_config_version(db) != config);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
 static void test_data_version(void) {
     sandbox s;
     sandbox_init(&s);
@@ -948,11 +1035,18 @@ static void test_migrate_from_v1(void) {
                         "INSERT INTO diagnoses (at, app_id, verdict, cause, code, platform) VALUES"
                         "  (100, 'x', 'rejected', 'token_expired', 109, 'native'),"
                         "  (101, 'x', 'joinable', 'ok', 0, 'native'),"
-                        "  (102, 'x', 'joinable_with_warnings', 'token_expires_soon', 0, 'web');",
+                        "  (102, 'x', 'joinable_with_warnings', 'token_expires_soon', 0, 'web');"
+                        "INSERT INTO api_keys (name, role, hash, created_at) VALUES"
+                        "  ('old-key', 'reader', zeroblob(32), 5);",
                         NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(h);
 
+    /* Keys of a schema that did not record uses: never used, as far as anyone knows. */
+    json_t *keys = NULL;
     tdb *db = open_ok(s.db, s.key);
+    EXPECT(tdb_apikey_list(db, &keys) == TDB_OK && json_array_size(keys) == 1 &&
+           json_is_null(json_object_get(json_array_get(keys, 0), "last_used_at")));
+    json_decref(keys);
     char reason[200];
     EXPECT(tdb_ready(db, reason, sizeof reason));
     EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
@@ -1250,6 +1344,7 @@ static const struct {
     {"corrupt_and_read_only", test_corrupt_and_read_only},
     {"two_processes", test_two_processes},
     {"apikeys", test_apikeys},
+    {"apikey_last_used", test_apikey_last_used},
     {"data_version", test_data_version},
     {"config_version", test_config_version},
     {"migrate_from_v1", test_migrate_from_v1},
