@@ -27,8 +27,6 @@
 #include "tddiag.h"
 #include "tdcore.h"
 
-#define MINT_ACCOUNT_MAX 255
-
 typedef struct {
     const char *version;
     const char *app_id;
@@ -36,21 +34,12 @@ typedef struct {
     const char *db_path;
     const char *key_file;
     const char *service;
-    bool rtm;
     const char *channel;
-    bool has_uid;
-    uint32_t uid;
     const char *account;
     const char *role;
-    bool subscriber;
-    bool has_expire;
-    uint32_t expire;
-    bool has_privilege_expire;
-    uint32_t privilege_expire;
-    bool has_issue_ts;
-    uint32_t issue_ts;
-    bool has_salt;
-    uint32_t salt;
+    diag_mint_request rq; /* the numbers; the strings above are copied in by mint_validate */
+    diag_mint_input in;   /* what diag_mint_prepare made of it */
+    char uid_buf[16];
 } mint_args;
 
 static void mint_usage(FILE *out) {
@@ -71,22 +60,13 @@ static void mint_usage(FILE *out) {
         "  --service             rtc (default; needs --channel) or rtm (needs --account or\n"
         "                        --uid: the user id)\n"
         "  --uid N | --account S the uid (0 or none = any uid) or the user account\n"
-        "  --role                publisher (default) or subscriber (rtc)\n"
+        "  --role                publisher (default) or subscriber (rtc; also host,\n"
+        "                        audience)\n"
         "  --expire              007: token lifetime in seconds; 006: ts = issue time + expire\n"
         "                        (default 3600)\n"
         "  --privilege-expire    every privilege's value (default: --expire); 006: issue time +\n"
         "                        this, as an absolute time\n"
         "  --issue-ts, --salt    fix the issue time (default now) and salt (default random)\n");
-}
-
-static bool parse_u32_flag(const char *flag, const char *value, uint32_t *out) {
-    uint64_t v;
-    if (!value || !cli_parse_u64(value, UINT32_MAX, &v)) {
-        cli_error("mint: %s needs a whole number in 0..4294967295", flag);
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
 }
 
 /* The string options first, in the order of their slots (see mint_parse_args): those are
@@ -133,49 +113,63 @@ const struct option *cli_mint_options(struct option *buf) {
 }
 
 /* A numeric option: given once, a whole number in 0..UINT32_MAX. */
-static bool mint_number(const cli_opts *p, bool *given, uint32_t *out) {
+static bool mint_number(const cli_opts *p, bool *given, uint64_t *out) {
     if (*given) {
         cli_error("mint: %s given twice", p->flag);
         return false;
     }
     *given = true;
-    return parse_u32_flag(p->flag, p->value, out);
-}
-
-/* An option that is one of two words: *second tells which. */
-static bool mint_choice(const cli_opts *p, const char *first, const char *second, bool *is_second) {
-    if (strcmp(p->value, first) != 0 && strcmp(p->value, second) != 0) {
-        cli_error("mint: %s must be %s or %s", p->flag, first, second);
+    if (!p->value || !cli_parse_u64(p->value, UINT32_MAX, out)) {
+        cli_error("mint: %s needs a whole number in 0..4294967295", p->flag);
         return false;
     }
-    *is_second = strcmp(p->value, second) == 0;
     return true;
 }
 
-/* Checks one option's value and stores what it means; returns false (message printed) on a
- * usage error. */
+/* Stores a numeric option's value; returns false (message printed) on a usage error. The
+ * string options are stored in their slots by cli_opts_next. */
 static bool mint_option(mint_args *a, const cli_opts *p, int opt) {
+    diag_mint_request *rq = &a->rq;
     switch (opt) {
-    case OPT_SERVICE:
-        return mint_choice(p, "rtc", "rtm", &a->rtm);
-    case OPT_ROLE:
-        return mint_choice(p, "publisher", "subscriber", &a->subscriber);
     case OPT_UID:
-        return mint_number(p, &a->has_uid, &a->uid);
+        return mint_number(p, &rq->has_uid, &rq->uid);
     case OPT_EXPIRE:
-        return mint_number(p, &a->has_expire, &a->expire);
+        return mint_number(p, &rq->has_expire, &rq->expire);
     case OPT_PRIVILEGE_EXPIRE:
-        return mint_number(p, &a->has_privilege_expire, &a->privilege_expire);
+        return mint_number(p, &rq->has_privilege_expire, &rq->privilege_expire);
     case OPT_ISSUE_TS:
-        return mint_number(p, &a->has_issue_ts, &a->issue_ts);
+        return mint_number(p, &rq->has_issue_ts, &rq->issue_ts);
     case OPT_SALT:
-        return mint_number(p, &a->has_salt, &a->salt);
+        return mint_number(p, &rq->has_salt, &rq->salt);
     }
-    return true; /* a string option without more to check */
+    return true;
 }
 
-/* Checks the combination of options. */
-static bool mint_validate(const mint_args *a) {
+/* Prints a diag_mint_prepare message with its leading field names as the flags that carry them
+ * ("uid, account: ..." -> "--uid, --account: ..."). */
+static void mint_error(const char *msg) {
+    char out[512];
+    size_t o = 0;
+    const char *colon = strchr(msg, ':');
+    bool start = true;
+    for (const char *c = msg; *c && o + 3 < sizeof out; c++) {
+        bool in_names = colon && c < colon;
+        if (in_names && start && *c != ' ' && *c != ',') {
+            out[o++] = '-';
+            out[o++] = '-';
+            start = false;
+        }
+        if (in_names && *c == ',')
+            start = true;
+        out[o++] = in_names && *c == '_' ? '-' : *c;
+    }
+    out[o] = '\0';
+    cli_error("mint: %s", out);
+}
+
+/* Checks the combination of options: the command line's own (the certificate's source) here,
+ * the rules of every mint request in diag_mint_prepare (shared with POST /v1/tokens). */
+static bool mint_validate(mint_args *a) {
     if (!a->version || (strcmp(a->version, "007") != 0 && strcmp(a->version, "006") != 0)) {
         cli_error("mint: --version must be 007 or 006");
         return false;
@@ -193,36 +187,20 @@ static bool mint_validate(const mint_args *a) {
         cli_error("mint: --key-file is used only with a database, not --certificate-file");
         return false;
     }
-    if (a->has_uid && a->account) {
-        cli_error("mint: --uid and --account cannot be used together");
+    diag_mint_request *rq = &a->rq;
+    rq->version = a->version;
+    rq->service = a->service;
+    rq->role = a->role;
+    rq->channel = a->channel;
+    rq->channel_len = a->channel ? strlen(a->channel) : 0;
+    rq->account = a->account;
+    rq->account_len = a->account ? strlen(a->account) : 0;
+    char err[256];
+    if (!diag_mint_prepare(rq, cli_now(), &a->in, a->uid_buf, err, sizeof err)) {
+        mint_error(err);
         return false;
     }
-    if (a->account && strlen(a->account) > MINT_ACCOUNT_MAX) {
-        cli_error("mint: --account is longer than %d bytes", MINT_ACCOUNT_MAX);
-        return false;
-    }
-    if (a->rtm) {
-        if (a->channel) {
-            cli_error("mint: --channel is not used with --service rtm (the user id is "
-                      "--account or --uid)");
-            return false;
-        }
-        if (a->role) {
-            cli_error("mint: --role is not used with --service rtm");
-            return false;
-        }
-        if (a->has_uid ? a->uid == 0 : (!a->account || !*a->account)) {
-            cli_error("mint: --service rtm needs a non-empty user id: --account S or --uid N "
-                      "(N > 0)");
-            return false;
-        }
-    } else if (!a->channel) {
-        cli_error("mint: --service rtc needs --channel NAME");
-        return false;
-    } else if (strlen(a->channel) > UINT16_MAX) {
-        cli_error("mint: --channel is longer than 65535 bytes");
-        return false;
-    }
+    a->in.app_id = a->app_id;
     return true;
 }
 
@@ -288,36 +266,11 @@ static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
         memcpy(cert, p->primary.certificate, TD_CERT_LEN + 1);
     }
     if (p) {
-        memset(p, 0, sizeof *p);
+        explicit_bzero(p, sizeof *p);
         free(p);
     }
     tdb_close(db);
     return rc;
-}
-
-/* Builds the token into out (diag_mint, spec as scratch). Returns its length, 0 on failure. */
-static size_t mint_build(td_ctx *ctx, const mint_args *a, const char *cert, td_token *spec,
-                         char *out, size_t out_cap) {
-    char uid_text[16] = "";
-    if (a->has_uid && a->uid != 0)
-        snprintf(uid_text, sizeof uid_text, "%u", a->uid);
-    const char *uid = a->account ? a->account : uid_text;
-    diag_mint_input in = {
-        .v006 = strcmp(a->version, "006") == 0,
-        .service = a->rtm ? DIAG_SERVICE_RTM : DIAG_SERVICE_RTC,
-        .subscriber = a->subscriber,
-        .app_id = a->app_id,
-        .channel = a->channel,
-        .channel_len = a->channel ? strlen(a->channel) : 0,
-        .uid = uid,
-        .uid_len = strlen(uid),
-        .issue_ts = a->issue_ts,
-        .expire = a->expire,
-        .privilege_expire = a->has_privilege_expire ? a->privilege_expire : a->expire,
-        .has_salt = a->has_salt,
-        .salt = a->salt,
-    };
-    return diag_mint(ctx, &in, cert, spec, out, out_cap);
 }
 
 static int mint_parse_args(int argc, char **argv, mint_args *a) {
@@ -340,27 +293,8 @@ static int mint_parse_args(int argc, char **argv, mint_args *a) {
         if (c == CLI_OPT_ERROR || !mint_option(a, &p, c))
             return CLI_EXIT_USAGE;
     }
-    if (!a->has_expire)
-        a->expire = 3600;
     if (!mint_validate(a))
         return CLI_EXIT_USAGE;
-    if (!a->has_issue_ts) {
-        a->issue_ts = (uint32_t)cli_now();
-        a->has_issue_ts = true;
-    }
-    if (strcmp(a->version, "006") == 0) {
-        uint32_t issue = a->issue_ts;
-        uint32_t priv = a->has_privilege_expire ? a->privilege_expire : a->expire;
-        if ((uint64_t)issue + a->expire > UINT32_MAX) {
-            cli_error("mint: --expire: issue time + expire is beyond 4294967295");
-            return CLI_EXIT_USAGE;
-        }
-        if ((uint64_t)issue + priv > UINT32_MAX) {
-            cli_error("mint: --privilege-expire: issue time + privilege expire is beyond "
-                      "4294967295");
-            return CLI_EXIT_USAGE;
-        }
-    }
     return -1;
 }
 
@@ -386,14 +320,14 @@ int cli_mint(int argc, char **argv) {
     if (!ctx || !spec || !out) {
         cli_error("mint: out of memory");
         rc = CLI_EXIT_INTERNAL;
-    } else if (mint_build(ctx, &a, cert, spec, out, TD_TOKEN_TEXT_MAX * 2) == 0) {
+    } else if (diag_mint(ctx, &a.in, cert, spec, out, TD_TOKEN_TEXT_MAX * 2) == 0) {
         cli_error("mint: the token could not be built (inputs too long?)");
         rc = CLI_EXIT_USAGE;
     } else {
         printf("%s\n", out);
         rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
-    memset(cert, 0, sizeof cert);
+    explicit_bzero(cert, sizeof cert);
     free(out);
     free(spec);
     td_ctx_free(ctx);

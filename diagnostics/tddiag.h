@@ -440,6 +440,29 @@ typedef struct {
     uint32_t salt;
 } diag_mint_input;
 
+/* A mint request as its front end read it, before defaults and rules: what `tokendoctor mint`'s
+ * flags and POST /v1/tokens' fields say (interfaces.md "mint"). Strings are borrowed, NULL when
+ * absent; numbers are range-checked here, so a front end only has to read them. */
+typedef struct {
+    const char *version; /* "007" or "006"; NULL: "007" */
+    const char *service; /* "rtc" or "rtm"; NULL: rtc */
+    const char *role;    /* as diag_role_parse; NULL: publisher (rtc only) */
+    const char *channel; /* rtc only */
+    size_t channel_len;
+    const char *account; /* the user account (rtc) or user id (rtm) */
+    size_t account_len;
+    bool has_uid, has_expire, has_privilege_expire, has_issue_ts, has_salt;
+    uint64_t uid, expire, privilege_expire, issue_ts, salt;
+} diag_mint_request;
+
+/* The rules of a mint request, the same for both front ends: applies the defaults (expire 3600,
+ * privilege_expire = expire, issue_ts = now, a random salt) and fills *out (all but app_id, which
+ * the caller sets; uid_buf holds the uid's text and must outlive *out). false with a message
+ * that starts with the JSON names of the fields at fault ("uid, account: ..."), never echoing a
+ * value. */
+bool diag_mint_prepare(const diag_mint_request *rq, int64_t now, diag_mint_input *out,
+                       char uid_buf[16], char *err, size_t err_cap);
+
 /* Fills spec (the caller's scratch token; td_token_expiry(spec) is then the token's expiry) and
  * builds the token signed with cert (32 characters) into out. Returns its length, 0 when it
  * cannot be built (inputs too long for the format). */

@@ -454,8 +454,12 @@ static void test_mint_cli(td_ctx *ctx) {
          "-1");
     expect_usage(r, "--uid", "negative uid");
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--role", "host");
+         "--role", "king");
     expect_usage(r, "--role", "bad role");
+    /* the role aliases diagnose accepts (host, audience) are mint's too */
+    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
+         "--role", "audience");
+    CHECK(r->status == 0, "--role audience: exit %d: %s", r->status, r->err);
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
          "--expire", "1h");
     expect_usage(r, "--expire", "bad expire");

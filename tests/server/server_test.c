@@ -25,6 +25,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -36,6 +38,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,6 +52,8 @@ static const char *vectors; /* the directory of the contract's vectors */
 #define CERT_A2 "aaaabbbbccccddddeeeeffff00001111"
 #define APP_B "11112222333344445555666677778888"
 #define CERT_B "99998888777766665555444433332222"
+/* The longest X-Request-Id kept from a client (docs/api.md "Request ids"). */
+#define SRV_ID_MAX_TEST 128
 
 static const char *project_a =
     "{\"app_id\":\"" APP_A "\",\"name\":\"test A\",\"primary\":{\"certificate\":\"" CERT_A
@@ -569,9 +574,373 @@ static void check_secrecy(const char *dir, const char *const *secrets, size_t n)
             CHECK(!memmem(txt, len, secrets[s], strlen(secrets[s])), "%s holds a secret", path);
         free(txt);
     }
-    for (size_t s = 0; s < n; s++)
-        CHECK(!tsrv_transcript || !strstr(tsrv_transcript, secrets[s]),
-              "a response held a certificate");
+    for (size_t s = 0; s < n; s++) {
+        const char *hit = tsrv_transcript ? strstr(tsrv_transcript, secrets[s]) : NULL;
+        CHECK(!hit, "a response held secret %zu: ...%.80s", s,
+              hit ? (hit > tsrv_transcript + 80 ? hit - 80 : tsrv_transcript) : "");
+    }
+}
+
+/* ---- Request ids, the access log, metrics, the OpenAPI document ------------------------------ */
+
+/* One request with extra header lines on a new connection; the answer's X-Request-Id into id
+ * ("" when absent). Returns the status (-1 on I/O error). */
+static int call_with_headers(int port, const char *method, const char *path, const char *headers,
+                             char *id, size_t id_cap) {
+    tsrv_conn c = {-1, port};
+    tsrv_resp r;
+    id[0] = '\0';
+    if (!tsrv_request(&c, method, path, headers, NULL, NULL, 0, &r))
+        return -1;
+    tsrv_close(&c);
+    if (!tsrv_header(&r, "X-Request-Id", id, id_cap))
+        id[0] = '\0';
+    int status = r.status;
+    tsrv_resp_free(&r);
+    return status;
+}
+
+static bool is_generated_id(const char *id) {
+    return strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16;
+}
+
+/* Every answer carries X-Request-Id: a proxy's when it is a sane token, else one of ours. */
+static void test_request_ids(int port, const char *admin) {
+    char id[256], first[256] = "";
+    CHECK(call_with_headers(port, "GET", "/healthz", "X-Request-Id: trace-42/abc.def\r\n", id,
+                            sizeof id) == 200 &&
+              strcmp(id, "trace-42/abc.def") == 0,
+          "a sane X-Request-Id is answered back (got '%s')", id);
+    char longest[SRV_ID_MAX_TEST + 32];
+    snprintf(longest, sizeof longest, "X-Request-Id: %0*d\r\n", SRV_ID_MAX_TEST, 7);
+    CHECK(call_with_headers(port, "GET", "/healthz", longest, id, sizeof id) == 200 &&
+              strlen(id) == SRV_ID_MAX_TEST,
+          "an id of %d characters is kept (got %zu)", SRV_ID_MAX_TEST, strlen(id));
+    const char *insane[] = {"X-Request-Id: has space\r\n",   "X-Request-Id: q\"uote\r\n",
+                            "X-Request-Id: q'uote\r\n",      "X-Request-Id: back\\slash\r\n",
+                            "X-Request-Id: caf\xc3\xa9\r\n", "X-Request-Id: \r\n"};
+    for (size_t i = 0; i < sizeof insane / sizeof insane[0]; i++) {
+        CHECK(call_with_headers(port, "GET", "/healthz", insane[i], id, sizeof id) == 200 &&
+                  is_generated_id(id),
+              "insane id %zu replaced by a generated one (got '%s')", i, id);
+    }
+    snprintf(longest, sizeof longest, "X-Request-Id: %0*d\r\n", SRV_ID_MAX_TEST + 1, 7);
+    CHECK(call_with_headers(port, "GET", "/healthz", longest, id, sizeof id) == 200 &&
+              is_generated_id(id),
+          "an id of %d characters is replaced (got '%s')", SRV_ID_MAX_TEST + 1, id);
+    /* on every answer, errors included; generated ids differ */
+    struct {
+        const char *method, *path;
+        int status;
+    } routes[] = {{"GET", "/nope", 404},        {"GET", "/v1/diagnose", 405},
+                  {"GET", "/v1/projects", 401}, {"POST", "/v1/diagnose", 400},
+                  {"GET", "/metrics", 200},     {"GET", "/openapi.yaml", 200}};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        int st = call_with_headers(port, routes[i].method, routes[i].path, NULL, id, sizeof id);
+        CHECK(st == routes[i].status && is_generated_id(id) && strcmp(id, first) != 0,
+              "%s %s: %d with X-Request-Id '%s' (previous '%s')", routes[i].method, routes[i].path,
+              st, id, first);
+        snprintf(first, sizeof first, "%s", id);
+    }
+    /* the request the access-log check looks for: a key, and a User-Agent to escape */
+    char headers[512];
+    snprintf(headers, sizeof headers,
+             "Authorization: Bearer %s\r\nUser-Agent: ua \"q\" \\ \x01 \xc3\xbc\r\n"
+             "X-Request-Id: ua-check-1\r\n",
+             admin);
+    CHECK(call_with_headers(port, "GET", "/v1/projects", headers, id, sizeof id) == 200 &&
+              strcmp(id, "ua-check-1") == 0,
+          "the User-Agent request (id '%s')", id);
+}
+
+/* Every access line is one JSON object with the client, user agent, key name and request id. */
+static void check_access_log(const char *alog, const char *const *keys, size_t nkeys) {
+    int lines = 0, bad = 0;
+    bool ua_seen = false, trace_seen = false;
+    for (const char *l = alog; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        json_t *j = json_loadb(l, n, 0, NULL);
+        lines++;
+        const char *rid = j ? jstr(j, "request_id") : NULL;
+        const char *client = j ? jstr(j, "client") : NULL;
+        if (!rid || !*rid || !client || strcmp(client, "127.0.0.1") != 0 ||
+            !json_object_get(j, "user_agent") || !json_object_get(j, "key"))
+            bad++;
+        if (rid && strcmp(rid, "ua-check-1") == 0) {
+            ua_seen = true;
+            const char *ua = jstr(j, "user_agent"), *key = jstr(j, "key");
+            /* bytes outside printable ASCII are \u00XX: valid JSON whatever was sent */
+            CHECK(ua && strcmp(ua, "ua \"q\" \\ \x01 \xc3\x83\xc2\xbc") == 0, "user agent '%s'",
+                  ua ? ua : "(none)");
+            CHECK(key && strcmp(key, "admin") == 0, "the key's name is logged: %s",
+                  key ? key : "(none)");
+        }
+        if (rid && strcmp(rid, "trace-42/abc.def") == 0) {
+            trace_seen = true;
+            CHECK(json_is_null(json_object_get(j, "key")), "no key on an open route");
+            CHECK(jstr(j, "route") && strcmp(jstr(j, "route"), "/healthz") == 0, "its route");
+        }
+        for (size_t k = 0; k < nkeys; k++)
+            CHECK(!memmem(l, n, keys[k], strlen(keys[k])), "a key in the access log");
+        json_decref(j);
+        l = end ? end + 1 : NULL;
+    }
+    CHECK(lines > 50 && bad == 0, "%d access lines, %d not JSON with the request fields", lines,
+          bad);
+    CHECK(ua_seen && trace_seen, "the lines of the two marked requests (%d, %d)", ua_seen,
+          trace_seen);
+}
+
+/* The value of the sample line "name VALUE" in Prometheus text; -1 when absent. */
+static double metric_value(const char *text, const char *name) {
+    size_t n = strlen(name);
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, name, n) == 0 && l[n] == ' ')
+            return strtod(l + n + 1, NULL);
+        l = strchr(l, '\n');
+        l = l ? l + 1 : NULL;
+    }
+    return -1;
+}
+
+/* The standard process_* metrics, and label values without spaces. */
+static void test_metrics_process(int port, int64_t started_before) {
+    CHECK(tsrv_call(port, "GET", "/", NULL, NULL, NULL, NULL) > 0, "the web page, to count");
+    tsrv_resp raw;
+    CHECK(tsrv_call(port, "GET", "/metrics", NULL, NULL, NULL, &raw) == 200, "metrics");
+    const char *m = raw.body ? raw.body : "";
+    struct {
+        const char *name, *type;
+    } std[] = {{"process_cpu_seconds_total", "counter"},
+               {"process_resident_memory_bytes", "gauge"},
+               {"process_virtual_memory_bytes", "gauge"},
+               {"process_open_fds", "gauge"},
+               {"process_max_fds", "gauge"},
+               {"process_start_time_seconds", "gauge"}};
+    for (size_t i = 0; i < sizeof std / sizeof std[0]; i++) {
+        char type[96];
+        snprintf(type, sizeof type, "# TYPE %s %s\n", std[i].name, std[i].type);
+        CHECK(strstr(m, type) && metric_value(m, std[i].name) >= 0, "metrics: %s, a %s",
+              std[i].name, std[i].type);
+    }
+    double rss = metric_value(m, "process_resident_memory_bytes");
+    double vms = metric_value(m, "process_virtual_memory_bytes");
+    double fds = metric_value(m, "process_open_fds"), max = metric_value(m, "process_max_fds");
+    double start = metric_value(m, "process_start_time_seconds");
+    CHECK(rss > 1e5 && vms >= rss, "memory: resident %.0f, virtual %.0f", rss, vms);
+    /* stdin, stdout, stderr, the database, the listening sockets, this connection */
+    CHECK(fds >= 6 && max >= fds, "descriptors: %.0f open of %.0f", fds, max);
+    CHECK(start >= (double)started_before - 2 && start <= (double)time(NULL) + 2,
+          "start time %.2f, service started after %lld", start, (long long)started_before);
+    CHECK(metric_value(m, "process_cpu_seconds_total") >= 0, "cpu seconds");
+    CHECK(strstr(m, "tokendoctor_http_requests_total{route=\"/\",status="), "route=\"/\"");
+    /* no label value holds a space */
+    for (const char *l = m; *l;) {
+        const char *end = strchr(l, '\n');
+        size_t n = end ? (size_t)(end - l) : strlen(l);
+        const char *open = memchr(l, '{', n), *close = open ? memchr(open, '}', n) : NULL;
+        CHECK(l[0] == '#' || !open || !close || !memchr(open, ' ', (size_t)(close - open)),
+              "a label value with a space: %.*s", (int)n, l);
+        if (!end)
+            break;
+        l = end + 1;
+    }
+    tsrv_resp_free(&raw);
+}
+
+/* (Not through tsrv_call: the document's samples hold example certificates, which the secrecy
+ * check of the transcript would take for the test's.) */
+static void test_openapi(int port) {
+    tsrv_resp raw;
+    char v[128] = "";
+    tsrv_conn c = {-1, port};
+    CHECK(tsrv_request(&c, "GET", "/openapi.yaml", NULL, NULL, NULL, 0, &raw) && raw.status == 200,
+          "openapi.yaml");
+    tsrv_close(&c);
+    CHECK(tsrv_header(&raw, "Content-Type", v, sizeof v) && strcmp(v, "application/yaml") == 0,
+          "openapi content type %s", v);
+    CHECK(raw.body && strncmp(raw.body, "openapi: 3.1", 12) == 0 &&
+              strstr(raw.body, "\n  /openapi.yaml:\n") && strstr(raw.body, "\n  /v1/diagnose:\n"),
+          "the document, describing itself and the API");
+    tsrv_resp_free(&raw);
+    CHECK(tsrv_call(port, "HEAD", "/openapi.yaml", NULL, NULL, NULL, &raw) == 200 &&
+              raw.body_len == 0,
+          "HEAD openapi.yaml");
+    tsrv_resp_free(&raw);
+    CHECK(tsrv_call(port, "POST", "/openapi.yaml", NULL, "{}", NULL, &raw) == 405 &&
+              tsrv_header(&raw, "Allow", v, sizeof v) && strcmp(v, "GET, HEAD") == 0,
+          "POST openapi.yaml: 405, Allow %s", v);
+    tsrv_resp_free(&raw);
+}
+
+/* A path that cannot name an App ID: the same 404 on the project, its history and its
+ * diagnoses, whatever the query. */
+static void test_bad_app_id(int port, const char *reader) {
+    const char *paths[] = {"/v1/projects/nothex", "/v1/projects/nothex/history",
+                           "/v1/projects/nothex/diagnoses", "/v1/projects/nothex/diagnoses?limit=0",
+                           "/v1/projects/0123/diagnoses?limit=abc"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        json_t *j;
+        int st = tsrv_call(port, "GET", paths[i], reader, NULL, &j, NULL);
+        CHECK(st == 404 && is_error(j, "not_found"), "GET %s: %d %s", paths[i], st,
+              j ? jstr(j, "error.code") : "");
+        json_decref(j);
+    }
+}
+
+/* `apikey list` shows when the service last saw each key; the change log names the key. */
+static void test_key_use_and_actor(const tsrv_proc *p, int64_t since) {
+    char out[400], err[400];
+    snprintf(out, sizeof out, "%s/apikey-list.json", p->dir);
+    snprintf(err, sizeof err, "%s/apikey-list.err", p->dir);
+    const char *argv[] = {bin, "apikey", "list", "--json", "--db", p->db, NULL};
+    pid_t pid = tu_spawn(argv, NULL, out, err);
+    CHECK(pid > 0 && tu_wait(pid) == 0, "apikey list --json");
+    char *text = tu_read_file(out, NULL);
+    json_t *list = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    size_t i;
+    json_t *k;
+    int checked = 0;
+    json_array_foreach(list, i, k) {
+        const char *name = jstr(k, "name");
+        json_t *used = json_object_get(k, "last_used_at");
+        if (name && strcmp(name, "admin") == 0) {
+            checked++;
+            CHECK(json_is_integer(used) && json_integer_value(used) >= since &&
+                      json_integer_value(used) <= (json_int_t)time(NULL),
+                  "the admin key's last use is recorded");
+        } else if (name && strcmp(name, "idle") == 0) {
+            checked++;
+            CHECK(json_is_null(used), "a key never used: last_used_at null");
+        }
+    }
+    CHECK(checked == 2, "apikey list shows the admin and idle keys");
+    json_decref(list);
+    const char *human[] = {bin, "apikey", "list", "--db", p->db, NULL};
+    pid = tu_spawn(human, NULL, out, err);
+    CHECK(pid > 0 && tu_wait(pid) == 0, "apikey list");
+    text = tu_read_file(out, NULL);
+    CHECK(text && strstr(text, "LAST USED"), "apikey list has a LAST USED column");
+    free(text);
+
+    json_t *j;
+    CHECK(tsrv_call(p->port, "GET", "/v1/projects/" APP_A "/history", p->admin_key, NULL, &j,
+                    NULL) == 200,
+          "history");
+    json_t *e;
+    int changes = 0;
+    json_array_foreach(json_object_get(j, "history"), i, e) {
+        changes++;
+        CHECK(jstr(e, "actor") && strcmp(jstr(e, "actor"), "admin") == 0,
+              "a change over HTTP is the key's: %s", jstr(e, "actor") ? jstr(e, "actor") : "");
+    }
+    CHECK(changes > 0, "changes logged");
+    json_decref(j);
+}
+
+/* The first start's admin key never reaches a log: with standard output not a terminal it is
+ * written to a file of mode 0600 that the message names; on a terminal it is printed, unless
+ * --admin-key-file is given; a file that cannot be written fails the start (the key revoked). */
+static bool read_pty(int master, char *buf, size_t cap, const char *until) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < 1000 && !strstr(buf, until); i++) {
+        struct pollfd pfd = {master, POLLIN, 0};
+        if (poll(&pfd, 1, 10) <= 0)
+            continue;
+        ssize_t n = read(master, buf + len, cap - 1 - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
+    return strstr(buf, until) != NULL;
+}
+
+static void test_bootstrap_key_file(const tsrv_proc *first) {
+    char path[400];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/admin-api-key", first->dir);
+    CHECK(strcmp(first->admin_key_file, path) == 0, "the message names %s (got '%s')", path,
+          first->admin_key_file);
+    CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "%s has mode 0600", path);
+    char *out = tu_read_file(first->out, NULL);
+    CHECK(out && !strstr(out, "tdk_") && strstr(out, path), "stdout names the file, not the key");
+    free(out);
+
+    /* on a terminal: printed, no file */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (!CHECK(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0, "a pty")) {
+        if (master >= 0)
+            close(master);
+        return;
+    }
+    char pts[128], dir[256], text[8192];
+    snprintf(pts, sizeof pts, "%s", ptsname(master));
+    tsrv_proc p;
+    if (make_dir(dir, sizeof dir) && CHECK(tsrv_start_out(&p, bin, dir, NULL, pts), "on a pty")) {
+        CHECK(read_pty(master, text, sizeof text, "/v1/projects") && strstr(text, "tdk_"),
+              "the key is printed on a terminal: %s", text);
+        snprintf(path, sizeof path, "%s/admin-api-key", dir);
+        CHECK(stat(path, &sb) != 0, "no key file when it was printed");
+        CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+    }
+    /* --admin-key-file: written there, even on a terminal */
+    if (make_dir(dir, sizeof dir)) {
+        snprintf(path, sizeof path, "%s/my key", dir);
+        const char *extra[] = {"--admin-key-file", path, NULL};
+        if (CHECK(tsrv_start_out(&p, bin, dir, extra, pts), "with --admin-key-file")) {
+            CHECK(read_pty(master, text, sizeof text, "/v1/projects") && !strstr(text, "tdk_") &&
+                      strstr(text, path),
+                  "a terminal shows the file's name, not the key: %s", text);
+            char *key = tu_read_file(path, NULL);
+            CHECK(key && strncmp(key, "tdk_", 4) == 0 && stat(path, &sb) == 0 &&
+                      (sb.st_mode & 0777) == 0600,
+                  "the key is in %s, mode 0600", path);
+            free(key);
+            CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+        }
+    }
+    close(master);
+    /* a file that cannot be written: the start fails, the key made for it is revoked */
+    if (make_dir(dir, sizeof dir)) {
+        snprintf(path, sizeof path, "%s/no/such/dir/key", dir);
+        const char *extra[] = {"--admin-key-file", path, NULL};
+        CHECK(!tsrv_start(&p, bin, dir, extra), "an unwritable key file fails the start");
+        char *err = tu_read_file(p.err, NULL);
+        CHECK(err && strstr(err, path), "the error names %s", path);
+        free(err);
+        char db[320];
+        snprintf(db, sizeof db, "%s/t.db", dir);
+        CHECK(sql_count(db, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL") == 0,
+              "no usable key left behind");
+    }
+}
+
+/* --access-log: FILE (service messages stay on stderr), stderr, off. */
+static void test_access_log_destinations(void) {
+    char dir[256];
+    if (!make_dir(dir, sizeof dir))
+        return;
+    const char *modes[] = {"stderr", "off"};
+    for (int m = 0; m < 2; m++) {
+        tsrv_proc p;
+        const char *extra[] = {"--threads", "1", "--access-log", modes[m], NULL};
+        if (!CHECK(tsrv_start(&p, bin, dir, extra), "--access-log %s", modes[m]))
+            continue;
+        CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200, "healthz");
+        CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+        char *err = tu_read_file(p.err, NULL);
+        bool lines = err && strstr(err, "\"route\":\"/healthz\"");
+        CHECK(err && strstr(err, "tokendoctor: serving"), "service messages on stderr");
+        CHECK(lines == (m == 0), "--access-log %s: access lines on stderr: %d", modes[m], lines);
+        free(err);
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/access.log", dir);
+    CHECK(!tu_file_contains(path, "/healthz", 8), "nothing in the file with stderr or off");
 }
 
 /* ---- TCP_NODELAY on accepted connections --------------------------------------------------- */
@@ -675,23 +1044,108 @@ static bool log_has_line(const char *text, const char *a, const char *b) {
     return false;
 }
 
+/* The drift issue 14 found: POST /v1/tokens and `tokendoctor mint` read the same inputs, so one
+ * table of inputs goes through both and must come out the same -- refused by both (400 / exit
+ * 64), or the same token from both (issue time and salt fixed). */
+static void test_mint_like_cli(const tsrv_proc *p, const char *admin) {
+    static const struct {
+        const char *json;     /* the body's fields after app_id */
+        const char *flags[8]; /* the same as mint flags after --app-id ... --db ... */
+        bool ok;
+    } rows[] = {
+        {"\"service\":\"rtm\",\"channel\":\"x\",\"role\":\"subscriber\"",
+         {"--service", "rtm", "--channel", "x", "--role", "subscriber"},
+         false},
+        {"\"service\":\"rtm\"", {"--service", "rtm"}, false},
+        {"\"service\":\"rtm\",\"uid\":0", {"--service", "rtm", "--uid", "0"}, false},
+        {"\"service\":\"rtm\",\"account\":\"bob\"", {"--service", "rtm", "--account", "bob"}, true},
+        {"\"service\":\"rtm\",\"uid\":7", {"--service", "rtm", "--uid", "7"}, true},
+        {"\"channel\":\"c\",\"role\":\"host\"", {"--channel", "c", "--role", "host"}, true},
+        {"\"channel\":\"c\",\"role\":\"audience\"", {"--channel", "c", "--role", "audience"}, true},
+        {"\"channel\":\"c\",\"role\":\"king\"", {"--channel", "c", "--role", "king"}, false},
+        {"\"channel\":\"\"", {"--channel", ""}, false},
+        {"\"uid\":1", {"--uid", "1"}, false},
+        {"\"channel\":\"c\",\"uid\":1,\"account\":\"a\"",
+         {"--channel", "c", "--uid", "1", "--account", "a"},
+         false},
+        {"\"channel\":\"c\",\"uid\":4294967296", {"--channel", "c", "--uid", "4294967296"}, false},
+        {"\"channel\":\"c\",\"version\":\"006\",\"expire\":4294967295",
+         {"--channel", "c", "--version", "006", "--expire", "4294967295"},
+         false},
+        {"\"channel\":\"c\",\"version\":\"006\",\"uid\":42,\"expire\":60",
+         {"--channel", "c", "--version", "006", "--uid", "42", "--expire", "60"},
+         true},
+        {"\"channel\":\"c\",\"uid\":42,\"expire\":60,\"privilege_expire\":30",
+         {"--channel", "c", "--uid", "42", "--expire", "60", "--privilege-expire", "30"},
+         true},
+    };
+    json_t *j;
+    CHECK(tsrv_call(p->port, "PUT", "/v1/projects/" APP_A, admin, project_a, &j, NULL) == 200,
+          "mint like cli: project stored");
+    json_decref(j);
+    char out[400], err[400];
+    snprintf(out, sizeof out, "%s/mint.out", p->dir);
+    snprintf(err, sizeof err, "%s/mint.err", p->dir);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char body[512];
+        bool versioned = strstr(rows[i].json, "\"version\"") != NULL;
+        snprintf(body, sizeof body,
+                 "{\"app_id\":\"" APP_A "\",\"issue_ts\":1700000000,\"salt\":7,%s%s}",
+                 versioned ? "" : "\"version\":\"007\",", rows[i].json);
+        int status = tsrv_call(p->port, "POST", "/v1/tokens", admin, body, &j, NULL);
+        const char *argv[32] = {bin,   "mint",       "--app-id",   APP_A,    "--db",
+                                p->db, "--issue-ts", "1700000000", "--salt", "7"};
+        int n = 10;
+        if (!versioned) {
+            argv[n++] = "--version";
+            argv[n++] = "007";
+        }
+        for (int f = 0; f < 8 && rows[i].flags[f]; f++)
+            argv[n++] = rows[i].flags[f];
+        argv[n] = NULL;
+        int exit_status = tu_wait(tu_spawn(argv, NULL, out, err));
+        char *printed = tu_read_file(out, NULL);
+        const char *token = j ? jstr(j, "token") : NULL;
+        if (rows[i].ok)
+            CHECK(status == 200 && exit_status == 0 && token && printed &&
+                      strncmp(printed, token, strlen(token)) == 0,
+                  "mint row %zu (%s): HTTP %d and CLI exit %d give the same token", i, rows[i].json,
+                  status, exit_status);
+        else
+            CHECK(status == 400 && exit_status == 64,
+                  "mint row %zu (%s): refused by both (HTTP %d, CLI exit %d)", i, rows[i].json,
+                  status, exit_status);
+        free(printed);
+        json_decref(j);
+    }
+}
+
 static void suite_api(void) {
     char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "2", NULL};
+    int64_t started_before = (int64_t)time(NULL);
     if (!start_fresh(&p, dir, sizeof dir, extra))
         return;
-    CHECK(p.admin_key[0], "first start prints an admin key");
-    char reader[TDB_APIKEY_LEN + 1], admin[96];
+    CHECK(p.admin_key[0], "first start makes an admin key");
+    char reader[TDB_APIKEY_LEN + 1], idle[TDB_APIKEY_LEN + 1], admin[96];
     snprintf(admin, sizeof admin, "%s", p.admin_key);
     CHECK(make_key(p.db, TDB_ROLE_READER, "reader", reader), "reader key");
+    CHECK(make_key(p.db, TDB_ROLE_READER, "idle", idle), "a key nobody uses");
+    test_bootstrap_key_file(&p);
 
     test_probes(p.port);
     test_errors_and_limits(p.port);
     test_decode_and_catalog(p.port);
     test_projects(p.port, admin, reader);
+    test_mint_like_cli(&p, admin);
     test_web_page(p.port);
     test_nodelay(&p);
+    test_request_ids(p.port, admin);
+    test_metrics_process(p.port, started_before);
+    test_openapi(p.port);
+    test_bad_app_id(p.port, reader);
+    test_key_use_and_actor(&p, started_before);
 
     /* revoked: refused at once (the key cache follows the database) */
     json_t *j;
@@ -723,16 +1177,15 @@ static void suite_api(void) {
     CHECK(page == 200 || page == 404, "the web page needs no key (%d)", page);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
 
+    /* the admin key is in admin-api-key only, never in an output or log */
     const char *secrets[] = {CERT_A, CERT_A2, admin + 4, reader + 4};
-    /* the admin key legitimately appears once in out-1.txt (the first start): check the rest */
-    check_secrecy(dir, secrets, 2);
+    check_secrecy(dir, secrets, 4);
     char path[400];
     snprintf(path, sizeof path, "%s/access.log", dir);
     size_t len;
     char *alog = tu_read_file(path, &len);
     CHECK(alog && strstr(alog, "\"route\":\"/v1/diagnose\""), "access log written");
-    for (size_t s = 2; s < 4; s++)
-        CHECK(!alog || !strstr(alog, secrets[s]), "no key in the access log");
+    check_access_log(alog, secrets + 2, 2);
     CHECK(!alog || !strstr(alog, "007garbage"), "no token in the access log");
     CHECK(log_has_line(alog, "\"route\":\"/v1/diagnose\",\"status\":200,",
                        "\"app_id\":\"" APP_A "\",\"verdict\":\""),
@@ -741,6 +1194,7 @@ static void suite_api(void) {
                        "\"app_id\":null,\"verdict\":null,"),
           "a batch is logged without an App ID or verdict");
     free(alog);
+    test_access_log_destinations();
 }
 
 /* ---- scenarios ----------------------------------------------------------------------------- */
