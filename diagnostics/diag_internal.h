@@ -26,6 +26,10 @@ char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_char
  * overlong forms, surrogates and code points above U+10FFFF are invalid, as jansson judges. */
 size_t diag_utf8_len(const unsigned char *p, size_t n);
 
+/* Moves *p and *n past the whitespace (C isspace: space, \t \n \v \f \r) around the text:
+ * what a shell, a form or a config file adds to a token, an App ID or a channel name. */
+void diag_trim(const char **p, size_t *n);
+
 /* "2024-01-02 03:04:05 UTC" (the plain number when t is not representable) into buf; returns
  * buf. */
 const char *diag_utc_time(char *buf, size_t cap, int64_t t);

@@ -164,18 +164,6 @@ static bool bytes_eq_nocase(const char *a, size_t an, const char *b, size_t bn) 
     return true;
 }
 
-static bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* p, n without surrounding whitespace. */
-static void trimmed(const char **p, size_t *n) {
-    while (*n && is_space((*p)[0]))
-        (*p)++, (*n)--;
-    while (*n && is_space((*p)[*n - 1]))
-        (*n)--;
-}
-
 /* Exactly the samples' text: a copy of the documentation keeps its letter case. */
 static bool is_sample_app_id(const char *p, size_t n) {
     return bytes_eq(p, n, sample_app_id, sizeof sample_app_id - 1);
@@ -513,8 +501,8 @@ static void channel_hints_007(eval *e, const td_service *s) {
     size_t tn = s->a.len, jn = r->channel_len;
     if (bytes_eq_nocase(tp, tn, jp, jn))
         add_hint(e, DIAG_HINT_CHANNEL_CASE_DIFFERS);
-    trimmed(&tp, &tn);
-    trimmed(&jp, &jn);
+    diag_trim(&tp, &tn);
+    diag_trim(&jp, &jn);
     if ((tn != s->a.len && bytes_eq(tp, tn, r->channel, r->channel_len)) ||
         (jn != r->channel_len && bytes_eq(s->a.ptr, s->a.len, jp, jn)))
         add_hint(e, DIAG_HINT_CHANNEL_WHITESPACE);
@@ -707,7 +695,7 @@ static void check_matching_006(eval *e) {
     if (!e->channel_found) {
         const char *p = r->channel;
         size_t n = r->channel_len;
-        trimmed(&p, &n);
+        diag_trim(&p, &n);
         if (n != r->channel_len && td_crc32(p, n) == t->crc_channel)
             add_hint(e, DIAG_HINT_CHANNEL_WHITESPACE);
     }

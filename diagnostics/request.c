@@ -134,17 +134,15 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
 
 void diag_request_project_key(const diag_request *req, const char **p, size_t *n) {
     const char *s = req->app_id ? req->app_id : "";
-    size_t len = req->app_id ? req->app_id_len : 0, b = 0, e = len;
-    while (b < e && (s[b] == ' ' || (s[b] >= '\t' && s[b] <= '\r')))
-        b++;
-    while (e > b && (s[e - 1] == ' ' || (s[e - 1] >= '\t' && s[e - 1] <= '\r')))
-        e--;
-    if ((b > 0 || e < len) && diag_is_hex32(s + b, e - b)) {
-        *p = s + b;
-        *n = e - b;
-    } else {
-        *p = s;
-        *n = len;
+    size_t len = req->app_id ? req->app_id_len : 0;
+    *p = s;
+    *n = len;
+    const char *t = s;
+    size_t tn = len;
+    diag_trim(&t, &tn);
+    if (tn != len && diag_is_hex32(t, tn)) {
+        *p = t;
+        *n = tn;
     }
 }
 

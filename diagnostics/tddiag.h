@@ -104,6 +104,7 @@ typedef struct {
     size_t channel_len;
     bool has_uid;
     uint32_t uid;
+    bool uid_as_string; /* JSON input: the uid came as its decimal text (warning uid_as_string) */
     bool has_account;
     const char *account;
     size_t account_len;
@@ -126,10 +127,12 @@ void diag_request_project_key(const diag_request *req, const char **p, size_t *n
 bool diag_request_validate(const diag_request *req, char *err, size_t err_cap);
 
 /* Parses a JSON object (the HTTP body / one --batch line) into req. Strings in req borrow from
- * obj, which must outlive req. Unknown fields are ignored; `at` defaults to now (the caller
- * passes it) and may be Unix seconds or an ISO-8601 UTC string. Validates as
- * diag_request_validate. false with a message naming the field (e.g. "uid: must be an integer in
- * 0..4294967295") on a wrong type, bad value or missing field. */
+ * obj, which must outlive req. Unknown fields are ignored (clients send an "id"); `at` defaults
+ * to now (the caller passes it) and may be Unix seconds or an ISO-8601 UTC string. `uid` is a
+ * JSON number, or accepted as its decimal text ("42": 0..4294967295, no sign, space or leading
+ * zero) with uid_as_string set, which diag_run turns into the warning uid_as_string. Validates
+ * as diag_request_validate. false with a message naming the field (e.g. "uid: must be an
+ * integer in 0..4294967295") on a wrong type, bad value or missing field. */
 bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err, size_t err_cap);
 
 /* Parses `at` text: Unix seconds 0..4294967295, or an ISO-8601 UTC time
@@ -162,9 +165,11 @@ typedef struct {
 
 /* Parses the project configuration JSON of interfaces.md. Validates: app_id 32 hex, each
  * certificate 32 hex, enabled a boolean, flags booleans, retired_certificates an array of 32 hex
- * (at most DIAG_RETIRED_MAX), name a string of at most DIAG_NAME_MAX bytes. false with a message
- * naming the field ("primary.certificate: must be 32 hex characters") otherwise. The message never
- * contains a certificate. */
+ * (at most DIAG_RETIRED_MAX), name a string of at most DIAG_NAME_MAX bytes, and no other field,
+ * at the top or inside primary/secondary: a misspelt field would otherwise silently change the
+ * configuration's meaning. false with a message naming the field otherwise
+ * ("primary.certificate: must be 32 hex characters", "primay: unknown field (did you mean
+ * primary?)"). The message never contains a certificate. */
 bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t err_cap);
 
 /* The configuration as read back: certificates replaced by {"fingerprint", "enabled"}, retired
@@ -245,6 +250,7 @@ typedef enum {
     DIAG_WARN_ISSUED_IN_FUTURE,
     DIAG_WARN_RTM_LOGIN_PRIVILEGE_MISSING,
     DIAG_WARN_PUBLISH_PRIVILEGE_MISSING,
+    DIAG_WARN_UID_AS_STRING, /* the request's uid was a JSON string of digits */
     DIAG_WARN_COUNT
 } diag_warning;
 const char *diag_warning_name(diag_warning w);
@@ -406,6 +412,32 @@ json_t *diag_token_to_json(const td_token *tok);
 
 /* The error object {"error": {"code": code, "message": message}}. New reference. */
 json_t *diag_error_json(const char *code, const char *message);
+
+/* ---- Batch items ------------------------------------------------------------------------
+ * One item of a batch answer: a line of `diagnose --batch` and an entry of POST
+ * /v1/diagnose/batch's `results`, written by these functions for both. In a diagnosis `error` is
+ * the platform's error ({"code": 110, ...}); in an item that was not diagnosed it is the API's
+ * ({"code": "bad_request", ...}). `status` says which, so that a script never has to guess:
+ *   {"id": ID, "status": "diagnosed", <the members of the diagnosis, or of its summary>}
+ *   {"id": ID, "status": "invalid", "error": {"code", "message"}}   the request's fault
+ *   {"id": ID, "status": "failed", "error": {"code", "message"}}    not the request's (a store
+ *                                                                   that did not answer)
+ * ID is the request's "id" as given (any JSON value), null when it has none. */
+typedef enum { DIAG_ITEM_DIAGNOSED = 0, DIAG_ITEM_INVALID, DIAG_ITEM_FAILED } diag_item_status;
+const char *diag_item_status_name(diag_item_status s); /* "diagnosed", "invalid", "failed" */
+
+/* Appends the item of a diagnosis to *buf at *len (growing it as diag_result_json_append does):
+ * exactly the bytes of json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER) of the tree {"id": id,
+ * "status": "diagnosed"} updated with diag_result_to_json(r) (summary: diag_result_to_summary_json).
+ * id may be NULL (null). false when out of memory (*len unchanged, *buf the caller's to free). */
+bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf,
+                            size_t *len, size_t *cap);
+
+/* Appends the item of a request that was not diagnosed (st: DIAG_ITEM_INVALID or
+ * DIAG_ITEM_FAILED), its error {"code": code, "message": message} as diag_error_json writes it.
+ * Same buffer contract as diag_batch_item_append. */
+bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code,
+                             const char *message, char **buf, size_t *len, size_t *cap);
 
 /* The error object for token text that does not decode (st != TD_OK): code token_malformed, a
  * message naming the likeliest reason, and the hints of diag_token_hints. New reference. */

@@ -44,6 +44,17 @@ size_t diag_utf8_len(const unsigned char *p, size_t n) {
     return len;
 }
 
+static bool is_space(char c) {
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+void diag_trim(const char **p, size_t *n) {
+    while (*n && is_space((*p)[0]))
+        (*p)++, (*n)--;
+    while (*n && is_space((*p)[*n - 1]))
+        (*n)--;
+}
+
 char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_chars) {
     size_t o = 0;
     if (cap < 8) { /* room for the quotes, an ellipsis and the NUL is a precondition */

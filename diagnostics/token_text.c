@@ -16,17 +16,6 @@
 
 #include <string.h>
 
-static bool is_space(char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static void trim(const char **p, size_t *n) {
-    while (*n && is_space((*p)[0]))
-        (*p)++, (*n)--;
-    while (*n && is_space((*p)[*n - 1]))
-        (*n)--;
-}
-
 static bool starts_with(const char *p, size_t n, const char *prefix) {
     size_t k = strlen(prefix);
     return n >= k && memcmp(p, prefix, k) == 0;
@@ -80,12 +69,12 @@ void diag_token_clean(const char *t, size_t n, char *buf, size_t cap, diag_token
     memset(d, 0, sizeof *d);
     const char *p = t;
     size_t len = n;
-    trim(&p, &len);
+    diag_trim(&p, &len);
     d->whitespace = len != n;
     if (len >= 2 && (p[0] == '"' || p[0] == '\'') && p[len - 1] == p[0]) {
         d->quoted = true;
         p++, len -= 2;
-        trim(&p, &len);
+        diag_trim(&p, &len);
     }
     if (starts_with(p, len, "Bearer ") || starts_with(p, len, "token=")) {
         size_t k = p[0] == 'B' ? 7 : 6;
