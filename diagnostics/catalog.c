@@ -668,7 +668,7 @@ _Static_assert(COUNT_OF(hints) == DIAG_HINT_COUNT, "one row per hint");
 static const char *const warning_names[] = {
     "project_unknown",           "expires_soon",     "lifetime_over_24h",
     "expire_looks_absolute",     "issued_in_future", "rtm_login_privilege_missing",
-    "publish_privilege_missing",
+    "publish_privilege_missing", "uid_as_string",
 };
 _Static_assert(COUNT_OF(warning_names) == DIAG_WARN_COUNT, "one name per warning");
 
@@ -687,6 +687,9 @@ static const char *const warning_texts[] = {
     "is the user id, but build RTM tokens with the RTM builder (RtmTokenBuilder)",
     "co-host authentication is on and the token has no publish privilege: the join works but "
     "publishing as a host will fail; build a publisher token",
+    "the uid was sent as a string: it was judged as that number, but the API takes a JSON "
+    "number; given as a string to an SDK it would be a user account, a different identity from "
+    "the uid",
 };
 _Static_assert(COUNT_OF(warning_texts) == DIAG_WARN_COUNT, "one text per warning");
 

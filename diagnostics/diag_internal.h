@@ -92,6 +92,9 @@ void diag_jw_text(diag_jw *w, const char *p, size_t n);
 /* A token string as token_json.c's json_text holds it: invalid UTF-8 bytes as U+FFFD. */
 void diag_jw_text_fffd(diag_jw *w, const char *p, size_t n);
 void diag_jw_int(diag_jw *w, long long v);
+/* Any JSON value, as json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) writes it
+ * (a request's "id"); NULL as null. */
+void diag_jw_json(diag_jw *w, json_t *v);
 
 /* The decoded-token object of diag_token_to_json, written directly (token_json.c). */
 void diag_token_json_write(diag_jw *w, const td_token *tok);

@@ -898,6 +898,8 @@ static void add_warnings(eval *e) {
         if (is_sample_app_id(e->app_id, e->app_id_len))
             add_hint(e, DIAG_HINT_SAMPLE_APP_ID);
     }
+    if (r->uid_as_string) /* the request's form, not the token: judged as the uid all the same */
+        add_warning(e, DIAG_WARN_UID_AS_STRING);
     if (!o->token_decoded)
         return;
     int64_t left = o->expires_at - r->at;

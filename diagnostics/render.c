@@ -340,6 +340,55 @@ json_t *diag_error_json(const char *code, const char *message) {
                      diag_json_text(message ? message : "", message ? strlen(message) : 0));
 }
 
+/* ---- Batch items --------------------------------------------------------------------------
+ * Written here, once, for `diagnose --batch` and POST /v1/diagnose/batch alike. The members of
+ * the diagnosis follow "id" and "status": the diagnosis writer's own '{' is overwritten by the
+ * ',' after them, so its bytes are those the tree {"id", "status", ...diagnosis} dumps to. */
+
+static const char *const item_status_names[] = {
+    [DIAG_ITEM_DIAGNOSED] = "diagnosed",
+    [DIAG_ITEM_INVALID] = "invalid",
+    [DIAG_ITEM_FAILED] = "failed",
+};
+_Static_assert(sizeof item_status_names / sizeof item_status_names[0] == DIAG_ITEM_FAILED + 1,
+               "one name per item status");
+
+const char *diag_item_status_name(diag_item_status s) {
+    return (unsigned)s <= DIAG_ITEM_FAILED ? item_status_names[s] : "failed";
+}
+
+static void item_head(diag_jw *w, json_t *id, diag_item_status st) {
+    DIAG_JW_LIT(w, "{\"id\":");
+    diag_jw_json(w, id);
+    DIAG_JW_LIT(w, ",\"status\":");
+    diag_jw_str(w, diag_item_status_name(st));
+}
+
+bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
+                            size_t *cap) {
+    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
+    item_head(&w, id, DIAG_ITEM_DIAGNOSED);
+    size_t brace = w.len;
+    bool ok = w.ok && (summary ? diag_result_summary_append(r, &w.p, &w.len, &w.cap)
+                               : diag_result_json_append(r, &w.p, &w.len, &w.cap));
+    if (ok)
+        w.p[brace] = ','; /* the document's '{' */
+    w.ok = ok;
+    return jw_finish(&w, buf, len, cap);
+}
+
+bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
+                             char **buf, size_t *len, size_t *cap) {
+    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
+    item_head(&w, id, st);
+    DIAG_JW_LIT(&w, ",\"error\":{\"code\":");
+    diag_jw_str(&w, code ? code : "internal");
+    DIAG_JW_LIT(&w, ",\"message\":");
+    diag_jw_text(&w, message ? message : "", message ? strlen(message) : 0);
+    DIAG_JW_LIT(&w, "}}");
+    return jw_finish(&w, buf, len, cap);
+}
+
 /* ---- Text ------------------------------------------------------------------------------- */
 
 #define C_RESET "\033[0m"

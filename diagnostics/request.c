@@ -12,6 +12,10 @@
  * 0..4294967295") so that the CLI, the HTTP service and batch lines all say the same thing.
  * Messages never echo the value (it may be large or binary), only its constraint.
  *
+ * A uid sent as a JSON string of its digits ("42", common from JavaScript) is taken as that uid
+ * and marked (uid_as_string), so that the answer carries the warning uid_as_string: the API
+ * takes a number, and an SDK given the string would join with a user account.
+ *
  * Parsing borrows: the strings in the diag_request point into the jansson object.
  */
 #include "diag_internal.h"
@@ -77,6 +81,23 @@ static bool parse_role(const char *s, void *out) {
     return diag_role_parse(s, out);
 }
 
+/* A uid sent as text ("42", common from JavaScript): the decimal form of a uid and nothing else
+ * -- no sign, space or leading zero ("0" itself excepted), at most 10 digits -- so that only a
+ * string that can only mean that number is taken for it (an account such as "007" or " 42"
+ * cannot). The caller range-checks *out. */
+static bool uid_text(const char *p, size_t n, int64_t *out) {
+    if (n == 0 || n > 10 || (p[0] == '0' && n > 1))
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err,
                             size_t err_cap) {
     memset(req, 0, sizeof *req);
@@ -100,11 +121,16 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
 
     json_t *uid = json_object_get(obj, "uid");
     if (uid && !json_is_null(uid)) {
-        if (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
-            json_integer_value(uid) > (json_int_t)UINT32_MAX)
+        int64_t v = -1;
+        if (json_is_integer(uid))
+            v = json_integer_value(uid);
+        else if (json_is_string(uid) &&
+                 uid_text(json_string_value(uid), json_string_length(uid), &v))
+            req->uid_as_string = true;
+        if (v < 0 || v > (int64_t)UINT32_MAX)
             return diag_fail(err, err_cap, "uid: must be an integer in 0..4294967295");
         req->has_uid = true;
-        req->uid = (uint32_t)json_integer_value(uid);
+        req->uid = (uint32_t)v;
     }
     json_t *at = json_object_get(obj, "at");
     if (at && !json_is_null(at)) {

@@ -428,19 +428,21 @@ const char *diag_item_status_name(diag_item_status s); /* "diagnosed", "invalid"
 
 /* Appends the item of a diagnosis to *buf at *len (growing it as diag_result_json_append does):
  * exactly the bytes of json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER) of the tree {"id": id,
- * "status": "diagnosed"} updated with diag_result_to_json(r) (summary: diag_result_to_summary_json).
- * id may be NULL (null). false when out of memory (*len unchanged, *buf the caller's to free). */
-bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf,
-                            size_t *len, size_t *cap);
+ * "status": "diagnosed"} updated with diag_result_to_json(r) (summary:
+ * diag_result_to_summary_json). id may be NULL (null). false when out of memory (*len unchanged,
+ * *buf the caller's to free). */
+bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
+                            size_t *cap);
 
 /* Appends the item of a request that was not diagnosed (st: DIAG_ITEM_INVALID or
  * DIAG_ITEM_FAILED), its error {"code": code, "message": message} as diag_error_json writes it.
  * Same buffer contract as diag_batch_item_append. */
-bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code,
-                             const char *message, char **buf, size_t *len, size_t *cap);
+bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
+                             char **buf, size_t *len, size_t *cap);
 
 /* The error object for token text that does not decode (st != TD_OK): code token_malformed, a
- * message naming the likeliest reason, and the hints of diag_token_hints. New reference. */
+ * message naming the likeliest reason, and the hints of diag_token_hints ("the token is empty"
+ * and no hint for empty text). New reference. */
 json_t *diag_token_error_json(const char *token, size_t len, td_status st);
 
 /* Human-readable diagnosis for a person at a terminal: the verdict in one line, the fix, the

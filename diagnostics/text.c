@@ -300,3 +300,15 @@ void diag_jw_int(diag_jw *w, long long v) {
         *--p = '-';
     diag_jw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
 }
+
+void diag_jw_json(diag_jw *w, json_t *v) {
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+    size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;
+    if (n == 0) { /* no value (a parsed value always dumps) */
+        DIAG_JW_LIT(w, "null");
+        return;
+    }
+    if (!jw_reserve(w, n))
+        return;
+    w->len += json_dumpb(v, w->p + w->len, n, flags);
+}

@@ -2413,7 +2413,15 @@ static void test_requests(void) {
     expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"\"}", "channel");
     expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":4294967296}", "uid");
     expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":-1}", "uid");
-    expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":\"12\"}", "uid");
+    /* A uid as text is its decimal form only (below: "42" is accepted with a warning). */
+    const char *bad_uid_texts[] = {"012", " 12", "12 ", "+12",         "-1",  "4294967296",
+                                   "12x", "",    "1e3", "99999999999", "0x1", "\u0661"};
+    for (size_t i = 0; i < sizeof bad_uid_texts / sizeof bad_uid_texts[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":\"%s\"}",
+                 bad_uid_texts[i]);
+        expect_bad_request(body, "uid");
+    }
     expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":1.5}", "uid");
     expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":1,\"account\":\"a\"}",
                        "uid, account");
@@ -2512,6 +2520,47 @@ static void test_requests(void) {
         json_decref(o);
     }
 
+    /* "uid": "42" (JavaScript sends uids as strings) is the uid 42, with the warning
+     * uid_as_string; a number carries no warning; the diagnosis is otherwise the same. */
+    const struct {
+        const char *json;
+        uint32_t uid;
+        bool as_string;
+    } uids[] = {{"\"42\"", 42, true},
+                {"\"0\"", 0, true},
+                {"\"4294967295\"", 4294967295u, true},
+                {"42", 42, false}};
+    diag_result *as_number = malloc(sizeof *as_number);
+    for (size_t i = 0; as_number && i < sizeof uids / sizeof uids[0]; i++) {
+        char body[256], name[128];
+        snprintf(body, sizeof body, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":%s}",
+                 uids[i].json);
+        json_error_t e;
+        o = json_loads(body, 0, &e);
+        snprintf(name, sizeof name, "uid %s accepted as %u", uids[i].json, uids[i].uid);
+        bool ok = o && diag_request_from_json(o, AT, &req, err, sizeof err);
+        expect_true(name, ok && req.has_uid && req.uid == uids[i].uid &&
+                              req.uid_as_string == uids[i].as_string);
+        json_decref(o);
+        if (!ok)
+            continue;
+        diag_run(ctx, &req, NULL, NULL, res);
+        snprintf(name, sizeof name, "uid %s: warning uid_as_string %s", uids[i].json,
+                 uids[i].as_string ? "given" : "absent");
+        expect_true(name, !!(res->warnings & (1u << DIAG_WARN_UID_AS_STRING)) == uids[i].as_string);
+        req.uid_as_string = false; /* otherwise the same diagnosis */
+        diag_run(ctx, &req, NULL, NULL, as_number);
+        snprintf(name, sizeof name, "uid %s: judged as the number", uids[i].json);
+        expect_true(name,
+                    as_number->cause == res->cause &&
+                        (res->warnings & ~(1u << DIAG_WARN_UID_AS_STRING)) == as_number->warnings);
+    }
+    free(as_number);
+    expect_true("warning uid_as_string is named and explained",
+                streq(diag_warning_name(DIAG_WARN_UID_AS_STRING), "uid_as_string") &&
+                    strstr(diag_warning_text(DIAG_WARN_UID_AS_STRING), "string") &&
+                    strstr(diag_warning_text(DIAG_WARN_UID_AS_STRING), "user account"));
+
     /* diag_at_parse, the text form the CLI's --at takes */
     static const struct {
         const char *text;
@@ -2563,6 +2612,57 @@ static void test_projects(void) {
     expect_bad_project("{\"app_id\":\"" APP "\",\"no_certificate\":\"no\"}", "no_certificate");
     expect_bad_project("{\"app_id\":\"" APP "\",\"retired_certificates\":[\"zzzz\"]}",
                        "retired_certificates[0]");
+    expect_bad_project("{\"app_id\":\"" APP "\",\"name\":7}", "name");
+    expect_bad_project("{\"app_id\":\"" APP "\",\"primary\":\"" CERT_P "\"}", "primary:");
+    expect_bad_project("{\"app_id\":\"" APP "\",\"retired_certificates\":\"" CERT_R "\"}",
+                       "retired_certificates: must be an array");
+
+    /* Strict fields: a misspelt one would silently leave its default (issue 13: "primay" made a
+     * project of mode none). The message names the field and the closest known one. */
+    static const struct {
+        const char *body, *message;
+    } unknown[] = {
+        {"{\"app_id\":\"" APP "\",\"primay\":{\"certificate\":\"" CERT_P "\",\"enabled\":true}}",
+         "primay: unknown field (did you mean primary?)"},
+        {"{\"app_id\":\"" APP "\",\"primary\":{\"certificate\":\"" CERT_P "\",\"enable\":false}}",
+         "primary.enable: unknown field (did you mean enabled?)"},
+        {"{\"app_id\":\"" APP "\",\"secondary\":{\"cert\":\"" CERT_P "\"}}",
+         "secondary.cert: unknown field (did you mean certificate?)"},
+        {"{\"appId\":\"" APP "\"}", "appId: unknown field (did you mean app_id?)"},
+        {"{\"app_id\":\"" APP "\",\"cohostAuth\":true}",
+         "cohostAuth: unknown field (did you mean cohost_auth?)"},
+        {"{\"app_id\":\"" APP "\",\"retired\":[]}",
+         "retired: unknown field (did you mean retired_certificates?)"},
+        {"{\"app_id\":\"" APP "\",\"nocertificate\":true}",
+         "nocertificate: unknown field (did you mean no_certificate?)"},
+        {"{\"app_id\":\"" APP "\",\"comment\":\"x\"}",
+         "comment: unknown field (known: app_id, name, primary, secondary, no_certificate, "
+         "cohost_auth, retired_certificates)"},
+        {"{\"app_id\":\"" APP "\",\"primary\":{\"certificate\":\"" CERT_P "\",\"x\":1}}",
+         "primary.x: unknown field (known: certificate, enabled)"},
+        {"{\"app_id\":\"" APP "\",\"a b\\n\":1}", "'a b\\x0a': unknown field"},
+        /* the read-back shape is not a configuration */
+        {"{\"app_id\":\"" APP "\",\"certificate_mode\":\"primary\"}",
+         "certificate_mode: unknown field"},
+    };
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        json_error_t e;
+        json_t *o = json_loads(unknown[i].body, 0, &e);
+        diag_project p;
+        char err[256] = "";
+        bool ok = o && diag_project_from_json(o, &p, err, sizeof err);
+        CHECK(o && !ok && strncmp(err, unknown[i].message, strlen(unknown[i].message)) == 0,
+              "%s -> '%s' (got '%s')", unknown[i].body, unknown[i].message, err);
+        json_decref(o);
+    }
+    /* A field name that is a certificate is not repeated in the message. */
+    expect_bad_project("{\"app_id\":\"" APP "\",\"primary\":{\"" CERT_P "\":true}}", "primary.");
+    json_t *hex_key = json_pack("{s:s, s:{s:b}}", "app_id", APP, "primary", CERT_P, 1);
+    diag_project hp;
+    char herr[256] = "";
+    expect_true("a 32-hex field name is not shown",
+                !diag_project_from_json(hex_key, &hp, herr, sizeof herr) && !strstr(herr, CERT_P));
+    json_decref(hex_key);
     json_error_t e;
     json_t *o = json_loads("{\"app_id\":\"" APP "\",\"name\":\"demo\",\"primary\":{\"certificate\":"
                            "\"" CERT_P "\",\"enabled\":true},\"secondary\":null,\"cohost_auth\":"
@@ -2584,6 +2684,74 @@ static void test_projects(void) {
     expect_true("certificate_mode", strcmp(diag_certificate_mode(&p), "primary") == 0);
     free(text);
     json_decref(back);
+}
+
+/* ---- Batch items (diag_batch_item_append, diag_batch_error_append) -------------------------
+ * The one writer of the CLI's batch lines and the service's batch results: the bytes jansson
+ * dumps for {"id", "status", ...the diagnosis or its summary} or {"id", "status", "error"}. */
+
+static bool same_bytes(const char *label, json_t *want, const char *got, size_t len) {
+    char *text = json_dumps(want, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    bool ok = text && strlen(text) == len && memcmp(text, got, len) == 0;
+    CHECK(ok, "%s:\n    got  %.*s\n    want %s", label, (int)len, got ? got : "", text);
+    free(text);
+    json_decref(want);
+    return ok;
+}
+
+static void test_batch_items(void) {
+    scen s = base(7);
+    set_uid(&s, 99); /* uid mismatch: a rejection, whose "error" is the platform's */
+    run(&s);
+    json_t *ids[] = {json_string("a\"b"), json_integer(7), json_pack("{s:[i,n]}", "k", 1), NULL};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        for (int summary = 0; summary < 2; summary++) {
+            json_t *want =
+                json_pack("{s:O, s:s}", "id", ids[i] ? ids[i] : json_null(), "status", "diagnosed");
+            json_t *doc = summary ? diag_result_to_summary_json(res) : diag_result_to_json(res);
+            json_object_update(want, doc);
+            json_decref(doc);
+            char *buf = NULL;
+            size_t len = 0, cap = 0;
+            bool ok = diag_batch_item_append(ids[i], res, summary, &buf, &len, &cap);
+            expect_true("batch item written", ok);
+            same_bytes(summary ? "summary item" : "item", want, buf, len);
+            free(buf);
+        }
+        json_t *want =
+            json_pack("{s:O, s:s, s:{s:s, s:s}}", "id", ids[i] ? ids[i] : json_null(), "status",
+                      "invalid", "error", "code", "bad_request", "message", "uid: must be \"x\"\n");
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        expect_true("error item written",
+                    diag_batch_error_append(ids[i], DIAG_ITEM_INVALID, "bad_request",
+                                            "uid: must be \"x\"\n", &buf, &len, &cap));
+        same_bytes("error item", want, buf, len);
+        /* appended after what the buffer holds; invalid UTF-8 as diag_error_json has it */
+        size_t before = len;
+        json_t *e = diag_error_json("internal", "line 3: \xff");
+        json_t *want2 =
+            json_pack("{s:O, s:s}", "id", ids[i] ? ids[i] : json_null(), "status", "failed");
+        json_object_update(want2, e);
+        json_decref(e);
+        expect_true("second item appended",
+                    diag_batch_error_append(ids[i], DIAG_ITEM_FAILED, "internal", "line 3: \xff",
+                                            &buf, &len, &cap));
+        same_bytes("failed item after another", want2, buf + before, len - before);
+        free(buf);
+        json_decref(ids[i]);
+    }
+    expect_true("status names", streq(diag_item_status_name(DIAG_ITEM_DIAGNOSED), "diagnosed") &&
+                                    streq(diag_item_status_name(DIAG_ITEM_INVALID), "invalid") &&
+                                    streq(diag_item_status_name(DIAG_ITEM_FAILED), "failed"));
+
+    /* decode of nothing: "empty", not "unknown version" */
+    json_t *empty = diag_token_error_json("", 0, TD_ERR_UNSUPPORTED_VERSION);
+    json_t *err = json_object_get(empty, "error");
+    expect_true("empty token: 'the token is empty', no hint",
+                streq(json_string_value(json_object_get(err, "message")), "the token is empty") &&
+                    json_array_size(json_object_get(err, "hints")) == 0);
+    json_decref(empty);
 }
 
 int main(void) {
@@ -2615,6 +2783,7 @@ int main(void) {
     test_skip_details();
     test_requests();
     test_projects();
+    test_batch_items();
     free(res);
     td_ctx_free(ctx);
     return tu_report("diag_rules");
