@@ -35,6 +35,7 @@ enum {
     OPT_RETENTION,
     OPT_ACCESS_LOG,
     OPT_PORT_FILE,
+    OPT_ADMIN_KEY_FILE,
     OPT_COUNT
 };
 
@@ -76,20 +77,28 @@ static const serve_option serve_options[OPT_COUNT] = {
                        1, 10000000},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
                        "days the diagnosis log is kept; default 7", 1, 36500},
-    [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|-|off",
-                        "one JSON line per request: to FILE (appended), - = stderr (default), "
-                        "or off",
+    [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
+                        "one JSON line per request (client, user agent, key name, request id, "
+                        "...): to FILE (appended), stderr (default; also -) or off; service "
+                        "messages always go to stderr",
                         0, 0},
     [OPT_PORT_FILE] = {"--port-file", "TOKENDOCTOR_PORT_FILE", "FILE",
                        "write the bound port to FILE once listening (useful with port 0)", 0, 0},
+    [OPT_ADMIN_KEY_FILE] = {"--admin-key-file", "TOKENDOCTOR_ADMIN_KEY_FILE", "FILE",
+                            "write the first start's admin key to FILE (mode 0600) instead of "
+                            "printing it; default: admin-api-key beside the database when "
+                            "standard output is not a terminal (printed on a terminal)",
+                            0, 0},
 };
 
 static void serve_usage(FILE *out) {
     fprintf(out, "usage: tokendoctor serve [options]\n\n"
-                 "Runs the HTTP service: the JSON API (/v1/...), the web page (/), /healthz,\n"
-                 "/readyz and /metrics. SIGTERM or SIGINT: finish requests in flight, flush the\n"
-                 "diagnosis log, exit 0. On the first start (no admin API key in the database)\n"
-                 "an admin key is created and printed once.\n\n"
+                 "Runs the HTTP service: the JSON API (/v1/...), its OpenAPI document\n"
+                 "(/openapi.yaml), the web page (/), /healthz, /readyz and /metrics. SIGTERM or\n"
+                 "SIGINT: finish requests in flight, flush the diagnosis log, exit 0. On the\n"
+                 "first start (no admin API key in the database)\n"
+                 "an admin key is created and shown once: printed on a terminal, otherwise\n"
+                 "written to a file of mode 0600 that the message names (--admin-key-file).\n\n"
                  "options (each defaults to its environment variable):\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         const serve_option *o = &serve_options[i];
@@ -163,6 +172,9 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_PORT_FILE:
         c->port_file = v;
+        break;
+    case OPT_ADMIN_KEY_FILE:
+        c->admin_key_file = v;
         break;
     }
     return true;

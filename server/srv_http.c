@@ -9,12 +9,23 @@
  *
  * The access log is buffered per worker and written with one write() when nearly full or on the
  * worker's tick (100 ms), so a request costs no system call for it. It holds the time, method,
- * route template, status, latency, the App ID (only when it is a well-formed one) and the
- * verdict -- never a token, certificate or key, and never request text that could contain them.
+ * route template, status, latency, the App ID (only when it is a well-formed one), the verdict,
+ * the name of the API key the request was authorised with (never the key), the client's address,
+ * its User-Agent and the request id -- never a token or certificate, and no request text that
+ * could hold one (User-Agent is a product name: no client puts a credential there). Text a
+ * client chose (User-Agent, a key's name) is JSON-escaped, bytes outside printable ASCII as
+ * \u00XX, so that every line stays one valid JSON object whatever was sent.
+ *
+ * Every answer carries X-Request-Id, also in the access line, so that a support engineer can
+ * find the line of a request a user reports. A proxy's X-Request-Id is kept when it is a sane
+ * token (bounded, printable, nothing to escape); otherwise the worker makes one: a bijective mix
+ * (splitmix64) of a per-worker random seed plus a counter -- unique without a lock or a system
+ * call, and not guessable from the previous one.
  */
 #include "srv_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +72,45 @@ static const char *srv_method_name(enum evhttp_cmd_type m) {
 
 static void srv_alog_flush_if_full(srv_worker *w);
 
-/* One JSON line; every string in it is a constant or checked hex, so no escaping is needed. */
+/* The longest User-Agent logged, in bytes (longer ones are cut): enough for any real one. */
+#define SRV_ALOG_UA_MAX 256
+/* The longest access line: the fixed text plus the longest escaped fields. */
+#define SRV_ALOG_LINE_MAX                                                                          \
+    (1024 + 6 * SRV_ALOG_UA_MAX + 6 * TDB_APIKEY_NAME_MAX + SRV_REQUEST_ID_MAX)
+
+/* src (len bytes) as the inside of a JSON string into dst, which has room for 6 * len + 1
+ * bytes: printable ASCII as is (", \ escaped), everything else as \u00XX. */
+static void srv_escape(char *dst, const char *src, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == '"' || c == '\\') {
+            *dst++ = '\\';
+            *dst++ = (char)c;
+        } else if (c >= 0x20 && c < 0x7f) {
+            *dst++ = (char)c;
+        } else {
+            memcpy(dst, "\\u00", 4);
+            dst[4] = hex[c >> 4];
+            dst[5] = hex[c & 15];
+            dst += 6;
+        }
+    }
+    *dst = '\0';
+}
+
+/* A JSON string of at most max bytes of s into out (room for 6 * max + 3), or null. */
+static const char *srv_json_or_null(char *out, const char *s, size_t max) {
+    if (!s)
+        return "null";
+    size_t n = strlen(s);
+    out[0] = '"';
+    srv_escape(out + 1, s, n < max ? n : max);
+    strcat(out, "\"");
+    return out;
+}
+
+/* One JSON line. */
 static void srv_access_log(srv_req *r, int64_t latency_us) {
     srv_worker *w = r->w;
     if (w->server->alog_fd < 0)
@@ -79,18 +128,62 @@ static void srv_access_log(srv_req *r, int64_t latency_us) {
     /* app_id and verdict: a quoted string or null, quoted by the format itself */
     const char *aq = r->log_app_id[0] ? "\"" : "";
     const char *vq = r->log_verdict ? "\"" : "";
+    char *peer = NULL;
+    ev_uint16_t peer_port = 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    if (conn)
+        evhttp_connection_get_peer(conn, &peer, &peer_port);
+    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
+    char ua_json[6 * SRV_ALOG_UA_MAX + 3], key_json[6 * TDB_APIKEY_NAME_MAX + 3],
+        peer_json[6 * 64 + 3];
     /* latency in integer arithmetic: the same text as "%.3f" of latency_us / 1000.0 for a
      * whole number of microseconds, without the floating-point printf path */
-    int n =
-        snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
-                 "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-                 "\"latency_ms\":%lld.%03d,\"app_id\":%s%s%s,\"verdict\":%s%s%s,\"worker\":%d}\n",
-                 w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
-                 srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
-                 (int)(latency_us % 1000), aq, r->log_app_id[0] ? r->log_app_id : "null", aq, vq,
-                 r->log_verdict ? r->log_verdict : "null", vq, w->index);
+    int n = snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
+                     "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                     "\"latency_ms\":%lld.%03d,\"app_id\":%s%s%s,\"verdict\":%s%s%s,\"key\":%s,"
+                     "\"client\":%s,\"user_agent\":%s,\"request_id\":\"%s\",\"worker\":%d}\n",
+                     w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
+                     srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
+                     (int)(latency_us % 1000), aq, r->log_app_id[0] ? r->log_app_id : "null", aq,
+                     vq, r->log_verdict ? r->log_verdict : "null", vq,
+                     srv_json_or_null(key_json, r->actor[0] ? r->actor : NULL, TDB_APIKEY_NAME_MAX),
+                     srv_json_or_null(peer_json, peer, 64),
+                     srv_json_or_null(ua_json, ua, SRV_ALOG_UA_MAX), r->request_id, w->index);
     if (n > 0 && (size_t)n < SRV_ALOG_CAP - w->alog_len)
         w->alog_len += (size_t)n;
+}
+
+/* ---- Request ids ------------------------------------------------------------------------------
+ */
+
+/* A proxy's id is kept only when it needs no escaping anywhere (header, JSON, a shell). */
+static bool srv_sane_request_id(const char *id) {
+    size_t n = 0;
+    for (; id[n]; n++) {
+        unsigned char c = (unsigned char)id[n];
+        if (n == SRV_REQUEST_ID_MAX || c <= 0x20 || c >= 0x7f || c == '"' || c == '\'' || c == '\\')
+            return false;
+    }
+    return n > 0;
+}
+
+/* splitmix64's finaliser: a bijection of 64-bit values, so distinct counters give distinct ids. */
+static uint64_t srv_mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void srv_request_id(srv_req *r) {
+    const char *given =
+        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
+    if (given && srv_sane_request_id(given)) {
+        snprintf(r->request_id, sizeof r->request_id, "%s", given);
+        return;
+    }
+    srv_worker *w = r->w;
+    snprintf(r->request_id, sizeof r->request_id, "%016" PRIx64,
+             srv_mix64(w->rid_seed + w->rid_count++));
 }
 
 void srv_alog_flush(srv_worker *w) {
@@ -107,7 +200,7 @@ void srv_alog_flush(srv_worker *w) {
 }
 
 static void srv_alog_flush_if_full(srv_worker *w) {
-    if (w->alog_len > SRV_ALOG_CAP - 512)
+    if (w->alog_len > SRV_ALOG_CAP - SRV_ALOG_LINE_MAX)
         srv_alog_flush(w);
 }
 
@@ -135,6 +228,7 @@ void srv_reply_raw(srv_req *r, int status, const char *content_type, const char 
         evhttp_add_header(h, "Content-Type", content_type);
     if (r->w->draining)
         evhttp_add_header(h, "Connection", "close");
+    evhttp_add_header(h, "X-Request-Id", r->request_id);
     struct evbuffer *buf = evhttp_request_get_output_buffer(r->req);
     if (len)
         evbuffer_add(buf, body, len);

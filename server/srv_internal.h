@@ -39,13 +39,19 @@ typedef enum {
     SRV_ROUTE_HEALTHZ,
     SRV_ROUTE_READYZ,
     SRV_ROUTE_METRICS,
+    SRV_ROUTE_OPENAPI,
     SRV_ROUTE_ASSETS,
     SRV_ROUTE_UNKNOWN, /* 404 */
     SRV_ROUTE_COUNT
 } srv_route;
 
-/* The route's template as shown in metrics and the access log ("/v1/projects/{app_id}"). */
+/* The route's template as shown in metrics and the access log ("/v1/projects/{app_id}"; the
+ * web page's files are "/"): never a space, so that it is a plain Prometheus label value. */
 const char *srv_route_name(srv_route r);
+
+/* The OpenAPI document (docs/openapi.yaml), embedded at build time by server/embed_doc.cmake
+ * into a generated file: static, read-only bytes that live as long as the process. */
+void srv_openapi_doc(const char **body, size_t *len);
 
 /* ---- Metrics ------------------------------------------------------------------------------ */
 
@@ -159,6 +165,9 @@ typedef struct {
                            request: they were ~2% of the service's CPU) */
     char alog_when[32]; /* "YYYY-MM-DDTHH:MM:SS" of alog_secs */
 
+    uint64_t rid_seed;  /* random at start: request ids of workers and runs do not collide */
+    uint64_t rid_count; /* requests given an id of ours so far */
+
     srv_metrics metrics;
 } srv_worker;
 
@@ -185,6 +194,9 @@ void srv_worker_free(srv_worker *w);
 
 /* ---- One request as the handlers see it ------------------------------------------------------ */
 
+/* A request id taken from a client (a proxy's X-Request-Id) has at most this many characters. */
+#define SRV_REQUEST_ID_MAX 128
+
 typedef struct {
     srv_worker *w;
     struct evhttp_request *req;
@@ -200,6 +212,7 @@ typedef struct {
     /* for the access log */
     char log_app_id[TD_CERT_LEN + 1];
     const char *log_verdict;
+    char request_id[SRV_REQUEST_ID_MAX + 1]; /* answered as X-Request-Id, logged */
 } srv_req;
 
 /* srv_http.c: replies. Each sends the response and records its status. */
@@ -213,7 +226,12 @@ bool srv_read_json_body(srv_req *r, json_t **out);
 int64_t srv_now_us(void);
 int64_t srv_now_s(void);
 
-#define SRV_ALOG_CAP 16384
+/* Sets r->request_id: the request's X-Request-Id when it is a sane token (1 to
+ * SRV_REQUEST_ID_MAX printable ASCII characters, no space, quote or backslash), else a new one
+ * (16 hex digits, unique per worker and run). */
+void srv_request_id(srv_req *r);
+
+#define SRV_ALOG_CAP 32768
 void srv_alog_flush(srv_worker *w);
 
 /* srv_routes.c */

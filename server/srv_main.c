@@ -2,9 +2,15 @@
  *
  * Order of start: parse the address and bind the sockets, open the store once on this thread
  * (this creates the database and key file on a first start and gives clear errors early), start
- * the diagnosis-log writer, create an admin key if there is none (printed once), create the
- * workers (each opens its own store connection), and only then start their threads -- so a
- * failure leaves nothing half-running.
+ * the diagnosis-log writer, create an admin key if there is none, create the workers (each opens
+ * its own store connection), and only then start their threads -- so a failure leaves nothing
+ * half-running.
+ *
+ * The first admin key is shown once. On a terminal it is printed; otherwise standard output is
+ * a journal, a container log or a file that others read and keep, so the key is written to a
+ * file of mode 0600 (--admin-key-file, by default beside the database) and the message names
+ * the file instead. A key that cannot be written is revoked and the start fails: a key nobody
+ * has would only be an unused credential.
  *
  * Order of stop (SIGTERM/SIGINT, caught by libevent on the main thread's own event_base, so no
  * handler touches shared state): every worker stops accepting and drains, the workers are
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -187,23 +194,94 @@ static bool srv_has_admin_key(tdb *db, bool *failed) {
     return found;
 }
 
-/* First start: create an admin key and show it once, with a way to use it. */
-static bool srv_bootstrap_key(tdb *db, const char *listen, int port) {
-    bool failed;
-    if (srv_has_admin_key(db, &failed) || failed)
-        return !failed;
-    char key[TDB_APIKEY_LEN + 1], host[320];
-    if (tdb_apikey_create(db, TDB_ROLE_ADMIN, "admin", key, NULL) != TDB_OK &&
-        tdb_apikey_create(db, TDB_ROLE_ADMIN, NULL, key, NULL) != TDB_OK)
+/* Where the first admin key goes when it is not printed: the configured file, else
+ * SRV_ADMIN_KEY_FILE_NAME in the database's directory. false when the path does not fit. */
+static bool srv_admin_key_path(const srv_server *s, char *out, size_t cap) {
+    int n;
+    const char *slash = strrchr(s->db_path, '/');
+    if (s->cfg.admin_key_file && *s->cfg.admin_key_file)
+        n = snprintf(out, cap, "%s", s->cfg.admin_key_file);
+    else if (slash)
+        n = snprintf(out, cap, "%.*s/%s", (int)(slash - s->db_path), s->db_path,
+                     SRV_ADMIN_KEY_FILE_NAME);
+    else
+        n = snprintf(out, cap, "%s", SRV_ADMIN_KEY_FILE_NAME);
+    return n >= 0 && (size_t)n < cap;
+}
+
+/* Writes key and a newline to path, mode 0600 whatever the umask, replacing the file atomically
+ * (a temporary file made with O_EXCL, then renamed: never through a link someone planted).
+ * false with errno set on failure. */
+static bool srv_write_key_file(const char *path, const char *key) {
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
         return false;
-    printf("tokendoctor: first start: created an admin API key. It is shown only this once;\n"
-           "store it now (more keys: tokendoctor apikey create --role admin|reader):\n\n"
-           "    %s\n\n"
-           "    curl -H 'Authorization: Bearer %s' http://%s/v1/projects\n\n",
-           key, key, srv_url_host(listen, port, host, sizeof host));
+    }
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    size_t len = strlen(key);
+    bool ok = fchmod(fd, 0600) == 0 && write(fd, key, len) == (ssize_t)len &&
+              write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (ok && rename(tmp, path) == 0)
+        return true;
+    saved = ok ? errno : saved;
+    unlink(tmp);
+    errno = saved;
+    return false;
+}
+
+/* First start: create an admin key and hand it over once (see the top of the file). false
+ * with a message in err when it cannot be created or written. */
+static bool srv_bootstrap_key(srv_server *s, tdb *db, int port, char *err, size_t err_cap) {
+    bool failed;
+    if (srv_has_admin_key(db, &failed) || failed) {
+        if (failed)
+            snprintf(err, err_cap, "cannot read the API keys: %s", tdb_errmsg(db));
+        return !failed;
+    }
+    bool to_file = (s->cfg.admin_key_file && *s->cfg.admin_key_file) || !isatty(STDOUT_FILENO);
+    char path[4096];
+    if (to_file && !srv_admin_key_path(s, path, sizeof path)) {
+        snprintf(err, err_cap, "the admin key file path is too long");
+        return false;
+    }
+    char key[TDB_APIKEY_LEN + 1], host[320];
+    int64_t id = 0;
+    if (tdb_apikey_create(db, TDB_ROLE_ADMIN, "admin", key, &id) != TDB_OK &&
+        tdb_apikey_create(db, TDB_ROLE_ADMIN, NULL, key, &id) != TDB_OK) {
+        snprintf(err, err_cap, "cannot create the first admin key: %s", tdb_errmsg(db));
+        return false;
+    }
+    srv_url_host(s->cfg.listen, port, host, sizeof host);
+    bool ok = true;
+    if (!to_file) {
+        printf("tokendoctor: first start: created an admin API key. It is shown only this once;\n"
+               "store it now (more keys: tokendoctor apikey create --role admin|reader):\n\n"
+               "    %s\n\n"
+               "    curl -H 'Authorization: Bearer %s' http://%s/v1/projects\n\n",
+               key, key, host);
+    } else if (srv_write_key_file(path, key)) {
+        printf("tokendoctor: first start: created an admin API key and wrote it to %s\n"
+               "(mode 0600; not printed, as standard output is not a terminal). Use it with\n\n"
+               "    curl -H \"Authorization: Bearer $(cat %s)\" http://%s/v1/projects\n\n"
+               "(more keys: tokendoctor apikey create --role admin|reader)\n",
+               path, path, host);
+    } else {
+        snprintf(err, err_cap, "cannot write the first admin key to %.300s: %s", path,
+                 strerror(errno));
+        char id_text[24];
+        snprintf(id_text, sizeof id_text, "%lld", (long long)id);
+        tdb_apikey_revoke(db, id_text); /* a key nobody has: an unused credential */
+        ok = false;
+    }
     fflush(stdout);
-    memset(key, 0, sizeof key);
-    return true;
+    explicit_bzero(key, sizeof key);
+    return ok;
 }
 
 static bool srv_open_access_log(srv_server *s) {
@@ -370,10 +448,8 @@ int srv_run(const srv_config *c) {
     }
     if (rc == 0)
         rc = srv_setup(&s, &main_db, err, sizeof err);
-    if (rc == 0 && s.cfg.bootstrap_key && !srv_bootstrap_key(main_db, s.cfg.listen, port)) {
-        snprintf(err, sizeof err, "cannot create the first admin key: %s", tdb_errmsg(main_db));
+    if (rc == 0 && s.cfg.bootstrap_key && !srv_bootstrap_key(&s, main_db, port, err, sizeof err))
         rc = 70;
-    }
     if (rc == 0) {
         s.workers = calloc((size_t)s.cfg.threads, sizeof *s.workers);
         if (!s.workers) {

@@ -4,13 +4,25 @@
  * instruction), and the scraping worker reads all of them with relaxed loads. A scrape is
  * therefore not one atomic snapshot -- counters may be a few requests apart -- which Prometheus
  * tolerates by design, and the request path stays free of shared cache lines.
+ *
+ * The process_* metrics are those every Prometheus client library exports, with the same names,
+ * types and units, so that the usual dashboards and alerts work unchanged: read at scrape time
+ * from /proc/self (stat, fd/) and /proc/stat (boot time), as the Go client does; the descriptor
+ * limit is getrlimit()'s soft limit, the number /proc/self/limits shows. Where /proc cannot be
+ * read (not Linux, a restricted sandbox) they are left out rather than reported as zero.
+ *
+ * Label values never hold a space (route="/" is the web page), so that simple parsers of the
+ * text format and of queries need no quoting rules beyond the format's own.
  */
 #include "srv_internal.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #ifndef TD_VERSION
 #define TD_VERSION "0.1.0"
@@ -190,6 +202,102 @@ static void srv_render_process(srv_server *s, srv_text *t) {
                TD_VERSION, TDB_SCHEMA_VERSION, s->nworkers, (long long)s->started_at);
 }
 
+/* ---- process_* ---------------------------------------------------------------------------- */
+
+/* What /proc/self/stat says about this process. */
+typedef struct {
+    unsigned long long utime, stime; /* clock ticks */
+    unsigned long long starttime;    /* clock ticks after boot */
+    unsigned long long vsize;        /* bytes */
+    long long rss;                   /* pages */
+} srv_proc_stat;
+
+/* Reads a small /proc file into buf (NUL-terminated); false when it cannot be read. */
+static bool srv_read_proc(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n > 0;
+}
+
+static bool srv_proc_self_stat(srv_proc_stat *st) {
+    char buf[1024];
+    if (!srv_read_proc("/proc/self/stat", buf, sizeof buf))
+        return false;
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so fields are counted
+     * from the last ')'. After it: state is field 3 of proc(5); utime 14, stime 15, starttime 22,
+     * vsize 23, rss 24. */
+    const char *p = strrchr(buf, ')');
+    return p && sscanf(p + 1,
+                       " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d "
+                       "%*d %*d %llu %llu %lld",
+                       &st->utime, &st->stime, &st->starttime, &st->vsize, &st->rss) == 5;
+}
+
+/* The boot time (Unix seconds) from /proc/stat's "btime" line; 0 when unknown. */
+static long long srv_boot_time(void) {
+    char buf[16384];
+    if (!srv_read_proc("/proc/stat", buf, sizeof buf))
+        return 0;
+    const char *b = strstr(buf, "\nbtime ");
+    return b ? atoll(b + 7) : 0;
+}
+
+/* Open descriptors: the entries of /proc/self/fd but the one reading it; -1 when unknown. */
+static long srv_open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    int own = dirfd(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && atoi(e->d_name) != own)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void srv_render_process_std(srv_text *t) {
+    srv_proc_stat st;
+    long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    if (ticks > 0 && page > 0 && srv_proc_self_stat(&st)) {
+        srv_printf(t,
+                   "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+                   "seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                   "process_cpu_seconds_total %.2f\n"
+                   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                   "# TYPE process_resident_memory_bytes gauge\n"
+                   "process_resident_memory_bytes %lld\n"
+                   "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                   "# TYPE process_virtual_memory_bytes gauge\n"
+                   "process_virtual_memory_bytes %llu\n",
+                   (double)(st.utime + st.stime) / (double)ticks, st.rss * (long long)page,
+                   st.vsize);
+        long long boot = srv_boot_time();
+        if (boot > 0)
+            srv_printf(t,
+                       "# HELP process_start_time_seconds Start time of the process since unix "
+                       "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+                       "process_start_time_seconds %.2f\n",
+                       (double)boot + (double)st.starttime / (double)ticks);
+    }
+    long fds = srv_open_fds();
+    if (fds >= 0)
+        srv_printf(t,
+                   "# HELP process_open_fds Number of open file descriptors.\n"
+                   "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+                   fds);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        srv_printf(t,
+                   "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                   "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                   (unsigned long long)rl.rlim_cur);
+}
+
 char *srv_metrics_render(srv_server *s, size_t *len) {
     srv_text t = {malloc(16384), 0, 16384, false};
     if (!t.p)
@@ -198,6 +306,7 @@ char *srv_metrics_render(srv_server *s, size_t *len) {
     srv_render_latency(s, &t);
     srv_render_diagnoses(s, &t);
     srv_render_process(s, &t);
+    srv_render_process_std(&t);
     if (t.failed) {
         free(t.p);
         return NULL;

@@ -7,10 +7,11 @@
  * handler, which validates its input (400/413/415) and answers.
  *
  * Roles: without `--auth all`, the diagnosis routes and /v1/errors are open; with it they take
- * any valid key. The web page's static files are always open (they hold no data, and a browser
- * cannot attach a key to them); the API calls the page makes are authorised like any other. Reading
- * projects, their history and their diagnoses takes a reader or admin key; changing a project or
- * minting a token takes an admin key (a reader gets 403). The probes and /metrics are always open.
+ * any valid key. The web page's static files and the OpenAPI document are always open (they
+ * hold no data, and a browser or an API tool cannot attach a key to them); the API calls the
+ * page makes are authorised like any other. Reading projects, their history and their diagnoses
+ * takes a reader or admin key; changing a project or minting a token takes an admin key (a
+ * reader gets 403). The probes and /metrics are always open.
  */
 #include "srv_internal.h"
 
@@ -40,7 +41,8 @@ static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
     [SRV_ROUTE_HEALTHZ] = "/healthz",
     [SRV_ROUTE_READYZ] = "/readyz",
     [SRV_ROUTE_METRICS] = "/metrics",
-    [SRV_ROUTE_ASSETS] = "/ (web page)",
+    [SRV_ROUTE_OPENAPI] = "/openapi.yaml",
+    [SRV_ROUTE_ASSETS] = "/", /* the web page and its files */
     [SRV_ROUTE_UNKNOWN] = "unknown",
 };
 
@@ -79,11 +81,17 @@ static srv_route srv_match(srv_req *r) {
         const char *path;
         srv_route route;
     } exact[] = {
-        {"/v1/diagnose", SRV_ROUTE_DIAGNOSE}, {"/v1/diagnose/batch", SRV_ROUTE_BATCH},
-        {"/v1/decode", SRV_ROUTE_DECODE},     {"/v1/errors", SRV_ROUTE_ERRORS},
-        {"/v1/projects", SRV_ROUTE_PROJECTS}, {"/v1/tokens", SRV_ROUTE_TOKENS},
-        {"/healthz", SRV_ROUTE_HEALTHZ},      {"/readyz", SRV_ROUTE_READYZ},
-        {"/metrics", SRV_ROUTE_METRICS},      {"/", SRV_ROUTE_ASSETS},
+        {"/v1/diagnose", SRV_ROUTE_DIAGNOSE},
+        {"/v1/diagnose/batch", SRV_ROUTE_BATCH},
+        {"/v1/decode", SRV_ROUTE_DECODE},
+        {"/v1/errors", SRV_ROUTE_ERRORS},
+        {"/v1/projects", SRV_ROUTE_PROJECTS},
+        {"/v1/tokens", SRV_ROUTE_TOKENS},
+        {"/healthz", SRV_ROUTE_HEALTHZ},
+        {"/readyz", SRV_ROUTE_READYZ},
+        {"/metrics", SRV_ROUTE_METRICS},
+        {"/openapi.yaml", SRV_ROUTE_OPENAPI},
+        {"/", SRV_ROUTE_ASSETS},
         {"/index.html", SRV_ROUTE_ASSETS},
     };
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
@@ -131,8 +139,9 @@ static srv_access srv_access_of(srv_route route, enum evhttp_cmd_type m) {
     case SRV_ROUTE_HEALTHZ:
     case SRV_ROUTE_READYZ:
     case SRV_ROUTE_METRICS:
-    case SRV_ROUTE_ASSETS: /* static files, no data: a browser cannot send a bearer key for
-                              them; the API calls the page makes are authorised as usual */
+    case SRV_ROUTE_OPENAPI: /* the API's description, no data: tools fetch it without a key */
+    case SRV_ROUTE_ASSETS:  /* static files, no data: a browser cannot send a bearer key for
+                               them; the API calls the page makes are authorised as usual */
         return SRV_ACCESS_PROBE;
     case SRV_ROUTE_PROJECTS:
     case SRV_ROUTE_HISTORY:
@@ -310,26 +319,24 @@ static void srv_route_diagnose(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", r->w->out.p, r->w->out.len);
 }
 
-/* One batch item: its diagnosis or error object, with the request's "id" (when it has one)
- * added as the object's last member -- as json_object_set on the tree would. */
+/* One batch item, written by the one writer of batch items that `diagnose --batch` uses too:
+ * {"id", "status": "diagnosed", ...the diagnosis} or {"id", "status", "error"} -- "invalid" for
+ * the request's fault (400 alone), "failed" when the store did not answer (503 alone). */
 static bool srv_append_batch_item(srv_req *r, json_t *item, int64_t now) {
     srv_buf *out = &r->w->out;
     int status;
     json_t *error = NULL;
     json_t *id = json_is_object(item) ? json_object_get(item, "id") : NULL;
-    if (!srv_diagnose_one(r, item, now, &status, &error)) {
-        bool ok =
-            error && (!id || json_object_set(error, "id", id) == 0) && srv_json_append(out, error);
-        json_decref(error);
-        return ok;
-    }
-    if (!srv_append_result(r->w))
-        return false;
-    if (!id)
-        return true;
-    out->len--; /* the closing brace of the diagnosis object */
-    return srv_buf_append(out, ",\"id\":", 6) && srv_json_append(out, id) &&
-           srv_buf_append(out, "}", 1);
+    if (srv_diagnose_one(r, item, now, &status, &error))
+        return diag_batch_item_append(id, r->w->result, false, &out->p, &out->len, &out->cap);
+    json_t *e = json_object_get(error, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *message = json_string_value(json_object_get(e, "message"));
+    bool ok = code && message &&
+              diag_batch_error_append(id, status == 503 ? DIAG_ITEM_FAILED : DIAG_ITEM_INVALID,
+                                      code, message, &out->p, &out->len, &out->cap);
+    json_decref(error);
+    return ok;
 }
 
 static void srv_route_batch(srv_req *r) {
@@ -542,13 +549,15 @@ static bool srv_query_limit(srv_req *r, int *limit) {
 }
 
 static void srv_route_diagnoses(srv_req *r) {
+    /* A path that cannot name an App ID is 404 first, whatever the query: as for the project
+     * and its history. */
+    if (!r->app_id[0]) {
+        srv_reply_error(r, 404, "not_found", "no diagnoses for this App ID");
+        return;
+    }
     int limit;
     if (!srv_query_limit(r, &limit)) {
         srv_reply_error(r, 400, "bad_request", "limit: must be an integer in 1..1000");
-        return;
-    }
-    if (!r->app_id[0]) {
-        srv_reply_error(r, 404, "not_found", "no diagnoses for this App ID");
         return;
     }
     if (r->w->server->log)
@@ -616,6 +625,15 @@ static void srv_route_metrics(srv_req *r) {
     free(text);
 }
 
+/* The document that describes this service, as it was built (docs/openapi.yaml). */
+static void srv_route_openapi(srv_req *r) {
+    const char *body;
+    size_t len;
+    srv_openapi_doc(&body, &len);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Cache-Control", "no-cache");
+    srv_reply_raw(r, 200, "application/yaml", body, len);
+}
+
 static void srv_route_errors(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", r->w->errors_json, r->w->errors_len);
 }
@@ -652,7 +670,7 @@ static const srv_handler srv_handlers[SRV_ROUTE_COUNT] = {
     [SRV_ROUTE_HISTORY] = srv_route_history,   [SRV_ROUTE_DIAGNOSES] = srv_route_diagnoses,
     [SRV_ROUTE_TOKENS] = srv_route_tokens,     [SRV_ROUTE_HEALTHZ] = srv_route_healthz,
     [SRV_ROUTE_READYZ] = srv_route_readyz,     [SRV_ROUTE_METRICS] = srv_route_metrics,
-    [SRV_ROUTE_ASSETS] = srv_route_assets,
+    [SRV_ROUTE_OPENAPI] = srv_route_openapi,   [SRV_ROUTE_ASSETS] = srv_route_assets,
 };
 
 void srv_handle(srv_req *r) {

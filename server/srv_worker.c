@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/listener.h>
@@ -58,6 +60,7 @@ static void srv_on_request(struct evhttp_request *req, void *arg) {
     r.start_us = srv_now_us();
     r.log_app_id[0] = '\0';
     r.log_verdict = NULL;
+    srv_request_id(&r);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     r.path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!r.path || !*r.path)
@@ -156,10 +159,20 @@ static bool srv_worker_errors_json(srv_worker *w) {
     return true;
 }
 
+/* The seed of the worker's request ids: random, so that two workers or two runs do not make
+ * the same ids; without a random source, time, process and worker (unique enough for ids). */
+static uint64_t srv_request_id_seed(int index) {
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof seed, GRND_NONBLOCK) == (ssize_t)sizeof seed)
+        return seed;
+    return (uint64_t)srv_now_us() ^ ((uint64_t)getpid() << 32) ^ ((uint64_t)index << 56);
+}
+
 bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t err_cap) {
     memset(w, 0, sizeof *w);
     w->server = s;
     w->index = index;
+    w->rid_seed = srv_request_id_seed(index);
     /* The epoll changelist coalesces evhttp's per-request enable/disable of read and write
      * interest into at most one epoll_ctl per descriptor and iteration (safe here: no
      * descriptor is dup()ed). It keeps its lock: the main thread activates stop_ev. */

@@ -51,8 +51,14 @@ typedef struct {
     int retention_days;      /* diagnosis-log retention; 0 = the store's default */
     const char *access_log;  /* NULL or "-" = stderr, "off" = none, else a file (appended) */
     const char *port_file;   /* when set, the bound port is written there once listening */
-    bool bootstrap_key;      /* create and print an admin key when the store has none */
+    bool bootstrap_key;      /* create an admin key when the store has none (see below) */
+    /* Where that first admin key is written (mode 0600) instead of being printed: when set,
+     * always; when NULL, SRV_ADMIN_KEY_FILE_NAME beside the database, and only when standard
+     * output is not a terminal -- a key printed there would end up in a journal or log file. */
+    const char *admin_key_file;
 } srv_config;
+
+#define SRV_ADMIN_KEY_FILE_NAME "admin-api-key"
 
 /* Fills c with the defaults above (listen SRV_DEFAULT_LISTEN, bootstrap_key true). */
 void srv_config_defaults(srv_config *c);

@@ -219,7 +219,7 @@ static void test_errors_and_limits(int port) {
         {"{\"app_id\":\"\xff\xfe\",\"channel\":\"c\"}", "invalid_utf8", "UTF-8"},
         {"{\"channel\":\"c\"}", "bad_request", "app_id"},
         {"{\"app_id\":\"" APP_A "\"}", "bad_request", "channel"},
-        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":\"5\"}", "bad_request", "uid"},
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":\"five\"}", "bad_request", "uid"},
         {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":4294967296}", "bad_request", "uid"},
         {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":1,\"account\":\"x\"}", "bad_request",
          "account"},

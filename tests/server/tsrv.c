@@ -30,15 +30,44 @@ void tsrv_sleep_ms(int ms) {
 
 static int tsrv_run_count;
 
+/* The first start's admin key: printed on stdout, or in the file the message there names
+ * ("... wrote it to PATH\n"). */
+static void tsrv_read_admin_key(tsrv_proc *p, const char *out) {
+    char *o = tu_read_file(out, NULL);
+    const char *k = o ? strstr(o, "tdk_") : NULL;
+    char *from_file = NULL;
+    const char *f = o ? strstr(o, "wrote it to ") : NULL;
+    if (!k && f) {
+        f += strlen("wrote it to ");
+        snprintf(p->admin_key_file, sizeof p->admin_key_file, "%.*s", (int)strcspn(f, "\n"), f);
+        from_file = tu_read_file(p->admin_key_file, NULL);
+        k = from_file && strncmp(from_file, "tdk_", 4) == 0 ? from_file : NULL;
+    }
+    if (k) {
+        size_t klen = strspn(k + 4, "0123456789abcdef") + 4;
+        if (klen < sizeof p->admin_key)
+            snprintf(p->admin_key, sizeof p->admin_key, "%.*s", (int)klen, k);
+    }
+    free(from_file);
+    free(o);
+}
+
 bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra) {
+    return tsrv_start_out(p, bin, dir, extra, NULL);
+}
+
+bool tsrv_start_out(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra,
+                    const char *stdout_path) {
     memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "%s", dir);
     snprintf(p->db, sizeof p->db, "%s/t.db", dir);
-    char port_file[320], out[320], alog[320];
-    const char *err = p->err;
+    char port_file[320], alog[320];
+    const char *err = p->err, *out = p->out;
     int run = ++tsrv_run_count;
     snprintf(port_file, sizeof port_file, "%s/port", dir);
-    snprintf(out, sizeof out, "%s/out-%d.txt", dir, run);
+    snprintf(p->out, sizeof p->out, "%s", stdout_path ? stdout_path : "");
+    if (!stdout_path)
+        snprintf(p->out, sizeof p->out, "%s/out-%d.txt", dir, run);
     snprintf(p->err, sizeof p->err, "%s/err-%d.txt", dir, run);
     snprintf(alog, sizeof alog, "%s/access.log", dir);
     unlink(port_file);
@@ -84,14 +113,8 @@ bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *cons
         tsrv_stop(p, SIGKILL);
         return false;
     }
-    char *o = tu_read_file(out, NULL);
-    const char *k = o ? strstr(o, "tdk_") : NULL;
-    if (k) {
-        size_t klen = strspn(k + 4, "0123456789abcdef") + 4;
-        if (klen < sizeof p->admin_key)
-            snprintf(p->admin_key, sizeof p->admin_key, "%.*s", (int)klen, k);
-    }
-    free(o);
+    if (!stdout_path)
+        tsrv_read_admin_key(p, out);
     return true;
 }
 

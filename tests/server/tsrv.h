@@ -22,14 +22,22 @@ typedef struct {
     int port;
     char dir[256]; /* its temporary directory: database, key file, logs */
     char db[320];
-    char admin_key[96]; /* printed on the first start ("" when none was printed) */
-    char err[320];      /* this run's stderr file */
+    char admin_key[96];       /* made on the first start ("" when none was) */
+    char admin_key_file[320]; /* the file the first start named for it ("" when printed) */
+    char out[320];            /* this run's stdout file */
+    char err[320];            /* this run's stderr file */
 } tsrv_proc;
 
 /* Starts `BIN serve --listen 127.0.0.1:0 --db DIR/t.db ...` plus extra (NULL-terminated, may
  * be NULL) with stdout/stderr in DIR/out-N.txt / DIR/err-N.txt and the access log in
- * DIR/access.log; waits until it listens. dir: an existing directory (a restart reuses it). */
+ * DIR/access.log; waits until it listens. dir: an existing directory (a restart reuses it).
+ * A first start's admin key is read from the file its message names (stdout is not a
+ * terminal), or from stdout when it was printed there. */
 bool tsrv_start(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra);
+
+/* The same with stdout going to stdout_path instead (e.g. a pseudo-terminal's device). */
+bool tsrv_start_out(tsrv_proc *p, const char *bin, const char *dir, const char *const *extra,
+                    const char *stdout_path);
 
 /* Sleeps ms milliseconds. */
 void tsrv_sleep_ms(int ms);
