@@ -138,17 +138,18 @@ static void srv_access_log(srv_req *r, int64_t latency_us) {
         peer_json[6 * 64 + 3];
     /* latency in integer arithmetic: the same text as "%.3f" of latency_us / 1000.0 for a
      * whole number of microseconds, without the floating-point printf path */
-    int n = snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
-                     "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
-                     "\"latency_ms\":%lld.%03d,\"app_id\":%s%s%s,\"verdict\":%s%s%s,\"key\":%s,"
-                     "\"client\":%s,\"user_agent\":%s,\"request_id\":\"%s\",\"worker\":%d}\n",
-                     w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
-                     srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
-                     (int)(latency_us % 1000), aq, r->log_app_id[0] ? r->log_app_id : "null", aq,
-                     vq, r->log_verdict ? r->log_verdict : "null", vq,
-                     srv_json_or_null(key_json, r->actor[0] ? r->actor : NULL, TDB_APIKEY_NAME_MAX),
-                     srv_json_or_null(peer_json, peer, 64),
-                     srv_json_or_null(ua_json, ua, SRV_ALOG_UA_MAX), r->request_id, w->index);
+    int n =
+        snprintf(w->alog + w->alog_len, SRV_ALOG_CAP - w->alog_len,
+                 "{\"time\":\"%s.%03dZ\",\"method\":\"%s\",\"route\":\"%s\",\"status\":%d,"
+                 "\"latency_ms\":%lld.%03d,\"app_id\":%s%s%s,\"verdict\":%s%s%s,\"key_name\":%s,"
+                 "\"client\":%s,\"user_agent\":%s,\"request_id\":\"%s\",\"worker\":%d}\n",
+                 w->alog_when, (int)((now_us / 1000) % 1000), srv_method_name(r->method),
+                 srv_route_name(r->route), r->status, (long long)(latency_us / 1000),
+                 (int)(latency_us % 1000), aq, r->log_app_id[0] ? r->log_app_id : "null", aq, vq,
+                 r->log_verdict ? r->log_verdict : "null", vq,
+                 srv_json_or_null(key_json, r->actor[0] ? r->actor : NULL, TDB_APIKEY_NAME_MAX),
+                 srv_json_or_null(peer_json, peer, 64),
+                 srv_json_or_null(ua_json, ua, SRV_ALOG_UA_MAX), r->request_id, w->index);
     if (n > 0 && (size_t)n < SRV_ALOG_CAP - w->alog_len)
         w->alog_len += (size_t)n;
 }

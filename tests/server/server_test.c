@@ -665,11 +665,11 @@ static void check_access_log(const char *alog, const char *const *keys, size_t n
         const char *rid = j ? jstr(j, "request_id") : NULL;
         const char *client = j ? jstr(j, "client") : NULL;
         if (!rid || !*rid || !client || strcmp(client, "127.0.0.1") != 0 ||
-            !json_object_get(j, "user_agent") || !json_object_get(j, "key"))
+            !json_object_get(j, "user_agent") || !json_object_get(j, "key_name"))
             bad++;
         if (rid && strcmp(rid, "ua-check-1") == 0) {
             ua_seen = true;
-            const char *ua = jstr(j, "user_agent"), *key = jstr(j, "key");
+            const char *ua = jstr(j, "user_agent"), *key = jstr(j, "key_name");
             /* bytes outside printable ASCII are \u00XX: valid JSON whatever was sent */
             CHECK(ua && strcmp(ua, "ua \"q\" \\ \x01 \xc3\x83\xc2\xbc") == 0, "user agent '%s'",
                   ua ? ua : "(none)");
@@ -678,7 +678,7 @@ static void check_access_log(const char *alog, const char *const *keys, size_t n
         }
         if (rid && strcmp(rid, "trace-42/abc.def") == 0) {
             trace_seen = true;
-            CHECK(json_is_null(json_object_get(j, "key")), "no key on an open route");
+            CHECK(json_is_null(json_object_get(j, "key_name")), "no key on an open route");
             CHECK(jstr(j, "route") && strcmp(jstr(j, "route"), "/healthz") == 0, "its route");
         }
         for (size_t k = 0; k < nkeys; k++)
