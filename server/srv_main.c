@@ -268,7 +268,7 @@ static bool srv_bootstrap_key(srv_server *s, tdb *db, int port, char *err, size_
     } else if (srv_write_key_file(path, key)) {
         printf("tokendoctor: first start: created an admin API key and wrote it to %s\n"
                "(mode 0600; not printed, as standard output is not a terminal). Use it with\n\n"
-               "    curl -H \"Authorization: Bearer $(cat %s)\" http://%s/v1/projects\n\n"
+               "    curl -H \"Authorization: Bearer $(cat '%s')\" http://%s/v1/projects\n\n"
                "(more keys: tokendoctor apikey create --role admin|reader)\n",
                path, path, host);
     } else {
