@@ -237,13 +237,22 @@ static bool srv_proc_self_stat(srv_proc_stat *st) {
                        &st->utime, &st->stime, &st->starttime, &st->vsize, &st->rss) == 5;
 }
 
-/* The boot time (Unix seconds) from /proc/stat's "btime" line; 0 when unknown. */
+/* The boot time (Unix seconds) from /proc/stat's "btime" line; 0 when unknown. Read a piece
+ * at a time: the lines before it (per-CPU times, the interrupt counts) can be many kilobytes. */
 static long long srv_boot_time(void) {
-    char buf[16384];
-    if (!srv_read_proc("/proc/stat", buf, sizeof buf))
+    FILE *f = fopen("/proc/stat", "re");
+    if (!f)
         return 0;
-    const char *b = strstr(buf, "\nbtime ");
-    return b ? atoll(b + 7) : 0;
+    char piece[256];
+    long long boot = 0;
+    bool line_start = true;
+    while (!boot && fgets(piece, sizeof piece, f)) {
+        if (line_start && strncmp(piece, "btime ", 6) == 0)
+            boot = atoll(piece + 6);
+        line_start = strchr(piece, '\n') != NULL;
+    }
+    fclose(f);
+    return boot;
 }
 
 /* Open descriptors: the entries of /proc/self/fd but the one reading it; -1 when unknown. */
