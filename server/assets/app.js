@@ -29,6 +29,22 @@
  * Ctrl/Cmd+Enter submit too, since a token never contains a line break, while Shift+Enter still
  * inserts one (to reproduce a token pasted with a stray newline).
  *
+ * The user is named by a uid or by a user account, never both (the service refuses both): a
+ * switch of two radios picks which, and one input holds the value, labelled after the choice
+ * ("UID" or "User account"); only the chosen field is sent. The At field takes what the user
+ * typed: digits are sent as a JSON integer (Unix seconds), anything else as the string (an
+ * ISO-8601 UTC time such as 2024-11-17T14:06:00Z), and the service judges it.
+ *
+ * A 400 names the field it refuses ("<field>: <why>", "uid, account: <why>"): the page marks
+ * each named input (aria-invalid, the message next to it and in its aria-describedby, focus on
+ * the first one) as well as showing the message in the result panel. A field's mark goes when
+ * it is edited or the form is sent again.
+ *
+ * "Use repaired token" puts the cleaned token in the Token field and diagnoses it; the new
+ * answer replaces the button, so focus moves to the result panel's heading (the user reads on
+ * from the top of the new answer). "Copy token" writes the repaired token to the clipboard
+ * (Clipboard API; selected for Ctrl+C where it is not available) and says so next to the button.
+ *
  * The SDK version field names the SDK the chosen service means (the Video SDK of a join, the RTM
  * SDK of a login) and is sent only when filled. The Platform list offers every platform name the
  * service accepts, grouped by the code table it reports with (data-codes of its optgroup): the
@@ -77,6 +93,28 @@
   const VERDICT_MARK = { joinable: '✓', rejected: '✗', unverifiable: '?' };
 
   const CHECK_MARK = { pass: '✓', fail: '✗', warn: '!', skip: '–' };
+
+  /* The identity input after the switch: its label, keyboard and help. */
+  const IDENTITY = {
+    uid: { label: 'UID', inputmode: 'numeric',
+           help: '0..4294967295; 0 lets the SDK pick.' },
+    account: { label: 'User account', inputmode: 'text',
+               help: 'A string account (for rtm: the user id), sent exactly as typed.' },
+  };
+
+  /* The input of each request field a 400 may name ("<field>: <why>"). */
+  const FIELD_INPUT = {
+    token: 'token',
+    app_id: 'app-id',
+    channel: 'channel',
+    uid: 'identity',
+    account: 'identity',
+    platform: 'platform',
+    role: 'role',
+    service: 'service',
+    sdk_version: 'sdk-version',
+    at: 'at',
+  };
 
   /* ---- DOM helpers: text only, never HTML ------------------------------------------------ */
 
@@ -282,25 +320,29 @@
   /* ---- Reading the form ------------------------------------------------------------------- */
 
   /* The diagnosis inputs: empty fields are omitted (the service applies its defaults, `at`
-   * included: now); uid and at are sent as integers when they are integers, otherwise as typed
-   * so that the service's 400 names the field. The SDK version is sent trimmed, and only when
-   * filled; a malformed one is the service's 400 too. */
+   * included: now); uid and at are sent as integers when they are digits, otherwise as typed
+   * (an ISO-8601 `at`; a bad uid, so that the service's 400 names the field). The identity
+   * input is sent as the uid or as the account, as the switch says, never as both. The SDK
+   * version is sent trimmed, and only when filled; a malformed one is the service's 400 too. */
   function readForm() {
     const request = {};
     const text = (id) => $(id).value;
     if (text('token') !== '') request.token = text('token');
     if (text('app-id') !== '') request.app_id = text('app-id');
     if (text('channel') !== '') request.channel = text('channel');
-    const uid = text('uid').trim();
-    if (uid !== '') request.uid = /^\d+$/.test(uid) ? Number(uid) : uid;
-    if (text('account') !== '') request.account = text('account');
+    if (identityKind() === 'account') {
+      if (text('identity') !== '') request.account = text('identity');
+    } else {
+      const uid = text('identity').trim();
+      if (uid !== '') request.uid = /^\d+$/.test(uid) ? Number(uid) : uid;
+    }
     request.platform = text('platform');
     request.role = text('role');
     request.service = text('service');
     const sdk = text('sdk-version').trim();
     if (sdk !== '') request.sdk_version = sdk;
     const at = text('at').trim();
-    if (at !== '') request.at = /^-?\d+$/.test(at) ? Number(at) : at;
+    if (at !== '') request.at = /^\d+$/.test(at) ? Number(at) : at;
     return request;
   }
 
@@ -318,6 +360,72 @@
     input.labels[0].textContent = field.label;
     input.placeholder = field.placeholder;
     $('sdk-version-help').textContent = field.help;
+  }
+
+  /* 'uid' or 'account': the switch's choice. */
+  function identityKind() {
+    return $('identity-account').checked ? 'account' : 'uid';
+  }
+
+  /* The identity input is labelled after the switch ("UID" or "User account"). */
+  function updateIdentityField() {
+    const kind = IDENTITY[identityKind()];
+    const input = $('identity');
+    input.labels[0].textContent = kind.label;
+    input.setAttribute('inputmode', kind.inputmode);
+    $('identity-help').textContent = kind.help;
+  }
+
+  /* ---- Field errors ----------------------------------------------------------------------- */
+
+  /* Marks an input as refused: aria-invalid, the reason next to it (after the input, before
+   * its help) and first in its aria-describedby. */
+  function markField(id, text) {
+    const input = $(id);
+    if (!input || input.getAttribute('aria-invalid') === 'true') return;
+    const note = el('p', { id: id + '-error', class: 'field-error' }, text);
+    input.insertAdjacentElement('afterend', note);
+    const described = input.getAttribute('aria-describedby');
+    input.setAttribute('data-describedby', described || '');
+    input.setAttribute('aria-describedby', described ? note.id + ' ' + described : note.id);
+    input.setAttribute('aria-invalid', 'true');
+  }
+
+  function unmarkField(input) {
+    if (input.getAttribute('aria-invalid') !== 'true') return;
+    const note = $(input.id + '-error');
+    if (note) note.remove();
+    const described = input.getAttribute('data-describedby');
+    if (described) input.setAttribute('aria-describedby', described);
+    else input.removeAttribute('aria-describedby');
+    input.removeAttribute('data-describedby');
+    input.removeAttribute('aria-invalid');
+  }
+
+  function clearFieldErrors() {
+    for (const input of document.querySelectorAll('#diagnose-form [aria-invalid="true"]')) {
+      unmarkField(input);
+    }
+  }
+
+  /* A 400's "<field>[, <field>...]: <why>": each named field the form has gets the reason.
+   * Returns the first input marked (null when the message names none of them). */
+  function showFieldErrors(body) {
+    const error = body && body.error;
+    const message = error && typeof error.message === 'string' ? error.message : '';
+    const m = /^([a-z_]+(?:, [a-z_]+)*): (.+)$/s.exec(message);
+    if (!m) return null;
+    let first = null;
+    for (const field of m[1].split(', ')) {
+      const id = FIELD_INPUT[field];
+      if (!id) continue;
+      const input = $(id);
+      const details = input.closest('details');
+      if (details) details.open = true; /* the At field lives under Advanced */
+      markField(id, m[2]);
+      if (!first) first = input;
+    }
+    return first;
   }
 
   /* ---- Rendering a diagnosis -------------------------------------------------------------- */
@@ -450,15 +558,53 @@
     return 'Cleaned of ' + (steps.length ? steps.join(', ') + ' and ' : '') + last;
   }
 
+  /* Writes text to the clipboard: the Clipboard API (a secure context: https or localhost),
+   * else the selection and the copy command. Nothing leaves the browser. Resolves to what to
+   * tell the user. */
+  async function copyText(text, pre) {
+    if (navigator.clipboard && typeof navigator.clipboard.writeText === 'function') {
+      try {
+        await navigator.clipboard.writeText(text);
+        return { ok: true, say: 'Copied to the clipboard.' };
+      } catch (e) {
+        /* refused (permission, no focus): fall back to the selection below */
+      }
+    }
+    const selection = window.getSelection();
+    selection.selectAllChildren(pre);
+    let copied = false;
+    try {
+      copied = document.execCommand('copy');
+    } catch (e) {
+      copied = false;
+    }
+    if (copied) {
+      selection.removeAllRanges();
+      return { ok: true, say: 'Copied to the clipboard.' };
+    }
+    return { ok: false, say: 'Could not copy: the token is selected, press Ctrl+C (⌘C).' };
+  }
+
   function renderRepaired(d) {
     const r = d.repaired;
     if (!r || typeof r !== 'object' || typeof r.token !== 'string') return null;
+    const pre = el('pre', { class: 'token-text', id: 'repaired-token' }, r.token);
     const button = el('button', { type: 'button', id: 'use-repaired', class: 'secondary' },
                       'Use repaired token');
     button.addEventListener('click', () => {
       $('token').value = r.token;
       schedulePreview();
-      $('diagnose-form').requestSubmit();
+      /* This button goes with the answer it belongs to: focus the new answer's heading. */
+      diagnose({ focusResult: true });
+    });
+    const copied = el('span', { id: 'copy-status', class: 'copy-status' });
+    const copy = el('button', { type: 'button', id: 'copy-repaired', class: 'secondary' },
+                    'Copy token');
+    copy.addEventListener('click', async () => {
+      copied.textContent = '';
+      const outcome = await copyText(r.token, pre);
+      copied.className = outcome.ok ? 'copy-status copy-ok' : 'copy-status copy-bad';
+      copied.textContent = outcome.say;
     });
     return el('section', { class: 'block repaired', id: 'repaired' },
               el('h3', null, 'Repaired token'),
@@ -466,7 +612,7 @@
                  el('strong', { id: 'repaired-verdict', class: 'tag tag-' + r.verdict },
                     String(r.verdict)),
                  ' (', el('code', { id: 'repaired-cause' }, String(r.cause)), ').'),
-              el('pre', { class: 'token-text' }, r.token), button);
+              pre, el('div', { class: 'repaired-actions' }, button, copy, copied));
   }
 
   function renderExpiry(d) {
@@ -543,7 +689,7 @@
   }
 
   function renderDiagnosis(d, catalog, view) {
-    const result = $('result');
+    const result = $('result-body');
     stopCountdown();
     clear(result);
     result.append(renderVerdict(d, view), renderCodes(d, catalog, view),
@@ -554,29 +700,33 @@
                         renderToken(d)]) {
       if (node) result.append(node);
     }
-    result.setAttribute('data-state', 'done');
+    $('result').setAttribute('data-state', 'done');
   }
 
   function renderFailure(text) {
-    const result = $('result');
+    const result = $('result-body');
     stopCountdown();
     clear(result);
     result.append(el('div', { class: 'failure', id: 'failure' },
                      el('strong', null, 'No diagnosis. '), text));
-    result.setAttribute('data-state', 'error');
+    $('result').setAttribute('data-state', 'error');
   }
 
   /* ---- Diagnose --------------------------------------------------------------------------- */
 
   let diagnoseSeq = 0;
 
-  async function diagnose() {
+  /* options.focusResult: move focus to the result's heading once the answer is shown (the
+   * control that asked is gone with the previous answer). */
+  async function diagnose(options) {
     const seq = ++diagnoseSeq;
     const request = readForm();
     const codes = platformCodes();
+    clearFieldErrors();
     $('busy').hidden = false;
     $('result').setAttribute('aria-busy', 'true');
     $('result').setAttribute('data-state', 'busy');
+    let invalid = null;
     try {
       const [response, catalog] = await Promise.all([api('POST', '/v1/diagnose', request),
                                                      loadCatalog()]);
@@ -585,6 +735,7 @@
         renderDiagnosis(response.body, catalog, viewOf(response.body, request, codes));
       } else {
         renderFailure(errorMessage(response.status, response.body));
+        if (response.status === 400) invalid = showFieldErrors(response.body);
       }
     } catch (e) {
       if (seq === diagnoseSeq) renderFailure('The service did not answer (' + e.message + ').');
@@ -592,6 +743,8 @@
       if (seq === diagnoseSeq) {
         $('busy').hidden = true;
         $('result').removeAttribute('aria-busy');
+        if (invalid) invalid.focus();
+        else if (options && options.focusResult) $('result-heading').focus();
       }
     }
   }
@@ -700,6 +853,20 @@
     $('token').addEventListener('keydown', onTokenKeydown);
     $('service').addEventListener('change', updateSdkField);
     updateSdkField(); /* the service may have been restored by the browser */
+    for (const radio of document.querySelectorAll('input[name="identity_kind"]')) {
+      radio.addEventListener('change', () => {
+        unmarkField($('identity'));
+        updateIdentityField();
+      });
+    }
+    updateIdentityField();
+    /* An edited field's mark is out of date. */
+    form.addEventListener('input', (event) => {
+      if (event.target && event.target.id) unmarkField(event.target);
+    });
+    form.addEventListener('change', (event) => {
+      if (event.target && event.target.id) unmarkField(event.target);
+    });
     if ($('token').value !== '') schedulePreview(); /* a value restored by the browser */
     loadCatalog();
   }

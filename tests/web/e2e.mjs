@@ -14,11 +14,16 @@
 // catalog table of the service and SDK generation, reason and fix, hints and warnings in plain
 // words, expiry, the 13 checks, the SDK version sent and echoed); an RTM login with an RTC 006
 // token (warning rtm_login_privilege_missing); the repair button of every repairable scenario;
-// the decode preview (a token, a truncated one); two bad requests (uid with account, a malformed
-// SDK version); keyboard only (Tab order, Enter in an input, on the button, in the Token
-// field); a phone viewport and the collapsible decoded token; the live countdown (on a fake
-// clock); the README screenshot (clock frozen, so the picture is the same every run); then the
-// globals.
+// the decode preview (a token, a truncated one); two bad requests (a uid that is not a number, a
+// malformed SDK version); keyboard only (Tab order, Enter in an input, on the button, in the
+// Token field); then, at a laptop's and at a phone's width (1280 and 390 px), each point of
+// issue 13's "The web page": the uid / user account switch (only the chosen one is sent), the
+// App ID field showing all 32 characters, a refused field marked next to it (aria-invalid,
+// aria-describedby, focus), focus after "Use repaired token", the copy button (clipboard,
+// confirmation, no request), the footer's account of what the service logs, and the At field
+// taking ISO-8601 as well as Unix seconds; a phone viewport and the collapsible decoded token;
+// the live countdown (on a fake clock); the README screenshot (clock frozen, so the picture is
+// the same every run); then the globals.
 //
 // The scenarios are public ones from the repository's copy of the contract's vectors
 // (tests/vectors/v2/scenarios.jsonl and sdk.jsonl, diagnosis.md v2), chosen to cover every
@@ -118,6 +123,11 @@ const CHECK_IDS = ['app_id_format', 'channel_name', 'token_present', 'token_expe
                    'token_decodes', 'token_version', 'app_id_match', 'service', 'channel', 'uid',
                    'signature', 'token_expiry', 'privilege_expiry'];
 const SDK_LABEL = { rtc: 'Video SDK version', rtm: 'RTM SDK version' };
+// The switch of the user's identity: its radios, and the label of the one input after each.
+const IDENTITY_RADIO = { uid: 'uid (a number)', account: 'user account (a string)' };
+const IDENTITY_LABEL = { uid: 'UID', account: 'User account' };
+// The widths every check of the page's layout and accessibility runs at: a laptop, a phone.
+const VIEWPORTS = [{ width: 1280, height: 900 }, { width: 390, height: 844 }];
 
 function loadVectors() {
   const all = new Map();
@@ -241,8 +251,15 @@ async function fillForm(page, request) {
   await label('Token').fill(request.token === undefined ? '' : request.token);
   await label('App ID').fill(request.app_id);
   await label('Channel').fill(request.channel === undefined ? '' : request.channel);
-  await label('UID').fill(request.uid === undefined ? '' : String(request.uid));
-  await label('User account').fill(request.account === undefined ? '' : request.account);
+  // One input for the user, named by the switch: the account when the request has one, else
+  // the uid.
+  if (request.account !== undefined) {
+    await page.getByRole('radio', { name: IDENTITY_RADIO.account, exact: true }).check();
+    await label(IDENTITY_LABEL.account).fill(request.account);
+  } else {
+    await page.getByRole('radio', { name: IDENTITY_RADIO.uid, exact: true }).check();
+    await label(IDENTITY_LABEL.uid).fill(request.uid === undefined ? '' : String(request.uid));
+  }
   await label('Platform').selectOption(request.platform || 'native');
   await label('Role').selectOption(request.role || 'publisher');
   const service = serviceOf(request);
@@ -442,11 +459,14 @@ async function main() {
                        `content-type ${headers['content-type']}`);
                 assert(/default-src 'self'/.test(headers['content-security-policy'] || ''),
                        `content-security-policy: ${headers['content-security-policy']}`);
-                for (const label of ['Token', 'App ID', 'Channel', 'UID', 'User account',
-                                     'Platform', 'Role', 'Service', 'Video SDK version']) {
+                for (const label of ['Token', 'App ID', 'Channel', 'UID', 'Platform', 'Role',
+                                     'Service', 'Video SDK version']) {
                   assertEqual(`fields labelled ${label}`,
                               await page.getByLabel(label, { exact: true }).count(), 1);
                 }
+                // The user's input is the UID until the switch says user account.
+                assertEqual('fields labelled User account',
+                            await page.getByLabel('User account', { exact: true }).count(), 0);
                 const tag = await page.getByLabel('Token', { exact: true })
                                 .evaluate((e) => e.tagName);
                 assertEqual('Token is a', tag, 'TEXTAREA');
@@ -612,20 +632,20 @@ async function main() {
   });
 
   await check('a bad request shows the service\'s message naming the field', async () => {
-    await page.getByLabel('Token', { exact: true }).fill('');
-    await page.getByLabel('App ID', { exact: true }).fill('0123456789abcdef0123456789abcdef');
-    await page.getByLabel('Channel', { exact: true }).fill('c');
-    await page.getByLabel('UID', { exact: true }).fill('5');
-    await page.getByLabel('User account', { exact: true }).fill('alice');
-    await page.getByLabel('Service', { exact: true }).selectOption('rtc');
+    await fillForm(page, { app_id: '0123456789abcdef0123456789abcdef', channel: 'c',
+                           uid: 'five', service: 'rtc' });
     expectedStatuses.add(`${BASE}/v1/diagnose 400`);
+    let body;
     try {
-      await clickDiagnose(page);
+      body = await clickDiagnose(page);
     } finally {
       expectedStatuses.delete(`${BASE}/v1/diagnose 400`);
     }
+    assertEqual('uid sent', body.sent.uid, 'five');
+    assertEqual('status', body.status, 400);
     const failure = await text(page, '#failure');
-    assert(/account|uid/.test(failure), `failure shown: ${failure}`);
+    assertEqual('failure shown', failure, `No diagnosis. bad_request: ${body.error.message}`);
+    assert(/^uid: /.test(body.error.message), `message ${body.error.message}`);
   });
 
   // The malformed SDK versions of sdk.jsonl (expect {"bad_request": true}). The page trims the
@@ -667,9 +687,9 @@ async function main() {
     await tab('Token');
     await page.keyboard.insertText(s.request.token);
     for (const [label, value] of [['App ID', s.request.app_id], ['Channel', s.request.channel],
-                                  ['UID', String(s.request.uid)]]) {
+                                  [IDENTITY_RADIO.uid, null], ['UID', String(s.request.uid)]]) {
       await tab(label);
-      await page.keyboard.insertText(value);
+      if (value !== null) await page.keyboard.insertText(value);
     }
     // Enter in a text input submits. No `at` is sent, so the service judges now: this token
     // expired in 2024.
@@ -677,15 +697,15 @@ async function main() {
     assertEqual('cause (judged now)', answer.cause, 'token_expired');
     assertEqual('verdict shown', await text(page, '#verdict'), 'rejected');
     // On to the button: the remaining fields, the Advanced section, then Diagnose.
-    for (const name of ['User account', 'Platform', 'Role', 'Service', 'Video SDK version',
-                        'Advanced', 'Diagnose']) {
+    for (const name of ['Platform', 'Role', 'Service', 'Video SDK version', 'Advanced',
+                        'Diagnose']) {
       await tab(name);
     }
     const byButton = await submitAndWait(page, () => page.keyboard.press('Enter'));
     assertEqual('cause (button)', byButton.cause, 'token_expired');
     // Back to the Token field: Enter there diagnoses, Shift+Enter inserts a line break.
-    for (const name of ['Advanced', 'Video SDK version', 'Service', 'Role', 'Platform',
-                        'User account', 'UID', 'Channel', 'App ID', 'Token']) {
+    for (const name of ['Advanced', 'Video SDK version', 'Service', 'Role', 'Platform', 'UID',
+                        IDENTITY_RADIO.uid, 'Channel', 'App ID', 'Token']) {
       await tab(name, true);
     }
     const again = await submitAndWait(page, () => page.keyboard.press('Enter'));
@@ -694,6 +714,225 @@ async function main() {
     assert((await page.getByLabel('Token', { exact: true }).inputValue()).includes('\n'),
            'Shift+Enter in the Token field should insert a line break');
   });
+
+  // ---- The page at a laptop's and a phone's width (issue 13, "The web page") ----------------
+  // Each check below runs at every width of VIEWPORTS, on a fresh load of the page.
+  const label = (name) => page.getByLabel(name, { exact: true });
+  const radio = (kind) => page.getByRole('radio', { name: IDENTITY_RADIO[kind], exact: true });
+  const s7 = scenarios.find((x) => x.id === 's7');
+  const repairable = scenarios.find((x) => x.id === 's38');
+  const overflow = () => page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  // Sends the form expecting a 400 (tolerated on the console only here).
+  const refused = async () => {
+    expectedStatuses.add(`${BASE}/v1/diagnose 400`);
+    try {
+      return await clickDiagnose(page);
+    } finally {
+      expectedStatuses.delete(`${BASE}/v1/diagnose 400`);
+    }
+  };
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+
+  for (const viewport of VIEWPORTS) {
+    const px = `(${viewport.width} px)`;
+    await page.setViewportSize(viewport);
+
+    await check(`${px} uid and user account are one switch: only the chosen one is sent`,
+                async () => {
+                  await page.goto(BASE + '/');
+                  await prepareProject(s7);
+                  const group = page.getByRole('group', { name: 'The user is named by' });
+                  assertEqual('radios in the switch', await group.getByRole('radio').count(), 2);
+                  assert(await radio('uid').isChecked(), 'uid is the default');
+                  assertEqual('UID inputs', await label('UID').count(), 1);
+                  assertEqual('User account inputs', await label('User account').count(), 0);
+                  assertEqual('UID keyboard', await label('UID').getAttribute('inputmode'),
+                              'numeric');
+                  await fillForm(page, s7.request);
+                  const byUid = await clickDiagnose(page);
+                  assertEqual('uid sent', byUid.sent.uid, s7.request.uid);
+                  assert(!('account' in byUid.sent), 'an account sent with the uid');
+                  assertEqual('cause', byUid.cause, s7.expect.cause);
+                  // The keyboard moves the switch (arrow keys); the same input is now the
+                  // account's, and only the account is sent.
+                  await radio('uid').focus();
+                  await page.keyboard.press('ArrowRight');
+                  assert(await radio('account').isChecked(), 'ArrowRight picks user account');
+                  assertEqual('User account inputs', await label('User account').count(), 1);
+                  assertEqual('UID inputs', await label('UID').count(), 0);
+                  assertEqual('account keyboard',
+                              await label('User account').getAttribute('inputmode'), 'text');
+                  assertEqual('value kept', await label('User account').inputValue(),
+                              String(s7.request.uid));
+                  await label('User account').fill('alice');
+                  const byAccount = await clickDiagnose(page);
+                  assertEqual('account sent', byAccount.sent.account, 'alice');
+                  assert(!('uid' in byAccount.sent), 'a uid sent with the account');
+                  assertEqual('status', byAccount.status, 200);
+                  assertEqual('overflow', await overflow(), 0);
+                });
+
+    await check(`${px} the App ID field shows all 32 characters`, async () => {
+      for (const appId of [s7.request.app_id, '0123456789abcdef0123456789abcdef',
+                           'dddddddddddddddddddddddddddddddd']) {
+        await label('App ID').fill(appId);
+        const { scroll, client, shown } = await label('App ID').evaluate((e) => {
+          e.setSelectionRange(0, 0); // scrolled to its start, as after typing Home
+          return { scroll: e.scrollWidth, client: e.clientWidth,
+                   shown: e.getBoundingClientRect().right <= window.innerWidth };
+        });
+        assert(scroll <= client, `${appId}: ${scroll}px of text in a ${client}px field`);
+        assert(shown, 'the App ID field reaches past the screen');
+      }
+    });
+
+    await check(`${px} a refused field is marked next to it (aria-invalid, aria-describedby)`,
+                async () => {
+                  // One field broken at a time, on an otherwise good rtc join; the service's
+                  // 400 "<field>: <why>" lands on that field.
+                  const cases = [
+                    ['UID', 'uid', { uid: 'x' }],
+                    ['At', 'at', { at: 'yesterday' }],
+                    ['Channel', 'channel', { channel: undefined }],
+                    ['Video SDK version', 'sdk_version', { sdk_version: '4.x' }],
+                    ['App ID', 'app_id', { app_id: '' }],
+                  ];
+                  for (const [name, field, change] of cases) {
+                    await page.goto(BASE + '/'); // the Advanced section closed again
+                    const request = { ...s7.request, at: undefined, ...change };
+                    await fillForm(page, request);
+                    const body = await refused();
+                    assertEqual(`${name}: status`, body.status, 400);
+                    const m = /^([a-z_]+): (.+)$/.exec(body.error.message);
+                    assert(m && m[1] === field, `${name}: the service says ${body.error.message}`);
+                    const input = label(name);
+                    assertEqual(`${name} aria-invalid`, await input.getAttribute('aria-invalid'),
+                                'true');
+                    const note = await input.evaluate((e) => {
+                      const first = document.getElementById(
+                          (e.getAttribute('aria-describedby') || '').split(' ')[0]);
+                      const r = first && first.getBoundingClientRect();
+                      const f = e.getBoundingClientRect();
+                      return first && { text: first.textContent.trim(),
+                                        sameField: e.closest('.field') === first.closest('.field'),
+                                        visible: r.width > 0 && r.height > 0,
+                                        gap: r.top - f.bottom,
+                                        invalid: document.querySelectorAll(
+                                            '[aria-invalid="true"]').length,
+                                        focused: document.activeElement === e };
+                    });
+                    assert(note, `${name}: aria-describedby names no element`);
+                    assertEqual(`${name}: message next to the field`, note.text, m[2]);
+                    assert(note.sameField && note.visible && note.gap >= 0 && note.gap < 24,
+                           `${name}: the message is not right under the field ` +
+                               JSON.stringify(note));
+                    assertEqual(`${name}: fields marked`, note.invalid, 1);
+                    assert(note.focused, `${name}: focus is not on the refused field`);
+                    assertEqual(`${name}: result panel`, await text(page, '#failure'),
+                                `No diagnosis. bad_request: ${body.error.message}`);
+                    assertEqual(`${name}: overflow`, await overflow(), 0);
+                  }
+                  // Corrected and sent again: the mark goes.
+                  await label('App ID').fill(s7.request.app_id);
+                  assertEqual('mark after an edit', await label('App ID').getAttribute(
+                      'aria-invalid'), null);
+                  const good = await clickDiagnose(page);
+                  assertEqual('status once corrected', good.status, 200);
+                  assertEqual('fields marked', await page.locator('[aria-invalid="true"]').count(),
+                              0);
+                  assertEqual('messages left', await page.locator('.field-error').count(), 0);
+                  assertEqual('App ID described by', await label('App ID').getAttribute(
+                      'aria-describedby'), 'app-id-help');
+                });
+
+    await check(`${px} Use repaired token: focus moves to the new answer's heading`, async () => {
+      await page.goto(BASE + '/');
+      await prepareProject(repairable);
+      await fillForm(page, repairable.request);
+      await clickDiagnose(page);
+      // By keyboard: the button is focused and Enter pressed; the answer replaces the button.
+      await page.getByRole('button', { name: 'Use repaired token' }).focus();
+      const answer = await submitAndWait(page, () => page.keyboard.press('Enter'));
+      assertEqual('token sent', answer.sent.token, repairable.expect.repaired.token);
+      const focused = await page.evaluate(() => {
+        const e = document.activeElement;
+        const r = e.getBoundingClientRect();
+        return { tag: e.tagName, text: e.textContent.trim(),
+                 inResult: document.getElementById('result').contains(e),
+                 inView: r.top >= 0 && r.bottom <= window.innerHeight };
+      });
+      assert(focused.inResult && /^H[1-6]$/.test(focused.tag),
+             `focus after the repair: ${JSON.stringify(focused)}`);
+      assertEqual('heading focused', focused.text, 'Diagnosis');
+      assert(focused.inView, 'the focused heading is not on the screen');
+      assertEqual('the result is named by it',
+                  await page.getByRole('status', { name: 'Diagnosis' }).count(), 1);
+    });
+
+    await check(`${px} Copy token: the repaired token on the clipboard, confirmed, no request`,
+                async () => {
+                  await page.goto(BASE + '/');
+                  await fillForm(page, repairable.request);
+                  await clickDiagnose(page);
+                  // The live preview of the token typed is the last request before the copy.
+                  await page.locator('#preview').waitFor({ state: 'visible', timeout: WAIT_MS });
+                  await page.evaluate(() => navigator.clipboard.writeText('before'));
+                  const requests = [];
+                  const onRequest = (r) => requests.push(r.url());
+                  page.on('request', onRequest);
+                  try {
+                    await page.getByRole('button', { name: 'Copy token', exact: true }).click();
+                    const said = page.getByRole('status').getByText('Copied to the clipboard.');
+                    await said.waitFor({ state: 'visible', timeout: WAIT_MS });
+                  } finally {
+                    page.off('request', onRequest);
+                  }
+                  const clipboard = await page.evaluate(() => navigator.clipboard.readText());
+                  assertEqual('clipboard', clipboard, repairable.expect.repaired.token);
+                  assertEqual('requests while copying', requests.join(' '), '');
+                  assertEqual('overflow', await overflow(), 0);
+                });
+
+    await check(`${px} the footer says what the service keeps, and that it never keeps the token`,
+                async () => {
+                  const footer = page.getByRole('contentinfo');
+                  const said = (await footer.textContent()).replace(/\s+/g, ' ');
+                  for (const part of ['logs each diagnosis', 'App ID', 'channel', 'uid',
+                                      'fingerprint of the token', 'retention period',
+                                      '7 days by default', 'never stores the token']) {
+                    assert(said.includes(part), `the footer does not say "${part}": ${said}`);
+                  }
+                  assert(!/Nothing you paste is stored/.test(said), `the footer says ${said}`);
+                  assert(await footer.isVisible(), 'no visible footer');
+                });
+
+    await check(`${px} the At field takes ISO-8601 as well as Unix seconds`, async () => {
+      const s = scenarios.find((x) => x.id === 's54');
+      await page.goto(BASE + '/');
+      await prepareProject(s);
+      const iso = new Date(s.request.at * 1000).toISOString().replace(/\.000Z$/, 'Z');
+      await fillForm(page, { ...s.request, at: iso });
+      const help = (await page.locator('#' + await label('At').getAttribute('aria-describedby'))
+                        .textContent()).replace(/\s+/g, ' ');
+      assert(/ISO-8601/.test(help) && /Unix seconds/.test(help), `At help: ${help}`);
+      // A phone's numeric keypad has no "T" or "Z".
+      assert((await label('At').getAttribute('inputmode')) !== 'numeric',
+             'the At field asks for a numeric keyboard');
+      const byIso = await clickDiagnose(page);
+      assertEqual('at sent (ISO)', byIso.sent.at, iso);
+      assertEqual('at judged', byIso.at, s.request.at);
+      assertEqual('cause', byIso.cause, s.expect.cause);
+      assert((await text(page, '#expires-at')).length > 0, 'no expiry shown');
+      const judged = await page.getByRole('status').getByText('At the time judged').textContent();
+      assert(judged.includes(isoUtc(s.request.at)), `judged: ${judged}`);
+      await label('At').fill(String(s.request.at));
+      const byUnix = await clickDiagnose(page);
+      assertEqual('at sent (Unix)', byUnix.sent.at, s.request.at);
+      assertEqual('cause (Unix)', byUnix.cause, s.expect.cause);
+    });
+  }
+  await page.setViewportSize(VIEWPORTS[0]);
 
   await check('phone viewport: nothing wider than the screen', async () => {
     const s = scenarios.find((x) => x.id === 's29');
