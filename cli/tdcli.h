@@ -22,18 +22,11 @@
 #include <stdio.h>
 
 #include "tddb.h"
+#include "tdserver.h" /* CLI_EXIT_*: named there, as srv_run() returns them too */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-enum {
-    CLI_EXIT_OK = 0,
-    CLI_EXIT_FAIL = 1,
-    CLI_EXIT_UNVERIFIABLE = 2,
-    CLI_EXIT_USAGE = 64,
-    CLI_EXIT_INTERNAL = 70,
-};
 
 /* The program: argv[0] is the program name, argv[1] the subcommand. */
 int cli_main(int argc, char **argv);

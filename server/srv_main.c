@@ -314,6 +314,8 @@ static void srv_log_db_path(srv_server *s) {
     snprintf(s->log_db_path, sizeof s->log_db_path, "%s", p);
 }
 
+/* The store, its key file, the access log and the diagnosis log. Returns CLI_EXIT_OK or the
+ * exit status of the failure, with its message in err. */
 static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {
     const char *db = s->cfg.db_path ? s->cfg.db_path : tdb_default_path();
     snprintf(s->db_path, sizeof s->db_path, "%s", db);
@@ -321,19 +323,19 @@ static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {
         snprintf(s->key_file, sizeof s->key_file, "%s", s->cfg.key_file);
     else if (!tdb_default_key_file(s->db_path, s->key_file, sizeof s->key_file)) {
         snprintf(err, err_cap, "the key file path is too long");
-        return 64;
+        return CLI_EXIT_USAGE;
     }
     if (!srv_open_access_log(s))
-        return 70;
+        return CLI_EXIT_INTERNAL;
     srv_log_db_path(s);
     *main_db = tdb_open(s->db_path, s->key_file, err, err_cap);
     if (!*main_db)
-        return 70;
+        return CLI_EXIT_INTERNAL;
     s->log = tdb_log_start(s->log_db_path, s->key_file, s->cfg.log_queue, s->cfg.retention_days,
                            err, err_cap);
     if (!s->log)
-        return 70;
-    return 0;
+        return CLI_EXIT_INTERNAL;
+    return CLI_EXIT_OK;
 }
 
 typedef struct {
@@ -356,6 +358,7 @@ static void srv_on_signal(evutil_socket_t sig, short what, void *arg) {
     event_base_loopbreak(c->base);
 }
 
+/* Starts the workers and waits for SIGTERM/SIGINT; returns the exit status of the run. */
 static int srv_serve(srv_server *s, int port) {
     struct event_base *base = event_base_new();
     srv_signal_ctx ctx = {s, base, NULL, NULL};
@@ -363,21 +366,21 @@ static int srv_serve(srv_server *s, int port) {
     struct event *intr = base ? evsignal_new(base, SIGINT, srv_on_signal, &ctx) : NULL;
     ctx.term = term;
     ctx.intr = intr;
-    int rc = 0;
+    int rc = CLI_EXIT_OK;
     if (!term || !intr || event_add(term, NULL) != 0 || event_add(intr, NULL) != 0) {
         fprintf(stderr, "tokendoctor: serve: cannot install signal handlers\n");
-        rc = 70;
+        rc = CLI_EXIT_INTERNAL;
     }
     int started = 0;
-    for (int i = 0; rc == 0 && i < s->nworkers; i++) {
+    for (int i = 0; rc == CLI_EXIT_OK && i < s->nworkers; i++) {
         if (!srv_worker_start(&s->workers[i])) {
             fprintf(stderr, "tokendoctor: serve: cannot start worker thread %d\n", i);
-            rc = 70;
+            rc = CLI_EXIT_INTERNAL;
             break;
         }
         started++;
     }
-    if (rc == 0) {
+    if (rc == CLI_EXIT_OK) {
         char host[320];
         fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
                 srv_url_host(s->cfg.listen, port, host, sizeof host), s->nworkers, s->db_path);
@@ -438,31 +441,32 @@ int srv_run(const srv_config *c) {
     char err[512] = "";
     tdb *main_db = NULL;
     /* The address first: a wrong or busy one must not leave a new database behind. */
-    int rc = 0, port = 0;
+    int rc = CLI_EXIT_OK, port = 0;
     s.listen_fds = malloc((size_t)s.cfg.threads * sizeof *s.listen_fds);
     int b = s.listen_fds ? srv_bind(s.cfg.listen, s.cfg.threads, s.listen_fds, &port) : -1;
     if (b != 0) {
         free(s.listen_fds);
         s.listen_fds = NULL;
-        rc = b == -2 ? 64 : 70;
+        rc = b == -2 ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
     }
-    if (rc == 0)
+    if (rc == CLI_EXIT_OK)
         rc = srv_setup(&s, &main_db, err, sizeof err);
-    if (rc == 0 && s.cfg.bootstrap_key && !srv_bootstrap_key(&s, main_db, port, err, sizeof err))
-        rc = 70;
-    if (rc == 0) {
+    if (rc == CLI_EXIT_OK && s.cfg.bootstrap_key &&
+        !srv_bootstrap_key(&s, main_db, port, err, sizeof err))
+        rc = CLI_EXIT_INTERNAL;
+    if (rc == CLI_EXIT_OK) {
         s.workers = calloc((size_t)s.cfg.threads, sizeof *s.workers);
         if (!s.workers) {
             snprintf(err, sizeof err, "out of memory");
-            rc = 70;
+            rc = CLI_EXIT_INTERNAL;
         }
     }
-    for (int i = 0; rc == 0 && i < s.cfg.threads; i++) {
+    for (int i = 0; rc == CLI_EXIT_OK && i < s.cfg.threads; i++) {
         s.nworkers = i + 1;
         if (!srv_worker_init(&s, &s.workers[i], i, err, sizeof err))
-            rc = 70;
+            rc = CLI_EXIT_INTERNAL;
     }
-    if (rc == 0)
+    if (rc == CLI_EXIT_OK)
         rc = srv_serve(&s, port);
     else if (err[0])
         fprintf(stderr, "tokendoctor: serve: %s\n", err);
@@ -478,7 +482,7 @@ int srv_run(const srv_config *c) {
     tdb_close(main_db);
     if (s.alog_close)
         close(s.alog_fd);
-    if (rc == 0)
+    if (rc == CLI_EXIT_OK)
         fprintf(stderr, "tokendoctor: stopped\n");
     return rc;
 }

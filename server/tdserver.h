@@ -25,6 +25,18 @@
 extern "C" {
 #endif
 
+/* The exit statuses of the `tokendoctor` process, a contract scripts depend on (their meaning
+ * per subcommand is in cli/tdcli.h). They are named here, not in the CLI's header, because
+ * srv_run() returns the status of `tokendoctor serve` and the dependencies point cli -> server:
+ * this is the one header both sides include. The CLI_ prefix says whose contract they are. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_UNVERIFIABLE = 2,
+    CLI_EXIT_USAGE = 64,
+    CLI_EXIT_INTERNAL = 70,
+};
+
 /* Which routes need `Authorization: Bearer <key>`: the admin routes only (the default), or
  * every route except /healthz, /readyz and /metrics. */
 typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
@@ -63,9 +75,10 @@ typedef struct {
 /* Fills c with the defaults above (listen SRV_DEFAULT_LISTEN, bootstrap_key true). */
 void srv_config_defaults(srv_config *c);
 
-/* Runs the service until SIGTERM or SIGINT. Returns the process exit status: 0 after a clean
- * shutdown, 64 for a bad configuration (unparsable address, ...), 70 when the store cannot be
- * opened or the address cannot be bound (a message is printed to stderr). */
+/* Runs the service until SIGTERM or SIGINT. Returns the process exit status: CLI_EXIT_OK after
+ * a clean shutdown, CLI_EXIT_USAGE for a bad configuration (unparsable address, ...),
+ * CLI_EXIT_INTERNAL when the store cannot be opened or the address cannot be bound (a message
+ * is printed to stderr). */
 int srv_run(const srv_config *c);
 
 #ifdef __cplusplus
