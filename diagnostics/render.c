@@ -389,6 +389,105 @@ bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, 
     return jw_finish(&w, buf, len, cap);
 }
 
+/* ---- Reading a diagnosis back ------------------------------------------------------------
+ * For a diagnosis made elsewhere (the CLI's --server): the document's names back to this
+ * module's values, so that the text is printed by the one printer below. */
+
+/* The index i < count whose name(i) is the string v, or -1. */
+static int name_index(json_t *v, int count, const char *(*name)(int)) {
+    const char *s = json_string_value(v);
+    for (int i = 0; s && i < count; i++)
+        if (strcmp(s, name(i)) == 0)
+            return i;
+    return -1;
+}
+
+static const char *verdict_name_of(int i) {
+    return diag_verdict_name((diag_verdict)i);
+}
+
+static const char *cause_name_of(int i) {
+    return diag_cause_name((diag_cause)i);
+}
+
+static const char *check_status_name_of(int i) {
+    return diag_check_status_name((diag_check_status)i);
+}
+
+static uint32_t name_bits(json_t *a, int count, const char *(*name)(int)) {
+    uint32_t bits = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v) {
+        int k = name_index(v, count, name);
+        if (k >= 0)
+            bits |= 1u << k;
+    }
+    return bits;
+}
+
+static void checks_read(json_t *a, diag_result *out) {
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++) {
+        json_t *c = json_array_get(a, (size_t)i);
+        diag_check *k = &out->checks[i];
+        const char *id = json_string_value(json_object_get(c, "id"));
+        const char *detail = json_string_value(json_object_get(c, "detail"));
+        int st = name_index(json_object_get(c, "status"), DIAG_SKIP + 1, check_status_name_of);
+        k->id = id ? id : "";
+        k->status = st >= 0 ? (diag_check_status)st : DIAG_SKIP;
+        snprintf(k->detail, sizeof k->detail, "%s", detail ? detail : "");
+    }
+}
+
+static void repaired_read(json_t *rep, diag_result *out) {
+    const char *token = json_string_value(json_object_get(rep, "token"));
+    int v = name_index(json_object_get(rep, "verdict"), DIAG_UNVERIFIABLE + 1, verdict_name_of);
+    int c = name_index(json_object_get(rep, "cause"), DIAG_CAUSE_COUNT, cause_name_of);
+    out->has_repaired = token && v >= 0 && c >= 0 && strlen(token) <= TD_TOKEN_TEXT_MAX;
+    if (!out->has_repaired)
+        return;
+    memcpy(out->repaired_token, token, strlen(token) + 1);
+    out->repaired_verdict = (diag_verdict)v;
+    out->repaired_cause = (diag_cause)c;
+}
+
+bool diag_result_from_json(json_t *doc, const diag_request *req, diag_result *out) {
+    memset(out, 0, sizeof *out);
+    int v = name_index(json_object_get(doc, "verdict"), DIAG_UNVERIFIABLE + 1, verdict_name_of);
+    int c = name_index(json_object_get(doc, "cause"), DIAG_CAUSE_COUNT, cause_name_of);
+    if (v < 0 || c < 0)
+        return false;
+    out->verdict = (diag_verdict)v;
+    out->cause = (diag_cause)c;
+    out->client = req->client;
+    out->platform = diag_client_platform(req->client);
+    out->service = req->service;
+    out->role = req->role;
+    out->table = diag_table_of(req->service, req->has_sdk_version ? &req->sdk_version : NULL);
+    out->hints = name_bits(json_object_get(doc, "hints"), DIAG_HINT_COUNT, hint_name_of);
+    out->warnings = name_bits(json_object_get(doc, "warnings"), DIAG_WARN_COUNT, warning_name_of);
+    checks_read(json_object_get(doc, "checks"), out);
+    repaired_read(json_object_get(doc, "repaired"), out);
+    json_t *exp = json_object_get(doc, "expires_at");
+    out->has_expiry = json_is_integer(exp);
+    out->expires_at = out->has_expiry ? json_integer_value(exp) : 0;
+    out->at = json_is_integer(json_object_get(doc, "at"))
+                  ? json_integer_value(json_object_get(doc, "at"))
+                  : req->at;
+    const char *sdk = json_string_value(json_object_get(doc, "sdk_version"));
+    out->has_sdk_version = sdk && strlen(sdk) <= DIAG_SDK_TEXT_MAX;
+    if (out->has_sdk_version)
+        memcpy(out->sdk_version, sdk, strlen(sdk) + 1);
+    json_t *project = json_object_get(doc, "project");
+    out->project_known = json_is_true(json_object_get(project, "known"));
+    out->no_certificate = json_is_true(json_object_get(project, "no_certificate"));
+    size_t n = req->app_id_len > DIAG_APP_ID_KEEP ? DIAG_APP_ID_KEEP : req->app_id_len;
+    if (n)
+        memcpy(out->app_id, req->app_id, n);
+    out->app_id_len = n;
+    return true;
+}
+
 /* ---- Text ------------------------------------------------------------------------------- */
 
 #define C_RESET "\033[0m"

@@ -158,6 +158,41 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
     return diag_request_validate(req, err, err_cap);
 }
 
+/* A JSON string of n bytes, NULL when they are not valid UTF-8. */
+static bool put_text(json_t *o, const char *key, const char *p, size_t n) {
+    json_t *v = json_stringn(p, n);
+    return v && json_object_set_new(o, key, v) == 0;
+}
+
+json_t *diag_request_to_json(const diag_request *req) {
+    json_t *o = json_object();
+    bool ok = o && put_text(o, "app_id", req->app_id ? req->app_id : "", req->app_id_len);
+    if (ok && req->has_token && req->token_len > 0)
+        ok = put_text(o, "token", req->token, req->token_len);
+    ok = ok &&
+         json_object_set_new(o, "service",
+                             json_string(req->service == DIAG_SERVICE_RTM ? "rtm" : "rtc")) == 0;
+    if (ok && req->has_channel)
+        ok = put_text(o, "channel", req->channel, req->channel_len);
+    if (ok && req->has_uid)
+        ok = json_object_set_new(o, "uid", json_integer(req->uid)) == 0;
+    if (ok && req->has_account)
+        ok = put_text(o, "account", req->account, req->account_len);
+    ok = ok &&
+         json_object_set_new(
+             o, "role",
+             json_string(req->role == DIAG_ROLE_SUBSCRIBER ? "subscriber" : "publisher")) == 0 &&
+         json_object_set_new(o, "platform", json_string(diag_client_name(req->client))) == 0 &&
+         json_object_set_new(o, "at", json_integer(req->at)) == 0;
+    if (ok && req->has_sdk_version)
+        ok = json_object_set_new(o, "sdk_version", json_string(req->sdk_version.text)) == 0;
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 void diag_request_project_key(const diag_request *req, const char **p, size_t *n) {
     const char *s = req->app_id ? req->app_id : "";
     size_t len = req->app_id ? req->app_id_len : 0;

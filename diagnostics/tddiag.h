@@ -135,6 +135,12 @@ bool diag_request_validate(const diag_request *req, char *err, size_t err_cap);
  * integer in 0..4294967295") on a wrong type, bad value or missing field. */
 bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *err, size_t err_cap);
 
+/* The request as the JSON body diag_request_from_json reads (what the CLI sends to a service
+ * with --server): app_id, token (when given), service, channel, uid or account, role,
+ * platform, at, sdk_version (as given). New reference; NULL when a string is not valid UTF-8
+ * (JSON cannot carry it) or out of memory. */
+json_t *diag_request_to_json(const diag_request *req);
+
 /* Parses `at` text: Unix seconds 0..4294967295, or an ISO-8601 UTC time
  * (YYYY-MM-DDTHH:MM:SS[.fff]Z, also with +00:00) in that range. false on anything else. */
 bool diag_at_parse(const char *p, size_t n, int64_t *out);
@@ -397,6 +403,15 @@ json_t *diag_result_to_json(const diag_result *r);
  * memory (then *len is unchanged and *buf still the caller's to free). For hot paths (the HTTP
  * service); the bytes are the same as the tree's. */
 bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
+
+/* A diagnosis document (this shape, e.g. a service's answer) read back into out, as far as the
+ * text rendering (diag_result_print) and the summary need: verdict, cause, hints, warnings,
+ * checks (their ids borrow from doc, which must outlive out), expiry, at, the repair and the
+ * sdk_version echo; the platform, service and catalog table, which the document does not carry,
+ * come from req, the request it answers. The decoded token is not read (token_decoded false).
+ * Names this version does not know (a newer service's) are skipped. false when doc is not a
+ * diagnosis (no known verdict and cause). */
+bool diag_result_from_json(json_t *doc, const diag_request *req, diag_result *out);
 
 /* The --summary subset: verdict, cause, code, hints, warnings, expires_at, sdk_version. New
  * reference. */
