@@ -11,6 +11,11 @@
  * optstring starts with '-', RETURN_IN_ORDER, so getopt never permutes argv). getopt keeps its
  * state in optind/optarg/optopt; cli_opts_init resets it with optind = 0, glibc's documented
  * full re-initialisation, so that the parser can run more than once in one process.
+ *
+ * Failures go to stderr for a person; under --json a script reads stdout, so a command also
+ * keeps its first failure in its cli_report (one per run, passed down: no global) and ends
+ * with the HTTP API's error object there when it has no answer (cli_finish). `help COMMAND`
+ * runs COMMAND --help, so the two texts are one.
  */
 #include "tdcli.h"
 
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "td_version.h" /* TD_VERSION, TD_COMMIT: generated at build time */
+#include "tddiag.h"     /* diag_error_json: the error object of the HTTP API */
 
 static const cli_command cli_commands[] = {
     {"decode", cli_decode, cli_decode_options, NULL, NULL,
@@ -49,7 +55,9 @@ const cli_command *cli_command_list(size_t *count) {
 }
 
 static void cli_usage(FILE *out) {
-    fprintf(out, "usage: tokendoctor <command> [options]   (tokendoctor <command> --help)\n\n");
+    /* One usage line: the manual's NAME is the third line (packaging/gen-man.sh). */
+    fprintf(out, "usage: tokendoctor <command> [options]   (tokendoctor help <command>: its "
+                 "options)\n\n");
     fprintf(out, "Tells why a client cannot join a channel with its token, and how to fix it.\n\n");
     fprintf(out, "commands:\n");
     for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
@@ -77,21 +85,51 @@ int cli_version(int argc, char **argv) {
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
 }
 
+static const cli_command *cli_command_named(const char *name) {
+    for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
+        if (strcmp(name, cli_commands[i].name) == 0)
+            return &cli_commands[i];
+    return NULL;
+}
+
+/* `tokendoctor help [COMMAND]`: the usage, or COMMAND's own --help (the same text, so the two
+ * can never disagree). */
+static int cli_help(int argc, char **argv) {
+    if (argc == 0) {
+        cli_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    const cli_command *c = cli_command_named(argv[0]);
+    if (!c || argc > 1) {
+        if (c)
+            cli_error("help: one command at a time (tokendoctor help %s)", argv[0]);
+        else
+            cli_error("help: unknown command '%s'", argv[0]);
+        cli_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    char help[] = "--help";
+    char *args[] = {argv[0], help, NULL};
+    return c->run(2, args);
+}
+
 int cli_main(int argc, char **argv) {
     if (argc < 2) {
         cli_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         cli_usage(stdout);
         return CLI_EXIT_OK;
     }
+    if (strcmp(name, "help") == 0)
+        return cli_help(argc - 2, argv + 2);
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0)
         return cli_version(1, argv + 1);
-    for (size_t i = 0; i < sizeof cli_commands / sizeof cli_commands[0]; i++)
-        if (strcmp(name, cli_commands[i].name) == 0)
-            return cli_commands[i].run(argc - 1, argv + 1);
+    const cli_command *c = cli_command_named(name);
+    if (c)
+        return c->run(argc - 1, argv + 1);
     cli_error("unknown command '%s'", name);
     cli_usage(stderr);
     return CLI_EXIT_USAGE;
@@ -106,10 +144,72 @@ void cli_error(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* ---- Failures under --json ------------------------------------------------------------------ */
+
+void cli_report_init(cli_report *r, int argc, char **argv) {
+    memset(r, 0, sizeof *r);
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            r->json = true;
+}
+
+void cli_fail(cli_report *r, const char *code, const char *fmt, ...) {
+    char msg[sizeof r->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "tokendoctor: %s\n", msg);
+    if (r && !r->code[0]) {
+        snprintf(r->code, sizeof r->code, "%s", code ? code : "failed");
+        memcpy(r->message, msg, sizeof msg);
+    }
+}
+
+bool cli_answer(cli_report *r, json_t *doc) {
+    bool ok = cli_print_json(stdout, doc, false);
+    if (r)
+        r->answered = true; /* even half written: a second document would not mend it */
+    if (!ok)
+        cli_fail(r, "internal_error", "cannot write the answer to standard output");
+    return ok;
+}
+
+/* The error code of a failure that kept no message, by its exit status. */
+static const char *code_of_status(int status) {
+    switch (status) {
+    case CLI_EXIT_FAIL:
+        return "not_found";
+    case CLI_EXIT_USAGE:
+        return "usage";
+    case CLI_EXIT_INTERNAL:
+        return "internal_error";
+    default:
+        return "failed";
+    }
+}
+
+int cli_finish(cli_report *r, int status) {
+    if (!r || !r->json || r->answered || status == CLI_EXIT_OK)
+        return status;
+    char fallback[64];
+    snprintf(fallback, sizeof fallback, "failed with exit status %d", status);
+    json_t *doc = diag_error_json(r->code[0] ? r->code : code_of_status(status),
+                                  r->code[0] ? r->message : fallback);
+    r->answered = true;
+    cli_print_json(stdout, doc, false);
+    fflush(stdout);
+    return status;
+}
+
 char *cli_read_file(const char *path, size_t max, size_t *len) {
+    return cli_read_input(NULL, path, max, len);
+}
+
+char *cli_read_input(cli_report *r, const char *path, size_t max, size_t *len) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
-        cli_error("cannot open %s: %s", path, strerror(errno));
+        cli_fail(r, "usage", "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
     size_t cap = 4096, n = 0;
@@ -137,15 +237,15 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
     if (f != stdin)
         fclose(f);
     if (!buf) {
-        cli_error("out of memory reading %s", path);
+        cli_fail(r, "internal_error", "out of memory reading %s", path);
         return NULL;
     }
     if (failed || too_big) {
         if (too_big)
-            cli_error("%s: larger than %zu bytes", strcmp(path, "-") ? path : "standard input",
-                      max);
+            cli_fail(r, "usage", "%s: larger than %zu bytes",
+                     strcmp(path, "-") ? path : "standard input", max);
         else
-            cli_error("cannot read %s", path);
+            cli_fail(r, "internal_error", "cannot read %s", path);
         free(buf);
         return NULL;
     }
@@ -154,14 +254,17 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
     return buf;
 }
 
-char *cli_read_token_arg(const char *arg, size_t *len) {
+char *cli_read_token_arg(cli_report *r, const char *arg, size_t *len) {
     if (strcmp(arg, "-") != 0) {
         *len = strlen(arg);
-        return strdup(arg);
+        char *copy = strdup(arg);
+        if (!copy)
+            cli_fail(r, "internal_error", "out of memory");
+        return copy;
     }
     /* Tokens are at most 4 KiB; read a little more so that an oversize one is reported as
      * such by the decoder rather than silently cut. */
-    char *buf = cli_read_file("-", 1 << 16, len);
+    char *buf = cli_read_input(r, "-", 1 << 16, len);
     if (!buf)
         return NULL;
     if (*len > 0 && buf[*len - 1] == '\n') {
@@ -254,7 +357,7 @@ static const struct option *cli_opts_by_val(const cli_opts *p, int val) {
 /* Prints "<cmd>: unknown option 'TEXT'" with TEXT cut at '=' (a value may be a secret). */
 static int cli_opts_unknown(const cli_opts *p, const char *text) {
     int n = (int)strcspn(text, "=");
-    cli_error("%s: unknown option '%.*s'", p->cmd, n, text);
+    cli_fail(p->report, "usage", "%s: unknown option '%.*s'", p->cmd, n, text);
     return CLI_OPT_ERROR;
 }
 
@@ -287,11 +390,11 @@ static int cli_opts_store(cli_opts *p, int c) {
     if (!slot)
         return c;
     if (p->nonempty && !*p->value) {
-        cli_error("%s: %s needs a value", p->cmd, p->flag);
+        cli_fail(p->report, "usage", "%s: %s needs a value", p->cmd, p->flag);
         return CLI_OPT_ERROR;
     }
     if (*slot) {
-        cli_error("%s: %s given twice", p->cmd, p->flag);
+        cli_fail(p->report, "usage", "%s: %s given twice", p->cmd, p->flag);
         return CLI_OPT_ERROR;
     }
     *slot = p->value;
@@ -322,7 +425,7 @@ int cli_opts_next(cli_opts *p) {
     const struct option *o = ok ? &p->longopts[index] : cli_opts_by_val(p, optopt);
     if (!o) {
         if (optopt != 0) {
-            cli_error("%s: unknown option '-%c'", p->cmd, optopt);
+            cli_fail(p->report, "usage", "%s: unknown option '-%c'", p->cmd, optopt);
             return CLI_OPT_ERROR;
         }
         return cli_opts_unknown(p, p->argv[optind - 1]);
@@ -334,11 +437,11 @@ int cli_opts_next(cli_opts *p) {
         return cli_opts_unknown(p, text);
     snprintf(p->flag, sizeof p->flag, "--%s", o->name);
     if (c == ':') {
-        cli_error("%s: %s needs a value", p->cmd, p->flag);
+        cli_fail(p->report, "usage", "%s: %s needs a value", p->cmd, p->flag);
         return CLI_OPT_ERROR;
     }
     if (c == '?') { /* --name=value for an option that takes none */
-        cli_error("%s: %s takes no value", p->cmd, p->flag);
+        cli_fail(p->report, "usage", "%s: %s takes no value", p->cmd, p->flag);
         return CLI_OPT_ERROR;
     }
     if (c == 'h')
@@ -356,7 +459,7 @@ bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int 
         } else if (c == CLI_OPT_ARG && *npos < cap) {
             pos[(*npos)++] = p->value;
         } else if (c == CLI_OPT_ARG) {
-            cli_error("%s: too many arguments", p->cmd);
+            cli_fail(p->report, "usage", "%s: too many arguments", p->cmd);
             return false;
         } else if (c < CLI_OPT_FIRST || !cli_opts_slot(p, c)) {
             return false; /* CLI_OPT_ERROR (message printed); every option has a slot */
@@ -377,7 +480,8 @@ void cli_usage_store_options(FILE *out, int width, const char *db_what) {
             name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME);
 }
 
-tdb *cli_store_open(const char *db_path, const char *key_file, cli_store_use use, int *status) {
+tdb *cli_store_open(cli_report *r, const char *db_path, const char *key_file, cli_store_use use,
+                    int *status) {
     char err[600];
     bool missing = false;
     tdb *db =
@@ -386,14 +490,19 @@ tdb *cli_store_open(const char *db_path, const char *key_file, cli_store_use use
             ? tdb_open_existing(db_path, key_file, &missing, err, sizeof err)
             : tdb_open_readonly(db_path, key_file, TDB_KEY_OPTIONAL, &missing, err, sizeof err);
     if (!db) {
-        cli_error("%s%s", err, missing ? " (tokendoctor project put creates it)" : "");
+        cli_fail(r, missing ? "not_found" : "internal_error", "%s%s", err,
+                 missing ? " (tokendoctor project put creates it)" : "");
         *status = missing ? CLI_EXIT_FAIL : CLI_EXIT_INTERNAL;
     }
     return db;
 }
 
-int cli_store_failure(tdb *db, tdb_status s) {
-    cli_error("%s", tdb_errmsg(db));
+int cli_store_failure(cli_report *r, tdb *db, tdb_status s) {
+    cli_fail(r,
+             s == TDB_NOT_FOUND ? "not_found"
+             : s == TDB_INVALID ? "bad_request"
+                                : "internal_error",
+             "%s", tdb_errmsg(db));
     switch (s) {
     case TDB_NOT_FOUND:
         return CLI_EXIT_FAIL;

@@ -9,7 +9,8 @@
  * names, roles and times (created, last used -- to a minute, as the service records it --,
  * revoked), never a key or a hash.
  *
- * Exit statuses: 0 ok, 1 no such key, 64 usage (bad role or name), 70 storage error.
+ * Exit statuses: 0 ok, 1 no such key, 64 usage (bad role or name), 70 storage error. With
+ * --json a failure is also the error object on stdout (cli_report).
  */
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ typedef struct {
     bool help;
     int npos;
     const char *pos[3];
+    cli_report *report; /* the run's failures, for --json */
 } apikey_args;
 
 static void apikey_usage(FILE *out) {
@@ -61,11 +63,13 @@ const struct option *cli_apikey_options(struct option *buf) {
 }
 
 /* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
-static bool parse_apikey_args(int argc, char **argv, apikey_args *a) {
+static bool parse_apikey_args(int argc, char **argv, apikey_args *a, cli_report *report) {
     memset(a, 0, sizeof *a);
+    a->report = report;
     const char **const slots[] = {&a->db_path, &a->key_file, &a->role, &a->name};
     cli_opts p;
     cli_opts_init(&p, "apikey", argc, argv, apikey_options);
+    p.report = report;
     p.slots = slots;
     p.nslots = (int)(sizeof slots / sizeof slots[0]);
     return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
@@ -85,7 +89,7 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
     int64_t id = 0;
     tdb_status s = tdb_apikey_create(db, role, a->name, key, &id);
     if (s != TDB_OK) {
-        return cli_store_failure(db, s);
+        return cli_store_failure(a->report, db, s);
     }
     char name[TDB_APIKEY_NAME_MAX + 32];
     if (a->name && *a->name) {
@@ -95,10 +99,8 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
     }
     bool ok;
     if (a->json) {
-        ok = cli_print_json(stdout,
-                            json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name", name,
-                                      "role", tdb_role_name(role), "key", key),
-                            false);
+        ok = cli_answer(a->report, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name",
+                                             name, "role", tdb_role_name(role), "key", key));
     } else {
         ok = printf("%s\n", key) > 0;
         fprintf(stderr, "API key %lld \"%s\" (%s) created. Store it now: it is not shown again.\n",
@@ -112,10 +114,10 @@ static int apikey_list(tdb *db, const apikey_args *a) {
     json_t *list = NULL;
     tdb_status s = tdb_apikey_list(db, &list);
     if (s != TDB_OK) {
-        return cli_store_failure(db, s);
+        return cli_store_failure(a->report, db, s);
     }
     if (a->json) {
-        return cli_print_json(stdout, list, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+        return cli_answer(a->report, list) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
     if (json_array_size(list) == 0) {
         printf("no API keys in %s\n", tdb_path(db));
@@ -142,21 +144,21 @@ static int apikey_list(tdb *db, const apikey_args *a) {
 static int apikey_revoke(tdb *db, const apikey_args *a) {
     tdb_status s = tdb_apikey_revoke(db, a->pos[1]);
     if (s != TDB_OK) {
-        return cli_store_failure(db, s);
+        return cli_store_failure(a->report, db, s);
     }
     /* The argument may be the key itself: never echo it. */
     bool is_key = strncmp(a->pos[1], TDB_APIKEY_PREFIX, strlen(TDB_APIKEY_PREFIX)) == 0;
     if (a->json) {
-        return cli_print_json(stdout, json_pack("{s:b}", "revoked", 1), false) ? CLI_EXIT_OK
-                                                                               : CLI_EXIT_INTERNAL;
+        return cli_answer(a->report, json_pack("{s:b}", "revoked", 1)) ? CLI_EXIT_OK
+                                                                       : CLI_EXIT_INTERNAL;
     }
     printf("API key %s revoked\n", is_key ? "(given by value)" : a->pos[1]);
     return CLI_EXIT_OK;
 }
 
-int cli_apikey(int argc, char **argv) {
+static int apikey_run(int argc, char **argv, cli_report *report) {
     apikey_args a;
-    if (!parse_apikey_args(argc, argv, &a)) {
+    if (!parse_apikey_args(argc, argv, &a, report)) {
         apikey_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -164,37 +166,38 @@ int cli_apikey(int argc, char **argv) {
         apikey_usage(stdout);
         return CLI_EXIT_OK;
     }
+    report->json = a.json;
     const char *action = a.npos > 0 ? a.pos[0] : "";
     bool is_create = strcmp(action, "create") == 0, is_list = strcmp(action, "list") == 0;
     bool is_revoke = strcmp(action, "revoke") == 0;
     if (!is_create && !is_list && !is_revoke) {
         if (*action) {
-            cli_error("apikey: unknown action '%s'", action);
+            cli_fail(report, "usage", "apikey: unknown action '%s'", action);
         } else {
-            cli_error("apikey: give an action: create, list or revoke");
+            cli_fail(report, "usage", "apikey: give an action: create, list or revoke");
         }
         apikey_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     tdb_role role = TDB_ROLE_NONE;
     if (is_create && (!a.role || !tdb_role_parse(a.role, &role))) {
-        cli_error("apikey create: --role must be admin or reader");
+        cli_fail(report, "usage", "apikey create: --role must be admin or reader");
         return CLI_EXIT_USAGE;
     }
     if (!is_create && (a.role || a.name)) {
-        cli_error("apikey %s: --role and --name are for create", action);
+        cli_fail(report, "usage", "apikey %s: --role and --name are for create", action);
         return CLI_EXIT_USAGE;
     }
     if ((is_revoke && a.npos != 2) || (!is_revoke && a.npos != 1)) {
         if (is_revoke) {
-            cli_error("apikey revoke: give one ID or NAME");
+            cli_fail(report, "usage", "apikey revoke: give one ID or NAME");
         } else {
-            cli_error("apikey %s: takes no argument", action);
+            cli_fail(report, "usage", "apikey %s: takes no argument", action);
         }
         return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_INTERNAL;
-    tdb *db = cli_store_open(a.db_path, a.key_file,
+    tdb *db = cli_store_open(report, a.db_path, a.key_file,
                              is_create ? CLI_STORE_CREATE
                              : is_list ? CLI_STORE_READ
                                        : CLI_STORE_WRITE,
@@ -207,4 +210,10 @@ int cli_apikey(int argc, char **argv) {
                    : apikey_revoke(db, &a);
     tdb_close(db);
     return rc;
+}
+
+int cli_apikey(int argc, char **argv) {
+    cli_report report;
+    cli_report_init(&report, argc, argv);
+    return cli_finish(&report, apikey_run(argc, argv, &report));
 }

@@ -5,25 +5,37 @@
  * Two modes share one engine (diag_run) and one project source:
  *
  *  - single: the join is described by flags, the token is an argument ("-" = standard input,
- *    "" or --no-token = no token). The answer is printed for a person (verdict first, then the
- *    fix, the checks, hints, warnings) or, with --json, as the diagnosis JSON. The exit status
- *    is the verdict (0 joinable, 1 rejected, 2 unverifiable), 64 for bad usage or a bad
- *    request (the message names the flag or field), 70 for an internal error -- CI preflight
- *    scripts depend on these.
+ *    "" or --no-token = no token). Without a TOKEN argument the token is read from standard
+ *    input when that is not a terminal (`fetch-token | tokendoctor diagnose ...`); on a
+ *    terminal --no-token must say that no token is meant. Standard input that holds nothing is
+ *    an error, never a join without a token: in CI an upstream token fetch that failed would
+ *    otherwise pass as "token required". The answer is printed for a person (verdict first,
+ *    then the fix, the checks, hints, warnings) or, with --json, as the diagnosis JSON -- and
+ *    with --json a failure is the error object, so stdout always holds one JSON document
+ *    (cli_report). The exit status is the verdict (0 joinable, 1 rejected, 2 unverifiable), 64
+ *    for bad usage or a bad request (the message names the flag or field), 70 for an internal
+ *    error -- CI preflight scripts depend on these. With --server URL (or $TOKENDOCTOR_SERVER)
+ *    the request goes to a running service (remote.c) and its answer is printed the same way.
  *
  *  - batch (--batch FILE|-): JSON lines in, each a request object as the HTTP body with an
  *    optional "id"; one compact JSON line out per input line, in order, "id" echoed (null when
  *    absent). A bad line gets {"id":..., "error":{"code":"bad_request","message":...}} and the
- *    next line is still diagnosed. Lines are streamed in chunks through a bounded ring
+ *    next line is still diagnosed. Every answer line carries "status" ("diagnosed", "invalid"
+ *    or "failed"), written by the same function as the HTTP batch's items
+ *    (diag_batch_item_append), so a script tells a platform error from a bad line without
+ *    guessing. Lines are streamed in chunks through a bounded ring
  *    and diagnosed on --threads workers (default: one per online core), each with its own
  *    td_ctx and diag_result; a writer emits the chunks strictly in input order, so the output
  *    is byte for byte that of one thread, and memory stays flat on millions of lines (see
  *    "The batch pipeline" below). A line longer than BATCH_LINE_MAX is answered with an error
  *    and skipped, never buffered. --summary prints only id, verdict, cause, code, hints,
  *    warnings, expires_at (details are not even formatted). Answer lines, full or summary, are
- *    written directly, not built as JSON values. Blank lines are ignored. Exit status 0 when
- *    every line was processed (whatever the verdicts, bad lines included), 64 for bad usage, 70
- *    when input, output or the project store fails (the lines affected still get an error line).
+ *    written directly, not built as JSON values. One output line per input line, blank ones
+ *    included (an invalid line saying so: a script pairs lines by position); a UTF-8 byte order
+ *    mark before the first line is skipped (editors on Windows write one). Exit status 0 when
+ *    every line was processed (whatever the verdicts, bad lines included), 1 when --fail-on
+ *    names a verdict (or "invalid") that a line got, 64 for bad usage, 70 when input, output or
+ *    the project store fails (the lines affected still get an error line); 70 wins over 1.
  *
  * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
  * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
@@ -69,6 +81,7 @@ typedef struct {
      * each App ID from the database about once per thread and judges every later line against
      * that reading. */
     cached_project **cache;
+    cli_report *report; /* single diagnoses: where a store failure is kept (batch: NULL) */
 } project_source;
 
 static int project_cmp(const void *a, const void *b) {
@@ -76,9 +89,9 @@ static int project_cmp(const void *a, const void *b) {
 }
 
 /* Loads --project FILE: one configuration or an array. false (message printed) on error. */
-static bool load_project_file(const char *path, project_source *src) {
+static bool load_project_file(cli_report *r, const char *path, project_source *src) {
     size_t len;
-    char *text = cli_read_file(path, PROJECT_FILE_MAX, &len);
+    char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text)
         return false;
     json_error_t jerr;
@@ -86,14 +99,15 @@ static bool load_project_file(const char *path, project_source *src) {
     free(text);
     if (!doc) {
         /* jerr.text may quote the input ("near '...'"), a certificate perhaps: position only. */
-        cli_error("--project %s: invalid JSON at line %d, column %d", path, jerr.line, jerr.column);
+        cli_fail(r, "bad_request", "--project %s: invalid JSON at line %d, column %d", path,
+                 jerr.line, jerr.column);
         return false;
     }
     size_t n = json_is_array(doc) ? json_array_size(doc) : 1;
     src->list = calloc(n ? n : 1, sizeof *src->list);
     if (!src->list) {
         json_decref(doc);
-        cli_error("out of memory loading %s", path);
+        cli_fail(r, "internal_error", "out of memory loading %s", path);
         return false;
     }
     char err[256];
@@ -101,9 +115,9 @@ static bool load_project_file(const char *path, project_source *src) {
         json_t *item = json_is_array(doc) ? json_array_get(doc, i) : doc;
         if (!diag_project_from_json(item, &src->list[i], err, sizeof err)) {
             if (json_is_array(doc))
-                cli_error("--project %s: [%zu].%s", path, i, err);
+                cli_fail(r, "bad_request", "--project %s: [%zu].%s", path, i, err);
             else
-                cli_error("--project %s: %s", path, err);
+                cli_fail(r, "bad_request", "--project %s: %s", path, err);
             json_decref(doc);
             return false;
         }
@@ -113,7 +127,8 @@ static bool load_project_file(const char *path, project_source *src) {
     qsort(src->list, n, sizeof *src->list, project_cmp);
     for (size_t i = 1; i < n; i++)
         if (strcmp(src->list[i - 1].app_id, src->list[i].app_id) == 0) {
-            cli_error("--project %s: App ID %s is configured twice", path, src->list[i].app_id);
+            cli_fail(r, "bad_request", "--project %s: App ID %s is configured twice", path,
+                     src->list[i].app_id);
             return false;
         }
     return true;
@@ -121,14 +136,14 @@ static bool load_project_file(const char *path, project_source *src) {
 
 /* Opens an existing database; never creates one. *missing tells a missing file from a broken
  * one (message printed only when report_missing or the file exists). */
-static bool open_db(const char *path, const char *key_file, project_source *src,
+static bool open_db(cli_report *r, const char *path, const char *key_file, project_source *src,
                     bool report_missing, bool *missing) {
     char err[512];
     src->db = tdb_open_readonly(path, key_file, TDB_KEY_REQUIRED, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
-        cli_error("--db: %s", err);
+        cli_fail(r, *missing ? "usage" : "internal_error", "--db: %s", err);
     if (src->db && !(src->cache = calloc(DB_CACHE_SLOTS, sizeof *src->cache))) {
-        cli_error("out of memory opening %s", path);
+        cli_fail(r, "internal_error", "out of memory opening %s", path);
         tdb_close(src->db);
         src->db = NULL;
         *missing = false;
@@ -180,7 +195,7 @@ static const diag_project *project_lookup(project_source *src, const char *app_i
         return NULL;
     cached_project *e = cache_entry(src, key);
     if (!e) {
-        cli_error("out of memory");
+        cli_fail(src->report, "internal_error", "out of memory");
         *failed = true;
         return NULL;
     }
@@ -195,7 +210,8 @@ static const diag_project *project_lookup(project_source *src, const char *app_i
         return NULL;
     }
     if (st != TDB_OK) {
-        cli_error("database %s: %s", tdb_path(src->db), tdb_errmsg(src->db));
+        cli_fail(src->report, "internal_error", "database %s: %s", tdb_path(src->db),
+                 tdb_errmsg(src->db));
         e->used = false;
         *failed = true;
         return NULL;
@@ -227,11 +243,17 @@ static void project_source_free(project_source *src) {
 
 typedef struct {
     const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at, *sdk_version;
-    const char *project_file, *db_path, *key_file, *batch, *threads_arg, *token_arg;
-    unsigned threads; /* --threads N, 0 = the number of online cores */
+    const char *project_file, *db_path, *key_file, *batch, *threads_arg, *server_arg;
+    const char *fail_on_arg, *token_arg;
+    const char *server; /* the service to ask (--server or $TOKENDOCTOR_SERVER), or NULL */
+    unsigned threads;   /* --threads N, 0 = the number of online cores */
+    unsigned fail_on;   /* --fail-on: bits (1u << diag_verdict), FAIL_ON_INVALID */
     bool json, no_token, summary, no_db, help;
     bool any_join_flag; /* a flag that describes a single join (not allowed with --batch) */
+    cli_report *report; /* the run's failures, for --json */
 } options;
+
+#define FAIL_ON_INVALID (1u << 8) /* --fail-on invalid: a line that was not diagnosed */
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -243,15 +265,20 @@ static void usage(FILE *out) {
             "                             --db PATH [--key-file PATH]]\n"
             "                            [--json] [TOKEN | - | --no-token]\n"
             "       tokendoctor diagnose --batch FILE|- [--summary] [--threads N]\n"
+            "                            [--fail-on rejected,unverifiable,invalid]\n"
             "                            [--project FILE | --no-db |\n"
             "                             --db PATH [--key-file PATH]]\n"
+            "       tokendoctor diagnose --server URL ...   (the same, answered by a service)\n"
             "\n"
             "Says what the platform answers when this client joins (rtc) or logs in (rtm) with\n"
             "this token, why, and how to fix it.\n"
             "\n"
             "  TOKEN            the token exactly as the client passes it (quotes and spaces\n"
-            "                   included); '-' reads it from standard input; '' or --no-token\n"
-            "                   (or no TOKEN) diagnoses a join without a token\n"
+            "                   included); '-', or no TOKEN with standard input not a terminal,\n"
+            "                   reads it from standard input (one trailing newline removed;\n"
+            "                   nothing there is an error, exit 64)\n"
+            "  --no-token       diagnose a join without a token (also TOKEN ''); needed on a\n"
+            "                   terminal when no TOKEN is given\n"
             "  --service        rtc (join a channel, default) or rtm (log in)\n"
             "  --uid, --account the join's uid (0..4294967295, default 0 = any) or user account\n"
             "  --platform       native (default), objc, web, or android, windows, linux, unity,\n"
@@ -270,22 +297,36 @@ static void usage(FILE *out) {
         "                   created); without --project, --db or --no-db, the\n"
         "                   default database, which must exist (exit 70 naming\n"
         "                   the path otherwise)");
-    fprintf(out, "  --no-db          no project configurations: every project is unknown\n");
+    fprintf(out,
+            "  --no-db          no project configurations: every project is unknown\n"
+            "  --server URL     ask the service at http://HOST[:PORT][/PATH] (a running\n"
+            "                   tokendoctor serve) instead of a local store: the same output and\n"
+            "                   exit status (default: $%s; --project, --db or --no-db\n"
+            "                   override it). For a service run with --auth all, the API key is\n"
+            "                   read from the file $%s names. http:// only\n",
+            CLI_ENV_SERVER, CLI_ENV_API_KEY_FILE);
     fprintf(
         out,
-        "  --json           print the diagnosis JSON instead of text\n"
+        "  --json           print the diagnosis JSON instead of text; on a failure, the error\n"
+        "                   object {\"error\":{\"code\",\"message\"}} (stdout always holds one\n"
+        "                   JSON document)\n"
         "  --batch FILE|-   JSON lines in (each a request object with an optional \"id\"), one\n"
-        "                   JSON line out per input line, in order; a bad line gets an\n"
-        "                   {\"id\",\"error\"} line and processing goes on\n"
-        "  --summary        with --batch: only id, verdict, cause, code, hints, warnings,\n"
-        "                   expires_at, sdk_version per line\n"
+        "                   JSON line out per input line (blank ones too), in order, each\n"
+        "                   {\"id\", \"status\": \"diagnosed\", ...the diagnosis} or, for a line\n"
+        "                   that was not diagnosed, {\"id\", \"status\": \"invalid\" (or\n"
+        "                   \"failed\"), \"error\": {\"code\", \"message\"}}; processing goes on\n"
+        "  --summary        with --batch: only id, status, verdict, cause, code, hints,\n"
+        "                   warnings, expires_at, sdk_version per line\n"
+        "  --fail-on LIST   with --batch: exit 1 when a line's verdict is in LIST, a comma-\n"
+        "                   separated list of rejected, unverifiable (and invalid: a line that\n"
+        "                   was not diagnosed); every line is still answered\n"
         "  --threads N      with --batch: diagnose on N threads (1..64; default: the number\n"
         "                   of online cores; 1 = one thread); the output is the same, in the\n"
         "                   same order, whatever N\n"
         "\n"
         "exit status: 0 joinable, 1 rejected, 2 unverifiable, 64 bad usage or bad request,\n"
-        "70 internal error; --batch: 0 when every line was processed, 64 bad usage,\n"
-        "70 input/output error\n");
+        "70 internal error; --batch: 0 when every line was processed, 1 when --fail-on\n"
+        "matched a line, 64 bad usage, 70 input/output or store error (70 before 1)\n");
 }
 
 enum {
@@ -303,6 +344,8 @@ enum {
     OPT_KEY_FILE,
     OPT_BATCH,
     OPT_THREADS,
+    OPT_SERVER,
+    OPT_FAIL_ON,
     OPT_NO_TOKEN,
     OPT_SUMMARY,
     OPT_NO_DB,
@@ -323,6 +366,8 @@ static const struct option diagnose_options[] = {
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"batch", required_argument, NULL, OPT_BATCH},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"no-token", no_argument, NULL, OPT_NO_TOKEN},
     {"summary", no_argument, NULL, OPT_SUMMARY},
     {"no-db", no_argument, NULL, OPT_NO_DB},
@@ -336,18 +381,65 @@ const struct option *cli_diagnose_options(struct option *buf) {
     return diagnose_options;
 }
 
-/* Parses the command line; false (message printed) on bad usage. */
-static bool parse_options(int argc, char **argv, options *o) {
+/* --fail-on LIST: a comma-separated list of rejected, unverifiable, invalid. */
+static bool parse_fail_on(const char *list, unsigned *out) {
+    *out = 0;
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 8 && strncmp(p, "rejected", n) == 0)
+            *out |= 1u << DIAG_REJECTED;
+        else if (n == 12 && strncmp(p, "unverifiable", n) == 0)
+            *out |= 1u << DIAG_UNVERIFIABLE;
+        else if (n == 7 && strncmp(p, "invalid", n) == 0)
+            *out |= FAIL_ON_INVALID;
+        else
+            return false;
+        if (!p[n])
+            return true;
+        p += n + 1;
+    }
+}
+
+/* The store options against --server: the service has the projects. */
+static bool check_server(options *o) {
+    /* An explicit local store wins over $TOKENDOCTOR_SERVER; it conflicts with --server. */
+    bool local = o->project_file || o->db_path || o->key_file || o->no_db;
+    if (o->server_arg && local) {
+        cli_fail(o->report, "usage", "--server: the service has the projects; not with %s",
+                 o->project_file ? "--project"
+                 : o->db_path    ? "--db"
+                 : o->key_file   ? "--key-file"
+                                 : "--no-db");
+        return false;
+    }
+    o->server = local ? NULL : cli_server_url(o->server_arg);
+    if (o->server && o->batch) {
+        cli_fail(o->report, "usage",
+                 "--batch: not with a service (%s); POST the lines to its /v1/diagnose/batch, or "
+                 "give --db, --project or --no-db",
+                 o->server_arg ? "--server" : "$" CLI_ENV_SERVER);
+        return false;
+    }
+    return true;
+}
+
+/* Parses the command line; false (message reported) on bad usage. */
+static bool parse_options(int argc, char **argv, options *o, cli_report *report) {
     memset(o, 0, sizeof *o);
-    /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_THREADS). */
-    const char **const slots[] = {&o->app_id,      &o->service,      &o->channel,  &o->uid,
-                                  &o->account,     &o->role,         &o->platform, &o->at,
-                                  &o->sdk_version, &o->project_file, &o->db_path,  &o->key_file,
-                                  &o->batch,       &o->threads_arg};
+    o->report = report;
+    /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_FAIL_ON). */
+    const char **const slots[] = {
+        &o->app_id,   &o->service,     &o->channel,     &o->uid,          &o->account, &o->role,
+        &o->platform, &o->at,          &o->sdk_version, &o->project_file, &o->db_path, &o->key_file,
+        &o->batch,    &o->threads_arg, &o->server_arg,  &o->fail_on_arg,
+    };
+    _Static_assert(sizeof slots / sizeof slots[0] == OPT_FAIL_ON - OPT_APP_ID + 1,
+                   "one slot per valued option");
     cli_opts p;
     cli_opts_init(&p, "diagnose", argc, argv, diagnose_options);
     p.slots = slots;
     p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    p.report = report;
     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
         switch (c) {
         case CLI_OPT_HELP:
@@ -370,7 +462,8 @@ static bool parse_options(int argc, char **argv, options *o) {
             break;
         case CLI_OPT_ARG:
             if (o->token_arg) {
-                cli_error("diagnose: only one TOKEN argument is accepted (got a second one)");
+                cli_fail(report, "usage",
+                         "diagnose: only one TOKEN argument is accepted (got a second one)");
                 return false;
             }
             o->token_arg = p.value;
@@ -380,46 +473,60 @@ static bool parse_options(int argc, char **argv, options *o) {
                 o->any_join_flag = true;
         }
     }
+    report->json = o->json;
     if (o->project_file && o->db_path) {
-        cli_error("--project and --db: give one or the other");
+        cli_fail(report, "usage", "--project and --db: give one or the other");
         return false;
     }
     if (o->no_db && (o->project_file || o->db_path || o->key_file)) {
-        cli_error("--no-db: not with %s", o->project_file ? "--project"
-                                          : o->db_path    ? "--db"
-                                                          : "--key-file");
+        cli_fail(report, "usage", "--no-db: not with %s",
+                 o->project_file ? "--project"
+                 : o->db_path    ? "--db"
+                                 : "--key-file");
         return false;
     }
     if (o->project_file && o->key_file) {
-        cli_error("--key-file: only with a database (--db or the default one), not --project");
+        cli_fail(report, "usage",
+                 "--key-file: only with a database (--db or the default one), not --project");
         return false;
     }
     if (o->batch && (o->any_join_flag || o->token_arg)) {
-        cli_error("--batch: the requests come from the batch input; join flags and TOKEN are "
-                  "not accepted with it");
+        cli_fail(report, "usage",
+                 "--batch: the requests come from the batch input; join flags and TOKEN are "
+                 "not accepted with it");
         return false;
     }
     if (o->summary && !o->batch) {
-        cli_error("--summary: only with --batch");
+        cli_fail(report, "usage", "--summary: only with --batch");
+        return false;
+    }
+    if (o->fail_on_arg && !o->batch) {
+        cli_fail(report, "usage",
+                 "--fail-on: only with --batch (a single diagnosis's exit status is its verdict)");
+        return false;
+    }
+    if (o->fail_on_arg && !parse_fail_on(o->fail_on_arg, &o->fail_on)) {
+        cli_fail(report, "usage",
+                 "--fail-on: a comma-separated list of rejected, unverifiable, invalid");
         return false;
     }
     if (o->threads_arg) {
         uint64_t v;
         if (!o->batch) {
-            cli_error("--threads: only with --batch");
+            cli_fail(report, "usage", "--threads: only with --batch");
             return false;
         }
         if (!cli_parse_u64(o->threads_arg, THREADS_MAX, &v) || v == 0) {
-            cli_error("--threads: must be an integer in 1..%d", THREADS_MAX);
+            cli_fail(report, "usage", "--threads: must be an integer in 1..%d", THREADS_MAX);
             return false;
         }
         o->threads = (unsigned)v;
     }
     if (o->no_token && o->token_arg) {
-        cli_error("--no-token: a TOKEN argument was given too");
+        cli_fail(report, "usage", "--no-token: a TOKEN argument was given too");
         return false;
     }
-    return true;
+    return check_server(o);
 }
 
 /* Opens the project source the options name (--no-db: none; neither --project nor --db: the
@@ -428,12 +535,13 @@ static bool parse_options(int argc, char **argv, options *o) {
  * *status receives the exit status to use on failure. */
 static bool open_projects(const options *o, project_source *src, int *status) {
     memset(src, 0, sizeof *src);
+    src->report = o->batch ? NULL : o->report; /* batch workers are threads: stderr only */
     *status = CLI_EXIT_USAGE;
     if (o->project_file)
-        return load_project_file(o->project_file, src);
+        return load_project_file(o->report, o->project_file, src);
     bool missing = false;
     if (o->db_path) {
-        if (open_db(o->db_path, o->key_file, src, true, &missing))
+        if (open_db(o->report, o->db_path, o->key_file, src, true, &missing))
             return true;
         *status = missing ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         return false;
@@ -441,36 +549,32 @@ static bool open_projects(const options *o, project_source *src, int *status) {
     if (o->no_db)
         return true;
     /* The default database: a missing one is an error, said once with the path looked for. */
-    if (open_db(tdb_default_path(), o->key_file, src, false, &missing))
+    if (open_db(o->report, tdb_default_path(), o->key_file, src, false, &missing))
         return true;
     if (missing)
-        cli_error("no database at %s (the default: $%s, else %s); give --db PATH or --project "
-                  "FILE, or --no-db to diagnose without project configurations",
-                  tdb_default_path(), TDB_ENV_PATH, TDB_DEFAULT_PATH);
+        cli_fail(o->report, "internal_error",
+                 "no database at %s (the default: $%s, else %s); give --db PATH or --project "
+                 "FILE, or --no-db to diagnose without project configurations",
+                 tdb_default_path(), TDB_ENV_PATH, TDB_DEFAULT_PATH);
     *status = CLI_EXIT_INTERNAL;
     return false;
 }
 
 /* ---- Single diagnosis ------------------------------------------------------------------- */
 
-/* Fills req from the flags; false (message printed, exit 64) on a bad value. token is the
- * token text (owned by the caller) or NULL. */
-static bool request_from_options(const options *o, const char *token, size_t token_len,
-                                 diag_request *req) {
+/* Fills req from the flags, without the token (read_token comes after: a bad flag is reported
+ * before standard input is read); false (reported, exit 64) on a bad value. */
+static bool request_from_options(const options *o, diag_request *req) {
+    cli_report *r = o->report;
     memset(req, 0, sizeof *req);
     if (!o->app_id) {
-        cli_error("--app-id: required (the App ID the client initialises with)");
+        cli_fail(r, "bad_request", "--app-id: required (the App ID the client initialises with)");
         return false;
     }
     req->app_id = o->app_id;
     req->app_id_len = strlen(o->app_id);
-    if (token && token_len > 0) {
-        req->has_token = true;
-        req->token = token;
-        req->token_len = token_len;
-    }
     if (o->service && !diag_service_parse(o->service, &req->service)) {
-        cli_error("--service: must be rtc or rtm");
+        cli_fail(r, "bad_request", "--service: must be rtc or rtm");
         return false;
     }
     if (o->channel) {
@@ -481,7 +585,7 @@ static bool request_from_options(const options *o, const char *token, size_t tok
     if (o->uid) {
         uint64_t v;
         if (!cli_parse_u64(o->uid, UINT32_MAX, &v)) {
-            cli_error("--uid: must be an integer in 0..4294967295");
+            cli_fail(r, "bad_request", "--uid: must be an integer in 0..4294967295");
             return false;
         }
         req->has_uid = true;
@@ -493,28 +597,60 @@ static bool request_from_options(const options *o, const char *token, size_t tok
         req->account_len = strlen(o->account);
     }
     if (o->role && !diag_role_parse(o->role, &req->role)) {
-        cli_error("--role: must be publisher or subscriber");
+        cli_fail(r, "bad_request", "--role: must be publisher or subscriber");
         return false;
     }
     if (o->platform && !diag_client_parse(o->platform, &req->client)) {
-        cli_error("--platform: must be one of %s", diag_client_names());
+        cli_fail(r, "bad_request", "--platform: must be one of %s", diag_client_names());
         return false;
     }
     req->at = cli_now();
     if (o->at && !diag_at_parse(o->at, strlen(o->at), &req->at)) {
-        cli_error("--at: must be %s", DIAG_AT_FORM);
+        cli_fail(r, "bad_request", "--at: must be %s", DIAG_AT_FORM);
         return false;
     }
     if (o->sdk_version) {
         req->has_sdk_version = true;
         if (!diag_sdk_version_parse(o->sdk_version, strlen(o->sdk_version), &req->sdk_version)) {
-            cli_error("--sdk-version: %s", diag_sdk_version_form);
+            cli_fail(r, "bad_request", "--sdk-version: %s", diag_sdk_version_form);
             return false;
         }
     }
     char err[256];
     if (!diag_request_validate(req, err, sizeof err)) {
-        cli_error("bad request: %s", err);
+        cli_fail(r, "bad_request", "bad request: %s", err);
+        return false;
+    }
+    return true;
+}
+
+/* The token of a single diagnosis into *token (a new buffer; NULL for a join without a token):
+ * the argument as given, "" or --no-token for none, "-" -- or no argument when standard input
+ * is not a terminal -- for standard input, where nothing at all is an error. false (reported,
+ * exit 64) otherwise. */
+static bool read_token(const options *o, char **token, size_t *len) {
+    *token = NULL;
+    *len = 0;
+    if (o->no_token)
+        return true;
+    const char *arg = o->token_arg;
+    if (!arg && isatty(STDIN_FILENO)) {
+        cli_fail(o->report, "usage",
+                 "diagnose: no TOKEN: give it, pipe it into standard input ('-'), or say "
+                 "--no-token to diagnose a join without a token");
+        return false;
+    }
+    if (!arg)
+        arg = "-"; /* piped: `fetch-token | tokendoctor diagnose ...` */
+    *token = cli_read_token_arg(o->report, arg, len);
+    if (!*token)
+        return false;
+    if (*len == 0 && strcmp(arg, "-") == 0) {
+        cli_fail(o->report, "bad_request",
+                 "no token on standard input (to diagnose a join without a token, say "
+                 "--no-token)");
+        free(*token);
+        *token = NULL;
         return false;
     }
     return true;
@@ -532,53 +668,104 @@ static int exit_status_of(diag_verdict v) {
     return CLI_EXIT_INTERNAL;
 }
 
-static int diagnose_one(const options *o) {
-    char *token = NULL;
-    size_t token_len = 0;
-    if (o->token_arg && !o->no_token) {
-        token = cli_read_token_arg(o->token_arg, &token_len);
-        if (!token)
-            return CLI_EXIT_USAGE;
+/* Prints r (--json: doc, the diagnosis document, when given, else r's own) and returns the exit
+ * status of its verdict. */
+static int print_result(const options *o, const diag_result *r, json_t *doc) {
+    bool ok;
+    if (o->json) {
+        ok = cli_answer(o->report, doc ? json_incref(doc) : diag_result_to_json(r));
+    } else {
+        diag_result_print(stdout, r, cli_use_color(stdout));
+        ok = fflush(stdout) == 0 && !ferror(stdout);
+        if (!ok)
+            cli_fail(o->report, "internal_error", "cannot write the answer to standard output");
     }
-    diag_request req;
-    if (!request_from_options(o, token, token_len, &req)) {
-        free(token);
-        return CLI_EXIT_USAGE;
-    }
-    project_source src;
-    int open_status;
-    if (!open_projects(o, &src, &open_status)) {
-        free(token);
-        project_source_free(&src);
-        return open_status;
-    }
+    return ok ? exit_status_of(r->verdict) : CLI_EXIT_INTERNAL;
+}
+
+/* The diagnosis by the local engine, against the project source src. */
+static int diagnose_local(const options *o, project_source *src, const diag_request *req) {
     int status = CLI_EXIT_INTERNAL;
     bool failed;
     const char *key;
     size_t key_len;
-    diag_request_project_key(&req, &key, &key_len);
-    const diag_project *p = project_lookup(&src, key, key_len, &failed);
+    diag_request_project_key(req, &key, &key_len);
+    const diag_project *p = project_lookup(src, key, key_len, &failed);
     td_ctx *ctx = failed ? NULL : td_ctx_new();
     diag_result *r = ctx ? malloc(sizeof *r) : NULL;
     if (!failed && (!ctx || !r))
-        cli_error("out of memory");
+        cli_fail(o->report, "internal_error", "out of memory");
     if (r) {
-        diag_run(ctx, &req, p, NULL, r);
-        bool ok;
-        if (o->json) {
-            ok = cli_print_json(stdout, diag_result_to_json(r), false);
-        } else {
-            diag_result_print(stdout, r, cli_use_color(stdout));
-            ok = fflush(stdout) == 0 && !ferror(stdout);
-        }
-        status = ok ? exit_status_of(r->verdict) : CLI_EXIT_INTERNAL;
-        if (!ok)
-            cli_error("cannot write the answer to standard output");
+        diag_run(ctx, req, p, NULL, r);
+        status = print_result(o, r, NULL);
     }
     free(r);
     td_ctx_free(ctx);
-    project_source_free(&src);
+    return status;
+}
+
+/* The diagnosis by the service at o->server: POST /v1/diagnose with the same request, its
+ * answer printed as a local one would be. */
+static int diagnose_remote(const options *o, const diag_request *req) {
+    json_t *body = diag_request_to_json(req);
+    if (!body) {
+        cli_fail(o->report, "bad_request",
+                 "--server: the request cannot be sent as JSON (a value is not valid UTF-8)");
+        return CLI_EXIT_USAGE;
+    }
+    int http = 0;
+    json_t *answer = NULL;
+    int status = cli_remote_post(o->report, o->server, "/v1/diagnose", body, &http, &answer);
+    json_decref(body);
+    if (status != CLI_EXIT_OK)
+        return status;
+    diag_result *r = malloc(sizeof *r);
+    if (http != 200) {
+        status = cli_remote_failure(o->report, o->server, http, answer);
+    } else if (!r) {
+        cli_fail(o->report, "internal_error", "out of memory");
+        status = CLI_EXIT_INTERNAL;
+    } else if (!diag_result_from_json(answer, req, r)) {
+        cli_fail(o->report, "internal_error", "--server %s: the answer is not a diagnosis",
+                 o->server);
+        status = CLI_EXIT_INTERNAL;
+    } else {
+        status = print_result(o, r, answer); /* --json: the service's document as it is */
+    }
+    free(r);
+    json_decref(answer);
+    return status;
+}
+
+/* The flags, then the project store (a bad --db or --project is said before standard input is
+ * read), then the token. */
+static int diagnose_one(const options *o) {
+    diag_request req;
+    if (!request_from_options(o, &req))
+        return CLI_EXIT_USAGE;
+    project_source src;
+    memset(&src, 0, sizeof src);
+    int status = CLI_EXIT_USAGE;
+    char *token = NULL;
+    size_t token_len = 0;
+    char err[256];
+    if (!o->server && !open_projects(o, &src, &status)) {
+        /* status set */
+    } else if (!read_token(o, &token, &token_len)) {
+        status = CLI_EXIT_USAGE;
+    } else {
+        req.has_token = token && token_len > 0;
+        req.token = token;
+        req.token_len = token_len;
+        if (!diag_request_validate(&req, err, sizeof err)) {
+            cli_fail(o->report, "bad_request", "bad request: %s", err);
+            status = CLI_EXIT_USAGE;
+        } else {
+            status = o->server ? diagnose_remote(o, &req) : diagnose_local(o, &src, &req);
+        }
+    }
     free(token);
+    project_source_free(&src);
     return status;
 }
 
@@ -587,7 +774,7 @@ static int diagnose_one(const options *o) {
 /* The batch pipeline.
  *
  * Input is cut into chunks of whole lines (at most CHUNK_LINES lines or about CHUNK_BYTES
- * bytes; blank lines dropped, line numbers kept). A chunk is the unit of work: one thread
+ * bytes; line numbers kept). A chunk is the unit of work: one thread
  * diagnoses every line of it into the chunk's own output buffer, exactly as the sequential
  * loop would, so a chunk's output does not depend on which thread made it.
  *
@@ -603,7 +790,6 @@ static int diagnose_one(const options *o) {
 #define CHUNK_LINES 512
 #define CHUNK_BYTES (128u << 10)
 #define READ_BLOCK (256u << 10)
-#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
 
 /* ---- Reading lines -------------------------------------------------------------------- */
 
@@ -662,8 +848,9 @@ static void reader_skip_line(line_reader *r) {
     }
 }
 
-/* The next line (without its newline and one trailing '\r'), valid until the next call; false at
- * end of input. A line longer than BATCH_LINE_MAX bytes comes back with *too_long and no text. */
+/* The next line (without its newline and one trailing '\r', the first without a byte order
+ * mark), valid until the next call; false at end of input. A line longer than BATCH_LINE_MAX
+ * bytes comes back with *too_long and no text. */
 static bool reader_next(line_reader *r, const char **line, size_t *len, bool *too_long) {
     *too_long = false;
     for (;;) {
@@ -695,6 +882,10 @@ static bool reader_next(line_reader *r, const char **line, size_t *len, bool *to
         }
         if (n > 0 && start[n - 1] == '\r')
             n--;
+        if (r->lineno == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
+            start += 3; /* a UTF-8 byte order mark: not part of the first line's JSON */
+            n -= 3;
+        }
         *line = start;
         *len = n;
         return true;
@@ -725,6 +916,7 @@ typedef struct {
     size_t out_len, out_cap;
     bool store_failed; /* a line could not be judged: the run ends with status 70 */
     bool no_memory;    /* an answer could not be made: the run ends with status 70 */
+    unsigned seen;     /* the verdicts answered (1u << diag_verdict) and FAIL_ON_INVALID */
     bool done;         /* threaded: diagnosed, waiting for the writer (under the mutex) */
 } batch_chunk;
 
@@ -733,17 +925,17 @@ static void chunk_free(batch_chunk *c) {
     free(c->out);
 }
 
-/* Fills c with the next lines of input (blank lines skipped). false when there were none. */
+/* Fills c with the next lines of input (blank ones too: each gets its answer). false when there
+ * were none. */
 static bool chunk_fill(batch_chunk *c, line_reader *r) {
     c->in_len = c->nlines = c->out_len = 0;
     c->store_failed = c->no_memory = false;
+    c->seen = 0;
     const char *text;
     size_t n;
     bool too_long;
     while (c->nlines < CHUNK_LINES && c->in_len < CHUNK_BYTES &&
            reader_next(r, &text, &n, &too_long)) {
-        if (!too_long && blank(text, n))
-            continue;
         if (c->in_len + n > c->in_cap) {
             size_t cap = c->in_len + n > CHUNK_BYTES ? c->in_len + n : CHUNK_BYTES;
             char *grown = realloc(c->in, cap);
@@ -777,87 +969,35 @@ static bool out_reserve(batch_chunk *c, size_t need) {
     return true;
 }
 
-/* Appends the compact JSON of v (any value) without a newline. */
-static bool out_dump(batch_chunk *c, json_t *v) {
-    /* Some room first: c->out may still be NULL, and NULL + 0 is undefined behaviour. */
-    if (!out_reserve(c, 256))
-        return false;
-    size_t avail = c->out_cap - c->out_len;
-    size_t n = json_dumpb(v, c->out + c->out_len, avail, DUMP_FLAGS | JSON_ENCODE_ANY);
-    if (n == 0)
-        return false;
-    if (n > avail) {
-        if (!out_reserve(c, n))
-            return false;
-        n = json_dumpb(v, c->out + c->out_len, n, DUMP_FLAGS | JSON_ENCODE_ANY);
-    }
-    c->out_len += n;
-    return true;
-}
-
-static void out_put(batch_chunk *c, const char *s) {
-    size_t n = strlen(s);
-    memcpy(c->out + c->out_len, s, n);
-    c->out_len += n;
-}
-
-/* Appends doc as one line (nothing when out of memory) and releases it. */
-static bool out_line(batch_chunk *c, json_t *doc) {
-    size_t start = c->out_len;
-    bool ok = doc && out_dump(c, doc) && out_reserve(c, 1);
-    json_decref(doc);
-    if (ok)
+/* Ends the answer line the batch item writer just appended (ok), or drops it whole (the writers
+ * leave out_len where it was when out of memory): never half a line. */
+static bool out_newline(batch_chunk *c, bool ok, size_t start) {
+    if (ok && out_reserve(c, 1)) {
         c->out[c->out_len++] = '\n';
-    else
-        c->out_len = start;
-    return ok;
-}
-
-/* {"id": id, "error": {"code": code, "message": msg}} */
-static bool out_error(batch_chunk *c, json_t *id, const char *code, const char *msg) {
-    json_t *line = json_object();
-    json_object_set(line, "id", id ? id : json_null());
-    json_t *e = diag_error_json(code, msg);
-    json_object_update(line, e);
-    json_decref(e);
-    return out_line(c, line);
-}
-
-/* Appends the start of an answer line, '{"id":' and the id (null when absent). false (nothing
- * appended) when out of memory. */
-static bool out_id(batch_chunk *c, json_t *id) {
-    size_t start = c->out_len;
-    if (!out_reserve(c, 8 + 4))
-        return false;
-    out_put(c, "{\"id\":");
-    if (!id) {
-        out_put(c, "null");
         return true;
     }
-    if (out_dump(c, id))
-        return true;
     c->out_len = start;
     return false;
 }
 
-/* One answer line: {"id":<id>} followed by the fields of the document that append writes
- * (diag_result_json_append, or diag_result_summary_append for --summary), without a jansson
- * tree: the document's own '{' becomes the ',' after the id. The bytes are those of the
- * document's tree dumped with DUMP_FLAGS, the id first. */
+/* A line that was not diagnosed: {"id", "status", "error": {"code", "message"}}, the request's
+ * fault (invalid) or not (failed). */
+static bool out_error(batch_chunk *c, json_t *id, diag_item_status st, const char *code,
+                      const char *msg) {
+    size_t start = c->out_len;
+    if (st == DIAG_ITEM_INVALID)
+        c->seen |= FAIL_ON_INVALID;
+    bool ok = diag_batch_error_append(id, st, code, msg, &c->out, &c->out_len, &c->out_cap);
+    return out_newline(c, ok, start);
+}
+
+/* A diagnosed line: {"id", "status": "diagnosed", ...the diagnosis or its summary}, written
+ * directly (no jansson tree) by the writer the HTTP batch uses too. */
 static bool out_answer(batch_chunk *c, json_t *id, const diag_result *r, bool summary) {
     size_t start = c->out_len;
-    if (!out_id(c, id))
-        return false;
-    size_t brace = c->out_len;
-    bool ok = summary ? diag_result_summary_append(r, &c->out, &c->out_len, &c->out_cap)
-                      : diag_result_json_append(r, &c->out, &c->out_len, &c->out_cap);
-    if (!ok || !out_reserve(c, 1)) {
-        c->out_len = start;
-        return false;
-    }
-    c->out[brace] = ',';
-    c->out[c->out_len++] = '\n';
-    return true;
+    c->seen |= 1u << r->verdict;
+    bool ok = diag_batch_item_append(id, r, summary, &c->out, &c->out_len, &c->out_cap);
+    return out_newline(c, ok, start);
 }
 
 /* ---- Diagnosing a chunk ------------------------------------------------------------------- */
@@ -877,25 +1017,35 @@ typedef struct {
 /* Answers one line into c. false when the answer could not be made (out of memory). */
 static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) {
     char msg[320];
+    const char *text = c->in + l->off;
     if (l->too_long) {
         snprintf(msg, sizeof msg, "line %lu: longer than %u bytes", l->lineno, BATCH_LINE_MAX);
-        return out_error(c, NULL, "bad_request", msg);
+        return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
+    }
+    if (blank(text, l->len)) {
+        snprintf(msg, sizeof msg, "line %lu: empty (each line must be one JSON object)", l->lineno);
+        return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
     }
     json_error_t jerr;
-    json_t *obj = json_loadb(c->in + l->off, l->len, 0, &jerr);
+    json_t *obj = json_loadb(text, l->len, 0, &jerr);
     json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
     diag_request req;
     char err[256];
     bool ok;
-    if (!obj) {
+    if (!obj && json_error_code(&jerr) == json_error_invalid_utf8) {
+        /* As the HTTP API says of a body: not "invalid JSON", which sends one looking for a
+         * missing brace. */
+        snprintf(msg, sizeof msg, "line %lu: not valid UTF-8 (JSON text is UTF-8)", l->lineno);
+        ok = out_error(c, NULL, DIAG_ITEM_INVALID, "invalid_utf8", msg);
+    } else if (!obj) {
         /* Not jerr.text: it may quote the input ("near '...'"), a token perhaps. */
         snprintf(msg, sizeof msg,
                  "line %lu: invalid JSON at column %d (each line must be one JSON object)",
                  l->lineno, jerr.column);
-        ok = out_error(c, NULL, "bad_request", msg);
+        ok = out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
     } else if (!diag_request_from_json(obj, cli_now(), &req, err, sizeof err)) {
         snprintf(msg, sizeof msg, "line %lu: %s", l->lineno, err);
-        ok = out_error(c, id, "bad_request", msg);
+        ok = out_error(c, id, DIAG_ITEM_INVALID, "bad_request", msg);
     } else {
         bool db_failed;
         const char *key;
@@ -904,7 +1054,7 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
         const diag_project *p = project_lookup(w->src, key, key_len, &db_failed);
         if (db_failed) {
             snprintf(msg, sizeof msg, "line %lu: the project store failed", l->lineno);
-            ok = out_error(c, id, "internal", msg);
+            ok = out_error(c, id, DIAG_ITEM_FAILED, "internal", msg);
             c->store_failed = true;
         } else {
             diag_run(w->ctx, &req, p, &w->opts, w->r);
@@ -934,7 +1084,7 @@ static bool worker_init(batch_worker *w, const options *o, project_source *main_
         w->own_src.count = main_src->count;
         if (main_src->db) {
             bool missing = false;
-            if (!open_db(tdb_path(main_src->db), o->key_file, &w->own_src, true, &missing))
+            if (!open_db(NULL, tdb_path(main_src->db), o->key_file, &w->own_src, true, &missing))
                 return false;
         }
     }
@@ -959,11 +1109,13 @@ static void worker_free(batch_worker *w) {
 /* What the run has seen so far, for its exit status. */
 typedef struct {
     bool write_failed, store_failed, internal_error; /* internal: out of memory, thread setup */
+    unsigned seen; /* the verdicts answered and FAIL_ON_INVALID, for --fail-on */
 } batch_outcome;
 
 /* Writes a diagnosed chunk. false on an output error (message printed). */
 static bool chunk_write(batch_chunk *c, batch_outcome *res) {
     res->store_failed |= c->store_failed;
+    res->seen |= c->seen;
     if (c->no_memory && !res->internal_error) {
         cli_error("out of memory: some batch lines were not answered");
         res->internal_error = true;
@@ -1162,7 +1314,7 @@ static int batch_threads(const options *o) {
 static int diagnose_batch(const options *o) {
     FILE *in = strcmp(o->batch, "-") == 0 ? stdin : fopen(o->batch, "r");
     if (!in) {
-        cli_error("--batch %s: cannot open", o->batch);
+        cli_fail(o->report, "usage", "--batch %s: cannot open: %s", o->batch, strerror(errno));
         return CLI_EXIT_USAGE;
     }
     project_source src;
@@ -1190,6 +1342,8 @@ static int diagnose_batch(const options *o) {
             status = CLI_EXIT_INTERNAL;
         } else if (res.store_failed) {
             status = CLI_EXIT_INTERNAL;
+        } else if (res.seen & o->fail_on) {
+            status = CLI_EXIT_FAIL; /* every line answered; a verdict --fail-on names was seen */
         }
     }
     if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
@@ -1203,9 +1357,9 @@ static int diagnose_batch(const options *o) {
     return status;
 }
 
-int cli_diagnose(int argc, char **argv) {
+static int diagnose_run(int argc, char **argv, cli_report *report) {
     options o;
-    if (!parse_options(argc, argv, &o)) {
+    if (!parse_options(argc, argv, &o, report)) {
         fprintf(stderr, "(see tokendoctor diagnose --help)\n");
         return CLI_EXIT_USAGE;
     }
@@ -1213,5 +1367,15 @@ int cli_diagnose(int argc, char **argv) {
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    return o.batch ? diagnose_batch(&o) : diagnose_one(&o);
+    if (o.batch) {
+        report->json = false; /* the answer is JSON lines: a failure is said on stderr only */
+        return diagnose_batch(&o);
+    }
+    return diagnose_one(&o);
+}
+
+int cli_diagnose(int argc, char **argv) {
+    cli_report report;
+    cli_report_init(&report, argc, argv);
+    return cli_finish(&report, diagnose_run(argc, argv, &report));
 }

@@ -10,7 +10,9 @@
  * the operating-system user who ran the command, as "NAME (cli)" (the space keeps it apart from
  * an API key's name, the actor of changes over HTTP, which never has one).
  *
- * Exit statuses: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage error.
+ * Exit statuses: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage error. With
+ * --json a failure is also the error object on stdout (cli_report), so that a script reading
+ * `project show --json` always gets one JSON document.
  * Certificates never appear in output or messages: JSON parse errors are reported by line and
  * column without jansson's "near '...'" excerpt, which could quote one.
  */
@@ -45,6 +47,7 @@ typedef struct {
     bool help;
     int npos;
     const char *pos[4];
+    cli_report *report; /* the run's failures, for --json */
 } project_args;
 
 static void project_usage(FILE *out) {
@@ -90,11 +93,13 @@ const struct option *cli_project_options(struct option *buf) {
 
 /* Options may come anywhere; "--" ends them. Every value is a path: an empty one names no file
  * and is refused. false (message printed) on a usage error. */
-static bool parse_project_args(int argc, char **argv, project_args *a) {
+static bool parse_project_args(int argc, char **argv, project_args *a, cli_report *report) {
     memset(a, 0, sizeof *a);
+    a->report = report;
     const char **const slots[] = {&a->db_path, &a->key_file, &a->file};
     cli_opts p;
     cli_opts_init(&p, "project", argc, argv, project_options);
+    p.report = report;
     p.slots = slots;
     p.nslots = (int)(sizeof slots / sizeof slots[0]);
     p.nonempty = true;
@@ -240,15 +245,15 @@ static void print_history(FILE *out, json_t *list) {
 /* ---- Actions -------------------------------------------------------------------------------- */
 
 /* Parses and validates the configuration(s) of a put: one object or an array of them. */
-static diag_project *read_configurations(const char *path, size_t *count) {
+static diag_project *read_configurations(cli_report *r, const char *path, size_t *count) {
     size_t len = 0;
-    char *text = cli_read_file(path, PROJECT_FILE_MAX, &len);
+    char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text) {
         return NULL;
     }
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
     if (strspn(text, " \t\r\n") == len) {
-        cli_error("%s: empty (expected the project configuration JSON)", name);
+        cli_fail(r, "bad_request", "%s: empty (expected the project configuration JSON)", name);
         free(text);
         return NULL;
     }
@@ -257,13 +262,17 @@ static diag_project *read_configurations(const char *path, size_t *count) {
     free(text);
     if (!root) {
         /* jerr.text may quote the input ("near '...'"): report the position only. */
-        cli_error("%s: invalid JSON at line %d, column %d", name, jerr.line, jerr.column);
+        cli_fail(r, "bad_request", "%s: invalid JSON at line %d, column %d", name, jerr.line,
+                 jerr.column);
         return NULL;
     }
     size_t n = json_is_array(root) ? json_array_size(root) : 1;
     diag_project *projects = n ? calloc(n, sizeof *projects) : NULL;
     if (!projects) {
-        cli_error(n ? "out of memory" : "%s: an empty array holds no configuration", name);
+        if (n)
+            cli_fail(r, "internal_error", "out of memory");
+        else
+            cli_fail(r, "bad_request", "%s: an empty array holds no configuration", name);
         json_decref(root);
         return NULL;
     }
@@ -275,9 +284,9 @@ static diag_project *read_configurations(const char *path, size_t *count) {
         }
         if (!json_is_object(obj) || !diag_project_from_json(obj, &projects[i], err, sizeof err)) {
             if (json_is_array(root)) {
-                cli_error("%s: configuration [%zu]: %s", name, i, err);
+                cli_fail(r, "bad_request", "%s: configuration [%zu]: %s", name, i, err);
             } else {
-                cli_error("%s: %s", name, err);
+                cli_fail(r, "bad_request", "%s: %s", name, err);
             }
             free(projects);
             json_decref(root);
@@ -294,17 +303,19 @@ static diag_project *read_configurations(const char *path, size_t *count) {
 static diag_project *read_put_input(const project_args *a, size_t *count) {
     const char *path = a->file;
     if (a->npos > 2 || (a->file && a->npos > 1)) {
-        cli_error("project put: give the configuration with --file FILE or - (standard input)");
+        cli_fail(a->report, "usage",
+                 "project put: give the configuration with --file FILE or - (standard input)");
         return NULL;
     }
     if (!path) {
         path = a->npos == 2 ? a->pos[1] : "-";
     }
     if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO)) {
-        cli_error("project put: give --file FILE, or pipe the configuration JSON into '-'");
+        cli_fail(a->report, "usage",
+                 "project put: give --file FILE, or pipe the configuration JSON into '-'");
         return NULL;
     }
-    return read_configurations(path, count);
+    return read_configurations(a->report, path, count);
 }
 
 static int project_put(tdb *db, const project_args *a, diag_project *projects, size_t count) {
@@ -320,7 +331,7 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
             s = tdb_project_show(db, projects[i].app_id, &one);
         }
         if (s != TDB_OK) {
-            exit_code = cli_store_failure(db, s);
+            exit_code = cli_store_failure(a->report, db, s);
             break;
         }
         if (!a->json) {
@@ -332,7 +343,7 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
     }
     if (exit_code == CLI_EXIT_OK && a->json) {
         json_t *doc = count == 1 ? json_incref(json_array_get(shown, 0)) : json_incref(shown);
-        if (!cli_print_json(stdout, doc, false)) {
+        if (!cli_answer(a->report, doc)) {
             exit_code = CLI_EXIT_INTERNAL;
         }
     }
@@ -343,11 +354,11 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
 /* show, history, delete: one APP_ID argument. */
 static const char *single_app_id(const project_args *a) {
     if (a->npos != 2) {
-        cli_error("project %s: give one APP_ID", a->pos[0]);
+        cli_fail(a->report, "usage", "project %s: give one APP_ID", a->pos[0]);
         return NULL;
     }
     if (!diag_is_hex32(a->pos[1], strlen(a->pos[1]))) {
-        cli_error("project %s: APP_ID must be 32 hex characters", a->pos[0]);
+        cli_fail(a->report, "usage", "project %s: APP_ID must be 32 hex characters", a->pos[0]);
         return NULL;
     }
     return a->pos[1];
@@ -355,7 +366,7 @@ static const char *single_app_id(const project_args *a) {
 
 static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, json_t *)) {
     if (a->json) {
-        return cli_print_json(stdout, doc, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+        return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
     human(stdout, doc);
     json_decref(doc);
@@ -365,24 +376,23 @@ static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, j
 static int project_show(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
     tdb_status s = tdb_project_show(db, app_id, &doc);
-    return s == TDB_OK ? print_doc(doc, a, print_project) : cli_store_failure(db, s);
+    return s == TDB_OK ? print_doc(doc, a, print_project) : cli_store_failure(a->report, db, s);
 }
 
 static int project_history(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
     tdb_status s = tdb_project_history(db, app_id, &doc);
-    return s == TDB_OK ? print_doc(doc, a, print_history) : cli_store_failure(db, s);
+    return s == TDB_OK ? print_doc(doc, a, print_history) : cli_store_failure(a->report, db, s);
 }
 
 static int project_delete(tdb *db, const project_args *a, const char *app_id) {
     char actor[128];
     tdb_status s = tdb_project_delete(db, app_id, change_actor(actor, sizeof actor));
     if (s != TDB_OK) {
-        return cli_store_failure(db, s);
+        return cli_store_failure(a->report, db, s);
     }
     if (a->json) {
-        return cli_print_json(stdout, json_pack("{s:s, s:b}", "app_id", app_id, "deleted", 1),
-                              false)
+        return cli_answer(a->report, json_pack("{s:s, s:b}", "app_id", app_id, "deleted", 1))
                    ? CLI_EXIT_OK
                    : CLI_EXIT_INTERNAL;
     }
@@ -392,25 +402,25 @@ static int project_delete(tdb *db, const project_args *a, const char *app_id) {
 
 static int project_list(tdb *db, const project_args *a) {
     if (a->npos != 1) {
-        cli_error("project list: takes no argument");
+        cli_fail(a->report, "usage", "project list: takes no argument");
         return CLI_EXIT_USAGE;
     }
     json_t *doc = NULL;
     tdb_status s = tdb_project_list(db, &doc);
     if (s != TDB_OK) {
-        return cli_store_failure(db, s);
+        return cli_store_failure(a->report, db, s);
     }
     if (a->json) {
-        return cli_print_json(stdout, doc, false) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+        return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
     print_list(stdout, doc, tdb_path(db));
     json_decref(doc);
     return CLI_EXIT_OK;
 }
 
-int cli_project(int argc, char **argv) {
+static int project_run(int argc, char **argv, cli_report *report) {
     project_args a;
-    if (!parse_project_args(argc, argv, &a)) {
+    if (!parse_project_args(argc, argv, &a, report)) {
         project_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -418,8 +428,9 @@ int cli_project(int argc, char **argv) {
         project_usage(stdout);
         return CLI_EXIT_OK;
     }
+    report->json = a.json;
     if (a.npos == 0) {
-        cli_error("project: give an action: put, show, list, history or delete");
+        cli_fail(report, "usage", "project: give an action: put, show, list, history or delete");
         project_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -428,12 +439,12 @@ int cli_project(int argc, char **argv) {
     bool is_show = strcmp(action, "show") == 0, is_history = strcmp(action, "history") == 0;
     bool is_delete = strcmp(action, "delete") == 0;
     if (!is_put && !is_list && !is_show && !is_history && !is_delete) {
-        cli_error("project: unknown action '%s'", action);
+        cli_fail(report, "usage", "project: unknown action '%s'", action);
         project_usage(stderr);
         return CLI_EXIT_USAGE;
     }
     if (!is_put && a.file) {
-        cli_error("project %s: --file is for put", action);
+        cli_fail(report, "usage", "project %s: --file is for put", action);
         return CLI_EXIT_USAGE;
     }
     const char *app_id = NULL;
@@ -446,7 +457,7 @@ int cli_project(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_INTERNAL;
-    tdb *db = cli_store_open(a.db_path, a.key_file,
+    tdb *db = cli_store_open(report, a.db_path, a.key_file,
                              is_put      ? CLI_STORE_CREATE
                              : is_delete ? CLI_STORE_WRITE
                                          : CLI_STORE_READ,
@@ -464,4 +475,10 @@ int cli_project(int argc, char **argv) {
         free(projects);
     }
     return rc;
+}
+
+int cli_project(int argc, char **argv) {
+    cli_report report;
+    cli_report_init(&report, argc, argv);
+    return cli_finish(&report, project_run(argc, argv, &report));
 }

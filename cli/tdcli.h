@@ -5,6 +5,7 @@
  * function in its own file (cmd_<name>.c) taking the arguments after its name, and returns the
  * process exit status. Shared helpers for the subcommands (reading a token or a file, printing
  * JSON, parsing numbers) are declared below so that every subcommand handles input the same way.
+ * `tokendoctor help COMMAND` is COMMAND --help.
  *
  * Exit statuses are a contract scripts depend on:
  *   decode    0 decoded, 1 not decodable, 64 usage
@@ -73,13 +74,54 @@ const struct option *cli_serve_options(struct option *buf);
 /* Prints "tokendoctor: <message>" to stderr (printf-style; the format is always a literal). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- Failures under --json -----------------------------------------------------------------
+ *
+ * With --json, standard output holds exactly one JSON document whatever happens: the answer,
+ * or, when the command fails before it has one, the error object of the HTTP API,
+ * {"error": {"code", "message"}}; the exit status is the same either way. A command that takes
+ * --json owns a cli_report for its run and hands it to every helper that can fail (the option
+ * parser through cli_opts.report, cli_read_input, cli_store_open, ...): each failure is printed
+ * on stderr as cli_error prints it and the first one is kept. The command prints its answer
+ * with cli_answer and returns through cli_finish, which prints the error object when the run
+ * failed without an answer. A NULL report is allowed everywhere: stderr only. */
+typedef struct {
+    bool json;         /* --json: stdout owes one JSON document */
+    bool answered;     /* the answer (cli_answer) is on stdout */
+    char code[32];     /* the first failure's code ("" until one): "usage", "bad_request", ... */
+    char message[512]; /* and its message (as on stderr, without the "tokendoctor: ") */
+} cli_report;
+
+/* A report for a run of argv (the subcommand's arguments): json when --json is among them before
+ * a "--", so that even a usage error found before --json is read answers in JSON. The command
+ * sets r->json from its parsed options once they parse. */
+void cli_report_init(cli_report *r, int argc, char **argv);
+
+/* Prints the message like cli_error and keeps it in r (the first one only) with its code, the
+ * HTTP API's error code for the same failure where there is one ("bad_request", "not_found",
+ * "internal_error") and "usage" for a bad command line. r may be NULL. */
+void cli_fail(cli_report *r, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prints doc as the answer (cli_print_json, indented) and marks r answered; releases doc.
+ * false on an output error (reported). */
+bool cli_answer(cli_report *r, json_t *doc);
+
+/* The exit status of a run that ends with status: with --json, no answer printed and a failure
+ * (status not 0), the error object goes to stdout first -- the kept failure, or one named after
+ * the status when none was kept. */
+int cli_finish(cli_report *r, int status);
+
 /* Reads all of `path` ("-" = standard input) into a new NUL-terminated buffer of at most max
- * bytes; *len receives its length. NULL (with a message printed) on error or when larger. */
+ * bytes; *len receives its length. NULL (with the reason reported to r) on error or when
+ * larger. */
+char *cli_read_input(cli_report *r, const char *path, size_t max, size_t *len);
+/* The same without a report. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
 /* Reads a TOKEN argument: "-" reads standard input with one trailing newline ("\n" or "\r\n")
- * removed; anything else is used exactly as given. The result is a new buffer. NULL on error. */
-char *cli_read_token_arg(const char *arg, size_t *len);
+ * removed; anything else is used exactly as given. The result is a new buffer. NULL on error
+ * (reported to r). */
+char *cli_read_token_arg(cli_report *r, const char *arg, size_t *len);
 
 /* Strict decimal parsing: the whole string, no sign, no spaces, within [0, max]. */
 bool cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
@@ -144,6 +186,7 @@ typedef struct {
     const char **const *slots;
     int nslots;
     bool nonempty;
+    cli_report *report;   /* optional (set after cli_opts_init): where usage errors are kept */
     bool positional_only; /* "--" seen (or getopt finished): the rest is positional */
     const char *value;    /* the value of the option or the positional just returned */
     char flag[64];        /* the option just returned, as "--name" */
@@ -162,6 +205,29 @@ int cli_opts_next(cli_opts *p);
  * error. */
 bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int *npos, int cap);
 
+/* ---- Asking a running service (--server URL, remote.c) ------------------------------------- */
+
+#define CLI_ENV_SERVER "TOKENDOCTOR_SERVER"
+#define CLI_ENV_API_KEY_FILE "TOKENDOCTOR_API_KEY_FILE"
+
+/* The service a command asks: option (--server's value) when given, else $TOKENDOCTOR_SERVER
+ * when set and not empty, else NULL (no service: the local store). */
+const char *cli_server_url(const char *option);
+
+/* POSTs body (compact JSON) to path ("/v1/diagnose") under url (http://HOST[:PORT][/PREFIX]),
+ * with the API key of $TOKENDOCTOR_API_KEY_FILE when that is set. Returns 0 with *status the
+ * HTTP status and *answer its JSON body (a new reference) when the service answered with JSON;
+ * otherwise the exit status (reported to r): 64 for a URL not of that form (https included) or
+ * an unreadable key file, 70 when the service could not be reached, did not answer within 30 s
+ * or answered without JSON. */
+int cli_remote_post(cli_report *r, const char *url, const char *path, json_t *body, int *status,
+                    json_t **answer);
+
+/* Reports a service's error answer (status >= 400, answer its error object) to r with the
+ * service's code and message, and returns the exit status: 64 for a 4xx (a bad request, or a
+ * key missing or refused), 70 otherwise. */
+int cli_remote_failure(cli_report *r, const char *url, int status, json_t *answer);
+
 /* ---- The project store, as project, apikey, diagnose and mint use it ------------------------ */
 
 /* Prints the --db and --key-file lines of a usage text: db_what says what the database is for
@@ -175,13 +241,14 @@ void cli_usage_store_options(FILE *out, int width, const char *db_what);
 typedef enum { CLI_STORE_CREATE, CLI_STORE_WRITE, CLI_STORE_READ } cli_store_use;
 
 /* Opens the database of --db/--key-file (NULL = the defaults) for use. NULL with the reason
- * printed and *status the exit status: 1 when the database does not exist, 70 on any other
- * failure. */
-tdb *cli_store_open(const char *db_path, const char *key_file, cli_store_use use, int *status);
+ * reported to r (may be NULL) and *status the exit status: 1 when the database does not exist,
+ * 70 on any other failure. */
+tdb *cli_store_open(cli_report *r, const char *db_path, const char *key_file, cli_store_use use,
+                    int *status);
 
-/* Prints the message of a failed tdb call and returns its exit status: 1 not found, 64 invalid
- * input, 70 storage error. */
-int cli_store_failure(tdb *db, tdb_status s);
+/* Reports the message of a failed tdb call to r (may be NULL) and returns its exit status: 1 not
+ * found, 64 invalid input, 70 storage error. */
+int cli_store_failure(cli_report *r, tdb *db, tdb_status s);
 
 #ifdef __cplusplus
 }

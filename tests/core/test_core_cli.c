@@ -335,7 +335,6 @@ static void test_decode_cli(void) {
                {"007!!!", "not_base64"},
                {"005abcd", "legacy_version"},
                {"hello", "unsupported_version"},
-               {"", "unsupported_version"},
                {"007AAAAAAAAAAAAAAAAAAAAAAAA", "corrupted"},
                {"006339a78472ed0d024", "truncated"},
                /* the hints a diagnosis gives, not only the decoder's kind */
@@ -357,6 +356,49 @@ static void test_decode_cli(void) {
         CHECK(r->status == 1 && r->out[0] == '\0' && strstr(r->err, bad[i].hint),
               "malformed '%s' without --json: message on stderr", bad[i].token);
     }
+    /* Nothing to decode -- an empty argument, or standard input that holds nothing or only a
+     * newline -- is "empty", not "does not start with a known version" (issue 13). */
+    const char *empty_in[] = {NULL, "", "\n"};
+    for (int i = 0; i < 3; i++) {
+        const char *what = i == 0 ? "''" : i == 1 ? "empty stdin" : "stdin '\\n'";
+        if (i == 0)
+            RUN(r, NULL, "decode", "--json", "");
+        else
+            RUN(r, empty_in[i], "decode", "--json", "-");
+        json_t *doc = json_loads(r->out, 0, NULL);
+        json_t *e = json_object_get(doc, "error");
+        CHECK(r->status == 1 && e &&
+                  strcmp(json_string_value(json_object_get(e, "message")), "the token is empty") ==
+                      0 &&
+                  json_array_size(json_object_get(e, "hints")) == 0,
+              "decode %s --json: 'the token is empty': %d %s", what, r->status, r->out);
+        json_decref(doc);
+        if (i == 0)
+            RUN(r, NULL, "decode", "");
+        else
+            RUN(r, empty_in[i], "decode");
+        CHECK(r->status == 1 && r->out[0] == '\0' && strstr(r->err, "the token is empty") &&
+                  !strstr(r->err, "known version"),
+              "decode %s: says empty on stderr: %s", what, r->err);
+    }
+
+    /* --json: stdout holds one JSON document whatever fails, the exit status unchanged. */
+    const char *const usage_json[][4] = {{"decode", "--json", "--frobnicate", tok},
+                                         {"decode", "--json", tok, tok},
+                                         {"decode", "--at", "soon", "--json"},
+                                         {"decode", "--json", "--at", NULL}};
+    for (size_t i = 0; i < sizeof usage_json / sizeof usage_json[0]; i++) {
+        run(r, NULL, usage_json[i]);
+        json_t *doc = json_loads(r->out, 0, NULL);
+        json_t *e = json_object_get(doc, "error");
+        CHECK(r->status == 64 && e &&
+                  strcmp(json_string_value(json_object_get(e, "code")), "usage") == 0 &&
+                  json_is_string(json_object_get(e, "message")),
+              "decode usage error #%zu with --json: exit 64 and the error object: %d '%s'", i,
+              r->status, r->out);
+        json_decref(doc);
+    }
+
     /* An oversize token from stdin. */
     static char big[TD_TOKEN_TEXT_MAX + 16];
     memset(big, 'A', sizeof big - 1);

@@ -33,6 +33,7 @@
 #include "tddb.h"
 #include "testutil.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,14 +111,24 @@ static void compare_batch_output(const char *label, bool summary) {
             snprintf(why, sizeof why, "not the line of this scenario");
         if (ok)
             ok = scenario_matches(sc, got, why, sizeof why);
-        /* id + verdict, cause, code, hints, warnings, expires_at, sdk_version */
-        if (ok && scenario_is_bad_request(sc) && json_object_size(got) != 2) {
-            snprintf(why, sizeof why, "an error line is {\"id\", \"error\"} (%zu members)",
+        /* Every line says what it is: "status" tells a diagnosis (whose "error" is the
+         * platform's) from a line that was not diagnosed (whose "error" is the API's). */
+        const char *status = json_string_value(json_object_get(got, "status"));
+        const char *want_status = scenario_is_bad_request(sc) ? "invalid" : "diagnosed";
+        if (ok && (!status || strcmp(status, want_status) != 0)) {
+            snprintf(why, sizeof why, "status %s, want %s", status ? status : "(none)",
+                     want_status);
+            ok = false;
+        }
+        if (ok && scenario_is_bad_request(sc) && json_object_size(got) != 3) {
+            snprintf(why, sizeof why,
+                     "an error line is {\"id\", \"status\", \"error\"} (%zu members)",
                      json_object_size(got));
             ok = false;
         }
+        /* id, status + verdict, cause, code, hints, warnings, expires_at, sdk_version */
         if (ok && summary && !scenario_is_bad_request(sc)) {
-            ok = json_object_size(got) == 8 && json_object_get(got, "code") &&
+            ok = json_object_size(got) == 9 && json_object_get(got, "code") &&
                  !json_object_get(got, "checks");
             if (!ok)
                 snprintf(why, sizeof why, "not the --summary shape (%zu members)",
@@ -179,6 +190,11 @@ static void test_bad_lines(void) {
     fprintf(b, "{not json\n");
     fprintf(b, "\n");
     fprintf(b, "{\"id\":7,\"app_id\":\"" APP "\",\"channel\":\"c\",\"token\":\"abc\"}\n");
+    fprintf(b, "  \t\r\n");
+    fprintf(b, "{\"id\":\"utf8\",\"app_id\":\"" APP "\",\"channel\":\"\xff\xfe\"}\n");
+    fprintf(b, "{\"id\":\"uid-text\",\"app_id\":\"" APP
+               "\",\"channel\":\"c\",\"uid\":\"42\",\"at\":1}\n");
+    fprintf(b, "{\"id\":\"uid-0text\",\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":\"042\"}\n");
     fprintf(b, "{\"app_id\":\"" APP "\",\"channel\":\"c\"}");
     fclose(b);
     const char *args[] = {"--batch", batch, NULL};
@@ -199,7 +215,12 @@ static void test_bad_lines(void) {
         {"\"h\"", "sdk_version:", NULL},
         {"\"i\"", NULL, "project_unknown"},
         {"null", "invalid JSON", NULL},
+        {"null", "line 11: empty", NULL}, /* one output line per input line, blank ones too */
         {"7", NULL, "token_malformed"},
+        {"null", "line 13: empty", NULL},
+        {"null", "line 14: not valid UTF-8", NULL}, /* code invalid_utf8, not "invalid JSON" */
+        {"\"uid-text\"", NULL, "project_unknown"},  /* uid 42, with the warning uid_as_string */
+        {"\"uid-0text\"", "uid", NULL},
         {"null", NULL, "project_unknown"},
     };
     FILE *f = fopen(out_path, "r");
@@ -216,15 +237,28 @@ static void test_bad_lines(void) {
         json_t *got = json_loads(line, 0, &e);
         json_t *id = json_loads(want[n].id, JSON_DECODE_ANY, &e);
         bool ok = got && json_equal(json_object_get(got, "id"), id);
+        const char *status = json_string_value(json_object_get(got, "status"));
         if (want[n].error_field) {
             json_t *err = json_object_get(got, "error");
             const char *msg = json_string_value(json_object_get(err, "message"));
-            ok = ok && json_is_object(err) &&
-                 strcmp(json_string_value(json_object_get(err, "code")), "bad_request") == 0 &&
-                 msg && strstr(msg, want[n].error_field);
+            const char *code =
+                strstr(want[n].error_field, "UTF-8") ? "invalid_utf8" : "bad_request";
+            ok = ok && json_is_object(err) && status && strcmp(status, "invalid") == 0 &&
+                 json_object_size(got) == 3 &&
+                 strcmp(json_string_value(json_object_get(err, "code")), code) == 0 && msg &&
+                 strstr(msg, want[n].error_field);
         } else {
             const char *cause = json_string_value(json_object_get(got, "cause"));
-            ok = ok && cause && strcmp(cause, want[n].cause) == 0;
+            ok = ok && status && strcmp(status, "diagnosed") == 0 && cause &&
+                 strcmp(cause, want[n].cause) == 0;
+        }
+        if (strcmp(want[n].id, "\"uid-text\"") == 0) { /* judged as uid 42, with the warning */
+            json_t *warnings = json_object_get(got, "warnings");
+            bool warned = false;
+            for (size_t k = 0; k < json_array_size(warnings); k++)
+                warned = warned || strcmp(json_string_value(json_array_get(warnings, k)),
+                                          "uid_as_string") == 0;
+            ok = ok && warned;
         }
         if (n == 8) /* `at` as ISO-8601, the version echoed as given */
             ok = ok && json_integer_value(json_object_get(got, "at")) == 1796464800 &&
@@ -238,7 +272,27 @@ static void test_bad_lines(void) {
     free(line);
     if (f)
         fclose(f);
-    expect("bad lines: one output line per non-blank input line", n == 12);
+    expect("bad lines: one output line per input line, blank ones included", n == 17);
+
+    /* A UTF-8 byte order mark before the first line is not part of its JSON. */
+    b = fopen(batch, "w");
+    fprintf(b, "\xef\xbb\xbf{\"id\":\"bom\",\"app_id\":\"" APP "\",\"channel\":\"c\"}\r\n"
+               "\xef\xbb\xbf{\"id\":\"bom2\"}\n");
+    fclose(b);
+    expect("BOM: exit 0", run(NULL, args) == 0);
+    char *out = slurp(out_path);
+    char *second = strchr(out, '\n');
+    const char *bom_first = "{\"id\":\"bom\",\"status\":\"diagnosed\",";
+    expect("BOM: the first line is diagnosed", strncmp(out, bom_first, strlen(bom_first)) == 0);
+    expect("BOM: only at the start of the input (line 2: not valid JSON)",
+           second && strstr(second, "\"status\":\"invalid\"") &&
+               strstr(second, "line 2: invalid JSON"));
+    free(out);
+
+    /* --batch FILE that cannot be opened says why. */
+    const char *missing[] = {"--batch", "/nonexistent/batch.jsonl", NULL};
+    expect("--batch missing: exit 64 with the reason",
+           run(NULL, missing) == 64 && file_has(err_path, "No such file or directory"));
 }
 
 /* ---- 3. single diagnoses ------------------------------------------------------------------------
@@ -694,9 +748,9 @@ static void put_line(threads_input *in, const char *text, json_t *id) {
     json_array_append(in->ids, id ? id : json_null());
 }
 
-/* A line that is never answered (blank). */
+/* A blank line: answered too ("empty"), without an id. */
 static void put_blank(threads_input *in, const char *text) {
-    fputs(text, in->f);
+    put_line(in, text, NULL);
 }
 
 /* Every scenario request, several times over, with ids of every JSON type, mixed with lines
@@ -869,7 +923,7 @@ static void test_threads(void) {
 
 /* ---- 6. line bytes: the CLI writes batch lines itself, without JSON values; each must be
  * exactly the library's diag_result_to_summary_json (--summary) or diag_result_to_json (full),
- * with "id" first, as jansson prints it ------------------------------------------------------- */
+ * after "id" and "status", as jansson prints it ---------------------------------------------- */
 
 static void test_line_bytes(bool summary) {
     const char *label = summary ? "summary bytes" : "full bytes";
@@ -903,6 +957,7 @@ static void test_line_bytes(bool summary) {
             diag_run(ctx, &req, have_project ? &project : NULL, &opts, r);
             want = json_object();
             json_object_set(want, "id", json_object_get(sc, "id"));
+            json_object_set_new(want, "status", json_string("diagnosed"));
             json_t *s = summary ? diag_result_to_summary_json(r) : diag_result_to_json(r);
             json_object_update(want, s);
             json_decref(s);
@@ -929,6 +984,242 @@ static void test_line_bytes(bool summary) {
     free(r);
     td_ctx_free(ctx);
     free(out);
+}
+
+/* ---- 7. the token from standard input (issue 13) ------------------------------------------ */
+
+/* The program run with a pseudo-terminal as standard input: isatty(0) is true there. */
+static int run_on_terminal(const char *const *args) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    const char *slave =
+        master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 ? ptsname(master) : NULL;
+    char path[256];
+    snprintf(path, sizeof path, "%s", slave ? slave : "/nonexistent-pty");
+    int st = slave ? run(path, args) : -1;
+    if (master >= 0)
+        close(master);
+    return st;
+}
+
+static void test_token_input(void) {
+    json_t *sc = find_scenario("uid_mismatch", "rtc");
+    expect("stdin: scenario found", sc != NULL);
+    if (!sc)
+        return;
+    char pfile[4096], tokfile[4096], emptyfile[4096], nlfile[4096];
+    path_in_work(pfile, sizeof pfile, "stdin.project.json");
+    path_in_work(tokfile, sizeof tokfile, "stdin.token.txt");
+    path_in_work(emptyfile, sizeof emptyfile, "stdin.empty.txt");
+    path_in_work(nlfile, sizeof nlfile, "stdin.newline.txt");
+    const char *token = json_string_value(json_object_get(json_object_get(sc, "request"), "token"));
+    FILE *t = fopen(tokfile, "w");
+    fprintf(t, "%s\n", token);
+    fclose(t);
+    tu_write_file(emptyfile, "", 0);
+    tu_write_file(nlfile, "\n", 1);
+    const char *args[40];
+    char store[4][4096];
+    int n = scenario_args(sc, args, store, pfile);
+    args[n] = "--json";
+    args[n + 1] = NULL;
+
+    /* `fetch-token | tokendoctor diagnose ...`: no TOKEN, standard input not a terminal. */
+    int st = run(tokfile, args);
+    json_error_t e;
+    json_t *got = json_load_file(out_path, 0, &e);
+    char why[512] = "";
+    expect("piped token without '-': diagnosed with it (uid_mismatch, exit 1)",
+           st == 1 && scenario_matches(sc, got, why, sizeof why));
+    if (why[0])
+        printf("  %s\n", why);
+    json_decref(got);
+
+    /* Nothing on standard input is an error, never a join without a token. */
+    const char *inputs[] = {emptyfile, nlfile, NULL};
+    for (int i = 0; i < 3; i++) {
+        for (int dash = 0; dash < 2; dash++) {
+            args[n + 1] = dash ? "-" : NULL;
+            args[n + 2] = NULL;
+            st = run(inputs[i], args);
+            got = json_load_file(out_path, 0, &e);
+            json_t *err = json_object_get(got, "error");
+            char name[200];
+            snprintf(name, sizeof name,
+                     "stdin %s, %s: exit 64, 'no token on standard input' (JSON and stderr)",
+                     i == 0   ? "empty"
+                     : i == 1 ? "'\\n'"
+                              : "/dev/null",
+                     dash ? "TOKEN '-'" : "no TOKEN");
+            expect(name, st == 64 && err &&
+                             strcmp(json_string_value(json_object_get(err, "code")),
+                                    "bad_request") == 0 &&
+                             strstr(json_string_value(json_object_get(err, "message")),
+                                    "no token on standard input") &&
+                             file_has(err_path, "no token on standard input"));
+            json_decref(got);
+        }
+    }
+
+    /* On a terminal, no TOKEN is a usage error naming --no-token; --no-token is a join without
+     * one, and '' too. */
+    args[n] = NULL;
+    st = run_on_terminal(args);
+    expect("terminal, no TOKEN: exit 64 naming --no-token",
+           st == 64 && file_has(err_path, "--no-token"));
+    args[n] = "--no-token";
+    args[n + 1] = NULL;
+    st = run_on_terminal(args);
+    expect("terminal, --no-token: a join without a token (token_required, exit 1)",
+           st == 1 && file_has(out_path, "token required"));
+    args[n] = "";
+    st = run(emptyfile, args);
+    expect("TOKEN '': a join without a token, standard input not read (exit 1)",
+           st == 1 && file_has(out_path, "token required"));
+}
+
+/* ---- 8. --json: exactly one JSON document on stdout, whatever fails ------------------------- */
+
+static void test_json_errors(void) {
+    char pfile[4096];
+    path_in_work(pfile, sizeof pfile, "json-errors.project.json");
+    FILE *p = fopen(pfile, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"primay\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
+    fclose(p);
+    struct {
+        const char *args[12];
+        int status;
+        const char *code, *message;
+    } cases[] = {
+        {{"--json", "--app-id", APP, "--channel", "c", "--uid", "x", "--no-token", NULL},
+         64,
+         "bad_request",
+         "--uid: must be an integer"},
+        {{"--app-id", APP, "--bogus", "--json", NULL}, 64, "usage", "unknown option '--bogus'"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--uid", "1", "t1", "t2", NULL},
+         64,
+         "usage",
+         "only one TOKEN"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--project", "/nonexistent/p.json",
+          "--no-token", NULL},
+         64,
+         "usage",
+         "cannot open /nonexistent/p.json"},
+        /* a misspelt configuration field is refused, not silently "mode none" */
+        {{"--json", "--app-id", APP, "--channel", "c", "--project", pfile, "--no-token", NULL},
+         64,
+         "bad_request",
+         "primay: unknown field (did you mean primary?)"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--db", "/nonexistent/x.db", "--no-token",
+          NULL},
+         64,
+         "usage",
+         "--db"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int st = run(NULL, cases[i].args);
+        char *out = slurp(out_path);
+        json_error_t e;
+        json_t *doc = json_loads(out, 0, &e); /* exactly one document: trailing text fails */
+        json_t *err = json_object_get(doc, "error");
+        const char *code = json_string_value(json_object_get(err, "code"));
+        const char *msg = json_string_value(json_object_get(err, "message"));
+        char name[256];
+        snprintf(name, sizeof name,
+                 "--json failure #%zu: exit %d (got %d), {\"error\": {%s, '%s'}}", i,
+                 cases[i].status, st, cases[i].code, cases[i].message);
+        expect(name, st == cases[i].status && doc && json_object_size(doc) == 1 && code &&
+                         strcmp(code, cases[i].code) == 0 && msg && strstr(msg, cases[i].message) &&
+                         file_has(err_path, cases[i].message));
+        json_decref(doc);
+        free(out);
+    }
+    /* Without --json, stdout stays empty on failure (the message is on stderr). */
+    const char *text[] = {"--app-id", APP, "--channel", "c", "--uid", "x", "--no-token", NULL};
+    expect("no --json: stdout empty on failure",
+           run(NULL, text) == 64 && file_has(err_path, "--uid") && !file_has(out_path, "{"));
+}
+
+/* ---- 9. --batch --fail-on ----------------------------------------------------------------------
+ */
+
+static void test_fail_on(void) {
+    char batch[4096], projects[4096];
+    path_in_work(batch, sizeof batch, "fail-on.batch.jsonl");
+    path_in_work(projects, sizeof projects, "fail-on.projects.json");
+    /* one joinable (App ID only), one rejected (token required), one unverifiable, one bad */
+    FILE *p = fopen(projects, "w");
+    fprintf(p, "[{\"app_id\":\"" APP "\",\"no_certificate\":true},"
+               "{\"app_id\":\"ffffffffffffffffffffffffffffffff\",\"primary\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}]");
+    fclose(p);
+    struct {
+        const char *lines, *fail_on;
+        int status;
+    } cases[] = {
+        {"j", NULL, 0},
+        {"jrub", NULL, 0},
+        {"jrub", "rejected", 1},
+        {"ju", "rejected", 0},
+        {"ju", "unverifiable", 1},
+        {"jr", "unverifiable,rejected", 1},
+        {"jb", "rejected,unverifiable", 0},
+        {"jb", "invalid", 1},
+        {"j", "rejected,unverifiable,invalid", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *b = fopen(batch, "w");
+        for (const char *k = cases[i].lines; *k; k++) {
+            if (*k == 'j')
+                fprintf(b, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":1}\n");
+            else if (*k == 'r')
+                fprintf(b, "{\"app_id\":\"ffffffffffffffffffffffffffffffff\",\"channel\":\"c\","
+                           "\"at\":1}\n");
+            else if (*k == 'u')
+                fprintf(b, "{\"app_id\":\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\",\"channel\":\"c\","
+                           "\"at\":1}\n");
+            else
+                fprintf(b, "{\"app_id\":\"" APP "\"}\n");
+        }
+        fclose(b);
+        const char *args[12] = {"--batch", batch, "--project", projects};
+        int a = 4;
+        if (cases[i].fail_on) {
+            args[a++] = "--fail-on";
+            args[a++] = cases[i].fail_on;
+        }
+        args[a] = NULL;
+        int st = run(NULL, args);
+        char *out = slurp(out_path);
+        size_t lines = 0;
+        for (const char *c = out; *c; c++)
+            lines += *c == '\n';
+        free(out);
+        char name[200];
+        snprintf(name, sizeof name, "--fail-on %s on '%s': exit %d (got %d), every line answered",
+                 cases[i].fail_on ? cases[i].fail_on : "(none)", cases[i].lines, cases[i].status,
+                 st);
+        expect(name, st == cases[i].status && lines == strlen(cases[i].lines));
+    }
+    /* 70 (output failed) wins over 1 (--fail-on matched). */
+    const char *argv70[] = {bin,      "diagnose",  "--batch", batch, "--project",
+                            projects, "--fail-on", "invalid", NULL};
+    int st = tu_wait(tu_spawn(argv70, NULL, "/dev/full", err_path));
+    expect("--fail-on: a write error is still 70", st == 70);
+    const char *bad[][6] = {{"--batch", batch, "--fail-on", "joinable", NULL},
+                            {"--batch", batch, "--fail-on", "rejected,", NULL},
+                            {"--batch", batch, "--fail-on", "", NULL},
+                            {"--app-id", APP, "--channel", "c", "--fail-on", "rejected"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[8];
+        int a = 0;
+        for (int k = 0; k < 6 && bad[i][k]; k++)
+            args[a++] = bad[i][k];
+        args[a] = NULL;
+        char name[96];
+        snprintf(name, sizeof name, "--fail-on usage error #%zu: exit 64", i);
+        expect(name, run(NULL, args) == 64 && file_has(err_path, "--fail-on"));
+    }
 }
 
 int main(int argc, char **argv) {
@@ -958,6 +1249,9 @@ int main(int argc, char **argv) {
     test_threads();
     test_line_bytes(true);
     test_line_bytes(false);
+    test_token_input();
+    test_json_errors();
+    test_fail_on();
     json_decref(scenarios);
     if (tu_failures() == 0)
         tu_rmtree(work);
