@@ -108,6 +108,60 @@ has err "line 1"
 lacks err "$C1"
 lacks err "90633ac9"
 expect 64 "$TD" project put --file missing.json --db "$DB"
+has err "No such file or directory"
+
+# Fields are strict: a misspelt one would silently keep its default ("primay": no certificate,
+# every token "not expected"; "enable": false leaves the certificate enabled). Exit 64 naming
+# the field and the closest known name; nothing is stored.
+"$TD" project show "$APP" --db "$DB" --json >before.json
+printf '{"app_id": "%s", "primay": {"certificate": "%s", "enabled": true}}' "$APP" "$C1" >typo1.json
+expect 64 "$TD" project put --file typo1.json --db "$DB"
+has err "primay: unknown field (did you mean primary?)"
+printf '{"app_id": "%s", "primary": {"certificate": "%s", "enable": false}}' "$APP" "$C1" >typo2.json
+expect 64 "$TD" project put typo2.json --db "$DB"
+has err "primary.enable: unknown field (did you mean enabled?)"
+lacks err "$C1"
+expect 64 "$TD" project put --json --file typo2.json --db "$DB"
+has out '"code": "bad_request"'
+has out 'primary.enable: unknown field'
+printf '[{"app_id": "%s", "cohost": true}]' "$APP" >typo3.json
+expect 64 "$TD" project put --file typo3.json --db "$DB"
+has err "configuration \[0\]: cohost: unknown field"
+printf '{"app_id": "%s", "no_certificate": "false"}' "$APP" >type1.json
+expect 64 "$TD" project put --file type1.json --db "$DB"
+has err "no_certificate: must be true or false"
+expect 0 "$TD" project show "$APP" --db "$DB" --json
+cmp -s out before.json || fail "a refused configuration changed the stored one"
+
+# --json: stdout holds exactly one JSON document, the error object on failure, whatever fails.
+NOAPP=ffffffffffffffffffffffffffffffff
+expect 1 "$TD" project show --json "$NOAPP" --db "$DB"
+has out '"error"'
+has out '"code": "not_found"'
+expect 64 "$TD" project show --json not-an-app-id --db "$DB"
+has out '"code": "usage"'
+expect 64 "$TD" project frobnicate --json --db "$DB"
+has out '"code": "usage"'
+expect 1 "$TD" project list --json --db "$DIR/none.db"
+has out '"code": "not_found"'
+expect 64 "$TD" apikey create --role root --json --db "$DB"
+has out '"code": "usage"'
+expect 1 "$TD" apikey revoke nosuchkey --json --db "$DB"
+has out '"code": "not_found"'
+[ "$(head -c 1 out)" = "{" ] && [ "$(tail -n 1 out)" = "}" ] ||
+    fail "apikey revoke --json: stdout is not one JSON object"
+
+# help COMMAND is COMMAND --help.
+"$TD" project --help >want.txt
+expect 0 "$TD" help project
+cmp -s out want.txt || fail "help project differs from project --help"
+"$TD" diagnose --help >want.txt
+expect 0 "$TD" help diagnose
+cmp -s out want.txt || fail "help diagnose differs from diagnose --help"
+expect 0 "$TD" help
+has out "help <command>"
+expect 64 "$TD" help frobnicate
+has err "unknown command 'frobnicate'"
 expect 64 "$TD" project show not-an-app-id --db "$DB"
 expect 64 "$TD" project frobnicate --db "$DB"
 expect 64 "$TD" project show --db
