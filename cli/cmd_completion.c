@@ -1,10 +1,10 @@
 /* cmd_completion.c -- `tokendoctor completion bash`: the bash completion script.
  *
  * The script is printed from the tables the program itself parses with (cli_command_list: the
- * subcommands, their actions, and each one's getopt_long table), so that it completes exactly
- * what is accepted and cannot fall behind a new option. The build runs this command to make the
- * installed file (packaging/CMakeLists.txt); tests/install/check_docs.sh checks the result
- * against every subcommand's --help.
+ * subcommands, their actions, and each one's getopt_long table; `help` completes them all), so
+ * that it completes exactly what is accepted and cannot fall behind a new option. The build runs
+ * this command to make the installed file (packaging/CMakeLists.txt); tests/install/check_docs.sh
+ * checks the result against every subcommand's --help.
  *
  * Besides names, it completes the values of the options that take one of a fixed set (the
  * table below; the platforms come from the diagnosis engine's own list) and file names for
@@ -125,6 +125,11 @@ static void print_script(FILE *out) {
     struct option buf[CLI_OPTIONS_MAX];
     for (size_t i = 0; i < n; i++)
         print_command(out, &cmds[i], cmds[i].options ? cmds[i].options(buf) : NULL);
+    /* help COMMAND: the commands are its actions */
+    fprintf(out, "    help)\n        opts=''\n        actions='");
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? " " : "", cmds[i].name);
+    fprintf(out, "'\n        ;;\n");
     fprintf(out, "    *) return 0 ;;\n"
                  "    esac\n"
                  "    case \"$cmd $prev\" in\n");

@@ -22,7 +22,14 @@
  *     jansson prints; a failed write exits 70 with or without threads.
  *  6. Batch lines (written by the CLI without building JSON values) are byte for byte the
  *     library's diag_result_to_summary_json (--summary) or diag_result_to_json (full) of the
- *     same diagnosis, "id" first.
+ *     same diagnosis, after "id" and "status".
+ *  7. The token from standard input: piped without '-', nothing there is exit 64 ("no token on
+ *     standard input"), and on a terminal (a pseudo-terminal) no TOKEN needs --no-token.
+ *  8. --json: stdout is one JSON document on every failure (the error object), exit unchanged.
+ *  9. --batch --fail-on: exit 1 when a line's verdict (or "invalid") is listed; 70 wins.
+ * 10. --server: `serve --auth all` on a loopback port; every case answered the same (bytes and
+ *     exit status) as through --db on the same database, decode too; $TOKENDOCTOR_SERVER, the
+ *     API key file, and each way of failing.
  *
  * The binary is run with fork/exec (arguments passed verbatim, no shell), standard output and
  * error captured in files under a fresh temporary directory (removed when every check passed).
@@ -34,10 +41,12 @@
 #include "testutil.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *bin, *work;
@@ -48,9 +57,9 @@ static void expect(const char *name, bool cond) {
 }
 
 /* Runs bin with args (NULL-terminated, after "diagnose"); stdin from in_path (or /dev/null).
- * Without --project, --db or --key-file, --no-db is added: these runs mean "no project store",
- * and the default database (missing: exit 70) is tests/db/test_cli.sh's subject.
- * Returns the exit status; stdout/stderr land in out_path/err_path. */
+ * Without --project, --db, --key-file or --server, --no-db is added: these runs mean "no project
+ * store", and the default database (missing: exit 70) is tests/db/test_cli.sh's subject. Returns
+ * the exit status; stdout/stderr land in out_path/err_path. */
 static int run(const char *in_path, const char *const *args) {
     const char *argv[64];
     int n = 0;
@@ -59,7 +68,7 @@ static int run(const char *in_path, const char *const *args) {
     bool store = false;
     for (int i = 0; args[i]; i++)
         store = store || strcmp(args[i], "--project") == 0 || strcmp(args[i], "--db") == 0 ||
-                strcmp(args[i], "--key-file") == 0;
+                strcmp(args[i], "--key-file") == 0 || strcmp(args[i], "--server") == 0;
     if (!store)
         argv[n++] = "--no-db";
     for (int i = 0; args[i] && n < 62; i++)
@@ -1222,6 +1231,247 @@ static void test_fail_on(void) {
     }
 }
 
+/* ---- 10. --server: a running service answers instead of a local store ----------------------
+ * `serve --auth all` on a loopback port with a database; the same requests through --db (the
+ * same file) and through --server give the same bytes on stdout and the same exit status. */
+
+typedef struct {
+    pid_t pid;
+    char url[64];
+} service;
+
+static bool service_start(service *svc, const char *db, const char *dir) {
+    char port_file[4096], out[4096], err[4096];
+    snprintf(port_file, sizeof port_file, "%s/port", dir);
+    snprintf(out, sizeof out, "%s/serve.out", dir);
+    snprintf(err, sizeof err, "%s/serve.err", dir);
+    unlink(port_file);
+    const char *argv[] = {
+        bin,       "serve",        "--listen", "127.0.0.1:0",        "--db",
+        db,        "--auth",       "all",      "--no-bootstrap-key", "--port-file",
+        port_file, "--access-log", "off",      "--threads",          "2",
+        NULL};
+    svc->pid = tu_spawn(argv, NULL, out, err);
+    for (int i = 0; svc->pid > 0 && i < 200; i++) { /* up to 10 s */
+        char *port = tu_read_file(port_file, NULL);
+        int n = port ? atoi(port) : 0;
+        free(port);
+        if (n > 0) {
+            snprintf(svc->url, sizeof svc->url, "http://127.0.0.1:%d", n);
+            return true;
+        }
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+static void service_stop(service *svc) {
+    if (svc->pid > 0) {
+        kill(svc->pid, SIGTERM);
+        tu_wait(svc->pid);
+    }
+}
+
+/* Runs diagnose with args twice -- against the database, and against the service -- and
+ * compares stdout and the exit status. */
+static bool same_answer(const char *label, const char *in, const char *const *args, const char *db,
+                        const char *url, int *status) {
+    const char *local[48], *remote[48];
+    int n = 0;
+    local[n] = args[n];
+    for (n = 0; args[n]; n++) {
+        local[n] = args[n];
+        remote[n] = args[n];
+    }
+    local[n] = "--db";
+    local[n + 1] = db;
+    local[n + 2] = NULL;
+    remote[n] = "--server";
+    remote[n + 1] = url;
+    remote[n + 2] = NULL;
+    int st_local = run(in, local);
+    char *want = slurp(out_path);
+    int st_remote = run(in, remote);
+    char *got = slurp(out_path);
+    bool ok = st_local == st_remote && strcmp(want, got) == 0 && want[0];
+    if (!ok)
+        printf("  %s: local exit %d, remote %d\n    local  %.300s\n    remote %.300s\n    %s\n",
+               label, st_local, st_remote, want, got, slurp(err_path));
+    *status = st_remote;
+    free(want);
+    free(got);
+    return ok;
+}
+
+static void test_server(void) {
+    char dir[2048], db_path[4096], key_path[4096], tokfile[4096], err[512];
+    path_in_work(dir, sizeof dir, "server");
+    mkdir(dir, 0700);
+    snprintf(db_path, sizeof db_path, "%s/td.db", dir);
+    snprintf(key_path, sizeof key_path, "%s/api-key", dir);
+    snprintf(tokfile, sizeof tokfile, "%s/token.txt", dir);
+    tdb *db = tdb_open(db_path, NULL, err, sizeof err);
+    expect("server: database made", db != NULL);
+    if (!db)
+        return;
+    /* Every scenario that carries an `at` and a project: the projects go to the database. */
+    json_t *cases = json_array();
+    size_t i;
+    json_t *sc;
+    json_array_foreach(scenarios, i, sc) {
+        json_t *req = json_object_get(sc, "request");
+        json_t *pj = json_object_get(sc, "project");
+        diag_project p;
+        if (json_array_size(cases) < 40 && json_is_integer(json_object_get(req, "at")) &&
+            json_is_object(pj) && !scenario_is_bad_request(sc) && flags_can_express(req) &&
+            diag_project_from_json(pj, &p, err, sizeof err) &&
+            tdb_project_put(db, &p, "test", NULL) == TDB_OK)
+            json_array_append(cases, sc);
+    }
+    char key[TDB_APIKEY_LEN + 1];
+    int64_t key_id;
+    bool have_key = tdb_apikey_create(db, TDB_ROLE_READER, "cli-test", key, &key_id) == TDB_OK;
+    tdb_close(db);
+    expect("server: projects and a key stored", json_array_size(cases) >= 20 && have_key);
+    char key_line[128];
+    snprintf(key_line, sizeof key_line, "%s\n", key);
+    tu_write_file(key_path, key_line, strlen(key_line));
+
+    service svc = {0};
+    bool up = service_start(&svc, db_path, dir);
+    expect("server: serve listens", up);
+    if (!up) {
+        service_stop(&svc);
+        json_decref(cases);
+        return;
+    }
+    setenv("TOKENDOCTOR_API_KEY_FILE", key_path, 1);
+
+    /* The same answers, text and --json, for every case. */
+    size_t differ = 0;
+    json_array_foreach(cases, i, sc) {
+        const char *args[48];
+        char store[4][4096], pfile[4096];
+        path_in_work(pfile, sizeof pfile, "server.unused.json");
+        int n = scenario_args(sc, args, store, pfile);
+        for (int k = 0; k < n; k++) /* the project is in the database, not a file */
+            if (strcmp(args[k], "--project") == 0) {
+                memmove(&args[k], &args[k + 2], (size_t)(n - k - 1) * sizeof *args);
+                n -= 2;
+                break;
+            }
+        json_t *token = json_object_get(json_object_get(sc, "request"), "token");
+        const char *in = NULL;
+        if (json_is_string(token)) {
+            FILE *t = fopen(tokfile, "w");
+            fprintf(t, "%s\n", json_string_value(token));
+            fclose(t);
+            in = tokfile;
+            args[n++] = "-";
+        } else {
+            args[n++] = "--no-token";
+        }
+        args[n] = NULL;
+        int st;
+        char label[128];
+        snprintf(label, sizeof label, "server %s text",
+                 json_string_value(json_object_get(sc, "id")));
+        bool ok = same_answer(label, in, args, db_path, svc.url, &st);
+        args[n++] = "--json";
+        args[n] = NULL;
+        snprintf(label, sizeof label, "server %s --json",
+                 json_string_value(json_object_get(sc, "id")));
+        ok = same_answer(label, in, args, db_path, svc.url, &st) && ok;
+        json_t *got = json_load_file(out_path, 0, NULL);
+        char why[512] = "";
+        ok = ok && scenario_matches(sc, got, why, sizeof why);
+        json_decref(got);
+        if (!ok && differ++ < 3 && why[0])
+            printf("  %s\n", why);
+    }
+    char name[160];
+    snprintf(name, sizeof name,
+             "--server: %zu cases, the same output and exit status as --db (%zu differ)",
+             json_array_size(cases), differ);
+    expect(name, differ == 0);
+
+    /* $TOKENDOCTOR_SERVER; a request the flags cannot make is still refused locally. */
+    setenv("TOKENDOCTOR_SERVER", svc.url, 1);
+    const char *env_args[] = {bin, "diagnose", "--app-id",   APP, "--channel",
+                              "c", "--json",   "--no-token", NULL};
+    int st = tu_wait(tu_spawn(env_args, NULL, out_path, err_path));
+    /* the default database does not exist ($TOKENDOCTOR_DB, main): exit 70 if not asked */
+    expect("$TOKENDOCTOR_SERVER: the service is asked (project unknown there: exit 2)",
+           st == 2 && file_has(out_path, "\"project_unknown\""));
+    const char *env_db[] = {"--app-id",   APP,    "--channel",         "c",
+                            "--no-token", "--db", "/nonexistent/x.db", NULL};
+    st = run(NULL, env_db);
+    expect("$TOKENDOCTOR_SERVER with --db: the local store (exit 64, no such database)",
+           st == 64 && file_has(err_path, "/nonexistent/x.db"));
+    unsetenv("TOKENDOCTOR_SERVER");
+
+    /* decode --server: the same as decode. */
+    json_t *tokcase = json_array_get(cases, 0);
+    const char *tok =
+        json_string_value(json_object_get(json_object_get(tokcase, "request"), "token"));
+    if (tok && tok[0] != '-') {
+        for (int json = 0; json < 2; json++) {
+            const char *local[] = {bin, "decode", "--at", "1700000000", tok, json ? "--json" : NULL,
+                                   NULL};
+            const char *remote[] = {bin,    "decode",     "--server", svc.url,
+                                    "--at", "1700000000", tok,        json ? "--json" : NULL,
+                                    NULL};
+            int st_l = tu_wait(tu_spawn(local, NULL, out_path, err_path));
+            char *want = slurp(out_path);
+            int st_r = tu_wait(tu_spawn(remote, NULL, out_path, err_path));
+            char *got = slurp(out_path);
+            snprintf(name, sizeof name, "decode --server%s: the same as decode",
+                     json ? " --json" : "");
+            expect(name, st_l == st_r && strcmp(want, got) == 0 && want[0]);
+            free(want);
+            free(got);
+        }
+    }
+    const char *bad_decode[] = {bin, "decode", "--server", svc.url, "--json", "005abcd", NULL};
+    st = tu_wait(tu_spawn(bad_decode, NULL, out_path, err_path));
+    expect("decode --server of a legacy key: exit 1, the service's 422 object",
+           st == 1 && file_has(out_path, "\"legacy_version\""));
+
+    /* Failures: each with its exit status, and with --json the error object. */
+    unsetenv("TOKENDOCTOR_API_KEY_FILE");
+    const char *nokey[] = {"--server", svc.url,      "--app-id", APP, "--channel",
+                           "c",        "--no-token", "--json",   NULL};
+    st = run(NULL, nokey);
+    expect("--server without the key a --auth all service wants: exit 64, unauthorized, names "
+           "$TOKENDOCTOR_API_KEY_FILE",
+           st == 64 && file_has(out_path, "\"unauthorized\"") &&
+               file_has(err_path, "TOKENDOCTOR_API_KEY_FILE"));
+    setenv("TOKENDOCTOR_API_KEY_FILE", "/nonexistent/key", 1);
+    st = run(NULL, nokey);
+    expect("--server, key file missing: exit 64",
+           st == 64 && file_has(err_path, "/nonexistent/key"));
+    setenv("TOKENDOCTOR_API_KEY_FILE", key_path, 1);
+    const char *https[] = {"--server", "https://127.0.0.1:1", "--app-id", APP, "--channel",
+                           "c",        "--no-token",          NULL};
+    expect("--server https://: exit 64, said to be unsupported",
+           run(NULL, https) == 64 && file_has(err_path, "https is not supported"));
+    const char *with_db[] = {"--server", svc.url,     "--db", db_path,      "--app-id",
+                             APP,        "--channel", "c",    "--no-token", NULL};
+    expect("--server with --db: exit 64",
+           run(NULL, with_db) == 64 && file_has(err_path, "--server"));
+    const char *batch[] = {"--server", svc.url, "--batch", "-", NULL};
+    expect("--server with --batch: exit 64 naming the batch route",
+           run(NULL, batch) == 64 && file_has(err_path, "/v1/diagnose/batch"));
+    service_stop(&svc);
+    const char *down[] = {"--server", svc.url,      "--app-id", APP, "--channel",
+                          "c",        "--no-token", "--json",   NULL};
+    st = run(NULL, down);
+    expect("--server, service stopped: exit 70, an error object",
+           st == 70 && file_has(out_path, "\"error\"") && file_has(err_path, svc.url));
+    unsetenv("TOKENDOCTOR_API_KEY_FILE");
+    json_decref(cases);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s TOKENDOCTOR VECTORS_DIR\n", argv[0]);
@@ -1252,6 +1502,7 @@ int main(int argc, char **argv) {
     test_token_input();
     test_json_errors();
     test_fail_on();
+    test_server();
     json_decref(scenarios);
     if (tu_failures() == 0)
         tu_rmtree(work);
