@@ -46,7 +46,7 @@ int64_t srv_now_s(void) {
     return (int64_t)time(NULL);
 }
 
-static const char *srv_method_name(enum evhttp_cmd_type m) {
+const char *srv_method_name(enum evhttp_cmd_type m) {
     switch (m) {
     case EVHTTP_REQ_GET:
         return "GET";

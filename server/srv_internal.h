@@ -26,6 +26,8 @@
 
 /* ---- Routes ------------------------------------------------------------------------------ */
 
+/* The key of the route table (srv_routes, srv_routes.c), one row per value before
+ * SRV_ROUTE_UNKNOWN; also the index of the per-route metrics. */
 typedef enum {
     SRV_ROUTE_DIAGNOSE = 0,
     SRV_ROUTE_BATCH,
@@ -45,8 +47,9 @@ typedef enum {
     SRV_ROUTE_COUNT
 } srv_route;
 
-/* The route's template as shown in metrics and the access log ("/v1/projects/{app_id}"; the
- * web page's files are "/"): never a space, so that it is a plain Prometheus label value. */
+/* The route's template, its row's path, as shown in metrics and the access log
+ * ("/v1/projects/{app_id}"; the web page's files are "/"; "unknown" for a path no route has):
+ * never a space, so that it is a plain Prometheus label value. */
 const char *srv_route_name(srv_route r);
 
 /* The OpenAPI document (docs/openapi.yaml), embedded at build time by server/embed_doc.cmake
@@ -222,6 +225,8 @@ void srv_reply_error(srv_req *r, int status, const char *code, const char *messa
 /* Parses the body as a JSON object into *out; on failure replies (400/413/415) and returns
  * false. */
 bool srv_read_json_body(srv_req *r, json_t **out);
+/* The method's name as HTTP spells it ("GET"); "OTHER" for one libevent does not name. */
+const char *srv_method_name(enum evhttp_cmd_type m);
 /* Current time. */
 int64_t srv_now_us(void);
 int64_t srv_now_s(void);

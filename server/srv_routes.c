@@ -1,5 +1,12 @@
-/* srv_routes.c -- the HTTP API of docs/spec/interfaces.md: routing, authorisation and one
- * handler per route.
+/* srv_routes.c -- the HTTP API of docs/spec/interfaces.md: the route table, authorisation and
+ * one handler per route.
+ *
+ * Everything the service knows about a route is one row of srv_routes (at the end of the file,
+ * after the handlers it names): its path template, which is also its name in the metrics and
+ * the access log; the methods it answers, from which Allow and the 405's message are made; who
+ * may call it; and its handler. Adding a route is an enum value (srv_internal.h), one row and
+ * one handler; tests/api/check.mjs reads the rows' templates to require that docs/openapi.yaml
+ * documents each.
  *
  * A request goes through the same steps in the same order, so that answers never depend on
  * what exists: match the path (404), check the method (405 with Allow), authorise (401/403 --
@@ -28,132 +35,48 @@
 #include "srv_assets.h"
 #endif
 
-static const char *const srv_route_names[SRV_ROUTE_COUNT] = {
-    [SRV_ROUTE_DIAGNOSE] = "/v1/diagnose",
-    [SRV_ROUTE_BATCH] = "/v1/diagnose/batch",
-    [SRV_ROUTE_DECODE] = "/v1/decode",
-    [SRV_ROUTE_ERRORS] = "/v1/errors",
-    [SRV_ROUTE_PROJECTS] = "/v1/projects",
-    [SRV_ROUTE_PROJECT] = "/v1/projects/{app_id}",
-    [SRV_ROUTE_HISTORY] = "/v1/projects/{app_id}/history",
-    [SRV_ROUTE_DIAGNOSES] = "/v1/projects/{app_id}/diagnoses",
-    [SRV_ROUTE_TOKENS] = "/v1/tokens",
-    [SRV_ROUTE_HEALTHZ] = "/healthz",
-    [SRV_ROUTE_READYZ] = "/readyz",
-    [SRV_ROUTE_METRICS] = "/metrics",
-    [SRV_ROUTE_OPENAPI] = "/openapi.yaml",
-    [SRV_ROUTE_ASSETS] = "/", /* the web page and its files */
-    [SRV_ROUTE_UNKNOWN] = "unknown",
-};
-
-const char *srv_route_name(srv_route r) {
-    return r < SRV_ROUTE_COUNT ? srv_route_names[r] : "unknown";
-}
-
 /* ---- Matching ------------------------------------------------------------------------------ */
 
-typedef enum { SRV_ACCESS_PROBE, SRV_ACCESS_OPEN, SRV_ACCESS_READ, SRV_ACCESS_WRITE } srv_access;
+/* Who may call a route (srv_authorize). */
+typedef enum {
+    SRV_ACCESS_PROBE, /* anyone, whatever --auth says */
+    SRV_ACCESS_OPEN,  /* anyone; with --auth all, any valid key */
+    SRV_ACCESS_READ,  /* a reader or admin key */
+    SRV_ACCESS_WRITE  /* an admin key */
+} srv_access;
 
-/* The path segment after /v1/projects/ into r->app_id (empty when it is not an App ID). */
-static srv_route srv_match_project(srv_req *r, const char *rest) {
-    size_t seg = strcspn(rest, "/");
-    if (seg == 0)
-        return SRV_ROUTE_UNKNOWN;
+/* The segment in the place of {app_id}, into r->app_id when it is an App ID (else r->app_id
+ * stays empty and the handler answers 404, or 400 to a PUT). */
+static void srv_take_app_id(srv_req *r, const char *seg, size_t len) {
     r->app_id[0] = '\0';
-    if (diag_is_hex32(rest, seg)) {
-        memcpy(r->app_id, rest, TD_CERT_LEN);
-        r->app_id[TD_CERT_LEN] = '\0';
-        memcpy(r->log_app_id, r->app_id, sizeof r->app_id);
-    }
-    const char *tail = rest + seg;
-    if (*tail == '\0')
-        return SRV_ROUTE_PROJECT;
-    if (strcmp(tail, "/history") == 0)
-        return SRV_ROUTE_HISTORY;
-    if (strcmp(tail, "/diagnoses") == 0)
-        return SRV_ROUTE_DIAGNOSES;
-    return SRV_ROUTE_UNKNOWN;
+    if (!diag_is_hex32(seg, len))
+        return;
+    memcpy(r->app_id, seg, TD_CERT_LEN);
+    r->app_id[TD_CERT_LEN] = '\0';
+    /* Logged even when the rest of the path then matches no route: the 404 of
+     * /v1/projects/<id>/typo still says which project it was about. */
+    memcpy(r->log_app_id, r->app_id, sizeof r->app_id);
 }
 
-static srv_route srv_match(srv_req *r) {
-    const char *p = r->path;
-    static const struct {
-        const char *path;
-        srv_route route;
-    } exact[] = {
-        {"/v1/diagnose", SRV_ROUTE_DIAGNOSE},
-        {"/v1/diagnose/batch", SRV_ROUTE_BATCH},
-        {"/v1/decode", SRV_ROUTE_DECODE},
-        {"/v1/errors", SRV_ROUTE_ERRORS},
-        {"/v1/projects", SRV_ROUTE_PROJECTS},
-        {"/v1/tokens", SRV_ROUTE_TOKENS},
-        {"/healthz", SRV_ROUTE_HEALTHZ},
-        {"/readyz", SRV_ROUTE_READYZ},
-        {"/metrics", SRV_ROUTE_METRICS},
-        {"/openapi.yaml", SRV_ROUTE_OPENAPI},
-        {"/", SRV_ROUTE_ASSETS},
-        {"/index.html", SRV_ROUTE_ASSETS},
-    };
-    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
-        if (strcmp(p, exact[i].path) == 0)
-            return exact[i].route;
-    if (strncmp(p, "/v1/projects/", 13) == 0)
-        return srv_match_project(r, p + 13);
-    if (strncmp(p, "/assets/", 8) == 0)
-        return SRV_ROUTE_ASSETS;
-    return SRV_ROUTE_UNKNOWN;
-}
-
-/* The methods a route answers, as the Allow header lists them. */
-static const char *srv_allow(srv_route route) {
-    switch (route) {
-    case SRV_ROUTE_DIAGNOSE:
-    case SRV_ROUTE_BATCH:
-    case SRV_ROUTE_DECODE:
-    case SRV_ROUTE_TOKENS:
-        return "POST";
-    case SRV_ROUTE_PROJECT:
-        return "GET, HEAD, PUT, DELETE";
-    default:
-        return "GET, HEAD";
+/* Whether path is an instance of pattern: the same bytes, except that "{app_id}" stands for one
+ * non-empty segment (taken by srv_take_app_id) and a final "*" for any rest. */
+static bool srv_path_match(srv_req *r, const char *pattern, const char *path) {
+    static const char param[] = "{app_id}";
+    while (*pattern) {
+        if (strcmp(pattern, "*") == 0)
+            return true;
+        if (strncmp(pattern, param, sizeof param - 1) == 0) {
+            size_t seg = strcspn(path, "/");
+            if (seg == 0)
+                return false;
+            srv_take_app_id(r, path, seg);
+            pattern += sizeof param - 1;
+            path += seg;
+        } else if (*pattern++ != *path++) {
+            return false;
+        }
     }
-}
-
-static bool srv_method_allowed(srv_route route, enum evhttp_cmd_type m) {
-    switch (route) {
-    case SRV_ROUTE_DIAGNOSE:
-    case SRV_ROUTE_BATCH:
-    case SRV_ROUTE_DECODE:
-    case SRV_ROUTE_TOKENS:
-        return m == EVHTTP_REQ_POST;
-    case SRV_ROUTE_PROJECT:
-        return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD || m == EVHTTP_REQ_PUT ||
-               m == EVHTTP_REQ_DELETE;
-    default:
-        return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
-    }
-}
-
-static srv_access srv_access_of(srv_route route, enum evhttp_cmd_type m) {
-    switch (route) {
-    case SRV_ROUTE_HEALTHZ:
-    case SRV_ROUTE_READYZ:
-    case SRV_ROUTE_METRICS:
-    case SRV_ROUTE_OPENAPI: /* the API's description, no data: tools fetch it without a key */
-    case SRV_ROUTE_ASSETS:  /* static files, no data: a browser cannot send a bearer key for
-                               them; the API calls the page makes are authorised as usual */
-        return SRV_ACCESS_PROBE;
-    case SRV_ROUTE_PROJECTS:
-    case SRV_ROUTE_HISTORY:
-    case SRV_ROUTE_DIAGNOSES:
-        return SRV_ACCESS_READ;
-    case SRV_ROUTE_PROJECT:
-        return m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE ? SRV_ACCESS_WRITE : SRV_ACCESS_READ;
-    case SRV_ROUTE_TOKENS:
-        return SRV_ACCESS_WRITE;
-    default:
-        return SRV_ACCESS_OPEN;
-    }
+    return *path == '\0';
 }
 
 /* ---- Authorisation ----------------------------------------------------------------------------
@@ -184,9 +107,9 @@ static void srv_reply_unauthorized(srv_req *r, const char *message) {
     srv_reply_error(r, 401, "unauthorized", message);
 }
 
-/* Authorises r for its route; replies 401/403 and returns false when refused. */
-static bool srv_authorize(srv_req *r) {
-    srv_access need = srv_access_of(r->route, r->method);
+/* Authorises r for a route that needs `need`; replies 401/403 and returns false when
+ * refused. */
+static bool srv_authorize(srv_req *r, srv_access need) {
     if (need == SRV_ACCESS_PROBE)
         return true;
     if (need == SRV_ACCESS_OPEN && r->w->server->cfg.auth != SRV_AUTH_ALL)
@@ -658,20 +581,82 @@ static void srv_route_assets(srv_req *r) {
     srv_reply_error(r, 404, "not_found", "no such page");
 }
 
-/* ---- Dispatch ----------------------------------------------------------------------------------
- */
+/* ---- The route table ---------------------------------------------------------------------- */
 
-typedef void (*srv_handler)(srv_req *r);
+#define GET_HEAD (EVHTTP_REQ_GET | EVHTTP_REQ_HEAD)
+#define POST EVHTTP_REQ_POST
+#define PUT_DELETE (EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
 
-static const srv_handler srv_handlers[SRV_ROUTE_COUNT] = {
-    [SRV_ROUTE_DIAGNOSE] = srv_route_diagnose, [SRV_ROUTE_BATCH] = srv_route_batch,
-    [SRV_ROUTE_DECODE] = srv_route_decode,     [SRV_ROUTE_ERRORS] = srv_route_errors,
-    [SRV_ROUTE_PROJECTS] = srv_route_projects, [SRV_ROUTE_PROJECT] = srv_route_project,
-    [SRV_ROUTE_HISTORY] = srv_route_history,   [SRV_ROUTE_DIAGNOSES] = srv_route_diagnoses,
-    [SRV_ROUTE_TOKENS] = srv_route_tokens,     [SRV_ROUTE_HEALTHZ] = srv_route_healthz,
-    [SRV_ROUTE_READYZ] = srv_route_readyz,     [SRV_ROUTE_METRICS] = srv_route_metrics,
-    [SRV_ROUTE_OPENAPI] = srv_route_openapi,   [SRV_ROUTE_ASSETS] = srv_route_assets,
+typedef struct {
+    /* The path template, matched by srv_path_match; it is also the route's name in the metrics
+     * and the access log, so it never holds a space (a plain Prometheus label value). */
+    const char *path;
+    unsigned methods;  /* EVHTTP_REQ_* bits; any other method is 405 */
+    srv_access access; /* of the methods not in write */
+    unsigned write;    /* the methods that change something: they need an admin key */
+    void (*handler)(srv_req *r);
+    const char *also[2]; /* more patterns answered by the route, or NULL */
+} srv_route_row;
+
+/* One row per route, in the order of the enum (who may call what: see the top of the file). */
+static const srv_route_row srv_routes[] = {
+    [SRV_ROUTE_DIAGNOSE] = {"/v1/diagnose", POST, SRV_ACCESS_OPEN, 0, srv_route_diagnose},
+    [SRV_ROUTE_BATCH] = {"/v1/diagnose/batch", POST, SRV_ACCESS_OPEN, 0, srv_route_batch},
+    [SRV_ROUTE_DECODE] = {"/v1/decode", POST, SRV_ACCESS_OPEN, 0, srv_route_decode},
+    [SRV_ROUTE_ERRORS] = {"/v1/errors", GET_HEAD, SRV_ACCESS_OPEN, 0, srv_route_errors},
+    [SRV_ROUTE_PROJECTS] = {"/v1/projects", GET_HEAD, SRV_ACCESS_READ, 0, srv_route_projects},
+    [SRV_ROUTE_PROJECT] = {"/v1/projects/{app_id}", GET_HEAD | PUT_DELETE, SRV_ACCESS_READ,
+                           PUT_DELETE, srv_route_project},
+    [SRV_ROUTE_HISTORY] = {"/v1/projects/{app_id}/history", GET_HEAD, SRV_ACCESS_READ, 0,
+                           srv_route_history},
+    [SRV_ROUTE_DIAGNOSES] = {"/v1/projects/{app_id}/diagnoses", GET_HEAD, SRV_ACCESS_READ, 0,
+                             srv_route_diagnoses},
+    [SRV_ROUTE_TOKENS] = {"/v1/tokens", POST, SRV_ACCESS_WRITE, 0, srv_route_tokens},
+    [SRV_ROUTE_HEALTHZ] = {"/healthz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_healthz},
+    [SRV_ROUTE_READYZ] = {"/readyz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_readyz},
+    [SRV_ROUTE_METRICS] = {"/metrics", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_metrics},
+    [SRV_ROUTE_OPENAPI] = {"/openapi.yaml", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_openapi},
+    [SRV_ROUTE_ASSETS] =
+        {"/", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_assets, {"/index.html", "/assets/*"}},
 };
+_Static_assert(sizeof srv_routes / sizeof srv_routes[0] == SRV_ROUTE_UNKNOWN, "one row per route");
+
+const char *srv_route_name(srv_route r) {
+    return r < SRV_ROUTE_UNKNOWN ? srv_routes[r].path : "unknown";
+}
+
+/* ---- Dispatch ----------------------------------------------------------------------------- */
+
+static srv_route srv_match(srv_req *r) {
+    for (srv_route i = 0; i < SRV_ROUTE_UNKNOWN; i++) {
+        const srv_route_row *row = &srv_routes[i];
+        if (srv_path_match(r, row->path, r->path))
+            return i;
+        for (size_t k = 0; k < sizeof row->also / sizeof row->also[0] && row->also[k]; k++)
+            if (srv_path_match(r, row->also[k], r->path))
+                return i;
+    }
+    return SRV_ROUTE_UNKNOWN;
+}
+
+/* The methods of a row as Allow lists them ("GET, HEAD, PUT, DELETE"), into buf. */
+static const char *srv_allow(const srv_route_row *row, char *buf, size_t cap) {
+    static const enum evhttp_cmd_type order[] = {
+        EVHTTP_REQ_GET,   EVHTTP_REQ_HEAD,    EVHTTP_REQ_POST,
+        EVHTTP_REQ_PUT,   EVHTTP_REQ_DELETE,  EVHTTP_REQ_OPTIONS,
+        EVHTTP_REQ_TRACE, EVHTTP_REQ_CONNECT, EVHTTP_REQ_PATCH};
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (!(row->methods & order[i]))
+            continue;
+        int n = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "", srv_method_name(order[i]));
+        if (n < 0 || (size_t)n >= cap - len)
+            break;
+        len += (size_t)n;
+    }
+    return buf;
+}
 
 void srv_handle(srv_req *r) {
     r->route = srv_match(r);
@@ -679,14 +664,16 @@ void srv_handle(srv_req *r) {
         srv_reply_error(r, 404, "not_found", "no such route");
         return;
     }
-    if (!srv_method_allowed(r->route, r->method)) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", srv_allow(r->route));
-        char msg[96];
-        snprintf(msg, sizeof msg, "method not allowed here; allowed: %s", srv_allow(r->route));
+    const srv_route_row *row = &srv_routes[r->route];
+    if (!(row->methods & r->method)) {
+        char allow[64], msg[96];
+        srv_allow(row, allow, sizeof allow);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
+        snprintf(msg, sizeof msg, "method not allowed here; allowed: %s", allow);
         srv_reply_error(r, 405, "method_not_allowed", msg);
         return;
     }
-    if (!srv_authorize(r))
+    if (!srv_authorize(r, (row->write & r->method) ? SRV_ACCESS_WRITE : row->access))
         return;
-    srv_handlers[r->route](r);
+    row->handler(r);
 }

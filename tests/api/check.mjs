@@ -9,10 +9,11 @@
 // X-Request-Id, and a 405 must carry Allow.
 //
 // The document must also cover the service: every route of server/srv_routes.c's route table
-// (ROUTES_C) is a path of the document; every operation lists 405 (a wrong method), and every
-// operation that reads a body lists 413 and 415; each of these is exercised by a sample. And
-// GET /openapi.yaml serves this very file. Other documented statuses no sample exercises are
-// listed (they need a broken store or another configuration, e.g. 503 or --auth all).
+// (ROUTES_C; the path template of each row of srv_routes) is a path of the document; every
+// operation lists 405 (a wrong method), and every operation that reads a body lists 413 and
+// 415; each of these is exercised by a sample. And GET /openapi.yaml serves this very file.
+// Other documented statuses no sample exercises are listed (they need a broken store or another
+// configuration, e.g. 503 or --auth all).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parse } from 'yaml';
@@ -101,9 +102,10 @@ function sampleBody(sample) {
 
 if (routesC) {
   const src = readFileSync(routesC, 'utf8');
-  const table = src.match(/srv_route_names\[SRV_ROUTE_COUNT\] = \{([\s\S]*?)\};/);
-  if (!table) fail(`${routesC}: no srv_route_names table found`);
-  const routes = [...(table?.[1] || '').matchAll(/\] = "([^"]+)"/g)].map((m) => m[1]);
+  // The table's rows are `[SRV_ROUTE_X] = {"<path template>", <methods>, ...}`.
+  const table = src.match(/srv_route_row srv_routes\[\] = \{([\s\S]*?)\n\};/);
+  if (!table) fail(`${routesC}: no srv_routes table found`);
+  const routes = [...(table?.[1] || '').matchAll(/\] =\s*\{\s*"([^"]+)"/g)].map((m) => m[1]);
   if (table && routes.length < 10) fail(`${routesC}: only ${routes.length} routes read`);
   for (const r of routes) {
     if (r === 'unknown' || r === '/') continue; // 404s; the web page is not part of the API
