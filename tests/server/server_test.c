@@ -321,6 +321,51 @@ static void test_errors_and_limits(int port) {
           "second is an error object with its id");
     CHECK(is_error(json_array_get(res, 2), "bad_request"), "third is an error object");
     json_decref(j);
+
+    /* Each result says what it is (issue 13): "error" is the platform's in a diagnosis and the
+     * API's in an item that was not diagnosed, and "status" tells them apart -- the shape of
+     * `diagnose --batch` lines. "id" comes first, null when the request has none. */
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose/batch", NULL,
+                    "{\"requests\":[{\"id\":\"a\",\"app_id\":\"" APP_A "\",\"channel\":\"c\","
+                    "\"token\":\"abc\",\"at\":1},{\"id\":\"b\",\"channel\":\"c\"},"
+                    "{\"app_id\":\"\",\"channel\":\"c\"}]}",
+                    &j, &raw) == 200,
+          "batch with a rejection and a bad request");
+    res = json_object_get(j, "results");
+    json_t *r0 = json_array_get(res, 0), *r1 = json_array_get(res, 1), *r2 = json_array_get(res, 2);
+    CHECK(jstr(r0, "status") && strcmp(jstr(r0, "status"), "diagnosed") == 0 &&
+              json_is_integer(json_object_get(json_object_get(r0, "error"), "code")),
+          "a rejection: status diagnosed, the platform's numeric error code");
+    CHECK(jstr(r1, "status") && strcmp(jstr(r1, "status"), "invalid") == 0 &&
+              is_error(r1, "bad_request") && json_object_size(r1) == 3,
+          "a bad request: status invalid, {id, status, error}");
+    CHECK(json_is_null(json_object_get(r2, "id")) && jstr(r2, "status") &&
+              strcmp(jstr(r2, "status"), "diagnosed") == 0,
+          "no id: \"id\": null");
+    const char *head = "{\"results\":[{\"id\":\"a\",\"status\":\"diagnosed\",";
+    CHECK(raw.body && strncmp(raw.body, head, strlen(head)) == 0, "id and status first: %.60s",
+          raw.body ? raw.body : "");
+    tsrv_resp_free(&raw);
+    json_decref(j);
+
+    /* "uid": "42" (JavaScript sends uids as strings) is the uid 42, with a warning; only the
+     * decimal form ("042" stays a bad request). */
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":\"42\",\"at\":1}", &j,
+                    NULL) == 200,
+          "uid as a string: 200");
+    json_t *w = json_object_get(j, "warnings");
+    bool warned = false;
+    for (size_t k = 0; k < json_array_size(w); k++)
+        warned = warned || strcmp(json_string_value(json_array_get(w, k)), "uid_as_string") == 0;
+    CHECK(warned, "uid as a string: warning uid_as_string");
+    json_decref(j);
+    CHECK(tsrv_call(port, "POST", "/v1/diagnose", NULL,
+                    "{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"uid\":\"042\"}", &j,
+                    NULL) == 400 &&
+              is_error(j, "bad_request"),
+          "uid \"042\": 400");
+    json_decref(j);
 }
 
 /* The row of rows (the catalog's errors or rtm_errors) for cause (and sdk, when not NULL). */
@@ -485,6 +530,30 @@ static void test_projects(int port, const char *admin, const char *reader) {
     json_decref(j);
     CHECK(tsrv_call(port, "PUT", "/v1/projects/nothex", admin, project_a, &j, NULL) == 400,
           "PUT bad app id");
+    json_decref(j);
+    /* Strict fields (issue 13): a misspelt field is a 400 naming it and the closest known name,
+     * never a silently different configuration; the stored one is unchanged. */
+    static const struct {
+        const char *body, *message;
+    } typos[] = {
+        {"{\"primay\":{\"certificate\":\"" CERT_A "\",\"enabled\":true}}",
+         "primay: unknown field (did you mean primary?)"},
+        {"{\"primary\":{\"certificate\":\"" CERT_A "\",\"enable\":false}}",
+         "primary.enable: unknown field (did you mean enabled?)"},
+        {"{\"primary\":{\"certificate\":\"" CERT_A "\",\"enabled\":\"false\"}}",
+         "primary.enabled: must be true or false"},
+    };
+    for (size_t i = 0; i < sizeof typos / sizeof typos[0]; i++) {
+        CHECK(tsrv_call(port, "PUT", path, admin, typos[i].body, &j, NULL) == 400,
+              "PUT with %s: 400", typos[i].message);
+        msg = j ? jstr(j, "error.message") : NULL;
+        CHECK(is_error(j, "bad_request") && msg && strcmp(msg, typos[i].message) == 0,
+              "PUT: '%s' (got '%s')", typos[i].message, msg ? msg : "");
+        json_decref(j);
+    }
+    CHECK(tsrv_call(port, "GET", path, admin, NULL, &j, NULL) == 200 &&
+              json_is_true(json_object_get(json_object_get(j, "primary"), "enabled")),
+          "refused PUTs left the configuration as it was");
     json_decref(j);
 
     CHECK(tsrv_call(port, "GET", path, reader, NULL, &j, NULL) == 200, "reader GET");
