@@ -19,7 +19,9 @@
  * remembers unknown App IDs too (a diagnosis of an unknown project must not cost a query every
  * time). Slots are small; a known project's configuration is allocated when it is cached and
  * freed when the cache is emptied -- which happens when three quarters of the slots are used,
- * bounding memory without an eviction policy.
+ * bounding memory without an eviction policy. A configuration holds the project's certificates,
+ * so it is wiped (explicit_bzero, which the compiler may not drop as a dead store) before it is
+ * freed, as is every key-cache slot that is emptied.
  *
  * The key cache maps the SHA-256 of a presented key to its role, compared in constant time; it
  * also remembers wrong keys, and forgets everything after SRV_KEY_CACHE_TTL seconds so that a
@@ -37,26 +39,36 @@ bool srv_project_cache_init(srv_project_cache *c, size_t cap) {
     return c->slots != NULL;
 }
 
+/* Frees a configuration after wiping its certificates. */
+static void srv_project_free(diag_project *p) {
+    if (!p)
+        return;
+    explicit_bzero(p, sizeof *p);
+    free(p);
+}
+
 static void srv_project_cache_clear(srv_project_cache *c) {
     if (c->used == 0)
         return;
     for (size_t i = 0; i < c->cap; i++) {
-        free(c->slots[i].project);
+        srv_project_free(c->slots[i].project);
         c->slots[i].project = NULL;
         c->slots[i].used = false;
     }
     c->used = 0;
 }
 
-void srv_project_cache_free(srv_project_cache *c) {
+static void srv_key_cache_clear(srv_key_cache *c) {
+    explicit_bzero(c, sizeof *c);
+}
+
+void srv_caches_free(srv_worker *w) {
+    srv_project_cache *c = &w->projects;
     if (c->slots)
         srv_project_cache_clear(c);
     free(c->slots);
     c->slots = NULL;
-}
-
-static void srv_key_cache_clear(srv_key_cache *c) {
-    memset(c, 0, sizeof *c);
+    srv_key_cache_clear(&w->keys);
 }
 
 void srv_cache_check_version(srv_worker *w) {
@@ -116,7 +128,7 @@ const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t
     diag_project *p = malloc(sizeof *p);
     tdb_status st = p ? tdb_project_get(w->db, slot->app_id, p) : TDB_ERROR;
     if (st != TDB_OK) {
-        free(p);
+        srv_project_free(p); /* a failed read may have filled part of it */
         p = NULL;
     }
     if (st != TDB_OK && st != TDB_NOT_FOUND) {
@@ -140,7 +152,7 @@ tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_o
         if (!s->used || !td_ct_equal(s->hash, hash, sizeof hash))
             continue;
         if (now - s->verified_at >= SRV_KEY_CACHE_TTL || now < s->verified_at) {
-            s->used = false;
+            explicit_bzero(s, sizeof *s); /* used = false */
             break;
         }
         snprintf(name_out, name_cap, "%s", s->name);

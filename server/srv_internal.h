@@ -244,7 +244,8 @@ void srv_handle(srv_req *r);
 
 /* srv_cache.c */
 bool srv_project_cache_init(srv_project_cache *c, size_t cap);
-void srv_project_cache_free(srv_project_cache *c);
+/* Frees the worker's caches, wiping the projects' certificates and the key hashes. */
+void srv_caches_free(srv_worker *w);
 /* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed). */
 const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len, bool *failed);
 /* Empties the caches when the configuration version moved (once per loop iteration). */

@@ -269,6 +269,6 @@ void srv_worker_free(srv_worker *w) {
     free(w->out.p);
     free(w->alog);
     free(w->errors_json);
-    srv_project_cache_free(&w->projects);
+    srv_caches_free(w);
     memset(w, 0, sizeof *w);
 }
