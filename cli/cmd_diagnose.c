@@ -1054,7 +1054,7 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
         const diag_project *p = project_lookup(w->src, key, key_len, &db_failed);
         if (db_failed) {
             snprintf(msg, sizeof msg, "line %lu: the project store failed", l->lineno);
-            ok = out_error(c, id, DIAG_ITEM_FAILED, "internal", msg);
+            ok = out_error(c, id, DIAG_ITEM_FAILED, "store_unavailable", msg);
             c->store_failed = true;
         } else {
             diag_run(w->ctx, &req, p, &w->opts, w->r);
