@@ -9,7 +9,8 @@
  * repaired, project.known, project.signed_with, the sdk_version echo, the ids and statuses of the
  * 13 checks in table order) plus the contract rules that need no second reading: no certificate
  * in the answer, error is null unless rejected. A bad request must be an error line
- * {"id", "error": {"code": "bad_request", "message"}}. --summary lines must hold exactly the
+ * {"id", "status": "invalid", "error": {"code": "bad_request", "message"}}, every other line
+ * {"id", "status": "diagnosed", ...}. --summary lines must hold exactly the
  * summary fields of the full answer. Prints one line per disagreeing request (at most 40 in full),
  * a tally by field, and "diffcheck: N passed, M failed".
  */
@@ -25,7 +26,7 @@ const outs = fs.readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map(JS
 const summaries = summaryFile
     ? fs.readFileSync(summaryFile, 'utf8').split('\n').filter(Boolean).map(JSON.parse)
     : null
-const SUMMARY_KEYS = ['id', 'verdict', 'cause', 'code', 'hints', 'warnings', 'expires_at', 'sdk_version']
+const SUMMARY_KEYS = ['id', 'status', 'verdict', 'cause', 'code', 'hints', 'warnings', 'expires_at', 'sdk_version']
 const byAppId = new Map(projects.map(p => [p.app_id, p]))
 // A project is found by the App ID it is looked up by (the trimmed one for app_id_whitespace).
 const lookup = key => byAppId.get(key) || null
@@ -62,6 +63,8 @@ for (let i = 0; i < reqs.length; i++) {
     const bad = []
     if (got.id !== req.id) bad.push(`id: ${show(got.id)} != ${show(req.id)}`)
     const errorLine = got.verdict === undefined
+    const status = want.error ? 'invalid' : 'diagnosed'
+    if (got.status !== status) bad.push(`status: ${show(got.status)} != ${status}`)
     if (want.error) {
         if (!errorLine) bad.push(`bad request (${want.error}) diagnosed: ${got.verdict}/${got.cause}`)
         else if (!got.error || got.error.code !== 'bad_request' || typeof got.error.message !== 'string')
