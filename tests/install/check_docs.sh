@@ -113,6 +113,11 @@ for c in project apikey; do
     [ "$want" = "$got" ] || fail "completion of $c actions: '$got', its usage: '$want'"
 done
 [ "$(complete_words project put --db x "")" != "" ] || true # a file name: anything is fine
+# help COMMAND completes the commands.
+got=$(complete_words help "" | tr '\n' ' ')
+for c in $commands; do
+    case " $got " in *" $c "*) ;; *) fail "help does not complete the command $c: '$got'" ;; esac
+done
 got=$(complete_words diagnose --service "" | tr '\n' ' ')
 [ "$got" = "rtc rtm " ] || fail "diagnose --service completes '$got'"
 got=$(complete_words diagnose --service = r | tr '\n' ' ')
