@@ -2541,9 +2541,10 @@ static void test_requests(void) {
         bool ok = o && diag_request_from_json(o, AT, &req, err, sizeof err);
         expect_true(name, ok && req.has_uid && req.uid == uids[i].uid &&
                               req.uid_as_string == uids[i].as_string);
-        json_decref(o);
-        if (!ok)
+        if (!ok) {
+            json_decref(o);
             continue;
+        }
         diag_run(ctx, &req, NULL, NULL, res);
         snprintf(name, sizeof name, "uid %s: warning uid_as_string %s", uids[i].json,
                  uids[i].as_string ? "given" : "absent");
@@ -2554,6 +2555,7 @@ static void test_requests(void) {
         expect_true(name,
                     as_number->cause == res->cause &&
                         (res->warnings & ~(1u << DIAG_WARN_UID_AS_STRING)) == as_number->warnings);
+        json_decref(o); /* req borrows its strings from o */
     }
     free(as_number);
     expect_true("warning uid_as_string is named and explained",
