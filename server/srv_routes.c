@@ -600,22 +600,41 @@ typedef struct {
 
 /* One row per route, in the order of the enum (who may call what: see the top of the file). */
 static const srv_route_row srv_routes[] = {
-    [SRV_ROUTE_DIAGNOSE] = {"/v1/diagnose", POST, SRV_ACCESS_OPEN, 0, srv_route_diagnose},
-    [SRV_ROUTE_BATCH] = {"/v1/diagnose/batch", POST, SRV_ACCESS_OPEN, 0, srv_route_batch},
-    [SRV_ROUTE_DECODE] = {"/v1/decode", POST, SRV_ACCESS_OPEN, 0, srv_route_decode},
-    [SRV_ROUTE_ERRORS] = {"/v1/errors", GET_HEAD, SRV_ACCESS_OPEN, 0, srv_route_errors},
-    [SRV_ROUTE_PROJECTS] = {"/v1/projects", GET_HEAD, SRV_ACCESS_READ, 0, srv_route_projects},
-    [SRV_ROUTE_PROJECT] = {"/v1/projects/{app_id}", GET_HEAD | PUT_DELETE, SRV_ACCESS_READ,
-                           PUT_DELETE, srv_route_project},
-    [SRV_ROUTE_HISTORY] = {"/v1/projects/{app_id}/history", GET_HEAD, SRV_ACCESS_READ, 0,
-                           srv_route_history},
-    [SRV_ROUTE_DIAGNOSES] = {"/v1/projects/{app_id}/diagnoses", GET_HEAD, SRV_ACCESS_READ, 0,
-                             srv_route_diagnoses},
-    [SRV_ROUTE_TOKENS] = {"/v1/tokens", POST, SRV_ACCESS_WRITE, 0, srv_route_tokens},
-    [SRV_ROUTE_HEALTHZ] = {"/healthz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_healthz},
-    [SRV_ROUTE_READYZ] = {"/readyz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_readyz},
-    [SRV_ROUTE_METRICS] = {"/metrics", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_metrics},
-    [SRV_ROUTE_OPENAPI] = {"/openapi.yaml", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_openapi},
+    [SRV_ROUTE_DIAGNOSE] =
+        {"/v1/diagnose", POST, SRV_ACCESS_OPEN, 0, srv_route_diagnose, {NULL, NULL}},
+    [SRV_ROUTE_BATCH] =
+        {"/v1/diagnose/batch", POST, SRV_ACCESS_OPEN, 0, srv_route_batch, {NULL, NULL}},
+    [SRV_ROUTE_DECODE] = {"/v1/decode", POST, SRV_ACCESS_OPEN, 0, srv_route_decode, {NULL, NULL}},
+    [SRV_ROUTE_ERRORS] =
+        {"/v1/errors", GET_HEAD, SRV_ACCESS_OPEN, 0, srv_route_errors, {NULL, NULL}},
+    [SRV_ROUTE_PROJECTS] =
+        {"/v1/projects", GET_HEAD, SRV_ACCESS_READ, 0, srv_route_projects, {NULL, NULL}},
+    [SRV_ROUTE_PROJECT] = {"/v1/projects/{app_id}",
+                           GET_HEAD | PUT_DELETE,
+                           SRV_ACCESS_READ,
+                           PUT_DELETE,
+                           srv_route_project,
+                           {NULL, NULL}},
+    [SRV_ROUTE_HISTORY] = {"/v1/projects/{app_id}/history",
+                           GET_HEAD,
+                           SRV_ACCESS_READ,
+                           0,
+                           srv_route_history,
+                           {NULL, NULL}},
+    [SRV_ROUTE_DIAGNOSES] = {"/v1/projects/{app_id}/diagnoses",
+                             GET_HEAD,
+                             SRV_ACCESS_READ,
+                             0,
+                             srv_route_diagnoses,
+                             {NULL, NULL}},
+    [SRV_ROUTE_TOKENS] = {"/v1/tokens", POST, SRV_ACCESS_WRITE, 0, srv_route_tokens, {NULL, NULL}},
+    [SRV_ROUTE_HEALTHZ] =
+        {"/healthz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_healthz, {NULL, NULL}},
+    [SRV_ROUTE_READYZ] = {"/readyz", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_readyz, {NULL, NULL}},
+    [SRV_ROUTE_METRICS] =
+        {"/metrics", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_metrics, {NULL, NULL}},
+    [SRV_ROUTE_OPENAPI] =
+        {"/openapi.yaml", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_openapi, {NULL, NULL}},
     [SRV_ROUTE_ASSETS] =
         {"/", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_assets, {"/index.html", "/assets/*"}},
 };
@@ -666,7 +685,7 @@ void srv_handle(srv_req *r) {
     }
     const srv_route_row *row = &srv_routes[r->route];
     if (!(row->methods & r->method)) {
-        char allow[64], msg[96];
+        char allow[64], msg[sizeof allow + 48]; /* the allowed list always fits */
         srv_allow(row, allow, sizeof allow);
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "Allow", allow);
         snprintf(msg, sizeof msg, "method not allowed here; allowed: %s", allow);
