@@ -38,6 +38,11 @@ run: build
 	$(RELEASE)/cli/tokendoctor serve --listen 127.0.0.1:$(PORT)
 
 test: deps-test
+	@if [ -d ../shared/vectors ]; then \
+	  echo "vectors: tests/vectors, and ../shared/vectors where a file differs (run as <test>_shared)"; \
+	else \
+	  echo "vectors: tests/vectors only (no ../shared/vectors beside the repository)"; \
+	fi
 	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web test-install
 
 test-release: build
