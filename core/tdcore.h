@@ -20,6 +20,9 @@
  * 32 bytes, never hex-decoded; this module never prints or logs anything.
  *
  * Spec: docs/spec/token-formats.md.
+ *
+ * The module also holds td_buf, the growable byte buffer with a size cap that every other module
+ * writes documents and text into (the bottom of the dependency chain is where all can reach it).
  */
 #ifndef TDCORE_H
 #define TDCORE_H
@@ -274,6 +277,70 @@ void td_hex(const unsigned char *data, size_t len, char *out);
 
 /* Constant-time equality of two byte strings of the same length. */
 bool td_ct_equal(const void *a, const void *b, size_t len);
+
+/* ---- Growable byte buffer (buf.c) --------------------------------------------------------
+ * The one growable buffer of the code base, after curl's dynbuf: a size cap fixed at init, growth
+ * that cannot overflow, and a sticky status, so that a writer appends without checking each call
+ * and looks once at the end. After a failure every append does nothing until td_buf_reset.
+ *
+ *     td_buf b;
+ *     td_buf_init(&b, 1 << 20);
+ *     td_buf_addz(&b, "id=");
+ *     td_buf_addint(&b, 42);
+ *     if (b.status != TD_BUF_OK) ...;  // out of memory, or the text would pass 1 MiB
+ *     td_buf_free(&b);
+ *
+ * The buffer owns p. Once anything was appended, p[len] is '\0' (not counted in len), so text can
+ * be handed to C string functions. Fields may be read; only the functions below change them. */
+
+typedef enum {
+    TD_BUF_OK = 0,
+    TD_BUF_NOMEM,  /* an allocation failed */
+    TD_BUF_TOOBIG, /* an append would have made len exceed max */
+} td_buf_status;
+
+typedef struct {
+    char *p;              /* NULL until the first growth */
+    size_t len;           /* bytes held */
+    size_t cap;           /* bytes allocated at p (len + 1 at least once allocated) */
+    size_t max;           /* len never exceeds this (fixed at init) */
+    td_buf_status status; /* the first failure; sticky until td_buf_reset */
+    bool secret;          /* wipe old memory on growth, reset and free (explicit_bzero) */
+} td_buf;
+
+/* An empty buffer whose content never exceeds max bytes; allocates nothing. max must be less than
+ * SIZE_MAX / 2. td_buf_init_secret: the same for a buffer that will hold a secret (certificate,
+ * API key): every byte it ever held is wiped before its memory is released or reused. */
+void td_buf_init(td_buf *b, size_t max);
+void td_buf_init_secret(td_buf *b, size_t max);
+
+/* Appends; each returns false (and sets status, if it was TD_BUF_OK) when the buffer cannot take
+ * the bytes: then nothing is appended. td_buf_addint writes v in decimal. */
+bool td_buf_add(td_buf *b, const void *data, size_t n);
+bool td_buf_addz(td_buf *b, const char *s);
+bool td_buf_addc(td_buf *b, char c);
+bool td_buf_addint(td_buf *b, long long v);
+bool td_buf_addf(td_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* For writers that fill the buffer in place (escapers, json_dumpb, vsnprintf): a pointer to at
+ * least n + 1 writable bytes at p + len, or NULL (status set) when that would pass max or memory
+ * runs out. td_buf_commit(b, k) then counts k <= n of them as appended. */
+char *td_buf_space(td_buf *b, size_t n);
+void td_buf_commit(td_buf *b, size_t k);
+
+/* Drops the bytes from len on (len <= b->len): a writer's rollback after a failed append. The
+ * status is left as it is. */
+void td_buf_truncate(td_buf *b, size_t len);
+
+/* Empties the buffer and clears its status; the memory is kept for reuse (wiped when secret). */
+void td_buf_reset(td_buf *b);
+
+/* Hands p (NUL-terminated, *len bytes; NULL when nothing was ever allocated) to the caller, who
+ * frees it with free(); the buffer is left empty, as after init. */
+char *td_buf_take(td_buf *b, size_t *len);
+
+/* Releases the memory (wiped first when secret); the buffer is left empty, as after init. */
+void td_buf_free(td_buf *b);
 
 #ifdef __cplusplus
 }
