@@ -2,7 +2,8 @@
  *
  * Design
  * ------
- * Two modes share one engine (diag_run) and one project source:
+ * Two modes share one engine (diag_run), one command line and one project source (this file,
+ * declared in diagnose_internal.h for the batch):
  *
  *  - single: the join is described by flags, the token is an argument ("-" = standard input,
  *    "" or --no-token = no token). Without a TOKEN argument the token is read from standard
@@ -17,25 +18,8 @@
  *    error -- CI preflight scripts depend on these. With --server URL (or $TOKENDOCTOR_SERVER)
  *    the request goes to a running service (remote.c) and its answer is printed the same way.
  *
- *  - batch (--batch FILE|-): JSON lines in, each a request object as the HTTP body with an
- *    optional "id"; one compact JSON line out per input line, in order, "id" echoed (null when
- *    absent). A bad line gets {"id":..., "error":{"code":"bad_request","message":...}} and the
- *    next line is still diagnosed. Every answer line carries "status" ("diagnosed", "invalid"
- *    or "failed"), written by the same function as the HTTP batch's items
- *    (diag_batch_item_append), so a script tells a platform error from a bad line without
- *    guessing. Lines are streamed in chunks through a bounded ring
- *    and diagnosed on --threads workers (default: one per online core), each with its own
- *    td_ctx and diag_result; a writer emits the chunks strictly in input order, so the output
- *    is byte for byte that of one thread, and memory stays flat on millions of lines (see
- *    "The batch pipeline" below). A line longer than BATCH_LINE_MAX is answered with an error
- *    and skipped, never buffered. --summary prints only id, verdict, cause, code, hints,
- *    warnings, expires_at (details are not even formatted). Answer lines, full or summary, are
- *    written directly, not built as JSON values. One output line per input line, blank ones
- *    included (an invalid line saying so: a script pairs lines by position); a UTF-8 byte order
- *    mark before the first line is skipped (editors on Windows write one). Exit status 0 when
- *    every line was processed (whatever the verdicts, bad lines included), 1 when --fail-on
- *    names a verdict (or "invalid") that a line got, 64 for bad usage, 70 when input, output or
- *    the project store fails (the lines affected still get an error line); 70 wins over 1.
+ *  - batch (--batch FILE|-): JSON lines in, one JSON line out per input line, in order,
+ *    diagnosed on --threads workers (diagnose_batch.c).
  *
  * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
  * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
@@ -44,52 +28,22 @@
  * run fails (70) naming the path it looked for -- answering "project unknown" for a project that
  * is merely stored elsewhere would be wrong. --no-db asks for no store: every project unknown.
  */
-#include "tdcli.h"
-#include "tddb.h"
-#include "tddiag.h"
+#include "diagnose_internal.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define PROJECT_FILE_MAX (64u << 20) /* a project file larger than this is refused */
-#define BATCH_LINE_MAX (1u << 20)    /* longest batch line accepted */
-#define THREADS_MAX 64               /* most --threads accepted */
 
 /* ---- Projects -------------------------------------------------------------------------- */
-
-#define DB_CACHE_SLOTS 256 /* configurations kept per thread when reading a database */
-#define DB_CACHE_PROBES 8  /* slots tried from an App ID's home slot */
-
-/* One configuration read from the database (or the fact that there is none). */
-typedef struct {
-    bool used, found;
-    diag_project project;
-} cached_project;
-
-/* Where configurations come from: a sorted array loaded from --project, or a database. */
-typedef struct {
-    diag_project *list; /* sorted by app_id */
-    size_t count;
-    tdb *db;
-    /* With a database: DB_CACHE_SLOTS pointers, open addressing by App ID, entries allocated
-     * on first use (so memory follows the number of App IDs seen, at most DB_CACHE_SLOTS).
-     * Reading a configuration costs a SQL query (and takes SQLite's process-wide locks, which
-     * stop threads from scaling), while a batch cycles through a few App IDs; so a run reads
-     * each App ID from the database about once per thread and judges every later line against
-     * that reading. */
-    cached_project **cache;
-    cli_report *report; /* single diagnoses: where a store failure is kept (batch: NULL) */
-} project_source;
 
 static int project_cmp(const void *a, const void *b) {
     return strcmp(((const diag_project *)a)->app_id, ((const diag_project *)b)->app_id);
 }
 
 /* Loads --project FILE: one configuration or an array. false (message printed) on error. */
-static bool load_project_file(cli_report *r, const char *path, project_source *src) {
+static bool load_project_file(cli_report *r, const char *path, cli_project_source *src) {
     size_t len;
     char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text)
@@ -136,8 +90,8 @@ static bool load_project_file(cli_report *r, const char *path, project_source *s
 
 /* Opens an existing database; never creates one. *missing tells a missing file from a broken
  * one (message printed only when report_missing or the file exists). */
-static bool open_db(cli_report *r, const char *path, const char *key_file, project_source *src,
-                    bool report_missing, bool *missing) {
+bool cli_project_source_open_db(cli_report *r, const char *path, const char *key_file,
+                                cli_project_source *src, bool report_missing, bool *missing) {
     char err[512];
     src->db = tdb_open_readonly(path, key_file, TDB_KEY_REQUIRED, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
@@ -161,10 +115,10 @@ static size_t app_id_slot(const char *app_id) {
 
 /* The cache entry of app_id: its own, else a free one near its home slot (allocated), else the
  * home slot's (replaced). NULL when out of memory. */
-static cached_project *cache_entry(project_source *src, const char *app_id) {
+static cli_cached_project *cache_entry(cli_project_source *src, const char *app_id) {
     size_t home = app_id_slot(app_id);
     for (size_t i = 0; i < DB_CACHE_PROBES; i++) {
-        cached_project **slot = &src->cache[(home + i) % DB_CACHE_SLOTS];
+        cli_cached_project **slot = &src->cache[(home + i) % DB_CACHE_SLOTS];
         if (!*slot) {
             *slot = calloc(1, sizeof **slot);
             return *slot;
@@ -178,8 +132,8 @@ static cached_project *cache_entry(project_source *src, const char *app_id) {
 
 /* The configuration of app_id (exact match), or NULL when unknown. *failed is set on a
  * storage error (message printed). */
-static const diag_project *project_lookup(project_source *src, const char *app_id, size_t len,
-                                          bool *failed) {
+const diag_project *cli_project_lookup(cli_project_source *src, const char *app_id, size_t len,
+                                       bool *failed) {
     *failed = false;
     if (len != TD_CERT_LEN || memchr(app_id, '\0', len))
         return NULL; /* a stored App ID is always 32 characters */
@@ -193,7 +147,7 @@ static const diag_project *project_lookup(project_source *src, const char *app_i
     }
     if (!src->db)
         return NULL;
-    cached_project *e = cache_entry(src, key);
+    cli_cached_project *e = cache_entry(src, key);
     if (!e) {
         cli_fail(src->report, "internal_error", "out of memory");
         *failed = true;
@@ -221,7 +175,7 @@ static const diag_project *project_lookup(project_source *src, const char *app_i
 }
 
 /* Closes the database and forgets the cached configurations (certificates: wiped first). */
-static void project_source_close_db(project_source *src) {
+void cli_project_source_close_db(cli_project_source *src) {
     for (size_t i = 0; src->cache && i < DB_CACHE_SLOTS; i++)
         if (src->cache[i]) {
             explicit_bzero(src->cache[i], sizeof *src->cache[i]);
@@ -234,26 +188,12 @@ static void project_source_close_db(project_source *src) {
     src->db = NULL;
 }
 
-static void project_source_free(project_source *src) {
+void cli_project_source_free(cli_project_source *src) {
     free(src->list);
-    project_source_close_db(src);
+    cli_project_source_close_db(src);
 }
 
 /* ---- Options --------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *app_id, *service, *channel, *uid, *account, *role, *platform, *at, *sdk_version;
-    const char *project_file, *db_path, *key_file, *batch, *threads_arg, *server_arg;
-    const char *fail_on_arg, *token_arg;
-    const char *server; /* the service to ask (--server or $TOKENDOCTOR_SERVER), or NULL */
-    unsigned threads;   /* --threads N, 0 = the number of online cores */
-    unsigned fail_on;   /* --fail-on: bits (1u << diag_verdict), FAIL_ON_INVALID */
-    bool json, no_token, summary, no_db, help;
-    bool any_join_flag; /* a flag that describes a single join (not allowed with --batch) */
-    cli_report *report; /* the run's failures, for --json */
-} options;
-
-#define FAIL_ON_INVALID (1u << 8) /* --fail-on invalid: a line that was not diagnosed */
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -401,7 +341,7 @@ static bool parse_fail_on(const char *list, unsigned *out) {
 }
 
 /* The store options against --server: the service has the projects. */
-static bool check_server(options *o) {
+static bool check_server(cli_diag_opts *o) {
     /* An explicit local store wins over $TOKENDOCTOR_SERVER; it conflicts with --server. */
     bool local = o->project_file || o->db_path || o->key_file || o->no_db;
     if (o->server_arg && local) {
@@ -424,7 +364,7 @@ static bool check_server(options *o) {
 }
 
 /* Parses the command line; false (message reported) on bad usage. */
-static bool parse_options(int argc, char **argv, options *o, cli_report *report) {
+static bool parse_options(int argc, char **argv, cli_diag_opts *o, cli_report *report) {
     memset(o, 0, sizeof *o);
     o->report = report;
     /* Where each valued option goes, in the order of its val (OPT_APP_ID .. OPT_FAIL_ON). */
@@ -533,7 +473,7 @@ static bool parse_options(int argc, char **argv, options *o, cli_report *report)
  * default database). A missing database is an error, not an empty one: diagnosing must never
  * create one.
  * *status receives the exit status to use on failure. */
-static bool open_projects(const options *o, project_source *src, int *status) {
+bool cli_project_source_open(const cli_diag_opts *o, cli_project_source *src, int *status) {
     memset(src, 0, sizeof *src);
     src->report = o->batch ? NULL : o->report; /* batch workers are threads: stderr only */
     *status = CLI_EXIT_USAGE;
@@ -541,7 +481,7 @@ static bool open_projects(const options *o, project_source *src, int *status) {
         return load_project_file(o->report, o->project_file, src);
     bool missing = false;
     if (o->db_path) {
-        if (open_db(o->report, o->db_path, o->key_file, src, true, &missing))
+        if (cli_project_source_open_db(o->report, o->db_path, o->key_file, src, true, &missing))
             return true;
         *status = missing ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         return false;
@@ -549,7 +489,8 @@ static bool open_projects(const options *o, project_source *src, int *status) {
     if (o->no_db)
         return true;
     /* The default database: a missing one is an error, said once with the path looked for. */
-    if (open_db(o->report, tdb_default_path(), o->key_file, src, false, &missing))
+    if (cli_project_source_open_db(o->report, tdb_default_path(), o->key_file, src, false,
+                                   &missing))
         return true;
     if (missing)
         cli_fail(o->report, "internal_error",
@@ -564,7 +505,7 @@ static bool open_projects(const options *o, project_source *src, int *status) {
 
 /* Fills req from the flags, without the token (read_token comes after: a bad flag is reported
  * before standard input is read); false (reported, exit 64) on a bad value. */
-static bool request_from_options(const options *o, diag_request *req) {
+static bool request_from_options(const cli_diag_opts *o, diag_request *req) {
     cli_report *r = o->report;
     memset(req, 0, sizeof *req);
     if (!o->app_id) {
@@ -628,7 +569,7 @@ static bool request_from_options(const options *o, diag_request *req) {
  * the argument as given, "" or --no-token for none, "-" -- or no argument when standard input
  * is not a terminal -- for standard input, where nothing at all is an error. false (reported,
  * exit 64) otherwise. */
-static bool read_token(const options *o, char **token, size_t *len) {
+static bool read_token(const cli_diag_opts *o, char **token, size_t *len) {
     *token = NULL;
     *len = 0;
     if (o->no_token)
@@ -670,7 +611,7 @@ static int exit_status_of(diag_verdict v) {
 
 /* Prints r (--json: doc, the diagnosis document, when given, else r's own) and returns the exit
  * status of its verdict. */
-static int print_result(const options *o, const diag_result *r, json_t *doc) {
+static int print_result(const cli_diag_opts *o, const diag_result *r, json_t *doc) {
     bool ok;
     if (o->json) {
         ok = cli_answer(o->report, doc ? json_incref(doc) : diag_result_to_json(r));
@@ -684,13 +625,14 @@ static int print_result(const options *o, const diag_result *r, json_t *doc) {
 }
 
 /* The diagnosis by the local engine, against the project source src. */
-static int diagnose_local(const options *o, project_source *src, const diag_request *req) {
+static int diagnose_local(const cli_diag_opts *o, cli_project_source *src,
+                          const diag_request *req) {
     int status = CLI_EXIT_INTERNAL;
     bool failed;
     const char *key;
     size_t key_len;
     diag_request_project_key(req, &key, &key_len);
-    const diag_project *p = project_lookup(src, key, key_len, &failed);
+    const diag_project *p = cli_project_lookup(src, key, key_len, &failed);
     td_ctx *ctx = failed ? NULL : td_ctx_new();
     diag_result *r = ctx ? malloc(sizeof *r) : NULL;
     if (!failed && (!ctx || !r))
@@ -706,7 +648,7 @@ static int diagnose_local(const options *o, project_source *src, const diag_requ
 
 /* The diagnosis by the service at o->server: POST /v1/diagnose with the same request, its
  * answer printed as a local one would be. */
-static int diagnose_remote(const options *o, const diag_request *req) {
+static int diagnose_remote(const cli_diag_opts *o, const diag_request *req) {
     json_t *body = diag_request_to_json(req);
     if (!body) {
         cli_fail(o->report, "bad_request",
@@ -739,17 +681,17 @@ static int diagnose_remote(const options *o, const diag_request *req) {
 
 /* The flags, then the project store (a bad --db or --project is said before standard input is
  * read), then the token. */
-static int diagnose_one(const options *o) {
+static int diagnose_one(const cli_diag_opts *o) {
     diag_request req;
     if (!request_from_options(o, &req))
         return CLI_EXIT_USAGE;
-    project_source src;
+    cli_project_source src;
     memset(&src, 0, sizeof src);
     int status = CLI_EXIT_USAGE;
     char *token = NULL;
     size_t token_len = 0;
     char err[256];
-    if (!o->server && !open_projects(o, &src, &status)) {
+    if (!o->server && !cli_project_source_open(o, &src, &status)) {
         /* status set */
     } else if (!read_token(o, &token, &token_len)) {
         status = CLI_EXIT_USAGE;
@@ -765,600 +707,12 @@ static int diagnose_one(const options *o) {
         }
     }
     free(token);
-    project_source_free(&src);
-    return status;
-}
-
-/* ---- Batch ------------------------------------------------------------------------------ */
-
-/* The batch pipeline.
- *
- * Input is cut into chunks of whole lines (at most CHUNK_LINES lines or about CHUNK_BYTES
- * bytes; line numbers kept). A chunk is the unit of work: one thread
- * diagnoses every line of it into the chunk's own output buffer, exactly as the sequential
- * loop would, so a chunk's output does not depend on which thread made it.
- *
- * With --threads 1 one thread reads a chunk, diagnoses it and writes it, in turn. With N > 1
- * the calling thread reads, N workers diagnose and one writer thread writes chunks strictly in
- * the order they were read. Chunks live in a ring of 2N + 2 slots: the reader may not refill a
- * slot before the writer has written what was in it, so at most that many chunks are in flight
- * and memory stays flat however long the input is (each slot's buffers only grow to the
- * largest chunk seen). Every worker has its own td_ctx, diag_result and project source (a
- * --project list is shared read-only; a database handle is one per worker, as tdb handles
- * are used by one thread at a time). */
-
-#define CHUNK_LINES 512
-#define CHUNK_BYTES (128u << 10)
-#define READ_BLOCK (256u << 10)
-
-/* ---- Reading lines -------------------------------------------------------------------- */
-
-/* Reads the input with read(2) into one buffer large enough for the longest accepted line plus
- * a read block; lines are handed out in place. A longer line is skipped to its end and reported
- * as too long, never buffered. */
-typedef struct {
-    int fd;
-    char *buf;
-    size_t cap, pos, len;
-    bool eof, failed;
-    unsigned long lineno; /* of the last line returned */
-} line_reader;
-
-static bool reader_init(line_reader *r, FILE *in) {
-    memset(r, 0, sizeof *r);
-    r->fd = fileno(in);
-    r->cap = BATCH_LINE_MAX + 1 + READ_BLOCK;
-    r->buf = malloc(r->cap);
-    return r->buf != NULL;
-}
-
-/* Moves the unread bytes to the front and reads more after them. */
-static void reader_fill(line_reader *r) {
-    if (r->pos > 0) {
-        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
-        r->len -= r->pos;
-        r->pos = 0;
-    }
-    while (r->len < r->cap) {
-        ssize_t got = read(r->fd, r->buf + r->len, r->cap - r->len);
-        if (got > 0) {
-            r->len += (size_t)got;
-            return;
-        }
-        if (got < 0 && errno == EINTR)
-            continue;
-        r->failed = got < 0;
-        r->eof = true;
-        return;
-    }
-}
-
-/* Drops input up to and including the next newline (the rest of a line too long to keep). */
-static void reader_skip_line(line_reader *r) {
-    for (;;) {
-        char *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
-        if (nl) {
-            r->pos = (size_t)(nl - r->buf) + 1;
-            return;
-        }
-        r->pos = r->len = 0;
-        if (r->eof)
-            return;
-        reader_fill(r);
-    }
-}
-
-/* The next line (without its newline and one trailing '\r', the first without a byte order
- * mark), valid until the next call; false at end of input. A line longer than BATCH_LINE_MAX
- * bytes comes back with *too_long and no text. */
-static bool reader_next(line_reader *r, const char **line, size_t *len, bool *too_long) {
-    *too_long = false;
-    for (;;) {
-        char *start = r->buf + r->pos;
-        size_t avail = r->len - r->pos;
-        char *nl = memchr(start, '\n', avail);
-        size_t n;
-        if (nl) {
-            n = (size_t)(nl - start);
-            r->pos += n + 1;
-        } else if (avail > BATCH_LINE_MAX) {
-            reader_skip_line(r);
-            n = avail; /* only its length matters: it is too long */
-        } else if (r->eof) {
-            if (avail == 0)
-                return false;
-            n = avail; /* the last line has no newline */
-            r->pos = r->len;
-        } else {
-            reader_fill(r);
-            continue;
-        }
-        r->lineno++;
-        if (n > BATCH_LINE_MAX) {
-            *too_long = true;
-            *line = NULL;
-            *len = 0;
-            return true;
-        }
-        if (n > 0 && start[n - 1] == '\r')
-            n--;
-        if (r->lineno == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) {
-            start += 3; /* a UTF-8 byte order mark: not part of the first line's JSON */
-            n -= 3;
-        }
-        *line = start;
-        *len = n;
-        return true;
-    }
-}
-
-static bool blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return false;
-    return true;
-}
-
-/* ---- Chunks ----------------------------------------------------------------------------- */
-
-typedef struct {
-    size_t off, len; /* in the chunk's input buffer */
-    unsigned long lineno;
-    bool too_long;
-} batch_line;
-
-typedef struct {
-    char *in; /* the lines' bytes, back to back */
-    size_t in_len, in_cap;
-    batch_line lines[CHUNK_LINES];
-    size_t nlines;
-    char *out; /* the answers, one line each */
-    size_t out_len, out_cap;
-    bool store_failed; /* a line could not be judged: the run ends with status 70 */
-    bool no_memory;    /* an answer could not be made: the run ends with status 70 */
-    unsigned seen;     /* the verdicts answered (1u << diag_verdict) and FAIL_ON_INVALID */
-    bool done;         /* threaded: diagnosed, waiting for the writer (under the mutex) */
-} batch_chunk;
-
-static void chunk_free(batch_chunk *c) {
-    free(c->in);
-    free(c->out);
-}
-
-/* Fills c with the next lines of input (blank ones too: each gets its answer). false when there
- * were none. */
-static bool chunk_fill(batch_chunk *c, line_reader *r) {
-    c->in_len = c->nlines = c->out_len = 0;
-    c->store_failed = c->no_memory = false;
-    c->seen = 0;
-    const char *text;
-    size_t n;
-    bool too_long;
-    while (c->nlines < CHUNK_LINES && c->in_len < CHUNK_BYTES &&
-           reader_next(r, &text, &n, &too_long)) {
-        if (c->in_len + n > c->in_cap) {
-            size_t cap = c->in_len + n > CHUNK_BYTES ? c->in_len + n : CHUNK_BYTES;
-            char *grown = realloc(c->in, cap);
-            if (!grown) { /* the line is lost: the run ends with status 70 */
-                c->no_memory = true;
-                continue;
-            }
-            c->in = grown;
-            c->in_cap = cap;
-        }
-        if (n > 0)
-            memcpy(c->in + c->in_len, text, n);
-        c->lines[c->nlines++] = (batch_line){c->in_len, n, r->lineno, too_long};
-        c->in_len += n;
-    }
-    return c->nlines > 0 || c->no_memory;
-}
-
-/* Makes room for need more output bytes. */
-static bool out_reserve(batch_chunk *c, size_t need) {
-    if (c->out_cap - c->out_len >= need)
-        return true;
-    size_t cap = c->out_cap ? c->out_cap : 4096;
-    while (cap - c->out_len < need)
-        cap *= 2;
-    char *grown = realloc(c->out, cap);
-    if (!grown)
-        return false;
-    c->out = grown;
-    c->out_cap = cap;
-    return true;
-}
-
-/* Ends the answer line the batch item writer just appended (ok), or drops it whole (the writers
- * leave out_len where it was when out of memory): never half a line. */
-static bool out_newline(batch_chunk *c, bool ok, size_t start) {
-    if (ok && out_reserve(c, 1)) {
-        c->out[c->out_len++] = '\n';
-        return true;
-    }
-    c->out_len = start;
-    return false;
-}
-
-/* A line that was not diagnosed: {"id", "status", "error": {"code", "message"}}, the request's
- * fault (invalid) or not (failed). */
-static bool out_error(batch_chunk *c, json_t *id, diag_item_status st, const char *code,
-                      const char *msg) {
-    size_t start = c->out_len;
-    if (st == DIAG_ITEM_INVALID)
-        c->seen |= FAIL_ON_INVALID;
-    bool ok = diag_batch_error_append(id, st, code, msg, &c->out, &c->out_len, &c->out_cap);
-    return out_newline(c, ok, start);
-}
-
-/* A diagnosed line: {"id", "status": "diagnosed", ...the diagnosis or its summary}, written
- * directly (no jansson tree) by the writer the HTTP batch uses too. */
-static bool out_answer(batch_chunk *c, json_t *id, const diag_result *r, bool summary) {
-    size_t start = c->out_len;
-    c->seen |= 1u << r->verdict;
-    bool ok = diag_batch_item_append(id, r, summary, &c->out, &c->out_len, &c->out_cap);
-    return out_newline(c, ok, start);
-}
-
-/* ---- Diagnosing a chunk ------------------------------------------------------------------- */
-
-/* What one diagnosing thread owns. */
-typedef struct {
-    bool summary;
-    diag_options opts;
-    project_source *src; /* own_src, or the caller's for the first worker */
-    project_source own_src;
-    td_ctx *ctx;
-    diag_result *r;
-    pthread_t thread;
-    struct batch_pipe *pipe;
-} batch_worker;
-
-/* Answers one line into c. false when the answer could not be made (out of memory). */
-static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) {
-    char msg[320];
-    const char *text = c->in + l->off;
-    if (l->too_long) {
-        snprintf(msg, sizeof msg, "line %lu: longer than %u bytes", l->lineno, BATCH_LINE_MAX);
-        return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
-    }
-    if (blank(text, l->len)) {
-        snprintf(msg, sizeof msg, "line %lu: empty (each line must be one JSON object)", l->lineno);
-        return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
-    }
-    json_error_t jerr;
-    json_t *obj = json_loadb(text, l->len, 0, &jerr);
-    json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
-    diag_request req;
-    char err[256];
-    bool ok;
-    if (!obj && json_error_code(&jerr) == json_error_invalid_utf8) {
-        /* As the HTTP API says of a body: not "invalid JSON", which sends one looking for a
-         * missing brace. */
-        snprintf(msg, sizeof msg, "line %lu: not valid UTF-8 (JSON text is UTF-8)", l->lineno);
-        ok = out_error(c, NULL, DIAG_ITEM_INVALID, "invalid_utf8", msg);
-    } else if (!obj) {
-        /* Not jerr.text: it may quote the input ("near '...'"), a token perhaps. */
-        snprintf(msg, sizeof msg,
-                 "line %lu: invalid JSON at column %d (each line must be one JSON object)",
-                 l->lineno, jerr.column);
-        ok = out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
-    } else if (!diag_request_from_json(obj, cli_now(), &req, err, sizeof err)) {
-        snprintf(msg, sizeof msg, "line %lu: %s", l->lineno, err);
-        ok = out_error(c, id, DIAG_ITEM_INVALID, "bad_request", msg);
-    } else {
-        bool db_failed;
-        const char *key;
-        size_t key_len;
-        diag_request_project_key(&req, &key, &key_len);
-        const diag_project *p = project_lookup(w->src, key, key_len, &db_failed);
-        if (db_failed) {
-            snprintf(msg, sizeof msg, "line %lu: the project store failed", l->lineno);
-            ok = out_error(c, id, DIAG_ITEM_FAILED, "store_unavailable", msg);
-            c->store_failed = true;
-        } else {
-            diag_run(w->ctx, &req, p, &w->opts, w->r);
-            ok = out_answer(c, id, w->r, w->summary);
-        }
-    }
-    json_decref(obj);
-    return ok;
-}
-
-static void diagnose_chunk(batch_worker *w, batch_chunk *c) {
-    for (size_t i = 0; i < c->nlines && !c->no_memory; i++)
-        if (!diagnose_line(w, c, &c->lines[i]))
-            c->no_memory = true;
-}
-
-/* Prepares a worker; the first one (shared) uses the caller's project source, the others open
- * their own database handle or share the --project list. false (message printed) on failure. */
-static bool worker_init(batch_worker *w, const options *o, project_source *main_src, bool shared) {
-    memset(w, 0, sizeof *w);
-    w->summary = o->summary;
-    w->opts.skip_details = o->summary;
-    w->src = main_src;
-    if (!shared) {
-        w->src = &w->own_src;
-        w->own_src.list = main_src->list;
-        w->own_src.count = main_src->count;
-        if (main_src->db) {
-            bool missing = false;
-            if (!open_db(NULL, tdb_path(main_src->db), o->key_file, &w->own_src, true, &missing))
-                return false;
-        }
-    }
-    w->ctx = td_ctx_new();
-    w->r = malloc(sizeof *w->r);
-    if (!w->ctx || !w->r) {
-        cli_error("out of memory");
-        return false;
-    }
-    return true;
-}
-
-static void worker_free(batch_worker *w) {
-    if (w->src == &w->own_src) /* the list belongs to the caller's source */
-        project_source_close_db(&w->own_src);
-    td_ctx_free(w->ctx);
-    free(w->r);
-}
-
-/* ---- Writing ------------------------------------------------------------------------------ */
-
-/* What the run has seen so far, for its exit status. */
-typedef struct {
-    bool write_failed, store_failed, internal_error; /* internal: out of memory, thread setup */
-    unsigned seen; /* the verdicts answered and FAIL_ON_INVALID, for --fail-on */
-} batch_outcome;
-
-/* Writes a diagnosed chunk. false on an output error (message printed). */
-static bool chunk_write(batch_chunk *c, batch_outcome *res) {
-    res->store_failed |= c->store_failed;
-    res->seen |= c->seen;
-    if (c->no_memory && !res->internal_error) {
-        cli_error("out of memory: some batch lines were not answered");
-        res->internal_error = true;
-    }
-    if (c->out_len > 0 && fwrite(c->out, 1, c->out_len, stdout) != c->out_len) {
-        cli_error("cannot write to standard output");
-        res->write_failed = true;
-        return false;
-    }
-    return true;
-}
-
-/* ---- Sequential run (--threads 1) -------------------------------------------------------- */
-
-static void batch_sequential(const options *o, project_source *src, line_reader *rd,
-                             batch_outcome *res) {
-    batch_worker w;
-    batch_chunk c = {0};
-    if (worker_init(&w, o, src, true)) {
-        while (chunk_fill(&c, rd)) {
-            diagnose_chunk(&w, &c);
-            if (!chunk_write(&c, res))
-                break;
-        }
-    } else {
-        res->internal_error = true;
-    }
-    worker_free(&w);
-    chunk_free(&c);
-}
-
-/* ---- Threaded run ------------------------------------------------------------------------- */
-
-/* Chunk seq lives in slots[seq % nslots]. The reader fills seq == filled once the writer has
- * written seq - nslots; workers take taken < filled in turn; the writer writes written when
- * its slot is done. All counters and done flags are guarded by mu. */
-typedef struct batch_pipe {
-    pthread_mutex_t mu;
-    pthread_cond_t slot_free; /* the writer wrote a chunk */
-    pthread_cond_t work;      /* a chunk was filled, or input ended, or stop */
-    pthread_cond_t done;      /* a chunk was diagnosed, or input ended, or stop */
-    batch_chunk *slots;
-    size_t nslots;
-    unsigned long filled, taken, written;
-    bool input_done;   /* no chunk after `filled` */
-    bool stop;         /* output failed: everyone ends */
-    batch_outcome res; /* the writer's, read after it is joined */
-} batch_pipe;
-
-static void *worker_main(void *arg) {
-    batch_worker *w = arg;
-    batch_pipe *p = w->pipe;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (!p->stop && p->taken == p->filled && !p->input_done)
-            pthread_cond_wait(&p->work, &p->mu);
-        if (p->stop || p->taken == p->filled)
-            break;
-        batch_chunk *c = &p->slots[p->taken++ % p->nslots];
-        pthread_mutex_unlock(&p->mu);
-        diagnose_chunk(w, c);
-        pthread_mutex_lock(&p->mu);
-        c->done = true;
-        pthread_cond_signal(&p->done);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-static void *writer_main(void *arg) {
-    batch_pipe *p = arg;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        batch_chunk *c = &p->slots[p->written % p->nslots];
-        while (!p->stop && !(p->written < p->filled && c->done) &&
-               !(p->input_done && p->written == p->filled))
-            pthread_cond_wait(&p->done, &p->mu);
-        if (p->stop || p->written == p->filled)
-            break;
-        pthread_mutex_unlock(&p->mu);
-        bool ok = chunk_write(c, &p->res);
-        pthread_mutex_lock(&p->mu);
-        c->done = false;
-        p->written++;
-        if (!ok) {
-            p->stop = true;
-            pthread_cond_broadcast(&p->work);
-        }
-        pthread_cond_signal(&p->slot_free);
-    }
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-/* The reader: fills slots in order until the input ends or the writer stops. */
-static void pipe_read(batch_pipe *p, line_reader *rd) {
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        while (!p->stop && p->filled - p->written >= p->nslots)
-            pthread_cond_wait(&p->slot_free, &p->mu);
-        bool stop = p->stop;
-        unsigned long seq = p->filled;
-        pthread_mutex_unlock(&p->mu);
-        /* slot seq is the reader's alone until `filled` moves past it */
-        bool more = !stop && chunk_fill(&p->slots[seq % p->nslots], rd);
-        pthread_mutex_lock(&p->mu);
-        if (more) {
-            p->filled++;
-            pthread_cond_signal(&p->work);
-        } else {
-            p->input_done = true;
-            pthread_cond_broadcast(&p->work);
-            pthread_cond_broadcast(&p->done);
-        }
-        pthread_mutex_unlock(&p->mu);
-        if (!more)
-            return;
-    }
-}
-
-/* Runs the pipeline with nthreads workers. false when no thread could be started (nothing was
- * read: the caller runs sequentially instead). */
-static bool batch_threaded(const options *o, project_source *src, line_reader *rd, int nthreads,
-                           batch_outcome *res) {
-    batch_pipe p;
-    memset(&p, 0, sizeof p);
-    p.nslots = 2 * (size_t)nthreads + 2;
-    p.slots = calloc(p.nslots, sizeof *p.slots);
-    batch_worker *w = calloc((size_t)nthreads, sizeof *w);
-    if (!p.slots || !w) {
-        free(p.slots);
-        free(w);
-        return false;
-    }
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.slot_free, NULL);
-    pthread_cond_init(&p.work, NULL);
-    pthread_cond_init(&p.done, NULL);
-    json_object_seed(0); /* before any thread makes a JSON object: the seed is set once */
-
-    int started = 0;
-    bool init_failed = false;
-    pthread_t writer;
-    bool writer_started = pthread_create(&writer, NULL, writer_main, &p) == 0;
-    for (int i = 0; writer_started && i < nthreads; i++) {
-        if (!worker_init(&w[i], o, src, i == 0)) {
-            worker_free(&w[i]);
-            init_failed = true;
-            break;
-        }
-        w[i].pipe = &p;
-        if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0) {
-            worker_free(&w[i]);
-            break;
-        }
-        started++;
-    }
-    bool ran = started > 0 && !init_failed;
-    if (!ran) { /* end the threads that did start without reading anything */
-        pthread_mutex_lock(&p.mu);
-        p.input_done = true;
-        pthread_cond_broadcast(&p.work);
-        pthread_cond_broadcast(&p.done);
-        pthread_mutex_unlock(&p.mu);
-    } else {
-        pipe_read(&p, rd);
-    }
-    for (int i = 0; i < started; i++) {
-        pthread_join(w[i].thread, NULL);
-        worker_free(&w[i]);
-    }
-    if (writer_started)
-        pthread_join(writer, NULL);
-    *res = p.res;
-    if (init_failed)
-        res->internal_error = true; /* message printed by worker_init */
-    for (size_t i = 0; i < p.nslots; i++)
-        chunk_free(&p.slots[i]);
-    pthread_cond_destroy(&p.done);
-    pthread_cond_destroy(&p.work);
-    pthread_cond_destroy(&p.slot_free);
-    pthread_mutex_destroy(&p.mu);
-    free(p.slots);
-    free(w);
-    return ran || init_failed;
-}
-
-/* --threads, or the number of online cores. */
-static int batch_threads(const options *o) {
-    if (o->threads)
-        return (int)o->threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > THREADS_MAX ? THREADS_MAX : (int)n;
-}
-
-static int diagnose_batch(const options *o) {
-    FILE *in = strcmp(o->batch, "-") == 0 ? stdin : fopen(o->batch, "r");
-    if (!in) {
-        cli_fail(o->report, "usage", "--batch %s: cannot open: %s", o->batch, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
-    project_source src;
-    int open_status;
-    if (!open_projects(o, &src, &open_status)) {
-        if (in != stdin)
-            fclose(in);
-        project_source_free(&src);
-        return open_status;
-    }
-    line_reader rd;
-    batch_outcome res = {0};
-    int status = CLI_EXIT_OK;
-    if (!reader_init(&rd, in)) {
-        cli_error("out of memory");
-        status = CLI_EXIT_INTERNAL;
-    } else {
-        int nthreads = batch_threads(o);
-        if (nthreads == 1 || !batch_threaded(o, &src, &rd, nthreads, &res))
-            batch_sequential(o, &src, &rd, &res);
-        if (res.write_failed || res.internal_error) {
-            status = CLI_EXIT_INTERNAL;
-        } else if (rd.failed) {
-            cli_error("--batch %s: read error", o->batch);
-            status = CLI_EXIT_INTERNAL;
-        } else if (res.store_failed) {
-            status = CLI_EXIT_INTERNAL;
-        } else if (res.seen & o->fail_on) {
-            status = CLI_EXIT_FAIL; /* every line answered; a verdict --fail-on names was seen */
-        }
-    }
-    if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
-        cli_error("cannot write to standard output");
-        status = CLI_EXIT_INTERNAL;
-    }
-    free(rd.buf);
-    project_source_free(&src);
-    if (in != stdin)
-        fclose(in);
+    cli_project_source_free(&src);
     return status;
 }
 
 static int diagnose_run(int argc, char **argv, cli_report *report) {
-    options o;
+    cli_diag_opts o;
     if (!parse_options(argc, argv, &o, report)) {
         fprintf(stderr, "(see tokendoctor diagnose --help)\n");
         return CLI_EXIT_USAGE;
@@ -1369,7 +723,7 @@ static int diagnose_run(int argc, char **argv, cli_report *report) {
     }
     if (o.batch) {
         report->json = false; /* the answer is JSON lines: a failure is said on stderr only */
-        return diagnose_batch(&o);
+        return cli_diagnose_batch(&o);
     }
     return diagnose_one(&o);
 }
