@@ -318,6 +318,33 @@ static diag_project *read_put_input(const project_args *a, size_t *count) {
     return read_configurations(a->report, path, count);
 }
 
+/* The store answers with structs; these render them as every front end does (tdproject.h). A
+ * document that cannot be built (out of memory) is a storage failure to the caller. */
+static tdb_status show_doc(tdb *db, const char *app_id, json_t **doc) {
+    diag_project_shown p;
+    tdb_status s = tdb_project_show(db, app_id, &p);
+    *doc = s == TDB_OK ? diag_project_shown_to_json(&p) : NULL;
+    return s == TDB_OK && !*doc ? TDB_ERROR : s;
+}
+
+static tdb_status list_doc(tdb *db, json_t **doc) {
+    diag_project_shown *list = NULL;
+    size_t n = 0;
+    tdb_status s = tdb_project_list(db, &list, &n);
+    *doc = s == TDB_OK ? diag_project_list_to_json(list, n) : NULL;
+    free(list);
+    return s == TDB_OK && !*doc ? TDB_ERROR : s;
+}
+
+static tdb_status history_doc(tdb *db, const char *app_id, json_t **doc) {
+    diag_project_change *log = NULL;
+    size_t n = 0;
+    tdb_status s = tdb_project_history(db, app_id, &log, &n);
+    *doc = s == TDB_OK ? diag_project_history_to_json(log, n) : NULL;
+    free(log);
+    return s == TDB_OK && !*doc ? TDB_ERROR : s;
+}
+
 static int project_put(tdb *db, const project_args *a, diag_project *projects, size_t count) {
     json_t *shown = json_array();
     int exit_code = CLI_EXIT_OK;
@@ -328,7 +355,7 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
         json_t *one = NULL;
         tdb_status s = tdb_project_put(db, &projects[i], actor, &created);
         if (s == TDB_OK) {
-            s = tdb_project_show(db, projects[i].app_id, &one);
+            s = show_doc(db, projects[i].app_id, &one);
         }
         if (s != TDB_OK) {
             exit_code = cli_store_failure(a->report, db, s);
@@ -375,13 +402,13 @@ static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, j
 
 static int project_show(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
-    tdb_status s = tdb_project_show(db, app_id, &doc);
+    tdb_status s = show_doc(db, app_id, &doc);
     return s == TDB_OK ? print_doc(doc, a, print_project) : cli_store_failure(a->report, db, s);
 }
 
 static int project_history(tdb *db, const project_args *a, const char *app_id) {
     json_t *doc = NULL;
-    tdb_status s = tdb_project_history(db, app_id, &doc);
+    tdb_status s = history_doc(db, app_id, &doc);
     return s == TDB_OK ? print_doc(doc, a, print_history) : cli_store_failure(a->report, db, s);
 }
 
@@ -406,7 +433,7 @@ static int project_list(tdb *db, const project_args *a) {
         return CLI_EXIT_USAGE;
     }
     json_t *doc = NULL;
-    tdb_status s = tdb_project_list(db, &doc);
+    tdb_status s = list_doc(db, &doc);
     if (s != TDB_OK) {
         return cli_store_failure(a->report, db, s);
     }

@@ -9,8 +9,9 @@
  * before it reaches SQLite; the log holds only fingerprints.
  *
  * The log entry stores two snapshots (before/after: mode, flags, names, fingerprints) and the
- * list of fields that differ, computed here once, so that `project history` and the HTTP
- * history endpoint just read it back.
+ * list of fields that differ, in the JSON the project library writes (tdproject.h). Reading
+ * returns structs (diag_project_shown, diag_project_change), never a document: `project show|
+ * list|history` and the HTTP routes render them with the project library, in one place.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,8 +59,16 @@ static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int c
     return TDB_OK;
 }
 
+/* Stored text into dst (cap bytes, cut to fit), valid UTF-8 as diag_project_shown promises its
+ * text: bytes of a damaged value become '?', as tdbi_json_text shows them. */
 static void set_text(char *dst, size_t cap, const unsigned char *src) {
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
+    size_t len = strlen(dst);
+    json_t *s = tdbi_json_text(dst, len);
+    if (s && json_string_length(s) == len) {
+        memcpy(dst, json_string_value(s), len);
+    }
+    json_decref(s);
 }
 
 /* ---- Reading --------------------------------------------------------------------------------- */
@@ -176,21 +185,15 @@ tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
     return status;
 }
 
-/* The fingerprint of the "primary" or "secondary" certificate in a log snapshot; NULL when the
- * snapshot has none. Borrowed from snap. */
-static const char *snapshot_fingerprint(json_t *snap, const char *slot) {
-    const char *fp = json_string_value(json_object_get(json_object_get(snap, slot), "fingerprint"));
-    return fp && strlen(fp) == 8 ? fp : NULL;
-}
-
-/* The newest log snapshot ("after") of app_id, or NULL (message recorded). */
-static json_t *latest_snapshot(tdb *db, const char *app_id) {
+/* The newest log snapshot ("after") of app_id into out. TDB_DECRYPT (message recorded) when
+ * there is none to read: without the key file nothing else names the certificates. */
+static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_shown *out) {
     sqlite3_stmt *st = tdbi_prepare(db,
                                     "SELECT after FROM config_log WHERE app_id = ? ORDER BY id "
                                     "DESC LIMIT 1",
                                     "reading the configuration log");
     if (!st) {
-        return NULL;
+        return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     json_t *snap = NULL;
@@ -198,16 +201,19 @@ static json_t *latest_snapshot(tdb *db, const char *app_id) {
         snap = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
     }
     sqlite3_finalize(st);
-    if (!snap) {
+    bool ok = snap && diag_project_snapshot_from_json(snap, out);
+    json_decref(snap);
+    if (!ok) {
         tdbi_fail(db, "project %s: no fingerprints stored: the key file %s is needed", app_id,
                   db->key_file);
+        return TDB_DECRYPT;
     }
-    return snap;
+    return TDB_OK;
 }
 
-/* Sets the retired fingerprints of show (newest DIAG_RETIRED_MAX, most recent last, as
- * fill_retired keeps them) from their stored column. */
-static tdb_status stored_retired(tdb *db, const char *app_id, json_t *show) {
+/* The retired fingerprints of out (newest DIAG_RETIRED_MAX, most recent last, as fill_retired
+ * keeps them) from their stored column. */
+static tdb_status stored_retired(tdb *db, const char *app_id, diag_project_shown *out) {
     sqlite3_stmt *st = tdbi_prepare(
         db,
         "SELECT fingerprint FROM (SELECT id, fingerprint FROM retired_certificates WHERE app_id "
@@ -217,24 +223,21 @@ static tdb_status stored_retired(tdb *db, const char *app_id, json_t *show) {
         return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    json_t *list = json_array();
+    out->retired_count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_array_append_new(list, json_string((const char *)sqlite3_column_text(st, 0)));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->retired_count < DIAG_RETIRED_MAX) {
+        set_text(out->retired[out->retired_count++], sizeof out->retired[0],
+                 sqlite3_column_text(st, 0));
     }
-    tdb_status status =
-        rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "reading retired certificates");
+    tdb_status status = rc == SQLITE_DONE || rc == SQLITE_ROW
+                            ? TDB_OK
+                            : tdbi_sql_fail(db, "reading retired certificates");
     sqlite3_finalize(st);
-    json_object_set_new(show, "retired_certificates", list);
     return status;
 }
 
-/* tdb_project_show on a connection without the key file: the same document, with nothing
- * decrypted. The row gives the name, the flags and which certificates exist; the fingerprints
- * of the current certificates are those of the log snapshot written in the same transaction as
- * the row (tdb_project_put logs the configuration it stored), the retired ones have their own
- * column. */
-static tdb_status show_stored(tdb *db, const char *app_id, json_t **out) {
+/* The row of app_id as shown, without fingerprints: name, flags, which certificates exist. */
+static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *out) {
     sqlite3_stmt *st = tdbi_prepare(db,
                                     "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
                                     "secondary_cert IS NOT NULL, secondary_enabled, "
@@ -245,21 +248,20 @@ static tdb_status show_stored(tdb *db, const char *app_id, json_t **out) {
         return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    diag_project p;
-    memset(&p, 0, sizeof p);
-    int64_t created = 0, updated = 0;
+    memset(out, 0, sizeof *out);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        set_text(p.app_id, sizeof p.app_id, (const unsigned char *)app_id);
-        set_text(p.name, sizeof p.name, sqlite3_column_text(st, 0));
-        p.primary.present = sqlite3_column_int(st, 1) != 0;
-        p.primary.enabled = sqlite3_column_int(st, 2) != 0;
-        p.secondary.present = sqlite3_column_int(st, 3) != 0;
-        p.secondary.enabled = sqlite3_column_int(st, 4) != 0;
-        p.no_certificate = sqlite3_column_int(st, 5) != 0;
-        p.cohost_auth = sqlite3_column_int(st, 6) != 0;
-        created = sqlite3_column_int64(st, 7);
-        updated = sqlite3_column_int64(st, 8);
+        set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
+        set_text(out->name, sizeof out->name, sqlite3_column_text(st, 0));
+        out->primary.present = sqlite3_column_int(st, 1) != 0;
+        out->primary.enabled = sqlite3_column_int(st, 2) != 0;
+        out->secondary.present = sqlite3_column_int(st, 3) != 0;
+        out->secondary.enabled = sqlite3_column_int(st, 4) != 0;
+        out->no_certificate = sqlite3_column_int(st, 5) != 0;
+        out->cohost_auth = sqlite3_column_int(st, 6) != 0;
+        out->has_times = true;
+        out->created_at = sqlite3_column_int64(st, 7);
+        out->updated_at = sqlite3_column_int64(st, 8);
     }
     tdb_status status = rc == SQLITE_ROW    ? TDB_OK
                         : rc == SQLITE_DONE ? TDB_NOT_FOUND
@@ -268,44 +270,46 @@ static tdb_status show_stored(tdb *db, const char *app_id, json_t **out) {
     if (status == TDB_NOT_FOUND) {
         tdbi_fail(db, "project %s not found", app_id);
     }
-    if (status != TDB_OK) {
-        return status;
-    }
-    json_t *snap = latest_snapshot(db, app_id);
-    json_t *show = snap ? diag_project_to_json(&p) : NULL;
-    static const char *const slots[] = {"primary", "secondary"};
-    const bool present[] = {p.primary.present, p.secondary.present};
-    status = !snap ? TDB_DECRYPT : show ? TDB_OK : TDB_ERROR;
-    if (snap && !show) {
+    return status;
+}
+
+/* tdb_project_show on a connection without the key file: the same answer, with nothing
+ * decrypted. The row gives the name, the flags and which certificates exist; the fingerprints
+ * of the current certificates are those of the log snapshot written in the same transaction as
+ * the row (tdb_project_put logs the configuration it stored), the retired ones have their own
+ * column. */
+static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *out) {
+    tdb_status status = stored_row(db, app_id, out);
+    diag_project_shown *snap = status == TDB_OK ? malloc(sizeof *snap) : NULL;
+    if (status == TDB_OK && !snap) {
         tdbi_fail(db, "out of memory");
+        status = TDB_ERROR;
     }
+    if (status == TDB_OK) {
+        status = latest_snapshot(db, app_id, snap);
+    }
+    static const char *const slots[] = {"primary", "secondary"};
+    diag_cert_shown *mine[] = {&out->primary, &out->secondary};
     for (int i = 0; i < 2 && status == TDB_OK; i++) {
-        const char *fp = snapshot_fingerprint(snap, slots[i]);
-        if (present[i] && !fp) {
+        const diag_cert_shown *logged = i == 0 ? &snap->primary : &snap->secondary;
+        if (mine[i]->present && !logged->present) {
             tdbi_fail(db,
                       "project %s: no fingerprint stored for its %s certificate: the key "
                       "file %s is needed",
                       app_id, slots[i], db->key_file);
             status = TDB_DECRYPT;
-        } else if (present[i]) {
-            json_object_set_new(json_object_get(show, slots[i]), "fingerprint", json_string(fp));
+        } else if (mine[i]->present) {
+            memcpy(mine[i]->fingerprint, logged->fingerprint, sizeof mine[i]->fingerprint);
         }
     }
+    free(snap);
     if (status == TDB_OK) {
-        status = stored_retired(db, app_id, show);
+        status = stored_retired(db, app_id, out);
     }
-    json_decref(snap);
-    if (status != TDB_OK) {
-        json_decref(show);
-        return status;
-    }
-    json_object_set_new(show, "created_at", json_integer(created));
-    json_object_set_new(show, "updated_at", json_integer(updated));
-    *out = show;
-    return TDB_OK;
+    return status;
 }
 
-tdb_status tdb_project_show(tdb *db, const char *app_id, json_t **out) {
+tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
     if (!db->has_key) {
         return show_stored(db, app_id, out);
     }
@@ -317,138 +321,106 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, json_t **out) {
     int64_t created = 0, updated = 0;
     tdb_status status = load_project(db, app_id, p, &created, &updated);
     if (status == TDB_OK) {
-        *out = diag_project_to_json(p);
-        if (!*out) {
-            tdbi_fail(db, "out of memory");
-            status = TDB_ERROR;
-        } else {
-            json_object_set_new(*out, "created_at", json_integer(created));
-            json_object_set_new(*out, "updated_at", json_integer(updated));
-        }
+        diag_project_show(p, out);
+        out->has_times = true;
+        out->created_at = created;
+        out->updated_at = updated;
     }
     mbedtls_platform_zeroize(p, sizeof *p);
     free(p);
     return status;
 }
 
-tdb_status tdb_project_list(tdb *db, json_t **out) {
+/* Every App ID with a project, ordered, into a new array of *count NUL-terminated ids. */
+static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count) {
+    *ids = NULL;
+    *count = 0;
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
     if (!st) {
         return TDB_ERROR;
     }
-    json_t *ids = json_array();
+    size_t cap = 0;
+    tdb_status status = TDB_OK;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_array_append_new(ids, json_string((const char *)sqlite3_column_text(st, 0)));
-    }
-    tdb_status status = rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "listing projects");
-    sqlite3_finalize(st);
-    json_t *list = json_array();
-    size_t i;
-    json_t *id;
-    json_array_foreach(ids, i, id) {
-        json_t *one = NULL;
-        if (status != TDB_OK) {
-            break;
+    while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*count == cap) {
+            size_t grown = cap ? cap * 2 : 16;
+            void *p = reallocarray(*ids, grown, sizeof **ids);
+            if (!p) {
+                tdbi_fail(db, "out of memory");
+                status = TDB_ERROR;
+                break;
+            }
+            *ids = p;
+            cap = grown;
         }
-        status = tdb_project_show(db, json_string_value(id), &one);
+        set_text((*ids)[(*count)++], sizeof **ids, sqlite3_column_text(st, 0));
+    }
+    if (status == TDB_OK && rc != SQLITE_DONE) {
+        status = tdbi_sql_fail(db, "listing projects");
+    }
+    sqlite3_finalize(st);
+    if (status != TDB_OK) {
+        free(*ids);
+        *ids = NULL;
+    }
+    return status;
+}
+
+tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
+    char(*ids)[TD_CERT_LEN + 1];
+    size_t n;
+    tdb_status status = list_ids(db, &ids, &n);
+    diag_project_shown *list = NULL;
+    if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
+        tdbi_fail(db, "out of memory");
+        status = TDB_ERROR;
+    }
+    size_t shown = 0;
+    for (size_t i = 0; i < n && status == TDB_OK; i++) {
+        status = tdb_project_show(db, ids[i], &list[shown]);
         if (status == TDB_NOT_FOUND) {
             status = TDB_OK; /* deleted by another connection meanwhile */
         } else if (status == TDB_OK) {
-            json_array_append_new(list, one);
+            shown++;
         }
     }
-    json_decref(ids);
+    free(ids);
     if (status != TDB_OK) {
-        json_decref(list);
+        free(list);
         return status;
     }
     *out = list;
+    *count = shown;
     return TDB_OK;
 }
 
 /* ---- The log --------------------------------------------------------------------------------- */
 
-static json_t *cert_json(const diag_cert *c) {
-    if (!c->present) {
-        return json_null();
-    }
-    char fp[9];
-    td_fingerprint(c->certificate, strlen(c->certificate), fp);
-    return json_pack("{s:s, s:b}", "fingerprint", fp, "enabled", c->enabled);
-}
-
-static json_t *retired_json(const diag_project *p) {
-    json_t *list = json_array();
-    for (size_t i = 0; i < p->retired_count; i++) {
-        char fp[9];
-        td_fingerprint(p->retired[i], strlen(p->retired[i]), fp);
-        json_array_append_new(list, json_string(fp));
-    }
-    return list;
-}
-
-/* What the log keeps of a configuration: everything but the certificates themselves. */
-static json_t *snapshot(const diag_project *p) {
-    if (!p) {
-        return json_null();
-    }
-    return json_pack("{s:o, s:s, s:b, s:b, s:o, s:o, s:o}", "name",
-                     tdbi_json_text(p->name, strlen(p->name)), "mode", diag_certificate_mode(p),
-                     "no_certificate", p->no_certificate, "cohost_auth", p->cohost_auth, "primary",
-                     cert_json(&p->primary), "secondary", cert_json(&p->secondary),
-                     "retired_certificates", retired_json(p));
-}
-
-/* snap[key] or snap[key][sub]; null when absent. Borrowed. */
-static json_t *snapshot_field(json_t *snap, const char *key, const char *sub) {
-    json_t *v = json_object_get(snap, key);
-    if (v && sub) {
-        v = json_object_get(v, sub);
-    }
-    return v ? v : json_null();
-}
-
-/* The fields that differ between two snapshots (either may be null). */
-static json_t *diff_snapshots(json_t *before, json_t *after) {
-    static const struct {
-        const char *field, *key, *sub;
-    } fields[] = {
-        {"mode", "mode", NULL},
-        {"primary.fingerprint", "primary", "fingerprint"},
-        {"primary.enabled", "primary", "enabled"},
-        {"secondary.fingerprint", "secondary", "fingerprint"},
-        {"secondary.enabled", "secondary", "enabled"},
-        {"no_certificate", "no_certificate", NULL},
-        {"cohost_auth", "cohost_auth", NULL},
-        {"name", "name", NULL},
-        {"retired_certificates", "retired_certificates", NULL},
-    };
-    json_t *changes = json_array();
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        json_t *from = snapshot_field(before, fields[i].key, fields[i].sub);
-        json_t *to = snapshot_field(after, fields[i].key, fields[i].sub);
-        /* Created or deleted: "no retired certificates" is not a change worth a line. */
-        bool both_empty = (json_is_null(from) || json_array_size(from) == 0) &&
-                          (json_is_null(to) || json_array_size(to) == 0) &&
-                          (json_is_array(from) || json_is_array(to));
-        if (!json_equal(from, to) && !both_empty) {
-            json_array_append_new(changes, json_pack("{s:s, s:O, s:O}", "field", fields[i].field,
-                                                     "from", from, "to", to));
-        }
-    }
-    return changes;
-}
-
+/* The log stores each side as diag_project_snapshot_to_json and the changes between them
+ * (diag_project_changes_to_json), so that a reader of the file needs no key to follow them. */
 static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const char *actor,
-                             const char *action, const diag_project *before,
+                             diag_project_action action, const diag_project *before,
                              const diag_project *after, json_t *retired) {
-    json_t *b = snapshot(before), *a = snapshot(after);
-    json_t *changes = diff_snapshots(b, a);
-    char *bs = json_is_null(b) ? NULL : json_dumps(b, JSON_COMPACT);
-    char *as = json_is_null(a) ? NULL : json_dumps(a, JSON_COMPACT);
-    char *cs = json_dumps(changes, JSON_COMPACT);
+    /* Two shown configurations: too big for a worker thread's stack next to a put's. */
+    diag_project_shown *shown = calloc(2, sizeof *shown);
+    const diag_project_shown *b = NULL, *a = NULL;
+    if (shown && before) {
+        diag_project_show(before, &shown[0]);
+        b = &shown[0];
+    }
+    if (shown && after) {
+        diag_project_show(after, &shown[1]);
+        a = &shown[1];
+    }
+    json_t *bj = shown ? diag_project_snapshot_to_json(b) : NULL;
+    json_t *aj = shown ? diag_project_snapshot_to_json(a) : NULL;
+    json_t *changes = shown ? diag_project_changes_to_json(b, a) : NULL;
+    free(shown);
+    char *bs = bj && b ? json_dumps(bj, JSON_COMPACT) : NULL;
+    char *as = aj && a ? json_dumps(aj, JSON_COMPACT) : NULL;
+    char *cs = changes ? json_dumps(changes, JSON_COMPACT) : NULL;
     char *rs = json_dumps(retired, JSON_COMPACT);
     sqlite3_stmt *st = NULL;
     tdb_status status = TDB_OK;
@@ -464,7 +436,7 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
         sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
         sqlite3_bind_text(st, 3, actor && *actor ? actor : "unknown", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, action, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, diag_project_action_name(action), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, bs, -1, SQLITE_STATIC); /* NULL binds SQL NULL */
         sqlite3_bind_text(st, 6, as, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, cs, -1, SQLITE_STATIC);
@@ -478,54 +450,93 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
     free(as);
     free(cs);
     free(rs);
-    json_decref(b);
-    json_decref(a);
+    json_decref(bj);
+    json_decref(aj);
     json_decref(changes);
     return status;
 }
 
-static json_t *parse_or_null(const unsigned char *text) {
-    json_t *v = text ? json_loads((const char *)text, 0, NULL) : NULL;
-    return v ? v : json_null();
+/* A stored snapshot column into *out; false (has no side) when it is NULL or unreadable. */
+static bool read_snapshot(sqlite3_stmt *st, int col, diag_project_shown *out) {
+    const unsigned char *text = sqlite3_column_text(st, col);
+    json_t *snap = text ? json_loads((const char *)text, 0, NULL) : NULL;
+    bool ok = snap && diag_project_snapshot_from_json(snap, out);
+    json_decref(snap);
+    return ok;
 }
 
-tdb_status tdb_project_history(tdb *db, const char *app_id, json_t **out) {
+/* The certificates a change retired, from their stored column (a JSON array of fingerprints). */
+static void read_retired(sqlite3_stmt *st, int col, diag_project_change *out) {
+    const unsigned char *text = sqlite3_column_text(st, col);
+    json_t *list = text ? json_loads((const char *)text, 0, NULL) : NULL;
+    size_t i;
+    json_t *fp;
+    json_array_foreach(list, i, fp) {
+        if (out->retired_count < DIAG_CHANGE_RETIRED_MAX && json_is_string(fp) &&
+            json_string_length(fp) == DIAG_FINGERPRINT_LEN) {
+            memcpy(out->retired[out->retired_count++], json_string_value(fp),
+                   DIAG_FINGERPRINT_LEN + 1);
+        }
+    }
+    json_decref(list);
+}
+
+static void read_change(sqlite3_stmt *st, diag_project_change *out) {
+    memset(out, 0, sizeof *out);
+    out->id = sqlite3_column_int64(st, 0);
+    out->at = sqlite3_column_int64(st, 1);
+    set_text(out->actor, sizeof out->actor, sqlite3_column_text(st, 2));
+    const char *action = (const char *)sqlite3_column_text(st, 3);
+    if (!diag_project_action_parse(action, &out->action)) {
+        out->action = DIAG_PROJECT_REPLACE; /* written by this module only: never happens */
+    }
+    out->has_before = read_snapshot(st, 4, &out->before);
+    out->has_after = read_snapshot(st, 5, &out->after);
+    read_retired(st, 6, out);
+}
+
+tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                               size_t *count) {
     sqlite3_stmt *st = tdbi_prepare(db,
-                                    "SELECT id, at, actor, action, before, after, changes, "
-                                    "retired FROM config_log WHERE app_id = ? ORDER BY id",
+                                    "SELECT id, at, actor, action, before, after, retired FROM "
+                                    "config_log WHERE app_id = ? ORDER BY id",
                                     "reading the configuration log");
     if (!st) {
         return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    json_t *list = json_array();
+    diag_project_change *log = NULL;
+    size_t n = 0, cap = 0;
+    tdb_status status = TDB_OK;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *actor = (const char *)sqlite3_column_text(st, 2);
-        json_t *entry = json_pack("{s:I, s:I, s:o, s:s, s:o, s:o, s:o, s:o}", "id",
-                                  (json_int_t)sqlite3_column_int64(st, 0), "at",
-                                  (json_int_t)sqlite3_column_int64(st, 1), "actor",
-                                  tdbi_json_text(actor ? actor : "", actor ? strlen(actor) : 0),
-                                  "action", (const char *)sqlite3_column_text(st, 3), "before",
-                                  parse_or_null(sqlite3_column_text(st, 4)), "after",
-                                  parse_or_null(sqlite3_column_text(st, 5)), "changes",
-                                  parse_or_null(sqlite3_column_text(st, 6)), "retired",
-                                  parse_or_null(sqlite3_column_text(st, 7)));
-        if (entry) {
-            json_array_append_new(list, entry);
+    while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown = cap ? cap * 2 : 8;
+            void *p = reallocarray(log, grown, sizeof *log);
+            if (!p) {
+                tdbi_fail(db, "out of memory");
+                status = TDB_ERROR;
+                break;
+            }
+            log = p;
+            cap = grown;
         }
+        read_change(st, &log[n++]);
+    }
+    if (status == TDB_OK && rc != SQLITE_DONE) {
+        status = tdbi_sql_fail(db, "reading the configuration log");
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
-        return tdbi_sql_fail(db, "reading the configuration log");
-    }
-    if (json_array_size(list) == 0) {
-        json_decref(list);
+    if (status == TDB_OK && n == 0) {
         tdbi_fail(db, "no configuration history for %s", app_id);
-        return TDB_NOT_FOUND;
+        status = TDB_NOT_FOUND;
     }
-    *out = list;
+    if (status != TDB_OK) {
+        free(log);
+        return status;
+    }
+    *out = log;
+    *count = n;
     return TDB_OK;
 }
 
@@ -702,7 +713,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
         status = load_project(db, p->app_id, after, NULL, NULL);
     }
     if (status == TDB_OK) {
-        status = append_log(db, p->app_id, now, actor, *existed ? "replace" : "create",
+        status = append_log(db, p->app_id, now, actor,
+                            *existed ? DIAG_PROJECT_REPLACE : DIAG_PROJECT_CREATE,
                             *existed ? old : NULL, after, retired_now);
     }
     json_decref(retired_now);
@@ -761,7 +773,7 @@ tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor) {
         }
         if (status == TDB_OK) {
             json_t *none = json_array();
-            status = append_log(db, app_id, (int64_t)time(NULL), actor, "delete",
+            status = append_log(db, app_id, (int64_t)time(NULL), actor, DIAG_PROJECT_DELETE,
                                 readable ? old : NULL, NULL, none);
             json_decref(none);
         }

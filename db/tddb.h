@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tddiag.h"
+#include "tdproject.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -170,27 +170,23 @@ tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bo
  * TDB_NOT_FOUND when there is none. */
 tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor);
 
-/* One project as read back: diag_project_to_json() (fingerprints only) plus "created_at" and
- * "updated_at" (Unix seconds). *out is a new reference on TDB_OK. */
-tdb_status tdb_project_show(tdb *db, const char *app_id, json_t **out);
+/* One project as it may be shown: fingerprints, never a certificate, with has_times set and its
+ * created_at and updated_at (Unix seconds); diag_project_shown_to_json renders it. Works on a
+ * connection without the key file (the fingerprints the log stored with each change).
+ * TDB_NOT_FOUND when there is none. */
+tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 
-/* Every project, ordered by App ID, each as tdb_project_show. *out is a new reference (an
- * array) on TDB_OK. */
-tdb_status tdb_project_list(tdb *db, json_t **out);
+/* Every project, ordered by App ID, each as tdb_project_show. On TDB_OK *out is a new array of
+ * *count entries that the caller frees with free() (NULL when there are none). */
+tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count);
 
-/* The certificate-configuration log of app_id, oldest first (it survives deletion). Each entry:
- *   {"id": N, "at": UNIX, "actor": "cli", "action": "create"|"replace"|"delete",
- *    "before": SNAPSHOT|null, "after": SNAPSHOT|null,
- *    "changes": [{"field": "mode"|"primary.fingerprint"|"primary.enabled"|"secondary...."|
- *                 "no_certificate"|"cohost_auth"|"name"|"retired_certificates",
- *                 "from": V, "to": V}, ...],
- *    "retired": ["<fingerprint>", ...]}        (certificates retired by this change)
- * where SNAPSHOT = {"name", "mode", "no_certificate", "cohost_auth",
- *                   "primary": {"fingerprint", "enabled"}|null, "secondary": ...|null,
- *                   "retired_certificates": ["<fingerprint>", ...]}.
- * A create lists every field set; "no retired certificates" on either side is not a change.
- * TDB_NOT_FOUND when there is no entry. *out is a new reference (an array) on TDB_OK. */
-tdb_status tdb_project_history(tdb *db, const char *app_id, json_t **out);
+/* The certificate-configuration log of app_id, oldest first (it survives deletion);
+ * diag_project_history_to_json renders it. A create has no "before", a delete no "after" (and no
+ * "before" when the deleted project's certificates did not decrypt). On TDB_OK *out is a new
+ * array of *count (at least 1) entries that the caller frees with free(). TDB_NOT_FOUND when
+ * there is no entry. */
+tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                               size_t *count);
 
 /* ---- API keys --------------------------------------------------------------------------- */
 

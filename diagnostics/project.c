@@ -1,4 +1,4 @@
-/* project.c -- a project's certificate configuration: parsed from JSON, shown as JSON.
+/* project.c -- a project's certificate configuration, parsed from a front end's JSON.
  *
  * Design
  * ------
@@ -15,8 +15,9 @@
  * close (known_field). A diagnosis request, by contrast, ignores unknown fields: clients send
  * an "id", and nothing there has a default that a typo would silently keep.
  *
- * Shown back, a configuration never contains a certificate: each is replaced by its fingerprint
- * (first 8 hex of SHA-256, td_fingerprint), retired ones included.
+ * The model itself, and the configuration shown back (fingerprints, never a certificate), are
+ * the project library's (project/tdproject.h); this file is the input side, next to the
+ * diagnosis request's parser, so that every input's messages are written in one module.
  */
 #include "diag_internal.h"
 
@@ -231,38 +232,4 @@ bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t er
         }
     }
     return true;
-}
-
-const char *diag_certificate_mode(const diag_project *p) {
-    bool primary = p->primary.present && p->primary.enabled;
-    bool secondary = p->secondary.present && p->secondary.enabled;
-    if (primary && secondary)
-        return "both";
-    if (primary)
-        return "primary";
-    if (secondary)
-        return "secondary";
-    return "none";
-}
-
-static json_t *cert_json(const diag_cert *c) {
-    if (!c->present)
-        return json_null();
-    char fp[9];
-    td_fingerprint(c->certificate, strlen(c->certificate), fp);
-    return json_pack("{s:s, s:b}", "fingerprint", fp, "enabled", c->enabled);
-}
-
-json_t *diag_project_to_json(const diag_project *p) {
-    json_t *retired = json_array();
-    for (size_t i = 0; i < p->retired_count && i < DIAG_RETIRED_MAX; i++) {
-        char fp[9];
-        td_fingerprint(p->retired[i], strlen(p->retired[i]), fp);
-        json_array_append_new(retired, json_string(fp));
-    }
-    json_t *name = p->name[0] ? diag_json_text(p->name, strlen(p->name)) : json_null();
-    return json_pack("{s:s, s:o, s:o, s:o, s:b, s:b, s:s, s:o}", "app_id", p->app_id, "name", name,
-                     "primary", cert_json(&p->primary), "secondary", cert_json(&p->secondary),
-                     "no_certificate", p->no_certificate, "cohost_auth", p->cohost_auth,
-                     "certificate_mode", diag_certificate_mode(p), "retired_certificates", retired);
 }

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "tdcore.h"
+#include "tdproject.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,25 +150,9 @@ bool diag_at_parse(const char *p, size_t n, int64_t *out);
 
 /* ---- Project configuration -------------------------------------------------------------- */
 
-#define DIAG_RETIRED_MAX 64
-#define DIAG_NAME_MAX 128
-
-typedef struct {
-    bool present;
-    bool enabled;
-    char certificate[TD_CERT_LEN + 1]; /* 32 hex characters, NUL-terminated */
-} diag_cert;
-
-typedef struct {
-    char app_id[TD_CERT_LEN + 1];
-    char name[DIAG_NAME_MAX + 1];
-    diag_cert primary;
-    diag_cert secondary;
-    bool no_certificate;
-    bool cohost_auth;
-    size_t retired_count; /* most recent last; at most DIAG_RETIRED_MAX */
-    char retired[DIAG_RETIRED_MAX][TD_CERT_LEN + 1];
-} diag_project;
+/* The model (diag_project, diag_cert, the limits, diag_certificate_mode) and its rendering
+ * (diag_project_to_json) are in tdproject.h; the configuration JSON every front end reads is
+ * parsed here, with the other inputs. */
 
 /* Parses the project configuration JSON of interfaces.md. Validates: app_id 32 hex, each
  * certificate 32 hex, enabled a boolean, flags booleans, retired_certificates an array of 32 hex
@@ -177,13 +162,6 @@ typedef struct {
  * ("primary.certificate: must be 32 hex characters", "primay: unknown field (did you mean
  * primary?)"). The message never contains a certificate. */
 bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t err_cap);
-
-/* The configuration as read back: certificates replaced by {"fingerprint", "enabled"}, retired
- * certificates as fingerprints. Never a certificate. New reference. */
-json_t *diag_project_to_json(const diag_project *p);
-
-/* "none", "primary", "secondary" or "both": which certificates are enabled. */
-const char *diag_certificate_mode(const diag_project *p);
 
 /* ---- Causes, hints, warnings, the catalog ---------------------------------------------- */
 

@@ -349,23 +349,26 @@ static void srv_reply_no_project(srv_req *r) {
 }
 
 static void srv_route_projects(srv_req *r) {
-    json_t *list;
-    if (tdb_project_list(r->w->db, &list) != TDB_OK) {
+    diag_project_shown *list = NULL;
+    size_t count = 0;
+    if (tdb_project_list(r->w->db, &list, &count) != TDB_OK) {
         srv_reply_store_error(r);
         return;
     }
-    srv_reply_json(r, 200, json_pack("{s:o}", "projects", list));
+    json_t *doc = json_pack("{s:o}", "projects", diag_project_list_to_json(list, count));
+    free(list);
+    srv_reply_json(r, 200, doc);
 }
 
 static void srv_project_get(srv_req *r) {
-    json_t *doc;
-    tdb_status st = tdb_project_show(r->w->db, r->app_id, &doc);
+    diag_project_shown shown;
+    tdb_status st = tdb_project_show(r->w->db, r->app_id, &shown);
     if (st == TDB_NOT_FOUND)
         srv_reply_no_project(r);
     else if (st != TDB_OK)
         srv_reply_store_error(r);
     else
-        srv_reply_json(r, 200, doc);
+        srv_reply_json(r, 200, diag_project_shown_to_json(&shown));
 }
 
 static void srv_project_put(srv_req *r) {
@@ -397,12 +400,12 @@ static void srv_project_put(srv_req *r) {
         return;
     }
     srv_cache_changed(r->w);
-    json_t *doc;
-    if (tdb_project_show(r->w->db, r->app_id, &doc) != TDB_OK) {
+    diag_project_shown shown;
+    if (tdb_project_show(r->w->db, r->app_id, &shown) != TDB_OK) {
         srv_reply_store_error(r);
         return;
     }
-    srv_reply_json(r, created ? 201 : 200, doc);
+    srv_reply_json(r, created ? 201 : 200, diag_project_shown_to_json(&shown));
 }
 
 static void srv_project_delete(srv_req *r) {
@@ -440,14 +443,19 @@ static void srv_route_project(srv_req *r) {
 }
 
 static void srv_route_history(srv_req *r) {
-    json_t *list;
-    tdb_status st = r->app_id[0] ? tdb_project_history(r->w->db, r->app_id, &list) : TDB_NOT_FOUND;
+    diag_project_change *log = NULL;
+    size_t count = 0;
+    tdb_status st =
+        r->app_id[0] ? tdb_project_history(r->w->db, r->app_id, &log, &count) : TDB_NOT_FOUND;
     if (st == TDB_NOT_FOUND)
         srv_reply_error(r, 404, "not_found", "no configuration history for this App ID");
     else if (st != TDB_OK)
         srv_reply_store_error(r);
     else
-        srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "history", list));
+        srv_reply_json(r, 200,
+                       json_pack("{s:s,s:o}", "app_id", r->app_id, "history",
+                                 diag_project_history_to_json(log, count)));
+    free(log);
 }
 
 /* ?limit=N, 1..1000, default 100. */

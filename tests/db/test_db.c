@@ -22,6 +22,33 @@
 #include "tddb.h"
 #include "testutil.h"
 
+/* The store's answers rendered as the CLI and the API render them (tdproject.h), so that these
+ * tests keep reading the documents a user sees. */
+static tdb_status show_json(tdb *db, const char *app_id, json_t **out) {
+    diag_project_shown p;
+    tdb_status st = tdb_project_show(db, app_id, &p);
+    *out = st == TDB_OK ? diag_project_shown_to_json(&p) : NULL;
+    return st;
+}
+
+static tdb_status list_json(tdb *db, json_t **out) {
+    diag_project_shown *list = NULL;
+    size_t n = 0;
+    tdb_status st = tdb_project_list(db, &list, &n);
+    *out = st == TDB_OK ? diag_project_list_to_json(list, n) : NULL;
+    free(list);
+    return st;
+}
+
+static tdb_status history_json(tdb *db, const char *app_id, json_t **out) {
+    diag_project_change *log = NULL;
+    size_t n = 0;
+    tdb_status st = tdb_project_history(db, app_id, &log, &n);
+    *out = st == TDB_OK ? diag_project_history_to_json(log, n) : NULL;
+    free(log);
+    return st;
+}
+
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -322,7 +349,7 @@ static void test_put_replace_delete(void) {
 
     /* The history: create, replace x3, with changes and fingerprints. */
     json_t *h = NULL;
-    EXPECT(tdb_project_history(db, p.app_id, &h) == TDB_OK);
+    EXPECT(history_json(db, p.app_id, &h) == TDB_OK);
     EXPECT(json_array_size(h) == 4);
     json_t *e0 = json_array_get(h, 0), *e1 = json_array_get(h, 1);
     EXPECT(str_is(json_object_get(e0, "action"), "create"));
@@ -350,7 +377,7 @@ static void test_put_replace_delete(void) {
 
     /* Show and list: fingerprints only, with times. */
     json_t *shown = NULL;
-    EXPECT(tdb_project_show(db, p.app_id, &shown) == TDB_OK);
+    EXPECT(show_json(db, p.app_id, &shown) == TDB_OK);
     char *text = json_dumps(shown, 0);
     EXPECT(text && strstr(text, p.primary.certificate) == NULL);
     EXPECT(json_is_integer(json_object_get(shown, "created_at")) &&
@@ -361,7 +388,7 @@ static void test_put_replace_delete(void) {
     make_project(&q, 2, 5, -1);
     EXPECT(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
     json_t *list = NULL;
-    EXPECT(tdb_project_list(db, &list) == TDB_OK);
+    EXPECT(list_json(db, &list) == TDB_OK);
     EXPECT(json_array_size(list) == 2);
     json_decref(list);
 
@@ -373,8 +400,8 @@ static void test_put_replace_delete(void) {
     EXPECT(tdb_project_delete(db, p.app_id, "bob") == TDB_OK);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_NOT_FOUND);
     EXPECT(tdb_project_delete(db, p.app_id, "bob") == TDB_NOT_FOUND);
-    EXPECT(tdb_project_show(db, p.app_id, &shown) == TDB_NOT_FOUND);
-    EXPECT(tdb_project_history(db, p.app_id, &h) == TDB_OK);
+    EXPECT(show_json(db, p.app_id, &shown) == TDB_NOT_FOUND);
+    EXPECT(history_json(db, p.app_id, &h) == TDB_OK);
     EXPECT(json_array_size(h) == 5);
     json_t *last = json_array_get(h, 4);
     EXPECT(str_is(json_object_get(last, "action"), "delete"));
@@ -389,14 +416,14 @@ static void test_put_replace_delete(void) {
     /* Re-created: a new project (no old retired certificates), history continues. */
     EXPECT(tdb_project_put(db, &p, "cli", &created) == TDB_OK && created);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == 0);
-    EXPECT(tdb_project_history(db, p.app_id, &h) == TDB_OK && json_array_size(h) == 6);
+    EXPECT(history_json(db, p.app_id, &h) == TDB_OK && json_array_size(h) == 6);
     json_decref(h);
 
     /* Unknown project: not found everywhere. */
     char unknown[33];
     make_hex("app", 77, unknown);
     EXPECT(tdb_project_get(db, unknown, &got) == TDB_NOT_FOUND);
-    EXPECT(tdb_project_history(db, unknown, &h) == TDB_NOT_FOUND);
+    EXPECT(history_json(db, unknown, &h) == TDB_NOT_FOUND);
 
     /* Retired certificates are capped at DIAG_RETIRED_MAX, the oldest dropped. */
     make_project(&p, 3, 1000, -1);
@@ -633,7 +660,7 @@ static void test_corrupt_and_read_only(void) {
     if (db) {
         /* If the header survived, the damage shows on use: an error, never a crash. */
         json_t *list = NULL;
-        EXPECT(tdb_project_list(db, &list) == TDB_ERROR);
+        EXPECT(list_json(db, &list) == TDB_ERROR);
         tdb_close(db);
     } else {
         CHECK(strstr(err, "corrupt") != NULL || strstr(err, "malformed") != NULL, "%s", err);
@@ -700,14 +727,14 @@ static void test_two_processes(void) {
     EXPECT(system(cmd) == 0);
     tdb *db = open_ok(s.db, NULL);
     json_t *list = NULL;
-    EXPECT(tdb_project_list(db, &list) == TDB_OK); /* every certificate decrypts: one key */
+    EXPECT(list_json(db, &list) == TDB_OK); /* every certificate decrypts: one key */
     EXPECT(json_array_size(list) == CHILDREN * PUTS + 1);
     json_decref(list);
     EXPECT(sql_int(s.db, "SELECT count(*) FROM config_log") == 2 * CHILDREN * PUTS);
     char shared_id[33];
     make_hex("app", 7, shared_id);
     json_t *h = NULL;
-    EXPECT(tdb_project_history(db, shared_id, &h) == TDB_OK);
+    EXPECT(history_json(db, shared_id, &h) == TDB_OK);
     EXPECT(json_array_size(h) == CHILDREN * PUTS);
     json_decref(h);
     diag_project got;

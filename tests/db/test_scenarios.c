@@ -15,6 +15,7 @@
 #include <string.h>
 #include "scenario_check.h"
 #include "tddb.h"
+#include "tddiag.h"
 #include "testutil.h"
 
 static json_t *diagnose_json(td_ctx *ctx, json_t *request, const diag_project *p) {

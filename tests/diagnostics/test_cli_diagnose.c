@@ -38,6 +38,7 @@
  */
 #include "scenario_check.h"
 #include "tddb.h"
+#include "tddiag.h"
 #include "testutil.h"
 
 #include <fcntl.h>
