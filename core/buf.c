@@ -121,11 +121,22 @@ bool td_buf_addint(td_buf *b, long long v) {
     return td_buf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+/* Formats into the free space first: most calls fit, and then vsnprintf runs once. Since
+ * cap <= max + 1, what fits there is within the cap too. */
 bool td_buf_addf(td_buf *b, const char *fmt, ...) {
+    if (b->status != TD_BUF_OK)
+        return false;
+    size_t room = b->p ? b->cap - b->len : 0; /* counting the NUL's byte */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(room ? b->p + b->len : NULL, room, fmt, ap);
     va_end(ap);
+    if (n >= 0 && (size_t)n < room) {
+        b->len += (size_t)n; /* vsnprintf wrote the NUL */
+        return true;
+    }
+    if (b->p)
+        b->p[b->len] = '\0'; /* undo the cut-off text */
     if (n < 0)
         return buf_fail(b, TD_BUF_NOMEM); /* vsnprintf fails only when it cannot allocate */
     char *o = td_buf_space(b, (size_t)n);
@@ -136,6 +147,13 @@ bool td_buf_addf(td_buf *b, const char *fmt, ...) {
     va_end(ap);
     td_buf_commit(b, (size_t)n);
     return true;
+}
+
+void td_buf_adopt(td_buf *b, char *p, size_t len, size_t cap, size_t max) {
+    buf_init(b, max, false);
+    b->p = p;
+    b->len = len;
+    b->cap = cap;
 }
 
 void td_buf_truncate(td_buf *b, size_t len) {

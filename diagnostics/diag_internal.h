@@ -67,36 +67,29 @@ uint32_t diag_token_damage_hints(const diag_token_damage *d);
 
 /* ---- Direct JSON writing ------------------------------------------------------------------ */
 
-/* A growable buffer for the writers that render a diagnosis straight to JSON text
- * (diag_result_json_append): no jansson tree, no allocation once the buffer is large enough.
- * Every append clears ok when memory runs out, so a writer checks once at the end. The bytes
- * are exactly what json_dumpb(JSON_COMPACT) writes for the tree the *_to_json functions build:
+/* The writers that render a diagnosis straight to JSON text (diag_result_json_write) append to a
+ * td_buf (core's growable buffer): no jansson tree, no allocation once the buffer is large
+ * enough. A failed append sets the buffer's status and later ones do nothing, so a writer checks
+ * once at the end. Structure (braces, keys) goes in with td_buf_add / DIAG_JW_LIT, numbers with
+ * td_buf_addint, strings with the functions below. The bytes are exactly what
+ * json_dumpb(JSON_COMPACT) writes for the same tree (the test oracle, tests/common/oracle_json.c):
  * '"', '\\' and control characters escaped (\b \f \n \r \t, else \u00XX), nothing else. */
-typedef struct {
-    char *p;
-    size_t len;
-    size_t cap;
-    bool ok;
-} diag_jw;
 
-void diag_jw_raw(diag_jw *w, const char *s, size_t n);
 /* lit must be a string literal (the "" makes anything else a compile error: sizeof of a pointer
- * would silently be wrong); diag_jw_rawz takes any NUL-terminated text. */
-#define DIAG_JW_LIT(w, lit) diag_jw_raw((w), "" lit, sizeof("" lit) - 1)
-void diag_jw_rawz(diag_jw *w, const char *s);
+ * would silently be wrong). */
+#define DIAG_JW_LIT(w, lit) td_buf_add((w), "" lit, sizeof("" lit) - 1)
 /* A JSON string of n bytes known to be valid UTF-8 (catalog text, names, digits). */
-void diag_jw_strn(diag_jw *w, const char *s, size_t n);
-void diag_jw_str(diag_jw *w, const char *s);
+void diag_jw_strn(td_buf *w, const char *s, size_t n);
+void diag_jw_str(td_buf *w, const char *s);
 /* The string diag_json_text(p, n) holds: invalid UTF-8 bytes and NUL as the text \xNN. */
-void diag_jw_text(diag_jw *w, const char *p, size_t n);
+void diag_jw_text(td_buf *w, const char *p, size_t n);
 /* A token string as token_json.c's json_text holds it: invalid UTF-8 bytes as U+FFFD. */
-void diag_jw_text_fffd(diag_jw *w, const char *p, size_t n);
-void diag_jw_int(diag_jw *w, long long v);
+void diag_jw_text_fffd(td_buf *w, const char *p, size_t n);
 /* Any JSON value, as json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) writes it
  * (a request's "id"); NULL as null. */
-void diag_jw_json(diag_jw *w, json_t *v);
+void diag_jw_json(td_buf *w, json_t *v);
 
 /* The decoded-token object of diag_token_to_json, written directly (token_json.c). */
-void diag_token_json_write(diag_jw *w, const td_token *tok);
+void diag_token_json_write(td_buf *w, const td_token *tok);
 
 #endif /* DIAG_INTERNAL_H */

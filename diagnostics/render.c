@@ -135,14 +135,14 @@ json_t *diag_result_to_json(const diag_result *r) {
  * public scenarios and mutated requests). Where json_pack would fail on a NULL string (a
  * catalog row without a name for the platform) the tree leaves the key out; so does this. */
 
-static void code_write(diag_jw *w, const diag_code *c) {
+static void code_write(td_buf *w, const diag_code *c) {
     if (c->code)
-        diag_jw_int(w, c->code);
+        td_buf_addint(w, c->code);
     else
         DIAG_JW_LIT(w, "null");
 }
 
-static void error_write(diag_jw *w, const diag_result *r) {
+static void error_write(td_buf *w, const diag_result *r) {
     const diag_catalog_entry *e = diag_result_entry(r);
     const diag_code *c = &e->code[r->platform];
     const char *platform = diag_platform_name(r->platform);
@@ -160,7 +160,7 @@ static void error_write(diag_jw *w, const diag_result *r) {
         const diag_code *a = &e->also[r->platform][i];
         if (!a->name)
             continue;
-        diag_jw_rawz(w, first ? "{\"code\":" : ",{\"code\":");
+        td_buf_addz(w, first ? "{\"code\":" : ",{\"code\":");
         code_write(w, a);
         DIAG_JW_LIT(w, ",\"name\":");
         diag_jw_str(w, a->name);
@@ -176,7 +176,7 @@ static void error_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, "}");
 }
 
-static void names_write(diag_jw *w, uint32_t bits, int count, const char *(*name)(int)) {
+static void names_write(td_buf *w, uint32_t bits, int count, const char *(*name)(int)) {
     DIAG_JW_LIT(w, "[");
     bool first = true;
     for (int i = 0; i < count; i++)
@@ -197,11 +197,11 @@ static const char *warning_name_of(int i) {
     return diag_warning_name((diag_warning)i);
 }
 
-static void checks_write(diag_jw *w, const diag_result *r) {
+static void checks_write(td_buf *w, const diag_result *r) {
     DIAG_JW_LIT(w, ",\"checks\":[");
     for (int i = 0; i < DIAG_CHECK_COUNT; i++) {
         const diag_check *c = &r->checks[i];
-        diag_jw_rawz(w, i ? ",{\"id\":" : "{\"id\":");
+        td_buf_addz(w, i ? ",{\"id\":" : "{\"id\":");
         diag_jw_str(w, c->id ? c->id : "");
         DIAG_JW_LIT(w, ",\"status\":");
         diag_jw_str(w, diag_check_status_name(c->status));
@@ -212,29 +212,29 @@ static void checks_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, "]");
 }
 
-static void int_or_null(diag_jw *w, bool has, int64_t v) {
+static void int_or_null(td_buf *w, bool has, int64_t v) {
     if (has)
-        diag_jw_int(w, v);
+        td_buf_addint(w, v);
     else
         DIAG_JW_LIT(w, "null");
 }
 
-static void str_or_null(diag_jw *w, const char *s) {
+static void str_or_null(td_buf *w, const char *s) {
     if (s)
         diag_jw_str(w, s);
     else
         DIAG_JW_LIT(w, "null");
 }
 
-static void project_write(diag_jw *w, const diag_result *r) {
+static void project_write(td_buf *w, const diag_result *r) {
     DIAG_JW_LIT(w, ",\"project\":{\"app_id\":");
     diag_jw_text(w, r->app_id, r->app_id_len);
-    diag_jw_rawz(w, r->project_known ? ",\"known\":true" : ",\"known\":false");
+    td_buf_addz(w, r->project_known ? ",\"known\":true" : ",\"known\":false");
     DIAG_JW_LIT(w, ",\"certificate_mode\":");
     str_or_null(w, r->certificate_mode);
     DIAG_JW_LIT(w, ",\"no_certificate\":");
     if (r->project_known)
-        diag_jw_rawz(w, r->no_certificate ? "true" : "false");
+        td_buf_addz(w, r->no_certificate ? "true" : "false");
     else
         DIAG_JW_LIT(w, "null");
     DIAG_JW_LIT(w, ",\"signed_with\":");
@@ -242,7 +242,7 @@ static void project_write(diag_jw *w, const diag_result *r) {
     DIAG_JW_LIT(w, "}");
 }
 
-static void sdk_version_write(diag_jw *w, const diag_result *r) {
+static void sdk_version_write(td_buf *w, const diag_result *r) {
     DIAG_JW_LIT(w, ",\"sdk_version\":");
     if (r->has_sdk_version)
         diag_jw_str(w, r->sdk_version);
@@ -250,76 +250,84 @@ static void sdk_version_write(diag_jw *w, const diag_result *r) {
         DIAG_JW_LIT(w, "null");
 }
 
-/* Hands the buffer back; *len moves only when everything was written. */
-static bool jw_finish(diag_jw *w, char **buf, size_t *len, size_t *cap) {
-    *buf = w->p;
-    *cap = w->cap;
-    if (w->ok)
-        *len = w->len;
-    return w->ok;
+/* Ends a document begun at start: on failure the bytes written since are dropped (the status
+ * stays set, for the caller to tell out-of-memory from over-cap). */
+static bool jw_end(td_buf *w, size_t start) {
+    if (w->status == TD_BUF_OK)
+        return true;
+    td_buf_truncate(w, start);
+    return false;
 }
 
-bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap) {
-    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
-    DIAG_JW_LIT(&w, "{\"verdict\":");
-    diag_jw_str(&w, diag_verdict_name(r->verdict));
-    DIAG_JW_LIT(&w, ",\"cause\":");
-    diag_jw_str(&w, diag_cause_name(r->cause));
+static void result_write(td_buf *w, const diag_result *r) {
+    DIAG_JW_LIT(w, "{\"verdict\":");
+    diag_jw_str(w, diag_verdict_name(r->verdict));
+    DIAG_JW_LIT(w, ",\"cause\":");
+    diag_jw_str(w, diag_cause_name(r->cause));
     if (r->verdict == DIAG_REJECTED)
-        error_write(&w, r);
+        error_write(w, r);
     else
-        DIAG_JW_LIT(&w, ",\"error\":null");
-    DIAG_JW_LIT(&w, ",\"hints\":");
-    names_write(&w, r->hints, DIAG_HINT_COUNT, hint_name_of);
-    DIAG_JW_LIT(&w, ",\"warnings\":");
-    names_write(&w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
+        DIAG_JW_LIT(w, ",\"error\":null");
+    DIAG_JW_LIT(w, ",\"hints\":");
+    names_write(w, r->hints, DIAG_HINT_COUNT, hint_name_of);
+    DIAG_JW_LIT(w, ",\"warnings\":");
+    names_write(w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
     if (r->has_repaired) {
-        DIAG_JW_LIT(&w, ",\"repaired\":{\"token\":");
-        diag_jw_text(&w, r->repaired_token, strlen(r->repaired_token));
-        DIAG_JW_LIT(&w, ",\"verdict\":");
-        diag_jw_str(&w, diag_verdict_name(r->repaired_verdict));
-        DIAG_JW_LIT(&w, ",\"cause\":");
-        diag_jw_str(&w, diag_cause_name(r->repaired_cause));
-        DIAG_JW_LIT(&w, "}");
+        DIAG_JW_LIT(w, ",\"repaired\":{\"token\":");
+        diag_jw_text(w, r->repaired_token, strlen(r->repaired_token));
+        DIAG_JW_LIT(w, ",\"verdict\":");
+        diag_jw_str(w, diag_verdict_name(r->repaired_verdict));
+        DIAG_JW_LIT(w, ",\"cause\":");
+        diag_jw_str(w, diag_cause_name(r->repaired_cause));
+        DIAG_JW_LIT(w, "}");
     } else {
-        DIAG_JW_LIT(&w, ",\"repaired\":null");
+        DIAG_JW_LIT(w, ",\"repaired\":null");
     }
-    checks_write(&w, r);
-    DIAG_JW_LIT(&w, ",\"expires_at\":");
-    int_or_null(&w, r->has_expiry, r->expires_at);
-    DIAG_JW_LIT(&w, ",\"expires_in\":");
-    int_or_null(&w, r->has_expiry, r->expires_at - r->at);
-    DIAG_JW_LIT(&w, ",\"token\":");
+    checks_write(w, r);
+    DIAG_JW_LIT(w, ",\"expires_at\":");
+    int_or_null(w, r->has_expiry, r->expires_at);
+    DIAG_JW_LIT(w, ",\"expires_in\":");
+    int_or_null(w, r->has_expiry, r->expires_at - r->at);
+    DIAG_JW_LIT(w, ",\"token\":");
     if (r->token_decoded)
-        diag_token_json_write(&w, &r->token);
+        diag_token_json_write(w, &r->token);
     else
-        DIAG_JW_LIT(&w, "null");
-    project_write(&w, r);
-    DIAG_JW_LIT(&w, ",\"at\":");
-    diag_jw_int(&w, r->at);
-    sdk_version_write(&w, r);
-    DIAG_JW_LIT(&w, "}");
-    return jw_finish(&w, buf, len, cap);
+        DIAG_JW_LIT(w, "null");
+    project_write(w, r);
+    DIAG_JW_LIT(w, ",\"at\":");
+    td_buf_addint(w, r->at);
+    sdk_version_write(w, r);
+    DIAG_JW_LIT(w, "}");
 }
 
-bool diag_result_summary_append(const diag_result *r, char **buf, size_t *len, size_t *cap) {
-    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
+static void summary_write(td_buf *w, const diag_result *r) {
     const diag_code *c = diag_result_code(r);
-    DIAG_JW_LIT(&w, "{\"verdict\":");
-    diag_jw_str(&w, diag_verdict_name(r->verdict));
-    DIAG_JW_LIT(&w, ",\"cause\":");
-    diag_jw_str(&w, diag_cause_name(r->cause));
-    DIAG_JW_LIT(&w, ",\"code\":");
-    int_or_null(&w, c && c->name && c->code, c ? c->code : 0);
-    DIAG_JW_LIT(&w, ",\"hints\":");
-    names_write(&w, r->hints, DIAG_HINT_COUNT, hint_name_of);
-    DIAG_JW_LIT(&w, ",\"warnings\":");
-    names_write(&w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
-    DIAG_JW_LIT(&w, ",\"expires_at\":");
-    int_or_null(&w, r->has_expiry, r->expires_at);
-    sdk_version_write(&w, r);
-    DIAG_JW_LIT(&w, "}");
-    return jw_finish(&w, buf, len, cap);
+    DIAG_JW_LIT(w, "{\"verdict\":");
+    diag_jw_str(w, diag_verdict_name(r->verdict));
+    DIAG_JW_LIT(w, ",\"cause\":");
+    diag_jw_str(w, diag_cause_name(r->cause));
+    DIAG_JW_LIT(w, ",\"code\":");
+    int_or_null(w, c && c->name && c->code, c ? c->code : 0);
+    DIAG_JW_LIT(w, ",\"hints\":");
+    names_write(w, r->hints, DIAG_HINT_COUNT, hint_name_of);
+    DIAG_JW_LIT(w, ",\"warnings\":");
+    names_write(w, r->warnings, DIAG_WARN_COUNT, warning_name_of);
+    DIAG_JW_LIT(w, ",\"expires_at\":");
+    int_or_null(w, r->has_expiry, r->expires_at);
+    sdk_version_write(w, r);
+    DIAG_JW_LIT(w, "}");
+}
+
+bool diag_result_json_append(td_buf *b, const diag_result *r) {
+    size_t start = b->len;
+    result_write(b, r);
+    return jw_end(b, start);
+}
+
+bool diag_result_summary_append(td_buf *b, const diag_result *r) {
+    size_t start = b->len;
+    summary_write(b, r);
+    return jw_end(b, start);
 }
 
 json_t *diag_result_to_summary_json(const diag_result *r) {
@@ -357,36 +365,67 @@ const char *diag_item_status_name(diag_item_status s) {
     return (unsigned)s <= DIAG_ITEM_FAILED ? item_status_names[s] : "failed";
 }
 
-static void item_head(diag_jw *w, json_t *id, diag_item_status st) {
+static void item_head(td_buf *w, json_t *id, diag_item_status st) {
     DIAG_JW_LIT(w, "{\"id\":");
     diag_jw_json(w, id);
     DIAG_JW_LIT(w, ",\"status\":");
     diag_jw_str(w, diag_item_status_name(st));
 }
 
+bool diag_batch_item_add(td_buf *b, json_t *id, const diag_result *r, bool summary) {
+    size_t start = b->len;
+    item_head(b, id, DIAG_ITEM_DIAGNOSED);
+    size_t brace = b->len;
+    if (summary)
+        summary_write(b, r);
+    else
+        result_write(b, r);
+    if (!jw_end(b, start))
+        return false;
+    b->p[brace] = ','; /* the document's '{' */
+    return true;
+}
+
+bool diag_batch_error_add(td_buf *b, json_t *id, diag_item_status st, const char *code,
+                          const char *message) {
+    size_t start = b->len;
+    item_head(b, id, st);
+    DIAG_JW_LIT(b, ",\"error\":{\"code\":");
+    diag_jw_str(b, code ? code : "internal");
+    DIAG_JW_LIT(b, ",\"message\":");
+    diag_jw_text(b, message ? message : "", message ? strlen(message) : 0);
+    DIAG_JW_LIT(b, "}}");
+    return jw_end(b, start);
+}
+
+/* The (buf, len, cap) forms: a td_buf over the caller's block for the one call, handed back
+ * after it; *len moves only when everything was written. */
+static td_buf triple_open(char **buf, size_t *len, size_t *cap) {
+    td_buf b;
+    td_buf_adopt(&b, *buf, *len, *cap, SIZE_MAX);
+    return b;
+}
+
+static bool triple_close(td_buf *b, bool ok, char **buf, size_t *len, size_t *cap) {
+    *buf = b->p;
+    *cap = b->cap;
+    if (ok)
+        *len = b->len;
+    return ok;
+}
+
 bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
                             size_t *cap) {
-    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
-    item_head(&w, id, DIAG_ITEM_DIAGNOSED);
-    size_t brace = w.len;
-    bool ok = w.ok && (summary ? diag_result_summary_append(r, &w.p, &w.len, &w.cap)
-                               : diag_result_json_append(r, &w.p, &w.len, &w.cap));
-    if (ok)
-        w.p[brace] = ','; /* the document's '{' */
-    w.ok = ok;
-    return jw_finish(&w, buf, len, cap);
+    td_buf b = triple_open(buf, len, cap);
+    bool ok = diag_batch_item_add(&b, id, r, summary);
+    return triple_close(&b, ok, buf, len, cap);
 }
 
 bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
                              char **buf, size_t *len, size_t *cap) {
-    diag_jw w = {.p = *buf, .len = *len, .cap = *cap, .ok = true};
-    item_head(&w, id, st);
-    DIAG_JW_LIT(&w, ",\"error\":{\"code\":");
-    diag_jw_str(&w, code ? code : "internal");
-    DIAG_JW_LIT(&w, ",\"message\":");
-    diag_jw_text(&w, message ? message : "", message ? strlen(message) : 0);
-    DIAG_JW_LIT(&w, "}}");
-    return jw_finish(&w, buf, len, cap);
+    td_buf b = triple_open(buf, len, cap);
+    bool ok = diag_batch_error_add(&b, id, st, code, message);
+    return triple_close(&b, ok, buf, len, cap);
 }
 
 /* ---- Reading a diagnosis back ------------------------------------------------------------

@@ -375,12 +375,11 @@ const diag_code *diag_result_code(const diag_result *r);
 /* The diagnosis JSON of interfaces.md (error also carries "title"). New reference. */
 json_t *diag_result_to_json(const diag_result *r);
 
-/* The same document written straight into a buffer, without a jansson tree: appends exactly the
- * bytes of json_dumpb(diag_result_to_json(r), JSON_COMPACT) to *buf from offset *len, growing
- * *buf with realloc (it may start NULL with *cap 0; *cap is its size). Returns false when out of
- * memory (then *len is unchanged and *buf still the caller's to free). For hot paths (the HTTP
- * service); the bytes are the same as the tree's. */
-bool diag_result_json_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
+/* The same document written straight into b, without a jansson tree: appends exactly the bytes
+ * of json_dumpb(diag_result_to_json(r), JSON_COMPACT). Returns false when b cannot take them (out
+ * of memory or over its cap: b->status says which); then b->len is as before the call. For hot
+ * paths (the HTTP service); the bytes are the same as the tree's. */
+bool diag_result_json_append(td_buf *b, const diag_result *r);
 
 /* A diagnosis document (this shape, e.g. a service's answer) read back into out, as far as the
  * text rendering (diag_result_print) and the summary need: verdict, cause, hints, warnings,
@@ -397,7 +396,7 @@ json_t *diag_result_to_summary_json(const diag_result *r);
 
 /* The summary written straight into a buffer, as diag_result_json_append does for the whole
  * document: exactly the bytes of json_dumpb(diag_result_to_summary_json(r), JSON_COMPACT). */
-bool diag_result_summary_append(const diag_result *r, char **buf, size_t *len, size_t *cap);
+bool diag_result_summary_append(td_buf *b, const diag_result *r);
 
 /* The decoded token JSON of interfaces.md (with derived times such as expires_at). New
  * reference. */
@@ -419,17 +418,23 @@ json_t *diag_error_json(const char *code, const char *message);
 typedef enum { DIAG_ITEM_DIAGNOSED = 0, DIAG_ITEM_INVALID, DIAG_ITEM_FAILED } diag_item_status;
 const char *diag_item_status_name(diag_item_status s); /* "diagnosed", "invalid", "failed" */
 
-/* Appends the item of a diagnosis to *buf at *len (growing it as diag_result_json_append does):
- * exactly the bytes of json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER) of the tree {"id": id,
- * "status": "diagnosed"} updated with diag_result_to_json(r) (summary:
- * diag_result_to_summary_json). id may be NULL (null). false when out of memory (*len unchanged,
- * *buf the caller's to free). */
-bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
-                            size_t *cap);
+/* Appends the item of a diagnosis to b, as diag_result_json_append does: exactly the bytes of
+ * json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER) of the tree {"id": id, "status": "diagnosed"}
+ * updated with diag_result_to_json(r) (summary: diag_result_to_summary_json). id may be NULL
+ * (null). false when b cannot take it (b->len unchanged, b->status says why). */
+bool diag_batch_item_add(td_buf *b, json_t *id, const diag_result *r, bool summary);
 
 /* Appends the item of a request that was not diagnosed (st: DIAG_ITEM_INVALID or
  * DIAG_ITEM_FAILED), its error {"code": code, "message": message} as diag_error_json writes it.
- * Same buffer contract as diag_batch_item_append. */
+ * Same buffer contract as diag_batch_item_add. */
+bool diag_batch_error_add(td_buf *b, json_t *id, diag_item_status st, const char *code,
+                          const char *message);
+
+/* The same two over a caller's malloc'ed (*buf, *len, *cap) (it may start NULL with *cap 0),
+ * grown with realloc without a cap; false when out of memory (*len unchanged, *buf still the
+ * caller's to free). For the CLI's batch output until it keeps a td_buf; then these go. */
+bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
+                            size_t *cap);
 bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
                              char **buf, size_t *len, size_t *cap);
 

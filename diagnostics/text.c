@@ -160,35 +160,13 @@ bool diag_fail(char *err, size_t cap, const char *fmt, ...) {
     return false;
 }
 
-/* ---- Direct JSON writing (diag_jw) -------------------------------------------------------- */
+/* ---- Direct JSON writing (into a td_buf) ------------------------------------------------- */
 
-static bool jw_reserve(diag_jw *w, size_t more) {
-    if (!w->ok)
-        return false;
-    if (w->len + more <= w->cap)
-        return true;
-    size_t cap = w->cap ? w->cap : 4096;
-    while (cap < w->len + more)
-        cap *= 2;
-    char *p = realloc(w->p, cap);
-    if (!p) {
-        w->ok = false;
-        return false;
-    }
-    w->p = p;
-    w->cap = cap;
-    return true;
-}
-
-void diag_jw_raw(diag_jw *w, const char *s, size_t n) {
-    if (!jw_reserve(w, n))
-        return;
-    memcpy(w->p + w->len, s, n);
-    w->len += n;
-}
-
-void diag_jw_rawz(diag_jw *w, const char *s) {
-    diag_jw_raw(w, s, strlen(s));
+/* Room for a JSON string of n input bytes at worst: 6 output bytes each and the quotes. An n
+ * whose worst case does not fit in size_t asks for SIZE_MAX, which the buffer refuses (over
+ * its cap) instead of the product wrapping to a small number. */
+static char *jw_string_space(td_buf *w, size_t n) {
+    return td_buf_space(w, n <= (SIZE_MAX - 2) / 6 ? n * 6 + 2 : SIZE_MAX);
 }
 
 /* Appends one character of a string value, escaped as jansson's dumper does; room for 6 bytes
@@ -229,30 +207,32 @@ static char *jw_escape_char(char *o, unsigned char c) {
     return o;
 }
 
-void diag_jw_strn(diag_jw *w, const char *s, size_t n) {
-    if (!jw_reserve(w, n * 6 + 2))
+void diag_jw_strn(td_buf *w, const char *s, size_t n) {
+    char *start = jw_string_space(w, n);
+    if (!start)
         return;
-    char *o = w->p + w->len;
+    char *o = start;
     *o++ = '"';
     for (size_t i = 0; i < n; i++)
         o = jw_escape_char(o, (unsigned char)s[i]);
     *o++ = '"';
-    w->len = (size_t)(o - w->p);
+    td_buf_commit(w, (size_t)(o - start));
 }
 
-void diag_jw_str(diag_jw *w, const char *s) {
+void diag_jw_str(td_buf *w, const char *s) {
     diag_jw_strn(w, s, strlen(s));
 }
 
 /* Client bytes as a JSON string: valid UTF-8 sequences escaped as usual; every other byte (and
  * NUL when nul_too) as bad (3 bytes: U+FFFD) or, when bad is NULL, as the text \xNN. Reserves
  * the worst case: 6 output bytes per input byte. */
-static void jw_client_text(diag_jw *w, const char *p, size_t n, bool nul_too, const char *bad) {
+static void jw_client_text(td_buf *w, const char *p, size_t n, bool nul_too, const char *bad) {
     static const char hex[] = "0123456789abcdef";
-    if (!jw_reserve(w, n * 6 + 2))
+    char *start = jw_string_space(w, n);
+    if (!start)
         return;
     const unsigned char *s = (const unsigned char *)p;
-    char *o = w->p + w->len;
+    char *o = start;
     *o++ = '"';
     for (size_t i = 0; i < n;) {
         if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
@@ -277,38 +257,25 @@ static void jw_client_text(diag_jw *w, const char *p, size_t n, bool nul_too, co
         }
     }
     *o++ = '"';
-    w->len = (size_t)(o - w->p);
+    td_buf_commit(w, (size_t)(o - start));
 }
 
-void diag_jw_text(diag_jw *w, const char *p, size_t n) {
+void diag_jw_text(td_buf *w, const char *p, size_t n) {
     jw_client_text(w, p ? p : "", p ? n : 0, true, NULL);
 }
 
-void diag_jw_text_fffd(diag_jw *w, const char *p, size_t n) {
+void diag_jw_text_fffd(td_buf *w, const char *p, size_t n) {
     jw_client_text(w, p, n, false, "\xef\xbf\xbd");
 }
 
-void diag_jw_int(diag_jw *w, long long v) {
-    char tmp[24];
-    char *p = tmp + sizeof tmp;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    diag_jw_raw(w, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-void diag_jw_json(diag_jw *w, json_t *v) {
+void diag_jw_json(td_buf *w, json_t *v) {
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
     size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;
     if (n == 0) { /* no value (a parsed value always dumps) */
         DIAG_JW_LIT(w, "null");
         return;
     }
-    if (!jw_reserve(w, n))
-        return;
-    w->len += json_dumpb(v, w->p + w->len, n, flags);
+    char *o = td_buf_space(w, n);
+    if (o)
+        td_buf_commit(w, json_dumpb(v, o, n, flags));
 }

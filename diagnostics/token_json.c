@@ -188,48 +188,48 @@ json_t *diag_token_to_json(const td_token *tok) {
  * json_name, and the key is left out where json_string(NULL) would have made
  * json_object_set_new fail; tests/server/render_json_test compares both byte for byte. */
 
-static void jw_name(diag_jw *w, const char *name) {
+static void jw_name(td_buf *w, const char *name) {
     if (name)
         diag_jw_str(w, name);
     else
         DIAG_JW_LIT(w, "null");
 }
 
-static void jw_str(diag_jw *w, td_str s) {
+static void jw_str(td_buf *w, td_str s) {
     diag_jw_text_fffd(w, s.ptr, s.len);
 }
 
-static void privileges_write(diag_jw *w, const td_token *tok, uint16_t service_type, uint16_t first,
+static void privileges_write(td_buf *w, const td_token *tok, uint16_t service_type, uint16_t first,
                              uint16_t count) {
     DIAG_JW_LIT(w, "[");
     for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
         const td_privilege *p = &tok->privileges[first + i];
-        diag_jw_rawz(w, i ? ",{\"id\":" : "{\"id\":");
-        diag_jw_int(w, p->id);
+        td_buf_addz(w, i ? ",{\"id\":" : "{\"id\":");
+        td_buf_addint(w, p->id);
         DIAG_JW_LIT(w, ",\"name\":");
         jw_name(w, td_privilege_name(service_type, p->id));
         DIAG_JW_LIT(w, ",\"expire\":");
-        diag_jw_int(w, p->value);
+        td_buf_addint(w, p->value);
         DIAG_JW_LIT(w, ",\"expires_at\":");
-        diag_jw_int(w, td_privilege_expiry(tok, p->value));
+        td_buf_addint(w, td_privilege_expiry(tok, p->value));
         DIAG_JW_LIT(w, "}");
     }
     DIAG_JW_LIT(w, "]");
 }
 
-static void permissions_write(diag_jw *w, const td_token *tok, const td_service *svc) {
+static void permissions_write(td_buf *w, const td_token *tok, const td_service *svc) {
     DIAG_JW_LIT(w, "[");
     for (uint16_t i = 0; i < svc->permission_count; i++) {
         size_t at = (size_t)svc->first_permission + i;
         if (at >= TD_PERMISSIONS_MAX)
             break;
         const td_permission *p = &tok->permissions[at];
-        diag_jw_rawz(w, i ? ",{\"resource_type\":" : "{\"resource_type\":");
-        diag_jw_int(w, p->resource_type);
+        td_buf_addz(w, i ? ",{\"resource_type\":" : "{\"resource_type\":");
+        td_buf_addint(w, p->resource_type);
         DIAG_JW_LIT(w, ",\"resource_type_name\":");
         jw_name(w, td_rtm2_resource_name(p->resource_type));
         DIAG_JW_LIT(w, ",\"permission_type\":");
-        diag_jw_int(w, p->permission_type);
+        td_buf_addint(w, p->permission_type);
         DIAG_JW_LIT(w, ",\"permission_type_name\":");
         jw_name(w, td_rtm2_permission_name(p->permission_type));
         DIAG_JW_LIT(w, ",\"resources\":[");
@@ -246,7 +246,7 @@ static void permissions_write(diag_jw *w, const td_token *tok, const td_service 
     DIAG_JW_LIT(w, "]");
 }
 
-static void service_fields_write(diag_jw *w, const td_service *s) {
+static void service_fields_write(td_buf *w, const td_service *s) {
     switch (s->type) {
     case TD_SVC_RTC:
         DIAG_JW_LIT(w, ",\"channel\":");
@@ -273,16 +273,16 @@ static void service_fields_write(diag_jw *w, const td_service *s) {
         DIAG_JW_LIT(w, ",\"user_uuid\":");
         jw_str(w, s->b);
         DIAG_JW_LIT(w, ",\"role\":");
-        diag_jw_int(w, s->role);
+        td_buf_addint(w, s->role);
         break;
     default:
         break;
     }
 }
 
-static void service_write(diag_jw *w, const td_token *tok, const td_service *s) {
+static void service_write(td_buf *w, const td_token *tok, const td_service *s) {
     DIAG_JW_LIT(w, "{\"type\":");
-    diag_jw_int(w, s->type);
+    td_buf_addint(w, s->type);
     if (!s->known) {
         DIAG_JW_LIT(w, ",\"name\":\"unknown\"}");
         return;
@@ -302,37 +302,37 @@ static void service_write(diag_jw *w, const td_token *tok, const td_service *s) 
     DIAG_JW_LIT(w, "}");
 }
 
-static void signature_write(diag_jw *w, td_str sig) {
+static void signature_write(td_buf *w, td_str sig) {
     char hex[2 * 512 + 1];
     size_t n = sig.len > 512 ? 512 : sig.len;
     td_hex((const unsigned char *)sig.ptr, n, hex);
     diag_jw_strn(w, hex, 2 * n);
 }
 
-void diag_token_json_write(diag_jw *w, const td_token *tok) {
+void diag_token_json_write(td_buf *w, const td_token *tok) {
     bool v6 = td_is_006(tok);
-    diag_jw_rawz(w, v6 ? "{\"version\":\"006\",\"app_id\":" : "{\"version\":\"007\",\"app_id\":");
+    td_buf_addz(w, v6 ? "{\"version\":\"006\",\"app_id\":" : "{\"version\":\"007\",\"app_id\":");
     jw_str(w, tok->app_id);
     if (v6) {
         DIAG_JW_LIT(w, ",\"signature\":");
         signature_write(w, tok->signature);
         DIAG_JW_LIT(w, ",\"crc_channel\":");
-        diag_jw_int(w, tok->crc_channel);
+        td_buf_addint(w, tok->crc_channel);
         DIAG_JW_LIT(w, ",\"crc_uid\":");
-        diag_jw_int(w, tok->crc_uid);
+        td_buf_addint(w, tok->crc_uid);
         DIAG_JW_LIT(w, ",\"salt\":");
-        diag_jw_int(w, tok->salt);
+        td_buf_addint(w, tok->salt);
         DIAG_JW_LIT(w, ",\"ts\":");
-        diag_jw_int(w, tok->ts);
+        td_buf_addint(w, tok->ts);
         DIAG_JW_LIT(w, ",\"privileges\":");
         privileges_write(w, tok, 0, tok->first_privilege_006, tok->privilege_count_006);
     } else {
         DIAG_JW_LIT(w, ",\"issue_ts\":");
-        diag_jw_int(w, tok->issue_ts);
+        td_buf_addint(w, tok->issue_ts);
         DIAG_JW_LIT(w, ",\"expire\":");
-        diag_jw_int(w, tok->expire);
+        td_buf_addint(w, tok->expire);
         DIAG_JW_LIT(w, ",\"salt\":");
-        diag_jw_int(w, tok->salt);
+        td_buf_addint(w, tok->salt);
         DIAG_JW_LIT(w, ",\"signature\":");
         signature_write(w, tok->signature);
         DIAG_JW_LIT(w, ",\"services\":[");
@@ -344,7 +344,7 @@ void diag_token_json_write(diag_jw *w, const td_token *tok) {
         DIAG_JW_LIT(w, "]");
     }
     DIAG_JW_LIT(w, ",\"expires_at\":");
-    diag_jw_int(w, td_token_expiry(tok));
+    td_buf_addint(w, td_token_expiry(tok));
     DIAG_JW_LIT(w, "}");
 }
 

@@ -117,19 +117,18 @@ typedef struct {
 
 typedef struct srv_server srv_server;
 
-/* A growable byte buffer (never shrunk). */
-typedef struct {
-    char *p;
-    size_t len, cap;
-} srv_buf;
+/* The most a worker's reply buffer holds. Far above any answer to a body the service accepts
+ * (a batch item is a few KiB per request line); only a defect reaches it, and then the answer is
+ * the 500 instead of the worker's memory growing without bound. */
+#define SRV_REPLY_MAX ((size_t)256 * 1024 * 1024)
+/* Allocated when a worker starts, so that ordinary answers never grow the buffer. */
+#define SRV_REPLY_FIRST_CAP 65536
 
-/* srv_json.c: compact JSON of v (json_dumpb) into b (b->len reset first). false on allocation
- * failure. */
-bool srv_json_write(srv_buf *b, const json_t *v);
+/* srv_json.c: compact JSON of v (json_dumpb) into b (reset first). false when b cannot take it
+ * (b->status says why). */
+bool srv_json_write(td_buf *b, const json_t *v);
 /* The same appended at b->len (b->len unchanged on failure). */
-bool srv_json_append(srv_buf *b, const json_t *v);
-/* n bytes appended; false on allocation failure. */
-bool srv_buf_append(srv_buf *b, const char *s, size_t n);
+bool srv_json_append(td_buf *b, const json_t *v);
 
 typedef struct {
     srv_server *server;
@@ -158,7 +157,7 @@ typedef struct {
     srv_project_cache projects;
     srv_key_cache keys;
 
-    srv_buf out;       /* JSON serialisation scratch */
+    td_buf out;        /* JSON serialisation scratch (cap SRV_REPLY_MAX) */
     char *errors_json; /* GET /v1/errors, rendered once */
     size_t errors_len;
 

@@ -4,56 +4,37 @@
  * straight into the buffer (see diagnostics/render.c and docs/performance.md). Every other
  * document the service answers with (projects, the catalog, errors, a decoded token, batch
  * error items) is small or rare, so it is built with jansson and dumped with json_dumpb into the
- * buffer's free space, growing it and dumping again in the rare case it did not fit.
+ * buffer's free space, growing it and dumping again in the rare case it did not fit. The buffer
+ * is core's td_buf: its cap (SRV_REPLY_MAX) bounds what one answer may take.
  */
 #include "srv_internal.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 #define SRV_JSON_FLAGS                                                                             \
     (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) /* ids may be scalars */
 
-static bool srv_buf_reserve(srv_buf *b, size_t more) {
-    if (b->len + more <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
+/* json_dumpb into all the free space (at least 1 KiB), which is grown and dumped into again in
+ * the rare case the document did not fit. */
+bool srv_json_append(td_buf *b, const json_t *v) {
+    char *o = td_buf_space(b, 1024);
+    if (!o)
         return false;
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-bool srv_buf_append(srv_buf *b, const char *s, size_t n) {
-    if (!srv_buf_reserve(b, n))
-        return false;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return true;
-}
-
-bool srv_json_append(srv_buf *b, const json_t *v) {
-    if (!srv_buf_reserve(b, 1024))
-        return false;
-    size_t need = json_dumpb(v, b->p + b->len, b->cap - b->len, SRV_JSON_FLAGS);
+    size_t room = b->cap - b->len - 1; /* td_buf keeps one byte for its NUL */
+    size_t need = json_dumpb(v, o, room, SRV_JSON_FLAGS);
     if (need == 0)
         return false; /* not serialisable (never for documents built here) */
-    if (need > b->cap - b->len) {
-        if (!srv_buf_reserve(b, need))
+    if (need > room) {
+        o = td_buf_space(b, need);
+        if (!o)
             return false;
-        need = json_dumpb(v, b->p + b->len, b->cap - b->len, SRV_JSON_FLAGS);
+        need = json_dumpb(v, o, need, SRV_JSON_FLAGS);
         if (need == 0)
             return false;
     }
-    b->len += need;
+    td_buf_commit(b, need);
     return true;
 }
 
-bool srv_json_write(srv_buf *b, const json_t *v) {
-    b->len = 0;
+bool srv_json_write(td_buf *b, const json_t *v) {
+    td_buf_reset(b);
     return srv_json_append(b, v);
 }

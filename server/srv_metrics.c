@@ -17,12 +17,16 @@
 #include "srv_internal.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+
+/* The most the text may take: every (route, status) and (verdict, cause) pair with a count, the
+ * latency histograms and the process metrics stay well under 1 MiB; 4 MiB leaves room for new
+ * series without letting a defect grow the scrape without bound. */
+#define SRV_METRICS_MAX ((size_t)4 * 1024 * 1024)
 
 #ifndef TD_VERSION
 #define TD_VERSION "0.1.0"
@@ -51,47 +55,13 @@ void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t late
     srv_count(&m->latency_sum_us[route], (uint64_t)latency_us);
 }
 
-/* A growable text buffer; on allocation failure it stops growing and render returns NULL. */
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool failed;
-} srv_text;
-
-static void srv_printf(srv_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void srv_printf(srv_text *t, const char *fmt, ...) {
-    if (t->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            t->failed = true;
-            return;
-        }
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        char *grown = realloc(t->p, t->cap * 2 + (size_t)n);
-        if (!grown) {
-            t->failed = true;
-            return;
-        }
-        t->p = grown;
-        t->cap = t->cap * 2 + (size_t)n;
-    }
-}
-
 static uint64_t srv_load(const _Atomic uint64_t *c) {
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-static void srv_render_requests(srv_server *s, srv_text *t) {
-    srv_printf(t, "# HELP tokendoctor_http_requests_total HTTP requests answered, by route "
-                  "and status.\n# TYPE tokendoctor_http_requests_total counter\n");
+static void srv_render_requests(srv_server *s, td_buf *t) {
+    td_buf_addf(t, "# HELP tokendoctor_http_requests_total HTTP requests answered, by route "
+                   "and status.\n# TYPE tokendoctor_http_requests_total counter\n");
     for (int r = 0; r < SRV_ROUTE_COUNT; r++)
         for (int i = 0; i < SRV_STATUS_COUNT; i++) {
             uint64_t n = 0;
@@ -100,19 +70,19 @@ static void srv_render_requests(srv_server *s, srv_text *t) {
             if (n == 0)
                 continue;
             if (i == SRV_STATUS_COUNT - 1)
-                srv_printf(t,
-                           "tokendoctor_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                           srv_route_name((srv_route)r), (unsigned long long)n);
+                td_buf_addf(t,
+                            "tokendoctor_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                            srv_route_name((srv_route)r), (unsigned long long)n);
             else
-                srv_printf(t, "tokendoctor_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                           srv_route_name((srv_route)r), srv_statuses[i], (unsigned long long)n);
+                td_buf_addf(t, "tokendoctor_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                            srv_route_name((srv_route)r), srv_statuses[i], (unsigned long long)n);
         }
 }
 
-static void srv_render_latency(srv_server *s, srv_text *t) {
-    srv_printf(t, "# HELP tokendoctor_http_request_duration_seconds Time from a complete request "
-                  "to its response, by route.\n"
-                  "# TYPE tokendoctor_http_request_duration_seconds histogram\n");
+static void srv_render_latency(srv_server *s, td_buf *t) {
+    td_buf_addf(t, "# HELP tokendoctor_http_request_duration_seconds Time from a complete request "
+                   "to its response, by route.\n"
+                   "# TYPE tokendoctor_http_request_duration_seconds histogram\n");
     for (int r = 0; r < SRV_ROUTE_COUNT; r++) {
         uint64_t counts[SRV_BUCKET_COUNT + 1] = {0}, sum = 0, total = 0;
         for (int k = 0; k < s->nworkers; k++) {
@@ -128,78 +98,78 @@ static void srv_render_latency(srv_server *s, srv_text *t) {
         uint64_t cum = 0;
         for (int b = 0; b < SRV_BUCKET_COUNT; b++) {
             cum += counts[b];
-            srv_printf(t,
-                       "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
-                       "%llu\n",
-                       name, (double)srv_buckets_us[b] / 1e6, (unsigned long long)cum);
+            td_buf_addf(t,
+                        "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} "
+                        "%llu\n",
+                        name, (double)srv_buckets_us[b] / 1e6, (unsigned long long)cum);
         }
-        srv_printf(t,
-                   "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
-                   "%llu\n",
-                   name, (unsigned long long)total);
-        srv_printf(t, "tokendoctor_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
-                   (double)sum / 1e6);
-        srv_printf(t, "tokendoctor_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
-                   (unsigned long long)total);
+        td_buf_addf(t,
+                    "tokendoctor_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} "
+                    "%llu\n",
+                    name, (unsigned long long)total);
+        td_buf_addf(t, "tokendoctor_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+                    (double)sum / 1e6);
+        td_buf_addf(t, "tokendoctor_http_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
+                    (unsigned long long)total);
     }
 }
 
-static void srv_render_diagnoses(srv_server *s, srv_text *t) {
-    srv_printf(t, "# HELP tokendoctor_diagnoses_total Diagnoses made, by verdict and cause.\n"
-                  "# TYPE tokendoctor_diagnoses_total counter\n");
+static void srv_render_diagnoses(srv_server *s, td_buf *t) {
+    td_buf_addf(t, "# HELP tokendoctor_diagnoses_total Diagnoses made, by verdict and cause.\n"
+                   "# TYPE tokendoctor_diagnoses_total counter\n");
     for (int v = 0; v < 3; v++)
         for (int c = 0; c < DIAG_CAUSE_COUNT; c++) {
             uint64_t n = 0;
             for (int k = 0; k < s->nworkers; k++)
                 n += srv_load(&s->workers[k].metrics.diagnoses[v][c]);
             if (n)
-                srv_printf(t, "tokendoctor_diagnoses_total{verdict=\"%s\",cause=\"%s\"} %llu\n",
-                           diag_verdict_name((diag_verdict)v), diag_cause_name((diag_cause)c),
-                           (unsigned long long)n);
+                td_buf_addf(t, "tokendoctor_diagnoses_total{verdict=\"%s\",cause=\"%s\"} %llu\n",
+                            diag_verdict_name((diag_verdict)v), diag_cause_name((diag_cause)c),
+                            (unsigned long long)n);
         }
 }
 
-static void srv_render_process(srv_server *s, srv_text *t) {
+static void srv_render_process(srv_server *s, td_buf *t) {
     tdb_log_stats ls = {0};
     if (s->log)
         tdb_log_get_stats(s->log, &ls);
-    srv_printf(t,
-               "# HELP tokendoctor_diagnosis_log_queue_depth Diagnoses queued for the log, not "
-               "yet written.\n# TYPE tokendoctor_diagnosis_log_queue_depth gauge\n"
-               "tokendoctor_diagnosis_log_queue_depth %zu\n"
-               "# HELP tokendoctor_diagnosis_log_queue_capacity Capacity of the diagnosis-log "
-               "queue.\n# TYPE tokendoctor_diagnosis_log_queue_capacity gauge\n"
-               "tokendoctor_diagnosis_log_queue_capacity %zu\n"
-               "# HELP tokendoctor_diagnosis_log_dropped_total Diagnoses not logged (queue full "
-               "or write failed).\n# TYPE tokendoctor_diagnosis_log_dropped_total counter\n"
-               "tokendoctor_diagnosis_log_dropped_total %llu\n"
-               "# HELP tokendoctor_diagnosis_log_written_total Diagnoses written to the log.\n"
-               "# TYPE tokendoctor_diagnosis_log_written_total counter\n"
-               "tokendoctor_diagnosis_log_written_total %llu\n",
-               ls.depth, ls.capacity, (unsigned long long)ls.dropped,
-               (unsigned long long)ls.written);
+    td_buf_addf(t,
+                "# HELP tokendoctor_diagnosis_log_queue_depth Diagnoses queued for the log, not "
+                "yet written.\n# TYPE tokendoctor_diagnosis_log_queue_depth gauge\n"
+                "tokendoctor_diagnosis_log_queue_depth %zu\n"
+                "# HELP tokendoctor_diagnosis_log_queue_capacity Capacity of the diagnosis-log "
+                "queue.\n# TYPE tokendoctor_diagnosis_log_queue_capacity gauge\n"
+                "tokendoctor_diagnosis_log_queue_capacity %zu\n"
+                "# HELP tokendoctor_diagnosis_log_dropped_total Diagnoses not logged (queue full "
+                "or write failed).\n# TYPE tokendoctor_diagnosis_log_dropped_total counter\n"
+                "tokendoctor_diagnosis_log_dropped_total %llu\n"
+                "# HELP tokendoctor_diagnosis_log_written_total Diagnoses written to the log.\n"
+                "# TYPE tokendoctor_diagnosis_log_written_total counter\n"
+                "tokendoctor_diagnosis_log_written_total %llu\n",
+                ls.depth, ls.capacity, (unsigned long long)ls.dropped,
+                (unsigned long long)ls.written);
     uint64_t hits = 0, misses = 0;
     for (int k = 0; k < s->nworkers; k++) {
         hits += srv_load(&s->workers[k].metrics.cache_hits);
         misses += srv_load(&s->workers[k].metrics.cache_misses);
     }
-    srv_printf(t,
-               "# HELP tokendoctor_project_cache_lookups_total Project-cache lookups, by result.\n"
-               "# TYPE tokendoctor_project_cache_lookups_total counter\n"
-               "tokendoctor_project_cache_lookups_total{result=\"hit\"} %llu\n"
-               "tokendoctor_project_cache_lookups_total{result=\"miss\"} %llu\n",
-               (unsigned long long)hits, (unsigned long long)misses);
-    srv_printf(t,
-               "# HELP tokendoctor_build_info Version of the running service.\n"
-               "# TYPE tokendoctor_build_info gauge\n"
-               "tokendoctor_build_info{version=\"%s\",schema=\"%d\"} 1\n"
-               "# HELP tokendoctor_worker_threads Worker threads serving HTTP.\n"
-               "# TYPE tokendoctor_worker_threads gauge\n"
-               "tokendoctor_worker_threads %d\n"
-               "# HELP tokendoctor_start_time_seconds Unix time the service started.\n"
-               "# TYPE tokendoctor_start_time_seconds gauge\n"
-               "tokendoctor_start_time_seconds %lld\n",
-               TD_VERSION, TDB_SCHEMA_VERSION, s->nworkers, (long long)s->started_at);
+    td_buf_addf(t,
+                "# HELP tokendoctor_project_cache_lookups_total Project-cache lookups, by result.\n"
+                "# TYPE tokendoctor_project_cache_lookups_total counter\n"
+                "tokendoctor_project_cache_lookups_total{result=\"hit\"} %llu\n"
+                "tokendoctor_project_cache_lookups_total{result=\"miss\"} %llu\n",
+                (unsigned long long)hits, (unsigned long long)misses);
+    td_buf_addf(t,
+                "# HELP tokendoctor_build_info Version of the running service.\n"
+                "# TYPE tokendoctor_build_info gauge\n"
+                "tokendoctor_build_info{version=\"%s\",schema=\"%d\"} 1\n"
+                "# HELP tokendoctor_worker_threads Worker threads serving HTTP.\n"
+                "# TYPE tokendoctor_worker_threads gauge\n"
+                "tokendoctor_worker_threads %d\n"
+                "# HELP tokendoctor_start_time_seconds Unix time the service started.\n"
+                "# TYPE tokendoctor_start_time_seconds gauge\n"
+                "tokendoctor_start_time_seconds %lld\n",
+                TD_VERSION, TDB_SCHEMA_VERSION, s->nworkers, (long long)s->started_at);
 }
 
 /* ---- process_* ---------------------------------------------------------------------------- */
@@ -269,57 +239,55 @@ static long srv_open_fds(void) {
     return n;
 }
 
-static void srv_render_process_std(srv_text *t) {
+static void srv_render_process_std(td_buf *t) {
     srv_proc_stat st;
     long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     if (ticks > 0 && page > 0 && srv_proc_self_stat(&st)) {
-        srv_printf(t,
-                   "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
-                   "seconds.\n# TYPE process_cpu_seconds_total counter\n"
-                   "process_cpu_seconds_total %.2f\n"
-                   "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-                   "# TYPE process_resident_memory_bytes gauge\n"
-                   "process_resident_memory_bytes %lld\n"
-                   "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
-                   "# TYPE process_virtual_memory_bytes gauge\n"
-                   "process_virtual_memory_bytes %llu\n",
-                   (double)(st.utime + st.stime) / (double)ticks, st.rss * (long long)page,
-                   st.vsize);
+        td_buf_addf(t,
+                    "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+                    "seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                    "process_cpu_seconds_total %.2f\n"
+                    "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                    "# TYPE process_resident_memory_bytes gauge\n"
+                    "process_resident_memory_bytes %lld\n"
+                    "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                    "# TYPE process_virtual_memory_bytes gauge\n"
+                    "process_virtual_memory_bytes %llu\n",
+                    (double)(st.utime + st.stime) / (double)ticks, st.rss * (long long)page,
+                    st.vsize);
         long long boot = srv_boot_time();
         if (boot > 0)
-            srv_printf(t,
-                       "# HELP process_start_time_seconds Start time of the process since unix "
-                       "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
-                       "process_start_time_seconds %.2f\n",
-                       (double)boot + (double)st.starttime / (double)ticks);
+            td_buf_addf(t,
+                        "# HELP process_start_time_seconds Start time of the process since unix "
+                        "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+                        "process_start_time_seconds %.2f\n",
+                        (double)boot + (double)st.starttime / (double)ticks);
     }
     long fds = srv_open_fds();
     if (fds >= 0)
-        srv_printf(t,
-                   "# HELP process_open_fds Number of open file descriptors.\n"
-                   "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
-                   fds);
+        td_buf_addf(t,
+                    "# HELP process_open_fds Number of open file descriptors.\n"
+                    "# TYPE process_open_fds gauge\nprocess_open_fds %ld\n",
+                    fds);
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        srv_printf(t,
-                   "# HELP process_max_fds Maximum number of open file descriptors.\n"
-                   "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
-                   (unsigned long long)rl.rlim_cur);
+        td_buf_addf(t,
+                    "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                    "# TYPE process_max_fds gauge\nprocess_max_fds %llu\n",
+                    (unsigned long long)rl.rlim_cur);
 }
 
 char *srv_metrics_render(srv_server *s, size_t *len) {
-    srv_text t = {malloc(16384), 0, 16384, false};
-    if (!t.p)
-        return NULL;
+    td_buf t;
+    td_buf_init(&t, SRV_METRICS_MAX);
     srv_render_requests(s, &t);
     srv_render_latency(s, &t);
     srv_render_diagnoses(s, &t);
     srv_render_process(s, &t);
     srv_render_process_std(&t);
-    if (t.failed) {
-        free(t.p);
+    if (t.status != TD_BUF_OK) {
+        td_buf_free(&t);
         return NULL;
     }
-    *len = t.len;
-    return t.p;
+    return td_buf_take(&t, len);
 }

@@ -210,7 +210,7 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
 /* The diagnosis in w->result appended to w->out as JSON, written directly (no jansson tree:
  * building, dumping and freeing one was a third of the service's CPU per request). */
 static bool srv_append_result(srv_worker *w) {
-    return diag_result_json_append(w->result, &w->out.p, &w->out.len, &w->out.cap);
+    return diag_result_json_append(&w->out, w->result);
 }
 
 static void srv_reply_oom(srv_req *r) {
@@ -234,7 +234,7 @@ static void srv_route_diagnose(srv_req *r) {
     r->log_verdict = diag_verdict_name(res->verdict);
     if (diag_is_hex32(res->app_id, res->app_id_len))
         memcpy(r->log_app_id, res->app_id, sizeof r->log_app_id); /* 32 characters + NUL */
-    r->w->out.len = 0;
+    td_buf_reset(&r->w->out);
     if (!srv_append_result(r->w)) {
         srv_reply_oom(r);
         return;
@@ -246,18 +246,18 @@ static void srv_route_diagnose(srv_req *r) {
  * {"id", "status": "diagnosed", ...the diagnosis} or {"id", "status", "error"} -- "invalid" for
  * the request's fault (400 alone), "failed" when the store did not answer (503 alone). */
 static bool srv_append_batch_item(srv_req *r, json_t *item, int64_t now) {
-    srv_buf *out = &r->w->out;
+    td_buf *out = &r->w->out;
     int status;
     json_t *error = NULL;
     json_t *id = json_is_object(item) ? json_object_get(item, "id") : NULL;
     if (srv_diagnose_one(r, item, now, &status, &error))
-        return diag_batch_item_append(id, r->w->result, false, &out->p, &out->len, &out->cap);
+        return diag_batch_item_add(out, id, r->w->result, false);
     json_t *e = json_object_get(error, "error");
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *message = json_string_value(json_object_get(e, "message"));
     bool ok = code && message &&
-              diag_batch_error_append(id, status == 503 ? DIAG_ITEM_FAILED : DIAG_ITEM_INVALID,
-                                      code, message, &out->p, &out->len, &out->cap);
+              diag_batch_error_add(out, id, status == 503 ? DIAG_ITEM_FAILED : DIAG_ITEM_INVALID,
+                                   code, message);
     json_decref(error);
     return ok;
 }
@@ -288,15 +288,15 @@ static void srv_route_batch(srv_req *r) {
     }
     srv_cache_check_version(r->w);
     int64_t now = srv_now_s();
-    srv_buf *out = &r->w->out;
-    out->len = 0;
-    bool ok = srv_buf_append(out, "{\"results\":[", 12);
+    td_buf *out = &r->w->out;
+    td_buf_reset(out);
+    bool ok = td_buf_addz(out, "{\"results\":[");
     size_t i;
     json_t *item;
     json_array_foreach(reqs, i, item) {
-        ok = ok && (i == 0 || srv_buf_append(out, ",", 1)) && srv_append_batch_item(r, item, now);
+        ok = ok && (i == 0 || td_buf_addc(out, ',')) && srv_append_batch_item(r, item, now);
     }
-    ok = ok && srv_buf_append(out, "]}", 2);
+    ok = ok && td_buf_addz(out, "]}");
     json_decref(body);
     if (!ok) {
         srv_reply_oom(r);

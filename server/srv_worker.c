@@ -190,8 +190,8 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     }
     w->td = td_ctx_new();
     w->result = malloc(sizeof *w->result);
-    w->out.cap = 65536;
-    w->out.p = malloc(w->out.cap);
+    td_buf_init(&w->out, SRV_REPLY_MAX);
+    td_buf_space(&w->out, SRV_REPLY_FIRST_CAP); /* NULL is seen as out.p below */
     w->alog = malloc(SRV_ALOG_CAP);
     if (!w->base || !w->td || !w->result || !w->out.p || !w->alog ||
         !srv_project_cache_init(&w->projects, SRV_PROJECT_CACHE_SLOTS) ||
@@ -266,7 +266,7 @@ void srv_worker_free(srv_worker *w) {
     if (w->td)
         td_ctx_free(w->td);
     free(w->result);
-    free(w->out.p);
+    td_buf_free(&w->out);
     free(w->alog);
     free(w->errors_json);
     srv_caches_free(w);

@@ -67,23 +67,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         char *dumped = tree ? json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (!dumped)
             abort(); /* the tree must always serialise */
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
-        if (!diag_result_json_append(fuzz_result, &buf, &len, &cap))
+        td_buf buf;
+        td_buf_init(&buf, 1 << 24);
+        if (!diag_result_json_append(&buf, fuzz_result))
             abort();
-        if (len != strlen(dumped) || memcmp(buf, dumped, len) != 0)
+        if (buf.len != strlen(dumped) || memcmp(buf.p, dumped, buf.len) != 0)
             abort(); /* the fast writer must give jansson's bytes */
-        free(buf);
         free(dumped);
         json_decref(tree);
         json_t *summary = diag_result_to_summary_json(fuzz_result);
         dumped = summary ? json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        buf = NULL;
-        len = cap = 0;
-        if (!dumped || !diag_result_summary_append(fuzz_result, &buf, &len, &cap) ||
-            len != strlen(dumped) || memcmp(buf, dumped, len) != 0)
+        td_buf_reset(&buf);
+        if (!dumped || !diag_result_summary_append(&buf, fuzz_result) ||
+            buf.len != strlen(dumped) || memcmp(buf.p, dumped, buf.len) != 0)
             abort(); /* the summary writer too */
-        free(buf);
+        td_buf_free(&buf);
         free(dumped);
         json_decref(summary);
         diag_result_print(fuzz_null, fuzz_result, true);

@@ -10,7 +10,8 @@
  * the account, the App ID and the token -- so that check details, repaired tokens, the project's
  * App ID and decoded token strings take every escaping path; and, when given, a generated set
  * (tests/diffcheck/gen.js writes one: node gen.js DIR SEED COUNT). The writer appends, so it
- * also starts from a non-empty, too-small buffer to exercise growth.
+ * also starts from a non-empty, too-small buffer to exercise growth, and once more into a buffer
+ * whose cap is one byte short, which must refuse the document whole.
  */
 #include "scenario_check.h"
 #include "tddiag.h"
@@ -27,24 +28,36 @@ typedef struct {
     int differ;
 } rj_state;
 
-typedef bool (*rj_writer)(const diag_result *, char **, size_t *, size_t *);
+typedef bool (*rj_writer)(td_buf *, const diag_result *);
+
+/* A document one byte over the buffer's cap is refused whole: false, TD_BUF_TOOBIG, and the
+ * bytes before it untouched. */
+static void rj_over_cap(rj_state *st, const char *label, size_t doc_len, rj_writer write) {
+    td_buf b;
+    td_buf_init(&b, 3 + doc_len - 1);
+    td_buf_addz(&b, "abc");
+    bool ok = write(&b, st->r);
+    CHECK(!ok && b.status == TD_BUF_TOOBIG && b.len == 3 && memcmp(b.p, "abc", 4) == 0,
+          "%s: over the cap: ok %d, status %d, len %zu", label, ok, (int)b.status, b.len);
+    td_buf_free(&b);
+}
 
 /* Compares what write appends with tree dumped compactly (tree is released); prints the first
  * differences. */
 static void rj_same(rj_state *st, const char *label, json_t *tree, rj_writer write) {
     char *want = tree ? json_dumps(tree, JSON_COMPACT) : NULL;
     json_decref(tree);
-    /* start from a short prefix in a small buffer: the writer must append and grow */
-    size_t cap = 8, len = 3;
-    char *buf = malloc(cap);
-    if (!want || !buf) {
+    if (!want) {
         CHECK(false, "out of memory");
-        free(want);
-        free(buf);
         return;
     }
-    memcpy(buf, "abc", 3);
-    bool ok = write(st->r, &buf, &len, &cap);
+    /* start from a short prefix in a small buffer: the writer must append and grow */
+    td_buf b;
+    td_buf_init(&b, 1 << 24);
+    td_buf_addz(&b, "abc");
+    bool ok = write(&b, st->r);
+    const char *buf = b.p;
+    size_t len = b.len;
     st->cases++;
     size_t wl = strlen(want);
     bool same = ok && len == 3 + wl && memcmp(buf, "abc", 3) == 0 && memcmp(buf + 3, want, wl) == 0;
@@ -57,8 +70,9 @@ static void rj_same(rj_state *st, const char *label, json_t *tree, rj_writer wri
         fprintf(stderr, "%s: differs at byte %zu\n  tree:   %.160s\n  direct: %.*s\n", label, at,
                 want + from, dn, buf + 3 + from);
     }
+    rj_over_cap(st, label, wl, write);
     free(want);
-    free(buf);
+    td_buf_free(&b);
 }
 
 /* Diagnoses q against p and compares both direct writers with their trees: the whole document
