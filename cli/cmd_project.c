@@ -131,11 +131,10 @@ static const char *yes_no(json_t *v) {
     return json_is_true(v) ? "yes" : "no";
 }
 
-/* The mode as diag_certificate_mode names it, from the read-back JSON. */
+/* The mode the shown document carries (diag_project_shown_mode decided it). */
 static const char *mode_of(json_t *p) {
-    bool primary = json_is_true(json_object_get(json_object_get(p, "primary"), "enabled"));
-    bool secondary = json_is_true(json_object_get(json_object_get(p, "secondary"), "enabled"));
-    return primary && secondary ? "both" : primary ? "primary" : secondary ? "secondary" : "none";
+    const char *mode = json_string_value(json_object_get(p, "certificate_mode"));
+    return mode ? mode : "none";
 }
 
 static void print_project(FILE *out, json_t *p) {
