@@ -542,11 +542,6 @@ tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change 
 
 /* ---- Writing --------------------------------------------------------------------------------- */
 
-static bool is_current(const diag_project *p, const char *cert) {
-    return (p->primary.present && strcmp(p->primary.certificate, cert) == 0) ||
-           (p->secondary.present && strcmp(p->secondary.certificate, cert) == 0);
-}
-
 static bool is_retired(const retired_set *set, const char *cert) {
     for (size_t i = 0; i < set->count; i++) {
         if (strcmp(set->rows[i].cert, cert) == 0) {
@@ -605,7 +600,7 @@ static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id,
 /* A retired certificate that is current again is not retired any more. */
 static tdb_status unretire_current(tdb *db, const diag_project *p, const retired_set *set) {
     for (size_t i = 0; i < set->count; i++) {
-        if (!is_current(p, set->rows[i].cert)) {
+        if (!diag_project_is_current(p, set->rows[i].cert)) {
             continue;
         }
         sqlite3_stmt *st = tdbi_prepare(db, "DELETE FROM retired_certificates WHERE id = ?",
@@ -683,7 +678,7 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
     const diag_cert *new_slots[2] = {&p->primary, &p->secondary};
     for (int i = 0; i < 2 && *existed && status == TDB_OK; i++) {
         const char *cert = old_slots[i]->certificate;
-        if (!old_slots[i]->present || is_current(p, cert) || is_retired(set, cert)) {
+        if (!old_slots[i]->present || diag_project_is_current(p, cert) || is_retired(set, cert)) {
             continue;
         }
         status = insert_retired(db, p->app_id, cert, new_slots[i]->present ? "replaced" : "removed",
@@ -694,7 +689,7 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
     }
     /* Retired certificates given in the configuration. */
     for (size_t i = 0; i < p->retired_count && status == TDB_OK; i++) {
-        if (strlen(p->retired[i]) == TD_CERT_LEN && !is_current(p, p->retired[i]) &&
+        if (strlen(p->retired[i]) == TD_CERT_LEN && !diag_project_is_current(p, p->retired[i]) &&
             !is_retired(set, p->retired[i])) {
             status = insert_retired(db, p->app_id, p->retired[i], "configured", now, set);
         }

@@ -181,11 +181,6 @@ static bool parse_cert(json_t *obj, const char *key, diag_cert *out, char *err, 
     return true;
 }
 
-static bool is_current(const diag_project *p, const char *cert) {
-    return (p->primary.present && memcmp(p->primary.certificate, cert, TD_CERT_LEN) == 0) ||
-           (p->secondary.present && memcmp(p->secondary.certificate, cert, TD_CERT_LEN) == 0);
-}
-
 bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t err_cap) {
     memset(out, 0, sizeof *out);
     if (!json_is_object(obj))
@@ -225,7 +220,7 @@ bool diag_project_from_json(json_t *obj, diag_project *out, char *err, size_t er
                                  "retired_certificates[%zu]: must be 32 hex characters", i);
             /* A certificate that is the primary or secondary is current, not retired (the store
              * un-retires it the same way), so a file and the database judge alike. */
-            if (is_current(out, json_string_value(c)))
+            if (diag_project_is_current(out, json_string_value(c)))
                 continue;
             memcpy(out->retired[out->retired_count], json_string_value(c), TD_CERT_LEN);
             out->retired[out->retired_count++][TD_CERT_LEN] = '\0';

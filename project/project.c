@@ -41,6 +41,11 @@ const char *diag_project_shown_mode(const diag_project_shown *s) {
                    s->secondary.present && s->secondary.enabled);
 }
 
+bool diag_project_is_current(const diag_project *p, const char *cert) {
+    return (p->primary.present && memcmp(p->primary.certificate, cert, TD_CERT_LEN) == 0) ||
+           (p->secondary.present && memcmp(p->secondary.certificate, cert, TD_CERT_LEN) == 0);
+}
+
 static void show_cert(const diag_cert *c, diag_cert_shown *out) {
     memset(out, 0, sizeof *out);
     if (!c->present)

@@ -59,6 +59,11 @@ typedef struct {
 /* "none", "primary", "secondary" or "both": which certificates are enabled. */
 const char *diag_certificate_mode(const diag_project *p);
 
+/* True when cert (TD_CERT_LEN characters) is p's primary or secondary certificate, enabled or
+ * not: such a certificate is current, never retired (a configuration file and the store both
+ * drop it from the retired list). */
+bool diag_project_is_current(const diag_project *p, const char *cert);
+
 /* ---- The configuration as shown ------------------------------------------------------------
  * What may be shown of a configuration: each certificate replaced by its fingerprint (first 8
  * hex characters of SHA-256, td_fingerprint). The store can fill one without the key file. */

@@ -56,6 +56,8 @@ static void test_shown_document(void) {
                        "\"updated_at\":1795366139}") == 0,
           "%s", text);
     free(text);
+    /* The primary is current; a retired certificate is not. */
+    EXPECT(diag_project_is_current(&p, CERT) && !diag_project_is_current(&p, RETIRED));
     /* A configuration from a file: no times, a name-less project shows null. */
     p.name[0] = '\0';
     text = dump(diag_project_to_json(&p));
