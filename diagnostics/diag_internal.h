@@ -89,7 +89,17 @@ void diag_jw_text_fffd(td_buf *w, const char *p, size_t n);
  * (a request's "id"); NULL as null. */
 void diag_jw_json(td_buf *w, json_t *v);
 
-/* The decoded-token object of diag_token_to_json, written directly (token_json.c). */
+/* The most one document (a diagnosis, a decoded token) takes when written alone: the token text
+ * is at most TD_TOKEN_TEXT_MAX bytes and its content TD_CONTENT_MAX, and even with every byte
+ * escaped to six a document stays far below 1 MiB. */
+#define DIAG_DOC_MAX ((size_t)1 << 20)
+
+/* The document written into b (written: the writer returned true) parsed back into a tree, and
+ * b freed: how diag_result_to_json and its siblings give a tree without a second writer. NULL
+ * when it was not written. A token string may hold U+0000, hence JSON_ALLOW_NUL. */
+json_t *diag_jw_tree(td_buf *b, bool written);
+
+/* The decoded-token object, written directly (token_json.c). */
 void diag_token_json_write(td_buf *w, const td_token *tok);
 
 #endif /* DIAG_INTERNAL_H */

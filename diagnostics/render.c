@@ -12,10 +12,10 @@
  * repaired token's verdict: the order a support engineer reads in. Colour is only an emphasis
  * (the marks carry the meaning without it) and is off unless the caller asks for it.
  *
- * diag_result_json_append writes the same JSON document straight into a caller's buffer, for
- * the HTTP service's hot path (no tree to build, dump and free); its functions sit next to
- * the tree builders below and follow the same field order, and a test compares the two byte
- * for byte.
+ * The JSON is written once, straight into a td_buf (diag_result_json_append: the HTTP service's
+ * hot path has no tree to build, dump and free); diag_result_to_json, for callers that need a
+ * tree, parses those bytes back. The tree-built twin the tests compare the bytes with is
+ * tests/common/oracle_json.c.
  *
  * Nothing rendered here contains a certificate: check details already use fingerprints, and
  * the project block says only which certificate signed the token.
@@ -23,64 +23,6 @@
 #include "diag_internal.h"
 
 #include <string.h>
-
-/* A code's number, or null where the platform names the error without one. */
-static json_t *code_or_null(const diag_code *c) {
-    return c && c->name && c->code ? json_integer(c->code) : json_null();
-}
-
-static json_t *error_json(const diag_result *r) {
-    if (r->verdict != DIAG_REJECTED)
-        return json_null();
-    const diag_catalog_entry *e = diag_result_entry(r);
-    const diag_code *c = &e->code[r->platform];
-    json_t *also = json_array();
-    for (size_t i = 0; i < 2; i++) {
-        const diag_code *a = &e->also[r->platform][i];
-        if (a->name)
-            json_array_append_new(
-                also, json_pack("{s:o, s:s}", "code", code_or_null(a), "name", a->name));
-    }
-    return json_pack("{s:o, s:s, s:s, s:o, s:s, s:s, s:s}", "code", code_or_null(c), "name",
-                     c->name, "platform", diag_platform_name(r->platform), "also", also, "title",
-                     e->title, "reason", e->reason, "solution", diag_result_solution(r));
-}
-
-static json_t *hints_json(uint32_t bits) {
-    json_t *a = json_array();
-    for (int i = 0; i < DIAG_HINT_COUNT; i++)
-        if (bits & (1u << i))
-            json_array_append_new(a, json_string(diag_hint_name((diag_hint)i)));
-    return a;
-}
-
-static json_t *warnings_json(uint32_t bits) {
-    json_t *a = json_array();
-    for (int i = 0; i < DIAG_WARN_COUNT; i++)
-        if (bits & (1u << i))
-            json_array_append_new(a, json_string(diag_warning_name((diag_warning)i)));
-    return a;
-}
-
-static json_t *repaired_json(const diag_result *r) {
-    if (!r->has_repaired)
-        return json_null();
-    return json_pack("{s:o, s:s, s:s}", "token",
-                     diag_json_text(r->repaired_token, strlen(r->repaired_token)), "verdict",
-                     diag_verdict_name(r->repaired_verdict), "cause",
-                     diag_cause_name(r->repaired_cause));
-}
-
-static json_t *checks_json(const diag_result *r) {
-    json_t *a = json_array();
-    for (int i = 0; i < DIAG_CHECK_COUNT; i++) {
-        const diag_check *c = &r->checks[i];
-        json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "id", c->id ? c->id : "", "status",
-                                           diag_check_status_name(c->status), "detail",
-                                           diag_json_text(c->detail, strlen(c->detail))));
-    }
-    return a;
-}
 
 static const char *signed_with_name(diag_signed_with s) {
     switch (s) {
@@ -94,46 +36,14 @@ static const char *signed_with_name(diag_signed_with s) {
     return NULL;
 }
 
-static json_t *project_json(const diag_result *r) {
-    const char *sw = signed_with_name(r->signed_with);
-    return json_pack(
-        "{s:o, s:b, s:o, s:o, s:o}", "app_id", diag_json_text(r->app_id, r->app_id_len), "known",
-        r->project_known, "certificate_mode",
-        r->certificate_mode ? json_string(r->certificate_mode) : json_null(), "no_certificate",
-        r->project_known ? json_boolean(r->no_certificate) : json_null(), "signed_with",
-        sw ? json_string(sw) : json_null());
-}
-
-static json_t *sdk_version_json(const diag_result *r) {
-    return r->has_sdk_version ? json_string(r->sdk_version) : json_null();
-}
-
-json_t *diag_result_to_json(const diag_result *r) {
-    json_t *o = json_object();
-    json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
-    json_object_set_new(o, "cause", json_string(diag_cause_name(r->cause)));
-    json_object_set_new(o, "error", error_json(r));
-    json_object_set_new(o, "hints", hints_json(r->hints));
-    json_object_set_new(o, "warnings", warnings_json(r->warnings));
-    json_object_set_new(o, "repaired", repaired_json(r));
-    json_object_set_new(o, "checks", checks_json(r));
-    json_object_set_new(o, "expires_at", r->has_expiry ? json_integer(r->expires_at) : json_null());
-    json_object_set_new(o, "expires_in",
-                        r->has_expiry ? json_integer(r->expires_at - r->at) : json_null());
-    json_object_set_new(o, "token", r->token_decoded ? diag_token_to_json(&r->token) : json_null());
-    json_object_set_new(o, "project", project_json(r));
-    json_object_set_new(o, "at", json_integer(r->at));
-    json_object_set_new(o, "sdk_version", sdk_version_json(r));
-    return o;
-}
-
 /* ---- JSON, written directly --------------------------------------------------------------
- * diag_result_json_append writes the same document as diag_result_to_json, in the same field
- * order, without a tree: the HTTP service renders one per request, and building, dumping and
- * freeing ~100 jansson nodes was about a third of its CPU time. Keep the two in step: any field
- * added above is added here (tests/server/render_json_test compares them byte for byte over the
- * public scenarios and mutated requests). Where json_pack would fail on a NULL string (a
- * catalog row without a name for the platform) the tree leaves the key out; so does this. */
+ * diag_result_json_append writes the document without a tree: the HTTP service renders one per
+ * request, and building, dumping and freeing ~100 jansson nodes was about a third of its CPU
+ * time. It is the only writer: diag_result_to_json parses its bytes back. The tests compare it
+ * byte for byte with a tree-built oracle (tests/common/oracle_json.c, over the public scenarios
+ * and mutated requests in tests/server/render_json_test); a field added here is added there.
+ * Where the oracle's json_pack fails on a NULL string (a catalog row without a name for the
+ * platform) it leaves the key out; so does this. */
 
 static void code_write(td_buf *w, const diag_code *c) {
     if (c->code)
@@ -330,17 +240,17 @@ bool diag_result_summary_append(td_buf *b, const diag_result *r) {
     return jw_end(b, start);
 }
 
+/* The trees: the writers' bytes parsed back (diag_jw_tree), so each document is written once. */
+json_t *diag_result_to_json(const diag_result *r) {
+    td_buf b;
+    td_buf_init(&b, DIAG_DOC_MAX);
+    return diag_jw_tree(&b, diag_result_json_append(&b, r));
+}
+
 json_t *diag_result_to_summary_json(const diag_result *r) {
-    const diag_code *c = diag_result_code(r);
-    json_t *o = json_object();
-    json_object_set_new(o, "verdict", json_string(diag_verdict_name(r->verdict)));
-    json_object_set_new(o, "cause", json_string(diag_cause_name(r->cause)));
-    json_object_set_new(o, "code", code_or_null(c));
-    json_object_set_new(o, "hints", hints_json(r->hints));
-    json_object_set_new(o, "warnings", warnings_json(r->warnings));
-    json_object_set_new(o, "expires_at", r->has_expiry ? json_integer(r->expires_at) : json_null());
-    json_object_set_new(o, "sdk_version", sdk_version_json(r));
-    return o;
+    td_buf b;
+    td_buf_init(&b, DIAG_DOC_MAX);
+    return diag_jw_tree(&b, diag_result_summary_append(&b, r));
 }
 
 json_t *diag_error_json(const char *code, const char *message) {

@@ -372,7 +372,8 @@ const diag_code *diag_result_code(const diag_result *r);
 
 /* ---- Rendering -------------------------------------------------------------------------- */
 
-/* The diagnosis JSON of interfaces.md (error also carries "title"). New reference. */
+/* The diagnosis JSON of interfaces.md (error also carries "title") as a tree: the bytes of
+ * diag_result_json_append parsed back (one writer). New reference; NULL when out of memory. */
 json_t *diag_result_to_json(const diag_result *r);
 
 /* The same document written straight into b, without a jansson tree: appends exactly the bytes
@@ -390,16 +391,19 @@ bool diag_result_json_append(td_buf *b, const diag_result *r);
  * diagnosis (no known verdict and cause). */
 bool diag_result_from_json(json_t *doc, const diag_request *req, diag_result *out);
 
-/* The --summary subset: verdict, cause, code, hints, warnings, expires_at, sdk_version. New
- * reference. */
+/* The --summary subset: verdict, cause, code, hints, warnings, expires_at, sdk_version, as a
+ * tree: the bytes of diag_result_summary_append parsed back. New reference. */
 json_t *diag_result_to_summary_json(const diag_result *r);
 
 /* The summary written straight into a buffer, as diag_result_json_append does for the whole
  * document: exactly the bytes of json_dumpb(diag_result_to_summary_json(r), JSON_COMPACT). */
 bool diag_result_summary_append(td_buf *b, const diag_result *r);
 
-/* The decoded token JSON of interfaces.md (with derived times such as expires_at). New
- * reference. */
+/* The decoded token JSON of interfaces.md (with derived times such as expires_at), appended to
+ * b; same contract as diag_result_json_append. */
+bool diag_token_json_append(td_buf *b, const td_token *tok);
+
+/* The same as a tree: those bytes parsed back. New reference; NULL when out of memory. */
 json_t *diag_token_to_json(const td_token *tok);
 
 /* The error object {"error": {"code": code, "message": message}}. New reference. */

@@ -279,3 +279,9 @@ void diag_jw_json(td_buf *w, json_t *v) {
     if (o)
         td_buf_commit(w, json_dumpb(v, o, n, flags));
 }
+
+json_t *diag_jw_tree(td_buf *b, bool written) {
+    json_t *doc = written ? json_loadb(b->p, b->len, JSON_ALLOW_NUL, NULL) : NULL;
+    td_buf_free(b);
+    return doc;
+}

@@ -2,12 +2,12 @@
  *
  * Design
  * ------
- * diag_token_to_json renders the "Decoded token" shape of docs/spec/interfaces.md with the
+ * diag_token_json_write renders the "Decoded token" shape of docs/spec/interfaces.md with the
  * spec's field names, in wire order, plus derived times as extra fields (`expires_at` on the
- * token and on every privilege, each already capped as diagnosis.md "Expiry" says). Strings in a
- * token are untrusted bytes: jansson refuses invalid UTF-8, so every string goes through
- * json_text(), which replaces each invalid byte with U+FFFD -- the output is always valid JSON
- * and never silently drops a field.
+ * token and on every privilege, each already capped as diagnosis.md "Expiry" says), straight
+ * into a td_buf; diag_token_to_json parses those bytes back for callers that need a tree. Strings
+ * in a token are untrusted bytes: each invalid UTF-8 byte is written as U+FFFD
+ * (diag_jw_text_fffd), so the output is always valid JSON and never silently drops a field.
  *
  * diag_token_print shows every field for a person at a terminal: names next to numbers, times as
  * ISO-8601 UTC plus a phrase relative to `now` ("in 3 h 12 min", "expired 2 days ago"). Token
@@ -20,173 +20,11 @@
 #include <string.h>
 #include <time.h>
 
-/* A JSON string of arbitrary bytes: as is when valid UTF-8, else with every invalid byte
- * replaced by U+FFFD. Never NULL unless out of memory. */
-static json_t *json_text(const char *ptr, size_t len) {
-    if (len == 0)
-        return json_string("");
-    json_t *s = json_stringn(ptr, len);
-    if (s)
-        return s;
-    char *clean = malloc(3 * len + 1);
-    if (!clean)
-        return NULL;
-    size_t n = 0;
-    const unsigned char *p = (const unsigned char *)ptr;
-    for (size_t i = 0; i < len;) {
-        size_t k = diag_utf8_len(p + i, len - i);
-        if (k == 0) {
-            memcpy(clean + n, "\xef\xbf\xbd", 3);
-            n += 3;
-            i++;
-        } else {
-            memcpy(clean + n, p + i, k);
-            n += k;
-            i += k;
-        }
-    }
-    s = json_stringn(clean, n);
-    free(clean);
-    return s ? s : json_string("");
-}
-
-static json_t *json_str(td_str s) {
-    return json_text(s.ptr, s.len);
-}
-
-static json_t *json_name(const char *name) {
-    return name ? json_string(name) : json_null();
-}
-
-/* ---- JSON ------------------------------------------------------------------------------- */
-
-static json_t *privileges_json(const td_token *tok, uint16_t service_type, uint16_t first,
-                               uint16_t count) {
-    json_t *arr = json_array();
-    for (uint16_t i = 0; i < count && (size_t)first + i < TD_PRIVILEGES_MAX; i++) {
-        const td_privilege *p = &tok->privileges[first + i];
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(p->id));
-        json_object_set_new(o, "name", json_name(td_privilege_name(service_type, p->id)));
-        json_object_set_new(o, "expire", json_integer(p->value));
-        json_object_set_new(o, "expires_at", json_integer(td_privilege_expiry(tok, p->value)));
-        json_array_append_new(arr, o);
-    }
-    return arr;
-}
-
-static json_t *permissions_json(const td_token *tok, const td_service *svc) {
-    json_t *arr = json_array();
-    for (uint16_t i = 0; i < svc->permission_count; i++) {
-        size_t at = (size_t)svc->first_permission + i;
-        if (at >= TD_PERMISSIONS_MAX)
-            break;
-        const td_permission *p = &tok->permissions[at];
-        json_t *o = json_object();
-        json_t *res = json_array();
-        json_object_set_new(o, "resource_type", json_integer(p->resource_type));
-        json_object_set_new(o, "resource_type_name",
-                            json_name(td_rtm2_resource_name(p->resource_type)));
-        json_object_set_new(o, "permission_type", json_integer(p->permission_type));
-        json_object_set_new(o, "permission_type_name",
-                            json_name(td_rtm2_permission_name(p->permission_type)));
-        for (uint16_t k = 0; k < p->resource_count; k++) {
-            size_t r = (size_t)p->first_resource + k;
-            if (r >= TD_RESOURCES_MAX)
-                break;
-            json_array_append_new(res, json_str(tok->resources[r]));
-        }
-        json_object_set_new(o, "resources", res);
-        json_array_append_new(arr, o);
-    }
-    return arr;
-}
-
-/* The per-type fields after the privileges, under the spec's names (token-formats.md). */
-static void service_fields_json(json_t *o, const td_service *s) {
-    switch (s->type) {
-    case TD_SVC_RTC:
-        json_object_set_new(o, "channel", json_str(s->a));
-        json_object_set_new(o, "uid", json_str(s->b));
-        break;
-    case TD_SVC_STREAMING:
-    case TD_SVC_FCDN:
-        json_object_set_new(o, "channel", json_str(s->a));
-        json_object_set_new(o, "account", json_str(s->b));
-        break;
-    case TD_SVC_RTM:
-    case TD_SVC_CHAT:
-    case TD_SVC_RTM2:
-        json_object_set_new(o, "user_id", json_str(s->a));
-        break;
-    case TD_SVC_APAAS:
-        json_object_set_new(o, "room_uuid", json_str(s->a));
-        json_object_set_new(o, "user_uuid", json_str(s->b));
-        json_object_set_new(o, "role", json_integer(s->role));
-        break;
-    default:
-        break;
-    }
-}
-
-static json_t *service_json(const td_token *tok, const td_service *s) {
-    json_t *o = json_object();
-    json_object_set_new(o, "type", json_integer(s->type));
-    if (!s->known) {
-        json_object_set_new(o, "name", json_string("unknown"));
-        return o;
-    }
-    json_object_set_new(o, "name", json_string(td_service_name(s->type)));
-    service_fields_json(o, s);
-    json_object_set_new(o, "privileges",
-                        privileges_json(tok, s->type, s->first_privilege, s->privilege_count));
-    if (s->type == TD_SVC_RTM2)
-        json_object_set_new(o, "permissions", permissions_json(tok, s));
-    return o;
-}
-
-static json_t *signature_json(td_str sig) {
-    char hex[2 * 512 + 1];
-    size_t n = sig.len > 512 ? 512 : sig.len; /* a signature is 32 bytes; cap what we show */
-    td_hex((const unsigned char *)sig.ptr, n, hex);
-    return json_string(hex);
-}
-
-json_t *diag_token_to_json(const td_token *tok) {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    bool v6 = td_is_006(tok);
-    json_object_set_new(o, "version", json_string(v6 ? "006" : "007"));
-    json_object_set_new(o, "app_id", json_str(tok->app_id));
-    if (v6) {
-        json_object_set_new(o, "signature", signature_json(tok->signature));
-        json_object_set_new(o, "crc_channel", json_integer(tok->crc_channel));
-        json_object_set_new(o, "crc_uid", json_integer(tok->crc_uid));
-        json_object_set_new(o, "salt", json_integer(tok->salt));
-        json_object_set_new(o, "ts", json_integer(tok->ts));
-        json_object_set_new(
-            o, "privileges",
-            privileges_json(tok, 0, tok->first_privilege_006, tok->privilege_count_006));
-    } else {
-        json_object_set_new(o, "issue_ts", json_integer(tok->issue_ts));
-        json_object_set_new(o, "expire", json_integer(tok->expire));
-        json_object_set_new(o, "salt", json_integer(tok->salt));
-        json_object_set_new(o, "signature", signature_json(tok->signature));
-        json_t *services = json_array();
-        for (uint16_t i = 0; i < tok->service_count && i < TD_SERVICES_MAX; i++)
-            json_array_append_new(services, service_json(tok, &tok->services[i]));
-        json_object_set_new(o, "services", services);
-    }
-    json_object_set_new(o, "expires_at", json_integer(td_token_expiry(tok)));
-    return o;
-}
-
 /* ---- JSON, written directly ------------------------------------------------------------
- * The same object as diag_token_to_json, field for field and in the same order, appended to a
- * diag_jw (diag_result_json_append). A NULL name is written as null where the tree writer uses
- * json_name, and the key is left out where json_string(NULL) would have made
- * json_object_set_new fail; tests/server/render_json_test compares both byte for byte. */
+ * The decoded-token object, appended to a td_buf (inside a diagnosis, or alone:
+ * diag_token_json_append); diag_token_to_json parses these bytes back. A NULL name is written as
+ * null, and the key is left out where the oracle's json_string(NULL) would have made
+ * json_object_set_new fail; tests compare both byte for byte (tests/common/oracle_json.c). */
 
 static void jw_name(td_buf *w, const char *name) {
     if (name)
@@ -346,6 +184,21 @@ void diag_token_json_write(td_buf *w, const td_token *tok) {
     DIAG_JW_LIT(w, ",\"expires_at\":");
     td_buf_addint(w, td_token_expiry(tok));
     DIAG_JW_LIT(w, "}");
+}
+
+bool diag_token_json_append(td_buf *b, const td_token *tok) {
+    size_t start = b->len;
+    diag_token_json_write(b, tok);
+    if (b->status == TD_BUF_OK)
+        return true;
+    td_buf_truncate(b, start);
+    return false;
+}
+
+json_t *diag_token_to_json(const td_token *tok) {
+    td_buf b;
+    td_buf_init(&b, DIAG_DOC_MAX);
+    return diag_jw_tree(&b, diag_token_json_append(&b, tok));
 }
 
 /* ---- Text ------------------------------------------------------------------------------- */

@@ -305,6 +305,17 @@ static void srv_route_batch(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", out->p, out->len);
 }
 
+/* 200 with the decoded token, written directly into the reply buffer (no tree). */
+static void srv_reply_token(srv_req *r, const td_token *tok) {
+    td_buf *out = &r->w->out;
+    td_buf_reset(out);
+    if (!diag_token_json_append(out, tok)) {
+        srv_reply_oom(r);
+        return;
+    }
+    srv_reply_raw(r, 200, "application/json", out->p, out->len);
+}
+
 /* 422 for a token that does not decode, with the hints a diagnosis gives. */
 static void srv_reply_undecodable(srv_req *r, const char *token, size_t len, td_status st) {
     srv_reply_json(r, 422, diag_token_error_json(token, len, st));
@@ -329,7 +340,7 @@ static void srv_route_decode(srv_req *r) {
     }
     td_status st = td_decode(r->w->td, text, len, &r->w->result->token);
     if (st == TD_OK)
-        srv_reply_json(r, 200, diag_token_to_json(&r->w->result->token));
+        srv_reply_token(r, &r->w->result->token);
     else
         srv_reply_undecodable(r, text, len, st);
     json_decref(body);

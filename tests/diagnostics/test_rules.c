@@ -16,6 +16,7 @@
  * accepted and refused version forms; rtc and rtm for both versions; repair; request
  * validation (`at` range and ISO-8601 form included).
  */
+#include "oracle_json.h"
 #include "tddiag.h"
 #include "testutil.h"
 
@@ -2710,7 +2711,7 @@ static void test_batch_items(void) {
         for (int summary = 0; summary < 2; summary++) {
             json_t *want =
                 json_pack("{s:O, s:s}", "id", ids[i] ? ids[i] : json_null(), "status", "diagnosed");
-            json_t *doc = summary ? diag_result_to_summary_json(res) : diag_result_to_json(res);
+            json_t *doc = summary ? oracle_result_to_summary_json(res) : oracle_result_to_json(res);
             json_object_update(want, doc);
             json_decref(doc);
             char *buf = NULL;

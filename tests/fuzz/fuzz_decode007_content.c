@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "fuzz_ctx.h"
+#include "oracle_json.h"
 #include "tdcore.h"
 #include "tddiag.h"
 
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
     if (st != TD_OK)
         return 0;
     (void)td_verify007(fuzz_ctx, &fuzz_tok, cert, 32);
-    json_t *doc = diag_token_to_json(&fuzz_tok);
+    json_t *doc = oracle_token_to_json(&fuzz_tok);
     if (!doc)
         abort();
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -15,6 +15,7 @@
 
 #define FUZZ_CTX_OWN_INITIALIZE
 #include "fuzz_ctx.h"
+#include "oracle_json.h"
 #include "tdcore.h"
 #include "tddiag.h"
 
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         }
         diag_run(fuzz_ctx, &req, known, NULL, fuzz_result);
 
-        json_t *tree = diag_result_to_json(fuzz_result);
+        json_t *tree = oracle_result_to_json(fuzz_result);
         char *dumped = tree ? json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (!dumped)
             abort(); /* the tree must always serialise */
@@ -75,7 +76,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             abort(); /* the fast writer must give jansson's bytes */
         free(dumped);
         json_decref(tree);
-        json_t *summary = diag_result_to_summary_json(fuzz_result);
+        json_t *summary = oracle_result_to_summary_json(fuzz_result);
         dumped = summary ? json_dumps(summary, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         td_buf_reset(&buf);
         if (!dumped || !diag_result_summary_append(&buf, fuzz_result) ||

@@ -1,7 +1,8 @@
-/* render_json_test.c -- diag_result_json_append (the direct JSON writer of the HTTP service and
- * of batch diagnose) writes exactly the bytes of json_dumpb(diag_result_to_json(r),
- * JSON_COMPACT), the tree that every other output goes through; so does
- * diag_result_summary_append for diag_result_to_summary_json (batch --summary).
+/* render_json_test.c -- diag_result_json_append (the one JSON writer of a diagnosis: the HTTP
+ * service, batch diagnose, and diag_result_to_json, which parses its bytes) writes exactly the
+ * bytes of json_dumpb(oracle_result_to_json(r), JSON_COMPACT), the tree built node by node in
+ * tests/common/oracle_json.c; so does diag_result_summary_append for
+ * oracle_result_to_summary_json (batch --summary).
  *
  * usage: render_json_test VECTORS_DIR [REQUESTS.jsonl PROJECTS.json]
  * Cases: the public scenarios (v2/scenarios.jsonl and v2/sdk.jsonl, bad requests aside); each of
@@ -13,6 +14,7 @@
  * also starts from a non-empty, too-small buffer to exercise growth, and once more into a buffer
  * whose cap is one byte short, which must refuse the document whole.
  */
+#include "oracle_json.h"
 #include "scenario_check.h"
 #include "tddiag.h"
 #include "testutil.h"
@@ -80,8 +82,8 @@ static void rj_same(rj_state *st, const char *label, json_t *tree, rj_writer wri
 static void rj_compare(rj_state *st, const diag_request *q, const diag_project *p,
                        const char *label) {
     diag_run(st->ctx, q, p, NULL, st->r);
-    rj_same(st, label, diag_result_to_json(st->r), diag_result_json_append);
-    rj_same(st, label, diag_result_to_summary_json(st->r), diag_result_summary_append);
+    rj_same(st, label, oracle_result_to_json(st->r), diag_result_json_append);
+    rj_same(st, label, oracle_result_to_summary_json(st->r), diag_result_summary_append);
 }
 
 /* Byte strings a client can send that JSON output must escape or replace. */
