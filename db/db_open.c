@@ -742,8 +742,16 @@ static bool open_checked(tdb *db, bool create, bool *missing) {
     return has_check || verify_stored_key_check(db);
 }
 
-static tdb *open_db(const char *path, const char *key_file, bool create, bool *missing, char *err,
-                    size_t err_cap) {
+/* How a connection is opened: creating what is missing, only an existing database, or for reading
+ * only (with its key file's use). */
+typedef enum { OPEN_CREATE, OPEN_EXISTING, OPEN_READONLY } open_mode;
+
+static bool open_checked_as(tdb *db, open_mode mode, tdb_key_use key, bool *missing);
+
+/* The steps every way of opening shares: the default path, the allocation, the checks of the
+ * mode, and one message in err on failure. */
+static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_key_use key,
+                    bool *missing, char *err, size_t err_cap) {
     bool missing_ignored = false;
     if (!missing) {
         missing = &missing_ignored;
@@ -757,7 +765,7 @@ static tdb *open_db(const char *path, const char *key_file, bool create, bool *m
         snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
         return NULL;
     }
-    if (!open_checked(db, create, missing)) {
+    if (!open_checked_as(db, mode, key, missing)) {
         snprintf(err, err_cap, "%s", db->err);
         tdb_close(db);
         return NULL;
@@ -767,12 +775,12 @@ static tdb *open_db(const char *path, const char *key_file, bool create, bool *m
 }
 
 tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap) {
-    return open_db(path, key_file, true, NULL, err, err_cap);
+    return open_db(path, key_file, OPEN_CREATE, TDB_KEY_REQUIRED, NULL, err, err_cap);
 }
 
 tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
                        size_t err_cap) {
-    return open_db(path, key_file, false, missing, err, err_cap);
+    return open_db(path, key_file, OPEN_EXISTING, TDB_KEY_REQUIRED, missing, err, err_cap);
 }
 
 /* ---- Reading only -------------------------------------------------------------------------- */
@@ -967,28 +975,14 @@ static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
     return load_key_readonly(db, use);
 }
 
+static bool open_checked_as(tdb *db, open_mode mode, tdb_key_use key, bool *missing) {
+    return mode == OPEN_READONLY ? open_readonly_checked(db, key, missing)
+                                 : open_checked(db, mode == OPEN_CREATE, missing);
+}
+
 tdb *tdb_open_readonly(const char *path, const char *key_file, tdb_key_use key, bool *missing,
                        char *err, size_t err_cap) {
-    bool missing_ignored = false;
-    if (!missing) {
-        missing = &missing_ignored;
-    }
-    *missing = false;
-    if (!path || !*path) {
-        path = tdb_default_path();
-    }
-    tdb *db = tdb_alloc(path, key_file);
-    if (!db) {
-        snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
-        return NULL;
-    }
-    if (!open_readonly_checked(db, key, missing)) {
-        snprintf(err, err_cap, "%s", db->err);
-        tdb_close(db);
-        return NULL;
-    }
-    db->err[0] = '\0';
-    return db;
+    return open_db(path, key_file, OPEN_READONLY, key, missing, err, err_cap);
 }
 
 bool tdb_has_key(const tdb *db) {
