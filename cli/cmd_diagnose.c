@@ -64,6 +64,7 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
         cli_fail(r, "internal_error", "out of memory loading %s", path);
         return false;
     }
+    src->count = n; /* from here on, src->list is wiped when freed, even half filled */
     char err[256];
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_is_array(doc) ? json_array_get(doc, i) : doc;
@@ -77,7 +78,6 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
         }
     }
     json_decref(doc);
-    src->count = n;
     qsort(src->list, n, sizeof *src->list, project_cmp);
     for (size_t i = 1; i < n; i++)
         if (strcmp(src->list[i - 1].app_id, src->list[i].app_id) == 0) {
@@ -96,38 +96,13 @@ bool cli_project_source_open_db(cli_report *r, const char *path, const char *key
     src->db = tdb_open_readonly(path, key_file, TDB_KEY_REQUIRED, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
         cli_fail(r, *missing ? "usage" : "internal_error", "--db: %s", err);
-    if (src->db && !(src->cache = calloc(DB_CACHE_SLOTS, sizeof *src->cache))) {
+    if (src->db && !(src->cache = tdb_project_cache_new(DB_CACHE_SLOTS))) {
         cli_fail(r, "internal_error", "out of memory opening %s", path);
         tdb_close(src->db);
         src->db = NULL;
         *missing = false;
     }
     return src->db != NULL;
-}
-
-/* FNV-1a: spreads App IDs over the cache slots. */
-static size_t app_id_slot(const char *app_id) {
-    uint32_t h = 2166136261u;
-    for (; *app_id; app_id++)
-        h = (h ^ (uint8_t)*app_id) * 16777619u;
-    return h % DB_CACHE_SLOTS;
-}
-
-/* The cache entry of app_id: its own, else a free one near its home slot (allocated), else the
- * home slot's (replaced). NULL when out of memory. */
-static cli_cached_project *cache_entry(cli_project_source *src, const char *app_id) {
-    size_t home = app_id_slot(app_id);
-    for (size_t i = 0; i < DB_CACHE_PROBES; i++) {
-        cli_cached_project **slot = &src->cache[(home + i) % DB_CACHE_SLOTS];
-        if (!*slot) {
-            *slot = calloc(1, sizeof **slot);
-            return *slot;
-        }
-        if (!(*slot)->used || strcmp((*slot)->project.app_id, app_id) == 0)
-            return *slot; /* its own, or one left unused by a failed read */
-    }
-    src->cache[home]->used = false;
-    return src->cache[home];
 }
 
 /* The configuration of app_id (exact match), or NULL when unknown. *failed is set on a
@@ -147,41 +122,24 @@ const diag_project *cli_project_lookup(cli_project_source *src, const char *app_
     }
     if (!src->db)
         return NULL;
-    cli_cached_project *e = cache_entry(src, key);
-    if (!e) {
-        cli_fail(src->report, "internal_error", "out of memory");
-        *failed = true;
-        return NULL;
-    }
-    if (e->used)
-        return e->found ? &e->project : NULL;
-    tdb_status st = tdb_project_get(src->db, key, &e->project);
-    if (st == TDB_NOT_FOUND) {
-        memset(&e->project, 0, sizeof e->project);
-        memcpy(e->project.app_id, key, sizeof key);
-        e->used = true;
-        e->found = false;
-        return NULL;
-    }
+    const diag_project *p;
+    tdb_status st = tdb_project_cache_get(src->cache, src->db, key, &p, NULL);
     if (st != TDB_OK) {
         cli_fail(src->report, "internal_error", "database %s: %s", tdb_path(src->db),
                  tdb_errmsg(src->db));
-        e->used = false;
         *failed = true;
-        return NULL;
     }
-    e->used = e->found = true;
-    return &e->project;
+    return p;
+}
+
+void cli_project_source_sync(cli_project_source *src) {
+    if (src->cache)
+        tdb_project_cache_sync(src->cache, src->db);
 }
 
 /* Closes the database and forgets the cached configurations (certificates: wiped first). */
 void cli_project_source_close_db(cli_project_source *src) {
-    for (size_t i = 0; src->cache && i < DB_CACHE_SLOTS; i++)
-        if (src->cache[i]) {
-            explicit_bzero(src->cache[i], sizeof *src->cache[i]);
-            free(src->cache[i]);
-        }
-    free(src->cache);
+    tdb_project_cache_free(src->cache); /* wipes the certificates */
     src->cache = NULL;
     if (src->db)
         tdb_close(src->db);
@@ -189,6 +147,8 @@ void cli_project_source_close_db(cli_project_source *src) {
 }
 
 void cli_project_source_free(cli_project_source *src) {
+    if (src->list) /* the configurations' certificates */
+        explicit_bzero(src->list, src->count * sizeof *src->list);
     free(src->list);
     cli_project_source_close_db(src);
 }

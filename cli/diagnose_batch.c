@@ -323,6 +323,7 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
 }
 
 static void diagnose_chunk(batch_worker *w, batch_chunk *c) {
+    cli_project_source_sync(w->src); /* a configuration changed meanwhile applies from here */
     for (size_t i = 0; i < c->nlines && !c->no_memory; i++)
         if (!diagnose_line(w, c, &c->lines[i]))
             c->no_memory = true;

@@ -33,27 +33,21 @@ typedef struct {
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
-#define DB_CACHE_SLOTS 256 /* configurations kept per thread when reading a database */
-#define DB_CACHE_PROBES 8  /* slots tried from an App ID's home slot */
-
-/* One configuration read from the database (or the fact that there is none). */
-typedef struct {
-    bool used, found;
-    diag_project project;
-} cli_cached_project;
+/* Configurations a thread keeps from a database (tdb_project_cache: at most three quarters of
+ * this, a power of two). */
+#define DB_CACHE_SLOTS 1024
 
 /* Where configurations come from: a sorted array loaded from --project, or a database. */
 typedef struct {
-    diag_project *list; /* sorted by app_id */
+    diag_project *list; /* sorted by app_id; count entries, wiped when freed */
     size_t count;
     tdb *db;
-    /* With a database: DB_CACHE_SLOTS pointers, open addressing by App ID, entries allocated
-     * on first use (so memory follows the number of App IDs seen, at most DB_CACHE_SLOTS).
-     * Reading a configuration costs a SQL query (and takes SQLite's process-wide locks, which
-     * stop threads from scaling), while a batch cycles through a few App IDs; so a run reads
-     * each App ID from the database about once per thread and judges every later line against
-     * that reading. */
-    cli_cached_project **cache;
+    /* With a database: the configurations read from it. Reading one costs a SQL query (and
+     * takes SQLite's process-wide locks, which stop threads from scaling), while a batch cycles
+     * through a few App IDs; so a thread reads each App ID about once and judges every later
+     * line against that reading, until the configuration version moves (checked once per
+     * chunk: cli_project_source_sync). */
+    tdb_project_cache *cache;
     cli_report *report; /* single diagnoses: where a store failure is kept (batch: NULL) */
 } cli_project_source;
 
@@ -71,6 +65,10 @@ bool cli_project_source_open_db(cli_report *r, const char *path, const char *key
  * error (reported to src->report). The result is valid until the next lookup in src. */
 const diag_project *cli_project_lookup(cli_project_source *src, const char *app_id, size_t len,
                                        bool *failed);
+
+/* Forgets the configurations read from src's database when its configuration version moved
+ * (tdb_project_cache_sync); nothing for a --project list or no store. */
+void cli_project_source_sync(cli_project_source *src);
 
 /* Closes src's database and forgets its cached configurations (wiped); its list is kept. */
 void cli_project_source_close_db(cli_project_source *src);

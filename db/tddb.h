@@ -230,6 +230,38 @@ tdb_status tdb_apikey_list(tdb *db, json_t **out);
  * TDB_NOT_FOUND when no such key (not yet revoked) exists. */
 tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name);
 
+/* ---- A cache of project configurations (db_cache.c) ----------------------------------------
+ *
+ * What a thread that diagnoses keeps next to its tdb so that it reads each App ID's
+ * configuration about once: unknown App IDs are remembered too, hits allocate nothing. One cache
+ * belongs to one thread (the service: one per worker; `diagnose`: one per thread) and takes no
+ * lock. It is keyed by the configuration version: tdb_project_cache_sync empties it when
+ * tdb_config_version moved, so an entry is never older than the owner's last sync. Bounded:
+ * emptied when three quarters of its slots are used. Every configuration that leaves it (emptied,
+ * or freed) is wiped with explicit_bzero first. */
+typedef struct tdb_project_cache tdb_project_cache;
+
+/* A new, empty cache of cap slots (a power of two, at least 4; it holds up to cap * 3/4 App IDs).
+ * NULL when out of memory or cap is not such a number. The caller frees it with
+ * tdb_project_cache_free. */
+tdb_project_cache *tdb_project_cache_new(size_t cap);
+
+/* Wipes and frees every configuration c holds, and c. c may be NULL. */
+void tdb_project_cache_free(tdb_project_cache *c);
+
+/* Empties c when db's configuration version moved since the last sync (or cannot be read: the
+ * next sync asks again). true when c was emptied -- the first sync always empties. */
+bool tdb_project_cache_sync(tdb_project_cache *c, tdb *db);
+
+/* The configuration of the App ID app_id (exactly TD_CERT_LEN bytes, not necessarily
+ * NUL-terminated; the caller has checked its form), from c or else read from db (tdb_project_get)
+ * and kept. TDB_OK with *out the configuration, owned by c and valid until the next call on c,
+ * or NULL when there is no such project. Any other status: a failed read (the message in
+ * tdb_errmsg(db)), *out NULL and nothing kept, so that the next lookup reads again. *hit (may be
+ * NULL) tells whether c already knew the answer. */
+tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_id,
+                                 const diag_project **out, bool *hit);
+
 /* ---- Diagnosis log ------------------------------------------------------------------------ */
 
 /* One diagnosis as logged. Fixed-size, so that pushing copies it without allocating; longer

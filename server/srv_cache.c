@@ -15,59 +15,29 @@
  * iteration was sent after that iteration's epoll_wait returned, hence after every commit the
  * check can miss.
  *
- * The project cache is open addressing with linear probing keyed by the 32-character App ID; it
- * remembers unknown App IDs too (a diagnosis of an unknown project must not cost a query every
- * time). Slots are small; a known project's configuration is allocated when it is cached and
- * freed when the cache is emptied -- which happens when three quarters of the slots are used,
- * bounding memory without an eviction policy. A configuration holds the project's certificates,
- * so it is wiped (explicit_bzero, which the compiler may not drop as a dead store) before it is
- * freed, as is every key-cache slot that is emptied.
+ * The project cache is db's tdb_project_cache (db_cache.c), the one `diagnose` uses per thread
+ * too: it holds the version it was filled at (so its sync tells this file when to empty the key
+ * cache as well), remembers unknown App IDs, is bounded, and wipes every configuration that
+ * leaves it. Only the App ID's form (32 hex characters: anything else cannot be stored) and the
+ * hit/miss metrics are the service's.
  *
  * The key cache maps the SHA-256 of a presented key to its role, compared in constant time; it
  * also remembers wrong keys, and forgets everything after SRV_KEY_CACHE_TTL seconds so that a
- * key revoked elsewhere is refused soon even if the version check were to miss it.
+ * key revoked elsewhere is refused soon even if the version check were to miss it. Every slot
+ * that is emptied is wiped (explicit_bzero).
  */
 #include "srv_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-bool srv_project_cache_init(srv_project_cache *c, size_t cap) {
-    c->slots = calloc(cap, sizeof *c->slots);
-    c->cap = cap;
-    c->used = 0;
-    return c->slots != NULL;
-}
-
-/* Frees a configuration after wiping its certificates. */
-static void srv_project_free(diag_project *p) {
-    if (!p)
-        return;
-    explicit_bzero(p, sizeof *p);
-    free(p);
-}
-
-static void srv_project_cache_clear(srv_project_cache *c) {
-    if (c->used == 0)
-        return;
-    for (size_t i = 0; i < c->cap; i++) {
-        srv_project_free(c->slots[i].project);
-        c->slots[i].project = NULL;
-        c->slots[i].used = false;
-    }
-    c->used = 0;
-}
-
 static void srv_key_cache_clear(srv_key_cache *c) {
     explicit_bzero(c, sizeof *c);
 }
 
 void srv_caches_free(srv_worker *w) {
-    srv_project_cache *c = &w->projects;
-    if (c->slots)
-        srv_project_cache_clear(c);
-    free(c->slots);
-    c->slots = NULL;
+    tdb_project_cache_free(w->projects); /* wipes the certificates */
+    w->projects = NULL;
     srv_key_cache_clear(&w->keys);
 }
 
@@ -80,26 +50,13 @@ void srv_cache_check_version(srv_worker *w) {
     w->version_fresh = true;
     static const struct timeval next_iteration = {0, 0};
     event_add(w->refresh_ev, &next_iteration);
-    /* 0 is an error: the caches are emptied (and the next check asks again). */
-    uint64_t c = tdb_config_version(w->db);
-    if (c != 0 && c == w->config_version)
-        return;
-    w->config_version = c;
-    srv_project_cache_clear(&w->projects);
-    srv_key_cache_clear(&w->keys);
+    /* A version that cannot be read empties the caches too (and the next check asks again). */
+    if (tdb_project_cache_sync(w->projects, w->db))
+        srv_key_cache_clear(&w->keys);
 }
 
 void srv_cache_changed(srv_worker *w) {
     w->version_fresh = false;
-}
-
-static uint32_t srv_hash_app_id(const char *s) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < TD_CERT_LEN; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
 }
 
 const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len,
@@ -107,37 +64,11 @@ const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t
     *failed = false;
     if (!diag_is_hex32(app_id, len))
         return NULL; /* cannot be stored: malformed App IDs are diagnosed without a project */
-    srv_project_cache *c = &w->projects;
-    size_t mask = c->cap - 1;
-    size_t i = srv_hash_app_id(app_id) & mask;
-    while (c->slots[i].used) {
-        if (memcmp(c->slots[i].app_id, app_id, TD_CERT_LEN) == 0) {
-            srv_count(&w->metrics.cache_hits, 1);
-            return c->slots[i].project;
-        }
-        i = (i + 1) & mask;
-    }
-    srv_count(&w->metrics.cache_misses, 1);
-    if (c->used + 1 > c->cap / 4 * 3) {
-        srv_project_cache_clear(c);
-        i = srv_hash_app_id(app_id) & mask;
-    }
-    srv_project_slot *slot = &c->slots[i];
-    memcpy(slot->app_id, app_id, TD_CERT_LEN);
-    slot->app_id[TD_CERT_LEN] = '\0';
-    diag_project *p = malloc(sizeof *p);
-    tdb_status st = p ? tdb_project_get(w->db, slot->app_id, p) : TDB_ERROR;
-    if (st != TDB_OK) {
-        srv_project_free(p); /* a failed read may have filled part of it */
-        p = NULL;
-    }
-    if (st != TDB_OK && st != TDB_NOT_FOUND) {
-        *failed = true; /* not cached: the next request tries again */
-        return NULL;
-    }
-    slot->used = true;
-    slot->project = p;
-    c->used++;
+    const diag_project *p;
+    bool hit;
+    tdb_status st = tdb_project_cache_get(w->projects, w->db, app_id, &p, &hit);
+    srv_count(hit ? &w->metrics.cache_hits : &w->metrics.cache_misses, 1);
+    *failed = st != TDB_OK; /* not cached: the next request tries again */
     return p;
 }
 

@@ -81,20 +81,6 @@ static inline void srv_count(_Atomic uint64_t *c, uint64_t n) {
 
 /* ---- Caches -------------------------------------------------------------------------------- */
 
-/* Project configurations by App ID (known or known-unknown), per worker. Bounded: when three
- * quarters full it is emptied (a cheap, predictable bound; refilling costs one query each). */
-typedef struct {
-    bool used;
-    char app_id[TD_CERT_LEN + 1];
-    diag_project *project; /* NULL: known to be unknown; owned by the cache */
-} srv_project_slot;
-
-typedef struct {
-    srv_project_slot *slots;
-    size_t cap; /* power of two */
-    size_t used;
-} srv_project_cache;
-
 /* Verified API keys by SHA-256 of the presented key (roles, including "none" for a wrong key,
  * so that a client retrying a bad key does not cost a query per request). */
 #define SRV_KEY_CACHE_SIZE 64
@@ -149,12 +135,12 @@ typedef struct {
 
     tdb *db;
     tdb *log_db;              /* the diagnosis log's database; == db unless --log-db */
-    bool version_fresh;       /* config_version was checked in this loop iteration */
+    bool version_fresh;       /* the configuration version was checked in this iteration */
     struct event *refresh_ev; /* priority 0, next iteration: version_fresh = false */
-    uint64_t config_version;  /* tdb_config_version() the caches were filled at */
     td_ctx *td;
     diag_result *result; /* reused by every diagnosis of this worker */
-    srv_project_cache projects;
+    /* Project configurations, keyed by the configuration version (db_cache.c). */
+    tdb_project_cache *projects;
     srv_key_cache keys;
 
     td_buf out;        /* JSON serialisation scratch (cap SRV_REPLY_MAX) */
@@ -242,7 +228,6 @@ void srv_alog_flush(srv_worker *w);
 void srv_handle(srv_req *r);
 
 /* srv_cache.c */
-bool srv_project_cache_init(srv_project_cache *c, size_t cap);
 /* Frees the worker's caches, wiping the projects' certificates and the key hashes. */
 void srv_caches_free(srv_worker *w);
 /* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed). */

@@ -194,7 +194,7 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     td_buf_space(&w->out, SRV_REPLY_FIRST_CAP); /* NULL is seen as out.p below */
     w->alog = malloc(SRV_ALOG_CAP);
     if (!w->base || !w->td || !w->result || !w->out.p || !w->alog ||
-        !srv_project_cache_init(&w->projects, SRV_PROJECT_CACHE_SLOTS) ||
+        !(w->projects = tdb_project_cache_new(SRV_PROJECT_CACHE_SLOTS)) ||
         !srv_worker_errors_json(w)) {
         snprintf(err, err_cap, "out of memory starting worker %d", index);
         return false;
@@ -202,7 +202,7 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     w->db = tdb_open(s->db_path, s->key_file, err, err_cap);
     if (!w->db)
         return false;
-    w->config_version = tdb_config_version(w->db);
+    tdb_project_cache_sync(w->projects, w->db); /* the version the caches start at */
     w->log_db = strcmp(s->log_db_path, s->db_path) == 0
                     ? w->db
                     : tdb_open(s->log_db_path, s->key_file, err, err_cap);
