@@ -1,4 +1,4 @@
-/* test_core_cli.c -- `tokendoctor decode` and `tokendoctor mint` run as a user runs them.
+/* test_cli_decode_mint.c -- `tokendoctor decode` and `tokendoctor mint` run as a user runs them.
  *
  * Each case executes the built program (fork + exec, standard streams redirected to temporary
  * files) and checks the exit status, the output and, for --json, the document's shape. Covered:
@@ -674,7 +674,7 @@ int main(int argc, char **argv) {
     prog = argv[1];
     /* Never the default database of wherever the test runs (mint without --certificate-file). */
     setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
-    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "td_core_cli")) {
+    if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "td_cli_decode_mint")) {
         perror("mkdtemp");
         return 2;
     }
@@ -692,5 +692,5 @@ int main(int argc, char **argv) {
     td_ctx_free(ctx);
     if (!tu_rmtree(tmpdir))
         fprintf(stderr, "could not remove %s\n", tmpdir);
-    return tu_report("core_cli");
+    return tu_report("cli_decode_mint");
 }

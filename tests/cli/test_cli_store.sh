@@ -1,10 +1,10 @@
 #!/bin/sh
-# test_cli.sh -- `tokendoctor project` and `tokendoctor apikey` end to end: exit statuses,
+# test_cli_store.sh -- `tokendoctor project` and `tokendoctor apikey` end to end: exit statuses,
 # human and --json output, and what ends up on disk. Works in a mktemp directory only (never
-# the default database path). Usage: test_cli.sh PATH/TO/tokendoctor
+# the default database path). Usage: test_cli_store.sh PATH/TO/tokendoctor
 set -u
-TD=${1:?usage: test_cli.sh PATH/TO/tokendoctor}
-[ -x "$TD" ] || { echo "test_cli.sh: $TD is not an executable" >&2; exit 2; }
+TD=${1:?usage: test_cli_store.sh PATH/TO/tokendoctor}
+[ -x "$TD" ] || { echo "test_cli_store.sh: $TD is not an executable" >&2; exit 2; }
 TD=$(cd "$(dirname "$TD")" && pwd)/$(basename "$TD")
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/tddb-cli-XXXXXX") || exit 2
 trap 'rm -rf "$DIR"' EXIT

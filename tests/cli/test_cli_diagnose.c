@@ -59,7 +59,7 @@ static void expect(const char *name, bool cond) {
 
 /* Runs bin with args (NULL-terminated, after "diagnose"); stdin from in_path (or /dev/null).
  * Without --project, --db, --key-file or --server, --no-db is added: these runs mean "no project
- * store", and the default database (missing: exit 70) is tests/db/test_cli.sh's subject. Returns
+ * store", and the default database (missing: exit 70) is tests/cli/test_cli_store.sh's subject. Returns
  * the exit status; stdout/stderr land in out_path/err_path. */
 static int run(const char *in_path, const char *const *args) {
     const char *argv[64];
