@@ -30,6 +30,8 @@
 #include "td_version.h" /* TD_VERSION, TD_COMMIT: generated at build time */
 #include "tddiag.h"     /* diag_error_json: the error object of the HTTP API */
 
+#define READ_BLOCK (64u << 10) /* cli_read_input reads a file in blocks of this size */
+
 static const cli_command cli_commands[] = {
     {"decode", cli_decode, cli_decode_options, NULL, NULL,
      "decode a 006 or 007 token and show every field"},
@@ -212,31 +214,29 @@ char *cli_read_input(cli_report *r, const char *path, size_t max, size_t *len) {
         cli_fail(r, "usage", "cannot open %s: %s", path, strerror(errno));
         return NULL;
     }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= max)
-                break;
-            cap = cap * 2 > max ? max : cap * 2;
-            char *grown = realloc(buf, cap + 1);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = grown;
+    /* td_buf: the cap is max, growth cannot overflow; read in blocks of at most READ_BLOCK. */
+    td_buf b;
+    td_buf_init(&b, max);
+    bool too_big = false;
+    for (;;) {
+        size_t want = max - b.len < READ_BLOCK ? max - b.len : READ_BLOCK;
+        if (want == 0) {
+            too_big = fgetc(f) != EOF; /* exactly max bytes is allowed */
+            break;
         }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
+        char *dst = td_buf_space(&b, want);
+        if (!dst)
+            break; /* out of memory: b.status */
+        size_t got = fread(dst, 1, want, f);
+        td_buf_commit(&b, got);
         if (got == 0)
             break;
     }
-    bool too_big = buf && n == cap && cap >= max && fgetc(f) != EOF;
     bool failed = ferror(f);
     if (f != stdin)
         fclose(f);
-    if (!buf) {
+    if (b.status != TD_BUF_OK) {
+        td_buf_free(&b);
         cli_fail(r, "internal_error", "out of memory reading %s", path);
         return NULL;
     }
@@ -246,12 +246,10 @@ char *cli_read_input(cli_report *r, const char *path, size_t max, size_t *len) {
                      strcmp(path, "-") ? path : "standard input", max);
         else
             cli_fail(r, "internal_error", "cannot read %s", path);
-        free(buf);
+        td_buf_free(&b);
         return NULL;
     }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
+    return td_buf_take(&b, len); /* NUL-terminated: td_buf_space ran at least once */
 }
 
 char *cli_read_token_arg(cli_report *r, const char *arg, size_t *len) {
