@@ -128,4 +128,105 @@ function crc32Text(s) {
     return zlib.crc32(Buffer.from(s, 'utf8')) >>> 0
 }
 
-module.exports = { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text }
+// ---- The vendor libraries, made reproducible and observed ---------------------------------
+
+// The libraries draw their salt from Math.random and their issue time from Date. Seeded
+// stand-ins, installed before a library is loaded, make one seed give the same tokens byte for
+// byte: set clock.rng (a makeRng) and clock.ms before each token. Returns the clock.
+function seedClock() {
+    const clock = { ms: 1700000000000, rng: null }
+    Math.random = () => (clock.rng ? clock.rng.next() : 0.5)
+    const RealDate = Date
+    global.Date = class extends RealDate {
+        constructor(...args) {
+            if (args.length === 0) super(clock.ms)
+            else super(...args)
+        }
+        static now() {
+            return clock.ms
+        }
+    }
+    return clock
+}
+
+// What AccessToken2 serialises, read from the library's own object as it builds: the expected
+// decode of the token (the `expect` of tokens.jsonl).
+function privilegesOf(service) {
+    // Object keys that are integers enumerate in ascending order, the order the library packs.
+    const out = {}
+    for (const k of Object.keys(service.__privileges)) out[k] = service.__privileges[k] >>> 0
+    return out
+}
+
+function permissionsOf(perms) {
+    const out = []
+    const rtypes = Object.keys(perms.details).map(Number).sort((a, b) => a - b)
+    for (const rt of rtypes) {
+        const ptypes = Object.keys(perms.details[rt]).map(Number).sort((a, b) => a - b)
+        for (const pt of ptypes) {
+            out.push({
+                resource_type: rt,
+                permission_type: pt,
+                resources: perms.details[rt][pt].map(String),
+            })
+        }
+    }
+    return out
+}
+
+function snapshotService(s) {
+    const type = s.service_type()
+    const base = { type, privileges: privilegesOf(s) }
+    switch (type) {
+        case 1:
+            return { ...base, channel: s.__channel_name, uid: s.__uid }
+        case 2:
+        case 5:
+            return { ...base, user_id: s.__user_id }
+        case 3:
+        case 6:
+            return { ...base, channel: s.__channel_name, account: s.__account }
+        case 4:
+        case 9:
+        case 10:
+            return base
+        case 7:
+            return { ...base, room_uuid: s.__room_uuid, user_uuid: s.__user_uuid, role: s.__role }
+        case 8:
+            return { ...base, user_id: s.__user_id, permissions: permissionsOf(s.__permissions) }
+        default:
+            return { type, unknown: true }
+    }
+}
+
+function snapshot007(tok) {
+    const services = []
+    for (const s of tok.__services_for_packing()) {
+        const snap = snapshotService(s)
+        services.push(snap)
+        if (snap.unknown) break // a decoder cannot read past a service it does not know
+    }
+    return {
+        version: '007',
+        app_id: tok.appId,
+        // writeUInt32LE truncates a fractional issue time (builders use Date/1000).
+        issue_ts: Math.floor(tok.issueTs) >>> 0,
+        expire: tok.expire >>> 0,
+        salt: tok.salt >>> 0,
+        services,
+    }
+}
+
+// Hooks AccessToken2.prototype.build (the library's class) so that builds.last is the snapshot
+// of the last token built (set it to null before each token). Returns builds.
+function recordBuilds(AccessToken2) {
+    const builds = { last: null }
+    const originalBuild = AccessToken2.prototype.build
+    AccessToken2.prototype.build = function () {
+        builds.last = snapshot007(this)
+        return originalBuild.call(this)
+    }
+    return builds
+}
+
+module.exports = { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text, seedClock, recordBuilds }

@@ -25,22 +25,10 @@
 
 const fs = require('fs')
 const zlib = require('zlib')
-const { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text } = require('./common')
+const { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text, seedClock, recordBuilds } = require('./common')
 
-// ---- Seeded Math.random and Date, installed before the libraries are loaded ------------------
-
-const clock = { ms: 1700000000000, rng: null }
-Math.random = () => (clock.rng ? clock.rng.next() : 0.5)
-const RealDate = Date
-global.Date = class extends RealDate {
-    constructor(...args) {
-        if (args.length === 0) super(clock.ms)
-        else super(...args)
-    }
-    static now() {
-        return clock.ms
-    }
-}
+// The libraries draw from a seeded clock (common.js), installed before they are loaded.
+const clock = seedClock()
 
 const at2 = require('agora-token/src/AccessToken2')
 const agoraToken = require('agora-token')
@@ -50,80 +38,8 @@ const accessToken006 = require('agora-access-token')
 
 const { AccessToken2, Service, Rtm2Permissions } = at2
 
-// ---- Snapshot of what AccessToken2 serialises ---------------------------------------------
-
-let lastBuild = null
-const originalBuild = AccessToken2.prototype.build
-AccessToken2.prototype.build = function () {
-    lastBuild = snapshot007(this)
-    return originalBuild.call(this)
-}
-
-function privilegesOf(service) {
-    // Object keys that are integers enumerate in ascending order, the order the library packs.
-    const out = {}
-    for (const k of Object.keys(service.__privileges)) out[k] = service.__privileges[k] >>> 0
-    return out
-}
-
-function permissionsOf(perms) {
-    const out = []
-    const rtypes = Object.keys(perms.details).map(Number).sort((a, b) => a - b)
-    for (const rt of rtypes) {
-        const ptypes = Object.keys(perms.details[rt]).map(Number).sort((a, b) => a - b)
-        for (const pt of ptypes) {
-            out.push({
-                resource_type: rt,
-                permission_type: pt,
-                resources: perms.details[rt][pt].map(String),
-            })
-        }
-    }
-    return out
-}
-
-function snapshotService(s) {
-    const type = s.service_type()
-    const base = { type, privileges: privilegesOf(s) }
-    switch (type) {
-        case 1:
-            return { ...base, channel: s.__channel_name, uid: s.__uid }
-        case 2:
-        case 5:
-            return { ...base, user_id: s.__user_id }
-        case 3:
-        case 6:
-            return { ...base, channel: s.__channel_name, account: s.__account }
-        case 4:
-        case 9:
-        case 10:
-            return base
-        case 7:
-            return { ...base, room_uuid: s.__room_uuid, user_uuid: s.__user_uuid, role: s.__role }
-        case 8:
-            return { ...base, user_id: s.__user_id, permissions: permissionsOf(s.__permissions) }
-        default:
-            return { type, unknown: true }
-    }
-}
-
-function snapshot007(tok) {
-    const services = []
-    for (const s of tok.__services_for_packing()) {
-        const snap = snapshotService(s)
-        services.push(snap)
-        if (snap.unknown) break // a decoder cannot read past a service it does not know
-    }
-    return {
-        version: '007',
-        app_id: tok.appId,
-        // writeUInt32LE truncates a fractional issue time (builders use Date/1000).
-        issue_ts: Math.floor(tok.issueTs) >>> 0,
-        expire: tok.expire >>> 0,
-        salt: tok.salt >>> 0,
-        services,
-    }
-}
+// What each AccessToken2 build serialises (common.js: recordBuilds).
+const builds = recordBuilds(AccessToken2)
 
 // A service type the decoder does not know, with an opaque payload after its privileges.
 class UnknownService extends Service {
@@ -446,14 +362,14 @@ function generate(seed, count, out) {
         attempts++
         if (attempts > count * 3) throw new Error('too many oversize tokens')
         clock.ms = rng.int(1600000000, 1900000000) * 1000 + rng.int(0, 999)
-        lastBuild = null
+        builds.last = null
         const r = rng.next()
         let item
         if (r < 0.55) item = direct007(rng)
         else if (r < 0.75) item = builder007(rng)
         else if (r < 0.9) item = direct006(rng)
         else item = builder006(rng)
-        if (item.token.startsWith('007')) item.expect = lastBuild
+        if (item.token.startsWith('007')) item.expect = builds.last
         if (!item.token || !item.expect) throw new Error('library built no token: ' + item.builder)
         // tokendoctor accepts token text up to 4096 bytes; longer is rejected by design.
         if (item.token.length > 4096) continue

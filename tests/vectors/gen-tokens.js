@@ -38,22 +38,10 @@ const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
 const { createRequire } = require('module')
-const { makeRng, hex32, edgeU32, crc32Text } = require('../interop/common')
+const { makeRng, hex32, edgeU32, crc32Text, seedClock, recordBuilds } = require('../interop/common')
 
-// ---- Seeded Math.random and Date, installed before the libraries are loaded ------------------
-
-const clock = { ms: 1700000000000, rng: null }
-Math.random = () => (clock.rng ? clock.rng.next() : 0.5)
-const RealDate = Date
-global.Date = class extends RealDate {
-    constructor(...args) {
-        if (args.length === 0) super(clock.ms)
-        else super(...args)
-    }
-    static now() {
-        return clock.ms
-    }
-}
+// The libraries draw from a seeded clock (common.js), installed before they are loaded.
+const clock = seedClock()
 
 // The vendor libraries as tests/diffcheck pins them.
 const diffcheck = path.join(__dirname, '..', 'diffcheck')
@@ -72,66 +60,8 @@ const ACCESS_LIB = 'agora-access-token@' + requireLib('agora-access-token/packag
 
 const { AccessToken2, Rtm2Permissions } = at2
 
-// ---- Snapshot of what AccessToken2 serialises ---------------------------------------------
-
-let lastBuild = null
-const originalBuild = AccessToken2.prototype.build
-AccessToken2.prototype.build = function () {
-    lastBuild = snapshot007(this)
-    return originalBuild.call(this)
-}
-
-function privilegesOf(service) {
-    // Integer keys enumerate in ascending order, the order the library packs.
-    const out = {}
-    for (const k of Object.keys(service.__privileges)) out[k] = service.__privileges[k] >>> 0
-    return out
-}
-
-function permissionsOf(perms) {
-    const out = []
-    const rtypes = Object.keys(perms.details).map(Number).sort((a, b) => a - b)
-    for (const rt of rtypes) {
-        const ptypes = Object.keys(perms.details[rt]).map(Number).sort((a, b) => a - b)
-        for (const pt of ptypes) {
-            out.push({ resource_type: rt, permission_type: pt, resources: perms.details[rt][pt].map(String) })
-        }
-    }
-    return out
-}
-
-function snapshotService(s) {
-    const type = s.service_type()
-    const base = { type, privileges: privilegesOf(s) }
-    switch (type) {
-        case 1:
-            return { ...base, channel: s.__channel_name, uid: s.__uid }
-        case 2:
-        case 5:
-            return { ...base, user_id: s.__user_id }
-        case 3:
-        case 6:
-            return { ...base, channel: s.__channel_name, account: s.__account }
-        case 7:
-            return { ...base, room_uuid: s.__room_uuid, user_uuid: s.__user_uuid, role: s.__role }
-        case 8:
-            return { ...base, user_id: s.__user_id, permissions: permissionsOf(s.__permissions) }
-        default:
-            return base // 4, 9, 10: privileges only
-    }
-}
-
-function snapshot007(tok) {
-    return {
-        version: '007',
-        app_id: tok.appId,
-        // writeUInt32LE truncates a fractional issue time (the builders use Date / 1000)
-        issue_ts: Math.floor(tok.issueTs) >>> 0,
-        expire: tok.expire >>> 0,
-        salt: tok.salt >>> 0,
-        services: tok.__services_for_packing().map(snapshotService),
-    }
-}
+// What each AccessToken2 build serialises (common.js: recordBuilds).
+const builds = recordBuilds(AccessToken2)
 
 // ---- Random text -----------------------------------------------------------------------------
 
@@ -468,10 +398,10 @@ function main() {
     let skipped = 0
     while (lines.length < count) {
         clock.ms = rng.int(1600000000, 1900000000) * 1000 + rng.int(0, 999)
-        lastBuild = null
+        builds.last = null
         const r = rng.next()
         const item = r < 0.4 ? direct007(rng) : r < 0.65 ? builder007(rng) : r < 0.8 ? direct006(rng) : builder006(rng)
-        if (item.token.startsWith('007')) item.expect = lastBuild
+        if (item.token.startsWith('007')) item.expect = builds.last
         const line = {
             id: `gt${lines.length}`,
             version: item.expect.version,
