@@ -6,7 +6,7 @@
  * one compact JSON line out per input line, in order, "id" echoed (null when absent). A bad line
  * gets {"id":..., "error":{"code":"bad_request","message":...}} and the next line is still
  * diagnosed. Every answer line carries "status" ("diagnosed", "invalid" or "failed"), written by
- * the same function as the HTTP batch's items (diag_batch_item_append), so a script tells a
+ * the same function as the HTTP batch's items (diag_batch_item_add), so a script tells a
  * platform error from a bad line without guessing. Lines are streamed in chunks through a bounded
  * ring and diagnosed on --threads workers (default: one per online core), each with its own td_ctx
  * and diag_result; a writer emits the chunks strictly in input order, so the output is byte for
@@ -165,75 +165,57 @@ typedef struct {
 } batch_line;
 
 typedef struct {
-    char *in; /* the lines' bytes, back to back */
-    size_t in_len, in_cap;
+    td_buf in; /* the lines' bytes, back to back */
     batch_line lines[CHUNK_LINES];
     size_t nlines;
-    char *out; /* the answers, one line each */
-    size_t out_len, out_cap;
+    td_buf out;        /* the answers, one line each */
     bool store_failed; /* a line could not be judged: the run ends with status 70 */
     bool no_memory;    /* an answer could not be made: the run ends with status 70 */
     unsigned seen;     /* the verdicts answered (1u << diag_verdict) and FAIL_ON_INVALID */
     bool done;         /* threaded: diagnosed, waiting for the writer (under the mutex) */
 } batch_chunk;
 
+/* No cap of their own beyond what memory allows, as before td_buf: a chunk holds at most
+ * CHUNK_LINES lines of at most BATCH_LINE_MAX bytes, and each answer is bounded by its line. */
+static void chunk_init(batch_chunk *c) {
+    td_buf_init(&c->in, SIZE_MAX);
+    td_buf_init(&c->out, SIZE_MAX);
+}
+
 static void chunk_free(batch_chunk *c) {
-    free(c->in);
-    free(c->out);
+    td_buf_free(&c->in);
+    td_buf_free(&c->out);
 }
 
 /* Fills c with the next lines of input (blank ones too: each gets its answer). false when there
  * were none. */
 static bool chunk_fill(batch_chunk *c, line_reader *r) {
-    c->in_len = c->nlines = c->out_len = 0;
+    td_buf_reset(&c->in);
+    td_buf_reset(&c->out);
+    c->nlines = 0;
     c->store_failed = c->no_memory = false;
     c->seen = 0;
     const char *text;
     size_t n;
     bool too_long;
-    while (c->nlines < CHUNK_LINES && c->in_len < CHUNK_BYTES &&
+    while (c->nlines < CHUNK_LINES && c->in.len < CHUNK_BYTES &&
            reader_next(r, &text, &n, &too_long)) {
-        if (c->in_len + n > c->in_cap) {
-            size_t cap = c->in_len + n > CHUNK_BYTES ? c->in_len + n : CHUNK_BYTES;
-            char *grown = realloc(c->in, cap);
-            if (!grown) { /* the line is lost: the run ends with status 70 */
-                c->no_memory = true;
-                continue;
-            }
-            c->in = grown;
-            c->in_cap = cap;
+        size_t off = c->in.len;
+        if (!td_buf_add(&c->in, text, n)) { /* the line is lost: the run ends with status 70 */
+            c->no_memory = true;
+            break;
         }
-        if (n > 0)
-            memcpy(c->in + c->in_len, text, n);
-        c->lines[c->nlines++] = (batch_line){c->in_len, n, r->lineno, too_long};
-        c->in_len += n;
+        c->lines[c->nlines++] = (batch_line){off, n, r->lineno, too_long};
     }
     return c->nlines > 0 || c->no_memory;
 }
 
-/* Makes room for need more output bytes. */
-static bool out_reserve(batch_chunk *c, size_t need) {
-    if (c->out_cap - c->out_len >= need)
-        return true;
-    size_t cap = c->out_cap ? c->out_cap : 4096;
-    while (cap - c->out_len < need)
-        cap *= 2;
-    char *grown = realloc(c->out, cap);
-    if (!grown)
-        return false;
-    c->out = grown;
-    c->out_cap = cap;
-    return true;
-}
-
 /* Ends the answer line the batch item writer just appended (ok), or drops it whole (the writers
- * leave out_len where it was when out of memory): never half a line. */
+ * leave out.len where it was when out of memory): never half a line. */
 static bool out_newline(batch_chunk *c, bool ok, size_t start) {
-    if (ok && out_reserve(c, 1)) {
-        c->out[c->out_len++] = '\n';
+    if (ok && td_buf_addc(&c->out, '\n'))
         return true;
-    }
-    c->out_len = start;
+    td_buf_truncate(&c->out, start);
     return false;
 }
 
@@ -241,19 +223,19 @@ static bool out_newline(batch_chunk *c, bool ok, size_t start) {
  * fault (invalid) or not (failed). */
 static bool out_error(batch_chunk *c, json_t *id, diag_item_status st, const char *code,
                       const char *msg) {
-    size_t start = c->out_len;
+    size_t start = c->out.len;
     if (st == DIAG_ITEM_INVALID)
         c->seen |= FAIL_ON_INVALID;
-    bool ok = diag_batch_error_append(id, st, code, msg, &c->out, &c->out_len, &c->out_cap);
+    bool ok = diag_batch_error_add(&c->out, id, st, code, msg);
     return out_newline(c, ok, start);
 }
 
 /* A diagnosed line: {"id", "status": "diagnosed", ...the diagnosis or its summary}, written
  * directly (no jansson tree) by the writer the HTTP batch uses too. */
 static bool out_answer(batch_chunk *c, json_t *id, const diag_result *r, bool summary) {
-    size_t start = c->out_len;
+    size_t start = c->out.len;
     c->seen |= 1u << r->verdict;
-    bool ok = diag_batch_item_append(id, r, summary, &c->out, &c->out_len, &c->out_cap);
+    bool ok = diag_batch_item_add(&c->out, id, r, summary);
     return out_newline(c, ok, start);
 }
 
@@ -274,7 +256,7 @@ typedef struct {
 /* Answers one line into c. false when the answer could not be made (out of memory). */
 static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) {
     char msg[320];
-    const char *text = c->in + l->off;
+    const char *text = c->in.p + l->off;
     if (l->too_long) {
         snprintf(msg, sizeof msg, "line %lu: longer than %u bytes", l->lineno, BATCH_LINE_MAX);
         return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
@@ -380,7 +362,7 @@ static bool chunk_write(batch_chunk *c, batch_outcome *res) {
         cli_error("out of memory: some batch lines were not answered");
         res->internal_error = true;
     }
-    if (c->out_len > 0 && fwrite(c->out, 1, c->out_len, stdout) != c->out_len) {
+    if (c->out.len > 0 && fwrite(c->out.p, 1, c->out.len, stdout) != c->out.len) {
         cli_error("cannot write to standard output");
         res->write_failed = true;
         return false;
@@ -393,7 +375,8 @@ static bool chunk_write(batch_chunk *c, batch_outcome *res) {
 static void batch_sequential(const cli_diag_opts *o, cli_project_source *src, line_reader *rd,
                              batch_outcome *res) {
     batch_worker w;
-    batch_chunk c = {0};
+    batch_chunk c;
+    chunk_init(&c);
     if (worker_init(&w, o, src, true)) {
         while (chunk_fill(&c, rd)) {
             diagnose_chunk(&w, &c);
@@ -510,6 +493,8 @@ static bool batch_threaded(const cli_diag_opts *o, cli_project_source *src, line
         free(w);
         return false;
     }
+    for (size_t i = 0; i < p.nslots; i++)
+        chunk_init(&p.slots[i]);
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.slot_free, NULL);
     pthread_cond_init(&p.work, NULL);

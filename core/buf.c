@@ -149,13 +149,6 @@ bool td_buf_addf(td_buf *b, const char *fmt, ...) {
     return true;
 }
 
-void td_buf_adopt(td_buf *b, char *p, size_t len, size_t cap, size_t max) {
-    buf_init(b, max, false);
-    b->p = p;
-    b->len = len;
-    b->cap = cap;
-}
-
 void td_buf_truncate(td_buf *b, size_t len) {
     if (len < b->len) {
         b->len = len;

@@ -328,11 +328,6 @@ bool td_buf_addf(td_buf *b, const char *fmt, ...) __attribute__((format(printf, 
 char *td_buf_space(td_buf *b, size_t n);
 void td_buf_commit(td_buf *b, size_t k);
 
-/* Makes b own a block allocated elsewhere with malloc (cap bytes, len of them used; p NULL with
- * cap and len 0 is an empty buffer), to append to it with max as the cap (max >= len): for code
- * that keeps a plain (pointer, length, capacity) triple. td_buf_take hands it back. */
-void td_buf_adopt(td_buf *b, char *p, size_t len, size_t cap, size_t max);
-
 /* Drops the bytes from len on (len <= b->len): a writer's rollback after a failed append. The
  * status is left as it is. */
 void td_buf_truncate(td_buf *b, size_t len);

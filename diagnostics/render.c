@@ -308,36 +308,6 @@ bool diag_batch_error_add(td_buf *b, json_t *id, diag_item_status st, const char
     return jw_end(b, start);
 }
 
-/* The (buf, len, cap) forms: a td_buf over the caller's block for the one call, handed back
- * after it; *len moves only when everything was written. */
-static td_buf triple_open(char **buf, size_t *len, size_t *cap) {
-    td_buf b;
-    td_buf_adopt(&b, *buf, *len, *cap, SIZE_MAX);
-    return b;
-}
-
-static bool triple_close(td_buf *b, bool ok, char **buf, size_t *len, size_t *cap) {
-    *buf = b->p;
-    *cap = b->cap;
-    if (ok)
-        *len = b->len;
-    return ok;
-}
-
-bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
-                            size_t *cap) {
-    td_buf b = triple_open(buf, len, cap);
-    bool ok = diag_batch_item_add(&b, id, r, summary);
-    return triple_close(&b, ok, buf, len, cap);
-}
-
-bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
-                             char **buf, size_t *len, size_t *cap) {
-    td_buf b = triple_open(buf, len, cap);
-    bool ok = diag_batch_error_add(&b, id, st, code, message);
-    return triple_close(&b, ok, buf, len, cap);
-}
-
 /* ---- Reading a diagnosis back ------------------------------------------------------------
  * For a diagnosis made elsewhere (the CLI's --server): the document's names back to this
  * module's values, so that the text is printed by the one printer below. */

@@ -434,14 +434,6 @@ bool diag_batch_item_add(td_buf *b, json_t *id, const diag_result *r, bool summa
 bool diag_batch_error_add(td_buf *b, json_t *id, diag_item_status st, const char *code,
                           const char *message);
 
-/* The same two over a caller's malloc'ed (*buf, *len, *cap) (it may start NULL with *cap 0),
- * grown with realloc without a cap; false when out of memory (*len unchanged, *buf still the
- * caller's to free). For the CLI's batch output until it keeps a td_buf; then these go. */
-bool diag_batch_item_append(json_t *id, const diag_result *r, bool summary, char **buf, size_t *len,
-                            size_t *cap);
-bool diag_batch_error_append(json_t *id, diag_item_status st, const char *code, const char *message,
-                             char **buf, size_t *len, size_t *cap);
-
 /* The error object for token text that does not decode (st != TD_OK): code token_malformed, a
  * message naming the likeliest reason, and the hints of diag_token_hints ("the token is empty"
  * and no hint for empty text). New reference. */

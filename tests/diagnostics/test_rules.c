@@ -2689,7 +2689,7 @@ static void test_projects(void) {
     json_decref(back);
 }
 
-/* ---- Batch items (diag_batch_item_append, diag_batch_error_append) -------------------------
+/* ---- Batch items (diag_batch_item_add, diag_batch_error_add) -------------------------------
  * The one writer of the CLI's batch lines and the service's batch results: the bytes jansson
  * dumps for {"id", "status", ...the diagnosis or its summary} or {"id", "status", "error"}. */
 
@@ -2714,34 +2714,33 @@ static void test_batch_items(void) {
             json_t *doc = summary ? oracle_result_to_summary_json(res) : oracle_result_to_json(res);
             json_object_update(want, doc);
             json_decref(doc);
-            char *buf = NULL;
-            size_t len = 0, cap = 0;
-            bool ok = diag_batch_item_append(ids[i], res, summary, &buf, &len, &cap);
+            td_buf b;
+            td_buf_init(&b, 1 << 20);
+            bool ok = diag_batch_item_add(&b, ids[i], res, summary);
             expect_true("batch item written", ok);
-            same_bytes(summary ? "summary item" : "item", want, buf, len);
-            free(buf);
+            same_bytes(summary ? "summary item" : "item", want, b.p, b.len);
+            td_buf_free(&b);
         }
         json_t *want =
             json_pack("{s:O, s:s, s:{s:s, s:s}}", "id", ids[i] ? ids[i] : json_null(), "status",
                       "invalid", "error", "code", "bad_request", "message", "uid: must be \"x\"\n");
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
+        td_buf b;
+        td_buf_init(&b, 1 << 20);
         expect_true("error item written",
-                    diag_batch_error_append(ids[i], DIAG_ITEM_INVALID, "bad_request",
-                                            "uid: must be \"x\"\n", &buf, &len, &cap));
-        same_bytes("error item", want, buf, len);
+                    diag_batch_error_add(&b, ids[i], DIAG_ITEM_INVALID, "bad_request",
+                                         "uid: must be \"x\"\n"));
+        same_bytes("error item", want, b.p, b.len);
         /* appended after what the buffer holds; invalid UTF-8 as diag_error_json has it */
-        size_t before = len;
+        size_t before = b.len;
         json_t *e = diag_error_json("internal", "line 3: \xff");
         json_t *want2 =
             json_pack("{s:O, s:s}", "id", ids[i] ? ids[i] : json_null(), "status", "failed");
         json_object_update(want2, e);
         json_decref(e);
         expect_true("second item appended",
-                    diag_batch_error_append(ids[i], DIAG_ITEM_FAILED, "internal", "line 3: \xff",
-                                            &buf, &len, &cap));
-        same_bytes("failed item after another", want2, buf + before, len - before);
-        free(buf);
+                    diag_batch_error_add(&b, ids[i], DIAG_ITEM_FAILED, "internal", "line 3: \xff"));
+        same_bytes("failed item after another", want2, b.p + before, b.len - before);
+        td_buf_free(&b);
         json_decref(ids[i]);
     }
     expect_true("status names", streq(diag_item_status_name(DIAG_ITEM_DIAGNOSED), "diagnosed") &&
