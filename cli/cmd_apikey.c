@@ -77,9 +77,10 @@ static bool parse_apikey_args(int argc, char **argv, apikey_args *a, cli_report 
 }
 
 /* A time field of the list: "-" when there is none (a key not revoked, or never used). */
-static void format_time(json_t *v, char *out, size_t cap) {
-    if (json_is_integer(v))
-        cli_format_utc(json_integer_value(v), out, cap);
+/* A time of the list, or "-" when it has none. */
+static void format_time(bool set, int64_t t, char *out, size_t cap) {
+    if (set)
+        cli_format_utc(t, out, cap);
     else
         snprintf(out, cap, "-");
 }
@@ -106,38 +107,38 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
         fprintf(stderr, "API key %lld \"%s\" (%s) created. Store it now: it is not shown again.\n",
                 (long long)id, name, tdb_role_name(role));
     }
-    memset(key, 0, sizeof key);
+    explicit_bzero(key, sizeof key);
     return ok && fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
 }
 
 static int apikey_list(tdb *db, const apikey_args *a) {
-    json_t *list = NULL;
-    tdb_status s = tdb_apikey_list(db, &list);
+    diag_apikey_shown *list;
+    size_t n;
+    tdb_status s = tdb_apikey_list(db, &list, &n);
     if (s != TDB_OK) {
         return cli_store_failure(a->report, db, s);
     }
     if (a->json) {
-        return cli_answer(a->report, list) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
+        json_t *doc = diag_apikey_list_to_json(list, n);
+        free(list);
+        return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
-    if (json_array_size(list) == 0) {
+    if (n == 0) {
         printf("no API keys in %s\n", tdb_path(db));
     } else {
         printf("%-6s%-26s%-8s%-25s%-25s%s\n", "ID", "NAME", "ROLE", "CREATED", "LAST USED",
                "REVOKED");
     }
-    size_t i;
-    json_t *k;
-    json_array_foreach(list, i, k) {
+    for (size_t i = 0; i < n; i++) {
+        const diag_apikey_shown *k = &list[i];
         char created[40], used[40], revoked[40];
-        format_time(json_object_get(k, "created_at"), created, sizeof created);
-        format_time(json_object_get(k, "last_used_at"), used, sizeof used);
-        format_time(json_object_get(k, "revoked_at"), revoked, sizeof revoked);
-        printf("%-6lld%-26s%-8s%-25s%-25s%s\n",
-               (long long)json_integer_value(json_object_get(k, "id")),
-               json_string_value(json_object_get(k, "name")),
-               json_string_value(json_object_get(k, "role")), created, used, revoked);
+        format_time(true, k->created_at, created, sizeof created);
+        format_time(k->used, k->last_used_at, used, sizeof used);
+        format_time(k->revoked, k->revoked_at, revoked, sizeof revoked);
+        printf("%-6lld%-26s%-8s%-25s%-25s%s\n", (long long)k->id, k->name, k->role, created, used,
+               revoked);
     }
-    json_decref(list);
+    free(list);
     return CLI_EXIT_OK;
 }
 

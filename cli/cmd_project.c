@@ -109,11 +109,15 @@ static bool parse_project_args(int argc, char **argv, project_args *a, cli_repor
 
 /* ---- Human output -------------------------------------------------------------------------- */
 
-/* Text from the database or a client, with control characters replaced (no terminal escapes). */
+/* Text from the database or a client, shown by the one rule for a person (td_text_show_unit:
+ * control characters as \xNN, so no terminal escapes). */
 static void print_safe(FILE *out, const char *s) {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n;) {
+        char unit[TD_TEXT_SHOWN_MAX];
+        size_t used;
+        fwrite(unit, 1, td_text_show_unit(s + i, n - i, unit, &used), out);
+        i += used;
     }
 }
 

@@ -342,6 +342,47 @@ char *td_buf_take(td_buf *b, size_t *len);
 /* Releases the memory (wiped first when secret); the buffer is left empty, as after init. */
 void td_buf_free(td_buf *b);
 
+/* ---- Text from outside (text.c) -----------------------------------------------------------
+ * The one rule for showing bytes that came from a client, a token or a stored row (channel
+ * names, accounts, App IDs, token strings, names): td_text_unit says what each unit is, and
+ * every output path shows it in the form of its medium (docs/style.md):
+ *   JSON (every document, CLI and HTTP alike): a TD_TEXT_INVALID byte is U+FFFD
+ *     (td_buf_add_text, then the JSON writer's usual escaping of the rest);
+ *   text for a person (a terminal line, a check detail, a hint): TD_TEXT_INVALID and
+ *     TD_TEXT_CONTROL bytes are \xNN and '\' is "\\" (td_buf_add_shown), so the exact bytes
+ *     can be read off and none of them drives the terminal. */
+typedef enum {
+    TD_TEXT_PRINTABLE, /* a valid UTF-8 sequence that is not a control character */
+    TD_TEXT_CONTROL,   /* U+0001..U+001F, U+007F, U+0080..U+009F: valid, but not for a terminal */
+    TD_TEXT_INVALID,   /* one byte that starts no valid UTF-8 sequence, or NUL */
+} td_text_kind;
+
+#define TD_TEXT_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
+
+/* Length of the valid UTF-8 sequence at p (n bytes left, n >= 1), or 0 when it is not one:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid, as jansson judges. */
+size_t td_utf8_len(const unsigned char *p, size_t n);
+
+/* The unit at p (n >= 1 bytes left): its length in bytes (1 for an invalid byte) and *kind. */
+size_t td_text_unit(const char *p, size_t n, td_text_kind *kind);
+
+/* Appends the n bytes at p as JSON text: valid UTF-8 with every TD_TEXT_INVALID byte replaced by
+ * U+FFFD (not yet JSON-escaped). false when b failed (b->status). */
+bool td_buf_add_text(td_buf *b, const char *p, size_t n);
+
+/* The same into dst (cap >= 1 bytes, NUL-terminated), cut before the first unit that would not
+ * fit: a stored row's text put into a fixed-size field. Returns the length written. */
+size_t td_text_copy(char *dst, size_t cap, const char *src, size_t n);
+
+/* The unit at p (n >= 1 bytes left) as text for a person, into out (not NUL-terminated): the
+ * length written; *used is the unit's length in p. Allocates nothing (diag_run's details). */
+#define TD_TEXT_SHOWN_MAX 16 /* a unit of 4 bytes as \xNN\xNN\xNN\xNN */
+size_t td_text_show_unit(const char *p, size_t n, char out[TD_TEXT_SHOWN_MAX], size_t *used);
+
+/* Appends the n bytes at p as text for a person (td_text_show_unit after each other): printable
+ * sequences as they are, '\' as "\\", every other byte as \xNN. false when b failed (b->status). */
+bool td_buf_add_shown(td_buf *b, const char *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -231,14 +231,26 @@ tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
     return role;
 }
 
-/* Column col of the current row: a Unix time, or null. */
-static json_t *time_or_null(sqlite3_stmt *st, int col) {
-    return sqlite3_column_type(st, col) == SQLITE_NULL
-               ? json_null()
-               : json_integer((json_int_t)sqlite3_column_int64(st, col));
+/* Column col of the current row, a Unix time or NULL, into *t; false when NULL. */
+static bool column_time(sqlite3_stmt *st, int col, int64_t *t) {
+    *t = sqlite3_column_int64(st, col);
+    return sqlite3_column_type(st, col) != SQLITE_NULL;
 }
 
-tdb_status tdb_apikey_list(tdb *db, json_t **out) {
+static void read_key(sqlite3_stmt *st, void *item) {
+    diag_apikey_shown *k = item;
+    memset(k, 0, sizeof *k);
+    k->id = sqlite3_column_int64(st, 0);
+    tdbi_set_text(k->name, sizeof k->name, sqlite3_column_text(st, 1));
+    tdbi_set_text(k->role, sizeof k->role, sqlite3_column_text(st, 2));
+    k->created_at = sqlite3_column_int64(st, 3);
+    k->revoked = column_time(st, 4, &k->revoked_at);
+    k->used = column_time(st, 5, &k->last_used_at);
+}
+
+tdb_status tdb_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
+    *out = NULL;
+    *count = 0;
     sqlite3_stmt *st = tdbi_prepare(db,
                                     "SELECT id, name, role, created_at, revoked_at, last_used_at "
                                     "FROM api_keys ORDER BY id",
@@ -246,25 +258,11 @@ tdb_status tdb_apikey_list(tdb *db, json_t **out) {
     if (!st) {
         return TDB_ERROR;
     }
-    json_t *list = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *name = (const char *)sqlite3_column_text(st, 1);
-        json_array_append_new(
-            list, json_pack("{s:I, s:o, s:s, s:I, s:o, s:o}", "id",
-                            (json_int_t)sqlite3_column_int64(st, 0), "name",
-                            tdbi_json_text(name ? name : "", name ? strlen(name) : 0), "role",
-                            (const char *)sqlite3_column_text(st, 2), "created_at",
-                            (json_int_t)sqlite3_column_int64(st, 3), "revoked_at",
-                            time_or_null(st, 4), "last_used_at", time_or_null(st, 5)));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
-        return tdbi_sql_fail(db, "listing API keys");
-    }
-    *out = list;
-    return TDB_OK;
+    void *rows;
+    tdb_status status =
+        tdbi_read_rows(db, st, sizeof **out, read_key, "listing API keys", &rows, count);
+    *out = rows;
+    return status;
 }
 
 tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {

@@ -82,7 +82,17 @@ bool tdbi_begin(tdb *db);
 bool tdbi_commit(tdb *db);
 void tdbi_rollback(tdb *db);
 
-/* A JSON string of len bytes of untrusted text: bytes that are not valid UTF-8 become '?'. */
-json_t *tdbi_json_text(const char *text, size_t len);
+/* Stored text (a column's, NULL as "") into dst (cap bytes, NUL-terminated) by core's rule for
+ * text from outside (td_text_copy): valid UTF-8 whatever the file holds, cut to fit. */
+void tdbi_set_text(char *dst, size_t cap, const unsigned char *src);
+
+/* Reads one row of st into item (size bytes, zeroed by nobody: the reader sets every field). */
+typedef void (*tdbi_row_reader)(sqlite3_stmt *st, void *item);
+
+/* Steps st (prepared and bound) to its end, each row read by read into a new array of *count
+ * items of size bytes (*out, freed by the caller with free(); NULL when there are none), and
+ * finalizes st. TDB_ERROR (the message "<what>: ..." or "out of memory") with *out NULL. */
+tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reader read,
+                          const char *what, void **out, size_t *count);
 
 #endif /* DB_INTERNAL_H */

@@ -388,22 +388,23 @@ void tdb_log_stop(tdb_log *log) {
 
 /* ---- Reading ------------------------------------------------------------------------------ */
 
-static json_t *column_text_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-        return json_null();
-    }
-    const char *text = (const char *)sqlite3_column_text(st, col);
-    return tdbi_json_text(text ? text : "", (size_t)sqlite3_column_bytes(st, col));
+static void read_entry(sqlite3_stmt *st, void *item) {
+    tdb_log_entry *e = item;
+    e->at = sqlite3_column_int64(st, 0);
+    tdbi_set_text(e->app_id, sizeof e->app_id, sqlite3_column_text(st, 1));
+    tdbi_set_text(e->verdict, sizeof e->verdict, sqlite3_column_text(st, 2));
+    tdbi_set_text(e->cause, sizeof e->cause, sqlite3_column_text(st, 3));
+    e->code = sqlite3_column_int(st, 4); /* NULL reads as 0: no code */
+    tdbi_set_text(e->platform, sizeof e->platform, sqlite3_column_text(st, 5));
+    tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint, sqlite3_column_text(st, 6));
+    tdbi_set_text(e->channel, sizeof e->channel, sqlite3_column_text(st, 7));
+    tdbi_set_text(e->uid, sizeof e->uid, sqlite3_column_text(st, 8));
 }
 
-static json_t *column_int_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
-        return json_null();
-    }
-    return json_integer(sqlite3_column_int64(st, col));
-}
-
-tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t **out) {
+tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                size_t *count) {
+    *out = NULL;
+    *count = 0;
     if (limit < 1 || limit > 1000) {
         tdbi_fail(db, "limit: must be in 1..1000");
         return TDB_INVALID;
@@ -418,25 +419,11 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
-    json_t *list = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_array_append_new(
-            list,
-            json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "at",
-                      (json_int_t)sqlite3_column_int64(st, 0), "app_id", column_text_or_null(st, 1),
-                      "verdict", column_text_or_null(st, 2), "cause", column_text_or_null(st, 3),
-                      "code", column_int_or_null(st, 4), "platform", column_text_or_null(st, 5),
-                      "token_fingerprint", column_text_or_null(st, 6), "channel",
-                      column_text_or_null(st, 7), "uid", column_text_or_null(st, 8)));
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(list);
-        return tdbi_sql_fail(db, "reading diagnoses");
-    }
-    *out = list;
-    return TDB_OK;
+    void *rows;
+    tdb_status status =
+        tdbi_read_rows(db, st, sizeof **out, read_entry, "reading diagnoses", &rows, count);
+    *out = rows;
+    return status;
 }
 
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days) {

@@ -189,22 +189,43 @@ void tdbi_rollback(tdb *db) {
     }
 }
 
-json_t *tdbi_json_text(const char *text, size_t len) {
-    json_t *s = json_stringn(text, len);
-    if (s) {
-        return s;
+void tdbi_set_text(char *dst, size_t cap, const unsigned char *src) {
+    const char *text = src ? (const char *)src : "";
+    td_text_copy(dst, cap, text, strlen(text));
+}
+
+tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reader read,
+                          const char *what, void **out, size_t *count) {
+    char *rows = NULL;
+    size_t n = 0, cap = 0;
+    tdb_status status = TDB_OK;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown = cap ? cap * 2 : 16;
+            void *p = reallocarray(rows, grown, size);
+            if (!p) {
+                tdbi_fail(db, "out of memory");
+                status = TDB_ERROR;
+                break;
+            }
+            rows = p;
+            cap = grown;
+        }
+        read(st, rows + n++ * size);
     }
-    /* Not UTF-8 (a truncated multibyte character, or bytes a client sent): keep ASCII only. */
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        return NULL;
+    if (status == TDB_OK && rc != SQLITE_DONE) {
+        status = tdbi_sql_fail(db, what);
     }
-    for (size_t i = 0; i < len; i++) {
-        copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
+    sqlite3_finalize(st);
+    if (status != TDB_OK) {
+        free(rows);
+        rows = NULL;
+        n = 0;
     }
-    s = json_stringn(copy, len);
-    free(copy);
-    return s;
+    *out = rows;
+    *count = n;
+    return status;
 }
 
 const char *tdb_errmsg(const tdb *db) {

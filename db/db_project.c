@@ -59,18 +59,6 @@ static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int c
     return TDB_OK;
 }
 
-/* Stored text into dst (cap bytes, cut to fit), valid UTF-8 as diag_project_shown promises its
- * text: bytes of a damaged value become '?', as tdbi_json_text shows them. */
-static void set_text(char *dst, size_t cap, const unsigned char *src) {
-    snprintf(dst, cap, "%s", src ? (const char *)src : "");
-    size_t len = strlen(dst);
-    json_t *s = tdbi_json_text(dst, len);
-    if (s && json_string_length(s) == len) {
-        memcpy(dst, json_string_value(s), len);
-    }
-    json_decref(s);
-}
-
 /* ---- Reading --------------------------------------------------------------------------------- */
 
 /* Every retired certificate of app_id, oldest first. */
@@ -126,8 +114,8 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
     } else if (rc != SQLITE_ROW) {
         status = tdbi_sql_fail(db, "reading a project");
     } else {
-        set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
-        set_text(out->name, sizeof out->name, sqlite3_column_text(st, 0));
+        tdbi_set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
+        tdbi_set_text(out->name, sizeof out->name, sqlite3_column_text(st, 0));
         diag_cert *slots[2] = {&out->primary, &out->secondary};
         for (int i = 0; i < 2 && status == TDB_OK; i++) {
             if (sqlite3_column_type(st, 1 + 2 * i) != SQLITE_NULL) {
@@ -226,8 +214,8 @@ static tdb_status stored_retired(tdb *db, const char *app_id, diag_project_shown
     out->retired_count = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && out->retired_count < DIAG_RETIRED_MAX) {
-        set_text(out->retired[out->retired_count++], sizeof out->retired[0],
-                 sqlite3_column_text(st, 0));
+        tdbi_set_text(out->retired[out->retired_count++], sizeof out->retired[0],
+                      sqlite3_column_text(st, 0));
     }
     tdb_status status = rc == SQLITE_DONE || rc == SQLITE_ROW
                             ? TDB_OK
@@ -251,8 +239,8 @@ static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *ou
     memset(out, 0, sizeof *out);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
-        set_text(out->name, sizeof out->name, sqlite3_column_text(st, 0));
+        tdbi_set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
+        tdbi_set_text(out->name, sizeof out->name, sqlite3_column_text(st, 0));
         out->primary.present = sqlite3_column_int(st, 1) != 0;
         out->primary.enabled = sqlite3_column_int(st, 2) != 0;
         out->secondary.present = sqlite3_column_int(st, 3) != 0;
@@ -331,40 +319,23 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out
     return status;
 }
 
+static void read_id(sqlite3_stmt *st, void *item) {
+    tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
+}
+
 /* Every App ID with a project, ordered, into a new array of *count NUL-terminated ids. */
 static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count) {
-    *ids = NULL;
-    *count = 0;
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
     if (!st) {
+        *ids = NULL;
+        *count = 0;
         return TDB_ERROR;
     }
-    size_t cap = 0;
-    tdb_status status = TDB_OK;
-    int rc;
-    while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*count == cap) {
-            size_t grown = cap ? cap * 2 : 16;
-            void *p = reallocarray(*ids, grown, sizeof **ids);
-            if (!p) {
-                tdbi_fail(db, "out of memory");
-                status = TDB_ERROR;
-                break;
-            }
-            *ids = p;
-            cap = grown;
-        }
-        set_text((*ids)[(*count)++], sizeof **ids, sqlite3_column_text(st, 0));
-    }
-    if (status == TDB_OK && rc != SQLITE_DONE) {
-        status = tdbi_sql_fail(db, "listing projects");
-    }
-    sqlite3_finalize(st);
-    if (status != TDB_OK) {
-        free(*ids);
-        *ids = NULL;
-    }
+    void *rows;
+    tdb_status status =
+        tdbi_read_rows(db, st, sizeof **ids, read_id, "listing projects", &rows, count);
+    *ids = rows;
     return status;
 }
 
@@ -481,11 +452,12 @@ static void read_retired(sqlite3_stmt *st, int col, diag_project_change *out) {
     json_decref(list);
 }
 
-static void read_change(sqlite3_stmt *st, diag_project_change *out) {
+static void read_change(sqlite3_stmt *st, void *item) {
+    diag_project_change *out = item;
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(st, 0);
     out->at = sqlite3_column_int64(st, 1);
-    set_text(out->actor, sizeof out->actor, sqlite3_column_text(st, 2));
+    tdbi_set_text(out->actor, sizeof out->actor, sqlite3_column_text(st, 2));
     const char *action = (const char *)sqlite3_column_text(st, 3);
     if (!diag_project_action_parse(action, &out->action)) {
         out->action = DIAG_PROJECT_REPLACE; /* written by this module only: never happens */
@@ -505,28 +477,10 @@ tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change 
         return TDB_ERROR;
     }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    diag_project_change *log = NULL;
-    size_t n = 0, cap = 0;
-    tdb_status status = TDB_OK;
-    int rc;
-    while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t grown = cap ? cap * 2 : 8;
-            void *p = reallocarray(log, grown, sizeof *log);
-            if (!p) {
-                tdbi_fail(db, "out of memory");
-                status = TDB_ERROR;
-                break;
-            }
-            log = p;
-            cap = grown;
-        }
-        read_change(st, &log[n++]);
-    }
-    if (status == TDB_OK && rc != SQLITE_DONE) {
-        status = tdbi_sql_fail(db, "reading the configuration log");
-    }
-    sqlite3_finalize(st);
+    void *log;
+    size_t n;
+    tdb_status status = tdbi_read_rows(db, st, sizeof(diag_project_change), read_change,
+                                       "reading the configuration log", &log, &n);
     if (status == TDB_OK && n == 0) {
         tdbi_fail(db, "no configuration history for %s", app_id);
         status = TDB_NOT_FOUND;

@@ -32,7 +32,6 @@
 #ifndef TDDB_H
 #define TDDB_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -197,7 +196,7 @@ bool tdb_role_parse(const char *name, tdb_role *out);
 
 #define TDB_APIKEY_PREFIX "tdk_"
 #define TDB_APIKEY_LEN 68 /* "tdk_" + 64 lowercase hex characters */
-#define TDB_APIKEY_NAME_MAX 64
+#define TDB_APIKEY_NAME_MAX DIAG_KEY_NAME_MAX
 
 /* Creates a key with a random secret (CTR-DRBG), stores only its SHA-256, and writes the key
  * (TDB_APIKEY_LEN characters, NUL-terminated) into key_out -- the only time it is seen. name
@@ -219,11 +218,11 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
 #define TDB_APIKEY_USE_INTERVAL 60
 tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 
-/* Every key, newest last: [{"id", "name", "role", "created_at", "revoked_at": UNIX|null,
- * "last_used_at": UNIX|null}] (last_used_at: null when never used; a database of a schema
- * before version 3 did not record uses). Never a key or its hash. *out is a new reference on
- * TDB_OK. */
-tdb_status tdb_apikey_list(tdb *db, json_t **out);
+/* Every key, newest last, into *out (an array of *count entries, which the caller frees with
+ * free(); NULL when there are none); used is false when a key was never used (a database of a
+ * schema before version 3 did not record uses). Never a key or its hash.
+ * diag_apikey_list_to_json renders them. */
+tdb_status tdb_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
 
 /* Revokes a key by id (all digits), by name (the key of that name not yet revoked), or by the
  * key itself ("tdk_..."; matched by hash, never echoed).
@@ -264,20 +263,8 @@ tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_
 
 /* ---- Diagnosis log ------------------------------------------------------------------------ */
 
-/* One diagnosis as logged. Fixed-size, so that pushing copies it without allocating; longer
- * strings are truncated. Never the token: a fingerprint of it (td_fingerprint of the token
- * text), "" without a token. */
-typedef struct {
-    int64_t at;        /* Unix time of the diagnosis */
-    char app_id[65];   /* as given (may be malformed) */
-    char verdict[16];  /* diag_verdict_name */
-    char cause[40];    /* diag_cause_name */
-    int code;          /* the platform's error code; 0 when none (stored and shown as null) */
-    char platform[16]; /* diag_platform_name */
-    char token_fingerprint[17];
-    char channel[129];
-    char uid[256]; /* uid as decimal text, or the account; "" when none */
-} tdb_log_entry;
+/* One diagnosis as logged: the project model's diag_log_entry (fixed-size, never the token). */
+typedef diag_log_entry tdb_log_entry;
 
 typedef struct tdb_log tdb_log;
 
@@ -315,12 +302,11 @@ void tdb_log_flush(tdb_log *log);
  * no-op. */
 void tdb_log_stop(tdb_log *log);
 
-/* The most recent diagnoses of app_id (newest first, at most limit, 1..1000):
- *   [{"at", "app_id", "verdict", "cause", "code"|null, "platform", "token_fingerprint"|null,
- *     "channel"|null, "uid"|null}]
- * "code" is null when the diagnosis has no error code (it was not rejected). An empty array
- * when there are none. *out is a new reference on TDB_OK. */
-tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t **out);
+/* The most recent diagnoses of app_id (newest first, at most limit, 1..1000) into *out (an array
+ * of *count entries, which the caller frees with free(); NULL when there are none); code 0 and ""
+ * where the row has NULL. diag_log_list_to_json renders them. */
+tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                size_t *count);
 
 /* Deletes diagnoses older than retention_days days (the writer does this by itself), in
  * transactions of a few thousand rows; returns the number deleted, or -1 on error. */

@@ -1,10 +1,10 @@
 /* diag_internal.h -- helpers shared by the files of the diagnostics module (not public).
  *
  * Output safety lives here: every byte string that came from a client (channel names, user
- * accounts, App IDs, token text) goes into JSON through diag_json_text, which never fails on
- * invalid UTF-8, and into a check detail or a terminal through diag_quote, which escapes control
- * characters and cuts long values, so that no client input can break a JSON document or a
- * terminal.
+ * accounts, App IDs, token text) goes into JSON through diag_jw_text (diag_json_text for a
+ * tree), which never fails on invalid UTF-8, and into a check detail or a terminal
+ * through diag_quote, which escapes control characters and cuts long values, so that no client
+ * input can break a JSON document or a terminal. Both follow core's one rule (td_text_unit).
  */
 #ifndef DIAG_INTERNAL_H
 #define DIAG_INTERNAL_H
@@ -13,18 +13,14 @@
 
 #include <stddef.h>
 
-/* A JSON string of the n bytes at p: the bytes themselves when they are valid UTF-8 without NUL,
- * otherwise an escaped printable-ASCII rendering (\xNN). Never NULL (except out of memory). */
+/* A JSON string of the n bytes at p (NULL: ""), by core's rule: every byte td_text_unit calls
+ * TD_TEXT_INVALID (not UTF-8, or NUL) as U+FFFD. NULL only when out of memory. */
 json_t *diag_json_text(const char *p, size_t n);
 
-/* Writes 'text' (single-quoted) into out (cap bytes, NUL-terminated): printable ASCII and valid
- * UTF-8 sequences as they are, anything else as \xNN, at most max_chars bytes of input shown
- * ("..." appended when cut). Returns out. */
+/* Writes 'text' (single-quoted) into out (cap bytes, NUL-terminated), each unit as
+ * td_text_show_unit shows it to a person (printable UTF-8 as it is, '\\' doubled, anything else as
+ * \xNN), at most max_chars bytes of input shown ("..." appended when cut). Returns out. */
 char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_chars);
-
-/* Length of the valid UTF-8 sequence at p (n bytes left, n >= 1), or 0 when it is not one:
- * overlong forms, surrogates and code points above U+10FFFF are invalid, as jansson judges. */
-size_t diag_utf8_len(const unsigned char *p, size_t n);
 
 /* Moves *p and *n past the whitespace (C isspace: space, \t \n \v \f \r) around the text:
  * what a shell, a form or a config file adds to a token, an App ID or a channel name. */
@@ -81,10 +77,9 @@ uint32_t diag_token_damage_hints(const diag_token_damage *d);
 /* A JSON string of n bytes known to be valid UTF-8 (catalog text, names, digits). */
 void diag_jw_strn(td_buf *w, const char *s, size_t n);
 void diag_jw_str(td_buf *w, const char *s);
-/* The string diag_json_text(p, n) holds: invalid UTF-8 bytes and NUL as the text \xNN. */
+/* Client bytes as the JSON string diag_json_text(p, n) holds: every byte td_text_unit calls
+ * TD_TEXT_INVALID (not UTF-8, or NUL) as U+FFFD. p may be NULL (""). */
 void diag_jw_text(td_buf *w, const char *p, size_t n);
-/* A token string as token_json.c's json_text holds it: invalid UTF-8 bytes as U+FFFD. */
-void diag_jw_text_fffd(td_buf *w, const char *p, size_t n);
 /* Any JSON value, as json_dumpb(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) writes it
  * (a request's "id"); NULL as null. */
 void diag_jw_json(td_buf *w, json_t *v);

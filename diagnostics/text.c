@@ -3,10 +3,10 @@
  * Clients send arbitrary bytes as channel names, accounts and tokens. jansson refuses invalid
  * UTF-8 (json_stringn returns NULL), and raw control characters in a terminal are an injection
  * vector, so every such value is passed through one of the two functions here before it is
- * shown. Both are bounded: they never write past the buffer they are given. diag_fail, the
- * validators' "message and false", lives here too: it is the other bounded writer of text; so do
- * the UTF-8 check both rely on (diag_utf8_len, also token_json.c's) and the one UTC time format
- * of check details and the text diagnosis (diag_utc_time).
+ * shown. Both are bounded: they never write past the buffer they are given, and both follow the
+ * one rule of core's td_text_unit (U+FFFD in JSON, \\xNN for a person). diag_fail, the
+ * validators' "message and false", lives here too: it is the other bounded writer of text; so
+ * does the one UTC time format of check details and the text diagnosis (diag_utc_time).
  */
 #include "diag_internal.h"
 
@@ -15,34 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-size_t diag_utf8_len(const unsigned char *p, size_t n) {
-    unsigned char c = p[0];
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (c < 0x80)
-        return 1;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
 
 static bool is_space(char c) {
     return c == ' ' || (c >= '\t' && c <= '\r');
@@ -62,35 +34,18 @@ char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_char
             out[0] = '\0';
         return out;
     }
-    const unsigned char *s = (const unsigned char *)p;
     size_t limit = cap - 6; /* keep room for "'...'" + NUL */
     out[o++] = '\'';
     size_t i = 0;
     while (i < n && i < max_chars) {
-        size_t seq = diag_utf8_len(s + i, n - i);
-        if (seq == 1 && s[i] >= 0x20 && s[i] < 0x7F && s[i] != '\\') {
-            if (o + 1 > limit)
-                break;
-            out[o++] = (char)s[i];
-            i++;
-        } else if (seq > 1) {
-            if (o + seq > limit)
-                break;
-            memcpy(out + o, s + i, seq);
-            o += seq;
-            i += seq;
-        } else {
-            if (o + 4 > limit)
-                break;
-            if (s[i] == '\\') {
-                out[o++] = '\\';
-                out[o++] = '\\';
-            } else {
-                snprintf(out + o, 5, "\\x%02x", s[i]);
-                o += 4;
-            }
-            i++;
-        }
+        char unit[TD_TEXT_SHOWN_MAX];
+        size_t used;
+        size_t shown = td_text_show_unit(p + i, n - i, unit, &used);
+        if (o + shown > limit)
+            break;
+        memcpy(out + o, unit, shown);
+        o += shown;
+        i += used;
     }
     if (i < n) {
         memcpy(out + o, "...", 3);
@@ -102,32 +57,12 @@ char *diag_quote(char *out, size_t cap, const char *p, size_t n, size_t max_char
 }
 
 json_t *diag_json_text(const char *p, size_t n) {
-    if (!p)
-        p = "", n = 0;
-    if (!memchr(p, '\0', n)) {
-        json_t *s = json_stringn(p, n);
-        if (s)
-            return s;
-    }
-    /* Not valid UTF-8 (or holds a NUL): escape the bad bytes; at most 4 output bytes each. */
-    char *buf = malloc(4 * n + 1);
-    if (!buf)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n;) {
-        size_t seq = diag_utf8_len((const unsigned char *)p + i, n - i);
-        if (seq >= 1 && p[i] != '\0') {
-            memcpy(buf + o, p + i, seq);
-            o += seq;
-            i += seq;
-        } else {
-            snprintf(buf + o, 5, "\\x%02x", (unsigned char)p[i]);
-            o += 4;
-            i++;
-        }
-    }
-    json_t *s = json_stringn(buf, o);
-    free(buf);
+    td_buf b;
+    td_buf_init(&b, DIAG_DOC_MAX);
+    json_t *s = NULL;
+    if (td_buf_add_text(&b, p ? p : "", p ? n : 0))
+        s = json_stringn(b.p ? b.p : "", b.len);
+    td_buf_free(&b);
     return s;
 }
 
@@ -223,49 +158,37 @@ void diag_jw_str(td_buf *w, const char *s) {
     diag_jw_strn(w, s, strlen(s));
 }
 
-/* Client bytes as a JSON string: valid UTF-8 sequences escaped as usual; every other byte (and
- * NUL when nul_too) as bad (3 bytes: U+FFFD) or, when bad is NULL, as the text \xNN. Reserves
- * the worst case: 6 output bytes per input byte. */
-static void jw_client_text(td_buf *w, const char *p, size_t n, bool nul_too, const char *bad) {
-    static const char hex[] = "0123456789abcdef";
+/* Client bytes as a JSON string, by the rule of td_text_unit: valid UTF-8 sequences escaped as
+ * jansson's dumper escapes them, every TD_TEXT_INVALID byte as U+FFFD. Reserves the worst case:
+ * 6 output bytes per input byte. */
+void diag_jw_text(td_buf *w, const char *p, size_t n) {
+    if (!p)
+        p = "", n = 0;
     char *start = jw_string_space(w, n);
     if (!start)
         return;
-    const unsigned char *s = (const unsigned char *)p;
     char *o = start;
     *o++ = '"';
     for (size_t i = 0; i < n;) {
-        if (s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\') {
-            *o++ = (char)s[i++]; /* the common case: printable ASCII */
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c; /* the common case: printable ASCII */
+            i++;
             continue;
         }
-        size_t seq = diag_utf8_len(s + i, n - i);
-        if (seq >= 1 && !(nul_too && s[i] == '\0')) {
-            for (size_t k = 0; k < seq; k++)
-                o = jw_escape_char(o, s[i + k]);
-            i += seq;
-        } else if (bad) {
-            memcpy(o, bad, 3);
+        td_text_kind kind;
+        size_t k = td_text_unit(p + i, n - i, &kind);
+        if (kind == TD_TEXT_INVALID) {
+            memcpy(o, TD_TEXT_REPLACEMENT, 3);
             o += 3;
-            i++;
         } else {
-            memcpy(o, "\\\\x", 3);
-            o[3] = hex[s[i] >> 4];
-            o[4] = hex[s[i] & 15];
-            o += 5;
-            i++;
+            for (size_t j = 0; j < k; j++)
+                o = jw_escape_char(o, (unsigned char)p[i + j]);
         }
+        i += k;
     }
     *o++ = '"';
     td_buf_commit(w, (size_t)(o - start));
-}
-
-void diag_jw_text(td_buf *w, const char *p, size_t n) {
-    jw_client_text(w, p ? p : "", p ? n : 0, true, NULL);
-}
-
-void diag_jw_text_fffd(td_buf *w, const char *p, size_t n) {
-    jw_client_text(w, p, n, false, "\xef\xbf\xbd");
 }
 
 void diag_jw_json(td_buf *w, json_t *v) {

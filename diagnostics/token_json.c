@@ -6,8 +6,9 @@
  * spec's field names, in wire order, plus derived times as extra fields (`expires_at` on the
  * token and on every privilege, each already capped as diagnosis.md "Expiry" says), straight
  * into a td_buf; diag_token_to_json parses those bytes back for callers that need a tree. Strings
- * in a token are untrusted bytes: each invalid UTF-8 byte is written as U+FFFD
- * (diag_jw_text_fffd), so the output is always valid JSON and never silently drops a field.
+ * in a token are untrusted bytes: each invalid UTF-8 byte (and NUL) is written as U+FFFD
+ * (diag_jw_text, core's one rule), so the output is always valid JSON and never silently drops a
+ * field.
  *
  * diag_token_print shows every field for a person at a terminal: names next to numbers, times as
  * ISO-8601 UTC plus a phrase relative to `now` ("in 3 h 12 min", "expired 2 days ago"). Token
@@ -34,7 +35,7 @@ static void jw_name(td_buf *w, const char *name) {
 }
 
 static void jw_str(td_buf *w, td_str s) {
-    diag_jw_text_fffd(w, s.ptr, s.len);
+    diag_jw_text(w, s.ptr, s.len);
 }
 
 static void privileges_write(td_buf *w, const td_token *tok, uint16_t service_type, uint16_t first,
@@ -250,24 +251,18 @@ static void print_when(FILE *out, int64_t t, int64_t now, bool expiry) {
         fprintf(out, "%s (%s%s ago)", iso, expiry ? "expired " : "", d);
 }
 
-/* Token bytes, quoted; valid UTF-8 as is, control characters and invalid bytes escaped. */
+/* Token bytes, double-quoted, each unit as td_text_show_unit shows it to a person; a '"' inside
+ * as \". */
 static void print_quoted(FILE *out, td_str s) {
-    const unsigned char *p = (const unsigned char *)s.ptr;
     fputc('"', out);
     for (size_t i = 0; i < s.len;) {
-        size_t k = diag_utf8_len(p + i, s.len - i);
-        if (k == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '"' && p[i] != '\\') {
-            fputc(p[i], out);
-        } else if (k == 1 && (p[i] == '"' || p[i] == '\\')) {
-            fprintf(out, "\\%c", p[i]);
-        } else if (k > 1 && !(k == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
-            fwrite(p + i, 1, k, out); /* printable multi-byte (C1 controls excluded) */
-        } else {
-            k = k == 0 ? 1 : k;
-            for (size_t j = 0; j < k; j++)
-                fprintf(out, "\\x%02x", p[i + j]);
-        }
-        i += k;
+        char unit[TD_TEXT_SHOWN_MAX];
+        size_t used = 1;
+        if (s.ptr[i] == '"')
+            fputs("\\\"", out);
+        else
+            fwrite(unit, 1, td_text_show_unit(s.ptr + i, s.len - i, unit, &used), out);
+        i += used;
     }
     fputc('"', out);
 }

@@ -13,7 +13,8 @@
  * diag_project_snapshot_from_json; `changes` is a function of the two snapshots
  * (diag_project_changes_to_json), computed when it is written and when it is shown, so the stored
  * and the shown list cannot disagree. Key order is insertion order (jansson keeps it), which is
- * what makes the documents byte-stable.
+ * what makes the documents byte-stable. The store's two other lists, API keys and the diagnosis
+ * log, are rendered here too, from the structs it returns (diag_apikey_shown, diag_log_entry).
  */
 #include "tdproject.h"
 
@@ -69,20 +70,30 @@ void diag_project_show(const diag_project *p, diag_project_shown *out) {
 
 /* ---- JSON -------------------------------------------------------------------------------- */
 
+/* A new array of one(list, i) for each i < count; NULL (nothing leaked) when an item cannot be
+ * made: every list this file renders. */
+static json_t *array_of(const void *list, size_t count, json_t *(*one)(const void *, size_t)) {
+    json_t *doc = json_array();
+    for (size_t i = 0; i < count && doc; i++)
+        if (json_array_append_new(doc, one(list, i)) != 0) {
+            json_decref(doc);
+            doc = NULL;
+        }
+    return doc;
+}
+
 static json_t *cert_json(const diag_cert_shown *c) {
     if (!c->present)
         return json_null();
     return json_pack("{s:s, s:b}", "fingerprint", c->fingerprint, "enabled", c->enabled);
 }
 
+static json_t *fingerprint_json(const void *fps, size_t i) {
+    return json_string(((const char(*)[DIAG_FINGERPRINT_LEN + 1]) fps)[i]);
+}
+
 static json_t *fingerprints_json(const char (*fps)[DIAG_FINGERPRINT_LEN + 1], size_t count) {
-    json_t *list = json_array();
-    for (size_t i = 0; i < count && list; i++)
-        if (json_array_append_new(list, json_string(fps[i])) != 0) {
-            json_decref(list);
-            list = NULL;
-        }
-    return list;
+    return array_of(fps, count, fingerprint_json);
 }
 
 json_t *diag_project_shown_to_json(const diag_project_shown *s) {
@@ -108,14 +119,12 @@ json_t *diag_project_to_json(const diag_project *p) {
     return diag_project_shown_to_json(&s);
 }
 
+static json_t *shown_json(const void *list, size_t i) {
+    return diag_project_shown_to_json((const diag_project_shown *)list + i);
+}
+
 json_t *diag_project_list_to_json(const diag_project_shown *list, size_t count) {
-    json_t *doc = json_array();
-    for (size_t i = 0; i < count && doc; i++)
-        if (json_array_append_new(doc, diag_project_shown_to_json(&list[i])) != 0) {
-            json_decref(doc);
-            doc = NULL;
-        }
-    return doc;
+    return array_of(list, count, shown_json);
 }
 
 /* ---- The change log ------------------------------------------------------------------------ */
@@ -253,12 +262,48 @@ static json_t *change_json(const diag_project_change *c) {
                      fingerprints_json(c->retired, c->retired_count));
 }
 
+static json_t *change_item_json(const void *log, size_t i) {
+    return change_json((const diag_project_change *)log + i);
+}
+
 json_t *diag_project_history_to_json(const diag_project_change *log, size_t count) {
-    json_t *doc = json_array();
-    for (size_t i = 0; i < count && doc; i++)
-        if (json_array_append_new(doc, change_json(&log[i])) != 0) {
-            json_decref(doc);
-            doc = NULL;
-        }
-    return doc;
+    return array_of(log, count, change_item_json);
+}
+
+/* ---- API keys and the diagnosis log -----------------------------------------------------------
+ * The store returns their rows as structs and builds no documents (as for projects), so that
+ * `apikey list --json` and the service write them with these renderers, and the store needs no
+ * JSON library for these reads. An absent time, code, fingerprint, channel or uid is null. */
+
+static json_t *time_or_null(bool set, int64_t t) {
+    return set ? json_integer((json_int_t)t) : json_null();
+}
+
+static json_t *text_or_null(const char *s) {
+    return s[0] ? json_string(s) : json_null();
+}
+
+static json_t *apikey_json(const void *list, size_t i) {
+    const diag_apikey_shown *k = (const diag_apikey_shown *)list + i;
+    return json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)k->id, "name", k->name,
+                     "role", k->role, "created_at", (json_int_t)k->created_at, "revoked_at",
+                     time_or_null(k->revoked, k->revoked_at), "last_used_at",
+                     time_or_null(k->used, k->last_used_at));
+}
+
+json_t *diag_apikey_list_to_json(const diag_apikey_shown *keys, size_t count) {
+    return array_of(keys, count, apikey_json);
+}
+
+static json_t *log_entry_json(const void *list, size_t i) {
+    const diag_log_entry *e = (const diag_log_entry *)list + i;
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o}", "at", (json_int_t)e->at,
+                     "app_id", e->app_id, "verdict", e->verdict, "cause", e->cause, "code",
+                     e->code ? json_integer(e->code) : json_null(), "platform", e->platform,
+                     "token_fingerprint", text_or_null(e->token_fingerprint), "channel",
+                     text_or_null(e->channel), "uid", text_or_null(e->uid));
+}
+
+json_t *diag_log_list_to_json(const diag_log_entry *list, size_t count) {
+    return array_of(list, count, log_entry_json);
 }

@@ -17,7 +17,8 @@
  * diagnostics/ (diag_project_from_json), with every other input's validation.
  *
  * Text in these structs is valid UTF-8 (diag_project_from_json checks it, the store repairs what
- * it reads back), so rendering never has to escape it.
+ * it reads back with td_text_copy), so rendering never has to escape it. The store's API keys and
+ * diagnosis log are shown the same way (diag_apikey_shown, diag_log_entry), rendered here too.
  */
 #ifndef TDPROJECT_H
 #define TDPROJECT_H
@@ -159,6 +160,49 @@ json_t *diag_project_changes_to_json(const diag_project_shown *before,
  *     "changes": diag_project_changes_to_json(before, after), "retired": [FP, ...]}, ...]
  * New reference; NULL when out of memory. */
 json_t *diag_project_history_to_json(const diag_project_change *log, size_t count);
+
+/* ---- API keys and the diagnosis log, as shown -------------------------------------------
+ * The store's two other lists leave it as structs too (tdb_apikey_list, tdb_diagnoses_recent) and
+ * are rendered here, once, for the CLI and the HTTP routes. Their text is valid UTF-8: the store
+ * fills it with td_text_copy (core's one rule for text from outside). */
+
+#define DIAG_KEY_NAME_MAX 64 /* bytes of an API key's name */
+
+typedef struct {
+    int64_t id;
+    char name[DIAG_KEY_NAME_MAX + 1];
+    char role[8]; /* "admin" or "reader" */
+    int64_t created_at;
+    bool revoked, used;               /* false: revoked_at / last_used_at are null */
+    int64_t revoked_at, last_used_at; /* Unix seconds */
+} diag_apikey_shown;
+
+/* Every key, as `apikey list --json` shows them:
+ *   [{"id", "name", "role", "created_at", "revoked_at": UNIX|null, "last_used_at": UNIX|null}]
+ * Never a key or its hash (the struct has neither). New reference; NULL when out of memory. */
+json_t *diag_apikey_list_to_json(const diag_apikey_shown *keys, size_t count);
+
+/* One diagnosis as the log keeps it (tdb_log_push writes one, tdb_diagnoses_recent reads them
+ * back). Fixed-size, so that pushing copies it without allocating; longer strings are truncated.
+ * Never the token: a fingerprint of it (td_fingerprint of the token text), "" without a token. */
+typedef struct {
+    int64_t at;        /* Unix time of the diagnosis */
+    char app_id[65];   /* as given (may be malformed) */
+    char verdict[16];  /* diag_verdict_name */
+    char cause[40];    /* diag_cause_name */
+    int code;          /* the platform's error code; 0 when none (stored and shown as null) */
+    char platform[16]; /* diag_platform_name */
+    char token_fingerprint[17];
+    char channel[129];
+    char uid[256]; /* uid as decimal text, or the account; "" when none */
+} diag_log_entry;
+
+/* The log as GET /v1/projects/ID/diagnoses shows it, in the order given:
+ *   [{"at", "app_id", "verdict", "cause", "code"|null, "platform", "token_fingerprint"|null,
+ *     "channel"|null, "uid"|null}]
+ * a code of 0 and an empty fingerprint, channel or uid as null (the store keeps them as NULL).
+ * New reference; NULL when out of memory. */
+json_t *diag_log_list_to_json(const diag_log_entry *list, size_t count);
 
 #ifdef __cplusplus
 }

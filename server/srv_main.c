@@ -177,20 +177,13 @@ static const char *srv_url_host(const char *listen, int port, char *out, size_t 
 
 /* True when a key of role admin, not revoked, exists. */
 static bool srv_has_admin_key(tdb *db, bool *failed) {
-    json_t *keys;
-    *failed = tdb_apikey_list(db, &keys) != TDB_OK;
-    if (*failed)
-        return false;
+    diag_apikey_shown *keys;
+    size_t n;
+    *failed = tdb_apikey_list(db, &keys, &n) != TDB_OK;
     bool found = false;
-    size_t i;
-    json_t *k;
-    json_array_foreach(keys, i, k) {
-        const char *role = json_string_value(json_object_get(k, "role"));
-        json_t *revoked = json_object_get(k, "revoked_at");
-        if (role && strcmp(role, "admin") == 0 && (!revoked || json_is_null(revoked)))
-            found = true;
-    }
-    json_decref(keys);
+    for (size_t i = 0; !*failed && i < n; i++)
+        found |= strcmp(keys[i].role, tdb_role_name(TDB_ROLE_ADMIN)) == 0 && !keys[i].revoked;
+    free(keys);
     return found;
 }
 

@@ -504,14 +504,17 @@ static void srv_route_diagnoses(srv_req *r) {
     }
     if (r->w->server->log)
         tdb_log_flush(r->w->server->log); /* read your own diagnoses */
-    json_t *list;
-    if (tdb_diagnoses_recent(r->w->log_db, r->app_id, limit, &list) != TDB_OK) {
+    tdb_log_entry *list;
+    size_t n;
+    if (tdb_diagnoses_recent(r->w->log_db, r->app_id, limit, &list, &n) != TDB_OK) {
         char msg[320];
         snprintf(msg, sizeof msg, "the diagnosis log failed: %s", tdb_errmsg(r->w->log_db));
         srv_reply_error(r, 500, "internal_error", msg);
         return;
     }
-    srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "diagnoses", list));
+    json_t *doc = diag_log_list_to_json(list, n);
+    free(list);
+    srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "diagnoses", doc));
 }
 
 static void srv_route_tokens(srv_req *r) {

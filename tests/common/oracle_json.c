@@ -10,10 +10,10 @@
  * the service and the CLI have one implementation and the tests still have a second, written
  * differently: here every string goes through jansson (json_stringn validates UTF-8, the
  * dumper escapes), there through the writers' own escaper. The two agree only if both are right.
- * Client bytes that are not valid UTF-8 use the module's own rules on purpose -- diag_json_text
- * (\xNN text) for the diagnosis, U+FFFD for token strings -- since those rules are the contract
- * (docs/spec/interfaces.md), not the mechanism under test; so this file includes
- * diag_internal.h for diag_json_text and diag_utf8_len.
+ * Client bytes that are not valid UTF-8 (and NUL) follow the one rule of docs/style.md ("Text
+ * from outside": U+FFFD in JSON), re-implemented here by json_text over jansson's own UTF-8 check,
+ * for the diagnosis and the token alike; it uses core's td_utf8_len only to find where an invalid
+ * byte ends.
  *
  * Field order is the documents' order; a key whose json_pack fails on a NULL string (a catalog
  * row without a name for the platform) is left out, as the writers leave it out.
@@ -24,6 +24,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+static json_t *json_text(const char *ptr, size_t len);
 
 /* ---- The diagnosis ---------------------------------------------------------------------- */
 
@@ -69,7 +71,7 @@ static json_t *repaired_json(const diag_result *r) {
     if (!r->has_repaired)
         return json_null();
     return json_pack("{s:o, s:s, s:s}", "token",
-                     diag_json_text(r->repaired_token, strlen(r->repaired_token)), "verdict",
+                     json_text(r->repaired_token, strlen(r->repaired_token)), "verdict",
                      diag_verdict_name(r->repaired_verdict), "cause",
                      diag_cause_name(r->repaired_cause));
 }
@@ -80,7 +82,7 @@ static json_t *checks_json(const diag_result *r) {
         const diag_check *c = &r->checks[i];
         json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "id", c->id ? c->id : "", "status",
                                            diag_check_status_name(c->status), "detail",
-                                           diag_json_text(c->detail, strlen(c->detail))));
+                                           json_text(c->detail, strlen(c->detail))));
     }
     return a;
 }
@@ -99,12 +101,12 @@ static const char *signed_with_name(diag_signed_with s) {
 
 static json_t *project_json(const diag_result *r) {
     const char *sw = signed_with_name(r->signed_with);
-    return json_pack(
-        "{s:o, s:b, s:o, s:o, s:o}", "app_id", diag_json_text(r->app_id, r->app_id_len), "known",
-        r->project_known, "certificate_mode",
-        r->certificate_mode ? json_string(r->certificate_mode) : json_null(), "no_certificate",
-        r->project_known ? json_boolean(r->no_certificate) : json_null(), "signed_with",
-        sw ? json_string(sw) : json_null());
+    return json_pack("{s:o, s:b, s:o, s:o, s:o}", "app_id", json_text(r->app_id, r->app_id_len),
+                     "known", r->project_known, "certificate_mode",
+                     r->certificate_mode ? json_string(r->certificate_mode) : json_null(),
+                     "no_certificate",
+                     r->project_known ? json_boolean(r->no_certificate) : json_null(),
+                     "signed_with", sw ? json_string(sw) : json_null());
 }
 
 static json_t *sdk_version_json(const diag_result *r) {
@@ -146,12 +148,12 @@ json_t *oracle_result_to_summary_json(const diag_result *r) {
 
 /* ---- The decoded token -------------------------------------------------------------------- */
 
-/* A JSON string of arbitrary bytes: as is when valid UTF-8, else with every invalid byte
- * replaced by U+FFFD. Never NULL unless out of memory. */
+/* A JSON string of arbitrary bytes: as is when valid UTF-8 without NUL, else with every
+ * invalid byte and NUL replaced by U+FFFD. Never NULL unless out of memory. */
 static json_t *json_text(const char *ptr, size_t len) {
     if (len == 0)
         return json_string("");
-    json_t *s = json_stringn(ptr, len);
+    json_t *s = memchr(ptr, '\0', len) ? NULL : json_stringn(ptr, len);
     if (s)
         return s;
     char *clean = malloc(3 * len + 1);
@@ -160,8 +162,8 @@ static json_t *json_text(const char *ptr, size_t len) {
     size_t n = 0;
     const unsigned char *p = (const unsigned char *)ptr;
     for (size_t i = 0; i < len;) {
-        size_t k = diag_utf8_len(p + i, len - i);
-        if (k == 0) {
+        size_t k = td_utf8_len(p + i, len - i);
+        if (k == 0 || p[i] == '\0') {
             memcpy(clean + n, "\xef\xbf\xbd", 3);
             n += 3;
             i++;

@@ -2756,6 +2756,76 @@ static void test_batch_items(void) {
     json_decref(empty);
 }
 
+/* ---- Text from outside: one rule (core's td_text_unit, docs/style.md) ----------------------
+ * In every JSON document a byte that is not UTF-8, and NUL, is U+FFFD; for a person (the text
+ * diagnosis, a check detail) it is \xNN, as are control characters, C1 included. Before, the
+ * diagnosis' JSON said \xNN, the token's U+FFFD (NUL as \u0000), the store '?', and a C1
+ * control character (U+009B, a CSI to some terminals) reached the terminal raw. */
+
+static bool has(const char *hay, size_t len, const char *needle) {
+    return hay && memmem(hay, len, needle, strlen(needle)) != NULL;
+}
+
+static void test_text_rule(void) {
+    /* an error message: JSON */
+    json_t *e = diag_error_json("bad_request", "line 3: \xff");
+    expect_true("error message: U+FFFD",
+                streq(json_string_value(json_object_get(json_object_get(e, "error"), "message")),
+                      "line 3: \xef\xbf\xbd"));
+    json_decref(e);
+
+    /* a token string: JSON, NUL too */
+    td_token spec;
+    memset(&spec, 0, sizeof spec);
+    static const char chan[] = "x\xff\0y";
+    spec.app_id = (td_str){APP, 32};
+    spec.issue_ts = AT;
+    spec.expire = 60;
+    spec.salt = 1;
+    spec.service_count = 1;
+    spec.services[0] =
+        (td_service){.type = TD_SVC_RTC, .known = true, .a = {chan, 4}, .b = {"1", 1}};
+    char text[TD_TOKEN_TEXT_MAX];
+    size_t n = td_build007(ctx, &spec, CERT_P, 32, text, sizeof text);
+    td_token tok;
+    json_t *doc = n && td_decode(ctx, text, n, &tok) == TD_OK ? diag_token_to_json(&tok) : NULL;
+    json_t *svc = json_array_get(json_object_get(doc, "services"), 0);
+    json_t *ch = json_object_get(svc, "channel");
+    expect_true("token channel: U+FFFD for the bad byte and for NUL",
+                json_string_length(ch) == 8 &&
+                    memcmp(json_string_value(ch), "x\xef\xbf\xbd\xef\xbf\xbdy", 8) == 0);
+    json_decref(doc);
+
+    /* a check detail, in JSON and at the terminal: \xNN, C1 control characters too */
+    scen s = base(7);
+    set_channel(&s, "a\xff\xc2\x9b\\z");
+    s.t_channel = "x";
+    run(&s);
+    td_buf b;
+    td_buf_init(&b, 1 << 20);
+    expect_true("diagnosis written", diag_result_json_append(&b, res));
+    expect_true("detail in JSON: \\xff \\xc2\\x9b, backslash doubled",
+                has(b.p, b.len, "a\\\\xff\\\\xc2\\\\x9b\\\\\\\\z"));
+    expect_true("no raw invalid byte or C1 in JSON",
+                !has(b.p, b.len, "\xff") && !has(b.p, b.len, "\xc2\x9b"));
+    td_buf_free(&b);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    diag_result_print(mem, res, false);
+    fclose(mem);
+    expect_true("terminal: \\xff and \\xc2\\x9b shown, never raw",
+                has(out, len, "a\\xff\\xc2\\x9b\\\\z") && !has(out, len, "\xc2\x9b") &&
+                    !has(out, len, "\xff"));
+    free(out);
+
+    /* the primitives */
+    char small[8];
+    expect_true("td_text_copy cuts before a unit",
+                td_text_copy(small, sizeof small, "ab\xff\xe2\x82\xac", 6) == 5 &&
+                    memcmp(small, "ab\xef\xbf\xbd", 6) == 0);
+}
+
 int main(void) {
     ctx = td_ctx_new();
     res = malloc(sizeof *res);
@@ -2786,6 +2856,7 @@ int main(void) {
     test_requests();
     test_projects();
     test_batch_items();
+    test_text_rule();
     free(res);
     td_ctx_free(ctx);
     return tu_report("diag_rules");
