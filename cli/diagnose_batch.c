@@ -563,17 +563,12 @@ int cli_diagnose_batch(const cli_diag_opts *o) {
         return CLI_EXIT_USAGE;
     }
     cli_project_source src;
-    int open_status;
-    if (!cli_project_source_open(o, &src, &open_status)) {
-        if (in != stdin)
-            fclose(in);
-        cli_project_source_free(&src);
-        return open_status;
-    }
-    line_reader rd;
+    line_reader rd = {.buf = NULL};
     batch_outcome res = {0};
-    int status = CLI_EXIT_OK;
-    if (!reader_init(&rd, in)) {
+    int status = CLI_EXIT_OK, open_status;
+    if (!cli_project_source_open(o, &src, &open_status)) {
+        status = open_status; /* reported */
+    } else if (!reader_init(&rd, in)) {
         cli_error("out of memory");
         status = CLI_EXIT_INTERNAL;
     } else {
@@ -590,10 +585,10 @@ int cli_diagnose_batch(const cli_diag_opts *o) {
         } else if (res.seen & o->fail_on) {
             status = CLI_EXIT_FAIL; /* every line answered; a verdict --fail-on names was seen */
         }
-    }
-    if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
-        cli_error("cannot write to standard output");
-        status = CLI_EXIT_INTERNAL;
+        if (fflush(stdout) != 0 && status == CLI_EXIT_OK) {
+            cli_error("cannot write to standard output");
+            status = CLI_EXIT_INTERNAL;
+        }
     }
     free(rd.buf);
     cli_project_source_free(&src);

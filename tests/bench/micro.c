@@ -448,22 +448,11 @@ static void bench_free(bench *b) {
     td_ctx_free(b->ctx);
 }
 
-int main(int argc, char **argv) {
-    int runs = RUNS_DEFAULT;
-    if (argc > 1 && strcmp(argv[1], "--quick") == 0)
-        runs = 3;
-    else if (argc > 1) {
-        fprintf(stderr, "usage: micro [--quick]\n");
-        return 64;
-    }
-    bench *b = malloc(sizeof *b);
-    if (!b || !bench_init(b)) {
-        fprintf(stderr, "micro: setup failed\n");
-        return 70;
-    }
-    int status = 1;
+/* Fills the pools, measures every case and prints the report; false (nothing printed) when a
+ * pool fails its check. */
+static bool measure(bench *b, int runs) {
     if (!pool_fill(b, false, 1) || !pool_check(b))
-        goto out;
+        return false;
     size_t len007 = b->pool[0].text_len, content007 = b->pool[0].content_len;
     pair_result m007 = measure_pair(run_td007, run_floor007, b, runs);
     double dec007 = measure_ns(run_decode_only, b, runs);
@@ -478,13 +467,13 @@ int main(int argc, char **argv) {
     size_t sweep_len[5];
     for (int k = 0; k < 5; k++) {
         if (!pool_fill(b, false, sweep_n[k]) || !pool_check(b))
-            goto out;
+            return false;
         sweep_len[k] = b->pool[0].text_len;
         sweep[k] = measure_pair(run_td007, run_floor007, b, runs);
     }
 
     if (!pool_fill(b, true, 1) || !pool_check(b))
-        goto out;
+        return false;
     size_t len006 = b->pool[0].text_len;
     pair_result m006 = measure_pair(run_td006, run_floor006, b, runs);
 
@@ -524,8 +513,24 @@ int main(int argc, char **argv) {
             k ? ", " : "", sweep_n[k], sweep_len[k], sweep[k].a_ns / 1e3, sweep[k].b_ns / 1e3,
             sweep[k].ratio, sweep[k].ratio_cpu);
     printf("], \"sink\": %u}\n", b->sink);
-    status = 0;
-out:
+    return true;
+}
+
+int main(int argc, char **argv) {
+    int runs = RUNS_DEFAULT;
+    if (argc > 1 && strcmp(argv[1], "--quick") == 0)
+        runs = 3;
+    else if (argc > 1) {
+        fprintf(stderr, "usage: micro [--quick]\n");
+        return 64;
+    }
+    bench *b = malloc(sizeof *b);
+    if (!b || !bench_init(b)) {
+        fprintf(stderr, "micro: setup failed\n");
+        free(b);
+        return 70;
+    }
+    int status = measure(b, runs) ? 0 : 1;
     if (status != 0)
         fprintf(stderr, "micro: a check failed; nothing was measured\n");
     bench_free(b);
