@@ -34,6 +34,16 @@ void td_sha256(const void *data, size_t len, unsigned char out[32]) {
         memset(out, 0, 32);
 }
 
+int td_hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 void td_hex(const unsigned char *data, size_t len, char *out) {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < len; i++) {

@@ -275,6 +275,9 @@ void td_fingerprint(const char *cert, size_t cert_len, char out[9]);
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes, NUL-terminated). */
 void td_hex(const unsigned char *data, size_t len, char *out);
 
+/* The value of one hex digit (either case), or -1 when c is not one. */
+int td_hex_digit(char c);
+
 /* Constant-time equality of two byte strings of the same length. */
 bool td_ct_equal(const void *a, const void *b, size_t len);
 

@@ -293,16 +293,6 @@ static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
 
 /* ---- The key file -------------------------------------------------------------------------- */
 
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the key: 64 hex characters, optionally followed by whitespace. Returns 1 when read,
  * 0 when the file does not exist, -1 on error (message in err). */
 static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
@@ -333,7 +323,7 @@ static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char
         len--;
     bool ok = len == 2 * TDBI_KEY_LEN;
     for (size_t i = 0; ok && i < TDBI_KEY_LEN; i++) {
-        int hi = hex_value(buf[2 * i]), lo = hex_value(buf[2 * i + 1]);
+        int hi = td_hex_digit(buf[2 * i]), lo = td_hex_digit(buf[2 * i + 1]);
         ok = hi >= 0 && lo >= 0;
         key[i] = (unsigned char)(ok ? hi << 4 | lo : 0);
     }

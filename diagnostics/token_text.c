@@ -21,16 +21,6 @@ static bool starts_with(const char *p, size_t n, const char *prefix) {
     return n >= k && memcmp(p, prefix, k) == 0;
 }
 
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* %2B, %2F or %3D in either case: the encoded forms of the base64 alphabet's own symbols. */
 static bool has_encoded_symbol(const char *p, size_t n) {
     for (size_t i = 0; i + 2 < n; i++) {
@@ -90,9 +80,9 @@ void diag_token_clean(const char *t, size_t n, char *buf, size_t cap, diag_token
         if (c == '\\' && i + 1 < len && p[i + 1] == '/') {
             d->json_escaped = true;
             c = '/', i++;
-        } else if (c == '%' && i + 2 < len && hex_value(p[i + 1]) >= 0 &&
-                   hex_value(p[i + 2]) >= 0) {
-            c = (char)(hex_value(p[i + 1]) * 16 + hex_value(p[i + 2]));
+        } else if (c == '%' && i + 2 < len && td_hex_digit(p[i + 1]) >= 0 &&
+                   td_hex_digit(p[i + 2]) >= 0) {
+            c = (char)(td_hex_digit(p[i + 1]) * 16 + td_hex_digit(p[i + 2]));
             i += 2;
         }
         if (fits)

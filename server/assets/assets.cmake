@@ -14,6 +14,7 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -DTD_ASSET_DIR=${CMAKE_CURRENT_LIST_DIR}
           -DTD_ASSET_OUT=${TD_ASSET_SOURCE} -P ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
   DEPENDS ${TD_ASSET_INPUTS} ${CMAKE_CURRENT_LIST_DIR}/embed.cmake
+          ${CMAKE_CURRENT_LIST_DIR}/../embed_bytes.cmake
   COMMENT "Embedding the web page (server/assets) into tdserver"
   VERBATIM)
 target_sources(tdserver PRIVATE ${TD_ASSET_SOURCE})

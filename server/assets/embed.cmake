@@ -2,14 +2,15 @@
 #   cmake -DTD_ASSET_DIR=<server/assets> -DTD_ASSET_OUT=<file.c> -P embed.cmake
 #
 # The table below is the whole URL space of the page: URL path, file, media type. Each file
-# becomes a `static const unsigned char` array (unsigned: bytes >= 0x80 would not fit a signed
-# char without a conversion warning) with a NUL appended, so a body can be used as a C string
-# too; the length excludes that NUL. The build runs this only when an asset (or this script)
-# changed, so the output is simply rewritten.
+# becomes a `static const unsigned char` array (td_embed_bytes, server/embed_bytes.cmake) with a
+# NUL appended, so a body can be used as a C string too; the length excludes that NUL. The build
+# runs this only when an asset (or this script) changed, so the output is simply rewritten.
 cmake_minimum_required(VERSION 3.20) # script mode: set the policies (IN_LIST)
 if(NOT TD_ASSET_DIR OR NOT TD_ASSET_OUT)
   message(FATAL_ERROR "embed.cmake: pass -DTD_ASSET_DIR=... -DTD_ASSET_OUT=...")
 endif()
+
+include(${CMAKE_CURRENT_LIST_DIR}/../embed_bytes.cmake)
 
 # (A CMake list cannot hold ';', so text/* types get "; charset=utf-8" appended below.)
 set(TD_ASSET_TABLE
@@ -33,12 +34,7 @@ foreach(entry IN LISTS TD_ASSET_TABLE)
   string(MAKE_C_IDENTIFIER "asset_${name}" var)
   if(NOT name IN_LIST done_files)
     list(APPEND done_files "${name}")
-    file(READ "${TD_ASSET_DIR}/${name}" hex HEX)
-    string(LENGTH "${hex}" hex_len)
-    math(EXPR size "${hex_len} / 2")
-    string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-    string(REPEAT "0x[0-9a-f][0-9a-f]," 16 sixteen) # CMake regexes have no {n}
-    string(REGEX REPLACE "(${sixteen})" "\\1\n    " bytes "${bytes}")
+    td_embed_bytes("${TD_ASSET_DIR}/${name}" bytes size)
     string(APPEND arrays "/* ${name}: ${size} bytes */\n"
            "static const unsigned char ${var}[] = {\n    ${bytes}0x00};\n\n")
     set(size_${var} ${size})
