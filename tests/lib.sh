@@ -7,6 +7,7 @@
 #   td_init interop "${1:-}"       # root, build (absolute), shared; die() says "interop: ..."
 #   td_make_work                   # $work, removed at exit unless keep_work=1
 #   td_npm_ci "$here"              # npm ci (npm install without a lock file), log in $work
+#   td_node_suite interop "${1:-}" INTEROP_SEED core/libtdcore.a tdcore   # all of the above
 #
 # One place for these so that every suite reports and cleans up the same way.
 
@@ -53,6 +54,20 @@ td_npm_ci() {
         cat "$work/npm.log" >&2
         die "${cmd[*]} failed"
     fi
+}
+
+# NAME BUILD_DIR SEED_VAR FILE TARGET: the start every node-driven suite shares (the caller has
+# set $here): td_init; fixed_seed, and random_seed from the environment variable SEED_VAR (random
+# when unset); FILE (relative to $build) must exist, else "build it first (--target TARGET)";
+# node, a $work directory, and the npm packages of $here exactly as locked.
+td_node_suite() {
+    td_init "$1" "$2"
+    fixed_seed=$td_fixed_seed
+    random_seed=$(td_seed "${!3:-}")
+    [[ -f $build/$4 ]] || die "$build/$4 not found: build it first (cmake --build $build --target $5)"
+    td_need_node
+    td_make_work
+    td_npm_ci "$here"
 }
 
 # SEED: prints SEED, or a random 32-bit seed when it is empty.

@@ -23,19 +23,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
-td_init diffcheck "${1:-}"
+# 1. The vendor libraries, exactly as locked (with the seeds, the binary and $work).
+td_node_suite diffcheck "${1:-}" DIFFCHECK_SEED cli/tokendoctor tokendoctor
 count=${DIFFCHECK_COUNT:-20000}
 single_count=${DIFFCHECK_SINGLE:-200}
-fixed_seed=$td_fixed_seed
-random_seed=$(td_seed "${DIFFCHECK_SEED:-}")
-
 bin="$build/cli/tokendoctor"
-[[ -x $bin ]] || die "$bin not found: build it first (cmake --build $build --target tokendoctor)"
-td_need_node
-td_make_work
-
-# 1. The vendor libraries, exactly as locked.
-td_npm_ci "$here"
 
 status=0
 

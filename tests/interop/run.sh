@@ -17,19 +17,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib.sh
 source "$here/../lib.sh"
-td_init interop "${1:-}"
+# 1. The vendor libraries, exactly as locked (with the seeds, the library and $work).
+td_node_suite interop "${1:-}" INTEROP_SEED core/libtdcore.a tdcore
 count=${INTEROP_COUNT:-2000}
 mint_count=$((count / 2))
-fixed_seed=$td_fixed_seed
-random_seed=$(td_seed "${INTEROP_SEED:-}")
-
 lib="$build/core/libtdcore.a"
-[[ -f $lib ]] || die "$lib not found: build it first (cmake --build $build --target tdcore)"
-td_need_node
-td_make_work
-
-# 1. The vendor libraries, exactly as locked.
-td_npm_ci "$here"
 
 # 2. The checker, built like the library it links (sanitizers when the build uses them).
 cflags=(-std=c17 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g)
