@@ -173,3 +173,20 @@ int tu_wait(pid_t pid) {
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+/* ---- A test's start ------------------------------------------------------------------------ */
+
+const char *tu_vectors_dir(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
+        exit(2);
+    }
+    return argv[1];
+}
+
+td_ctx *tu_ctx(void) {
+    td_ctx *ctx = td_ctx_new();
+    if (!CHECK(ctx != NULL, "td_ctx_new"))
+        exit(1);
+    return ctx;
+}

@@ -8,7 +8,8 @@
  * Files and processes: reading a whole file, a JSON-lines file as one array, a fresh temporary
  * directory, and running a program with its standard streams redirected to files (fork/exec,
  * arguments passed verbatim, no shell). Every function here reports failure by its return
- * value; none exits.
+ * value; none exits, but the two that start a test (tu_vectors_dir, tu_ctx), which a test cannot
+ * go on without.
  */
 #ifndef TD_TESTUTIL_H
 #define TD_TESTUTIL_H
@@ -18,6 +19,17 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+
+#include "tdcore.h"
+
+/* ---- A test's start ------------------------------------------------------------------------ */
+
+/* argv[1], the directory of the contract's vectors, when it is the only argument; otherwise the
+ * usage is printed and the process exits with status 2. */
+const char *tu_vectors_dir(int argc, char **argv);
+
+/* A new context (CHECKed); the process exits with status 1 when none can be made. */
+td_ctx *tu_ctx(void);
 
 /* ---- Checks -------------------------------------------------------------------------------- */
 

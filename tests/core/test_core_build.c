@@ -236,10 +236,7 @@ static void test_helpers(td_ctx *ctx) {
 }
 
 int main(void) {
-    td_ctx *ctx = td_ctx_new();
-    CHECK(ctx != NULL, "td_ctx_new");
-    if (!ctx)
-        return 1;
+    td_ctx *ctx = tu_ctx();
     test_all_services(ctx);
     test_build006(ctx);
     test_expiry();

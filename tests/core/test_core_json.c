@@ -163,10 +163,7 @@ static void test_006(td_ctx *ctx) {
 }
 
 int main(void) {
-    td_ctx *ctx = td_ctx_new();
-    CHECK(ctx != NULL, "td_ctx_new");
-    if (!ctx)
-        return 1;
+    td_ctx *ctx = tu_ctx();
     test_007();
     test_006(ctx);
     td_ctx_free(ctx);

@@ -520,20 +520,14 @@ static void test_mutations(td_ctx *ctx) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    td_ctx *ctx = td_ctx_new();
-    CHECK(ctx != NULL, "td_ctx_new");
-    if (!ctx)
-        return 1;
+    const char *vectors = tu_vectors_dir(argc, argv);
+    td_ctx *ctx = tu_ctx();
     test_versions(ctx);
     test_lengths_and_base64(ctx);
     test_zlib(ctx);
     test_structure(ctx);
     test_unknown_service(ctx);
-    test_prefixes(ctx, argv[1]);
+    test_prefixes(ctx, vectors);
     test_mutations(ctx);
     td_ctx_free(ctx);
     return tu_report("core_malformed");

@@ -285,17 +285,11 @@ static void test_mint_exact(td_ctx *ctx, const char *dir) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    td_ctx *ctx = td_ctx_new();
-    CHECK(ctx != NULL, "td_ctx_new");
-    if (!ctx)
-        return 1;
-    test_tokens(ctx, argv[1], "tokens.jsonl", 200);
-    test_tokens(ctx, argv[1], "generated/tokens.jsonl", 400);
-    test_mint_exact(ctx, argv[1]);
+    const char *vectors = tu_vectors_dir(argc, argv);
+    td_ctx *ctx = tu_ctx();
+    test_tokens(ctx, vectors, "tokens.jsonl", 200);
+    test_tokens(ctx, vectors, "generated/tokens.jsonl", 400);
+    test_mint_exact(ctx, vectors);
     td_ctx_free(ctx);
     return tu_report("core_vectors");
 }

@@ -41,11 +41,8 @@ void *__wrap_realloc(void *p, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    json_t *scenarios = scenario_load(argv[1]);
+    const char *vectors = tu_vectors_dir(argc, argv);
+    json_t *scenarios = scenario_load(vectors);
     td_ctx *ctx = td_ctx_new();
     diag_result *r = malloc(sizeof *r);
     if (!scenarios || !ctx || !r)

@@ -77,11 +77,8 @@ static bool run_one(td_ctx *ctx, json_t *sc, const diag_request *req, const diag
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    json_t *scenarios = scenario_load(argv[1]);
+    const char *vectors = tu_vectors_dir(argc, argv);
+    json_t *scenarios = scenario_load(vectors);
     if (!scenarios)
         return 2;
     td_ctx *ctx = td_ctx_new();
