@@ -51,20 +51,22 @@ static json_t *error_json(const diag_result *r) {
                      e->title, "reason", e->reason, "solution", diag_result_solution(r));
 }
 
-static json_t *hints_json(uint32_t bits) {
+/* The names of the hints (or warnings) whose bits are set, in enum order. */
+static json_t *names_json(uint32_t bits, bool hints) {
     json_t *a = json_array();
-    for (int i = 0; i < DIAG_HINT_COUNT; i++)
+    for (int i = 0; i < (hints ? DIAG_HINT_COUNT : DIAG_WARN_COUNT); i++)
         if (bits & (1u << i))
-            json_array_append_new(a, json_string(diag_hint_name((diag_hint)i)));
+            json_array_append_new(a, json_string(hints ? diag_hint_name((diag_hint)i)
+                                                       : diag_warning_name((diag_warning)i)));
     return a;
 }
 
+static json_t *hints_json(uint32_t bits) {
+    return names_json(bits, true);
+}
+
 static json_t *warnings_json(uint32_t bits) {
-    json_t *a = json_array();
-    for (int i = 0; i < DIAG_WARN_COUNT; i++)
-        if (bits & (1u << i))
-            json_array_append_new(a, json_string(diag_warning_name((diag_warning)i)));
-    return a;
+    return names_json(bits, false);
 }
 
 static json_t *repaired_json(const diag_result *r) {

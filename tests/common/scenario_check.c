@@ -85,10 +85,8 @@ const char *scenario_bad_field(json_t *scenario) {
     return mutation && strcmp(mutation, "bad_sdk_version") == 0 ? "sdk_version" : NULL;
 }
 
-/* Two JSON arrays of strings hold the same set. */
-static bool same_set(json_t *a, json_t *b) {
-    if (!json_is_array(a) || !json_is_array(b))
-        return false;
+/* Every element of the JSON array a is in the array b. */
+static bool contained_in(json_t *a, json_t *b) {
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v) {
@@ -98,14 +96,12 @@ static bool same_set(json_t *a, json_t *b) {
         if (!found)
             return false;
     }
-    json_array_foreach(b, i, v) {
-        bool found = false;
-        for (size_t j = 0; j < json_array_size(a) && !found; j++)
-            found = json_equal(v, json_array_get(a, j));
-        if (!found)
-            return false;
-    }
     return true;
+}
+
+/* Two JSON arrays of strings hold the same set. */
+static bool same_set(json_t *a, json_t *b) {
+    return json_is_array(a) && json_is_array(b) && contained_in(a, b) && contained_in(b, a);
 }
 
 static json_t *null_if_absent(json_t *v) {

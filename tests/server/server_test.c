@@ -1339,16 +1339,25 @@ static bool diagnose_matches(tsrv_conn *c, json_t *scenario) {
     return ok;
 }
 
-static void suite_scenarios(void) {
+/* The public scenarios, and a fresh service (two threads, no access log) holding every project
+ * they name. NULL (checked) when either fails; then no service runs. */
+static json_t *start_with_scenarios(tsrv_proc *p, char *dir, size_t cap) {
     json_t *sc = load_scenarios();
+    const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
+    if (!CHECK(sc != NULL, "scenarios loaded") || !start_fresh(p, dir, cap, extra)) {
+        json_decref(sc);
+        return NULL;
+    }
+    CHECK(put_projects(p->port, p->admin_key, sc), "every project stored");
+    return sc;
+}
+
+static void suite_scenarios(void) {
     char dir[256];
     tsrv_proc p;
-    const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
-    if (!CHECK(sc != NULL, "scenarios loaded") || !start_fresh(&p, dir, sizeof dir, extra)) {
-        json_decref(sc);
+    json_t *sc = start_with_scenarios(&p, dir, sizeof dir);
+    if (!sc)
         return;
-    }
-    CHECK(put_projects(p.port, p.admin_key, sc), "every project stored");
     size_t i;
     json_t *s;
     int bad = 0;
@@ -1433,15 +1442,11 @@ static void *hammer_thread(void *arg) {
 }
 
 static void suite_hammer(void) {
-    json_t *sc = load_scenarios();
     char dir[256];
     tsrv_proc p;
-    const char *extra[] = {"--threads", "2", "--access-log", "off", NULL};
-    if (!CHECK(sc != NULL, "scenarios loaded") || !start_fresh(&p, dir, sizeof dir, extra)) {
-        json_decref(sc);
+    json_t *sc = start_with_scenarios(&p, dir, sizeof dir);
+    if (!sc)
         return;
-    }
-    CHECK(put_projects(p.port, p.admin_key, sc), "projects stored");
     enum { THREADS = 8 };
     pthread_t t[THREADS];
     hammer_arg a[THREADS];
