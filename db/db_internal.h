@@ -73,6 +73,11 @@ bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, siz
 /* Fills buf with random bytes from the DRBG. */
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len);
 
+/* The SQL that made schema version `version` from the one before (1: the initial schema), or
+ * NULL when there is no such step. Steps are append-only, so a test can build a database of any
+ * older version with them. */
+const char *tdbi_migration(int version);
+
 /* Runs sql (no parameters, no rows wanted). */
 bool tdbi_exec(tdb *db, const char *sql);
 /* Prepares sql; NULL (after tdbi_sql_fail(db, what)) when it cannot be prepared. */

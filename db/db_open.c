@@ -132,6 +132,10 @@ static const char *const MIGRATIONS[] = {
     "  BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;",
 };
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+const char *tdbi_migration(int version) {
+    return version >= 1 && version <= MIGRATION_COUNT ? MIGRATIONS[version - 1] : NULL;
+}
 _Static_assert(MIGRATION_COUNT == TDB_SCHEMA_VERSION, "one migration per schema version");
 
 /* ---- Errors and small SQL helpers ---------------------------------------------------------- */

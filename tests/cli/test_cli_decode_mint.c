@@ -204,7 +204,7 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
 
 static void test_mint_exact(const char *dir) {
     json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
-    if (!CHECK(lines != NULL, "open %s/mint-exact.jsonl", dir))
+    if (!lines)
         return;
     int expressible = 0, lineno = 0;
     run_result *r = malloc(sizeof *r);
@@ -276,7 +276,7 @@ static void compare_decoded(const char *id, json_t *got, json_t *expect) {
 
 static void test_decode_vectors(const char *dir) {
     json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
-    if (!CHECK(lines != NULL, "open %s/tokens.jsonl", dir))
+    if (!lines)
         return;
     run_result *r = malloc(sizeof *r);
     int n = 0;
@@ -667,11 +667,8 @@ static void test_mint_db(td_ctx *ctx) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s TOKENDOCTOR VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    prog = argv[1];
+    char **args = tu_args(argc, argv, 2, "TOKENDOCTOR VECTORS_DIR");
+    prog = args[0];
     /* Never the default database of wherever the test runs (mint without --certificate-file). */
     setenv("TOKENDOCTOR_DB", "/nonexistent/tokendoctor-test.db", 1);
     if (!tu_mkdtemp(tmpdir, sizeof tmpdir, "td_cli_decode_mint")) {
@@ -683,8 +680,8 @@ int main(int argc, char **argv) {
     snprintf(cert_line, sizeof cert_line, "%s\n", cert);
     tu_write_file(cert_path, cert_line, strlen(cert_line));
     td_ctx *ctx = td_ctx_new();
-    test_mint_exact(argv[2]);
-    test_decode_vectors(argv[2]);
+    test_mint_exact(args[1]);
+    test_decode_vectors(args[1]);
     test_decode_cli();
     test_binary_strings(ctx);
     test_mint_cli(ctx);

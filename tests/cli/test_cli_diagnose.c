@@ -1482,12 +1482,9 @@ static void test_server(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s TOKENDOCTOR VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    bin = argv[1];
-    load_scenarios(argv[2]);
+    char **args = tu_args(argc, argv, 2, "TOKENDOCTOR VECTORS_DIR");
+    bin = args[0];
+    load_scenarios(args[1]);
     char work_dir[256];
     if (!tu_mkdtemp(work_dir, sizeof work_dir, "td-cli-diagnose")) {
         perror("mkdtemp");

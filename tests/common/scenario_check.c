@@ -52,7 +52,7 @@ json_t *scenario_load(const char *vectors_dir) {
     json_t *all = json_array();
     for (size_t f = 0; all && f < sizeof scenario_files / sizeof scenario_files[0]; f++) {
         const char *name = scenario_files[f].name;
-        json_t *lines = tu_load_jsonl(vectors_dir, name); /* says why on stderr */
+        json_t *lines = tu_load_jsonl(vectors_dir, name); /* a failed check that says why */
         size_t i, n = json_array_size(lines);
         json_t *sc;
         bool ok = lines != NULL;

@@ -104,10 +104,8 @@ json_t *tu_load_jsonl(const char *dir, const char *name) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "r");
-    if (!f) {
-        perror(path);
+    if (!CHECK(f != NULL, "cannot open %s: %s", path, strerror(errno)))
         return NULL;
-    }
     json_t *all = json_array();
     char *line = NULL;
     size_t cap = 0;
@@ -118,8 +116,7 @@ json_t *tu_load_jsonl(const char *dir, const char *name) {
             continue;
         json_error_t e;
         json_t *v = json_loads(line, 0, &e);
-        if (!v) {
-            fprintf(stderr, "%s:%d: not JSON: %s\n", path, lineno, e.text);
+        if (!CHECK(v != NULL, "%s:%d: not JSON: %s", path, lineno, e.text)) {
             json_decref(all);
             all = NULL;
         } else if (json_array_append_new(all, v) != 0) {
@@ -176,12 +173,16 @@ int tu_wait(pid_t pid) {
 
 /* ---- A test's start ------------------------------------------------------------------------ */
 
-const char *tu_vectors_dir(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
+char **tu_args(int argc, char **argv, int n, const char *names) {
+    if (argc != n + 1) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], names);
         exit(2);
     }
-    return argv[1];
+    return argv + 1;
+}
+
+const char *tu_vectors_dir(int argc, char **argv) {
+    return tu_args(argc, argv, 1, "VECTORS_DIR")[0];
 }
 
 td_ctx *tu_ctx(void) {

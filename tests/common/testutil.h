@@ -24,8 +24,10 @@
 
 /* ---- A test's start ------------------------------------------------------------------------ */
 
-/* argv[1], the directory of the contract's vectors, when it is the only argument; otherwise the
- * usage is printed and the process exits with status 2. */
+/* The n arguments of a test (argv + 1) when it was given exactly n; otherwise "usage: PROG NAMES"
+ * is printed and the process exits with status 2. tu_vectors_dir: the one argument VECTORS_DIR,
+ * the directory of the contract's vectors. */
+char **tu_args(int argc, char **argv, int n, const char *names);
 const char *tu_vectors_dir(int argc, char **argv);
 
 /* A new context (CHECKed); the process exits with status 1 when none can be made. */
@@ -62,7 +64,7 @@ bool tu_write_file(const char *path, const void *data, size_t len);
 bool tu_file_contains(const char *path, const void *needle, size_t needle_len);
 
 /* Every line of the JSON-lines file DIR/NAME as one array, in order (blank lines skipped). NULL,
- * with the reason on stderr, when the file cannot be read or a line is not JSON. */
+ * counted as a failed check that says why, when the file cannot be read or a line is not JSON. */
 json_t *tu_load_jsonl(const char *dir, const char *name);
 
 /* Makes a fresh directory $TMPDIR/PREFIX-XXXXXX (default /tmp) into dir; false on failure. */

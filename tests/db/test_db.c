@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db_internal.h" /* tdbi_migration: a database as version 1 made it */
 #include "tddb.h"
 #include "testutil.h"
 
@@ -1015,45 +1016,6 @@ static void test_config_version(void) {
 
 /* ---- Migration from version 1 ------------------------------------------------------------- */
 
-/* The schema as version 1 created it (append-only migrations: this never changes). */
-static const char SCHEMA_V1[] =
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);"
-    "CREATE TABLE projects ("
-    "  app_id TEXT PRIMARY KEY,"
-    "  name TEXT NOT NULL DEFAULT '',"
-    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0,"
-    "  secondary_cert BLOB, secondary_enabled INTEGER NOT NULL DEFAULT 0,"
-    "  no_certificate INTEGER NOT NULL DEFAULT 0,"
-    "  cohost_auth INTEGER NOT NULL DEFAULT 0,"
-    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-    "CREATE TABLE retired_certificates ("
-    "  id INTEGER PRIMARY KEY,"
-    "  app_id TEXT NOT NULL REFERENCES projects(app_id) ON DELETE CASCADE,"
-    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
-    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
-    "  retired_at INTEGER NOT NULL);"
-    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
-    "CREATE TABLE config_log ("
-    "  id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, at INTEGER NOT NULL,"
-    "  actor TEXT NOT NULL, action TEXT NOT NULL,"
-    "  before TEXT, after TEXT, changes TEXT NOT NULL, retired TEXT NOT NULL);"
-    "CREATE INDEX config_log_by_app ON config_log(app_id, id);"
-    "CREATE TRIGGER config_log_no_update BEFORE UPDATE ON config_log"
-    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
-    "CREATE TRIGGER config_log_no_delete BEFORE DELETE ON config_log"
-    "  BEGIN SELECT RAISE(ABORT, 'config_log is append-only'); END;"
-    "CREATE TABLE api_keys ("
-    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-    "  role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
-    "  hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER);"
-    "CREATE UNIQUE INDEX api_keys_active_name ON api_keys(name) WHERE revoked_at IS NULL;"
-    "CREATE TABLE diagnoses ("
-    "  id INTEGER PRIMARY KEY, at INTEGER NOT NULL, app_id TEXT NOT NULL,"
-    "  verdict TEXT NOT NULL, cause TEXT NOT NULL, code INTEGER NOT NULL,"
-    "  platform TEXT NOT NULL, token_fingerprint TEXT, channel TEXT, uid TEXT);"
-    "CREATE INDEX diagnoses_by_app ON diagnoses(app_id, at);"
-    "CREATE INDEX diagnoses_by_at ON diagnoses(at);";
-
 static void test_migrate_from_v1(void) {
     sandbox s;
     sandbox_init(&s);
@@ -1062,7 +1024,7 @@ static void test_migrate_from_v1(void) {
     EXPECT(mkdir(dir, 0700) == 0);
     sqlite3 *h = NULL;
     EXPECT(sqlite3_open(s.db, &h) == SQLITE_OK);
-    EXPECT(sqlite3_exec(h, SCHEMA_V1, NULL, NULL, NULL) == SQLITE_OK);
+    EXPECT(sqlite3_exec(h, tdbi_migration(1), NULL, NULL, NULL) == SQLITE_OK);
     EXPECT(sqlite3_exec(h,
                         "PRAGMA application_id = 0x54444442; PRAGMA user_version = 1;"
                         "INSERT INTO projects (app_id, name, no_certificate, created_at, "
