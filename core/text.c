@@ -1,6 +1,7 @@
 /* text.c -- the one rule for showing bytes that came from outside (see tdcore.h, "Text from
- * outside"), after the Unicode standard's "U+FFFD substitution of maximal subparts" in its
- * simplest form: one U+FFFD per byte that does not belong to a valid sequence.
+ * outside"): one U+FFFD per byte that does not belong to a valid UTF-8 sequence (simpler than the
+ * Unicode standard's "maximal subpart" practice, which gives one per broken sequence, and it
+ * keeps the count of bad bytes visible).
  *
  * Design
  * ------

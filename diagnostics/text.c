@@ -4,7 +4,7 @@
  * UTF-8 (json_stringn returns NULL), and raw control characters in a terminal are an injection
  * vector, so every such value is passed through one of the two functions here before it is
  * shown. Both are bounded: they never write past the buffer they are given, and both follow the
- * one rule of core's td_text_unit (U+FFFD in JSON, \\xNN for a person). diag_fail, the
+ * one rule of core's td_text_unit (U+FFFD in JSON, \xNN for a person). diag_fail, the
  * validators' "message and false", lives here too: it is the other bounded writer of text; so
  * does the one UTC time format of check details and the text diagnosis (diag_utc_time).
  */
