@@ -33,6 +33,10 @@ enum {
     OPT_SHUTDOWN_TIMEOUT,
     OPT_LOG_QUEUE,
     OPT_RETENTION,
+    OPT_LOG_MAX_ROWS,
+    OPT_LOG_MAX_MB,
+    OPT_RATE_LIMIT,
+    OPT_RATE_BURST,
     OPT_ACCESS_LOG,
     OPT_PORT_FILE,
     OPT_ADMIN_KEY_FILE,
@@ -77,6 +81,24 @@ static const serve_option serve_options[OPT_COUNT] = {
                        1, 10000000},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
                        "days the diagnosis log is kept; default 7", 1, 36500},
+    [OPT_LOG_MAX_ROWS] = {"--log-max-rows", "TOKENDOCTOR_LOG_MAX_ROWS", "N",
+                          "most rows the diagnosis log keeps (the oldest are deleted first; "
+                          "when that cannot keep up, new entries are dropped and counted); "
+                          "default 1000000",
+                          1, 1000000000},
+    [OPT_LOG_MAX_MB] = {"--log-max-mb", "TOKENDOCTOR_LOG_MAX_MB", "MIB",
+                        "most MiB the diagnosis log's database may use (the same rule); "
+                        "default 256",
+                        1, 1048576},
+    [OPT_RATE_LIMIT] = {"--rate-limit", "TOKENDOCTOR_RATE_LIMIT", "N",
+                        "diagnosed items a second per client address on /v1/diagnose and "
+                        "/v1/diagnose/batch (a batch costs its item count; over it: 429 with "
+                        "Retry-After); 0 = no limit; default 100",
+                        0, 1000000},
+    [OPT_RATE_BURST] = {"--rate-burst", "TOKENDOCTOR_RATE_BURST", "N",
+                        "items a client address may send at once before --rate-limit applies "
+                        "(at least --batch-limit); default 2000",
+                        1, 100000000},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
                         "one JSON line per request (client, user agent, key name, request id, "
                         "...): to FILE (appended), stderr (default; also -) or off; service "
@@ -166,6 +188,18 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_RETENTION:
         c->retention_days = (int)n;
+        break;
+    case OPT_LOG_MAX_ROWS:
+        c->log_max_rows = (int64_t)n;
+        break;
+    case OPT_LOG_MAX_MB:
+        c->log_max_mb = (int64_t)n;
+        break;
+    case OPT_RATE_LIMIT:
+        c->rate_limit = (unsigned)n;
+        break;
+    case OPT_RATE_BURST:
+        c->rate_burst = (unsigned)n;
         break;
     case OPT_ACCESS_LOG:
         c->access_log = v;
