@@ -56,9 +56,12 @@
  *
  * Failures: a batch that cannot be written is counted (dropped_failed) and its fault (disk full,
  * busy, file gone) is kept as the log's state until a write succeeds, so that /readyz can say
- * "not ready" while writes fail. Once a second while failing, the writer retries the newest
- * entry that failed: when it is written, the state clears even if no diagnosis arrives (a
- * service taken out of rotation by its readiness probe must be able to come back).
+ * "not ready" while writes fail. Once a second while failing and idle, the writer tries the
+ * batch that failed last again, whole: when it is written, the state clears even if no
+ * diagnosis arrives (a service taken out of rotation by its readiness probe must be able to
+ * come back). Whole, because a small write can succeed on a full disk (the write-ahead log is
+ * reused after a checkpoint) while the writes that matter fail: probing with one row made the
+ * state flap on a real full tmpfs.
  *
  * Test hook: TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets SQLite's PRAGMA max_page_count on the
  * writer's connection, so that tests can make its writes fail with SQLITE_FULL ("disk full")
@@ -99,7 +102,7 @@ struct tdb_log {
     unsigned flushers;            /* threads in tdb_log_flush */
     bool stopping;
     uint64_t accepted, done, written, dropped;
-    uint64_t dropped_queue, dropped_bound, dropped_failed, trimmed;
+    uint64_t dropped_queue, dropped_bound, dropped_failed, trimmed, recovered;
     tdb_fault fault; /* of the last write; TDB_FAULT_NONE when it succeeded */
     bool at_bound;
 };
@@ -370,18 +373,39 @@ static void account_batch(tdb_log *log, size_t n, const outcome *o) {
     pthread_cond_broadcast(&log->done_cond);
 }
 
-/* While writes fail: tries the newest entry that failed again (lock held; released meanwhile).
- * Once written (or dropped for the bound), it no longer counts as failed. */
-static void retry_failed(tdb_log *log, const tdb_log_entry *e) {
+/* A batch that failed, kept to be tried again (writer thread only). */
+typedef struct {
+    tdb_log_entry *entries; /* BATCH_MAX, allocated at the first failure */
+    size_t n;
+} retry_batch;
+
+/* Keeps a copy of the batch that just failed (or forgets the last one after a success). */
+static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n, bool failed) {
+    r->n = 0;
+    if (failed && !r->entries) {
+        r->entries = malloc(BATCH_MAX * sizeof *r->entries);
+    }
+    if (failed && r->entries) {
+        memcpy(r->entries, batch, n * sizeof *batch);
+        r->n = n;
+    }
+}
+
+/* While writes fail: tries the batch that failed last again, whole (lock held; released
+ * meanwhile) -- a smaller write could succeed where it fails (a write-ahead log reused after a
+ * checkpoint takes a few pages on a full disk). Entries it writes were counted as dropped when
+ * they failed: they are counted as recovered (and written), so that every counter only grows. */
+static void retry_failed(tdb_log *log, retry_batch *r) {
     unlock(log);
-    outcome o = write_batch(log, e, 1);
+    outcome o = write_batch(log, r->entries, r->n);
     lock(log);
     if (o.failed) {
         log->fault = write_fault(log);
         return;
     }
-    log->dropped_failed--;
-    log->dropped--;
+    r->n = 0;
+    log->recovered += o.written;
+    o.bound = 0; /* already counted as dropped */
     account(log, &o);
 }
 
@@ -398,7 +422,8 @@ static int64_t idle_deadline(const tdb_log *log, bool pruning, int64_t next_prun
 
 static void *writer_main(void *arg) {
     tdb_log *log = arg;
-    tdb_log_entry *batch = malloc(BATCH_MAX * sizeof *batch), failed_entry;
+    tdb_log_entry *batch = malloc(BATCH_MAX * sizeof *batch);
+    retry_batch retry = {NULL, 0};
     int64_t next_prune_ms = monotonic_ms() + PRUNE_INTERVAL_S * 1000, next_retry_ms = 0;
     bool pruning = false; /* a pruning pass is under way: one chunk between two batches */
     int64_t cutoff = 0;
@@ -414,14 +439,14 @@ static void *writer_main(void *arg) {
             outcome o = batch ? write_batch(log, batch, n) : (outcome){.failed = n};
             lock(log);
             account_batch(log, n, &o);
-            if (o.failed && batch) {
-                failed_entry = batch[n - 1];
-                next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
+            if (batch) {
+                keep_for_retry(&retry, batch, n, o.failed > 0);
             }
+            next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         } else if (log->stopping) {
             break;
-        } else if (log->fault != TDB_FAULT_NONE && batch && monotonic_ms() >= next_retry_ms) {
-            retry_failed(log, &failed_entry);
+        } else if (log->fault != TDB_FAULT_NONE && retry.n > 0 && monotonic_ms() >= next_retry_ms) {
+            retry_failed(log, &retry);
             next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         }
         if (!pruning && monotonic_ms() >= next_prune_ms) {
@@ -440,6 +465,7 @@ static void *writer_main(void *arg) {
     }
     unlock(log);
     free(batch);
+    free(retry.entries);
     return NULL;
 }
 
@@ -584,6 +610,7 @@ void tdb_log_get_health(tdb_log *log, tdb_log_health *out) {
     out->dropped_bound = log->dropped_bound;
     out->dropped_failed = log->dropped_failed;
     out->trimmed = log->trimmed;
+    out->recovered = log->recovered;
     out->fault = log->fault;
     out->at_bound = log->at_bound;
     out->max_rows = log->max_rows;

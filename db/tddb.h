@@ -363,6 +363,8 @@ typedef struct {
     uint64_t dropped_bound;  /* the log was at its bound and deleting the oldest did not keep up */
     uint64_t dropped_failed; /* the write failed (disk full, busy, file gone, ...) */
     uint64_t trimmed;        /* oldest rows deleted to stay within the bound */
+    uint64_t recovered;      /* entries counted in dropped_failed that the writer's retry
+                                wrote after all (also counted in written) */
     tdb_fault fault;         /* TDB_FAULT_NONE while writes succeed; else the last failure's
                                 fault, until a write (or the writer's probe, once a second)
                                 succeeds again */

@@ -144,13 +144,17 @@ static void srv_render_log_health(srv_server *s, td_buf *t) {
                 "# HELP tokendoctor_diagnosis_log_trimmed_total Oldest log rows deleted to stay "
                 "within the log's bound.\n# TYPE tokendoctor_diagnosis_log_trimmed_total counter\n"
                 "tokendoctor_diagnosis_log_trimmed_total %llu\n"
+                "# HELP tokendoctor_diagnosis_log_recovered_total Diagnoses counted as dropped "
+                "(write failed) that a retry wrote after all.\n"
+                "# TYPE tokendoctor_diagnosis_log_recovered_total counter\n"
+                "tokendoctor_diagnosis_log_recovered_total %llu\n"
                 "# HELP tokendoctor_diagnosis_log_write_failing 1 while the diagnosis log cannot "
                 "write (disk full, database busy or gone).\n"
                 "# TYPE tokendoctor_diagnosis_log_write_failing gauge\n"
                 "tokendoctor_diagnosis_log_write_failing %d\n",
                 (unsigned long long)h.dropped_queue, (unsigned long long)h.dropped_bound,
                 (unsigned long long)h.dropped_failed, (unsigned long long)h.trimmed,
-                h.fault != TDB_FAULT_NONE);
+                (unsigned long long)h.recovered, h.fault != TDB_FAULT_NONE);
 }
 
 void srv_log_report(srv_server *s, int64_t now_s) {

@@ -567,11 +567,12 @@ static void srv_route_healthz(srv_req *r) {
 
 /* The diagnosis log's state as /readyz details it. */
 static json_t *srv_log_detail(const tdb_log_stats *st, const tdb_log_health *h) {
-    return json_pack("{s:I,s:I,s:I,s:I,s:b,s:I,s:I}", "dropped", (json_int_t)st->dropped,
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I}", "dropped", (json_int_t)st->dropped,
                      "dropped_at_bound", (json_int_t)h->dropped_bound, "dropped_write_failed",
                      (json_int_t)h->dropped_failed, "dropped_queue_full",
-                     (json_int_t)h->dropped_queue, "at_bound", h->at_bound, "max_rows",
-                     (json_int_t)h->max_rows, "max_mb", (json_int_t)h->max_mb);
+                     (json_int_t)h->dropped_queue, "recovered", (json_int_t)h->recovered,
+                     "at_bound", h->at_bound, "max_rows", (json_int_t)h->max_rows, "max_mb",
+                     (json_int_t)h->max_mb);
 }
 
 static void srv_route_readyz(srv_req *r) {
