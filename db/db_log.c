@@ -181,21 +181,30 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     return ok;
 }
 
-/* Deletes the diagnoses with an id below `below`; the number deleted, -1 on error. */
-static int64_t delete_below(tdb *db, int64_t below) {
-    sqlite3_stmt *st =
-        tdbi_prepare(db, "DELETE FROM diagnoses WHERE id < ?", "trimming the diagnosis log");
+/* Runs a DELETE of diagnoses with its parameters ?1 and ?2 (a statement may use fewer); the
+ * number deleted, -1 on error (after tdbi_sql_fail(db, what)). */
+static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, const char *what) {
+    sqlite3_stmt *st = tdbi_prepare(db, sql, what);
     if (!st) {
         return -1;
     }
-    sqlite3_bind_int64(st, 1, below);
+    sqlite3_bind_int64(st, 1, p1);
+    if (sqlite3_bind_parameter_count(st) > 1) {
+        sqlite3_bind_int64(st, 2, p2);
+    }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
-        tdbi_sql_fail(db, "trimming the diagnosis log");
+        tdbi_sql_fail(db, what);
         return -1;
     }
     return sqlite3_changes64(db->sql);
+}
+
+/* Deletes the diagnoses with an id below `below`; the number deleted, -1 on error. */
+static int64_t delete_below(tdb *db, int64_t below) {
+    return delete_rows(db, "DELETE FROM diagnoses WHERE id < ?1", below, 0,
+                       "trimming the diagnosis log");
 }
 
 /* What one call of make_room did. */
@@ -293,22 +302,10 @@ static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
 /* Deletes at most limit diagnoses older than cutoff (one statement, so one transaction).
  * Returns the number deleted, -1 on error. */
 static int64_t prune_chunk(tdb *db, int64_t cutoff, int limit) {
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
-                                    "WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                                    "pruning diagnoses");
-    if (!st) {
-        return -1;
-    }
-    sqlite3_bind_int64(st, 1, cutoff);
-    sqlite3_bind_int(st, 2, limit);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        tdbi_sql_fail(db, "pruning diagnoses");
-        return -1;
-    }
-    return sqlite3_changes64(db->sql);
+    return delete_rows(db,
+                       "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
+                       "WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                       cutoff, limit, "pruning diagnoses");
 }
 
 static int64_t retention_cutoff(int retention_days) {
@@ -618,34 +615,33 @@ void tdb_log_get_health(tdb_log *log, tdb_log_health *out) {
     unlock(log);
 }
 
-bool tdb_log_flush_for(tdb_log *log, int timeout_ms) {
-    int64_t deadline_ms = monotonic_ms() + timeout_ms;
-    struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
-                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+/* Waits until every entry queued so far is done, or until the monotonic time *until (NULL:
+ * no limit); false when that came first. */
+static bool flush_until(tdb_log *log, const struct timespec *until) {
     lock(log);
     uint64_t target = log->accepted;
     log->flushers++;
     pthread_cond_signal(&log->wake); /* cut a linger short */
-    bool done = true;
-    while (done && log->done < target) {
-        done = pthread_cond_timedwait(&log->done_cond, &log->lock, &until) != ETIMEDOUT;
+    bool timed_out = false;
+    while (log->done < target && !timed_out) {
+        timed_out = until ? pthread_cond_timedwait(&log->done_cond, &log->lock, until) == ETIMEDOUT
+                          : pthread_cond_wait(&log->done_cond, &log->lock) != 0;
     }
     log->flushers--;
-    done = log->done >= target;
+    bool done = log->done >= target;
     unlock(log);
     return done;
 }
 
+bool tdb_log_flush_for(tdb_log *log, int timeout_ms) {
+    int64_t deadline_ms = monotonic_ms() + timeout_ms;
+    struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
+                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+    return flush_until(log, &until);
+}
+
 void tdb_log_flush(tdb_log *log) {
-    lock(log);
-    uint64_t target = log->accepted;
-    log->flushers++;
-    pthread_cond_signal(&log->wake); /* cut a linger short */
-    while (log->done < target) {
-        pthread_cond_wait(&log->done_cond, &log->lock);
-    }
-    log->flushers--;
-    unlock(log);
+    flush_until(log, NULL);
 }
 
 void tdb_log_stop(tdb_log *log) {
