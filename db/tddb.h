@@ -22,12 +22,16 @@
  *
  * The diagnosis log (tdb_log) is written off the request path: a bounded in-memory queue drained
  * by one writer thread with its own connection, in batched transactions. Pushing never blocks:
- * when the queue is full the entry is dropped and counted. It lives in the same file as the
+ * when the queue is full the entry is dropped and counted. The log is bounded in rows and bytes
+ * (tdb_log_options): the writer deletes its oldest rows to stay within, and drops (and counts)
+ * new entries when that cannot keep up. It lives in the same file as the
  * configuration: a cache of the configuration watches tdb_config_version(), which only
  * configuration changes move -- not PRAGMA data_version, which every log commit moves.
  *
  * Errors: functions return a tdb_status; the message of the last failure on a tdb is
- * tdb_errmsg(db). Messages name the file or field concerned and never contain a secret.
+ * tdb_errmsg(db), its kind tdb_last_fault(db) (busy, disk full, file gone). Messages name the
+ * file (an open connection's by its base name only: they reach HTTP answers) or field
+ * concerned and never contain a secret.
  */
 #ifndef TDDB_H
 #define TDDB_H
@@ -382,7 +386,8 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e);
 typedef struct {
     size_t depth;     /* entries queued, not yet written */
     size_t capacity;  /* the queue's capacity */
-    uint64_t dropped; /* entries dropped: queue full, or a batch that failed to be written */
+    uint64_t dropped; /* entries dropped: queue full, at the log's bound, or a batch that
+                         failed to be written (tdb_log_health says which) */
     uint64_t written; /* entries committed to the database */
 } tdb_log_stats;
 
