@@ -6,11 +6,16 @@
  * the flag or variable that is wrong) and hands it to srv_run().
  */
 #include "tdcli.h"
+#include "tddb.h"
 #include "tdserver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A numeric default as text, so that the help shows the constant that is the default. */
+#define SERVE_XSTR(x) #x
+#define SERVE_STR(x) SERVE_XSTR(x)
 
 typedef struct {
     const char *flag;
@@ -84,20 +89,20 @@ static const serve_option serve_options[OPT_COUNT] = {
     [OPT_LOG_MAX_ROWS] = {"--log-max-rows", "TOKENDOCTOR_LOG_MAX_ROWS", "N",
                           "most rows the diagnosis log keeps (the oldest are deleted first; "
                           "when that cannot keep up, new entries are dropped and counted); "
-                          "default 1000000",
+                          "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_ROWS),
                           1, 1000000000},
     [OPT_LOG_MAX_MB] = {"--log-max-mb", "TOKENDOCTOR_LOG_MAX_MB", "MIB",
                         "most MiB the diagnosis log's database may use (the same rule); "
-                        "default 256",
+                        "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_MB),
                         1, 1048576},
     [OPT_RATE_LIMIT] = {"--rate-limit", "TOKENDOCTOR_RATE_LIMIT", "N",
                         "diagnosed items a second per client address on /v1/diagnose and "
                         "/v1/diagnose/batch (a batch costs its item count; over it: 429 with "
-                        "Retry-After); 0 = no limit; default 100",
+                        "Retry-After); 0 = no limit; default " SERVE_STR(SRV_DEFAULT_RATE_LIMIT),
                         0, 1000000},
     [OPT_RATE_BURST] = {"--rate-burst", "TOKENDOCTOR_RATE_BURST", "N",
                         "items a client address may send at once before --rate-limit applies "
-                        "(at least --batch-limit); default 2000",
+                        "(at least --batch-limit); default " SERVE_STR(SRV_DEFAULT_RATE_BURST),
                         1, 100000000},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
                         "one JSON line per request (client, user agent, key name, request id, "
@@ -129,6 +134,11 @@ static void serve_usage(FILE *out) {
     fprintf(out, "  --no-bootstrap-key\n      $TOKENDOCTOR_NO_BOOTSTRAP_KEY=1\n"
                  "      do not create an admin key on the first start\n"
                  "  --help\n      show this text\n");
+    fprintf(out,
+            "\nfixed limits: a request waits at most %d ms for the database's write lock (then "
+            "503\nstore_busy with Retry-After); GET /v1/projects/{app_id}/diagnoses waits at most "
+            "%d ms\nfor the diagnosis log to commit what is queued.\n",
+            TDB_REQUEST_BUSY_MS, SRV_LOG_FLUSH_WAIT_MS);
 }
 
 static bool serve_number(const char *name, const char *v, uint64_t min, uint64_t max,

@@ -246,11 +246,6 @@ void srv_alog_flush(srv_worker *w);
 /* srv_routes.c */
 void srv_handle(srv_req *r);
 
-/* The longest a request waits for the diagnosis log to commit what is queued before it reads
- * the log (GET /v1/projects/{app_id}/diagnoses): a commit takes a few milliseconds; a writer
- * held up by a lock must not hold up the worker. */
-#define SRV_LOG_FLUSH_WAIT_MS 20
-
 /* srv_ratelimit.c: takes cost items from the client's bucket; when it cannot pay, replies 429
  * with Retry-After and returns false. */
 bool srv_rate_admit(srv_req *r, size_t cost);

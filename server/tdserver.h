@@ -52,6 +52,10 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
  * once. The burst is never less than the batch limit. */
 #define SRV_DEFAULT_RATE_LIMIT 100
 #define SRV_DEFAULT_RATE_BURST 2000
+/* The longest a request waits for the diagnosis log to commit what is queued before it reads
+ * the log (GET /v1/projects/{app_id}/diagnoses): a commit takes a few milliseconds; a writer
+ * held up by a lock must not hold up the worker. */
+#define SRV_LOG_FLUSH_WAIT_MS 20
 
 typedef struct {
     const char *listen;   /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces) or "PORT";
