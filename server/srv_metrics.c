@@ -157,6 +157,14 @@ static void srv_render_log_health(srv_server *s, td_buf *t) {
                 (unsigned long long)h.recovered, h.fault != TDB_FAULT_NONE);
 }
 
+/* What the report says of the log's writes: failing (then the fault's text follows), working
+ * again since the last report, or nothing. */
+static const char *srv_fault_phrase(const srv_server *s, tdb_fault now) {
+    if (now != TDB_FAULT_NONE)
+        return "; writes fail: ";
+    return s->reported_fault != TDB_FAULT_NONE ? "; writes work again" : "";
+}
+
 void srv_log_report(srv_server *s, int64_t now_s) {
     if (!s->log || now_s - s->reported_at < SRV_LOG_REPORT_INTERVAL_S)
         return;
@@ -171,7 +179,7 @@ void srv_log_report(srv_server *s, int64_t now_s) {
             "in all: at its bound %llu, write failed %llu, queue full %llu)%s%s\n",
             (unsigned long long)(st.dropped - s->reported_drops), (unsigned long long)st.dropped,
             (unsigned long long)h.dropped_bound, (unsigned long long)h.dropped_failed,
-            (unsigned long long)h.dropped_queue, h.fault != TDB_FAULT_NONE ? "; writes fail: " : "",
+            (unsigned long long)h.dropped_queue, srv_fault_phrase(s, h.fault),
             tdb_fault_text(h.fault));
     s->reported_drops = st.dropped;
     s->reported_fault = h.fault;

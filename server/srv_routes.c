@@ -217,6 +217,8 @@ static void srv_reply_oom(srv_req *r) {
     srv_reply_json(r, 500, NULL); /* NULL: the fixed out-of-memory answer */
 }
 
+static void srv_add_retry_after(srv_req *r);
+
 static void srv_route_diagnose(srv_req *r) {
     json_t *body;
     if (!srv_rate_admit(r, 1) || !srv_read_json_body(r, &body))
@@ -227,6 +229,8 @@ static void srv_route_diagnose(srv_req *r) {
     bool ok = srv_diagnose_one(r, body, srv_now_s(), &status, &error);
     json_decref(body);
     if (!ok) {
+        if (status == 503)
+            srv_add_retry_after(r); /* the project store did not answer in time */
         srv_reply_json(r, status, error);
         return;
     }
@@ -360,13 +364,17 @@ static void srv_route_decode(srv_req *r) {
 /* The failure of a call on db: 503 with Retry-After when the store is busy (a request waits at
  * most TDB_REQUEST_BUSY_MS for a lock), 503 when the disk is full or the file is gone (nothing
  * is written; /readyz says why), 500 otherwise. */
+static void srv_add_retry_after(srv_req *r) {
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
+                      SRV_BUSY_RETRY_AFTER);
+}
+
 static void srv_reply_db_error(srv_req *r, tdb *db, const char *what) {
     char msg[320];
     tdb_fault f = tdb_last_fault(db);
     snprintf(msg, sizeof msg, "%s: %s", what, tdb_errmsg(db));
     if (f == TDB_FAULT_BUSY) {
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
-                          SRV_BUSY_RETRY_AFTER);
+        srv_add_retry_after(r);
         srv_reply_error(r, 503, "store_busy", msg);
     } else if (f == TDB_FAULT_FULL || f == TDB_FAULT_GONE) {
         srv_reply_error(r, 503, "store_unavailable", msg);
