@@ -353,7 +353,9 @@ typedef struct {
 
 /* tdb_log_start with bounds. Before each batch the writer deletes the oldest rows beyond a
  * bound (a few thousand per batch, in the batch's transaction); when that does not make room,
- * the batch is dropped and counted (dropped_bound). */
+ * the batch is dropped and counted (dropped_bound). Test hook, never set in production: the
+ * environment variable TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets SQLite's max_page_count on the
+ * writer's connection, so that tests can make its writes fail as on a full disk. */
 tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb_log_options *o,
                             char *err, size_t err_cap);
 
