@@ -136,11 +136,10 @@ static void bind_text(sqlite3_stmt *st, int col, const char *text, size_t cap) {
 
 static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text, size_t cap) {
     size_t len = strnlen(text, cap);
-    if (len == 0) {
+    if (len == 0)
         sqlite3_bind_null(st, col);
-    } else {
+    else
         sqlite3_bind_text(st, col, text, (int)len, SQLITE_STATIC);
-    }
 }
 
 static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
@@ -148,11 +147,10 @@ static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
     bind_text(st, 2, e->app_id, sizeof e->app_id);
     bind_text(st, 3, e->verdict, sizeof e->verdict);
     bind_text(st, 4, e->cause, sizeof e->cause);
-    if (e->code == 0) {
+    if (e->code == 0)
         sqlite3_bind_null(st, 5); /* no error code: null, not a code 0 that does not exist */
-    } else {
+    else
         sqlite3_bind_int(st, 5, e->code);
-    }
     bind_text(st, 6, e->platform, sizeof e->platform);
     bind_text_or_null(st, 7, e->token_fingerprint, sizeof e->token_fingerprint);
     bind_text_or_null(st, 8, e->channel, sizeof e->channel);
@@ -167,9 +165,8 @@ static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
 /* Two integers from a one-row query; false (after tdbi_sql_fail) on error. */
 static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     sqlite3_stmt *st = tdbi_prepare(db, sql, "measuring the diagnosis log");
-    if (!st) {
+    if (!st)
         return false;
-    }
     bool ok = sqlite3_step(st) == SQLITE_ROW;
     if (ok) {
         *a = sqlite3_column_int64(st, 0);
@@ -185,13 +182,11 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
  * number deleted, -1 on error (after tdbi_sql_fail(db, what)). */
 static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, const char *what) {
     sqlite3_stmt *st = tdbi_prepare(db, sql, what);
-    if (!st) {
+    if (!st)
         return -1;
-    }
     sqlite3_bind_int64(st, 1, p1);
-    if (sqlite3_bind_parameter_count(st) > 1) {
+    if (sqlite3_bind_parameter_count(st) > 1)
         sqlite3_bind_int64(st, 2, p2);
-    }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
@@ -219,38 +214,32 @@ typedef struct {
 static int make_room(tdb_log *log, size_t n, room *r) {
     int64_t lo = 0, hi = 0, pages = 0, free_pages = 0, page_size = 0, dummy = 0;
     if (!query_pair(log->db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo,
-                    &hi)) {
+                    &hi))
         return -1;
-    }
     int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - log->max_rows;
     if (excess > 0) {
         int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK,
                 deleted = delete_below(log->db, lo + k);
-        if (deleted < 0) {
+        if (deleted < 0)
             return -1;
-        }
         r->trimmed += deleted;
         r->trimming = true;
         lo += k;
-        if (excess > ROOM_CHUNK) {
+        if (excess > ROOM_CHUNK)
             return 0;
-        }
     }
     if (!query_pair(log->db,
                     "SELECT page_count, freelist_count FROM pragma_page_count, "
                     "pragma_freelist_count",
                     &pages, &free_pages) ||
-        !query_pair(log->db, "SELECT page_size, 0 FROM pragma_page_size", &page_size, &dummy)) {
+        !query_pair(log->db, "SELECT page_size, 0 FROM pragma_page_size", &page_size, &dummy))
         return -1;
-    }
-    if ((pages - free_pages) * page_size <= log->max_bytes) {
+    if ((pages - free_pages) * page_size <= log->max_bytes)
         return 1;
-    }
     r->trimming = true;
     int64_t deleted = delete_below(log->db, lo + ROOM_CHUNK);
-    if (deleted < 0) {
+    if (deleted < 0)
         return -1;
-    }
     r->trimmed += deleted;
     return 0; /* whether that made room is seen at the next batch */
 }
@@ -279,23 +268,20 @@ static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
     bool ok = has_room >= 0;
     for (size_t i = 0; ok && has_room > 0 && i < n; i++) {
         ok = insert_entry(log->insert, &batch[i]);
-        if (!ok) {
+        if (!ok)
             tdbi_sql_fail(log->db, "writing the diagnosis log");
-        }
     }
-    if (!ok) {
+    if (!ok)
         tdbi_rollback(log->db);
-    }
     if (!ok || !tdbi_commit(log->db)) {
         o.failed = n;
         o.room = (room){0};
         return o;
     }
-    if (has_room > 0) {
+    if (has_room > 0)
         o.written = n;
-    } else {
+    else
         o.bound += n;
-    }
     return o;
 }
 
@@ -315,9 +301,8 @@ static int64_t retention_cutoff(int retention_days) {
 /* Takes up to BATCH_MAX entries out of the ring into batch (called with the lock held). */
 static size_t take_batch(tdb_log *log, tdb_log_entry *batch) {
     size_t n = log->depth < BATCH_MAX ? log->depth : BATCH_MAX;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         batch[i] = log->ring[(log->head + i) % log->capacity];
-    }
     log->head = (log->head + n) % log->capacity;
     log->depth -= n;
     return n;
@@ -339,9 +324,8 @@ static void wait_for_batch(tdb_log *log, int64_t idle_until_ms) {
     while (log->depth > 0 && log->depth < log->batch_target && !log->stopping &&
            log->flushers == 0) {
         log->wake_at = log->batch_target;
-        if (!wait_until(log, linger_until)) {
+        if (!wait_until(log, linger_until))
             break;
-        }
     }
     log->wake_at = 0;
 }
@@ -379,9 +363,8 @@ typedef struct {
 /* Keeps a copy of the batch that just failed (or forgets the last one after a success). */
 static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n, bool failed) {
     r->n = 0;
-    if (failed && !r->entries) {
+    if (failed && !r->entries)
         r->entries = malloc(BATCH_MAX * sizeof *r->entries);
-    }
     if (failed && r->entries) {
         memcpy(r->entries, batch, n * sizeof *batch);
         r->n = n;
@@ -410,9 +393,8 @@ static void retry_failed(tdb_log *log, retry_batch *r) {
  * writes fail, else at the next pruning pass. */
 static int64_t idle_deadline(const tdb_log *log, bool pruning, int64_t next_prune_ms,
                              int64_t next_retry_ms) {
-    if (pruning) {
+    if (pruning)
         return monotonic_ms();
-    }
     return log->fault != TDB_FAULT_NONE && next_retry_ms < next_prune_ms ? next_retry_ms
                                                                          : next_prune_ms;
 }
@@ -429,16 +411,14 @@ static void *writer_main(void *arg) {
         wait_for_batch(log, idle_deadline(log, pruning, next_prune_ms, next_retry_ms));
         if (log->depth > 0) {
             size_t n = batch ? take_batch(log, batch) : log->depth;
-            if (!batch) {
+            if (!batch)
                 log->depth = 0; /* no memory for a batch: nothing can be written */
-            }
             unlock(log);
             outcome o = batch ? write_batch(log, batch, n) : (outcome){.failed = n};
             lock(log);
             account_batch(log, n, &o);
-            if (batch) {
+            if (batch)
                 keep_for_retry(&retry, batch, n, o.failed > 0);
-            }
             next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         } else if (log->stopping) {
             break;
@@ -470,15 +450,13 @@ static void *writer_main(void *arg) {
 
 static bool init_sync(tdb_log *log) {
     pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
+    if (pthread_condattr_init(&attr) != 0)
         return false;
-    }
     bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
               pthread_cond_init(&log->wake, &attr) == 0;
     pthread_condattr_destroy(&attr);
-    if (!ok) {
+    if (!ok)
         return false;
-    }
     pthread_mutex_init(&log->lock, NULL);
     pthread_condattr_init(&attr);
     ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
@@ -530,9 +508,8 @@ tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb
     log->max_bytes = (o->max_mb > 0 ? o->max_mb : TDB_LOG_DEFAULT_MAX_MB) * 1024 * 1024;
     log->capacity = queue_capacity ? queue_capacity : TDB_LOG_DEFAULT_CAPACITY;
     log->batch_target = log->capacity / 2 < BATCH_MAX ? log->capacity / 2 : BATCH_MAX;
-    if (log->batch_target == 0) {
+    if (log->batch_target == 0)
         log->batch_target = 1;
-    }
     log->retention_days = retention_days > 0 ? retention_days : TDB_LOG_DEFAULT_RETENTION_DAYS;
     log->ring = calloc(log->capacity, sizeof *log->ring);
     if (!log->ring) {
@@ -581,9 +558,8 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e) {
         log->ring[(log->head + log->depth) % log->capacity] = *e;
         log->depth++;
         log->accepted++;
-        if (log->depth == log->wake_at) {
+        if (log->depth == log->wake_at)
             pthread_cond_signal(&log->wake);
-        }
     } else {
         log->dropped++;
         log->dropped_queue++;
@@ -645,9 +621,8 @@ void tdb_log_flush(tdb_log *log) {
 }
 
 void tdb_log_stop(tdb_log *log) {
-    if (!log) {
+    if (!log)
         return;
-    }
     lock(log);
     log->stopping = true;
     pthread_cond_signal(&log->wake);
@@ -659,17 +634,15 @@ void tdb_log_stop(tdb_log *log) {
 /* ---- Reading ------------------------------------------------------------------------------ */
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return json_null();
-    }
     const char *text = (const char *)sqlite3_column_text(st, col);
     return tdbi_json_text(text ? text : "", (size_t)sqlite3_column_bytes(st, col));
 }
 
 static json_t *column_int_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return json_null();
-    }
     return json_integer(sqlite3_column_int64(st, col));
 }
 
@@ -683,9 +656,8 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
                                     "token_fingerprint, channel, uid FROM diagnoses WHERE "
                                     "app_id = ? ORDER BY at DESC, id DESC LIMIT ?",
                                     "reading diagnoses");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
     json_t *list = json_array();
@@ -710,15 +682,13 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
 }
 
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days) {
-    if (retention_days <= 0) {
+    if (retention_days <= 0)
         retention_days = TDB_LOG_DEFAULT_RETENTION_DAYS;
-    }
     int64_t cutoff = retention_cutoff(retention_days), total = 0, deleted;
     do {
         deleted = prune_chunk(db, cutoff, PRUNE_CHUNK);
-        if (deleted < 0) {
+        if (deleted < 0)
             return -1;
-        }
         total += deleted;
     } while (deleted == PRUNE_CHUNK);
     return total;
