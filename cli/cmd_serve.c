@@ -6,11 +6,16 @@
  * the flag or variable that is wrong) and hands it to srv_run().
  */
 #include "tdcli.h"
+#include "tddb.h"
 #include "tdserver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A numeric default as text, so that the help shows the constant that is the default. */
+#define SERVE_XSTR(x) #x
+#define SERVE_STR(x) SERVE_XSTR(x)
 
 typedef struct {
     const char *flag;
@@ -33,6 +38,10 @@ enum {
     OPT_SHUTDOWN_TIMEOUT,
     OPT_LOG_QUEUE,
     OPT_RETENTION,
+    OPT_LOG_MAX_ROWS,
+    OPT_LOG_MAX_MB,
+    OPT_RATE_LIMIT,
+    OPT_RATE_BURST,
     OPT_ACCESS_LOG,
     OPT_PORT_FILE,
     OPT_ADMIN_KEY_FILE,
@@ -77,6 +86,24 @@ static const serve_option serve_options[OPT_COUNT] = {
                        1, 10000000},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
                        "days the diagnosis log is kept; default 7", 1, 36500},
+    [OPT_LOG_MAX_ROWS] = {"--log-max-rows", "TOKENDOCTOR_LOG_MAX_ROWS", "N",
+                          "most rows the diagnosis log keeps (the oldest are deleted first; "
+                          "when that cannot keep up, new entries are dropped and counted); "
+                          "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_ROWS),
+                          1, 1000000000},
+    [OPT_LOG_MAX_MB] = {"--log-max-mb", "TOKENDOCTOR_LOG_MAX_MB", "MIB",
+                        "most MiB the diagnosis log's database may use (the same rule); "
+                        "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_MB),
+                        1, 1048576},
+    [OPT_RATE_LIMIT] = {"--rate-limit", "TOKENDOCTOR_RATE_LIMIT", "N",
+                        "diagnosed items a second per client address on /v1/diagnose and "
+                        "/v1/diagnose/batch (a batch costs its item count; over it: 429 with "
+                        "Retry-After); 0 = no limit; default " SERVE_STR(SRV_DEFAULT_RATE_LIMIT),
+                        0, 1000000},
+    [OPT_RATE_BURST] = {"--rate-burst", "TOKENDOCTOR_RATE_BURST", "N",
+                        "items a client address may send at once before --rate-limit applies "
+                        "(at least --batch-limit); default " SERVE_STR(SRV_DEFAULT_RATE_BURST),
+                        1, 100000000},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
                         "one JSON line per request (client, user agent, key name, request id, "
                         "...): to FILE (appended), stderr (default; also -) or off; service "
@@ -107,6 +134,11 @@ static void serve_usage(FILE *out) {
     fprintf(out, "  --no-bootstrap-key\n      $TOKENDOCTOR_NO_BOOTSTRAP_KEY=1\n"
                  "      do not create an admin key on the first start\n"
                  "  --help\n      show this text\n");
+    fprintf(out,
+            "\nfixed limits: a request waits at most %d ms for the database's write lock (then "
+            "503\nstore_busy with Retry-After); GET /v1/projects/{app_id}/diagnoses waits at most "
+            "%d ms\nfor the diagnosis log to commit what is queued.\n",
+            TDB_REQUEST_BUSY_MS, SRV_LOG_FLUSH_WAIT_MS);
 }
 
 static bool serve_number(const char *name, const char *v, uint64_t min, uint64_t max,
@@ -166,6 +198,18 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_RETENTION:
         c->retention_days = (int)n;
+        break;
+    case OPT_LOG_MAX_ROWS:
+        c->log_max_rows = (int64_t)n;
+        break;
+    case OPT_LOG_MAX_MB:
+        c->log_max_mb = (int64_t)n;
+        break;
+    case OPT_RATE_LIMIT:
+        c->rate_limit = (unsigned)n;
+        break;
+    case OPT_RATE_BURST:
+        c->rate_burst = (unsigned)n;
         break;
     case OPT_ACCESS_LOG:
         c->access_log = v;

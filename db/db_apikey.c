@@ -171,7 +171,7 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
     sqlite3_bind_int(st, 3, TDB_APIKEY_USE_INTERVAL);
     sqlite3_busy_timeout(db->sql, 0);
     (void)sqlite3_step(st);
-    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db->sql, db->busy_timeout_ms);
     sqlite3_finalize(st);
 }
 

@@ -26,6 +26,8 @@
 #define TDBI_TAG_LEN 16
 /* A sealed value: nonce || ciphertext || tag. */
 #define TDBI_SEALED_OVERHEAD (TDBI_NONCE_LEN + TDBI_TAG_LEN)
+/* How long a connection waits for another's write lock before SQLITE_BUSY, unless
+ * tdb_set_busy_timeout says otherwise (the service's request threads: TDB_REQUEST_BUSY_MS). */
 #define TDBI_BUSY_TIMEOUT_MS 5000
 /* PRAGMA application_id of a tokendoctor database: "TDDB". */
 #define TDBI_APPLICATION_ID 0x54444442
@@ -36,6 +38,14 @@
 struct tdb {
     sqlite3 *sql;
     char *path;
+    /* What the messages of an open connection call the file: its base name (a pointer into
+     * path), never a directory -- they reach HTTP clients and the service's log, and the layout
+     * of the server's disk is none of their business. (Opening errors name the path the caller
+     * gave: only that caller sees them, and a path is what it needs to act.) */
+    const char *name;
+    const char *key_name; /* the same for key_file */
+    int busy_timeout_ms;
+    tdb_fault fault; /* of the last failure (tdb_last_fault) */
     char *key_file;
     unsigned char key[TDBI_KEY_LEN];
     /* False only on a read-only connection opened without a key file (tdb_open_readonly with
@@ -57,9 +67,12 @@ struct tdb {
     uint64_t config_version;
 };
 
-/* Records the message of a failure on db (printf-style). */
+/* The last component of path (what messages name a file by). */
+const char *tdbi_base_name(const char *path);
+/* Records the message of a failure on db (printf-style); its fault is TDB_FAULT_OTHER. */
 void tdbi_fail(tdb *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Records "<what>: <sqlite message>" and returns TDB_ERROR. */
+/* Records "<what>: <sqlite message>", the fault that SQLite's error code means (busy, disk
+ * full, ...) and returns TDB_ERROR. */
 tdb_status tdbi_sql_fail(tdb *db, const char *what);
 
 /* Seals plain (plain_len bytes) for app_id into out (plain_len + TDBI_SEALED_OVERHEAD bytes).
@@ -82,7 +95,8 @@ const char *tdbi_migration(int version);
 bool tdbi_exec(tdb *db, const char *sql);
 /* Prepares sql; NULL (after tdbi_sql_fail(db, what)) when it cannot be prepared. */
 sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. tdbi_begin refuses (TDB_FAULT_GONE) when the database
+ * file was deleted or replaced since it was opened: what a write then commits would be lost. */
 bool tdbi_begin(tdb *db);
 bool tdbi_commit(tdb *db);
 void tdbi_rollback(tdb *db);

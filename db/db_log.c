@@ -36,8 +36,36 @@
  * two batches, so that a large backlog never holds the write lock (which configuration writes
  * to the same file need) for long.
  *
- * Deadlines use CLOCK_MONOTONIC (the condition variable is set up for it): a change of the
+ * Deadlines use CLOCK_MONOTONIC (the condition variables are set up for it): a change of the
  * wall clock neither stalls nor hurries the writer.
+ *
+ * Bounds: retention alone does not bound the log -- anonymous clients can write millions of
+ * rows a day. So the writer enforces a bound in rows and one in bytes before every batch, in
+ * the batch's own transaction: rows beyond max_rows are counted cheaply as the span of ids
+ * (max(id) - min(id) + 1, two index lookups; ids only grow, so the span is never less than the
+ * row count), the bytes as the database's used pages (page_count - freelist_count). Over
+ * either bound, the oldest rows are deleted first, at most ROOM_CHUNK (two batches' worth) per
+ * batch, so that one transaction stays short and a log at its bound turns over at full speed.
+ * When that does not make room (the bound was lowered at a restart, or the file's other data
+ * alone passes max_mb), the batch is dropped and counted (dropped_bound) instead of waiting:
+ * new entries are the ones lost, the bound holds at once, and every batch deletes another
+ * chunk until the log fits. Dropping new entries is the choice because deleting without limit
+ * would hold the write lock for seconds, and configuration writes share it. The byte bound is
+ * checked before the batch is inserted, so the file may pass it by one batch (at most
+ * BATCH_MAX rows, ~3 MiB).
+ *
+ * Failures: a batch that cannot be written is counted (dropped_failed) and its fault (disk full,
+ * busy, file gone) is kept as the log's state until a write succeeds, so that /readyz can say
+ * "not ready" while writes fail. Once a second while failing and idle, the writer tries the
+ * batch that failed last again, whole: when it is written, the state clears even if no
+ * diagnosis arrives (a service taken out of rotation by its readiness probe must be able to
+ * come back). Whole, because a small write can succeed on a full disk (the write-ahead log is
+ * reused after a checkpoint) while the writes that matter fail: probing with one row made the
+ * state flap on a real full tmpfs.
+ *
+ * Test hook: TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets SQLite's PRAGMA max_page_count on the
+ * writer's connection, so that tests can make its writes fail with SQLITE_FULL ("disk full")
+ * without filling a disk. It only lowers what the writer may write; production never sets it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,11 +81,15 @@
 #define WAL_AUTOCHECKPOINT 4096 /* WAL pages (16 MiB) before the writer's commit checkpoints */
 #define PRUNE_INTERVAL_S 60     /* retention is enforced this often */
 #define PRUNE_CHUNK 5000        /* rows deleted per pruning transaction */
+#define ROOM_CHUNK 8192         /* rows deleted at most per batch to stay within the bounds */
+#define RETRY_INTERVAL_MS 1000  /* while writes fail, how often the writer tries again */
+#define TEST_MAX_PAGES_ENV "TOKENDOCTOR_TEST_LOG_MAX_PAGES"
 
 struct tdb_log {
     tdb *db;              /* used by the writer thread only */
     sqlite3_stmt *insert; /* kept on db */
     int retention_days;
+    int64_t max_rows, max_bytes;
     size_t batch_target; /* the depth that ends a linger: min(BATCH_MAX, capacity / 2), >= 1 */
     pthread_t writer;
 
@@ -70,6 +102,9 @@ struct tdb_log {
     unsigned flushers;            /* threads in tdb_log_flush */
     bool stopping;
     uint64_t accepted, done, written, dropped;
+    uint64_t dropped_queue, dropped_bound, dropped_failed, trimmed, recovered;
+    tdb_fault fault; /* of the last write; TDB_FAULT_NONE when it succeeded */
+    bool at_bound;
 };
 
 static void lock(tdb_log *log) {
@@ -125,39 +160,138 @@ static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
     return ok;
 }
 
-/* Commits n entries in one transaction. */
-static bool write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
-    if (!tdbi_begin(log->db))
+/* ---- Bounds ------------------------------------------------------------------------------ */
+
+/* Two integers from a one-row query; false (after tdbi_sql_fail) on error. */
+static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
+    sqlite3_stmt *st = tdbi_prepare(db, sql, "measuring the diagnosis log");
+    if (!st)
         return false;
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = insert_entry(log->insert, &batch[i]);
-    if (!ok) {
-        tdbi_sql_fail(log->db, "writing the diagnosis log");
-        tdbi_rollback(log->db);
-        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    if (ok) {
+        *a = sqlite3_column_int64(st, 0);
+        *b = sqlite3_column_int64(st, 1);
+    } else {
+        tdbi_sql_fail(db, "measuring the diagnosis log");
     }
-    return tdbi_commit(log->db);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+/* Runs a DELETE of diagnoses with its parameters ?1 and ?2 (a statement may use fewer); the
+ * number deleted, -1 on error (after tdbi_sql_fail(db, what)). */
+static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, const char *what) {
+    sqlite3_stmt *st = tdbi_prepare(db, sql, what);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, p1);
+    if (sqlite3_bind_parameter_count(st) > 1)
+        sqlite3_bind_int64(st, 2, p2);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        tdbi_sql_fail(db, what);
+        return -1;
+    }
+    return sqlite3_changes64(db->sql);
+}
+
+/* Deletes the diagnoses with an id below `below`; the number deleted, -1 on error. */
+static int64_t delete_below(tdb *db, int64_t below) {
+    return delete_rows(db, "DELETE FROM diagnoses WHERE id < ?1", below, 0,
+                       "trimming the diagnosis log");
+}
+
+/* What one call of make_room did. */
+typedef struct {
+    int64_t trimmed; /* oldest rows deleted */
+    bool trimming;   /* a bound was reached */
+} room;
+
+/* Deletes up to ROOM_CHUNK of the oldest rows when n more would pass max_rows or the used bytes
+ * pass max_bytes (see the top of the file). 1: there is room for n; 0: not yet (drop the
+ * batch); -1: error. Runs inside the caller's transaction. */
+static int make_room(tdb_log *log, size_t n, room *r) {
+    int64_t lo = 0, hi = 0, pages = 0, free_pages = 0, page_size = 0, dummy = 0;
+    if (!query_pair(log->db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo,
+                    &hi))
+        return -1;
+    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - log->max_rows;
+    if (excess > 0) {
+        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK,
+                deleted = delete_below(log->db, lo + k);
+        if (deleted < 0)
+            return -1;
+        r->trimmed += deleted;
+        r->trimming = true;
+        lo += k;
+        if (excess > ROOM_CHUNK)
+            return 0;
+    }
+    if (!query_pair(log->db,
+                    "SELECT page_count, freelist_count FROM pragma_page_count, "
+                    "pragma_freelist_count",
+                    &pages, &free_pages) ||
+        !query_pair(log->db, "SELECT page_size, 0 FROM pragma_page_size", &page_size, &dummy))
+        return -1;
+    if ((pages - free_pages) * page_size <= log->max_bytes)
+        return 1;
+    r->trimming = true;
+    int64_t deleted = delete_below(log->db, lo + ROOM_CHUNK);
+    if (deleted < 0)
+        return -1;
+    r->trimmed += deleted;
+    return 0; /* whether that made room is seen at the next batch */
+}
+
+/* ---- Writing batches ------------------------------------------------------------------------ */
+
+/* What became of a batch. */
+typedef struct {
+    size_t written, bound, failed; /* entries */
+    room room;
+} outcome;
+
+/* Commits n entries in one transaction, within the bounds. */
+static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
+    outcome o = {0};
+    if ((int64_t)n > log->max_rows) { /* keep the newest: the bound is smaller than a batch */
+        o.bound = n - (size_t)log->max_rows;
+        batch += o.bound;
+        n = (size_t)log->max_rows;
+    }
+    if (!tdbi_begin(log->db)) {
+        o.failed = n;
+        return o;
+    }
+    int has_room = make_room(log, n, &o.room);
+    bool ok = has_room >= 0;
+    for (size_t i = 0; ok && has_room > 0 && i < n; i++) {
+        ok = insert_entry(log->insert, &batch[i]);
+        if (!ok)
+            tdbi_sql_fail(log->db, "writing the diagnosis log");
+    }
+    if (!ok)
+        tdbi_rollback(log->db);
+    if (!ok || !tdbi_commit(log->db)) {
+        o.failed = n;
+        o.room = (room){0};
+        return o;
+    }
+    if (has_room > 0)
+        o.written = n;
+    else
+        o.bound += n;
+    return o;
 }
 
 /* Deletes at most limit diagnoses older than cutoff (one statement, so one transaction).
  * Returns the number deleted, -1 on error. */
 static int64_t prune_chunk(tdb *db, int64_t cutoff, int limit) {
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
-                                    "WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                                    "pruning diagnoses");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, cutoff);
-    sqlite3_bind_int(st, 2, limit);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        tdbi_sql_fail(db, "pruning diagnoses");
-        return -1;
-    }
-    return sqlite3_changes64(db->sql);
+    return delete_rows(db,
+                       "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
+                       "WHERE at < ?1 ORDER BY at LIMIT ?2)",
+                       cutoff, limit, "pruning diagnoses");
 }
 
 static int64_t retention_cutoff(int retention_days) {
@@ -196,35 +330,101 @@ static void wait_for_batch(tdb_log *log, int64_t idle_until_ms) {
     log->wake_at = 0;
 }
 
-/* Records the outcome of a batch of n entries (lock held) and wakes the flushers. */
-static void account(tdb_log *log, size_t n, bool ok) {
-    if (ok)
-        log->written += n;
-    else
-        log->dropped += n;
+/* The fault of the writer's last failure (never TDB_FAULT_NONE: a failure was seen). */
+static tdb_fault write_fault(const tdb_log *log) {
+    tdb_fault f = tdb_last_fault(log->db);
+    return f == TDB_FAULT_NONE ? TDB_FAULT_OTHER : f;
+}
+
+/* Records the outcome of a batch (lock held). */
+static void account(tdb_log *log, const outcome *o) {
+    log->written += o->written;
+    log->dropped += o->bound + o->failed;
+    log->dropped_bound += o->bound;
+    log->dropped_failed += o->failed;
+    log->trimmed += (uint64_t)o->room.trimmed;
+    log->fault = o->failed ? write_fault(log) : TDB_FAULT_NONE;
+    log->at_bound = o->room.trimming || o->bound > 0;
+}
+
+/* Records a batch of n entries taken from the ring (lock held) and wakes the flushers. */
+static void account_batch(tdb_log *log, size_t n, const outcome *o) {
+    account(log, o);
     log->done += n;
     pthread_cond_broadcast(&log->done_cond);
+}
+
+/* A batch that failed, kept to be tried again (writer thread only). */
+typedef struct {
+    tdb_log_entry *entries; /* BATCH_MAX, allocated at the first failure */
+    size_t n;
+} retry_batch;
+
+/* Keeps a copy of the batch that just failed (or forgets the last one after a success). */
+static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n, bool failed) {
+    r->n = 0;
+    if (failed && !r->entries)
+        r->entries = malloc(BATCH_MAX * sizeof *r->entries);
+    if (failed && r->entries) {
+        memcpy(r->entries, batch, n * sizeof *batch);
+        r->n = n;
+    }
+}
+
+/* While writes fail: tries the batch that failed last again, whole (lock held; released
+ * meanwhile) -- a smaller write could succeed where it fails (a write-ahead log reused after a
+ * checkpoint takes a few pages on a full disk). Entries it writes were counted as dropped when
+ * they failed: they are counted as recovered (and written), so that every counter only grows. */
+static void retry_failed(tdb_log *log, retry_batch *r) {
+    unlock(log);
+    outcome o = write_batch(log, r->entries, r->n);
+    lock(log);
+    if (o.failed) {
+        log->fault = write_fault(log);
+        return;
+    }
+    r->n = 0;
+    log->recovered += o.written;
+    o.bound = 0; /* already counted as dropped */
+    account(log, &o);
+}
+
+/* When the writer must wake up without entries: now while pruning, at the next retry while
+ * writes fail, else at the next pruning pass. */
+static int64_t idle_deadline(const tdb_log *log, bool pruning, int64_t next_prune_ms,
+                             int64_t next_retry_ms) {
+    if (pruning)
+        return monotonic_ms();
+    return log->fault != TDB_FAULT_NONE && next_retry_ms < next_prune_ms ? next_retry_ms
+                                                                         : next_prune_ms;
 }
 
 static void *writer_main(void *arg) {
     tdb_log *log = arg;
     tdb_log_entry *batch = malloc(BATCH_MAX * sizeof *batch);
-    int64_t next_prune_ms = monotonic_ms() + PRUNE_INTERVAL_S * 1000;
+    retry_batch retry = {NULL, 0};
+    int64_t next_prune_ms = monotonic_ms() + PRUNE_INTERVAL_S * 1000, next_retry_ms = 0;
     bool pruning = false; /* a pruning pass is under way: one chunk between two batches */
     int64_t cutoff = 0;
     lock(log);
     for (;;) {
-        wait_for_batch(log, pruning ? monotonic_ms() : next_prune_ms);
+        wait_for_batch(log, idle_deadline(log, pruning, next_prune_ms, next_retry_ms));
         if (log->depth > 0) {
             size_t n = batch ? take_batch(log, batch) : log->depth;
             if (!batch)
                 log->depth = 0; /* no memory for a batch: nothing can be written */
             unlock(log);
-            bool ok = batch && write_batch(log, batch, n);
+            outcome o = batch ? write_batch(log, batch, n) : (outcome){.failed = n};
             lock(log);
-            account(log, n, ok);
+            account_batch(log, n, &o);
+            if (batch)
+                keep_for_retry(&retry, batch, n, o.failed > 0);
+            next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         } else if (log->stopping) {
             break;
+        } else if (log->fault != TDB_FAULT_NONE && retry.n > 0 && monotonic_ms() >= next_retry_ms) {
+            retry_failed(log, &retry);
+            next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         }
         if (!pruning && monotonic_ms() >= next_prune_ms) {
             pruning = true;
@@ -242,6 +442,7 @@ static void *writer_main(void *arg) {
     }
     unlock(log);
     free(batch);
+    free(retry.entries);
     return NULL;
 }
 
@@ -257,8 +458,11 @@ static bool init_sync(tdb_log *log) {
     if (!ok)
         return false;
     pthread_mutex_init(&log->lock, NULL);
-    pthread_cond_init(&log->done_cond, NULL);
-    return true;
+    pthread_condattr_init(&attr);
+    ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+         pthread_cond_init(&log->done_cond, &attr) == 0;
+    pthread_condattr_destroy(&attr);
+    return ok;
 }
 
 static void free_log(tdb_log *log, bool sync_ready) {
@@ -273,13 +477,35 @@ static void free_log(tdb_log *log, bool sync_ready) {
     free(log);
 }
 
+/* The test hook (see the top of the file): PRAGMA max_page_count on the writer's connection. */
+static void apply_test_max_pages(tdb *db) {
+    const char *v = getenv(TEST_MAX_PAGES_ENV);
+    char *end = NULL;
+    long long pages = v && *v ? strtoll(v, &end, 10) : 0;
+    if (pages > 0 && end && *end == '\0') {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA max_page_count = %lld", pages);
+        tdbi_exec(db, pragma);
+    }
+}
+
 tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_capacity,
                        int retention_days, char *err, size_t err_cap) {
+    tdb_log_options o = {.queue_capacity = queue_capacity, .retention_days = retention_days};
+    return tdb_log_start_opts(db_path, key_file, &o, err, err_cap);
+}
+
+tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb_log_options *o,
+                            char *err, size_t err_cap) {
     tdb_log *log = calloc(1, sizeof *log);
     if (!log) {
         snprintf(err, err_cap, "out of memory");
         return NULL;
     }
+    size_t queue_capacity = o->queue_capacity;
+    int retention_days = o->retention_days;
+    log->max_rows = o->max_rows > 0 ? o->max_rows : TDB_LOG_DEFAULT_MAX_ROWS;
+    log->max_bytes = (o->max_mb > 0 ? o->max_mb : TDB_LOG_DEFAULT_MAX_MB) * 1024 * 1024;
     log->capacity = queue_capacity ? queue_capacity : TDB_LOG_DEFAULT_CAPACITY;
     log->batch_target = log->capacity / 2 < BATCH_MAX ? log->capacity / 2 : BATCH_MAX;
     if (log->batch_target == 0)
@@ -309,6 +535,7 @@ tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_c
     char pragma[64];
     snprintf(pragma, sizeof pragma, "PRAGMA wal_autocheckpoint = %d", WAL_AUTOCHECKPOINT);
     tdbi_exec(log->db, pragma); /* a tuning only: the default works too */
+    apply_test_max_pages(log->db);
     tdb_diagnoses_prune(log->db, log->retention_days);
     if (!init_sync(log)) {
         snprintf(err, err_cap, "cannot set up the diagnosis log's condition variables");
@@ -335,6 +562,7 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e) {
             pthread_cond_signal(&log->wake);
     } else {
         log->dropped++;
+        log->dropped_queue++;
     }
     unlock(log);
     return accepted;
@@ -349,15 +577,47 @@ void tdb_log_get_stats(tdb_log *log, tdb_log_stats *out) {
     unlock(log);
 }
 
-void tdb_log_flush(tdb_log *log) {
+void tdb_log_get_health(tdb_log *log, tdb_log_health *out) {
+    lock(log);
+    out->dropped_queue = log->dropped_queue;
+    out->dropped_bound = log->dropped_bound;
+    out->dropped_failed = log->dropped_failed;
+    out->trimmed = log->trimmed;
+    out->recovered = log->recovered;
+    out->fault = log->fault;
+    out->at_bound = log->at_bound;
+    out->max_rows = log->max_rows;
+    out->max_mb = log->max_bytes / (1024 * 1024);
+    unlock(log);
+}
+
+/* Waits until every entry queued so far is done, or until the monotonic time *until (NULL:
+ * no limit); false when that came first. */
+static bool flush_until(tdb_log *log, const struct timespec *until) {
     lock(log);
     uint64_t target = log->accepted;
     log->flushers++;
     pthread_cond_signal(&log->wake); /* cut a linger short */
-    while (log->done < target)
-        pthread_cond_wait(&log->done_cond, &log->lock);
+    bool timed_out = false;
+    while (log->done < target && !timed_out) {
+        timed_out = until ? pthread_cond_timedwait(&log->done_cond, &log->lock, until) == ETIMEDOUT
+                          : pthread_cond_wait(&log->done_cond, &log->lock) != 0;
+    }
     log->flushers--;
+    bool done = log->done >= target;
     unlock(log);
+    return done;
+}
+
+bool tdb_log_flush_for(tdb_log *log, int timeout_ms) {
+    int64_t deadline_ms = monotonic_ms() + timeout_ms;
+    struct timespec until = {.tv_sec = (time_t)(deadline_ms / 1000),
+                             .tv_nsec = (long)(deadline_ms % 1000) * 1000000};
+    return flush_until(log, &until);
+}
+
+void tdb_log_flush(tdb_log *log) {
+    flush_until(log, NULL);
 }
 
 void tdb_log_stop(tdb_log *log) {

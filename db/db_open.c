@@ -140,18 +140,40 @@ _Static_assert(MIGRATION_COUNT == TDB_SCHEMA_VERSION, "one migration per schema 
 
 /* ---- Errors and small SQL helpers ---------------------------------------------------------- */
 
+const char *tdbi_base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 void tdbi_fail(tdb *db, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(db->err, sizeof db->err, fmt, ap);
     va_end(ap);
+    db->fault = TDB_FAULT_OTHER;
+}
+
+/* The fault an SQLite result code means. */
+static tdb_fault fault_of(int code) {
+    if (code == SQLITE_READONLY_DBMOVED)
+        return TDB_FAULT_GONE;
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return TDB_FAULT_BUSY;
+    case SQLITE_FULL:
+        return TDB_FAULT_FULL;
+    default:
+        return TDB_FAULT_OTHER;
+    }
 }
 
 tdb_status tdbi_sql_fail(tdb *db, const char *what) {
-    int code = sqlite3_errcode(db->sql) & 0xff;
-    bool corrupt = code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
-    tdbi_fail(db, "%s: %s: %s%s", db->path, what, sqlite3_errmsg(db->sql),
+    int code = sqlite3_extended_errcode(db->sql);
+    bool corrupt = (code & 0xff) == SQLITE_CORRUPT || (code & 0xff) == SQLITE_NOTADB;
+    tdbi_fail(db, "%s: %s: %s%s", db->name, what, sqlite3_errmsg(db->sql),
               corrupt ? " (the database file is damaged: restore it from a backup)" : "");
+    db->fault = fault_of(code);
     return TDB_ERROR;
 }
 
@@ -159,7 +181,8 @@ bool tdbi_exec(tdb *db, const char *sql) {
     char *msg = NULL;
     if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK)
         return true;
-    tdbi_fail(db, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->sql));
+    tdbi_fail(db, "%s: %s", db->name, msg ? msg : sqlite3_errmsg(db->sql));
+    db->fault = fault_of(sqlite3_extended_errcode(db->sql));
     sqlite3_free(msg);
     return false;
 }
@@ -174,7 +197,44 @@ sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
 }
 
 bool tdbi_begin(tdb *db) {
+    if (tdb_file_gone(db)) {
+        /* In WAL mode SQLite would commit into the unlinked file's write-ahead log, and the
+         * change would vanish with the last connection: refuse instead. */
+        tdbi_fail(db,
+                  "%s: the database file was deleted or replaced while in use; nothing was "
+                  "written (restore the file and restart)",
+                  db->name);
+        db->fault = TDB_FAULT_GONE;
+        return false;
+    }
     return tdbi_exec(db, "BEGIN IMMEDIATE");
+}
+
+bool tdb_file_gone(tdb *db) {
+    int moved = 0;
+    return db->sql &&
+           sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
+           moved;
+}
+
+tdb_fault tdb_last_fault(const tdb *db) {
+    return db->fault;
+}
+
+const char *tdb_fault_text(tdb_fault f) {
+    static const char *const text[] = {
+        [TDB_FAULT_NONE] = "",
+        [TDB_FAULT_BUSY] = "database busy (locked by another writer)",
+        [TDB_FAULT_FULL] = "disk full",
+        [TDB_FAULT_GONE] = "database file deleted or replaced",
+        [TDB_FAULT_OTHER] = "storage error",
+    };
+    return (unsigned)f < sizeof text / sizeof text[0] ? text[f] : "storage error";
+}
+
+void tdb_set_busy_timeout(tdb *db, int ms) {
+    db->busy_timeout_ms = ms;
+    sqlite3_busy_timeout(db->sql, ms);
 }
 
 bool tdbi_commit(tdb *db) {
@@ -665,6 +725,9 @@ static tdb *tdb_alloc(const char *path, const char *key_file) {
         key_file = tdb_default_key_file(path, default_key, sizeof default_key) ? default_key : NULL;
     db->path = strdup(path);
     db->key_file = key_file ? strdup(key_file) : NULL;
+    db->name = db->path ? tdbi_base_name(db->path) : "";
+    db->key_name = db->key_file ? tdbi_base_name(db->key_file) : "";
+    db->busy_timeout_ms = TDBI_BUSY_TIMEOUT_MS;
     static const char personal[] = "tokendoctor-db";
     if (!db->path || !db->key_file ||
         mbedtls_ctr_drbg_seed(&db->drbg, mbedtls_entropy_func, &db->entropy,
@@ -699,7 +762,7 @@ static bool open_checked(tdb *db, bool create, bool *missing) {
         return false;
     }
     sqlite3_extended_result_codes(db->sql, 1);
-    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db->sql, db->busy_timeout_ms);
     if (sqlite3_db_readonly(db->sql, "main") == 1) {
         tdbi_fail(db, "%s: database file is read-only", db->path);
         return false;
@@ -811,7 +874,7 @@ static bool connect_readonly(tdb *db, read_mode mode) {
         return false;
     }
     sqlite3_extended_result_codes(db->sql, 1);
-    sqlite3_busy_timeout(db->sql, TDBI_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db->sql, db->busy_timeout_ms);
     return mode != READ_QUERY_ONLY || tdbi_exec(db, "PRAGMA query_only = ON");
 }
 
@@ -981,14 +1044,14 @@ void tdb_close(tdb *db) {
 static bool kept_int(tdb *db, sqlite3_stmt **st, const char *sql, int64_t *out) {
     if (!*st &&
         sqlite3_prepare_v3(db->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
-        tdbi_fail(db, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+        tdbi_fail(db, "%s: %s", db->name, sqlite3_errmsg(db->sql));
         return false;
     }
     bool ok = sqlite3_step(*st) == SQLITE_ROW;
     if (ok)
         *out = sqlite3_column_int64(*st, 0);
     else
-        tdbi_fail(db, "%s: %s", db->path, sqlite3_errmsg(db->sql));
+        tdbi_fail(db, "%s: %s", db->name, sqlite3_errmsg(db->sql));
     sqlite3_reset(*st);
     return ok;
 }
@@ -1034,6 +1097,12 @@ bool tdb_ready(tdb *db, char *reason, size_t reason_cap) {
     if (version != TDB_SCHEMA_VERSION) {
         snprintf(reason, reason_cap, "database schema version %lld, expected %d",
                  (long long)version, TDB_SCHEMA_VERSION);
+        return false;
+    }
+    if (tdb_file_gone(db)) {
+        snprintf(reason, reason_cap,
+                 "the database file was deleted or replaced while in use: writes are refused "
+                 "(restore the file and restart)");
         return false;
     }
     if (reason_cap > 0)

@@ -52,7 +52,7 @@ static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int c
     if (len != SEALED_CERT_LEN ||
         !tdbi_open_sealed(db, app_id, blob, (size_t)len, (unsigned char *)out)) {
         tdbi_fail(db, "cannot decrypt certificates of project %s: wrong key file? (%s)", app_id,
-                  db->key_file);
+                  db->key_name);
         return TDB_DECRYPT;
     }
     out[TD_CERT_LEN] = '\0';
@@ -181,7 +181,7 @@ static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_show
     json_decref(snap);
     if (!ok) {
         tdbi_fail(db, "project %s: no fingerprints stored: the key file %s is needed", app_id,
-                  db->key_file);
+                  db->key_name);
         return TDB_DECRYPT;
     }
     return TDB_OK;
@@ -268,7 +268,7 @@ static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *o
             tdbi_fail(db,
                       "project %s: no fingerprint stored for its %s certificate: the key "
                       "file %s is needed",
-                      app_id, slots[i], db->key_file);
+                      app_id, slots[i], db->key_name);
             status = TDB_DECRYPT;
         } else if (mine[i]->present) {
             memcpy(mine[i]->fingerprint, logged->fingerprint, sizeof mine[i]->fingerprint);

@@ -22,12 +22,16 @@
  *
  * The diagnosis log (tdb_log) is written off the request path: a bounded in-memory queue drained
  * by one writer thread with its own connection, in batched transactions. Pushing never blocks:
- * when the queue is full the entry is dropped and counted. It lives in the same file as the
+ * when the queue is full the entry is dropped and counted. The log is bounded in rows and bytes
+ * (tdb_log_options): the writer deletes its oldest rows to stay within, and drops (and counts)
+ * new entries when that cannot keep up. It lives in the same file as the
  * configuration: a cache of the configuration watches tdb_config_version(), which only
  * configuration changes move -- not PRAGMA data_version, which every log commit moves.
  *
  * Errors: functions return a tdb_status; the message of the last failure on a tdb is
- * tdb_errmsg(db). Messages name the file or field concerned and never contain a secret.
+ * tdb_errmsg(db), its kind tdb_last_fault(db) (busy, disk full, file gone). Messages name the
+ * file (an open connection's by its base name only: they reach HTTP answers) or field
+ * concerned and never contain a secret.
  */
 #ifndef TDDB_H
 #define TDDB_H
@@ -141,6 +145,42 @@ uint64_t tdb_config_version(tdb *db);
 /* True when the database answers and its schema is the current version (GET /readyz); false
  * with the reason in reason. */
 bool tdb_ready(tdb *db, char *reason, size_t reason_cap);
+
+/* What kind of storage failure the last failed call on a connection met, so that a caller can
+ * tell "try again" from "broken" without parsing messages. */
+typedef enum {
+    TDB_FAULT_NONE = 0,
+    TDB_FAULT_BUSY,  /* another connection or process held the write lock beyond this
+                        connection's busy timeout: retry later */
+    TDB_FAULT_FULL,  /* the disk (or the file system's quota, or SQLite's page limit) is full */
+    TDB_FAULT_GONE,  /* the database file was deleted or replaced since it was opened: nothing
+                        is written (it would be lost); reopen the file */
+    TDB_FAULT_OTHER, /* anything else: I/O error, corrupt file, bad input, ... */
+} tdb_fault;
+
+/* The fault of the last failure on db (TDB_FAULT_NONE before any). Meaningful after a call that
+ * failed with TDB_ERROR. */
+tdb_fault tdb_last_fault(const tdb *db);
+
+/* A short phrase for f ("database busy", "disk full", "database file deleted or replaced",
+ * "storage error", "" for none), for messages and /readyz. */
+const char *tdb_fault_text(tdb_fault f);
+
+/* The busy timeout of a thread that must not wait: the service's request threads. A write that
+ * meets another writer's lock waits at most this long, then fails with TDB_FAULT_BUSY (the
+ * service answers 503 with Retry-After), so that no request holds up the worker's event loop
+ * for longer than this. 5 ms lets a short transaction of another connection finish, and is
+ * well below what a client notices. */
+#define TDB_REQUEST_BUSY_MS 5
+
+/* Sets how long db waits for another connection's lock (default 5000 ms: the CLI and the
+ * diagnosis-log writer may wait). */
+void tdb_set_busy_timeout(tdb *db, int ms);
+
+/* True when the database file db has open was deleted or renamed away, or another file took its
+ * place (SQLite's SQLITE_FCNTL_HAS_MOVED: one stat() of the path). Writes are then refused with
+ * TDB_FAULT_GONE, and tdb_ready reports it. */
+bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). */
 #define TDB_SCHEMA_VERSION 3
@@ -281,6 +321,53 @@ typedef struct tdb_log tdb_log;
 tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_capacity,
                        int retention_days, char *err, size_t err_cap);
 
+/* The bounds of the diagnosis log, so that anonymous diagnoses cannot fill the disk whatever
+ * the load. Defaults sized for a small disk (a 1-2 GB volume of a small VM or a container):
+ * a logged row takes ~180 bytes with its two index entries (measured with sqlite3 on 100,000
+ * typical rows: 18 MB), ~700 with a 255-byte account, a 128-byte channel and a malformed
+ * 64-character App ID (69 MB), so a million typical rows is ~180 MB, and the size bound caps
+ * the worst case (~370,000 such rows). */
+#define TDB_LOG_DEFAULT_MAX_ROWS 1000000
+#define TDB_LOG_DEFAULT_MAX_MB 256
+
+typedef struct {
+    size_t queue_capacity; /* 0 = TDB_LOG_DEFAULT_CAPACITY */
+    int retention_days;    /* 0 = TDB_LOG_DEFAULT_RETENTION_DAYS */
+    int64_t max_rows;      /* 0 = TDB_LOG_DEFAULT_MAX_ROWS; the most rows the log keeps */
+    int64_t max_mb;        /* 0 = TDB_LOG_DEFAULT_MAX_MB; the most MiB the database's pages
+                              may use (the whole file: with --log-db, the log's own file) */
+} tdb_log_options;
+
+/* tdb_log_start with bounds. Before each batch the writer deletes the oldest rows beyond a
+ * bound (a few thousand per batch, in the batch's transaction); when that does not make room,
+ * the batch is dropped and counted (dropped_bound). Test hook, never set in production: the
+ * environment variable TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets SQLite's max_page_count on the
+ * writer's connection, so that tests can make its writes fail as on a full disk. */
+tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb_log_options *o,
+                            char *err, size_t err_cap);
+
+/* Waits until every entry queued so far is committed (or dropped), or until timeout_ms passed;
+ * false on timeout. For a thread that may wait only briefly (a request). Thread-safe. */
+bool tdb_log_flush_for(tdb_log *log, int timeout_ms);
+
+/* The counters of tdb_log_get_stats, by reason, and the writer's state. */
+typedef struct {
+    uint64_t dropped_queue;  /* the queue was full */
+    uint64_t dropped_bound;  /* the log was at its bound and deleting the oldest did not keep up */
+    uint64_t dropped_failed; /* the write failed (disk full, busy, file gone, ...) */
+    uint64_t trimmed;        /* oldest rows deleted to stay within the bound */
+    uint64_t recovered;      /* entries counted in dropped_failed that the writer's retry
+                                wrote after all (also counted in written) */
+    tdb_fault fault;         /* TDB_FAULT_NONE while writes succeed; else the last failure's
+                                fault, until a write (or the writer's probe, once a second)
+                                succeeds again */
+    bool at_bound;           /* the last batch had to delete old rows to make room */
+    int64_t max_rows, max_mb;
+} tdb_log_health;
+
+/* A consistent snapshot. Thread-safe. */
+void tdb_log_get_health(tdb_log *log, tdb_log_health *out);
+
 /* Queues a copy of e; never blocks on I/O (only a short mutex hold). false when the queue is
  * full or stopping: the entry is dropped and counted. Thread-safe. */
 bool tdb_log_push(tdb_log *log, const tdb_log_entry *e);
@@ -288,7 +375,8 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e);
 typedef struct {
     size_t depth;     /* entries queued, not yet written */
     size_t capacity;  /* the queue's capacity */
-    uint64_t dropped; /* entries dropped: queue full, or a batch that failed to be written */
+    uint64_t dropped; /* entries dropped: queue full, at the log's bound, or a batch that
+                         failed to be written (tdb_log_health says which) */
     uint64_t written; /* entries committed to the database */
 } tdb_log_stats;
 

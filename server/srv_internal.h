@@ -59,7 +59,7 @@ void srv_openapi_doc(const char **body, size_t *len);
 /* ---- Metrics ------------------------------------------------------------------------------ */
 
 /* The statuses the service answers with; anything else is counted as "other". */
-#define SRV_STATUS_COUNT 16
+#define SRV_STATUS_COUNT 17
 /* Latency histogram upper bounds in microseconds (+Inf implied). */
 #define SRV_BUCKET_COUNT 12
 
@@ -78,6 +78,20 @@ static inline void srv_count(_Atomic uint64_t *c, uint64_t n) {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
                           memory_order_relaxed);
 }
+
+/* ---- Rate limit (srv_ratelimit.c) ---------------------------------------------------------- */
+
+/* Token buckets per client address, shared by the workers (thread-safe). */
+typedef struct srv_ratelimit srv_ratelimit;
+/* per_s items a second, at most burst at once (both > 0). NULL when out of memory. */
+srv_ratelimit *srv_ratelimit_new(uint64_t per_s, uint64_t burst);
+void srv_ratelimit_free(srv_ratelimit *rl); /* NULL is a no-op */
+struct sockaddr;
+/* Takes cost items from the bucket of sa's address at now_us: true when it could pay, else
+ * false with the seconds until it could in *retry_after_s. An address of another family (or
+ * none) is not limited. */
+bool srv_ratelimit_take(srv_ratelimit *rl, const struct sockaddr *sa, uint64_t cost, int64_t now_us,
+                        int *retry_after_s);
 
 /* ---- Caches -------------------------------------------------------------------------------- */
 
@@ -168,6 +182,11 @@ struct srv_server {
     int alog_fd;     /* -1 = access log off */
     bool alog_close;
     tdb_log *log;
+    srv_ratelimit *rate; /* NULL: no rate limit */
+    /* The diagnosis log's drops as last reported on stderr (srv_log_report). */
+    uint64_t reported_drops;
+    tdb_fault reported_fault;
+    int64_t reported_at;
     int nworkers;
     srv_worker *workers;
     int64_t started_at;
@@ -227,6 +246,10 @@ void srv_alog_flush(srv_worker *w);
 /* srv_routes.c */
 void srv_handle(srv_req *r);
 
+/* srv_ratelimit.c: takes cost items from the client's bucket; when it cannot pay, replies 429
+ * with Retry-After and returns false. */
+bool srv_rate_admit(srv_req *r, size_t cost);
+
 /* srv_cache.c */
 /* Frees the worker's caches, wiping the projects' certificates and the key hashes. */
 void srv_caches_free(srv_worker *w);
@@ -245,6 +268,10 @@ tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_o
 void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us);
 /* The Prometheus text of all workers together; new buffer (free()), length in *len. */
 char *srv_metrics_render(srv_server *s, size_t *len);
+/* At most one line on stderr every SRV_LOG_REPORT_INTERVAL_S when the diagnosis log dropped
+ * entries or its writes fail (called once a second by the main thread). */
+#define SRV_LOG_REPORT_INTERVAL_S 10
+void srv_log_report(srv_server *s, int64_t now_s);
 
 /* srv_mint.c: POST /v1/tokens. Fills out (token text) or err (a message naming the field);
  * returns the HTTP status (200, 400, 404, 409, 500). */

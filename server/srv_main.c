@@ -43,6 +43,7 @@ void srv_config_defaults(srv_config *c) {
     c->timeout_s = SRV_DEFAULT_TIMEOUT;
     c->shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
     c->bootstrap_key = true;
+    c->rate_limit = SRV_DEFAULT_RATE_LIMIT;
 }
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), "localhost:PORT" or "PORT". */
@@ -324,10 +325,19 @@ static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {
     *main_db = tdb_open(s->db_path, s->key_file, err, err_cap);
     if (!*main_db)
         return CLI_EXIT_INTERNAL;
-    s->log = tdb_log_start(s->log_db_path, s->key_file, s->cfg.log_queue, s->cfg.retention_days,
-                           err, err_cap);
+    tdb_log_options lo = {s->cfg.log_queue, s->cfg.retention_days, s->cfg.log_max_rows,
+                          s->cfg.log_max_mb};
+    s->log = tdb_log_start_opts(s->log_db_path, s->key_file, &lo, err, err_cap);
     if (!s->log)
         return CLI_EXIT_INTERNAL;
+    /* The burst pays for the largest batch allowed (srv_ratelimit.c). */
+    uint64_t burst = s->cfg.rate_burst ? s->cfg.rate_burst : SRV_DEFAULT_RATE_BURST;
+    if (burst < s->cfg.batch_limit)
+        burst = s->cfg.batch_limit;
+    if (s->cfg.rate_limit && !(s->rate = srv_ratelimit_new(s->cfg.rate_limit, burst))) {
+        snprintf(err, err_cap, "out of memory for the rate limit");
+        return CLI_EXIT_INTERNAL;
+    }
     return CLI_EXIT_OK;
 }
 
@@ -351,6 +361,13 @@ static void srv_on_signal(evutil_socket_t sig, short what, void *arg) {
     event_base_loopbreak(c->base);
 }
 
+/* Once a second on the main thread: report the diagnosis log's drops (srv_log_report). */
+static void srv_on_report(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    srv_log_report(arg, srv_now_s());
+}
+
 /* Starts the workers and waits for SIGTERM/SIGINT; returns the exit status of the run. */
 static int srv_serve(srv_server *s, int port) {
     struct event_base *base = event_base_new();
@@ -359,8 +376,11 @@ static int srv_serve(srv_server *s, int port) {
     struct event *intr = base ? evsignal_new(base, SIGINT, srv_on_signal, &ctx) : NULL;
     ctx.term = term;
     ctx.intr = intr;
+    struct event *report = base ? event_new(base, -1, EV_PERSIST, srv_on_report, s) : NULL;
+    struct timeval second = {1, 0};
     int rc = CLI_EXIT_OK;
-    if (!term || !intr || event_add(term, NULL) != 0 || event_add(intr, NULL) != 0) {
+    if (!term || !intr || !report || event_add(term, NULL) != 0 || event_add(intr, NULL) != 0 ||
+        event_add(report, &second) != 0) {
         fprintf(stderr, "tokendoctor: serve: cannot install signal handlers\n");
         rc = CLI_EXIT_INTERNAL;
     }
@@ -386,6 +406,8 @@ static int srv_serve(srv_server *s, int port) {
     }
     for (int i = 0; i < s->nworkers; i++)
         srv_worker_join(&s->workers[i]);
+    if (report)
+        event_free(report);
     if (term)
         event_free(term);
     if (intr)
@@ -472,6 +494,7 @@ int srv_run(const srv_config *c) {
             close(s.listen_fds[i]); /* those no worker took over */
     free(s.listen_fds);
     tdb_log_stop(s.log); /* flushes every queued diagnosis */
+    srv_ratelimit_free(s.rate);
     tdb_close(main_db);
     if (s.alog_close)
         close(s.alog_fd);

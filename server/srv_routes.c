@@ -217,9 +217,11 @@ static void srv_reply_oom(srv_req *r) {
     srv_reply_json(r, 500, NULL); /* NULL: the fixed out-of-memory answer */
 }
 
+static void srv_add_retry_after(srv_req *r);
+
 static void srv_route_diagnose(srv_req *r) {
     json_t *body;
-    if (!srv_read_json_body(r, &body))
+    if (!srv_rate_admit(r, 1) || !srv_read_json_body(r, &body))
         return;
     srv_cache_check_version(r->w);
     int status;
@@ -227,6 +229,8 @@ static void srv_route_diagnose(srv_req *r) {
     bool ok = srv_diagnose_one(r, body, srv_now_s(), &status, &error);
     json_decref(body);
     if (!ok) {
+        if (status == 503)
+            srv_add_retry_after(r); /* the project store did not answer in time */
         srv_reply_json(r, status, error);
         return;
     }
@@ -284,6 +288,10 @@ static void srv_route_batch(srv_req *r) {
                  json_array_size(reqs));
         json_decref(body);
         srv_reply_error(r, 413, "batch_too_large", msg);
+        return;
+    }
+    if (!srv_rate_admit(r, json_array_size(reqs))) { /* items, not requests, fill the log */
+        json_decref(body);
         return;
     }
     srv_cache_check_version(r->w);
@@ -349,10 +357,34 @@ static void srv_route_decode(srv_req *r) {
 /* ---- Projects ----------------------------------------------------------------------------------
  */
 
-static void srv_reply_store_error(srv_req *r) {
+/* Seconds a client is told to wait when the store is busy: the lock holder is another
+ * process's transaction or the diagnosis log's batch, which last milliseconds. */
+#define SRV_BUSY_RETRY_AFTER "1"
+
+/* The failure of a call on db: 503 with Retry-After when the store is busy (a request waits at
+ * most TDB_REQUEST_BUSY_MS for a lock), 503 when the disk is full or the file is gone (nothing
+ * is written; /readyz says why), 500 otherwise. */
+static void srv_add_retry_after(srv_req *r) {
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
+                      SRV_BUSY_RETRY_AFTER);
+}
+
+static void srv_reply_db_error(srv_req *r, tdb *db, const char *what) {
     char msg[320];
-    snprintf(msg, sizeof msg, "the store failed: %s", tdb_errmsg(r->w->db));
-    srv_reply_error(r, 500, "internal_error", msg);
+    tdb_fault f = tdb_last_fault(db);
+    snprintf(msg, sizeof msg, "%s: %s", what, tdb_errmsg(db));
+    if (f == TDB_FAULT_BUSY) {
+        srv_add_retry_after(r);
+        srv_reply_error(r, 503, "store_busy", msg);
+    } else if (f == TDB_FAULT_FULL || f == TDB_FAULT_GONE) {
+        srv_reply_error(r, 503, "store_unavailable", msg);
+    } else {
+        srv_reply_error(r, 500, "internal_error", msg);
+    }
+}
+
+static void srv_reply_store_error(srv_req *r) {
+    srv_reply_db_error(r, r->w->db, "the store failed");
 }
 
 static void srv_reply_no_project(srv_req *r) {
@@ -502,14 +534,14 @@ static void srv_route_diagnoses(srv_req *r) {
         srv_reply_error(r, 400, "bad_request", "limit: must be an integer in 1..1000");
         return;
     }
+    /* Read your own diagnoses -- but never wait long for the writer (it may be waiting for a
+     * lock): what it has not committed by then is left out. */
     if (r->w->server->log)
-        tdb_log_flush(r->w->server->log); /* read your own diagnoses */
+        tdb_log_flush_for(r->w->server->log, SRV_LOG_FLUSH_WAIT_MS);
     tdb_log_entry *list;
     size_t n;
     if (tdb_diagnoses_recent(r->w->log_db, r->app_id, limit, &list, &n) != TDB_OK) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "the diagnosis log failed: %s", tdb_errmsg(r->w->log_db));
-        srv_reply_error(r, 500, "internal_error", msg);
+        srv_reply_db_error(r, r->w->log_db, "the diagnosis log failed");
         return;
     }
     json_t *doc = diag_log_list_to_json(list, n);
@@ -544,9 +576,20 @@ static void srv_route_healthz(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", ok, sizeof ok - 1);
 }
 
+/* The diagnosis log's state as /readyz details it. */
+static json_t *srv_log_detail(const tdb_log_stats *st, const tdb_log_health *h) {
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:I,s:I}", "dropped", (json_int_t)st->dropped,
+                     "dropped_at_bound", (json_int_t)h->dropped_bound, "dropped_write_failed",
+                     (json_int_t)h->dropped_failed, "dropped_queue_full",
+                     (json_int_t)h->dropped_queue, "recovered", (json_int_t)h->recovered,
+                     "at_bound", h->at_bound, "max_rows", (json_int_t)h->max_rows, "max_mb",
+                     (json_int_t)h->max_mb);
+}
+
 static void srv_route_readyz(srv_req *r) {
     char reason[256];
-    if (!r->w->server->log) {
+    tdb_log *log = r->w->server->log;
+    if (!log) {
         srv_reply_error(r, 503, "not_ready", "the diagnosis log is not running");
         return;
     }
@@ -555,8 +598,20 @@ static void srv_route_readyz(srv_req *r) {
         srv_reply_error(r, 503, "not_ready", reason);
         return;
     }
+    tdb_log_stats st;
+    tdb_log_health h;
+    tdb_log_get_stats(log, &st);
+    tdb_log_get_health(log, &h);
+    if (h.fault != TDB_FAULT_NONE) {
+        snprintf(reason, sizeof reason,
+                 "the diagnosis log cannot write: %s (%llu entries not logged so far)",
+                 tdb_fault_text(h.fault), (unsigned long long)h.dropped_failed);
+        srv_reply_error(r, 503, "not_ready", reason);
+        return;
+    }
     srv_reply_json(r, 200,
-                   json_pack("{s:s,s:i}", "status", "ready", "schema_version", TDB_SCHEMA_VERSION));
+                   json_pack("{s:s,s:i,s:o}", "status", "ready", "schema_version",
+                             TDB_SCHEMA_VERSION, "diagnosis_log", srv_log_detail(&st, &h)));
 }
 
 static void srv_route_metrics(srv_req *r) {

@@ -208,6 +208,9 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
                     : tdb_open(s->log_db_path, s->key_file, err, err_cap);
     if (!w->log_db)
         return false;
+    /* A request never waits long for another writer's lock: see TDB_REQUEST_BUSY_MS. */
+    tdb_set_busy_timeout(w->db, TDB_REQUEST_BUSY_MS);
+    tdb_set_busy_timeout(w->log_db, TDB_REQUEST_BUSY_MS);
     w->refresh_ev = evtimer_new(w->base, srv_on_refresh, w);
     if (!w->refresh_ev || event_priority_set(w->refresh_ev, 0) != 0) {
         snprintf(err, err_cap, "cannot create worker events");

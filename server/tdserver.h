@@ -46,6 +46,16 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
 #define SRV_DEFAULT_BATCH_LIMIT 1000
 #define SRV_DEFAULT_TIMEOUT 30          /* seconds: read, write and keep-alive idle */
 #define SRV_DEFAULT_SHUTDOWN_TIMEOUT 10 /* seconds to finish requests in flight */
+/* The rate limit per client address on the diagnosis routes (srv_ratelimit.c), in diagnosed
+ * items: 100 a second sustained lets one client diagnose 360,000 items an hour, far more than
+ * troubleshooting needs, and the burst lets it send two batches of the largest default size at
+ * once. The burst is never less than the batch limit. */
+#define SRV_DEFAULT_RATE_LIMIT 100
+#define SRV_DEFAULT_RATE_BURST 2000
+/* The longest a request waits for the diagnosis log to commit what is queued before it reads
+ * the log (GET /v1/projects/{app_id}/diagnoses): a commit takes a few milliseconds; a writer
+ * held up by a lock must not hold up the worker. */
+#define SRV_LOG_FLUSH_WAIT_MS 20
 
 typedef struct {
     const char *listen;   /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces) or "PORT";
@@ -61,6 +71,10 @@ typedef struct {
     const char *log_db_path; /* diagnosis log database; NULL = the main database (db_path) */
     size_t log_queue;        /* diagnosis-log queue capacity; 0 = the store's default */
     int retention_days;      /* diagnosis-log retention; 0 = the store's default */
+    int64_t log_max_rows;    /* diagnosis-log bound in rows; 0 = the store's default */
+    int64_t log_max_mb;      /* diagnosis-log bound in MiB of the database; 0 = the default */
+    unsigned rate_limit;     /* diagnosed items a second per client address; 0 = no limit */
+    unsigned rate_burst;     /* items a client may send at once; 0 = SRV_DEFAULT_RATE_BURST */
     const char *access_log;  /* NULL or "-" = stderr, "off" = none, else a file (appended) */
     const char *port_file;   /* when set, the bound port is written there once listening */
     bool bootstrap_key;      /* create an admin key when the store has none (see below) */

@@ -223,8 +223,8 @@ start_ours() { # THREADS [MORE SERVE OPTIONS]
     shift
     port=$(free_port 18380)
     # Defaults otherwise, as a user runs it: diagnosis log, metrics and the access log (stderr,
-    # here a file) all on.
-    "$td" serve --listen "127.0.0.1:$port" --db "$out/bench.db" --threads "$threads" "$@" \
+    # here a file) all on. But the rate limit per client address: every load comes from one.
+    "$td" serve --listen "127.0.0.1:$port" --db "$out/bench.db" --threads "$threads" --rate-limit 0 "$@" \
         >"$out/serve.log" 2>&1 &
     server_pid=$!
     pids+=("$server_pid")
