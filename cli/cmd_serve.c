@@ -12,6 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A default from tdserver.h as text, so that the help says the number the service uses. */
+#define TD_STR_(x) #x
+#define TD_STR(x) TD_STR_(x)
+
+/* (clang-format would split the text at every macro) */
+/* clang-format off */
+#define REQUEST_TIMEOUT_HELP                                                                       \
+    "longest time a whole request may take, headers and body, from its first byte (a "             \
+    "connection's first request: from the connect); then the connection is closed unanswered; "    \
+    "default " TD_STR(SRV_DEFAULT_REQUEST_TIMEOUT)
+#define MAX_CONNECTIONS_HELP                                                                       \
+    "open connections, all clients together; 1/" TD_STR(SRV_RESERVE_DIV) " of them is kept for "   \
+    "clients holding at most " TD_STR(SRV_RESERVE_LIGHT_CLIENT) " (a new client gets in when the " \
+    "rest is full); a connection over a cap is closed unanswered; default "                        \
+    TD_STR(SRV_DEFAULT_MAX_CONNECTIONS)
+/* clang-format on */
+#define MAX_PER_CLIENT_HELP                                                                        \
+    "open connections of one client (an IPv4 address or an IPv6 /64); more are closed "            \
+    "unanswered; default " TD_STR(SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT)
+
 typedef struct {
     const char *flag;
     const char *env;
@@ -36,6 +56,9 @@ enum {
     OPT_ACCESS_LOG,
     OPT_PORT_FILE,
     OPT_ADMIN_KEY_FILE,
+    OPT_REQUEST_TIMEOUT,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_CONNECTIONS_PER_CLIENT,
     OPT_COUNT
 };
 
@@ -89,6 +112,13 @@ static const serve_option serve_options[OPT_COUNT] = {
                             "printing it; default: admin-api-key beside the database when "
                             "standard output is not a terminal (printed on a terminal)",
                             0, 0},
+    [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "TOKENDOCTOR_REQUEST_TIMEOUT", "SECONDS",
+                             REQUEST_TIMEOUT_HELP, 1, 3600},
+    [OPT_MAX_CONNECTIONS] = {"--max-connections", "TOKENDOCTOR_MAX_CONNECTIONS", "N",
+                             MAX_CONNECTIONS_HELP, 16, 1000000},
+    [OPT_MAX_CONNECTIONS_PER_CLIENT] = {"--max-connections-per-client",
+                                        "TOKENDOCTOR_MAX_CONNECTIONS_PER_CLIENT", "N",
+                                        MAX_PER_CLIENT_HELP, 1, 1000000},
 };
 
 static void serve_usage(FILE *out) {
@@ -175,6 +205,15 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_ADMIN_KEY_FILE:
         c->admin_key_file = v;
+        break;
+    case OPT_REQUEST_TIMEOUT:
+        c->request_timeout_s = (int)n;
+        break;
+    case OPT_MAX_CONNECTIONS:
+        c->max_connections = (size_t)n;
+        break;
+    case OPT_MAX_CONNECTIONS_PER_CLIENT:
+        c->max_connections_per_client = (size_t)n;
         break;
     }
     return true;
