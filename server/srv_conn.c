@@ -275,6 +275,7 @@ static void srv_conn_on_output(struct evbuffer *buf, const struct evbuffer_cb_in
     if (status < 200)
         return; /* "100 Continue", or not the start of a response */
     c->libevent_reply = true;
+    event_del(c->deadline); /* the request is over: only the write timeout applies now */
     c->refusal_at = info->orig_size;
     c->refusal_status = status;
     if (!c->refusal) {

@@ -5,10 +5,16 @@
  * SO_REUSEPORT (srv_main.c), so the kernel spreads connections evenly over the workers and a
  * worker that stops accepting closes only its own socket.
  *
- * evhttp is configured so that every answer is ours and is JSON: all methods are let through to
- * the handler (which answers 405 with Allow), and evhttp's own body limit is set well above
- * ours (16x, at least 1 MiB) so that an oversized body normally reaches the handler and gets the
- * JSON 413; only a body beyond the hard limit is refused by evhttp itself, before it is read.
+ * evhttp is configured so that every answer is ours and is JSON: all methods, even those evhttp
+ * does not know, are let through to the handler (which answers 405 with Allow), and evhttp's own
+ * body limit is set well above ours (16x, at least 1 MiB) so that an oversized body normally
+ * reaches the handler and gets the JSON 413. What evhttp still refuses by itself (a body beyond
+ * that hard limit, a request it cannot parse, an Expect it does not know) is replaced by our
+ * JSON error before it is sent (srv_conn.c), which also owns the connection limits.
+ *
+ * Before a request reaches the routes, its framing is checked (srv_framing_fault): evhttp trusts
+ * the first Content-Length and ignores conflicts, which lets a request be smuggled past a proxy
+ * that frames it differently. The path routed on is the one the client sent (srv_request_path).
  *
  * Shutdown: the main thread activates stop_ev. The worker then removes its listener, marks
  * itself draining (responses carry Connection: close) and lets its loop run until no request
