@@ -11,6 +11,15 @@ connection from --probe-src every --probe-every seconds and asks GET /healthz. T
 
 Standard library only. The attacker needs --conns descriptors: it raises its own soft limit to
 the hard one (ulimit -Hn), and says so when that is too low.
+
+Measured on 2026-12-06, release build, default limits, 2 threads on a 2-core machine shared with
+other builds (load average 3-4), --conns 5000 --duration 30:
+  before (bc38244): every connection held for the whole run (0 closed); probes answered (worst
+    12 ms: 5,000 connections are not yet 20,000, where descriptors ran out).
+  after: 256 connections held (the per-client cap), the others closed at accept (~2,200 a
+    second as the attacker reopens them), the held ones cut every 10 s (--request-timeout);
+    586 probes, none failed, worst 8-45 ms, p99 6-10 ms over four runs.
+The ctest suite server_edge_slow is the short version (300 connections, a few seconds).
 """
 import argparse
 import errno
