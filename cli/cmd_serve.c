@@ -18,6 +18,10 @@
 
 /* (clang-format would split the text at every macro) */
 /* clang-format off */
+#define BODY_LIMIT_HELP                                                                            \
+    "largest request body; default " TD_STR(SRV_DEFAULT_BODY_LIMIT) " (larger: 413; over "         \
+    TD_STR(SRV_BODY_HARD_FACTOR) "x, at least " TD_STR(SRV_BODY_HARD_MIN) " bytes: 413 before it " \
+    "is read)"
 #define REQUEST_TIMEOUT_HELP                                                                       \
     "longest time a whole request may take, headers and body, from its first byte (a "             \
     "connection's first request: from the connect); then the connection is closed unanswered; "    \
@@ -83,8 +87,7 @@ static const serve_option serve_options[OPT_COUNT] = {
                   "admin: API keys for the admin routes only (default); all: for every route "
                   "but /healthz, /readyz, /metrics",
                   0, 0},
-    [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES",
-                        "largest request body; default 65536 (larger: 413)", 1024,
+    [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES", BODY_LIMIT_HELP, 1024,
                         64 * 1024 * 1024},
     [OPT_BATCH_LIMIT] = {"--batch-limit", "TOKENDOCTOR_BATCH_LIMIT", "N",
                          "most requests in one batch; default 1000 (more: 413)", 1, 100000},
@@ -128,8 +131,10 @@ static void serve_usage(FILE *out) {
                  "SIGINT: finish requests in flight, flush the diagnosis log, exit 0. On the\n"
                  "first start (no admin API key in the database)\n"
                  "an admin key is created and shown once: printed on a terminal, otherwise\n"
-                 "written to a file of mode 0600 that the message names (--admin-key-file).\n\n"
-                 "options (each defaults to its environment variable):\n");
+                 "written to a file of mode 0600 that the message names (--admin-key-file).\n");
+    fprintf(out, "A request's line and headers take at most %d bytes (more: 400).\n\n",
+            SRV_MAX_HEAD);
+    fprintf(out, "options (each defaults to its environment variable):\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         const serve_option *o = &serve_options[i];
         fprintf(out, "  %s %s\n      $%s\n      %s\n", o->flag, o->arg, o->env, o->help);

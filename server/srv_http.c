@@ -270,8 +270,14 @@ void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct 
     json_t *doc = diag_error_json(code, msg);
     bool ok = doc && srv_json_write(&w->out, doc);
     json_decref(doc);
-    struct evbuffer *before = evbuffer_new();
-    if (!ok || !before || evbuffer_remove_buffer(out, before, at) != (int)at) {
+    /* The page must still be all there: nothing of it written yet (see srv_conn.c). */
+    char line[13];
+    struct evbuffer_ptr p;
+    bool whole = evbuffer_ptr_set(out, &p, at, EVBUFFER_PTR_SET) == 0 &&
+                 evbuffer_copyout_from(out, &p, line, 12) == 12 &&
+                 strncmp(line, "HTTP/1.", 7) == 0 && atoi(line + 9) == status;
+    struct evbuffer *before = ok && whole ? evbuffer_new() : NULL;
+    if (!before || evbuffer_remove_buffer(out, before, at) != (int)at) {
         evbuffer_free(before);
         return; /* evhttp's page goes out as it is */
     }

@@ -197,8 +197,8 @@ static void srv_on_stop(evutil_socket_t fd, short what, void *arg) {
 }
 
 size_t srv_body_hard_limit(const srv_config *c) {
-    size_t hard = c->body_limit * 16;
-    return hard < 1024 * 1024 ? 1024 * 1024 : hard;
+    size_t hard = c->body_limit * SRV_BODY_HARD_FACTOR;
+    return hard < SRV_BODY_HARD_MIN ? SRV_BODY_HARD_MIN : hard;
 }
 
 static bool srv_worker_http(srv_server *s, srv_worker *w, char *err, size_t err_cap) {
@@ -208,7 +208,7 @@ static bool srv_worker_http(srv_server *s, srv_worker *w, char *err, size_t err_
         return false;
     }
     evhttp_set_max_body_size(w->http, (ev_ssize_t)srv_body_hard_limit(&s->cfg));
-    evhttp_set_max_headers_size(w->http, 16384);
+    evhttp_set_max_headers_size(w->http, SRV_MAX_HEAD);
     evhttp_set_timeout(w->http, s->cfg.timeout_s);
     /* Every bit: a method evhttp does not know (a lower-case "get", "FOO") has a bit of its own
      * (1 << 15 in libevent 2.1), and would otherwise be evhttp's HTML 501. The handler answers

@@ -55,6 +55,11 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
  * SRV_RESERVE_LIGHT_CLIENT connections, so that a new client is served when the rest is full. */
 #define SRV_RESERVE_DIV 8
 #define SRV_RESERVE_LIGHT_CLIENT 4
+/* Fixed: a request's line and headers; a body over SRV_BODY_HARD_FACTOR times body_limit (at
+ * least SRV_BODY_HARD_MIN) is refused before it is read, the others are read and then 413. */
+#define SRV_MAX_HEAD 16384
+#define SRV_BODY_HARD_FACTOR 16
+#define SRV_BODY_HARD_MIN 1048576
 
 typedef struct {
     const char *listen;   /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces) or "PORT";
