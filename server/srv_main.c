@@ -390,6 +390,9 @@ static int srv_serve(srv_server *s, int port) {
         fprintf(stderr, "tokendoctor: serve: cannot install signal handlers\n");
         rc = CLI_EXIT_INTERNAL;
     }
+    /* Before the workers start: a service nobody can find serves no request, then exits. */
+    if (rc == CLI_EXIT_OK && s->cfg.port_file && !srv_write_port_file(s->cfg.port_file, port))
+        rc = CLI_EXIT_INTERNAL;
     int started = 0;
     for (int i = 0; rc == CLI_EXIT_OK && i < s->nworkers; i++) {
         if (!srv_worker_start(&s->workers[i])) {
@@ -399,8 +402,6 @@ static int srv_serve(srv_server *s, int port) {
         }
         started++;
     }
-    if (rc == CLI_EXIT_OK && s->cfg.port_file && !srv_write_port_file(s->cfg.port_file, port))
-        rc = CLI_EXIT_INTERNAL;
     if (rc == CLI_EXIT_OK) {
         char host[320];
         fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
