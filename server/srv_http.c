@@ -2,7 +2,10 @@
  *
  * Every response leaves through srv_reply_raw(), so that the three things each one needs happen
  * in one place: the status is counted in the metrics, one access-log line is written, and while
- * the service drains the response asks the client to close the connection.
+ * the service drains the response asks the client to close the connection. A HEAD gets the
+ * GET's headers and Content-Length there, and no body. The one exception is a request evhttp
+ * refused by itself, which never reaches a handler: srv_replace_refusal() counts and logs it the
+ * same way and puts our JSON error in the place of evhttp's page (see srv_conn.c).
  *
  * JSON is serialised (srv_json.c) into a per-worker scratch buffer (grown on demand, never
  * shrunk) and copied once into libevent's output buffer: no allocation per response once warm.
