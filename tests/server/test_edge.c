@@ -115,6 +115,13 @@ static size_t edge_send(int port, const char *req, size_t len, char *out, size_t
 
 static char stream[1 << 20];
 
+/* Sends req (a string) on a new connection; the first answer into *r (false when none). What
+ * followed it is in stream, *eof whether the service closed the connection. */
+static bool edge_answer(int port, const char *req, edge_resp *r, bool *eof) {
+    size_t len = edge_send(port, req, strlen(req), stream, sizeof stream, eof);
+    return edge_parse(stream, len, 0, true, r);
+}
+
 /* A header line over the service's header limit (16 KiB). */
 #define BIG_HEADER_8 "aaaaaaaa"
 #define BIG_HEADER_64                                                                              \
@@ -173,9 +180,8 @@ static void suite_head(void) {
  * connection; json: it is ours (the JSON error shape). */
 static void check_refused(int port, const char *what, const char *req, bool json) {
     bool eof;
-    size_t len = edge_send(port, req, strlen(req), stream, sizeof stream, &eof);
-    edge_resp r;
-    if (!CHECK(edge_parse(stream, len, 0, true, &r), "%s: answered", what))
+    edge_resp r = {0};
+    if (!CHECK(edge_answer(port, req, &r, &eof), "%s: answered", what))
         return;
     CHECK(r.status == 400, "%s: 400 (got %d)", what, r.status);
     CHECK(r.close && eof, "%s: the connection is closed", what);
@@ -224,9 +230,8 @@ static void suite_framing(void) {
         "POST /v1/decode HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
         "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         "2\r\n{}\r\n0\r\n\r\n";
-    size_t len = edge_send(p.port, chunked, strlen(chunked), stream, sizeof stream, &eof);
-    edge_resp r;
-    CHECK(edge_parse(stream, len, 0, true, &r) && r.status == 400 && r.json &&
+    edge_resp r = {0};
+    CHECK(edge_answer(p.port, chunked, &r, &eof) && r.status == 400 && r.json &&
               strstr(r.body, "token: required"),
           "a chunked body reaches the handler");
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
@@ -238,9 +243,8 @@ static void suite_framing(void) {
 
 static void check_json(int port, const char *what, const char *req, int status) {
     bool eof;
-    size_t len = edge_send(port, req, strlen(req), stream, sizeof stream, &eof);
-    edge_resp r;
-    CHECK(edge_parse(stream, len, 0, true, &r) && r.status == status && r.json &&
+    edge_resp r = {0};
+    CHECK(edge_answer(port, req, &r, &eof) && r.status == status && r.json &&
               strstr(r.body, "{\"error\":{\"code\":"),
           "%s: JSON %d (got %d)", what, status, r.status);
 }
