@@ -384,9 +384,8 @@ static void suite_slow(void) {
     CHECK(slow >= 0 && send(slow, head, sizeof head - 1, MSG_NOSIGNAL) > 0, "slow client");
     double t0 = now_ms();
     bool cut = false;
-    while (!cut && now_ms() - t0 < 8000) {
+    while (!cut && now_ms() - t0 < 8000)
         cut = send(slow, "b", 1, MSG_NOSIGNAL) != 1 || closed_within(slow, 300);
-    }
     double took = now_ms() - t0;
     CHECK(cut && took >= 2500 && took < 6000,
           "a trickling request is closed by the 3 s request deadline (after %.0f ms)", took);
@@ -464,12 +463,11 @@ static int serve_status(const char *const *args, const char *err_needle) {
     pid_t pid = tu_spawn(argv, NULL, outf, errf);
     /* a service that started anyway is stopped after a while (exit 0), so the test ends */
     int rc = -1, status;
-    for (int i = 0; i < 50 && rc < 0; i++) {
+    for (int i = 0; i < 50 && rc < 0; i++)
         if (waitpid(pid, &status, WNOHANG) == pid)
             rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         else
             tsrv_sleep_ms(100);
-    }
     if (rc < 0) {
         kill(pid, SIGTERM);
         rc = tu_wait(pid);
