@@ -13,9 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A numeric default as text, so that the help shows the constant that is the default. */
-#define SERVE_XSTR(x) #x
-#define SERVE_STR(x) SERVE_XSTR(x)
+/* A default from tdserver.h as text, so that the help says the number the service uses. */
+#define TD_STR_(x) #x
+#define TD_STR(x) TD_STR_(x)
+
+/* (clang-format would split the text at every macro) */
+/* clang-format off */
+#define BODY_LIMIT_HELP                                                                            \
+    "largest request body; default " TD_STR(SRV_DEFAULT_BODY_LIMIT) " (larger: 413; over "         \
+    TD_STR(SRV_BODY_HARD_FACTOR) "x, at least " TD_STR(SRV_BODY_HARD_MIN) " bytes: 413 before it " \
+    "is read)"
+#define REQUEST_TIMEOUT_HELP                                                                       \
+    "longest time a whole request may take, headers and body, from its first byte (a "             \
+    "connection's first request: from the connect); then the connection is closed unanswered; "    \
+    "default " TD_STR(SRV_DEFAULT_REQUEST_TIMEOUT)
+#define MAX_CONNECTIONS_HELP                                                                       \
+    "open connections, all clients together; 1/" TD_STR(SRV_RESERVE_DIV) " of them is kept for "   \
+    "clients holding at most " TD_STR(SRV_RESERVE_LIGHT_CLIENT) " (a new client gets in when the " \
+    "rest is full); a connection over a cap is closed unanswered; default "                        \
+    TD_STR(SRV_DEFAULT_MAX_CONNECTIONS)
+/* clang-format on */
+#define MAX_PER_CLIENT_HELP                                                                        \
+    "open connections of one client (an IPv4 address or an IPv6 /64); more are closed "            \
+    "unanswered; default " TD_STR(SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT)
 
 typedef struct {
     const char *flag;
@@ -45,6 +65,9 @@ enum {
     OPT_ACCESS_LOG,
     OPT_PORT_FILE,
     OPT_ADMIN_KEY_FILE,
+    OPT_REQUEST_TIMEOUT,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_CONNECTIONS_PER_CLIENT,
     OPT_COUNT
 };
 
@@ -69,8 +92,7 @@ static const serve_option serve_options[OPT_COUNT] = {
                   "admin: API keys for the admin routes only (default); all: for every route "
                   "but /healthz, /readyz, /metrics",
                   0, 0},
-    [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES",
-                        "largest request body; default 65536 (larger: 413)", 1024,
+    [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES", BODY_LIMIT_HELP, 1024,
                         64 * 1024 * 1024},
     [OPT_BATCH_LIMIT] = {"--batch-limit", "TOKENDOCTOR_BATCH_LIMIT", "N",
                          "most requests in one batch; default 1000 (more: 413)", 1, 100000},
@@ -89,20 +111,20 @@ static const serve_option serve_options[OPT_COUNT] = {
     [OPT_LOG_MAX_ROWS] = {"--log-max-rows", "TOKENDOCTOR_LOG_MAX_ROWS", "N",
                           "most rows the diagnosis log keeps (the oldest are deleted first; "
                           "when that cannot keep up, new entries are dropped and counted); "
-                          "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_ROWS),
+                          "default " TD_STR(TDB_LOG_DEFAULT_MAX_ROWS),
                           1, 1000000000},
     [OPT_LOG_MAX_MB] = {"--log-max-mb", "TOKENDOCTOR_LOG_MAX_MB", "MIB",
                         "most MiB the diagnosis log's database may use (the same rule); "
-                        "default " SERVE_STR(TDB_LOG_DEFAULT_MAX_MB),
+                        "default " TD_STR(TDB_LOG_DEFAULT_MAX_MB),
                         1, 1048576},
     [OPT_RATE_LIMIT] = {"--rate-limit", "TOKENDOCTOR_RATE_LIMIT", "N",
                         "diagnosed items a second per client address on /v1/diagnose and "
                         "/v1/diagnose/batch (a batch costs its item count; over it: 429 with "
-                        "Retry-After); 0 = no limit; default " SERVE_STR(SRV_DEFAULT_RATE_LIMIT),
+                        "Retry-After); 0 = no limit; default " TD_STR(SRV_DEFAULT_RATE_LIMIT),
                         0, 1000000},
     [OPT_RATE_BURST] = {"--rate-burst", "TOKENDOCTOR_RATE_BURST", "N",
                         "items a client address may send at once before --rate-limit applies "
-                        "(at least --batch-limit); default " SERVE_STR(SRV_DEFAULT_RATE_BURST),
+                        "(at least --batch-limit); default " TD_STR(SRV_DEFAULT_RATE_BURST),
                         1, 100000000},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
                         "one JSON line per request (client, user agent, key name, request id, "
@@ -116,6 +138,13 @@ static const serve_option serve_options[OPT_COUNT] = {
                             "printing it; default: admin-api-key beside the database when "
                             "standard output is not a terminal (printed on a terminal)",
                             0, 0},
+    [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "TOKENDOCTOR_REQUEST_TIMEOUT", "SECONDS",
+                             REQUEST_TIMEOUT_HELP, 1, 3600},
+    [OPT_MAX_CONNECTIONS] = {"--max-connections", "TOKENDOCTOR_MAX_CONNECTIONS", "N",
+                             MAX_CONNECTIONS_HELP, 16, 1000000},
+    [OPT_MAX_CONNECTIONS_PER_CLIENT] = {"--max-connections-per-client",
+                                        "TOKENDOCTOR_MAX_CONNECTIONS_PER_CLIENT", "N",
+                                        MAX_PER_CLIENT_HELP, 1, 1000000},
 };
 
 static void serve_usage(FILE *out) {
@@ -125,8 +154,10 @@ static void serve_usage(FILE *out) {
                  "SIGINT: finish requests in flight, flush the diagnosis log, exit 0. On the\n"
                  "first start (no admin API key in the database)\n"
                  "an admin key is created and shown once: printed on a terminal, otherwise\n"
-                 "written to a file of mode 0600 that the message names (--admin-key-file).\n\n"
-                 "options (each defaults to its environment variable):\n");
+                 "written to a file of mode 0600 that the message names (--admin-key-file).\n");
+    fprintf(out, "A request's line and headers take at most %d bytes (more: 400).\n\n",
+            SRV_MAX_HEAD);
+    fprintf(out, "options (each defaults to its environment variable):\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         const serve_option *o = &serve_options[i];
         fprintf(out, "  %s %s\n      $%s\n      %s\n", o->flag, o->arg, o->env, o->help);
@@ -219,6 +250,15 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_ADMIN_KEY_FILE:
         c->admin_key_file = v;
+        break;
+    case OPT_REQUEST_TIMEOUT:
+        c->request_timeout_s = (int)n;
+        break;
+    case OPT_MAX_CONNECTIONS:
+        c->max_connections = (size_t)n;
+        break;
+    case OPT_MAX_CONNECTIONS_PER_CLIENT:
+        c->max_connections_per_client = (size_t)n;
         break;
     }
     return true;

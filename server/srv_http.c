@@ -2,7 +2,10 @@
  *
  * Every response leaves through srv_reply_raw(), so that the three things each one needs happen
  * in one place: the status is counted in the metrics, one access-log line is written, and while
- * the service drains the response asks the client to close the connection.
+ * the service drains the response asks the client to close the connection. A HEAD gets the
+ * GET's headers and Content-Length there, and no body. The one exception is a request evhttp
+ * refused by itself, which never reaches a handler: srv_replace_refusal() counts and logs it the
+ * same way and puts our JSON error in the place of evhttp's page (see srv_conn.c).
  *
  * JSON is serialised (srv_json.c) into a per-worker scratch buffer (grown on demand, never
  * shrunk) and copied once into libevent's output buffer: no allocation per response once warm.
@@ -130,10 +133,11 @@ static void srv_access_log(srv_req *r, int64_t latency_us) {
     const char *vq = r->log_verdict ? "\"" : "";
     char *peer = NULL;
     ev_uint16_t peer_port = 0;
-    struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
+    struct evhttp_connection *conn = r->req ? evhttp_request_get_connection(r->req) : r->evcon;
     if (conn)
         evhttp_connection_get_peer(conn, &peer, &peer_port);
-    const char *ua = evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent");
+    const char *ua =
+        r->req ? evhttp_find_header(evhttp_request_get_input_headers(r->req), "User-Agent") : NULL;
     char ua_json[6 * SRV_ALOG_UA_MAX + 3], key_json[6 * TDB_APIKEY_NAME_MAX + 3],
         peer_json[6 * 64 + 3];
     /* latency in integer arithmetic: the same text as "%.3f" of latency_us / 1000.0 for a
@@ -177,7 +181,8 @@ static uint64_t srv_mix64(uint64_t z) {
 
 void srv_request_id(srv_req *r) {
     const char *given =
-        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
+        r->req ? evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id")
+               : NULL;
     if (given && srv_sane_request_id(given)) {
         snprintf(r->request_id, sizeof r->request_id, "%s", given);
         return;
@@ -205,15 +210,20 @@ static void srv_alog_flush_if_full(srv_worker *w) {
         srv_alog_flush(w);
 }
 
-/* evhttp knows the phrases of HTTP/1.1 (RFC 2616) only: 422 would be "Client Error". */
+/* evhttp knows the phrases of HTTP/1.1 (RFC 2616) only: 422 would be "Client Error". The
+ * others here are for srv_replace_refusal, which writes its status line itself. */
 static const char *srv_reason(int status) {
     switch (status) {
     case 409:
         return "Conflict";
+    case 400:
+        return "Bad Request";
     case 413:
         return "Payload Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
     case 422:
         return "Unprocessable Content";
     case 503:
@@ -223,16 +233,86 @@ static const char *srv_reason(int status) {
     }
 }
 
+/* What the service says when evhttp refused a request by itself (see srv_replace_refusal). */
+static void srv_refusal_text(const srv_worker *w, int status, const char **code, char *msg,
+                             size_t cap) {
+    switch (status) {
+    case 413:
+        *code = "payload_too_large";
+        snprintf(msg, cap,
+                 "request body over %zu bytes, or a chunked body whose framing is malformed",
+                 srv_body_hard_limit(&w->server->cfg));
+        break;
+    case 417:
+        *code = "expectation_failed";
+        snprintf(msg, cap, "Expect: only 100-continue is supported");
+        break;
+    default:
+        *code = "bad_request";
+        snprintf(msg, cap, "the request line, a header or the body's framing is malformed");
+    }
+}
+
+void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct evbuffer *out,
+                         size_t at, int status) {
+    srv_req r;
+    memset(&r, 0, sizeof r);
+    r.w = w;
+    r.route = SRV_ROUTE_UNKNOWN;
+    r.method = 0; /* not known: logged as "OTHER" */
+    r.status = status;
+    r.start_us = srv_now_us();
+    r.evcon = evcon;
+    srv_request_id(&r);
+    srv_metrics_record(w, r.route, status, 0);
+    srv_access_log(&r, 0);
+
+    const char *code;
+    char msg[160];
+    srv_refusal_text(w, status, &code, msg, sizeof msg);
+    json_t *doc = diag_error_json(code, msg);
+    bool ok = doc && srv_json_write(&w->out, doc);
+    json_decref(doc);
+    /* The page must still be all there: nothing of it written yet (see srv_conn.c). */
+    char line[13];
+    struct evbuffer_ptr p;
+    bool whole = evbuffer_ptr_set(out, &p, at, EVBUFFER_PTR_SET) == 0 &&
+                 evbuffer_copyout_from(out, &p, line, 12) == 12 &&
+                 strncmp(line, "HTTP/1.", 7) == 0 && atoi(line + 9) == status;
+    struct evbuffer *before = ok && whole ? evbuffer_new() : NULL;
+    if (!before || evbuffer_remove_buffer(out, before, at) != (int)at) {
+        evbuffer_free(before);
+        return; /* evhttp's page goes out as it is */
+    }
+    /* what was queued before evhttp's page (a "100 Continue"), then ours instead of it */
+    evbuffer_drain(out, evbuffer_get_length(out));
+    evbuffer_add_buffer(out, before);
+    evbuffer_free(before);
+    const char *reason = srv_reason(status);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: "
+                        "%zu\r\nConnection: close\r\nX-Request-Id: %s\r\n\r\n",
+                        status, reason ? reason : code, w->out.len, r.request_id);
+    evbuffer_add(out, w->out.p, w->out.len);
+}
+
 void srv_reply_raw(srv_req *r, int status, const char *content_type, const char *body, size_t len) {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     if (content_type)
         evhttp_add_header(h, "Content-Type", content_type);
-    if (r->w->draining)
+    if (r->w->draining || r->close)
         evhttp_add_header(h, "Connection", "close");
     evhttp_add_header(h, "X-Request-Id", r->request_id);
     struct evbuffer *buf = evhttp_request_get_output_buffer(r->req);
-    if (len)
+    if (r->method == EVHTTP_REQ_HEAD) {
+        /* The GET's headers without its body. evhttp would send the body and no length: it
+         * only leaves out the Content-Length it computes for a HEAD, not the body. */
+        char clen[24];
+        snprintf(clen, sizeof clen, "%zu", len);
+        evhttp_add_header(h, "Content-Length", clen);
+    } else if (len) {
         evbuffer_add(buf, body, len);
+    }
     r->status = status;
     evhttp_send_reply(r->req, status, srv_reason(status), buf);
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/http.h>
@@ -59,7 +60,7 @@ void srv_openapi_doc(const char **body, size_t *len);
 /* ---- Metrics ------------------------------------------------------------------------------ */
 
 /* The statuses the service answers with; anything else is counted as "other". */
-#define SRV_STATUS_COUNT 17
+#define SRV_STATUS_COUNT 18
 /* Latency histogram upper bounds in microseconds (+Inf implied). */
 #define SRV_BUCKET_COUNT 12
 
@@ -71,6 +72,8 @@ typedef struct {
     _Atomic uint64_t diagnoses[3][DIAG_CAUSE_COUNT]; /* [verdict][cause] */
     _Atomic uint64_t cache_hits;
     _Atomic uint64_t cache_misses;
+    _Atomic uint64_t conn_refused[4]; /* [srv_conn_refusal] */
+    _Atomic uint64_t conn_closed[1];  /* [SRV_CONN_CLOSED_*] */
 } srv_metrics;
 
 /* One writer per counter: a relaxed load + store is enough and costs a plain add. */
@@ -112,6 +115,46 @@ typedef struct {
     srv_key_slot slots[SRV_KEY_CACHE_SIZE];
     size_t next; /* round-robin replacement */
 } srv_key_cache;
+
+/* ---- Connections (srv_conn.c) ------------------------------------------------------------ */
+
+/* Whom a connection belongs to: an IPv4 address (as IPv4-mapped IPv6) or an IPv6 /64. */
+typedef struct {
+    unsigned char b[16];
+} srv_client_key;
+
+void srv_client_key_of(const struct sockaddr *sa, srv_client_key *k);
+
+/* A count per client key, for at most max_keys keys at once: a fixed open-addressing table with
+ * a keyed hash. Not locked by itself: its user holds `lock` around every call. */
+typedef struct {
+    pthread_mutex_t lock;
+    struct srv_client_slot {
+        srv_client_key key;
+        uint32_t count; /* 0: empty slot */
+    } * slots;
+    size_t mask; /* slots - 1 (a power of two) */
+    size_t keys, max_keys;
+    uint64_t seed[2];
+} srv_client_table;
+
+bool srv_client_table_init(srv_client_table *t, size_t max_keys);
+void srv_client_table_free(srv_client_table *t);
+uint32_t srv_client_count(const srv_client_table *t, const srv_client_key *k);
+/* count(k) + 1; false when k is new and max_keys keys are held. */
+bool srv_client_add(srv_client_table *t, const srv_client_key *k);
+void srv_client_remove(srv_client_table *t, const srv_client_key *k); /* count(k) - 1 */
+
+typedef enum {
+    SRV_CONN_ADMITTED = 0,
+    SRV_CONN_REFUSED_FULL,       /* max_connections */
+    SRV_CONN_REFUSED_PER_CLIENT, /* max_connections_per_client */
+    SRV_CONN_REFUSED_RESERVE,    /* the reserve is for light clients */
+    SRV_CONN_REFUSAL_COUNT
+} srv_conn_refusal;
+enum { SRV_CONN_CLOSED_DEADLINE = 0 };
+
+typedef struct srv_conn srv_conn;
 
 /* ---- Server and workers ---------------------------------------------------------------------- */
 
@@ -171,6 +214,12 @@ typedef struct {
     uint64_t rid_count; /* requests given an id of ours so far */
 
     srv_metrics metrics;
+
+    /* srv_conn.c */
+    struct event *adopt_ev; /* adopts the connections in conns_new */
+    srv_conn *conns_new;    /* accepted, not adopted yet */
+    srv_conn **conn_by_fd;  /* this worker's connections by descriptor */
+    size_t conn_by_fd_cap;
 } srv_worker;
 
 struct srv_server {
@@ -190,14 +239,28 @@ struct srv_server {
     int nworkers;
     srv_worker *workers;
     int64_t started_at;
+    srv_client_table clients; /* open connections per client, all workers (srv_conn.c) */
+    size_t conns_open;        /* under clients.lock */
 };
 
 /* srv_worker.c */
+/* The body size beyond which evhttp refuses a request itself, before reading it: far above
+ * body_limit, so that an oversized body normally gets the handler's 413. */
+size_t srv_body_hard_limit(const srv_config *c);
 bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t err_cap);
 bool srv_worker_start(srv_worker *w);
 void srv_worker_stop_async(srv_worker *w); /* from the main thread */
 void srv_worker_join(srv_worker *w);
 void srv_worker_free(srv_worker *w);
+
+/* srv_conn.c: after evhttp_new, connections are watched (see srv_conn.c); false on failure. */
+bool srv_conn_worker_init(srv_worker *w);
+/* After evhttp_free. */
+void srv_conn_worker_free(srv_worker *w);
+/* The request is complete and in the handler: its deadline stops. */
+void srv_conn_request_done(srv_worker *w, struct evhttp_request *req);
+/* The connection metrics, appended to t. */
+void srv_conn_metrics_render(srv_server *s, td_buf *t);
 
 /* ---- One request as the handlers see it ------------------------------------------------------ */
 
@@ -220,6 +283,8 @@ typedef struct {
     char log_app_id[TD_CERT_LEN + 1];
     const char *log_verdict;
     char request_id[SRV_REQUEST_ID_MAX + 1]; /* answered as X-Request-Id, logged */
+    bool close; /* the answer closes the connection (the request's framing is not trusted) */
+    struct evhttp_connection *evcon; /* set only when req is NULL (srv_replace_refusal) */
 } srv_req;
 
 /* srv_http.c: replies. Each sends the response and records its status. */
@@ -239,6 +304,13 @@ int64_t srv_now_s(void);
  * SRV_REQUEST_ID_MAX printable ASCII characters, no space, quote or backslash), else a new one
  * (16 hex digits, unique per worker and run). */
 void srv_request_id(srv_req *r);
+
+/* evhttp refused a request by itself, before the handler, and its HTML page (status) is queued
+ * in out from offset at, not sent yet (srv_conn.c): the refusal is counted in the metrics
+ * (route "unknown") and logged like an answer of ours, and the page is replaced by our JSON
+ * error with the same status and Connection: close. */
+void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct evbuffer *out,
+                         size_t at, int status);
 
 #define SRV_ALOG_CAP 32768
 void srv_alog_flush(srv_worker *w);

@@ -42,6 +42,9 @@ void srv_config_defaults(srv_config *c) {
     c->batch_limit = SRV_DEFAULT_BATCH_LIMIT;
     c->timeout_s = SRV_DEFAULT_TIMEOUT;
     c->shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
+    c->request_timeout_s = SRV_DEFAULT_REQUEST_TIMEOUT;
+    c->max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
+    c->max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
     c->bootstrap_key = true;
     c->rate_limit = SRV_DEFAULT_RATE_LIMIT;
 }
@@ -63,6 +66,10 @@ static bool srv_parse_listen(const char *spec, struct sockaddr_storage *ss, int 
     const char *bracket = strrchr(buf, ']');
     if (!colon || (bracket && colon < bracket) || colon[1] == '\0')
         return false; /* a port is required */
+    /* evutil_parse_sockaddr_port reads the port with atoi(): "8080extra" would be 8080 */
+    size_t digits = strspn(colon + 1, "0123456789");
+    if (colon[1 + digits] != '\0' || digits > 5 || atoi(colon + 1) > 65535)
+        return false;
     /* libevent refuses port 0; parse with port 1 and set 0 (pick a free port) afterwards. */
     bool any_port = strcmp(colon, ":0") == 0;
     if (any_port)
@@ -154,12 +161,24 @@ static int srv_bind(const char *spec, int n, int *fds, int *port_out) {
     return 0;
 }
 
-static void srv_write_port_file(const char *path, int port) {
+/* Whoever asked for the port file waits for it to know where the service is: a service it
+ * cannot find is a failed start, not a warning. false with a message on stderr. */
+static bool srv_write_port_file(const char *path, int port) {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "tokendoctor: serve: the port file path is too long\n");
+        return false;
+    }
     FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        fprintf(stderr, "tokendoctor: serve: cannot write the port file %s\n", path);
+    bool ok = f && fprintf(f, "%d\n", port) > 0;
+    ok = (f && fclose(f) == 0) && ok;
+    if (ok && rename(tmp, path) == 0)
+        return true;
+    fprintf(stderr, "tokendoctor: serve: cannot write the port file %s: %s\n", path,
+            strerror(errno));
+    if (f)
+        unlink(tmp);
+    return false;
 }
 
 /* "HOST:PORT" as a client would use it: the listen address with the bound port, and a
@@ -384,6 +403,9 @@ static int srv_serve(srv_server *s, int port) {
         fprintf(stderr, "tokendoctor: serve: cannot install signal handlers\n");
         rc = CLI_EXIT_INTERNAL;
     }
+    /* Before the workers start: a service nobody can find serves no request, then exits. */
+    if (rc == CLI_EXIT_OK && s->cfg.port_file && !srv_write_port_file(s->cfg.port_file, port))
+        rc = CLI_EXIT_INTERNAL;
     int started = 0;
     for (int i = 0; rc == CLI_EXIT_OK && i < s->nworkers; i++) {
         if (!srv_worker_start(&s->workers[i])) {
@@ -397,8 +419,6 @@ static int srv_serve(srv_server *s, int port) {
         char host[320];
         fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
                 srv_url_host(s->cfg.listen, port, host, sizeof host), s->nworkers, s->db_path);
-        if (s->cfg.port_file)
-            srv_write_port_file(s->cfg.port_file, port);
         event_base_dispatch(base);
     } else {
         for (int i = 0; i < started; i++)
@@ -446,6 +466,12 @@ int srv_run(const srv_config *c) {
         s.cfg.timeout_s = SRV_DEFAULT_TIMEOUT;
     if (s.cfg.shutdown_timeout_s <= 0)
         s.cfg.shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
+    if (s.cfg.request_timeout_s <= 0)
+        s.cfg.request_timeout_s = SRV_DEFAULT_REQUEST_TIMEOUT;
+    if (s.cfg.max_connections == 0)
+        s.cfg.max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
+    if (s.cfg.max_connections_per_client == 0)
+        s.cfg.max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
     if (!s.cfg.listen)
         s.cfg.listen = SRV_DEFAULT_LISTEN;
 
@@ -463,6 +489,10 @@ int srv_run(const srv_config *c) {
         free(s.listen_fds);
         s.listen_fds = NULL;
         rc = b == -2 ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
+    }
+    if (rc == CLI_EXIT_OK && !srv_client_table_init(&s.clients, s.cfg.max_connections)) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = CLI_EXIT_INTERNAL;
     }
     if (rc == CLI_EXIT_OK)
         rc = srv_setup(&s, &main_db, err, sizeof err);
@@ -495,6 +525,7 @@ int srv_run(const srv_config *c) {
     free(s.listen_fds);
     tdb_log_stop(s.log); /* flushes every queued diagnosis */
     srv_ratelimit_free(s.rate);
+    srv_client_table_free(&s.clients); /* after the workers: their connections are closed */
     tdb_close(main_db);
     if (s.alog_close)
         close(s.alog_fd);

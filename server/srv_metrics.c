@@ -32,8 +32,8 @@
 #define TD_VERSION "0.1.0"
 #endif
 
-static const int srv_statuses[SRV_STATUS_COUNT - 1] = {200, 201, 204, 400, 401, 403, 404, 405,
-                                                       409, 413, 415, 422, 500, 503, 304, 429};
+static const int srv_statuses[SRV_STATUS_COUNT - 1] = {200, 201, 204, 400, 401, 403, 404, 405, 409,
+                                                       413, 415, 417, 422, 500, 503, 304, 429};
 
 static const int64_t srv_buckets_us[SRV_BUCKET_COUNT] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000};
@@ -341,6 +341,7 @@ char *srv_metrics_render(srv_server *s, size_t *len) {
     srv_render_requests(s, &t);
     srv_render_latency(s, &t);
     srv_render_diagnoses(s, &t);
+    srv_conn_metrics_render(s, &t);
     srv_render_process(s, &t);
     srv_render_process_std(&t);
     if (t.status != TD_BUF_OK) {

@@ -5,10 +5,16 @@
  * SO_REUSEPORT (srv_main.c), so the kernel spreads connections evenly over the workers and a
  * worker that stops accepting closes only its own socket.
  *
- * evhttp is configured so that every answer is ours and is JSON: all methods are let through to
- * the handler (which answers 405 with Allow), and evhttp's own body limit is set well above
- * ours (16x, at least 1 MiB) so that an oversized body normally reaches the handler and gets the
- * JSON 413; only a body beyond the hard limit is refused by evhttp itself, before it is read.
+ * evhttp is configured so that every answer is ours and is JSON: all methods, even those evhttp
+ * does not know, are let through to the handler (which answers 405 with Allow), and evhttp's own
+ * body limit is set well above ours (16x, at least 1 MiB) so that an oversized body normally
+ * reaches the handler and gets the JSON 413. What evhttp still refuses by itself (a body beyond
+ * that hard limit, a request it cannot parse, an Expect it does not know) is replaced by our
+ * JSON error before it is sent (srv_conn.c), which also owns the connection limits.
+ *
+ * Before a request reaches the routes, its framing is checked (srv_framing_fault): evhttp trusts
+ * the first Content-Length and ignores conflicts, which lets a request be smuggled past a proxy
+ * that frames it differently. The path routed on is the one the client sent (srv_request_path).
  *
  * Shutdown: the main thread activates stop_ev. The worker then removes its listener, marks
  * itself draining (responses carry Connection: close) and lets its loop run until no request
@@ -35,10 +41,12 @@
 #include <unistd.h>
 
 #include <errno.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
 #define SRV_DRAIN_QUIET_US 1000000
@@ -46,8 +54,72 @@
 #define SRV_ACCEPT_RETRY_TICKS 5 /* a listener paused by an accept error is retried this often */
 #define SRV_PROJECT_CACHE_SLOTS 4096
 
+/* The methods evhttp reads a body for (evhttp_method_may_have_body in libevent 2.1): for any
+ * other (HEAD, TRACE, a method it does not know), a body the request announces stays unread in
+ * the connection, where it would be taken for the next request. */
+static bool srv_body_read(enum evhttp_cmd_type m) {
+    return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_POST || m == EVHTTP_REQ_PUT ||
+           m == EVHTTP_REQ_DELETE || m == EVHTTP_REQ_OPTIONS || m == EVHTTP_REQ_CONNECT ||
+           m == EVHTTP_REQ_PATCH;
+}
+
+/* What is wrong with the request's message framing (RFC 9112 section 6), or NULL. evhttp reads
+ * the body by the first Content-Length and ignores the others, and reads a Content-Length body
+ * when Transfer-Encoding is anything but "chunked": a proxy that framed the request differently
+ * would see another request where evhttp sees a body, or the reverse. Such a request is refused
+ * and its connection closed, so that what follows it is never read as a request. */
+static const char *srv_framing_fault(struct evhttp_request *req) {
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    int lengths = 0, codings = 0;
+    const char *length = NULL, *coding = NULL;
+    for (const struct evkeyval *kv = TAILQ_FIRST(h); kv; kv = TAILQ_NEXT(kv, next)) {
+        if (evutil_ascii_strcasecmp(kv->key, "Content-Length") == 0) {
+            lengths++;
+            length = kv->value;
+        } else if (evutil_ascii_strcasecmp(kv->key, "Transfer-Encoding") == 0) {
+            codings++;
+            coding = kv->value;
+        }
+    }
+    if (lengths && codings)
+        return "Content-Length and Transfer-Encoding: only one of them may frame a body";
+    if (codings > 1 || (coding && evutil_ascii_strcasecmp(coding, "chunked") != 0))
+        return "Transfer-Encoding: only chunked is accepted";
+    if (lengths > 1)
+        return "Content-Length: given more than once";
+    if (length &&
+        (!*length || strlen(length) > 18 || strspn(length, "0123456789") != strlen(length)))
+        return "Content-Length: must be a decimal number of bytes";
+    return NULL;
+}
+
+/* Whether the request announces a body (evhttp_method_may_have_body's methods aside). */
+static bool srv_has_body_framing(struct evhttp_request *req) {
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *length = evhttp_find_header(h, "Content-Length");
+    return evhttp_find_header(h, "Transfer-Encoding") || (length && strcmp(length, "0") != 0);
+}
+
+/* The path to route on. evhttp_uri parses a target that starts with "//" as a network-path
+ * reference ("//authority/path"): "//healthz" would have the empty path, which is the web page.
+ * A target that starts with "/" is a path, all of it (origin-form); anything else (the
+ * absolute-form "http://host/path" a proxy may send, "*") is taken from the parsed URI. */
+static void srv_request_path(srv_req *r) {
+    const char *target = evhttp_request_get_uri(r->req);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
+    r->path = uri ? evhttp_uri_get_path(uri) : NULL;
+    r->query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (target && target[0] == '/' && target[1] == '/') {
+        r->path = target; /* matches no route: 404 */
+        r->query = NULL;
+    }
+    if (!r->path || !*r->path)
+        r->path = "/";
+}
+
 static void srv_on_request(struct evhttp_request *req, void *arg) {
     srv_worker *w = arg;
+    srv_conn_request_done(w, req);
     srv_req r;
     r.w = w;
     r.req = req;
@@ -60,13 +132,18 @@ static void srv_on_request(struct evhttp_request *req, void *arg) {
     r.start_us = srv_now_us();
     r.log_app_id[0] = '\0';
     r.log_verdict = NULL;
+    r.close = false;
+    r.evcon = NULL;
     srv_request_id(&r);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    r.path = uri ? evhttp_uri_get_path(uri) : NULL;
-    if (!r.path || !*r.path)
-        r.path = "/";
-    r.query = uri ? evhttp_uri_get_query(uri) : NULL;
+    srv_request_path(&r);
     w->last_activity_us = r.start_us;
+    const char *fault = srv_framing_fault(req);
+    if (fault) {
+        r.close = true;
+        srv_reply_error(&r, 400, "bad_request", fault);
+        return;
+    }
+    r.close = !srv_body_read(r.method) && srv_has_body_framing(req);
     srv_handle(&r);
 }
 
@@ -119,24 +196,30 @@ static void srv_on_stop(evutil_socket_t fd, short what, void *arg) {
     w->last_activity_us = now; /* a request still arriving gets SRV_DRAIN_QUIET_US to finish */
 }
 
+size_t srv_body_hard_limit(const srv_config *c) {
+    size_t hard = c->body_limit * SRV_BODY_HARD_FACTOR;
+    return hard < SRV_BODY_HARD_MIN ? SRV_BODY_HARD_MIN : hard;
+}
+
 static bool srv_worker_http(srv_server *s, srv_worker *w, char *err, size_t err_cap) {
     w->http = evhttp_new(w->base);
     if (!w->http) {
         snprintf(err, err_cap, "cannot create the HTTP server");
         return false;
     }
-    size_t hard = s->cfg.body_limit * 16;
-    if (hard < 1024 * 1024)
-        hard = 1024 * 1024;
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)hard);
-    evhttp_set_max_headers_size(w->http, 16384);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)srv_body_hard_limit(&s->cfg));
+    evhttp_set_max_headers_size(w->http, SRV_MAX_HEAD);
     evhttp_set_timeout(w->http, s->cfg.timeout_s);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    /* Every bit: a method evhttp does not know (a lower-case "get", "FOO") has a bit of its own
+     * (1 << 15 in libevent 2.1), and would otherwise be evhttp's HTML 501. The handler answers
+     * it: 405 with Allow, or 404. */
+    evhttp_set_allowed_methods(w->http, (ev_uint16_t)~0u);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_gencb(w->http, srv_on_request, w);
+    if (!srv_conn_worker_init(w)) {
+        snprintf(err, err_cap, "cannot create worker events");
+        return false;
+    }
     w->bound = evhttp_accept_socket_with_handle(w->http, s->listen_fds[w->index]);
     if (!w->bound) {
         snprintf(err, err_cap, "cannot accept on the listening socket");
@@ -252,6 +335,7 @@ void srv_worker_join(srv_worker *w) {
 void srv_worker_free(srv_worker *w) {
     if (w->http)
         evhttp_free(w->http); /* closes the remaining connections and the listener */
+    srv_conn_worker_free(w);
     if (w->alog && w->alog_len)
         srv_alog_flush(w);
     if (w->stop_ev)

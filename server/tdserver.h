@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +58,20 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
  * held up by a lock must not hold up the worker. */
 #define SRV_LOG_FLUSH_WAIT_MS 20
 
+/* The edge's limits against slow and greedy clients (server/srv_conn.c). */
+#define SRV_DEFAULT_REQUEST_TIMEOUT 10 /* seconds for a whole request: headers and body */
+#define SRV_DEFAULT_MAX_CONNECTIONS 8192
+#define SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 256 /* an IPv4 address or an IPv6 /64 */
+/* 1/SRV_RESERVE_DIV of max_connections is kept for clients holding at most
+ * SRV_RESERVE_LIGHT_CLIENT connections, so that a new client is served when the rest is full. */
+#define SRV_RESERVE_DIV 8
+#define SRV_RESERVE_LIGHT_CLIENT 4
+/* Fixed: a request's line and headers; a body over SRV_BODY_HARD_FACTOR times body_limit (at
+ * least SRV_BODY_HARD_MIN) is refused before it is read, the others are read and then 413. */
+#define SRV_MAX_HEAD 16384
+#define SRV_BODY_HARD_FACTOR 16
+#define SRV_BODY_HARD_MIN 1048576
+
 typedef struct {
     const char *listen;   /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces) or "PORT";
                              port 0 picks a free port (see port_file) */
@@ -82,6 +97,9 @@ typedef struct {
      * always; when NULL, SRV_ADMIN_KEY_FILE_NAME beside the database, and only when standard
      * output is not a terminal -- a key printed there would end up in a journal or log file. */
     const char *admin_key_file;
+    int request_timeout_s;             /* whole-request deadline (headers and body), seconds */
+    size_t max_connections;            /* open connections (see SRV_RESERVE_DIV) */
+    size_t max_connections_per_client; /* open connections of one client address */
 } srv_config;
 
 #define SRV_ADMIN_KEY_FILE_NAME "admin-api-key"
@@ -91,8 +109,8 @@ void srv_config_defaults(srv_config *c);
 
 /* Runs the service until SIGTERM or SIGINT. Returns the process exit status: CLI_EXIT_OK after
  * a clean shutdown, CLI_EXIT_USAGE for a bad configuration (unparsable address, ...),
- * CLI_EXIT_INTERNAL when the store cannot be opened or the address cannot be bound (a message
- * is printed to stderr). */
+ * CLI_EXIT_INTERNAL when the store cannot be opened, the address cannot be bound or the port
+ * file cannot be written (a message is printed to stderr). */
 int srv_run(const srv_config *c);
 
 #ifdef __cplusplus

@@ -351,3 +351,44 @@ int tsrv_call(int port, const char *method, const char *path, const char *key, c
         tsrv_resp_free(&r);
     return r.status;
 }
+
+int tsrv_connect_from(const char *src, int port, bool nonblocking) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in from = {0}, to = {0};
+    from.sin_family = to.sin_family = AF_INET;
+    to.sin_port = htons((uint16_t)port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+        bind(fd, (struct sockaddr *)&from, sizeof from) != 0 ||
+        (connect(fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+size_t tsrv_exchange(int fd, const void *req, size_t len, char *out, size_t cap, int quiet_ms,
+                     bool *eof) {
+    size_t got = 0;
+    *eof = false;
+    if (len && send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len)
+        return 0;
+    struct timeval tv = {quiet_ms / 1000, (quiet_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    while (got + 1 < cap) {
+        ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+            *eof = true;
+            break;
+        }
+        if (n < 0)
+            break; /* quiet for quiet_ms */
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    return got;
+}

@@ -85,6 +85,18 @@ bool tsrv_header(const tsrv_resp *r, const char *name, char *out, size_t cap);
 int tsrv_call(int port, const char *method, const char *path, const char *key, const char *body,
               json_t **json, tsrv_resp *raw);
 
+/* ---- Raw exchanges ------------------------------------------------------------------------ */
+
+/* A connection to 127.0.0.1:port from the loopback address src ("127.0.0.2": all of 127/8 is
+ * loopback, so a test can be several clients); nonblocking when asked. -1 on failure. */
+int tsrv_connect_from(const char *src, int port, bool nonblocking);
+
+/* Writes req (len bytes) to fd as given, then reads until the service closes the connection or
+ * nothing arrives for quiet_ms; the bytes read are in out (NUL-terminated, at most cap - 1),
+ * their count returned. *eof tells whether the service closed. */
+size_t tsrv_exchange(int fd, const void *req, size_t len, char *out, size_t cap, int quiet_ms,
+                     bool *eof);
+
 /* Every response body seen by tsrv_call is appended here, for the secrecy checks. */
 extern char *tsrv_transcript;
 extern size_t tsrv_transcript_len;
