@@ -29,6 +29,15 @@
  * (With the adoption a turn later, the slowloris probe's worst answer was 70-150 ms instead of
  * under 10.) Bytes arriving (an evbuffer callback on the input) start the deadline of the next
  * request; the handler stops it (srv_conn_request_done).
+ * The same callback hands every byte read to the framing tracker (srv_framing.c) before evhttp
+ * reads it: it runs inside the read, before evhttp's read callback. The bytes stay where they are
+ * unless the tracker changes them (a chunk-size line); from that byte on, the input's end is
+ * replaced (srv_conn_reframe). Why not a filter bufferevent (bufferevent_filter_new) under
+ * evhttp, as read in libevent 2.1.12's bufferevent_filter.c and http.c (not tried): a filter tells
+ * evhttp its output is written once it is moved to the socket's bufferevent, not to the socket, and
+ * evhttp then shuts the socket down -- the answer of every request that closes its connection would
+ * be lost -- and a filter whose writing is enabled after the output was queued (as evhttp does)
+ * does not write it until more output comes.
  *
  * The counts per client are shared by all workers (the kernel spreads one client's connections
  * over them), in a table under a mutex taken once per accept and once per close -- never per
@@ -37,12 +46,13 @@
  * addresses cannot make its probes long.
  *
  * libevent also answers some requests itself, before the handler (a malformed request line or
- * Content-Length, an Expect it does not know, a body over its hard limit, a bad chunk size; see
- * docs/api.md "Limits"), with an HTML page, and 2.1 has no hook to stop it. Those answers are
- * seen, though: bytes written to a connection whose request has not reached the handler are
- * libevent's answer. Its status is taken from its status line, and before the page is written
- * to the socket srv_replace_refusal puts our JSON error with that status in its place, counted
- * and logged like any other answer.
+ * Content-Length, an Expect it does not know, a body over its hard limit, a chunked body the
+ * tracker marked malformed; see docs/api.md "Limits"), with an HTML page, and 2.1 has no hook to
+ * stop it. Those answers are seen, though: bytes written to a connection whose request has not
+ * reached the handler are libevent's answer. Its status is taken from its status line, and before
+ * the page is written to the socket srv_replace_refusal puts our JSON error with that status in its
+ * place, counted and logged like any other answer (400, not evhttp's 413, when the framing tracker
+ * found the chunked body malformed).
  */
 #include "srv_internal.h"
 
@@ -198,6 +208,8 @@ struct srv_conn {
     int fd;
     bool in_request;     /* a request's bytes are arriving: the deadline runs */
     bool libevent_reply; /* libevent answered the current request itself (logged once) */
+    bool reframing;      /* srv_conn_reframe is rewriting the input (its own changes) */
+    srv_framing framing; /* where the input is, as evhttp frames it (srv_framing.c) */
     struct evbuffer_cb_entry *in_cb, *out_cb;
     struct event *deadline;
     struct event *refusal; /* replaces libevent's page (made when first needed) */
@@ -234,13 +246,65 @@ static void srv_conn_on_deadline(evutil_socket_t fd, short what, void *arg) {
     srv_conn_drop(c);
 }
 
-/* Bytes arrived: the first of a request starts its deadline. */
+/* The input from offset off on is replaced by what the framing tracker makes of it. The bytes
+ * before off stay where they are (moved out and back: an evbuffer cannot cut its end). Out of
+ * memory, the input is dropped: evhttp waits for bytes that never come, until the deadline. */
+static void srv_conn_reframe(srv_conn *c, struct evbuffer *in, size_t off) {
+    char raw[4096], out[sizeof raw + SRV_FRAMING_SLACK];
+    struct evbuffer *keep = evbuffer_new();
+    c->reframing = true;
+    bool ok = keep && evbuffer_remove_buffer(in, keep, off) == (int)off;
+    while (ok && evbuffer_get_length(in)) {
+        int n = evbuffer_remove(in, raw, sizeof raw);
+        size_t len = 0;
+        ok = n > 0;
+        if (ok)
+            srv_framing_feed(&c->framing, raw, (size_t)n, out, &len);
+        ok = ok && evbuffer_add(keep, out, len) == 0;
+    }
+    ok = ok && evbuffer_add_buffer(in, keep) == 0;
+    if (!ok) {
+        evbuffer_drain(in, evbuffer_get_length(in));
+        srv_framing_drop(&c->framing);
+    }
+    evbuffer_free(keep);
+    c->reframing = false;
+}
+
+/* The n bytes just read (at the end of in) pass the framing tracker before evhttp reads them:
+ * this callback runs inside the read, before evhttp's. They are followed where they are, and
+ * copied only from the first byte the tracker may change (a chunk-size line) on. */
+static void srv_conn_frame(srv_conn *c, struct evbuffer *in, size_t n) {
+    size_t len = evbuffer_get_length(in), off = len - n;
+    bool same = true;
+    while (same && off < len) {
+        struct evbuffer_ptr at;
+        struct evbuffer_iovec v[4];
+        int nv = evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) == 0
+                     ? evbuffer_peek(in, (ev_ssize_t)(len - off), &at, v, 4)
+                     : 0;
+        same = nv > 0;
+        for (int i = 0; same && i < nv && i < 4 && off < len; i++) {
+            size_t take = v[i].iov_len < len - off ? v[i].iov_len : len - off;
+            size_t k = srv_framing_feed(&c->framing, v[i].iov_base, take, NULL, NULL);
+            off += k;
+            same = k == take;
+        }
+    }
+    if (off < len)
+        srv_conn_reframe(c, in, off);
+}
+
+/* Bytes arrived: the first of a request starts its deadline, and all pass the framing tracker. */
 static void srv_conn_on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
                               void *arg) {
-    (void)buf;
     srv_conn *c = arg;
-    if (info->n_added && !c->in_request)
+    if (!info->n_added || c->reframing)
+        return;
+    if (!c->in_request)
         srv_conn_deadline_start(c);
+    if (info->n_added <= evbuffer_get_length(buf))
+        srv_conn_frame(c, buf, info->n_added);
 }
 
 /* The status of the response line at the start of what was added ("HTTP/1.1 417 ..."); 0 when
@@ -263,8 +327,9 @@ static void srv_conn_on_refusal(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     srv_conn *c = arg;
+    /* evhttp says 413 for every chunked body it cannot read: the tracker knows better */
     srv_replace_refusal(c->w, c->evcon, bufferevent_get_output(c->bev), c->refusal_at,
-                        c->refusal_status);
+                        c->refusal_status, c->framing.fault ? 400 : c->refusal_status);
 }
 
 /* Output while the request has not reached the handler is libevent answering by itself. Its
@@ -398,6 +463,7 @@ static struct bufferevent *srv_conn_bev(struct event_base *base, void *arg) {
     c->w = w;
     c->bev = bev;
     c->fd = -1;
+    srv_framing_init(&c->framing);
     bufferevent_incref(bev);
     c->next = w->conns_new;
     w->conns_new = c;

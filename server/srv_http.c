@@ -254,7 +254,7 @@ static void srv_refusal_text(const srv_worker *w, int status, const char **code,
 }
 
 void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct evbuffer *out,
-                         size_t at, int status) {
+                         size_t at, int page_status, int status) {
     srv_req r;
     memset(&r, 0, sizeof r);
     r.w = w;
@@ -278,7 +278,7 @@ void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct 
     struct evbuffer_ptr p;
     bool whole = evbuffer_ptr_set(out, &p, at, EVBUFFER_PTR_SET) == 0 &&
                  evbuffer_copyout_from(out, &p, line, 12) == 12 &&
-                 strncmp(line, "HTTP/1.", 7) == 0 && atoi(line + 9) == status;
+                 strncmp(line, "HTTP/1.", 7) == 0 && atoi(line + 9) == page_status;
     struct evbuffer *before = ok && whole ? evbuffer_new() : NULL;
     if (!before || evbuffer_remove_buffer(out, before, at) != (int)at) {
         evbuffer_free(before);

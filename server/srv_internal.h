@@ -156,6 +156,41 @@ enum { SRV_CONN_CLOSED_DEADLINE = 0 };
 
 typedef struct srv_conn srv_conn;
 
+/* ---- Request framing (srv_framing.c) ---------------------------------------------------- */
+
+enum { SRV_FRAMING_HDR_OTHER = 0, SRV_FRAMING_HDR_LENGTH, SRV_FRAMING_HDR_CODING };
+
+/* Where a connection's byte stream is, as evhttp frames it. No bytes are held: a few dozen
+ * bytes of state whatever the client sends. */
+typedef struct {
+    unsigned char state, at, hpos, header, last;
+    bool cap_over, length_bad, chunked, colon, cr;
+    bool fault; /* a malformed chunked body: evhttp's refusal of it is a 400 */
+    char method[8];
+    size_t method_len;
+    char cap[24]; /* a header's name, then a Content-Length or Transfer-Encoding value */
+    size_t cap_len, line_len, line_no;
+    int lengths, codings; /* Content-Length and Transfer-Encoding headers seen */
+    uint64_t length;      /* the Content-Length's value */
+    uint64_t size;        /* the chunk size being read */
+    int digits;
+    uint64_t left; /* bytes of the body or chunk still to come */
+} srv_framing;
+
+/* The most bytes srv_framing_feed writes beyond its input's length. */
+#define SRV_FRAMING_SLACK 32
+
+void srv_framing_init(srv_framing *f);
+/* Every later byte is dropped (the input could not be rewritten). */
+void srv_framing_drop(srv_framing *f);
+
+/* Follows the n bytes of in. With out (room for n + SRV_FRAMING_SLACK bytes): writes there what
+ * evhttp is to read instead, sets *out_len, and returns n. Without out (NULL): stops at the
+ * first byte whose output might differ from the input, and returns how many bytes it followed
+ * (all of them pass unchanged). Never fails: bytes it cannot follow pass unchanged from then on
+ * (see srv_framing.c). */
+size_t srv_framing_feed(srv_framing *f, const char *in, size_t n, char *out, size_t *out_len);
+
 /* ---- Server and workers ---------------------------------------------------------------------- */
 
 typedef struct srv_server srv_server;
@@ -305,12 +340,13 @@ int64_t srv_now_s(void);
  * (16 hex digits, unique per worker and run). */
 void srv_request_id(srv_req *r);
 
-/* evhttp refused a request by itself, before the handler, and its HTML page (status) is queued
- * in out from offset at, not sent yet (srv_conn.c): the refusal is counted in the metrics
- * (route "unknown") and logged like an answer of ours, and the page is replaced by our JSON
- * error with the same status and Connection: close. */
+/* evhttp refused a request by itself, before the handler, and its HTML page (page_status) is
+ * queued in out from offset at, not sent yet (srv_conn.c): the refusal is counted in the metrics
+ * (route "unknown") and logged like an answer of ours with status (page_status, unless the
+ * service knows the cause better), and the page is replaced by our JSON error with that status
+ * and Connection: close. */
 void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct evbuffer *out,
-                         size_t at, int status);
+                         size_t at, int page_status, int status);
 
 #define SRV_ALOG_CAP 32768
 void srv_alog_flush(srv_worker *w);

@@ -69,6 +69,8 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
 /* Fixed: a request's line and headers; a body over SRV_BODY_HARD_FACTOR times body_limit (at
  * least SRV_BODY_HARD_MIN) is refused before it is read, the others are read and then 413. */
 #define SRV_MAX_HEAD 16384
+/* Fixed: the longest chunk-size line with its extensions (server/srv_framing.c); longer is 400. */
+#define SRV_CHUNK_LINE_MAX 1024
 #define SRV_BODY_HARD_FACTOR 16
 #define SRV_BODY_HARD_MIN 1048576
 

@@ -10,6 +10,8 @@
  *   head       HEAD answers carry the GET's headers and Content-Length, and no body
  *   framing    conflicting or malformed framing is a 400 that closes the connection; what
  *              follows it is never run as a request
+ *   chunked    chunk extensions and trailers are accepted, a malformed chunked body is a 400
+ *              that closes the connection; split anywhere, pipelined
  *   refusals   unknown methods and paths are JSON 4xx; libevent's own refusals are counted
  *   slow       the whole-request deadline, the per-client cap and the reserve
  *   startup    --listen with trailing text and an unwritable --port-file fail the start
@@ -18,6 +20,8 @@
 #include "tsrv.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +177,8 @@ static void suite_head(void) {
 
 /* ---- Framing --------------------------------------------------------------------------------- */
 
+#define CLOSE "Connection: close\r\n\r\n"
+
 /* A request that GET /healthz follows on the same connection. */
 #define SMUGGLED "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -237,9 +243,115 @@ static void suite_framing(void) {
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
 }
 
-/* ---- Refusals -------------------------------------------------------------------------------- */
+/* ---- Chunked bodies -------------------------------------------------------------------------- */
 
-#define CLOSE "Connection: close\r\n\r\n"
+/* A chunked POST /v1/diagnose; its one chunk of 0x41 bytes (DIAG_BODY) is a request the service
+ * diagnoses: 200 with a verdict. */
+#define DIAG_HEAD                                                                                  \
+    "POST /v1/diagnose HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"                  \
+    "Transfer-Encoding: chunked\r\n"
+#define DIAG_REST "\"app_id\":\"0123456789abcdef0123456789abcdef\",\"channel\":\"c\"}      "
+#define DIAG_BODY "{" DIAG_REST
+_Static_assert(sizeof DIAG_BODY - 1 == 0x41, "one chunk of 0x41 bytes");
+
+/* The answer at offset off of stream (len bytes) is a diagnosis: 200 with a verdict. */
+static bool edge_diagnosed(size_t len, size_t off, edge_resp *r) {
+    return edge_parse(stream, len, off, true, r) && r->status == 200 && r->json &&
+           strncmp(r->body, "{\"verdict\":", 11) == 0;
+}
+
+/* req, sent at once, is answered with one diagnosis. */
+static void check_diagnosed(int port, const char *what, const char *req) {
+    bool eof;
+    size_t len = edge_send(port, req, strlen(req), stream, sizeof stream, &eof);
+    edge_resp r;
+    CHECK(edge_diagnosed(len, 0, &r) && r.next == len, "%s: diagnosed (200), one answer (got %d)",
+          what, r.status);
+}
+
+/* A chunked request whose chunk-size line is line_len bytes before its CRLF: "41;" and an
+ * extension name as long as needed. */
+static void check_size_line(int port, size_t line_len, bool accepted) {
+    static char req[4096];
+    char ext[2048];
+    size_t name = line_len - 3; /* after "41;" */
+    memset(ext, 'e', name);
+    ext[name] = '\0';
+    snprintf(req, sizeof req, DIAG_HEAD CLOSE "41;%s\r\n" DIAG_BODY "\r\n0\r\n\r\n" SMUGGLED, ext);
+    char what[96];
+    snprintf(what, sizeof what, "a chunk-size line of %zu bytes", line_len);
+    if (accepted)
+        check_diagnosed(port, what, req);
+    else
+        check_refused(port, what, req, true);
+}
+
+static void suite_chunked(void) {
+    tsrv_proc p;
+    if (!start_fresh(&p, NULL))
+        return;
+    /* RFC 9112 section 7.1.1: chunk extensions are read and ignored */
+    check_diagnosed(p.port, "a chunk extension",
+                    DIAG_HEAD CLOSE "41;foo=bar\r\n" DIAG_BODY "\r\n0\r\n\r\n");
+    check_diagnosed(p.port, "extensions with BWS, quoted strings and no value",
+                    DIAG_HEAD CLOSE "0041 ;a = \"q \\\" ;\tx=y\" ; b;c=d\t;e=\"\"\r\n" DIAG_BODY
+                                    "\r\n0;last=\"yes\"\r\n\r\n");
+    check_diagnosed(p.port, "trailers",
+                    DIAG_HEAD CLOSE "41\r\n" DIAG_BODY "\r\n0;x=y\r\nX-Checksum: abc\r\n"
+                                    "X-Folded: a\r\n b\r\n\r\n");
+    /* the longest chunk-size line accepted, and one byte more */
+    check_size_line(p.port, SRV_CHUNK_LINE_MAX, true);
+    check_size_line(p.port, SRV_CHUNK_LINE_MAX + 1, false);
+
+    /* malformed chunked framing: 400, closed, and what follows is never a request */
+    static const struct {
+        const char *what, *body;
+    } bad[] = {
+        {"a chunk size that is not hex", "zz\r\n"},
+        {"a chunk size of 2^63", "8000000000000000\r\n"},
+        {"an empty chunk-size line", "\r\n41\r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"a size followed by a space and nothing", "41 \r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"an extension without a name", "41;=x\r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"an extension whose value is missing", "41;a=\r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"an unterminated quoted string", "41;a=\"x\r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"a CR inside the chunk-size line", "41;a\rb\r\n" DIAG_BODY "\r\n0\r\n\r\n"},
+        {"chunk data not followed by CRLF", "41\r\n" DIAG_BODY "XX\r\n0\r\n\r\n"},
+        {"a trailer line without a colon", "41\r\n" DIAG_BODY "\r\n0\r\nno colon\r\n\r\n"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char req[1024];
+        snprintf(req, sizeof req, DIAG_HEAD "\r\n%s" SMUGGLED, bad[i].body);
+        check_refused(p.port, bad[i].what, req, true);
+    }
+
+    /* two chunked requests in one write: both answered, in order */
+    static const char pair[] = DIAG_HEAD "\r\n41;n=1\r\n" DIAG_BODY "\r\n0\r\n\r\n" DIAG_HEAD CLOSE
+                                         "1;n=2\r\n{\r\n40;n=3\r\n" DIAG_REST "\r\n0\r\n\r\n";
+    bool eof;
+    size_t len = edge_send(p.port, pair, sizeof pair - 1, stream, sizeof stream, &eof);
+    edge_resp first, second;
+    CHECK(edge_diagnosed(len, 0, &first) && edge_diagnosed(len, first.next, &second) &&
+              second.next == len && eof,
+          "two pipelined chunked requests: two diagnoses (%d answers)", edge_count(stream));
+
+    /* the same, one byte per write: every split of a line or a chunk is followed */
+    int fd = tsrv_connect_from("127.0.0.1", p.port, false);
+    int one = 1;
+    bool sent = fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+    for (size_t i = 0; sent && i < sizeof pair - 1; i++) {
+        sent = send(fd, pair + i, 1, MSG_NOSIGNAL) == 1;
+        tsrv_sleep_ms(1);
+    }
+    len = sent ? tsrv_exchange(fd, NULL, 0, stream, sizeof stream, 1000, &eof) : 0;
+    if (fd >= 0)
+        close(fd);
+    CHECK(sent && edge_diagnosed(len, 0, &first) && edge_diagnosed(len, first.next, &second) &&
+              second.next == len && eof,
+          "the pair one byte per write: two diagnoses (%d answers)", edge_count(stream));
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
+}
+
+/* ---- Refusals -------------------------------------------------------------------------------- */
 
 static void check_json(int port, const char *what, const char *req, int status) {
     bool eof;
@@ -288,8 +400,8 @@ static void suite_refusals(void) {
     } below[] = {
         {"POST /v1/decode HTTP/1.1\r\nHost: t\r\nExpect: foo\r\nContent-Length: 2\r\n\r\n{}", 417,
          "expectation_failed"},
-        {"POST /v1/decode HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 413,
-         "payload_too_large"},
+        {"POST /v1/decode HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
+         "bad_request"},
         {"GET /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n", 400, "bad_request"},
         {"POST /v1/decode HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n", 413,
          "payload_too_large"},
@@ -314,7 +426,7 @@ static void suite_refusals(void) {
               "below the handler %zu: JSON %d %s, then closed (%d)", i, below[i].status,
               below[i].code, r.status);
     }
-    static const long more[3] = {1, 2, 2};
+    static const long more[3] = {1, 1, 3};
     for (int k = 0; k < 3; k++)
         CHECK(metric(p.port, series[k]) == before[k] + more[k], "counted: %s", series[k]);
     char log[320];
@@ -501,11 +613,9 @@ int main(int argc, char **argv) {
     const struct {
         const char *name;
         void (*run)(void);
-    } suites[] = {{"head", suite_head},
-                  {"framing", suite_framing},
-                  {"refusals", suite_refusals},
-                  {"slow", suite_slow},
-                  {"startup", suite_startup}};
+    } suites[] = {{"head", suite_head},       {"framing", suite_framing},
+                  {"chunked", suite_chunked}, {"refusals", suite_refusals},
+                  {"slow", suite_slow},       {"startup", suite_startup}};
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
         if (strcmp(argv[2], suites[i].name) == 0) {
             suites[i].run();
