@@ -283,13 +283,14 @@ static void srv_conn_frame(srv_conn *c, struct evbuffer *in, size_t n) {
         int nv = evbuffer_ptr_set(in, &at, off, EVBUFFER_PTR_SET) == 0
                      ? evbuffer_peek(in, (ev_ssize_t)(len - off), &at, v, 4)
                      : 0;
-        same = nv > 0;
-        for (int i = 0; same && i < nv && i < 4 && off < len; i++) {
+        size_t from = off;
+        for (int i = 0; nv > 0 && same && i < nv && i < 4 && off < len; i++) {
             size_t take = v[i].iov_len < len - off ? v[i].iov_len : len - off;
             size_t k = srv_framing_feed(&c->framing, v[i].iov_base, take, NULL, NULL);
             off += k;
             same = k == take;
         }
+        same = same && off > from; /* no progress (empty chains): copy the rest instead */
     }
     if (off < len)
         srv_conn_reframe(c, in, off);
