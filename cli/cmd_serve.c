@@ -155,8 +155,10 @@ static void serve_usage(FILE *out) {
                  "first start (no admin API key in the database)\n"
                  "an admin key is created and shown once: printed on a terminal, otherwise\n"
                  "written to a file of mode 0600 that the message names (--admin-key-file).\n");
-    fprintf(out, "A request's line and headers take at most %d bytes (more: 400).\n\n",
-            SRV_MAX_HEAD);
+    fprintf(out,
+            "A request's line and headers take at most %d bytes, a chunk-size line with its\n"
+            "extensions at most %d before its CRLF (more: 400).\n\n",
+            SRV_MAX_HEAD, SRV_CHUNK_LINE_MAX);
     fprintf(out, "options (each defaults to its environment variable):\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         const serve_option *o = &serve_options[i];
