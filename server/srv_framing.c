@@ -34,7 +34,7 @@
  * before the tracker existed (srv_worker.c refuses the framing, or evhttp the request).
  *
  * It holds no bytes: a chunk-size line is checked as it arrives (a state per grammar position)
- * and only its value is kept, so a connection's state is a few dozen bytes whatever it is sent,
+ * and only its value is kept, so a connection's state is about 120 bytes whatever it is sent,
  * and bytes may be split anywhere between calls. Heads, Content-Length bodies and chunk data
  * are passed on as they are, so srv_conn.c asks first how far the bytes pass unchanged
  * (out == NULL) and copies only from the first chunk-size line on.

@@ -160,7 +160,7 @@ typedef struct srv_conn srv_conn;
 
 enum { SRV_FRAMING_HDR_OTHER = 0, SRV_FRAMING_HDR_LENGTH, SRV_FRAMING_HDR_CODING };
 
-/* Where a connection's byte stream is, as evhttp frames it. No bytes are held: a few dozen
+/* Where a connection's byte stream is, as evhttp frames it. No bytes are held: about 120
  * bytes of state whatever the client sends. */
 typedef struct {
     unsigned char state, at, hpos, header, last;
