@@ -370,6 +370,20 @@ size_t srv_framing_feed(srv_framing *f, const char *in, size_t n, char *out, siz
             break;
         }
         case F_HEAD:
+            if (f->hpos == H_OTHER) { /* the rest of a line that does not matter: at once */
+                const char *nl = memchr(in + i, '\n', n - i);
+                size_t k = nl ? (size_t)(nl - (in + i)) : n - i;
+                if (k && !memchr(in + i, '\0', k)) {
+                    if (out)
+                        memcpy(out + o, in + i, k);
+                    f->line_len += k;
+                    f->last = (unsigned char)in[i + k - 1];
+                    o += k;
+                    i += k;
+                    break;
+                }
+            }
+            /* fall through */
         case F_TRAILER:
             if (out)
                 out[o] = (char)c;
