@@ -78,10 +78,24 @@ tdb_status tdbi_sql_fail(tdb *db, const char *what);
 /* Seals plain (plain_len bytes) for app_id into out (plain_len + TDBI_SEALED_OVERHEAD bytes).
  * false when the DRBG or the cipher fails. */
 bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out);
+/* tdbi_seal under another key's cipher (gcm, set up by the caller), the nonce from db's DRBG:
+ * what `project export --certificates-for` writes for another database's key file. */
+bool tdbi_seal_with(tdb *db, mbedtls_gcm_context *gcm, const char *aad, const void *plain,
+                    size_t plain_len, unsigned char *out);
+/* Reads a key file (64 hex characters, optionally followed by whitespace) into key: 1 when
+ * read, 0 when the file does not exist, -1 on error (message in err, which names path). */
+int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
+                       size_t err_cap);
 /* Opens a sealed value of sealed_len bytes into out (sealed_len - TDBI_SEALED_OVERHEAD bytes).
  * false when it is too short or does not authenticate (wrong key, wrong App ID, tampered). */
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out);
+
+/* tdb_project_put's work inside a transaction the caller holds (BEGIN IMMEDIATE), so that a
+ * bulk import puts many projects in one: the same retiring, pruning and log entry. now is the
+ * change's time. *created (may be NULL) tells whether the project is new. */
+tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                               bool *created);
 
 /* Fills buf with random bytes from the DRBG. */
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len);

@@ -359,8 +359,8 @@ static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
 
 /* Reads the key: 64 hex characters, optionally followed by whitespace. Returns 1 when read,
  * 0 when the file does not exist, -1 on error (message in err). */
-static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
-                         size_t err_cap) {
+int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
+                       size_t err_cap) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -448,7 +448,7 @@ static bool create_key_file(tdb *db, char *err, size_t err_cap) {
             memcpy(db->key, key, sizeof key);
             ok = true;
         } else if (errno == EEXIST) {
-            ok = read_key_file(db->key_file, db->key, err, err_cap) == 1;
+            ok = tdbi_read_key_file(db->key_file, db->key, err, err_cap) == 1;
         } else {
             snprintf(err, err_cap, "cannot create key file %s: %s", db->key_file, strerror(errno));
         }
@@ -474,13 +474,18 @@ bool tdbi_random(tdb *db, unsigned char *buf, size_t len) {
 }
 
 bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out) {
+    return tdbi_seal_with(db, &db->gcm, aad, plain, plain_len, out);
+}
+
+bool tdbi_seal_with(tdb *db, mbedtls_gcm_context *gcm, const char *aad, const void *plain,
+                    size_t plain_len, unsigned char *out) {
     unsigned char *nonce = out, *cipher = out + TDBI_NONCE_LEN;
     unsigned char *tag = cipher + plain_len;
     if (!tdbi_random(db, nonce, TDBI_NONCE_LEN))
         return false;
-    return mbedtls_gcm_crypt_and_tag(&db->gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce,
-                                     TDBI_NONCE_LEN, (const unsigned char *)aad, strlen(aad), plain,
-                                     cipher, TDBI_TAG_LEN, tag) == 0;
+    return mbedtls_gcm_crypt_and_tag(gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce, TDBI_NONCE_LEN,
+                                     (const unsigned char *)aad, strlen(aad), plain, cipher,
+                                     TDBI_TAG_LEN, tag) == 0;
 }
 
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
@@ -672,7 +677,7 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
         return false;
     *has_check_out = has_check == 1;
     char err[sizeof db->err];
-    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    int found = tdbi_read_key_file(db->key_file, db->key, err, sizeof err);
     bool ok = found == 1;
     if (found < 0) {
         tdbi_fail(db, "%s", err);
@@ -941,7 +946,7 @@ static bool load_key_readonly(tdb *db, tdb_key_use use) {
     if (use == TDB_KEY_OPTIONAL && access(db->key_file, R_OK) != 0)
         return true; /* missing or not ours to read: fingerprints only */
     char err[sizeof db->err];
-    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    int found = tdbi_read_key_file(db->key_file, db->key, err, sizeof err);
     if (found < 0) {
         tdbi_fail(db, "%s", err);
         return false;

@@ -629,7 +629,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
     return status;
 }
 
-tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
+tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                               bool *created) {
     if (strlen(p->app_id) != TD_CERT_LEN) {
         tdbi_fail(db, "app_id: must be 32 hex characters");
         return TDB_INVALID;
@@ -644,19 +645,24 @@ tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bo
         return TDB_ERROR;
     }
     bool existed = false;
+    tdb_status status =
+        put_locked(db, p, actor, now, &work->old, &existed, &work->after, &work->set);
+    if (created)
+        *created = !existed;
+    mbedtls_platform_zeroize(work, sizeof *work);
+    free(work);
+    return status;
+}
+
+tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
     tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
     if (status == TDB_OK) {
-        status = put_locked(db, p, actor, (int64_t)time(NULL), &work->old, &existed, &work->after,
-                            &work->set);
+        status = tdbi_project_put_in(db, p, actor, (int64_t)time(NULL), created);
         if (status == TDB_OK && !tdbi_commit(db))
             status = TDB_ERROR;
         if (status != TDB_OK)
             tdbi_rollback(db);
     }
-    if (created)
-        *created = !existed;
-    mbedtls_platform_zeroize(work, sizeof *work);
-    free(work);
     return status;
 }
 
