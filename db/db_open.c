@@ -187,13 +187,56 @@ bool tdbi_exec(tdb *db, const char *sql) {
     return false;
 }
 
+/* The kept slot of sql (the same literal, or the same text), or a free one; NULL when every slot
+ * holds another statement. */
+static tdbi_kept *kept_slot(tdb *db, const char *sql) {
+    for (size_t i = 0; i < db->nkept; i++)
+        if (db->kept[i].sql == sql)
+            return &db->kept[i];
+    for (size_t i = 0; i < db->nkept; i++)
+        if (strcmp(db->kept[i].sql, sql) == 0)
+            return &db->kept[i];
+    return db->nkept < TDBI_KEPT_MAX ? &db->kept[db->nkept] : NULL;
+}
+
 sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
+    tdbi_kept *slot = db->keep_statements ? kept_slot(db, sql) : NULL;
+    if (slot && slot->st && !slot->busy) {
+        slot->busy = true;
+        return slot->st;
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         tdbi_sql_fail(db, what);
         return NULL;
     }
+    if (slot && !slot->st) { /* a new slot; a busy one (the same text in use) is not shared */
+        *slot = (tdbi_kept){.sql = sql, .st = st, .busy = true};
+        db->nkept++;
+    }
     return st;
+}
+
+void tdbi_finalize(tdb *db, sqlite3_stmt *st) {
+    for (size_t i = 0; st && i < db->nkept; i++) {
+        if (db->kept[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            db->kept[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+void tdbi_keep_statements(tdb *db, bool on) {
+    if (!on) {
+        for (size_t i = 0; i < db->nkept; i++)
+            sqlite3_finalize(db->kept[i].st);
+        memset(db->kept, 0, sizeof db->kept);
+        db->nkept = 0;
+    }
+    db->keep_statements = on;
 }
 
 bool tdbi_begin(tdb *db) {
@@ -277,7 +320,7 @@ tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reade
     }
     if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (status != TDB_OK) {
         free(rows);
         rows = NULL;
@@ -1030,6 +1073,7 @@ bool tdb_has_key(const tdb *db) {
 void tdb_close(tdb *db) {
     if (!db)
         return;
+    tdbi_keep_statements(db, false);
     sqlite3_finalize(db->data_version_st);
     sqlite3_finalize(db->config_version_st);
     sqlite3_close_v2(db->sql);

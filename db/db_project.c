@@ -86,7 +86,7 @@ static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
     }
     if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, "reading retired certificates");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -127,7 +127,7 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
         if (updated)
             *updated = sqlite3_column_int64(st, 8);
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -176,7 +176,7 @@ static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_show
     json_t *snap = NULL;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         snap = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     bool ok = snap && diag_project_snapshot_from_json(snap, out);
     json_decref(snap);
     if (!ok) {
@@ -207,7 +207,7 @@ static tdb_status stored_retired(tdb *db, const char *app_id, diag_project_shown
     tdb_status status = rc == SQLITE_DONE || rc == SQLITE_ROW
                             ? TDB_OK
                             : tdbi_sql_fail(db, "reading retired certificates");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -240,7 +240,7 @@ static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *ou
     tdb_status status = rc == SQLITE_ROW    ? TDB_OK
                         : rc == SQLITE_DONE ? TDB_NOT_FOUND
                                             : tdbi_sql_fail(db, "reading a project");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (status == TDB_NOT_FOUND)
         tdbi_fail(db, "project %s not found", app_id);
     return status;
@@ -396,7 +396,7 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
         if (sqlite3_step(st) != SQLITE_DONE)
             status = tdbi_sql_fail(db, "writing the configuration log");
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     free(bs);
     free(as);
     free(cs);
@@ -507,7 +507,7 @@ static tdb_status insert_retired(tdb *db, const char *app_id, const char *cert, 
         row->id = sqlite3_last_insert_rowid(db->sql);
         memcpy(row->cert, cert, TD_CERT_LEN + 1);
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -519,7 +519,7 @@ static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id,
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -534,7 +534,7 @@ static tdb_status unretire_current(tdb *db, const diag_project *p, const retired
             return TDB_ERROR;
         sqlite3_bind_int64(st, 1, set->rows[i].id);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        tdbi_finalize(db, st);
         if (rc != SQLITE_DONE)
             return tdbi_sql_fail(db, "updating retired certificates");
     }
@@ -571,7 +571,7 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
     sqlite3_bind_int64(st, 9, now);
     tdb_status status =
         sqlite3_step(st) == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "writing a project");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
