@@ -466,10 +466,13 @@ static void srv_reply_import(srv_req *r, tdb_status st, const diag_import_summar
 
 /* POST /v1/projects:import: JSON lines (or a JSON array) of configurations, the rules of
  * `project import` (tdb_import): all-or-nothing unless ?continue_on_error=true, ?dry_run=true.
- * The body is read whole by evhttp, so its limit is the server's hard one (srv_worker.c: 16 x
- * --body-limit, at least 1 MiB), larger than the other routes' --body-limit; larger sets go in
- * several requests or through the CLI. It holds the worker for the import's time (about 10,000
- * configurations a second). */
+ * evhttp reads a body whole before the handler runs, so the route cannot stream; its limit is
+ * SRV_IMPORT_BODY_FACTOR x --body-limit (512 KiB by default, some 2,000 configurations with
+ * certificates), below evhttp's hard limit so that an oversized import still gets the JSON 413.
+ * Larger sets go in several requests, or through `tokendoctor project import` on the host. The
+ * import holds the worker for its time (a few thousand configurations a second). */
+#define SRV_IMPORT_BODY_FACTOR 8
+
 static void srv_route_import(srv_req *r) {
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
     tdb_import_options o = {.parse = diag_project_from_json,
@@ -487,6 +490,16 @@ static void srv_route_import(srv_req *r) {
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t len = evbuffer_get_length(in);
+    size_t limit = r->w->server->cfg.body_limit * SRV_IMPORT_BODY_FACTOR;
+    if (len > limit) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "request body over %zu bytes: import in several requests, or with tokendoctor "
+                 "project import",
+                 limit);
+        srv_reply_error(r, 413, "payload_too_large", msg);
+        return;
+    }
     char *text = len ? (char *)evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
     FILE *f = text ? fmemopen(text, len, "r") : NULL;
     diag_import_summary *s = f ? malloc(sizeof *s) : NULL;

@@ -28,7 +28,7 @@ static const char *bin;
 #define CERT "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
 #define WITH_CERT                                                                                  \
     "{\"app_id\":\"" APP("009") "\",\"primary\":{\"certificate\":\"" CERT "\",\"enabled\":true}}"  \
-                                                                          "\n"
+                                "\n"
 
 static long long sql_count(const char *path, const char *sql) {
     sqlite3 *h = NULL;
