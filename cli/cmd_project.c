@@ -94,8 +94,8 @@ static void project_usage(FILE *out) {
             "                              its key); without it only fingerprints are written,\n"
             "                              which import refuses\n"
             "\n"
-            "exit status: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage "
-            "error\n");
+            "exit status: 0 ok, 1 not found (import: some configurations failed), 64 usage or\n"
+            "  invalid configuration (import: nothing imported), 70 storage error\n");
 }
 
 /* The options with a value first (slots), then the flags, in the order of their arrays. */
