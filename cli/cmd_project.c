@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tdcli.h"
@@ -288,6 +289,14 @@ static void print_history(FILE *out, json_t *list) {
 
 /* Parses and validates the configuration(s) of a put: one object or an array of them. */
 static diag_project *read_configurations(cli_report *r, const char *path, size_t *count) {
+    struct stat sb;
+    if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && sb.st_size > PROJECT_FILE_MAX) {
+        cli_fail(r, "usage",
+                 "%s: larger than %u bytes (project import reads a file of any size: JSON lines "
+                 "or an array)",
+                 path, PROJECT_FILE_MAX);
+        return NULL;
+    }
     size_t len = 0;
     char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text)

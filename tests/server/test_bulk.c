@@ -149,6 +149,23 @@ static void test_import(tsrv_proc *p, const char *admin, const char *reader) {
     tsrv_close(&c);
     CHECK(import(p->port, admin, "", NULL, &j) == 400, "an empty body");
     json_decref(j);
+    /* 8 x --body-limit (65536 by default): the JSON 413, not evhttp's */
+    size_t big = 8 * 65536 + 1;
+    char *body = malloc(big + 1);
+    if (CHECK(body, "out of memory")) {
+        memset(body, '\n', big);
+        body[big] = '\0';
+        CHECK(import(p->port, admin, "", body, &j) == 413 && err_message(j) &&
+                  strstr(err_message(j), "project import"),
+              "over the import's limit: 413 naming the way out");
+        json_decref(j);
+        body[8 * 65536] = '\0';
+        memcpy(body, LINE("010"), strlen(LINE("010")));
+        CHECK(import(p->port, admin, "?dry_run=true", body, &j) == 200 && num(j, "created") == 1,
+              "exactly the limit is read (blank lines skipped)");
+        json_decref(j);
+    }
+    free(body);
 }
 
 /* Walks the pages of limit projects; the App IDs in order into ids (cap entries). */
