@@ -1,5 +1,5 @@
-/* db_bulk.c -- many projects at once: import from a stream, export, a page of the list, and an
- * online backup of the whole file.
+/* db_bulk.c -- many projects at once: import from a stream, export, the list (whole, or a page
+ * at a time), and an online backup of the whole file.
  *
  * Design
  * ------
@@ -636,35 +636,35 @@ tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *c
     return st;
 }
 
-/* ---- A page of the list --------------------------------------------------------------------- */
+/* ---- The list, whole or a page at a time ----------------------------------------------------- */
 
 static void read_app_id(sqlite3_stmt *st, void *item) {
     tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
 }
 
-tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+/* The projects after `after` (NULL: from the first), at most limit (0: all), as
+ * tdb_project_page. Shown one by one from the App IDs read first: a project deleted meanwhile
+ * by another connection is left out. */
+static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                             size_t *count, bool *more) {
     *out = NULL;
     *count = 0;
     *more = false;
-    if (limit < 1 || limit > TDB_PAGE_MAX) {
-        tdbi_fail(db, "limit: must be an integer in 1..%d", TDB_PAGE_MAX);
-        return TDB_INVALID;
-    }
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects WHERE app_id > ?1 ORDER BY app_id LIMIT ?2",
                      "listing projects");
     if (!st)
         return TDB_ERROR;
     sqlite3_bind_text(st, 1, after ? after : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit + 1); /* one more tells whether more follow */
+    /* One more than asked tells whether more follow; -1 is SQLite's "no limit". */
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit + 1 : -1);
     void *rows = NULL;
     size_t n = 0;
     tdb_status status =
         tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, &n);
     char(*ids)[TD_CERT_LEN + 1] = rows;
-    *more = n > limit;
-    if (n > limit)
+    *more = limit && n > limit;
+    if (*more)
         n = limit;
     diag_project_shown *list = NULL;
     if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
@@ -688,6 +688,23 @@ tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_proje
     *out = list;
     *count = shown;
     return TDB_OK;
+}
+
+tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                            size_t *count, bool *more) {
+    if (limit < 1 || limit > TDB_PAGE_MAX) {
+        *out = NULL;
+        *count = 0;
+        *more = false;
+        tdbi_fail(db, "limit: must be an integer in 1..%d", TDB_PAGE_MAX);
+        return TDB_INVALID;
+    }
+    return show_page(db, after, limit, out, count, more);
+}
+
+tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
+    bool more;
+    return show_page(db, NULL, 0, out, count, &more);
 }
 
 /* ---- Backup ---------------------------------------------------------------------------------- */

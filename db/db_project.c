@@ -301,53 +301,6 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out
     return status;
 }
 
-static void read_id(sqlite3_stmt *st, void *item) {
-    tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
-}
-
-/* Every App ID with a project, ordered, into a new array of *count NUL-terminated ids. */
-static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count) {
-    sqlite3_stmt *st =
-        tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
-    if (!st) {
-        *ids = NULL;
-        *count = 0;
-        return TDB_ERROR;
-    }
-    void *rows;
-    tdb_status status =
-        tdbi_read_rows(db, st, sizeof **ids, read_id, "listing projects", &rows, count);
-    *ids = rows;
-    return status;
-}
-
-tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    char(*ids)[TD_CERT_LEN + 1];
-    size_t n;
-    tdb_status status = list_ids(db, &ids, &n);
-    diag_project_shown *list = NULL;
-    if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
-        tdbi_fail(db, "out of memory");
-        status = TDB_ERROR;
-    }
-    size_t shown = 0;
-    for (size_t i = 0; i < n && status == TDB_OK; i++) {
-        status = tdb_project_show(db, ids[i], &list[shown]);
-        if (status == TDB_NOT_FOUND)
-            status = TDB_OK; /* deleted by another connection meanwhile */
-        else if (status == TDB_OK)
-            shown++;
-    }
-    free(ids);
-    if (status != TDB_OK) {
-        free(list);
-        return status;
-    }
-    *out = list;
-    *count = shown;
-    return TDB_OK;
-}
-
 /* ---- The log --------------------------------------------------------------------------------- */
 
 /* The log stores each side as diag_project_snapshot_to_json and the changes between them
