@@ -6,50 +6,11 @@
 # writes. Fingerprints are computed here with sha256sum (the contract: the first 8 hex digits of
 # the certificate's SHA-256), never taken from the program. Works in a mktemp directory only.
 # Usage: test_cli_bulk.sh PATH/TO/tokendoctor
-set -u
-TD=${1:?usage: test_cli_bulk.sh PATH/TO/tokendoctor}
-[ -x "$TD" ] || { echo "test_cli_bulk.sh: $TD is not an executable" >&2; exit 2; }
-TD=$(cd "$(dirname "$TD")" && pwd)/$(basename "$TD")
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tdbulk-cli-XXXXXX") || exit 2
-trap 'rm -rf "$DIR"' EXIT
-unset TOKENDOCTOR_DB TOKENDOCTOR_KEY_FILE
-cd "$DIR" || exit 2
-FAILS=0
+NAME=test_cli_bulk.sh
+. "$(dirname "$0")/cli_lib.sh"
 DB="$DIR/one/td.db"
 DB2="$DIR/two/td.db"
 
-fail() {
-    echo "FAIL: $*" >&2
-    FAILS=$((FAILS + 1))
-}
-
-# expect STATUS command...: runs the command, stdout in out, stderr in err.
-expect() {
-    want=$1
-    shift
-    "$@" >out 2>err </dev/null
-    got=$?
-    if [ "$got" != "$want" ]; then
-        fail "exit $got, expected $want: $*"
-        sed 's/^/    stderr: /' err >&2
-    fi
-}
-
-# expect_in STATUS FILE command...: the same with FILE on standard input.
-expect_in() {
-    want=$1
-    input=$2
-    shift 2
-    "$@" >out 2>err <"$input"
-    got=$?
-    if [ "$got" != "$want" ]; then
-        fail "exit $got, expected $want: $* < $input"
-        sed 's/^/    stderr: /' err >&2
-    fi
-}
-
-has() { grep -q -e "$2" "$1" || fail "$1 lacks '$2'"; }
-lacks() { if grep -q -e "$2" "$1"; then fail "$1 contains '$2'"; fi; }
 fp() { printf %s "$1" | sha256sum | cut -c1-8; }
 # The number of entries in the change log of app $1 in database $2.
 log_entries() { "$TD" project history "$1" --db "$2" --json | grep -c '"action"'; }
@@ -85,7 +46,7 @@ lacks out "$CB1"
 
 # ---- the same as a JSON array (standard input): unchanged, not logged --------------------------
 printf '[%s,\n %s,\n %s]\n' "$LA" "$LB" "$LC" >three.json
-expect_in 0 three.json "$TD" project import - --db "$DB" --json
+expect 0 "$TD" project import - --db "$DB" --json <three.json
 has out '"unchanged": 3'
 has out '"created": 0'
 [ "$(log_entries "$A" "$DB")" = 1 ] || fail "an unchanged project gets no change-log entry"
@@ -145,7 +106,7 @@ expect 64 "$TD" project export --db "$DB" --format csv
 expect 64 "$TD" project import missing.jsonl --db "$DB"
 
 # ---- export -> import into a fresh database gives the same projects ---------------------------
-expect_in 0 /dev/null "$TD" project import - --db "$DB2"
+expect 0 "$TD" project import - --db "$DB2" </dev/null
 has out "0 created"
 [ -f "$DIR/two/tokendoctor.key" ] || fail "an empty import creates the database's key file"
 expect 0 "$TD" project export --db "$DB" --certificates-for "$DIR/two/tokendoctor.key"

@@ -10,13 +10,13 @@
  *   paging  ?limit and ?after walk every project once, in App ID order, "next" null on the
  *           last page; without a query every project comes back (fewer than the default);
  *           bad limit or after values are 400.
- * Change-log rows are counted in the database file with SQLite, not through the service.
+ * Change-log rows are counted in the database file with SQLite (tsrv_sql_count), not through
+ * the service.
  */
 #include "tddb.h"
 #include "tsrv.h"
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,18 +29,6 @@ static const char *bin;
 #define WITH_CERT                                                                                  \
     "{\"app_id\":\"" APP("009") "\",\"primary\":{\"certificate\":\"" CERT "\",\"enabled\":true}}"  \
                                 "\n"
-
-static long long sql_count(const char *path, const char *sql) {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
 
 static const char *err_message(json_t *doc) {
     return json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
@@ -83,13 +71,13 @@ static void test_import(tsrv_proc *p, const char *admin, const char *reader) {
           "an imported project is served");
     CHECK(json_is_true(json_object_get(j, "no_certificate")), "as imported");
     json_decref(j);
-    long long logged = sql_count(p->db, "SELECT count(*) FROM config_log");
+    long long logged = tsrv_sql_count(p->db, "SELECT count(*) FROM config_log");
     CHECK(logged == 3, "one change-log row per created project (%lld)", logged);
 
     CHECK(import(p->port, admin, "", three, &j) == 200, "import again");
     CHECK(num(j, "unchanged") == 3 && num(j, "created") == 0, "unchanged");
     json_decref(j);
-    CHECK(sql_count(p->db, "SELECT count(*) FROM config_log") == 3, "no row for unchanged");
+    CHECK(tsrv_sql_count(p->db, "SELECT count(*) FROM config_log") == 3, "no row for unchanged");
 
     /* all or nothing */
     const char *bad = LINE("004") "{\"app_id\":\"nothex\"}\n" LINE("005");

@@ -89,4 +89,11 @@ int tsrv_call(int port, const char *method, const char *path, const char *key, c
 extern char *tsrv_transcript;
 extern size_t tsrv_transcript_len;
 
+/* ---- The service's database, read directly ----------------------------------------------------
+ */
+
+/* One integer from a query (e.g. a count) on the database file at path, opened read-only; -1 on
+ * error. What a test asserts about what was stored, without asking the service. */
+long long tsrv_sql_count(const char *path, const char *sql);
+
 #endif /* TSRV_H */
