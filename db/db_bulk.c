@@ -27,6 +27,7 @@
  * writes), and in WAL mode a reader does not stop writers, so the service keeps serving.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -748,9 +749,16 @@ tdb_status tdb_backup(tdb *db, const char *dest_path) {
     snprintf(tmp, cap, "%s.tmp%ld", dest_path, (long)getpid());
     sqlite3 *to = NULL;
     tdb_status st = TDB_OK;
-    if (sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        tdbi_fail(db, "cannot create %s: %s", tmp, to ? sqlite3_errmsg(to) : "out of memory");
+    /* Mode 0600, as the database's directory is 0700: the copy holds the API keys' hashes and
+     * the sealed certificates. An empty file is an empty database to SQLite. */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || close(fd) != 0) {
+        tdbi_fail(db, "cannot create %s: %s", tmp, strerror(errno));
         st = TDB_INVALID;
+    }
+    if (st == TDB_OK && sqlite3_open_v2(tmp, &to, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        tdbi_fail(db, "cannot open %s: %s", tmp, to ? sqlite3_errmsg(to) : "out of memory");
+        st = TDB_ERROR;
     }
     /* The read transaction that every step reads: one snapshot. */
     if (st == TDB_OK && !tdbi_exec(db, "BEGIN; SELECT count(*) FROM sqlite_master"))
@@ -767,8 +775,8 @@ tdb_status tdb_backup(tdb *db, const char *dest_path) {
         tdbi_fail(db, "cannot create %s: %s", dest_path, strerror(errno));
         st = TDB_INVALID;
     }
-    if (to)
-        unlink(tmp);
+    if (fd >= 0)
+        unlink(tmp); /* made here; dest_path is its link when the copy succeeded */
     free(tmp);
     return st;
 }

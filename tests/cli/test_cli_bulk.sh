@@ -26,6 +26,7 @@ RB1=b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9b9
 RB2=b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8b8
 CC1=c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1
 CD1=d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1d1
+E0=0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e00
 
 LA='{"app_id":"'$A'","name":"a","primary":{"certificate":"'$CA1'","enabled":true},"secondary":{"certificate":"'$CA2'","enabled":false},"cohost_auth":true}'
 LB='{"app_id":"'$B'","name":"b","primary":{"certificate":"'$CB1'","enabled":true},"retired_certificates":["'$RB1'","'$RB2'"]}'
@@ -69,7 +70,7 @@ expect 1 "$TD" project show "$D" --db "$DB"
 # ---- --continue-on-error: the bad line reported with its number, the rest imported -------------
 printf '%s\n%s\n%s\n%s\n' "$LD" '{"app_id":"'$C'","bogus":1}' "$LA2" 'not json' >mixed.jsonl
 expect 1 "$TD" project import mixed.jsonl --db "$DB" --continue-on-error --json
-has err "line 2: "
+has err "line 2: bogus"
 has err "line 4: invalid JSON"
 has out '"created": 1'
 has out '"unchanged": 1'
@@ -78,6 +79,11 @@ has out '"line": 2'
 has out '"line": 4'
 expect 0 "$TD" project show "$D" --db "$DB" --json
 has out "$(fp "$CD1")"
+
+# ---- in an array, a failure is reported at the line where its item starts ---------------------
+printf '[\n%s,\n{"app_id": "%s",\n "name": 7}\n]\n' "$LC" "$E0" >items.json
+expect 1 "$TD" project import items.json --db "$DB" --continue-on-error
+has err "line 3: name"
 
 # ---- array framing errors stop the import (its items cannot be found any more) ---------------
 printf '[%s,\n' "$LA" >open.json
@@ -142,7 +148,7 @@ expect 64 "$TD" project import fps.jsonl --db "$DB2"
 has err "line 1: "
 has err "--certificates-for"
 
-# ---- backup while another process writes -----------------------------------------------------
+# ---- backup while another process writes (the copy is the owner's only: mode 0600) -----------------------------------------------------
 i=0
 while [ $i -lt 60 ]; do
     printf '{"app_id":"%032x","name":"w%d","no_certificate":true}\n' $((i + 4096)) $i
@@ -158,6 +164,7 @@ sleep 0.2
 expect 0 "$TD" db backup "$DIR/backup.db" --db "$DB"
 has out "backup.db"
 wait $WRITER
+case $(stat -c %a "$DIR/backup.db") in 600) ;; *) fail "the backup's mode is not 0600" ;; esac
 [ "$(sqlite3 "$DIR/backup.db" 'PRAGMA integrity_check')" = ok ] || fail "the backup is not intact"
 n=$(sqlite3 "$DIR/backup.db" 'SELECT count(*) FROM projects')
 [ "$n" -ge 4 ] && [ "$n" -le 64 ] || fail "the backup holds $n projects"
