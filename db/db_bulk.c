@@ -207,9 +207,9 @@ static tdb_status open_sealed_json(tdb *db, const char *app_id, json_t *c, const
     return TDB_OK;
 }
 
-/* A certificate object (export's shape) as the put shape, in place: *slot is replaced by the
- * plain certificate (a retired one) or gets "certificate" (primary, secondary). Anything else is
- * left for the parser to judge. */
+/* A certificate object c in export's shape: *replace receives the plain certificate as a new
+ * string, which the caller puts in c's place (a retired one) or under c's "certificate"
+ * (primary, secondary). NULL when c is anything else, left for the parser to judge. */
 static tdb_status open_cert_json(tdb *db, const char *app_id, json_t *c, const char *what,
                                  json_t **replace, char *err, size_t err_cap) {
     *replace = NULL;
