@@ -177,6 +177,19 @@ has err "exists"
 expect 1 "$TD" db backup "$DIR/b2.db" --db "$DIR/none.db"
 expect 64 "$TD" db restore x --db "$DB"
 
+# ---- a stored project whose certificate no longer decrypts (damaged): that line fails and is
+# rolled back alone (no change-log entry), the next one is imported --------------------------
+sqlite3 "$DB2" "UPDATE projects SET primary_cert = zeroblob(60) WHERE app_id = '$D'"
+before=$(log_entries "$D" "$DB2")
+F=0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f
+printf '%s\n%s\n' '{"app_id":"'$D'","name":"d2","no_certificate":true}' \
+    '{"app_id":"'$F'","no_certificate":true}' >damaged.jsonl
+expect 1 "$TD" project import damaged.jsonl --db "$DB2" --continue-on-error
+has err "line 1: cannot decrypt"
+has out "1 created, 0 replaced, 0 unchanged, 1 failed"
+[ "$(log_entries "$D" "$DB2")" = "$before" ] || fail "a failed line left a change-log entry"
+expect 64 "$TD" project import damaged.jsonl --db "$DB2"
+
 if [ "$FAILS" -ne 0 ]; then
     echo "test_cli_bulk.sh: $FAILS failure(s)" >&2
     exit 1
