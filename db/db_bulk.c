@@ -607,7 +607,9 @@ tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *c
         tdbi_fail(db, "out of memory");
         st = TDB_ERROR;
     }
-    /* One read transaction: the export is one snapshot, whatever others write meanwhile. */
+    /* One read transaction: the export is one snapshot, whatever others write meanwhile. The
+     * reads of each project are the same statements every time: kept. */
+    tdbi_keep_statements(db, true);
     sqlite3_stmt *ids = NULL;
     if (st == TDB_OK && !tdbi_exec(db, "BEGIN"))
         st = TDB_ERROR;
@@ -626,6 +628,7 @@ tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *c
         st = tdbi_sql_fail(db, "listing projects");
     tdbi_finalize(db, ids);
     tdbi_rollback(db); /* a read transaction: nothing to keep */
+    tdbi_keep_statements(db, false);
     if (st == TDB_OK && fflush(out) != 0) {
         tdbi_fail(db, "cannot write the export: %s", strerror(errno));
         st = TDB_ERROR;
