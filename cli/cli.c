@@ -39,8 +39,10 @@ static const cli_command cli_commands[] = {
      "say what the platform answers to a join, why, and the fix"},
     {"mint", cli_mint, cli_mint_options, NULL, NULL,
      "build a 006 or 007 token (for tests and reproductions)"},
-    {"project", cli_project, cli_project_options, "put show list history delete", "put",
-     "store a project's certificate configuration; show its history"},
+    {"project", cli_project, cli_project_options, "put show list history delete import export",
+     "put import", "store a project's certificate configuration; show its history; import, export"},
+    {"db", cli_db, cli_db_options, "backup", "backup",
+     "back up the database while the service runs (restore: see db --help)"},
     {"apikey", cli_apikey, cli_apikey_options, "create list revoke", NULL,
      "create, list and revoke API keys for the HTTP service"},
     {"serve", cli_serve, cli_serve_options, NULL, NULL,
@@ -459,8 +461,10 @@ bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int 
         } else if (c == CLI_OPT_ARG) {
             cli_fail(p->report, "usage", "%s: too many arguments", p->cmd);
             return false;
+        } else if (c >= CLI_OPT_FIRST + p->nslots && c < CLI_OPT_FIRST + p->nslots + p->nflags) {
+            *p->flags[c - CLI_OPT_FIRST - p->nslots] = true;
         } else if (c < CLI_OPT_FIRST || !cli_opts_slot(p, c)) {
-            return false; /* CLI_OPT_ERROR (message printed); every option has a slot */
+            return false; /* CLI_OPT_ERROR (message printed); every option has a slot or flag */
         }
     }
     return true;

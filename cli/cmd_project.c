@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tdcli.h"
@@ -30,7 +31,7 @@
 
 /* The actor of a change made here: the effective user's name (uid N when it has none, as in a
  * container run with an arbitrary uid). */
-static const char *change_actor(char *buf, size_t cap) {
+const char *cli_project_actor(char *buf, size_t cap) {
     const struct passwd *pw = getpwuid(geteuid());
     if (pw && pw->pw_name && *pw->pw_name)
         snprintf(buf, cap, "%s (cli)", pw->pw_name);
@@ -43,8 +44,12 @@ typedef struct {
     const char *db_path;
     const char *key_file;
     const char *file;
+    const char *format;
+    const char *certificates_for;
     bool json;
     bool help;
+    bool continue_on_error;
+    bool dry_run;
     int npos;
     const char *pos[4];
     cli_report *report; /* the run's failures, for --json */
@@ -57,9 +62,11 @@ static void project_usage(FILE *out) {
             "       tokendoctor project list\n"
             "       tokendoctor project history APP_ID         the certificate-configuration log\n"
             "       tokendoctor project delete APP_ID\n"
+            "       tokendoctor project import [FILE | -] [--continue-on-error] [--dry-run]\n"
+            "       tokendoctor project export [--format jsonl] [--certificates-for KEYFILE]\n"
             "\n"
             "options (every action):\n"
-            "  --json            print exactly one JSON document\n");
+            "  --json            print exactly one JSON document (import: its summary)\n");
     cli_usage_store_options(out, 20, "the database");
     fprintf(out,
             "                    (a missing key file is created with mode 0600)\n"
@@ -71,16 +78,47 @@ static void project_usage(FILE *out) {
             "  (a file may hold an array of them). Certificates are stored encrypted and shown\n"
             "  only as fingerprints; a replaced or removed certificate is kept as retired.\n"
             "\n"
-            "exit status: 0 ok, 1 not found, 64 usage or invalid configuration, 70 storage "
-            "error\n");
+            "import reads JSON lines (one configuration a line) or a JSON array (any layout),\n"
+            "  any size, one configuration at a time, and prints one summary line: created,\n"
+            "  replaced, unchanged (identical: not written, not logged), failed. All or\n"
+            "  nothing (one transaction) unless:\n"
+            "  --continue-on-error   report each bad configuration with its line, import the\n"
+            "                        rest "
+            "(committed every 10000; exit status 1 if any failed)\n"
+            "  --dry-run             check and count everything, write nothing\n"
+            "  A progress bar (count, rate, ETA) is drawn when standard error is a terminal.\n"
+            "export writes every configuration as JSON lines on standard output, in the shape\n"
+            "  import reads:\n"
+            "  --format jsonl              the only format (the default)\n"
+            "  --certificates-for KEYFILE  seal the certificates for KEYFILE, the key file of\n"
+            "                              the database that will import them (it must exist:\n"
+            "                              `project import --db NEW < /dev/null` creates NEW and\n"
+            "                              its key); without it only fingerprints are written,\n"
+            "                              which import refuses\n"
+            "\n"
+            "exit status: 0 ok, 1 not found (import: some configurations failed), 64 usage or\n"
+            "  invalid configuration (import: nothing imported), 70 storage error\n");
 }
 
-enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_FILE };
+/* The options with a value first (slots), then the flags, in the order of their arrays. */
+enum {
+    OPT_DB = CLI_OPT_FIRST,
+    OPT_KEY_FILE,
+    OPT_FILE,
+    OPT_FORMAT,
+    OPT_CERTIFICATES_FOR,
+    OPT_CONTINUE_ON_ERROR,
+    OPT_DRY_RUN
+};
 
 static const struct option project_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"file", required_argument, NULL, OPT_FILE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"certificates-for", required_argument, NULL, OPT_CERTIFICATES_FOR},
+    {"continue-on-error", no_argument, NULL, OPT_CONTINUE_ON_ERROR},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
     CLI_OPT_JSON_ENTRY,
     CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
@@ -96,13 +134,17 @@ const struct option *cli_project_options(struct option *buf) {
 static bool parse_project_args(int argc, char **argv, project_args *a, cli_report *report) {
     memset(a, 0, sizeof *a);
     a->report = report;
-    const char **const slots[] = {&a->db_path, &a->key_file, &a->file};
+    const char **const slots[] = {&a->db_path, &a->key_file, &a->file, &a->format,
+                                  &a->certificates_for};
+    bool *const flags[] = {&a->continue_on_error, &a->dry_run};
     cli_opts p;
     cli_opts_init(&p, "project", argc, argv, project_options);
     p.report = report;
     p.slots = slots;
     p.nslots = (int)(sizeof slots / sizeof slots[0]);
     p.nonempty = true;
+    p.flags = flags;
+    p.nflags = (int)(sizeof flags / sizeof flags[0]);
     return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
                            (int)(sizeof a->pos / sizeof a->pos[0]));
 }
@@ -248,6 +290,14 @@ static void print_history(FILE *out, json_t *list) {
 
 /* Parses and validates the configuration(s) of a put: one object or an array of them. */
 static diag_project *read_configurations(cli_report *r, const char *path, size_t *count) {
+    struct stat sb;
+    if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 && sb.st_size > PROJECT_FILE_MAX) {
+        cli_fail(r, "usage",
+                 "%s: larger than %u bytes (project import reads a file of any size: JSON lines "
+                 "or an array)",
+                 path, PROJECT_FILE_MAX);
+        return NULL;
+    }
     size_t len = 0;
     char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text)
@@ -347,7 +397,7 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
     json_t *shown = json_array();
     int exit_code = CLI_EXIT_OK;
     char actor[128];
-    change_actor(actor, sizeof actor);
+    cli_project_actor(actor, sizeof actor);
     for (size_t i = 0; i < count && exit_code == CLI_EXIT_OK; i++) {
         bool created = false;
         json_t *one = NULL;
@@ -409,7 +459,7 @@ static int project_history(tdb *db, const project_args *a, const char *app_id) {
 
 static int project_delete(tdb *db, const project_args *a, const char *app_id) {
     char actor[128];
-    tdb_status s = tdb_project_delete(db, app_id, change_actor(actor, sizeof actor));
+    tdb_status s = tdb_project_delete(db, app_id, cli_project_actor(actor, sizeof actor));
     if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
     if (a->json) {
@@ -437,6 +487,28 @@ static int project_list(tdb *db, const project_args *a) {
     return CLI_EXIT_OK;
 }
 
+/* import [FILE | -] or export: cmd_project_bulk.c. */
+static int project_bulk(const project_args *a, bool is_import) {
+    cli_bulk_args b = {.db_path = a->db_path,
+                       .key_file = a->key_file,
+                       .input = a->file,
+                       .format = a->format,
+                       .certificates_for = a->certificates_for,
+                       .json = a->json,
+                       .continue_on_error = a->continue_on_error,
+                       .dry_run = a->dry_run,
+                       .report = a->report};
+    if (a->npos > 2 || (a->npos == 2 && (!is_import || a->file))) {
+        cli_fail(a->report, "usage", "project %s: %s", a->pos[0],
+                 is_import ? "give the input as FILE, --file FILE or - (standard input)"
+                           : "takes no argument (it writes to standard output)");
+        return CLI_EXIT_USAGE;
+    }
+    if (a->npos == 2)
+        b.input = a->pos[1];
+    return is_import ? cli_project_import(&b) : cli_project_export(&b);
+}
+
 static int project_run(int argc, char **argv, cli_report *report) {
     project_args a;
     if (!parse_project_args(argc, argv, &a, report)) {
@@ -449,7 +521,8 @@ static int project_run(int argc, char **argv, cli_report *report) {
     }
     report->json = a.json;
     if (a.npos == 0) {
-        cli_fail(report, "usage", "project: give an action: put, show, list, history or delete");
+        cli_fail(report, "usage",
+                 "project: give an action: put, show, list, history, delete, import or export");
         project_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -457,15 +530,28 @@ static int project_run(int argc, char **argv, cli_report *report) {
     bool is_put = strcmp(action, "put") == 0, is_list = strcmp(action, "list") == 0;
     bool is_show = strcmp(action, "show") == 0, is_history = strcmp(action, "history") == 0;
     bool is_delete = strcmp(action, "delete") == 0;
-    if (!is_put && !is_list && !is_show && !is_history && !is_delete) {
+    bool is_import = strcmp(action, "import") == 0, is_export = strcmp(action, "export") == 0;
+    if (!is_put && !is_list && !is_show && !is_history && !is_delete && !is_import && !is_export) {
         cli_fail(report, "usage", "project: unknown action '%s'", action);
         project_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    if (!is_put && a.file) {
-        cli_fail(report, "usage", "project %s: --file is for put", action);
+    if (!is_put && !is_import && a.file) {
+        cli_fail(report, "usage", "project %s: --file is for put and import", action);
         return CLI_EXIT_USAGE;
     }
+    if (!is_import && (a.continue_on_error || a.dry_run)) {
+        cli_fail(report, "usage", "project %s: --%s is for import", action,
+                 a.dry_run ? "dry-run" : "continue-on-error");
+        return CLI_EXIT_USAGE;
+    }
+    if (!is_export && (a.format || a.certificates_for)) {
+        cli_fail(report, "usage", "project %s: --%s is for export", action,
+                 a.format ? "format" : "certificates-for");
+        return CLI_EXIT_USAGE;
+    }
+    if (is_import || is_export)
+        return project_bulk(&a, is_import);
     const char *app_id = NULL;
     if ((is_show || is_history || is_delete) && !(app_id = single_app_id(&a)))
         return CLI_EXIT_USAGE;

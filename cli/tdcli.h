@@ -38,6 +38,7 @@ int cli_diagnose(int argc, char **argv);
 int cli_mint(int argc, char **argv);
 int cli_project(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
+int cli_db(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_completion(int argc, char **argv);
@@ -67,6 +68,7 @@ const struct option *cli_diagnose_options(struct option *buf);
 const struct option *cli_mint_options(struct option *buf);
 const struct option *cli_project_options(struct option *buf);
 const struct option *cli_apikey_options(struct option *buf);
+const struct option *cli_db_options(struct option *buf);
 const struct option *cli_serve_options(struct option *buf);
 
 /* ---- Helpers shared by the subcommands -------------------------------------------------- */
@@ -186,6 +188,10 @@ typedef struct {
     const char **const *slots;
     int nslots;
     bool nonempty;
+    /* Optional, for cli_opts_action: flags[val - CLI_OPT_FIRST - nslots], for the options without
+     * a value that follow the slotted ones, is set to true when the option is given. */
+    bool *const *flags;
+    int nflags;
     cli_report *report;   /* optional (set after cli_opts_init): where usage errors are kept */
     bool positional_only; /* "--" seen (or getopt finished): the rest is positional */
     const char *value;    /* the value of the option or the positional just returned */
@@ -200,7 +206,8 @@ void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
 int cli_opts_next(cli_opts *p);
 
 /* The whole loop of a command made of an action and its arguments (project, apikey): every
- * valued option has a slot, --json and -h/--help set *json and *help, positional arguments
+ * valued option has a slot, every other one a flag, --json and -h/--help set *json and *help,
+ * positional arguments
  * go to pos (at most cap: "<cmd>: too many arguments"). false (message printed) on a usage
  * error. */
 bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int *npos, int cap);
@@ -245,6 +252,25 @@ typedef enum { CLI_STORE_CREATE, CLI_STORE_WRITE, CLI_STORE_READ } cli_store_use
  * 70 on any other failure. */
 tdb *cli_store_open(cli_report *r, const char *db_path, const char *key_file, cli_store_use use,
                     int *status);
+
+/* ---- project import / export (cmd_project_bulk.c) ------------------------------------------ */
+
+/* The actor of a change made by this process: "NAME (cli)", NAME the effective user's name
+ * ("uid N (cli)" when it has none), into buf. */
+const char *cli_project_actor(char *buf, size_t cap);
+
+typedef struct {
+    const char *db_path, *key_file; /* NULL: the defaults */
+    const char *input;              /* import: a file or "-" */
+    const char *format;             /* export: NULL or "jsonl" */
+    const char *certificates_for;   /* export: a key file, or NULL (fingerprints only) */
+    bool json, continue_on_error, dry_run;
+    cli_report *report;
+} cli_bulk_args;
+
+/* `project import` and `project export`: the exit status. */
+int cli_project_import(const cli_bulk_args *a);
+int cli_project_export(const cli_bulk_args *a);
 
 /* Reports the message of a failed tdb call to r (may be NULL) and returns its exit status: 1 not
  * found, 64 invalid input, 70 storage error. */

@@ -35,6 +35,14 @@
 #define TDBI_XSTR(x) #x
 #define TDBI_STR(x) TDBI_XSTR(x)
 
+/* A statement kept by tdbi_prepare while a connection keeps statements (tdbi_keep_statements). */
+#define TDBI_KEPT_MAX 24
+typedef struct {
+    const char *sql; /* its text (the caller's literal) */
+    sqlite3_stmt *st;
+    bool busy; /* handed out, not yet given back with tdbi_finalize */
+} tdbi_kept;
+
 struct tdb {
     sqlite3 *sql;
     char *path;
@@ -65,6 +73,11 @@ struct tdb {
     int64_t config_data_version;
     int64_t config_own_changes;
     uint64_t config_version;
+    /* While a bulk import runs (tdbi_keep_statements), the statements of a put are prepared
+     * once and reused: compiling them was a third of an import's time. */
+    bool keep_statements;
+    size_t nkept;
+    tdbi_kept kept[TDBI_KEPT_MAX];
 };
 
 /* The last component of path (what messages name a file by). */
@@ -78,10 +91,24 @@ tdb_status tdbi_sql_fail(tdb *db, const char *what);
 /* Seals plain (plain_len bytes) for app_id into out (plain_len + TDBI_SEALED_OVERHEAD bytes).
  * false when the DRBG or the cipher fails. */
 bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out);
+/* tdbi_seal under another key's cipher (gcm, set up by the caller), the nonce from db's DRBG:
+ * what `project export --certificates-for` writes for another database's key file. */
+bool tdbi_seal_with(tdb *db, mbedtls_gcm_context *gcm, const char *aad, const void *plain,
+                    size_t plain_len, unsigned char *out);
+/* Reads a key file (64 hex characters, optionally followed by whitespace) into key: 1 when
+ * read, 0 when the file does not exist, -1 on error (message in err, which names path). */
+int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
+                       size_t err_cap);
 /* Opens a sealed value of sealed_len bytes into out (sealed_len - TDBI_SEALED_OVERHEAD bytes).
  * false when it is too short or does not authenticate (wrong key, wrong App ID, tampered). */
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out);
+
+/* tdb_project_put's work inside a transaction the caller holds (BEGIN IMMEDIATE), so that a
+ * bulk import puts many projects in one: the same retiring, pruning and log entry. now is the
+ * change's time. *created (may be NULL) tells whether the project is new. */
+tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                               bool *created);
 
 /* Fills buf with random bytes from the DRBG. */
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len);
@@ -93,8 +120,16 @@ const char *tdbi_migration(int version);
 
 /* Runs sql (no parameters, no rows wanted). */
 bool tdbi_exec(tdb *db, const char *sql);
-/* Prepares sql; NULL (after tdbi_sql_fail(db, what)) when it cannot be prepared. */
+/* Prepares sql; NULL (after tdbi_sql_fail(db, what)) when it cannot be prepared. The statement
+ * is given back with tdbi_finalize (never sqlite3_finalize: while db keeps statements it may be
+ * a kept one, reused by the next tdbi_prepare of the same text). */
 sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what);
+/* Gives back a statement of tdbi_prepare: a kept one is reset for its next use, any other is
+ * finalized. NULL is a no-op. */
+void tdbi_finalize(tdb *db, sqlite3_stmt *st);
+/* Starts (on) or ends (off: every kept statement finalized) keeping statements on db, for a run
+ * of many similar calls (tdb_import). Off when a connection opens; tdb_close ends it. */
+void tdbi_keep_statements(tdb *db, bool on);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. tdbi_begin refuses (TDB_FAULT_GONE) when the database
  * file was deleted or replaced since it was opened: what a write then commits would be lost. */
 bool tdbi_begin(tdb *db);

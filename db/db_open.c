@@ -187,13 +187,56 @@ bool tdbi_exec(tdb *db, const char *sql) {
     return false;
 }
 
+/* The kept slot of sql (the same literal, or the same text), or a free one; NULL when every slot
+ * holds another statement. */
+static tdbi_kept *kept_slot(tdb *db, const char *sql) {
+    for (size_t i = 0; i < db->nkept; i++)
+        if (db->kept[i].sql == sql)
+            return &db->kept[i];
+    for (size_t i = 0; i < db->nkept; i++)
+        if (strcmp(db->kept[i].sql, sql) == 0)
+            return &db->kept[i];
+    return db->nkept < TDBI_KEPT_MAX ? &db->kept[db->nkept] : NULL;
+}
+
 sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
+    tdbi_kept *slot = db->keep_statements ? kept_slot(db, sql) : NULL;
+    if (slot && slot->st && !slot->busy) {
+        slot->busy = true;
+        return slot->st;
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         tdbi_sql_fail(db, what);
         return NULL;
     }
+    if (slot && !slot->st) { /* a new slot; a busy one (the same text in use) is not shared */
+        *slot = (tdbi_kept){.sql = sql, .st = st, .busy = true};
+        db->nkept++;
+    }
     return st;
+}
+
+void tdbi_finalize(tdb *db, sqlite3_stmt *st) {
+    for (size_t i = 0; st && i < db->nkept; i++) {
+        if (db->kept[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            db->kept[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+void tdbi_keep_statements(tdb *db, bool on) {
+    if (!on) {
+        for (size_t i = 0; i < db->nkept; i++)
+            sqlite3_finalize(db->kept[i].st);
+        memset(db->kept, 0, sizeof db->kept);
+        db->nkept = 0;
+    }
+    db->keep_statements = on;
 }
 
 bool tdbi_begin(tdb *db) {
@@ -277,7 +320,7 @@ tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reade
     }
     if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (status != TDB_OK) {
         free(rows);
         rows = NULL;
@@ -359,8 +402,8 @@ static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
 
 /* Reads the key: 64 hex characters, optionally followed by whitespace. Returns 1 when read,
  * 0 when the file does not exist, -1 on error (message in err). */
-static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
-                         size_t err_cap) {
+int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *err,
+                       size_t err_cap) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -448,7 +491,7 @@ static bool create_key_file(tdb *db, char *err, size_t err_cap) {
             memcpy(db->key, key, sizeof key);
             ok = true;
         } else if (errno == EEXIST) {
-            ok = read_key_file(db->key_file, db->key, err, err_cap) == 1;
+            ok = tdbi_read_key_file(db->key_file, db->key, err, err_cap) == 1;
         } else {
             snprintf(err, err_cap, "cannot create key file %s: %s", db->key_file, strerror(errno));
         }
@@ -474,13 +517,18 @@ bool tdbi_random(tdb *db, unsigned char *buf, size_t len) {
 }
 
 bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out) {
+    return tdbi_seal_with(db, &db->gcm, aad, plain, plain_len, out);
+}
+
+bool tdbi_seal_with(tdb *db, mbedtls_gcm_context *gcm, const char *aad, const void *plain,
+                    size_t plain_len, unsigned char *out) {
     unsigned char *nonce = out, *cipher = out + TDBI_NONCE_LEN;
     unsigned char *tag = cipher + plain_len;
     if (!tdbi_random(db, nonce, TDBI_NONCE_LEN))
         return false;
-    return mbedtls_gcm_crypt_and_tag(&db->gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce,
-                                     TDBI_NONCE_LEN, (const unsigned char *)aad, strlen(aad), plain,
-                                     cipher, TDBI_TAG_LEN, tag) == 0;
+    return mbedtls_gcm_crypt_and_tag(gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce, TDBI_NONCE_LEN,
+                                     (const unsigned char *)aad, strlen(aad), plain, cipher,
+                                     TDBI_TAG_LEN, tag) == 0;
 }
 
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
@@ -672,7 +720,7 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
         return false;
     *has_check_out = has_check == 1;
     char err[sizeof db->err];
-    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    int found = tdbi_read_key_file(db->key_file, db->key, err, sizeof err);
     bool ok = found == 1;
     if (found < 0) {
         tdbi_fail(db, "%s", err);
@@ -941,7 +989,7 @@ static bool load_key_readonly(tdb *db, tdb_key_use use) {
     if (use == TDB_KEY_OPTIONAL && access(db->key_file, R_OK) != 0)
         return true; /* missing or not ours to read: fingerprints only */
     char err[sizeof db->err];
-    int found = read_key_file(db->key_file, db->key, err, sizeof err);
+    int found = tdbi_read_key_file(db->key_file, db->key, err, sizeof err);
     if (found < 0) {
         tdbi_fail(db, "%s", err);
         return false;
@@ -1025,6 +1073,7 @@ bool tdb_has_key(const tdb *db) {
 void tdb_close(tdb *db) {
     if (!db)
         return;
+    tdbi_keep_statements(db, false);
     sqlite3_finalize(db->data_version_st);
     sqlite3_finalize(db->config_version_st);
     sqlite3_close_v2(db->sql);

@@ -86,7 +86,7 @@ static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
     }
     if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, "reading retired certificates");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -127,7 +127,7 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
         if (updated)
             *updated = sqlite3_column_int64(st, 8);
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -176,7 +176,7 @@ static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_show
     json_t *snap = NULL;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         snap = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     bool ok = snap && diag_project_snapshot_from_json(snap, out);
     json_decref(snap);
     if (!ok) {
@@ -207,7 +207,7 @@ static tdb_status stored_retired(tdb *db, const char *app_id, diag_project_shown
     tdb_status status = rc == SQLITE_DONE || rc == SQLITE_ROW
                             ? TDB_OK
                             : tdbi_sql_fail(db, "reading retired certificates");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -240,7 +240,7 @@ static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *ou
     tdb_status status = rc == SQLITE_ROW    ? TDB_OK
                         : rc == SQLITE_DONE ? TDB_NOT_FOUND
                                             : tdbi_sql_fail(db, "reading a project");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (status == TDB_NOT_FOUND)
         tdbi_fail(db, "project %s not found", app_id);
     return status;
@@ -301,53 +301,6 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out
     return status;
 }
 
-static void read_id(sqlite3_stmt *st, void *item) {
-    tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
-}
-
-/* Every App ID with a project, ordered, into a new array of *count NUL-terminated ids. */
-static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count) {
-    sqlite3_stmt *st =
-        tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
-    if (!st) {
-        *ids = NULL;
-        *count = 0;
-        return TDB_ERROR;
-    }
-    void *rows;
-    tdb_status status =
-        tdbi_read_rows(db, st, sizeof **ids, read_id, "listing projects", &rows, count);
-    *ids = rows;
-    return status;
-}
-
-tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    char(*ids)[TD_CERT_LEN + 1];
-    size_t n;
-    tdb_status status = list_ids(db, &ids, &n);
-    diag_project_shown *list = NULL;
-    if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
-        tdbi_fail(db, "out of memory");
-        status = TDB_ERROR;
-    }
-    size_t shown = 0;
-    for (size_t i = 0; i < n && status == TDB_OK; i++) {
-        status = tdb_project_show(db, ids[i], &list[shown]);
-        if (status == TDB_NOT_FOUND)
-            status = TDB_OK; /* deleted by another connection meanwhile */
-        else if (status == TDB_OK)
-            shown++;
-    }
-    free(ids);
-    if (status != TDB_OK) {
-        free(list);
-        return status;
-    }
-    *out = list;
-    *count = shown;
-    return TDB_OK;
-}
-
 /* ---- The log --------------------------------------------------------------------------------- */
 
 /* The log stores each side as diag_project_snapshot_to_json and the changes between them
@@ -396,7 +349,7 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
         if (sqlite3_step(st) != SQLITE_DONE)
             status = tdbi_sql_fail(db, "writing the configuration log");
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     free(bs);
     free(as);
     free(cs);
@@ -507,7 +460,7 @@ static tdb_status insert_retired(tdb *db, const char *app_id, const char *cert, 
         row->id = sqlite3_last_insert_rowid(db->sql);
         memcpy(row->cert, cert, TD_CERT_LEN + 1);
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -519,7 +472,7 @@ static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id,
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -534,7 +487,7 @@ static tdb_status unretire_current(tdb *db, const diag_project *p, const retired
             return TDB_ERROR;
         sqlite3_bind_int64(st, 1, set->rows[i].id);
         int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+        tdbi_finalize(db, st);
         if (rc != SQLITE_DONE)
             return tdbi_sql_fail(db, "updating retired certificates");
     }
@@ -571,7 +524,7 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
     sqlite3_bind_int64(st, 9, now);
     tdb_status status =
         sqlite3_step(st) == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "writing a project");
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return status;
 }
 
@@ -629,7 +582,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
     return status;
 }
 
-tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
+tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                               bool *created) {
     if (strlen(p->app_id) != TD_CERT_LEN) {
         tdbi_fail(db, "app_id: must be 32 hex characters");
         return TDB_INVALID;
@@ -644,19 +598,24 @@ tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bo
         return TDB_ERROR;
     }
     bool existed = false;
+    tdb_status status =
+        put_locked(db, p, actor, now, &work->old, &existed, &work->after, &work->set);
+    if (created)
+        *created = !existed;
+    mbedtls_platform_zeroize(work, sizeof *work);
+    free(work);
+    return status;
+}
+
+tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
     tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
     if (status == TDB_OK) {
-        status = put_locked(db, p, actor, (int64_t)time(NULL), &work->old, &existed, &work->after,
-                            &work->set);
+        status = tdbi_project_put_in(db, p, actor, (int64_t)time(NULL), created);
         if (status == TDB_OK && !tdbi_commit(db))
             status = TDB_ERROR;
         if (status != TDB_OK)
             tdbi_rollback(db);
     }
-    if (created)
-        *created = !existed;
-    mbedtls_platform_zeroize(work, sizeof *work);
-    free(work);
     return status;
 }
 

@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tdproject.h"
 
@@ -226,6 +227,84 @@ tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count);
  * there is no entry. */
 tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                size_t *count);
+
+/* One page of projects, ordered by App ID: those after `after` (NULL or "": from the first),
+ * at most limit (1..TDB_PAGE_MAX), each as tdb_project_show, into *out (a new array of *count
+ * entries that the caller frees with free(); NULL when there are none). *more tells whether
+ * projects follow the last one (its App ID is then the next page's `after`). */
+#define TDB_PAGE_MAX 10000
+tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                            size_t *count, bool *more);
+
+/* ---- Bulk import and export, backup (db_bulk.c) ----------------------------------------------
+ *
+ * An import reads configurations from a stream -- JSON lines (one configuration a line) or one
+ * JSON array of them -- one at a time (never the whole input in memory), and puts each as
+ * tdb_project_put does (same retiring, one change-log entry per created or replaced project),
+ * except that a configuration identical to the stored one is counted as unchanged and not
+ * written (no log entry). All-or-nothing by default: one transaction, rolled back on the first
+ * failure. With continue_on_error, a configuration that fails is counted and reported with its
+ * line, the others are kept, and the work is committed every TDB_IMPORT_BATCH configurations
+ * (so the write lock is released between batches); a storage failure still stops it. A dry run
+ * does everything in one transaction and rolls it back.
+ *
+ * Each line is a configuration as `project put` takes it, or as `project export` writes it:
+ * a certificate may be {"sealed_certificate": HEX, ...} (sealed for this database's key file
+ * by `project export --certificates-for`), opened here; a line with certificates given only as
+ * fingerprints (`project export` without --certificates-for) is refused with a message that
+ * says how to export with certificates. The configuration is validated by the caller's parser
+ * (diag_project_from_json: the store does not include the rule engine's header), so that its
+ * messages are those of `project put`. */
+
+#define TDB_IMPORT_BATCH 10000         /* configurations per transaction (continue_on_error) */
+#define TDB_IMPORT_LINE_MAX (1u << 20) /* bytes of one configuration (a line, an array item) */
+
+/* Parses and validates one configuration object (diag_project_from_json). */
+typedef bool (*tdb_config_parser)(json_t *obj, diag_project *out, char *err, size_t err_cap);
+
+typedef struct {
+    tdb_config_parser parse; /* required */
+    const char *actor;       /* of the change-log entries ("NAME (cli)", an API key's name) */
+    bool continue_on_error;
+    bool dry_run;
+    /* Optional: called for every failed configuration (line, message), as it happens. */
+    void (*on_error)(void *arg, uint64_t line, const char *message);
+    /* Optional: called every few thousand configurations with the number handled so far and
+     * the bytes of input read. */
+    void (*progress)(void *arg, uint64_t done, uint64_t bytes);
+    void *arg;
+} tdb_import_options;
+
+/* Imports every configuration of in into db, filling *summary (dry_run, counts, the first
+ * failures). TDB_OK when the import completed: everything was imported, or with
+ * continue_on_error everything but the failures (summary->failed). Otherwise nothing of this
+ * import's current transaction is kept (all-or-nothing: nothing at all), the status says why
+ * (TDB_INVALID: a configuration or the input's framing is wrong; TDB_DECRYPT: a sealed
+ * certificate does not open with this database's key file; TDB_ERROR: storage) and
+ * tdb_errmsg(db) says where ("line N: ..."). Certificates never appear in a message. */
+tdb_status tdb_import(tdb *db, FILE *in, const tdb_import_options *o, diag_import_summary *summary);
+
+/* Writes every project, ordered by App ID, to out as JSON lines in the import's shape:
+ *   {"app_id", "name", "primary": CERT|null, "secondary": CERT|null, "no_certificate",
+ *    "cohost_auth", "retired_certificates": [CERT, ...]}
+ * where CERT is {"fingerprint", "enabled"} (retired: {"fingerprint"}) and, when
+ * cert_key_file is not NULL, also "sealed_certificate": the certificate sealed (AES-256-GCM,
+ * the App ID as additional data, hex) for the key of cert_key_file -- the store's own at-rest
+ * format, so that a database using that key file imports it. Without cert_key_file no
+ * certificate leaves the store (fingerprints only, which an import refuses). One read
+ * transaction: a consistent snapshot while others write. *count receives the projects
+ * written. TDB_ERROR on a storage or output failure (message in tdb_errmsg), TDB_DECRYPT when
+ * a certificate does not decrypt, TDB_INVALID when cert_key_file cannot be read. */
+tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
+
+/* Copies the database into a new file at dest_path with SQLite's online backup API, consistent
+ * while other connections (the service) read and write: the copy is one snapshot (a read
+ * transaction on db, which in WAL mode does not stop writers), made in steps of
+ * TDB_BACKUP_STEP_PAGES pages. dest_path must not exist (TDB_INVALID); the copy is written to
+ * a temporary name beside it and renamed into place when complete, so no half-written backup
+ * is ever at dest_path. The key file is not copied: it must be kept (and restored) with it. */
+#define TDB_BACKUP_STEP_PAGES 1024
+tdb_status tdb_backup(tdb *db, const char *dest_path);
 
 /* ---- API keys --------------------------------------------------------------------------- */
 

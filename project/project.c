@@ -307,3 +307,20 @@ static json_t *log_entry_json(const void *list, size_t i) {
 json_t *diag_log_list_to_json(const diag_log_entry *list, size_t count) {
     return array_of(list, count, log_entry_json);
 }
+
+/* ---- A bulk import's summary --------------------------------------------------------------- */
+
+json_t *diag_import_summary_to_json(const diag_import_summary *s) {
+    json_t *errors = json_array();
+    for (size_t i = 0; errors && i < s->error_count; i++) {
+        if (json_array_append_new(errors,
+                                  json_pack("{s:I,s:s}", "line", (json_int_t)s->errors[i].line,
+                                            "message", s->errors[i].message)) != 0) {
+            json_decref(errors);
+            errors = NULL;
+        }
+    }
+    return json_pack("{s:I,s:I,s:I,s:I,s:b,s:o}", "created", (json_int_t)s->created, "replaced",
+                     (json_int_t)s->replaced, "unchanged", (json_int_t)s->unchanged, "failed",
+                     (json_int_t)s->failed, "dry_run", s->dry_run, "errors", errors);
+}

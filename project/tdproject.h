@@ -204,6 +204,33 @@ typedef struct {
  * New reference; NULL when out of memory. */
 json_t *diag_log_list_to_json(const diag_log_entry *list, size_t count);
 
+/* ---- A bulk import's summary ----------------------------------------------------------------
+ * What `project import` and POST /v1/projects:import answer: how many configurations were
+ * created, replaced (changed), unchanged (identical to the stored one: not written, not logged)
+ * and failed, and the first failures with their line numbers. The store fills one
+ * (tdb_import_end); both front ends render it here. */
+
+#define DIAG_IMPORT_ERRORS_MAX 100 /* failures kept with their messages (all are counted) */
+#define DIAG_IMPORT_MESSAGE_MAX 320
+
+typedef struct {
+    uint64_t line; /* 1-based line of the input where the configuration starts */
+    char message[DIAG_IMPORT_MESSAGE_MAX]; /* the field's message ("app_id: must be ..."), never
+                                              a certificate */
+} diag_import_error;
+
+typedef struct {
+    bool dry_run; /* nothing was written: the counts say what the import would do */
+    uint64_t created, replaced, unchanged, failed;
+    size_t error_count; /* errors kept: the first DIAG_IMPORT_ERRORS_MAX failures */
+    diag_import_error errors[DIAG_IMPORT_ERRORS_MAX];
+} diag_import_summary;
+
+/* {"created", "replaced", "unchanged", "failed", "dry_run",
+ *  "errors": [{"line", "message"}, ...]}  (the first DIAG_IMPORT_ERRORS_MAX failures).
+ * New reference; NULL when out of memory. */
+json_t *diag_import_summary_to_json(const diag_import_summary *s);
+
 #ifdef __cplusplus
 }
 #endif

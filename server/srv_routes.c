@@ -391,16 +391,133 @@ static void srv_reply_no_project(srv_req *r) {
     srv_reply_error(r, 404, "not_found", "no project with this App ID");
 }
 
+/* GET /v1/projects: one page, ordered by App ID (?limit=1..TDB_PAGE_MAX, default
+ * SRV_PAGE_DEFAULT; ?after=APP_ID). "next" is the App ID to pass as after for the next page, null
+ * on the last: a client that reads only "projects" sees the first page, as it saw everything
+ * while there were fewer projects than the default. */
+#define SRV_PAGE_DEFAULT 1000
+
+static bool srv_query_limit(srv_req *r, int def, int max, int *limit);
+static bool srv_query_app_id(srv_req *r, const char *name, char out[TD_CERT_LEN + 1]);
+
 static void srv_route_projects(srv_req *r) {
+    int limit;
+    char after[TD_CERT_LEN + 1] = "";
+    if (!srv_query_limit(r, SRV_PAGE_DEFAULT, TDB_PAGE_MAX, &limit)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "limit: must be an integer in 1..%d", TDB_PAGE_MAX);
+        srv_reply_error(r, 400, "bad_request", msg);
+        return;
+    }
+    if (!srv_query_app_id(r, "after", after)) {
+        srv_reply_error(r, 400, "bad_request", "after: must be an App ID (32 hex characters)");
+        return;
+    }
     diag_project_shown *list = NULL;
     size_t count = 0;
-    if (tdb_project_list(r->w->db, &list, &count) != TDB_OK) {
+    bool more = false;
+    if (tdb_project_page(r->w->db, after, (size_t)limit, &list, &count, &more) != TDB_OK) {
         srv_reply_store_error(r);
         return;
     }
-    json_t *doc = json_pack("{s:o}", "projects", diag_project_list_to_json(list, count));
+    json_t *next = more && count > 0 ? json_string(list[count - 1].app_id) : json_null();
+    json_t *doc =
+        json_pack("{s:o,s:o}", "projects", diag_project_list_to_json(list, count), "next", next);
     free(list);
     srv_reply_json(r, 200, doc);
+}
+
+/* ?NAME=true|false (absent: false) into *out; false when it is anything else. */
+static bool srv_query_bool(srv_req *r, const char *name, bool *out) {
+    *out = false;
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (r->query && evhttp_parse_query_str(r->query, &q) != 0)
+        return false;
+    const char *v = evhttp_find_header(&q, name);
+    bool ok = !v || strcmp(v, "true") == 0 || strcmp(v, "false") == 0;
+    *out = v && strcmp(v, "true") == 0;
+    evhttp_clear_headers(&q);
+    return ok;
+}
+
+static bool srv_is_import_type(const char *ct) {
+    static const char *const types[] = {"application/x-ndjson", "application/jsonl",
+                                        "application/json"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* The answer to a completed import: 200 with the summary (diag_import_summary_to_json, as
+ * `project import --json` prints it); an import that stopped changed nothing: 400 for the
+ * input's fault, else the store's error. */
+static void srv_reply_import(srv_req *r, tdb_status st, const diag_import_summary *s) {
+    if (st == TDB_INVALID || st == TDB_DECRYPT)
+        srv_reply_error(r, 400, "bad_request", tdb_errmsg(r->w->db));
+    else if (st != TDB_OK)
+        srv_reply_store_error(r);
+    else
+        srv_reply_json(r, 200, diag_import_summary_to_json(s));
+}
+
+/* POST /v1/projects:import: JSON lines (or a JSON array) of configurations, the rules of
+ * `project import` (tdb_import): all-or-nothing unless ?continue_on_error=true, ?dry_run=true.
+ * evhttp reads a body whole before the handler runs, so the route cannot stream; its limit is
+ * SRV_IMPORT_BODY_FACTOR x --body-limit (512 KiB by default, some 2,000 configurations with
+ * certificates), below evhttp's hard limit so that an oversized import still gets the JSON 413.
+ * Larger sets go in several requests, or through `tokendoctor project import` on the host. The
+ * import holds the worker for its time (a few thousand configurations a second). */
+#define SRV_IMPORT_BODY_FACTOR 8
+
+static void srv_route_import(srv_req *r) {
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
+    tdb_import_options o = {.parse = diag_project_from_json,
+                            .actor = r->actor[0] ? r->actor : "api"};
+    if (ct && !srv_is_import_type(ct)) {
+        srv_reply_error(r, 415, "unsupported_media_type",
+                        "Content-Type must be application/x-ndjson (JSON lines) or "
+                        "application/json");
+        return;
+    }
+    if (!srv_query_bool(r, "continue_on_error", &o.continue_on_error) ||
+        !srv_query_bool(r, "dry_run", &o.dry_run)) {
+        srv_reply_error(r, 400, "bad_request", "continue_on_error, dry_run: must be true or false");
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t len = evbuffer_get_length(in);
+    size_t limit = r->w->server->cfg.body_limit * SRV_IMPORT_BODY_FACTOR;
+    if (len > limit) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "request body over %zu bytes: import in several requests, or with tokendoctor "
+                 "project import",
+                 limit);
+        srv_reply_error(r, 413, "payload_too_large", msg);
+        return;
+    }
+    char *text = len ? (char *)evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
+    FILE *f = text ? fmemopen(text, len, "r") : NULL;
+    diag_import_summary *s = f ? malloc(sizeof *s) : NULL;
+    if (!len) {
+        srv_reply_error(r, 400, "bad_request", "body: required (JSON lines of configurations)");
+    } else if (!s) {
+        srv_reply_oom(r);
+    } else {
+        tdb_status st = tdb_import(r->w->db, f, &o, s);
+        if (st == TDB_OK && !o.dry_run && s->created + s->replaced > 0)
+            srv_cache_changed(r->w);
+        srv_reply_import(r, st, s);
+    }
+    free(s);
+    if (f)
+        fclose(f);
+    if (text)
+        explicit_bzero(text, len); /* certificates */
 }
 
 static void srv_project_get(srv_req *r) {
@@ -501,9 +618,9 @@ static void srv_route_history(srv_req *r) {
     free(log);
 }
 
-/* ?limit=N, 1..1000, default 100. */
-static bool srv_query_limit(srv_req *r, int *limit) {
-    *limit = 100;
+/* ?limit=N, 1..max, default def. */
+static bool srv_query_limit(srv_req *r, int def, int max, int *limit) {
+    *limit = def;
     if (!r->query || !*r->query)
         return true;
     struct evkeyvalq q;
@@ -515,9 +632,23 @@ static bool srv_query_limit(srv_req *r, int *limit) {
     if (v) {
         char *end;
         long n = strtol(v, &end, 10);
-        ok = *v >= '0' && *v <= '9' && *end == '\0' && n >= 1 && n <= 1000;
+        ok = *v >= '0' && *v <= '9' && *end == '\0' && n >= 1 && n <= max;
         *limit = (int)n;
     }
+    evhttp_clear_headers(&q);
+    return ok;
+}
+
+/* ?NAME=APP_ID (absent: out stays as it is) into out; false when it is not 32 hex characters. */
+static bool srv_query_app_id(srv_req *r, const char *name, char out[TD_CERT_LEN + 1]) {
+    struct evkeyvalq q;
+    TAILQ_INIT(&q);
+    if (r->query && evhttp_parse_query_str(r->query, &q) != 0)
+        return false;
+    const char *v = evhttp_find_header(&q, name);
+    bool ok = !v || diag_is_hex32(v, strlen(v));
+    if (v && ok)
+        memcpy(out, v, TD_CERT_LEN + 1);
     evhttp_clear_headers(&q);
     return ok;
 }
@@ -530,7 +661,7 @@ static void srv_route_diagnoses(srv_req *r) {
         return;
     }
     int limit;
-    if (!srv_query_limit(r, &limit)) {
+    if (!srv_query_limit(r, 100, 1000, &limit)) {
         srv_reply_error(r, 400, "bad_request", "limit: must be an integer in 1..1000");
         return;
     }
@@ -686,6 +817,8 @@ static const srv_route_row srv_routes[] = {
         {"/v1/errors", GET_HEAD, SRV_ACCESS_OPEN, 0, srv_route_errors, {NULL, NULL}},
     [SRV_ROUTE_PROJECTS] =
         {"/v1/projects", GET_HEAD, SRV_ACCESS_READ, 0, srv_route_projects, {NULL, NULL}},
+    [SRV_ROUTE_IMPORT] =
+        {"/v1/projects:import", POST, SRV_ACCESS_WRITE, POST, srv_route_import, {NULL, NULL}},
     [SRV_ROUTE_PROJECT] = {"/v1/projects/{app_id}",
                            GET_HEAD | PUT_DELETE,
                            SRV_ACCESS_READ,

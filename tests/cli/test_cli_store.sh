@@ -2,36 +2,9 @@
 # test_cli_store.sh -- `tokendoctor project` and `tokendoctor apikey` end to end: exit statuses,
 # human and --json output, and what ends up on disk. Works in a mktemp directory only (never
 # the default database path). Usage: test_cli_store.sh PATH/TO/tokendoctor
-set -u
-TD=${1:?usage: test_cli_store.sh PATH/TO/tokendoctor}
-[ -x "$TD" ] || { echo "test_cli_store.sh: $TD is not an executable" >&2; exit 2; }
-TD=$(cd "$(dirname "$TD")" && pwd)/$(basename "$TD")
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/tddb-cli-XXXXXX") || exit 2
-trap 'rm -rf "$DIR"' EXIT
-unset TOKENDOCTOR_DB TOKENDOCTOR_KEY_FILE
-cd "$DIR" || exit 2
-FAILS=0
+NAME=test_cli_store.sh
+. "$(dirname "$0")/cli_lib.sh"
 DB="$DIR/data/td.db"
-
-fail() {
-    echo "FAIL: $*" >&2
-    FAILS=$((FAILS + 1))
-}
-
-# expect STATUS command...: runs the command, stdout in out, stderr in err.
-expect() {
-    want=$1
-    shift
-    "$@" >out 2>err
-    got=$?
-    if [ "$got" != "$want" ]; then
-        fail "exit $got, expected $want: $*"
-        sed 's/^/    stderr: /' err >&2
-    fi
-}
-
-has() { grep -q -e "$2" "$1" || fail "$1 lacks '$2'"; }
-lacks() { if grep -q -i -e "$2" "$1"; then fail "$1 contains '$2'"; fi; }
 
 APP=6282c79000df1c033ce3999c60bd78e7
 C1=90633ac91c7b87d1a0d0f2b86a07c2af

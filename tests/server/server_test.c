@@ -125,19 +125,6 @@ static bool revoke_key(const char *db_path, const char *name) {
     return ok;
 }
 
-/* One integer from a query on a database file (read-only); -1 on error. */
-static long long sql_count(const char *path, const char *sql) {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
-
 /* ---- api --------------------------------------------------------------------------------- */
 
 static void test_probes(int port) {
@@ -991,7 +978,7 @@ static void test_bootstrap_key_file(const tsrv_proc *first) {
         free(err);
         char db[320];
         snprintf(db, sizeof db, "%s/t.db", dir);
-        CHECK(sql_count(db, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL") == 0,
+        CHECK(tsrv_sql_count(db, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL") == 0,
               "no usable key left behind");
     }
 }
@@ -1977,8 +1964,9 @@ static void check_separate_log_db(void) {
     CHECK(json_array_size(json_object_get(j, "diagnoses")) == 3, "3 diagnoses read back");
     json_decref(j);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    CHECK(sql_count(log_db, "SELECT count(*) FROM diagnoses") == 3, "logged in --log-db");
-    CHECK(sql_count(p.db, "SELECT count(*) FROM diagnoses") == 0, "nothing in the main database");
+    CHECK(tsrv_sql_count(log_db, "SELECT count(*) FROM diagnoses") == 3, "logged in --log-db");
+    CHECK(tsrv_sql_count(p.db, "SELECT count(*) FROM diagnoses") == 0,
+          "nothing in the main database");
 }
 
 static void suite_coherence(void) {

@@ -52,18 +52,6 @@ static const char *err_message(json_t *doc) {
     return json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
 }
 
-static long long sql_int(const char *path, const char *sql) {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    long long v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
-}
-
 /* A batch of n items; big: a 120-character channel and a 240-character account, so that each
  * log row is ~700 bytes. */
 static char *batch_body(int n, bool big) {
@@ -166,7 +154,7 @@ static void suite_bound(void) {
         dropped = metric(p.port, "tokendoctor_diagnosis_log_dropped_total");
     }
     CHECK(written + dropped == 4000, "written %lld + dropped %lld", written, dropped);
-    long long rows = sql_int(p.db, "SELECT count(*) FROM diagnoses");
+    long long rows = tsrv_sql_count(p.db, "SELECT count(*) FROM diagnoses");
     CHECK(rows > 0 && rows <= 100, "%lld rows in the log (bound 100)", rows);
     long long at_bound =
         metric(p.port, "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"at_bound\"}");

@@ -101,4 +101,11 @@ size_t tsrv_exchange(int fd, const void *req, size_t len, char *out, size_t cap,
 extern char *tsrv_transcript;
 extern size_t tsrv_transcript_len;
 
+/* ---- The service's database, read directly ----------------------------------------------------
+ */
+
+/* One integer from a query (e.g. a count) on the database file at path, opened read-only; -1 on
+ * error. What a test asserts about what was stored, without asking the service. */
+long long tsrv_sql_count(const char *path, const char *sql);
+
 #endif /* TSRV_H */

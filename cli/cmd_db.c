@@ -1,0 +1,104 @@
+/* cmd_db.c -- `tokendoctor db backup PATH`: a consistent copy of the database while the service
+ * runs.
+ *
+ * Design
+ * ------
+ * The copy is SQLite's online backup (tdb_backup): one read snapshot copied in steps, so the
+ * service keeps reading and writing meanwhile (WAL: a reader does not stop a writer). The
+ * database is opened read-only (the key file is not needed and not copied: a backup holds the
+ * certificates sealed, and only that key file opens them). Restoring is a file copy while the
+ * service is stopped; the usage text says how, so that the manual page carries it.
+ *
+ * Exit statuses: 0 copied, 1 no such database, 64 usage (PATH exists), 70 storage error.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tdcli.h"
+#include "tddb.h"
+
+static void db_usage(FILE *out) {
+    fprintf(out, "usage: tokendoctor db backup PATH   copy the database into the new file PATH\n"
+                 "\n"
+                 "options:\n");
+    cli_usage_store_options(out, 20, "the database to copy");
+    fprintf(
+        out,
+        "  --json            print {\"backup\": PATH} when done\n"
+        "\n"
+        "The copy is consistent while `tokendoctor serve` reads and writes the database (SQLite's\n"
+        "online backup of one snapshot, in steps). PATH must not exist. The key file is not\n"
+        "copied: keep it with the backup, since only it opens the certificates.\n"
+        "\n"
+        "To restore: stop the service; move the database file aside together with its -wal\n"
+        "and -shm files if any remain; copy the backup to the database path (owned by the\n"
+        "service's user, mode 0600); check that the key file is the one the backup was made\n"
+        "with (a wrong one is refused at start: \"wrong key file?\"); start the service.\n"
+        "\n"
+        "exit status: 0 ok, 1 no such database, 64 usage (PATH exists), 70 storage error\n");
+}
+
+enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE };
+
+static const struct option db_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_JSON_ENTRY,
+    CLI_OPT_HELP_ENTRY,
+    {NULL, 0, NULL, 0},
+};
+
+const struct option *cli_db_options(struct option *buf) {
+    (void)buf; /* a static table */
+    return db_options;
+}
+
+static int db_run(int argc, char **argv, cli_report *report) {
+    const char *db_path = NULL, *key_file = NULL, *pos[3];
+    const char **const slots[] = {&db_path, &key_file};
+    bool json = false, help = false;
+    int npos = 0;
+    cli_opts p;
+    cli_opts_init(&p, "db", argc, argv, db_options);
+    p.report = report;
+    p.slots = slots;
+    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    p.nonempty = true;
+    if (!cli_opts_action(&p, &json, &help, pos, &npos, 3)) {
+        db_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (help) {
+        db_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    report->json = json;
+    if (npos != 2 || strcmp(pos[0], "backup") != 0 || !*pos[1]) {
+        cli_fail(report, "usage", "db: %s",
+                 npos > 0 && strcmp(pos[0], "backup") != 0 ? "unknown action (backup PATH)"
+                                                           : "give backup PATH");
+        db_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    int rc = CLI_EXIT_INTERNAL;
+    tdb *db = cli_store_open(report, db_path, key_file, CLI_STORE_READ, &rc);
+    if (!db)
+        return rc;
+    tdb_status st = tdb_backup(db, pos[1]);
+    if (st != TDB_OK)
+        rc = cli_store_failure(report, db, st);
+    else if (json)
+        rc = cli_answer(report, json_pack("{s:s}", "backup", pos[1])) ? CLI_EXIT_OK
+                                                                      : CLI_EXIT_INTERNAL;
+    else
+        rc = printf("backed up %s to %s\n", tdb_path(db), pos[1]) > 0 ? CLI_EXIT_OK
+                                                                      : CLI_EXIT_INTERNAL;
+    tdb_close(db);
+    return rc;
+}
+
+int cli_db(int argc, char **argv) {
+    cli_report report;
+    cli_report_init(&report, argc, argv);
+    return cli_finish(&report, db_run(argc, argv, &report));
+}
