@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# run.sh TOKENDOCTOR -- tokendoctor preflight against token servers built on the vendor's npm
+# libraries (server.js): a correct one (007 and 006), one per planted bug, and the transport
+# failures (a hang, a 500, an HTML page, a closed connection, nothing listening).
+#
+# Each case starts `node server.js --bug NAME` on a loopback port, runs `preflight --json` and
+# asserts the exit status and that the findings are exactly the planted one (by id). The vendor
+# libraries are tests/interop's, installed exactly as its package-lock.json says (npm ci, once).
+# Without node the test is skipped (exit 77) with a message; `make test` installs node.
+#
+# PREFLIGHT_ONLY="NAME ..." runs only those cases (and the text and usage checks).
+# The last line is "preflight: N passed, M failed".
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib.sh
+source "$here/../lib.sh"
+td_init preflight
+td=${1:?usage: run.sh TOKENDOCTOR}
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "preflight: SKIPPED: node and npm are needed (apt-get install nodejs npm; make test installs them)"
+    exit 77
+fi
+td_make_work
+modules=$root/tests/interop/node_modules
+[[ -d $modules/agora-token && -d $modules/agora-access-token ]] || td_npm_ci "$root/tests/interop"
+
+app_id=0123456789abcdef0123456789abcdef
+cert=fedcba9876543210fedcba9876543210
+other=00112233445566778899aabbccddeeff
+# Co-host authentication on: the only setting under which a role that changes nothing matters.
+printf '{"app_id":"%s","primary":{"certificate":"%s","enabled":true},"cohost_auth":true}\n' \
+    "$app_id" "$cert" >"$work/project.json"
+template='/token?channel={channel}&uid={uid}&account={account}&role={role}&expire={expire}'
+
+passed=0
+failed=0
+server_pid=
+
+stop_server() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+trap 'stop_server; td_cleanup' EXIT
+
+# BUG: starts server.js with it; sets port.
+start_server() {
+    : >"$work/server.out"
+    NODE_PATH=$modules node "$here/server.js" --bug "$1" --app-id "$app_id" --cert "$cert" \
+        --other-cert "$other" >"$work/server.out" 2>"$work/server.err" &
+    server_pid=$!
+    for _ in $(seq 100); do
+        port=$(awk '/^listening /{print $2}' "$work/server.out")
+        [[ -n $port ]] && return 0
+        sleep 0.05
+    done
+    cat "$work/server.err" >&2
+    return 1
+}
+
+# NAME BUG EXIT "FINDING ..." [preflight options...]: one case (BUG "-" for nothing listening).
+check() {
+    local name=$1 bug=$2 want_exit=$3 want=$4
+    shift 4
+    [[ -z ${PREFLIGHT_ONLY:-} || " $PREFLIGHT_ONLY " == *" $name "* ]] || return 0
+    local url rc=0
+    if [[ $bug = - ]]; then
+        # A port nothing listens on: bind one, close it.
+        port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+    elif ! start_server "$bug"; then
+        echo "FAIL $name: the server did not start"
+        failed=$((failed + 1))
+        return
+    fi
+    url="http://127.0.0.1:$port$template"
+    "$td" preflight --url "$url" --app-id "$app_id" --project "$work/project.json" \
+        --token-field rtcToken --json "$@" >"$work/$name.json" 2>"$work/$name.err" || rc=$?
+    stop_server
+    local got
+    got=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]));
+        console.log(r.findings.map(f=>f.id).sort().join(" "))' "$work/$name.json" 2>/dev/null) ||
+        got="(no report)"
+    want=$(tr ' ' '\n' <<<"$want" | sed '/^$/d' | sort | tr '\n' ' ' | sed 's/ $//')
+    if [[ $rc -eq $want_exit && $got == "$want" ]]; then
+        echo "ok   $name: exit $rc, findings [${got}]"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name: exit $rc (want $want_exit), findings [$got] (want [$want])"
+        cat "$work/$name.err" >&2
+        keep_work=1
+        failed=$((failed + 1))
+    fi
+}
+
+check correct-007 none 0 ""
+check correct-006 none006 0 ""
+check uid0-string uid0-string 1 "uid_zero_as_account"
+check expiry-once expiry-once 1 "expiry_computed_once"
+check expire-seconds expire-seconds 1 "expire_relative"
+check expire-unix expire-unix 1 "expire_absolute"
+check role-ignored role-ignored 1 "role_ignored"
+check plus-lost plus-lost 1 "token_plus_lost"
+check clock-ahead clock-ahead 1 "clock_ahead"
+check wrong-cert wrong-cert 1 "wrong_certificate"
+check quotes quotes 1 "token_quoted"
+check slash slash 1 "token_json_escaped"
+check percent percent 1 "token_percent_encoded"
+check hang hang 1 "timeout" --timeout 1
+check error500 error500 1 "http_error"
+check html html 1 "not_json"
+check close close 1 "connection_closed"
+check unreachable - 2 "connection_closed" --max-requests 2
+
+# The text report names the finding and never prints the header file's secret.
+printf 'Authorization: Bearer s3cr3t-preflight-key\n' >"$work/headers"
+start_server uid0-string
+rc=0
+"$td" preflight --url "http://127.0.0.1:$port$template" --app-id "$app_id" \
+    --project "$work/project.json" --token-field rtcToken --header-file "$work/headers" \
+    >"$work/text.out" 2>&1 || rc=$?
+stop_server
+if [[ $rc -eq 1 ]] && grep -q 'FINDING uid_zero_as_account: uid 0 is signed as the account "0"' \
+    "$work/text.out" && ! grep -q s3cr3t "$work/text.out"; then
+    echo "ok   text report"
+    passed=$((passed + 1))
+else
+    echo "FAIL text report (exit $rc)"
+    cat "$work/text.out" >&2
+    failed=$((failed + 1))
+fi
+
+# Usage: https is refused with the reason, exit 64.
+rc=0
+"$td" preflight --url "https://127.0.0.1/token?uid={uid}&channel={channel}" --app-id "$app_id" \
+    --project "$work/project.json" >/dev/null 2>"$work/https.err" || rc=$?
+if [[ $rc -eq 64 ]] && grep -q 'https is not supported' "$work/https.err"; then
+    echo "ok   https refused"
+    passed=$((passed + 1))
+else
+    echo "FAIL https refused (exit $rc)"
+    failed=$((failed + 1))
+fi
+
+echo "preflight: $passed passed, $failed failed"
+[[ $failed -eq 0 ]]
