@@ -202,7 +202,7 @@ static bool parse_options(int argc, char **argv, pf_opts *o, pf_config *c, cli_r
     return !err[0];
 }
 
-static void progress(size_t done, size_t total, void *arg) {
+static bool progress(size_t done, size_t total, void *arg) {
     (void)arg;
     char bar[21];
     size_t fill = total ? done * 20 / total : 20;
@@ -210,6 +210,7 @@ static void progress(size_t done, size_t total, void *arg) {
         bar[i] = i < fill ? '#' : '.';
     bar[20] = '\0';
     fprintf(stderr, "\rpreflight: [%s] %zu/%zu%s", bar, done, total, done == total ? "\n" : "");
+    return true;
 }
 
 /* The project of c->app_id from --project or --db into *out (a copy: wiped by the caller).

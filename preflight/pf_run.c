@@ -448,8 +448,9 @@ bool pf_run(const pf_config *c, const diag_project *project, pf_progress_fn prog
         r->reached = r->reached || r->rows[i].outcome == PF_OUT_ANSWERED ||
                      r->rows[i].outcome == PF_OUT_TOO_LARGE ||
                      r->rows[i].outcome == PF_OUT_NOT_HTTP;
-        if (progress)
-            progress(i + 1, r->nrows < c->max_requests ? r->nrows : c->max_requests, arg);
+        if (progress &&
+            !progress(i + 1, r->nrows < c->max_requests ? r->nrows : c->max_requests, arg))
+            break;
     }
     if (ok)
         cross_checks(r);

@@ -217,8 +217,9 @@ typedef struct {
     uint32_t rows_of[PF_FINDING_COUNT]; /* bit i: rows[i] shows the finding */
 } pf_report;
 
-/* Called after each request (done of total), from the run's thread. */
-typedef void (*pf_progress_fn)(size_t done, size_t total, void *arg);
+/* Called after each request (done of total), from the run's thread; false stops the run there
+ * (the rows not sent stay PF_OUT_NOT_SENT). */
+typedef bool (*pf_progress_fn)(size_t done, size_t total, void *arg);
 
 /* Runs the preflight of c (checked with pf_config_check) against project, the configuration of
  * c->app_id (NULL: refused). report is filled (the caller owns it; it is large: allocate it).
