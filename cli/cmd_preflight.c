@@ -64,7 +64,7 @@ static void usage(FILE *out) {
             "  --json             the report as JSON (docs/preflight.md)\n"
             "\n"
             "exit status (preflight's own): 0 every token would join, 1 a finding, 2 the\n"
-            "server could not be reached (no HTTP answer), 64 bad usage, 70 internal error\n",
+            "server could not be reached (no answer at all), 64 bad usage, 70 internal error\n",
             PF_REQUESTS_MAX, PF_REQUESTS_DEFAULT, PF_RATE_PER_S, PF_TIMEOUT_MAX,
             PF_TIMEOUT_DEFAULT);
 }

@@ -18,6 +18,10 @@ static const pf_catalog_entry catalog[] = {
                               "no token: the app's request fails",
                               "look for a crash or an unhandled exception in the handler for "
                               "these parameters"},
+    [PF_NOT_HTTP] = {"not_http", "the token server answered with bytes that are not HTTP",
+                     "no token: the app's request fails",
+                     "check that the URL names the HTTP port of the token server (not TLS, not "
+                     "another protocol)"},
     [PF_HTTP_ERROR] = {"http_error", "the token server answered with an error status",
                        "no token: the app's request fails",
                        "answer 200 with a token for every parameter an SDK accepts (see the "

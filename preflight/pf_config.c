@@ -81,6 +81,35 @@ bool pf_template_expand(td_buf *b, const char *tmpl, const pf_values *v, bool ur
     return true;
 }
 
+bool pf_authority_parse(const char *p, size_t n, char *host, size_t host_cap, unsigned *port) {
+    const char *h = p, *end = p + n, *colon;
+    size_t host_len;
+    if (n && p[0] == '[') { /* [v6]:port */
+        const char *close = memchr(p, ']', n);
+        if (!close || (close + 1 < end && close[1] != ':'))
+            return false;
+        h = p + 1;
+        host_len = (size_t)(close - h);
+        colon = close + 1 < end ? close + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', n);
+        host_len = colon ? (size_t)(colon - p) : n;
+    }
+    unsigned long v = 80;
+    if (colon) {
+        v = 0;
+        for (const char *d = colon + 1; d < end && v <= 65535; d++)
+            v = *d >= '0' && *d <= '9' ? v * 10 + (unsigned long)(*d - '0') : 65536;
+        v = colon + 1 < end ? v : 0;
+    }
+    if (host_len == 0 || host_len >= host_cap || memchr(h, '\0', host_len) || v == 0 || v > 65535)
+        return false;
+    memcpy(host, h, host_len);
+    host[host_len] = '\0';
+    *port = (unsigned)v;
+    return true;
+}
+
 bool pf_url_split(const char *tmpl, pf_url *u, char *err, size_t cap) {
     memset(u, 0, sizeof *u);
     const char *p = tmpl;
@@ -105,33 +134,12 @@ bool pf_url_split(const char *tmpl, pf_url *u, char *err, size_t cap) {
         return false;
     }
     memcpy(u->authority, p, auth_len);
-    const char *host = u->authority, *port = NULL;
-    size_t host_len;
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        if (!close || (close[1] && close[1] != ':')) {
-            snprintf(err, cap, "--url: an IPv6 address is written [ADDRESS]:PORT");
-            return false;
-        }
-        host++;
-        host_len = (size_t)(close - host);
-        port = close[1] == ':' ? close + 2 : NULL;
-    } else {
-        const char *colon = strchr(host, ':');
-        host_len = colon ? (size_t)(colon - host) : strlen(host);
-        port = colon ? colon + 1 : NULL;
-    }
-    unsigned long v = 80;
-    char *end = NULL;
-    if (port)
-        v = *port >= '0' && *port <= '9' ? strtoul(port, &end, 10) : 0;
-    if (host_len == 0 || host_len >= sizeof u->host || (port && (!end || *end)) || v == 0 ||
-        v > 65535) {
-        snprintf(err, cap, "--url: must be http://HOST[:PORT]/PATH[?QUERY], PORT 1..65535");
+    if (!pf_authority_parse(u->authority, auth_len, u->host, sizeof u->host, &u->port)) {
+        snprintf(err, cap,
+                 "--url: must be http://HOST[:PORT]/PATH[?QUERY], PORT 1..65535 (IPv6: "
+                 "[ADDRESS]:PORT)");
         return false;
     }
-    memcpy(u->host, host, host_len);
-    u->port = (unsigned)v;
     u->path = p + auth_len;
     if (*u->path == '#') {
         snprintf(err, cap, "--url: a fragment has no place in a request");

@@ -145,7 +145,8 @@ void pf_report_print(FILE *out, const pf_report *r, bool color) {
                             : "the template has no {role}");
     fputc('\n', out);
     if (!r->reached)
-        fprintf(out, "%sUNREACHABLE%s: no request got an HTTP answer\n\n", red, off);
+        fprintf(out, "%sUNREACHABLE%s: no request got an answer (refused, closed or silent)\n\n",
+                red, off);
     for (int k = 0; k < PF_FINDING_COUNT; k++) {
         if (!(r->findings & BIT(k)))
             continue;

@@ -147,7 +147,7 @@ static const pf_finding outcome_findings[] = {
     [PF_OUT_TIMEOUT] = PF_TIMEOUT,
     [PF_OUT_CLOSED] = PF_CONNECTION_CLOSED,
     [PF_OUT_TOO_LARGE] = PF_ANSWER_TOO_LARGE,
-    [PF_OUT_NOT_HTTP] = PF_CONNECTION_CLOSED,
+    [PF_OUT_NOT_HTTP] = PF_NOT_HTTP,
 };
 
 #define BIT(f) ((uint64_t)1 << (f))

@@ -60,6 +60,7 @@ extern "C" {
 typedef enum {
     PF_TIMEOUT = 0,
     PF_CONNECTION_CLOSED,
+    PF_NOT_HTTP,
     PF_HTTP_ERROR,
     PF_ANSWER_TOO_LARGE,
     PF_NOT_JSON,
@@ -105,6 +106,11 @@ typedef struct {
 const pf_catalog_entry *pf_catalog(pf_finding f);
 
 /* ---- Configuration ---------------------------------------------------------------------- */
+
+/* The n bytes at p as HOST[:PORT] or [IPV6]:PORT: host (brackets removed, NUL-terminated, less
+ * than host_cap bytes) and port (80 when absent, 1..65535). false on anything else. The one
+ * parser of an http:// authority: preflight's URL and the CLI's --server. */
+bool pf_authority_parse(const char *p, size_t n, char *host, size_t host_cap, unsigned *port);
 
 /* Extra request headers, parsed from a header file ("Name: value" lines; blank lines and lines
  * starting with '#' skipped). The values are secrets: pf_headers_wipe clears them. */
@@ -210,7 +216,7 @@ typedef struct {
     size_t nrows; /* planned */
     size_t sent;
     pf_row rows[PF_ROWS_MAX];
-    bool reached; /* at least one HTTP answer */
+    bool reached; /* at least one answer: HTTP, too large or not HTTP */
     bool has_clock_offset;
     int64_t clock_offset; /* median 007 issue_ts - received_at, seconds */
     uint64_t findings;

@@ -8,22 +8,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib.sh
-source "$here/../lib.sh"
-td_init preflight_probe
 td=${1:?usage: probe.sh TOKENDOCTOR}
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "preflight_probe: SKIPPED: node and npm are needed (make test installs them)"
-    exit 77
-fi
-td_make_work
-modules=$root/tests/interop/node_modules
-[[ -d $modules/agora-token && -d $modules/agora-access-token ]] || td_npm_ci "$root/tests/interop"
-
-app_id=0123456789abcdef0123456789abcdef
-cert=fedcba9876543210fedcba9876543210
+td_suite=preflight_probe
+# shellcheck source=common.sh
+source "$here/common.sh"
 pids=()
 stop_all() {
+    stop_server
     for p in "${pids[@]}"; do
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
@@ -50,20 +41,8 @@ get() {
             console.log(r.status+" "+await r.text())).catch(e=>console.log("0 "+e))' "$@"
 }
 
-printf '{"app_id":"%s","primary":{"certificate":"%s","enabled":true},"cohost_auth":true}\n' \
-    "$app_id" "$cert" >"$work/project.json"
 "$td" project put --db "$work/td.db" "$work/project.json" >/dev/null
-
-NODE_PATH=$modules node "$here/server.js" --bug uid0-string --app-id "$app_id" --cert "$cert" \
-    >"$work/server.out" 2>&1 &
-pids+=($!)
-port=
-for _ in $(seq 100); do
-    port=$(awk '/^listening /{print $2}' "$work/server.out")
-    [[ -n $port ]] && break
-    sleep 0.05
-done
-[[ -n $port ]] || die "the token server did not start"
+start_server uid0-string || die "the token server did not start"
 cat >"$work/tsrv.json" <<EOF
 {"url": "http://127.0.0.1:$port/token?channel={channel}&uid={uid}&account={account}&role={role}&expire={expire}",
  "app_id": "$app_id", "token_field": "rtcToken", "interval": 3600, "max_requests": 4}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh TOKENDOCTOR -- tokendoctor preflight against token servers built on the vendor's npm
 # libraries (server.js): a correct one (007 and 006), one per planted bug, and the transport
-# failures (a hang, a 500, an HTML page, a closed connection, nothing listening).
+# failures (a hang, an answer trickled byte by byte, a 500, an HTML page, a 1 MiB answer, bytes
+# that are not HTTP, a closed connection, nothing listening).
 #
 # Each case starts `node server.js --bug NAME` on a loopback port, runs `preflight --json` and
 # asserts the exit status and that the findings are exactly the planted one (by id). The vendor
@@ -13,53 +14,13 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib.sh
-source "$here/../lib.sh"
-td_init preflight
 td=${1:?usage: run.sh TOKENDOCTOR}
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "preflight: SKIPPED: node and npm are needed (apt-get install nodejs npm; make test installs them)"
-    exit 77
-fi
-td_make_work
-modules=$root/tests/interop/node_modules
-[[ -d $modules/agora-token && -d $modules/agora-access-token ]] || td_npm_ci "$root/tests/interop"
-
-app_id=0123456789abcdef0123456789abcdef
-cert=fedcba9876543210fedcba9876543210
-other=00112233445566778899aabbccddeeff
-# Co-host authentication on: the only setting under which a role that changes nothing matters.
-printf '{"app_id":"%s","primary":{"certificate":"%s","enabled":true},"cohost_auth":true}\n' \
-    "$app_id" "$cert" >"$work/project.json"
-template='/token?channel={channel}&uid={uid}&account={account}&role={role}&expire={expire}'
-
+td_suite=preflight
+# shellcheck source=common.sh
+source "$here/common.sh"
+trap 'stop_server; td_cleanup' EXIT
 passed=0
 failed=0
-server_pid=
-
-stop_server() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
-trap 'stop_server; td_cleanup' EXIT
-
-# BUG: starts server.js with it; sets port.
-start_server() {
-    : >"$work/server.out"
-    NODE_PATH=$modules node "$here/server.js" --bug "$1" --app-id "$app_id" --cert "$cert" \
-        --other-cert "$other" >"$work/server.out" 2>"$work/server.err" &
-    server_pid=$!
-    for _ in $(seq 100); do
-        port=$(awk '/^listening /{print $2}' "$work/server.out")
-        [[ -n $port ]] && return 0
-        sleep 0.05
-    done
-    cat "$work/server.err" >&2
-    return 1
-}
 
 # NAME BUG EXIT "FINDING ..." [preflight options...]: one case (BUG "-" for nothing listening).
 check() {
@@ -112,6 +73,9 @@ check hang hang 1 "timeout" --timeout 1
 check error500 error500 1 "http_error"
 check html html 1 "not_json"
 check close close 1 "connection_closed"
+check huge huge 1 "answer_too_large"
+check trickle trickle 1 "timeout" --timeout 2
+check garbage garbage 1 "not_http" --max-requests 2
 check unreachable - 2 "connection_closed" --max-requests 2
 
 # The text report names the finding and never prints the header file's secret.

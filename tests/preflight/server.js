@@ -25,6 +25,9 @@
  *   error500        500 for uid 0
  *   html            an HTML page instead of JSON
  *   close           closes the connection for the 63-byte channel
+ *   huge            a 1 MiB answer for uid 0
+ *   trickle         a channel with spaces gets its answer one byte every half second
+ *   garbage         bytes that are not HTTP, for every request
  */
 const http = require('http')
 
@@ -101,6 +104,15 @@ const server = http.createServer((req, res) => {
         res.writeHead(500, {'Content-Type': 'text/plain'})
         return res.end('internal error')
     }
+    if (bug === 'huge' && q.get('uid') === '0') {
+        res.writeHead(200, {'Content-Type': 'application/json'})
+        return res.end(JSON.stringify({rtcToken: 'x'.repeat(1 << 20)}))
+    }
+    if (bug === 'trickle' && channel.includes(' ')) {
+        res.writeHead(200, {'Content-Type': 'application/json'})
+        const timer = setInterval(() => res.write(' '), 500)
+        return res.on('close', () => clearInterval(timer))
+    }
     if (bug === 'html') {
         res.writeHead(200, {'Content-Type': 'text/html'})
         return res.end('<html><body>Token service</body></html>')
@@ -115,4 +127,5 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, {'Content-Type': 'application/json'})
     res.end(JSON.stringify({rtcToken: token}))
 })
+if (bug === 'garbage') server.on('connection', socket => socket.end('NOT HTTP AT ALL\r\n\r\n'))
 server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port))
