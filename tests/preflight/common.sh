@@ -30,11 +30,11 @@ stop_server() {
     fi
 }
 
-# BUG: starts server.js with it on a loopback port; sets port and server_pid. false when it did
-# not start (its stderr printed).
+# BUG [server.js options...]: starts server.js with it on a loopback port; sets port and
+# server_pid. false when it did not start (its stderr printed).
 start_server() {
     : >"$work/server.out"
-    NODE_PATH=$modules node "$here/server.js" --bug "$1" --app-id "$app_id" --cert "$cert" \
+    NODE_PATH=$modules node "$here/server.js" --bug "$@" --app-id "$app_id" --cert "$cert" \
         --other-cert "$other" >"$work/server.out" 2>"$work/server.err" &
     server_pid=$!
     for _ in $(seq 100); do

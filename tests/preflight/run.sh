@@ -37,6 +37,10 @@ check() {
         return
     fi
     url="http://127.0.0.1:$port$template"
+    if [[ ${1:-} = --method ]]; then # --method M --url-path PATH ...: PATH, no query
+        url="http://127.0.0.1:$port$4"
+        set -- "$1" "$2" "${@:5}"
+    fi
     "$td" preflight --url "$url" --app-id "$app_id" --project "$work/project.json" \
         --token-field rtcToken --json "$@" >"$work/$name.json" 2>"$work/$name.err" || rc=$?
     stop_server
@@ -58,6 +62,8 @@ check() {
 
 check correct-007 none 0 ""
 check correct-006 none006 0 ""
+check correct-post none 0 "" --method POST --url-path /token \
+    --body '{"channel":"{channel}","uid":"{uid}","account":"{account}","role":"{role}","expire":{expire}}'
 check uid0-string uid0-string 1 "uid_zero_as_account"
 check expiry-once expiry-once 1 "expiry_computed_once"
 check expire-seconds expire-seconds 1 "expire_relative"
@@ -78,9 +84,10 @@ check trickle trickle 1 "timeout" --timeout 2
 check garbage garbage 1 "not_http" --max-requests 2
 check unreachable - 2 "connection_closed" --max-requests 2
 
-# The text report names the finding and never prints the header file's secret.
-printf 'Authorization: Bearer s3cr3t-preflight-key\n' >"$work/headers"
-start_server uid0-string
+# The header file's Authorization reaches the server; the text report names the finding and
+# never prints the secret.
+printf '# the token service key\nAuthorization: Bearer s3cr3t-preflight-key\n' >"$work/headers"
+start_server uid0-string --require-auth "Bearer s3cr3t-preflight-key"
 rc=0
 "$td" preflight --url "http://127.0.0.1:$port$template" --app-id "$app_id" \
     --project "$work/project.json" --token-field rtcToken --header-file "$work/headers" \
@@ -88,23 +95,54 @@ rc=0
 stop_server
 if [[ $rc -eq 1 ]] && grep -q 'FINDING uid_zero_as_account: uid 0 is signed as the account "0"' \
     "$work/text.out" && ! grep -q s3cr3t "$work/text.out"; then
-    echo "ok   text report"
+    echo "ok   text report, with the header file"
     passed=$((passed + 1))
 else
-    echo "FAIL text report (exit $rc)"
+    echo "FAIL text report, with the header file (exit $rc)"
     cat "$work/text.out" >&2
     failed=$((failed + 1))
 fi
 
-# Usage: https is refused with the reason, exit 64.
+# Usage errors: exit 64 with a message naming the option, never a header's value.
+usage() {
+    local want=$1 rc=0
+    shift
+    "$td" preflight --app-id "$app_id" --project "$work/project.json" "$@" \
+        >/dev/null 2>"$work/usage.err" || rc=$?
+    if [[ $rc -eq 64 ]] && grep -qF -- "$want" "$work/usage.err" && ! grep -q s3cr3t "$work/usage.err"; then
+        echo "ok   usage: $want"
+        passed=$((passed + 1))
+    else
+        echo "FAIL usage: want 64 and '$want', got $rc: $(cat "$work/usage.err")"
+        failed=$((failed + 1))
+    fi
+}
+u="http://127.0.0.1:9$template"
+printf 'Authorization: Bearer s3cr3t\x01\n' >"$work/bad-value"
+printf 'Host: s3cr3t.example\n' >"$work/bad-host"
+printf 'no colon s3cr3t\n' >"$work/bad-line"
+usage 'https is not supported' --url "https://127.0.0.1/token?uid={uid}&channel={channel}"
+usage 'needs {uid} or {account}' --url "http://127.0.0.1:9/token?channel={channel}"
+usage 'needs {channel}' --url "http://127.0.0.1:9/token?uid={uid}"
+usage 'host and port written out' --url "http://{channel}.example/token?uid={uid}"
+usage 'PORT 1..65535' --url "http://127.0.0.1:0/token?uid={uid}&channel={channel}"
+usage '--body: only with --method POST' --url "$u" --body '{"uid":{uid}}'
+usage '--max-requests: 1..24' --url "$u" --max-requests 0
+usage '--timeout: 1..120' --url "$u" --timeout 121
+usage '--roles: publisher=NAME' --url "$u" --roles 'owner=x'
+usage '--token-field: a dotted path' --url "$u" --token-field 'data..token'
+usage 'line 1: a control character' --url "$u" --header-file "$work/bad-value"
+usage 'line 1: host is set by tokendoctor' --url "$u" --header-file "$work/bad-host"
+usage 'line 1: not a header line' --url "$u" --header-file "$work/bad-line"
+usage 'one of them' --url "$u" --db "$work/none.db"
 rc=0
-"$td" preflight --url "https://127.0.0.1/token?uid={uid}&channel={channel}" --app-id "$app_id" \
-    --project "$work/project.json" >/dev/null 2>"$work/https.err" || rc=$?
-if [[ $rc -eq 64 ]] && grep -q 'https is not supported' "$work/https.err"; then
-    echo "ok   https refused"
+"$td" preflight --url "$u" --app-id ffffffffffffffffffffffffffffffff --project "$work/project.json" \
+    >/dev/null 2>"$work/usage.err" || rc=$?
+if [[ $rc -eq 64 ]] && grep -q 'no project configuration' "$work/usage.err"; then
+    echo "ok   usage: no project for the App ID"
     passed=$((passed + 1))
 else
-    echo "FAIL https refused (exit $rc)"
+    echo "FAIL usage: no project for the App ID: $rc $(cat "$work/usage.err")"
     failed=$((failed + 1))
 fi
 

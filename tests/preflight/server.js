@@ -2,10 +2,11 @@
 /* server.js -- a small token server on loopback, built on the vendor's npm libraries, correct or
  * with one planted bug, for tokendoctor preflight's tests (run.sh).
  *
- *   node server.js --bug NAME --app-id ID --cert CERT [--other-cert CERT]
+ *   node server.js --bug NAME --app-id ID --cert CERT [--other-cert CERT] [--require-auth VALUE]
  *
  * Prints "listening PORT" once it listens on 127.0.0.1 (an ephemeral port). Answers
  *   GET /token?channel=&uid=&account=&role=&expire=   ->  {"rtcToken": TOKEN}
+ *   POST /token {"channel", "uid", "account", "role", "expire"} (the same)
  * with agora-token's RtcTokenBuilder (007), or agora-access-token's (006) for the bugs that only
  * a 006 builder can have. Each bug is what a real token server gets wrong, written the way it is
  * usually written:
@@ -95,8 +96,31 @@ function damage(token) {
     }
 }
 
+// A POST's JSON body, or the query, as one get(name) -> string or null.
+function params(req, body) {
+    if (req.method !== 'POST') return new URL(req.url, 'http://localhost').searchParams
+    const o = JSON.parse(body)
+    return {get: k => (o[k] === undefined || o[k] === null ? null : String(o[k]))}
+}
+
 const server = http.createServer((req, res) => {
-    const q = new URL(req.url, 'http://localhost').searchParams
+    const chunks = []
+    req.on('data', c => chunks.push(c))
+    req.on('end', () => answer(req, res, Buffer.concat(chunks).toString('utf8')))
+})
+
+function answer(req, res, body) {
+    if (args['require-auth'] && req.headers.authorization !== args['require-auth']) {
+        res.writeHead(401, {'Content-Type': 'text/plain'})
+        return res.end('unauthorized')
+    }
+    let q
+    try {
+        q = params(req, body)
+    } catch (e) {
+        res.writeHead(400, {'Content-Type': 'text/plain'})
+        return res.end('bad JSON')
+    }
     const channel = q.get('channel') || ''
     if (bug === 'hang' && channel.includes('!')) return // never answers
     if (bug === 'close' && channel.length === 63) return req.socket.destroy()
@@ -126,6 +150,6 @@ const server = http.createServer((req, res) => {
     }
     res.writeHead(200, {'Content-Type': 'application/json'})
     res.end(JSON.stringify({rtcToken: token}))
-})
+}
 if (bug === 'garbage') server.on('connection', socket => socket.end('NOT HTTP AT ALL\r\n\r\n'))
 server.listen(0, '127.0.0.1', () => console.log('listening ' + server.address().port))
