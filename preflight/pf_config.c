@@ -225,6 +225,7 @@ void pf_headers_wipe(pf_headers *h) {
 
 bool pf_headers_parse(const char *p, size_t len, pf_headers *h, char *err, size_t cap) {
     memset(h, 0, sizeof *h);
+    err[0] = '\0';
     if (len > PF_HEADERS_BYTES) {
         snprintf(err, cap, "--header-file: larger than %d bytes", PF_HEADERS_BYTES);
         return false;
