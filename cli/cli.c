@@ -45,6 +45,8 @@ static const cli_command cli_commands[] = {
      "back up the database while the service runs (restore: see db --help)"},
     {"apikey", cli_apikey, cli_apikey_options, "create list revoke", NULL,
      "create, list and revoke API keys for the HTTP service"},
+    {"preflight", cli_preflight, cli_preflight_options, NULL, NULL,
+     "ask a token server for tokens and name its bugs (exit 0, 1, 2)"},
     {"serve", cli_serve, cli_serve_options, NULL, NULL,
      "run the HTTP service (API, web page, probes, metrics)"},
     {"version", cli_version, NULL, NULL, NULL,

@@ -164,9 +164,16 @@ static void serve_usage(FILE *out) {
         const serve_option *o = &serve_options[i];
         fprintf(out, "  %s %s\n      $%s\n      %s\n", o->flag, o->arg, o->env, o->help);
     }
-    fprintf(out, "  --no-bootstrap-key\n      $TOKENDOCTOR_NO_BOOTSTRAP_KEY=1\n"
-                 "      do not create an admin key on the first start\n"
-                 "  --help\n      show this text\n");
+    fprintf(out,
+            "  --no-bootstrap-key\n      $TOKENDOCTOR_NO_BOOTSTRAP_KEY=1\n"
+            "      do not create an admin key on the first start\n"
+            "  --probe NAME=CONFIG_FILE\n      (repeat the flag; no variable)\n"
+            "      preflight a token server on a schedule (docs/preflight.md): the JSON\n"
+            "      file holds url, app_id, interval... (at most %d probes; the project is\n"
+            "      read from the database); GET /v1/probes (admin) shows the last reports,\n"
+            "      /metrics tokendoctor_probe_*; never affects /healthz or /readyz\n"
+            "  --help\n      show this text\n",
+            SRV_PROBES_MAX);
     fprintf(out,
             "\nfixed limits: a request waits at most %d ms for the database's write lock (then "
             "503\nstore_busy with Retry-After); GET /v1/projects/{app_id}/diagnoses waits at most "
@@ -268,8 +275,8 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
 
 /* The getopt_long table, built from serve_options so that every option is listed once: the
  * val of serve_options[i] is CLI_OPT_FIRST + i. */
-enum { OPT_NO_BOOTSTRAP_KEY = CLI_OPT_FIRST + OPT_COUNT };
-_Static_assert(OPT_COUNT + 3 <= CLI_OPTIONS_MAX, "cli_serve_options fills CLI_OPTIONS_MAX entries");
+enum { OPT_NO_BOOTSTRAP_KEY = CLI_OPT_FIRST + OPT_COUNT, OPT_PROBE };
+_Static_assert(OPT_COUNT + 4 <= CLI_OPTIONS_MAX, "cli_serve_options fills CLI_OPTIONS_MAX entries");
 
 static void serve_longopts(struct option *longopts) {
     for (int i = 0; i < OPT_COUNT; i++)
@@ -277,8 +284,9 @@ static void serve_longopts(struct option *longopts) {
             (struct option){serve_options[i].flag + 2, required_argument, NULL, CLI_OPT_FIRST + i};
     longopts[OPT_COUNT] =
         (struct option){"no-bootstrap-key", no_argument, NULL, OPT_NO_BOOTSTRAP_KEY};
-    longopts[OPT_COUNT + 1] = (struct option)CLI_OPT_HELP_ENTRY;
-    longopts[OPT_COUNT + 2] = (struct option){NULL, 0, NULL, 0};
+    longopts[OPT_COUNT + 1] = (struct option){"probe", required_argument, NULL, OPT_PROBE};
+    longopts[OPT_COUNT + 2] = (struct option)CLI_OPT_HELP_ENTRY;
+    longopts[OPT_COUNT + 3] = (struct option){NULL, 0, NULL, 0};
 }
 
 const struct option *cli_serve_options(struct option *buf) {
@@ -290,11 +298,13 @@ const struct option *cli_serve_options(struct option *buf) {
 typedef struct {
     const char *value[OPT_COUNT]; /* NULL: not given (the last one given wins) */
     bool no_bootstrap_key;
+    const char *probes[SRV_PROBES_MAX]; /* --probe NAME=FILE, repeatable */
+    size_t nprobes;
 } serve_flags;
 
 /* Returns -1 to go on, otherwise the exit status (--help, a usage error). */
 static int serve_parse_flags(int argc, char **argv, serve_flags *f) {
-    struct option longopts[OPT_COUNT + 3];
+    struct option longopts[OPT_COUNT + 4];
     serve_longopts(longopts);
     cli_opts p;
     cli_opts_init(&p, "serve", argc, argv, longopts);
@@ -305,6 +315,13 @@ static int serve_parse_flags(int argc, char **argv, serve_flags *f) {
             return CLI_EXIT_OK;
         case OPT_NO_BOOTSTRAP_KEY:
             f->no_bootstrap_key = true;
+            break;
+        case OPT_PROBE:
+            if (f->nprobes == SRV_PROBES_MAX) {
+                cli_error("serve: --probe: at most %d probes", SRV_PROBES_MAX);
+                return CLI_EXIT_USAGE;
+            }
+            f->probes[f->nprobes++] = p.value;
             break;
         case CLI_OPT_ARG:
             cli_error("serve: unexpected argument '%s' (tokendoctor serve --help)", p.value);
@@ -353,5 +370,7 @@ int cli_serve(int argc, char **argv) {
     char listen_buf[64];
     if (!serve_configure(&c, &f, listen_buf, sizeof listen_buf))
         return CLI_EXIT_USAGE;
+    c.probes = f.probes;
+    c.nprobes = f.nprobes;
     return srv_run(&c);
 }

@@ -32,7 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "td_version.h" /* TD_VERSION, for the User-Agent */
+#include "td_version.h"  /* TD_VERSION, for the User-Agent */
+#include "tdpreflight.h" /* pf_authority_parse: one parser of HOST[:PORT] */
 
 #define REMOTE_TIMEOUT_S 30         /* connect, send, answer: each */
 #define REMOTE_BODY_MAX (64u << 20) /* largest answer read */
@@ -74,30 +75,13 @@ static bool parse_url(cli_report *r, const char *url, remote_url *u) {
         return false;
     }
     memcpy(u->authority, p, auth_len);
-    const char *host = u->authority, *port = NULL;
-    size_t host_len;
-    if (host[0] == '[') { /* [v6]:port */
-        const char *close = strchr(host, ']');
-        if (!close || (close[1] && close[1] != ':')) {
-            cli_fail(r, "usage", "--server %s: an IPv6 address is written [ADDRESS]:PORT", url);
-            return false;
-        }
-        host++;
-        host_len = (size_t)(close - host);
-        port = close[1] == ':' ? close + 2 : NULL;
-    } else {
-        const char *colon = strchr(host, ':');
-        host_len = colon ? (size_t)(colon - host) : strlen(host);
-        port = colon ? colon + 1 : NULL;
-    }
-    uint64_t v = 80;
-    if (host_len == 0 || host_len >= sizeof u->host || (port && !cli_parse_u64(port, 65535, &v)) ||
-        v == 0) {
-        cli_fail(r, "usage", "--server %s: must be http://HOST[:PORT][/PATH], PORT 1..65535", url);
+    if (!pf_authority_parse(u->authority, auth_len, u->host, sizeof u->host, &u->port)) {
+        cli_fail(r, "usage",
+                 "--server %s: must be http://HOST[:PORT][/PATH], PORT 1..65535 (IPv6: "
+                 "[ADDRESS]:PORT)",
+                 url);
         return false;
     }
-    memcpy(u->host, host, host_len);
-    u->port = (unsigned)v;
     const char *rest = p + auth_len;
     size_t prefix_len = strcspn(rest, "?#");
     while (prefix_len > 0 && rest[prefix_len - 1] == '/')

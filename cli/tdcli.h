@@ -10,6 +10,7 @@
  * Exit statuses are a contract scripts depend on:
  *   decode    0 decoded, 1 not decodable, 64 usage
  *   diagnose  0 joinable, 1 rejected, 2 unverifiable, 64 bad usage or request, 70 internal error
+ *   preflight 0 every token would join, 1 a finding, 2 server unreachable, 64 usage, 70 internal
  *   others    0 success, 1 not found / refused, 64 usage, 70 internal error (storage, I/O)
  */
 #ifndef TDCLI_H
@@ -40,6 +41,7 @@ int cli_project(int argc, char **argv);
 int cli_apikey(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_preflight(int argc, char **argv);
 int cli_version(int argc, char **argv);
 int cli_completion(int argc, char **argv);
 
@@ -70,6 +72,7 @@ const struct option *cli_project_options(struct option *buf);
 const struct option *cli_apikey_options(struct option *buf);
 const struct option *cli_db_options(struct option *buf);
 const struct option *cli_serve_options(struct option *buf);
+const struct option *cli_preflight_options(struct option *buf);
 
 /* ---- Helpers shared by the subcommands -------------------------------------------------- */
 

@@ -45,6 +45,7 @@ typedef enum {
     SRV_ROUTE_METRICS,
     SRV_ROUTE_OPENAPI,
     SRV_ROUTE_ASSETS,
+    SRV_ROUTE_PROBES,
     SRV_ROUTE_UNKNOWN, /* 404 */
     SRV_ROUTE_COUNT
 } srv_route;
@@ -195,6 +196,8 @@ size_t srv_framing_feed(srv_framing *f, const char *in, size_t n, char *out, siz
 /* ---- Server and workers ---------------------------------------------------------------------- */
 
 typedef struct srv_server srv_server;
+typedef struct srv_probe srv_probe;
+typedef struct srv_probes srv_probes;
 
 /* The most a worker's reply buffer holds. Far above any answer to a body the service accepts
  * (a batch item is a few KiB per request line); only a defect reaches it, and then the answer is
@@ -277,6 +280,7 @@ struct srv_server {
     int64_t started_at;
     srv_client_table clients; /* open connections per client, all workers (srv_conn.c) */
     size_t conns_open;        /* under clients.lock */
+    srv_probes *probes;       /* NULL without --probe (srv_probe.c) */
 };
 
 /* srv_worker.c */
@@ -381,6 +385,18 @@ char *srv_metrics_render(srv_server *s, size_t *len);
  * entries or its writes fail (called once a second by the main thread). */
 #define SRV_LOG_REPORT_INTERVAL_S 10
 void srv_log_report(srv_server *s, int64_t now_s);
+
+/* srv_probe.c: `--probe NAME=FILE`. init reads and checks every probe's file (false with a
+ * message: a usage error); start runs them on their own thread; stop joins it; free releases
+ * everything (stopping first). srv_probes_json is GET /v1/probes' document (new reference);
+ * srv_probes_metrics_render appends the tokendoctor_probe_* series. All are no-ops without
+ * probes. */
+bool srv_probes_init(srv_server *s, char *err, size_t cap);
+bool srv_probes_start(srv_server *s);
+void srv_probes_stop(srv_server *s);
+void srv_probes_free(srv_server *s);
+json_t *srv_probes_json(srv_server *s);
+void srv_probes_metrics_render(srv_server *s, td_buf *t);
 
 /* srv_mint.c: POST /v1/tokens. Fills out (token text) or err (a message naming the field);
  * returns the HTTP status (200, 400, 404, 409, 500). */

@@ -415,6 +415,10 @@ static int srv_serve(srv_server *s, int port) {
         }
         started++;
     }
+    if (rc == CLI_EXIT_OK && !srv_probes_start(s)) {
+        fprintf(stderr, "tokendoctor: serve: cannot start the probe thread\n");
+        rc = CLI_EXIT_INTERNAL;
+    }
     if (rc == CLI_EXIT_OK) {
         char host[320];
         fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
@@ -424,6 +428,7 @@ static int srv_serve(srv_server *s, int port) {
         for (int i = 0; i < started; i++)
             srv_worker_stop_async(&s->workers[i]);
     }
+    srv_probes_stop(s);
     for (int i = 0; i < s->nworkers; i++)
         srv_worker_join(&s->workers[i]);
     if (report)
@@ -494,6 +499,9 @@ int srv_run(const srv_config *c) {
         snprintf(err, sizeof err, "out of memory");
         rc = CLI_EXIT_INTERNAL;
     }
+    /* The probes' files before the store: a bad one must not leave a new database behind. */
+    if (rc == CLI_EXIT_OK && !srv_probes_init(&s, err, sizeof err))
+        rc = CLI_EXIT_USAGE;
     if (rc == CLI_EXIT_OK)
         rc = srv_setup(&s, &main_db, err, sizeof err);
     if (rc == CLI_EXIT_OK && s.cfg.bootstrap_key &&
@@ -523,6 +531,7 @@ int srv_run(const srv_config *c) {
         if (s.listen_fds[i] >= 0)
             close(s.listen_fds[i]); /* those no worker took over */
     free(s.listen_fds);
+    srv_probes_free(&s);
     tdb_log_stop(s.log); /* flushes every queued diagnosis */
     srv_ratelimit_free(s.rate);
     srv_client_table_free(&s.clients); /* after the workers: their connections are closed */

@@ -342,6 +342,7 @@ char *srv_metrics_render(srv_server *s, size_t *len) {
     srv_render_latency(s, &t);
     srv_render_diagnoses(s, &t);
     srv_conn_metrics_render(s, &t);
+    srv_probes_metrics_render(s, &t);
     srv_render_process(s, &t);
     srv_render_process_std(&t);
     if (t.status != TD_BUF_OK) {

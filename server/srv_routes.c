@@ -769,6 +769,12 @@ static void srv_route_errors(srv_req *r) {
     srv_reply_raw(r, 200, "application/json", r->w->errors_json, r->w->errors_len);
 }
 
+/* The last report of every probe (serve --probe): admin only, as it names the token
+ * servers and what is wrong with them. */
+static void srv_route_probes(srv_req *r) {
+    srv_reply_json(r, 200, srv_probes_json(r->w->server));
+}
+
 static void srv_route_assets(srv_req *r) {
 #ifdef SRV_HAVE_ASSETS
     const char *body, *type;
@@ -847,6 +853,8 @@ static const srv_route_row srv_routes[] = {
         {"/openapi.yaml", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_openapi, {NULL, NULL}},
     [SRV_ROUTE_ASSETS] =
         {"/", GET_HEAD, SRV_ACCESS_PROBE, 0, srv_route_assets, {"/index.html", "/assets/*"}},
+    [SRV_ROUTE_PROBES] =
+        {"/v1/probes", GET_HEAD, SRV_ACCESS_WRITE, 0, srv_route_probes, {NULL, NULL}},
 };
 _Static_assert(sizeof srv_routes / sizeof srv_routes[0] == SRV_ROUTE_UNKNOWN, "one row per route");
 

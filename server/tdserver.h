@@ -102,7 +102,14 @@ typedef struct {
     int request_timeout_s;             /* whole-request deadline (headers and body), seconds */
     size_t max_connections;            /* open connections (see SRV_RESERVE_DIV) */
     size_t max_connections_per_client; /* open connections of one client address */
+    /* Probes (`--probe NAME=FILE`, server/srv_probe.c): preflights of token servers run on a
+     * schedule, at most SRV_PROBES_MAX; each "NAME=FILE" as given (borrowed). */
+    const char *const *probes;
+    size_t nprobes;
 } srv_config;
+
+#define SRV_PROBES_MAX 16
+#define SRV_PROBE_NAME_MAX 32
 
 #define SRV_ADMIN_KEY_FILE_NAME "admin-api-key"
 

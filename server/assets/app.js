@@ -837,6 +837,31 @@
 
   /* ---- Wiring ----------------------------------------------------------------------------- */
 
+  /* ---- Probes (serve --probe): one status line, for an admin key only ----------------------
+   * GET /v1/probes is admin-only, so it is asked only once an API key is entered (never on
+   * load: a page without a key would only collect 401s). */
+  async function loadProbes() {
+    const line = $('probes');
+    line.hidden = true;
+    if ($('api-key').value.trim() === '') return;
+    let answer;
+    try {
+      answer = await api('GET', '/v1/probes');
+    } catch (e) {
+      return;
+    }
+    const probes = answer.status === 200 && answer.body && Array.isArray(answer.body.probes)
+      ? answer.body.probes : [];
+    if (probes.length === 0) return;
+    line.textContent = 'Token server probes: ' + probes.map((p) => {
+      const last = p.last && Array.isArray(p.last.findings) ? p.last.findings : [];
+      const state = p.success === null ? 'not run yet'
+        : p.success ? 'ok' : last.length ? last.map((f) => f.id).join(', ') : 'failed';
+      return String(p.name) + ': ' + state;
+    }).join('; ') + ' (details: /v1/probes).';
+    line.hidden = false;
+  }
+
   function onTokenKeydown(event) {
     if (event.key !== 'Enter' || event.isComposing || event.shiftKey || event.altKey) return;
     event.preventDefault();
@@ -868,6 +893,7 @@
       if (event.target && event.target.id) unmarkField(event.target);
     });
     if ($('token').value !== '') schedulePreview(); /* a value restored by the browser */
+    $('api-key').addEventListener('change', loadProbes);
     loadCatalog();
   }
 
