@@ -49,8 +49,13 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
     if (!text)
         return false;
     json_error_t jerr;
-    json_t *doc = json_loadb(text, len, 0, &jerr);
+    json_t *doc = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
     free(text);
+    char dup[128];
+    if (!doc && diag_json_duplicate_key(&jerr, dup, sizeof dup)) {
+        cli_fail(r, "bad_request", "--project %s: %s", path, dup);
+        return false;
+    }
     if (!doc) {
         /* jerr.text may quote the input ("near '...'"), a certificate perhaps: position only. */
         cli_fail(r, "bad_request", "--project %s: invalid JSON at line %d, column %d", path,

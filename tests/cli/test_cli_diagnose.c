@@ -1105,6 +1105,12 @@ static void test_json_errors(void) {
     fprintf(p, "{\"app_id\":\"" APP "\",\"primay\":{\"certificate\":"
                "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
     fclose(p);
+    /* issue 15: a key given twice is refused and named (jansson alone keeps the last) */
+    char dupfile[4096];
+    path_in_work(dupfile, sizeof dupfile, "json-errors.dup.project.json");
+    p = fopen(dupfile, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"cohost_auth\":false,\"cohost_auth\":true}");
+    fclose(p);
     struct {
         const char *args[12];
         int status;
@@ -1134,6 +1140,10 @@ static void test_json_errors(void) {
          64,
          "usage",
          "--db"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--project", dupfile, "--no-token", NULL},
+         64,
+         "bad_request",
+         "cohost_auth: given twice in one object"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int st = run(NULL, cases[i].args);
@@ -1153,6 +1163,15 @@ static void test_json_errors(void) {
         json_decref(doc);
         free(out);
     }
+    /* A --batch line with a key given twice is that line's error, naming the key. */
+    char dupbatch[4096];
+    path_in_work(dupbatch, sizeof dupbatch, "json-errors.dup.batch.jsonl");
+    p = fopen(dupbatch, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":1,\"uid\":2}\n");
+    fclose(p);
+    const char *batch[] = {"--batch", dupbatch, NULL};
+    expect("--batch: a key given twice is the line's error",
+           run(NULL, batch) == 0 && file_has(out_path, "line 1: uid: given twice in one object"));
     /* Without --json, stdout stays empty on failure (the message is on stderr). */
     const char *text[] = {"--app-id", APP, "--channel", "c", "--uid", "x", "--no-token", NULL};
     expect("no --json: stdout empty on failure",
