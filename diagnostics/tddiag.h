@@ -370,7 +370,9 @@ typedef struct {
 /* Diagnoses req against project (NULL = unknown project). req must be valid
  * (diag_request_validate). ctx is the caller's per-thread td_ctx. opts may be NULL.
  * The project is the configuration of the request's App ID: a project whose app_id is not
- * exactly the request's is treated as unknown (lookups are by exact App ID). */
+ * exactly the request's is treated as unknown (lookups are by exact App ID); when it is the
+ * request's in another case (the store finds one App ID whatever its case), the verdict is the
+ * same but the checks' "project unknown" details name it and say the case differs. */
 void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
               const diag_options *opts, diag_result *out);
 
