@@ -1144,6 +1144,17 @@ static void test_json_errors(void) {
          64,
          "bad_request",
          "cohost_auth: given twice in one object"},
+        /* issue 15, item 7: the attack's `at` values, refused by name */
+        {{"--json", "--app-id", APP, "--channel", "c", "--at", "-9223372036854775808", "--no-token",
+          NULL},
+         64,
+         "bad_request",
+         "--at: must be"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--at", "9223372036854775807", "--no-token",
+          NULL},
+         64,
+         "bad_request",
+         "--at: must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int st = run(NULL, cases[i].args);
