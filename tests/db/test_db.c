@@ -1369,15 +1369,20 @@ static void upper(const char *s, char out[33]) {
     out[32] = '\0';
 }
 
+/* Project n, its App ID as made (lower case) and in upper case. */
+static void make_project_cases(diag_project *p, int n, char lower[33], char up[33]) {
+    make_project(p, n, 1, -1);
+    memcpy(lower, p->app_id, 33);
+    upper(lower, up);
+}
+
 static void test_app_id_case(void) {
     sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
-    make_project(&p, 1, 1, -1);
     char lower[33], up[33];
-    memcpy(lower, p.app_id, sizeof lower);
-    upper(lower, up);
+    make_project_cases(&p, 1, lower, up);
     EXPECT(strcmp(lower, up) != 0); /* the test needs letters */
     bool created = false;
     EXPECT(tdb_project_put(db, &p, "cli", &created) == TDB_OK && created);
@@ -1415,10 +1420,8 @@ static void test_migrate_case_duplicates(void) {
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
-    make_project(&p, 2, 1, -1);
     char lower[33], up[33];
-    memcpy(lower, p.app_id, sizeof lower);
-    upper(lower, up);
+    make_project_cases(&p, 2, lower, up);
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     tdb_close(db);
     /* As a schema-3 database could hold it: the second spelling updated later. */
