@@ -1189,6 +1189,28 @@ static void test_json_errors(void) {
            run(NULL, text) == 64 && file_has(err_path, "--uid") && !file_has(out_path, "{"));
 }
 
+/* Issue 15, item 8: --project FILE matches an App ID whatever its case, as the store does; the
+ * diagnosis in another case is that of an unknown project and its details say why. */
+static void test_project_case(void) {
+    char pfile[4096];
+    path_in_work(pfile, sizeof pfile, "case.project.json");
+    FILE *p = fopen(pfile, "w");
+    fprintf(p, "{\"app_id\":\"0123456789ABCDEF0123456789ABCDEF\",\"primary\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
+    fclose(p);
+    const char *args[] = {"--json",    "--app-id", APP,          "--channel", "c",
+                          "--project", pfile,      "--no-token", NULL};
+    expect("--project in another case: unverifiable, the details name it",
+           run(NULL, args) == 2 && file_has(out_path, "\"project_unknown\"") &&
+               file_has(out_path, "configured as 0123456789ABCDEF0123456789ABCDEF: the case "
+                                  "differs"));
+    p = fopen(pfile, "w");
+    fprintf(p, "[{\"app_id\":\"0123456789ABCDEF0123456789ABCDEF\"},{\"app_id\":\"" APP "\"}]");
+    fclose(p);
+    expect("--project: one App ID in two spellings is configured twice",
+           run(NULL, args) == 64 && file_has(out_path, "is configured twice"));
+}
+
 /* ---- 9. --batch --fail-on ----------------------------------------------------------------------
  */
 
@@ -1541,6 +1563,7 @@ int main(int argc, char **argv) {
     test_line_bytes(false);
     test_token_input();
     test_json_errors();
+    test_project_case();
     test_fail_on();
     test_server();
     json_decref(scenarios);
