@@ -88,15 +88,13 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
     char key[TDB_APIKEY_LEN + 1];
     int64_t id = 0;
     tdb_status s = tdb_apikey_create(db, role, a->name, key, &id);
-    if (s != TDB_OK) {
+    if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
-    }
     char name[TDB_APIKEY_NAME_MAX + 32];
-    if (a->name && *a->name) {
+    if (a->name && *a->name)
         snprintf(name, sizeof name, "%s", a->name);
-    } else {
+    else
         snprintf(name, sizeof name, "key-%lld", (long long)id);
-    }
     bool ok;
     if (a->json) {
         ok = cli_answer(a->report, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id, "name",
@@ -113,12 +111,10 @@ static int apikey_create(tdb *db, const apikey_args *a, tdb_role role) {
 static int apikey_list(tdb *db, const apikey_args *a) {
     json_t *list = NULL;
     tdb_status s = tdb_apikey_list(db, &list);
-    if (s != TDB_OK) {
+    if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
-    }
-    if (a->json) {
+    if (a->json)
         return cli_answer(a->report, list) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    }
     if (json_array_size(list) == 0) {
         printf("no API keys in %s\n", tdb_path(db));
     } else {
@@ -143,9 +139,8 @@ static int apikey_list(tdb *db, const apikey_args *a) {
 
 static int apikey_revoke(tdb *db, const apikey_args *a) {
     tdb_status s = tdb_apikey_revoke(db, a->pos[1]);
-    if (s != TDB_OK) {
+    if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
-    }
     /* The argument may be the key itself: never echo it. */
     bool is_key = strncmp(a->pos[1], TDB_APIKEY_PREFIX, strlen(TDB_APIKEY_PREFIX)) == 0;
     if (a->json) {
@@ -171,11 +166,10 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
     bool is_create = strcmp(action, "create") == 0, is_list = strcmp(action, "list") == 0;
     bool is_revoke = strcmp(action, "revoke") == 0;
     if (!is_create && !is_list && !is_revoke) {
-        if (*action) {
+        if (*action)
             cli_fail(report, "usage", "apikey: unknown action '%s'", action);
-        } else {
+        else
             cli_fail(report, "usage", "apikey: give an action: create, list or revoke");
-        }
         apikey_usage(stderr);
         return CLI_EXIT_USAGE;
     }
@@ -189,11 +183,10 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
         return CLI_EXIT_USAGE;
     }
     if ((is_revoke && a.npos != 2) || (!is_revoke && a.npos != 1)) {
-        if (is_revoke) {
+        if (is_revoke)
             cli_fail(report, "usage", "apikey revoke: give one ID or NAME");
-        } else {
+        else
             cli_fail(report, "usage", "apikey %s: takes no argument", action);
-        }
         return CLI_EXIT_USAGE;
     }
     int rc = CLI_EXIT_INTERNAL;
@@ -202,9 +195,8 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
                              : is_list ? CLI_STORE_READ
                                        : CLI_STORE_WRITE,
                              &rc);
-    if (!db) {
+    if (!db)
         return rc;
-    }
     rc = is_create ? apikey_create(db, &a, role)
          : is_list ? apikey_list(db, &a)
                    : apikey_revoke(db, &a);

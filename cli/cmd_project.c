@@ -150,9 +150,8 @@ static void print_project(FILE *out, json_t *p) {
     fprintf(out, "%-16s%s\n", "Co-host auth", yes_no(json_object_get(p, "cohost_auth")));
     json_t *retired = json_object_get(p, "retired_certificates");
     fprintf(out, "%-16s", "Retired");
-    if (json_array_size(retired) == 0) {
+    if (json_array_size(retired) == 0)
         fprintf(out, "(none)");
-    }
     size_t i;
     json_t *fp;
     json_array_foreach(retired, i, fp) {
@@ -247,9 +246,8 @@ static void print_history(FILE *out, json_t *list) {
 static diag_project *read_configurations(cli_report *r, const char *path, size_t *count) {
     size_t len = 0;
     char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
-    if (!text) {
+    if (!text)
         return NULL;
-    }
     const char *name = strcmp(path, "-") == 0 ? "standard input" : path;
     if (strspn(text, " \t\r\n") == len) {
         cli_fail(r, "bad_request", "%s: empty (expected the project configuration JSON)", name);
@@ -283,15 +281,13 @@ static diag_project *read_configurations(cli_report *r, const char *path, size_t
     for (size_t i = 0; i < n; i++) {
         json_t *obj = json_is_array(root) ? json_array_get(root, i) : root;
         char err[256];
-        if (!json_is_object(obj)) {
+        if (!json_is_object(obj))
             snprintf(err, sizeof err, "must be a JSON object (the project configuration)");
-        }
         if (!json_is_object(obj) || !diag_project_from_json(obj, &projects[i], err, sizeof err)) {
-            if (json_is_array(root)) {
+            if (json_is_array(root))
                 cli_fail(r, "bad_request", "%s: configuration [%zu]: %s", name, i, err);
-            } else {
+            else
                 cli_fail(r, "bad_request", "%s: %s", name, err);
-            }
             free(projects);
             json_decref(root);
             return NULL;
@@ -311,9 +307,8 @@ static diag_project *read_put_input(const project_args *a, size_t *count) {
                  "project put: give the configuration with --file FILE or - (standard input)");
         return NULL;
     }
-    if (!path) {
+    if (!path)
         path = a->npos == 2 ? a->pos[1] : "-";
-    }
     if (strcmp(path, "-") == 0 && isatty(STDIN_FILENO)) {
         cli_fail(a->report, "usage",
                  "project put: give --file FILE, or pipe the configuration JSON into '-'");
@@ -358,9 +353,8 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
         bool created = false;
         json_t *one = NULL;
         tdb_status s = tdb_project_put(db, &projects[i], actor, &created);
-        if (s == TDB_OK) {
+        if (s == TDB_OK)
             s = show_doc(db, projects[i].app_id, &one);
-        }
         if (s != TDB_OK) {
             exit_code = cli_store_failure(a->report, db, s);
             break;
@@ -374,9 +368,8 @@ static int project_put(tdb *db, const project_args *a, diag_project *projects, s
     }
     if (exit_code == CLI_EXIT_OK && a->json) {
         json_t *doc = count == 1 ? json_incref(json_array_get(shown, 0)) : json_incref(shown);
-        if (!cli_answer(a->report, doc)) {
+        if (!cli_answer(a->report, doc))
             exit_code = CLI_EXIT_INTERNAL;
-        }
     }
     json_decref(shown);
     return exit_code;
@@ -396,9 +389,8 @@ static const char *single_app_id(const project_args *a) {
 }
 
 static int print_doc(json_t *doc, const project_args *a, void (*human)(FILE *, json_t *)) {
-    if (a->json) {
+    if (a->json)
         return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    }
     human(stdout, doc);
     json_decref(doc);
     return CLI_EXIT_OK;
@@ -419,9 +411,8 @@ static int project_history(tdb *db, const project_args *a, const char *app_id) {
 static int project_delete(tdb *db, const project_args *a, const char *app_id) {
     char actor[128];
     tdb_status s = tdb_project_delete(db, app_id, change_actor(actor, sizeof actor));
-    if (s != TDB_OK) {
+    if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
-    }
     if (a->json) {
         return cli_answer(a->report, json_pack("{s:s, s:b}", "app_id", app_id, "deleted", 1))
                    ? CLI_EXIT_OK
@@ -438,12 +429,10 @@ static int project_list(tdb *db, const project_args *a) {
     }
     json_t *doc = NULL;
     tdb_status s = list_doc(db, &doc);
-    if (s != TDB_OK) {
+    if (s != TDB_OK)
         return cli_store_failure(a->report, db, s);
-    }
-    if (a->json) {
+    if (a->json)
         return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    }
     print_list(stdout, doc, tdb_path(db));
     json_decref(doc);
     return CLI_EXIT_OK;
@@ -479,14 +468,12 @@ static int project_run(int argc, char **argv, cli_report *report) {
         return CLI_EXIT_USAGE;
     }
     const char *app_id = NULL;
-    if ((is_show || is_history || is_delete) && !(app_id = single_app_id(&a))) {
+    if ((is_show || is_history || is_delete) && !(app_id = single_app_id(&a)))
         return CLI_EXIT_USAGE;
-    }
     diag_project *projects = NULL;
     size_t count = 0;
-    if (is_put && !(projects = read_put_input(&a, &count))) {
+    if (is_put && !(projects = read_put_input(&a, &count)))
         return CLI_EXIT_USAGE;
-    }
     int rc = CLI_EXIT_INTERNAL;
     tdb *db = cli_store_open(report, a.db_path, a.key_file,
                              is_put      ? CLI_STORE_CREATE

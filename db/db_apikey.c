@@ -38,25 +38,21 @@ const char *tdb_role_name(tdb_role r) {
 }
 
 bool tdb_role_parse(const char *name, tdb_role *out) {
-    if (strcmp(name, "admin") == 0) {
+    if (strcmp(name, "admin") == 0)
         *out = TDB_ROLE_ADMIN;
-    } else if (strcmp(name, "reader") == 0) {
+    else if (strcmp(name, "reader") == 0)
         *out = TDB_ROLE_READER;
-    } else {
+    else
         return false;
-    }
     return true;
 }
 
 static bool all_digits(const char *s) {
-    if (!*s) {
+    if (!*s)
         return false;
-    }
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') {
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
             return false;
-        }
-    }
     return true;
 }
 
@@ -86,9 +82,8 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
     sqlite3_stmt *st =
         tdbi_prepare(db, "INSERT INTO api_keys (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
                      "creating an API key");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     /* A unique placeholder until the id is known (the hash is unique). */
     char placeholder[2 * HASH_LEN + 2];
     placeholder[0] = '#';
@@ -103,18 +98,15 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
         tdbi_fail(db, "name: an active API key named \"%s\" already exists", name);
         return TDB_INVALID;
     }
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE)
         return tdbi_sql_fail(db, "creating an API key");
-    }
     *id = sqlite3_last_insert_rowid(db->sql);
-    if (*name) {
+    if (*name)
         return TDB_OK;
-    }
     st = tdbi_prepare(db, "UPDATE api_keys SET name = 'key-' || id WHERE id = ?",
                       "creating an API key");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_int64(st, 1, *id);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -132,12 +124,10 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
         tdbi_fail(db, "role: must be admin or reader");
         return TDB_INVALID;
     }
-    if (!name) {
+    if (!name)
         name = "";
-    }
-    if (*name && !valid_name(db, name)) {
+    if (*name && !valid_name(db, name))
         return TDB_INVALID;
-    }
     unsigned char secret[32], hash[HASH_LEN];
     char key[TDB_APIKEY_LEN + 1];
     if (!tdbi_random(db, secret, sizeof secret)) {
@@ -151,9 +141,8 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
 
     int64_t id = 0;
     tdb_status status = tdbi_begin(db) ? insert_key(db, role, name, hash, &id) : TDB_ERROR;
-    if (status == TDB_OK && !tdbi_commit(db)) {
+    if (status == TDB_OK && !tdbi_commit(db))
         status = TDB_ERROR;
-    }
     if (status != TDB_OK) {
         tdbi_rollback(db);
         mbedtls_platform_zeroize(key, sizeof key);
@@ -161,9 +150,8 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
     }
     memcpy(key_out, key, sizeof key);
     mbedtls_platform_zeroize(key, sizeof key);
-    if (id_out) {
+    if (id_out)
         *id_out = id;
-    }
     return TDB_OK;
 }
 
@@ -176,9 +164,8 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
     if (sqlite3_prepare_v2(db->sql,
                            "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND "
                            "(last_used_at IS NULL OR last_used_at <= ?1 - ?3 OR last_used_at > ?1)",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           -1, &st, NULL) != SQLITE_OK)
         return;
-    }
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int64(st, 2, id);
     sqlite3_bind_int(st, 3, TDB_APIKEY_USE_INTERVAL);
@@ -191,31 +178,26 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
 tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap) {
     unsigned char hash[HASH_LEN];
     td_sha256(key, len, hash);
-    if (name_out && name_cap) {
+    if (name_out && name_cap)
         name_out[0] = '\0';
-    }
     sqlite3_stmt *st = tdbi_prepare(
         db, "SELECT hash, role, name, id, last_used_at FROM api_keys WHERE revoked_at IS NULL",
         "verifying an API key");
-    if (!st) {
+    if (!st)
         return TDB_ROLE_NONE;
-    }
     tdb_role role = TDB_ROLE_NONE;
     int64_t id = 0, last_used = -1; /* -1: never */
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const void *stored = sqlite3_column_blob(st, 0);
-        if (sqlite3_column_bytes(st, 0) != HASH_LEN || !td_ct_equal(stored, hash, HASH_LEN)) {
+        if (sqlite3_column_bytes(st, 0) != HASH_LEN || !td_ct_equal(stored, hash, HASH_LEN))
             continue;
-        }
         tdb_role_parse((const char *)sqlite3_column_text(st, 1), &role);
-        if (name_out && name_cap) {
+        if (name_out && name_cap)
             snprintf(name_out, name_cap, "%s", (const char *)sqlite3_column_text(st, 2));
-        }
         id = sqlite3_column_int64(st, 3);
-        if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL)
             last_used = sqlite3_column_int64(st, 4);
-        }
     }
     if (rc != SQLITE_DONE) {
         tdbi_sql_fail(db, "verifying an API key");
@@ -225,9 +207,8 @@ tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
     int64_t now = (int64_t)time(NULL);
     /* last_used > now: the clock went back; record the use rather than wait for it. */
     if (role != TDB_ROLE_NONE &&
-        (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now)) {
+        (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now))
         record_use(db, id, now);
-    }
     return role;
 }
 
@@ -243,9 +224,8 @@ tdb_status tdb_apikey_list(tdb *db, json_t **out) {
                                     "SELECT id, name, role, created_at, revoked_at, last_used_at "
                                     "FROM api_keys ORDER BY id",
                                     "listing API keys");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     json_t *list = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -280,9 +260,8 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
                               : "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
                                 "revoked_at IS NULL";
     sqlite3_stmt *st = tdbi_prepare(db, sql, "revoking an API key");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     unsigned char hash[HASH_LEN];
     sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
     if (by_key) {
@@ -295,16 +274,14 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
     }
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE)
         return tdbi_sql_fail(db, "revoking an API key");
-    }
     if (sqlite3_changes(db->sql) == 0) {
         /* A mistyped or truncated key is still (most of) a secret: never echo it either. */
-        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0) {
+        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0)
             tdbi_fail(db, "no active API key matches the key given");
-        } else {
+        else
             tdbi_fail(db, "no active API key %s", id_or_name);
-        }
         return TDB_NOT_FOUND;
     }
     return TDB_OK;

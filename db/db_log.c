@@ -101,11 +101,10 @@ static void bind_text(sqlite3_stmt *st, int col, const char *text, size_t cap) {
 
 static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text, size_t cap) {
     size_t len = strnlen(text, cap);
-    if (len == 0) {
+    if (len == 0)
         sqlite3_bind_null(st, col);
-    } else {
+    else
         sqlite3_bind_text(st, col, text, (int)len, SQLITE_STATIC);
-    }
 }
 
 static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
@@ -113,11 +112,10 @@ static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
     bind_text(st, 2, e->app_id, sizeof e->app_id);
     bind_text(st, 3, e->verdict, sizeof e->verdict);
     bind_text(st, 4, e->cause, sizeof e->cause);
-    if (e->code == 0) {
+    if (e->code == 0)
         sqlite3_bind_null(st, 5); /* no error code: null, not a code 0 that does not exist */
-    } else {
+    else
         sqlite3_bind_int(st, 5, e->code);
-    }
     bind_text(st, 6, e->platform, sizeof e->platform);
     bind_text_or_null(st, 7, e->token_fingerprint, sizeof e->token_fingerprint);
     bind_text_or_null(st, 8, e->channel, sizeof e->channel);
@@ -129,13 +127,11 @@ static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
 
 /* Commits n entries in one transaction. */
 static bool write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
-    if (!tdbi_begin(log->db)) {
+    if (!tdbi_begin(log->db))
         return false;
-    }
     bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) {
+    for (size_t i = 0; ok && i < n; i++)
         ok = insert_entry(log->insert, &batch[i]);
-    }
     if (!ok) {
         tdbi_sql_fail(log->db, "writing the diagnosis log");
         tdbi_rollback(log->db);
@@ -151,9 +147,8 @@ static int64_t prune_chunk(tdb *db, int64_t cutoff, int limit) {
                                     "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
                                     "WHERE at < ?1 ORDER BY at LIMIT ?2)",
                                     "pruning diagnoses");
-    if (!st) {
+    if (!st)
         return -1;
-    }
     sqlite3_bind_int64(st, 1, cutoff);
     sqlite3_bind_int(st, 2, limit);
     int rc = sqlite3_step(st);
@@ -172,9 +167,8 @@ static int64_t retention_cutoff(int retention_days) {
 /* Takes up to BATCH_MAX entries out of the ring into batch (called with the lock held). */
 static size_t take_batch(tdb_log *log, tdb_log_entry *batch) {
     size_t n = log->depth < BATCH_MAX ? log->depth : BATCH_MAX;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         batch[i] = log->ring[(log->head + i) % log->capacity];
-    }
     log->head = (log->head + n) % log->capacity;
     log->depth -= n;
     return n;
@@ -196,20 +190,18 @@ static void wait_for_batch(tdb_log *log, int64_t idle_until_ms) {
     while (log->depth > 0 && log->depth < log->batch_target && !log->stopping &&
            log->flushers == 0) {
         log->wake_at = log->batch_target;
-        if (!wait_until(log, linger_until)) {
+        if (!wait_until(log, linger_until))
             break;
-        }
     }
     log->wake_at = 0;
 }
 
 /* Records the outcome of a batch of n entries (lock held) and wakes the flushers. */
 static void account(tdb_log *log, size_t n, bool ok) {
-    if (ok) {
+    if (ok)
         log->written += n;
-    } else {
+    else
         log->dropped += n;
-    }
     log->done += n;
     pthread_cond_broadcast(&log->done_cond);
 }
@@ -225,9 +217,8 @@ static void *writer_main(void *arg) {
         wait_for_batch(log, pruning ? monotonic_ms() : next_prune_ms);
         if (log->depth > 0) {
             size_t n = batch ? take_batch(log, batch) : log->depth;
-            if (!batch) {
+            if (!batch)
                 log->depth = 0; /* no memory for a batch: nothing can be written */
-            }
             unlock(log);
             bool ok = batch && write_batch(log, batch, n);
             lock(log);
@@ -258,15 +249,13 @@ static void *writer_main(void *arg) {
 
 static bool init_sync(tdb_log *log) {
     pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0) {
+    if (pthread_condattr_init(&attr) != 0)
         return false;
-    }
     bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
               pthread_cond_init(&log->wake, &attr) == 0;
     pthread_condattr_destroy(&attr);
-    if (!ok) {
+    if (!ok)
         return false;
-    }
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->done_cond, NULL);
     return true;
@@ -293,9 +282,8 @@ tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_c
     }
     log->capacity = queue_capacity ? queue_capacity : TDB_LOG_DEFAULT_CAPACITY;
     log->batch_target = log->capacity / 2 < BATCH_MAX ? log->capacity / 2 : BATCH_MAX;
-    if (log->batch_target == 0) {
+    if (log->batch_target == 0)
         log->batch_target = 1;
-    }
     log->retention_days = retention_days > 0 ? retention_days : TDB_LOG_DEFAULT_RETENTION_DAYS;
     log->ring = calloc(log->capacity, sizeof *log->ring);
     if (!log->ring) {
@@ -343,9 +331,8 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e) {
         log->ring[(log->head + log->depth) % log->capacity] = *e;
         log->depth++;
         log->accepted++;
-        if (log->depth == log->wake_at) {
+        if (log->depth == log->wake_at)
             pthread_cond_signal(&log->wake);
-        }
     } else {
         log->dropped++;
     }
@@ -367,17 +354,15 @@ void tdb_log_flush(tdb_log *log) {
     uint64_t target = log->accepted;
     log->flushers++;
     pthread_cond_signal(&log->wake); /* cut a linger short */
-    while (log->done < target) {
+    while (log->done < target)
         pthread_cond_wait(&log->done_cond, &log->lock);
-    }
     log->flushers--;
     unlock(log);
 }
 
 void tdb_log_stop(tdb_log *log) {
-    if (!log) {
+    if (!log)
         return;
-    }
     lock(log);
     log->stopping = true;
     pthread_cond_signal(&log->wake);
@@ -389,17 +374,15 @@ void tdb_log_stop(tdb_log *log) {
 /* ---- Reading ------------------------------------------------------------------------------ */
 
 static json_t *column_text_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return json_null();
-    }
     const char *text = (const char *)sqlite3_column_text(st, col);
     return tdbi_json_text(text ? text : "", (size_t)sqlite3_column_bytes(st, col));
 }
 
 static json_t *column_int_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return json_null();
-    }
     return json_integer(sqlite3_column_int64(st, col));
 }
 
@@ -413,9 +396,8 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
                                     "token_fingerprint, channel, uid FROM diagnoses WHERE "
                                     "app_id = ? ORDER BY at DESC, id DESC LIMIT ?",
                                     "reading diagnoses");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
     json_t *list = json_array();
@@ -440,15 +422,13 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, json_t *
 }
 
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days) {
-    if (retention_days <= 0) {
+    if (retention_days <= 0)
         retention_days = TDB_LOG_DEFAULT_RETENTION_DAYS;
-    }
     int64_t cutoff = retention_cutoff(retention_days), total = 0, deleted;
     do {
         deleted = prune_chunk(db, cutoff, PRUNE_CHUNK);
-        if (deleted < 0) {
+        if (deleted < 0)
             return -1;
-        }
         total += deleted;
     } while (deleted == PRUNE_CHUNK);
     return total;

@@ -172,9 +172,8 @@ tdb_status tdbi_sql_fail(tdb *db, const char *what) {
 
 bool tdbi_exec(tdb *db, const char *sql) {
     char *msg = NULL;
-    if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK) {
+    if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) == SQLITE_OK)
         return true;
-    }
     tdbi_fail(db, "%s: %s", db->path, msg ? msg : sqlite3_errmsg(db->sql));
     sqlite3_free(msg);
     return false;
@@ -194,33 +193,28 @@ bool tdbi_begin(tdb *db) {
 }
 
 bool tdbi_commit(tdb *db) {
-    if (tdbi_exec(db, "COMMIT")) {
+    if (tdbi_exec(db, "COMMIT"))
         return true;
-    }
     tdbi_rollback(db);
     return false;
 }
 
 void tdbi_rollback(tdb *db) {
     /* Keeps the message of the failure that led here. */
-    if (!sqlite3_get_autocommit(db->sql)) {
+    if (!sqlite3_get_autocommit(db->sql))
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-    }
 }
 
 json_t *tdbi_json_text(const char *text, size_t len) {
     json_t *s = json_stringn(text, len);
-    if (s) {
+    if (s)
         return s;
-    }
     /* Not UTF-8 (a truncated multibyte character, or bytes a client sent): keep ASCII only. */
     char *copy = malloc(len + 1);
-    if (!copy) {
+    if (!copy)
         return NULL;
-    }
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len; i++)
         copy[i] = (unsigned char)text[i] < 0x80 ? text[i] : '?';
-    }
     s = json_stringn(copy, len);
     free(copy);
     return s;
@@ -284,9 +278,8 @@ static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
                 free(dir);
                 return false;
             }
-            if (end) {
+            if (end)
                 break;
-            }
             *p = '/';
         }
     }
@@ -297,15 +290,12 @@ static bool make_parent_dirs(const char *path, char *err, size_t err_cap) {
 /* ---- The key file -------------------------------------------------------------------------- */
 
 static int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
+    if (c >= '0' && c <= '9')
         return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
+    if (c >= 'a' && c <= 'f')
         return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
+    if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
-    }
     return -1;
 }
 
@@ -315,9 +305,8 @@ static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char
                          size_t err_cap) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT) {
+        if (errno == ENOENT)
             return 0;
-        }
         snprintf(err, err_cap, "cannot read key file %s: %s", path, strerror(errno));
         return -1;
     }
@@ -325,22 +314,19 @@ static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char
     size_t len = 0;
     for (;;) {
         ssize_t n = read(fd, buf + len, sizeof buf - len);
-        if (n < 0 && errno == EINTR) {
+        if (n < 0 && errno == EINTR)
             continue;
-        }
         if (n < 0) {
             snprintf(err, err_cap, "cannot read key file %s: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
-        if (n == 0 || (len += (size_t)n) == sizeof buf) {
+        if (n == 0 || (len += (size_t)n) == sizeof buf)
             break;
-        }
     }
     close(fd);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ')) {
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
         len--;
-    }
     bool ok = len == 2 * TDBI_KEY_LEN;
     for (size_t i = 0; ok && i < TDBI_KEY_LEN; i++) {
         int hi = hex_value(buf[2 * i]), lo = hex_value(buf[2 * i + 1]);
@@ -358,12 +344,10 @@ static int read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char
 static bool write_all(int fd, const char *data, size_t len) {
     while (len > 0) {
         ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR) {
+        if (n < 0 && errno == EINTR)
             continue;
-        }
-        if (n <= 0) {
+        if (n <= 0)
             return false;
-        }
         data += n;
         len -= (size_t)n;
     }
@@ -373,9 +357,8 @@ static bool write_all(int fd, const char *data, size_t len) {
 /* Creates the key file with a new random key, atomically (temporary file + link), or reads the
  * key another process created at the same moment. */
 static bool create_key_file(tdb *db, char *err, size_t err_cap) {
-    if (!make_parent_dirs(db->key_file, err, err_cap)) {
+    if (!make_parent_dirs(db->key_file, err, err_cap))
         return false;
-    }
     unsigned char key[TDBI_KEY_LEN], tag[4];
     if (!tdbi_random(db, key, sizeof key) || !tdbi_random(db, tag, sizeof tag)) {
         snprintf(err, err_cap, "cannot generate a key: random generator failed");
@@ -424,9 +407,8 @@ static bool create_key_file(tdb *db, char *err, size_t err_cap) {
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len) {
     while (len > 0) {
         size_t n = len < MBEDTLS_CTR_DRBG_MAX_REQUEST ? len : MBEDTLS_CTR_DRBG_MAX_REQUEST;
-        if (mbedtls_ctr_drbg_random(&db->drbg, buf, n) != 0) {
+        if (mbedtls_ctr_drbg_random(&db->drbg, buf, n) != 0)
             return false;
-        }
         buf += n;
         len -= n;
     }
@@ -436,9 +418,8 @@ bool tdbi_random(tdb *db, unsigned char *buf, size_t len) {
 bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, unsigned char *out) {
     unsigned char *nonce = out, *cipher = out + TDBI_NONCE_LEN;
     unsigned char *tag = cipher + plain_len;
-    if (!tdbi_random(db, nonce, TDBI_NONCE_LEN)) {
+    if (!tdbi_random(db, nonce, TDBI_NONCE_LEN))
         return false;
-    }
     return mbedtls_gcm_crypt_and_tag(&db->gcm, MBEDTLS_GCM_ENCRYPT, plain_len, nonce,
                                      TDBI_NONCE_LEN, (const unsigned char *)aad, strlen(aad), plain,
                                      cipher, TDBI_TAG_LEN, tag) == 0;
@@ -446,9 +427,8 @@ bool tdbi_seal(tdb *db, const char *aad, const void *plain, size_t plain_len, un
 
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out) {
-    if (!db->has_key || !sealed || sealed_len < TDBI_SEALED_OVERHEAD) {
+    if (!db->has_key || !sealed || sealed_len < TDBI_SEALED_OVERHEAD)
         return false;
-    }
     size_t len = sealed_len - TDBI_SEALED_OVERHEAD;
     const unsigned char *cipher = sealed + TDBI_NONCE_LEN;
     return mbedtls_gcm_auth_decrypt(&db->gcm, len, sealed, TDBI_NONCE_LEN,
@@ -463,11 +443,10 @@ static bool query_int(tdb *db, const char *sql, int64_t *out) {
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK &&
               sqlite3_step(st) == SQLITE_ROW;
-    if (ok) {
+    if (ok)
         *out = sqlite3_column_int64(st, 0);
-    } else {
+    else
         tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
-    }
     sqlite3_finalize(st);
     return ok;
 }
@@ -502,9 +481,8 @@ static int read_key_check(tdb *db, unsigned char **out, size_t *len) {
 static bool key_check_matches(tdb *db, const unsigned char *sealed, size_t len) {
     unsigned char plain[sizeof KEY_CHECK_PLAIN];
     if (len != sizeof KEY_CHECK_PLAIN - 1 + TDBI_SEALED_OVERHEAD ||
-        !tdbi_open_sealed(db, KEY_CHECK_AAD, sealed, len, plain)) {
+        !tdbi_open_sealed(db, KEY_CHECK_AAD, sealed, len, plain))
         return false;
-    }
     return memcmp(plain, KEY_CHECK_PLAIN, sizeof KEY_CHECK_PLAIN - 1) == 0;
 }
 
@@ -520,9 +498,8 @@ static bool store_key_check(tdb *db) {
                                  -1, &st, NULL) == SQLITE_OK &&
               sqlite3_bind_blob(st, 1, sealed, sizeof sealed, SQLITE_STATIC) == SQLITE_OK &&
               sqlite3_step(st) == SQLITE_DONE;
-    if (!ok) {
+    if (!ok)
         tdbi_fail(db, "%s", sqlite3_errmsg(db->sql));
-    }
     sqlite3_finalize(st);
     return ok;
 }
@@ -532,15 +509,12 @@ static bool store_key_check(tdb *db) {
  * takes no write lock). */
 static bool migrate(tdb *db, bool has_check) {
     int64_t version = 0;
-    if (!query_int(db, "PRAGMA user_version", &version)) {
+    if (!query_int(db, "PRAGMA user_version", &version))
         return false;
-    }
-    if (version >= TDB_SCHEMA_VERSION && has_check) {
+    if (version >= TDB_SCHEMA_VERSION && has_check)
         return true;
-    }
-    if (!tdbi_begin(db)) {
+    if (!tdbi_begin(db))
         return false;
-    }
     /* Re-read under the write lock: another process may have migrated meanwhile. */
     bool ok = query_int(db, "PRAGMA user_version", &version);
     for (; ok && version < TDB_SCHEMA_VERSION; version++) {
@@ -550,9 +524,8 @@ static bool migrate(tdb *db, bool has_check) {
         ok = tdbi_exec(db, MIGRATIONS[version]) && tdbi_exec(db, pragma);
     }
     ok = ok && store_key_check(db) && tdbi_commit(db);
-    if (!ok) {
+    if (!ok)
         tdbi_rollback(db);
-    }
     return ok;
 }
 
@@ -637,9 +610,8 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
     unsigned char *check = NULL;
     size_t check_len = 0;
     int has_check = has_schema ? read_key_check(db, &check, &check_len) : 0;
-    if (has_check < 0) {
+    if (has_check < 0)
         return false;
-    }
     *has_check_out = has_check == 1;
     char err[sizeof db->err];
     int found = read_key_file(db->key_file, db->key, err, sizeof err);
@@ -651,13 +623,11 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
                   db->key_file, db->path);
     } else if (found == 0) {
         ok = create_key_file(db, err, sizeof err);
-        if (!ok) {
+        if (!ok)
             tdbi_fail(db, "%s", err);
-        }
     }
-    if (ok && !use_key(db)) {
+    if (ok && !use_key(db))
         ok = false;
-    }
     if (ok && has_check && !key_check_matches(db, check, check_len)) {
         tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
                   db->key_file, db->path);
@@ -672,9 +642,8 @@ static bool load_and_check_key(tdb *db, bool has_schema, bool *has_check_out) {
 static bool check_writable(tdb *db, bool *exists) {
     struct stat sb;
     *exists = stat(db->path, &sb) == 0;
-    if (!*exists) {
+    if (!*exists)
         return true;
-    }
     if (!S_ISREG(sb.st_mode)) {
         tdbi_fail(db, "%s: not a regular file", db->path);
         return false;
@@ -688,16 +657,14 @@ static bool check_writable(tdb *db, bool *exists) {
 
 static tdb *tdb_alloc(const char *path, const char *key_file) {
     tdb *db = calloc(1, sizeof *db);
-    if (!db) {
+    if (!db)
         return NULL;
-    }
     mbedtls_gcm_init(&db->gcm);
     mbedtls_entropy_init(&db->entropy);
     mbedtls_ctr_drbg_init(&db->drbg);
     char default_key[4096];
-    if (!key_file) {
+    if (!key_file)
         key_file = tdb_default_key_file(path, default_key, sizeof default_key) ? default_key : NULL;
-    }
     db->path = strdup(path);
     db->key_file = key_file ? strdup(key_file) : NULL;
     static const char personal[] = "tokendoctor-db";
@@ -716,9 +683,8 @@ static tdb *tdb_alloc(const char *path, const char *key_file) {
 static bool open_checked(tdb *db, bool create, bool *missing) {
     bool exists = false, has_schema = false;
     char err[sizeof db->err];
-    if (!check_writable(db, &exists)) {
+    if (!check_writable(db, &exists))
         return false;
-    }
     if (!exists && !create) {
         tdbi_fail(db, "no such database: %s", db->path);
         *missing = true;
@@ -741,9 +707,8 @@ static bool open_checked(tdb *db, bool create, bool *missing) {
         return false;
     }
     bool has_check = false;
-    if (!check_existing_file(db, &has_schema)) {
+    if (!check_existing_file(db, &has_schema))
         return false;
-    }
     if (!has_schema && !create) {
         /* An empty file (what a mistyped path given to sqlite3 leaves behind): nothing to read,
          * and no key file should be made for it. */
@@ -751,13 +716,11 @@ static bool open_checked(tdb *db, bool create, bool *missing) {
         *missing = true;
         return false;
     }
-    if (!load_and_check_key(db, has_schema, &has_check)) {
+    if (!load_and_check_key(db, has_schema, &has_check))
         return false;
-    }
     if (!tdbi_exec(db, "PRAGMA foreign_keys = ON") || !enable_wal(db) ||
-        !tdbi_exec(db, "PRAGMA synchronous = NORMAL") || !migrate(db, has_check)) {
+        !tdbi_exec(db, "PRAGMA synchronous = NORMAL") || !migrate(db, has_check))
         return false;
-    }
     return has_check || verify_stored_key_check(db);
 }
 
@@ -772,13 +735,11 @@ static bool open_checked_as(tdb *db, open_mode mode, tdb_key_use key, bool *miss
 static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_key_use key,
                     bool *missing, char *err, size_t err_cap) {
     bool missing_ignored = false;
-    if (!missing) {
+    if (!missing)
         missing = &missing_ignored;
-    }
     *missing = false;
-    if (!path || !*path) {
+    if (!path || !*path)
         path = tdb_default_path();
-    }
     tdb *db = tdb_alloc(path, key_file);
     if (!db) {
         snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
@@ -812,9 +773,8 @@ static char *immutable_uri(const char *path) {
     static const char hex[] = "0123456789ABCDEF";
     size_t len = strlen(path);
     char *uri = malloc(3 * len + 32);
-    if (!uri) {
+    if (!uri)
         return NULL;
-    }
     char *o = uri + sprintf(uri, "file:%s", path[0] == '/' ? "//" : "");
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -894,16 +854,13 @@ static bool connect_and_check(tdb *db, bool *has_schema) {
     bool writable = file_writable(db->path);
     bool shm = sibling_size(db->path, "-shm") >= 0;
     if (writable || shm) {
-        if (!connect_readonly(db, writable ? READ_QUERY_ONLY : READ_ONLY)) {
+        if (!connect_readonly(db, writable ? READ_QUERY_ONLY : READ_ONLY))
             return false;
-        }
-        if (check_existing_file(db, has_schema)) {
+        if (check_existing_file(db, has_schema))
             return true;
-        }
         int code = sqlite3_extended_errcode(db->sql);
-        if (code != SQLITE_READONLY_DIRECTORY && (code & 0xff) != SQLITE_CANTOPEN) {
+        if (code != SQLITE_READONLY_DIRECTORY && (code & 0xff) != SQLITE_CANTOPEN)
             return false;
-        }
         sqlite3_close_v2(db->sql);
         db->sql = NULL;
     }
@@ -920,9 +877,8 @@ static bool connect_and_check(tdb *db, bool *has_schema) {
 
 /* The key of a read-only connection; see tdb_open_readonly. */
 static bool load_key_readonly(tdb *db, tdb_key_use use) {
-    if (use == TDB_KEY_OPTIONAL && access(db->key_file, R_OK) != 0) {
+    if (use == TDB_KEY_OPTIONAL && access(db->key_file, R_OK) != 0)
         return true; /* missing or not ours to read: fingerprints only */
-    }
     char err[sizeof db->err];
     int found = read_key_file(db->key_file, db->key, err, sizeof err);
     if (found < 0) {
@@ -951,11 +907,10 @@ static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
     struct stat sb;
     if (stat(db->path, &sb) != 0) {
         *missing = errno == ENOENT;
-        if (*missing) {
+        if (*missing)
             tdbi_fail(db, "no such database: %s", db->path);
-        } else {
+        else
             tdbi_fail(db, "cannot open %s: %s", db->path, strerror(errno));
-        }
         return false;
     }
     if (!S_ISREG(sb.st_mode)) {
@@ -963,18 +918,16 @@ static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
         return false;
     }
     bool has_schema = false;
-    if (!connect_and_check(db, &has_schema)) {
+    if (!connect_and_check(db, &has_schema))
         return false;
-    }
     if (!has_schema) {
         tdbi_fail(db, "no such database: %s (the file holds no tokendoctor data)", db->path);
         *missing = true;
         return false;
     }
     int64_t version = 0;
-    if (!query_int(db, "PRAGMA user_version", &version)) {
+    if (!query_int(db, "PRAGMA user_version", &version))
         return false;
-    }
     if (version < TDB_SCHEMA_VERSION) {
         /* The reads expect the current schema. Whoever may write the file migrates it, as any
          * writing command would (this needs the key file); anyone else must wait for its owner
@@ -1009,9 +962,8 @@ bool tdb_has_key(const tdb *db) {
 }
 
 void tdb_close(tdb *db) {
-    if (!db) {
+    if (!db)
         return;
-    }
     sqlite3_finalize(db->data_version_st);
     sqlite3_finalize(db->config_version_st);
     sqlite3_close_v2(db->sql);
@@ -1035,11 +987,10 @@ static bool kept_int(tdb *db, sqlite3_stmt **st, const char *sql, int64_t *out) 
         return false;
     }
     bool ok = sqlite3_step(*st) == SQLITE_ROW;
-    if (ok) {
+    if (ok)
         *out = sqlite3_column_int64(*st, 0);
-    } else {
+    else
         tdbi_fail(db, "%s: %s", db->path, sqlite3_errmsg(db->sql));
-    }
     sqlite3_reset(*st);
     return ok;
 }
@@ -1061,9 +1012,8 @@ uint64_t tdb_config_version(tdb *db) {
     }
     int64_t own = sqlite3_total_changes64(db->sql);
     if (db->config_known && data_version == db->config_data_version &&
-        own == db->config_own_changes) {
+        own == db->config_own_changes)
         return db->config_version;
-    }
     if (!kept_int(db, &db->config_version_st, "SELECT version FROM config_version WHERE id = 1",
                   &version) ||
         version <= 0) {
@@ -1088,8 +1038,7 @@ bool tdb_ready(tdb *db, char *reason, size_t reason_cap) {
                  (long long)version, TDB_SCHEMA_VERSION);
         return false;
     }
-    if (reason_cap > 0) {
+    if (reason_cap > 0)
         reason[0] = '\0';
-    }
     return true;
 }

@@ -72,9 +72,8 @@ static void set_text(char *dst, size_t cap, const unsigned char *src) {
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
     size_t len = strlen(dst);
     json_t *s = tdbi_json_text(dst, len);
-    if (s && json_string_length(s) == len) {
+    if (s && json_string_length(s) == len)
         memcpy(dst, json_string_value(s), len);
-    }
     json_decref(s);
 }
 
@@ -83,14 +82,12 @@ static void set_text(char *dst, size_t cap, const unsigned char *src) {
 /* The stored spelling of app_id (into buf) when a project's App ID equals it ignoring ASCII
  * case; else app_id itself, also when the query fails (the caller's own query then reports). */
 static const char *stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]) {
-    if (strlen(app_id) != TD_CERT_LEN) {
+    if (strlen(app_id) != TD_CERT_LEN)
         return app_id; /* no stored App ID has another length */
-    }
     sqlite3_stmt *st = tdbi_prepare(
         db, "SELECT app_id FROM projects WHERE app_id = ? COLLATE NOCASE", "finding a project");
-    if (!st) {
+    if (!st)
         return app_id;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     const char *out = app_id;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TD_CERT_LEN) {
@@ -110,18 +107,16 @@ static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT id, cert FROM retired_certificates WHERE app_id = ? ORDER BY id",
                      "reading retired certificates");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     tdb_status status = TDB_OK;
     int rc;
     while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         retired_row row = {.id = sqlite3_column_int64(st, 0)};
         status = open_cert(db, app_id, st, 1, row.cert);
-        if (status != TDB_OK) {
+        if (status != TDB_OK)
             break;
-        }
         if (out->count == sizeof out->rows / sizeof out->rows[0]) {
             /* More than ever kept (the put prunes): keep the newest. */
             memmove(out->rows, out->rows + 1, (out->count - 1) * sizeof out->rows[0]);
@@ -129,9 +124,8 @@ static tdb_status load_retired(tdb *db, const char *app_id, retired_set *out) {
         }
         out->rows[out->count++] = row;
     }
-    if (status == TDB_OK && rc != SQLITE_DONE) {
+    if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, "reading retired certificates");
-    }
     sqlite3_finalize(st);
     return status;
 }
@@ -144,9 +138,8 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
                                     "secondary_enabled, no_certificate, cohost_auth, created_at, "
                                     "updated_at FROM projects WHERE app_id = ?",
                                     "reading a project");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     memset(out, 0, sizeof *out);
     tdb_status status = TDB_OK;
@@ -169,12 +162,10 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
         }
         out->no_certificate = sqlite3_column_int(st, 5) != 0;
         out->cohost_auth = sqlite3_column_int(st, 6) != 0;
-        if (created) {
+        if (created)
             *created = sqlite3_column_int64(st, 7);
-        }
-        if (updated) {
+        if (updated)
             *updated = sqlite3_column_int64(st, 8);
-        }
     }
     sqlite3_finalize(st);
     return status;
@@ -184,26 +175,23 @@ static tdb_status load_row(tdb *db, const char *app_id, diag_project *out, int64
 static void fill_retired(diag_project *p, const retired_set *set) {
     size_t first = set->count > DIAG_RETIRED_MAX ? set->count - DIAG_RETIRED_MAX : 0;
     p->retired_count = 0;
-    for (size_t i = first; i < set->count; i++) {
+    for (size_t i = first; i < set->count; i++)
         memcpy(p->retired[p->retired_count++], set->rows[i].cert, TD_CERT_LEN + 1);
-    }
 }
 
 static tdb_status load_project(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                                int64_t *updated) {
     tdb_status status = load_row(db, app_id, out, created, updated);
-    if (status != TDB_OK) {
+    if (status != TDB_OK)
         return status;
-    }
     retired_set *set = malloc(sizeof *set);
     if (!set) {
         tdbi_fail(db, "out of memory");
         return TDB_ERROR;
     }
     status = load_retired(db, app_id, set);
-    if (status == TDB_OK) {
+    if (status == TDB_OK)
         fill_retired(out, set);
-    }
     free(set);
     return status;
 }
@@ -211,9 +199,8 @@ static tdb_status load_project(tdb *db, const char *app_id, diag_project *out, i
 tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
     char spelt[TD_CERT_LEN + 1];
     tdb_status status = load_project(db, stored_app_id(db, app_id, spelt), out, NULL, NULL);
-    if (status != TDB_OK) {
+    if (status != TDB_OK)
         mbedtls_platform_zeroize(out, sizeof *out);
-    }
     return status;
 }
 
@@ -224,14 +211,12 @@ static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_show
                                     "SELECT after FROM config_log WHERE app_id = ? ORDER BY id "
                                     "DESC LIMIT 1",
                                     "reading the configuration log");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     json_t *snap = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
         snap = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    }
     sqlite3_finalize(st);
     bool ok = snap && diag_project_snapshot_from_json(snap, out);
     json_decref(snap);
@@ -251,9 +236,8 @@ static tdb_status stored_retired(tdb *db, const char *app_id, diag_project_shown
         "SELECT fingerprint FROM (SELECT id, fingerprint FROM retired_certificates WHERE app_id "
         "= ? ORDER BY id DESC LIMIT " TDBI_STR(DIAG_RETIRED_MAX) ") ORDER BY id",
         "reading retired certificates");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     out->retired_count = 0;
     int rc;
@@ -276,9 +260,8 @@ static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *ou
                                     "no_certificate, cohost_auth, created_at, updated_at FROM "
                                     "projects WHERE app_id = ?",
                                     "reading a project");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     memset(out, 0, sizeof *out);
     int rc = sqlite3_step(st);
@@ -299,9 +282,8 @@ static tdb_status stored_row(tdb *db, const char *app_id, diag_project_shown *ou
                         : rc == SQLITE_DONE ? TDB_NOT_FOUND
                                             : tdbi_sql_fail(db, "reading a project");
     sqlite3_finalize(st);
-    if (status == TDB_NOT_FOUND) {
+    if (status == TDB_NOT_FOUND)
         tdbi_fail(db, "project %s not found", app_id);
-    }
     return status;
 }
 
@@ -317,9 +299,8 @@ static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *o
         tdbi_fail(db, "out of memory");
         status = TDB_ERROR;
     }
-    if (status == TDB_OK) {
+    if (status == TDB_OK)
         status = latest_snapshot(db, app_id, snap);
-    }
     static const char *const slots[] = {"primary", "secondary"};
     diag_cert_shown *mine[] = {&out->primary, &out->secondary};
     for (int i = 0; i < 2 && status == TDB_OK; i++) {
@@ -335,18 +316,16 @@ static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *o
         }
     }
     free(snap);
-    if (status == TDB_OK) {
+    if (status == TDB_OK)
         status = stored_retired(db, app_id, out);
-    }
     return status;
 }
 
 tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
     char spelt[TD_CERT_LEN + 1];
     app_id = stored_app_id(db, app_id, spelt);
-    if (!db->has_key) {
+    if (!db->has_key)
         return show_stored(db, app_id, out);
-    }
     diag_project *p = malloc(sizeof *p);
     if (!p) {
         tdbi_fail(db, "out of memory");
@@ -371,9 +350,8 @@ static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count
     *count = 0;
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id", "listing projects");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     size_t cap = 0;
     tdb_status status = TDB_OK;
     int rc;
@@ -391,9 +369,8 @@ static tdb_status list_ids(tdb *db, char (**ids)[TD_CERT_LEN + 1], size_t *count
         }
         set_text((*ids)[(*count)++], sizeof **ids, sqlite3_column_text(st, 0));
     }
-    if (status == TDB_OK && rc != SQLITE_DONE) {
+    if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, "listing projects");
-    }
     sqlite3_finalize(st);
     if (status != TDB_OK) {
         free(*ids);
@@ -414,11 +391,10 @@ tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
     size_t shown = 0;
     for (size_t i = 0; i < n && status == TDB_OK; i++) {
         status = tdb_project_show(db, ids[i], &list[shown]);
-        if (status == TDB_NOT_FOUND) {
+        if (status == TDB_NOT_FOUND)
             status = TDB_OK; /* deleted by another connection meanwhile */
-        } else if (status == TDB_OK) {
+        else if (status == TDB_OK)
             shown++;
-        }
     }
     free(ids);
     if (status != TDB_OK) {
@@ -475,9 +451,8 @@ static tdb_status append_log(tdb *db, const char *app_id, int64_t now, const cha
         sqlite3_bind_text(st, 6, as, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, cs, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, rs, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+        if (sqlite3_step(st) != SQLITE_DONE)
             status = tdbi_sql_fail(db, "writing the configuration log");
-        }
     }
     sqlite3_finalize(st);
     free(bs);
@@ -521,9 +496,8 @@ static void read_change(sqlite3_stmt *st, diag_project_change *out) {
     out->at = sqlite3_column_int64(st, 1);
     set_text(out->actor, sizeof out->actor, sqlite3_column_text(st, 2));
     const char *action = (const char *)sqlite3_column_text(st, 3);
-    if (!diag_project_action_parse(action, &out->action)) {
+    if (!diag_project_action_parse(action, &out->action))
         out->action = DIAG_PROJECT_REPLACE; /* written by this module only: never happens */
-    }
     out->has_before = read_snapshot(st, 4, &out->before);
     out->has_after = read_snapshot(st, 5, &out->after);
     read_retired(st, 6, out);
@@ -537,9 +511,8 @@ tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change 
                                     "SELECT id, at, actor, action, before, after, retired FROM "
                                     "config_log WHERE app_id = ? COLLATE NOCASE ORDER BY id",
                                     "reading the configuration log");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     diag_project_change *log = NULL;
     size_t n = 0, cap = 0;
@@ -559,9 +532,8 @@ tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change 
         }
         read_change(st, &log[n++]);
     }
-    if (status == TDB_OK && rc != SQLITE_DONE) {
+    if (status == TDB_OK && rc != SQLITE_DONE)
         status = tdbi_sql_fail(db, "reading the configuration log");
-    }
     sqlite3_finalize(st);
     if (status == TDB_OK && n == 0) {
         tdbi_fail(db, "no configuration history for %s", app_id);
@@ -579,29 +551,25 @@ tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change 
 /* ---- Writing --------------------------------------------------------------------------------- */
 
 static bool is_retired(const retired_set *set, const char *cert) {
-    for (size_t i = 0; i < set->count; i++) {
-        if (strcmp(set->rows[i].cert, cert) == 0) {
+    for (size_t i = 0; i < set->count; i++)
+        if (strcmp(set->rows[i].cert, cert) == 0)
             return true;
-        }
-    }
     return false;
 }
 
 static tdb_status insert_retired(tdb *db, const char *app_id, const char *cert, const char *source,
                                  int64_t now, retired_set *set) {
     unsigned char sealed[SEALED_CERT_LEN];
-    if (!seal_cert(db, app_id, cert, sealed)) {
+    if (!seal_cert(db, app_id, cert, sealed))
         return TDB_ERROR;
-    }
     char fp[9];
     td_fingerprint(cert, TD_CERT_LEN, fp);
     sqlite3_stmt *st = tdbi_prepare(db,
                                     "INSERT INTO retired_certificates (app_id, cert, fingerprint, "
                                     "source, retired_at) VALUES (?, ?, ?, ?, ?)",
                                     "retiring a certificate");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, sealed, sizeof sealed, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
@@ -621,14 +589,12 @@ static tdb_status insert_retired(tdb *db, const char *app_id, const char *cert, 
 
 static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id, const char *what) {
     sqlite3_stmt *st = tdbi_prepare(db, sql, what);
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     tdb_status status = TDB_OK;
     sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    if (sqlite3_step(st) != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
-    }
     sqlite3_finalize(st);
     return status;
 }
@@ -636,20 +602,17 @@ static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id,
 /* A retired certificate that is current again is not retired any more. */
 static tdb_status unretire_current(tdb *db, const diag_project *p, const retired_set *set) {
     for (size_t i = 0; i < set->count; i++) {
-        if (!diag_project_is_current(p, set->rows[i].cert)) {
+        if (!diag_project_is_current(p, set->rows[i].cert))
             continue;
-        }
         sqlite3_stmt *st = tdbi_prepare(db, "DELETE FROM retired_certificates WHERE id = ?",
                                         "updating retired certificates");
-        if (!st) {
+        if (!st)
             return TDB_ERROR;
-        }
         sqlite3_bind_int64(st, 1, set->rows[i].id);
         int rc = sqlite3_step(st);
         sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
+        if (rc != SQLITE_DONE)
             return tdbi_sql_fail(db, "updating retired certificates");
-        }
     }
     return TDB_OK;
 }
@@ -657,11 +620,9 @@ static tdb_status unretire_current(tdb *db, const diag_project *p, const retired
 static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
     unsigned char sealed[2][SEALED_CERT_LEN];
     const diag_cert *slots[2] = {&p->primary, &p->secondary};
-    for (int i = 0; i < 2; i++) {
-        if (slots[i]->present && !seal_cert(db, p->app_id, slots[i]->certificate, sealed[i])) {
+    for (int i = 0; i < 2; i++)
+        if (slots[i]->present && !seal_cert(db, p->app_id, slots[i]->certificate, sealed[i]))
             return TDB_ERROR;
-        }
-    }
     sqlite3_stmt *st = tdbi_prepare(
         db,
         "INSERT INTO projects (app_id, name, primary_cert, primary_enabled, secondary_cert, "
@@ -670,17 +631,15 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
         "name = ?2, primary_cert = ?3, primary_enabled = ?4, secondary_cert = ?5, "
         "secondary_enabled = ?6, no_certificate = ?7, cohost_auth = ?8, updated_at = ?9",
         "writing a project");
-    if (!st) {
+    if (!st)
         return TDB_ERROR;
-    }
     sqlite3_bind_text(st, 1, p->app_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
     for (int i = 0; i < 2; i++) {
-        if (slots[i]->present) {
+        if (slots[i]->present)
             sqlite3_bind_blob(st, 3 + 2 * i, sealed[i], SEALED_CERT_LEN, SQLITE_STATIC);
-        } else {
+        else
             sqlite3_bind_null(st, 3 + 2 * i);
-        }
         sqlite3_bind_int(st, 4 + 2 * i, slots[i]->present && slots[i]->enabled);
     }
     sqlite3_bind_int(st, 7, p->no_certificate);
@@ -698,9 +657,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
                              diag_project *old, bool *existed, diag_project *after,
                              retired_set *set) {
     tdb_status status = load_row(db, p->app_id, old, NULL, NULL);
-    if (status != TDB_OK && status != TDB_NOT_FOUND) {
+    if (status != TDB_OK && status != TDB_NOT_FOUND)
         return status;
-    }
     *existed = status == TDB_OK;
     /* One read of the retired certificates serves both the old configuration and the put. */
     status = load_retired(db, p->app_id, set);
@@ -714,9 +672,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
     const diag_cert *new_slots[2] = {&p->primary, &p->secondary};
     for (int i = 0; i < 2 && *existed && status == TDB_OK; i++) {
         const char *cert = old_slots[i]->certificate;
-        if (!old_slots[i]->present || diag_project_is_current(p, cert) || is_retired(set, cert)) {
+        if (!old_slots[i]->present || diag_project_is_current(p, cert) || is_retired(set, cert))
             continue;
-        }
         status = insert_retired(db, p->app_id, cert, new_slots[i]->present ? "replaced" : "removed",
                                 now, set);
         char fp[9];
@@ -724,15 +681,12 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
         json_array_append_new(retired_now, json_string(fp));
     }
     /* Retired certificates given in the configuration. */
-    for (size_t i = 0; i < p->retired_count && status == TDB_OK; i++) {
+    for (size_t i = 0; i < p->retired_count && status == TDB_OK; i++)
         if (strlen(p->retired[i]) == TD_CERT_LEN && !diag_project_is_current(p, p->retired[i]) &&
-            !is_retired(set, p->retired[i])) {
+            !is_retired(set, p->retired[i]))
             status = insert_retired(db, p->app_id, p->retired[i], "configured", now, set);
-        }
-    }
-    if (status == TDB_OK) {
+    if (status == TDB_OK)
         status = unretire_current(db, p, set);
-    }
     if (status == TDB_OK) {
         status = exec_with_app_id(db,
                                   "DELETE FROM retired_certificates WHERE app_id = ?1 AND id NOT "
@@ -740,9 +694,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
                                   "ORDER BY id DESC LIMIT " TDBI_STR(DIAG_RETIRED_MAX) ")",
                                   p->app_id, "pruning retired certificates");
     }
-    if (status == TDB_OK) {
+    if (status == TDB_OK)
         status = load_project(db, p->app_id, after, NULL, NULL);
-    }
     if (status == TDB_OK) {
         status = append_log(db, p->app_id, now, actor,
                             *existed ? DIAG_PROJECT_REPLACE : DIAG_PROJECT_CREATE,
@@ -776,16 +729,13 @@ tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bo
         memcpy(work->put.app_id, stored_app_id(db, p->app_id, spelt), TD_CERT_LEN + 1);
         status = put_locked(db, &work->put, actor, (int64_t)time(NULL), &work->old, &existed,
                             &work->after, &work->set);
-        if (status == TDB_OK && !tdbi_commit(db)) {
+        if (status == TDB_OK && !tdbi_commit(db))
             status = TDB_ERROR;
-        }
-        if (status != TDB_OK) {
+        if (status != TDB_OK)
             tdbi_rollback(db);
-        }
     }
-    if (created) {
+    if (created)
         *created = !existed;
-    }
     mbedtls_platform_zeroize(work, sizeof *work);
     free(work);
     return status;
@@ -815,12 +765,10 @@ tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor) {
                                 readable ? old : NULL, NULL, none);
             json_decref(none);
         }
-        if (status == TDB_OK && !tdbi_commit(db)) {
+        if (status == TDB_OK && !tdbi_commit(db))
             status = TDB_ERROR;
-        }
-        if (status != TDB_OK) {
+        if (status != TDB_OK)
             tdbi_rollback(db);
-        }
     }
     mbedtls_platform_zeroize(old, sizeof *old);
     free(old);

@@ -23,15 +23,14 @@ size_t diag_utf8_len(const unsigned char *p, size_t n) {
     unsigned cp;
     if (c < 0x80)
         return 1;
-    if ((c & 0xE0) == 0xC0) {
+    if ((c & 0xE0) == 0xC0)
         len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
+    else if ((c & 0xF0) == 0xE0)
         len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
+    else if ((c & 0xF8) == 0xF0)
         len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
+    else
         return 0;
-    }
     if (len > n)
         return 0;
     for (size_t i = 1; i < len; i++) {

@@ -1240,7 +1240,7 @@ static void test_fail_on(void) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         FILE *b = fopen(batch, "w");
-        for (const char *k = cases[i].lines; *k; k++) {
+        for (const char *k = cases[i].lines; *k; k++)
             if (*k == 'j')
                 fprintf(b, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":1}\n");
             else if (*k == 'r')
@@ -1251,7 +1251,6 @@ static void test_fail_on(void) {
                            "\"at\":1}\n");
             else
                 fprintf(b, "{\"app_id\":\"" APP "\"}\n");
-        }
         fclose(b);
         const char *args[12] = {"--batch", batch, "--project", projects};
         int a = 4;

@@ -67,9 +67,8 @@ static void sandbox_init(sandbox *s) {
 }
 
 static void sandbox_free(sandbox *s) {
-    if (!tu_rmtree(s->dir)) {
+    if (!tu_rmtree(s->dir))
         fprintf(stderr, "warning: could not remove %s\n", s->dir);
-    }
 }
 
 static tdb *open_ok(const char *path, const char *key) {
@@ -109,11 +108,10 @@ static int64_t sql_int(const char *path, const char *sql) {
     sqlite3_stmt *st = NULL;
     int64_t v = -1;
     if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
-    } else {
+    else
         fprintf(stderr, "sql_int(%s): %s\n", sql, sqlite3_errmsg(h));
-    }
     sqlite3_finalize(st);
     sqlite3_close(h);
     return v;
@@ -164,11 +162,9 @@ static void fp_of(int cert, char out[9]) {
 static bool retired_has(const diag_project *p, int cert) {
     char hex[33];
     make_hex("cert", cert, hex);
-    for (size_t i = 0; i < p->retired_count; i++) {
-        if (strcmp(p->retired[i], hex) == 0) {
+    for (size_t i = 0; i < p->retired_count; i++)
+        if (strcmp(p->retired[i], hex) == 0)
             return true;
-        }
-    }
     return false;
 }
 
@@ -176,9 +172,8 @@ static bool json_array_has_string(json_t *arr, const char *s) {
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
-        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
             return true;
-        }
     }
     return false;
 }
@@ -188,9 +183,8 @@ static json_t *change_of(json_t *entry, const char *field) {
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(entry, "changes"), i, c) {
-        if (strcmp(json_string_value(json_object_get(c, "field")), field) == 0) {
+        if (strcmp(json_string_value(json_object_get(c, "field")), field) == 0)
             return c;
-        }
     }
     return NULL;
 }
@@ -428,9 +422,8 @@ static void test_put_replace_delete(void) {
     /* Retired certificates are capped at DIAG_RETIRED_MAX, the oldest dropped. */
     make_project(&p, 3, 1000, -1);
     p.retired_count = DIAG_RETIRED_MAX;
-    for (int i = 0; i < DIAG_RETIRED_MAX; i++) {
+    for (int i = 0; i < DIAG_RETIRED_MAX; i++)
         make_hex("cert", 2000 + i, p.retired[i]);
-    }
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     make_project(&p, 3, 1001, -1);
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
@@ -454,9 +447,8 @@ static bool any_form_in(const char *path, const char *cert) {
     }
     upper[32] = lower[32] = '\0';
     td_hex((const unsigned char *)cert, 32, hexed);
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64; i++)
         hexed_upper[i] = (char)(hexed[i] >= 'a' && hexed[i] <= 'f' ? hexed[i] - 32 : hexed[i]);
-    }
     for (int i = 0; i < 16; i++) {
         unsigned v = 0;
         sscanf(lower + 2 * i, "%2x", &v);
@@ -488,9 +480,8 @@ static void test_no_certificate_bytes(void) {
         make_project(&p, 100 + app, 3 * app, 3 * app + 1);
         if (app % 2) {
             /* Upper-case hex certificates too. */
-            for (char *c = p.primary.certificate; *c; c++) {
+            for (char *c = p.primary.certificate; *c; c++)
                 *c = (char)(*c >= 'a' && *c <= 'f' ? *c - 32 : *c);
-            }
         }
         p.retired_count = 1;
         make_hex("cert", 500 + app, p.retired[0]);
@@ -520,9 +511,8 @@ static void test_no_certificate_bytes(void) {
     sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(reader);
     tdb_close(db);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         CHECK(!any_form_in(s.db, certs[i]), "certificate bytes in the closed database");
-    }
 
     /* A copy of the database without the key file reveals nothing and opens to a clear error. */
     char copy_dir[320], copy[340], cmd[1200];
@@ -629,9 +619,8 @@ static void test_corrupt_and_read_only(void) {
     char junk[320];
     snprintf(junk, sizeof junk, "%s/junk.db", s.dir);
     char text[4096];
-    for (size_t i = 0; i < sizeof text; i++) {
+    for (size_t i = 0; i < sizeof text; i++)
         text[i] = (char)('a' + i % 26);
-    }
     write_file(junk, text, sizeof text);
     EXPECT(tdb_open(junk, s.key, err, sizeof err) == NULL);
     CHECK(strstr(err, "not a database") != NULL, "%s", err);
@@ -843,9 +832,8 @@ static int64_t listed_last_used(tdb *db, int64_t id) {
     size_t i;
     json_t *k;
     json_array_foreach(list, i, k) {
-        if (json_integer_value(json_object_get(k, "id")) != id) {
+        if (json_integer_value(json_object_get(k, "id")) != id)
             continue;
-        }
         json_t *v = json_object_get(k, "last_used_at");
         EXPECT(json_is_null(v) || json_is_integer(v));
         at = json_is_integer(v) ? json_integer_value(v) : -1;
@@ -1278,11 +1266,10 @@ static void test_log_pressure(void) {
     int64_t now = (int64_t)time(NULL);
     for (int i = 0; i < PUSHES; i++) {
         make_entry(&e, now, "app-p", i);
-        if (tdb_log_push(log, &e)) {
+        if (tdb_log_push(log, &e))
             accepted++;
-        } else {
+        else
             dropped++;
-        }
     }
     tdb_log_stats st;
     tdb_log_get_stats(log, &st);
@@ -1363,9 +1350,8 @@ static void test_log_threads(void) {
 
 /* s in upper case (App IDs are hex: letters and digits only). */
 static void upper(const char *s, char out[33]) {
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 32; i++)
         out[i] = s[i] >= 'a' && s[i] <= 'f' ? (char)(s[i] - 'a' + 'A') : s[i];
-    }
     out[32] = '\0';
 }
 
@@ -1485,12 +1471,10 @@ int main(int argc, char **argv) {
     int ran = 0;
     for (size_t i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
         bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++) {
+        for (int a = 1; a < argc; a++)
             wanted = wanted || strcmp(argv[a], TESTS[i].name) == 0;
-        }
-        if (!wanted) {
+        if (!wanted)
             continue;
-        }
         int before = tu_failures();
         TESTS[i].run();
         ran++;

@@ -21,9 +21,8 @@
 static json_t *diagnose_json(td_ctx *ctx, json_t *request, const diag_project *p) {
     diag_request req;
     char err[256];
-    if (!diag_request_from_json(request, 0, &req, err, sizeof err)) {
+    if (!diag_request_from_json(request, 0, &req, err, sizeof err))
         return json_pack("{s:s}", "bad_request", err);
-    }
     diag_result *r = malloc(sizeof *r);
     diag_run(ctx, &req, p, NULL, r);
     json_t *out = diag_result_to_json(r);
@@ -38,18 +37,16 @@ static void library_round_trip(json_t *scenarios, const char *dir) {
     tdb *db = tdb_open(db_path, NULL, err, sizeof err);
     CHECK(db != NULL, "%s", err);
     td_ctx *ctx = td_ctx_new();
-    if (!db || !ctx) {
+    if (!db || !ctx)
         exit(1);
-    }
     diag_project *orig = malloc(sizeof *orig), *stored = malloc(sizeof *stored);
     size_t i, compared = 0;
     json_t *s;
     json_array_foreach(scenarios, i, s) {
         const char *id = json_string_value(json_object_get(s, "id"));
         json_t *project = json_object_get(s, "project");
-        if (!json_is_object(project)) {
+        if (!json_is_object(project))
             continue;
-        }
         if (!diag_project_from_json(project, orig, err, sizeof err)) {
             CHECK(false, "%s: project does not parse: %s", id, err);
             continue;

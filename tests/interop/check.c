@@ -61,9 +61,8 @@ static void expect_uint(case_report *rep, json_t *obj, const char *key, unsigned
         fail(rep, "expectation has no integer %s", key);
         return;
     }
-    if ((unsigned long long)json_integer_value(v) != got) {
+    if ((unsigned long long)json_integer_value(v) != got)
         fail(rep, "%s: want %lld, got %llu", key, (long long)json_integer_value(v), got);
-    }
 }
 
 static void expect_bytes(case_report *rep, json_t *obj, const char *key, td_str got) {
@@ -73,9 +72,8 @@ static void expect_bytes(case_report *rep, json_t *obj, const char *key, td_str 
         return;
     }
     size_t len = json_string_length(v);
-    if (len != got.len || (len > 0 && memcmp(json_string_value(v), got.ptr, len) != 0)) {
+    if (len != got.len || (len > 0 && memcmp(json_string_value(v), got.ptr, len) != 0))
         fail(rep, "%s differs (want %zu bytes, got %zu bytes)", key, len, got.len);
-    }
 }
 
 /* privileges: a JSON object {"id": value}; the token's slice must hold exactly those ids, in
@@ -175,9 +173,8 @@ static void expect_service_fields(case_report *rep, json_t *w, const td_token *t
         expect_bytes(rep, w, "room_uuid", svc->a);
         expect_bytes(rep, w, "user_uuid", svc->b);
         json_t *role = json_object_get(w, "role");
-        if (!json_is_integer(role) || json_integer_value(role) != svc->role) {
+        if (!json_is_integer(role) || json_integer_value(role) != svc->role)
             fail(rep, "role: want %lld, got %d", (long long)json_integer_value(role), svc->role);
-        }
         break;
     }
     case TD_SVC_RTM2:
@@ -199,9 +196,8 @@ static void expect_service(case_report *rep, json_t *w, const td_token *tok, siz
         return;
     }
     if (want_unknown) {
-        if (index + 1 != tok->service_count) {
+        if (index + 1 != tok->service_count)
             fail(rep, "an unknown service is not the last one reported");
-        }
         return;
     }
     expect_privileges(rep, w, tok, svc->first_privilege, svc->privilege_count);
@@ -220,9 +216,8 @@ static void expect_007(case_report *rep, json_t *want, const td_token *tok) {
              tok->service_count);
         return;
     }
-    for (size_t i = 0; i < tok->service_count; i++) {
+    for (size_t i = 0; i < tok->service_count; i++)
         expect_service(rep, json_array_get(services, i), tok, i);
-    }
 }
 
 static void expect_006(case_report *rep, json_t *want, const td_token *tok) {
@@ -275,9 +270,8 @@ static void check_wrong_certs(case_report *rep, td_ctx *ctx, json_t *line, const
     size_t i;
     json_t *c;
     json_array_foreach(wrong, i, c) {
-        if (verify_token(ctx, tok, json_string_value(c), json_string_length(c), st)) {
+        if (verify_token(ctx, tok, json_string_value(c), json_string_length(c), st))
             fail(rep, "wrong certificate #%zu verifies", i);
-        }
     }
 }
 
@@ -285,32 +279,27 @@ static void check_wrong_certs(case_report *rep, td_ctx *ctx, json_t *line, const
 static void check_other_join(case_report *rep, td_ctx *ctx, const td_token *tok, const char *cert,
                              size_t cert_len, const signed_text *st) {
     char other[1024];
-    if (st->channel_len + 1 > sizeof other) {
+    if (st->channel_len + 1 > sizeof other)
         return;
-    }
     memcpy(other, st->channel, st->channel_len);
     other[st->channel_len] = 'x';
-    if (td_verify006(ctx, tok, cert, cert_len, other, st->channel_len + 1, st->uid, st->uid_len)) {
+    if (td_verify006(ctx, tok, cert, cert_len, other, st->channel_len + 1, st->uid, st->uid_len))
         fail(rep, "006 verifies for another channel");
-    }
     if (td_verify006(ctx, tok, cert, cert_len, st->channel, st->channel_len, "1", 1) &&
-        !(st->uid_len == 1 && st->uid[0] == '1')) {
+        !(st->uid_len == 1 && st->uid[0] == '1'))
         fail(rep, "006 verifies for another uid");
-    }
 }
 
 static void check_tampered(case_report *rep, td_ctx *ctx, json_t *line, td_token *tok,
                            const char *cert, size_t cert_len, const signed_text *st) {
     json_t *t = json_object_get(line, "tampered");
-    if (!json_is_string(t)) {
+    if (!json_is_string(t))
         return;
-    }
     td_status s = td_decode(ctx, json_string_value(t), json_string_length(t), tok);
-    if (s != TD_OK) {
+    if (s != TD_OK)
         fail(rep, "tampered token does not decode: %s", td_status_name(s));
-    } else if (verify_token(ctx, tok, cert, cert_len, st)) {
+    else if (verify_token(ctx, tok, cert, cert_len, st))
         fail(rep, "tampered token (one bit of a signed field) still verifies");
-    }
 }
 
 /* One bit flipped anywhere under the signature: decoding may refuse it (any kind), but a token
@@ -318,13 +307,11 @@ static void check_tampered(case_report *rep, td_ctx *ctx, json_t *line, td_token
 static void check_tampered_any(case_report *rep, td_ctx *ctx, json_t *line, td_token *tok,
                                const char *cert, size_t cert_len, const signed_text *st) {
     json_t *t = json_object_get(line, "tampered_any");
-    if (!json_is_string(t)) {
+    if (!json_is_string(t))
         return;
-    }
     if (td_decode(ctx, json_string_value(t), json_string_length(t), tok) == TD_OK &&
-        verify_token(ctx, tok, cert, cert_len, st)) {
+        verify_token(ctx, tok, cert, cert_len, st))
         fail(rep, "token with a flipped bit under the signature still verifies");
-    }
 }
 
 /* One line: decode, compare, verify right and wrong. tok is scratch space owned by the caller.
@@ -349,25 +336,21 @@ static int check_line(td_ctx *ctx, json_t *line, td_token *tok) {
         fail(&rep, "version differs: got %s", tok->version);
         return rep.errors;
     }
-    if (tok->signature.len != TD_SIGNATURE_LEN) {
+    if (tok->signature.len != TD_SIGNATURE_LEN)
         fail(&rep, "signature length: want %d, got %zu", TD_SIGNATURE_LEN, tok->signature.len);
-    }
     bool v006 = strcmp(tok->version, "006") == 0;
-    if (v006) {
+    if (v006)
         expect_006(&rep, want, tok);
-    } else {
+    else
         expect_007(&rep, want, tok);
-    }
     signed_text st = signed_text_of(line);
     const char *c = json_string_value(cert);
     size_t clen = json_string_length(cert);
-    if (!verify_token(ctx, tok, c, clen, &st)) {
+    if (!verify_token(ctx, tok, c, clen, &st))
         fail(&rep, "does not verify with its certificate");
-    }
     check_wrong_certs(&rep, ctx, line, tok, &st);
-    if (v006) {
+    if (v006)
         check_other_join(&rep, ctx, tok, c, clen, &st);
-    }
     check_tampered(&rep, ctx, line, tok, c, clen, &st);
     check_tampered_any(&rep, ctx, line, tok, c, clen, &st);
     return rep.errors;
@@ -381,11 +364,10 @@ typedef struct {
 } tally;
 
 static void count(tally *t, int errors) {
-    if (errors == 0) {
+    if (errors == 0)
         t->passed++;
-    } else {
+    else
         t->failed++;
-    }
 }
 
 static bool check_file(td_ctx *ctx, const char *path, td_token *tok, tally *t) {
@@ -451,9 +433,8 @@ static td_str arena_hex32(case_arena *a, rng *r) {
     static const char digits[] = "0123456789abcdefABCDEF";
     bool mixed = rng_chance(r, 20);
     char *p = a->buf + a->used;
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < 32; i++)
         p[i] = digits[rng_range(r, 0, mixed ? 21 : 15)];
-    }
     a->used += 32;
     return (td_str){p, 32};
 }
@@ -494,17 +475,15 @@ static td_str arena_text(case_arena *a, rng *r, unsigned max_chars) {
     char *p = a->buf + a->used;
     size_t len = 0;
     unsigned kind = (unsigned)rng_range(r, 0, 9);
-    if (kind == 0 || a->used + 4 * (size_t)max_chars + 12 > ARENA_TEXT_BUDGET) {
+    if (kind == 0 || a->used + 4 * (size_t)max_chars + 12 > ARENA_TEXT_BUDGET)
         return (td_str){p, 0};
-    }
     if (kind <= 2) {
         len = (size_t)snprintf(p, 12, "%u", (unsigned)rng_range(r, 1, 0xffffffffu));
     } else {
         unsigned n = (unsigned)rng_range(r, 1, max_chars);
         bool ascii = kind <= 5;
-        for (unsigned i = 0; i < n; i++) {
+        for (unsigned i = 0; i < n; i++)
             len += put_utf8(p + len, random_code_point(r, ascii));
-        }
     }
     a->used += len;
     return (td_str){p, len};
@@ -512,12 +491,10 @@ static td_str arena_text(case_arena *a, rng *r, unsigned max_chars) {
 
 static uint32_t random_u32_edge(rng *r, uint32_t lo, uint32_t hi) {
     unsigned k = (unsigned)rng_range(r, 0, 19);
-    if (k == 0) {
+    if (k == 0)
         return 0xffffffffu;
-    }
-    if (k == 1) {
+    if (k == 1)
         return (uint32_t)rng_range(r, 1, 0xffffffffu);
-    }
     return (uint32_t)rng_range(r, lo, hi);
 }
 
@@ -547,17 +524,15 @@ static void add_rtm2_permissions(td_token *spec, case_arena *a, rng *r, td_servi
     svc->permission_count = 0;
     for (uint16_t rt = 0; rt <= 5; rt++) {
         for (uint16_t pt = 0; pt <= 1; pt++) {
-            if (!rng_chance(r, 25) || spec->permission_total >= TD_PERMISSIONS_MAX) {
+            if (!rng_chance(r, 25) || spec->permission_total >= TD_PERMISSIONS_MAX)
                 continue;
-            }
             td_permission *perm = &spec->permissions[spec->permission_total++];
             perm->resource_type = rt == 5 ? 9 : rt; /* 9: a resource type without a name */
             perm->permission_type = pt;
             perm->first_resource = spec->resource_total;
             perm->resource_count = (uint16_t)rng_range(r, 0, 3);
-            for (uint16_t k = 0; k < perm->resource_count; k++) {
+            for (uint16_t k = 0; k < perm->resource_count; k++)
                 spec->resources[spec->resource_total++] = arena_text(a, r, 12);
-            }
             svc->permission_count++;
         }
     }
@@ -609,9 +584,8 @@ static void random_spec007(td_token *spec, case_arena *a, rng *r) {
     spec->salt = (uint32_t)rng_range(r, 1, 99999999);
     unsigned n = (unsigned)rng_range(r, 1, rng_chance(r, 90) ? 3 : 12);
     uint16_t types[16];
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n; i++)
         types[i] = (uint16_t)rng_range(r, 1, 10);
-    }
     for (unsigned i = 1; i < n; i++) { /* builders sort services by type */
         for (unsigned j = i; j > 0 && types[j - 1] > types[j]; j--) {
             uint16_t t = types[j];
@@ -619,9 +593,8 @@ static void random_spec007(td_token *spec, case_arena *a, rng *r) {
             types[j - 1] = t;
         }
     }
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < n; i++)
         random_service(spec, a, r, types[i]);
-    }
 }
 
 static void random_spec006(td_token *spec, case_arena *a, rng *r, td_str *channel, td_str *uid) {
@@ -658,9 +631,8 @@ static json_t *permissions_json(const td_token *spec, const td_service *svc) {
     for (uint16_t j = 0; j < svc->permission_count; j++) {
         const td_permission *p = &spec->permissions[svc->first_permission + j];
         json_t *res = json_array();
-        for (uint16_t k = 0; k < p->resource_count; k++) {
+        for (uint16_t k = 0; k < p->resource_count; k++)
             json_array_append_new(res, json_bytes(spec->resources[p->first_resource + k]));
-        }
         json_array_append_new(arr,
                               json_pack("{sisiso}", "resource_type", p->resource_type,
                                         "permission_type", p->permission_type, "resources", res));
@@ -709,9 +681,8 @@ static json_t *expect_json(const td_token *spec) {
             privileges_json(spec, spec->first_privilege_006, spec->privilege_count_006));
     }
     json_t *services = json_array();
-    for (uint16_t i = 0; i < spec->service_count; i++) {
+    for (uint16_t i = 0; i < spec->service_count; i++)
         json_array_append_new(services, service_json(spec, &spec->services[i]));
-    }
     return json_pack("{sssosIsIsIso}", "version", "007", "app_id", json_bytes(spec->app_id),
                      "issue_ts", (json_int_t)spec->issue_ts, "expire", (json_int_t)spec->expire,
                      "salt", (json_int_t)spec->salt, "services", services);
@@ -792,9 +763,8 @@ static bool mint_file(td_ctx *ctx, uint64_t seed, long n, const char *path, td_t
     case_arena *arena = malloc(sizeof *arena);
     if (out == NULL || arena == NULL) {
         fprintf(stderr, "interop_check: cannot write %s\n", path);
-        if (out != NULL) {
+        if (out != NULL)
             fclose(out);
-        }
         free(arena);
         return false;
     }
@@ -819,9 +789,8 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
     if (argc < 3 || (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "mint") != 0) ||
-        (strcmp(argv[1], "mint") == 0 && argc != 5)) {
+        (strcmp(argv[1], "mint") == 0 && argc != 5))
         return usage();
-    }
     td_ctx *ctx = td_ctx_new();
     td_token *tok = malloc(sizeof *tok);
     td_token *spec = malloc(sizeof *spec);
@@ -833,9 +802,8 @@ int main(int argc, char **argv) {
     bool ok = true;
     const char *what = argv[1];
     if (strcmp(what, "check") == 0) {
-        for (int i = 2; i < argc; i++) {
+        for (int i = 2; i < argc; i++)
             ok = check_file(ctx, argv[i], tok, &t) && ok;
-        }
     } else {
         ok = mint_file(ctx, strtoull(argv[2], NULL, 10), strtol(argv[3], NULL, 10), argv[4], spec,
                        tok, &t);
