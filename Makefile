@@ -18,7 +18,7 @@ DEB := build/deb
 PREFIX ?= /usr/local
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
-        test-diffcheck test-api test-web test-format bench format clean vectors
+        test-diffcheck test-api test-web test-format bench format clean vectors fuzz-long
 
 .PHONY: install deb test-install
 
@@ -58,6 +58,14 @@ test-fuzz:
 	@CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ) -j $(JOBS)
 	tests/fuzz/run.sh $(FUZZ)
+
+# Not part of `make test`: every fuzz target for FUZZ_RUNS executions (default 10 million) from
+# the corpus kept in tests/fuzz/corpus/ (tests/fuzz/long.sh says more; docs/reliability.md has
+# the last results).
+fuzz-long:
+	@CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=Debug -DTD_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ) -j $(JOBS)
+	tests/fuzz/long.sh $(FUZZ)
 
 test-interop: build
 	tests/interop/run.sh $(RELEASE)

@@ -21,9 +21,9 @@
  *  - batch (--batch FILE|-): JSON lines in, one JSON line out per input line, in order,
  *    diagnosed on --threads workers (diagnose_batch.c).
  *
- * Projects come from --project FILE (one configuration or an array, matched by exact App ID;
- * parsed and validated once, looked up by binary search) or from --db PATH (tdb_project_get,
- * each App ID read about once per thread and run: see project_source).
+ * Projects come from --project FILE (one configuration or an array, matched by App ID whatever
+ * its case, as the store matches it; parsed and validated once, looked up by binary search) or from
+ * --db PATH (tdb_project_get, each App ID read about once per thread and run: see project_source).
  * Without either, the default database (the same file as `serve`); when it does not exist the
  * run fails (70) naming the path it looked for -- answering "project unknown" for a project that
  * is merely stored elsewhere would be wrong. --no-db asks for no store: every project unknown.
@@ -32,14 +32,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define PROJECT_FILE_MAX (64u << 20) /* a project file larger than this is refused */
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
+/* One project per App ID whatever its case, as in the store (db_project.c): the diagnosis then
+ * names a project configured in another case (diag_run), whichever the source. */
 static int project_cmp(const void *a, const void *b) {
-    return strcmp(((const diag_project *)a)->app_id, ((const diag_project *)b)->app_id);
+    return strcasecmp(((const diag_project *)a)->app_id, ((const diag_project *)b)->app_id);
 }
 
 /* Loads --project FILE: one configuration or an array. false (message printed) on error. */
@@ -49,8 +52,13 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
     if (!text)
         return false;
     json_error_t jerr;
-    json_t *doc = json_loadb(text, len, 0, &jerr);
+    json_t *doc = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
     free(text);
+    char dup[128];
+    if (!doc && diag_json_duplicate_key(&jerr, dup, sizeof dup)) {
+        cli_fail(r, "bad_request", "--project %s: %s", path, dup);
+        return false;
+    }
     if (!doc) {
         /* jerr.text may quote the input ("near '...'"), a certificate perhaps: position only. */
         cli_fail(r, "bad_request", "--project %s: invalid JSON at line %d, column %d", path,
@@ -80,7 +88,7 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
     json_decref(doc);
     qsort(src->list, n, sizeof *src->list, project_cmp);
     for (size_t i = 1; i < n; i++)
-        if (strcmp(src->list[i - 1].app_id, src->list[i].app_id) == 0) {
+        if (project_cmp(&src->list[i - 1], &src->list[i]) == 0) {
             cli_fail(r, "bad_request", "--project %s: App ID %s is configured twice", path,
                      src->list[i].app_id);
             return false;
@@ -105,7 +113,7 @@ bool cli_project_source_open_db(cli_report *r, const char *path, const char *key
     return src->db != NULL;
 }
 
-/* The configuration of app_id (exact match), or NULL when unknown. *failed is set on a
+/* The configuration of app_id (whatever its case), or NULL when unknown. *failed is set on a
  * storage error (message printed). */
 const diag_project *cli_project_lookup(cli_project_source *src, const char *app_id, size_t len,
                                        bool *failed) {
@@ -195,7 +203,7 @@ static void usage(FILE *out) {
             "                   4.8.0, Flutter before 4.2.0, other SDKs before 3.5.2; RTM 5:\n"
             "                   before 1.5.0, Web 1.4.6) (default: unknown)\n"
             "  --project FILE   the project configuration JSON: one object or an array, matched\n"
-            "                   by exact App ID (no match: project unknown)\n");
+            "                   by App ID whatever its case (no match: project unknown)\n");
     cli_usage_store_options(
         out, 19,
         "read the configuration from this database (read-only, never\n"

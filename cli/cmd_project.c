@@ -309,8 +309,13 @@ static diag_project *read_configurations(cli_report *r, const char *path, size_t
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
     free(text);
+    char dup[128];
+    if (!root && diag_json_duplicate_key(&jerr, dup, sizeof dup)) {
+        cli_fail(r, "bad_request", "%s: %s", name, dup);
+        return NULL;
+    }
     if (!root) {
         /* jerr.text may quote the input ("near '...'"): report the position only. */
         cli_fail(r, "bad_request", "%s: invalid JSON at line %d, column %d", name, jerr.line,

@@ -266,12 +266,15 @@ static bool diagnose_line(batch_worker *w, batch_chunk *c, const batch_line *l) 
         return out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
     }
     json_error_t jerr;
-    json_t *obj = json_loadb(text, l->len, 0, &jerr);
+    json_t *obj = json_loadb(text, l->len, DIAG_JSON_FLAGS, &jerr);
     json_t *id = json_is_object(obj) ? json_object_get(obj, "id") : NULL;
     diag_request req;
     char err[256];
     bool ok;
-    if (!obj && json_error_code(&jerr) == json_error_invalid_utf8) {
+    if (!obj && diag_json_duplicate_key(&jerr, err, sizeof err)) {
+        snprintf(msg, sizeof msg, "line %lu: %s", l->lineno, err);
+        ok = out_error(c, NULL, DIAG_ITEM_INVALID, "bad_request", msg);
+    } else if (!obj && json_error_code(&jerr) == json_error_invalid_utf8) {
         /* As the HTTP API says of a body: not "invalid JSON", which sends one looking for a
          * missing brace. */
         snprintf(msg, sizeof msg, "line %lu: not valid UTF-8 (JSON text is UTF-8)", l->lineno);

@@ -130,6 +130,25 @@ static const char *const MIGRATIONS[] = {
     "CREATE TRIGGER api_keys_UPDATE_bumps_config"
     "  AFTER UPDATE OF name, role, hash, created_at, revoked_at ON api_keys"
     "  BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;",
+
+    /* 4: one project per App ID whatever its case (a unique index ignoring ASCII case; the
+     * spelling first stored stays, since its certificates are sealed with it). Rows that
+     * already differ only in case are resolved first: the most recently updated one stays
+     * (ties: the one stored last), each other one is deleted -- its retired certificates with
+     * it -- and the deletion logged as `project delete` logs one, by actor "migration 4", with
+     * the last configuration the log holds for it as "before", so `project history` says
+     * where it went. (The log's changes column is never read back: history computes changes
+     * from the two snapshots.) */
+    "CREATE TEMP TABLE case_duplicates AS SELECT p.app_id FROM projects p WHERE EXISTS ("
+    "  SELECT 1 FROM projects q WHERE q.app_id = p.app_id COLLATE NOCASE AND q.app_id <> p.app_id"
+    "  AND (q.updated_at > p.updated_at OR (q.updated_at = p.updated_at AND q.rowid > p.rowid)));"
+    "INSERT INTO config_log (app_id, at, actor, action, before, after, changes, retired)"
+    "  SELECT d.app_id, CAST(strftime('%s', 'now') AS INTEGER), 'migration 4', 'delete',"
+    "  (SELECT l.after FROM config_log l WHERE l.app_id = d.app_id ORDER BY l.id DESC LIMIT 1),"
+    "  NULL, '[]', '[]' FROM case_duplicates d;"
+    "DELETE FROM projects WHERE app_id IN (SELECT app_id FROM case_duplicates);"
+    "DROP TABLE temp.case_duplicates;"
+    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);",
 };
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

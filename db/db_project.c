@@ -12,6 +12,13 @@
  * list of fields that differ, in the JSON the project library writes (tdproject.h). Reading
  * returns structs (diag_project_shown, diag_project_change), never a document: `project show|
  * list|history` and the HTTP routes render them with the project library, in one place.
+ *
+ * One project per App ID whatever its case (schema 4: a unique index with COLLATE NOCASE). The
+ * spelling it was first stored with is its App ID for good -- the certificates are sealed with
+ * it, and the diagnosis compares App IDs exactly (diagnosis.md) -- so every entry point first
+ * turns the App ID it is given into that spelling (stored_app_id): a get, show or delete in
+ * another case finds the project, and a put in another case replaces it; the history of an App
+ * ID is its log entries whatever their case.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +64,28 @@ static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int c
     }
     out[TD_CERT_LEN] = '\0';
     return TDB_OK;
+}
+
+/* ---- App IDs whatever their case ------------------------------------------------------------ */
+
+/* The stored spelling of app_id (into buf) when a project's App ID equals it ignoring ASCII
+ * case; else app_id itself, also when the query fails (the caller's own query then reports). */
+static const char *stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]) {
+    if (strlen(app_id) != TD_CERT_LEN)
+        return app_id; /* no stored App ID has another length */
+    sqlite3_stmt *st = tdbi_prepare(
+        db, "SELECT app_id FROM projects WHERE app_id = ? COLLATE NOCASE", "finding a project");
+    if (!st)
+        return app_id;
+    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    const char *out = app_id;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TD_CERT_LEN) {
+        memcpy(buf, sqlite3_column_text(st, 0), TD_CERT_LEN);
+        buf[TD_CERT_LEN] = '\0';
+        out = buf;
+    }
+    tdbi_finalize(db, st);
+    return out;
 }
 
 /* ---- Reading --------------------------------------------------------------------------------- */
@@ -157,7 +186,8 @@ static tdb_status load_project(tdb *db, const char *app_id, diag_project *out, i
 }
 
 tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
-    tdb_status status = load_project(db, app_id, out, NULL, NULL);
+    char spelt[TD_CERT_LEN + 1];
+    tdb_status status = load_project(db, stored_app_id(db, app_id, spelt), out, NULL, NULL);
     if (status != TDB_OK)
         mbedtls_platform_zeroize(out, sizeof *out);
     return status;
@@ -281,6 +311,8 @@ static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *o
 }
 
 tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
+    char spelt[TD_CERT_LEN + 1];
+    app_id = stored_app_id(db, app_id, spelt);
     if (!db->has_key)
         return show_stored(db, app_id, out);
     diag_project *p = malloc(sizeof *p);
@@ -401,9 +433,11 @@ static void read_change(sqlite3_stmt *st, void *item) {
 
 tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                size_t *count) {
+    /* Every entry of the App ID whatever its case: those of a project that migration 4 deleted
+     * as a duplicate in another case too. (A scan: the log holds configuration changes only.) */
     sqlite3_stmt *st = tdbi_prepare(db,
                                     "SELECT id, at, actor, action, before, after, retired FROM "
-                                    "config_log WHERE app_id = ? ORDER BY id",
+                                    "config_log WHERE app_id = ? COLLATE NOCASE ORDER BY id",
                                     "reading the configuration log");
     if (!st)
         return TDB_ERROR;
@@ -590,7 +624,7 @@ tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor
     }
     /* Three configurations and a retired set: too big for a worker thread's stack. */
     struct {
-        diag_project old, after;
+        diag_project put, old, after;
         retired_set set;
     } *work = calloc(1, sizeof *work);
     if (!work) {
@@ -598,8 +632,13 @@ tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor
         return TDB_ERROR;
     }
     bool existed = false;
+    /* The project's spelling, if it exists in another case (read under the write lock the
+     * caller's transaction holds). */
+    work->put = *p;
+    char spelt[TD_CERT_LEN + 1];
+    memcpy(work->put.app_id, stored_app_id(db, p->app_id, spelt), TD_CERT_LEN + 1);
     tdb_status status =
-        put_locked(db, p, actor, now, &work->old, &existed, &work->after, &work->set);
+        put_locked(db, &work->put, actor, now, &work->old, &existed, &work->after, &work->set);
     if (created)
         *created = !existed;
     mbedtls_platform_zeroize(work, sizeof *work);
@@ -626,7 +665,9 @@ tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor) {
         return TDB_ERROR;
     }
     tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
+    char spelt[TD_CERT_LEN + 1];
     if (status == TDB_OK) {
+        app_id = stored_app_id(db, app_id, spelt);
         status = load_project(db, app_id, old, NULL, NULL);
         /* A project whose certificates do not decrypt (tampered, damaged) can still be deleted,
          * so that it can be put again; its "before" is then unknown. */

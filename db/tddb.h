@@ -184,14 +184,16 @@ void tdb_set_busy_timeout(tdb *db, int ms);
 bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). */
-#define TDB_SCHEMA_VERSION 3
+#define TDB_SCHEMA_VERSION 4
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
 /* Reads a project: its configuration with decrypted certificates, and its retired certificates
  * (configured and automatically retired, most recent last, at most DIAG_RETIRED_MAX) in
  * out->retired. TDB_NOT_FOUND when there is none; TDB_DECRYPT when a certificate does not
- * decrypt. app_id is matched exactly (case-sensitive). */
+ * decrypt. app_id is matched whatever its case: the store holds one project per App ID, under
+ * the spelling it was first put with (out->app_id), and every function below that takes an App
+ * ID finds it the same way; a put in another case replaces that project, keeping its spelling. */
 tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out);
 
 /* Creates or replaces a project (one transaction), as `actor` ("cli", or an API key's name):

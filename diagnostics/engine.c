@@ -83,6 +83,9 @@ typedef struct {
     td_ctx *ctx;
     const diag_request *req;
     const diag_project *project; /* NULL when unknown */
+    /* A project whose App ID is the join's in another case (the store finds one whatever the
+     * case): still unknown, as App IDs are compared exactly, but the details say so. */
+    const diag_project *other_case;
     bool details;
     bool rtc;
     diag_result *out;
@@ -141,6 +144,17 @@ static void add_hint(eval *e, diag_hint h) {
 
 static void add_warning(eval *e, diag_warning w) {
     e->out->warnings |= 1u << w;
+}
+
+/* "project unknown" for a detail line, naming the project configured in another case. */
+static const char *project_unknown(const eval *e, char *buf, size_t cap) {
+    if (!e->other_case)
+        return "project unknown";
+    snprintf(buf, cap,
+             "project unknown (one is configured as %s: the case differs, and App IDs are "
+             "compared exactly)",
+             e->other_case->app_id);
+    return buf;
 }
 
 static bool failed(const eval *e, int idx) {
@@ -276,11 +290,12 @@ static void check_channel_name(eval *e) {
 
 static void check_certificate_mode(eval *e) {
     const diag_project *p = e->project;
+    char unknown[160];
     if (e->token_given) {
         set_check(e, CK_TOKEN_PRESENT, DIAG_PASS, "a token is given");
         if (!p)
-            set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP,
-                      "project unknown: cannot tell whether it accepts tokens");
+            set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP, "%s: cannot tell whether it accepts tokens",
+                      project_unknown(e, unknown, sizeof unknown));
         else if (project_has_enabled(p))
             set_check(e, CK_TOKEN_EXPECTED, DIAG_PASS,
                       "a token is given and the project has an enabled certificate (%s)",
@@ -294,8 +309,8 @@ static void check_certificate_mode(eval *e) {
         e->token_len ? "the token is the App ID (a static key): no token" : "no token given";
     set_check(e, CK_TOKEN_EXPECTED, DIAG_SKIP, "%s", none);
     if (!p)
-        set_check(e, CK_TOKEN_PRESENT, DIAG_SKIP,
-                  "%s; project unknown: cannot tell whether one is required", none);
+        set_check(e, CK_TOKEN_PRESENT, DIAG_SKIP, "%s; %s: cannot tell whether one is required",
+                  none, project_unknown(e, unknown, sizeof unknown));
     else if (!project_has_enabled(p))
         set_check(e, CK_TOKEN_PRESENT, DIAG_PASS,
                   "%s; the project has no enabled certificate (App ID only)", none);
@@ -767,7 +782,9 @@ static void check_signature(eval *e) {
     diag_result *o = e->out;
     char fp[9], what[96];
     if (!p) {
-        set_check(e, CK_SIGNATURE, DIAG_SKIP, "project unknown: no certificate to verify with");
+        char unknown[160];
+        set_check(e, CK_SIGNATURE, DIAG_SKIP, "%s: no certificate to verify with",
+                  project_unknown(e, unknown, sizeof unknown));
         return;
     }
     if (!project_has_enabled(p)) {
@@ -955,13 +972,14 @@ static bool token_is_app_id(const eval *e) {
  * token when st is TD_OK) and fills verdict, cause, hints, warnings, checks, expiry and the
  * project fields of out. */
 static void evaluate(td_ctx *ctx, const diag_request *req, const diag_project *project,
-                     bool details, const char *tok, size_t tok_len, td_status st,
-                     diag_result *out) {
+                     const diag_project *other_case, bool details, const char *tok, size_t tok_len,
+                     td_status st, diag_result *out) {
     eval e;
     memset(&e, 0, sizeof e);
     e.ctx = ctx;
     e.req = req;
     e.project = project;
+    e.other_case = other_case;
     e.details = details;
     e.rtc = req->service == DIAG_SERVICE_RTC;
     e.out = out;
@@ -1025,9 +1043,14 @@ void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
     const char *key;
     size_t key_len;
     diag_request_project_key(req, &key, &key_len);
-    if (project &&
-        !bytes_eq(project->app_id, strnlen(project->app_id, sizeof project->app_id), key, key_len))
-        project = NULL; /* configurations are looked up by exact App ID */
+    const diag_project *other_case = NULL;
+    size_t project_len = project ? strnlen(project->app_id, sizeof project->app_id) : 0;
+    if (project && !bytes_eq(project->app_id, project_len, key, key_len)) {
+        /* configurations are looked up by exact App ID; one in another case is named */
+        if (bytes_eq_nocase(project->app_id, project_len, key, key_len))
+            other_case = project;
+        project = NULL;
+    }
 
     out->platform = diag_client_platform(req->client);
     out->client = req->client;
@@ -1060,7 +1083,7 @@ void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
         diag_token_clean(tok, tok_len, out->repaired_token, sizeof out->repaired_token, &d);
         if (d.changed && d.len > 0 &&
             td_decode(ctx, out->repaired_token, d.len, &out->token) == TD_OK) {
-            evaluate(ctx, req, project, false, out->repaired_token, d.len, TD_OK, out);
+            evaluate(ctx, req, project, other_case, false, out->repaired_token, d.len, TD_OK, out);
             out->has_repaired = true;
             out->repaired_verdict = out->verdict;
             out->repaired_cause = out->cause;
@@ -1068,5 +1091,5 @@ void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
             out->repaired_token[0] = '\0';
         }
     }
-    evaluate(ctx, req, project, details, tok, tok_len, st, out);
+    evaluate(ctx, req, project, other_case, details, tok, tok_len, st, out);
 }

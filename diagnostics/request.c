@@ -17,6 +17,9 @@
  * takes a number, and an SDK given the string would join with a user account.
  *
  * Parsing borrows: the strings in the diag_request point into the jansson object.
+ *
+ * Keys given twice are refused where the text is parsed (DIAG_JSON_FLAGS: the tree keeps one
+ * value only); diag_json_duplicate_key words that refusal for every front end.
  */
 #include "diag_internal.h"
 
@@ -156,6 +159,43 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
                     err_cap))
         return false;
     return diag_request_validate(req, err, err_cap);
+}
+
+/* ---- Keys given twice ------------------------------------------------------------------------ */
+
+/* jansson's text for a duplicate key is "duplicate object key near '"KEY"'" (the key as written,
+ * escapes included, cut to fit its 160 bytes). */
+#define DUPLICATE_PREFIX "duplicate object key near '\""
+
+static bool nameable_key(const char *k, size_t n) {
+    if (n == 0 || n > 64)
+        return false;
+    size_t hex_run = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = k[i];
+        bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        hex_run = hex ? hex_run + 1 : 0;
+        if (!word || hex_run >= 16)
+            return false;
+    }
+    return true;
+}
+
+bool diag_json_duplicate_key(const json_error_t *e, char *msg, size_t cap) {
+    if (json_error_code(e) != json_error_duplicate_key)
+        return false;
+    size_t plen = strlen(DUPLICATE_PREFIX), tlen = strnlen(e->text, sizeof e->text);
+    const char *key = e->text + plen;
+    size_t klen = tlen >= plen + 2 ? tlen - plen - 2 : 0; /* without the closing "' */
+    if (tlen >= plen + 2 && memcmp(e->text, DUPLICATE_PREFIX, plen) == 0 &&
+        memcmp(e->text + tlen - 2, "\"'", 2) == 0 && nameable_key(key, klen))
+        diag_fail(msg, cap, "%.*s: given twice in one object (a key may appear once)", (int)klen,
+                  key);
+    else
+        diag_fail(msg, cap, "a key is given twice in one object (a key may appear once)");
+    return true;
 }
 
 /* A JSON string of n bytes, NULL when they are not valid UTF-8. */

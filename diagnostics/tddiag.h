@@ -142,6 +142,17 @@ bool diag_request_from_json(json_t *obj, int64_t now, diag_request *req, char *e
  * (JSON cannot carry it) or out of memory. */
 json_t *diag_request_to_json(const diag_request *req);
 
+/* The flags every front end parses a client's JSON with (an HTTP body, a --batch line, a
+ * project configuration file): a key given twice in one object is refused, never resolved to
+ * one of its values (jansson would keep the last; a proxy or a second parser may keep the
+ * first). */
+#define DIAG_JSON_FLAGS JSON_REJECT_DUPLICATES
+/* When e is jansson's duplicate-key error, writes a message naming the key into msg ("uid: given
+ * twice in one object") and returns true; false (msg untouched) for any other error. The key is
+ * named only when it looks like a field name (1..64 of A-Z a-z 0-9 _, no 16 hex digits in a row):
+ * anything else could be a certificate or a token, which messages never quote. */
+bool diag_json_duplicate_key(const json_error_t *e, char *msg, size_t cap);
+
 /* Parses `at` text: Unix seconds 0..4294967295, or an ISO-8601 UTC time
  * (YYYY-MM-DDTHH:MM:SS[.fff]Z, also with +00:00) in that range. false on anything else. */
 bool diag_at_parse(const char *p, size_t n, int64_t *out);
@@ -359,7 +370,9 @@ typedef struct {
 /* Diagnoses req against project (NULL = unknown project). req must be valid
  * (diag_request_validate). ctx is the caller's per-thread td_ctx. opts may be NULL.
  * The project is the configuration of the request's App ID: a project whose app_id is not
- * exactly the request's is treated as unknown (lookups are by exact App ID). */
+ * exactly the request's is treated as unknown (lookups are by exact App ID); when it is the
+ * request's in another case (the store finds one App ID whatever its case), the verdict is the
+ * same but the checks' "project unknown" details name it and say the case differs. */
 void diag_run(td_ctx *ctx, const diag_request *req, const diag_project *project,
               const diag_options *opts, diag_result *out);
 

@@ -401,10 +401,12 @@ bool srv_read_json_body(srv_req *r, json_t **out) {
     const char *text = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
     json_error_t e;
     /* The message never quotes the input: it could hold a certificate. */
-    json_t *doc = text ? json_loadb(text, len, 0, &e) : NULL;
+    json_t *doc = text ? json_loadb(text, len, DIAG_JSON_FLAGS, &e) : NULL;
     if (!doc) {
         char msg[160];
-        if (json_error_code(&e) == json_error_invalid_utf8) {
+        if (diag_json_duplicate_key(&e, msg, sizeof msg)) {
+            srv_reply_error(r, 400, "bad_request", msg);
+        } else if (json_error_code(&e) == json_error_invalid_utf8) {
             snprintf(msg, sizeof msg, "body: invalid UTF-8 at byte %d", e.position);
             srv_reply_error(r, 400, "invalid_utf8", msg);
         } else {

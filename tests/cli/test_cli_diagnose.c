@@ -1105,6 +1105,12 @@ static void test_json_errors(void) {
     fprintf(p, "{\"app_id\":\"" APP "\",\"primay\":{\"certificate\":"
                "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
     fclose(p);
+    /* issue 15: a key given twice is refused and named (jansson alone keeps the last) */
+    char dupfile[4096];
+    path_in_work(dupfile, sizeof dupfile, "json-errors.dup.project.json");
+    p = fopen(dupfile, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"cohost_auth\":false,\"cohost_auth\":true}");
+    fclose(p);
     struct {
         const char *args[12];
         int status;
@@ -1134,6 +1140,21 @@ static void test_json_errors(void) {
          64,
          "usage",
          "--db"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--project", dupfile, "--no-token", NULL},
+         64,
+         "bad_request",
+         "cohost_auth: given twice in one object"},
+        /* issue 15, item 7: the attack's `at` values, refused by name */
+        {{"--json", "--app-id", APP, "--channel", "c", "--at", "-9223372036854775808", "--no-token",
+          NULL},
+         64,
+         "bad_request",
+         "--at: must be"},
+        {{"--json", "--app-id", APP, "--channel", "c", "--at", "9223372036854775807", "--no-token",
+          NULL},
+         64,
+         "bad_request",
+         "--at: must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int st = run(NULL, cases[i].args);
@@ -1153,10 +1174,41 @@ static void test_json_errors(void) {
         json_decref(doc);
         free(out);
     }
+    /* A --batch line with a key given twice is that line's error, naming the key. */
+    char dupbatch[4096];
+    path_in_work(dupbatch, sizeof dupbatch, "json-errors.dup.batch.jsonl");
+    p = fopen(dupbatch, "w");
+    fprintf(p, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":1,\"uid\":2}\n");
+    fclose(p);
+    const char *batch[] = {"--batch", dupbatch, NULL};
+    expect("--batch: a key given twice is the line's error",
+           run(NULL, batch) == 0 && file_has(out_path, "line 1: uid: given twice in one object"));
     /* Without --json, stdout stays empty on failure (the message is on stderr). */
     const char *text[] = {"--app-id", APP, "--channel", "c", "--uid", "x", "--no-token", NULL};
     expect("no --json: stdout empty on failure",
            run(NULL, text) == 64 && file_has(err_path, "--uid") && !file_has(out_path, "{"));
+}
+
+/* Issue 15, item 8: --project FILE matches an App ID whatever its case, as the store does; the
+ * diagnosis in another case is that of an unknown project and its details say why. */
+static void test_project_case(void) {
+    char pfile[4096];
+    path_in_work(pfile, sizeof pfile, "case.project.json");
+    FILE *p = fopen(pfile, "w");
+    fprintf(p, "{\"app_id\":\"0123456789ABCDEF0123456789ABCDEF\",\"primary\":{\"certificate\":"
+               "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"enabled\":true}}");
+    fclose(p);
+    const char *args[] = {"--json",    "--app-id", APP,          "--channel", "c",
+                          "--project", pfile,      "--no-token", NULL};
+    expect("--project in another case: unverifiable, the details name it",
+           run(NULL, args) == 2 && file_has(out_path, "\"project_unknown\"") &&
+               file_has(out_path, "configured as 0123456789ABCDEF0123456789ABCDEF: the case "
+                                  "differs"));
+    p = fopen(pfile, "w");
+    fprintf(p, "[{\"app_id\":\"0123456789ABCDEF0123456789ABCDEF\"},{\"app_id\":\"" APP "\"}]");
+    fclose(p);
+    expect("--project: one App ID in two spellings is configured twice",
+           run(NULL, args) == 64 && file_has(out_path, "is configured twice"));
 }
 
 /* ---- 9. --batch --fail-on ----------------------------------------------------------------------
@@ -1508,6 +1560,7 @@ int main(int argc, char **argv) {
     test_line_bytes(false);
     test_token_input();
     test_json_errors();
+    test_project_case();
     test_fail_on();
     test_server();
     json_decref(scenarios);

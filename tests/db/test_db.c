@@ -1326,6 +1326,100 @@ static void test_log_threads(void) {
     sandbox_free(&s);
 }
 
+/* ---- One project per App ID whatever its case (issue 15, item 8) ------------------------------
+ */
+
+/* s in upper case (App IDs are hex: letters and digits only). */
+static void upper(const char *s, char out[33]) {
+    for (int i = 0; i < 32; i++)
+        out[i] = s[i] >= 'a' && s[i] <= 'f' ? (char)(s[i] - 'a' + 'A') : s[i];
+    out[32] = '\0';
+}
+
+/* Project n, its App ID as made (lower case) and in upper case. */
+static void make_project_cases(diag_project *p, int n, char lower[33], char up[33]) {
+    make_project(p, n, 1, -1);
+    memcpy(lower, p->app_id, 33);
+    upper(lower, up);
+}
+
+static void test_app_id_case(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    char lower[33], up[33];
+    make_project_cases(&p, 1, lower, up);
+    EXPECT(strcmp(lower, up) != 0); /* the test needs letters */
+    bool created = false;
+    EXPECT(tdb_project_put(db, &p, "cli", &created) == TDB_OK && created);
+    /* A put in another case replaces the project: one row, the first spelling kept. */
+    diag_project q = p;
+    memcpy(q.app_id, up, sizeof up);
+    snprintf(q.name, sizeof q.name, "renamed");
+    EXPECT(tdb_project_put(db, &q, "cli", &created) == TDB_OK && !created);
+    EXPECT(sql_int(s.db, "SELECT count(*) FROM projects") == 1);
+    /* A lookup in another case finds it, under its stored spelling, certificates readable. */
+    EXPECT(tdb_project_get(db, up, &got) == TDB_OK && strcmp(got.app_id, lower) == 0 &&
+           strcmp(got.name, "renamed") == 0 &&
+           strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    diag_project_shown shown;
+    EXPECT(tdb_project_show(db, up, &shown) == TDB_OK && strcmp(shown.app_id, lower) == 0);
+    json_t *h = NULL;
+    EXPECT(history_json(db, up, &h) == TDB_OK && json_array_size(h) == 2);
+    json_decref(h);
+    /* The database refuses a second spelling whoever writes it. */
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO projects (app_id, created_at, updated_at) VALUES ('%s', 1, 1)", up);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_CONSTRAINT);
+    /* Delete in another case. */
+    EXPECT(tdb_project_delete(db, up, "cli") == TDB_OK);
+    EXPECT(tdb_project_get(db, lower, &got) == TDB_NOT_FOUND);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
+/* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
+ * stays, the other is deleted and the deletion logged. */
+static void test_migrate_case_duplicates(void) {
+    sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    char lower[33], up[33];
+    make_project_cases(&p, 2, lower, up);
+    EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    tdb_close(db);
+    /* As a schema-3 database could hold it: the second spelling updated later. */
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "DROP INDEX projects_app_id_nocase; PRAGMA user_version = 3;"
+             "INSERT INTO projects (app_id, name, no_certificate, created_at, updated_at) "
+             "VALUES ('%s', 'newer', 1, 1, 4000000000);",
+             up);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    db = open_ok(s.db, s.key);
+    EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(sql_int(s.db, "SELECT count(*) FROM projects") == 1);
+    EXPECT(tdb_project_get(db, lower, &got) == TDB_OK && strcmp(got.app_id, up) == 0 &&
+           strcmp(got.name, "newer") == 0 && got.no_certificate);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM config_log WHERE app_id = '%s' AND action = 'delete' AND "
+             "actor = 'migration 4' AND before IS NOT NULL",
+             lower);
+    EXPECT(sql_int(s.db, sql) == 1);
+    EXPECT(sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 0);
+    json_t *h = NULL;
+    EXPECT(history_json(db, up, &h) == TDB_OK && json_array_size(h) == 2);
+    json_t *last = json_array_get(h, 1);
+    EXPECT(json_is_string(json_object_get(last, "actor")) &&
+           strcmp(json_string_value(json_object_get(last, "actor")), "migration 4") == 0);
+    json_decref(h);
+    tdb_close(db);
+    sandbox_free(&s);
+}
+
 /* ---- Main --------------------------------------------------------------------------------- */
 
 static const struct {
@@ -1347,6 +1441,8 @@ static const struct {
     {"log_basic", test_log_basic},
     {"log_pressure", test_log_pressure},
     {"log_threads", test_log_threads},
+    {"app_id_case", test_app_id_case},
+    {"migrate_case_duplicates", test_migrate_case_duplicates},
 };
 
 int main(int argc, char **argv) {

@@ -2826,6 +2826,123 @@ static void test_text_rule(void) {
                     memcmp(small, "ab\xef\xbf\xbd", 6) == 0);
 }
 
+/* Issue 15, item 7: the integers of a request at the edges of int64 (the attack's values) are
+ * refused by name before any arithmetic; at the edges of their ranges they are diagnosed. */
+static void test_integer_edges(void) {
+    const char *at_bad[] = {"-9223372036854775808",
+                            "9223372036854775807",
+                            "4294967296",
+                            "-1",
+                            "\"9223372036854775807\"",
+                            "\"-1\"",
+                            "1.5"};
+    for (size_t i = 0; i < sizeof at_bad / sizeof at_bad[0]; i++) {
+        char body[256];
+        snprintf(body, sizeof body, "{\"app_id\":\"" APP "\",\"channel\":\"c\",\"at\":%s}",
+                 at_bad[i]);
+        expect_bad_request(body, "at: must be");
+    }
+    expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":9223372036854775807}",
+                       "uid: must be");
+    expect_bad_request("{\"app_id\":\"" APP "\",\"channel\":\"c\",\"uid\":-9223372036854775808}",
+                       "uid: must be");
+    int64_t at = 7;
+    expect_true("diag_at_parse: int64 edges refused, at unchanged",
+                !diag_at_parse("-9223372036854775808", 20, &at) &&
+                    !diag_at_parse("9223372036854775807", 19, &at) &&
+                    !diag_at_parse("99999999999", 11, &at) && at == 7);
+    /* The range's ends are diagnosed: expiry arithmetic over 0 and 2^32-1 with a token whose
+     * expiry is far from both. */
+    const int64_t ends[] = {0, UINT32_MAX};
+    for (size_t i = 0; i < 2; i++) {
+        scen s = base(7);
+        s.req.at = ends[i];
+        run(&s);
+        expect_true("at at its range's end: judged",
+                    res->at == ends[i] &&
+                        res->verdict == (i == 0 ? DIAG_JOINABLE : DIAG_REJECTED) &&
+                        res->cause == (i == 0 ? DIAG_CAUSE_OK : DIAG_CAUSE_TOKEN_EXPIRED));
+    }
+}
+
+/* Issue 15, item 8: the store finds a project whatever the case of its App ID; given the
+ * project configured in another case, the diagnosis is that of an unknown project (App IDs are
+ * compared exactly, diagnosis.md) and its details name the project and say the case differs. */
+static bool any_detail_has(const char *text) {
+    for (int i = 0; i < DIAG_CHECK_COUNT; i++)
+        if (strstr(res->checks[i].detail, text))
+            return true;
+    return false;
+}
+
+static void test_project_other_case(void) {
+    const char *other = "0123456789ABCDEF0123456789ABCDEF";
+    for (int tokened = 0; tokened < 2; tokened++) {
+        scen s = base(7);
+        s.no_token = !tokened;
+        s.known = false;
+        run(&s);
+        diag_verdict verdict = res->verdict;
+        diag_cause cause = res->cause;
+        uint32_t hints = res->hints, warnings = res->warnings;
+        int64_t expires_at = res->expires_at;
+        expect_true("other case: baseline names no project", !any_detail_has("configured as"));
+        s.known = true;
+        memcpy(s.proj.app_id, other, 33);
+        run(&s);
+        expect_true("other case: the outcome of an unknown project",
+                    res->verdict == verdict && res->cause == cause && res->hints == hints &&
+                        res->warnings == warnings && res->expires_at == expires_at &&
+                        !res->project_known && res->warnings == W(PROJECT_UNKNOWN));
+        expect_true("other case: the details name the project and the case",
+                    any_detail_has("configured as 0123456789ABCDEF0123456789ABCDEF: the case "
+                                   "differs"));
+    }
+    /* Not the same App ID in any case: nothing named. */
+    scen s = base(7);
+    memcpy(s.proj.app_id, "1123456789abcdef0123456789abcdef", 33);
+    run(&s);
+    expect_true("another App ID: unknown, nothing named",
+                !res->project_known && !any_detail_has("configured as"));
+}
+
+/* Issue 15, item 9: a key given twice is refused (jansson alone keeps the last value), and the
+ * message names the key unless it could be a secret. */
+static void expect_duplicate(const char *text, const char *want, const char *absent) {
+    json_error_t e;
+    json_t *doc = json_loads(text, DIAG_JSON_FLAGS, &e);
+    char msg[256] = "";
+    bool dup = !doc && diag_json_duplicate_key(&e, msg, sizeof msg);
+    char name[512];
+    snprintf(name, sizeof name, "duplicate key %s -> '%s' (got '%s')", text, want, msg);
+    expect_true(name,
+                dup && strncmp(msg, want, strlen(want)) == 0 && (!absent || !strstr(msg, absent)));
+    json_decref(doc);
+}
+
+static void test_duplicate_keys(void) {
+    expect_duplicate("{\"uid\":1,\"uid\":2}", "uid: given twice in one object", NULL);
+    expect_duplicate("{\"app_id\":\"" APP "\",\"channel\":\"a\",\"channel\":\"b\"}",
+                     "channel: given twice", NULL);
+    expect_duplicate("[{\"primary\":{\"enabled\":true,\"enabled\":false}}]", "enabled: given twice",
+                     NULL);
+    /* escapes are not decoded in jansson's text: not a field name, not quoted */
+    expect_duplicate("{\"ab\":1,\"a\\u0062\":2}", "a key is given twice", "u0062");
+    /* what could be a certificate is never quoted */
+    expect_duplicate("{\"00112233445566778899aabbccddeeff\":1,"
+                     "\"00112233445566778899aabbccddeeff\":1}",
+                     "a key is given twice", "0011223344");
+    json_error_t e;
+    json_t *doc = json_loads("{\"uid\":", DIAG_JSON_FLAGS, &e);
+    char msg[64] = "untouched";
+    expect_true("another JSON error is not a duplicate key",
+                !doc && !diag_json_duplicate_key(&e, msg, sizeof msg) &&
+                    strcmp(msg, "untouched") == 0);
+    doc = json_loads("{\"uid\":1,\"x\":{\"uid\":2}}", DIAG_JSON_FLAGS, &e);
+    expect_true("the same key in two objects is fine", doc != NULL);
+    json_decref(doc);
+}
+
 int main(void) {
     ctx = td_ctx_new();
     res = malloc(sizeof *res);
@@ -2857,6 +2974,9 @@ int main(void) {
     test_projects();
     test_batch_items();
     test_text_rule();
+    test_duplicate_keys();
+    test_project_other_case();
+    test_integer_edges();
     free(res);
     td_ctx_free(ctx);
     return tu_report("diag_rules");

@@ -1,8 +1,11 @@
 #!/bin/sh
 # run.sh BUILD_DIR -- smoke-runs every libFuzzer target of a TD_FUZZ build on a seed corpus made
 # from the repository's tests/vectors (tokens.jsonl, mint-exact.jsonl, the v2 scenarios' tokens,
-# the inflated contents of the 007 ones, and the scenarios' request bodies). Each target runs FUZZ_TIME
-# seconds (default 20). Prints one line per target; exits non-zero when any target crashes (its
+# the inflated contents of the 007 ones, and the scenarios' request bodies: seeds.sh) and on the
+# corpus kept in tests/fuzz/corpus/TARGET (fuzz_http: that corpus only). Each target runs
+# FUZZ_TIME seconds (default 20; fuzz_http FUZZ_HTTP_TIME, default 5: it is the slowest per
+# input and its corpus already reaches the routes); `make fuzz-long` (long.sh) runs them by
+# execution count. Prints one line per target; exits non-zero when any target crashes (its
 # reproducer is kept under BUILD_DIR/fuzz-artifacts/).
 set -eu
 
@@ -11,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 vectors=${TD_VECTORS:-$here/../vectors}
 seconds=${FUZZ_TIME:-20}
 bin=$build/tests/fuzz
-targets="fuzz_decode fuzz_decode007_content fuzz_token_json fuzz_diagnose"
+targets="fuzz_decode fuzz_decode007_content fuzz_token_json fuzz_diagnose fuzz_http"
 
 for t in $targets fuzz_seed_content; do
     if [ ! -x "$bin/$t" ]; then
@@ -26,21 +29,10 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/td_fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
-mkdir -p "$work/seeds" "$work/content" "$build/fuzz-artifacts"
+mkdir -p "$build/fuzz-artifacts"
 
-# Token strings of every vector file, one seed file each (JSON escapes are left as they are:
-# a seed only has to be a good starting point).
-grep -ho '"token": *"[^"]*"' "$vectors"/*.jsonl "$vectors"/v2/*.jsonl | sed 's/^"token": *"//; s/"$//' >"$work/tokens"
-i=0
-while IFS= read -r tok; do
-    printf '%s' "$tok" >"$work/seeds/token_$i"
-    i=$((i + 1))
-done <"$work/tokens"
-"$bin/fuzz_seed_content" "$work/content" <"$work/tokens" >/dev/null
-# Request bodies for fuzz_diagnose: every scenario's request object (they are flat objects).
-mkdir -p "$work/requests"
-grep -ho '"request":{[^}]*}' "$vectors"/v2/*.jsonl | sed 's/^"request"://' |
-    split -l 1 - "$work/requests/r_"
+"$here/seeds.sh" "$build" "$vectors" "$work"
+i=$(ls "$work/seeds" | wc -l)
 echo "fuzz: $i token seeds, $(ls "$work/content" | wc -l) content seeds, ${seconds} s per target"
 
 failed=0
@@ -50,12 +42,16 @@ for t in $targets; do
     fuzz_decode007_content) seeds="$work/content" ;;
     fuzz_token_json) seeds="$work/seeds $work/content" ;;
     fuzz_diagnose) seeds="$work/requests" ;;
+    fuzz_http) seeds="" ;; # raw HTTP requests: the committed corpus only
     *) seeds="$work/seeds" ;;
     esac
+    seeds="$seeds $here/corpus/$t"
+    limit=$seconds
+    [ "$t" = fuzz_http ] && limit=${FUZZ_HTTP_TIME:-5}
     log=$work/$t.log
     # shellcheck disable=SC2086
     if ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
-        "$bin/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        "$bin/$t" -max_total_time="$limit" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$build/fuzz-artifacts/$t-" "$work/corpus_$t" $seeds >"$log" 2>&1; then
         runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
         echo "fuzz: $t: ok (${runs:-?} runs)"

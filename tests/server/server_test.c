@@ -223,6 +223,9 @@ static void test_errors_and_limits(int port) {
          "bad_request", "sdk_version"},
         {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"sdk_version\":2}", "bad_request",
          "sdk_version"},
+        /* issue 15: a key given twice is refused, named (jansson alone keeps the last) */
+        {"{\"app_id\":\"" APP_A "\",\"channel\":\"c\",\"channel\":\"d\"}", "bad_request",
+         "channel: given twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = tsrv_call(port, "POST", "/v1/diagnose", NULL, bad[i].body, &j, NULL);
