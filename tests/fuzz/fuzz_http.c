@@ -46,6 +46,7 @@ static char fuzz_dir[64];
 
 static void fuzz_cleanup(void) {
     srv_worker_free(&fuzz_worker);
+    srv_client_table_free(&fuzz_server.clients);
     char path[128];
     static const char *const files[] = {"db", "db-wal", "db-shm", "db.key"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -98,12 +99,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     if (!mkdtemp(fuzz_dir))
         return 1;
     srv_server *s = &fuzz_server;
+    srv_config_defaults(&s->cfg); /* the service's own defaults, from their one owner */
     s->cfg.threads = 1;
-    s->cfg.auth = SRV_AUTH_ADMIN;
-    s->cfg.body_limit = SRV_DEFAULT_BODY_LIMIT;
-    s->cfg.batch_limit = SRV_DEFAULT_BATCH_LIMIT;
-    s->cfg.timeout_s = SRV_DEFAULT_TIMEOUT;
-    s->cfg.shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
+    s->cfg.rate_limit = 0; /* every input comes from one address: a limit would hide routes */
     snprintf(s->db_path, sizeof s->db_path, "%s/db", fuzz_dir);
     snprintf(s->log_db_path, sizeof s->log_db_path, "%s/db", fuzz_dir);
     snprintf(s->key_file, sizeof s->key_file, "%s/db.key", fuzz_dir);
@@ -115,6 +113,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     s->listen_fds = listen_fd;
     char err[512];
     if (fuzz_store() != 0 || (listen_fd[0] = fuzz_listen()) < 0 ||
+        !srv_client_table_init(&s->clients, s->cfg.max_connections) ||
         !srv_worker_init(s, &fuzz_worker, 0, err, sizeof err)) {
         fprintf(stderr, "fuzz_http: cannot set the worker up: %s\n", err);
         return 1;
