@@ -849,6 +849,8 @@ static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_
     *missing = false;
     if (!path || !*path)
         path = tdb_default_path();
+    if (!tdb_location_check(path, err, err_cap))
+        return NULL;
     tdb *db = tdb_alloc(path, key_file);
     if (!db) {
         snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
