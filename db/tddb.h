@@ -7,7 +7,9 @@
  * migrations keyed by PRAGMA user_version). A tdb is one connection plus the certificate key; it
  * is NOT thread-safe: one tdb is used by one thread at a time. A multi-threaded program (the
  * HTTP service) opens one tdb per worker thread; SQLite's WAL locking lets them, and other
- * processes (the CLI), read and write the same file concurrently.
+ * processes (the CLI), read and write the same file concurrently. Every function below that
+ * reaches the database calls through the connection's table of operations (db_internal.h,
+ * db_store.c), so that another store can answer the same calls; SQLite is the one there is.
  *
  * Certificates (current and retired) are encrypted at rest with AES-256-GCM: a random 12-byte
  * nonce per value, the App ID as additional data (so a ciphertext cannot be moved to another
