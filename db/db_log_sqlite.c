@@ -105,13 +105,11 @@ static int64_t delete_below(tdb *db, int64_t below) {
  * batch); -1: error. Runs inside the caller's transaction. */
 static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
     int64_t lo = 0, hi = 0, pages = 0, free_pages = 0, page_size = 0, dummy = 0;
-    if (!query_pair(db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo,
-                    &hi))
+    if (!query_pair(db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo, &hi))
         return -1;
     int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
     if (excess > 0) {
-        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK,
-                deleted = delete_below(db, lo + k);
+        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK, deleted = delete_below(db, lo + k);
         if (deleted < 0)
             return -1;
         r->trimmed += deleted;
@@ -221,7 +219,7 @@ static void read_entry(sqlite3_stmt *st, void *item) {
 }
 
 tdb_status tdbsq_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
-                                size_t *count) {
+                                  size_t *count) {
     *out = NULL;
     *count = 0;
     if (limit < 1 || limit > 1000) {
@@ -243,4 +241,3 @@ tdb_status tdbsq_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_lo
     *out = rows;
     return status;
 }
-

@@ -40,7 +40,8 @@ tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out
     return db->ops->project_show(db, app_id, out);
 }
 
-tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out, size_t *count) {
+tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                               size_t *count) {
     return db->ops->project_history(db, app_id, out, count);
 }
 
@@ -52,7 +53,8 @@ tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor) {
     return db->ops->project_delete(db, app_id, actor);
 }
 
-tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out, size_t *count, bool *more) {
+tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                            size_t *count, bool *more) {
     return db->ops->project_page(db, after, limit, out, count, more);
 }
 
@@ -60,7 +62,8 @@ tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
     return db->ops->project_list(db, out, count);
 }
 
-tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name, char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
+tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
+                             char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
     return db->ops->apikey_create(db, role, name, key_out, id_out);
 }
 
@@ -76,7 +79,8 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
     return db->ops->apikey_revoke(db, id_or_name);
 }
 
-tdb_status tdb_import(tdb *db, FILE *in, const tdb_import_options *o, diag_import_summary *summary) {
+tdb_status tdb_import(tdb *db, FILE *in, const tdb_import_options *o,
+                      diag_import_summary *summary) {
     return db->ops->import(db, in, o, summary);
 }
 
@@ -88,6 +92,7 @@ tdb_status tdb_backup(tdb *db, const char *dest_path) {
     return db->ops->backup(db, dest_path);
 }
 
-tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out, size_t *count) {
+tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                size_t *count) {
     return db->ops->diagnoses_recent(db, app_id, limit, out, count);
 }
