@@ -488,6 +488,11 @@ tdb *cli_store_open(cli_report *r, const char *db_path, const char *key_file, cl
                     int *status) {
     char err[600];
     bool missing = false;
+    if (!tdb_location_check(db_path ? db_path : tdb_default_path(), err, sizeof err)) {
+        cli_fail(r, "usage", "%s: %s", db_path ? "--db" : "$" TDB_ENV_PATH, err);
+        *status = CLI_EXIT_USAGE;
+        return NULL;
+    }
     tdb *db =
         use == CLI_STORE_CREATE ? tdb_open(db_path, key_file, err, sizeof err)
         : use == CLI_STORE_WRITE

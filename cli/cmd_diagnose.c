@@ -453,6 +453,12 @@ bool cli_project_source_open(const cli_diag_opts *o, cli_project_source *src, in
     if (o->project_file)
         return load_project_file(o->report, o->project_file, src);
     bool missing = false;
+    char err[200];
+    if (!o->no_db &&
+        !tdb_location_check(o->db_path ? o->db_path : tdb_default_path(), err, sizeof err)) {
+        cli_fail(o->report, "usage", "%s: %s", o->db_path ? "--db" : "$" TDB_ENV_PATH, err);
+        return false;
+    }
     if (o->db_path) {
         if (cli_project_source_open_db(o->report, o->db_path, o->key_file, src, true, &missing))
             return true;

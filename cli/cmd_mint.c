@@ -234,6 +234,10 @@ static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
     const char *app_id = a->app_id;
     char err[512];
     bool missing = false;
+    if (!tdb_location_check(a->db_path ? a->db_path : tdb_default_path(), err, sizeof err)) {
+        cli_error("mint: %s: %s", a->db_path ? "--db" : "$" TDB_ENV_PATH, err);
+        return CLI_EXIT_USAGE;
+    }
     /* Minting only reads a database: a mistyped path must not leave an empty one behind, and a
      * read-only one is enough. */
     tdb *db =

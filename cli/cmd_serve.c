@@ -196,8 +196,13 @@ static bool serve_number(const char *name, const char *v, uint64_t min, uint64_t
 static bool serve_apply(srv_config *c, int opt, const char *name, const char *v) {
     const serve_option *o = &serve_options[opt];
     uint64_t n = 0;
+    char err[200];
     if (o->max && !serve_number(name, v, o->min, o->max, &n))
         return false;
+    if ((opt == OPT_DB || opt == OPT_LOG_DB) && !tdb_location_check(v, err, sizeof err)) {
+        cli_error("serve: %s: %s", name, err);
+        return false;
+    }
     switch (opt) {
     case OPT_LISTEN:
         c->listen = v;

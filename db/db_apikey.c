@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "db_internal.h"
+#include "db_sqlite.h"
 
 #define HASH_LEN 32
 
@@ -118,8 +119,8 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
     return rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "creating an API key");
 }
 
-tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
-                             char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
+tdb_status tdbsq_apikey_create(tdb *db, tdb_role role, const char *name,
+                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
     if (role != TDB_ROLE_ADMIN && role != TDB_ROLE_READER) {
         tdbi_fail(db, "role: must be admin or reader");
         return TDB_INVALID;
@@ -175,7 +176,8 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
     sqlite3_finalize(st);
 }
 
-tdb_role tdb_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap) {
+tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
+                             size_t name_cap) {
     unsigned char hash[HASH_LEN];
     td_sha256(key, len, hash);
     if (name_out && name_cap)
@@ -229,7 +231,7 @@ static void read_key(sqlite3_stmt *st, void *item) {
     k->used = column_time(st, 5, &k->last_used_at);
 }
 
-tdb_status tdb_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
+tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     *out = NULL;
     *count = 0;
     sqlite3_stmt *st = tdbi_prepare(db,
@@ -245,7 +247,7 @@ tdb_status tdb_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     return status;
 }
 
-tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name) {
+tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name) {
     /* Also accepts the key itself (a leaked key is revoked with what was leaked); it is then
      * matched by hash and never repeated in a message. */
     bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "db_sqlite.h"
 
 #define SEALED_CERT_LEN (TD_CERT_LEN + TDBI_SEALED_OVERHEAD)
 #define SEALED_HEX_LEN (2 * SEALED_CERT_LEN)
@@ -432,8 +433,8 @@ static bool next_batch(tdb *db) {
     return tdbi_commit(db) && tdbi_begin(db);
 }
 
-tdb_status tdb_import(tdb *db, FILE *in, const tdb_import_options *o,
-                      diag_import_summary *summary) {
+tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
+                        diag_import_summary *summary) {
     memset(summary, 0, sizeof *summary);
     summary->dry_run = o->dry_run;
     import_work *w = calloc(1, sizeof *w);
@@ -594,7 +595,7 @@ static tdb_status load_export_key(tdb *db, const char *key_file, mbedtls_gcm_con
     return st;
 }
 
-tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
+tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
     *count = 0;
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
@@ -694,8 +695,8 @@ static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_proje
     return TDB_OK;
 }
 
-tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                            size_t *count, bool *more) {
+tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                              size_t *count, bool *more) {
     if (limit < 1 || limit > TDB_PAGE_MAX) {
         *out = NULL;
         *count = 0;
@@ -706,7 +707,7 @@ tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_proje
     return show_page(db, after, limit, out, count, more);
 }
 
-tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
+tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count) {
     bool more;
     return show_page(db, NULL, 0, out, count, &more);
 }
@@ -733,7 +734,7 @@ static tdb_status backup_into(tdb *db, sqlite3 *to) {
     return TDB_OK;
 }
 
-tdb_status tdb_backup(tdb *db, const char *dest_path) {
+tdb_status tdbsq_backup(tdb *db, const char *dest_path) {
     struct stat sb;
     if (lstat(dest_path, &sb) == 0) {
         tdbi_fail(db, "%s: exists (a backup is written to a new file)", dest_path);

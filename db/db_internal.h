@@ -1,5 +1,8 @@
 /* db_internal.h -- what the files of db/ share and nobody else sees.
  *
+ * The store's interface (tdbi_store_ops): the table of operations each connection points to,
+ * implemented for SQLite by tdbsq_ops (db_sqlite.c, db_sqlite.h).
+ *
  * The tdb struct (one SQLite connection, the certificate key with its AES-GCM context, a
  * CTR-DRBG for nonces and API keys, the last error message, kept statements for the cheap
  * version checks), and the helpers that several
@@ -43,7 +46,76 @@ typedef struct {
     bool busy; /* handed out, not yet given back with tdbi_finalize */
 } tdbi_kept;
 
+/* How a connection is opened: creating what is missing, only an existing database, or for
+ * reading only (with its key file's use). */
+typedef enum { TDBI_OPEN_CREATE, TDBI_OPEN_EXISTING, TDBI_OPEN_READONLY } tdbi_open_mode;
+
+/* What one batch of the diagnosis log made room for (see db_log.c: Bounds). */
+typedef struct {
+    int64_t trimmed; /* oldest rows deleted */
+    bool trimming;   /* a bound was reached */
+} tdbi_log_room;
+
+/* What became of a batch of the diagnosis log. */
+typedef struct {
+    size_t written, bound, failed; /* entries */
+    tdbi_log_room room;
+} tdbi_log_outcome;
+
+/* The operations of a store: what the rest of the program needs from the database, as a table
+ * of function pointers each connection points to (db->ops), like SQLite's sqlite3_io_methods.
+ * A member named like a public tdb_ function does what tddb.h says of it (db_store.c calls it
+ * from there); the others:
+ *  - open: the connection's work after db_open.c allocated it (path, key file, cipher, DRBG):
+ *    connect, check, load and check the key, migrate; false with the message in db->err, and
+ *    *missing set as tdb_open_existing says. close releases what open acquired (also after a
+ *    failed or partial open) and nothing that db_open.c allocated.
+ *  - log_attach makes db the diagnosis log writer's connection (kept statements, tuning);
+ *    log_write commits n entries (n <= max_rows) in one transaction after deleting the oldest
+ *    rows to stay within max_rows and max_bytes; log_prune deletes at most limit entries older
+ *    than cutoff and returns how many (-1 on error). The queue, the thread and the accounting
+ *    are db_log.c's.
+ * Implementations: tdbsq_ops (SQLite, db_sqlite.c). */
+typedef struct tdbi_store_ops {
+    const char *name;
+    bool (*open)(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
+    void (*close)(tdb *db);
+    void (*set_busy_timeout)(tdb *db, int ms);
+    bool (*file_gone)(tdb *db);
+    uint64_t (*data_version)(tdb *db);
+    uint64_t (*config_version)(tdb *db);
+    bool (*ready)(tdb *db, char *reason, size_t reason_cap);
+    tdb_status (*project_get)(tdb *db, const char *app_id, diag_project *out);
+    tdb_status (*project_show)(tdb *db, const char *app_id, diag_project_shown *out);
+    tdb_status (*project_history)(tdb *db, const char *app_id, diag_project_change **out,
+                                  size_t *count);
+    tdb_status (*project_put)(tdb *db, const diag_project *p, const char *actor, bool *created);
+    tdb_status (*project_delete)(tdb *db, const char *app_id, const char *actor);
+    tdb_status (*project_page)(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                               size_t *count, bool *more);
+    tdb_status (*project_list)(tdb *db, diag_project_shown **out, size_t *count);
+    tdb_status (*apikey_create)(tdb *db, tdb_role role, const char *name,
+                                char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
+    tdb_role (*apikey_verify)(tdb *db, const char *key, size_t len, char *name_out,
+                              size_t name_cap);
+    tdb_status (*apikey_list)(tdb *db, diag_apikey_shown **out, size_t *count);
+    tdb_status (*apikey_revoke)(tdb *db, const char *id_or_name);
+    tdb_status (*import)(tdb *db, FILE *in, const tdb_import_options *o,
+                         diag_import_summary *summary);
+    tdb_status (*export)(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
+    tdb_status (*backup)(tdb *db, const char *dest_path);
+    tdb_status (*diagnoses_recent)(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                   size_t *count);
+    bool (*log_attach)(tdb *db);
+    tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
+                                  int64_t max_bytes);
+    int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
+} tdbi_store_ops;
+
+extern const tdbi_store_ops tdbsq_ops;
+
 struct tdb {
+    const tdbi_store_ops *ops; /* the store this connection talks to */
     sqlite3 *sql;
     char *path;
     /* What the messages of an open connection call the file: its base name (a pointer into
@@ -67,6 +139,7 @@ struct tdb {
      * checks run on every request of the service and must not parse SQL each time. */
     sqlite3_stmt *data_version_st;
     sqlite3_stmt *config_version_st;
+    sqlite3_stmt *log_insert_st; /* the diagnosis log writer's INSERT (log_attach) */
     /* tdb_config_version's memo: the counter as read when data_version and this connection's
      * own change count (sqlite3_total_changes64) had these values. */
     bool config_known;

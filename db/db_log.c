@@ -22,9 +22,9 @@
  * one batch are spread over the leaves of the (app_id, at) index, so the bytes written per row
  * fall as batches grow. Measured under `serve` at ~30k diagnoses/s (docs/performance.md): with
  * 10 ms batches the writer took 15.7% of the service's CPU. The writer's connection also lets
- * the WAL grow to WAL_AUTOCHECKPOINT pages before checkpointing (SQLite's default is 1000):
- * fewer checkpoints, and a page changed by several batches is copied back once. Both only delay
- * the log by a fraction of a second; tdb_log_flush still cuts the linger short.
+ * the WAL grow to WAL_AUTOCHECKPOINT pages (db_log_sqlite.c) before checkpointing (SQLite's default
+ * is 1000): fewer checkpoints, and a page changed by several batches is copied back once. Both only
+ * delay the log by a fraction of a second; tdb_log_flush still cuts the linger short.
  *
  * Counters: `accepted` counts entries queued, `done` entries committed or dropped after being
  * queued; tdb_log_flush() waits until done catches up with accepted as it was when called.
@@ -63,9 +63,10 @@
  * reused after a checkpoint) while the writes that matter fail: probing with one row made the
  * state flap on a real full tmpfs.
  *
- * Test hook: TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets SQLite's PRAGMA max_page_count on the
- * writer's connection, so that tests can make its writes fail with SQLITE_FULL ("disk full")
- * without filling a disk. It only lowers what the writer may write; production never sets it.
+ * Storage: this file never speaks SQL. The writer reaches the database through the store's
+ * operations (db->ops: log_attach, log_write, log_prune; db_log_sqlite.c for SQLite, with its
+ * test hook TOKENDOCTOR_TEST_LOG_MAX_PAGES), so that the queue, the timing, the bounds'
+ * accounting and the retry above are the same whatever the store.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -76,18 +77,14 @@
 
 #include "db_internal.h"
 
-#define BATCH_MAX 4096          /* entries per transaction at most */
-#define LINGER_MS 50            /* how long a batch may gather once the first entry arrived */
-#define WAL_AUTOCHECKPOINT 4096 /* WAL pages (16 MiB) before the writer's commit checkpoints */
-#define PRUNE_INTERVAL_S 60     /* retention is enforced this often */
-#define PRUNE_CHUNK 5000        /* rows deleted per pruning transaction */
-#define ROOM_CHUNK 8192         /* rows deleted at most per batch to stay within the bounds */
-#define RETRY_INTERVAL_MS 1000  /* while writes fail, how often the writer tries again */
-#define TEST_MAX_PAGES_ENV "TOKENDOCTOR_TEST_LOG_MAX_PAGES"
+#define BATCH_MAX 4096         /* entries per transaction at most */
+#define LINGER_MS 50           /* how long a batch may gather once the first entry arrived */
+#define PRUNE_INTERVAL_S 60    /* retention is enforced this often */
+#define PRUNE_CHUNK 5000       /* rows deleted per pruning transaction */
+#define RETRY_INTERVAL_MS 1000 /* while writes fail, how often the writer tries again */
 
 struct tdb_log {
-    tdb *db;              /* used by the writer thread only */
-    sqlite3_stmt *insert; /* kept on db */
+    tdb *db; /* used by the writer thread only */
     int retention_days;
     int64_t max_rows, max_bytes;
     size_t batch_target; /* the depth that ends a linger: min(BATCH_MAX, capacity / 2), >= 1 */
@@ -130,168 +127,20 @@ static bool wait_until(tdb_log *log, int64_t deadline_ms) {
 
 /* ---- Writing ----------------------------------------------------------------------------- */
 
-static void bind_text(sqlite3_stmt *st, int col, const char *text, size_t cap) {
-    sqlite3_bind_text(st, col, text, (int)strnlen(text, cap), SQLITE_STATIC);
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int col, const char *text, size_t cap) {
-    size_t len = strnlen(text, cap);
-    if (len == 0)
-        sqlite3_bind_null(st, col);
-    else
-        sqlite3_bind_text(st, col, text, (int)len, SQLITE_STATIC);
-}
-
-static bool insert_entry(sqlite3_stmt *st, const tdb_log_entry *e) {
-    sqlite3_bind_int64(st, 1, e->at);
-    bind_text(st, 2, e->app_id, sizeof e->app_id);
-    bind_text(st, 3, e->verdict, sizeof e->verdict);
-    bind_text(st, 4, e->cause, sizeof e->cause);
-    if (e->code == 0)
-        sqlite3_bind_null(st, 5); /* no error code: null, not a code 0 that does not exist */
-    else
-        sqlite3_bind_int(st, 5, e->code);
-    bind_text(st, 6, e->platform, sizeof e->platform);
-    bind_text_or_null(st, 7, e->token_fingerprint, sizeof e->token_fingerprint);
-    bind_text_or_null(st, 8, e->channel, sizeof e->channel);
-    bind_text_or_null(st, 9, e->uid, sizeof e->uid);
-    bool ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_reset(st); /* also clears an error, so that the statement can be used again */
-    return ok;
-}
-
-/* ---- Bounds ------------------------------------------------------------------------------ */
-
-/* Two integers from a one-row query; false (after tdbi_sql_fail) on error. */
-static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
-    sqlite3_stmt *st = tdbi_prepare(db, sql, "measuring the diagnosis log");
-    if (!st)
-        return false;
-    bool ok = sqlite3_step(st) == SQLITE_ROW;
-    if (ok) {
-        *a = sqlite3_column_int64(st, 0);
-        *b = sqlite3_column_int64(st, 1);
-    } else {
-        tdbi_sql_fail(db, "measuring the diagnosis log");
-    }
-    sqlite3_finalize(st);
-    return ok;
-}
-
-/* Runs a DELETE of diagnoses with its parameters ?1 and ?2 (a statement may use fewer); the
- * number deleted, -1 on error (after tdbi_sql_fail(db, what)). */
-static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, const char *what) {
-    sqlite3_stmt *st = tdbi_prepare(db, sql, what);
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, p1);
-    if (sqlite3_bind_parameter_count(st) > 1)
-        sqlite3_bind_int64(st, 2, p2);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        tdbi_sql_fail(db, what);
-        return -1;
-    }
-    return sqlite3_changes64(db->sql);
-}
-
-/* Deletes the diagnoses with an id below `below`; the number deleted, -1 on error. */
-static int64_t delete_below(tdb *db, int64_t below) {
-    return delete_rows(db, "DELETE FROM diagnoses WHERE id < ?1", below, 0,
-                       "trimming the diagnosis log");
-}
-
-/* What one call of make_room did. */
-typedef struct {
-    int64_t trimmed; /* oldest rows deleted */
-    bool trimming;   /* a bound was reached */
-} room;
-
-/* Deletes up to ROOM_CHUNK of the oldest rows when n more would pass max_rows or the used bytes
- * pass max_bytes (see the top of the file). 1: there is room for n; 0: not yet (drop the
- * batch); -1: error. Runs inside the caller's transaction. */
-static int make_room(tdb_log *log, size_t n, room *r) {
-    int64_t lo = 0, hi = 0, pages = 0, free_pages = 0, page_size = 0, dummy = 0;
-    if (!query_pair(log->db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo,
-                    &hi))
-        return -1;
-    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - log->max_rows;
-    if (excess > 0) {
-        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK,
-                deleted = delete_below(log->db, lo + k);
-        if (deleted < 0)
-            return -1;
-        r->trimmed += deleted;
-        r->trimming = true;
-        lo += k;
-        if (excess > ROOM_CHUNK)
-            return 0;
-    }
-    if (!query_pair(log->db,
-                    "SELECT page_count, freelist_count FROM pragma_page_count, "
-                    "pragma_freelist_count",
-                    &pages, &free_pages) ||
-        !query_pair(log->db, "SELECT page_size, 0 FROM pragma_page_size", &page_size, &dummy))
-        return -1;
-    if ((pages - free_pages) * page_size <= log->max_bytes)
-        return 1;
-    r->trimming = true;
-    int64_t deleted = delete_below(log->db, lo + ROOM_CHUNK);
-    if (deleted < 0)
-        return -1;
-    r->trimmed += deleted;
-    return 0; /* whether that made room is seen at the next batch */
-}
-
-/* ---- Writing batches ------------------------------------------------------------------------ */
-
-/* What became of a batch. */
-typedef struct {
-    size_t written, bound, failed; /* entries */
-    room room;
-} outcome;
+/* What became of a batch (the store's answer, tdbi_store_ops.log_write). */
+typedef tdbi_log_outcome outcome;
 
 /* Commits n entries in one transaction, within the bounds. */
 static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
-    outcome o = {0};
+    size_t over = 0;
     if ((int64_t)n > log->max_rows) { /* keep the newest: the bound is smaller than a batch */
-        o.bound = n - (size_t)log->max_rows;
-        batch += o.bound;
+        over = n - (size_t)log->max_rows;
+        batch += over;
         n = (size_t)log->max_rows;
     }
-    if (!tdbi_begin(log->db)) {
-        o.failed = n;
-        return o;
-    }
-    int has_room = make_room(log, n, &o.room);
-    bool ok = has_room >= 0;
-    for (size_t i = 0; ok && has_room > 0 && i < n; i++) {
-        ok = insert_entry(log->insert, &batch[i]);
-        if (!ok)
-            tdbi_sql_fail(log->db, "writing the diagnosis log");
-    }
-    if (!ok)
-        tdbi_rollback(log->db);
-    if (!ok || !tdbi_commit(log->db)) {
-        o.failed = n;
-        o.room = (room){0};
-        return o;
-    }
-    if (has_room > 0)
-        o.written = n;
-    else
-        o.bound += n;
+    outcome o = log->db->ops->log_write(log->db, batch, n, log->max_rows, log->max_bytes);
+    o.bound += over;
     return o;
-}
-
-/* Deletes at most limit diagnoses older than cutoff (one statement, so one transaction).
- * Returns the number deleted, -1 on error. */
-static int64_t prune_chunk(tdb *db, int64_t cutoff, int limit) {
-    return delete_rows(db,
-                       "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses "
-                       "WHERE at < ?1 ORDER BY at LIMIT ?2)",
-                       cutoff, limit, "pruning diagnoses");
 }
 
 static int64_t retention_cutoff(int retention_days) {
@@ -432,7 +281,7 @@ static void *writer_main(void *arg) {
         }
         if (pruning && !log->stopping) {
             unlock(log);
-            int64_t deleted = prune_chunk(log->db, cutoff, PRUNE_CHUNK);
+            int64_t deleted = log->db->ops->log_prune(log->db, cutoff, PRUNE_CHUNK);
             lock(log);
             if (deleted < PRUNE_CHUNK) { /* done, or failed: try again next interval */
                 pruning = false;
@@ -471,22 +320,9 @@ static void free_log(tdb_log *log, bool sync_ready) {
         pthread_cond_destroy(&log->wake);
         pthread_mutex_destroy(&log->lock);
     }
-    sqlite3_finalize(log->insert);
     tdb_close(log->db);
     free(log->ring);
     free(log);
-}
-
-/* The test hook (see the top of the file): PRAGMA max_page_count on the writer's connection. */
-static void apply_test_max_pages(tdb *db) {
-    const char *v = getenv(TEST_MAX_PAGES_ENV);
-    char *end = NULL;
-    long long pages = v && *v ? strtoll(v, &end, 10) : 0;
-    if (pages > 0 && end && *end == '\0') {
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA max_page_count = %lld", pages);
-        tdbi_exec(db, pragma);
-    }
 }
 
 tdb_log *tdb_log_start(const char *db_path, const char *key_file, size_t queue_capacity,
@@ -523,19 +359,11 @@ tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb
         free_log(log, false);
         return NULL;
     }
-    if (sqlite3_prepare_v3(log->db->sql,
-                           "INSERT INTO diagnoses (at, app_id, verdict, cause, code, platform, "
-                           "token_fingerprint, channel, uid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &log->insert, NULL) != SQLITE_OK) {
-        tdbi_sql_fail(log->db, "preparing the diagnosis log");
+    if (!log->db->ops->log_attach(log->db)) {
         snprintf(err, err_cap, "%s", tdb_errmsg(log->db));
         free_log(log, false);
         return NULL;
     }
-    char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA wal_autocheckpoint = %d", WAL_AUTOCHECKPOINT);
-    tdbi_exec(log->db, pragma); /* a tuning only: the default works too */
-    apply_test_max_pages(log->db);
     tdb_diagnoses_prune(log->db, log->retention_days);
     if (!init_sync(log)) {
         snprintf(err, err_cap, "cannot set up the diagnosis log's condition variables");
@@ -633,49 +461,12 @@ void tdb_log_stop(tdb_log *log) {
 
 /* ---- Reading ------------------------------------------------------------------------------ */
 
-static void read_entry(sqlite3_stmt *st, void *item) {
-    tdb_log_entry *e = item;
-    e->at = sqlite3_column_int64(st, 0);
-    tdbi_set_text(e->app_id, sizeof e->app_id, sqlite3_column_text(st, 1));
-    tdbi_set_text(e->verdict, sizeof e->verdict, sqlite3_column_text(st, 2));
-    tdbi_set_text(e->cause, sizeof e->cause, sqlite3_column_text(st, 3));
-    e->code = sqlite3_column_int(st, 4); /* NULL reads as 0: no code */
-    tdbi_set_text(e->platform, sizeof e->platform, sqlite3_column_text(st, 5));
-    tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint, sqlite3_column_text(st, 6));
-    tdbi_set_text(e->channel, sizeof e->channel, sqlite3_column_text(st, 7));
-    tdbi_set_text(e->uid, sizeof e->uid, sqlite3_column_text(st, 8));
-}
-
-tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
-                                size_t *count) {
-    *out = NULL;
-    *count = 0;
-    if (limit < 1 || limit > 1000) {
-        tdbi_fail(db, "limit: must be in 1..1000");
-        return TDB_INVALID;
-    }
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "SELECT at, app_id, verdict, cause, code, platform, "
-                                    "token_fingerprint, channel, uid FROM diagnoses WHERE "
-                                    "app_id = ? ORDER BY at DESC, id DESC LIMIT ?",
-                                    "reading diagnoses");
-    if (!st)
-        return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
-    void *rows;
-    tdb_status status =
-        tdbi_read_rows(db, st, sizeof **out, read_entry, "reading diagnoses", &rows, count);
-    *out = rows;
-    return status;
-}
-
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days) {
     if (retention_days <= 0)
         retention_days = TDB_LOG_DEFAULT_RETENTION_DAYS;
     int64_t cutoff = retention_cutoff(retention_days), total = 0, deleted;
     do {
-        deleted = prune_chunk(db, cutoff, PRUNE_CHUNK);
+        deleted = db->ops->log_prune(db, cutoff, PRUNE_CHUNK);
         if (deleted < 0)
             return -1;
         total += deleted;

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "db_sqlite.h"
 
 static const char KEY_CHECK_PLAIN[] = "tokendoctor key check v1";
 static const char KEY_CHECK_AAD[] = "tokendoctor-key-check";
@@ -272,7 +273,7 @@ bool tdbi_begin(tdb *db) {
     return tdbi_exec(db, "BEGIN IMMEDIATE");
 }
 
-bool tdb_file_gone(tdb *db) {
+bool tdbsq_file_gone(tdb *db) {
     int moved = 0;
     return db->sql &&
            sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK &&
@@ -294,7 +295,7 @@ const char *tdb_fault_text(tdb_fault f) {
     return (unsigned)f < sizeof text / sizeof text[0] ? text[f] : "storage error";
 }
 
-void tdb_set_busy_timeout(tdb *db, int ms) {
+void tdbsq_set_busy_timeout(tdb *db, int ms) {
     db->busy_timeout_ms = ms;
     sqlite3_busy_timeout(db->sql, ms);
 }
@@ -795,6 +796,7 @@ static tdb *tdb_alloc(const char *path, const char *key_file) {
     db->name = db->path ? tdbi_base_name(db->path) : "";
     db->key_name = db->key_file ? tdbi_base_name(db->key_file) : "";
     db->busy_timeout_ms = TDBI_BUSY_TIMEOUT_MS;
+    db->ops = &tdbsq_ops; /* the one store so far: tdb_location_check refused every URL */
     static const char personal[] = "tokendoctor-db";
     if (!db->path || !db->key_file ||
         mbedtls_ctr_drbg_seed(&db->drbg, mbedtls_entropy_func, &db->entropy,
@@ -852,15 +854,9 @@ static bool open_checked(tdb *db, bool create, bool *missing) {
     return has_check || verify_stored_key_check(db);
 }
 
-/* How a connection is opened: creating what is missing, only an existing database, or for reading
- * only (with its key file's use). */
-typedef enum { OPEN_CREATE, OPEN_EXISTING, OPEN_READONLY } open_mode;
-
-static bool open_checked_as(tdb *db, open_mode mode, tdb_key_use key, bool *missing);
-
 /* The steps every way of opening shares: the default path, the allocation, the checks of the
  * mode, and one message in err on failure. */
-static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_key_use key,
+static tdb *open_db(const char *path, const char *key_file, tdbi_open_mode mode, tdb_key_use key,
                     bool *missing, char *err, size_t err_cap) {
     bool missing_ignored = false;
     if (!missing)
@@ -868,12 +864,14 @@ static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_
     *missing = false;
     if (!path || !*path)
         path = tdb_default_path();
+    if (!tdb_location_check(path, err, err_cap))
+        return NULL;
     tdb *db = tdb_alloc(path, key_file);
     if (!db) {
         snprintf(err, err_cap, "cannot open %s: out of memory or no entropy source", path);
         return NULL;
     }
-    if (!open_checked_as(db, mode, key, missing)) {
+    if (!db->ops->open(db, mode, key, missing)) {
         snprintf(err, err_cap, "%s", db->err);
         tdb_close(db);
         return NULL;
@@ -883,12 +881,12 @@ static tdb *open_db(const char *path, const char *key_file, open_mode mode, tdb_
 }
 
 tdb *tdb_open(const char *path, const char *key_file, char *err, size_t err_cap) {
-    return open_db(path, key_file, OPEN_CREATE, TDB_KEY_REQUIRED, NULL, err, err_cap);
+    return open_db(path, key_file, TDBI_OPEN_CREATE, TDB_KEY_REQUIRED, NULL, err, err_cap);
 }
 
 tdb *tdb_open_existing(const char *path, const char *key_file, bool *missing, char *err,
                        size_t err_cap) {
-    return open_db(path, key_file, OPEN_EXISTING, TDB_KEY_REQUIRED, missing, err, err_cap);
+    return open_db(path, key_file, TDBI_OPEN_EXISTING, TDB_KEY_REQUIRED, missing, err, err_cap);
 }
 
 /* ---- Reading only -------------------------------------------------------------------------- */
@@ -1075,14 +1073,14 @@ static bool open_readonly_checked(tdb *db, tdb_key_use use, bool *missing) {
     return load_key_readonly(db, use);
 }
 
-static bool open_checked_as(tdb *db, open_mode mode, tdb_key_use key, bool *missing) {
-    return mode == OPEN_READONLY ? open_readonly_checked(db, key, missing)
-                                 : open_checked(db, mode == OPEN_CREATE, missing);
+bool tdbsq_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing) {
+    return mode == TDBI_OPEN_READONLY ? open_readonly_checked(db, key, missing)
+                                      : open_checked(db, mode == TDBI_OPEN_CREATE, missing);
 }
 
 tdb *tdb_open_readonly(const char *path, const char *key_file, tdb_key_use key, bool *missing,
                        char *err, size_t err_cap) {
-    return open_db(path, key_file, OPEN_READONLY, key, missing, err, err_cap);
+    return open_db(path, key_file, TDBI_OPEN_READONLY, key, missing, err, err_cap);
 }
 
 bool tdb_has_key(const tdb *db) {
@@ -1092,10 +1090,7 @@ bool tdb_has_key(const tdb *db) {
 void tdb_close(tdb *db) {
     if (!db)
         return;
-    tdbi_keep_statements(db, false);
-    sqlite3_finalize(db->data_version_st);
-    sqlite3_finalize(db->config_version_st);
-    sqlite3_close_v2(db->sql);
+    db->ops->close(db);
     mbedtls_gcm_free(&db->gcm);
     mbedtls_ctr_drbg_free(&db->drbg);
     mbedtls_entropy_free(&db->entropy);
@@ -1103,6 +1098,15 @@ void tdb_close(tdb *db) {
     free(db->path);
     free(db->key_file);
     free(db);
+}
+
+void tdbsq_close(tdb *db) {
+    tdbi_keep_statements(db, false);
+    sqlite3_finalize(db->log_insert_st);
+    sqlite3_finalize(db->data_version_st);
+    sqlite3_finalize(db->config_version_st);
+    sqlite3_close_v2(db->sql);
+    db->sql = NULL;
 }
 
 /* ---- Health -------------------------------------------------------------------------------- */
@@ -1124,12 +1128,12 @@ static bool kept_int(tdb *db, sqlite3_stmt **st, const char *sql, int64_t *out) 
     return ok;
 }
 
-uint64_t tdb_data_version(tdb *db) {
+uint64_t tdbsq_data_version(tdb *db) {
     int64_t v = 0;
     return kept_int(db, &db->data_version_st, "PRAGMA data_version", &v) ? (uint64_t)v : 0;
 }
 
-uint64_t tdb_config_version(tdb *db) {
+uint64_t tdbsq_config_version(tdb *db) {
     /* PRAGMA data_version moves when another connection committed; this connection's own
      * commits move its total change count instead (triggers included). While neither moved,
      * the counter cannot have changed. Read order matters: data_version first, then the
@@ -1156,7 +1160,7 @@ uint64_t tdb_config_version(tdb *db) {
     return db->config_version;
 }
 
-bool tdb_ready(tdb *db, char *reason, size_t reason_cap) {
+bool tdbsq_ready(tdb *db, char *reason, size_t reason_cap) {
     int64_t version = 0;
     if (!query_int(db, "PRAGMA user_version", &version)) {
         snprintf(reason, reason_cap, "database does not answer: %s", db->err);

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "db_internal.h"
+#include "db_sqlite.h"
 
 #define SEALED_CERT_LEN (TD_CERT_LEN + TDBI_SEALED_OVERHEAD)
 
@@ -185,7 +186,7 @@ static tdb_status load_project(tdb *db, const char *app_id, diag_project *out, i
     return status;
 }
 
-tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
+tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out) {
     char spelt[TD_CERT_LEN + 1];
     tdb_status status = load_project(db, stored_app_id(db, app_id, spelt), out, NULL, NULL);
     if (status != TDB_OK)
@@ -310,7 +311,7 @@ static tdb_status show_stored(tdb *db, const char *app_id, diag_project_shown *o
     return status;
 }
 
-tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
+tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
     char spelt[TD_CERT_LEN + 1];
     app_id = stored_app_id(db, app_id, spelt);
     if (!db->has_key)
@@ -431,8 +432,8 @@ static void read_change(sqlite3_stmt *st, void *item) {
     read_retired(st, 6, out);
 }
 
-tdb_status tdb_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                               size_t *count) {
+tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                                 size_t *count) {
     /* Every entry of the App ID whatever its case: those of a project that migration 4 deleted
      * as a duplicate in another case too. (A scan: the log holds configuration changes only.) */
     sqlite3_stmt *st = tdbi_prepare(db,
@@ -646,7 +647,7 @@ tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor
     return status;
 }
 
-tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
+tdb_status tdbsq_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
     tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
     if (status == TDB_OK) {
         status = tdbi_project_put_in(db, p, actor, (int64_t)time(NULL), created);
@@ -658,7 +659,7 @@ tdb_status tdb_project_put(tdb *db, const diag_project *p, const char *actor, bo
     return status;
 }
 
-tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor) {
+tdb_status tdbsq_project_delete(tdb *db, const char *app_id, const char *actor) {
     diag_project *old = calloc(1, sizeof *old);
     if (!old) {
         tdbi_fail(db, "out of memory");

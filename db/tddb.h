@@ -7,7 +7,9 @@
  * migrations keyed by PRAGMA user_version). A tdb is one connection plus the certificate key; it
  * is NOT thread-safe: one tdb is used by one thread at a time. A multi-threaded program (the
  * HTTP service) opens one tdb per worker thread; SQLite's WAL locking lets them, and other
- * processes (the CLI), read and write the same file concurrently.
+ * processes (the CLI), read and write the same file concurrently. Every function below that
+ * reaches the database calls through the connection's table of operations (db_internal.h,
+ * db_store.c), so that another store can answer the same calls; SQLite is the one there is.
  *
  * Certificates (current and retired) are encrypted at rest with AES-256-GCM: a random 12-byte
  * nonce per value, the App ID as additional data (so a ciphertext cannot be moved to another
@@ -62,6 +64,15 @@ extern "C" {
 /* The database path to use when none is given (never NULL; points into the environment or a
  * constant). */
 const char *tdb_default_path(void);
+
+/* Whether location (a --db value or $TOKENDOCTOR_DB; NULL or "" = the default) names a store
+ * this tokendoctor can open: a SQLite database file, given by its path. A value that starts
+ * with a URL scheme and "://" (postgresql://host/db, http://...) or with "file:" is refused:
+ * false with a message in err that names the scheme but never the rest of the value (a URL may
+ * hold a password). Every tdb_open* calls it first, so a refused value creates nothing; front
+ * ends call it to make such a value a usage error. A file whose path starts with NAME:// is
+ * named ./NAME://... */
+bool tdb_location_check(const char *location, char *err, size_t err_cap);
 
 /* The key file to use for db_path when none is given, into out (NUL-terminated). false when it
  * does not fit. */

@@ -289,6 +289,35 @@ expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project put --file p1.json
 expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project list
 has out "$APP"
 
+# A URL is not a path: before, --db postgresql://h/db made a directory "postgresql:" here with a
+# new SQLite database in it. Every command and serve refuse it as a usage error (64), from --db
+# or $TOKENDOCTOR_DB, name the scheme and never the password; nothing is created.
+mkdir url && cd url || exit 2
+PGURL=postgresql://td:sekrit@db.example/td
+for args in "project put --file ../p1.json" "project list" "apikey create --role admin" \
+    "db backup b.db" "diagnose --app-id $APP --channel c 007eJxTYBBh"; do
+    # shellcheck disable=SC2086
+    expect 64 "$TD" $args --db "$PGURL"
+    has err "postgresql://"
+    lacks err "sekrit"
+    # shellcheck disable=SC2086
+    expect 64 env TOKENDOCTOR_DB="$PGURL" "$TD" $args
+    has err "TOKENDOCTOR_DB"
+done
+expect 64 "$TD" mint --version 007 --app-id "$APP" --channel c --db "mysql://u:sekrit@h/x"
+has err "mysql://"
+lacks err "sekrit"
+expect 64 "$TD" project list --db "file:td.db"
+expect 64 timeout 10 "$TD" serve --listen 127.0.0.1:0 --db "$PGURL"
+lacks err "sekrit"
+expect 64 env TOKENDOCTOR_DB="$PGURL" timeout 10 "$TD" serve --listen 127.0.0.1:0
+expect 64 timeout 10 "$TD" serve --listen 127.0.0.1:0 --db "$DIR/url/s.db" --log-db "http://x/y"
+[ "$(ls -A | grep -v -x -e out -e err)" = "" ] || fail "a URL given as --db created: $(ls -A)"
+# A path that starts like a URL is written ./NAME://...
+expect 0 "$TD" project put --file ../p1.json --db "./postgresql://td.db"
+[ -f "postgresql:/td.db" ] || fail "./postgresql://td.db is not a path"
+cd "$DIR" || exit 2
+
 # Reading, deleting or revoking on a database that does not exist is "not found" (1), and
 # leaves no empty database behind; only put and apikey create make one.
 for args in "project list" "project show $APP" "project history $APP" "project delete $APP" \

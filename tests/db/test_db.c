@@ -1121,6 +1121,61 @@ static void test_open_existing(void) {
     sandbox_free(&s);
 }
 
+/* A --db value that is a URL is refused by every way of opening, names its scheme but not the
+ * rest (a password), and creates nothing: before, "postgresql://u:pw@h/db" made a directory
+ * "postgresql:" in the working directory with a new SQLite database in it. A path is a path. */
+static void test_locations(void) {
+    sandbox s;
+    sandbox_init(&s);
+    char cwd[4096], err[600];
+    bool missing = true;
+    struct stat sb;
+    EXPECT(getcwd(cwd, sizeof cwd) != NULL && chdir(s.dir) == 0);
+    static const char *const refused[] = {
+        "postgresql://user:sekrit@db.example/td",
+        "postgres://user:sekrit@db.example/td",
+        "POSTGRESQL://user:sekrit@db.example/td",
+        "mysql://user:sekrit@db.example/td",
+        "http://user:sekrit@db.example/td",
+        "svn+ssh://user:sekrit@db.example/td",
+        "file:td.db?sekrit",
+        "FILE:///tmp/td.db?sekrit",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        const char *url = refused[i];
+        err[0] = '\0';
+        CHECK(!tdb_location_check(url, err, sizeof err) && *err, "%s accepted", url);
+        CHECK(strstr(err, "sekrit") == NULL && strstr(err, "example") == NULL, "%s", err);
+        EXPECT(tdb_open(url, NULL, err, sizeof err) == NULL);
+        CHECK(strstr(err, "sekrit") == NULL && (strstr(err, "URL") || strstr(err, "URI")), "%s",
+              err);
+        EXPECT(tdb_open_existing(url, NULL, &missing, err, sizeof err) == NULL && !missing);
+        missing = true;
+        EXPECT(tdb_open_readonly(url, NULL, TDB_KEY_OPTIONAL, &missing, err, sizeof err) == NULL &&
+               !missing);
+        EXPECT(tdb_log_start(url, NULL, 16, 0, err, sizeof err) == NULL);
+    }
+    CHECK(strstr((tdb_location_check("postgres://h/d", err, sizeof err), err), "postgres://"), "%s",
+          err);
+    CHECK(strstr((tdb_location_check("ftp://h/d", err, sizeof err), err), "'ftp://'"), "%s", err);
+    /* Nothing was created in the working directory (nor a key file). */
+    EXPECT(stat("postgresql:", &sb) != 0 && stat("file:td.db?sekrit", &sb) != 0 &&
+           stat(TDB_KEY_FILE_NAME, &sb) != 0);
+
+    /* Paths, including ones with a colon, and one that starts like a URL written as ./NAME:// */
+    static const char *const paths[] = {"td.db",      "data/td.db",           "c:td.db",
+                                        "1x://td.db", "./postgresql://td.db", "x/y://td.db"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        CHECK(tdb_location_check(paths[i], err, sizeof err), "%s refused: %s", paths[i], err);
+    EXPECT(tdb_location_check(NULL, err, sizeof err) && tdb_location_check("", err, sizeof err));
+    tdb *db = tdb_open("./postgresql://td.db", NULL, err, sizeof err);
+    CHECK(db != NULL, "%s", err);
+    tdb_close(db);
+    EXPECT(stat("postgresql:/td.db", &sb) == 0);
+    EXPECT(chdir(cwd) == 0);
+    sandbox_free(&s);
+}
+
 /* ---- The diagnosis log --------------------------------------------------------------------- */
 
 static void make_entry(tdb_log_entry *e, int64_t at, const char *app_id, int n) {
@@ -1438,6 +1493,7 @@ static const struct {
     {"config_version", test_config_version},
     {"migrate_from_v1", test_migrate_from_v1},
     {"open_existing", test_open_existing},
+    {"locations", test_locations},
     {"log_basic", test_log_basic},
     {"log_pressure", test_log_pressure},
     {"log_threads", test_log_threads},

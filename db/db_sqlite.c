@@ -1,0 +1,39 @@
+/* db_sqlite.c -- the SQLite store's table of operations.
+ *
+ * Design
+ * ------
+ * The store is an interface (tdbi_store_ops, db_internal.h) in the manner of SQLite's own
+ * sqlite3_io_methods: a table of function pointers that each connection points to (db->ops),
+ * chosen when it opens. This is SQLite's row; the functions stay in the files that held them
+ * before the interface existed (see db_sqlite.h), so that the change was a rename, not a move.
+ */
+#include "db_sqlite.h"
+
+const tdbi_store_ops tdbsq_ops = {
+    .name = "sqlite",
+    .open = tdbsq_open,
+    .close = tdbsq_close,
+    .set_busy_timeout = tdbsq_set_busy_timeout,
+    .file_gone = tdbsq_file_gone,
+    .data_version = tdbsq_data_version,
+    .config_version = tdbsq_config_version,
+    .ready = tdbsq_ready,
+    .project_get = tdbsq_project_get,
+    .project_show = tdbsq_project_show,
+    .project_history = tdbsq_project_history,
+    .project_put = tdbsq_project_put,
+    .project_delete = tdbsq_project_delete,
+    .project_page = tdbsq_project_page,
+    .project_list = tdbsq_project_list,
+    .apikey_create = tdbsq_apikey_create,
+    .apikey_verify = tdbsq_apikey_verify,
+    .apikey_list = tdbsq_apikey_list,
+    .apikey_revoke = tdbsq_apikey_revoke,
+    .import = tdbsq_import,
+    .export = tdbsq_export,
+    .backup = tdbsq_backup,
+    .diagnoses_recent = tdbsq_diagnoses_recent,
+    .log_attach = tdbsq_log_attach,
+    .log_write = tdbsq_log_write,
+    .log_prune = tdbsq_log_prune,
+};

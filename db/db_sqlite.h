@@ -1,0 +1,46 @@
+/* db_sqlite.h -- the SQLite store's operations (tdbsq_), for its table (tdbsq_ops, db_sqlite.c).
+ *
+ * Each function is the SQLite implementation of the tdbi_store_ops member of the same name, and
+ * of the public tdb_ function of that name where there is one (tddb.h says what it does). They
+ * live in the files that held them before the store had an interface (db_open.c, db_project.c,
+ * db_apikey.c, db_bulk.c, db_log_sqlite.c); nothing but db_sqlite.c and those files include this
+ * header: everyone else goes through db->ops.
+ */
+#ifndef DB_SQLITE_H
+#define DB_SQLITE_H
+
+#include "db_internal.h"
+
+bool tdbsq_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
+void tdbsq_close(tdb *db);
+void tdbsq_set_busy_timeout(tdb *db, int ms);
+bool tdbsq_file_gone(tdb *db);
+uint64_t tdbsq_data_version(tdb *db);
+uint64_t tdbsq_config_version(tdb *db);
+bool tdbsq_ready(tdb *db, char *reason, size_t reason_cap);
+tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out);
+tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                                 size_t *count);
+tdb_status tdbsq_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
+tdb_status tdbsq_project_delete(tdb *db, const char *app_id, const char *actor);
+tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                              size_t *count, bool *more);
+tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count);
+tdb_status tdbsq_apikey_create(tdb *db, tdb_role role, const char *name,
+                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
+tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
+tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
+tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name);
+tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
+                        diag_import_summary *summary);
+tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
+tdb_status tdbsq_backup(tdb *db, const char *dest_path);
+tdb_status tdbsq_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                  size_t *count);
+bool tdbsq_log_attach(tdb *db);
+tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
+                                 int64_t max_bytes);
+int64_t tdbsq_log_prune(tdb *db, int64_t cutoff, int limit);
+
+#endif /* DB_SQLITE_H */
