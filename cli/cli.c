@@ -28,32 +28,37 @@
 #include <unistd.h>
 
 #include "td_version.h" /* TD_VERSION, TD_COMMIT: generated at build time */
-#include "tddiag.h"     /* diag_error_json: the error object of the HTTP API */
+#include "tddiag.h"     /* diag_error_json, DIAG_JSON_FLAGS, diag_json_duplicate_key */
 
 #define READ_BLOCK (64u << 10) /* cli_read_input reads a file in blocks of this size */
 
 static const cli_command cli_commands[] = {
-    {"decode", cli_decode, cli_decode_options, NULL, NULL,
+    {"decode", cli_decode, cli_decode_options, NULL, NULL, NULL,
      "decode a 006 or 007 token and show every field"},
-    {"diagnose", cli_diagnose, cli_diagnose_options, NULL, NULL,
+    {"diagnose", cli_diagnose, cli_diagnose_options, NULL, NULL, NULL,
      "say what the platform answers to a join, why, and the fix"},
-    {"mint", cli_mint, cli_mint_options, NULL, NULL,
+    {"mint", cli_mint, cli_mint_options, NULL, NULL, NULL,
      "build a 006 or 007 token (for tests and reproductions)"},
-    {"project", cli_project, cli_project_options, "put show list history delete import export",
-     "put import", "store a project's certificate configuration; show its history; import, export"},
-    {"db", cli_db, cli_db_options, "backup", "backup",
+    {"project", cli_project, cli_project_options, NULL,
+     "put show list history delete import export", "put import",
+     "store a project's certificate configuration; show its history; import, export"},
+    {"db", cli_db, cli_db_options, NULL, "backup", "backup",
      "back up the database while the service runs (restore: see db --help)"},
-    {"apikey", cli_apikey, cli_apikey_options, "create list revoke", NULL,
+    {"apikey", cli_apikey, cli_apikey_options, NULL, "create list revoke", NULL,
      "create, list and revoke API keys for the HTTP service"},
-    {"preflight", cli_preflight, cli_preflight_options, NULL, NULL,
+    {"preflight", cli_preflight, cli_preflight_options, NULL, NULL, NULL,
      "ask a token server for tokens and name its bugs (exit 0, 1, 2)"},
-    {"serve", cli_serve, cli_serve_options, NULL, NULL,
+    {"serve", cli_serve, NULL, cli_serve_options, NULL, NULL,
      "run the HTTP service (API, web page, probes, metrics)"},
-    {"version", cli_version, NULL, NULL, NULL,
+    {"version", cli_version, NULL, NULL, NULL, NULL,
      "print the version and the commit it was built from (also --version, -V)"},
-    {"completion", cli_completion, NULL, "bash", NULL,
+    {"completion", cli_completion, NULL, NULL, "bash", NULL,
      "print the bash completion script (completion bash)"},
 };
+
+const struct option *cli_command_options(const cli_command *c, struct option *buf) {
+    return c->options ? c->options : c->build ? c->build(buf) : NULL;
+}
 
 const cli_command *cli_command_list(size_t *count) {
     *count = sizeof cli_commands / sizeof cli_commands[0];
@@ -208,6 +213,25 @@ int cli_finish(cli_report *r, int status) {
     return status;
 }
 
+json_t *cli_parse_json(cli_report *r, const char *prefix, const char *name, const char *text,
+                       size_t len) {
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
+    char dup[128];
+    if (!doc && diag_json_duplicate_key(&jerr, dup, sizeof dup))
+        cli_fail(r, "bad_request", "%s%s: %s", prefix, name, dup);
+    else if (!doc)
+        cli_fail(r, "bad_request", "%s%s: invalid JSON at line %d, column %d", prefix, name,
+                 jerr.line, jerr.column);
+    return doc;
+}
+
+int cli_run_reported(int argc, char **argv, int (*run)(int argc, char **argv, cli_report *r)) {
+    cli_report report;
+    cli_report_init(&report, argc, argv);
+    return cli_finish(&report, run(argc, argv, &report));
+}
+
 char *cli_read_file(const char *path, size_t max, size_t *len) {
     return cli_read_input(NULL, path, max, len);
 }
@@ -339,12 +363,16 @@ void cli_format_utc(int64_t t, char *out, size_t cap) {
 #define CLI_OPTSTRING "-:h"
 
 void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
-                   const struct option *longopts) {
+                   const struct option *longopts, const char **const *slots, int nslots,
+                   cli_report *report) {
     memset(p, 0, sizeof *p);
     p->cmd = cmd;
     p->argc = argc;
     p->argv = argv;
     p->longopts = longopts;
+    p->slots = slots;
+    p->nslots = nslots;
+    p->report = report;
     optind = 0; /* glibc: re-initialise completely (a previous parse leaves state behind) */
     opterr = 0;
 }
@@ -470,6 +498,21 @@ bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int 
         }
     }
     return true;
+}
+
+int cli_opts_action_run(cli_opts *p, void (*usage)(FILE *out), bool *json, const char **pos,
+                        int *npos, int cap) {
+    bool help = false;
+    if (!cli_opts_action(p, json, &help, pos, npos, cap)) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (help) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    p->report->json = *json;
+    return -1;
 }
 
 /* ---- The project store --------------------------------------------------------------------- */

@@ -24,7 +24,6 @@ typedef struct {
     const char *role;
     const char *name;
     bool json;
-    bool help;
     int npos;
     const char *pos[3];
     cli_report *report; /* the run's failures, for --json */
@@ -47,7 +46,7 @@ static void apikey_usage(FILE *out) {
 
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_ROLE, OPT_NAME };
 
-static const struct option apikey_options[] = {
+const struct option cli_apikey_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"role", required_argument, NULL, OPT_ROLE},
@@ -57,23 +56,15 @@ static const struct option apikey_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-const struct option *cli_apikey_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return apikey_options;
-}
-
-/* Options may come anywhere; "--" ends them. false (message printed) on a usage error. */
-static bool parse_apikey_args(int argc, char **argv, apikey_args *a, cli_report *report) {
+/* Options may come anywhere; "--" ends them. -1 to go on, otherwise the exit status (--help, a
+ * usage error). */
+static int parse_apikey_args(int argc, char **argv, apikey_args *a, cli_report *report) {
     memset(a, 0, sizeof *a);
     a->report = report;
     const char **const slots[] = {&a->db_path, &a->key_file, &a->role, &a->name};
     cli_opts p;
-    cli_opts_init(&p, "apikey", argc, argv, apikey_options);
-    p.report = report;
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
-    return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
-                           (int)(sizeof a->pos / sizeof a->pos[0]));
+    cli_opts_init(&p, "apikey", argc, argv, cli_apikey_options, slots, CLI_COUNT(slots), report);
+    return cli_opts_action_run(&p, apikey_usage, &a->json, a->pos, &a->npos, CLI_COUNT(a->pos));
 }
 
 /* A time field of the list: "-" when there is none (a key not revoked, or never used). */
@@ -155,15 +146,9 @@ static int apikey_revoke(tdb *db, const apikey_args *a) {
 
 static int apikey_run(int argc, char **argv, cli_report *report) {
     apikey_args a;
-    if (!parse_apikey_args(argc, argv, &a, report)) {
-        apikey_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (a.help) {
-        apikey_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    report->json = a.json;
+    int rc = parse_apikey_args(argc, argv, &a, report);
+    if (rc >= 0)
+        return rc;
     const char *action = a.npos > 0 ? a.pos[0] : "";
     bool is_create = strcmp(action, "create") == 0, is_list = strcmp(action, "list") == 0;
     bool is_revoke = strcmp(action, "revoke") == 0;
@@ -191,7 +176,7 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
             cli_fail(report, "usage", "apikey %s: takes no argument", action);
         return CLI_EXIT_USAGE;
     }
-    int rc = CLI_EXIT_INTERNAL;
+    rc = CLI_EXIT_INTERNAL;
     tdb *db = cli_store_open(report, a.db_path, a.key_file,
                              is_create ? CLI_STORE_CREATE
                              : is_list ? CLI_STORE_READ
@@ -207,7 +192,5 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
 }
 
 int cli_apikey(int argc, char **argv) {
-    cli_report report;
-    cli_report_init(&report, argc, argv);
-    return cli_finish(&report, apikey_run(argc, argv, &report));
+    return cli_run_reported(argc, argv, apikey_run);
 }

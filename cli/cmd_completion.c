@@ -124,7 +124,7 @@ static void print_script(FILE *out) {
                  "    case $cmd in\n");
     struct option buf[CLI_OPTIONS_MAX];
     for (size_t i = 0; i < n; i++)
-        print_command(out, &cmds[i], cmds[i].options ? cmds[i].options(buf) : NULL);
+        print_command(out, &cmds[i], cli_command_options(&cmds[i], buf));
     /* help COMMAND: the commands are its actions */
     fprintf(out, "    help)\n        opts=''\n        actions='");
     for (size_t i = 0; i < n; i++)
@@ -134,7 +134,7 @@ static void print_script(FILE *out) {
                  "    esac\n"
                  "    case \"$cmd $prev\" in\n");
     for (size_t i = 0; i < n; i++)
-        print_values(out, &cmds[i], cmds[i].options ? cmds[i].options(buf) : NULL);
+        print_values(out, &cmds[i], cli_command_options(&cmds[i], buf));
     fprintf(out, "    esac\n"
                  "    if [[ $cur == -* ]]; then\n"
                  "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"

@@ -40,7 +40,7 @@ static void db_usage(FILE *out) {
 
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE };
 
-static const struct option db_options[] = {
+const struct option cli_db_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     CLI_OPT_JSON_ENTRY,
@@ -48,31 +48,17 @@ static const struct option db_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-const struct option *cli_db_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return db_options;
-}
-
 static int db_run(int argc, char **argv, cli_report *report) {
     const char *db_path = NULL, *key_file = NULL, *pos[3];
     const char **const slots[] = {&db_path, &key_file};
-    bool json = false, help = false;
+    bool json = false;
     int npos = 0;
     cli_opts p;
-    cli_opts_init(&p, "db", argc, argv, db_options);
-    p.report = report;
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    cli_opts_init(&p, "db", argc, argv, cli_db_options, slots, CLI_COUNT(slots), report);
     p.nonempty = true;
-    if (!cli_opts_action(&p, &json, &help, pos, &npos, 3)) {
-        db_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (help) {
-        db_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    report->json = json;
+    int rc = cli_opts_action_run(&p, db_usage, &json, pos, &npos, 3);
+    if (rc >= 0)
+        return rc;
     if (npos != 2 || strcmp(pos[0], "backup") != 0 || !*pos[1]) {
         cli_fail(report, "usage", "db: %s",
                  npos > 0 && strcmp(pos[0], "backup") != 0 ? "unknown action (backup PATH)"
@@ -80,7 +66,7 @@ static int db_run(int argc, char **argv, cli_report *report) {
         db_usage(stderr);
         return CLI_EXIT_USAGE;
     }
-    int rc = CLI_EXIT_INTERNAL;
+    rc = CLI_EXIT_INTERNAL;
     tdb *db = cli_store_open(report, db_path, key_file, CLI_STORE_READ, &rc);
     if (!db)
         return rc;
@@ -98,7 +84,5 @@ static int db_run(int argc, char **argv, cli_report *report) {
 }
 
 int cli_db(int argc, char **argv) {
-    cli_report report;
-    cli_report_init(&report, argc, argv);
-    return cli_finish(&report, db_run(argc, argv, &report));
+    return cli_run_reported(argc, argv, db_run);
 }

@@ -71,7 +71,7 @@ typedef struct {
 
 enum { OPT_AT = CLI_OPT_FIRST, OPT_SERVER };
 
-static const struct option decode_options[] = {
+const struct option cli_decode_options[] = {
     {"at", required_argument, NULL, OPT_AT},
     {"server", required_argument, NULL, OPT_SERVER},
     CLI_OPT_JSON_ENTRY,
@@ -79,20 +79,12 @@ static const struct option decode_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-const struct option *cli_decode_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return decode_options;
-}
-
 /* Parses the options; returns -1 to continue, otherwise the exit status. */
 static int decode_parse_args(int argc, char **argv, decode_args *a) {
-    cli_opts p;
-    cli_opts_init(&p, "decode", argc, argv, decode_options);
     const char **const slots[] = {NULL, &a->server_arg};
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    cli_opts p;
+    cli_opts_init(&p, "decode", argc, argv, cli_decode_options, slots, CLI_COUNT(slots), a->report);
     p.nonempty = true;
-    p.report = a->report;
     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
         switch (c) {
         case CLI_OPT_HELP:
@@ -223,7 +215,5 @@ static int decode_run(int argc, char **argv, cli_report *report) {
 }
 
 int cli_decode(int argc, char **argv) {
-    cli_report report;
-    cli_report_init(&report, argc, argv);
-    return cli_finish(&report, decode_run(argc, argv, &report));
+    return cli_run_reported(argc, argv, decode_run);
 }

@@ -51,20 +51,10 @@ static bool load_project_file(cli_report *r, const char *path, cli_project_sourc
     char *text = cli_read_input(r, path, PROJECT_FILE_MAX, &len);
     if (!text)
         return false;
-    json_error_t jerr;
-    json_t *doc = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
+    json_t *doc = cli_parse_json(r, "--project ", path, text, len);
     free(text);
-    char dup[128];
-    if (!doc && diag_json_duplicate_key(&jerr, dup, sizeof dup)) {
-        cli_fail(r, "bad_request", "--project %s: %s", path, dup);
+    if (!doc)
         return false;
-    }
-    if (!doc) {
-        /* jerr.text may quote the input ("near '...'"), a certificate perhaps: position only. */
-        cli_fail(r, "bad_request", "--project %s: invalid JSON at line %d, column %d", path,
-                 jerr.line, jerr.column);
-        return false;
-    }
     size_t n = json_is_array(doc) ? json_array_size(doc) : 1;
     src->list = calloc(n ? n : 1, sizeof *src->list);
     if (!src->list) {
@@ -264,7 +254,7 @@ enum {
     OPT_NO_DB,
 };
 
-static const struct option diagnose_options[] = {
+const struct option cli_diagnose_options[] = {
     {"app-id", required_argument, NULL, OPT_APP_ID},
     {"service", required_argument, NULL, OPT_SERVICE},
     {"channel", required_argument, NULL, OPT_CHANNEL},
@@ -288,11 +278,6 @@ static const struct option diagnose_options[] = {
     CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
-
-const struct option *cli_diagnose_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return diagnose_options;
-}
 
 /* --fail-on LIST: a comma-separated list of rejected, unverifiable, invalid. */
 static bool parse_fail_on(const char *list, unsigned *out) {
@@ -349,10 +334,8 @@ static bool parse_options(int argc, char **argv, cli_diag_opts *o, cli_report *r
     _Static_assert(sizeof slots / sizeof slots[0] == OPT_FAIL_ON - OPT_APP_ID + 1,
                    "one slot per valued option");
     cli_opts p;
-    cli_opts_init(&p, "diagnose", argc, argv, diagnose_options);
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
-    p.report = report;
+    cli_opts_init(&p, "diagnose", argc, argv, cli_diagnose_options, slots, CLI_COUNT(slots),
+                  report);
     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
         switch (c) {
         case CLI_OPT_HELP:
@@ -708,7 +691,5 @@ static int diagnose_run(int argc, char **argv, cli_report *report) {
 }
 
 int cli_diagnose(int argc, char **argv) {
-    cli_report report;
-    cli_report_init(&report, argc, argv);
-    return cli_finish(&report, diagnose_run(argc, argv, &report));
+    return cli_run_reported(argc, argv, diagnose_run);
 }

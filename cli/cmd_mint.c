@@ -88,7 +88,7 @@ enum {
     OPT_SALT,
 };
 
-static const struct option mint_options[] = {
+const struct option cli_mint_options[] = {
     {"version", required_argument, NULL, OPT_VERSION},
     {"app-id", required_argument, NULL, OPT_APP_ID},
     {"certificate-file", required_argument, NULL, OPT_CERTIFICATE_FILE},
@@ -106,11 +106,6 @@ static const struct option mint_options[] = {
     CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
-
-const struct option *cli_mint_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return mint_options;
-}
 
 /* A numeric option: given once, a whole number in 0..UINT32_MAX. */
 static bool mint_number(const cli_opts *p, bool *given, uint64_t *out) {
@@ -282,9 +277,7 @@ static int mint_parse_args(int argc, char **argv, mint_args *a) {
                                   &a->db_path, &a->key_file, &a->channel,
                                   &a->account, &a->service,  &a->role};
     cli_opts p;
-    cli_opts_init(&p, "mint", argc, argv, mint_options);
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    cli_opts_init(&p, "mint", argc, argv, cli_mint_options, slots, CLI_COUNT(slots), NULL);
     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;) {
         if (c == CLI_OPT_HELP) {
             mint_usage(stdout);

@@ -85,7 +85,7 @@ enum {
     OPT_TIMEOUT,
 };
 
-static const struct option preflight_options[] = {
+const struct option cli_preflight_options[] = {
     {"url", required_argument, NULL, OPT_URL},
     {"app-id", required_argument, NULL, OPT_APP_ID},
     {"project", required_argument, NULL, OPT_PROJECT},
@@ -103,11 +103,6 @@ static const struct option preflight_options[] = {
     CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
-
-const struct option *cli_preflight_options(struct option *buf) {
-    (void)buf;
-    return preflight_options;
-}
 
 typedef struct {
     const char *url, *app_id, *project, *db, *key_file, *service, *method, *body, *token_field,
@@ -146,10 +141,7 @@ static bool parse_options(int argc, char **argv, pf_opts *o, pf_config *c, cli_r
     };
     _Static_assert(sizeof slots / sizeof *slots == OPT_TIMEOUT - OPT_URL + 1, "one slot each");
     cli_opts p;
-    cli_opts_init(&p, "preflight", argc, argv, preflight_options);
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof *slots);
-    p.report = r;
+    cli_opts_init(&p, "preflight", argc, argv, cli_preflight_options, slots, CLI_COUNT(slots), r);
     p.nonempty = true;
     for (int k; (k = cli_opts_next(&p)) != CLI_OPT_END;) {
         if (k == CLI_OPT_HELP) {
@@ -253,13 +245,11 @@ static bool load_headers(const char *path, pf_headers *h, cli_report *r) {
     return ok;
 }
 
-int cli_preflight(int argc, char **argv) {
-    cli_report rep;
-    cli_report_init(&rep, argc, argv);
+static int preflight_run(int argc, char **argv, cli_report *rep) {
     pf_opts o;
     pf_config c;
-    if (!parse_options(argc, argv, &o, &c, &rep))
-        return cli_finish(&rep, CLI_EXIT_USAGE);
+    if (!parse_options(argc, argv, &o, &c, rep))
+        return CLI_EXIT_USAGE;
     if (o.help) {
         usage(stdout);
         return CLI_EXIT_OK;
@@ -270,21 +260,21 @@ int cli_preflight(int argc, char **argv) {
     char err[512];
     int status = headers && report ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     if (status != CLI_EXIT_OK)
-        cli_fail(&rep, "internal_error", "out of memory");
-    else if ((status = load_project(&o, &c, &rep, &project)) != CLI_EXIT_OK) {
+        cli_fail(rep, "internal_error", "out of memory");
+    else if ((status = load_project(&o, &c, rep, &project)) != CLI_EXIT_OK) {
         /* reported */
-    } else if (o.header_file && !load_headers(o.header_file, headers, &rep)) {
+    } else if (o.header_file && !load_headers(o.header_file, headers, rep)) {
         status = CLI_EXIT_USAGE;
     } else {
         c.headers = o.header_file ? headers : NULL;
         bool bar = isatty(fileno(stderr)) == 1;
         if (!pf_run(&c, &project, bar ? progress : NULL, NULL, report, err, sizeof err)) {
-            cli_fail(&rep, "internal_error", "preflight: %s", err);
+            cli_fail(rep, "internal_error", "preflight: %s", err);
             status = CLI_EXIT_INTERNAL;
         } else {
             status = pf_report_exit(report);
             if (o.json)
-                cli_answer(&rep, pf_report_to_json(report));
+                cli_answer(rep, pf_report_to_json(report));
             else
                 pf_report_print(stdout, report, cli_use_color(stdout));
         }
@@ -294,5 +284,9 @@ int cli_preflight(int argc, char **argv) {
         pf_headers_wipe(headers);
     free(headers);
     free(report);
-    return cli_finish(&rep, status);
+    return status;
+}
+
+int cli_preflight(int argc, char **argv) {
+    return cli_run_reported(argc, argv, preflight_run);
 }

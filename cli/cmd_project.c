@@ -47,7 +47,6 @@ typedef struct {
     const char *format;
     const char *certificates_for;
     bool json;
-    bool help;
     bool continue_on_error;
     bool dry_run;
     int npos;
@@ -111,7 +110,7 @@ enum {
     OPT_DRY_RUN
 };
 
-static const struct option project_options[] = {
+const struct option cli_project_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"key-file", required_argument, NULL, OPT_KEY_FILE},
     {"file", required_argument, NULL, OPT_FILE},
@@ -124,29 +123,20 @@ static const struct option project_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-const struct option *cli_project_options(struct option *buf) {
-    (void)buf; /* a static table */
-    return project_options;
-}
-
 /* Options may come anywhere; "--" ends them. Every value is a path: an empty one names no file
- * and is refused. false (message printed) on a usage error. */
-static bool parse_project_args(int argc, char **argv, project_args *a, cli_report *report) {
+ * and is refused. -1 to go on, otherwise the exit status (--help, a usage error). */
+static int parse_project_args(int argc, char **argv, project_args *a, cli_report *report) {
     memset(a, 0, sizeof *a);
     a->report = report;
     const char **const slots[] = {&a->db_path, &a->key_file, &a->file, &a->format,
                                   &a->certificates_for};
     bool *const flags[] = {&a->continue_on_error, &a->dry_run};
     cli_opts p;
-    cli_opts_init(&p, "project", argc, argv, project_options);
-    p.report = report;
-    p.slots = slots;
-    p.nslots = (int)(sizeof slots / sizeof slots[0]);
+    cli_opts_init(&p, "project", argc, argv, cli_project_options, slots, CLI_COUNT(slots), report);
     p.nonempty = true;
     p.flags = flags;
-    p.nflags = (int)(sizeof flags / sizeof flags[0]);
-    return cli_opts_action(&p, &a->json, &a->help, a->pos, &a->npos,
-                           (int)(sizeof a->pos / sizeof a->pos[0]));
+    p.nflags = CLI_COUNT(flags);
+    return cli_opts_action_run(&p, project_usage, &a->json, a->pos, &a->npos, CLI_COUNT(a->pos));
 }
 
 /* ---- Human output -------------------------------------------------------------------------- */
@@ -308,20 +298,10 @@ static diag_project *read_configurations(cli_report *r, const char *path, size_t
         free(text);
         return NULL;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(text, len, DIAG_JSON_FLAGS, &jerr);
+    json_t *root = cli_parse_json(r, "", name, text, len);
     free(text);
-    char dup[128];
-    if (!root && diag_json_duplicate_key(&jerr, dup, sizeof dup)) {
-        cli_fail(r, "bad_request", "%s: %s", name, dup);
+    if (!root)
         return NULL;
-    }
-    if (!root) {
-        /* jerr.text may quote the input ("near '...'"): report the position only. */
-        cli_fail(r, "bad_request", "%s: invalid JSON at line %d, column %d", name, jerr.line,
-                 jerr.column);
-        return NULL;
-    }
     size_t n = json_is_array(root) ? json_array_size(root) : 1;
     diag_project *projects = n ? calloc(n, sizeof *projects) : NULL;
     if (!projects) {
@@ -516,15 +496,9 @@ static int project_bulk(const project_args *a, bool is_import) {
 
 static int project_run(int argc, char **argv, cli_report *report) {
     project_args a;
-    if (!parse_project_args(argc, argv, &a, report)) {
-        project_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (a.help) {
-        project_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    report->json = a.json;
+    int rc = parse_project_args(argc, argv, &a, report);
+    if (rc >= 0)
+        return rc;
     if (a.npos == 0) {
         cli_fail(report, "usage",
                  "project: give an action: put, show, list, history, delete, import or export");
@@ -564,7 +538,7 @@ static int project_run(int argc, char **argv, cli_report *report) {
     size_t count = 0;
     if (is_put && !(projects = read_put_input(&a, &count)))
         return CLI_EXIT_USAGE;
-    int rc = CLI_EXIT_INTERNAL;
+    rc = CLI_EXIT_INTERNAL;
     tdb *db = cli_store_open(report, a.db_path, a.key_file,
                              is_put      ? CLI_STORE_CREATE
                              : is_delete ? CLI_STORE_WRITE
@@ -586,7 +560,5 @@ static int project_run(int argc, char **argv, cli_report *report) {
 }
 
 int cli_project(int argc, char **argv) {
-    cli_report report;
-    cli_report_init(&report, argc, argv);
-    return cli_finish(&report, project_run(argc, argv, &report));
+    return cli_run_reported(argc, argv, project_run);
 }

@@ -312,7 +312,7 @@ static int serve_parse_flags(int argc, char **argv, serve_flags *f) {
     struct option longopts[OPT_COUNT + 4];
     serve_longopts(longopts);
     cli_opts p;
-    cli_opts_init(&p, "serve", argc, argv, longopts);
+    cli_opts_init(&p, "serve", argc, argv, longopts, NULL, 0, NULL);
     for (int opt; (opt = cli_opts_next(&p)) != CLI_OPT_END;) {
         switch (opt) {
         case CLI_OPT_HELP:

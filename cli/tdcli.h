@@ -49,7 +49,9 @@ int cli_completion(int argc, char **argv);
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    const struct option *(*options)(struct option *buf); /* NULL: only --help */
+    const struct option *options; /* its getopt_long table (ends all-zero); NULL: see build */
+    const struct option *(*build)(struct option *buf); /* or the table built into buf (serve);
+                                                          both NULL: only --help */
     const char *actions;      /* its first argument, space-separated (project, apikey), or NULL */
     const char *file_actions; /* the actions whose argument is a file, or NULL */
     const char *summary;
@@ -63,16 +65,20 @@ void cli_print_version(FILE *out);
 
 /* The options each subcommand parses with (its getopt_long table, ending with an all-zero
  * entry), so that the completion script and the manual list exactly what is accepted: a static
- * table, or buf (CLI_OPTIONS_MAX entries) filled in. */
+ * table, or (serve) one built into buf (CLI_OPTIONS_MAX entries). */
 #define CLI_OPTIONS_MAX 64
-const struct option *cli_decode_options(struct option *buf);
-const struct option *cli_diagnose_options(struct option *buf);
-const struct option *cli_mint_options(struct option *buf);
-const struct option *cli_project_options(struct option *buf);
-const struct option *cli_apikey_options(struct option *buf);
-const struct option *cli_db_options(struct option *buf);
+extern const struct option cli_decode_options[];
+extern const struct option cli_diagnose_options[];
+extern const struct option cli_mint_options[];
+extern const struct option cli_project_options[];
+extern const struct option cli_apikey_options[];
+extern const struct option cli_db_options[];
+extern const struct option cli_preflight_options[];
 const struct option *cli_serve_options(struct option *buf);
-const struct option *cli_preflight_options(struct option *buf);
+
+/* The options of c: its table, the one its build fills into buf (CLI_OPTIONS_MAX entries), or
+ * NULL when it has only --help. */
+const struct option *cli_command_options(const cli_command *c, struct option *buf);
 
 /* ---- Helpers shared by the subcommands -------------------------------------------------- */
 
@@ -116,6 +122,17 @@ bool cli_answer(cli_report *r, json_t *doc);
  * the status when none was kept. */
 int cli_finish(cli_report *r, int status);
 
+/* The JSON document in text (len bytes, parsed with DIAG_JSON_FLAGS: a duplicate key is
+ * refused), or NULL with a bad_request reported to r: "<prefix><name>: " and the duplicate key,
+ * or the position of the syntax error (never jansson's text: it may quote the input, a
+ * certificate perhaps). The caller keeps text. */
+json_t *cli_parse_json(cli_report *r, const char *prefix, const char *name, const char *text,
+                       size_t len);
+
+/* A subcommand's whole run with its report: cli_report_init from argv, run, then cli_finish of
+ * what run returns. */
+int cli_run_reported(int argc, char **argv, int (*run)(int argc, char **argv, cli_report *r));
+
 /* Reads all of `path` ("-" = standard input) into a new NUL-terminated buffer of at most max
  * bytes; *len receives its length. NULL (with the reason reported to r) on error or when
  * larger. */
@@ -156,7 +173,7 @@ void cli_format_utc(int64_t t, char *out, size_t cap);
  * where the string values go (slots), and switches on what cli_opts_next returns:
  *
  *     cli_opts p;
- *     cli_opts_init(&p, "decode", argc, argv, longopts);
+ *     cli_opts_init(&p, "decode", argc, argv, longopts, slots, CLI_COUNT(slots), report);
  *     for (int c; (c = cli_opts_next(&p)) != CLI_OPT_END;)
  *         switch (c) { case CLI_OPT_JSON: ...; case CLI_OPT_ARG: p.value is positional; ... }
  *
@@ -184,7 +201,7 @@ typedef struct {
     int argc;
     char **argv;
     const struct option *longopts; /* ends with an all-zero entry */
-    /* Optional (set after cli_opts_init): slots[val - CLI_OPT_FIRST], for val < CLI_OPT_FIRST +
+    /* Optional (given to cli_opts_init): slots[val - CLI_OPT_FIRST], for val < CLI_OPT_FIRST +
      * nslots, is where the value of that option is stored by cli_opts_next itself (NULL entry:
      * the caller handles it). A value stored twice is refused ("given twice"); with nonempty, an
      * empty value too (for paths and names). */
@@ -195,14 +212,20 @@ typedef struct {
      * a value that follow the slotted ones, is set to true when the option is given. */
     bool *const *flags;
     int nflags;
-    cli_report *report;   /* optional (set after cli_opts_init): where usage errors are kept */
+    cli_report *report;   /* optional (given to cli_opts_init): where usage errors are kept */
     bool positional_only; /* "--" seen (or getopt finished): the rest is positional */
     const char *value;    /* the value of the option or the positional just returned */
     char flag[64];        /* the option just returned, as "--name" */
 } cli_opts;
 
+/* Starts a parse of argv with longopts; slots (nslots entries, may be NULL) and report (may be
+ * NULL) as in cli_opts above. The optional fields not named here start zero. */
 void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
-                   const struct option *longopts);
+                   const struct option *longopts, const char **const *slots, int nslots,
+                   cli_report *report);
+
+/* The number of entries of an array (slots, flags), as cli_opts counts them. */
+#define CLI_COUNT(a) ((int)(sizeof(a) / sizeof(a)[0]))
 
 /* The next option's val (its value in p->value, already stored when it has a slot), or one of
  * the CLI_OPT_ codes above. */
@@ -214,6 +237,12 @@ int cli_opts_next(cli_opts *p);
  * go to pos (at most cap: "<cmd>: too many arguments"). false (message printed) on a usage
  * error. */
 bool cli_opts_action(cli_opts *p, bool *json, bool *help, const char **pos, int *npos, int cap);
+
+/* cli_opts_action with the answers every such command gives: on a usage error its usage to
+ * stderr and 64; on --help its usage to stdout and 0; otherwise -1 to go on, with
+ * p->report->json (p->report must be set) said by --json. */
+int cli_opts_action_run(cli_opts *p, void (*usage)(FILE *out), bool *json, const char **pos,
+                        int *npos, int cap);
 
 /* ---- Asking a running service (--server URL, remote.c) ------------------------------------- */
 
