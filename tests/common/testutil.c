@@ -56,6 +56,26 @@ int tu_report(const char *name) {
     return tu_failures() == 0 ? 0 : 1;
 }
 
+int tu_run_tests(const tu_test *tests, size_t count, char **names, int n, const char *report_name) {
+    int ran = 0;
+    for (size_t i = 0; i < count; i++) {
+        bool wanted = n == 0;
+        for (int a = 0; a < n; a++)
+            wanted = wanted || strcmp(names[a], tests[i].name) == 0;
+        if (!wanted)
+            continue;
+        int before = tu_failures();
+        tests[i].run();
+        ran++;
+        printf("%s %s\n", tu_failures() == before ? "ok  " : "FAIL", tests[i].name);
+    }
+    if (ran == 0) {
+        fprintf(stderr, "no such test\n");
+        return 2;
+    }
+    return tu_report(report_name);
+}
+
 char *tu_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -3,7 +3,8 @@
  * Checks: CHECK(cond, fmt, ...) and EXPECT(cond) never stop a test: a failed one prints
  * file:line, the expression and the caller's context (which vector, which scenario) and is
  * counted, so one run reports every broken case; tu_report() turns the count into the exit
- * status. The counters are process-wide and atomic, so client threads may check too.
+ * status. The counters are process-wide and atomic, so client threads may check too. A program
+ * made of named tests lists them in a tu_test table and runs them with tu_run_tests.
  *
  * Files and processes: reading a whole file, a JSON-lines file as one array, a fresh temporary
  * directory, and running a program with its standard streams redirected to files (fork/exec,
@@ -50,6 +51,19 @@ int tu_failures(void);
 
 /* Prints "NAME: N checks, M failed" and returns the exit status: 0 when none failed, else 1. */
 int tu_report(const char *name);
+
+/* ---- Named tests ---------------------------------------------------------------------------- */
+
+/* One test (or suite) of a program, by the name its command line gives. */
+typedef struct {
+    const char *name;
+    void (*run)(void);
+} tu_test;
+
+/* Runs the tests of the table named by names (n of them; n == 0: every test), in the table's
+ * order, printing "ok   NAME" or "FAIL NAME" after each; returns tu_report(report_name), or 2
+ * ("no such test" on stderr) when none was run. */
+int tu_run_tests(const tu_test *tests, size_t count, char **names, int n, const char *report_name);
 
 /* ---- Files ---------------------------------------------------------------------------------- */
 

@@ -21,6 +21,7 @@
 
 #include "db_internal.h" /* tdbi_migration: a database as version 1 made it */
 #include "tddb.h"
+#include "tdbtest.h"
 #include "testutil.h"
 
 /* The store's answers rendered as the CLI and the API render them (tdproject.h), so that these
@@ -52,24 +53,8 @@ static tdb_status history_json(tdb *db, const char *app_id, json_t **out) {
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
-typedef struct {
-    char dir[256];
-    char db[300];
-    char key[300];
-} sandbox;
-
-static void sandbox_init(sandbox *s) {
-    if (!tu_mkdtemp(s->dir, sizeof s->dir, "tddb-test")) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    snprintf(s->db, sizeof s->db, "%s/data/td.db", s->dir);
-    snprintf(s->key, sizeof s->key, "%s/data/tokendoctor.key", s->dir);
-}
-
-static void sandbox_free(sandbox *s) {
-    if (!tu_rmtree(s->dir))
-        fprintf(stderr, "warning: could not remove %s\n", s->dir);
+static void sandbox_init(tdbt_sandbox *s) {
+    tdbt_sandbox_init(s, "tddb-test", "data");
 }
 
 static tdb *open_ok(const char *path, const char *key) {
@@ -97,25 +82,23 @@ static bool files_equal(const unsigned char *a, size_t alen, const char *path) {
     return eq;
 }
 
+/* tdb_open(path, key) is refused with a message containing needle and leaves the file as it
+ * was. */
+static void expect_refused(const char *path, const char *key, const char *needle) {
+    size_t len = 0;
+    unsigned char *before = slurp(path, &len);
+    char err[600];
+    EXPECT(tdb_open(path, key, err, sizeof err) == NULL);
+    CHECK(strstr(err, needle) != NULL, "%s", err);
+    EXPECT(files_equal(before, len, path));
+    free(before);
+}
+
 static void write_file(const char *path, const void *data, size_t len) {
     if (!tu_write_file(path, data, len)) {
         perror(path);
         exit(2);
     }
-}
-
-static int64_t sql_int(const char *path, const char *sql) {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    else
-        fprintf(stderr, "sql_int(%s): %s\n", sql, sqlite3_errmsg(h));
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
 }
 
 static int sql_exec(const char *path, const char *sql) {
@@ -217,7 +200,7 @@ static tdb_status recent_json(tdb *db, const char *app_id, int limit, json_t **o
 }
 
 static void test_migrations(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, NULL); /* creates data/, the database and the key file beside it */
     char reason[200];
@@ -227,12 +210,12 @@ static void test_migrations(void) {
 
     struct stat sb;
     EXPECT(stat(s.key, &sb) == 0 && (sb.st_mode & 0777) == 0600);
-    EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
-    EXPECT(sql_int(s.db, "PRAGMA application_id") == 0x54444442);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                         "('projects', 'config_log', 'retired_certificates', 'api_keys', "
-                         "'diagnoses', 'meta')") == 6);
-    int64_t objects = sql_int(s.db, "SELECT count(*) FROM sqlite_master");
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA application_id") == 0x54444442);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                              "('projects', 'config_log', 'retired_certificates', 'api_keys', "
+                              "'diagnoses', 'meta')") == 6);
+    int64_t objects = tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master");
     size_t key_len = 0;
     unsigned char *key_before = slurp(s.key, &key_len);
 
@@ -242,8 +225,8 @@ static void test_migrations(void) {
     db = open_ok(s.db, NULL);
     EXPECT(tdb_ready(db, reason, sizeof reason));
     tdb_close(db);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM sqlite_master") == objects);
-    EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master") == objects);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
     EXPECT(files_equal(key_before, key_len, s.key));
     EXPECT(files_equal(db_before, db_len, s.db));
     free(key_before);
@@ -272,13 +255,7 @@ static void test_migrations(void) {
 
     /* A newer schema is refused, untouched. */
     EXPECT(sql_exec(s.db, "PRAGMA user_version = 99") == SQLITE_OK);
-    size_t len = 0;
-    unsigned char *before = slurp(s.db, &len);
-    char err[600];
-    EXPECT(tdb_open(s.db, NULL, err, sizeof err) == NULL);
-    CHECK(strstr(err, "newer") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, s.db));
-    free(before);
+    expect_refused(s.db, NULL, "newer");
 
     /* Someone else's SQLite database is refused, untouched. */
     char other[400];
@@ -288,11 +265,7 @@ static void test_migrations(void) {
     EXPECT(sqlite3_exec(o, "CREATE TABLE foo (x); INSERT INTO foo VALUES (1)", NULL, NULL, NULL) ==
            SQLITE_OK);
     sqlite3_close(o);
-    before = slurp(other, &len);
-    EXPECT(tdb_open(other, s.key, err, sizeof err) == NULL);
-    CHECK(strstr(err, "not a tokendoctor database") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, other));
-    free(before);
+    expect_refused(other, s.key, "not a tokendoctor database");
 
     /* Another application's id, even without tables: refused, untouched. */
     char foreign[400];
@@ -301,16 +274,12 @@ static void test_migrations(void) {
     EXPECT(sqlite3_open(foreign, &o) == SQLITE_OK);
     EXPECT(sqlite3_exec(o, "PRAGMA application_id = 1234", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(o);
-    before = slurp(foreign, &len);
-    EXPECT(tdb_open(foreign, s.key, err, sizeof err) == NULL);
-    CHECK(strstr(err, "not a tokendoctor database") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, foreign));
-    free(before);
-    sandbox_free(&s);
+    expect_refused(foreign, s.key, "not a tokendoctor database");
+    tdbt_sandbox_free(&s);
 }
 
 static void test_put_replace_delete(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
@@ -426,7 +395,7 @@ static void test_put_replace_delete(void) {
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
              p.app_id);
-    EXPECT(sql_int(s.db, sql) == 0);
+    EXPECT(tdbt_sql_int(s.db, sql) == 0);
 
     /* Re-created: a new project (no old retired certificates), history continues. */
     EXPECT(tdb_project_put(db, &p, "cli", &created) == TDB_OK && created);
@@ -453,9 +422,9 @@ static void test_put_replace_delete(void) {
     EXPECT(retired_has(&got, 1000) && !retired_has(&got, 2000) && retired_has(&got, 2001));
     snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
              p.app_id);
-    EXPECT(sql_int(s.db, sql) == DIAG_RETIRED_MAX);
+    EXPECT(tdbt_sql_int(s.db, sql) == DIAG_RETIRED_MAX);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* Every form a certificate could take on disk. */
@@ -483,7 +452,7 @@ static bool any_form_in(const char *path, const char *cert) {
 }
 
 static void test_no_certificate_bytes(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char wal[320], shm[320];
     snprintf(wal, sizeof wal, "%s-wal", s.db);
@@ -548,11 +517,11 @@ static void test_no_certificate_bytes(void) {
     char copy_key[360];
     snprintf(copy_key, sizeof copy_key, "%s/tokendoctor.key", copy_dir);
     EXPECT(access(copy_key, F_OK) != 0); /* no new key was made for it */
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 static void test_wrong_key(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
@@ -566,21 +535,13 @@ static void test_wrong_key(void) {
     snprintf(other_key, sizeof other_key, "%s/other/o.key", s.dir);
     tdb_close(open_ok(other_db, other_key));
 
-    size_t len = 0;
-    unsigned char *before = slurp(s.db, &len);
-    char err[600];
-    EXPECT(tdb_open(s.db, other_key, err, sizeof err) == NULL);
-    CHECK(strstr(err, "cannot decrypt certificates: wrong key file?") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, s.db));
+    expect_refused(s.db, other_key, "cannot decrypt certificates: wrong key file?");
 
     /* A malformed key file. */
     char bad_key[320];
     snprintf(bad_key, sizeof bad_key, "%s/bad.key", s.dir);
     write_file(bad_key, "not a key\n", 10);
-    EXPECT(tdb_open(s.db, bad_key, err, sizeof err) == NULL);
-    CHECK(strstr(err, "malformed") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, s.db));
-    free(before);
+    expect_refused(s.db, bad_key, "malformed");
 
     /* A tampered ciphertext: a clear error, never garbage. */
     EXPECT(sql_exec(s.db,
@@ -626,11 +587,11 @@ static void test_wrong_key(void) {
     EXPECT(tdb_project_put(db, &q, "cli", NULL) == TDB_OK);
     EXPECT(tdb_project_get(db, q.app_id, &got) == TDB_OK && got.retired_count == 0);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 static void test_corrupt_and_read_only(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char err[600];
     size_t len = 0;
@@ -683,17 +644,13 @@ static void test_corrupt_and_read_only(void) {
     snprintf(ro, sizeof ro, "%s/ro/ro.db", s.dir);
     tdb_close(open_ok(ro, s.key));
     EXPECT(chmod(ro, 0444) == 0);
-    before = slurp(ro, &len);
-    EXPECT(tdb_open(ro, s.key, err, sizeof err) == NULL);
-    CHECK(strstr(err, "read-only") != NULL, "%s", err);
-    EXPECT(files_equal(before, len, ro));
-    free(before);
-    sandbox_free(&s);
+    expect_refused(ro, s.key, "read-only");
+    tdbt_sandbox_free(&s);
 }
 
 /* Children open the same (new) database at once and write; all writes must land. */
 static void test_two_processes(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     enum { CHILDREN = 3, PUTS = 40 };
     pid_t pids[CHILDREN];
@@ -740,7 +697,7 @@ static void test_two_processes(void) {
     EXPECT(list_json(db, &list) == TDB_OK); /* every certificate decrypts: one key */
     EXPECT(json_array_size(list) == CHILDREN * PUTS + 1);
     json_decref(list);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM config_log") == 2 * CHILDREN * PUTS);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM config_log") == 2 * CHILDREN * PUTS);
     char shared_id[33];
     make_hex("app", 7, shared_id);
     json_t *h = NULL;
@@ -751,13 +708,13 @@ static void test_two_processes(void) {
     EXPECT(tdb_project_get(db, shared_id, &got) == TDB_OK);
     /* Every primary that was replaced is retired (capped at the most recent 64). */
     EXPECT(got.retired_count == DIAG_RETIRED_MAX);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM api_keys") == CHILDREN * (PUTS / 10));
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM api_keys") == CHILDREN * (PUTS / 10));
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 static void test_apikeys(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     char admin[TDB_APIKEY_LEN + 1], reader[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
@@ -841,7 +798,7 @@ static void test_apikeys(void) {
     }
     json_decref(list);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* The last use of a key: recorded by verification, at most once per TDB_APIKEY_USE_INTERVAL,
@@ -864,7 +821,7 @@ static int64_t listed_last_used(tdb *db, int64_t id) {
 }
 
 static void test_apikey_last_used(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     char key[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
@@ -927,11 +884,11 @@ static void test_apikey_last_used(void) {
     EXPECT(tdb_apikey_revoke(db, "idle") == TDB_OK);
     EXPECT(tdb_config_version(db) != config);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 static void test_data_version(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *a = open_ok(s.db, s.key), *b = open_ok(s.db, s.key);
     uint64_t v1 = tdb_data_version(a);
@@ -942,7 +899,7 @@ static void test_data_version(void) {
     EXPECT(tdb_data_version(a) != v1);
     tdb_close(a);
     tdb_close(b);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- Configuration version ---------------------------------------------------------------- */
@@ -950,7 +907,7 @@ static void test_data_version(void) {
 /* Moves with every configuration change, by this connection or another; stays put for the
  * diagnosis log (which moves data_version) and for failed changes. */
 static void test_config_version(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *a = open_ok(s.db, s.key), *b = open_ok(s.db, s.key);
     uint64_t v = tdb_config_version(a);
@@ -1011,13 +968,13 @@ static void test_config_version(void) {
     EXPECT(tdb_config_version(a) != v6);
     tdb_close(a);
     tdb_close(b);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- Migration from version 1 ------------------------------------------------------------- */
 
 static void test_migrate_from_v1(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char dir[320];
     snprintf(dir, sizeof dir, "%s/data", s.dir);
@@ -1046,12 +1003,13 @@ static void test_migrate_from_v1(void) {
     json_decref(keys);
     char reason[200];
     EXPECT(tdb_ready(db, reason, sizeof reason));
-    EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'config_version'") == 1);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
-                         "LIKE '%bumps_config'") == 9);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
-                         "('diagnoses_by_app', 'diagnoses_by_at')") == 2);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'config_version'") ==
+           1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                              "LIKE '%bumps_config'") == 9);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+                              "('diagnoses_by_app', 'diagnoses_by_at')") == 2);
     /* Data kept; a code of 0 ("none") became null. */
     diag_project p;
     EXPECT(tdb_project_get(db, "0123456789abcdef0123456789abcdef", &p) == TDB_OK &&
@@ -1069,13 +1027,13 @@ static void test_migrate_from_v1(void) {
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     EXPECT(tdb_config_version(db) != v);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- Opening without creating ------------------------------------------------------------- */
 
 static void test_open_existing(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char err[600];
     bool missing = false;
@@ -1118,14 +1076,14 @@ static void test_open_existing(void) {
     EXPECT(tdb_open_existing(s.db, other_key, &missing, err, sizeof err) == NULL);
     EXPECT(!missing);
     CHECK(strstr(err, "wrong key file") != NULL, "%s", err);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* A --db value that is a URL is refused by every way of opening, names its scheme but not the
  * rest (a password), and creates nothing: before, "postgresql://u:pw@h/db" made a directory
  * "postgresql:" in the working directory with a new SQLite database in it. A path is a path. */
 static void test_locations(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char cwd[4096], err[600];
     bool missing = true;
@@ -1173,7 +1131,7 @@ static void test_locations(void) {
     tdb_close(db);
     EXPECT(stat("postgresql:/td.db", &sb) == 0);
     EXPECT(chdir(cwd) == 0);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- The diagnosis log --------------------------------------------------------------------- */
@@ -1192,14 +1150,14 @@ static void make_entry(tdb_log_entry *e, int64_t at, const char *app_id, int n) 
 }
 
 static void test_log_basic(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb_close(open_ok(s.db, s.key));
     char err[600];
     tdb_log *log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
     CHECK(log != NULL, "%s", err);
     if (!log) {
-        sandbox_free(&s);
+        tdbt_sandbox_free(&s);
         return;
     }
     int64_t now = (int64_t)time(NULL);
@@ -1209,7 +1167,7 @@ static void test_log_basic(void) {
         EXPECT(tdb_log_push(log, &e));
     }
     tdb_log_flush(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
     make_entry(&e, now, "app-b", 99);
     e.token_fingerprint[0] = '\0'; /* a join without a token */
     snprintf(e.verdict, sizeof e.verdict, "joinable");
@@ -1217,7 +1175,7 @@ static void test_log_basic(void) {
     e.code = 0; /* not rejected: no code */
     EXPECT(tdb_log_push(log, &e));
     tdb_log_stop(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
 
     tdb *db = open_ok(s.db, s.key);
     json_t *recent = NULL;
@@ -1235,8 +1193,8 @@ static void test_log_basic(void) {
            json_is_null(json_object_get(json_array_get(recent, 0), "token_fingerprint")));
     /* No code is null, not 0; a rejected diagnosis keeps its code. */
     EXPECT(json_is_null(json_object_get(json_array_get(recent, 0), "code")));
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code IS NULL") == 1);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code = 109") == 50);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code IS NULL") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE code = 109") == 50);
     json_decref(recent);
     EXPECT(recent_json(db, "nobody", 10, &recent) == TDB_OK && json_array_size(recent) == 0);
     json_decref(recent);
@@ -1252,10 +1210,10 @@ static void test_log_basic(void) {
     make_entry(&e, now - 6 * 86400, "app-old", 2);
     EXPECT(log && tdb_log_push(log, &e));
     tdb_log_stop(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 2);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 2);
     log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
     tdb_log_stop(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-old'") == 1);
     db = open_ok(s.db, s.key);
     EXPECT(tdb_diagnoses_prune(db, 1) == 1); /* the 6-day-old one */
     /* A backlog larger than one pruning transaction is deleted completely. */
@@ -1264,8 +1222,8 @@ static void test_log_basic(void) {
                           "platform) SELECT 1000 + i, 'ancient', 'joinable', 'ok', 'native' "
                           "FROM n") == SQLITE_OK);
     EXPECT(tdb_diagnoses_prune(db, 7) == 12345);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'ancient'") == 0);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'ancient'") == 0);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 51);
 
     /* Stored text that is not UTF-8 (a truncated multibyte character) reads back by the one
      * rule for text from outside: U+FFFD in JSON (it was '?' here, \xNN in a diagnosis). */
@@ -1276,13 +1234,13 @@ static void test_log_basic(void) {
            str_is(json_object_get(json_array_get(recent, 0), "channel"), "ab\xef\xbf\xbd"));
     json_decref(recent);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* The writer is held up by another connection's write lock while the queue is flooded: pushes
  * return at once, the excess is dropped and counted, and everything accepted is written. */
 static void test_log_pressure(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb_close(open_ok(s.db, s.key));
     enum { CAPACITY = 64, PUSHES = 5000, BATCH_LIMIT = 512 };
@@ -1290,7 +1248,7 @@ static void test_log_pressure(void) {
     tdb_log *log = tdb_log_start(s.db, s.key, CAPACITY, 7, err, sizeof err);
     CHECK(log != NULL, "%s", err);
     if (!log) {
-        sandbox_free(&s);
+        tdbt_sandbox_free(&s);
         return;
     }
     sqlite3 *blocker = NULL;
@@ -1329,9 +1287,9 @@ static void test_log_pressure(void) {
         EXPECT(tdb_log_push(log, &e));
     }
     tdb_log_stop(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-p'") == accepted);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-q'") == CAPACITY);
-    sandbox_free(&s);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-p'") == accepted);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-q'") == CAPACITY);
+    tdbt_sandbox_free(&s);
 }
 
 typedef struct {
@@ -1351,13 +1309,13 @@ static void *push_many(void *arg) {
 }
 
 static void test_log_threads(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char err[600];
     tdb_log *log = tdb_log_start(s.db, s.key, 256, 7, err, sizeof err);
     CHECK(log != NULL, "%s", err);
     if (!log) {
-        sandbox_free(&s);
+        tdbt_sandbox_free(&s);
         return;
     }
     pusher pushers[4];
@@ -1377,8 +1335,8 @@ static void test_log_threads(void) {
     EXPECT(st.written == (uint64_t)accepted);
     EXPECT(st.written + st.dropped == 4 * 3000);
     tdb_log_stop(log);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == accepted);
-    sandbox_free(&s);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == accepted);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- One project per App ID whatever its case (issue 15, item 8) ------------------------------
@@ -1399,7 +1357,7 @@ static void make_project_cases(diag_project *p, int n, char lower[33], char up[3
 }
 
 static void test_app_id_case(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
@@ -1413,7 +1371,7 @@ static void test_app_id_case(void) {
     memcpy(q.app_id, up, sizeof up);
     snprintf(q.name, sizeof q.name, "renamed");
     EXPECT(tdb_project_put(db, &q, "cli", &created) == TDB_OK && !created);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM projects") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == 1);
     /* A lookup in another case finds it, under its stored spelling, certificates readable. */
     EXPECT(tdb_project_get(db, up, &got) == TDB_OK && strcmp(got.app_id, lower) == 0 &&
            strcmp(got.name, "renamed") == 0 &&
@@ -1432,13 +1390,13 @@ static void test_app_id_case(void) {
     EXPECT(tdb_project_delete(db, up, "cli") == TDB_OK);
     EXPECT(tdb_project_get(db, lower, &got) == TDB_NOT_FOUND);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
  * stays, the other is deleted and the deletion logged. */
 static void test_migrate_case_duplicates(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb *db = open_ok(s.db, s.key);
     diag_project p, got;
@@ -1455,16 +1413,16 @@ static void test_migrate_case_duplicates(void) {
              up);
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
     db = open_ok(s.db, s.key);
-    EXPECT(sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM projects") == 1);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == 1);
     EXPECT(tdb_project_get(db, lower, &got) == TDB_OK && strcmp(got.app_id, up) == 0 &&
            strcmp(got.name, "newer") == 0 && got.no_certificate);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM config_log WHERE app_id = '%s' AND action = 'delete' AND "
              "actor = 'migration 4' AND before IS NOT NULL",
              lower);
-    EXPECT(sql_int(s.db, sql) == 1);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 0);
+    EXPECT(tdbt_sql_int(s.db, sql) == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 0);
     json_t *h = NULL;
     EXPECT(history_json(db, up, &h) == TDB_OK && json_array_size(h) == 2);
     json_t *last = json_array_get(h, 1);
@@ -1472,15 +1430,12 @@ static void test_migrate_case_duplicates(void) {
            strcmp(json_string_value(json_object_get(last, "actor")), "migration 4") == 0);
     json_decref(h);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* ---- Main --------------------------------------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} TESTS[] = {
+static const tu_test TESTS[] = {
     {"migrations", test_migrations},
     {"put_replace_delete", test_put_replace_delete},
     {"no_certificate_bytes", test_no_certificate_bytes},
@@ -1505,21 +1460,5 @@ int main(int argc, char **argv) {
     /* The defaults must never be used by a test. */
     unsetenv(TDB_ENV_PATH);
     unsetenv(TDB_ENV_KEY_FILE);
-    int ran = 0;
-    for (size_t i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted = wanted || strcmp(argv[a], TESTS[i].name) == 0;
-        if (!wanted)
-            continue;
-        int before = tu_failures();
-        TESTS[i].run();
-        ran++;
-        printf("%s %s\n", tu_failures() == before ? "ok  " : "FAIL", TESTS[i].name);
-    }
-    if (ran == 0) {
-        fprintf(stderr, "no such test\n");
-        return 2;
-    }
-    return tu_report("db_store");
+    return tu_run_tests(TESTS, sizeof TESTS / sizeof TESTS[0], argv + 1, argc - 1, "db_store");
 }

@@ -14,43 +14,17 @@
 #include <unistd.h>
 
 #include "tddb.h"
+#include "tdbtest.h"
 #include "testutil.h"
 
-typedef struct {
-    char dir[256];
-    char db[300];
-    char key[300];
-} sandbox;
-
-static void sandbox_init(sandbox *s) {
-    if (!tu_mkdtemp(s->dir, sizeof s->dir, "tddb-storage")) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    snprintf(s->db, sizeof s->db, "%s/td.db", s->dir);
-    snprintf(s->key, sizeof s->key, "%s/tokendoctor.key", s->dir);
+/* A sandbox with its database made (the key file too), as the service would find it. */
+static void sandbox_init(tdbt_sandbox *s) {
+    tdbt_sandbox_init(s, "tddb-storage", "");
     char err[600];
     tdb *db = tdb_open(s->db, s->key, err, sizeof err);
     if (!CHECK(db != NULL, "%s", err))
         exit(1);
     tdb_close(db);
-}
-
-static void sandbox_free(sandbox *s) {
-    if (!tu_rmtree(s->dir))
-        fprintf(stderr, "warning: could not remove %s\n", s->dir);
-}
-
-static int64_t sql_int(const char *path, const char *sql) {
-    sqlite3 *h = NULL;
-    sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(h);
-    return v;
 }
 
 static int64_t now_ms(void) {
@@ -87,7 +61,7 @@ static void push_range(tdb_log *log, int first, int n, bool big) {
     tdb_log_flush(log);
 }
 
-static tdb_log *start_log(const sandbox *s, int64_t max_rows, int64_t max_mb) {
+static tdb_log *start_log(const tdbt_sandbox *s, int64_t max_rows, int64_t max_mb) {
     char err[600];
     tdb_log_options o = {.queue_capacity = 8192, .max_rows = max_rows, .max_mb = max_mb};
     tdb_log *log = tdb_log_start_opts(s->db, s->key, &o, err, sizeof err);
@@ -99,14 +73,14 @@ static tdb_log *start_log(const sandbox *s, int64_t max_rows, int64_t max_mb) {
 /* A flood stays within max_rows, the newest rows kept; a batch larger than the bound keeps its
  * newest entries and counts the others as dropped at the bound. */
 static void test_bound_rows(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb_log *log = start_log(&s, 100, 0);
     for (int b = 0; b < 10; b++)
         push_range(log, b * 100, 100, false);
-    CHECK(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 100, "%lld rows",
-          (long long)sql_int(s.db, "SELECT count(*) FROM diagnoses"));
-    EXPECT(sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 900);
+    CHECK(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 100, "%lld rows",
+          (long long)tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses"));
+    EXPECT(tdbt_sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 900);
     tdb_log_health h;
     tdb_log_get_health(log, &h);
     EXPECT(h.trimmed == 900 && h.at_bound && h.dropped_bound == 0 && h.max_rows == 100);
@@ -117,22 +91,22 @@ static void test_bound_rows(void) {
     tdb_log_stats st;
     tdb_log_get_stats(log, &st);
     EXPECT(h.dropped_bound == 50 && st.dropped == 50 && st.written == 1100);
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 100);
-    EXPECT(sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 1050);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 100);
+    EXPECT(tdbt_sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 1050);
     tdb_log_stop(log);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* The size bound: rows of ~700 bytes, 14 MB of them, into a 1 MiB bound. The file's used pages
  * stay within the bound plus one batch. */
 static void test_bound_bytes(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     tdb_log *log = start_log(&s, 0, 1);
     for (int b = 0; b < 20; b++)
         push_range(log, b * 1000, 1000, true);
-    int64_t used = sql_int(s.db, "SELECT (page_count - freelist_count) * page_size FROM "
-                                 "pragma_page_count, pragma_freelist_count, pragma_page_size");
+    int64_t used = tdbt_sql_int(s.db, "SELECT (page_count - freelist_count) * page_size FROM "
+                                      "pragma_page_count, pragma_freelist_count, pragma_page_size");
     CHECK(used > 0 && used <= 2 * 1024 * 1024, "%lld bytes used", (long long)used);
     tdb_log_health h;
     tdb_log_stats st;
@@ -140,20 +114,20 @@ static void test_bound_bytes(void) {
     tdb_log_get_stats(log, &st);
     EXPECT(h.trimmed > 0 && h.max_mb == 1);
     EXPECT(st.written + st.dropped == 20000 && st.dropped == h.dropped_bound);
-    int64_t rows = sql_int(s.db, "SELECT count(*) FROM diagnoses");
+    int64_t rows = tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses");
     CHECK(rows > 500 && rows < 4000, "%lld rows", (long long)rows);
     tdb_log_stop(log);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* A write that fails (SQLITE_FULL: the writer's page limit, as a full disk would) is counted,
  * and the log says so until a write succeeds again -- by the writer's own retry of the batch
  * that failed, without any new entry. */
 static void test_write_fails(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char pages[32];
-    snprintf(pages, sizeof pages, "%lld", (long long)sql_int(s.db, "PRAGMA page_count") + 20);
+    snprintf(pages, sizeof pages, "%lld", (long long)tdbt_sql_int(s.db, "PRAGMA page_count") + 20);
     setenv("TOKENDOCTOR_TEST_LOG_MAX_PAGES", pages, 1);
     tdb_log *log = start_log(&s, 0, 0);
     unsetenv("TOKENDOCTOR_TEST_LOG_MAX_PAGES");
@@ -178,10 +152,10 @@ static void test_write_fails(void) {
     }
     EXPECT(h.fault == TDB_FAULT_NONE);
     /* the batch that failed, written by the retry; still counted as dropped, and recovered */
-    EXPECT(sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 50);
     EXPECT(h.recovered == 50 && h.dropped_failed == 50);
     tdb_log_stop(log);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 static void make_project(diag_project *p, const char *app_id) {
@@ -193,7 +167,7 @@ static void make_project(diag_project *p, const char *app_id) {
 /* A database file deleted while open: writes are refused (they would be lost with the last
  * connection), the store says why without naming the directory, and nothing is recreated. */
 static void test_file_gone(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char err[600];
     tdb *db = tdb_open(s.db, s.key, err, sizeof err);
@@ -215,14 +189,14 @@ static void test_file_gone(void) {
     CHECK(strstr(reason, "deleted") && !strstr(reason, s.dir), "%s", reason);
     EXPECT(access(s.db, F_OK) != 0);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
 /* Another process holds the write lock: a connection with the request threads' busy timeout
  * gives up within milliseconds with TDB_FAULT_BUSY (not after 5 s); the log's flush for a
  * request returns at its deadline. */
 static void test_busy(void) {
-    sandbox s;
+    tdbt_sandbox s;
     sandbox_init(&s);
     char err[600];
     tdb *db = tdb_open(s.db, s.key, err, sizeof err);
@@ -257,13 +231,10 @@ static void test_busy(void) {
     EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
     tdb_log_stop(log);
     tdb_close(db);
-    sandbox_free(&s);
+    tdbt_sandbox_free(&s);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} TESTS[] = {
+static const tu_test TESTS[] = {
     {"bound_rows", test_bound_rows},
     {"bound_bytes", test_bound_bytes},
     {"write_fails", test_write_fails},
@@ -274,15 +245,5 @@ static const struct {
 int main(int argc, char **argv) {
     unsetenv(TDB_ENV_PATH);
     unsetenv(TDB_ENV_KEY_FILE);
-    for (size_t i = 0; i < sizeof TESTS / sizeof TESTS[0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            wanted = wanted || strcmp(argv[a], TESTS[i].name) == 0;
-        if (!wanted)
-            continue;
-        int before = tu_failures();
-        TESTS[i].run();
-        printf("%s %s\n", tu_failures() == before ? "ok  " : "FAIL", TESTS[i].name);
-    }
-    return tu_report("db_storage");
+    return tu_run_tests(TESTS, sizeof TESTS / sizeof TESTS[0], argv + 1, argc - 1, "db_storage");
 }
