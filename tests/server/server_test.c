@@ -59,26 +59,10 @@ static const char *project_a =
     "{\"app_id\":\"" APP_A "\",\"name\":\"test A\",\"primary\":{\"certificate\":\"" CERT_A
     "\",\"enabled\":true},\"secondary\":null,\"no_certificate\":false,\"cohost_auth\":false}";
 
-/* The temporary directories this run made: removed at the end when the suite passed, kept
- * (and named) for inspection when it failed. */
-enum { MAX_DIRS = 8 };
-static char made_dirs[MAX_DIRS][256];
-static int made_count;
-
+/* A temporary directory of this run: removed at the end when the suite passed, kept (and
+ * named) for inspection when it failed (tsrv_run_suites). */
 static bool make_dir(char *dir, size_t cap) {
-    if (!CHECK(tu_mkdtemp(dir, cap, "tdsrv"), "mkdtemp"))
-        return false;
-    if (made_count < MAX_DIRS)
-        snprintf(made_dirs[made_count++], sizeof made_dirs[0], "%s", dir);
-    return true;
-}
-
-static void clean_dirs(bool passed) {
-    for (int i = 0; i < made_count; i++)
-        if (!passed)
-            fprintf(stderr, "kept for inspection: %s\n", made_dirs[i]);
-        else if (!tu_rmtree(made_dirs[i]))
-            fprintf(stderr, "could not remove %s\n", made_dirs[i]);
+    return tsrv_make_dir(dir, cap, "tdsrv");
 }
 
 /* A service in a fresh temporary directory; false (a failed check) when the directory or the
@@ -2014,27 +1998,12 @@ static void suite_coherence(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: server_test TOKENDOCTOR VECTORS_DIR SUITE\n");
-        return 2;
-    }
-    bin = argv[1];
-    vectors = argv[2];
-    signal(SIGPIPE, SIG_IGN);
-    const struct {
-        const char *name;
-        void (*run)(void);
-    } suites[] = {{"api", suite_api},           {"scenarios", suite_scenarios},
-                  {"hammer", suite_hammer},     {"slow", suite_slow},
-                  {"fds", suite_fd_exhaustion}, {"sigterm", suite_sigterm},
-                  {"restart", suite_restart},   {"coherence", suite_coherence}};
-    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-        if (strcmp(argv[3], suites[i].name) == 0) {
-            suites[i].run();
-            free(tsrv_transcript);
-            clean_dirs(tu_failures() == 0);
-            return tu_report(argv[3]);
-        }
-    fprintf(stderr, "unknown suite %s\n", argv[3]);
-    return 2;
+    const char **const args[] = {&bin, &vectors};
+    const tu_test suites[] = {{"api", suite_api},           {"scenarios", suite_scenarios},
+                              {"hammer", suite_hammer},     {"slow", suite_slow},
+                              {"fds", suite_fd_exhaustion}, {"sigterm", suite_sigterm},
+                              {"restart", suite_restart},   {"coherence", suite_coherence}};
+    const tsrv_suites t = {"server_test TOKENDOCTOR VECTORS_DIR SUITE", args, 2, suites,
+                           (int)(sizeof suites / sizeof suites[0])};
+    return tsrv_run_suites(argc, argv, &t);
 }

@@ -217,28 +217,24 @@ static void test_paging(tsrv_proc *p, const char *reader) {
     }
 }
 
-int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_bulk TOKENDOCTOR\n");
-        return 2;
-    }
-    bin = argv[1];
-    signal(SIGPIPE, SIG_IGN);
+/* Both halves on one service: the importer is the bootstrap admin, the pager a reader. */
+static void suite_bulk(void) {
     char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "1", NULL};
-    if (CHECK(tu_mkdtemp(dir, sizeof dir, "tdbulk"), "mkdtemp") &&
+    if (tsrv_make_dir(dir, sizeof dir, "tdbulk") &&
         CHECK(tsrv_start(&p, bin, dir, extra), "the service did not start")) {
         char reader[TDB_APIKEY_LEN + 1];
         CHECK(make_reader(p.db, reader), "reader key");
         test_import(&p, p.admin_key, reader);
         test_paging(&p, reader);
         CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-        if (tu_failures() == 0)
-            tu_rmtree(dir);
-        else
-            fprintf(stderr, "kept for inspection: %s\n", dir);
     }
-    free(tsrv_transcript);
-    return tu_report("server_bulk");
+}
+
+int main(int argc, char **argv) {
+    const char **const args[] = {&bin};
+    const tu_test suites[] = {{"server_bulk", suite_bulk}};
+    const tsrv_suites t = {"test_bulk TOKENDOCTOR server_bulk", args, 1, suites, 1};
+    return tsrv_run_suites(argc, argv, &t);
 }

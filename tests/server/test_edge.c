@@ -35,17 +35,10 @@
 
 static const char *bin;
 
-enum { MAX_DIRS = 8 };
-static char made_dirs[MAX_DIRS][256];
-static int made_count;
-
 static bool start_fresh(tsrv_proc *p, const char *const *extra) {
     char dir[256];
-    if (!CHECK(tu_mkdtemp(dir, sizeof dir, "tdedge"), "mkdtemp"))
-        return false;
-    if (made_count < MAX_DIRS)
-        snprintf(made_dirs[made_count++], sizeof made_dirs[0], "%s", dir);
-    return CHECK(tsrv_start(p, bin, dir, extra), "the service did not start");
+    return tsrv_make_dir(dir, sizeof dir, "tdedge") &&
+           CHECK(tsrv_start(p, bin, dir, extra), "the service did not start");
 }
 
 /* ---- Reading a byte stream of responses ------------------------------------------------------ */
@@ -560,10 +553,8 @@ static void suite_slow(void) {
 /* `serve` with args in a fresh directory: its exit status (it must fail before listening). */
 static int serve_status(const char *const *args, const char *err_needle) {
     char dir[256], db[320], outf[320], errf[320];
-    if (!CHECK(tu_mkdtemp(dir, sizeof dir, "tdedge"), "mkdtemp"))
+    if (!tsrv_make_dir(dir, sizeof dir, "tdedge"))
         return -1;
-    if (made_count < MAX_DIRS)
-        snprintf(made_dirs[made_count++], sizeof made_dirs[0], "%s", dir);
     snprintf(db, sizeof db, "%s/t.db", dir);
     snprintf(outf, sizeof outf, "%s/out.txt", dir);
     snprintf(errf, sizeof errf, "%s/err.txt", dir);
@@ -604,29 +595,11 @@ static void suite_startup(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: edge_test TOKENDOCTOR SUITE\n");
-        return 2;
-    }
-    bin = argv[1];
-    signal(SIGPIPE, SIG_IGN);
-    const struct {
-        const char *name;
-        void (*run)(void);
-    } suites[] = {{"head", suite_head},       {"framing", suite_framing},
-                  {"chunked", suite_chunked}, {"refusals", suite_refusals},
-                  {"slow", suite_slow},       {"startup", suite_startup}};
-    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-        if (strcmp(argv[2], suites[i].name) == 0) {
-            suites[i].run();
-            free(tsrv_transcript);
-            for (int k = 0; k < made_count; k++)
-                if (tu_failures())
-                    fprintf(stderr, "kept for inspection: %s\n", made_dirs[k]);
-                else
-                    tu_rmtree(made_dirs[k]);
-            return tu_report(argv[2]);
-        }
-    fprintf(stderr, "unknown suite %s\n", argv[2]);
-    return 2;
+    const char **const args[] = {&bin};
+    const tu_test suites[] = {{"head", suite_head},       {"framing", suite_framing},
+                              {"chunked", suite_chunked}, {"refusals", suite_refusals},
+                              {"slow", suite_slow},       {"startup", suite_startup}};
+    const tsrv_suites t = {"edge_test TOKENDOCTOR SUITE", args, 1, suites,
+                           (int)(sizeof suites / sizeof suites[0])};
+    return tsrv_run_suites(argc, argv, &t);
 }

@@ -362,27 +362,14 @@ static void suite_busy(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_storage TOKENDOCTOR SUITE\n");
-        return 2;
-    }
-    bin = argv[1];
-    signal(SIGPIPE, SIG_IGN);
     unsetenv("TOKENDOCTOR_TEST_LOG_MAX_PAGES");
-    const struct {
-        const char *name;
-        void (*run)(void);
-    } suites[] = {{"bound", suite_bound},
-                  {"rate", suite_rate},
-                  {"full", suite_full},
-                  {"gone", suite_gone},
-                  {"busy", suite_busy}};
-    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-        if (strcmp(argv[2], suites[i].name) == 0) {
-            suites[i].run();
-            free(tsrv_transcript);
-            return tu_report(argv[2]);
-        }
-    fprintf(stderr, "unknown suite %s\n", argv[2]);
-    return 2;
+    const char **const args[] = {&bin};
+    const tu_test suites[] = {{"bound", suite_bound},
+                              {"rate", suite_rate},
+                              {"full", suite_full},
+                              {"gone", suite_gone},
+                              {"busy", suite_busy}};
+    const tsrv_suites t = {"test_storage TOKENDOCTOR SUITE", args, 1, suites,
+                           (int)(sizeof suites / sizeof suites[0])};
+    return tsrv_run_suites(argc, argv, &t);
 }

@@ -405,3 +405,45 @@ long long tsrv_sql_count(const char *path, const char *sql) {
     sqlite3_close(h);
     return v;
 }
+
+/* ---- A test program made of suites --------------------------------------------------------- */
+
+enum { TSRV_DIRS_MAX = 8 };
+static char tsrv_dirs[TSRV_DIRS_MAX][256];
+static int tsrv_ndirs;
+
+bool tsrv_make_dir(char *dir, size_t cap, const char *prefix) {
+    if (!CHECK(tu_mkdtemp(dir, cap, prefix), "mkdtemp"))
+        return false;
+    if (tsrv_ndirs < TSRV_DIRS_MAX)
+        snprintf(tsrv_dirs[tsrv_ndirs++], sizeof tsrv_dirs[0], "%s", dir);
+    return true;
+}
+
+static void tsrv_clean_dirs(bool passed) {
+    for (int i = 0; i < tsrv_ndirs; i++)
+        if (!passed)
+            fprintf(stderr, "kept for inspection: %s\n", tsrv_dirs[i]);
+        else if (!tu_rmtree(tsrv_dirs[i]))
+            fprintf(stderr, "could not remove %s\n", tsrv_dirs[i]);
+}
+
+int tsrv_run_suites(int argc, char **argv, const tsrv_suites *t) {
+    if (argc != t->nargs + 2) {
+        fprintf(stderr, "usage: %s\n", t->usage);
+        return 2;
+    }
+    for (int i = 0; i < t->nargs; i++)
+        *t->args[i] = argv[1 + i];
+    signal(SIGPIPE, SIG_IGN);
+    const char *name = argv[argc - 1];
+    for (int i = 0; i < t->nsuites; i++)
+        if (strcmp(name, t->suites[i].name) == 0) {
+            t->suites[i].run();
+            free(tsrv_transcript);
+            tsrv_clean_dirs(tu_failures() == 0);
+            return tu_report(name);
+        }
+    fprintf(stderr, "unknown suite %s\n", name);
+    return 2;
+}

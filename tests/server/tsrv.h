@@ -1,6 +1,8 @@
 /* tsrv.h -- helpers for the HTTP service's integration tests: start and stop `tokendoctor serve`
  * as a child process on an ephemeral loopback port with its own temporary database, and a
- * minimal blocking HTTP/1.1 client on plain sockets (keep-alive, Content-Length bodies).
+ * minimal blocking HTTP/1.1 client on plain sockets (keep-alive, Content-Length bodies), and the
+ * main() of a test program made of suites (tsrv_run_suites), so that every such program takes
+ * its arguments, names its suites and cleans its directories the same way.
  *
  * The client is deliberately small and strict: it parses exactly what the service sends, so a
  * malformed response is a test failure rather than something a lenient library would hide.
@@ -107,5 +109,25 @@ extern size_t tsrv_transcript_len;
 /* One integer from a query (e.g. a count) on the database file at path, opened read-only; -1 on
  * error. What a test asserts about what was stored, without asking the service. */
 long long tsrv_sql_count(const char *path, const char *sql);
+
+/* ---- A test program made of suites -------------------------------------------------------- */
+
+typedef struct {
+    const char *usage;        /* the program's arguments: "test_edge TOKENDOCTOR SUITE" */
+    const char **const *args; /* where argv[1..nargs] go before a suite runs (the binary, ...) */
+    int nargs;                /* the last argument, after them, names the suite */
+    const tu_test *suites;    /* by the names ctest gives */
+    int nsuites;
+} tsrv_suites;
+
+/* The main() of such a program: ignores SIGPIPE, stores the arguments, runs the suite named
+ * last, frees tsrv_transcript, removes the directories of tsrv_make_dir (kept and named on
+ * stderr when a check failed) and returns tu_report(suite name). 2 (message on stderr) for a
+ * wrong argument count or an unknown suite. */
+int tsrv_run_suites(int argc, char **argv, const tsrv_suites *t);
+
+/* A fresh temporary directory (tu_mkdtemp with prefix, a failed check when it cannot be made),
+ * remembered for tsrv_run_suites to remove when the suite passed (at most 8 are). */
+bool tsrv_make_dir(char *dir, size_t cap, const char *prefix);
 
 #endif /* TSRV_H */
