@@ -354,15 +354,19 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name);
  * configuration about once: unknown App IDs are remembered too, hits allocate nothing. One cache
  * belongs to one thread (the service: one per worker; `diagnose`: one per thread) and takes no
  * lock. It is keyed by the configuration version: tdb_project_cache_sync empties it when
- * tdb_config_version moved, so an entry is never older than the owner's last sync. Bounded:
- * emptied when three quarters of its slots are used. Every configuration that leaves it (emptied,
- * or freed) is wiped with explicit_bzero first. */
+ * tdb_config_version moved, so an entry is never older than the owner's last sync. Bounded in
+ * bytes (its table and its entries, packed: see tdb_project_cache_cost_bytes); past the bound,
+ * entries chosen at random are evicted. Every configuration that leaves it (evicted, emptied, or
+ * freed) is wiped with explicit_bzero first. */
 typedef struct tdb_project_cache tdb_project_cache;
 
-/* A new, empty cache of cap slots (a power of two, at least 4; it holds up to cap * 3/4 App IDs).
- * NULL when out of memory or cap is not such a number. The caller frees it with
+/* The smallest bound tdb_project_cache_new takes (a few hundred bytes). */
+size_t tdb_project_cache_min_bytes(void);
+
+/* A new, empty cache that holds at most max_bytes (at least tdb_project_cache_min_bytes()).
+ * NULL when out of memory or max_bytes is smaller. The caller frees it with
  * tdb_project_cache_free. */
-tdb_project_cache *tdb_project_cache_new(size_t cap);
+tdb_project_cache *tdb_project_cache_new(size_t max_bytes);
 
 /* Wipes and frees every configuration c holds, and c. c may be NULL. */
 void tdb_project_cache_free(tdb_project_cache *c);
@@ -370,6 +374,14 @@ void tdb_project_cache_free(tdb_project_cache *c);
 /* Empties c when db's configuration version moved since the last sync (or cannot be read: the
  * next sync asks again). true when c was emptied -- the first sync always empties. */
 bool tdb_project_cache_sync(tdb_project_cache *c, tdb *db);
+
+/* The bytes c uses now (never more than its bound) and the App IDs it holds. */
+size_t tdb_project_cache_bytes(const tdb_project_cache *c);
+size_t tdb_project_cache_count(const tdb_project_cache *c);
+
+/* What one App ID costs in a cache, table slot included: p's configuration, or an unknown App ID
+ * when p is NULL. ~100 bytes plus 32 per certificate and the name's length. */
+size_t tdb_project_cache_cost_bytes(const diag_project *p);
 
 /* The configuration of the App ID app_id (exactly TD_CERT_LEN bytes, not necessarily
  * NUL-terminated; the caller has checked its form), from c or else read from db (tdb_project_get)
