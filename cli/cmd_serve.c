@@ -147,9 +147,9 @@ static const serve_option serve_options[OPT_COUNT] = {
                                         "TOKENDOCTOR_MAX_CONNECTIONS_PER_CLIENT", "N",
                                         MAX_PER_CLIENT_HELP, 1, 1000000},
     [OPT_CACHE_MB] = {"--cache-mb", "TOKENDOCTOR_CACHE_MB", "MIB",
-                      "most MiB the workers' caches of project configurations use together "
-                      "(a project takes ~100-250 bytes; past it, projects are read from the "
-                      "database again); default " TD_STR(SRV_DEFAULT_CACHE_MB),
+                      "most MiB the cache of project configurations (one for all workers) "
+                      "uses (a project takes ~100-250 bytes; past it, projects are read from "
+                      "the database again); default " TD_STR(SRV_DEFAULT_CACHE_MB),
                       1, 1048576},
 };
 

@@ -5,16 +5,25 @@
  * ------
  * Reading a configuration costs a SQL query (~10 us of CPU, docs/performance.md "Many
  * projects"), while the diagnoses of a service or of a batch cycle through the App IDs of the
- * projects that are busy -- a few, or a million. So each thread that diagnoses keeps one cache
- * next to its own tdb: the service one per worker, `diagnose` one per thread. A cache belongs to
- * one thread and takes no lock.
+ * projects that are busy -- a few, or a million. So each thread that diagnoses keeps a cache
+ * next to its own tdb: `diagnose` one per thread, the service one per worker.
+ *
+ * The service's workers share the entries (tdb_project_cache_new_sharing): with a million
+ * projects, caches of their own would hold every project once per worker and each would have to
+ * read it once. A handle (tdb_project_cache) is one thread's: its tdb's version as last synced
+ * and the configuration it unpacked last. The entries are a pool behind one mutex, held only to
+ * find, unpack or insert an entry (well under a microsecond), never across a read from the
+ * store: a miss reads with the pool unlocked and inserts only if no handle emptied the pool
+ * meanwhile (its generation), so a configuration read before a change never survives the
+ * emptying that change causes. A private cache is a pool with one handle; its mutex is never
+ * contended.
  *
  * Validity comes from tdb_config_version, which every change of a project or an API key moves
  * in its own transaction, whoever makes it, and which the diagnosis log does not move: the
- * cache remembers the version it was filled at, and tdb_project_cache_sync empties it when the
- * version moved (or cannot be read). How often to sync is the owner's choice -- the service
- * once per event-loop iteration, a batch once per chunk -- since the check, though cheap, is a
- * statement step.
+ * pool remembers the newest version it was emptied at, and tdb_project_cache_sync empties it when
+ * a handle's tdb shows a newer one (or cannot read it). How often to sync is the owner's choice --
+ * the service once per event-loop iteration, a batch once per chunk -- since the check, though
+ * cheap, is a statement step.
  *
  * Size. A diag_project is ~2.4 KB, nearly all of it room for 64 retired certificates that few
  * projects have; a million of them would be gigabytes. An entry is therefore packed: the App ID,
@@ -39,6 +48,8 @@
  */
 #include "db_internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,15 +82,24 @@ typedef struct {
     cache_entry *entry; /* NULL: free slot */
 } cache_slot;
 
-struct tdb_project_cache {
+/* The entries, shared by every handle made from the first; the fields below lock are under it. */
+typedef struct {
+    atomic_size_t refs; /* handles */
+    pthread_mutex_t lock;
     cache_slot *slots;
-    size_t cap;           /* a power of two */
-    size_t used;          /* slots in use */
-    size_t bytes;         /* the table and every entry, malloc's overhead included */
-    size_t max_bytes;     /* the bound */
-    uint64_t rng;         /* xorshift state choosing what to evict */
-    uint64_t version;     /* tdb_config_version() the entries were read at; 0: none yet */
-    diag_project current; /* the configuration of the last lookup, unpacked */
+    size_t cap;       /* a power of two */
+    size_t used;      /* slots in use */
+    size_t bytes;     /* the table and every entry, malloc's overhead included */
+    size_t max_bytes; /* the bound */
+    uint64_t rng;     /* xorshift state choosing what to evict */
+    uint64_t version; /* the newest tdb_config_version() it was emptied at; 0: none, or error */
+    uint64_t emptied; /* times emptied: a miss inserts only if this did not move meanwhile */
+} cache_pool;
+
+struct tdb_project_cache {
+    cache_pool *pool;
+    uint64_t seen;        /* the version of this handle's last sync; 0: none yet, or error */
+    diag_project current; /* the configuration of this handle's last lookup, unpacked */
 };
 
 #define FIRST_CAP 16
@@ -90,32 +110,57 @@ static size_t malloc_cost(size_t n) {
 }
 
 size_t tdb_project_cache_min_bytes(void) {
-    return malloc_cost(sizeof(tdb_project_cache)) + malloc_cost(FIRST_CAP * sizeof(cache_slot));
+    return malloc_cost(sizeof(cache_pool)) + malloc_cost(FIRST_CAP * sizeof(cache_slot));
+}
+
+static tdb_project_cache *handle_new(cache_pool *pool) {
+    tdb_project_cache *c = pool ? calloc(1, sizeof *c) : NULL;
+    if (c) {
+        c->pool = pool;
+        atomic_fetch_add(&pool->refs, 1);
+    }
+    return c;
 }
 
 tdb_project_cache *tdb_project_cache_new(size_t max_bytes) {
     if (max_bytes < tdb_project_cache_min_bytes())
         return NULL;
-    tdb_project_cache *c = calloc(1, sizeof *c);
-    if (c && !(c->slots = calloc(FIRST_CAP, sizeof *c->slots))) {
-        free(c);
+    cache_pool *pool = calloc(1, sizeof *pool);
+    bool ok = pool && (pool->slots = calloc(FIRST_CAP, sizeof *pool->slots)) != NULL &&
+              pthread_mutex_init(&pool->lock, NULL) == 0;
+    tdb_project_cache *c = ok ? handle_new(pool) : NULL;
+    if (!c && pool) {
+        if (ok)
+            pthread_mutex_destroy(&pool->lock);
+        free(pool->slots);
+        free(pool);
         return NULL;
     }
     if (c) {
-        c->cap = FIRST_CAP;
-        c->bytes = tdb_project_cache_min_bytes();
-        c->max_bytes = max_bytes;
-        c->rng = 0x9e3779b97f4a7c15u;
+        pool->cap = FIRST_CAP;
+        pool->bytes = tdb_project_cache_min_bytes();
+        pool->max_bytes = max_bytes;
+        pool->rng = 0x9e3779b97f4a7c15u;
     }
     return c;
 }
 
-size_t tdb_project_cache_bytes(const tdb_project_cache *c) {
-    return c->bytes;
+tdb_project_cache *tdb_project_cache_new_sharing(tdb_project_cache *other) {
+    return handle_new(other->pool);
 }
 
-size_t tdb_project_cache_count(const tdb_project_cache *c) {
-    return c->used;
+size_t tdb_project_cache_bytes(tdb_project_cache *c) {
+    pthread_mutex_lock(&c->pool->lock);
+    size_t bytes = c->pool->bytes;
+    pthread_mutex_unlock(&c->pool->lock);
+    return bytes;
+}
+
+size_t tdb_project_cache_count(tdb_project_cache *c) {
+    pthread_mutex_lock(&c->pool->lock);
+    size_t used = c->pool->used;
+    pthread_mutex_unlock(&c->pool->lock);
+    return used;
 }
 
 static size_t entry_size(const diag_project *p) {
@@ -136,34 +181,49 @@ static void entry_free(cache_entry *e) {
     free(e);
 }
 
-static void cache_clear(tdb_project_cache *c) {
-    explicit_bzero(&c->current, sizeof c->current);
-    if (c->used == 0)
+/* Under the lock. */
+static void pool_clear(cache_pool *pool) {
+    pool->emptied++;
+    if (pool->used == 0)
         return;
-    for (size_t i = 0; i < c->cap; i++) {
-        if (c->slots[i].entry)
-            c->bytes -= malloc_cost(c->slots[i].entry->size);
-        entry_free(c->slots[i].entry);
-        c->slots[i].entry = NULL;
+    for (size_t i = 0; i < pool->cap; i++) {
+        if (pool->slots[i].entry)
+            pool->bytes -= malloc_cost(pool->slots[i].entry->size);
+        entry_free(pool->slots[i].entry);
+        pool->slots[i].entry = NULL;
     }
-    c->used = 0;
+    pool->used = 0;
 }
 
 void tdb_project_cache_free(tdb_project_cache *c) {
     if (!c)
         return;
-    cache_clear(c);
-    free(c->slots);
+    cache_pool *pool = c->pool;
     explicit_bzero(c, sizeof *c);
     free(c);
+    if (atomic_fetch_sub(&pool->refs, 1) != 1)
+        return;
+    pool_clear(pool); /* the last handle: nobody else can reach the pool */
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->slots);
+    free(pool);
 }
 
 bool tdb_project_cache_sync(tdb_project_cache *c, tdb *db) {
     uint64_t v = tdb_config_version(db); /* 0 is an error: emptied, and asked again next time */
-    if (v != 0 && v == c->version)
+    if (v != 0 && v == c->seen)
         return false;
-    c->version = v;
-    cache_clear(c);
+    c->seen = v;
+    explicit_bzero(&c->current, sizeof c->current);
+    cache_pool *pool = c->pool;
+    pthread_mutex_lock(&pool->lock);
+    /* A handle behind another (it read the version earlier) must not empty what the other
+     * filled at the newer version: entries only ever get newer than the version it saw. */
+    if (v == 0 || v > pool->version || pool->version == 0) {
+        pool->version = v;
+        pool_clear(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
     return true;
 }
 
@@ -177,79 +237,81 @@ static uint32_t hash_app_id(const char *app_id) {
 }
 
 /* The slot of app_id, or the free slot where it would go. */
-static size_t find_slot(const tdb_project_cache *c, const char *app_id, uint32_t h) {
-    size_t mask = c->cap - 1, i = h & mask;
-    for (; c->slots[i].entry; i = (i + 1) & mask)
-        if (c->slots[i].hash == h && memcmp(c->slots[i].entry->app_id, app_id, TD_CERT_LEN) == 0)
+static size_t find_slot(const cache_pool *pool, const char *app_id, uint32_t h) {
+    size_t mask = pool->cap - 1, i = h & mask;
+    for (; pool->slots[i].entry; i = (i + 1) & mask)
+        if (pool->slots[i].hash == h &&
+            memcmp(pool->slots[i].entry->app_id, app_id, TD_CERT_LEN) == 0)
             break;
     return i;
 }
 
 /* Empties slot i, moving back the entries of its probe run that would no longer be found. */
-static void remove_slot(tdb_project_cache *c, size_t i) {
-    size_t mask = c->cap - 1;
-    c->bytes -= malloc_cost(c->slots[i].entry->size);
-    entry_free(c->slots[i].entry);
-    c->slots[i].entry = NULL;
-    c->used--;
-    for (size_t j = (i + 1) & mask; c->slots[j].entry; j = (j + 1) & mask) {
-        size_t home = c->slots[j].hash & mask;
+static void remove_slot(cache_pool *pool, size_t i) {
+    size_t mask = pool->cap - 1;
+    pool->bytes -= malloc_cost(pool->slots[i].entry->size);
+    entry_free(pool->slots[i].entry);
+    pool->slots[i].entry = NULL;
+    pool->used--;
+    for (size_t j = (i + 1) & mask; pool->slots[j].entry; j = (j + 1) & mask) {
+        size_t home = pool->slots[j].hash & mask;
         /* The entry at j stays when its home is cyclically in (i, j]. */
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            c->slots[i] = c->slots[j];
-            c->slots[j].entry = NULL;
+            pool->slots[i] = pool->slots[j];
+            pool->slots[j].entry = NULL;
             i = j;
         }
     }
 }
 
 /* Removes one entry chosen at random (the first used slot from a random one). */
-static void evict_one(tdb_project_cache *c) {
-    c->rng ^= c->rng << 13;
-    c->rng ^= c->rng >> 7;
-    c->rng ^= c->rng << 17;
-    size_t mask = c->cap - 1, i = (size_t)c->rng & mask;
-    while (!c->slots[i].entry)
+static void evict_one(cache_pool *pool) {
+    pool->rng ^= pool->rng << 13;
+    pool->rng ^= pool->rng >> 7;
+    pool->rng ^= pool->rng << 17;
+    size_t mask = pool->cap - 1, i = (size_t)pool->rng & mask;
+    while (!pool->slots[i].entry)
         i = (i + 1) & mask;
-    remove_slot(c, i);
+    remove_slot(pool, i);
 }
 
-/* Doubles the table when it is three quarters full and the bound allows it; false when it
- * cannot grow (then entries are evicted instead). */
-static bool grow(tdb_project_cache *c) {
-    size_t cap = c->cap * 2;
-    size_t more = malloc_cost(cap * sizeof(cache_slot)) - malloc_cost(c->cap * sizeof(cache_slot));
-    if (c->bytes + more > c->max_bytes)
+/* Doubles the table when the bound allows it; false when it cannot grow (then entries are
+ * evicted instead). */
+static bool grow(cache_pool *pool) {
+    size_t cap = pool->cap * 2;
+    size_t more =
+        malloc_cost(cap * sizeof(cache_slot)) - malloc_cost(pool->cap * sizeof(cache_slot));
+    if (pool->bytes + more > pool->max_bytes)
         return false;
     cache_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return false;
-    for (size_t i = 0; i < c->cap; i++) {
-        if (!c->slots[i].entry)
+    for (size_t i = 0; i < pool->cap; i++) {
+        if (!pool->slots[i].entry)
             continue;
-        size_t j = c->slots[i].hash & (cap - 1);
+        size_t j = pool->slots[i].hash & (cap - 1);
         while (slots[j].entry)
             j = (j + 1) & (cap - 1);
-        slots[j] = c->slots[i];
+        slots[j] = pool->slots[i];
     }
-    free(c->slots);
-    c->slots = slots;
-    c->cap = cap;
-    c->bytes += more;
+    free(pool->slots);
+    pool->slots = slots;
+    pool->cap = cap;
+    pool->bytes += more;
     return true;
 }
 
 /* Makes room for one more entry of cost bytes; false when it can never fit. */
-static bool make_room(tdb_project_cache *c, size_t cost) {
-    if (cost > c->max_bytes - tdb_project_cache_min_bytes())
+static bool make_room(cache_pool *pool, size_t cost) {
+    if (cost > pool->max_bytes - tdb_project_cache_min_bytes())
         return false;
-    if (c->used + 1 > c->cap / 4 * 3 && !grow(c))
-        while (c->used + 1 > c->cap / 4 * 3)
-            evict_one(c);
-    while (c->used > 0 && c->bytes + cost > c->max_bytes)
-        evict_one(c);
-    return c->bytes + cost <= c->max_bytes;
+    if (pool->used + 1 > pool->cap / 4 * 3 && !grow(pool))
+        while (pool->used + 1 > pool->cap / 4 * 3)
+            evict_one(pool);
+    while (pool->used > 0 && pool->bytes + cost > pool->max_bytes)
+        evict_one(pool);
+    return pool->bytes + cost <= pool->max_bytes;
 }
 
 /* The packed copy of p (NULL: an unknown App ID); NULL when out of memory. */
@@ -315,16 +377,35 @@ static const diag_project *unpack(tdb_project_cache *c, const cache_entry *e) {
     return p;
 }
 
+/* Keeps e for app_id unless the pool was emptied since the lookup that missed (emptied_at) or
+ * another handle kept it meanwhile; true when kept (the pool owns e). */
+static bool keep(cache_pool *pool, cache_entry *e, uint32_t h, uint64_t emptied_at) {
+    pthread_mutex_lock(&pool->lock);
+    bool kept = pool->emptied == emptied_at && !pool->slots[find_slot(pool, e->app_id, h)].entry &&
+                make_room(pool, malloc_cost(e->size));
+    if (kept) {
+        pool->slots[find_slot(pool, e->app_id, h)] = (cache_slot){.hash = h, .entry = e};
+        pool->used++;
+        pool->bytes += malloc_cost(e->size);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return kept;
+}
+
 tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_id,
                                  const diag_project **out, bool *hit) {
+    cache_pool *pool = c->pool;
     uint32_t h = hash_app_id(app_id);
-    size_t i = find_slot(c, app_id, h);
+    pthread_mutex_lock(&pool->lock);
+    cache_entry *found = pool->slots[find_slot(pool, app_id, h)].entry;
+    if (found)
+        *out = unpack(c, found);
+    uint64_t emptied_at = pool->emptied;
+    pthread_mutex_unlock(&pool->lock);
     if (hit)
-        *hit = c->slots[i].entry != NULL;
-    if (c->slots[i].entry) {
-        *out = unpack(c, c->slots[i].entry);
+        *hit = found != NULL;
+    if (found)
         return TDB_OK;
-    }
     *out = NULL;
     char id[TD_CERT_LEN + 1];
     memcpy(id, app_id, TD_CERT_LEN);
@@ -334,14 +415,8 @@ tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_
         return st; /* not cached: the next lookup tries again */
     const diag_project *p = st == TDB_OK ? &c->current : NULL;
     cache_entry *e = pack(id, p);
-    if (e && make_room(c, malloc_cost(e->size))) {
-        i = find_slot(c, id, h); /* the table may have grown or moved */
-        c->slots[i] = (cache_slot){.hash = h, .entry = e};
-        c->used++;
-        c->bytes += malloc_cost(e->size);
-        e = NULL;
-    }
-    entry_free(e); /* not kept (out of memory, or larger than the bound): read again next time */
+    if (e && !keep(pool, e, h, emptied_at))
+        entry_free(e); /* out of memory, larger than the bound, or stale: read again next time */
     *out = p;
     return TDB_OK;
 }

@@ -276,8 +276,8 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     td_buf_space(&w->out, SRV_REPLY_FIRST_CAP); /* NULL is seen as out.p below */
     w->alog = malloc(SRV_ALOG_CAP);
     if (!w->base || !w->td || !w->result || !w->out.p || !w->alog ||
-        !(w->projects =
-              tdb_project_cache_new(s->cfg.cache_mb * 1048576 / (size_t)s->cfg.threads)) ||
+        !(w->projects = index == 0 ? tdb_project_cache_new(s->cfg.cache_mb * 1048576)
+                                   : tdb_project_cache_new_sharing(s->workers[0].projects)) ||
         !srv_worker_errors_json(w)) {
         snprintf(err, err_cap, "out of memory starting worker %d", index);
         return false;

@@ -5,7 +5,9 @@
  * when the configuration version moved (a change made through another connection included), the
  * cache is bounded in bytes (evicting, and every answer still the store's), a configuration it
  * packs comes back the same (every field, 64 retired certificates, the longest name), the
- * configuration it handed out is wiped when it is emptied, and a failed read is not kept.
+ * configuration it handed out is wiped when it is emptied, a failed read is not kept, and two
+ * handles sharing the entries (the service's workers) see each other's reads once and a change
+ * made elsewhere after either syncs.
  */
 #include "tddb.h"
 #include "testutil.h"
@@ -199,6 +201,49 @@ static void test_eviction(const char *dir) {
     tdb_close(db);
 }
 
+/* Two handles on one pool, each with its own connection, as two workers of the service. */
+static void test_sharing(const char *dir) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/share.db", dir);
+    tdb *db1 = tdb_open(path, NULL, err, sizeof err);
+    tdb *db2 = db1 ? tdb_open(path, NULL, err, sizeof err) : NULL;
+    tdb *writer = db2 ? tdb_open(path, NULL, err, sizeof err) : NULL;
+    CHECK(db1 && db2 && writer, "%s", err);
+    if (!writer) {
+        tdb_close(db2);
+        tdb_close(db1);
+        return;
+    }
+    diag_project p;
+    make_project(&p, 1, 1);
+    EXPECT(tdb_project_put(writer, &p, "test", NULL) == TDB_OK);
+    tdb_project_cache *a = tdb_project_cache_new(1 << 20);
+    tdb_project_cache *b = tdb_project_cache_new_sharing(a);
+    EXPECT(a && b && tdb_project_cache_sync(a, db1) && tdb_project_cache_sync(b, db2));
+    bool hit;
+    const diag_project *got = get(a, db1, 1, &hit);
+    EXPECT(got && !hit);
+    got = get(b, db2, 1, &hit); /* read once, by a: b hits */
+    EXPECT(got && hit && strcmp(got->primary.certificate, p.primary.certificate) == 0);
+    EXPECT(tdb_project_cache_count(a) == 1 && tdb_project_cache_count(b) == 1);
+    /* A change elsewhere: a syncs and empties; b's sync says the version moved, b reads anew. */
+    make_project(&p, 1, 9);
+    EXPECT(tdb_project_put(writer, &p, "test", NULL) == TDB_OK);
+    EXPECT(tdb_project_cache_sync(a, db1) && tdb_project_cache_count(b) == 0);
+    EXPECT(tdb_project_cache_sync(b, db2));
+    got = get(b, db2, 1, &hit);
+    EXPECT(got && !hit && strcmp(got->primary.certificate, p.primary.certificate) == 0);
+    got = get(a, db1, 1, &hit);
+    EXPECT(got && hit && strcmp(got->primary.certificate, p.primary.certificate) == 0);
+    tdb_project_cache_free(a); /* b keeps the entries */
+    got = get(b, db2, 1, &hit);
+    EXPECT(got && hit);
+    tdb_project_cache_free(b);
+    tdb_close(writer);
+    tdb_close(db2);
+    tdb_close(db1);
+}
+
 /* A read that fails (no key file: the certificates cannot be decrypted) is reported and not
  * kept: the next lookup reads again. */
 static void test_failed_read(const char *dir) {
@@ -230,6 +275,7 @@ int main(void) {
     test_hits_versions_bound(dir);
     test_packing(dir);
     test_eviction(dir);
+    test_sharing(dir);
     test_failed_read(dir);
     tu_rmtree(dir);
     return tu_report("db_cache");
