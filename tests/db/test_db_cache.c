@@ -112,12 +112,18 @@ static void test_hits_versions_bound(const char *dir) {
     tdb_close(db);
 }
 
+/* A connection to the database NAME in dir (created); NULL, reported, when it cannot open. */
+static tdb *open_db(const char *dir, const char *name) {
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    tdb *db = tdb_open(path, NULL, err, sizeof err);
+    CHECK(db != NULL, "%s: %s", name, err);
+    return db;
+}
+
 /* Everything a configuration can hold comes back from the packed entry as the store read it. */
 static void test_packing(const char *dir) {
-    char path[512], err[512];
-    snprintf(path, sizeof path, "%s/pack.db", dir);
-    tdb *db = tdb_open(path, NULL, err, sizeof err);
-    CHECK(db != NULL, "%s", err);
+    tdb *db = open_db(dir, "pack.db");
     if (!db)
         return;
     diag_project p, stored;
@@ -154,10 +160,7 @@ static void test_packing(const char *dir) {
 /* Bounded in bytes: 300 projects through a cache that holds about 40 never pass the bound,
  * evict (misses come back), and every answer -- hit or miss, in any order -- is the store's. */
 static void test_eviction(const char *dir) {
-    char path[512], err[512];
-    snprintf(path, sizeof path, "%s/evict.db", dir);
-    tdb *db = tdb_open(path, NULL, err, sizeof err);
-    CHECK(db != NULL, "%s", err);
+    tdb *db = open_db(dir, "evict.db");
     if (!db)
         return;
     enum { N = 300 };
@@ -203,12 +206,9 @@ static void test_eviction(const char *dir) {
 
 /* Two handles on one pool, each with its own connection, as two workers of the service. */
 static void test_sharing(const char *dir) {
-    char path[512], err[512];
-    snprintf(path, sizeof path, "%s/share.db", dir);
-    tdb *db1 = tdb_open(path, NULL, err, sizeof err);
-    tdb *db2 = db1 ? tdb_open(path, NULL, err, sizeof err) : NULL;
-    tdb *writer = db2 ? tdb_open(path, NULL, err, sizeof err) : NULL;
-    CHECK(db1 && db2 && writer, "%s", err);
+    tdb *db1 = open_db(dir, "share.db");
+    tdb *db2 = db1 ? open_db(dir, "share.db") : NULL;
+    tdb *writer = db2 ? open_db(dir, "share.db") : NULL;
     if (!writer) {
         tdb_close(db2);
         tdb_close(db1);
