@@ -94,7 +94,7 @@ bool cli_project_source_open_db(cli_report *r, const char *path, const char *key
     src->db = tdb_open_readonly(path, key_file, TDB_KEY_REQUIRED, missing, err, sizeof err);
     if (!src->db && (report_missing || !*missing))
         cli_fail(r, *missing ? "usage" : "internal_error", "--db: %s", err);
-    if (src->db && !(src->cache = tdb_project_cache_new(DB_CACHE_SLOTS))) {
+    if (src->db && !(src->cache = tdb_project_cache_new(DB_CACHE_BYTES))) {
         cli_fail(r, "internal_error", "out of memory opening %s", path);
         tdb_close(src->db);
         src->db = NULL;

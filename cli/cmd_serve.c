@@ -68,6 +68,7 @@ enum {
     OPT_REQUEST_TIMEOUT,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_CONNECTIONS_PER_CLIENT,
+    OPT_CACHE_MB,
     OPT_COUNT
 };
 
@@ -145,6 +146,11 @@ static const serve_option serve_options[OPT_COUNT] = {
     [OPT_MAX_CONNECTIONS_PER_CLIENT] = {"--max-connections-per-client",
                                         "TOKENDOCTOR_MAX_CONNECTIONS_PER_CLIENT", "N",
                                         MAX_PER_CLIENT_HELP, 1, 1000000},
+    [OPT_CACHE_MB] = {"--cache-mb", "TOKENDOCTOR_CACHE_MB", "MIB",
+                      "most MiB the cache of project configurations (one for all workers) "
+                      "uses (a project takes ~100-250 bytes; past it, projects are read from "
+                      "the database again); default " TD_STR(SRV_DEFAULT_CACHE_MB),
+                      1, 1048576},
 };
 
 static void serve_usage(FILE *out) {
@@ -249,6 +255,9 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
         break;
     case OPT_LOG_MAX_MB:
         c->log_max_mb = (int64_t)n;
+        break;
+    case OPT_CACHE_MB:
+        c->cache_mb = (size_t)n;
         break;
     case OPT_RATE_LIMIT:
         c->rate_limit = (unsigned)n;

@@ -33,9 +33,10 @@ typedef struct {
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
-/* Configurations a thread keeps from a database (tdb_project_cache: at most three quarters of
- * this, a power of two). */
-#define DB_CACHE_SLOTS 1024
+/* Bytes of configurations a thread keeps from a database (tdb_project_cache): ~100,000 projects,
+ * so that a batch's memory stays flat however many projects it spans (docs/performance.md,
+ * "Many projects"). */
+#define DB_CACHE_BYTES (16u << 20)
 
 /* Where configurations come from: a sorted array loaded from --project, or a database. */
 typedef struct {

@@ -197,6 +197,10 @@ bool tdbi_exec(tdb *db, const char *sql);
  * is given back with tdbi_finalize (never sqlite3_finalize: while db keeps statements it may be
  * a kept one, reused by the next tdbi_prepare of the same text). */
 sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what);
+/* tdbi_prepare, keeping the statement whether or not db keeps statements: for the few that run
+ * on every cache miss (reading a project), where compiling the SQL was most of the cost
+ * (docs/performance.md, "Many projects"). */
+sqlite3_stmt *tdbi_prepare_kept(tdb *db, const char *sql, const char *what);
 /* Gives back a statement of tdbi_prepare: a kept one is reset for its next use, any other is
  * finalized. NULL is a no-op. */
 void tdbi_finalize(tdb *db, sqlite3_stmt *st);

@@ -219,8 +219,8 @@ static tdbi_kept *kept_slot(tdb *db, const char *sql) {
     return db->nkept < TDBI_KEPT_MAX ? &db->kept[db->nkept] : NULL;
 }
 
-sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
-    tdbi_kept *slot = db->keep_statements ? kept_slot(db, sql) : NULL;
+static sqlite3_stmt *prepare(tdb *db, const char *sql, const char *what, bool keep) {
+    tdbi_kept *slot = keep ? kept_slot(db, sql) : NULL;
     if (slot && slot->st && !slot->busy) {
         slot->busy = true;
         return slot->st;
@@ -235,6 +235,14 @@ sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
         db->nkept++;
     }
     return st;
+}
+
+sqlite3_stmt *tdbi_prepare(tdb *db, const char *sql, const char *what) {
+    return prepare(db, sql, what, db->keep_statements);
+}
+
+sqlite3_stmt *tdbi_prepare_kept(tdb *db, const char *sql, const char *what) {
+    return prepare(db, sql, what, true);
 }
 
 void tdbi_finalize(tdb *db, sqlite3_stmt *st) {

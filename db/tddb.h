@@ -364,29 +364,51 @@ tdb_status tdb_apikey_revoke(tdb *db, const char *id_or_name);
 /* ---- A cache of project configurations (db_cache.c) ----------------------------------------
  *
  * What a thread that diagnoses keeps next to its tdb so that it reads each App ID's
- * configuration about once: unknown App IDs are remembered too, hits allocate nothing. One cache
- * belongs to one thread (the service: one per worker; `diagnose`: one per thread) and takes no
- * lock. It is keyed by the configuration version: tdb_project_cache_sync empties it when
- * tdb_config_version moved, so an entry is never older than the owner's last sync. Bounded:
- * emptied when three quarters of its slots are used. Every configuration that leaves it (emptied,
- * or freed) is wiped with explicit_bzero first. */
+ * configuration about once: unknown App IDs are remembered too, hits allocate nothing. A cache
+ * handle belongs to one thread (the service: one per worker; `diagnose`: one per thread); the
+ * handles of the service's workers share their entries (tdb_project_cache_new_sharing: one
+ * bound, one copy of each project, behind a mutex). It is keyed by the configuration version:
+ * tdb_project_cache_sync empties the entries when tdb_config_version moved past the version they
+ * were emptied at, and an entry read before an emptying is never kept after it, so an entry is
+ * never older than its handle's last sync. Bounded in
+ * bytes (its table and its entries, packed: see tdb_project_cache_cost_bytes); past the bound,
+ * entries chosen at random are evicted. Every configuration that leaves it (evicted, emptied, or
+ * freed) is wiped with explicit_bzero first. */
 typedef struct tdb_project_cache tdb_project_cache;
 
-/* A new, empty cache of cap slots (a power of two, at least 4; it holds up to cap * 3/4 App IDs).
- * NULL when out of memory or cap is not such a number. The caller frees it with
- * tdb_project_cache_free. */
-tdb_project_cache *tdb_project_cache_new(size_t cap);
+/* The smallest bound tdb_project_cache_new takes (a few hundred bytes). */
+size_t tdb_project_cache_min_bytes(void);
 
-/* Wipes and frees every configuration c holds, and c. c may be NULL. */
+/* A new, empty cache that holds at most max_bytes (at least tdb_project_cache_min_bytes()).
+ * NULL when out of memory or max_bytes is smaller. The caller frees it with
+ * tdb_project_cache_free. */
+tdb_project_cache *tdb_project_cache_new(size_t max_bytes);
+
+/* A new handle on other's entries (same bound), for another thread; NULL when out of memory.
+ * Freed with tdb_project_cache_free; the entries go with the last handle. */
+tdb_project_cache *tdb_project_cache_new_sharing(tdb_project_cache *other);
+
+/* Frees c (its unpacked configuration wiped); with the last handle on them, wipes and frees
+ * every configuration the entries hold. c may be NULL. */
 void tdb_project_cache_free(tdb_project_cache *c);
 
-/* Empties c when db's configuration version moved since the last sync (or cannot be read: the
- * next sync asks again). true when c was emptied -- the first sync always empties. */
+/* Syncs c with db's configuration version: when it moved since c's last sync (or cannot be
+ * read: the next sync asks again), the entries are emptied unless another handle already did at
+ * that version or a newer one. true when the version moved for c -- the first sync always. */
 bool tdb_project_cache_sync(tdb_project_cache *c, tdb *db);
+
+/* The bytes the entries use now (never more than the bound) and the App IDs they hold. */
+size_t tdb_project_cache_bytes(tdb_project_cache *c);
+size_t tdb_project_cache_count(tdb_project_cache *c);
+
+/* What one App ID costs in a cache, table slot included: p's configuration, or an unknown App ID
+ * when p is NULL. ~100 bytes plus 32 per certificate and the name's length. */
+size_t tdb_project_cache_cost_bytes(const diag_project *p);
 
 /* The configuration of the App ID app_id (exactly TD_CERT_LEN bytes, not necessarily
  * NUL-terminated; the caller has checked its form), from c or else read from db (tdb_project_get)
- * and kept. TDB_OK with *out the configuration, owned by c and valid until the next call on c,
+ * and kept. TDB_OK with *out the configuration, owned by the handle c and valid until the next
+ * call on c,
  * or NULL when there is no such project. Any other status: a failed read (the message in
  * tdb_errmsg(db)), *out NULL and nothing kept, so that the next lookup reads again. *hit (may be
  * NULL) tells whether c already knew the answer. */

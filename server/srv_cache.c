@@ -17,9 +17,11 @@
  *
  * The project cache is db's tdb_project_cache (db_cache.c), the one `diagnose` uses per thread
  * too: it holds the version it was filled at (so its sync tells this file when to empty the key
- * cache as well), remembers unknown App IDs, is bounded, and wipes every configuration that
- * leaves it. Only the App ID's form (32 hex characters: anything else cannot be stored) and the
- * hit/miss metrics are the service's.
+ * cache as well), remembers unknown App IDs, is bounded in bytes (--cache-mb), and wipes every
+ * configuration that leaves it. The workers share its entries (one handle each, made in
+ * srv_worker_init), so a project is read from the store and held once for the whole service. Only
+ * the App ID's form (32 hex characters: anything else cannot be stored) and the hit/miss metrics
+ * are the service's.
  *
  * The key cache maps the SHA-256 of a presented key to its role, compared in constant time; it
  * also remembers wrong keys, and forgets everything after SRV_KEY_CACHE_TTL seconds so that a

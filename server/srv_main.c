@@ -47,6 +47,7 @@ void srv_config_defaults(srv_config *c) {
     c->max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
     c->bootstrap_key = true;
     c->rate_limit = SRV_DEFAULT_RATE_LIMIT;
+    c->cache_mb = SRV_DEFAULT_CACHE_MB;
 }
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), "localhost:PORT" or "PORT". */

@@ -52,7 +52,6 @@
 #define SRV_DRAIN_QUIET_US 1000000
 #define SRV_TICK_MS 100
 #define SRV_ACCEPT_RETRY_TICKS 5 /* a listener paused by an accept error is retried this often */
-#define SRV_PROJECT_CACHE_SLOTS 4096
 
 /* The methods evhttp reads a body for (evhttp_method_may_have_body in libevent 2.1): for any
  * other (HEAD, TRACE, a method it does not know), a body the request announces stays unread in
@@ -277,7 +276,8 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
     td_buf_space(&w->out, SRV_REPLY_FIRST_CAP); /* NULL is seen as out.p below */
     w->alog = malloc(SRV_ALOG_CAP);
     if (!w->base || !w->td || !w->result || !w->out.p || !w->alog ||
-        !(w->projects = tdb_project_cache_new(SRV_PROJECT_CACHE_SLOTS)) ||
+        !(w->projects = index == 0 ? tdb_project_cache_new(s->cfg.cache_mb * 1048576)
+                                   : tdb_project_cache_new_sharing(s->workers[0].projects)) ||
         !srv_worker_errors_json(w)) {
         snprintf(err, err_cap, "out of memory starting worker %d", index);
         return false;

@@ -53,6 +53,10 @@ typedef enum { SRV_AUTH_ADMIN = 0, SRV_AUTH_ALL } srv_auth_mode;
  * once. The burst is never less than the batch limit. */
 #define SRV_DEFAULT_RATE_LIMIT 100
 #define SRV_DEFAULT_RATE_BURST 2000
+/* The project cache the workers share, in MiB. A project costs ~100-250 bytes there
+ * (tdb_project_cache_cost_bytes; docs/performance.md, "Many projects"): 256 MiB keeps more than
+ * a million projects, and a few hundred projects take what they use, not the bound. */
+#define SRV_DEFAULT_CACHE_MB 256
 /* The longest a request waits for the diagnosis log to commit what is queued before it reads
  * the log (GET /v1/projects/{app_id}/diagnoses): a commit takes a few milliseconds; a writer
  * held up by a lock must not hold up the worker. */
@@ -106,6 +110,7 @@ typedef struct {
      * schedule, at most SRV_PROBES_MAX; each "NAME=FILE" as given (borrowed). */
     const char *const *probes;
     size_t nprobes;
+    size_t cache_mb; /* the workers' shared project cache, MiB */
 } srv_config;
 
 #define SRV_PROBES_MAX 16

@@ -31,7 +31,12 @@
 //   DIR/expected.jsonl   {id, kind}: the failure the generator injected ("ok" when none; "sdk"
 //                        for the old SDK)
 //
-// Usage: node gen.js [--n 100000] [--projects 100] [--seed 1] [--out DIR]
+// With --zipf S (e.g. 1) the project of each request is drawn from a Zipf law of exponent S over
+// the projects in their order (the first one the most often) instead of uniformly: the skewed
+// mix of a service where a few customers send most of the traffic (docs/performance.md, "Many
+// projects").
+//
+// Usage: node gen.js [--n 100000] [--projects 100] [--seed 1] [--zipf S] [--out DIR]
 'use strict';
 
 const fs = require('fs');
@@ -41,7 +46,7 @@ const { AccessToken } = require('agora-access-token/src/AccessToken');
 const { makeRng: makeSeededRng } = require('../interop/common');
 
 function parseArgs(argv) {
-    const opts = { n: 100000, projects: 100, seed: 1, out: '.' };
+    const opts = { n: 100000, projects: 100, seed: 1, zipf: 0, out: '.' };
     for (let i = 2; i < argv.length; i++) {
         const key = argv[i].replace(/^--/, '');
         const value = argv[++i];
@@ -49,7 +54,8 @@ function parseArgs(argv) {
             throw new Error(`usage: gen.js [--n N] [--projects P] [--seed S] [--out DIR] (bad: ${argv[i - 1]})`);
         }
         opts[key] = key === 'out' ? value : Number(value);
-        if (key !== 'out' && !(Number.isInteger(opts[key]) && opts[key] > 0)) {
+        if (key === 'zipf' ? !(opts.zipf > 0 && opts.zipf <= 4)
+            : key !== 'out' && !(Number.isInteger(opts[key]) && opts[key] > 0)) {
             throw new Error(`--${key}: must be a positive integer`);
         }
     }
@@ -199,8 +205,27 @@ function malform(rng, token) {
     }
 }
 
-function makeRequest(rng, projects, i) {
-    const project = projects[rng.int(0, projects.length - 1)];
+// A function drawing a project index: uniform, or Zipf(s) by inverting its cumulative weights.
+function makePicker(rng, count, s) {
+    if (!s) return () => rng.int(0, count - 1);
+    const cdf = new Float64Array(count);
+    let total = 0;
+    for (let k = 0; k < count; k++) cdf[k] = total += 1 / Math.pow(k + 1, s);
+    return () => {
+        const u = rng.next() * total;
+        let lo = 0;
+        let hi = count - 1;
+        while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (cdf[mid] < u) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    };
+}
+
+function makeRequest(rng, projects, pick, i) {
+    const project = projects[pick()];
     const kind = pickKind(rng);
     const version = kind === 'sdk' || rng.next() < 0.85 ? '007' : '006';
     const service = rng.next() < 0.1 ? 'rtm' : 'rtc';
@@ -256,11 +281,12 @@ function main() {
     fs.mkdirSync(opts.out, { recursive: true });
     fs.writeFileSync(path.join(opts.out, 'projects.json'), `${JSON.stringify(projects, null, 1)}\n`);
 
+    const pick = makePicker(rng, projects.length, opts.zipf);
     const reqs = [];
     const kinds = [];
     const counts = {};
     for (let i = 0; i < opts.n; i++) {
-        const { req, kind } = makeRequest(rng, projects, i);
+        const { req, kind } = makeRequest(rng, projects, pick, i);
         reqs.push(JSON.stringify(req));
         kinds.push(JSON.stringify({ id: req.id, kind }));
         counts[kind] = (counts[kind] || 0) + 1;

@@ -21,7 +21,8 @@
 const fs = require('fs');
 const http = require('http');
 
-const TARGETS = { batch: 6, http: 3, httpP99: 10, micro: 1.3 };
+const TARGETS = { batch: 6, http: 3, httpP99: 10, micro: 1.3, floor: 0.9, scale: 0.75, scaleP99: 10 };
+const WHO = { ours: 'tokendoctor', node: 'baseline', floor: 'floor (evhttp)', 'floor-parse': 'floor + jansson parse' };
 
 function readJsonl(file) {
     return fs.readFileSync(file, 'utf8').split('\n').filter(l => l.trim() !== '').map(l => JSON.parse(l));
@@ -112,6 +113,7 @@ const int = x => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '
 const f2 = x => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
 const f3 = x => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 const met = ok => (ok ? '**met**' : '**NOT met**');
+const pct = x => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : 'n/a');
 
 function batchRows(recs, who, n) {
     return recs.filter(r => r.kind === 'batch' && r.who === who && r.n === n);
@@ -288,7 +290,7 @@ function render(file) {
         for (const r of httpAll) {
             const errors = r.connect_errors + r.read_errors + r.write_errors + r.timeouts;
             const label = r.label.startsWith('batch') ? `${r.label} (${r.path}, ${r.label.slice(5)} per body)` : r.label;
-            p(`| ${label} | ${r.who === 'ours' ? 'tokendoctor' : 'baseline'} | ${r.threads} | ${r.connections} | ${int(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f2(r.p999_ms)} | ${f2(r.max_ms)} | ${r.non2xx} | ${errors} | ${r.cpu_s === undefined ? 'n/a' : f2(r.cpu_s / r.requests * 1e6)} | ${r.wrk_cpu_s === undefined ? 'n/a' : f2(r.wrk_cpu_s / r.requests * 1e6)} | ${int(r.rss_before_kb)} → ${int(r.rss_after_kb)} |`);
+            p(`| ${label} | ${WHO[r.who] || r.who} | ${r.threads} | ${r.connections} | ${int(r.rps)} | ${f2(r.p50_ms)} | ${f2(r.p99_ms)} | ${f2(r.p999_ms)} | ${f2(r.max_ms)} | ${r.non2xx} | ${errors} | ${r.cpu_s === undefined ? 'n/a' : f2(r.cpu_s / r.requests * 1e6)} | ${r.wrk_cpu_s === undefined ? 'n/a' : f2(r.wrk_cpu_s / r.requests * 1e6)} | ${int(r.rss_before_kb)} → ${int(r.rss_after_kb)} |`);
         }
         const batches = httpAll.filter(r => r.label.startsWith('batch'));
         if (batches.length) {
@@ -297,6 +299,9 @@ function render(file) {
         }
         p('');
     }
+
+    renderFloor(recs, p);
+    renderScale(recs, p);
 
     const soak = recs.find(r => r.kind === 'soak');
     if (soak) {
@@ -334,6 +339,70 @@ function httpBudget(machine, ours, node) {
         ceilingRps: cores / wrkOurs,
         ceilingRatio: cores / wrkOurs / median(node.map(r => r.rps)),
     };
+}
+
+// The service against the floor servers of the same runs (run.sh 4b): the ratio of medians.
+function renderFloor(recs, p) {
+    const runs = who => httpRuns(recs, who, 'floor');
+    const ours = runs('ours');
+    const floor = runs('floor');
+    const parse = runs('floor-parse');
+    const info = recs.find(r => r.kind === 'floor');
+    if (!ours.length || !floor.length) return;
+    const rps = rs => median(rs.map(r => r.rps));
+    const cpu = rs => median(rs.filter(r => r.cpu_s !== undefined).map(r => r.cpu_s / r.requests * 1e6));
+    p('## HTTP against its floor');
+    p('');
+    p(`The same \`wrk -t1 -c64\` load, alternating, ${ours.length} run(s) each: a minimal evhttp server on 2 threads (floor.c) answering every request with a fixed ${info ? info.body_bytes : '?'}-byte body (the service's mean answer in these runs), and the same server parsing each body with jansson first.`);
+    p('');
+    p('| server | req/s (median) | p99 ms | server CPU µs/req | tokendoctor / this | target |');
+    p('|---|---|---|---|---|---|');
+    p(`| tokendoctor | ${int(rps(ours))} | ${f2(median(ours.map(r => r.p99_ms)))} | ${f2(cpu(ours))} | | |`);
+    const r1 = rps(ours) / rps(floor);
+    p(`| floor (evhttp, fixed body) | ${int(rps(floor))} | ${f2(median(floor.map(r => r.p99_ms)))} | ${f2(cpu(floor))} | ${pct(r1)} | ≥ ${pct(TARGETS.floor)}: ${met(r1 >= TARGETS.floor)} |`);
+    if (parse.length) {
+        const r2 = rps(ours) / rps(parse);
+        p(`| floor + jansson parse | ${int(rps(parse))} | ${f2(median(parse.map(r => r.p99_ms)))} | ${f2(cpu(parse))} | ${pct(r2)} | |`);
+    }
+    p('');
+}
+
+// Many projects (run.sh 4c, BENCH_SCALE): the miss path, the batch and the service against the
+// main corpus in the same run.
+function renderScale(recs, p) {
+    const store = recs.find(r => r.kind === 'store');
+    const imp = recs.find(r => r.kind === 'scale_import');
+    if (!store && !imp) return;
+    p(`## Many projects (${store ? int(store.projects) : '?'})`);
+    p('');
+    if (imp) p(`Import: ${int(imp.projects)} projects in ${imp.seconds} s (${int(imp.projects / imp.seconds)}/s).`);
+    if (store) {
+        p('');
+        p(`The miss path alone (store.c, ${int(store.reads)} App IDs in random order, CPU time): \`tdb_project_get\` ${f2(store.read_us)} µs (first pass ${f2(store.cold_read_us)} µs); through the cache: miss ${f2(store.cache_miss_us)} µs, hit ${f3(store.cache_hit_us)} µs; a project costs ${int(store.cache_bytes_per_project)} bytes in the cache (entry, malloc overhead and table).`);
+    }
+    const batch = who => recs.filter(r => r.kind === 'scale_batch' && r.who === who);
+    const bBase = batch('base');
+    const bUni = batch('uniform');
+    p('');
+    p('| what | main corpus | many projects | ratio | target | |');
+    p('|---|---|---|---|---|---|');
+    if (bBase.length && bUni.length) {
+        const rate = rs => median(rs.map(r => r.n / r.seconds));
+        const ratio = rate(bUni) / rate(bBase);
+        p(`| \`diagnose --batch --db\`, req/s | ${int(rate(bBase))} (${int(bBase[0].n)} requests) | ${int(rate(bUni))} (${int(bUni[0].n)} requests, uniform) | ${pct(ratio)} | ≥ ${pct(TARGETS.scale)} | ${met(ratio >= TARGETS.scale)} |`);
+        p(`| \`diagnose --batch --db\`, max RSS | ${int(median(bBase.map(r => r.max_rss_kb)))} KiB | ${int(median(bUni.map(r => r.max_rss_kb)))} KiB | | flat | |`);
+    }
+    const base = httpRuns(recs, 'ours', 'scale-base');
+    for (const [label, name] of [['scale-u', 'uniform'], ['scale-z', 'Zipf s=1']]) {
+        const runs = httpRuns(recs, 'ours', label);
+        if (!base.length || !runs.length) continue;
+        const ratio = median(runs.map(r => r.rps)) / median(base.map(r => r.rps));
+        const p99 = median(runs.map(r => r.p99_ms));
+        p(`| \`serve --threads 2\`, ${name}, req/s | ${int(median(base.map(r => r.rps)))} | ${int(median(runs.map(r => r.rps)))} | ${pct(ratio)} | ≥ ${pct(TARGETS.scale)} | ${met(ratio >= TARGETS.scale)} |`);
+        p(`| p99, ${name} | ${f2(median(base.map(r => r.p99_ms)))} ms | ${f2(p99)} ms | | ≤ ${TARGETS.scaleP99} ms | ${met(p99 <= TARGETS.scaleP99)} |`);
+        p(`| server RSS after the run, ${name} | ${int(median(base.map(r => r.rss_after_kb)))} KiB | ${int(median(runs.map(r => r.rss_after_kb)))} KiB | | bounded (\`--cache-mb\`) | |`);
+    }
+    p('');
 }
 
 // RSS from the end of the first minute to the end of a soak (samples every 10 s).

@@ -21,6 +21,18 @@
 #                    sweeps over connections, threads/workers and the HTTP batch size
 #                    (/v1/diagnose/batch); BENCH_SOAK=SECONDS adds a soak run sampling the
 #                    server's RSS every 10 s
+#   4b. floor        the HTTP path against its own floor (floor.c): a minimal evhttp server on the
+#                    same 2 threads answering every request with a fixed body of the service's mean
+#                    answer size, and one that also parses the body with jansson; alternating
+#                    with the service under the same wrk load, twice (once with BENCH_QUICK)
+#   4c. scale        BENCH_SCALE=N (opt-in; e.g. 1000000, ~10 minutes and ~3 GB under BUILD_DIR/
+#                    bench/scale, deleted after): N projects (gen.js: a quarter with both
+#                    certificates, a third with a retired one) imported into a fresh database;
+#                    the miss path alone (store.c: tdb_project_get, then the cache's miss, hit
+#                    and bytes per project); `diagnose --batch --db` over N requests spread
+#                    uniformly over them against the main corpus, rate and max RSS; then
+#                    `serve --threads 2` on them, uniform and Zipf (s = 1), each after a warm-up
+#                    that sends every request once, alternating with the main corpus's service
 #   5. report        report.js writes BUILD_DIR/bench/results.md (+ results.jsonl, the raw
 #                    records) and prints it, with each target "met" or "NOT met"
 #
@@ -47,6 +59,7 @@ repeat=${BENCH_REPEAT:-3}
 duration=${BENCH_DURATION:-10}
 sweep_duration=${BENCH_SWEEP_DURATION:-4}
 soak=${BENCH_SOAK:-0}
+scale=${BENCH_SCALE:-0}
 if [[ $quick = 1 ]]; then
     n=${BENCH_N:-20000} repeat=1 duration=${BENCH_DURATION:-4} sweep_duration=2
 fi
@@ -224,7 +237,7 @@ start_ours() { # THREADS [MORE SERVE OPTIONS]
     port=$(free_port 18380)
     # Defaults otherwise, as a user runs it: diagnosis log, metrics and the access log (stderr,
     # here a file) all on. But the rate limit per client address: every load comes from one.
-    "$td" serve --listen "127.0.0.1:$port" --db "$out/bench.db" --threads "$threads" --rate-limit 0 "$@" \
+    "$td" serve --listen "127.0.0.1:$port" --db "${serve_db:-$out/bench.db}" --threads "$threads" --rate-limit 0 "$@" \
         >"$out/serve.log" 2>&1 &
     server_pid=$!
     pids+=("$server_pid")
@@ -241,6 +254,16 @@ start_node() { # WORKERS
     pids+=("$server_pid")
     url="http://127.0.0.1:$port"
     wait_ready "$url" "$server_pid" || { log "the baseline server did not start: $(cat "$out/baseline-serve.log")"; return 1; }
+}
+
+start_floor() { # THREADS SIZE [--parse]
+    local port
+    port=$(free_port 18980)
+    "$out/floor" "$port" "$@" >"$out/floor.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    url="http://127.0.0.1:$port"
+    wait_ready "$url" "$server_pid" || { log "the floor server did not start: $(cat "$out/floor.log")"; return 1; }
 }
 
 stop_server() {
@@ -270,6 +293,8 @@ wrk_run() {
 }
 
 warm() { wrk -t1 -c16 -d1s -s "$here/post.lua" "$url" -- "$corpus/requests-10k.jsonl" >/dev/null; }
+# wrk_field NAME: a field of the last wrk run's result.
+wrk_field() { sed -n 's/^WRKJSON //p' "$out/wrk.out" | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8"))[process.argv[1]])' "$1"; }
 
 have_serve=0
 if [[ -x $td ]] && command -v wrk >/dev/null && command -v curl >/dev/null; then
@@ -307,6 +332,28 @@ if [[ $have_serve = 1 ]]; then
         wrk_run node main 2 64 "$duration" "$main_file" /v1/diagnose
         stop_server
     done
+    # The HTTP path against its floor (floor.c): the same threads, the same load, a fixed body of
+    # the service's mean answer size (what wrk read per request, less the service's headers).
+    if "$cc" -std=c17 -O2 -Wall -Wextra -Werror "$here/floor.c" -levent -levent_pthreads -ljansson \
+        -lpthread -o "$out/floor"; then
+        start_ours 2 && warm
+        head_bytes=$(curl -s -D - -o /dev/null -X POST -H 'Content-Type: application/json' \
+            --data-binary "$(head -n 1 "$corpus/requests.jsonl")" "$url/v1/diagnose" | wc -c)
+        for ((r = 0; r < (quick == 1 ? 1 : 2); r++)); do
+            [[ $r = 0 ]] || { start_ours 2 && warm; }
+            wrk_run ours floor 2 64 "$duration" "$main_file" /v1/diagnose
+            body_bytes=$(($(wrk_field bytes) / $(wrk_field requests) - head_bytes))
+            stop_server
+            start_floor 2 "$body_bytes" && warm && wrk_run floor floor 2 64 "$duration" "$main_file" /v1/diagnose
+            stop_server
+            start_floor 2 "$body_bytes" --parse && warm &&
+                wrk_run floor-parse floor 2 64 "$duration" "$main_file" /v1/diagnose
+            stop_server
+        done
+        rec "{\"kind\":\"floor\",\"body_bytes\":$body_bytes,\"service_head_bytes\":$head_bytes}"
+    else
+        log "floor.c did not build (libevent and jansson headers): the floor not measured"
+    fi
     # Connections (threads/workers = 2).
     for c in 1 16 256; do
         start_ours 2 && warm && wrk_run ours conns 2 "$c" "$sweep_duration" "$main_file" /v1/diagnose
@@ -348,6 +395,61 @@ if [[ $have_serve = 1 ]]; then
         rec "{\"kind\":\"soak\",\"seconds\":$soak,\"rss_kb\":[$(IFS=,; echo "${samples[*]}")],\"wrk\":$(sed -n 's/^WRKJSON //p' "$out/soak-wrk.txt" | grep . || echo null)}"
         stop_server
     fi
+fi
+
+# ---- 4c. scale (BENCH_SCALE=N) ---------------------------------------------------------------
+
+if [[ $scale -gt 0 && $have_serve = 1 ]]; then
+    sdir="$out/scale"
+    rm -rf "$sdir"
+    mkdir -p "$sdir"
+    zipf_n=$((scale / 4 > 100000 ? scale / 4 : 100000))
+    log "scale: $scale projects, $scale uniform and $zipf_n Zipf requests (gen.js, a few minutes)"
+    node --max-old-space-size=8000 "$here/gen.js" --n "$scale" --projects "$scale" --seed 20261206 --out "$sdir/u"
+    node --max-old-space-size=8000 "$here/gen.js" --n "$zipf_n" --projects "$scale" --seed 20261206 --zipf 1 --out "$sdir/z"
+    t0=$(date +%s.%N)
+    "$td" project import --db "$sdir/scale.db" "$sdir/u/projects.json" >"$sdir/import.log" 2>&1 ||
+        die "scale: the import failed: $(tail -c 300 "$sdir/import.log")"
+    rec "{\"kind\":\"scale_import\",\"projects\":$scale,\"seconds\":$(node -e "console.log(($(date +%s.%N)-$t0).toFixed(1))")}"
+    rm -f "$sdir/u/projects.json" "$sdir/z/projects.json"
+    # The miss path alone, on App IDs in random order.
+    "$cc" -std=c17 -O2 -Wall -Wextra -Werror -I"$root/db" -I"$root/project" -I"$root/core" "$here/store.c" \
+        "$build/db/libtddb.a" "$build/project/libtdproject.a" "$build/core/libtdcore.a" \
+        -lsqlite3 -lmbedcrypto -ljansson -lz -lpthread -o "$out/store" || die "store.c did not build"
+    sed -n 's/.*"app_id":"\([0-9a-f]*\)".*/\1/p' "$sdir/u/requests.jsonl" | sort -u | shuf --random-source=<(yes) >"$sdir/ids.txt"
+    line=$("$out/store" "$sdir/scale.db" "$sdir/tokendoctor.key" "$sdir/ids.txt" 200000) || die "store failed"
+    rec "$(node -e 'const o=JSON.parse(process.argv[1]);o.kind="store";o.projects=+process.argv[2];console.log(JSON.stringify(o))' "$line" "$scale")"
+    log "scale: miss path $line"
+    # diagnose --batch --db: the main corpus's database, then the scale one (max RSS from GNU time).
+    batch_db() { # WHO DB FILE
+        local wall user sys maxrss
+        /usr/bin/time -f '%e %U %S %M' "$td" diagnose --batch - --summary --db "$2" <"$3" \
+            >"$sdir/batch.out" 2>"$sdir/batch.err" || true
+        read -r wall user sys maxrss <<<"$(tail -1 "$sdir/batch.err")"
+        rec "{\"kind\":\"scale_batch\",\"who\":\"$1\",\"n\":$(wc -l <"$3"),\"seconds\":$wall,\"user\":$user,\"sys\":$sys,\"max_rss_kb\":$maxrss}"
+        log "scale: batch $1: ${wall}s, max RSS ${maxrss} kB"
+    }
+    for ((r = 0; r < (quick == 1 ? 1 : 2); r++)); do
+        batch_db base "$out/bench.db" "$corpus/requests.jsonl"
+        batch_db uniform "$sdir/scale.db" "$sdir/u/requests.jsonl"
+    done
+    # serve: the main corpus, then the scale database uniform and Zipf, each warmed by a pass
+    # over all its requests (every project it will see is in the caches, as in a service that
+    # has run for a while), alternating.
+    scale_warm() { # FILE
+        local secs=$(($(wc -l <"$1") / 15000 + 2))
+        wrk -t1 -c64 -d"${secs}s" -s "$here/post.lua" "$url" -- "$1" >/dev/null
+    }
+    for ((r = 0; r < (quick == 1 ? 1 : 2); r++)); do
+        serve_db= start_ours 2 && warm && wrk_run ours scale-base 2 64 "$duration" "$main_file" /v1/diagnose
+        stop_server
+        for mix in u z; do
+            serve_db="$sdir/scale.db" start_ours 2 && scale_warm "$sdir/$mix/requests.jsonl" &&
+                wrk_run ours "scale-$mix" 2 64 "$duration" "$sdir/$mix/requests.jsonl" /v1/diagnose
+            stop_server
+        done
+    done
+    [[ ${BENCH_KEEP:-0} = 1 ]] || rm -rf "$sdir"
 fi
 
 # The service's database holds every diagnosis of the run (~170 bytes each: ~1.5 GB after a
