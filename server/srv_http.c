@@ -274,7 +274,7 @@ void srv_replace_refusal(srv_worker *w, struct evhttp_connection *evcon, struct 
     bool ok = doc && srv_json_write(&w->out, doc);
     json_decref(doc);
     /* The page must still be all there: nothing of it written yet (see srv_conn.c). */
-    char line[13];
+    char line[13] = ""; /* 12 bytes are copied: the 13th stays NUL for atoi */
     struct evbuffer_ptr p;
     bool whole = evbuffer_ptr_set(out, &p, at, EVBUFFER_PTR_SET) == 0 &&
                  evbuffer_copyout_from(out, &p, line, 12) == 12 &&
