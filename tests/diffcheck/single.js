@@ -31,10 +31,12 @@ for (let i = 0; i < reqs.length; i++)
     if (outs[i] && outs[i].verdict === undefined && !sample.includes(i)) errorLines.push(i)
 const errStep = Math.max(1, Math.ceil(errorLines.length / count))
 sample.push(...errorLines.filter((_, k) => k % errStep === 0))
-// (by the App ID the project is looked up by: the trimmed one for app_id_whitespace)
-const wanted = new Set(sample.map(i => projectKey(reqs[i].app_id)))
+// (by the App ID the project is looked up by: the trimmed one for app_id_whitespace, whatever
+// its case, as --project finds a project configured in another case and names it in the details)
+const lower = s => (typeof s === 'string' ? s.toLowerCase() : s)
+const wanted = new Set(sample.map(i => lower(projectKey(reqs[i].app_id))))
 const smallProj = projFile + '.single.json'
-fs.writeFileSync(smallProj, JSON.stringify(JSON.parse(fs.readFileSync(projFile, 'utf8')).filter(p => wanted.has(p.app_id))))
+fs.writeFileSync(smallProj, JSON.stringify(JSON.parse(fs.readFileSync(projFile, 'utf8')).filter(p => wanted.has(lower(p.app_id)))))
 
 function argsOf(req) {
     const a = ['diagnose', '--json', '--project', smallProj]
