@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tokendoctor needs, only those that are missing.
-#   scripts/deps.sh build   what `make run` needs: compiler, CMake and the five libraries
+#   scripts/deps.sh build   what `make run` needs: compiler, CMake and the six libraries
 #   scripts/deps.sh test    plus what `make test` needs: clang, its libFuzzer runtime and
 #                           clang-format (the format check), git, Node.js/npm
 #                           (interop tests against the vendor's npm libraries) and Chromium (the
@@ -8,7 +8,7 @@
 #                           package is built and installed, its manual page rendered)
 #   scripts/deps.sh deb     what `make deb` needs: the build's, and dpkg-dev (dpkg-shlibdeps)
 set -euo pipefail
-want=(cmake make gcc pkg-config libevent-dev libmbedtls-dev zlib1g-dev libjansson-dev libsqlite3-dev)
+want=(cmake make gcc pkg-config libevent-dev libmbedtls-dev zlib1g-dev libjansson-dev libsqlite3-dev libpq-dev)
 case "${1:-build}" in test | deb) want+=(dpkg-dev) ;; esac
 if [ "${1:-build}" = test ]; then
   want+=(clang clang-format libclang-rt-14-dev chromium git man-db)
