@@ -54,7 +54,7 @@
  * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
  *
  * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
- * false (there is no file). Import and export: db_pg_bulk.c when present, else refused.
+ * false (there is no file). Import and export: db_pg_bulk.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -798,22 +798,5 @@ tdb_status tdbpg_backup(tdb *db, const char *dest_path) {
               "%s: `db backup` copies SQLite files only: back up a PostgreSQL store with pg_dump "
               "(e.g. pg_dump -Fc -f FILE DBNAME) and keep the key file with it",
               db->pg->where);
-    return TDB_INVALID;
-}
-
-tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
-                        diag_import_summary *summary) {
-    (void)in;
-    (void)o;
-    memset(summary, 0, sizeof *summary);
-    tdbi_fail(db, "%s: import into a PostgreSQL store is not implemented yet", db->pg->where);
-    return TDB_INVALID;
-}
-
-tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
-    (void)out;
-    (void)cert_key_file;
-    *count = 0;
-    tdbi_fail(db, "%s: export from a PostgreSQL store is not implemented yet", db->pg->where);
     return TDB_INVALID;
 }

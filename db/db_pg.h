@@ -88,8 +88,8 @@ void tdbpg_rollback(tdb *db);
  * TDBPG_CHANNEL (delivered at commit). */
 bool tdbpg_bump(tdb *db);
 
-/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), the version
- * moved with it: tdbi_project_put_in's counterpart (db_pg_project.c). */
+/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), which moves
+ * the version (tdbpg_bump) before it commits: tdbi_project_put_in's counterpart. */
 tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
                                 bool *created);
 
