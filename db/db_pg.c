@@ -9,7 +9,8 @@
  * of PQconnectdbParams, expanded), so libpq's environment (PGHOST, PGUSER, PGPASSWORD,
  * PGSERVICE, ...), service and password files work. Before it come only defaults the URL
  * overrides: connect_timeout 5 s (unless $PGCONNECT_TIMEOUT is set), application_name,
- * client_encoding UTF8. The URL may hold a password: it is never printed; messages name the
+ * client_encoding UTF8, and TCP keepalives with tcp_user_timeout 10 s (a vanished peer is
+ * found in seconds). The URL may hold a password: it is never printed; messages name the
  * store as 'database "D" on HOST' (PQdb, PQhost).
  *
  * The schema is SQLite's (db_open.c, schema 4) in PostgreSQL's types: bytea for sealed
@@ -50,8 +51,14 @@
  * from its SQLSTATE (lock or statement timeout, deadlock, serialization: busy; disk full:
  * full; the rest: storage error). A connection found broken is reset (PQreset) at its next
  * use, which fails with the same kind of message when the server is still away: the service
- * answers as for SQLite's unavailable store. statement_timeout (15 s) and lock_timeout (the
- * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ * answers as for SQLite's unavailable store. statement_timeout (15 s; 2 s on a connection
+ * whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the busy
+ * timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ *
+ * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
+ * a tdb per worker (its store and, unless --log-db is another store, its log reads), its main
+ * one and the log writer's: about 2 x threads + 3 connections per node, to be counted against
+ * the server's max_connections.
  *
  * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
  * false (there is no file). Import and export: db_pg_bulk.c.
@@ -246,8 +253,18 @@ static void fail_result(tdb *db, const char *what, const PGresult *r) {
 /* ---- Connecting ---------------------------------------------------------------------------- */
 
 static PGconn *connect_url(const char *url) {
-    const char *keys[5], *vals[5];
+    const char *keys[10], *vals[10];
     int n = 0;
+    /* Over TCP, a peer that vanished without closing (a partition, a host that died) is found
+     * within ~10 s instead of the kernel's minutes (ignored on a Unix socket). */
+    static const char *const tcp[][2] = {{"keepalives_idle", "5"},
+                                         {"keepalives_interval", "2"},
+                                         {"keepalives_count", "2"},
+                                         {"tcp_user_timeout", "10000"}};
+    for (size_t i = 0; i < sizeof tcp / sizeof tcp[0]; i++) {
+        keys[n] = tcp[i][0];
+        vals[n++] = tcp[i][1];
+    }
     const char *env = getenv("PGCONNECT_TIMEOUT");
     if (!env || !*env) {
         keys[n] = "connect_timeout";
@@ -297,7 +314,9 @@ static void describe(tdbpg_state *s) {
 static bool set_up_session(tdb *db) {
     char sql[160];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d",
-             TDBPG_STATEMENT_TIMEOUT_MS, db->pg->lock_timeout_ms);
+             db->pg->lock_timeout_ms < 1000 ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS
+                                            : TDBPG_STATEMENT_TIMEOUT_MS,
+             db->pg->lock_timeout_ms);
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)

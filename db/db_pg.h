@@ -19,8 +19,11 @@
 /* The schema version of a PostgreSQL store: its own count (the table tokendoctor_schema), not
  * SQLite's user_version. Version 1 is the SQLite schema 4 translated. */
 #define TDBPG_SCHEMA_VERSION 1
-/* What every statement may take before the server cancels it (statement_timeout). */
+/* What every statement may take before the server cancels it (statement_timeout): on a
+ * connection that may wait (the CLI, the log writer), and on one that must not (a busy timeout
+ * below 1 s: the service's request threads, tdb_set_busy_timeout(TDB_REQUEST_BUSY_MS)). */
 #define TDBPG_STATEMENT_TIMEOUT_MS 15000
+#define TDBPG_REQUEST_STATEMENT_TIMEOUT_MS 2000
 /* How long a connection attempt may take unless the URL (or $PGCONNECT_TIMEOUT) says. */
 #define TDBPG_CONNECT_TIMEOUT_S "5"
 /* The watcher's poll of the version row when no notification came. */
