@@ -485,6 +485,7 @@ static void *watch(void *arg) {
         if (!c) {
             c = watch_connect(s);
             atomic_store(&s->watcher_up, c != NULL);
+            atomic_store(&s->watcher_tried, true);
             if (!c) {
                 watch_wait(s, -1, backoff);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
@@ -554,9 +555,9 @@ bool tdbpg_ready(tdb *db, char *reason, size_t reason_cap) {
         snprintf(reason, reason_cap, "%s: cannot start the version watcher", s->where);
         return false;
     }
-    /* The first call after the start: give the watcher its first read. */
-    for (int i = 0; i < 50 && !atomic_load(&s->watcher_up) && atomic_load(&s->schema_version) == 0;
-         i++)
+    /* The first call after the start: give the watcher its first connection (at most 2 s:
+     * only a server that stopped answering since the open takes longer). */
+    for (int i = 0; i < 200 && !atomic_load(&s->watcher_tried); i++)
         usleep(10000);
     if (!atomic_load(&s->watcher_up)) {
         snprintf(reason, reason_cap, "%s does not answer (reconnecting)", s->where);
@@ -774,6 +775,7 @@ bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing) {
     atomic_init(&s->config_version, 0);
     atomic_init(&s->data_version, 1);
     atomic_init(&s->watcher_up, false);
+    atomic_init(&s->watcher_tried, false);
     atomic_init(&s->schema_version, 0);
     atomic_init(&s->stop, false);
     snprintf(s->where, sizeof s->where, "the PostgreSQL database");

@@ -45,6 +45,7 @@ struct tdbpg_state {
     _Atomic uint64_t config_version;
     _Atomic uint64_t data_version;
     atomic_bool watcher_up;
+    atomic_bool watcher_tried; /* its first connection attempt is over */
     _Atomic int schema_version;
     atomic_bool stop;
     uint64_t pending_version; /* what this transaction's tdbpg_bump returned: published at commit */
