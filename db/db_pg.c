@@ -312,11 +312,13 @@ static void describe(tdbpg_state *s) {
 
 /* The session's settings, after every (re)connection. */
 static bool set_up_session(tdb *db) {
-    char sql[160];
-    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d",
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %d; SET lock_timeout = %d; "
+             "SET default_transaction_read_only = %s",
              db->pg->lock_timeout_ms < 1000 ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS
                                             : TDBPG_STATEMENT_TIMEOUT_MS,
-             db->pg->lock_timeout_ms);
+             db->pg->lock_timeout_ms, db->pg->read_only ? "on" : "off");
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -329,6 +331,12 @@ bool tdbpg_use(tdb *db) {
     tdbpg_state *s = db->pg;
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
         return true;
+    if (s->in_tx) {
+        /* A new session would run the rest of the transaction's statements on their own. */
+        tdbi_fail(db, "%s: the connection was lost during a transaction; nothing was written",
+                  s->where);
+        return false;
+    }
     if (s->conn)
         PQreset(s->conn);
     else
@@ -397,6 +405,7 @@ bool tdbpg_begin(tdb *db, bool config) {
     db->pg->pending_version = 0;
     if (!tdbpg_do(db, "starting a transaction", "BEGIN", NULL))
         return false;
+    db->pg->in_tx = true;
     if (config &&
         !tdbpg_do(db, "waiting for other writers",
                   "SELECT pg_advisory_xact_lock(" TDBI_STR(TDBPG_LOCK_CONFIG) ")", NULL)) {
@@ -407,10 +416,17 @@ bool tdbpg_begin(tdb *db, bool config) {
 }
 
 bool tdbpg_commit(tdb *db) {
-    if (!tdbpg_do(db, "committing", "COMMIT", NULL)) {
+    PGresult *r = tdbpg_run(db, "committing", "COMMIT", NULL);
+    /* COMMIT of a failed transaction "succeeds" as a rollback: only its tag tells. */
+    bool ok = r && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    if (r && !ok)
+        tdbi_fail(db, "%s: committing: the transaction was rolled back", db->pg->where);
+    PQclear(r);
+    if (!ok) {
         tdbpg_rollback(db);
         return false;
     }
+    db->pg->in_tx = false;
     if (db->pg->pending_version)
         publish(db->pg, db->pg->pending_version);
     db->pg->pending_version = 0;
@@ -420,6 +436,7 @@ bool tdbpg_commit(tdb *db) {
 void tdbpg_rollback(tdb *db) {
     /* Keeps the message of the failure that led here; a broken connection has no transaction. */
     db->pg->pending_version = 0;
+    db->pg->in_tx = false;
     if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK &&
         PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE)
         PQclear(PQexec(db->pg->conn, "ROLLBACK"));
@@ -740,7 +757,8 @@ static bool open_checked(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool *mi
                       s->where, (long long)version, TDBPG_SCHEMA_VERSION);
             return false;
         }
-        if (!tdbpg_do(db, "opening for reading", "SET default_transaction_read_only = on", NULL))
+        s->read_only = true;
+        if (!set_up_session(db))
             return false;
     } else if (version < TDBPG_SCHEMA_VERSION || has_check != 1) {
         if (!migrate(db))

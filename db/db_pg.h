@@ -39,6 +39,8 @@ struct tdbpg_state {
     char where[192];     /* 'database "D" on H': what messages name the store by */
     int lock_timeout_ms; /* set_busy_timeout */
     char sqlstate[6];    /* of the last failed statement ("" when none was given) */
+    bool in_tx;          /* between tdbpg_begin and its commit or rollback */
+    bool read_only;      /* tdb_open_readonly: every (re)connection's transactions read only */
     /* Published by the watcher thread (or by this connection's own commits), read by anyone
      * without a round trip: config_version, data_version (moves with it), whether the
      * watcher's connection is up and the schema version it read. */
