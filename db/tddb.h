@@ -213,6 +213,10 @@ bool tdb_file_gone(tdb *db);
  * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 is this schema 4). */
 #define TDB_SCHEMA_VERSION 4
 
+/* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
+ * PostgreSQL's own count for a PostgreSQL store (what GET /readyz reports). */
+int tdb_schema_version(const tdb *db);
+
 /* ---- Projects -------------------------------------------------------------------------- */
 
 /* Reads a project: its configuration with decrypted certificates, and its retired certificates
