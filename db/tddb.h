@@ -80,6 +80,10 @@ const char *tdb_default_path(void);
  * named ./NAME://... */
 bool tdb_location_check(const char *location, char *err, size_t err_cap);
 
+/* Whether location is a PostgreSQL URL (postgres:// or postgresql://, lower case): the store
+ * it names is not a file on this node. */
+bool tdb_location_is_postgres(const char *location);
+
 /* The key file to use for db_path when none is given, into out (NUL-terminated). false when it
  * does not fit. A postgres(ql):// URL has no default ("" unless $TOKENDOCTOR_KEY_FILE is set):
  * the key file stays on each node and a database server has no "next to the database", so
