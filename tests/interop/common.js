@@ -177,6 +177,25 @@ function builderArgs(rng, B, text, chLen, expires) {
     }
 }
 
+// A service of agora-token's AccessToken2 module at2 (each generator passes its own copy) of a
+// type 1..10, with random fields: t(max) is the generator's random text (t() of its default
+// length, t(long) a channel name), uid() a uid argument, perms() rtm2 permissions. The privileges
+// are the caller's to add.
+function libraryService(rng, at2, type, t, long, uid, perms) {
+    const numberOrText = () => (rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
+    if (type === 1) return new at2.ServiceRtc(t(long), uid())
+    if (type === 2) return new at2.ServiceRtm(t())
+    if (type === 3) return new at2.ServiceStreaming(t(long), numberOrText())
+    if (type === 4) return new at2.ServiceFpa()
+    if (type === 5) return new at2.ServiceChat(t())
+    if (type === 6) return new at2.ServiceFCdn(t(long), numberOrText())
+    // The library writes `role || -1`, so 0 becomes -1: the snapshot reads what it packs.
+    if (type === 7) return new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
+    if (type === 8) return new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), perms())
+    if (type === 9) return new at2.ServiceConvoAI()
+    return new at2.ServiceStt()
+}
+
 // A library AccessToken2 (the class: each generator requires its own copy of the library) with a
 // random app id and certificate, and issue time, expire and salt that are now and then 0 or
 // 2^32-1; typicalExpire draws the usual expire. Fields are plain properties: set them after
@@ -298,4 +317,4 @@ function recordBuilds(AccessToken2) {
     return builds
 }
 
-module.exports = { makeRng, hex32, wrongCerts, RANGES, poolText, privValue, uidArg, expect006, builderArgs, randomAccessToken2, randomText, edgeU32, crc32Text, seedClock, recordBuilds }
+module.exports = { makeRng, hex32, wrongCerts, RANGES, poolText, privValue, uidArg, expect006, builderArgs, libraryService, randomAccessToken2, randomText, edgeU32, crc32Text, seedClock, recordBuilds }

@@ -25,7 +25,7 @@
 
 const fs = require('fs')
 const zlib = require('zlib')
-const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, wrongCerts, randomText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('./common')
+const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, libraryService, wrongCerts, randomText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('./common')
 
 // The libraries draw from a seeded clock (common.js), installed before they are loaded.
 const clock = seedClock()
@@ -97,40 +97,7 @@ function randomPermissions(rng, budget) {
 
 function randomService(rng, type, budget) {
     const t = (max = 32) => randomText(rng, max)
-    let s
-    switch (type) {
-        case 1:
-            s = new at2.ServiceRtc(t(64), uidArg(rng, randomText))
-            break
-        case 2:
-            s = new at2.ServiceRtm(t())
-            break
-        case 3:
-            s = new at2.ServiceStreaming(t(64), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-            break
-        case 4:
-            s = new at2.ServiceFpa()
-            break
-        case 5:
-            s = new at2.ServiceChat(t())
-            break
-        case 6:
-            s = new at2.ServiceFCdn(t(64), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-            break
-        case 7:
-            // The library writes `role || -1`, so 0 becomes -1: the snapshot reads what it packs.
-            s = new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
-            break
-        case 8:
-            s = new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), randomPermissions(rng, budget))
-            break
-        case 9:
-            s = new at2.ServiceConvoAI()
-            break
-        case 10:
-            s = new at2.ServiceStt()
-            break
-    }
+    const s = libraryService(rng, at2, type, t, 64, () => uidArg(rng, randomText), () => randomPermissions(rng, budget))
     addRandomPrivileges(rng, s, type, budget)
     return s
 }

@@ -38,7 +38,7 @@ const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
 const { createRequire } = require('module')
-const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, RANGES, poolText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('../interop/common')
+const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, libraryService, RANGES, poolText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('../interop/common')
 
 // The libraries draw from a seeded clock (common.js), installed before they are loaded.
 const clock = seedClock()
@@ -111,20 +111,7 @@ function permissions(rng, maxTypes) {
 
 function service007(rng, type) {
     const t = (max = 24) => text(rng, max)
-    let s
-    if (type === 1) s = new at2.ServiceRtc(t(40), uidArg(rng, text))
-    else if (type === 2) s = new at2.ServiceRtm(t())
-    else if (type === 3) s = new at2.ServiceStreaming(t(40), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-    else if (type === 4) s = new at2.ServiceFpa()
-    else if (type === 5) s = new at2.ServiceChat(t())
-    else if (type === 6) s = new at2.ServiceFCdn(t(40), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-    // the library writes `role || -1`: 0 becomes -1, and the snapshot reads what it packs
-    else if (type === 7) {
-        s = new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
-    }
-    else if (type === 8) s = new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), permissions(rng, 3))
-    else if (type === 9) s = new at2.ServiceConvoAI()
-    else s = new at2.ServiceStt()
+    const s = libraryService(rng, at2, type, t, 40, () => uidArg(rng, text), () => permissions(rng, 3))
     addPrivileges(rng, s, type)
     return s
 }
