@@ -203,31 +203,27 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
 }
 
 static void test_mint_exact(const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "mint-exact.jsonl"))
         return;
-    int expressible = 0, lineno = 0;
+    int expressible = 0;
     run_result *r = malloc(sizeof *r);
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        lineno++;
-        const char *expect = json_string_value(json_object_get(o, "token"));
+    while (tu_lines_next(&l)) {
+        const char *expect = tu_str(l.line, "token");
         argbuild b;
         for (int form = 0; form < 2; form++) {
-            if (!mint_args_for(o, &b, form))
+            if (!mint_args_for(l.line, &b, form))
                 break;
             if (form == 0)
                 expressible++;
             run(r, NULL, b.argv + 0);
             chomp(r->out);
             CHECK(r->status == 0 && strcmp(r->out, expect) == 0,
-                  "mint-exact line %d (form %d): status %d, got '%s', stderr %s", lineno, form,
+                  "mint-exact line %d (form %d): status %d, got '%s', stderr %s", l.n, form,
                   r->status, r->out, r->err);
         }
     }
     free(r);
-    json_decref(lines);
     CHECK(expressible >= 9, "the 9 mint-exact lines (or more) expressible by mint, found %d",
           expressible);
 }
@@ -275,18 +271,15 @@ static void compare_decoded(const char *id, json_t *got, json_t *expect) {
 }
 
 static void test_decode_vectors(const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "tokens.jsonl"))
         return;
     run_result *r = malloc(sizeof *r);
-    int n = 0;
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        const char *id = json_string_value(json_object_get(o, "id"));
-        const char *token = json_string_value(json_object_get(o, "token"));
-        /* Alternate between the argument and standard input. */
-        if (n++ % 2 == 0) {
+    while (tu_lines_next(&l)) {
+        const char *id = tu_str(l.line, "id");
+        const char *token = tu_str(l.line, "token");
+        /* Alternate between the argument and standard input (the first line: the argument). */
+        if (l.n % 2 == 1) {
             RUN(r, NULL, "decode", "--json", token);
         } else {
             char in[8192];
@@ -298,7 +291,7 @@ static void test_decode_vectors(const char *dir) {
         json_t *got = json_loads(r->out, 0, &err);
         CHECK(got != NULL, "%s: decode --json is not one JSON document: %s", id, err.text);
         if (got) {
-            compare_decoded(id, got, json_object_get(o, "expect"));
+            compare_decoded(id, got, json_object_get(l.line, "expect"));
             CHECK(json_is_string(json_object_get(got, "signature")) &&
                       strlen(json_string_value(json_object_get(got, "signature"))) == 64,
                   "%s: signature hex", id);
@@ -307,8 +300,7 @@ static void test_decode_vectors(const char *dir) {
         json_decref(got);
     }
     free(r);
-    json_decref(lines);
-    CHECK(n >= 200, "the 200 tokens (or more) decoded through the CLI, got %d", n);
+    CHECK(l.n >= 200, "the 200 tokens (or more) decoded through the CLI, got %d", l.n);
 }
 
 /* ---- decode: stdin, malformed, usage, human output --------------------------------------- */
