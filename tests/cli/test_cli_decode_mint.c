@@ -450,6 +450,19 @@ static void expect_usage(run_result *r, const char *flag, const char *what) {
     CHECK(!strstr(r->err, cert) && !strstr(r->out, cert), "%s: certificate printed", what);
 }
 
+/* mint --version version --app-id (good) --certificate-file (good), then args (NULL-terminated):
+ * a usage error as expect_usage says. */
+static void expect_mint_usage(run_result *r, const char *version, const char *const *args,
+                              const char *flag, const char *what) {
+    const char *argv[24] = {"mint", "--version",          version,  "--app-id",
+                            app_id, "--certificate-file", cert_path};
+    int n = 7;
+    while (*args && n < 23)
+        argv[n++] = *args++;
+    run(r, NULL, argv);
+    expect_usage(r, flag, what);
+}
+
 static void test_mint_cli(td_ctx *ctx) {
     run_result *r = malloc(sizeof *r);
     const char *C = cert_path;
@@ -466,69 +479,64 @@ static void test_mint_cli(td_ctx *ctx) {
     CHECK(r->status == 1 && strstr(r->err, "--certificate-file") &&
               strstr(r->err, "/nonexistent/tokendoctor-test.db"),
           "no certificate, no default database: exit %d: %s", r->status, r->err);
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--db", "/nope",
-         "--channel", "c");
-    expect_usage(r, "--db", "file and db");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C);
-    expect_usage(r, "--channel", "rtc without channel");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm");
-    expect_usage(r, "--account", "rtm without user id");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--uid", "0");
-    expect_usage(r, "--uid", "rtm with uid 0");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "xmpp");
-    expect_usage(r, "--service", "bad --service");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "1", "--account", "a");
-    expect_usage(r, "--uid", "uid and account");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "4294967296");
-    expect_usage(r, "--uid", "uid too large");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "-1");
-    expect_usage(r, "--uid", "negative uid");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--role", "king");
-    expect_usage(r, "--role", "bad role");
+    /* Usage errors after a good --version, --app-id and --certificate-file. */
+    const struct {
+        const char *version, *args[9], *flag, *what;
+    } usage_cases[] = {
+        {"007", {"--db", "/nope", "--channel", "c"}, "--db", "file and db"},
+        {"007", {NULL}, "--channel", "rtc without channel"},
+        {"007", {"--service", "rtm"}, "--account", "rtm without user id"},
+        {"007", {"--service", "rtm", "--uid", "0"}, "--uid", "rtm with uid 0"},
+        {"007", {"--service", "xmpp"}, "--service", "bad --service"},
+        {"007", {"--channel", "c", "--uid", "1", "--account", "a"}, "--uid", "uid and account"},
+        {"007", {"--channel", "c", "--uid", "4294967296"}, "--uid", "uid too large"},
+        {"007", {"--channel", "c", "--uid", "-1"}, "--uid", "negative uid"},
+        {"007", {"--channel", "c", "--role", "king"}, "--role", "bad role"},
+        {"007", {"--channel", "c", "--expire", "1h"}, "--expire", "bad expire"},
+        {"006",
+         {"--channel", "c", "--issue-ts", "4294967000", "--expire", "3600"},
+         "--expire",
+         "006 ts overflow"},
+        {"007", {"--channel"}, "--channel", "missing value"},
+        {"007",
+         {"--channel", "c", "--certificate", cert},
+         "--certificate",
+         "no --certificate flag"},
+        {"007", {"--channel", "c", "stray"}, "stray", "positional argument"},
+        {"007",
+         {"--channel", "c", "--certificate=5CFd2fd1755d40ecb72977518be15d3b"},
+         "'--certificate'",
+         "unknown --name=value, the value not echoed"},
+        {"007", {"--channel", "c", "--key-file", "k"}, "--key-file", "--key-file without --db"},
+        {"007",
+         {"--service", "rtm", "--account", "a", "--channel", "c"},
+         "--channel",
+         "rtm with --channel"},
+        {"007",
+         {"--service", "rtm", "--account", "a", "--role", "subscriber"},
+         "--role",
+         "rtm with --role"},
+        {"007",
+         {"--channel", "c", "--salt", "1", "--salt", "2"},
+         "--salt given twice",
+         "number given twice"},
+        {"007",
+         {"--channel", "c", "--channel", "d"},
+         "--channel given twice",
+         "string given twice"},
+        {"006",
+         {"--channel", "c", "--issue-ts", "4294960000", "--expire", "60", "--privilege-expire",
+          "4294967295"},
+         "--privilege-expire",
+         "006 privilege overflow"},
+    };
+    for (size_t i = 0; i < sizeof usage_cases / sizeof *usage_cases; i++)
+        expect_mint_usage(r, usage_cases[i].version, usage_cases[i].args, usage_cases[i].flag,
+                          usage_cases[i].what);
     /* the role aliases diagnose accepts (host, audience) are mint's too */
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
          "--role", "audience");
     CHECK(r->status == 0, "--role audience: exit %d: %s", r->status, r->err);
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--expire", "1h");
-    expect_usage(r, "--expire", "bad expire");
-    MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--issue-ts", "4294967000", "--expire", "3600");
-    expect_usage(r, "--expire", "006 ts overflow");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel");
-    expect_usage(r, "--channel", "missing value");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--certificate", cert);
-    expect_usage(r, "--certificate", "no --certificate flag");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "stray");
-    expect_usage(r, "stray", "positional argument");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--certificate=5CFd2fd1755d40ecb72977518be15d3b");
-    expect_usage(r, "'--certificate'", "unknown --name=value, the value not echoed");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--key-file", "k");
-    expect_usage(r, "--key-file", "--key-file without --db");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--account", "a", "--channel", "c");
-    expect_usage(r, "--channel", "rtm with --channel");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--account", "a", "--role", "subscriber");
-    expect_usage(r, "--role", "rtm with --role");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--salt", "1", "--salt", "2");
-    expect_usage(r, "--salt given twice", "number given twice");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--channel", "d");
-    expect_usage(r, "--channel given twice", "string given twice");
-    MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--issue-ts", "4294960000", "--expire", "60", "--privilege-expire", "4294967295");
-    expect_usage(r, "--privilege-expire", "006 privilege overflow");
     static char long_account[300];
     memset(long_account, 'a', 256);
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
