@@ -116,6 +116,10 @@ static void arg(argbuild *b, const char *s) {
     b->argv[b->argc++] = s;
     b->argv[b->argc] = NULL;
 }
+static void args(argbuild *b, const char *flag, const char *value) {
+    arg(b, flag);
+    arg(b, value);
+}
 static void argn(argbuild *b, const char *flag, long long v) {
     snprintf(b->bufs[b->nbufs], sizeof b->bufs[0], "%lld", v);
     arg(b, flag);
@@ -125,15 +129,12 @@ static void argn(argbuild *b, const char *flag, long long v) {
 /* Builds the mint arguments for a line; returns false when mint cannot express it. uid_form:
  * 0 = --uid for a numeric uid, 1 = --account. */
 static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
-    const char *version = json_string_value(json_object_get(o, "version"));
+    const char *version = tu_str(o, "version");
     memset(b, 0, sizeof *b);
     arg(b, "mint");
-    arg(b, "--version");
-    arg(b, version);
-    arg(b, "--app-id");
-    arg(b, json_string_value(json_object_get(o, "app_id")));
-    arg(b, "--certificate-file");
-    arg(b, cert_path);
+    args(b, "--version", version);
+    args(b, "--app-id", tu_str(o, "app_id"));
+    args(b, "--certificate-file", cert_path);
     argn(b, "--salt", json_integer_value(json_object_get(o, "salt")));
     uint32_t value;
     bool publisher;
@@ -152,17 +153,14 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
         if (type == 2) {
             if (publisher)
                 return false;
-            arg(b, "--service");
-            arg(b, "rtm");
-            arg(b, "--account");
-            arg(b, json_string_value(json_object_get(s, "user_id")));
+            args(b, "--service", "rtm");
+            args(b, "--account", tu_str(s, "user_id"));
             return true;
         }
         if (type != 1)
             return false;
-        arg(b, "--channel");
-        arg(b, json_string_value(json_object_get(s, "channel")));
-        uid = json_string_value(json_object_get(s, "uid"));
+        args(b, "--channel", tu_str(s, "channel"));
+        uid = tu_str(s, "uid");
     } else {
         json_t *privs = json_object_get(o, "privileges");
         bool rtm = json_object_get(privs, "1000") != NULL;
@@ -174,31 +172,23 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
         argn(b, "--issue-ts", ts);
         argn(b, "--expire", 0);
         argn(b, "--privilege-expire", value - ts);
-        uid = json_string_value(json_object_get(o, "uid"));
+        uid = tu_str(o, "uid");
         if (rtm) {
             if (*uid || publisher)
                 return false;
-            arg(b, "--service");
-            arg(b, "rtm");
-            arg(b, "--account");
-            arg(b, json_string_value(json_object_get(o, "channel")));
+            args(b, "--service", "rtm");
+            args(b, "--account", tu_str(o, "channel"));
             return true;
         }
-        arg(b, "--channel");
-        arg(b, json_string_value(json_object_get(o, "channel")));
+        args(b, "--channel", tu_str(o, "channel"));
     }
-    arg(b, "--role");
-    arg(b, publisher ? "publisher" : "subscriber");
-    if (!*uid) {
-        arg(b, "--uid");
-        arg(b, "0");
-    } else if (all_digits(uid) && uid_form == 0) {
-        arg(b, "--uid");
-        arg(b, uid);
-    } else {
-        arg(b, "--account");
-        arg(b, uid);
-    }
+    args(b, "--role", publisher ? "publisher" : "subscriber");
+    if (!*uid)
+        args(b, "--uid", "0");
+    else if (all_digits(uid) && uid_form == 0)
+        args(b, "--uid", uid);
+    else
+        args(b, "--account", uid);
     return true;
 }
 
