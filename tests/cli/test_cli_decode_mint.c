@@ -81,6 +81,12 @@ static bool all_digits(const char *s) {
     return true;
 }
 
+/* The token a mint run printed (r->out, its newline removed), decoded into tok. */
+static td_status decode_minted(td_ctx *ctx, run_result *r, td_token *tok) {
+    chomp(r->out);
+    return td_decode(ctx, r->out, strlen(r->out), tok);
+}
+
 /* ---- mint-exact through the CLI --------------------------------------------------------- */
 
 /* The privilege value when privs is {"1": v} (subscriber) or {"1".."4": v} (publisher) or the
@@ -582,24 +588,21 @@ static void test_mint_cli(td_ctx *ctx) {
     MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "room",
          "--account", "alice", "--issue-ts", "1700000000", "--expire", "600", "--privilege-expire",
          "300");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && td_verify006(ctx, &tok, cert, 32, "room", 4, "alice", 5) &&
               tok.ts == 1700000600 && tok.privilege_count_006 == 4 &&
               tok.privileges[3].value == 1700000300,
           "006 rtc publisher");
     MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
          "--uid", "42", "--issue-ts", "1700000000");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && td_verify006(ctx, &tok, cert, 32, "42", 2, "", 0) && tok.crc_uid == 0 &&
               tok.privilege_count_006 == 1 && tok.privileges[0].id == 1000 &&
               tok.privileges[0].value == 1700003600,
           "006 rtm with the user id in the channel's place");
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
          "--account", "bob", "--expire", "100");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && tok.services[0].type == TD_SVC_RTM && tok.privileges[0].value == 100 &&
               td_verify007(ctx, &tok, cert, 32),
           "007 rtm");
@@ -630,9 +633,8 @@ static void test_mint_db(td_ctx *ctx) {
     }
     RUN(r, NULL, "mint", "--version", "007", "--app-id", app_id, "--db", db_path, "--channel", "c",
         "--uid", "7");
-    chomp(r->out);
     static td_token tok;
-    td_status st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    td_status st = decode_minted(ctx, r, &tok);
     CHECK(r->status == 0 && st == TD_OK && td_verify007(ctx, &tok, cert, 32),
           "--db signs with the primary certificate: %d %s", r->status, r->err);
     RUN(r, NULL, "mint", "--version", "007", "--app-id", "00000000000000000000000000000000", "--db",
