@@ -48,7 +48,7 @@ const struct option cli_db_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int db_run(int argc, char **argv, cli_report *report) {
+int cli_db(int argc, char **argv, cli_report *report) {
     const char *db_path = NULL, *key_file = NULL, *pos[3];
     const char **const slots[] = {&db_path, &key_file};
     bool json = false;
@@ -81,8 +81,4 @@ static int db_run(int argc, char **argv, cli_report *report) {
                                                                       : CLI_EXIT_INTERNAL;
     tdb_close(db);
     return rc;
-}
-
-int cli_db(int argc, char **argv) {
-    return cli_run_reported(argc, argv, db_run);
 }

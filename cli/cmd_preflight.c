@@ -245,7 +245,7 @@ static bool load_headers(const char *path, pf_headers *h, cli_report *r) {
     return ok;
 }
 
-static int preflight_run(int argc, char **argv, cli_report *rep) {
+int cli_preflight(int argc, char **argv, cli_report *rep) {
     pf_opts o;
     pf_config c;
     if (!parse_options(argc, argv, &o, &c, rep))
@@ -285,8 +285,4 @@ static int preflight_run(int argc, char **argv, cli_report *rep) {
     free(headers);
     free(report);
     return status;
-}
-
-int cli_preflight(int argc, char **argv) {
-    return cli_run_reported(argc, argv, preflight_run);
 }
