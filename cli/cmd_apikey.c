@@ -47,8 +47,8 @@ static void apikey_usage(FILE *out) {
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_ROLE, OPT_NAME };
 
 const struct option cli_apikey_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"role", required_argument, NULL, OPT_ROLE},
     {"name", required_argument, NULL, OPT_NAME},
     CLI_OPT_JSON_ENTRY,

@@ -41,10 +41,8 @@ static void db_usage(FILE *out) {
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE };
 
 const struct option cli_db_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
-    CLI_OPT_JSON_ENTRY,
-    CLI_OPT_HELP_ENTRY,
+    CLI_OPT_DB_ENTRY(OPT_DB), CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
+    CLI_OPT_JSON_ENTRY,       CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
 

@@ -111,8 +111,8 @@ enum {
 };
 
 const struct option cli_project_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"file", required_argument, NULL, OPT_FILE},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"certificates-for", required_argument, NULL, OPT_CERTIFICATES_FOR},

@@ -197,6 +197,12 @@ enum {
     { "help", no_argument, NULL, 'h' }
 #define CLI_OPT_JSON_ENTRY                                                                         \
     { "json", no_argument, NULL, CLI_OPT_JSON }
+/* --db PATH and --key-file PATH, the store's two options (cli_usage_store_options prints them,
+ * cli_store_open takes their values), with the subcommand's vals for them. */
+#define CLI_OPT_DB_ENTRY(val)                                                                      \
+    { "db", required_argument, NULL, (val) }
+#define CLI_OPT_KEY_FILE_ENTRY(val)                                                                \
+    { "key-file", required_argument, NULL, (val) }
 
 typedef struct {
     const char *cmd; /* the subcommand, for messages ("apikey") */
