@@ -72,15 +72,6 @@ static void chomp(char *s) {
         s[n - 1] = '\0';
 }
 
-static bool all_digits(const char *s) {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
 /* The token a mint run printed (r->out, its newline removed), decoded into tok. */
 static td_status decode_minted(td_ctx *ctx, run_result *r, td_token *tok) {
     chomp(r->out);
@@ -191,7 +182,7 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
     args(b, "--role", publisher ? "publisher" : "subscriber");
     if (!*uid)
         args(b, "--uid", "0");
-    else if (all_digits(uid) && uid_form == 0)
+    else if (uid[strspn(uid, "0123456789")] == '\0' && uid_form == 0) /* all digits */
         args(b, "--uid", uid);
     else
         args(b, "--account", uid);
