@@ -154,38 +154,48 @@ static void expect_permissions(case_report *rep, json_t *svc_want, const td_toke
     }
 }
 
-/* The fields after the privileges map, per service type (token-formats.md's table). */
+/* The fields after the privileges map, per service type (token-formats.md's table): the names of
+ * the two strings (td_service a and b; NULL: none), whether an int16 role follows (apaas) and
+ * whether the rtm2 permissions do. What is compared and what a minted line expects both come
+ * from this row; fpa, convoai and stt have nothing after the privileges, so no row. */
+static const struct {
+    uint16_t type;
+    const char *a, *b;
+    bool role, permissions;
+} service_fields[] = {
+    {TD_SVC_RTC, "channel", "uid", false, false},
+    {TD_SVC_RTM, "user_id", NULL, false, false},
+    {TD_SVC_CHAT, "user_id", NULL, false, false},
+    {TD_SVC_STREAMING, "channel", "account", false, false},
+    {TD_SVC_FCDN, "channel", "account", false, false},
+    {TD_SVC_APAAS, "room_uuid", "user_uuid", true, false},
+    {TD_SVC_RTM2, "user_id", NULL, false, true},
+};
+
+/* The row of a service type; NULL when it has no fields of its own. */
+static int service_fields_row(uint16_t type) {
+    for (size_t i = 0; i < sizeof service_fields / sizeof service_fields[0]; i++)
+        if (service_fields[i].type == type)
+            return (int)i;
+    return -1;
+}
+
 static void expect_service_fields(case_report *rep, json_t *w, const td_token *tok,
                                   const td_service *svc) {
-    switch (svc->type) {
-    case TD_SVC_RTC:
-        expect_bytes(rep, w, "channel", svc->a);
-        expect_bytes(rep, w, "uid", svc->b);
-        break;
-    case TD_SVC_RTM:
-    case TD_SVC_CHAT:
-        expect_bytes(rep, w, "user_id", svc->a);
-        break;
-    case TD_SVC_STREAMING:
-    case TD_SVC_FCDN:
-        expect_bytes(rep, w, "channel", svc->a);
-        expect_bytes(rep, w, "account", svc->b);
-        break;
-    case TD_SVC_APAAS: {
-        expect_bytes(rep, w, "room_uuid", svc->a);
-        expect_bytes(rep, w, "user_uuid", svc->b);
+    int row = service_fields_row(svc->type);
+    if (row < 0)
+        return;
+    if (service_fields[row].a)
+        expect_bytes(rep, w, service_fields[row].a, svc->a);
+    if (service_fields[row].b)
+        expect_bytes(rep, w, service_fields[row].b, svc->b);
+    if (service_fields[row].role) {
         json_t *role = json_object_get(w, "role");
         if (!json_is_integer(role) || json_integer_value(role) != svc->role)
             fail(rep, "role: want %lld, got %d", (long long)json_integer_value(role), svc->role);
-        break;
     }
-    case TD_SVC_RTM2:
-        expect_bytes(rep, w, "user_id", svc->a);
+    if (service_fields[row].permissions)
         expect_permissions(rep, w, tok, svc);
-        break;
-    default: /* fpa, convoai, stt: nothing after the privileges */
-        break;
-    }
 }
 
 static void expect_service(case_report *rep, json_t *w, const td_token *tok, size_t index) {
@@ -639,32 +649,15 @@ static json_t *permissions_json(const td_token *spec, const td_service *svc) {
 static json_t *service_json(const td_token *spec, const td_service *svc) {
     json_t *o = json_pack("{siso}", "type", svc->type, "privileges",
                           privileges_json(spec, svc->first_privilege, svc->privilege_count));
-    switch (svc->type) {
-    case TD_SVC_RTC:
-        json_object_set_new(o, "channel", json_bytes(svc->a));
-        json_object_set_new(o, "uid", json_bytes(svc->b));
-        break;
-    case TD_SVC_RTM:
-    case TD_SVC_CHAT:
-        json_object_set_new(o, "user_id", json_bytes(svc->a));
-        break;
-    case TD_SVC_STREAMING:
-    case TD_SVC_FCDN:
-        json_object_set_new(o, "channel", json_bytes(svc->a));
-        json_object_set_new(o, "account", json_bytes(svc->b));
-        break;
-    case TD_SVC_APAAS:
-        json_object_set_new(o, "room_uuid", json_bytes(svc->a));
-        json_object_set_new(o, "user_uuid", json_bytes(svc->b));
+    int row = service_fields_row(svc->type);
+    if (row >= 0 && service_fields[row].a)
+        json_object_set_new(o, service_fields[row].a, json_bytes(svc->a));
+    if (row >= 0 && service_fields[row].b)
+        json_object_set_new(o, service_fields[row].b, json_bytes(svc->b));
+    if (row >= 0 && service_fields[row].role)
         json_object_set_new(o, "role", json_integer(svc->role));
-        break;
-    case TD_SVC_RTM2:
-        json_object_set_new(o, "user_id", json_bytes(svc->a));
+    if (row >= 0 && service_fields[row].permissions)
         json_object_set_new(o, "permissions", permissions_json(spec, svc));
-        break;
-    default:
-        break;
-    }
     return o;
 }
 
