@@ -33,26 +33,26 @@
 #define READ_BLOCK (64u << 10) /* cli_read_input reads a file in blocks of this size */
 
 static const cli_command cli_commands[] = {
-    {"decode", cli_decode, cli_decode_options, NULL, NULL, NULL,
+    {"decode", NULL, cli_decode, cli_decode_options, NULL, NULL, NULL,
      "decode a 006 or 007 token and show every field"},
-    {"diagnose", cli_diagnose, cli_diagnose_options, NULL, NULL, NULL,
+    {"diagnose", NULL, cli_diagnose, cli_diagnose_options, NULL, NULL, NULL,
      "say what the platform answers to a join, why, and the fix"},
-    {"mint", cli_mint, cli_mint_options, NULL, NULL, NULL,
+    {"mint", cli_mint, NULL, cli_mint_options, NULL, NULL, NULL,
      "build a 006 or 007 token (for tests and reproductions)"},
-    {"project", cli_project, cli_project_options, NULL,
+    {"project", NULL, cli_project, cli_project_options, NULL,
      "put show list history delete import export", "put import",
      "store a project's certificate configuration; show its history; import, export"},
-    {"db", cli_db, cli_db_options, NULL, "backup", "backup",
+    {"db", NULL, cli_db, cli_db_options, NULL, "backup", "backup",
      "back up the database while the service runs (restore: see db --help)"},
-    {"apikey", cli_apikey, cli_apikey_options, NULL, "create list revoke", NULL,
+    {"apikey", NULL, cli_apikey, cli_apikey_options, NULL, "create list revoke", NULL,
      "create, list and revoke API keys for the HTTP service"},
-    {"preflight", cli_preflight, cli_preflight_options, NULL, NULL, NULL,
+    {"preflight", NULL, cli_preflight, cli_preflight_options, NULL, NULL, NULL,
      "ask a token server for tokens and name its bugs (exit 0, 1, 2)"},
-    {"serve", cli_serve, NULL, cli_serve_options, NULL, NULL,
+    {"serve", cli_serve, NULL, NULL, cli_serve_options, NULL, NULL,
      "run the HTTP service (API, web page, probes, metrics)"},
-    {"version", cli_version, NULL, NULL, NULL, NULL,
+    {"version", cli_version, NULL, NULL, NULL, NULL, NULL,
      "print the version and the commit it was built from (also --version, -V)"},
-    {"completion", cli_completion, NULL, NULL, "bash", NULL,
+    {"completion", cli_completion, NULL, NULL, NULL, "bash", NULL,
      "print the bash completion script (completion bash)"},
 };
 
@@ -103,6 +103,11 @@ static const cli_command *cli_command_named(const char *name) {
     return NULL;
 }
 
+/* Runs c on argv (its name first), with a report when it takes one. */
+static int cli_command_run(const cli_command *c, int argc, char **argv) {
+    return c->run ? c->run(argc, argv) : cli_run_reported(argc, argv, c->run_reported);
+}
+
 /* `tokendoctor help [COMMAND]`: the usage, or COMMAND's own --help (the same text, so the two
  * can never disagree). */
 static int cli_help(int argc, char **argv) {
@@ -121,7 +126,7 @@ static int cli_help(int argc, char **argv) {
     }
     char help[] = "--help";
     char *args[] = {argv[0], help, NULL};
-    return c->run(2, args);
+    return cli_command_run(c, 2, args);
 }
 
 int cli_main(int argc, char **argv) {
@@ -140,7 +145,7 @@ int cli_main(int argc, char **argv) {
         return cli_version(1, argv + 1);
     const cli_command *c = cli_command_named(name);
     if (c)
-        return c->run(argc - 1, argv + 1);
+        return cli_command_run(c, argc - 1, argv + 1);
     cli_error("unknown command '%s'", name);
     cli_usage(stderr);
     return CLI_EXIT_USAGE;

@@ -47,8 +47,8 @@ static void apikey_usage(FILE *out) {
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE, OPT_ROLE, OPT_NAME };
 
 const struct option cli_apikey_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"role", required_argument, NULL, OPT_ROLE},
     {"name", required_argument, NULL, OPT_NAME},
     CLI_OPT_JSON_ENTRY,
@@ -144,7 +144,7 @@ static int apikey_revoke(tdb *db, const apikey_args *a) {
     return CLI_EXIT_OK;
 }
 
-static int apikey_run(int argc, char **argv, cli_report *report) {
+int cli_apikey(int argc, char **argv, cli_report *report) {
     apikey_args a;
     int rc = parse_apikey_args(argc, argv, &a, report);
     if (rc >= 0)
@@ -189,8 +189,4 @@ static int apikey_run(int argc, char **argv, cli_report *report) {
                    : apikey_revoke(db, &a);
     tdb_close(db);
     return rc;
-}
-
-int cli_apikey(int argc, char **argv) {
-    return cli_run_reported(argc, argv, apikey_run);
 }

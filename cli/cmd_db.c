@@ -47,10 +47,8 @@ static void db_usage(FILE *out) {
 enum { OPT_DB = CLI_OPT_FIRST, OPT_KEY_FILE };
 
 const struct option cli_db_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
-    CLI_OPT_JSON_ENTRY,
-    CLI_OPT_HELP_ENTRY,
+    CLI_OPT_DB_ENTRY(OPT_DB), CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
+    CLI_OPT_JSON_ENTRY,       CLI_OPT_HELP_ENTRY,
     {NULL, 0, NULL, 0},
 };
 
@@ -77,7 +75,7 @@ static int db_migrate(cli_report *report, const char *db_path, const char *key_f
     return rc;
 }
 
-static int db_run(int argc, char **argv, cli_report *report) {
+int cli_db(int argc, char **argv, cli_report *report) {
     const char *db_path = NULL, *key_file = NULL, *pos[3];
     const char **const slots[] = {&db_path, &key_file};
     bool json = false;
@@ -112,8 +110,4 @@ static int db_run(int argc, char **argv, cli_report *report) {
                                                                             : CLI_EXIT_INTERNAL;
     tdb_close(db);
     return rc;
-}
-
-int cli_db(int argc, char **argv) {
-    return cli_run_reported(argc, argv, db_run);
 }

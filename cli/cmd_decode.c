@@ -174,7 +174,7 @@ static int decode_remote(cli_report *r, const decode_args *a, const char *url, c
     return rc;
 }
 
-static int decode_run(int argc, char **argv, cli_report *report) {
+int cli_decode(int argc, char **argv, cli_report *report) {
     decode_args a = {.report = report};
     int rc = decode_parse_args(argc, argv, &a);
     if (rc >= 0)
@@ -212,8 +212,4 @@ static int decode_run(int argc, char **argv, cli_report *report) {
     td_ctx_free(ctx);
     free(text);
     return rc;
-}
-
-int cli_decode(int argc, char **argv) {
-    return cli_run_reported(argc, argv, decode_run);
 }

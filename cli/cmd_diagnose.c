@@ -265,8 +265,8 @@ const struct option cli_diagnose_options[] = {
     {"at", required_argument, NULL, OPT_AT},
     {"sdk-version", required_argument, NULL, OPT_SDK_VERSION},
     {"project", required_argument, NULL, OPT_PROJECT},
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"batch", required_argument, NULL, OPT_BATCH},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"server", required_argument, NULL, OPT_SERVER},
@@ -673,7 +673,7 @@ static int diagnose_one(const cli_diag_opts *o) {
     return status;
 }
 
-static int diagnose_run(int argc, char **argv, cli_report *report) {
+int cli_diagnose(int argc, char **argv, cli_report *report) {
     cli_diag_opts o;
     if (!parse_options(argc, argv, &o, report)) {
         fprintf(stderr, "(see tokendoctor diagnose --help)\n");
@@ -688,8 +688,4 @@ static int diagnose_run(int argc, char **argv, cli_report *report) {
         return cli_diagnose_batch(&o);
     }
     return diagnose_one(&o);
-}
-
-int cli_diagnose(int argc, char **argv) {
-    return cli_run_reported(argc, argv, diagnose_run);
 }

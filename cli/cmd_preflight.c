@@ -89,8 +89,8 @@ const struct option cli_preflight_options[] = {
     {"url", required_argument, NULL, OPT_URL},
     {"app-id", required_argument, NULL, OPT_APP_ID},
     {"project", required_argument, NULL, OPT_PROJECT},
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"service", required_argument, NULL, OPT_SERVICE},
     {"method", required_argument, NULL, OPT_METHOD},
     {"body", required_argument, NULL, OPT_BODY},
@@ -245,7 +245,7 @@ static bool load_headers(const char *path, pf_headers *h, cli_report *r) {
     return ok;
 }
 
-static int preflight_run(int argc, char **argv, cli_report *rep) {
+int cli_preflight(int argc, char **argv, cli_report *rep) {
     pf_opts o;
     pf_config c;
     if (!parse_options(argc, argv, &o, &c, rep))
@@ -285,8 +285,4 @@ static int preflight_run(int argc, char **argv, cli_report *rep) {
     free(headers);
     free(report);
     return status;
-}
-
-int cli_preflight(int argc, char **argv) {
-    return cli_run_reported(argc, argv, preflight_run);
 }

@@ -111,8 +111,8 @@ enum {
 };
 
 const struct option cli_project_options[] = {
-    {"db", required_argument, NULL, OPT_DB},
-    {"key-file", required_argument, NULL, OPT_KEY_FILE},
+    CLI_OPT_DB_ENTRY(OPT_DB),
+    CLI_OPT_KEY_FILE_ENTRY(OPT_KEY_FILE),
     {"file", required_argument, NULL, OPT_FILE},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"certificates-for", required_argument, NULL, OPT_CERTIFICATES_FOR},
@@ -494,7 +494,7 @@ static int project_bulk(const project_args *a, bool is_import) {
     return is_import ? cli_project_import(&b) : cli_project_export(&b);
 }
 
-static int project_run(int argc, char **argv, cli_report *report) {
+int cli_project(int argc, char **argv, cli_report *report) {
     project_args a;
     int rc = parse_project_args(argc, argv, &a, report);
     if (rc >= 0)
@@ -557,8 +557,4 @@ static int project_run(int argc, char **argv, cli_report *report) {
         free(projects);
     }
     return rc;
-}
-
-int cli_project(int argc, char **argv) {
-    return cli_run_reported(argc, argv, project_run);
 }

@@ -3,12 +3,15 @@
  * Every option has an environment variable as its default, so that a container or a unit file
  * can configure the service without a command line; a flag always wins over the environment.
  * This file only turns flags and variables into a srv_config (validating each value, naming
- * the flag or variable that is wrong) and hands it to srv_run().
+ * the flag or variable that is wrong) and hands it to srv_run(). Each option is one row of
+ * serve_options -- flag, variable, help, range and the srv_config member it sets -- from which
+ * the usage, the getopt table and the assignment all come: a new option is a new row.
  */
 #include "tdcli.h"
 #include "tddb.h"
 #include "tdserver.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +40,21 @@
     "open connections of one client (an IPv4 address or an IPv6 /64); more are closed "            \
     "unanswered; default " TD_STR(SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT)
 
+/* How a value is stored into its srv_config member: as given (a path is checked first), as
+ * the number of its type, or as the --auth mode. */
+typedef enum { SO_TEXT, SO_PATH, SO_INT, SO_SIZE, SO_I64, SO_UNSIGNED, SO_AUTH } serve_kind;
+
 typedef struct {
     const char *flag;
     const char *env;
     const char *arg;
     const char *help;
     uint64_t min, max; /* a whole number within [min, max]; max 0: not a number */
+    size_t member;     /* where it goes: offsetof(srv_config, ...) */
+    serve_kind kind;
 } serve_option;
+
+#define AT(member, kind) offsetof(srv_config, member), kind
 
 enum {
     OPT_LISTEN,
@@ -76,84 +87,89 @@ static const serve_option serve_options[OPT_COUNT] = {
     [OPT_LISTEN] = {"--listen", "TOKENDOCTOR_LISTEN", "ADDR:PORT",
                     "address to listen on (HOST:PORT, [IPV6]:PORT, :PORT, PORT; port 0 picks "
                     "one); default 127.0.0.1:8080, or 127.0.0.1:$PORT when PORT is set",
-                    0, 0},
+                    0, 0, AT(listen, SO_TEXT)},
     [OPT_DB] = {"--db", "TOKENDOCTOR_DB", "PATH",
                 "the database (created on first start): a SQLite file, or a postgresql:// URL "
                 "shared by a fleet; default ./data/tokendoctor.db",
-                0, 0},
+                0, 0, AT(db_path, SO_PATH)},
     [OPT_KEY_FILE] = {"--key-file", "TOKENDOCTOR_KEY_FILE", "PATH",
                       "certificate encryption key (created on first start); default "
                       "tokendoctor.key next to the database (none for a URL: required, the "
                       "same file on every node)",
-                      0, 0},
+                      0, 0, AT(key_file, SO_TEXT)},
     [OPT_LOG_DB] = {"--log-db", "TOKENDOCTOR_LOG_DB", "PATH",
                     "a separate database file for the diagnosis log; default: the log is kept "
                     "in the main database (--db)",
-                    0, 0},
+                    0, 0, AT(log_db_path, SO_PATH)},
     [OPT_THREADS] = {"--threads", "TOKENDOCTOR_THREADS", "N",
-                     "worker threads, 1..256; default the number of cores", 1, 256},
+                     "worker threads, 1..256; default the number of cores", 1, 256,
+                     AT(threads, SO_INT)},
     [OPT_AUTH] = {"--auth", "TOKENDOCTOR_AUTH", "admin|all",
                   "admin: API keys for the admin routes only (default); all: for every route "
                   "but /healthz, /readyz, /metrics",
-                  0, 0},
+                  0, 0, AT(auth, SO_AUTH)},
     [OPT_BODY_LIMIT] = {"--body-limit", "TOKENDOCTOR_BODY_LIMIT", "BYTES", BODY_LIMIT_HELP, 1024,
-                        64 * 1024 * 1024},
+                        64 * 1024 * 1024, AT(body_limit, SO_SIZE)},
     [OPT_BATCH_LIMIT] = {"--batch-limit", "TOKENDOCTOR_BATCH_LIMIT", "N",
-                         "most requests in one batch; default 1000 (more: 413)", 1, 100000},
+                         "most requests in one batch; default 1000 (more: 413)", 1, 100000,
+                         AT(batch_limit, SO_SIZE)},
     [OPT_TIMEOUT] = {"--timeout", "TOKENDOCTOR_TIMEOUT", "SECONDS",
-                     "read, write and keep-alive idle timeout of a connection; default 30", 1,
-                     3600},
+                     "read, write and keep-alive idle timeout of a connection; default 30", 1, 3600,
+                     AT(timeout_s, SO_INT)},
     [OPT_SHUTDOWN_TIMEOUT] = {"--shutdown-timeout", "TOKENDOCTOR_SHUTDOWN_TIMEOUT", "SECONDS",
-                              "longest wait for requests in flight on SIGTERM; default 10", 1,
-                              3600},
+                              "longest wait for requests in flight on SIGTERM; default 10", 1, 3600,
+                              AT(shutdown_timeout_s, SO_INT)},
     [OPT_LOG_QUEUE] = {"--log-queue", "TOKENDOCTOR_LOG_QUEUE", "N",
                        "diagnosis-log queue size (full: entries dropped, counted); default "
                        "16384",
-                       1, 10000000},
+                       1, 10000000, AT(log_queue, SO_SIZE)},
     [OPT_RETENTION] = {"--retention-days", "TOKENDOCTOR_RETENTION_DAYS", "DAYS",
-                       "days the diagnosis log is kept; default 7", 1, 36500},
+                       "days the diagnosis log is kept; default 7", 1, 36500,
+                       AT(retention_days, SO_INT)},
     [OPT_LOG_MAX_ROWS] = {"--log-max-rows", "TOKENDOCTOR_LOG_MAX_ROWS", "N",
                           "most rows the diagnosis log keeps (the oldest are deleted first; "
                           "when that cannot keep up, new entries are dropped and counted); "
                           "default " TD_STR(TDB_LOG_DEFAULT_MAX_ROWS),
-                          1, 1000000000},
+                          1, 1000000000, AT(log_max_rows, SO_I64)},
     [OPT_LOG_MAX_MB] = {"--log-max-mb", "TOKENDOCTOR_LOG_MAX_MB", "MIB",
                         "most MiB the diagnosis log's database may use (the same rule); "
                         "default " TD_STR(TDB_LOG_DEFAULT_MAX_MB),
-                        1, 1048576},
+                        1, 1048576, AT(log_max_mb, SO_I64)},
     [OPT_RATE_LIMIT] = {"--rate-limit", "TOKENDOCTOR_RATE_LIMIT", "N",
                         "diagnosed items a second per client address on /v1/diagnose and "
                         "/v1/diagnose/batch (a batch costs its item count; over it: 429 with "
                         "Retry-After); 0 = no limit; default " TD_STR(SRV_DEFAULT_RATE_LIMIT),
-                        0, 1000000},
+                        0, 1000000, AT(rate_limit, SO_UNSIGNED)},
     [OPT_RATE_BURST] = {"--rate-burst", "TOKENDOCTOR_RATE_BURST", "N",
                         "items a client address may send at once before --rate-limit applies "
                         "(at least --batch-limit); default " TD_STR(SRV_DEFAULT_RATE_BURST),
-                        1, 100000000},
+                        1, 100000000, AT(rate_burst, SO_UNSIGNED)},
     [OPT_ACCESS_LOG] = {"--access-log", "TOKENDOCTOR_ACCESS_LOG", "FILE|stderr|off",
                         "one JSON line per request (client, user agent, key name, request id, "
                         "...): to FILE (appended), stderr (default; also -) or off; service "
                         "messages always go to stderr",
-                        0, 0},
+                        0, 0, AT(access_log, SO_TEXT)},
     [OPT_PORT_FILE] = {"--port-file", "TOKENDOCTOR_PORT_FILE", "FILE",
-                       "write the bound port to FILE once listening (useful with port 0)", 0, 0},
+                       "write the bound port to FILE once listening (useful with port 0)", 0, 0,
+                       AT(port_file, SO_TEXT)},
     [OPT_ADMIN_KEY_FILE] = {"--admin-key-file", "TOKENDOCTOR_ADMIN_KEY_FILE", "FILE",
                             "write the first start's admin key to FILE (mode 0600) instead of "
                             "printing it; default: admin-api-key beside the database when "
                             "standard output is not a terminal (printed on a terminal)",
-                            0, 0},
+                            0, 0, AT(admin_key_file, SO_TEXT)},
     [OPT_REQUEST_TIMEOUT] = {"--request-timeout", "TOKENDOCTOR_REQUEST_TIMEOUT", "SECONDS",
-                             REQUEST_TIMEOUT_HELP, 1, 3600},
+                             REQUEST_TIMEOUT_HELP, 1, 3600, AT(request_timeout_s, SO_INT)},
     [OPT_MAX_CONNECTIONS] = {"--max-connections", "TOKENDOCTOR_MAX_CONNECTIONS", "N",
-                             MAX_CONNECTIONS_HELP, 16, 1000000},
+                             MAX_CONNECTIONS_HELP, 16, 1000000, AT(max_connections, SO_SIZE)},
     [OPT_MAX_CONNECTIONS_PER_CLIENT] = {"--max-connections-per-client",
                                         "TOKENDOCTOR_MAX_CONNECTIONS_PER_CLIENT", "N",
-                                        MAX_PER_CLIENT_HELP, 1, 1000000},
+                                        MAX_PER_CLIENT_HELP, 1, 1000000,
+                                        AT(max_connections_per_client, SO_SIZE)},
     [OPT_CACHE_MB] = {"--cache-mb", "TOKENDOCTOR_CACHE_MB", "MIB",
                       "most MiB the cache of project configurations (one for all workers) "
                       "uses (a project takes ~100-250 bytes; past it, projects are read from "
                       "the database again); default " TD_STR(SRV_DEFAULT_CACHE_MB),
-                      1, 1048576},
+                      1, 1048576, AT(cache_mb, SO_SIZE)},
 };
 
 static void serve_usage(FILE *out) {
@@ -208,83 +224,34 @@ static bool serve_apply(srv_config *c, int opt, const char *name, const char *v)
     char err[200];
     if (o->max && !serve_number(name, v, o->min, o->max, &n))
         return false;
-    if ((opt == OPT_DB || opt == OPT_LOG_DB) && !tdb_location_check(v, err, sizeof err)) {
+    if (o->kind == SO_PATH && !tdb_location_check(v, err, sizeof err)) {
         cli_error("serve: %s: %s", name, err);
         return false;
     }
-    switch (opt) {
-    case OPT_LISTEN:
-        c->listen = v;
+    if (o->kind == SO_AUTH && strcmp(v, "admin") != 0 && strcmp(v, "all") != 0) {
+        cli_error("serve: %s: must be admin or all (got '%s')", name, v);
+        return false;
+    }
+    char *at = (char *)c + o->member;
+    switch (o->kind) {
+    case SO_TEXT:
+    case SO_PATH:
+        *(const char **)at = v;
         break;
-    case OPT_DB:
-        c->db_path = v;
+    case SO_INT:
+        *(int *)at = (int)n;
         break;
-    case OPT_KEY_FILE:
-        c->key_file = v;
+    case SO_SIZE:
+        *(size_t *)at = (size_t)n;
         break;
-    case OPT_LOG_DB:
-        c->log_db_path = v;
+    case SO_I64:
+        *(int64_t *)at = (int64_t)n;
         break;
-    case OPT_THREADS:
-        c->threads = (int)n;
+    case SO_UNSIGNED:
+        *(unsigned *)at = (unsigned)n;
         break;
-    case OPT_AUTH:
-        if (strcmp(v, "admin") != 0 && strcmp(v, "all") != 0) {
-            cli_error("serve: %s: must be admin or all (got '%s')", name, v);
-            return false;
-        }
-        c->auth = strcmp(v, "all") == 0 ? SRV_AUTH_ALL : SRV_AUTH_ADMIN;
-        break;
-    case OPT_BODY_LIMIT:
-        c->body_limit = (size_t)n;
-        break;
-    case OPT_BATCH_LIMIT:
-        c->batch_limit = (size_t)n;
-        break;
-    case OPT_TIMEOUT:
-        c->timeout_s = (int)n;
-        break;
-    case OPT_SHUTDOWN_TIMEOUT:
-        c->shutdown_timeout_s = (int)n;
-        break;
-    case OPT_LOG_QUEUE:
-        c->log_queue = (size_t)n;
-        break;
-    case OPT_RETENTION:
-        c->retention_days = (int)n;
-        break;
-    case OPT_LOG_MAX_ROWS:
-        c->log_max_rows = (int64_t)n;
-        break;
-    case OPT_LOG_MAX_MB:
-        c->log_max_mb = (int64_t)n;
-        break;
-    case OPT_CACHE_MB:
-        c->cache_mb = (size_t)n;
-        break;
-    case OPT_RATE_LIMIT:
-        c->rate_limit = (unsigned)n;
-        break;
-    case OPT_RATE_BURST:
-        c->rate_burst = (unsigned)n;
-        break;
-    case OPT_ACCESS_LOG:
-        c->access_log = v;
-        break;
-    case OPT_PORT_FILE:
-        c->port_file = v;
-        break;
-    case OPT_ADMIN_KEY_FILE:
-        c->admin_key_file = v;
-        break;
-    case OPT_REQUEST_TIMEOUT:
-        c->request_timeout_s = (int)n;
-        break;
-    case OPT_MAX_CONNECTIONS:
-        c->max_connections = (size_t)n;
-        break;
-    case OPT_MAX_CONNECTIONS_PER_CLIENT:
-        c->max_connections_per_client = (size_t)n;
+    case SO_AUTH:
+        *(srv_auth_mode *)at = strcmp(v, "all") == 0 ? SRV_AUTH_ALL : SRV_AUTH_ADMIN;
         break;
     }
     return true;

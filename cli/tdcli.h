@@ -33,55 +33,6 @@ extern "C" {
 /* The program: argv[0] is the program name, argv[1] the subcommand. */
 int cli_main(int argc, char **argv);
 
-/* Subcommands: argv[0] is the subcommand's name, options follow. */
-int cli_decode(int argc, char **argv);
-int cli_diagnose(int argc, char **argv);
-int cli_mint(int argc, char **argv);
-int cli_project(int argc, char **argv);
-int cli_apikey(int argc, char **argv);
-int cli_db(int argc, char **argv);
-int cli_serve(int argc, char **argv);
-int cli_preflight(int argc, char **argv);
-int cli_version(int argc, char **argv);
-int cli_completion(int argc, char **argv);
-
-/* One subcommand, as the usage, the completion script and the manual list it. */
-typedef struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-    const struct option *options; /* its getopt_long table (ends all-zero); NULL: see build */
-    const struct option *(*build)(struct option *buf); /* or the table built into buf (serve);
-                                                          both NULL: only --help */
-    const char *actions;      /* its first argument, space-separated (project, apikey), or NULL */
-    const char *file_actions; /* the actions whose argument is a file, or NULL */
-    const char *summary;
-} cli_command;
-
-/* Every subcommand, in the order the usage lists them. */
-const cli_command *cli_command_list(size_t *count);
-
-/* "tokendoctor VERSION (commit COMMIT)" and a newline. */
-void cli_print_version(FILE *out);
-
-/* The options each subcommand parses with (its getopt_long table, ending with an all-zero
- * entry), so that the completion script and the manual list exactly what is accepted: a static
- * table, or (serve) one built into buf (CLI_OPTIONS_MAX entries). */
-#define CLI_OPTIONS_MAX 64
-extern const struct option cli_decode_options[];
-extern const struct option cli_diagnose_options[];
-extern const struct option cli_mint_options[];
-extern const struct option cli_project_options[];
-extern const struct option cli_apikey_options[];
-extern const struct option cli_db_options[];
-extern const struct option cli_preflight_options[];
-const struct option *cli_serve_options(struct option *buf);
-
-/* The options of c: its table, the one its build fills into buf (CLI_OPTIONS_MAX entries), or
- * NULL when it has only --help. */
-const struct option *cli_command_options(const cli_command *c, struct option *buf);
-
-/* ---- Helpers shared by the subcommands -------------------------------------------------- */
-
 /* Prints "tokendoctor: <message>" to stderr (printf-style; the format is always a literal). */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -116,6 +67,57 @@ void cli_fail(cli_report *r, const char *code, const char *fmt, ...)
 /* Prints doc as the answer (cli_print_json, indented) and marks r answered; releases doc.
  * false on an output error (reported). */
 bool cli_answer(cli_report *r, json_t *doc);
+
+/* Subcommands: argv[0] is the subcommand's name, options follow. Those that take --json and
+ * fail through a report take it as r (cli_run_reported makes it and finishes the run). */
+int cli_decode(int argc, char **argv, cli_report *r);
+int cli_diagnose(int argc, char **argv, cli_report *r);
+int cli_mint(int argc, char **argv);
+int cli_project(int argc, char **argv, cli_report *r);
+int cli_apikey(int argc, char **argv, cli_report *r);
+int cli_db(int argc, char **argv, cli_report *r);
+int cli_serve(int argc, char **argv);
+int cli_preflight(int argc, char **argv, cli_report *r);
+int cli_version(int argc, char **argv);
+int cli_completion(int argc, char **argv);
+
+/* One subcommand, as the usage, the completion script and the manual list it. */
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);                         /* or NULL, and: */
+    int (*run_reported)(int argc, char **argv, cli_report *r); /* run by cli_run_reported */
+    const struct option *options; /* its getopt_long table (ends all-zero); NULL: see build */
+    const struct option *(*build)(struct option *buf); /* or the table built into buf (serve);
+                                                          both NULL: only --help */
+    const char *actions;      /* its first argument, space-separated (project, apikey), or NULL */
+    const char *file_actions; /* the actions whose argument is a file, or NULL */
+    const char *summary;
+} cli_command;
+
+/* Every subcommand, in the order the usage lists them. */
+const cli_command *cli_command_list(size_t *count);
+
+/* "tokendoctor VERSION (commit COMMIT)" and a newline. */
+void cli_print_version(FILE *out);
+
+/* The options each subcommand parses with (its getopt_long table, ending with an all-zero
+ * entry), so that the completion script and the manual list exactly what is accepted: a static
+ * table, or (serve) one built into buf (CLI_OPTIONS_MAX entries). */
+#define CLI_OPTIONS_MAX 64
+extern const struct option cli_decode_options[];
+extern const struct option cli_diagnose_options[];
+extern const struct option cli_mint_options[];
+extern const struct option cli_project_options[];
+extern const struct option cli_apikey_options[];
+extern const struct option cli_db_options[];
+extern const struct option cli_preflight_options[];
+const struct option *cli_serve_options(struct option *buf);
+
+/* The options of c: its table, the one its build fills into buf (CLI_OPTIONS_MAX entries), or
+ * NULL when it has only --help. */
+const struct option *cli_command_options(const cli_command *c, struct option *buf);
+
+/* ---- Helpers shared by the subcommands -------------------------------------------------- */
 
 /* The exit status of a run that ends with status: with --json, no answer printed and a failure
  * (status not 0), the error object goes to stdout first -- the kept failure, or one named after
@@ -195,6 +197,12 @@ enum {
     { "help", no_argument, NULL, 'h' }
 #define CLI_OPT_JSON_ENTRY                                                                         \
     { "json", no_argument, NULL, CLI_OPT_JSON }
+/* --db PATH and --key-file PATH, the store's two options (cli_usage_store_options prints them,
+ * cli_store_open takes their values), with the subcommand's vals for them. */
+#define CLI_OPT_DB_ENTRY(val)                                                                      \
+    { "db", required_argument, NULL, (val) }
+#define CLI_OPT_KEY_FILE_ENTRY(val)                                                                \
+    { "key-file", required_argument, NULL, (val) }
 
 typedef struct {
     const char *cmd; /* the subcommand, for messages ("apikey") */

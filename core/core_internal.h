@@ -52,24 +52,34 @@ typedef struct {
 
 /* The getters are defined here, inline, because the parsers call them for every field of every
  * service: as calls through wire.c they were ~4% of a 16-service 007 decode + verify. */
-static inline bool td_rd_u16(td_rd *r, uint16_t *out) {
-    if (r->left < 2)
-        return false;
+
+/* The next n bytes, the cursor moved past them; NULL, the cursor unmoved, when fewer are left.
+ * The one bounds check and advance that every getter goes through. */
+static inline const unsigned char *td_rd_take(td_rd *r, size_t n) {
+    if (r->left < n)
+        return NULL;
     const unsigned char *p = (const unsigned char *)r->p;
-    *out = (uint16_t)(p[0] | (p[1] << 8));
-    r->p += 2;
-    r->left -= 2;
-    return true;
+    r->p += n;
+    r->left -= n;
+    return p;
+}
+
+static inline uint16_t td_le16(const unsigned char *p) {
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline bool td_rd_u16(td_rd *r, uint16_t *out) {
+    const unsigned char *p = td_rd_take(r, 2);
+    if (p)
+        *out = td_le16(p);
+    return p != NULL;
 }
 
 static inline bool td_rd_u32(td_rd *r, uint32_t *out) {
-    if (r->left < 4)
-        return false;
-    const unsigned char *p = (const unsigned char *)r->p;
-    *out = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-    r->p += 4;
-    r->left -= 4;
-    return true;
+    const unsigned char *p = td_rd_take(r, 4);
+    if (p)
+        *out = (uint32_t)td_le16(p) | ((uint32_t)td_le16(p + 2) << 16);
+    return p != NULL;
 }
 
 /* A string: uint16 length then that many bytes; *out is a slice of the reader's buffer. On
@@ -77,14 +87,13 @@ static inline bool td_rd_u32(td_rd *r, uint32_t *out) {
 static inline bool td_rd_str(td_rd *r, td_str *out) {
     if (r->left < 2)
         return false;
-    const unsigned char *p = (const unsigned char *)r->p;
-    size_t len = (size_t)(p[0] | (p[1] << 8));
+    size_t len = td_le16((const unsigned char *)r->p);
     if (r->left - 2 < len)
         return false;
-    out->ptr = r->p + 2;
+    td_rd_take(r, 2);
+    out->ptr = r->p;
     out->len = len;
-    r->p += 2 + len;
-    r->left -= 2 + len;
+    td_rd_take(r, len);
     return true;
 }
 

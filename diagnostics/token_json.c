@@ -21,6 +21,34 @@
 #include <string.h>
 #include <time.h>
 
+/* The fields after a service's privileges map, by type (token-formats.md's table): the names of
+ * its two strings (td_service a and b; NULL: none), a note for an empty b, and whether an int16
+ * role follows. The JSON and the text both show a service from this one row; a type without a
+ * row has no fields of its own. */
+typedef struct {
+    uint16_t type;
+    const char *a, *b;
+    const char *empty_b; /* the text's note when b is empty, or NULL */
+    bool role;
+} service_layout;
+
+static const service_layout service_layouts[] = {
+    {TD_SVC_RTC, "channel", "uid", "(empty: any uid)", false},
+    {TD_SVC_STREAMING, "channel", "account", NULL, false},
+    {TD_SVC_FCDN, "channel", "account", NULL, false},
+    {TD_SVC_RTM, "user_id", NULL, NULL, false},
+    {TD_SVC_CHAT, "user_id", NULL, NULL, false},
+    {TD_SVC_RTM2, "user_id", NULL, NULL, false},
+    {TD_SVC_APAAS, "room_uuid", "user_uuid", NULL, true},
+};
+
+static const service_layout *service_layout_of(uint16_t type) {
+    for (size_t i = 0; i < sizeof service_layouts / sizeof service_layouts[0]; i++)
+        if (service_layouts[i].type == type)
+            return &service_layouts[i];
+    return NULL;
+}
+
 /* ---- JSON, written directly ------------------------------------------------------------
  * The decoded-token object, appended to a td_buf (inside a diagnosis, or alone:
  * diag_token_json_append); diag_token_to_json parses these bytes back. A NULL name is written as
@@ -38,6 +66,29 @@ static void jw_str(td_buf *w, td_str s) {
     diag_jw_text(w, s.ptr, s.len);
 }
 
+/* A member after the first: ,"name": (name is plain ASCII: the spec's field names), then its
+ * value -- a token string, a number, or a name (null when there is none). */
+static void jw_member(td_buf *w, const char *name) {
+    DIAG_JW_LIT(w, ",\"");
+    td_buf_addz(w, name);
+    DIAG_JW_LIT(w, "\":");
+}
+
+static void jw_text_member(td_buf *w, const char *name, td_str s) {
+    jw_member(w, name);
+    jw_str(w, s);
+}
+
+static void jw_int_member(td_buf *w, const char *name, long long n) {
+    jw_member(w, name);
+    td_buf_addint(w, n);
+}
+
+static void jw_name_member(td_buf *w, const char *name, const char *value) {
+    jw_member(w, name);
+    jw_name(w, value);
+}
+
 static void privileges_write(td_buf *w, const td_token *tok, uint16_t service_type, uint16_t first,
                              uint16_t count) {
     DIAG_JW_LIT(w, "[");
@@ -45,12 +96,9 @@ static void privileges_write(td_buf *w, const td_token *tok, uint16_t service_ty
         const td_privilege *p = &tok->privileges[first + i];
         td_buf_addz(w, i ? ",{\"id\":" : "{\"id\":");
         td_buf_addint(w, p->id);
-        DIAG_JW_LIT(w, ",\"name\":");
-        jw_name(w, td_privilege_name(service_type, p->id));
-        DIAG_JW_LIT(w, ",\"expire\":");
-        td_buf_addint(w, p->value);
-        DIAG_JW_LIT(w, ",\"expires_at\":");
-        td_buf_addint(w, td_privilege_expiry(tok, p->value));
+        jw_name_member(w, "name", td_privilege_name(service_type, p->id));
+        jw_int_member(w, "expire", p->value);
+        jw_int_member(w, "expires_at", td_privilege_expiry(tok, p->value));
         DIAG_JW_LIT(w, "}");
     }
     DIAG_JW_LIT(w, "]");
@@ -65,12 +113,9 @@ static void permissions_write(td_buf *w, const td_token *tok, const td_service *
         const td_permission *p = &tok->permissions[at];
         td_buf_addz(w, i ? ",{\"resource_type\":" : "{\"resource_type\":");
         td_buf_addint(w, p->resource_type);
-        DIAG_JW_LIT(w, ",\"resource_type_name\":");
-        jw_name(w, td_rtm2_resource_name(p->resource_type));
-        DIAG_JW_LIT(w, ",\"permission_type\":");
-        td_buf_addint(w, p->permission_type);
-        DIAG_JW_LIT(w, ",\"permission_type_name\":");
-        jw_name(w, td_rtm2_permission_name(p->permission_type));
+        jw_name_member(w, "resource_type_name", td_rtm2_resource_name(p->resource_type));
+        jw_int_member(w, "permission_type", p->permission_type);
+        jw_name_member(w, "permission_type_name", td_rtm2_permission_name(p->permission_type));
         DIAG_JW_LIT(w, ",\"resources\":[");
         for (uint16_t k = 0; k < p->resource_count; k++) {
             size_t r = (size_t)p->first_resource + k;
@@ -86,37 +131,13 @@ static void permissions_write(td_buf *w, const td_token *tok, const td_service *
 }
 
 static void service_fields_write(td_buf *w, const td_service *s) {
-    switch (s->type) {
-    case TD_SVC_RTC:
-        DIAG_JW_LIT(w, ",\"channel\":");
-        jw_str(w, s->a);
-        DIAG_JW_LIT(w, ",\"uid\":");
-        jw_str(w, s->b);
-        break;
-    case TD_SVC_STREAMING:
-    case TD_SVC_FCDN:
-        DIAG_JW_LIT(w, ",\"channel\":");
-        jw_str(w, s->a);
-        DIAG_JW_LIT(w, ",\"account\":");
-        jw_str(w, s->b);
-        break;
-    case TD_SVC_RTM:
-    case TD_SVC_CHAT:
-    case TD_SVC_RTM2:
-        DIAG_JW_LIT(w, ",\"user_id\":");
-        jw_str(w, s->a);
-        break;
-    case TD_SVC_APAAS:
-        DIAG_JW_LIT(w, ",\"room_uuid\":");
-        jw_str(w, s->a);
-        DIAG_JW_LIT(w, ",\"user_uuid\":");
-        jw_str(w, s->b);
-        DIAG_JW_LIT(w, ",\"role\":");
-        td_buf_addint(w, s->role);
-        break;
-    default:
-        break;
-    }
+    const service_layout *l = service_layout_of(s->type);
+    if (l && l->a)
+        jw_text_member(w, l->a, s->a);
+    if (l && l->b)
+        jw_text_member(w, l->b, s->b);
+    if (l && l->role)
+        jw_int_member(w, "role", s->role);
 }
 
 static void service_write(td_buf *w, const td_token *tok, const td_service *s) {
@@ -155,23 +176,16 @@ void diag_token_json_write(td_buf *w, const td_token *tok) {
     if (v6) {
         DIAG_JW_LIT(w, ",\"signature\":");
         signature_write(w, tok->signature);
-        DIAG_JW_LIT(w, ",\"crc_channel\":");
-        td_buf_addint(w, tok->crc_channel);
-        DIAG_JW_LIT(w, ",\"crc_uid\":");
-        td_buf_addint(w, tok->crc_uid);
-        DIAG_JW_LIT(w, ",\"salt\":");
-        td_buf_addint(w, tok->salt);
-        DIAG_JW_LIT(w, ",\"ts\":");
-        td_buf_addint(w, tok->ts);
+        jw_int_member(w, "crc_channel", tok->crc_channel);
+        jw_int_member(w, "crc_uid", tok->crc_uid);
+        jw_int_member(w, "salt", tok->salt);
+        jw_int_member(w, "ts", tok->ts);
         DIAG_JW_LIT(w, ",\"privileges\":");
         privileges_write(w, tok, 0, tok->first_privilege_006, tok->privilege_count_006);
     } else {
-        DIAG_JW_LIT(w, ",\"issue_ts\":");
-        td_buf_addint(w, tok->issue_ts);
-        DIAG_JW_LIT(w, ",\"expire\":");
-        td_buf_addint(w, tok->expire);
-        DIAG_JW_LIT(w, ",\"salt\":");
-        td_buf_addint(w, tok->salt);
+        jw_int_member(w, "issue_ts", tok->issue_ts);
+        jw_int_member(w, "expire", tok->expire);
+        jw_int_member(w, "salt", tok->salt);
         DIAG_JW_LIT(w, ",\"signature\":");
         signature_write(w, tok->signature);
         DIAG_JW_LIT(w, ",\"services\":[");
@@ -182,8 +196,7 @@ void diag_token_json_write(td_buf *w, const td_token *tok) {
         }
         DIAG_JW_LIT(w, "]");
     }
-    DIAG_JW_LIT(w, ",\"expires_at\":");
-    td_buf_addint(w, td_token_expiry(tok));
+    jw_int_member(w, "expires_at", td_token_expiry(tok));
     DIAG_JW_LIT(w, "}");
 }
 
@@ -328,29 +341,13 @@ static void print_service(FILE *out, const td_token *tok, uint16_t index, const 
             s->known ? td_service_name(s->type) : "unknown (layout not known: not read further)");
     if (!s->known)
         return;
-    switch (s->type) {
-    case TD_SVC_RTC:
-        print_field(out, "channel", s->a, NULL);
-        print_field(out, "uid", s->b, "(empty: any uid)");
-        break;
-    case TD_SVC_STREAMING:
-    case TD_SVC_FCDN:
-        print_field(out, "channel", s->a, NULL);
-        print_field(out, "account", s->b, NULL);
-        break;
-    case TD_SVC_RTM:
-    case TD_SVC_CHAT:
-    case TD_SVC_RTM2:
-        print_field(out, "user_id", s->a, NULL);
-        break;
-    case TD_SVC_APAAS:
-        print_field(out, "room_uuid", s->a, NULL);
-        print_field(out, "user_uuid", s->b, NULL);
+    const service_layout *l = service_layout_of(s->type);
+    if (l && l->a)
+        print_field(out, l->a, s->a, NULL);
+    if (l && l->b)
+        print_field(out, l->b, s->b, l->empty_b);
+    if (l && l->role)
         fprintf(out, "      %-10s %d\n", "role", s->role);
-        break;
-    default:
-        break;
-    }
     print_privileges(out, tok, s->type, s->first_privilege, s->privilege_count, now, "      ");
     if (s->type == TD_SVC_RTM2)
         print_permissions(out, tok, s);

@@ -129,34 +129,6 @@ static void srv_render_diagnoses(srv_server *s, td_buf *t) {
         }
 }
 
-/* Why entries were not logged, the rows deleted to stay within the bound, and whether writes
- * fail now (1) -- what an alert on a full disk or a flood of anonymous diagnoses watches. */
-static void srv_render_log_health(srv_server *s, td_buf *t) {
-    tdb_log_health h = {0};
-    if (s->log)
-        tdb_log_get_health(s->log, &h);
-    td_buf_addf(t,
-                "# HELP tokendoctor_diagnosis_log_dropped_by_reason_total Diagnoses not logged, by "
-                "reason.\n# TYPE tokendoctor_diagnosis_log_dropped_by_reason_total counter\n"
-                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"queue_full\"} %llu\n"
-                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"at_bound\"} %llu\n"
-                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"write_failed\"} %llu\n"
-                "# HELP tokendoctor_diagnosis_log_trimmed_total Oldest log rows deleted to stay "
-                "within the log's bound.\n# TYPE tokendoctor_diagnosis_log_trimmed_total counter\n"
-                "tokendoctor_diagnosis_log_trimmed_total %llu\n"
-                "# HELP tokendoctor_diagnosis_log_recovered_total Diagnoses counted as dropped "
-                "(write failed) that a retry wrote after all.\n"
-                "# TYPE tokendoctor_diagnosis_log_recovered_total counter\n"
-                "tokendoctor_diagnosis_log_recovered_total %llu\n"
-                "# HELP tokendoctor_diagnosis_log_write_failing 1 while the diagnosis log cannot "
-                "write (disk full, database busy or gone).\n"
-                "# TYPE tokendoctor_diagnosis_log_write_failing gauge\n"
-                "tokendoctor_diagnosis_log_write_failing %d\n",
-                (unsigned long long)h.dropped_queue, (unsigned long long)h.dropped_bound,
-                (unsigned long long)h.dropped_failed, (unsigned long long)h.trimmed,
-                (unsigned long long)h.recovered, h.fault != TDB_FAULT_NONE);
-}
-
 /* What the report says of the log's writes: failing (then the fault's text follows), working
  * again since the last report, or nothing. */
 static const char *srv_fault_phrase(const srv_server *s, tdb_fault now) {
@@ -186,10 +158,16 @@ void srv_log_report(srv_server *s, int64_t now_s) {
     s->reported_at = now_s;
 }
 
-static void srv_render_process(srv_server *s, td_buf *t) {
+/* The diagnosis log: its queue, what it wrote and dropped (and why), the rows deleted to stay
+ * within the bound, and whether writes fail now (1) -- what an alert on a full disk or a flood of
+ * anonymous diagnoses watches. Zero when the service keeps no log. */
+static void srv_render_log(srv_server *s, td_buf *t) {
     tdb_log_stats ls = {0};
-    if (s->log)
+    tdb_log_health h = {0};
+    if (s->log) {
         tdb_log_get_stats(s->log, &ls);
+        tdb_log_get_health(s->log, &h);
+    }
     td_buf_addf(t,
                 "# HELP tokendoctor_diagnosis_log_queue_depth Diagnoses queued for the log, not "
                 "yet written.\n# TYPE tokendoctor_diagnosis_log_queue_depth gauge\n"
@@ -205,7 +183,30 @@ static void srv_render_process(srv_server *s, td_buf *t) {
                 "tokendoctor_diagnosis_log_written_total %llu\n",
                 ls.depth, ls.capacity, (unsigned long long)ls.dropped,
                 (unsigned long long)ls.written);
-    srv_render_log_health(s, t);
+    td_buf_addf(t,
+                "# HELP tokendoctor_diagnosis_log_dropped_by_reason_total Diagnoses not logged, by "
+                "reason.\n# TYPE tokendoctor_diagnosis_log_dropped_by_reason_total counter\n"
+                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"queue_full\"} %llu\n"
+                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"at_bound\"} %llu\n"
+                "tokendoctor_diagnosis_log_dropped_by_reason_total{reason=\"write_failed\"} %llu\n"
+                "# HELP tokendoctor_diagnosis_log_trimmed_total Oldest log rows deleted to stay "
+                "within the log's bound.\n# TYPE tokendoctor_diagnosis_log_trimmed_total counter\n"
+                "tokendoctor_diagnosis_log_trimmed_total %llu\n"
+                "# HELP tokendoctor_diagnosis_log_recovered_total Diagnoses counted as dropped "
+                "(write failed) that a retry wrote after all.\n"
+                "# TYPE tokendoctor_diagnosis_log_recovered_total counter\n"
+                "tokendoctor_diagnosis_log_recovered_total %llu\n"
+                "# HELP tokendoctor_diagnosis_log_write_failing 1 while the diagnosis log cannot "
+                "write (disk full, database busy or gone).\n"
+                "# TYPE tokendoctor_diagnosis_log_write_failing gauge\n"
+                "tokendoctor_diagnosis_log_write_failing %d\n",
+                (unsigned long long)h.dropped_queue, (unsigned long long)h.dropped_bound,
+                (unsigned long long)h.dropped_failed, (unsigned long long)h.trimmed,
+                (unsigned long long)h.recovered, h.fault != TDB_FAULT_NONE);
+}
+
+static void srv_render_process(srv_server *s, td_buf *t) {
+    srv_render_log(s, t);
     uint64_t hits = 0, misses = 0;
     for (int k = 0; k < s->nworkers; k++) {
         hits += srv_load(&s->workers[k].metrics.cache_hits);

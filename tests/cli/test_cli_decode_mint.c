@@ -72,13 +72,10 @@ static void chomp(char *s) {
         s[n - 1] = '\0';
 }
 
-static bool all_digits(const char *s) {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
+/* The token a mint run printed (r->out, its newline removed), decoded into tok. */
+static td_status decode_minted(td_ctx *ctx, run_result *r, td_token *tok) {
+    chomp(r->out);
+    return td_decode(ctx, r->out, strlen(r->out), tok);
 }
 
 /* ---- mint-exact through the CLI --------------------------------------------------------- */
@@ -116,6 +113,10 @@ static void arg(argbuild *b, const char *s) {
     b->argv[b->argc++] = s;
     b->argv[b->argc] = NULL;
 }
+static void args(argbuild *b, const char *flag, const char *value) {
+    arg(b, flag);
+    arg(b, value);
+}
 static void argn(argbuild *b, const char *flag, long long v) {
     snprintf(b->bufs[b->nbufs], sizeof b->bufs[0], "%lld", v);
     arg(b, flag);
@@ -125,15 +126,12 @@ static void argn(argbuild *b, const char *flag, long long v) {
 /* Builds the mint arguments for a line; returns false when mint cannot express it. uid_form:
  * 0 = --uid for a numeric uid, 1 = --account. */
 static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
-    const char *version = json_string_value(json_object_get(o, "version"));
+    const char *version = tu_str(o, "version");
     memset(b, 0, sizeof *b);
     arg(b, "mint");
-    arg(b, "--version");
-    arg(b, version);
-    arg(b, "--app-id");
-    arg(b, json_string_value(json_object_get(o, "app_id")));
-    arg(b, "--certificate-file");
-    arg(b, cert_path);
+    args(b, "--version", version);
+    args(b, "--app-id", tu_str(o, "app_id"));
+    args(b, "--certificate-file", cert_path);
     argn(b, "--salt", json_integer_value(json_object_get(o, "salt")));
     uint32_t value;
     bool publisher;
@@ -152,17 +150,14 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
         if (type == 2) {
             if (publisher)
                 return false;
-            arg(b, "--service");
-            arg(b, "rtm");
-            arg(b, "--account");
-            arg(b, json_string_value(json_object_get(s, "user_id")));
+            args(b, "--service", "rtm");
+            args(b, "--account", tu_str(s, "user_id"));
             return true;
         }
         if (type != 1)
             return false;
-        arg(b, "--channel");
-        arg(b, json_string_value(json_object_get(s, "channel")));
-        uid = json_string_value(json_object_get(s, "uid"));
+        args(b, "--channel", tu_str(s, "channel"));
+        uid = tu_str(s, "uid");
     } else {
         json_t *privs = json_object_get(o, "privileges");
         bool rtm = json_object_get(privs, "1000") != NULL;
@@ -174,60 +169,48 @@ static bool mint_args_for(json_t *o, argbuild *b, int uid_form) {
         argn(b, "--issue-ts", ts);
         argn(b, "--expire", 0);
         argn(b, "--privilege-expire", value - ts);
-        uid = json_string_value(json_object_get(o, "uid"));
+        uid = tu_str(o, "uid");
         if (rtm) {
             if (*uid || publisher)
                 return false;
-            arg(b, "--service");
-            arg(b, "rtm");
-            arg(b, "--account");
-            arg(b, json_string_value(json_object_get(o, "channel")));
+            args(b, "--service", "rtm");
+            args(b, "--account", tu_str(o, "channel"));
             return true;
         }
-        arg(b, "--channel");
-        arg(b, json_string_value(json_object_get(o, "channel")));
+        args(b, "--channel", tu_str(o, "channel"));
     }
-    arg(b, "--role");
-    arg(b, publisher ? "publisher" : "subscriber");
-    if (!*uid) {
-        arg(b, "--uid");
-        arg(b, "0");
-    } else if (all_digits(uid) && uid_form == 0) {
-        arg(b, "--uid");
-        arg(b, uid);
-    } else {
-        arg(b, "--account");
-        arg(b, uid);
-    }
+    args(b, "--role", publisher ? "publisher" : "subscriber");
+    if (!*uid)
+        args(b, "--uid", "0");
+    else if (uid[strspn(uid, "0123456789")] == '\0' && uid_form == 0) /* all digits */
+        args(b, "--uid", uid);
+    else
+        args(b, "--account", uid);
     return true;
 }
 
 static void test_mint_exact(const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "mint-exact.jsonl"))
         return;
-    int expressible = 0, lineno = 0;
+    int expressible = 0;
     run_result *r = malloc(sizeof *r);
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        lineno++;
-        const char *expect = json_string_value(json_object_get(o, "token"));
+    while (tu_lines_next(&l)) {
+        const char *expect = tu_str(l.line, "token");
         argbuild b;
         for (int form = 0; form < 2; form++) {
-            if (!mint_args_for(o, &b, form))
+            if (!mint_args_for(l.line, &b, form))
                 break;
             if (form == 0)
                 expressible++;
             run(r, NULL, b.argv + 0);
             chomp(r->out);
             CHECK(r->status == 0 && strcmp(r->out, expect) == 0,
-                  "mint-exact line %d (form %d): status %d, got '%s', stderr %s", lineno, form,
+                  "mint-exact line %d (form %d): status %d, got '%s', stderr %s", l.n, form,
                   r->status, r->out, r->err);
         }
     }
     free(r);
-    json_decref(lines);
     CHECK(expressible >= 9, "the 9 mint-exact lines (or more) expressible by mint, found %d",
           expressible);
 }
@@ -275,18 +258,15 @@ static void compare_decoded(const char *id, json_t *got, json_t *expect) {
 }
 
 static void test_decode_vectors(const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "tokens.jsonl"))
         return;
     run_result *r = malloc(sizeof *r);
-    int n = 0;
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        const char *id = json_string_value(json_object_get(o, "id"));
-        const char *token = json_string_value(json_object_get(o, "token"));
-        /* Alternate between the argument and standard input. */
-        if (n++ % 2 == 0) {
+    while (tu_lines_next(&l)) {
+        const char *id = tu_str(l.line, "id");
+        const char *token = tu_str(l.line, "token");
+        /* Alternate between the argument and standard input (the first line: the argument). */
+        if (l.n % 2 == 1) {
             RUN(r, NULL, "decode", "--json", token);
         } else {
             char in[8192];
@@ -298,7 +278,7 @@ static void test_decode_vectors(const char *dir) {
         json_t *got = json_loads(r->out, 0, &err);
         CHECK(got != NULL, "%s: decode --json is not one JSON document: %s", id, err.text);
         if (got) {
-            compare_decoded(id, got, json_object_get(o, "expect"));
+            compare_decoded(id, got, json_object_get(l.line, "expect"));
             CHECK(json_is_string(json_object_get(got, "signature")) &&
                       strlen(json_string_value(json_object_get(got, "signature"))) == 64,
                   "%s: signature hex", id);
@@ -307,8 +287,7 @@ static void test_decode_vectors(const char *dir) {
         json_decref(got);
     }
     free(r);
-    json_decref(lines);
-    CHECK(n >= 200, "the 200 tokens (or more) decoded through the CLI, got %d", n);
+    CHECK(l.n >= 200, "the 200 tokens (or more) decoded through the CLI, got %d", l.n);
 }
 
 /* ---- decode: stdin, malformed, usage, human output --------------------------------------- */
@@ -458,6 +437,19 @@ static void expect_usage(run_result *r, const char *flag, const char *what) {
     CHECK(!strstr(r->err, cert) && !strstr(r->out, cert), "%s: certificate printed", what);
 }
 
+/* mint --version version --app-id (good) --certificate-file (good), then args (NULL-terminated):
+ * a usage error as expect_usage says. */
+static void expect_mint_usage(run_result *r, const char *version, const char *const *args,
+                              const char *flag, const char *what) {
+    const char *argv[24] = {"mint", "--version",          version,  "--app-id",
+                            app_id, "--certificate-file", cert_path};
+    int n = 7;
+    while (*args && n < 23)
+        argv[n++] = *args++;
+    run(r, NULL, argv);
+    expect_usage(r, flag, what);
+}
+
 static void test_mint_cli(td_ctx *ctx) {
     run_result *r = malloc(sizeof *r);
     const char *C = cert_path;
@@ -474,69 +466,64 @@ static void test_mint_cli(td_ctx *ctx) {
     CHECK(r->status == 1 && strstr(r->err, "--certificate-file") &&
               strstr(r->err, "/nonexistent/tokendoctor-test.db"),
           "no certificate, no default database: exit %d: %s", r->status, r->err);
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--db", "/nope",
-         "--channel", "c");
-    expect_usage(r, "--db", "file and db");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C);
-    expect_usage(r, "--channel", "rtc without channel");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm");
-    expect_usage(r, "--account", "rtm without user id");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--uid", "0");
-    expect_usage(r, "--uid", "rtm with uid 0");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "xmpp");
-    expect_usage(r, "--service", "bad --service");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "1", "--account", "a");
-    expect_usage(r, "--uid", "uid and account");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "4294967296");
-    expect_usage(r, "--uid", "uid too large");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c", "--uid",
-         "-1");
-    expect_usage(r, "--uid", "negative uid");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--role", "king");
-    expect_usage(r, "--role", "bad role");
+    /* Usage errors after a good --version, --app-id and --certificate-file. */
+    const struct {
+        const char *version, *args[9], *flag, *what;
+    } usage_cases[] = {
+        {"007", {"--db", "/nope", "--channel", "c"}, "--db", "file and db"},
+        {"007", {NULL}, "--channel", "rtc without channel"},
+        {"007", {"--service", "rtm"}, "--account", "rtm without user id"},
+        {"007", {"--service", "rtm", "--uid", "0"}, "--uid", "rtm with uid 0"},
+        {"007", {"--service", "xmpp"}, "--service", "bad --service"},
+        {"007", {"--channel", "c", "--uid", "1", "--account", "a"}, "--uid", "uid and account"},
+        {"007", {"--channel", "c", "--uid", "4294967296"}, "--uid", "uid too large"},
+        {"007", {"--channel", "c", "--uid", "-1"}, "--uid", "negative uid"},
+        {"007", {"--channel", "c", "--role", "king"}, "--role", "bad role"},
+        {"007", {"--channel", "c", "--expire", "1h"}, "--expire", "bad expire"},
+        {"006",
+         {"--channel", "c", "--issue-ts", "4294967000", "--expire", "3600"},
+         "--expire",
+         "006 ts overflow"},
+        {"007", {"--channel"}, "--channel", "missing value"},
+        {"007",
+         {"--channel", "c", "--certificate", cert},
+         "--certificate",
+         "no --certificate flag"},
+        {"007", {"--channel", "c", "stray"}, "stray", "positional argument"},
+        {"007",
+         {"--channel", "c", "--certificate=5CFd2fd1755d40ecb72977518be15d3b"},
+         "'--certificate'",
+         "unknown --name=value, the value not echoed"},
+        {"007", {"--channel", "c", "--key-file", "k"}, "--key-file", "--key-file without --db"},
+        {"007",
+         {"--service", "rtm", "--account", "a", "--channel", "c"},
+         "--channel",
+         "rtm with --channel"},
+        {"007",
+         {"--service", "rtm", "--account", "a", "--role", "subscriber"},
+         "--role",
+         "rtm with --role"},
+        {"007",
+         {"--channel", "c", "--salt", "1", "--salt", "2"},
+         "--salt given twice",
+         "number given twice"},
+        {"007",
+         {"--channel", "c", "--channel", "d"},
+         "--channel given twice",
+         "string given twice"},
+        {"006",
+         {"--channel", "c", "--issue-ts", "4294960000", "--expire", "60", "--privilege-expire",
+          "4294967295"},
+         "--privilege-expire",
+         "006 privilege overflow"},
+    };
+    for (size_t i = 0; i < sizeof usage_cases / sizeof *usage_cases; i++)
+        expect_mint_usage(r, usage_cases[i].version, usage_cases[i].args, usage_cases[i].flag,
+                          usage_cases[i].what);
     /* the role aliases diagnose accepts (host, audience) are mint's too */
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
          "--role", "audience");
     CHECK(r->status == 0, "--role audience: exit %d: %s", r->status, r->err);
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--expire", "1h");
-    expect_usage(r, "--expire", "bad expire");
-    MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--issue-ts", "4294967000", "--expire", "3600");
-    expect_usage(r, "--expire", "006 ts overflow");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel");
-    expect_usage(r, "--channel", "missing value");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--certificate", cert);
-    expect_usage(r, "--certificate", "no --certificate flag");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "stray");
-    expect_usage(r, "stray", "positional argument");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--certificate=5CFd2fd1755d40ecb72977518be15d3b");
-    expect_usage(r, "'--certificate'", "unknown --name=value, the value not echoed");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--key-file", "k");
-    expect_usage(r, "--key-file", "--key-file without --db");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--account", "a", "--channel", "c");
-    expect_usage(r, "--channel", "rtm with --channel");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
-         "--account", "a", "--role", "subscriber");
-    expect_usage(r, "--role", "rtm with --role");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--salt", "1", "--salt", "2");
-    expect_usage(r, "--salt given twice", "number given twice");
-    MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--channel", "d");
-    expect_usage(r, "--channel given twice", "string given twice");
-    MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
-         "--issue-ts", "4294960000", "--expire", "60", "--privilege-expire", "4294967295");
-    expect_usage(r, "--privilege-expire", "006 privilege overflow");
     static char long_account[300];
     memset(long_account, 'a', 256);
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--channel", "c",
@@ -592,24 +579,21 @@ static void test_mint_cli(td_ctx *ctx) {
     MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--channel", "room",
          "--account", "alice", "--issue-ts", "1700000000", "--expire", "600", "--privilege-expire",
          "300");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && td_verify006(ctx, &tok, cert, 32, "room", 4, "alice", 5) &&
               tok.ts == 1700000600 && tok.privilege_count_006 == 4 &&
               tok.privileges[3].value == 1700000300,
           "006 rtc publisher");
     MINT("--version", "006", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
          "--uid", "42", "--issue-ts", "1700000000");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && td_verify006(ctx, &tok, cert, 32, "42", 2, "", 0) && tok.crc_uid == 0 &&
               tok.privilege_count_006 == 1 && tok.privileges[0].id == 1000 &&
               tok.privileges[0].value == 1700003600,
           "006 rtm with the user id in the channel's place");
     MINT("--version", "007", "--app-id", app_id, "--certificate-file", C, "--service", "rtm",
          "--account", "bob", "--expire", "100");
-    chomp(r->out);
-    st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    st = decode_minted(ctx, r, &tok);
     CHECK(st == TD_OK && tok.services[0].type == TD_SVC_RTM && tok.privileges[0].value == 100 &&
               td_verify007(ctx, &tok, cert, 32),
           "007 rtm");
@@ -640,9 +624,8 @@ static void test_mint_db(td_ctx *ctx) {
     }
     RUN(r, NULL, "mint", "--version", "007", "--app-id", app_id, "--db", db_path, "--channel", "c",
         "--uid", "7");
-    chomp(r->out);
     static td_token tok;
-    td_status st = td_decode(ctx, r->out, strlen(r->out), &tok);
+    td_status st = decode_minted(ctx, r, &tok);
     CHECK(r->status == 0 && st == TD_OK && td_verify007(ctx, &tok, cert, 32),
           "--db signs with the primary certificate: %d %s", r->status, r->err);
     RUN(r, NULL, "mint", "--version", "007", "--app-id", "00000000000000000000000000000000", "--db",

@@ -149,6 +149,27 @@ json_t *tu_load_jsonl(const char *dir, const char *name) {
     return all;
 }
 
+bool tu_lines_open(tu_lines *l, const char *dir, const char *name) {
+    *l = (tu_lines){.lines = tu_load_jsonl(dir, name)};
+    return l->lines != NULL;
+}
+
+bool tu_lines_next(tu_lines *l) {
+    if (l->lines && l->index < json_array_size(l->lines)) {
+        l->line = json_array_get(l->lines, l->index++);
+        l->n++;
+        return true;
+    }
+    json_decref(l->lines);
+    l->lines = NULL;
+    l->line = NULL;
+    return false;
+}
+
+const char *tu_str(const json_t *o, const char *key) {
+    return json_string_value(json_object_get(o, key));
+}
+
 bool tu_mkdtemp(char *dir, size_t cap, const char *prefix) {
     const char *tmp = getenv("TMPDIR");
     int n = snprintf(dir, cap, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);

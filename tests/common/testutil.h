@@ -81,6 +81,30 @@ bool tu_file_contains(const char *path, const void *needle, size_t needle_len);
  * counted as a failed check that says why, when the file cannot be read or a line is not JSON. */
 json_t *tu_load_jsonl(const char *dir, const char *name);
 
+/* A walk over the lines of a JSON-lines vector file, which it owns:
+ *
+ *     tu_lines l;
+ *     if (!tu_lines_open(&l, dir, "tokens.jsonl"))
+ *         return;
+ *     while (tu_lines_next(&l)) ... l.line ...
+ *     CHECK(l.n >= 200, ...);
+ *
+ * tu_lines_open loads the file (tu_load_jsonl: false when it cannot); each tu_lines_next moves
+ * line to the next one and counts it in n (so n is the current line's number, 1 first), and the
+ * call that finds no more frees the file. A loop over it must not break out early. */
+typedef struct {
+    json_t *lines;
+    size_t index;
+    json_t *line; /* the current line */
+    int n;        /* lines walked so far */
+} tu_lines;
+
+bool tu_lines_open(tu_lines *l, const char *dir, const char *name);
+bool tu_lines_next(tu_lines *l);
+
+/* The string member key of o; NULL when there is none (or it is no string). */
+const char *tu_str(const json_t *o, const char *key);
+
 /* Makes a fresh directory $TMPDIR/PREFIX-XXXXXX (default /tmp) into dir; false on failure. */
 bool tu_mkdtemp(char *dir, size_t cap, const char *prefix);
 

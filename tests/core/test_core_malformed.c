@@ -118,6 +118,29 @@ static void rtm2_header(buf *info) {
 
 static const char cert[] = "fedcba9876543210fedcba9876543210";
 
+/* An rtc service with one privilege, joinChannel (1) until expire, for channel and uid. */
+static void put_rtc(buf *info, uint32_t expire, const char *channel, const char *uid) {
+    put16(info, TD_SVC_RTC);
+    put16(info, 1);
+    put16(info, 1);
+    put32(info, expire);
+    putstr(info, channel, strlen(channel));
+    putstr(info, uid, strlen(uid));
+}
+
+/* info signed with cert (the issue time and salt info_header writes) into content, then the
+ * content parsed into tok. */
+static td_status parse_signed(const buf *info, buf *content) {
+    sign_content(info, 1700000000, 42, cert, content);
+    return td_parse007_content((char *)content->b, content->n, &tok);
+}
+
+/* info signed the same way into content, then made a 007 token in text: its length. */
+static size_t signed_token(const buf *info, buf *content, char *text, size_t cap) {
+    sign_content(info, 1700000000, 42, cert, content);
+    return to_token(content->b, content->n, text, cap);
+}
+
 /* ---- Tests -------------------------------------------------------------------------------- */
 
 static void test_versions(td_ctx *ctx) {
@@ -217,21 +240,13 @@ static void test_structure(td_ctx *ctx) {
 
     /* A service count larger than the content. */
     info_header(&info, 1000);
-    put16(&info, TD_SVC_RTC);
-    put16(&info, 1);
-    put16(&info, 1);
-    put32(&info, 60);
-    putstr(&info, "chan", 4);
-    putstr(&info, "7", 1);
-    sign_content(&info, 1700000000, 42, cert, &content);
-    size_t len = to_token(content.b, content.n, text, sizeof text);
+    put_rtc(&info, 60, "chan", "7");
+    size_t len = signed_token(&info, &content, text, sizeof text);
     EXPECT_STATUS(dec(ctx, text, len), TD_ERR_TRUNCATED, "service count > content");
 
     /* 65535 services announced, none present. */
     info_header(&info, 65535);
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
-                  "65535 services, none present");
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_TRUNCATED, "65535 services, none present");
 
     /* More services than TD_SERVICES_MAX, all present: corrupted. */
     info_header(&info, TD_SERVICES_MAX + 1);
@@ -239,8 +254,7 @@ static void test_structure(td_ctx *ctx) {
         put16(&info, TD_SVC_FPA);
         put16(&info, 0);
     }
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_CORRUPTED,
                   "more than TD_SERVICES_MAX services");
     /* Exactly TD_SERVICES_MAX is fine. */
     info_header(&info, TD_SERVICES_MAX);
@@ -248,9 +262,7 @@ static void test_structure(td_ctx *ctx) {
         put16(&info, TD_SVC_FPA);
         put16(&info, 0);
     }
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_OK,
-                  "TD_SERVICES_MAX services");
+    EXPECT_STATUS(parse_signed(&info, &content), TD_OK, "TD_SERVICES_MAX services");
 
     /* A string longer than the content: app id, then channel. */
     info.n = 0;
@@ -266,8 +278,7 @@ static void test_structure(td_ctx *ctx) {
     put16(&info, 500);
     memcpy(info.b + info.n, "chan", 4);
     info.n += 4;
-    sign_content(&info, 1700000000, 42, cert, &content);
-    len = to_token(content.b, content.n, text, sizeof text);
+    len = signed_token(&info, &content, text, sizeof text);
     EXPECT_STATUS(dec(ctx, text, len), TD_ERR_TRUNCATED, "channel length > content");
 
     /* Signature string longer than the content. */
@@ -287,9 +298,7 @@ static void test_structure(td_ctx *ctx) {
     put16(&info, 5000);
     put16(&info, 1);
     put32(&info, 60);
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
-                  "privilege count > content");
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_TRUNCATED, "privilege count > content");
 
     /* More privileges than the pool keeps, all present. */
     info_header(&info, 2);
@@ -301,8 +310,7 @@ static void test_structure(td_ctx *ctx) {
             put32(&info, 1);
         }
     }
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_CORRUPTED,
                   "more than TD_PRIVILEGES_MAX privileges");
 
     /* rtm2 with a resource count larger than the content; then too many permissions. */
@@ -313,9 +321,7 @@ static void test_structure(td_ctx *ctx) {
     put16(&info, 0); /* read */
     put16(&info, 9000);
     putstr(&info, "ch1", 3);
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
-                  "rtm2 resource count > content");
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_TRUNCATED, "rtm2 resource count > content");
     rtm2_header(&info);
     put16(&info, 1);
     put16(&info, 0);
@@ -324,14 +330,11 @@ static void test_structure(td_ctx *ctx) {
         put16(&info, 0);
         put16(&info, 0);
     }
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_CORRUPTED,
                   "more than TD_PERMISSIONS_MAX permissions");
     /* Content ending right after the rtm2 user id. */
     rtm2_header(&info);
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
-                  "rtm2 without permissions");
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_TRUNCATED, "rtm2 without permissions");
     /* apaas without its role. */
     info_header(&info, 1);
     put16(&info, TD_SVC_APAAS);
@@ -359,8 +362,7 @@ static void test_structure(td_ctx *ctx) {
         for (int i = 0; i < TD_RESOURCES_MAX / 2 + 1; i++)
             putstr(&info, "r", 1);
     }
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_CORRUPTED,
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_CORRUPTED,
                   "more than TD_RESOURCES_MAX resources");
     /* A resource string running past the content. */
     rtm2_header(&info);
@@ -373,8 +375,7 @@ static void test_structure(td_ctx *ctx) {
     put16(&info, 40);
     memcpy(info.b + info.n, "ch2", 3);
     info.n += 3;
-    sign_content(&info, 1700000000, 42, cert, &content);
-    EXPECT_STATUS(td_parse007_content((char *)content.b, content.n, &tok), TD_ERR_TRUNCATED,
+    EXPECT_STATUS(parse_signed(&info, &content), TD_ERR_TRUNCATED,
                   "rtm2 resource length > content");
 
     /* 006: m ending inside its ts, then m's privilege count larger than m. */
@@ -426,17 +427,11 @@ static void test_unknown_service(td_ctx *ctx) {
     static char text[1 << 16];
     buf info, content;
     info_header(&info, 3);
-    put16(&info, TD_SVC_RTC);
-    put16(&info, 1);
-    put16(&info, 1);
-    put32(&info, 600);
-    putstr(&info, "chan", 4);
-    putstr(&info, "", 0);
+    put_rtc(&info, 600, "chan", "");
     put16(&info, 77); /* unknown: layout unknown, reading stops here */
     memcpy(info.b + info.n, "\x05\x00whatever follows \xff\xfe", 21);
     info.n += 21;
-    sign_content(&info, 1700000000, 42, cert, &content);
-    size_t len = to_token(content.b, content.n, text, sizeof text);
+    size_t len = signed_token(&info, &content, text, sizeof text);
     td_status st = dec(ctx, text, len);
     EXPECT_STATUS(st, TD_OK, "unknown service type");
     CHECK(st == TD_OK && tok.service_count == 2 && tok.services[0].known &&
@@ -456,19 +451,15 @@ static void test_unknown_service(td_ctx *ctx) {
 /* Every prefix of every vector token fails as truncated or corrupted, never crashes; every
  * prefix of every 007 content fails as truncated. */
 static void test_prefixes(td_ctx *ctx, const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "tokens.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "tokens.jsonl"))
         return;
     static char content[TD_CONTENT_MAX];
     static td_token part;
-    int tokens = 0;
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        const char *text = json_string_value(json_object_get(o, "token"));
-        const char *id = json_string_value(json_object_get(o, "id"));
+    while (tu_lines_next(&l)) {
+        const char *text = tu_str(l.line, "token");
+        const char *id = tu_str(l.line, "id");
         size_t n = text ? strlen(text) : 0;
-        tokens++;
         for (size_t k = 0; k < n; k++) {
             td_status st = dec(ctx, text, k);
             bool ok = k < 3 ? st == TD_ERR_UNSUPPORTED_VERSION
@@ -485,8 +476,7 @@ static void test_prefixes(td_ctx *ctx, const char *dir) {
             }
         }
     }
-    json_decref(lines);
-    CHECK(tokens >= 200, "read %d tokens (the contract has 200)", tokens);
+    CHECK(l.n >= 200, "read %d tokens (the contract has 200)", l.n);
 }
 
 /* Deterministic mutations of a real token: no crash, no sanitizer report, a status in range. */

@@ -82,26 +82,34 @@ static void compare_service(const char *id, json_t *e, const td_token *t, const 
     }
 }
 
+/* The decoded value of the integer field key of an expect (false: key names none). */
+static bool token_number(const td_token *t, const char *key, int64_t *out) {
+    const struct {
+        const char *key;
+        int64_t value;
+    } fields[] = {
+        {"issue_ts", t->issue_ts},       {"expire", t->expire},   {"salt", t->salt}, {"ts", t->ts},
+        {"crc_channel", t->crc_channel}, {"crc_uid", t->crc_uid},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (strcmp(key, fields[i].key) == 0) {
+            *out = fields[i].value;
+            return true;
+        }
+    return false;
+}
+
 static void compare_token(const char *id, json_t *expect, const td_token *t) {
     const char *key;
     json_t *v;
+    int64_t n;
     json_object_foreach(expect, key, v) {
         if (strcmp(key, "version") == 0)
             CHECK(strcmp(t->version, json_string_value(v)) == 0, "%s: version", id);
         else if (strcmp(key, "app_id") == 0)
             CHECK(str_eq(t->app_id, json_string_value(v)), "%s: app_id", id);
-        else if (strcmp(key, "issue_ts") == 0)
-            CHECK(json_integer_value(v) == t->issue_ts, "%s: issue_ts", id);
-        else if (strcmp(key, "expire") == 0)
-            CHECK(json_integer_value(v) == t->expire, "%s: expire", id);
-        else if (strcmp(key, "salt") == 0)
-            CHECK(json_integer_value(v) == t->salt, "%s: salt", id);
-        else if (strcmp(key, "ts") == 0)
-            CHECK(json_integer_value(v) == t->ts, "%s: ts", id);
-        else if (strcmp(key, "crc_channel") == 0)
-            CHECK(json_integer_value(v) == t->crc_channel, "%s: crc_channel", id);
-        else if (strcmp(key, "crc_uid") == 0)
-            CHECK(json_integer_value(v) == t->crc_uid, "%s: crc_uid", id);
+        else if (token_number(t, key, &n))
+            CHECK(json_integer_value(v) == n, "%s: %s", id, key);
         else if (strcmp(key, "privileges") == 0)
             compare_privileges(id, v, t, t->first_privilege_006, t->privilege_count_006);
         else if (strcmp(key, "services") == 0) {
@@ -169,18 +177,15 @@ static void check_bit_flips(td_ctx *ctx, const char *id, const td_token *t, cons
 /* The tokens of one file (the contract's, or the ones tests/vectors/generate.sh built with the
  * vendor's libraries); at least min of them. */
 static void test_tokens(td_ctx *ctx, const char *dir, const char *file, int min) {
-    json_t *lines = tu_load_jsonl(dir, file);
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, file))
         return;
     static td_token tok;
-    int n = 0;
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        n++;
-        const char *id = json_string_value(json_object_get(o, "id"));
-        const char *text = json_string_value(json_object_get(o, "token"));
-        const char *cert = json_string_value(json_object_get(o, "certificate"));
+    while (tu_lines_next(&l)) {
+        json_t *o = l.line;
+        const char *id = tu_str(o, "id");
+        const char *text = tu_str(o, "token");
+        const char *cert = tu_str(o, "certificate");
         td_status st = td_decode(ctx, text, strlen(text), &tok);
         CHECK(st == TD_OK, "%s: decode: %s", id, td_status_name(st));
         if (st == TD_OK) {
@@ -194,8 +199,8 @@ static void test_tokens(td_ctx *ctx, const char *dir, const char *file, int min)
                   id);
             if (strcmp(tok.version, "006") == 0) {
                 json_t *sig = json_object_get(o, "signed");
-                const char *ch = json_string_value(json_object_get(sig, "channel"));
-                const char *uid = json_string_value(json_object_get(sig, "uid"));
+                const char *ch = tu_str(sig, "channel");
+                const char *uid = tu_str(sig, "uid");
                 CHECK(!td_verify006(ctx, &tok, cert, 32, ch, strlen(ch), "9", 1) || !*uid,
                       "%s: verifies with another uid", id);
                 CHECK(!td_verify006(ctx, &tok, cert, 32, "x", 1, uid, strlen(uid)),
@@ -206,8 +211,7 @@ static void test_tokens(td_ctx *ctx, const char *dir, const char *file, int min)
             check_bit_flips(ctx, id, &tok, cert, o);
         }
     }
-    json_decref(lines);
-    CHECK(n >= min, "%s: expected at least %d token vectors, read %d", file, min, n);
+    CHECK(l.n >= min, "%s: expected at least %d token vectors, read %d", file, min, l.n);
 }
 
 /* Fills spec from one mint-exact line; slices point into the JSON's strings. */
@@ -254,34 +258,30 @@ static void spec_from_json(json_t *o, td_token *spec) {
 }
 
 static void test_mint_exact(td_ctx *ctx, const char *dir) {
-    json_t *lines = tu_load_jsonl(dir, "mint-exact.jsonl");
-    if (!lines)
+    tu_lines l;
+    if (!tu_lines_open(&l, dir, "mint-exact.jsonl"))
         return;
     static td_token spec;
     char out[TD_TOKEN_TEXT_MAX * 4];
-    int n = 0;
-    size_t index;
-    json_t *o;
-    json_array_foreach(lines, index, o) {
-        n++;
-        const char *cert = json_string_value(json_object_get(o, "certificate"));
-        const char *expect = json_string_value(json_object_get(o, "token"));
-        const char *version = json_string_value(json_object_get(o, "version"));
+    while (tu_lines_next(&l)) {
+        json_t *o = l.line;
+        const char *cert = tu_str(o, "certificate");
+        const char *expect = tu_str(o, "token");
+        const char *version = tu_str(o, "version");
         spec_from_json(o, &spec);
         size_t len;
         if (strcmp(version, "007") == 0) {
             len = td_build007(ctx, &spec, cert, strlen(cert), out, sizeof out);
         } else {
-            const char *ch = json_string_value(json_object_get(o, "channel"));
-            const char *uid = json_string_value(json_object_get(o, "uid"));
+            const char *ch = tu_str(o, "channel");
+            const char *uid = tu_str(o, "uid");
             len = td_build006(ctx, &spec, cert, strlen(cert), ch, strlen(ch), uid, strlen(uid), out,
                               sizeof out);
         }
         CHECK(len == strlen(expect) && strcmp(out, expect) == 0, "mint-exact line %d (%s): got %s",
-              n, json_string_value(json_object_get(o, "note")), len ? out : "(nothing)");
+              l.n, tu_str(o, "note"), len ? out : "(nothing)");
     }
-    json_decref(lines);
-    CHECK(n >= 12, "expected the 12 mint-exact lines of the contract (or more), read %d", n);
+    CHECK(l.n >= 12, "expected the 12 mint-exact lines of the contract (or more), read %d", l.n);
 }
 
 int main(int argc, char **argv) {

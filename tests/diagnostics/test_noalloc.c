@@ -10,6 +10,7 @@
  *
  * usage: test_noalloc VECTORS_DIR
  */
+#include "alloc_count.h"
 #include "scenario_check.h"
 #include "tddiag.h"
 #include "testutil.h"
@@ -18,27 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* volatile: the compiler assumes malloc touches no global it can see */
-static volatile unsigned long allocations;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-
-void *__wrap_malloc(size_t n) {
-    allocations++;
-    return __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m) {
-    allocations++;
-    return __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n) {
-    allocations++;
-    return __real_realloc(p, n);
-}
+/* The targets of -Wl,--wrap: every allocation of the static modules, counted. */
+TU_COUNTING_ALLOCATORS(__wrap_, __real_)
 
 int main(int argc, char **argv) {
     const char *vectors = tu_vectors_dir(argc, argv);

@@ -1,7 +1,10 @@
 'use strict'
-/* common.js -- helpers shared by gen.js and verify.js (and, for makeRng, by the differential
- * test's generator, tests/diffcheck/gen.js, and the benchmark corpus, tests/bench/gen.js: one
- * PRNG for every seeded test input).
+/* common.js -- helpers shared by gen.js and verify.js, and by the generator of the committed
+ * token vectors, tests/vectors/gen-tokens.js (random text, uids, privilege values, 006
+ * expectations, the start of an AccessToken2 and of a high-level builder call: each generator
+ * passes its own library copy and distributions); makeRng also by the differential test's
+ * generator, tests/diffcheck/gen.js, and the benchmark corpus, tests/bench/gen.js: one PRNG for
+ * every seeded test input.
  *
  * Design: the interop test must be reproducible from one number, so every random choice comes from
  * a small seeded PRNG (mulberry32) instead of Math.random; a failing run prints its seed and
@@ -82,35 +85,43 @@ function wrongCerts(rng, cert) {
     return out
 }
 
-// Code point pools for random text: ASCII, Latin-1, Greek, Arabic (RTL), CJK, emoji (outside
-// the BMP, so UTF-16 surrogate pairs in JS and 4-byte UTF-8), combining marks, and control
-// characters including NUL (a decoder that stops at NUL fails here).
-const POOLS = [
-    [0x20, 0x7e],
-    [0x20, 0x7e],
-    [0x20, 0x7e],
-    [0xa0, 0xff],
-    [0x391, 0x3c9],
-    [0x621, 0x64a],
-    [0x4e00, 0x9fff],
-    [0x1f300, 0x1f64f],
-    [0x300, 0x36f],
-    [0x00, 0x1f],
-]
+// Code point ranges that random text draws from, named once for both generators: printable
+// ASCII, Latin-1, Greek, Cyrillic, Arabic (RTL), CJK, emoji (outside the BMP, so UTF-16
+// surrogate pairs in JS and 4-byte UTF-8) and combining marks.
+const RANGES = {
+    ascii: [0x20, 0x7e],
+    latin1: [0xa0, 0xff],
+    greek: [0x391, 0x3c9],
+    cyrillic: [0x410, 0x44f],
+    arabic: [0x621, 0x64a],
+    cjk: [0x4e00, 0x9fff],
+    emoji: [0x1f300, 0x1f64f],
+    combining: [0x300, 0x36f],
+}
+
+// The pools of randomText (ASCII three times as likely), and control characters including NUL
+// (a decoder that stops at NUL fails here).
+const CP = RANGES
+const POOLS = [CP.ascii, CP.ascii, CP.ascii, CP.latin1, CP.greek, CP.arabic, CP.cjk, CP.emoji, CP.combining, [0x00, 0x1f]]
+
+// len code points: all from pools[0] (printable ASCII) with probability asciiShare, otherwise
+// each from a pool picked at random. The generators' random text ends in it, each with its pools.
+function poolText(rng, pools, len, asciiShare) {
+    const asciiOnly = rng.chance(asciiShare)
+    let s = ''
+    for (let i = 0; i < len; i++) {
+        const pool = asciiOnly ? pools[0] : rng.pick(pools)
+        s += String.fromCodePoint(rng.int(pool[0], pool[1]))
+    }
+    return s
+}
 
 function randomText(rng, maxLen) {
     const r = rng.next()
     if (r < 0.1) return ''
     if (r < 0.12) return 'x'.repeat(rng.int(100, 400)) + String(rng.u32()) // long, compressible
     if (r < 0.3) return String(rng.u32()) // uid-like decimal text
-    const len = rng.int(1, maxLen)
-    const asciiOnly = rng.chance(0.4)
-    let s = ''
-    for (let i = 0; i < len; i++) {
-        const pool = asciiOnly ? POOLS[0] : rng.pick(POOLS)
-        s += String.fromCodePoint(rng.int(pool[0], pool[1]))
-    }
-    return s
+    return poolText(rng, POOLS, rng.int(1, maxLen), 0.4)
 }
 
 // A uint32 that is sometimes an edge value.
@@ -120,6 +131,83 @@ function edgeU32(rng, typical) {
     if (r < 0.1) return 0xffffffff
     if (r < 0.15) return rng.u32()
     return typical()
+}
+
+// A privilege's expire value: typical lifetimes, now and then 0 or 2^32-1.
+function privValue(rng) {
+    return edgeU32(rng, () => rng.pick([0, 60, 600, 3600, 86400, rng.int(1, 7 * 86400)]))
+}
+
+// The uid argument of ServiceRtc and friends: a number (0 = any uid, packed as "") or an
+// account string from text(rng, maxLen), the generator's own random text.
+function uidArg(rng, text) {
+    const r = rng.next()
+    if (r < 0.15) return 0
+    if (r < 0.6) return rng.int(1, 0xffffffff)
+    return text(rng, 24)
+}
+
+// The `expect` of a 006 token: its fields as a decoder must report them, the CRCs of the channel
+// and uid text it was built for, and its privileges map (messages: id -> expire).
+function expect006(appId, salt, ts, messages, channel, uid) {
+    const privileges = {}
+    for (const k of Object.keys(messages)) privileges[k] = messages[k] >>> 0
+    return {
+        version: '006',
+        app_id: appId,
+        salt: salt >>> 0,
+        ts: ts >>> 0,
+        crc_channel: crc32Text(channel),
+        crc_uid: crc32Text(uid),
+        privileges,
+    }
+}
+
+// The arguments of agora-token's (B's) high-level 007 builders: a new app id and certificate,
+// and makers of a channel name (text(rng, chLen), the generator's own random text), an account,
+// an expire (one of expires, or a random lifetime up to a week) and an RTC role.
+function builderArgs(rng, B, text, chLen, expires) {
+    return {
+        appId: hex32(rng),
+        cert: hex32(rng),
+        ch: () => text(rng, chLen),
+        acct: () => text(rng, 24),
+        exp: () => rng.pick([...expires, rng.int(1, 7 * 86400)]),
+        role: () => rng.pick([B.RtcRole.PUBLISHER, B.RtcRole.SUBSCRIBER]),
+    }
+}
+
+// A service of agora-token's AccessToken2 module at2 (each generator passes its own copy) of a
+// type 1..10, with random fields: t(max) is the generator's random text (t() of its default
+// length, t(long) a channel name), uid() a uid argument, perms() rtm2 permissions. The privileges
+// are the caller's to add.
+function libraryService(rng, at2, type, t, long, uid, perms) {
+    const numberOrText = () => (rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
+    if (type === 1) return new at2.ServiceRtc(t(long), uid())
+    if (type === 2) return new at2.ServiceRtm(t())
+    if (type === 3) return new at2.ServiceStreaming(t(long), numberOrText())
+    if (type === 4) return new at2.ServiceFpa()
+    if (type === 5) return new at2.ServiceChat(t())
+    if (type === 6) return new at2.ServiceFCdn(t(long), numberOrText())
+    // The library writes `role || -1`, so 0 becomes -1: the snapshot reads what it packs.
+    if (type === 7) return new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
+    if (type === 8) return new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), perms())
+    if (type === 9) return new at2.ServiceConvoAI()
+    return new at2.ServiceStt()
+}
+
+// A library AccessToken2 (the class: each generator requires its own copy of the library) with a
+// random app id and certificate, and issue time, expire and salt that are now and then 0 or
+// 2^32-1; typicalExpire draws the usual expire. Fields are plain properties: set them after
+// construction so 0 and 2^32-1 are reachable (the constructor turns an issue time of 0 into "now").
+function randomAccessToken2(rng, AccessToken2, typicalExpire) {
+    const appId = hex32(rng)
+    const cert = hex32(rng)
+    const tok = new AccessToken2(appId, cert, rng.int(1, 0xffffffff), 0)
+    tok.issueTs = edgeU32(rng, () => rng.int(1600000000, 1900000000))
+    tok.expire = edgeU32(rng, typicalExpire)
+    tok.salt = edgeU32(rng, () => rng.int(1, 99999999))
+    return { tok, cert }
 }
 
 // zlib's crc32 of the UTF-8 bytes (Node's own zlib binding, not the libraries' crc-32 package,
@@ -229,4 +317,4 @@ function recordBuilds(AccessToken2) {
     return builds
 }
 
-module.exports = { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text, seedClock, recordBuilds }
+module.exports = { makeRng, hex32, wrongCerts, RANGES, poolText, privValue, uidArg, expect006, builderArgs, libraryService, randomAccessToken2, randomText, edgeU32, crc32Text, seedClock, recordBuilds }

@@ -25,7 +25,7 @@
 
 const fs = require('fs')
 const zlib = require('zlib')
-const { makeRng, hex32, wrongCerts, randomText, edgeU32, crc32Text, seedClock, recordBuilds } = require('./common')
+const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, libraryService, wrongCerts, randomText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('./common')
 
 // The libraries draw from a seeded clock (common.js), installed before they are loaded.
 const clock = seedClock()
@@ -55,10 +55,6 @@ class UnknownService extends Service {
 // ---- Random 007 content --------------------------------------------------------------------
 
 const NAMED_PRIVS = { 1: [1, 2, 3, 4], 2: [1], 3: [1, 2], 4: [1], 5: [1, 2], 6: [1, 2], 7: [1, 2, 3], 8: [1] }
-
-function privValue(rng) {
-    return edgeU32(rng, () => rng.pick([0, 60, 600, 3600, 86400, rng.int(1, 7 * 86400)]))
-}
 
 function addRandomPrivileges(rng, service, type, budget) {
     const named = NAMED_PRIVS[type] || []
@@ -99,50 +95,9 @@ function randomPermissions(rng, budget) {
     return perms
 }
 
-function uidArg(rng) {
-    // ServiceRtc takes a number (0 = any uid, packed as "") or an account string.
-    const r = rng.next()
-    if (r < 0.15) return 0
-    if (r < 0.6) return rng.int(1, 0xffffffff)
-    return randomText(rng, 24)
-}
-
 function randomService(rng, type, budget) {
     const t = (max = 32) => randomText(rng, max)
-    let s
-    switch (type) {
-        case 1:
-            s = new at2.ServiceRtc(t(64), uidArg(rng))
-            break
-        case 2:
-            s = new at2.ServiceRtm(t())
-            break
-        case 3:
-            s = new at2.ServiceStreaming(t(64), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-            break
-        case 4:
-            s = new at2.ServiceFpa()
-            break
-        case 5:
-            s = new at2.ServiceChat(t())
-            break
-        case 6:
-            s = new at2.ServiceFCdn(t(64), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-            break
-        case 7:
-            // The library writes `role || -1`, so 0 becomes -1: the snapshot reads what it packs.
-            s = new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
-            break
-        case 8:
-            s = new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), randomPermissions(rng, budget))
-            break
-        case 9:
-            s = new at2.ServiceConvoAI()
-            break
-        case 10:
-            s = new at2.ServiceStt()
-            break
-    }
+    const s = libraryService(rng, at2, type, t, 64, () => uidArg(rng, randomText), () => randomPermissions(rng, budget))
     addRandomPrivileges(rng, s, type, budget)
     return s
 }
@@ -158,14 +113,8 @@ function randomUnknownService(rng) {
 }
 
 function direct007(rng) {
-    const appId = hex32(rng)
-    const cert = hex32(rng)
-    const tok = new AccessToken2(appId, cert, rng.int(1, 0xffffffff), 0)
-    // Fields are plain properties: set them after construction so 0 and 2^32-1 are reachable
-    // (the constructor turns an issue time of 0 into "now").
-    tok.issueTs = edgeU32(rng, () => rng.int(1600000000, 1900000000))
-    tok.expire = edgeU32(rng, () => rng.pick([0, 60, 3600, 86400, rng.int(1, 30 * 86400)]))
-    tok.salt = edgeU32(rng, () => rng.int(1, 99999999))
+    const { tok, cert } = randomAccessToken2(rng, AccessToken2, () =>
+        rng.pick([0, 60, 3600, 86400, rng.int(1, 30 * 86400)]))
     const r = rng.next()
     const count = r < 0.6 ? rng.int(1, 3) : r < 0.95 ? rng.int(4, 10) : rng.int(11, 31)
     const budget = { privs: 250, perms: 120, res: 500 }
@@ -177,13 +126,8 @@ function direct007(rng) {
 // ---- High-level 007 builders ---------------------------------------------------------------
 
 function builder007(rng) {
-    const appId = hex32(rng)
-    const cert = hex32(rng)
     const B = agoraToken
-    const ch = () => randomText(rng, 48)
-    const acct = () => randomText(rng, 24)
-    const exp = () => rng.pick([0, 600, 3600, 86400, rng.int(1, 7 * 86400)])
-    const role = () => rng.pick([B.RtcRole.PUBLISHER, B.RtcRole.SUBSCRIBER])
+    const { appId, cert, ch, acct, exp, role } = builderArgs(rng, B, randomText, 48, [0, 600, 3600, 86400])
     const calls = [
         ['RtcTokenBuilder.buildTokenWithUid', () =>
             B.RtcTokenBuilder.buildTokenWithUid(appId, cert, ch(), rng.int(0, 0xffffffff), role(), exp(), exp())],
@@ -226,29 +170,11 @@ function builder007(rng) {
 
 // ---- 006 ----------------------------------------------------------------------------------
 
-function privileges006(messages) {
-    const out = {}
-    for (const k of Object.keys(messages)) out[k] = messages[k] >>> 0
-    return out
-}
-
-function expect006(appId, salt, ts, messages, channel, uid) {
-    return {
-        version: '006',
-        app_id: appId,
-        salt: salt >>> 0,
-        ts: ts >>> 0,
-        crc_channel: crc32Text(channel),
-        crc_uid: crc32Text(uid),
-        privileges: privileges006(messages),
-    }
-}
-
 function direct006(rng) {
     const appId = hex32(rng)
     const cert = hex32(rng)
     const channel = randomText(rng, 64)
-    const uidIn = uidArg(rng)
+    const uidIn = uidArg(rng, randomText)
     const lib = rng.chance(0.5) ? at006a : at006b
     const tok = new lib.AccessToken(appId, cert, channel, uidIn)
     tok.salt = edgeU32(rng, () => rng.int(1, 99999999))

@@ -39,8 +39,10 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool start(tsrv_proc *p, char *dir, size_t cap, const char *const *extra) {
-    return CHECK(tu_mkdtemp(dir, cap, "tdstore"), "mkdtemp") &&
+/* A service with extra options in a fresh directory (p->dir). */
+static bool start(tsrv_proc *p, const char *const *extra) {
+    char dir[sizeof p->dir];
+    return CHECK(tu_mkdtemp(dir, sizeof dir, "tdstore"), "mkdtemp") &&
            CHECK(tsrv_start(p, bin, dir, extra), "the service did not start");
 }
 
@@ -116,8 +118,9 @@ static bool wait_readyz(int port, int want, int timeout_ms) {
     }
 }
 
-/* Defect 6(d): no answer, and no line on stderr but the start banner, names dir. */
-static void check_no_directory(const tsrv_proc *p, const char *dir) {
+/* Defect 6(d): no answer, and no line on stderr but the start banner, names its directory. */
+static void check_no_directory(const tsrv_proc *p) {
+    const char *dir = p->dir;
     CHECK(!tsrv_transcript || !strstr(tsrv_transcript, dir), "an answer names the directory %s",
           dir);
     size_t len = 0;
@@ -133,13 +136,20 @@ static void check_no_directory(const tsrv_proc *p, const char *dir) {
     free(err);
 }
 
+/* Every suite's end: nothing named the directory, SIGTERM stops the service with 0, and the
+ * directory goes. */
+static void finish(tsrv_proc *p) {
+    check_no_directory(p);
+    CHECK(tsrv_stop(p, SIGTERM) == 0, "exit 0");
+    EXPECT(tu_rmtree(p->dir));
+}
+
 /* ---- bound ---------------------------------------------------------------------------------- */
 
 static void suite_bound(void) {
-    char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "1", "--log-max-rows", "100", NULL};
-    if (!start(&p, dir, sizeof dir, extra))
+    if (!start(&p, extra))
         return;
     for (int i = 0; i < 8; i++) { /* 500 items: ~40 KB, within the default body limit */
         size_t items = 0;
@@ -171,20 +181,17 @@ static void suite_bound(void) {
           "readyz details the bound");
     json_decref(j);
     EXPECT(tsrv_wait_stderr(&p, "tokendoctor: diagnosis log: ", 5));
-    check_no_directory(&p, dir);
-    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    EXPECT(tu_rmtree(dir));
+    finish(&p);
 }
 
 /* ---- rate ------------------------------------------------------------------------------------ */
 
 static void suite_rate(void) {
-    char dir[256];
     tsrv_proc p;
     /* 1 item a second: the calls below, made within that second, all find the bucket empty */
     const char *extra[] = {
         "--threads", "2", "--rate-limit", "1", "--rate-burst", "10", "--batch-limit", "10", NULL};
-    if (!start(&p, dir, sizeof dir, extra))
+    if (!start(&p, extra))
         return;
     size_t items = 0;
     CHECK(post_batch(p.port, 10, false, &items, NULL) == 200 && items == 10, "the burst is paid");
@@ -217,19 +224,16 @@ static void suite_rate(void) {
           "refilled after Retry-After");
     EXPECT(metric(p.port,
                   "tokendoctor_http_requests_total{route=\"/v1/diagnose\",status=\"429\"}") == 4);
-    check_no_directory(&p, dir);
-    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    EXPECT(tu_rmtree(dir));
+    finish(&p);
 }
 
 /* ---- full ------------------------------------------------------------------------------------ */
 
 static void suite_full(void) {
-    char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "1", NULL};
     setenv("TOKENDOCTOR_TEST_LOG_MAX_PAGES", "80", 1);
-    bool started = start(&p, dir, sizeof dir, extra);
+    bool started = start(&p, extra);
     unsetenv("TOKENDOCTOR_TEST_LOG_MAX_PAGES");
     if (!started)
         return;
@@ -260,18 +264,15 @@ static void suite_full(void) {
     sqlite3_close(h);
     CHECK(wait_readyz(p.port, 200, 5000), "ready again once writes work");
     EXPECT(metric(p.port, "tokendoctor_diagnosis_log_write_failing") == 0);
-    check_no_directory(&p, dir);
-    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    EXPECT(tu_rmtree(dir));
+    finish(&p);
 }
 
 /* ---- gone ------------------------------------------------------------------------------------ */
 
 static void suite_gone(void) {
-    char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "1", NULL};
-    if (!start(&p, dir, sizeof dir, extra))
+    if (!start(&p, extra))
         return;
     json_t *j = NULL;
     CHECK(tsrv_call(p.port, "PUT", "/v1/projects/" APP_A, p.admin_key, PROJECT, NULL, NULL) == 201,
@@ -286,9 +287,7 @@ static void suite_gone(void) {
     json_decref(j);
     CHECK(tsrv_call(p.port, "POST", "/v1/diagnose", NULL, ONE, NULL, NULL) == 200,
           "diagnoses are still answered");
-    check_no_directory(&p, dir);
-    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    EXPECT(tu_rmtree(dir));
+    finish(&p);
 }
 
 /* ---- busy ------------------------------------------------------------------------------------ */
@@ -318,10 +317,9 @@ static void *put_project(void *arg) {
 }
 
 static void suite_busy(void) {
-    char dir[256];
     tsrv_proc p;
     const char *extra[] = {"--threads", "1", NULL};
-    if (!start(&p, dir, sizeof dir, extra))
+    if (!start(&p, extra))
         return;
     CHECK(tsrv_call(p.port, "PUT", "/v1/projects/" APP_A, p.admin_key, PROJECT, NULL, NULL) == 201,
           "PUT before");
@@ -356,9 +354,7 @@ static void suite_busy(void) {
     sqlite3_close(holder);
     CHECK(tsrv_call(p.port, "PUT", "/v1/projects/" APP_B, p.admin_key, PROJECT, NULL, NULL) == 201,
           "the write works once the lock is free");
-    check_no_directory(&p, dir);
-    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0");
-    EXPECT(tu_rmtree(dir));
+    finish(&p);
 }
 
 int main(int argc, char **argv) {

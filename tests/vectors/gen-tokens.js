@@ -38,7 +38,7 @@ const fs = require('fs')
 const path = require('path')
 const crypto = require('crypto')
 const { createRequire } = require('module')
-const { makeRng, hex32, edgeU32, crc32Text, seedClock, recordBuilds } = require('../interop/common')
+const { makeRng, hex32, privValue, uidArg, expect006, builderArgs, libraryService, RANGES, poolText, randomAccessToken2, edgeU32, seedClock, recordBuilds } = require('../interop/common')
 
 // The libraries draw from a seeded clock (common.js), installed before they are loaded.
 const clock = seedClock()
@@ -65,21 +65,11 @@ const builds = recordBuilds(AccessToken2)
 
 // ---- Random text -----------------------------------------------------------------------------
 
-// Code point pools: printable ASCII (most), Latin-1, Greek, Cyrillic, Arabic (RTL), CJK, emoji
-// (outside the BMP: 4-byte UTF-8), combining marks, and control characters other than NUL.
-const POOLS = [
-    [0x20, 0x7e],
-    [0x20, 0x7e],
-    [0x20, 0x7e],
-    [0xa0, 0xff],
-    [0x391, 0x3c9],
-    [0x410, 0x44f],
-    [0x621, 0x64a],
-    [0x4e00, 0x9fff],
-    [0x1f300, 0x1f64f],
-    [0x300, 0x36f],
-    [0x01, 0x1f],
-]
+// Code point pools (common.js: RANGES): printable ASCII (most), Latin-1, Greek, Cyrillic, Arabic
+// (RTL), CJK, emoji (outside the BMP: 4-byte UTF-8), combining marks, and control characters
+// other than NUL.
+const CP = RANGES
+const POOLS = [CP.ascii, CP.ascii, CP.ascii, CP.latin1, CP.greek, CP.cyrillic, CP.arabic, CP.cjk, CP.emoji, CP.combining, [0x01, 0x1f]]
 const WORDS = ['room', 'lobby', 'class', 'live', 'test', 'demo', 'Zoë', 'канал', '会议室', 'sala', 'ch']
 const ACCOUNTS = ['alice', 'bob@example.com', 'user_42', 'Zoë', '0', '1', '4294967295', '4294967296', ' bob ']
 
@@ -89,24 +79,13 @@ function text(rng, maxLen) {
     if (r < 0.2) return String(rng.u32()) // uid-like decimal text
     if (r < 0.35) return rng.pick(WORDS) + rng.pick(['', ' ', '-', '_', ' 😀 ', '#']) + rng.int(0, 999)
     if (r < 0.42) return rng.pick(ACCOUNTS)
-    const len = rng.int(1, maxLen)
-    const asciiOnly = rng.chance(0.5)
-    let s = ''
-    for (let i = 0; i < len; i++) {
-        const pool = asciiOnly ? POOLS[0] : rng.pick(POOLS)
-        s += String.fromCodePoint(rng.int(pool[0], pool[1]))
-    }
-    return s
+    return poolText(rng, POOLS, rng.int(1, maxLen), 0.5)
 }
 
 // ---- 007 ---------------------------------------------------------------------------------
 
 // Privilege ids the library names, by service type.
 const NAMED_PRIVS = { 1: [1, 2, 3, 4], 2: [1], 3: [1, 2], 5: [1, 2], 6: [1, 2], 7: [1, 2, 3], 8: [1] }
-
-function privValue(rng) {
-    return edgeU32(rng, () => rng.pick([0, 60, 600, 3600, 86400, rng.int(1, 7 * 86400)]))
-}
 
 function addPrivileges(rng, service, type) {
     for (const id of NAMED_PRIVS[type] || []) if (rng.chance(0.7)) service.add_privilege(id, privValue(rng))
@@ -130,43 +109,16 @@ function permissions(rng, maxTypes) {
     return perms
 }
 
-// ServiceRtc and friends take a number (0 = any uid, packed as "") or an account string.
-function uidArg(rng) {
-    const r = rng.next()
-    if (r < 0.15) return 0
-    if (r < 0.6) return rng.int(1, 0xffffffff)
-    return text(rng, 24)
-}
-
 function service007(rng, type) {
     const t = (max = 24) => text(rng, max)
-    let s
-    if (type === 1) s = new at2.ServiceRtc(t(40), uidArg(rng))
-    else if (type === 2) s = new at2.ServiceRtm(t())
-    else if (type === 3) s = new at2.ServiceStreaming(t(40), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-    else if (type === 4) s = new at2.ServiceFpa()
-    else if (type === 5) s = new at2.ServiceChat(t())
-    else if (type === 6) s = new at2.ServiceFCdn(t(40), rng.chance(0.3) ? rng.int(0, 0xffffffff) : t())
-    // the library writes `role || -1`: 0 becomes -1, and the snapshot reads what it packs
-    else if (type === 7) {
-        s = new at2.ServiceApaas(t(), t(), rng.pick([0, 1, 2, 3, -1, -32768, 32767, rng.int(-32768, 32767)]))
-    }
-    else if (type === 8) s = new at2.ServiceRtm2(rng.chance(0.1) ? rng.int(0, 99999) : t(), permissions(rng, 3))
-    else if (type === 9) s = new at2.ServiceConvoAI()
-    else s = new at2.ServiceStt()
+    const s = libraryService(rng, at2, type, t, 40, () => uidArg(rng, text), () => permissions(rng, 3))
     addPrivileges(rng, s, type)
     return s
 }
 
 function direct007(rng) {
-    const appId = hex32(rng)
-    const cert = hex32(rng)
-    const tok = new AccessToken2(appId, cert, rng.int(1, 0xffffffff), 0)
-    // plain properties: set after construction so 0 and 2^32-1 are reachable (the constructor
-    // turns an issue time of 0 into "now")
-    tok.issueTs = edgeU32(rng, () => rng.int(1600000000, 1900000000))
-    tok.expire = edgeU32(rng, () => rng.pick([0, 60, 3600, 86400, 86401, rng.int(1, 30 * 86400), 1700000000]))
-    tok.salt = edgeU32(rng, () => rng.int(1, 99999999))
+    const { tok, cert } = randomAccessToken2(rng, AccessToken2, () =>
+        rng.pick([0, 60, 3600, 86400, 86401, rng.int(1, 30 * 86400), 1700000000]))
     const count = rng.weighted([
         [6, 1],
         [3, 2],
@@ -179,13 +131,8 @@ function direct007(rng) {
 }
 
 function builder007(rng) {
-    const appId = hex32(rng)
-    const cert = hex32(rng)
     const B = agoraToken
-    const ch = () => text(rng, 40)
-    const acct = () => text(rng, 24)
-    const exp = () => rng.pick([0, 600, 3600, 86400, 86401, rng.int(1, 7 * 86400)])
-    const role = () => rng.pick([B.RtcRole.PUBLISHER, B.RtcRole.SUBSCRIBER])
+    const { appId, cert, ch, acct, exp, role } = builderArgs(rng, B, text, 40, [0, 600, 3600, 86400, 86401])
     const uid = () => (rng.chance(0.15) ? 0 : rng.int(1, 0xffffffff))
     const [a, c] = [appId, cert]
     const R = B.RtcTokenBuilder
@@ -243,26 +190,12 @@ function builder007(rng) {
 
 // ---- 006 ---------------------------------------------------------------------------------
 
-function expect006(appId, salt, ts, messages, channel, uid) {
-    const privileges = {}
-    for (const k of Object.keys(messages)) privileges[k] = messages[k] >>> 0
-    return {
-        version: '006',
-        app_id: appId,
-        salt: salt >>> 0,
-        ts: ts >>> 0,
-        crc_channel: crc32Text(channel),
-        crc_uid: crc32Text(uid),
-        privileges,
-    }
-}
-
 function direct006(rng) {
     const appId = hex32(rng)
     const cert = hex32(rng)
     const channel = text(rng, 48)
     const [lib, name] = rng.chance(0.6) ? [at006a, ACCESS_LIB] : [at006b, TOKEN_LIB]
-    const tok = new lib.AccessToken(appId, cert, channel, uidArg(rng))
+    const tok = new lib.AccessToken(appId, cert, channel, uidArg(rng, text))
     tok.salt = edgeU32(rng, () => rng.int(1, 99999999))
     tok.ts = edgeU32(rng, () => rng.int(1600000000, 1900000000))
     for (const id of [1, 2, 3, 4, 101, 1000]) {
