@@ -971,6 +971,56 @@ static void test_config_version(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* A read snapshot (tdb_read_begin): what `diagnose --batch` holds over a chunk of lines. Reads
+ * inside it see the database as it was when it began, whatever another connection commits
+ * meanwhile -- the project, its retired certificates and the configuration version alike, so a
+ * cache keyed by that version cannot mix the two -- and the change is seen once it ends. */
+static void test_read_snapshot(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *w = open_ok(s.db, s.key);
+    diag_project p, got;
+    make_project(&p, 1, 1, -1);
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    char err[600];
+    tdb *r = tdb_open_readonly(s.db, s.key, TDB_KEY_REQUIRED, NULL, err, sizeof err);
+    CHECK(r != NULL, "%s", err);
+    if (!r) {
+        tdb_close(w);
+        tdbt_sandbox_free(&s);
+        return;
+    }
+    uint64_t v = tdb_config_version(r);
+    EXPECT(tdb_read_begin(r));
+    EXPECT(!tdb_read_begin(r)); /* not inside another */
+    make_project(&p, 1, 2, -1); /* replaces cert 1: it is retired */
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    make_project(&p, 2, 7, -1); /* a new project */
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    char cert1[33], cert2[33], app2[33];
+    make_hex("cert", 1, cert1);
+    make_hex("cert", 2, cert2);
+    make_hex("app", 2, app2);
+    make_project(&p, 1, 1, -1);
+    EXPECT(tdb_project_get(r, p.app_id, &got) == TDB_OK);
+    EXPECT(strcmp(got.primary.certificate, cert1) == 0 && got.retired_count == 0);
+    EXPECT(tdb_project_get(r, app2, &got) == TDB_NOT_FOUND);
+    EXPECT(tdb_config_version(r) == v);
+    tdb_read_end(r);
+    EXPECT(tdb_config_version(r) != v);
+    EXPECT(tdb_project_get(r, p.app_id, &got) == TDB_OK);
+    EXPECT(strcmp(got.primary.certificate, cert2) == 0 && got.retired_count == 1 &&
+           strcmp(got.retired[0], cert1) == 0);
+    EXPECT(tdb_project_get(r, app2, &got) == TDB_OK);
+    /* Ending twice is harmless, and the next snapshot begins as the first did. */
+    tdb_read_end(r);
+    EXPECT(tdb_read_begin(r));
+    tdb_read_end(r);
+    tdb_close(r);
+    tdb_close(w);
+    tdbt_sandbox_free(&s);
+}
+
 /* ---- Migration from version 1 ------------------------------------------------------------- */
 
 static void test_migrate_from_v1(void) {
@@ -1446,6 +1496,7 @@ static const tu_test TESTS[] = {
     {"apikey_last_used", test_apikey_last_used},
     {"data_version", test_data_version},
     {"config_version", test_config_version},
+    {"read_snapshot", test_read_snapshot},
     {"migrate_from_v1", test_migrate_from_v1},
     {"open_existing", test_open_existing},
     {"locations", test_locations},
