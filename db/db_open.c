@@ -924,6 +924,18 @@ static char *immutable_uri(const char *path) {
     return uri;
 }
 
+/* A reading connection maps the database file into memory, up to this many bytes (SQLite's
+ * PRAGMA mmap_size), instead of copying each page it reads out of the kernel with pread: with
+ * reads spread over a million projects nearly every page a read needs is outside SQLite's 2 MiB
+ * page cache, and the system calls were a third of a read (docs/performance.md, "Many
+ * projects"). What this costs: the pages touched count in the process's RSS, file-backed and
+ * shared with the kernel's page cache (clean: dropped under memory pressure, never swapped),
+ * up to this bound per connection -- a `diagnose --batch` holds one connection per thread. The
+ * service's connections (tdb_open) do not map. The hazard SQLite documents: a file truncated
+ * in place by something other than SQLite faults the reader (SIGBUS) instead of failing a read;
+ * tokendoctor never truncates the database file. */
+#define READ_MMAP_BYTES 1073741824
+
 /* How a reading connection opens the file (see connect_and_check). */
 typedef enum {
     READ_QUERY_ONLY, /* read-write, PRAGMA query_only: the file is ours to write */
@@ -948,6 +960,8 @@ static bool connect_readonly(tdb *db, read_mode mode) {
     }
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, db->busy_timeout_ms);
+    if (!tdbi_exec(db, "PRAGMA mmap_size = " TDBI_STR(READ_MMAP_BYTES)))
+        return false;
     return mode != READ_QUERY_ONLY || tdbi_exec(db, "PRAGMA query_only = ON");
 }
 
