@@ -195,7 +195,7 @@ void tdb_set_busy_timeout(tdb *db, int ms);
 bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). */
-#define TDB_SCHEMA_VERSION 4
+#define TDB_SCHEMA_VERSION 5
 
 /* ---- Projects -------------------------------------------------------------------------- */
 

@@ -1445,6 +1445,77 @@ static void test_app_id_case(void) {
 
 /* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
  * stays, the other is deleted and the deletion logged. */
+/* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
+ * database the projects table and retired-certificates index of schemas 1 to 4, rows kept. */
+#define PROJECTS_AS_V4                                                                             \
+    "PRAGMA foreign_keys = OFF;"                                                                   \
+    "CREATE TABLE projects_v4 (app_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"            \
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0, secondary_cert BLOB,"        \
+    "  secondary_enabled INTEGER NOT NULL DEFAULT 0, no_certificate INTEGER NOT NULL DEFAULT 0,"   \
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"                       \
+    "  updated_at INTEGER NOT NULL);"                                                              \
+    "INSERT INTO projects_v4 SELECT * FROM projects;"                                              \
+    "DROP TABLE projects;"                                                                         \
+    "ALTER TABLE projects_v4 RENAME TO projects;"                                                  \
+    "DROP INDEX retired_by_app;"                                                                   \
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
+
+/* Migration 5 rebuilds projects (keyed by App ID) and the retired certificates under foreign
+ * keys that cascade: every project and retired certificate, with its id, must come through,
+ * and so must the triggers that move the configuration version. */
+static void test_migrate_v5(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    for (int app = 1; app <= 3; app++) {
+        make_project(&p, app, 10 * app, -1);
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        make_project(&p, app, 10 * app + 1, 10 * app + 2); /* retires 10 * app */
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    }
+    tdb_close(db);
+    int64_t ids = tdbt_sql_int(s.db, "SELECT sum(id) FROM retired_certificates");
+    EXPECT(sql_exec(s.db, PROJECTS_AS_V4 "PRAGMA user_version = 4;") == SQLITE_OK);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'projects' AND "
+                              "sql LIKE '%WITHOUT ROWID%'") == 0);
+    db = open_ok(s.db, s.key);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'projects' AND "
+                              "sql LIKE '%WITHOUT ROWID%'") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == 3);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 3);
+    EXPECT(tdbt_sql_int(s.db, "SELECT sum(id) FROM retired_certificates") == ids);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v5'") == 0);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                              "LIKE '%bumps_config'") == 9);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM pragma_foreign_key_list("
+                              "'retired_certificates') WHERE \"table\" = 'projects' AND "
+                              "on_delete = 'CASCADE'") == 1);
+    for (int app = 1; app <= 3; app++) {
+        char cert[33], old[33];
+        make_hex("cert", 10 * app + 1, cert);
+        make_hex("cert", 10 * app, old);
+        make_project(&p, app, -1, -1);
+        EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+               strcmp(got.primary.certificate, cert) == 0 && got.retired_count == 1 &&
+               strcmp(got.retired[0], old) == 0);
+    }
+    /* The reference survived the renames: deleting a project still forgets its secrets, and
+     * changes still move the configuration version. */
+    uint64_t v = tdb_config_version(db);
+    make_project(&p, 1, -1, -1);
+    EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_config_version(db) != v);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 2);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
+             p.app_id);
+    EXPECT(tdbt_sql_int(s.db, sql) == 0);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_migrate_case_duplicates(void) {
     tdbt_sandbox s;
     sandbox_init(&s);
@@ -1454,13 +1525,14 @@ static void test_migrate_case_duplicates(void) {
     make_project_cases(&p, 2, lower, up);
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     tdb_close(db);
-    /* As a schema-3 database could hold it: the second spelling updated later. */
-    char sql[400];
+    /* As a schema-3 database could hold it: the second spelling updated later (projects as
+     * schema 3 had it, a table with row ids). */
+    char sql[1200];
     snprintf(sql, sizeof sql,
-             "DROP INDEX projects_app_id_nocase; PRAGMA user_version = 3;"
+             "%s PRAGMA user_version = 3;"
              "INSERT INTO projects (app_id, name, no_certificate, created_at, updated_at) "
              "VALUES ('%s', 'newer', 1, 1, 4000000000);",
-             up);
+             PROJECTS_AS_V4, up);
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
     db = open_ok(s.db, s.key);
     EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
@@ -1505,6 +1577,7 @@ static const tu_test TESTS[] = {
     {"log_threads", test_log_threads},
     {"app_id_case", test_app_id_case},
     {"migrate_case_duplicates", test_migrate_case_duplicates},
+    {"migrate_v5", test_migrate_v5},
 };
 
 int main(int argc, char **argv) {
