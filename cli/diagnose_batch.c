@@ -32,7 +32,9 @@
  * and memory stays flat however long the input is (each slot's buffers only grow to the
  * largest chunk seen). Every worker has its own td_ctx, diag_result and project source (a
  * --project list is shared read-only; a database handle is one per worker, as tdb handles
- * are used by one thread at a time).
+ * are used by one thread at a time). A worker reads the database for a chunk in one read
+ * snapshot (tdb_read_begin): a configuration changed during the run applies from the next
+ * chunk, and never to half of one.
  *
  * The command line and the project source are cmd_diagnose.c's (diagnose_internal.h).
  */
