@@ -86,6 +86,8 @@ typedef struct tdbi_store_ops {
     uint64_t (*config_version)(tdb *db);
     bool (*ready)(tdb *db, char *reason, size_t reason_cap);
     tdb_status (*project_get)(tdb *db, const char *app_id, diag_project *out);
+    bool (*read_begin)(tdb *db); /* optional: NULL, no snapshots */
+    void (*read_end)(tdb *db);
     tdb_status (*project_show)(tdb *db, const char *app_id, diag_project_shown *out);
     tdb_status (*project_history)(tdb *db, const char *app_id, diag_project_change **out,
                                   size_t *count);

@@ -150,6 +150,53 @@ static const char *const MIGRATIONS[] = {
     "DELETE FROM projects WHERE app_id IN (SELECT app_id FROM case_duplicates);"
     "DROP TABLE temp.case_duplicates;"
     "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);",
+
+    /* 5: a read of a project descends fewer B-trees (docs/performance.md, "Many projects"):
+     * projects is keyed by App ID itself (WITHOUT ROWID: the row is in the leaf the App ID
+     * leads to, not in a second tree behind an index), and the retired certificates' index
+     * holds the sealed certificate (a read never visits their table). Both tables are rebuilt
+     * and renamed into place. The order matters, because foreign keys are on and cannot be
+     * turned off inside the migration's transaction: dropping projects while the retired
+     * certificates still referenced it would cascade into deleting them, so the new retired
+     * table references the new projects table (the rename carries the reference along), and
+     * the old child is dropped before its parent. Dropping a table drops its triggers before
+     * its rows, so no configuration-version trigger fires for the copy; they are made again
+     * at the end, as migration 2 made them. Ids of retired certificates are kept. */
+    "CREATE TABLE projects_v5 ("
+    "  app_id TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  secondary_cert BLOB, secondary_enabled INTEGER NOT NULL DEFAULT 0,"
+    "  no_certificate INTEGER NOT NULL DEFAULT 0,"
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO projects_v5 (app_id, name, primary_cert, primary_enabled, secondary_cert,"
+    "  secondary_enabled, no_certificate, cohost_auth, created_at, updated_at)"
+    "  SELECT app_id, name, primary_cert, primary_enabled, secondary_cert, secondary_enabled,"
+    "  no_certificate, cohost_auth, created_at, updated_at FROM projects ORDER BY app_id;"
+    "CREATE TABLE retired_v5 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  app_id TEXT NOT NULL REFERENCES projects_v5(app_id) ON DELETE CASCADE,"
+    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
+    "  retired_at INTEGER NOT NULL);"
+    "INSERT INTO retired_v5 (id, app_id, cert, fingerprint, source, retired_at)"
+    "  SELECT id, app_id, cert, fingerprint, source, retired_at FROM retired_certificates;"
+    "DROP TABLE retired_certificates;"
+    "DROP TABLE projects;"
+    "ALTER TABLE projects_v5 RENAME TO projects;"
+    "ALTER TABLE retired_v5 RENAME TO retired_certificates;"
+    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);"
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id, cert);"
+    /* clang-format off */
+    CONFIG_BUMP("projects", "INSERT")
+    CONFIG_BUMP("projects", "UPDATE")
+    CONFIG_BUMP("projects", "DELETE")
+    CONFIG_BUMP("retired_certificates", "INSERT")
+    CONFIG_BUMP("retired_certificates", "UPDATE")
+    CONFIG_BUMP("retired_certificates", "DELETE")
+    /* clang-format on */
+    ,
 };
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -927,6 +974,21 @@ static char *immutable_uri(const char *path) {
     return uri;
 }
 
+/* A reading connection maps the database file into memory, up to this many bytes (SQLite's
+ * PRAGMA mmap_size), instead of copying each page it reads out of the kernel with pread: with
+ * reads spread over a million projects nearly every page a read needs is outside SQLite's 2 MiB
+ * page cache, and the system calls were a third of a read (docs/performance.md, "Many
+ * projects"). What this costs: the pages touched count in the process's RSS, file-backed and
+ * shared with the kernel's page cache (clean: dropped under memory pressure, never swapped),
+ * up to this bound per connection -- a `diagnose --batch` holds one connection per thread. The
+ * service's connections (tdb_open) do not map. The hazard SQLite documents: a file truncated
+ * in place by something other than SQLite faults the reader (SIGBUS) instead of failing a read;
+ * tokendoctor never truncates the database file. The bound is SQLITE_MAX_MMAP_SIZE's default
+ * (2 GiB less 64 KiB: the most SQLite maps unless built otherwise), so that the tables of a
+ * million projects are mapped wherever they lie in the file (a migration rebuilds them at its
+ * end). */
+#define READ_MMAP_BYTES 2147418112
+
 /* How a reading connection opens the file (see connect_and_check). */
 typedef enum {
     READ_QUERY_ONLY, /* read-write, PRAGMA query_only: the file is ours to write */
@@ -951,6 +1013,8 @@ static bool connect_readonly(tdb *db, read_mode mode) {
     }
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, db->busy_timeout_ms);
+    if (!tdbi_exec(db, "PRAGMA mmap_size = " TDBI_STR(READ_MMAP_BYTES)))
+        return false;
     return mode != READ_QUERY_ONLY || tdbi_exec(db, "PRAGMA query_only = ON");
 }
 

@@ -183,6 +183,8 @@ static tdb_status load_project(tdb *db, const char *app_id, diag_project *out, i
     status = load_retired(db, app_id, set);
     if (status == TDB_OK)
         fill_retired(out, set);
+    /* It held the retired certificates, decrypted: only the rows filled, not its 5 KB. */
+    mbedtls_platform_zeroize(set->rows, set->count * sizeof set->rows[0]);
     free(set);
     return status;
 }
@@ -195,6 +197,34 @@ static bool step_kept(tdb *db, const char *sql) {
         tdbi_sql_fail(db, sql);
     tdbi_finalize(db, st);
     return ok;
+}
+
+/* A snapshot is a deferred transaction made to read at once (SQLite takes the snapshot at the
+ * first read, not at BEGIN), so that it is the database as of tdb_read_begin. Refused inside a
+ * transaction: its end would be the caller's commit. */
+bool tdbsq_read_begin(tdb *db) {
+    if (!sqlite3_get_autocommit(db->sql)) {
+        tdbi_fail(db, "a read snapshot cannot begin inside a transaction");
+        return false;
+    }
+    if (!step_kept(db, "BEGIN"))
+        return false;
+    sqlite3_stmt *st = tdbi_prepare_kept(db, "SELECT version FROM config_version WHERE id = 1",
+                                         "beginning a read snapshot");
+    bool ok = st && sqlite3_step(st) == SQLITE_ROW;
+    if (st && !ok)
+        tdbi_sql_fail(db, "beginning a read snapshot");
+    tdbi_finalize(db, st);
+    if (!ok)
+        tdbsq_read_end(db);
+    return ok;
+}
+
+void tdbsq_read_end(tdb *db) {
+    /* A read transaction commits nothing; a failed COMMIT (never seen) still must not leave it
+     * open. SQLite may have ended it already after an error. */
+    if (!sqlite3_get_autocommit(db->sql) && !step_kept(db, "COMMIT"))
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 }
 
 tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out) {

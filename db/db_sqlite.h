@@ -19,6 +19,8 @@ uint64_t tdbsq_data_version(tdb *db);
 uint64_t tdbsq_config_version(tdb *db);
 bool tdbsq_ready(tdb *db, char *reason, size_t reason_cap);
 tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out);
+bool tdbsq_read_begin(tdb *db);
+void tdbsq_read_end(tdb *db);
 tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                  size_t *count);

@@ -37,6 +37,15 @@ tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out) {
     return db->ops->project_get(db, app_id, out);
 }
 
+bool tdb_read_begin(tdb *db) {
+    return !db->ops->read_begin || db->ops->read_begin(db);
+}
+
+void tdb_read_end(tdb *db) {
+    if (db->ops->read_end)
+        db->ops->read_end(db);
+}
+
 tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
     return db->ops->project_show(db, app_id, out);
 }

@@ -214,8 +214,9 @@ void tdb_set_busy_timeout(tdb *db, int ms);
 bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
- * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 is this schema 4). */
-#define TDB_SCHEMA_VERSION 4
+ * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds; this
+ * schema 5 changed only SQLite's layout: projects keyed by App ID, a covering index). */
+#define TDB_SCHEMA_VERSION 5
 
 /* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
  * PostgreSQL's own count for a PostgreSQL store (what GET /readyz reports). */
@@ -230,6 +231,18 @@ int tdb_schema_version(const tdb *db);
  * the spelling it was first put with (out->app_id), and every function below that takes an App
  * ID finds it the same way; a put in another case replaces that project, keeping its spelling. */
 tdb_status tdb_project_get(tdb *db, const char *app_id, diag_project *out);
+
+/* A read snapshot: until tdb_read_end, every read on db (tdb_project_get, tdb_config_version)
+ * sees the database as it was at tdb_read_begin -- one read transaction instead of one per read,
+ * which is most of what SQLite's locking costs a read (docs/performance.md, "Many projects").
+ * Changes other connections commit meanwhile are seen after tdb_read_end. Hold it briefly (a
+ * batch holds one per chunk of lines): while it is held, the write-ahead log cannot be
+ * checkpointed past it. Not for a connection that writes. false (message recorded) when it
+ * could not begin (also inside a transaction); the reads then each take their own, as without
+ * it. A store without snapshots answers true and reads as usual. Call tdb_read_end only after
+ * a tdb_read_begin that returned true. */
+bool tdb_read_begin(tdb *db);
+void tdb_read_end(tdb *db);
 
 /* Creates or replaces a project (one transaction), as `actor` ("cli", or an API key's name):
  *  - a current certificate (primary or secondary) that is not current any more afterwards is

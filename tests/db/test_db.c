@@ -989,6 +989,56 @@ static void test_config_version(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* A read snapshot (tdb_read_begin): what `diagnose --batch` holds over a chunk of lines. Reads
+ * inside it see the database as it was when it began, whatever another connection commits
+ * meanwhile -- the project, its retired certificates and the configuration version alike, so a
+ * cache keyed by that version cannot mix the two -- and the change is seen once it ends. */
+static void test_read_snapshot(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *w = open_ok(s.db, s.key);
+    diag_project p, got;
+    make_project(&p, 1, 1, -1);
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    char err[600];
+    tdb *r = tdb_open_readonly(s.db, s.key, TDB_KEY_REQUIRED, NULL, err, sizeof err);
+    CHECK(r != NULL, "%s", err);
+    if (!r) {
+        tdb_close(w);
+        tdbt_sandbox_free(&s);
+        return;
+    }
+    uint64_t v = tdb_config_version(r);
+    EXPECT(tdb_read_begin(r));
+    EXPECT(!tdb_read_begin(r)); /* not inside another */
+    make_project(&p, 1, 2, -1); /* replaces cert 1: it is retired */
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    make_project(&p, 2, 7, -1); /* a new project */
+    EXPECT(tdb_project_put(w, &p, "cli", NULL) == TDB_OK);
+    char cert1[33], cert2[33], app2[33];
+    make_hex("cert", 1, cert1);
+    make_hex("cert", 2, cert2);
+    make_hex("app", 2, app2);
+    make_project(&p, 1, 1, -1);
+    EXPECT(tdb_project_get(r, p.app_id, &got) == TDB_OK);
+    EXPECT(strcmp(got.primary.certificate, cert1) == 0 && got.retired_count == 0);
+    EXPECT(tdb_project_get(r, app2, &got) == TDB_NOT_FOUND);
+    EXPECT(tdb_config_version(r) == v);
+    tdb_read_end(r);
+    EXPECT(tdb_config_version(r) != v);
+    EXPECT(tdb_project_get(r, p.app_id, &got) == TDB_OK);
+    EXPECT(strcmp(got.primary.certificate, cert2) == 0 && got.retired_count == 1 &&
+           strcmp(got.retired[0], cert1) == 0);
+    EXPECT(tdb_project_get(r, app2, &got) == TDB_OK);
+    /* Ending twice is harmless, and the next snapshot begins as the first did. */
+    tdb_read_end(r);
+    EXPECT(tdb_read_begin(r));
+    tdb_read_end(r);
+    tdb_close(r);
+    tdb_close(w);
+    tdbt_sandbox_free(&s);
+}
+
 /* ---- Migration from version 1 ------------------------------------------------------------- */
 
 static void test_migrate_from_v1(void) {
@@ -1427,6 +1477,77 @@ static void test_app_id_case(void) {
 
 /* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
  * stays, the other is deleted and the deletion logged. */
+/* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
+ * database the projects table and retired-certificates index of schemas 1 to 4, rows kept. */
+#define PROJECTS_AS_V4                                                                             \
+    "PRAGMA foreign_keys = OFF;"                                                                   \
+    "CREATE TABLE projects_v4 (app_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"            \
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0, secondary_cert BLOB,"        \
+    "  secondary_enabled INTEGER NOT NULL DEFAULT 0, no_certificate INTEGER NOT NULL DEFAULT 0,"   \
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"                       \
+    "  updated_at INTEGER NOT NULL);"                                                              \
+    "INSERT INTO projects_v4 SELECT * FROM projects;"                                              \
+    "DROP TABLE projects;"                                                                         \
+    "ALTER TABLE projects_v4 RENAME TO projects;"                                                  \
+    "DROP INDEX retired_by_app;"                                                                   \
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
+
+/* Migration 5 rebuilds projects (keyed by App ID) and the retired certificates under foreign
+ * keys that cascade: every project and retired certificate, with its id, must come through,
+ * and so must the triggers that move the configuration version. */
+static void test_migrate_v5(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    for (int app = 1; app <= 3; app++) {
+        make_project(&p, app, 10 * app, -1);
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        make_project(&p, app, 10 * app + 1, 10 * app + 2); /* retires 10 * app */
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    }
+    tdb_close(db);
+    int64_t ids = tdbt_sql_int(s.db, "SELECT sum(id) FROM retired_certificates");
+    EXPECT(sql_exec(s.db, PROJECTS_AS_V4 "PRAGMA user_version = 4;") == SQLITE_OK);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'projects' AND "
+                              "sql LIKE '%WITHOUT ROWID%'") == 0);
+    db = open_ok(s.db, s.key);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'projects' AND "
+                              "sql LIKE '%WITHOUT ROWID%'") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == 3);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 3);
+    EXPECT(tdbt_sql_int(s.db, "SELECT sum(id) FROM retired_certificates") == ids);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v5'") == 0);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name "
+                              "LIKE '%bumps_config'") == 9);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM pragma_foreign_key_list("
+                              "'retired_certificates') WHERE \"table\" = 'projects' AND "
+                              "on_delete = 'CASCADE'") == 1);
+    for (int app = 1; app <= 3; app++) {
+        char cert[33], old[33];
+        make_hex("cert", 10 * app + 1, cert);
+        make_hex("cert", 10 * app, old);
+        make_project(&p, app, -1, -1);
+        EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+               strcmp(got.primary.certificate, cert) == 0 && got.retired_count == 1 &&
+               strcmp(got.retired[0], old) == 0);
+    }
+    /* The reference survived the renames: deleting a project still forgets its secrets, and
+     * changes still move the configuration version. */
+    uint64_t v = tdb_config_version(db);
+    make_project(&p, 1, -1, -1);
+    EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_config_version(db) != v);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 2);
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
+             p.app_id);
+    EXPECT(tdbt_sql_int(s.db, sql) == 0);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_migrate_case_duplicates(void) {
     tdbt_sandbox s;
     sandbox_init(&s);
@@ -1436,13 +1557,14 @@ static void test_migrate_case_duplicates(void) {
     make_project_cases(&p, 2, lower, up);
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     tdb_close(db);
-    /* As a schema-3 database could hold it: the second spelling updated later. */
-    char sql[400];
+    /* As a schema-3 database could hold it: the second spelling updated later (projects as
+     * schema 3 had it, a table with row ids). */
+    char sql[1200];
     snprintf(sql, sizeof sql,
-             "DROP INDEX projects_app_id_nocase; PRAGMA user_version = 3;"
+             "%s PRAGMA user_version = 3;"
              "INSERT INTO projects (app_id, name, no_certificate, created_at, updated_at) "
              "VALUES ('%s', 'newer', 1, 1, 4000000000);",
-             up);
+             PROJECTS_AS_V4, up);
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
     db = open_ok(s.db, s.key);
     EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
@@ -1664,6 +1786,7 @@ static const tu_test TESTS[] = {
     {"apikey_last_used", test_apikey_last_used},
     {"data_version", test_data_version},
     {"config_version", test_config_version},
+    {"read_snapshot", test_read_snapshot},
     {"migrate_from_v1", test_migrate_from_v1},
     {"open_existing", test_open_existing},
     {"locations", test_locations},
@@ -1676,6 +1799,7 @@ static const tu_test TESTS[] = {
     {"bulk_roundtrip", test_bulk_roundtrip},
     {"wrong_key_pg", test_wrong_key_pg},
     {"key_race_pg", test_key_race_pg},
+    {"migrate_v5", test_migrate_v5},
 };
 
 int main(int argc, char **argv) {
