@@ -7,6 +7,8 @@
 #                                  postgresql:///postgres?host=DIR&user=postgres
 #                                (also written to DIR/url). A failed start leaves nothing running.
 #   tests/pg/pg.sh restart DIR   restart the server (pg_ctl restart -m fast), same socket and URL
+#   tests/pg/pg.sh halt DIR      stop the server and keep DIR (an outage: the fleet test)
+#   tests/pg/pg.sh resume DIR    start a halted server again
 #   tests/pg/pg.sh stop DIR      stop it (pg_ctl stop -m fast) and remove DIR
 #   tests/pg/pg.sh url DIR       print the URL of a started server
 #
@@ -158,6 +160,18 @@ cmd_restart() {
     die "restart failed (see $dir/log)"
 }
 
+cmd_halt() {
+  [ -f "$dir/.tokendoctor-pg" ] || die "$dir: not a server started by pg.sh"
+  as_owner "$(pg_bindir)/pg_ctl" -D "$dir/data" -m fast -w -t 60 stop >/dev/null ||
+    die "pg_ctl stop failed (see $dir/log)"
+}
+
+cmd_resume() {
+  [ -f "$dir/.tokendoctor-pg" ] || die "$dir: not a server started by pg.sh"
+  as_owner "$(pg_bindir)/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 start >/dev/null ||
+    die "pg_ctl start failed (see $dir/log)"
+}
+
 cmd_stop() {
   [ -e "$dir" ] || return 0
   [ -f "$dir/.tokendoctor-pg" ] || die "$dir: not a server started by pg.sh (not removed)"
@@ -172,16 +186,18 @@ cmd_stop() {
   [ "$rc" -eq 0 ] || die "pg_ctl stop -m fast failed ($rc); stopped with -m immediate"
 }
 
-[ $# -eq 2 ] || die "usage: tests/pg/pg.sh start|restart|stop|url DIR"
+[ $# -eq 2 ] || die "usage: tests/pg/pg.sh start|restart|halt|resume|stop|url DIR"
 dir=$(absdir "$2")
 case "$1" in
 start) cmd_start ;;
 restart) cmd_restart ;;
+halt) cmd_halt ;;
+resume) cmd_resume ;;
 stop) cmd_stop ;;
 url)
   [ -f "$dir/url" ] || die "$dir: no server started there"
   cat "$dir/url"
   echo
   ;;
-*) die "usage: tests/pg/pg.sh start|restart|stop|url DIR" ;;
+*) die "usage: tests/pg/pg.sh start|restart|halt|resume|stop|url DIR" ;;
 esac
