@@ -11,6 +11,8 @@
 #   tests/pg/pg.sh resume DIR    start a halted server again
 #   tests/pg/pg.sh stop DIR      stop it (pg_ctl stop -m fast) and remove DIR
 #   tests/pg/pg.sh url DIR       print the URL of a started server
+#   tests/pg/pg.sh db DIR NAME   (re)create the empty database NAME there and print its URL, so that
+#                                each suite starts from an empty database of its own
 #
 # Run as root (the tests are), the cluster belongs to the user `postgres` (initdb refuses root):
 # DIR is owned by it, and its parents must be searchable by it (o+x; /tmp is). Run as another
@@ -78,7 +80,7 @@ owner_name() {
 }
 
 url_of() {
-  printf 'postgresql:///postgres?host=%s&user=%s' "$1" "$(owner_name)"
+  printf 'postgresql:///%s?host=%s&user=%s' "${2:-postgres}" "$1" "$(owner_name)"
 }
 
 # DIR as an absolute path (it need not exist yet).
@@ -186,9 +188,28 @@ cmd_stop() {
   [ "$rc" -eq 0 ] || die "pg_ctl stop -m fast failed ($rc); stopped with -m immediate"
 }
 
-[ $# -eq 2 ] || die "usage: tests/pg/pg.sh start|restart|halt|resume|stop|url DIR"
+cmd_db() {
+  [ -f "$dir/url" ] || die "$dir: no server started there"
+  [[ $name =~ ^[a-z_][a-z0-9_]{0,62}$ ]] || die "$name: a database name is [a-z_][a-z0-9_]*"
+  local psql
+  psql=$(pg_bindir)/psql
+  [ -x "$psql" ] || psql=psql
+  PGOPTIONS="-c client_min_messages=warning" "$psql" "$(cat "$dir/url")" -qAtX -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" -c "CREATE DATABASE $name" >/dev/null ||
+    die "could not create the database $name"
+  url_of "$dir" "$name"
+  echo
+}
+
+usage="usage: tests/pg/pg.sh start|restart|halt|resume|stop|url DIR, or db DIR NAME"
+case "${1:-}" in
+db) [ $# -eq 3 ] || die "$usage" ;;
+*) [ $# -eq 2 ] || die "$usage" ;;
+esac
 dir=$(absdir "$2")
+name=${3:-}
 case "$1" in
+db) cmd_db ;;
 start) cmd_start ;;
 restart) cmd_restart ;;
 halt) cmd_halt ;;
@@ -199,5 +220,5 @@ url)
   cat "$dir/url"
   echo
   ;;
-*) die "usage: tests/pg/pg.sh start|restart|halt|resume|stop|url DIR" ;;
+*) die "$usage" ;;
 esac
