@@ -75,7 +75,7 @@ typedef struct {
  *    rows to stay within max_rows and max_bytes; log_prune deletes at most limit entries older
  *    than cutoff and returns how many (-1 on error). The queue, the thread and the accounting
  *    are db_log.c's.
- * Implementations: tdbsq_ops (SQLite, db_sqlite.c). */
+ * Implementations: tdbsq_ops (SQLite, db_sqlite.c), tdbpg_ops (PostgreSQL, db_pg.c). */
 typedef struct tdbi_store_ops {
     const char *name;
     bool (*open)(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
@@ -113,9 +113,17 @@ typedef struct tdbi_store_ops {
 } tdbi_store_ops;
 
 extern const tdbi_store_ops tdbsq_ops;
+extern const tdbi_store_ops tdbpg_ops;
+
+/* The PostgreSQL store's state of a connection (db_pg.c); NULL on a SQLite connection. */
+typedef struct tdbpg_state tdbpg_state;
+
+/* Whether location is a postgres:// or postgresql:// URL (db_url.c). */
+bool tdbi_location_is_pg(const char *location);
 
 struct tdb {
     const tdbi_store_ops *ops; /* the store this connection talks to */
+    tdbpg_state *pg;           /* the PostgreSQL store's connection (db_pg.c), else NULL */
     sqlite3 *sql;
     char *path;
     /* What the messages of an open connection call the file: its base name (a pointer into
@@ -182,6 +190,16 @@ bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, siz
  * change's time. *created (may be NULL) tells whether the project is new. */
 tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
                                bool *created);
+
+/* The key check value's sealed length, and what the stores share of it (db_open.c): sealing
+ * it with db's key, checking a stored one, creating a new key file (atomically; or reading the
+ * one another process made at that moment) into db->key, and setting up the cipher with
+ * db->key (db->has_key then true). */
+#define TDBI_KEY_CHECK_SEALED_LEN (24 + TDBI_SEALED_OVERHEAD)
+bool tdbi_key_check_seal(tdb *db, unsigned char out[TDBI_KEY_CHECK_SEALED_LEN]);
+bool tdbi_key_check_matches(tdb *db, const unsigned char *sealed, size_t len);
+bool tdbi_create_key_file(tdb *db, char *err, size_t err_cap);
+bool tdbi_use_key(tdb *db);
 
 /* Fills buf with random bytes from the DRBG. */
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len);

@@ -383,6 +383,8 @@ bool tdb_default_key_file(const char *db_path, char *out, size_t out_cap) {
     int n;
     if (env && *env) {
         n = snprintf(out, out_cap, "%s", env);
+    } else if (tdbi_location_is_pg(db_path)) {
+        n = snprintf(out, out_cap, "%s", ""); /* no default: the PG store asks for one */
     } else {
         const char *slash = strrchr(db_path, '/');
         if (slash) {
@@ -804,7 +806,8 @@ static tdb *tdb_alloc(const char *path, const char *key_file) {
     db->name = db->path ? tdbi_base_name(db->path) : "";
     db->key_name = db->key_file ? tdbi_base_name(db->key_file) : "";
     db->busy_timeout_ms = TDBI_BUSY_TIMEOUT_MS;
-    db->ops = &tdbsq_ops; /* the one store so far: tdb_location_check refused every URL */
+    /* tdb_location_check passed: a postgres(ql):// URL or a SQLite path. */
+    db->ops = tdbi_location_is_pg(path) ? &tdbpg_ops : &tdbsq_ops;
     static const char personal[] = "tokendoctor-db";
     if (!db->path || !db->key_file ||
         mbedtls_ctr_drbg_seed(&db->drbg, mbedtls_entropy_func, &db->entropy,
@@ -1188,4 +1191,25 @@ bool tdbsq_ready(tdb *db, char *reason, size_t reason_cap) {
     if (reason_cap > 0)
         reason[0] = '\0';
     return true;
+}
+
+/* ---- What the PostgreSQL store shares (db_internal.h) --------------------------------------- */
+
+_Static_assert(sizeof KEY_CHECK_PLAIN - 1 + TDBI_SEALED_OVERHEAD == TDBI_KEY_CHECK_SEALED_LEN,
+               "the key check's sealed length");
+
+bool tdbi_key_check_seal(tdb *db, unsigned char out[TDBI_KEY_CHECK_SEALED_LEN]) {
+    return tdbi_seal(db, KEY_CHECK_AAD, KEY_CHECK_PLAIN, sizeof KEY_CHECK_PLAIN - 1, out);
+}
+
+bool tdbi_key_check_matches(tdb *db, const unsigned char *sealed, size_t len) {
+    return key_check_matches(db, sealed, len);
+}
+
+bool tdbi_create_key_file(tdb *db, char *err, size_t err_cap) {
+    return create_key_file(db, err, err_cap);
+}
+
+bool tdbi_use_key(tdb *db) {
+    return use_key(db);
 }

@@ -11,9 +11,9 @@
  *
  * The rules:
  *  - A value that starts with a URL scheme followed by "://" (RFC 3986: a letter, then letters,
- *    digits, '+', '-' or '.') is a URL. This build stores only in SQLite files, so every URL is
- *    refused; postgres:// and postgresql:// get their own message, because it is the URL an
- *    operator of a fleet will try. A file whose path really starts that way is named
+ *    digits, '+', '-' or '.') is a URL. postgres:// and postgresql:// (any case) name a
+ *    PostgreSQL database: the PostgreSQL store (db_pg.c) opens them, handing the value to libpq
+ *    unchanged. Every other scheme is refused. A file whose path really starts that way is named
  *    "./NAME://...".
  *  - A value that starts with "file:" (any case) is refused too: SQLite reads such a value as a
  *    URI only when asked to, and otherwise as a relative file named "file:...", which is never
@@ -50,17 +50,20 @@ bool tdb_location_check(const char *location, char *err, size_t err_cap) {
     }
     if (n == 0)
         return true;
+    if (tdbi_location_is_pg(location))
+        return true;
     int shown = n > 32 ? 32 : (int)n;
-    if ((n == 8 && strncasecmp(location, "postgres", 8) == 0) ||
-        (n == 10 && strncasecmp(location, "postgresql", 10) == 0))
-        snprintf(err, err_cap,
-                 "%.*s:// URLs are not supported: this tokendoctor stores in a SQLite database "
-                 "file (give its path)",
-                 shown, location);
-    else
-        snprintf(err, err_cap,
-                 "unsupported URL scheme '%.*s://': the database is a SQLite file path (a path "
-                 "that starts with NAME:// is written ./NAME://...)",
-                 shown, location);
+    snprintf(err, err_cap,
+             "unsupported URL scheme '%.*s://': the database is a SQLite file path or a "
+             "postgresql:// URL (a path that starts with NAME:// is written ./NAME://...)",
+             shown, location);
     return false;
+}
+
+bool tdbi_location_is_pg(const char *location) {
+    if (!location)
+        return false;
+    size_t n = scheme_len(location);
+    return (n == 8 && strncasecmp(location, "postgres", 8) == 0) ||
+           (n == 10 && strncasecmp(location, "postgresql", 10) == 0);
 }

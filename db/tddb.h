@@ -66,8 +66,10 @@ extern "C" {
 const char *tdb_default_path(void);
 
 /* Whether location (a --db value or $TOKENDOCTOR_DB; NULL or "" = the default) names a store
- * this tokendoctor can open: a SQLite database file, given by its path. A value that starts
- * with a URL scheme and "://" (postgresql://host/db, http://...) or with "file:" is refused:
+ * this tokendoctor can open: a SQLite database file, given by its path, or a PostgreSQL
+ * database, given by a postgres:// or postgresql:// URL (handed to libpq unchanged, so libpq's
+ * environment variables and service files apply). A value that starts with any other URL
+ * scheme and "://" (http://...) or with "file:" is refused:
  * false with a message in err that names the scheme but never the rest of the value (a URL may
  * hold a password). Every tdb_open* calls it first, so a refused value creates nothing; front
  * ends call it to make such a value a usage error. A file whose path starts with NAME:// is
@@ -75,7 +77,9 @@ const char *tdb_default_path(void);
 bool tdb_location_check(const char *location, char *err, size_t err_cap);
 
 /* The key file to use for db_path when none is given, into out (NUL-terminated). false when it
- * does not fit. */
+ * does not fit. A postgres(ql):// URL has no default ("" unless $TOKENDOCTOR_KEY_FILE is set):
+ * the key file stays on each node and a database server has no "next to the database", so
+ * opening a URL without --key-file or $TOKENDOCTOR_KEY_FILE is an error that says so. */
 bool tdb_default_key_file(const char *db_path, char *out, size_t out_cap);
 
 /* ---- Opening --------------------------------------------------------------------------- */

@@ -1,0 +1,798 @@
+/* db_pg.c -- the PostgreSQL store: its table of operations, the connection, opening and
+ * migrating, and the version watcher that keeps caches of every node correct.
+ *
+ * Design
+ * ------
+ * A fleet of stateless services shares one PostgreSQL database (issue 18); SQLite stays the
+ * embedded default. A --db (or $TOKENDOCTOR_DB) that is a postgres:// or postgresql:// URL
+ * (db_url.c) gets this table (tdbpg_ops). The URL is handed to libpq unchanged (as the dbname
+ * of PQconnectdbParams, expanded), so libpq's environment (PGHOST, PGUSER, PGPASSWORD,
+ * PGSERVICE, ...), service and password files work. Before it come only defaults the URL
+ * overrides: connect_timeout 5 s (unless $PGCONNECT_TIMEOUT is set), application_name,
+ * client_encoding UTF8. The URL may hold a password: it is never printed; messages name the
+ * store as 'database "D" on HOST' (PQdb, PQhost).
+ *
+ * The schema is SQLite's (db_open.c, schema 4) in PostgreSQL's types: bytea for sealed
+ * certificates, hashes and the key check; bigint Unix times; booleans for flags; bigserial ids;
+ * one project per App ID whatever its case by a unique index on lower(app_id). Its version is
+ * kept in the table tokendoctor_schema (its own count: version 1 is SQLite's schema 4).
+ * Migrations are append-only SQL steps, run at open (and so by any command that opens the store
+ * for writing) in one transaction that first takes pg_advisory_xact_lock(TDBPG_LOCK_MIGRATE) and
+ * re-reads the version: nodes starting at once apply each step once. A current schema is only
+ * read (no lock, no write).
+ *
+ * Encryption at rest is the SQLite store's: the same key file format, the same sealing
+ * (tdbi_seal with the App ID as additional data), the same key check value in meta. The key
+ * file stays on each node and never enters the database. A URL has no "next to the database"
+ * directory, so there is no default key file: --key-file or $TOKENDOCTOR_KEY_FILE is required,
+ * with an error that says so (tdb_default_key_file gives "" for a URL). A key file is created
+ * only when the database holds no key check yet (a new database, opened to create); a node
+ * whose key file does not match the stored check is refused ("wrong key file?"), and after a
+ * first migration the stored check is re-read, so that two nodes creating the store at once with
+ * different key files cannot both go on.
+ *
+ * Cache correctness across nodes. Every configuration change (project put/delete, API key
+ * create/revoke) runs, in its transaction, UPDATE config_version ... RETURNING and
+ * pg_notify('tokendoctor_config', version), under the configuration writers' advisory lock.
+ * tdb_config_version is called by the service on every event-loop iteration, so it must not
+ * reach the network: each connection has a watcher thread with its own PGconn that LISTENs on
+ * the channel and reads the version row whenever notified and at least every 250 ms (the
+ * fallback when a notification is lost, e.g. across a reconnection), publishing it in an atomic
+ * the callers read. The connection's own commits publish the version their RETURNING gave at
+ * once. The published value only grows (max): a watcher's read that raced an own commit never
+ * moves it back. The watcher starts at the first tdb_config_version / tdb_data_version /
+ * tdb_ready call, so one-shot CLI commands never start one. While the database is unreachable
+ * the last version stays published (caches keep serving what they hold), the watcher reconnects
+ * with backoff (100 ms doubling to 2 s) and tdb_ready is false. data_version has no PostgreSQL
+ * counterpart: it moves whenever the published configuration version does.
+ *
+ * Failures: a statement that fails records "<where>: <what>: <server message>" and a fault
+ * from its SQLSTATE (lock or statement timeout, deadlock, serialization: busy; disk full:
+ * full; the rest: storage error). A connection found broken is reset (PQreset) at its next
+ * use, which fails with the same kind of message when the server is still away: the service
+ * answers as for SQLite's unavailable store. statement_timeout (15 s) and lock_timeout (the
+ * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ *
+ * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
+ * false (there is no file). Import and export: db_pg_bulk.c when present, else refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db_pg.h"
+
+const tdbi_store_ops tdbpg_ops = {
+    .name = "postgresql",
+    .open = tdbpg_open,
+    .close = tdbpg_close,
+    .set_busy_timeout = tdbpg_set_busy_timeout,
+    .file_gone = tdbpg_file_gone,
+    .data_version = tdbpg_data_version,
+    .config_version = tdbpg_config_version,
+    .ready = tdbpg_ready,
+    .project_get = tdbpg_project_get,
+    .project_show = tdbpg_project_show,
+    .project_history = tdbpg_project_history,
+    .project_put = tdbpg_project_put,
+    .project_delete = tdbpg_project_delete,
+    .project_page = tdbpg_project_page,
+    .project_list = tdbpg_project_list,
+    .apikey_create = tdbpg_apikey_create,
+    .apikey_verify = tdbpg_apikey_verify,
+    .apikey_list = tdbpg_apikey_list,
+    .apikey_revoke = tdbpg_apikey_revoke,
+    .import = tdbpg_import,
+    .export = tdbpg_export,
+    .backup = tdbpg_backup,
+    .diagnoses_recent = tdbpg_diagnoses_recent,
+    .log_attach = tdbpg_log_attach,
+    .log_write = tdbpg_log_write,
+    .log_prune = tdbpg_log_prune,
+};
+
+/* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */
+static const char *const MIGRATIONS[] = {
+    /* 1: SQLite's schema 4, translated. The configuration version is moved by the writers
+     * themselves (tdbpg_bump), not by triggers: the same transaction, and they notify. */
+    "CREATE TABLE meta (key text PRIMARY KEY, value bytea NOT NULL);"
+    "CREATE TABLE projects ("
+    "  app_id text PRIMARY KEY,"
+    "  name text NOT NULL DEFAULT '',"
+    "  primary_cert bytea, primary_enabled boolean NOT NULL DEFAULT false,"
+    "  secondary_cert bytea, secondary_enabled boolean NOT NULL DEFAULT false,"
+    "  no_certificate boolean NOT NULL DEFAULT false,"
+    "  cohost_auth boolean NOT NULL DEFAULT false,"
+    "  created_at bigint NOT NULL, updated_at bigint NOT NULL);"
+    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects (lower(app_id));"
+    "CREATE TABLE retired_certificates ("
+    "  id bigserial PRIMARY KEY,"
+    "  app_id text NOT NULL REFERENCES projects(app_id) ON DELETE CASCADE,"
+    "  cert bytea NOT NULL, fingerprint text NOT NULL,"
+    "  source text NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
+    "  retired_at bigint NOT NULL);"
+    "CREATE INDEX retired_by_app ON retired_certificates (app_id, id);"
+    "CREATE TABLE config_log ("
+    "  id bigserial PRIMARY KEY, app_id text NOT NULL, at bigint NOT NULL,"
+    "  actor text NOT NULL, action text NOT NULL,"
+    "  before text, after text, changes text NOT NULL, retired text NOT NULL);"
+    "CREATE INDEX config_log_by_app ON config_log (lower(app_id), id);"
+    "CREATE FUNCTION config_log_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    "  $$BEGIN RAISE EXCEPTION 'config_log is append-only'; END$$;"
+    "CREATE TRIGGER config_log_append_only BEFORE UPDATE OR DELETE ON config_log"
+    "  FOR EACH ROW EXECUTE FUNCTION config_log_append_only();"
+    "CREATE TABLE api_keys ("
+    "  id bigserial PRIMARY KEY, name text NOT NULL,"
+    "  role text NOT NULL CHECK (role IN ('admin', 'reader')),"
+    "  hash bytea NOT NULL UNIQUE, created_at bigint NOT NULL, revoked_at bigint,"
+    "  last_used_at bigint);"
+    "CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL;"
+    "CREATE TABLE diagnoses ("
+    "  id bigserial PRIMARY KEY, at bigint NOT NULL, app_id text NOT NULL,"
+    "  verdict text NOT NULL, cause text NOT NULL, code integer,"
+    "  platform text NOT NULL, token_fingerprint text, channel text, uid text);"
+    "CREATE INDEX diagnoses_by_app ON diagnoses (app_id, at);"
+    "CREATE INDEX diagnoses_by_at ON diagnoses (at);"
+    "CREATE TABLE config_version ("
+    "  id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);"
+    "INSERT INTO config_version (id, version) VALUES (1, 1);",
+};
+#define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+_Static_assert(MIGRATION_COUNT == TDBPG_SCHEMA_VERSION, "one migration per schema version");
+
+/* ---- Parameters and results ---------------------------------------------------------------- */
+
+static int next_param(tdbpg_params *p) {
+    if (p->n >= TDBPG_PARAMS_MAX) {
+        p->overflow = true;
+        return -1;
+    }
+    return p->n++;
+}
+
+void tdbpg_p_text(tdbpg_params *p, const char *text) {
+    int i = next_param(p);
+    if (i >= 0) {
+        p->val[i] = text;
+        p->len[i] = 0;
+        p->fmt[i] = 0;
+    }
+}
+
+void tdbpg_p_i64(tdbpg_params *p, int64_t v) {
+    int i = next_param(p);
+    if (i >= 0) {
+        snprintf(p->num[i], sizeof p->num[i], "%lld", (long long)v);
+        p->val[i] = p->num[i];
+        p->len[i] = 0;
+        p->fmt[i] = 0;
+    }
+}
+
+void tdbpg_p_blob(tdbpg_params *p, const void *data, size_t len) {
+    int i = next_param(p);
+    if (i >= 0) {
+        p->val[i] = data;
+        p->len[i] = (int)len;
+        p->fmt[i] = 1;
+    }
+}
+
+int64_t tdbpg_i64(const PGresult *r, int row, int col) {
+    if (PQgetisnull(r, row, col))
+        return 0;
+    const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    if (PQfformat(r, col) == 0)
+        return strtoll((const char *)v, NULL, 10);
+    uint64_t u = 0;
+    for (int i = 0; i < len && i < 8; i++)
+        u = u << 8 | v[i];
+    /* Sign-extend the narrower integers. */
+    if (len == 4)
+        return (int32_t)(uint32_t)u;
+    if (len == 2)
+        return (int16_t)(uint16_t)u;
+    return (int64_t)u;
+}
+
+const char *tdbpg_text(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col);
+}
+
+bool tdbpg_null(const PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) != 0;
+}
+
+/* ---- Failures ----------------------------------------------------------------------------- */
+
+/* The fault a SQLSTATE means. */
+static tdb_fault fault_of(const char *state) {
+    static const char *const busy[] = {"55P03", "40P01", "40001", "57014"};
+    if (!state)
+        return TDB_FAULT_OTHER;
+    for (size_t i = 0; i < sizeof busy / sizeof busy[0]; i++)
+        if (strcmp(state, busy[i]) == 0)
+            return TDB_FAULT_BUSY;
+    return strcmp(state, "53100") == 0 ? TDB_FAULT_FULL : TDB_FAULT_OTHER;
+}
+
+/* A libpq message without its trailing newline, bounded. */
+static void one_line(char *dst, size_t cap, const char *msg) {
+    snprintf(dst, cap, "%s", msg && *msg ? msg : "no answer");
+    size_t n = strlen(dst);
+    while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+        dst[--n] = '\0';
+    for (char *c = dst; *c; c++)
+        if (*c == '\n')
+            *c = ' ';
+}
+
+static void fail_result(tdb *db, const char *what, const PGresult *r) {
+    char msg[256];
+    const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    one_line(msg, sizeof msg, primary ? primary : PQerrorMessage(db->pg->conn));
+    tdbi_fail(db, "%s: %s: %s", db->pg->where, what, msg);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(db->pg->sqlstate, sizeof db->pg->sqlstate, "%s", state ? state : "");
+    db->fault = fault_of(state);
+}
+
+/* ---- Connecting ---------------------------------------------------------------------------- */
+
+static PGconn *connect_url(const char *url) {
+    const char *keys[5], *vals[5];
+    int n = 0;
+    const char *env = getenv("PGCONNECT_TIMEOUT");
+    if (!env || !*env) {
+        keys[n] = "connect_timeout";
+        vals[n++] = TDBPG_CONNECT_TIMEOUT_S;
+    }
+    keys[n] = "application_name";
+    vals[n++] = "tokendoctor";
+    keys[n] = "client_encoding";
+    vals[n++] = "UTF8";
+    /* Last: the URL's own settings override the defaults above. */
+    keys[n] = "dbname";
+    vals[n++] = url;
+    keys[n] = NULL;
+    vals[n] = NULL;
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+/* 'database "D" on HOST' of a connection (also of a failed one: libpq keeps its options). */
+static void describe(tdbpg_state *s) {
+    const char *name = s->conn ? PQdb(s->conn) : NULL, *host = s->conn ? PQhost(s->conn) : NULL;
+    snprintf(s->where, sizeof s->where, "database \"%.64s\" on %.96s", name ? name : "?",
+             host && *host ? host : "the default host");
+}
+
+/* The session's settings, after every (re)connection. */
+static bool set_up_session(tdb *db) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d",
+             TDBPG_STATEMENT_TIMEOUT_MS, db->pg->lock_timeout_ms);
+    PGresult *r = PQexec(db->pg->conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fail_result(db, "setting up the session", r);
+    PQclear(r);
+    return ok;
+}
+
+bool tdbpg_use(tdb *db) {
+    tdbpg_state *s = db->pg;
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+        return true;
+    if (s->conn)
+        PQreset(s->conn);
+    else
+        s->conn = connect_url(s->url);
+    if (!s->conn) {
+        tdbi_fail(db, "%s: out of memory", s->where);
+        return false;
+    }
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        char msg[256];
+        one_line(msg, sizeof msg, PQerrorMessage(s->conn));
+        tdbi_fail(db, "%s: cannot connect: %s", s->where, msg);
+        return false;
+    }
+    return set_up_session(db);
+}
+
+PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_params *p) {
+    if (p && p->overflow) {
+        tdbi_fail(db, "%s: %s: too many parameters", db->pg->where, what);
+        return NULL;
+    }
+    if (!tdbpg_use(db))
+        return NULL;
+    PGresult *r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
+                               p ? p->len : NULL, p ? p->fmt : NULL, 1);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    fail_result(db, what, r);
+    PQclear(r);
+    return NULL;
+}
+
+bool tdbpg_do(tdb *db, const char *what, const char *sql, const tdbpg_params *p) {
+    PGresult *r = tdbpg_run(db, what, sql, p);
+    PQclear(r);
+    return r != NULL;
+}
+
+/* Runs several statements without parameters (a migration step). */
+static bool run_script(tdb *db, const char *what, const char *sql) {
+    if (!tdbpg_use(db))
+        return false;
+    PGresult *r = PQexec(db->pg->conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        fail_result(db, what, r);
+    PQclear(r);
+    return ok;
+}
+
+/* ---- Transactions and versions -------------------------------------------------------------- */
+
+static void publish(tdbpg_state *s, uint64_t v) {
+    uint64_t cur = atomic_load(&s->config_version);
+    while (v > cur) {
+        if (atomic_compare_exchange_weak(&s->config_version, &cur, v)) {
+            atomic_fetch_add(&s->data_version, 1);
+            break;
+        }
+    }
+}
+
+bool tdbpg_begin(tdb *db, bool config) {
+    db->pg->pending_version = 0;
+    if (!tdbpg_do(db, "starting a transaction", "BEGIN", NULL))
+        return false;
+    if (config &&
+        !tdbpg_do(db, "waiting for other writers",
+                  "SELECT pg_advisory_xact_lock(" TDBI_STR(TDBPG_LOCK_CONFIG) ")", NULL)) {
+        tdbpg_rollback(db);
+        return false;
+    }
+    return true;
+}
+
+bool tdbpg_commit(tdb *db) {
+    if (!tdbpg_do(db, "committing", "COMMIT", NULL)) {
+        tdbpg_rollback(db);
+        return false;
+    }
+    if (db->pg->pending_version)
+        publish(db->pg, db->pg->pending_version);
+    db->pg->pending_version = 0;
+    return true;
+}
+
+void tdbpg_rollback(tdb *db) {
+    /* Keeps the message of the failure that led here; a broken connection has no transaction. */
+    db->pg->pending_version = 0;
+    if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(db->pg->conn, "ROLLBACK"));
+}
+
+bool tdbpg_bump(tdb *db) {
+    PGresult *r = tdbpg_run(db, "moving the configuration version",
+                            "WITH v AS (UPDATE config_version SET version = version + 1 WHERE "
+                            "id = 1 RETURNING version) SELECT version, pg_notify('" TDBPG_CHANNEL
+                            "', version::text) FROM v",
+                            NULL);
+    if (!r)
+        return false;
+    bool ok = PQntuples(r) == 1;
+    if (ok)
+        db->pg->pending_version = (uint64_t)tdbpg_i64(r, 0, 0);
+    else
+        tdbi_fail(db, "%s: the configuration version row is missing", db->pg->where);
+    PQclear(r);
+    return ok;
+}
+
+/* ---- The watcher ------------------------------------------------------------------------- */
+
+/* Waits up to ms for the stop pipe (or fd, when >= 0, to be readable): true when stopping. */
+static bool watch_wait(tdbpg_state *s, int fd, int ms) {
+    struct pollfd p[2] = {{.fd = s->wake[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+    poll(p, fd >= 0 ? 2 : 1, ms);
+    return atomic_load(&s->stop);
+}
+
+/* Reads the version row and the schema version into s; false when the connection failed. */
+static bool watch_read(tdbpg_state *s, PGconn *c) {
+    PGresult *r = PQexec(c, "SELECT (SELECT version FROM config_version WHERE id = 1),"
+                            " (SELECT version FROM tokendoctor_schema)");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) {
+        publish(s, (uint64_t)tdbpg_i64(r, 0, 0));
+        atomic_store(&s->schema_version, (int)tdbpg_i64(r, 0, 1));
+    }
+    PQclear(r);
+    return ok;
+}
+
+static PGconn *watch_connect(tdbpg_state *s) {
+    PGconn *c = connect_url(s->url);
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SET statement_timeout = 5000; LISTEN " TDBPG_CHANNEL);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (ok && watch_read(s, c))
+            return c;
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+static void *watch(void *arg) {
+    tdbpg_state *s = arg;
+    PGconn *c = NULL;
+    int backoff = 100;
+    while (!atomic_load(&s->stop)) {
+        if (!c) {
+            c = watch_connect(s);
+            atomic_store(&s->watcher_up, c != NULL);
+            if (!c) {
+                watch_wait(s, -1, backoff);
+                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+                continue;
+            }
+            backoff = 100;
+        }
+        if (watch_wait(s, PQsocket(c), TDBPG_WATCH_POLL_MS))
+            break;
+        bool ok = PQconsumeInput(c) == 1;
+        PGnotify *n;
+        while (ok && (n = PQnotifies(c)) != NULL)
+            PQfreemem(n);
+        if (!ok || !watch_read(s, c)) {
+            atomic_store(&s->watcher_up, false);
+            PQfinish(c);
+            c = NULL;
+        }
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+/* Starts the watcher of db once; false when it cannot (the caller reads synchronously). */
+static bool watcher_start(tdb *db) {
+    tdbpg_state *s = db->pg;
+    if (s->watcher_started)
+        return true;
+    if (s->wake[0] < 0 && pipe2(s->wake, O_CLOEXEC) != 0)
+        return false;
+    atomic_store(&s->stop, false);
+    if (pthread_create(&s->watcher, NULL, watch, s) != 0)
+        return false;
+    s->watcher_started = true;
+    return true;
+}
+
+uint64_t tdbpg_config_version(tdb *db) {
+    if (!db->pg->watcher_started && !watcher_start(db)) {
+        tdbi_fail(db, "%s: cannot start the version watcher", db->pg->where);
+        return 0;
+    }
+    return atomic_load(&db->pg->config_version);
+}
+
+uint64_t tdbpg_data_version(tdb *db) {
+    if (!db->pg->watcher_started)
+        watcher_start(db);
+    return atomic_load(&db->pg->data_version);
+}
+
+void tdbpg_set_busy_timeout(tdb *db, int ms) {
+    db->busy_timeout_ms = ms;
+    db->pg->lock_timeout_ms = ms > 0 ? ms : 1;
+    if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK)
+        set_up_session(db);
+}
+
+bool tdbpg_file_gone(tdb *db) {
+    (void)db;
+    return false;
+}
+
+bool tdbpg_ready(tdb *db, char *reason, size_t reason_cap) {
+    tdbpg_state *s = db->pg;
+    if (!s->watcher_started && !watcher_start(db)) {
+        snprintf(reason, reason_cap, "%s: cannot start the version watcher", s->where);
+        return false;
+    }
+    /* The first call after the start: give the watcher its first read. */
+    for (int i = 0; i < 50 && !atomic_load(&s->watcher_up) && atomic_load(&s->schema_version) == 0;
+         i++)
+        usleep(10000);
+    if (!atomic_load(&s->watcher_up)) {
+        snprintf(reason, reason_cap, "%s does not answer (reconnecting)", s->where);
+        return false;
+    }
+    int version = atomic_load(&s->schema_version);
+    if (version != TDBPG_SCHEMA_VERSION) {
+        snprintf(reason, reason_cap, "database schema version %d, expected %d", version,
+                 TDBPG_SCHEMA_VERSION);
+        return false;
+    }
+    if (s->conn && PQstatus(s->conn) != CONNECTION_OK && !tdbpg_use(db)) {
+        snprintf(reason, reason_cap, "%s", db->err);
+        return false;
+    }
+    if (reason_cap > 0)
+        reason[0] = '\0';
+    return true;
+}
+
+/* ---- Opening ----------------------------------------------------------------------------- */
+
+/* One integer from a query without parameters; false on failure. */
+static bool query_int(tdb *db, const char *what, const char *sql, int64_t *out) {
+    PGresult *r = tdbpg_run(db, what, sql, NULL);
+    bool ok = r && PQntuples(r) == 1;
+    if (ok)
+        *out = tdbpg_i64(r, 0, 0);
+    else if (r)
+        tdbi_fail(db, "%s: %s: no answer", db->pg->where, what);
+    PQclear(r);
+    return ok;
+}
+
+/* The stored key check into check (cap bytes): 1 read, 0 none, -1 error. */
+static int read_key_check(tdb *db, unsigned char *check, size_t cap, size_t *len) {
+    PGresult *r = tdbpg_run(db, "reading the key check",
+                            "SELECT value FROM meta WHERE key = 'key_check'", NULL);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) == 1 ? 1 : 0;
+    if (found) {
+        *len = (size_t)PQgetlength(r, 0, 0);
+        if (*len > cap)
+            *len = cap; /* too long to be ours: the check fails on its length anyway */
+        memcpy(check, PQgetvalue(r, 0, 0), *len);
+    }
+    PQclear(r);
+    return found;
+}
+
+/* The schema state: version (0: none), refusing what is not ours or is newer. */
+static bool read_schema(tdb *db, int64_t *version) {
+    int64_t ours = 0, foreign = 0;
+    *version = 0;
+    if (!query_int(db, "reading the schema",
+                   "SELECT (to_regclass('tokendoctor_schema') IS NOT NULL)::int", &ours) ||
+        !query_int(db, "reading the schema", "SELECT (to_regclass('projects') IS NOT NULL)::int",
+                   &foreign))
+        return false;
+    if (!ours && foreign) {
+        tdbi_fail(db, "%s: not a tokendoctor database (a table \"projects\" that is not ours)",
+                  db->pg->where);
+        return false;
+    }
+    if (ours && !query_int(db, "reading the schema",
+                           "SELECT coalesce(max(version), 0) FROM tokendoctor_schema", version))
+        return false;
+    if (*version > TDBPG_SCHEMA_VERSION) {
+        tdbi_fail(db, "%s: schema version %lld is newer than this tokendoctor supports (%d)",
+                  db->pg->where, (long long)*version, TDBPG_SCHEMA_VERSION);
+        return false;
+    }
+    return true;
+}
+
+/* The migrations not yet applied, and the key check when none is stored, in one transaction
+ * under the migration lock (see the top of the file). */
+static bool migrate(tdb *db) {
+    if (!tdbpg_begin(db, false))
+        return false;
+    bool ok =
+        tdbpg_do(db, "migrating", "SELECT pg_advisory_xact_lock(" TDBI_STR(TDBPG_LOCK_MIGRATE) ")",
+                 NULL) &&
+        tdbpg_do(db, "migrating",
+                 "CREATE TABLE IF NOT EXISTS tokendoctor_schema (version integer NOT NULL)", NULL);
+    int64_t version = 0;
+    ok = ok && query_int(db, "migrating",
+                         "SELECT coalesce(max(version), 0) FROM tokendoctor_schema", &version);
+    for (; ok && version < TDBPG_SCHEMA_VERSION; version++) {
+        tdbpg_params p = {0};
+        tdbpg_p_i64(&p, version + 1);
+        ok = run_script(db, "migrating", MIGRATIONS[version]) &&
+             tdbpg_do(db, "migrating", "DELETE FROM tokendoctor_schema", NULL) &&
+             tdbpg_do(db, "migrating", "INSERT INTO tokendoctor_schema (version) VALUES ($1)", &p);
+    }
+    unsigned char sealed[TDBI_KEY_CHECK_SEALED_LEN];
+    if (ok && !tdbi_key_check_seal(db, sealed)) {
+        tdbi_fail(db, "cannot seal the key check value");
+        ok = false;
+    }
+    tdbpg_params p = {0};
+    tdbpg_p_blob(&p, sealed, sizeof sealed);
+    ok = ok && tdbpg_do(db, "storing the key check",
+                        "INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) "
+                        "DO NOTHING",
+                        &p);
+    if (ok)
+        return tdbpg_commit(db);
+    tdbpg_rollback(db);
+    return false;
+}
+
+/* Loads the key file (creating it only for a new database) and checks it against check. */
+static bool load_key(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool has_check,
+                     const unsigned char *check, size_t check_len) {
+    char err[sizeof db->err];
+    int found = tdbi_read_key_file(db->key_file, db->key, err, sizeof err);
+    if (found < 0 && !(mode == TDBI_OPEN_READONLY && use == TDB_KEY_OPTIONAL)) {
+        tdbi_fail(db, "%s", err);
+        return false;
+    }
+    if (found <= 0 && mode == TDBI_OPEN_READONLY && use == TDB_KEY_OPTIONAL)
+        return true; /* fingerprints only */
+    if (found == 0 && (has_check || mode != TDBI_OPEN_CREATE)) {
+        tdbi_fail(db, "key file %s not found: it is needed to decrypt the certificates in %s",
+                  db->key_file, db->pg->where);
+        return false;
+    }
+    if (found == 0 && !tdbi_create_key_file(db, err, sizeof err)) {
+        tdbi_fail(db, "%s", err);
+        return false;
+    }
+    if (!tdbi_use_key(db))
+        return false;
+    if (has_check && !tdbi_key_check_matches(db, check, check_len)) {
+        tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
+                  db->key_file, db->pg->where);
+        return false;
+    }
+    return true;
+}
+
+static bool open_checked(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool *missing) {
+    tdbpg_state *s = db->pg;
+    s->conn = connect_url(s->url);
+    describe(s);
+    db->name = s->where;
+    if (!*db->key_file) {
+        tdbi_fail(db,
+                  "%s: a PostgreSQL store needs its key file: give --key-file PATH or set %s "
+                  "(the key stays on each node, never in the database)",
+                  s->where, TDB_ENV_KEY_FILE);
+        return false;
+    }
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        char msg[256];
+        one_line(msg, sizeof msg, s->conn ? PQerrorMessage(s->conn) : "out of memory");
+        tdbi_fail(db, "cannot connect to %s: %s", s->where, msg);
+        return false;
+    }
+    int64_t version = 0;
+    if (!set_up_session(db) || !read_schema(db, &version))
+        return false;
+    if (version == 0 && mode != TDBI_OPEN_CREATE) {
+        tdbi_fail(db, "no such database: %s (it holds no tokendoctor schema)", s->where);
+        *missing = true;
+        return false;
+    }
+    unsigned char check[TDBI_KEY_CHECK_SEALED_LEN + 16];
+    size_t check_len = 0;
+    int has_check = version > 0 ? read_key_check(db, check, sizeof check, &check_len) : 0;
+    if (has_check < 0 || !load_key(db, mode, use, has_check == 1, check, check_len))
+        return false;
+    if (mode == TDBI_OPEN_READONLY) {
+        if (version < TDBPG_SCHEMA_VERSION) {
+            tdbi_fail(db,
+                      "%s: schema version %lld is older than this tokendoctor's (%d): open it "
+                      "once for writing (restart the service, or any writing command)",
+                      s->where, (long long)version, TDBPG_SCHEMA_VERSION);
+            return false;
+        }
+        if (!tdbpg_do(db, "opening for reading", "SET default_transaction_read_only = on", NULL))
+            return false;
+    } else if (version < TDBPG_SCHEMA_VERSION || has_check != 1) {
+        if (!migrate(db))
+            return false;
+        /* Another node may have stored its key check first (see the top of the file). */
+        has_check = read_key_check(db, check, sizeof check, &check_len);
+        if (has_check != 1 || !tdbi_key_check_matches(db, check, check_len)) {
+            if (has_check >= 0)
+                tdbi_fail(db, "cannot decrypt certificates: wrong key file? (%s does not match %s)",
+                          db->key_file, s->where);
+            return false;
+        }
+    }
+    int64_t cv = 0;
+    if (!query_int(db, "reading the configuration version",
+                   "SELECT version FROM config_version WHERE id = 1", &cv))
+        return false;
+    publish(s, (uint64_t)cv);
+    atomic_store(&s->schema_version, TDBPG_SCHEMA_VERSION);
+    return true;
+}
+
+bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing) {
+    tdbpg_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        tdbi_fail(db, "out of memory");
+        return false;
+    }
+    db->pg = s;
+    s->wake[0] = s->wake[1] = -1;
+    s->lock_timeout_ms = db->busy_timeout_ms;
+    atomic_init(&s->config_version, 0);
+    atomic_init(&s->data_version, 1);
+    atomic_init(&s->watcher_up, false);
+    atomic_init(&s->schema_version, 0);
+    atomic_init(&s->stop, false);
+    snprintf(s->where, sizeof s->where, "the PostgreSQL database");
+    db->name = s->where;
+    s->url = strdup(db->path);
+    if (!s->url) {
+        tdbi_fail(db, "out of memory");
+        return false;
+    }
+    return open_checked(db, mode, key, missing);
+}
+
+void tdbpg_close(tdb *db) {
+    tdbpg_state *s = db->pg;
+    if (!s)
+        return;
+    if (s->watcher_started) {
+        atomic_store(&s->stop, true);
+        ssize_t w = write(s->wake[1], "x", 1);
+        (void)w;
+        pthread_join(s->watcher, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (s->wake[i] >= 0)
+            close(s->wake[i]);
+    PQfinish(s->conn);
+    if (s->url) {
+        explicit_bzero(s->url, strlen(s->url));
+        free(s->url);
+    }
+    free(s);
+    db->pg = NULL;
+    db->name = "";
+}
+
+/* ---- What this store does not do itself ------------------------------------------------------ */
+
+tdb_status tdbpg_backup(tdb *db, const char *dest_path) {
+    (void)dest_path;
+    tdbi_fail(db,
+              "%s: `db backup` copies SQLite files only: back up a PostgreSQL store with pg_dump "
+              "(e.g. pg_dump -Fc -f FILE DBNAME) and keep the key file with it",
+              db->pg->where);
+    return TDB_INVALID;
+}
+
+tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
+                        diag_import_summary *summary) {
+    (void)in;
+    (void)o;
+    memset(summary, 0, sizeof *summary);
+    tdbi_fail(db, "%s: import into a PostgreSQL store is not implemented yet", db->pg->where);
+    return TDB_INVALID;
+}
+
+tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
+    (void)out;
+    (void)cert_key_file;
+    *count = 0;
+    tdbi_fail(db, "%s: export from a PostgreSQL store is not implemented yet", db->pg->where);
+    return TDB_INVALID;
+}

@@ -1,0 +1,284 @@
+/* db_pg_log.c -- the diagnosis log's storage on PostgreSQL: the writer's batches within the
+ * bounds, retention, and the reads of GET /v1/projects/{app_id}/diagnoses.
+ *
+ * Design
+ * ------
+ * db_log.c owns the queue, the writer thread, its timing and its accounting (read its design
+ * comment); this file is what db_log_sqlite.c is for SQLite. A batch is one transaction: make
+ * room (the same rules: the row bound measured as the span of ids, at most ROOM_CHUNK oldest
+ * rows deleted per batch, the batch dropped -- counted as bound -- when that did not make room),
+ * then the rows as multi-row INSERTs of at most INSERT_ROWS rows each (one round trip per
+ * thousand rows; 9 parameters a row stays far below libpq's 65535).
+ *
+ * The byte bound cannot be SQLite's used pages: PostgreSQL's files do not shrink when rows are
+ * deleted (the space is reused after VACUUM) and there is no free-page count to subtract, so
+ * pg_total_relation_size would stay over the bound for good once reached and drop every batch.
+ * The bytes used are estimated instead as the rows kept (the span) times the average size of
+ * the newest 100 rows (pg_column_size of the row) plus ROW_OVERHEAD bytes a row for the tuple
+ * header, line pointer and the two index entries -- measured on PostgreSQL 15 with typical rows
+ * (~180 bytes a row with indexes, as on SQLite).
+ *
+ * Text that reaches PostgreSQL must be valid UTF-8 (SQLite stores any bytes): every string of
+ * an entry is passed through td_text_copy first, so that one entry with a malformed channel
+ * cannot fail its whole batch. Values are sent as binary text parameters (bytes and a length).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_pg.h"
+
+#define ROOM_CHUNK 8192  /* rows deleted at most per batch to stay within the bounds */
+#define INSERT_ROWS 1000 /* rows per INSERT statement */
+#define ROW_COLS 9
+#define ROW_OVERHEAD 100 /* bytes a row beyond its data: header, line pointer, index entries */
+
+/* ---- Bounds ------------------------------------------------------------------------------- */
+
+static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
+    PGresult *r = tdbpg_run(db, "measuring the diagnosis log", sql, NULL);
+    bool ok = r && PQntuples(r) == 1;
+    if (ok) {
+        *a = tdbpg_i64(r, 0, 0);
+        *b = tdbpg_i64(r, 0, 1);
+    } else if (r) {
+        tdbi_fail(db, "%s: measuring the diagnosis log: no answer", db->pg->where);
+    }
+    PQclear(r);
+    return ok;
+}
+
+static int64_t delete_below(tdb *db, int64_t below) {
+    tdbpg_params p = {0};
+    tdbpg_p_i64(&p, below);
+    PGresult *r =
+        tdbpg_run(db, "trimming the diagnosis log", "DELETE FROM diagnoses WHERE id < $1", &p);
+    if (!r)
+        return -1;
+    int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+/* 1: room for n; 0: not yet (drop the batch); -1: error. In the caller's transaction. */
+static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
+    int64_t lo = 0, hi = 0, avg = 0, dummy = 0;
+    if (!query_pair(db, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM diagnoses", &lo,
+                    &hi))
+        return -1;
+    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
+    if (excess > 0) {
+        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK, deleted = delete_below(db, lo + k);
+        if (deleted < 0)
+            return -1;
+        r->trimmed += deleted;
+        r->trimming = true;
+        lo += k;
+        span = span > k ? span - k : 0;
+        if (excess > ROOM_CHUNK)
+            return 0;
+    }
+    if (!query_pair(db,
+                    "SELECT coalesce(avg(pg_column_size(d.*)), 0)::bigint, 0 FROM (SELECT * FROM "
+                    "diagnoses ORDER BY id DESC LIMIT 100) d",
+                    &avg, &dummy))
+        return -1;
+    if (span * (avg + ROW_OVERHEAD) <= max_bytes)
+        return 1;
+    r->trimming = true;
+    int64_t deleted = delete_below(db, lo + ROOM_CHUNK);
+    if (deleted < 0)
+        return -1;
+    r->trimmed += deleted;
+    return 0;
+}
+
+/* ---- Writing ------------------------------------------------------------------------------- */
+
+/* One entry's strings as valid UTF-8 (see the top of the file). */
+static void clean_entry(tdb_log_entry *dst, const tdb_log_entry *e) {
+#define CLEAN(f) td_text_copy(dst->f, sizeof dst->f, e->f, strnlen(e->f, sizeof e->f))
+    dst->at = e->at;
+    dst->code = e->code;
+    CLEAN(app_id);
+    CLEAN(verdict);
+    CLEAN(cause);
+    CLEAN(platform);
+    CLEAN(token_fingerprint);
+    CLEAN(channel);
+    CLEAN(uid);
+#undef CLEAN
+}
+
+/* Inserts rows e[0..n) (n <= INSERT_ROWS) with one statement. */
+static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
+    size_t np = n * ROW_COLS;
+    const char **val = calloc(np, sizeof *val);
+    int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
+    char(*num)[24] = calloc(2 * n, sizeof *num);
+    size_t sql_cap = 128 + n * 64;
+    char *sql = malloc(sql_cap);
+    bool ok = val && len && fmt && num && sql;
+    if (!ok)
+        tdbi_fail(db, "out of memory");
+    size_t at = 0;
+    if (ok)
+        at = (size_t)snprintf(sql, sql_cap,
+                              "INSERT INTO diagnoses (at, app_id, verdict, cause, code, platform, "
+                              "token_fingerprint, channel, uid) VALUES ");
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t b = i * ROW_COLS;
+        snprintf(num[2 * i], sizeof num[0], "%lld", (long long)e[i].at);
+        val[b] = num[2 * i];
+        if (e[i].code != 0) { /* no error code: null, not a code 0 that does not exist */
+            snprintf(num[2 * i + 1], sizeof num[0], "%d", e[i].code);
+            val[b + 4] = num[2 * i + 1];
+        }
+        const char *texts[] = {e[i].app_id,   e[i].verdict,           e[i].cause,
+                               e[i].platform, e[i].token_fingerprint, e[i].channel,
+                               e[i].uid};
+        static const int cols[] = {1, 2, 3, 5, 6, 7, 8};
+        for (int t = 0; t < 7; t++) {
+            size_t l = strlen(texts[t]);
+            if (l == 0 && cols[t] >= 6)
+                continue; /* "" is stored as null */
+            val[b + cols[t]] = texts[t];
+            len[b + cols[t]] = (int)l;
+            fmt[b + cols[t]] = 1;
+        }
+        int w =
+            snprintf(sql + at, sql_cap - at,
+                     "%s($%zu::bigint, $%zu, $%zu, $%zu, $%zu::integer, $%zu, $%zu, $%zu, $%zu)",
+                     i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9);
+        if (w < 0 || (size_t)w >= sql_cap - at) {
+            tdbi_fail(db, "writing the diagnosis log: statement too long");
+            ok = false;
+        } else {
+            at += (size_t)w;
+        }
+    }
+    if (ok && tdbpg_use(db)) {
+        PGresult *r = PQexecParams(db->pg->conn, sql, (int)np, NULL, val, len, fmt, 1);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+            tdbi_fail(db, "%s: writing the diagnosis log: %s", db->pg->where,
+                      msg ? msg : "no answer");
+            db->fault = state && strcmp(state, "53100") == 0          ? TDB_FAULT_FULL
+                        : state && state[0] == '5' && state[1] == '5' ? TDB_FAULT_BUSY
+                                                                      : TDB_FAULT_OTHER;
+        }
+        PQclear(r);
+    } else {
+        ok = false;
+    }
+    free(val);
+    free(len);
+    free(fmt);
+    free(num);
+    free(sql);
+    return ok;
+}
+
+tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
+                                 int64_t max_bytes) {
+    tdbi_log_outcome o = {0};
+    tdb_log_entry *clean = n ? calloc(n, sizeof *clean) : NULL;
+    if (n && !clean) {
+        tdbi_fail(db, "out of memory");
+        o.failed = n;
+        return o;
+    }
+    for (size_t i = 0; i < n; i++)
+        clean_entry(&clean[i], &batch[i]);
+    if (!tdbpg_begin(db, false)) {
+        free(clean);
+        o.failed = n;
+        return o;
+    }
+    int has_room = make_room(db, max_rows, max_bytes, n, &o.room);
+    bool ok = has_room >= 0;
+    for (size_t i = 0; ok && has_room > 0 && i < n; i += INSERT_ROWS)
+        ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
+    free(clean);
+    if (!ok || !tdbpg_commit(db)) {
+        tdbpg_rollback(db);
+        o.failed = n;
+        o.room = (tdbi_log_room){0};
+        return o;
+    }
+    if (has_room > 0)
+        o.written = n;
+    else
+        o.bound += n;
+    return o;
+}
+
+int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
+    tdbpg_params p = {0};
+    tdbpg_p_i64(&p, cutoff);
+    tdbpg_p_i64(&p, limit);
+    PGresult *r = tdbpg_run(db, "pruning diagnoses",
+                            "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at "
+                            "< $1 ORDER BY at LIMIT $2)",
+                            &p);
+    if (!r)
+        return -1;
+    int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+bool tdbpg_log_attach(tdb *db) {
+    (void)db; /* nothing to prepare: each batch's statement depends on its size */
+    return true;
+}
+
+/* ---- Reading ------------------------------------------------------------------------------- */
+
+tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
+                                  size_t *count) {
+    *out = NULL;
+    *count = 0;
+    if (limit < 1 || limit > 1000) {
+        tdbi_fail(db, "limit: must be in 1..1000");
+        return TDB_INVALID;
+    }
+    char clean[sizeof((tdb_log_entry *)0)->app_id];
+    td_text_copy(clean, sizeof clean, app_id, strlen(app_id));
+    tdbpg_params p = {0};
+    tdbpg_p_text(&p, clean);
+    tdbpg_p_i64(&p, limit);
+    PGresult *r = tdbpg_run(db, "reading diagnoses",
+                            "SELECT at, app_id, verdict, cause, code, platform, token_fingerprint, "
+                            "channel, uid FROM diagnoses WHERE app_id = $1 ORDER BY at DESC, id "
+                            "DESC LIMIT $2",
+                            &p);
+    if (!r)
+        return TDB_ERROR;
+    int n = PQntuples(r);
+    tdb_log_entry *rows = n > 0 ? calloc((size_t)n, sizeof *rows) : NULL;
+    if (n > 0 && !rows) {
+        PQclear(r);
+        tdbi_fail(db, "out of memory");
+        return TDB_ERROR;
+    }
+    for (int i = 0; i < n; i++) {
+        tdb_log_entry *e = &rows[i];
+        e->at = tdbpg_i64(r, i, 0);
+        tdbi_set_text(e->app_id, sizeof e->app_id, (const unsigned char *)tdbpg_text(r, i, 1));
+        tdbi_set_text(e->verdict, sizeof e->verdict, (const unsigned char *)tdbpg_text(r, i, 2));
+        tdbi_set_text(e->cause, sizeof e->cause, (const unsigned char *)tdbpg_text(r, i, 3));
+        e->code = (int)tdbpg_i64(r, i, 4);
+        tdbi_set_text(e->platform, sizeof e->platform, (const unsigned char *)tdbpg_text(r, i, 5));
+        tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint,
+                      (const unsigned char *)tdbpg_text(r, i, 6));
+        tdbi_set_text(e->channel, sizeof e->channel, (const unsigned char *)tdbpg_text(r, i, 7));
+        tdbi_set_text(e->uid, sizeof e->uid, (const unsigned char *)tdbpg_text(r, i, 8));
+    }
+    PQclear(r);
+    *out = rows;
+    *count = (size_t)n;
+    return TDB_OK;
+}
