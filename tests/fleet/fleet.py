@@ -292,7 +292,14 @@ class Fleet:
         return self.finish()
 
     def outage(self, app_id, cert3, token2, token3):
-        # Both nodes have the project cached (they diagnosed it); the database goes away.
+        # Both nodes cache the project (the key revoked before emptied their caches: a
+        # configuration change), then the database goes away.
+        for n in ("A", "B"):
+            st, doc = self.diagnose(n, app_id, token2)
+            if not self.check(st == 200 and doc["verdict"] == "joinable",
+                              f"outage: {n} diagnoses before PostgreSQL stops",
+                              f"status {st}, verdict {doc and doc.get('verdict')}"):
+                return
         self.pg("halt")
         self.pg_down = True
         t_end = time.monotonic() + 1.5
@@ -371,12 +378,12 @@ class Fleet:
         missing = sorted(u for u in want if u not in counts)
         twice = sorted(u for u, c in counts.items() if c > 1)
         extra = sorted(u for u in counts if u not in want)
-        _, ready = self.get("B", "/readyz")
-        drops = ready and ready.get("diagnosis_log")
+        rst, ready = self.get("B", "/readyz")
+        drops = f"/readyz {rst}: {(ready or {}).get('diagnosis_log') or ready}"
         self.check(not missing and not twice, "log-once",
                    f"{len(want)} diagnoses answered 200, {len(uids)} log entries; "
                    f"missing {len(missing)} {missing[:5]}, more than once {len(twice)} {twice[:5]}, "
-                   f"logged but not answered 200 {len(extra)}; B's log counters {drops}")
+                   f"logged but not answered 200 {len(extra)}; B's {drops}")
 
 
 def main():
