@@ -36,7 +36,8 @@
 #   4d. stores       BENCH_PG=1 (the default; 0 skips it), when PostgreSQL can be started
 #                    (tests/pg/pg.sh, durable: fsync and synchronous_commit on, as in production):
 #                    the same projects put into a PostgreSQL database, then `serve --threads 2`
-#                    on SQLite and on PostgreSQL alternating (twice; once with BENCH_QUICK), the
+#                    on SQLite and on PostgreSQL alternating (BENCH_STORES_REPEAT times: default
+#                    twice, once with BENCH_QUICK), the
 #                    diagnosis log on, each BENCH_DURATION s under the headline wrk load: req/s per
 #                    node and the ratio PostgreSQL/SQLite, with the load average and the commit
 #   5. report        report.js writes BUILD_DIR/bench/results.md (+ results.jsonl, the raw
@@ -480,7 +481,7 @@ if [[ $have_serve = 1 && ${BENCH_PG:-1} != 0 ]]; then
             pg_version=$(psql "$pg_url" -qAtX -c 'SHOW server_version' 2>/dev/null | awk '{print $1}' || true)
             log "stores: serve on SQLite and on PostgreSQL ${pg_version:-?}, alternating"
             load0=$(cut -d' ' -f1-3 /proc/loadavg)
-            for ((r = 0; r < (quick == 1 ? 1 : 2); r++)); do
+            for ((r = 0; r < ${BENCH_STORES_REPEAT:-$((quick == 1 ? 1 : 2))}; r++)); do
                 start_ours 2 && warm && wrk_run ours store-sqlite 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
                 stop_server
                 serve_db=$pg_url serve_key=$pg_key start_ours 2 && warm &&
