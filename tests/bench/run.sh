@@ -482,9 +482,12 @@ if [[ $have_serve = 1 && ${BENCH_PG:-1} != 0 ]]; then
             log "stores: serve on SQLite and on PostgreSQL ${pg_version:-?}, alternating"
             load0=$(cut -d' ' -f1-3 /proc/loadavg)
             for ((r = 0; r < ${BENCH_STORES_REPEAT:-$((quick == 1 ? 1 : 2))}; r++)); do
-                start_ours 2 && warm && wrk_run ours store-sqlite 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
+                # (--no-bootstrap-key: no first admin key is needed, and a URL has no "beside
+                # the database" to write it to)
+                start_ours 2 --no-bootstrap-key && warm &&
+                    wrk_run ours store-sqlite 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
                 stop_server
-                serve_db=$pg_url serve_key=$pg_key start_ours 2 && warm &&
+                serve_db=$pg_url serve_key=$pg_key start_ours 2 --no-bootstrap-key && warm &&
                     wrk_run ours store-pg 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
                 stop_server
             done
