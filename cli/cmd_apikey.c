@@ -112,7 +112,7 @@ static int apikey_list(tdb *db, const apikey_args *a) {
         return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
     }
     if (n == 0) {
-        printf("no API keys in %s\n", tdb_path(db));
+        printf("no API keys in %s\n", tdb_shown_name(db));
     } else {
         printf("%-6s%-26s%-8s%-25s%-25s%s\n", "ID", "NAME", "ROLE", "CREATED", "LAST USED",
                "REVOKED");

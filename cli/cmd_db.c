@@ -77,8 +77,8 @@ static int db_run(int argc, char **argv, cli_report *report) {
         rc = cli_answer(report, json_pack("{s:s}", "backup", pos[1])) ? CLI_EXIT_OK
                                                                       : CLI_EXIT_INTERNAL;
     else
-        rc = printf("backed up %s to %s\n", tdb_path(db), pos[1]) > 0 ? CLI_EXIT_OK
-                                                                      : CLI_EXIT_INTERNAL;
+        rc = printf("backed up %s to %s\n", tdb_shown_name(db), pos[1]) > 0 ? CLI_EXIT_OK
+                                                                            : CLI_EXIT_INTERNAL;
     tdb_close(db);
     return rc;
 }

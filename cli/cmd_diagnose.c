@@ -123,7 +123,7 @@ const diag_project *cli_project_lookup(cli_project_source *src, const char *app_
     const diag_project *p;
     tdb_status st = tdb_project_cache_get(src->cache, src->db, key, &p, NULL);
     if (st != TDB_OK) {
-        cli_fail(src->report, "internal_error", "database %s: %s", tdb_path(src->db),
+        cli_fail(src->report, "internal_error", "database %s: %s", tdb_shown_name(src->db),
                  tdb_errmsg(src->db));
         *failed = true;
     }

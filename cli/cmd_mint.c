@@ -249,10 +249,10 @@ static int mint_db_certificate(const mint_args *a, char cert[TD_CERT_LEN + 1]) {
     int rc = CLI_EXIT_OK;
     tdb_status st = p ? tdb_project_get(db, app_id, p) : TDB_ERROR;
     if (st == TDB_NOT_FOUND) {
-        cli_error("mint: --db %s: no project with App ID %s", tdb_path(db), app_id);
+        cli_error("mint: --db %s: no project with App ID %s", tdb_shown_name(db), app_id);
         rc = CLI_EXIT_FAIL;
     } else if (st != TDB_OK) {
-        cli_error("mint: --db %s: %s", tdb_path(db), p ? tdb_errmsg(db) : "out of memory");
+        cli_error("mint: --db %s: %s", tdb_shown_name(db), p ? tdb_errmsg(db) : "out of memory");
         rc = CLI_EXIT_INTERNAL;
     } else if (!p->primary.present) {
         cli_error("mint: project %s has no primary certificate to sign with", app_id);

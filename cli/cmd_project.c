@@ -467,7 +467,7 @@ static int project_list(tdb *db, const project_args *a) {
         return cli_store_failure(a->report, db, s);
     if (a->json)
         return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    print_list(stdout, doc, tdb_path(db));
+    print_list(stdout, doc, tdb_shown_name(db));
     json_decref(doc);
     return CLI_EXIT_OK;
 }

@@ -265,11 +265,32 @@ static PGconn *connect_url(const char *url) {
     return PQconnectdbParams(keys, vals, 1);
 }
 
-/* 'database "D" on HOST' of a connection (also of a failed one: libpq keeps its options). */
+/* A database or host name as messages may show it: never one that looks like a connection
+ * string (which could carry a password). */
+static const char *shown(const char *v, const char *none) {
+    if (!v || !*v)
+        return none;
+    return strchr(v, '=') || strstr(v, "://") || strchr(v, '@') ? "?" : v;
+}
+
+/* 'database "D" on HOST': from the connection when there is one (also a failed one: libpq keeps
+ * its options), else from the URL as libpq parses it (no network). */
 static void describe(tdbpg_state *s) {
-    const char *name = s->conn ? PQdb(s->conn) : NULL, *host = s->conn ? PQhost(s->conn) : NULL;
-    snprintf(s->where, sizeof s->where, "database \"%.64s\" on %.96s", name ? name : "?",
-             host && *host ? host : "the default host");
+    const char *name = NULL, *host = NULL;
+    PQconninfoOption *opts = NULL;
+    if (s->conn) {
+        name = PQdb(s->conn);
+        host = PQhost(s->conn);
+    } else if ((opts = PQconninfoParse(s->url, NULL)) != NULL) {
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (strcmp(o->keyword, "dbname") == 0)
+                name = o->val;
+            else if (strcmp(o->keyword, "host") == 0)
+                host = o->val;
+    }
+    snprintf(s->where, sizeof s->where, "database \"%.64s\" on %.96s", shown(name, "(default)"),
+             shown(host, "the default host"));
+    PQconninfoFree(opts);
 }
 
 /* The session's settings, after every (re)connection. */
@@ -662,9 +683,7 @@ static bool load_key(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool has_che
 
 static bool open_checked(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool *missing) {
     tdbpg_state *s = db->pg;
-    s->conn = connect_url(s->url);
     describe(s);
-    db->name = s->where;
     if (!*db->key_file) {
         tdbi_fail(db,
                   "%s: a PostgreSQL store needs its key file: give --key-file PATH or set %s "
@@ -672,6 +691,8 @@ static bool open_checked(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool *mi
                   s->where, TDB_ENV_KEY_FILE);
         return false;
     }
+    s->conn = connect_url(s->url);
+    describe(s);
     if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         char msg[256];
         one_line(msg, sizeof msg, s->conn ? PQerrorMessage(s->conn) : "out of memory");

@@ -116,7 +116,7 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
     const char **val = calloc(np, sizeof *val);
     int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
     char(*num)[24] = calloc(2 * n, sizeof *num);
-    size_t sql_cap = 128 + n * 64;
+    size_t sql_cap = 256 + n * 160; /* a row: 9 numbered parameters and casts, < 150 bytes */
     char *sql = malloc(sql_cap);
     bool ok = val && len && fmt && num && sql;
     if (!ok)

@@ -96,3 +96,7 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_
                                 size_t *count) {
     return db->ops->diagnoses_recent(db, app_id, limit, out, count);
 }
+
+const char *tdb_shown_name(const tdb *db) {
+    return db->pg ? db->name : db->path;
+}

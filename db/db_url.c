@@ -11,9 +11,12 @@
  *
  * The rules:
  *  - A value that starts with a URL scheme followed by "://" (RFC 3986: a letter, then letters,
- *    digits, '+', '-' or '.') is a URL. postgres:// and postgresql:// (any case) name a
- *    PostgreSQL database: the PostgreSQL store (db_pg.c) opens them, handing the value to libpq
- *    unchanged. Every other scheme is refused. A file whose path really starts that way is named
+ *    digits, '+', '-' or '.') is a URL. postgres:// and postgresql:// name a PostgreSQL
+ *    database: the PostgreSQL store (db_pg.c) opens them, handing the value to libpq unchanged.
+ *    In lower case only, as libpq recognizes them (POSTGRESQL://... would reach libpq as a
+ *    database name, which its messages repeat, password and all): other spellings are refused
+ *    with a message that says so. Every other scheme is refused. A file whose path really starts
+ * that way is named
  *    "./NAME://...".
  *  - A value that starts with "file:" (any case) is refused too: SQLite reads such a value as a
  *    URI only when asked to, and otherwise as a relative file named "file:...", which is never
@@ -53,6 +56,14 @@ bool tdb_location_check(const char *location, char *err, size_t err_cap) {
     if (tdbi_location_is_pg(location))
         return true;
     int shown = n > 32 ? 32 : (int)n;
+    if ((n == 8 && strncasecmp(location, "postgres", 8) == 0) ||
+        (n == 10 && strncasecmp(location, "postgresql", 10) == 0)) {
+        /* libpq recognizes its URL schemes in lower case only: anything else would reach it as
+         * a database name, and its messages would repeat the whole value. */
+        snprintf(err, err_cap, "URL scheme '%.*s://': write it in lower case (%.*s://)", shown,
+                 location, shown, n == 8 ? "postgres" : "postgresql");
+        return false;
+    }
     snprintf(err, err_cap,
              "unsupported URL scheme '%.*s://': the database is a SQLite file path or a "
              "postgresql:// URL (a path that starts with NAME:// is written ./NAME://...)",
@@ -64,6 +75,6 @@ bool tdbi_location_is_pg(const char *location) {
     if (!location)
         return false;
     size_t n = scheme_len(location);
-    return (n == 8 && strncasecmp(location, "postgres", 8) == 0) ||
-           (n == 10 && strncasecmp(location, "postgresql", 10) == 0);
+    return (n == 8 && strncmp(location, "postgres", 8) == 0) ||
+           (n == 10 && strncmp(location, "postgresql", 10) == 0);
 }

@@ -140,8 +140,11 @@ void tdb_close(tdb *db);
 /* The message of the last failure on db ("" when none). Valid until the next call on db. */
 const char *tdb_errmsg(const tdb *db);
 
-/* The paths db was opened with. */
+/* The paths db was opened with. A PostgreSQL URL may hold a password: print tdb_shown_name. */
 const char *tdb_path(const tdb *db);
+/* What messages call db's store: a SQLite file's path, or 'database "D" on HOST' for a
+ * PostgreSQL URL (never the URL itself). */
+const char *tdb_shown_name(const tdb *db);
 const char *tdb_key_file(const tdb *db);
 
 /* PRAGMA data_version: changes whenever ANOTHER connection (thread or process) committed a

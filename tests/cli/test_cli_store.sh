@@ -290,10 +290,11 @@ expect 0 env TOKENDOCTOR_DB="$DIR/env/e.db" "$TD" project list
 has out "$APP"
 
 # A URL is not a path: before, --db postgresql://h/db made a directory "postgresql:" here with a
-# new SQLite database in it. Every command and serve refuse it as a usage error (64), from --db
-# or $TOKENDOCTOR_DB, name the scheme and never the password; nothing is created.
+# new SQLite database in it. Every command and serve refuse an unsupported one (here the
+# PostgreSQL scheme in capitals, which libpq would not recognize) as a usage error (64), from
+# --db or $TOKENDOCTOR_DB, name the scheme and never the password; nothing is created.
 mkdir url && cd url || exit 2
-PGURL=postgresql://td:sekrit@db.example/td
+PGURL=POSTGRESQL://td:sekrit@db.example/td
 for args in "project put --file ../p1.json" "project list" "apikey create --role admin" \
     "db backup b.db" "diagnose --app-id $APP --channel c 007eJxTYBBh"; do
     # shellcheck disable=SC2086
@@ -304,6 +305,12 @@ for args in "project put --file ../p1.json" "project list" "apikey create --role
     expect 64 env TOKENDOCTOR_DB="$PGURL" "$TD" $args
     has err "TOKENDOCTOR_DB"
 done
+# postgresql:// is the PostgreSQL store's: without a key file (there is no default for a URL)
+# it is refused before any connection, naming host and database, never the password.
+expect 70 "$TD" project list --db "postgresql://td:sekrit@db.example/td"
+has err "needs its key file"
+has err '"td" on db.example'
+lacks err "sekrit"
 expect 64 "$TD" mint --version 007 --app-id "$APP" --channel c --db "mysql://u:sekrit@h/x"
 has err "mysql://"
 lacks err "sekrit"
