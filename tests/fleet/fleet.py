@@ -54,7 +54,8 @@ class Fleet:
         self.passed = 0
         self.failed = 0
         self.uid = 1000  # every diagnosis gets its own uid: the log check counts them
-        self.answered = []  # uids of the diagnoses answered 200
+        self.answered = {}  # uid -> the phase it was answered in, for the diagnoses answered 200
+        self.phase = "propagate"
         self.pg_down = False
 
     # --- reporting -------------------------------------------------------------------------
@@ -171,7 +172,7 @@ class Fleet:
         status, doc = self.request(name, "POST", "/v1/diagnose", {
             "app_id": app_id, "token": token, "channel": "fleet", "uid": uid})
         if status == 200:
-            self.answered.append(uid)
+            self.answered[uid] = self.phase
         return status, doc
 
     @staticmethod
@@ -245,7 +246,7 @@ class Fleet:
         self.check(st == 200 and doc["verdict"] == "joinable", "propagate: A agrees",
                    f"status {st}, verdict {doc and doc['verdict']}")
 
-        # revoke
+        self.phase = "revoke"
         reader = self.cli("apikey", "create", "--role", "reader", "--name", "fleet-reader").strip()
         statuses = [self.get(n, f"/v1/projects/{app_id}", key=reader)[0] for n in ("A", "B")]
         self.check(statuses == [200, 200], "revoke: the reader key works on A and B first",
@@ -272,6 +273,7 @@ class Fleet:
             print("fleet: skip outage: not a PostgreSQL database (--pg-dir not given)", flush=True)
 
         # sigkill: flush A's log through its own GET .../diagnoses, then kill it.
+        self.phase = "sigkill"
         st, _ = self.get("A", f"/v1/projects/{app_id}/diagnoses?limit=1", key=self.admin)
         self.check(st == 200, "sigkill: A's log flushed before the kill", f"status {st}")
         pA = self.nodes["A"][0]
@@ -302,6 +304,7 @@ class Fleet:
                 return
         self.pg("halt")
         self.pg_down = True
+        self.phase = "outage (PostgreSQL down)"
         t_end = time.monotonic() + 1.5
         n_ok, n_all, other = 0, 0, []
         while time.monotonic() < t_end:
@@ -328,6 +331,7 @@ class Fleet:
                        else f"/readyz {last['s']} while PostgreSQL is down")
         self.pg("resume")
         self.pg_down = False
+        self.phase = "outage (after)"
         t0 = time.monotonic()
         for n in ("A", "B"):
             last = {}
@@ -380,9 +384,13 @@ class Fleet:
         extra = sorted(u for u in counts if u not in want)
         rst, ready = self.get("B", "/readyz")
         drops = f"/readyz {rst}: {(ready or {}).get('diagnosis_log') or ready}"
+        by_phase = {}
+        for u in missing:
+            by_phase[self.answered[u]] = by_phase.get(self.answered[u], 0) + 1
         self.check(not missing and not twice, "log-once",
                    f"{len(want)} diagnoses answered 200, {len(uids)} log entries; "
-                   f"missing {len(missing)} {missing[:5]}, more than once {len(twice)} {twice[:5]}, "
+                   f"missing {len(missing)} {missing[:5]} (by phase: {by_phase}), "
+                   f"more than once {len(twice)} {twice[:5]}, "
                    f"logged but not answered 200 {len(extra)}; B's {drops}")
 
 
