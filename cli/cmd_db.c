@@ -1,5 +1,5 @@
 /* cmd_db.c -- `tokendoctor db backup PATH`: a consistent copy of the database while the service
- * runs.
+ * runs; `tokendoctor db migrate`: create the store or bring its schema up to date.
  *
  * Design
  * ------
@@ -19,6 +19,8 @@
 
 static void db_usage(FILE *out) {
     fprintf(out, "usage: tokendoctor db backup PATH   copy the database into the new file PATH\n"
+                 "       tokendoctor db migrate       create the store or bring its schema up\n"
+                 "                                    to date (SQLite or PostgreSQL)\n"
                  "\n"
                  "options:\n");
     cli_usage_store_options(out, 20, "the database to copy");
@@ -35,6 +37,10 @@ static void db_usage(FILE *out) {
         "service's user, mode 0600); check that the key file is the one the backup was made\n"
         "with (a wrong one is refused at start: \"wrong key file?\"); start the service.\n"
         "\n"
+        "A PostgreSQL store (--db postgresql://...) is backed up with pg_dump instead; keep\n"
+        "the key file with the dump. `db migrate` is what a fleet runs once before starting\n"
+        "its nodes (each node also migrates at start, one at a time).\n"
+        "\n"
         "exit status: 0 ok, 1 no such database, 64 usage (PATH exists), 70 storage error\n");
 }
 
@@ -48,6 +54,29 @@ const struct option cli_db_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* `db migrate`: opens the store for writing, which creates it when missing and applies the
+ * pending migrations (serialized across processes and nodes), then checks it is ready. */
+static int db_migrate(cli_report *report, const char *db_path, const char *key_file, bool json) {
+    int rc = CLI_EXIT_INTERNAL;
+    tdb *db = cli_store_open(report, db_path, key_file, CLI_STORE_CREATE, &rc);
+    if (!db)
+        return rc;
+    char reason[512];
+    if (!tdb_ready(db, reason, sizeof reason)) {
+        cli_fail(report, "storage_error", "db migrate: %s", reason);
+        rc = CLI_EXIT_INTERNAL;
+    } else if (json) {
+        rc = cli_answer(report, json_pack("{s:s,s:b}", "database", tdb_shown_name(db), "ready", 1))
+                 ? CLI_EXIT_OK
+                 : CLI_EXIT_INTERNAL;
+    } else {
+        rc = printf("%s: schema up to date\n", tdb_shown_name(db)) > 0 ? CLI_EXIT_OK
+                                                                       : CLI_EXIT_INTERNAL;
+    }
+    tdb_close(db);
+    return rc;
+}
+
 static int db_run(int argc, char **argv, cli_report *report) {
     const char *db_path = NULL, *key_file = NULL, *pos[3];
     const char **const slots[] = {&db_path, &key_file};
@@ -59,10 +88,12 @@ static int db_run(int argc, char **argv, cli_report *report) {
     int rc = cli_opts_action_run(&p, db_usage, &json, pos, &npos, 3);
     if (rc >= 0)
         return rc;
+    if (npos == 1 && strcmp(pos[0], "migrate") == 0)
+        return db_migrate(report, db_path, key_file, json);
     if (npos != 2 || strcmp(pos[0], "backup") != 0 || !*pos[1]) {
+        bool known = npos > 0 && (strcmp(pos[0], "backup") == 0 || strcmp(pos[0], "migrate") == 0);
         cli_fail(report, "usage", "db: %s",
-                 npos > 0 && strcmp(pos[0], "backup") != 0 ? "unknown action (backup PATH)"
-                                                           : "give backup PATH");
+                 known ? "give backup PATH, or migrate" : "unknown action (backup PATH, migrate)");
         db_usage(stderr);
         return CLI_EXIT_USAGE;
     }

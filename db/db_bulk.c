@@ -22,6 +22,10 @@
  * refuses such a line, since a fingerprint cannot be turned back into a certificate. The line
  * shape is written and read here only, so export and import cannot drift apart.
  *
+ * The import's reading, parsing and counting are the same for every store: tdbi_import_with
+ * takes the store's transactions and put (tdbi_bulk_ops: SQLite's below, PostgreSQL's in
+ * db_pg_bulk.c); so do export's lines (tdbi_export_one).
+ *
  * Backup copies the file with SQLite's backup API while holding one read transaction on the
  * source connection: every step reads the same snapshot (no restart when another connection
  * writes), and in WAL mode a reader does not stop writers, so the service keeps serving.
@@ -340,8 +344,8 @@ static tdb_status parse_record(tdb *db, const tdb_import_options *o, const reade
 }
 
 /* Puts w->p unless it is unchanged. TDB_ERROR is a storage failure (message in db). */
-static tdb_status put_record(tdb *db, const tdb_import_options *o, import_work *w, int64_t now,
-                             put_outcome *out) {
+static tdb_status put_record(tdb *db, const tdbi_bulk_ops *b, const tdb_import_options *o,
+                             import_work *w, int64_t now, put_outcome *out) {
     tdb_status st = tdb_project_get(db, w->p.app_id, &w->old);
     if (st == TDB_OK && same_as_stored(&w->p, &w->old)) {
         *out = PUT_UNCHANGED;
@@ -352,12 +356,12 @@ static tdb_status put_record(tdb *db, const tdb_import_options *o, import_work *
     /* A stored project whose certificates do not decrypt: the put says so (TDB_DECRYPT). */
     bool created = false;
     bool savepoint = o->continue_on_error;
-    if (savepoint && !tdbi_exec(db, "SAVEPOINT import_one"))
+    if (savepoint && !b->exec(db, "SAVEPOINT import_one"))
         return TDB_ERROR;
-    st = tdbi_project_put_in(db, &w->p, o->actor, now, &created);
+    st = b->put_in(db, &w->p, o->actor, now, &created);
     if (savepoint && st != TDB_OK && st != TDB_ERROR)
-        sqlite3_exec(db->sql, "ROLLBACK TO import_one", NULL, NULL, NULL);
-    if (savepoint && st != TDB_ERROR && !tdbi_exec(db, "RELEASE import_one"))
+        b->undo_savepoint(db, "ROLLBACK TO import_one");
+    if (savepoint && st != TDB_ERROR && !b->exec(db, "RELEASE import_one"))
         st = TDB_ERROR;
     *out = created ? PUT_CREATED : PUT_REPLACED;
     return st;
@@ -377,9 +381,9 @@ static void count_failure(const tdb_import_options *o, diag_import_summary *s, u
 
 /* One configuration: parsed, put, counted. TDB_OK also for a failure that continue_on_error
  * counts; otherwise the import stops (message in db, "line N: ..."). */
-static tdb_status import_record(tdb *db, const tdb_import_options *o, reader *r, rec_result rr,
-                                uint64_t start, import_work *w, int64_t now,
-                                diag_import_summary *s) {
+static tdb_status import_record(tdb *db, const tdbi_bulk_ops *b, const tdb_import_options *o,
+                                reader *r, rec_result rr, uint64_t start, import_work *w,
+                                int64_t now, diag_import_summary *s) {
     char err[DIAG_IMPORT_MESSAGE_MAX] = "";
     tdb_status st;
     if (rr == REC_TOO_LONG) {
@@ -390,7 +394,7 @@ static tdb_status import_record(tdb *db, const tdb_import_options *o, reader *r,
     }
     put_outcome outcome = PUT_UNCHANGED;
     if (st == TDB_OK) {
-        st = put_record(db, o, w, now, &outcome);
+        st = put_record(db, b, o, w, now, &outcome);
         if (st != TDB_OK)
             snprintf(err, sizeof err, "%s", tdb_errmsg(db));
     }
@@ -429,12 +433,43 @@ static int64_t set_cache_size(tdb *db, int64_t size) {
 }
 
 /* Ends the transaction of a batch and begins the next (continue_on_error). */
-static bool next_batch(tdb *db) {
-    return tdbi_commit(db) && tdbi_begin(db);
+static bool next_batch(tdb *db, const tdbi_bulk_ops *b) {
+    return b->commit(db) && b->begin(db);
 }
+
+/* SQLite's side of an import: kept statements and a larger page cache while it runs. */
+static void sqlite_undo_savepoint(tdb *db, const char *sql) {
+    sqlite3_exec(db->sql, sql, NULL, NULL, NULL); /* keeps the message of the failure */
+}
+
+static int64_t sqlite_start(tdb *db) {
+    tdbi_keep_statements(db, true);
+    return set_cache_size(db, IMPORT_CACHE_KIB);
+}
+
+static void sqlite_finish(tdb *db, int64_t state) {
+    tdbi_keep_statements(db, false);
+    set_cache_size(db, state);
+}
+
+static const tdbi_bulk_ops sqlite_bulk = {
+    .begin = tdbi_begin,
+    .commit = tdbi_commit,
+    .rollback = tdbi_rollback,
+    .exec = tdbi_exec,
+    .undo_savepoint = sqlite_undo_savepoint,
+    .put_in = tdbi_project_put_in,
+    .start = sqlite_start,
+    .finish = sqlite_finish,
+};
 
 tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
                         diag_import_summary *summary) {
+    return tdbi_import_with(db, &sqlite_bulk, in, o, summary);
+}
+
+tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb_import_options *o,
+                            diag_import_summary *summary) {
     memset(summary, 0, sizeof *summary);
     summary->dry_run = o->dry_run;
     import_work *w = calloc(1, sizeof *w);
@@ -447,9 +482,8 @@ tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
     bool batching = o->continue_on_error && !o->dry_run;
     int64_t now = (int64_t)time(NULL);
     uint64_t done = 0;
-    tdbi_keep_statements(db, true);
-    int64_t cache = set_cache_size(db, IMPORT_CACHE_KIB);
-    tdb_status st = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
+    int64_t state = b->start ? b->start(db) : 0;
+    tdb_status st = b->begin(db) ? TDB_OK : TDB_ERROR;
     while (st == TDB_OK) {
         uint64_t start;
         rec_result rr = next_record(&r, &start);
@@ -461,9 +495,9 @@ tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
             st = TDB_INVALID;
             break;
         }
-        st = import_record(db, o, &r, rr, start, w, now, summary);
+        st = import_record(db, b, o, &r, rr, start, w, now, summary);
         done++;
-        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db))
+        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db, b))
             st = TDB_ERROR;
         if (o->progress && done % PROGRESS_EVERY == 0)
             o->progress(o->arg, done, r.bytes);
@@ -472,12 +506,12 @@ tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
         tdbi_fail(db, "line %llu: cannot read the input", (unsigned long long)r.line);
         st = TDB_ERROR;
     }
-    if (st == TDB_OK && !o->dry_run && !tdbi_commit(db))
+    if (st == TDB_OK && !o->dry_run && !b->commit(db))
         st = TDB_ERROR;
     if (st != TDB_OK || o->dry_run)
-        tdbi_rollback(db);
-    tdbi_keep_statements(db, false);
-    set_cache_size(db, cache);
+        b->rollback(db);
+    if (b->finish)
+        b->finish(db, state);
     if (o->progress)
         o->progress(o->arg, done, r.bytes);
     td_buf_free(&r.rec);
@@ -548,9 +582,8 @@ static json_t *export_line(tdb *db, mbedtls_gcm_context *gcm, const diag_project
                      "retired_certificates", retired);
 }
 
-/* Writes the project app_id as one line. */
-static tdb_status export_one(tdb *db, mbedtls_gcm_context *gcm, const char *app_id, FILE *out,
-                             diag_project *p, diag_project_shown *shown) {
+tdb_status tdbi_export_one(tdb *db, mbedtls_gcm_context *gcm, const char *app_id, FILE *out,
+                           diag_project *p, diag_project_shown *shown) {
     tdb_status st = gcm ? tdb_project_get(db, app_id, p) : tdb_project_show(db, app_id, shown);
     if (st == TDB_OK && gcm)
         diag_project_show(p, shown);
@@ -569,8 +602,7 @@ static tdb_status export_one(tdb *db, mbedtls_gcm_context *gcm, const char *app_
     return st;
 }
 
-/* Sets gcm up with the key of key_file. */
-static tdb_status load_export_key(tdb *db, const char *key_file, mbedtls_gcm_context *gcm) {
+tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_context *gcm) {
     unsigned char key[TDBI_KEY_LEN];
     char err[sizeof db->err];
     int found = tdbi_read_key_file(key_file, key, err, sizeof err);
@@ -599,7 +631,7 @@ tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t 
     *count = 0;
     mbedtls_gcm_context gcm;
     mbedtls_gcm_init(&gcm);
-    tdb_status st = cert_key_file ? load_export_key(db, cert_key_file, &gcm) : TDB_OK;
+    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &gcm) : TDB_OK;
     struct {
         diag_project p;
         diag_project_shown shown;
@@ -621,7 +653,7 @@ tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t 
     while (st == TDB_OK && (rc = sqlite3_step(ids)) == SQLITE_ROW) {
         char app_id[TD_CERT_LEN + 1];
         tdbi_set_text(app_id, sizeof app_id, sqlite3_column_text(ids, 0));
-        st = export_one(db, cert_key_file ? &gcm : NULL, app_id, out, &w->p, &w->shown);
+        st = tdbi_export_one(db, cert_key_file ? &gcm : NULL, app_id, out, &w->p, &w->shown);
         if (st == TDB_OK)
             (*count)++;
     }

@@ -201,6 +201,33 @@ bool tdbi_key_check_matches(tdb *db, const unsigned char *sealed, size_t len);
 bool tdbi_create_key_file(tdb *db, char *err, size_t err_cap);
 bool tdbi_use_key(tdb *db);
 
+/* What an import (db_bulk.c, tdbi_import_with) needs of a store: a write transaction (begin,
+ * commit, rollback), statements without parameters (savepoints), undoing to a savepoint while
+ * keeping the message of the failure that led there, a put inside the transaction, and
+ * optional work around the whole import (start's result is given to finish). */
+typedef struct {
+    bool (*begin)(tdb *db);
+    bool (*commit)(tdb *db);
+    void (*rollback)(tdb *db);
+    bool (*exec)(tdb *db, const char *sql);
+    void (*undo_savepoint)(tdb *db, const char *sql);
+    tdb_status (*put_in)(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                         bool *created);
+    int64_t (*start)(tdb *db);
+    void (*finish)(tdb *db, int64_t state);
+} tdbi_bulk_ops;
+
+/* tdb_import through b (see db_bulk.c). */
+tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb_import_options *o,
+                            diag_import_summary *summary);
+/* Sets gcm up with the key of key_file for `export --certificates-for` (TDB_INVALID when it
+ * cannot be read, TDB_DECRYPT when db has no key of its own). */
+tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_context *gcm);
+/* Writes the project app_id as one export line (certificates sealed for gcm when not NULL);
+ * p and shown are the caller's scratch space (wiped). */
+tdb_status tdbi_export_one(tdb *db, mbedtls_gcm_context *gcm, const char *app_id, FILE *out,
+                           diag_project *p, diag_project_shown *shown);
+
 /* Fills buf with random bytes from the DRBG. */
 bool tdbi_random(tdb *db, unsigned char *buf, size_t len);
 

@@ -9,7 +9,8 @@
  * of PQconnectdbParams, expanded), so libpq's environment (PGHOST, PGUSER, PGPASSWORD,
  * PGSERVICE, ...), service and password files work. Before it come only defaults the URL
  * overrides: connect_timeout 5 s (unless $PGCONNECT_TIMEOUT is set), application_name,
- * client_encoding UTF8. The URL may hold a password: it is never printed; messages name the
+ * client_encoding UTF8, and TCP keepalives with tcp_user_timeout 10 s (a vanished peer is
+ * found in seconds). The URL may hold a password: it is never printed; messages name the
  * store as 'database "D" on HOST' (PQdb, PQhost).
  *
  * The schema is SQLite's (db_open.c, schema 4) in PostgreSQL's types: bytea for sealed
@@ -50,11 +51,17 @@
  * from its SQLSTATE (lock or statement timeout, deadlock, serialization: busy; disk full:
  * full; the rest: storage error). A connection found broken is reset (PQreset) at its next
  * use, which fails with the same kind of message when the server is still away: the service
- * answers as for SQLite's unavailable store. statement_timeout (15 s) and lock_timeout (the
- * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ * answers as for SQLite's unavailable store. statement_timeout (15 s; 2 s on a connection
+ * whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the busy
+ * timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ *
+ * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
+ * a tdb per worker (its store and, unless --log-db is another store, its log reads), its main
+ * one and the log writer's: about 2 x threads + 3 connections per node, to be counted against
+ * the server's max_connections.
  *
  * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
- * false (there is no file). Import and export: db_pg_bulk.c when present, else refused.
+ * false (there is no file). Import and export: db_pg_bulk.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -246,8 +253,18 @@ static void fail_result(tdb *db, const char *what, const PGresult *r) {
 /* ---- Connecting ---------------------------------------------------------------------------- */
 
 static PGconn *connect_url(const char *url) {
-    const char *keys[5], *vals[5];
+    const char *keys[10], *vals[10];
     int n = 0;
+    /* Over TCP, a peer that vanished without closing (a partition, a host that died) is found
+     * within ~10 s instead of the kernel's minutes (ignored on a Unix socket). */
+    static const char *const tcp[][2] = {{"keepalives_idle", "5"},
+                                         {"keepalives_interval", "2"},
+                                         {"keepalives_count", "2"},
+                                         {"tcp_user_timeout", "10000"}};
+    for (size_t i = 0; i < sizeof tcp / sizeof tcp[0]; i++) {
+        keys[n] = tcp[i][0];
+        vals[n++] = tcp[i][1];
+    }
     const char *env = getenv("PGCONNECT_TIMEOUT");
     if (!env || !*env) {
         keys[n] = "connect_timeout";
@@ -297,7 +314,9 @@ static void describe(tdbpg_state *s) {
 static bool set_up_session(tdb *db) {
     char sql[160];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d",
-             TDBPG_STATEMENT_TIMEOUT_MS, db->pg->lock_timeout_ms);
+             db->pg->lock_timeout_ms < 1000 ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS
+                                            : TDBPG_STATEMENT_TIMEOUT_MS,
+             db->pg->lock_timeout_ms);
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -466,6 +485,7 @@ static void *watch(void *arg) {
         if (!c) {
             c = watch_connect(s);
             atomic_store(&s->watcher_up, c != NULL);
+            atomic_store(&s->watcher_tried, true);
             if (!c) {
                 watch_wait(s, -1, backoff);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
@@ -535,9 +555,9 @@ bool tdbpg_ready(tdb *db, char *reason, size_t reason_cap) {
         snprintf(reason, reason_cap, "%s: cannot start the version watcher", s->where);
         return false;
     }
-    /* The first call after the start: give the watcher its first read. */
-    for (int i = 0; i < 50 && !atomic_load(&s->watcher_up) && atomic_load(&s->schema_version) == 0;
-         i++)
+    /* The first call after the start: give the watcher its first connection (at most 2 s:
+     * only a server that stopped answering since the open takes longer). */
+    for (int i = 0; i < 200 && !atomic_load(&s->watcher_tried); i++)
         usleep(10000);
     if (!atomic_load(&s->watcher_up)) {
         snprintf(reason, reason_cap, "%s does not answer (reconnecting)", s->where);
@@ -755,6 +775,7 @@ bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing) {
     atomic_init(&s->config_version, 0);
     atomic_init(&s->data_version, 1);
     atomic_init(&s->watcher_up, false);
+    atomic_init(&s->watcher_tried, false);
     atomic_init(&s->schema_version, 0);
     atomic_init(&s->stop, false);
     snprintf(s->where, sizeof s->where, "the PostgreSQL database");
@@ -798,22 +819,5 @@ tdb_status tdbpg_backup(tdb *db, const char *dest_path) {
               "%s: `db backup` copies SQLite files only: back up a PostgreSQL store with pg_dump "
               "(e.g. pg_dump -Fc -f FILE DBNAME) and keep the key file with it",
               db->pg->where);
-    return TDB_INVALID;
-}
-
-tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
-                        diag_import_summary *summary) {
-    (void)in;
-    (void)o;
-    memset(summary, 0, sizeof *summary);
-    tdbi_fail(db, "%s: import into a PostgreSQL store is not implemented yet", db->pg->where);
-    return TDB_INVALID;
-}
-
-tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
-    (void)out;
-    (void)cert_key_file;
-    *count = 0;
-    tdbi_fail(db, "%s: export from a PostgreSQL store is not implemented yet", db->pg->where);
     return TDB_INVALID;
 }

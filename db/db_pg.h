@@ -19,8 +19,11 @@
 /* The schema version of a PostgreSQL store: its own count (the table tokendoctor_schema), not
  * SQLite's user_version. Version 1 is the SQLite schema 4 translated. */
 #define TDBPG_SCHEMA_VERSION 1
-/* What every statement may take before the server cancels it (statement_timeout). */
+/* What every statement may take before the server cancels it (statement_timeout): on a
+ * connection that may wait (the CLI, the log writer), and on one that must not (a busy timeout
+ * below 1 s: the service's request threads, tdb_set_busy_timeout(TDB_REQUEST_BUSY_MS)). */
 #define TDBPG_STATEMENT_TIMEOUT_MS 15000
+#define TDBPG_REQUEST_STATEMENT_TIMEOUT_MS 2000
 /* How long a connection attempt may take unless the URL (or $PGCONNECT_TIMEOUT) says. */
 #define TDBPG_CONNECT_TIMEOUT_S "5"
 /* The watcher's poll of the version row when no notification came. */
@@ -42,6 +45,7 @@ struct tdbpg_state {
     _Atomic uint64_t config_version;
     _Atomic uint64_t data_version;
     atomic_bool watcher_up;
+    atomic_bool watcher_tried; /* its first connection attempt is over */
     _Atomic int schema_version;
     atomic_bool stop;
     uint64_t pending_version; /* what this transaction's tdbpg_bump returned: published at commit */
@@ -88,8 +92,8 @@ void tdbpg_rollback(tdb *db);
  * TDBPG_CHANNEL (delivered at commit). */
 bool tdbpg_bump(tdb *db);
 
-/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), the version
- * moved with it: tdbi_project_put_in's counterpart (db_pg_project.c). */
+/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), which moves
+ * the version (tdbpg_bump) before it commits: tdbi_project_put_in's counterpart. */
 tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
                                 bool *created);
 

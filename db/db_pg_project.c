@@ -560,7 +560,8 @@ static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, 
 }
 
 /* tdbi_project_put_in's PostgreSQL counterpart: a put inside the caller's configuration
- * transaction (tdbpg_begin(db, true)), the version moved with it. */
+ * transaction (tdbpg_begin(db, true)); the caller moves the version (tdbpg_bump) before it
+ * commits -- once for a whole import batch. */
 tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
                                 bool *created) {
     if (strlen(p->app_id) != TD_CERT_LEN) {
@@ -581,8 +582,6 @@ tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *acto
     memcpy(work->put.app_id, stored_app_id(db, p->app_id, spelt), TD_CERT_LEN + 1);
     tdb_status status =
         put_locked(db, &work->put, actor, now, &work->old, &existed, &work->after, &work->set);
-    if (status == TDB_OK && !tdbpg_bump(db))
-        status = TDB_ERROR;
     if (created)
         *created = !existed;
     explicit_bzero(work, sizeof *work);
@@ -594,6 +593,8 @@ tdb_status tdbpg_project_put(tdb *db, const diag_project *p, const char *actor, 
     if (!tdbpg_begin(db, true))
         return TDB_ERROR;
     tdb_status status = tdbpg_project_put_in(db, p, actor, (int64_t)time(NULL), created);
+    if (status == TDB_OK && !tdbpg_bump(db))
+        status = TDB_ERROR;
     if (status == TDB_OK && !tdbpg_commit(db))
         status = TDB_ERROR;
     if (status != TDB_OK)

@@ -176,6 +176,12 @@ expect 64 "$TD" db backup "$DIR/backup.db" --db "$DB"
 has err "exists"
 expect 1 "$TD" db backup "$DIR/b2.db" --db "$DIR/none.db"
 expect 64 "$TD" db restore x --db "$DB"
+# db migrate: an up-to-date store is left as it is; a missing one is created.
+expect 0 "$TD" db migrate --db "$DB"
+has out "schema up to date"
+expect 0 "$TD" db migrate --db "$DIR/fresh/f.db" --json
+has out '"ready": true'
+[ -f "$DIR/fresh/f.db" ] || fail "db migrate did not create the database"
 
 # ---- a stored project whose certificate no longer decrypts (damaged): that line fails and is
 # rolled back alone (no change-log entry), the next one is imported --------------------------
