@@ -353,9 +353,22 @@ PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_para
     }
     if (!tdbpg_use(db))
         return NULL;
+    /* A connection the server closed while it was idle (a restart, a failover) is only found
+     * broken by the statement that uses it. Outside a transaction that statement is run once
+     * more on the connection reset, so that the first request after a reconnection does not
+     * fail (an API key verified then would be refused, and cached so, for SRV_KEY_CACHE_TTL).
+     * Inside a transaction the transaction is lost anyway: its failure stands. */
+    bool idle = PQtransactionStatus(db->pg->conn) == PQTRANS_IDLE;
     PGresult *r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
                                p ? p->len : NULL, p ? p->fmt : NULL, 1);
     ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
+        PQstatus(db->pg->conn) == CONNECTION_BAD && tdbpg_use(db)) {
+        PQclear(r);
+        r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
+                         p ? p->len : NULL, p ? p->fmt : NULL, 1);
+        st = PQresultStatus(r);
+    }
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     fail_result(db, what, r);
