@@ -18,7 +18,7 @@ set -euo pipefail
 usage="usage: tests/api/run.sh BUILD_DIR [--db LOCATION --key-file PATH] [--no-lint]"
 BUILD=${1:?$usage}
 shift
-db= key_file= lint=1
+db='' key_file='' lint=1
 while [ $# -gt 0 ]; do
   case "$1" in
   --db) db=${2:?$usage}; shift 2 ;;
