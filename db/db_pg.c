@@ -44,14 +44,18 @@
  * moves it back. The watcher starts at the first tdb_config_version / tdb_data_version /
  * tdb_ready call, so one-shot CLI commands never start one. While the database is unreachable
  * the last version stays published (caches keep serving what they hold), the watcher reconnects
- * with backoff (100 ms doubling to 2 s) and tdb_ready is false. data_version has no PostgreSQL
+ * with backoff (100 ms doubling to 1 s) and tdb_ready is false. data_version has no PostgreSQL
  * counterpart: it moves whenever the published configuration version does.
  *
  * Failures: a statement that fails records "<where>: <what>: <server message>" and a fault
  * from its SQLSTATE (lock or statement timeout, deadlock, serialization: busy; disk full:
  * full; the rest: storage error). A connection found broken is reset (PQreset) at its next
  * use, which fails with the same kind of message when the server is still away: the service
- * answers as for SQLite's unavailable store. statement_timeout (15 s; 2 s on a connection
+ * answers as for SQLite's unavailable store. A statement outside a transaction that finds its
+ * connection closed by the server is run once more on a new session (a restarted server costs
+ * no request an error); inside a transaction nothing is retried, and a connection lost there
+ * fails every statement until the rollback, so that the rest of a transaction never runs on a
+ * new session by itself. statement_timeout (15 s; 2 s on a connection
  * whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the busy
  * timeout: tdb_set_busy_timeout) are set on every (re)connection.
  *
@@ -240,7 +244,17 @@ static void one_line(char *dst, size_t cap, const char *msg) {
             *c = ' ';
 }
 
-static void fail_result(tdb *db, const char *what, const PGresult *r) {
+/* Whether a failure means the session is gone: the connection broke, or the server ended it
+ * (class 08: connection exception; 57P01..57P03: shutdown, crash, cannot connect now) -- libpq
+ * may still say CONNECTION_OK until it reads the end of the stream. */
+static bool session_lost(tdbpg_state *s, const PGresult *r) {
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return PQstatus(s->conn) == CONNECTION_BAD ||
+           (state && (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+                      strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0));
+}
+
+void tdbpg_fail_result(tdb *db, const char *what, const PGresult *r) {
     char msg[256];
     const char *primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     one_line(msg, sizeof msg, primary ? primary : PQerrorMessage(db->pg->conn));
@@ -248,9 +262,19 @@ static void fail_result(tdb *db, const char *what, const PGresult *r) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->pg->sqlstate, sizeof db->pg->sqlstate, "%s", state ? state : "");
     db->fault = fault_of(state);
+    if (db->pg->conn && session_lost(db->pg, r))
+        db->pg->lost = true;
 }
 
 /* ---- Connecting ---------------------------------------------------------------------------- */
+
+/* libpq prints the server's notices (and the FATAL message of a connection the server ends)
+ * on stderr by default: the service's stderr is its log, and failures are reported through
+ * tdb_errmsg and the connection's state instead. */
+static void ignore_notice(void *arg, const char *message) {
+    (void)arg;
+    (void)message;
+}
 
 static PGconn *connect_url(const char *url) {
     const char *keys[10], *vals[10];
@@ -279,7 +303,10 @@ static PGconn *connect_url(const char *url) {
     vals[n++] = url;
     keys[n] = NULL;
     vals[n] = NULL;
-    return PQconnectdbParams(keys, vals, 1);
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c)
+        PQsetNoticeProcessor(c, ignore_notice, NULL);
+    return c;
 }
 
 /* A database or host name as messages may show it: never one that looks like a connection
@@ -312,23 +339,32 @@ static void describe(tdbpg_state *s) {
 
 /* The session's settings, after every (re)connection. */
 static bool set_up_session(tdb *db) {
-    char sql[160];
-    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d",
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %d; SET lock_timeout = %d; "
+             "SET default_transaction_read_only = %s",
              db->pg->lock_timeout_ms < 1000 ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS
                                             : TDBPG_STATEMENT_TIMEOUT_MS,
-             db->pg->lock_timeout_ms);
+             db->pg->lock_timeout_ms, db->pg->read_only ? "on" : "off");
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
-        fail_result(db, "setting up the session", r);
+        tdbpg_fail_result(db, "setting up the session", r);
     PQclear(r);
     return ok;
 }
 
 bool tdbpg_use(tdb *db) {
     tdbpg_state *s = db->pg;
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK && !s->lost)
         return true;
+    if (s->in_tx) {
+        /* A new session would run the rest of the transaction's statements on their own. */
+        tdbi_fail(db, "%s: the connection was lost during a transaction; nothing was written",
+                  s->where);
+        return false;
+    }
+    s->lost = false;
     if (s->conn)
         PQreset(s->conn);
     else
@@ -351,29 +387,26 @@ PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_para
         tdbi_fail(db, "%s: %s: too many parameters", db->pg->where, what);
         return NULL;
     }
-    if (!tdbpg_use(db))
-        return NULL;
-    /* A connection the server closed while it was idle (a restart, a failover) is only found
-     * broken by the statement that uses it. Outside a transaction that statement is run once
-     * more on the connection reset, so that the first request after a reconnection does not
-     * fail (an API key verified then would be refused, and cached so, for SRV_KEY_CACHE_TTL).
-     * Inside a transaction the transaction is lost anyway: its failure stands. */
-    bool idle = PQtransactionStatus(db->pg->conn) == PQTRANS_IDLE;
-    PGresult *r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
-                               p ? p->len : NULL, p ? p->fmt : NULL, 1);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && idle &&
-        PQstatus(db->pg->conn) == CONNECTION_BAD && tdbpg_use(db)) {
+    for (int attempt = 0;; attempt++) {
+        if (!tdbpg_use(db))
+            return NULL;
+        PGresult *r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
+                                   p ? p->len : NULL, p ? p->fmt : NULL, 1);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            return r;
+        /* A connection the server closed (it restarted, or dropped idle sessions) is found by
+         * the first statement that uses it: outside a transaction, that one statement is run
+         * again on a new session, so a restarted server costs no request an error. */
+        if (attempt == 0 && !db->pg->in_tx && session_lost(db->pg, r)) {
+            db->pg->lost = true;
+            PQclear(r);
+            continue;
+        }
+        tdbpg_fail_result(db, what, r);
         PQclear(r);
-        r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
-                         p ? p->len : NULL, p ? p->fmt : NULL, 1);
-        st = PQresultStatus(r);
+        return NULL;
     }
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return r;
-    fail_result(db, what, r);
-    PQclear(r);
-    return NULL;
 }
 
 bool tdbpg_do(tdb *db, const char *what, const char *sql, const tdbpg_params *p) {
@@ -389,7 +422,7 @@ static bool run_script(tdb *db, const char *what, const char *sql) {
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok)
-        fail_result(db, what, r);
+        tdbpg_fail_result(db, what, r);
     PQclear(r);
     return ok;
 }
@@ -410,6 +443,7 @@ bool tdbpg_begin(tdb *db, bool config) {
     db->pg->pending_version = 0;
     if (!tdbpg_do(db, "starting a transaction", "BEGIN", NULL))
         return false;
+    db->pg->in_tx = true;
     if (config &&
         !tdbpg_do(db, "waiting for other writers",
                   "SELECT pg_advisory_xact_lock(" TDBI_STR(TDBPG_LOCK_CONFIG) ")", NULL)) {
@@ -420,10 +454,17 @@ bool tdbpg_begin(tdb *db, bool config) {
 }
 
 bool tdbpg_commit(tdb *db) {
-    if (!tdbpg_do(db, "committing", "COMMIT", NULL)) {
+    PGresult *r = tdbpg_run(db, "committing", "COMMIT", NULL);
+    /* COMMIT of a failed transaction "succeeds" as a rollback: only its tag tells. */
+    bool ok = r && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    if (r && !ok)
+        tdbi_fail(db, "%s: committing: the transaction was rolled back", db->pg->where);
+    PQclear(r);
+    if (!ok) {
         tdbpg_rollback(db);
         return false;
     }
+    db->pg->in_tx = false;
     if (db->pg->pending_version)
         publish(db->pg, db->pg->pending_version);
     db->pg->pending_version = 0;
@@ -433,7 +474,8 @@ bool tdbpg_commit(tdb *db) {
 void tdbpg_rollback(tdb *db) {
     /* Keeps the message of the failure that led here; a broken connection has no transaction. */
     db->pg->pending_version = 0;
-    if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK &&
+    db->pg->in_tx = false;
+    if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK && !db->pg->lost &&
         PQtransactionStatus(db->pg->conn) != PQTRANS_IDLE)
         PQclear(PQexec(db->pg->conn, "ROLLBACK"));
 }
@@ -501,7 +543,7 @@ static void *watch(void *arg) {
             atomic_store(&s->watcher_tried, true);
             if (!c) {
                 watch_wait(s, -1, backoff);
-                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+                backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
                 continue;
             }
             backoff = 100;
@@ -753,7 +795,8 @@ static bool open_checked(tdb *db, tdbi_open_mode mode, tdb_key_use use, bool *mi
                       s->where, (long long)version, TDBPG_SCHEMA_VERSION);
             return false;
         }
-        if (!tdbpg_do(db, "opening for reading", "SET default_transaction_read_only = on", NULL))
+        s->read_only = true;
+        if (!set_up_session(db))
             return false;
     } else if (version < TDBPG_SCHEMA_VERSION || has_check != 1) {
         if (!migrate(db))

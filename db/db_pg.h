@@ -39,6 +39,9 @@ struct tdbpg_state {
     char where[192];     /* 'database "D" on H': what messages name the store by */
     int lock_timeout_ms; /* set_busy_timeout */
     char sqlstate[6];    /* of the last failed statement ("" when none was given) */
+    bool in_tx;          /* between tdbpg_begin and its commit or rollback */
+    bool lost;           /* the server ended the session: reset at the next use */
+    bool read_only;      /* tdb_open_readonly: every (re)connection's transactions read only */
     /* Published by the watcher thread (or by this connection's own commits), read by anyone
      * without a round trip: config_version, data_version (moves with it), whether the
      * watcher's connection is up and the schema version it read. */
@@ -75,6 +78,9 @@ bool tdbpg_use(tdb *db);
 /* Runs sql with p (may be NULL); the result (PQclear by the caller) when it succeeded, NULL
  * with "<where>: <what>: <server's message>" and the fault recorded otherwise. */
 PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_params *p);
+/* Records the failure of a statement run by hand ("<where>: <what>: <message>", its fault, and
+ * whether the session is gone). */
+void tdbpg_fail_result(tdb *db, const char *what, const PGresult *r);
 /* tdbpg_run for a statement whose rows are not wanted. */
 bool tdbpg_do(tdb *db, const char *what, const char *sql, const tdbpg_params *p);
 /* A column of a binary result: an integer (int2/4/8, bool), text ("" when NULL), bytea. */

@@ -160,15 +160,8 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
     if (ok && tdbpg_use(db)) {
         PGresult *r = PQexecParams(db->pg->conn, sql, (int)np, NULL, val, len, fmt, 1);
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok) {
-            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-            const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
-            tdbi_fail(db, "%s: writing the diagnosis log: %s", db->pg->where,
-                      msg ? msg : "no answer");
-            db->fault = state && strcmp(state, "53100") == 0          ? TDB_FAULT_FULL
-                        : state && state[0] == '5' && state[1] == '5' ? TDB_FAULT_BUSY
-                                                                      : TDB_FAULT_OTHER;
-        }
+        if (!ok)
+            tdbpg_fail_result(db, "writing the diagnosis log", r);
         PQclear(r);
     } else {
         ok = false;

@@ -11,6 +11,7 @@
  * tdb_location_check (db_url.c) made of the location.
  */
 #include "db_internal.h"
+#include "db_pg.h"
 
 void tdb_set_busy_timeout(tdb *db, int ms) {
     db->ops->set_busy_timeout(db, ms);
@@ -99,4 +100,8 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_
 
 const char *tdb_shown_name(const tdb *db) {
     return db->pg ? db->name : db->path;
+}
+
+int tdb_schema_version(const tdb *db) {
+    return db->pg ? TDBPG_SCHEMA_VERSION : TDB_SCHEMA_VERSION;
 }

@@ -78,3 +78,7 @@ bool tdbi_location_is_pg(const char *location) {
     return (n == 8 && strncmp(location, "postgres", 8) == 0) ||
            (n == 10 && strncmp(location, "postgresql", 10) == 0);
 }
+
+bool tdb_location_is_postgres(const char *location) {
+    return tdbi_location_is_pg(location);
+}

@@ -1,5 +1,9 @@
-/* tddb.h -- the SQLite store: project configurations, their change log, retired certificates,
- * API keys and the diagnosis log.
+/* tddb.h -- the store: project configurations, their change log, retired certificates, API
+ * keys and the diagnosis log, in a SQLite file (the default) or a PostgreSQL database shared by
+ * a fleet of services (a postgresql:// URL: db/db_pg.c's design comment tells how it differs --
+ * migrations under an advisory lock, the configuration version published by a watcher thread,
+ * no backup, no default key file). What follows is said of SQLite and holds for both unless
+ * noted.
  *
  * Design
  * ------
@@ -76,6 +80,10 @@ const char *tdb_default_path(void);
  * named ./NAME://... */
 bool tdb_location_check(const char *location, char *err, size_t err_cap);
 
+/* Whether location is a PostgreSQL URL (postgres:// or postgresql://, lower case): the store
+ * it names is not a file on this node. */
+bool tdb_location_is_postgres(const char *location);
+
 /* The key file to use for db_path when none is given, into out (NUL-terminated). false when it
  * does not fit. A postgres(ql):// URL has no default ("" unless $TOKENDOCTOR_KEY_FILE is set):
  * the key file stays on each node and a database server has no "next to the database", so
@@ -149,7 +157,8 @@ const char *tdb_key_file(const tdb *db);
 
 /* PRAGMA data_version: changes whenever ANOTHER connection (thread or process) committed a
  * change since this connection last looked -- any change, diagnosis-log entries included.
- * Cheap (a kept prepared statement, no disk I/O). 0 on error. */
+ * Cheap (a kept prepared statement, no disk I/O). 0 on error. PostgreSQL has no such counter:
+ * there it moves with tdb_config_version only. */
 uint64_t tdb_data_version(tdb *db);
 
 /* The configuration version: a counter in the database that every change of a project (put,
@@ -158,11 +167,14 @@ uint64_t tdb_data_version(tdb *db);
  * diagnosis log does not). Equal values mean the same projects and keys, so a cache of them
  * stays valid while this does not change. Cheap: kept prepared statements; the counter is
  * re-read only when PRAGMA data_version or this connection's own change count moved. Never 0
- * on success; 0 on error (treat as "changed"). */
+ * on success; 0 on error (treat as "changed"). On PostgreSQL it never reaches the network: a
+ * watcher thread (started by the first call) publishes the counter, so another node's change
+ * is seen within about 250 ms, this connection's own at once; while the server is unreachable
+ * the last value stays. */
 uint64_t tdb_config_version(tdb *db);
 
 /* True when the database answers and its schema is the current version (GET /readyz); false
- * with the reason in reason. */
+ * with the reason in reason. (PostgreSQL: as its watcher last saw it; no round trip.) */
 bool tdb_ready(tdb *db, char *reason, size_t reason_cap);
 
 /* What kind of storage failure the last failed call on a connection met, so that a caller can
@@ -201,8 +213,13 @@ void tdb_set_busy_timeout(tdb *db, int ms);
  * TDB_FAULT_GONE, and tdb_ready reports it. */
 bool tdb_file_gone(tdb *db);
 
-/* The current schema version (PRAGMA user_version after migration). */
+/* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
+ * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 is this schema 4). */
 #define TDB_SCHEMA_VERSION 4
+
+/* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
+ * PostgreSQL's own count for a PostgreSQL store (what GET /readyz reports). */
+int tdb_schema_version(const tdb *db);
 
 /* ---- Projects -------------------------------------------------------------------------- */
 
@@ -317,7 +334,8 @@ tdb_status tdb_import(tdb *db, FILE *in, const tdb_import_options *o, diag_impor
  * a certificate does not decrypt, TDB_INVALID when cert_key_file cannot be read. */
 tdb_status tdb_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
 
-/* Copies the database into a new file at dest_path with SQLite's online backup API, consistent
+/* (PostgreSQL: refused with TDB_INVALID and a message pointing to pg_dump.)
+ * Copies the database into a new file at dest_path with SQLite's online backup API, consistent
  * while other connections (the service) read and write: the copy is one snapshot (a read
  * transaction on db, which in WAL mode does not stop writers), made in steps of
  * TDB_BACKUP_STEP_PAGES pages. dest_path must not exist (TDB_INVALID); the copy is written to

@@ -264,6 +264,7 @@ typedef struct {
 struct srv_server {
     srv_config cfg;
     char db_path[4096];
+    char db_shown[4200];    /* "database PATH", or 'database "D" on HOST' (never a URL) */
     char log_db_path[4096]; /* the diagnosis log's database: db_path unless --log-db */
     char key_file[4096];
     int *listen_fds; /* one per worker; -1 once a worker's evhttp owns it */

@@ -209,15 +209,16 @@ static bool srv_has_admin_key(tdb *db, bool *failed) {
 }
 
 /* Where the first admin key goes when it is not printed: the configured file, else
- * SRV_ADMIN_KEY_FILE_NAME in the database's directory. false when the path does not fit. */
+ * SRV_ADMIN_KEY_FILE_NAME in the database's directory -- the key file's for a PostgreSQL URL,
+ * which has no directory on this node. false when the path does not fit. */
 static bool srv_admin_key_path(const srv_server *s, char *out, size_t cap) {
     int n;
-    const char *slash = strrchr(s->db_path, '/');
+    const char *beside = tdb_location_is_postgres(s->db_path) ? s->key_file : s->db_path;
+    const char *slash = strrchr(beside, '/');
     if (s->cfg.admin_key_file && *s->cfg.admin_key_file)
         n = snprintf(out, cap, "%s", s->cfg.admin_key_file);
     else if (slash)
-        n = snprintf(out, cap, "%.*s/%s", (int)(slash - s->db_path), s->db_path,
-                     SRV_ADMIN_KEY_FILE_NAME);
+        n = snprintf(out, cap, "%.*s/%s", (int)(slash - beside), beside, SRV_ADMIN_KEY_FILE_NAME);
     else
         n = snprintf(out, cap, "%s", SRV_ADMIN_KEY_FILE_NAME);
     return n >= 0 && (size_t)n < cap;
@@ -345,6 +346,8 @@ static int srv_setup(srv_server *s, tdb **main_db, char *err, size_t err_cap) {
     *main_db = tdb_open(s->db_path, s->key_file, err, err_cap);
     if (!*main_db)
         return CLI_EXIT_INTERNAL;
+    snprintf(s->db_shown, sizeof s->db_shown, "%s%s",
+             tdb_location_is_postgres(s->db_path) ? "" : "database ", tdb_shown_name(*main_db));
     tdb_log_options lo = {s->cfg.log_queue, s->cfg.retention_days, s->cfg.log_max_rows,
                           s->cfg.log_max_mb};
     s->log = tdb_log_start_opts(s->log_db_path, s->key_file, &lo, err, err_cap);
@@ -422,8 +425,8 @@ static int srv_serve(srv_server *s, int port) {
     }
     if (rc == CLI_EXIT_OK) {
         char host[320];
-        fprintf(stderr, "tokendoctor: serving http://%s (%d threads, database %s)\n",
-                srv_url_host(s->cfg.listen, port, host, sizeof host), s->nworkers, s->db_path);
+        fprintf(stderr, "tokendoctor: serving http://%s (%d threads, %s)\n",
+                srv_url_host(s->cfg.listen, port, host, sizeof host), s->nworkers, s->db_shown);
         event_base_dispatch(base);
     } else {
         for (int i = 0; i < started; i++)

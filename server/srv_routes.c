@@ -742,7 +742,8 @@ static void srv_route_readyz(srv_req *r) {
     }
     srv_reply_json(r, 200,
                    json_pack("{s:s,s:i,s:o}", "status", "ready", "schema_version",
-                             TDB_SCHEMA_VERSION, "diagnosis_log", srv_log_detail(&st, &h)));
+                             tdb_schema_version(r->w->db), "diagnosis_log",
+                             srv_log_detail(&st, &h)));
 }
 
 static void srv_route_metrics(srv_req *r) {

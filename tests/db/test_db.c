@@ -21,6 +21,7 @@
 
 #include "db_internal.h" /* tdbi_migration: a database as version 1 made it */
 #include "tddb.h"
+#include "tddiag.h" /* diag_project_from_json: the import's parser */
 #include "tdbtest.h"
 #include "testutil.h"
 
@@ -1466,6 +1467,72 @@ static void test_migrate_case_duplicates(void) {
 
 /* ---- Main --------------------------------------------------------------------------------- */
 
+/* Import and export on either store: an all-or-nothing import that fails keeps nothing, one
+ * with continue_on_error keeps the rest, a re-import changes nothing, and an export sealed for
+ * another database's key file imports there into the same projects. */
+static void test_bulk_roundtrip(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char path[400], other_db[320], other_key[320];
+    snprintf(path, sizeof path, "%s/in.jsonl", s.dir);
+    snprintf(other_db, sizeof other_db, "%s/other/o.db", s.dir);
+    snprintf(other_key, sizeof other_key, "%s/other/o.key", s.dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; f && i < 300; i++) {
+        diag_project p;
+        make_project(&p, 100 + i, 100 + i, i % 3 ? -1 : 500 + i);
+        fprintf(f,
+                "{\"app_id\":\"%s\",\"name\":\"%s\",\"primary\":{\"certificate\":\"%s\","
+                "\"enabled\":true}}\n",
+                p.app_id, p.name, p.primary.certificate);
+    }
+    if (f) {
+        fputs("{\"app_id\":\"bad\"}\n", f);
+        fclose(f);
+    }
+    tdb_import_options o = {.parse = diag_project_from_json, .actor = "test"};
+    diag_import_summary sum;
+    f = fopen(path, "r");
+    EXPECT(f && tdb_import(db, f, &o, &sum) == TDB_INVALID);
+    CHECK(strstr(tdb_errmsg(db), "line 301") != NULL, "%s", tdb_errmsg(db));
+    if (f)
+        fclose(f);
+    diag_project_shown *list = NULL;
+    size_t n = 99;
+    EXPECT(tdb_project_list(db, &list, &n) == TDB_OK && n == 0);
+    free(list);
+    o.continue_on_error = true;
+    f = fopen(path, "r");
+    EXPECT(f && tdb_import(db, f, &o, &sum) == TDB_OK && sum.created == 300 && sum.failed == 1);
+    if (f)
+        rewind(f);
+    EXPECT(f && tdb_import(db, f, &o, &sum) == TDB_OK && sum.unchanged == 300 && sum.created == 0);
+    if (f)
+        fclose(f);
+    /* Export sealed for another database's key, imported there (SQLite). */
+    tdb *other = open_ok(other_db, other_key);
+    char out[400];
+    snprintf(out, sizeof out, "%s/out.jsonl", s.dir);
+    uint64_t count = 0;
+    f = fopen(out, "w");
+    EXPECT(f && tdb_export(db, f, other_key, &count) == TDB_OK && count == 300);
+    if (f)
+        fclose(f);
+    o.continue_on_error = false;
+    f = fopen(out, "r");
+    EXPECT(f && tdb_import(other, f, &o, &sum) == TDB_OK && sum.created == 300);
+    if (f)
+        fclose(f);
+    diag_project a, b;
+    make_project(&a, 150, 150, -1);
+    EXPECT(tdb_project_get(other, a.app_id, &b) == TDB_OK &&
+           strcmp(b.primary.certificate, a.primary.certificate) == 0);
+    tdb_close(other);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 /* Two connections on one store: a change through one is seen by the other's
  * tdb_config_version within a second -- at once on SQLite, through the watcher (NOTIFY, or its
  * 250 ms poll) on PostgreSQL -- and a key revoked through one is refused by the other. */
@@ -1568,6 +1635,7 @@ static const tu_test TESTS[] = {
     {"app_id_case", test_app_id_case},
     {"migrate_case_duplicates", test_migrate_case_duplicates},
     {"config_across", test_config_across},
+    {"bulk_roundtrip", test_bulk_roundtrip},
     {"wrong_key_pg", test_wrong_key_pg},
 };
 
@@ -1578,8 +1646,8 @@ int main(int argc, char **argv) {
     if (tdbt_use_pg(&argc, argv)) {
         /* The same store-API tests on PostgreSQL; those about SQLite files stay SQLite's. */
         static const char *const pg_tests[] = {
-            "put_replace_delete", "apikeys",     "config_version", "config_across",
-            "log_basic",          "log_threads", "app_id_case",    "wrong_key_pg",
+            "put_replace_delete", "apikeys",     "config_version", "config_across",  "log_basic",
+            "log_threads",        "app_id_case", "wrong_key_pg",   "bulk_roundtrip",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
