@@ -482,8 +482,7 @@ if [[ $have_serve = 1 && ${BENCH_PG:-1} != 0 ]]; then
             log "stores: serve on SQLite and on PostgreSQL ${pg_version:-?}, alternating"
             load0=$(cut -d' ' -f1-3 /proc/loadavg)
             for ((r = 0; r < ${BENCH_STORES_REPEAT:-$((quick == 1 ? 1 : 2))}; r++)); do
-                # (--no-bootstrap-key: no first admin key is needed, and a URL has no "beside
-                # the database" to write it to)
+                # (--no-bootstrap-key: the runs need no admin key)
                 start_ours 2 --no-bootstrap-key && warm &&
                     wrk_run ours store-sqlite 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
                 stop_server
