@@ -521,10 +521,12 @@ void cli_usage_store_options(FILE *out, int width, const char *db_what) {
     int name = width - 2;
     fprintf(out, "  %-*s%s\n%*s(default: $%s if set, else %s)\n", name, "--db PATH", db_what, width,
             "", TDB_ENV_PATH, TDB_DEFAULT_PATH);
+    fprintf(out, "%*s(a SQLite file, or a postgresql:// URL)\n", width, "");
     fprintf(out,
             "  %-*sthe certificate key file\n%*s(default: $%s if set, else\n%*s%s in the "
-            "database's directory)\n",
-            name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME);
+            "database's directory;\n%*srequired with a URL)\n",
+            name, "--key-file PATH", width, "", TDB_ENV_KEY_FILE, width, "", TDB_KEY_FILE_NAME,
+            width, "");
 }
 
 tdb *cli_store_open(cli_report *r, const char *db_path, const char *key_file, cli_store_use use,

@@ -78,10 +78,13 @@ static const serve_option serve_options[OPT_COUNT] = {
                     "one); default 127.0.0.1:8080, or 127.0.0.1:$PORT when PORT is set",
                     0, 0},
     [OPT_DB] = {"--db", "TOKENDOCTOR_DB", "PATH",
-                "the database (created on first start); default ./data/tokendoctor.db", 0, 0},
+                "the database (created on first start): a SQLite file, or a postgresql:// URL "
+                "shared by a fleet; default ./data/tokendoctor.db",
+                0, 0},
     [OPT_KEY_FILE] = {"--key-file", "TOKENDOCTOR_KEY_FILE", "PATH",
                       "certificate encryption key (created on first start); default "
-                      "tokendoctor.key next to the database",
+                      "tokendoctor.key next to the database (none for a URL: required, the "
+                      "same file on every node)",
                       0, 0},
     [OPT_LOG_DB] = {"--log-db", "TOKENDOCTOR_LOG_DB", "PATH",
                     "a separate database file for the diagnosis log; default: the log is kept "

@@ -16,7 +16,10 @@
  * The schema is SQLite's (db_open.c, schema 4) in PostgreSQL's types: bytea for sealed
  * certificates, hashes and the key check; bigint Unix times; booleans for flags; bigserial ids;
  * one project per App ID whatever its case by a unique index on lower(app_id). Its version is
- * kept in the table tokendoctor_schema (its own count: version 1 is SQLite's schema 4).
+ * kept in the table tokendoctor_schema (its own count: version 1 is SQLite's schema 4). The
+ * tables are made in the connection's current schema (public by default): a database shared
+ * with other applications can give tokendoctor its own with the URL's
+ * options=-csearch_path=NAME.
  * Migrations are append-only SQL steps, run at open (and so by any command that opens the store
  * for writing) in one transaction that first takes pg_advisory_xact_lock(TDBPG_LOCK_MIGRATE) and
  * re-reads the version: nodes starting at once apply each step once. A current schema is only

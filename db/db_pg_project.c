@@ -192,8 +192,9 @@ static tdb_status latest_snapshot(tdb *db, const char *app_id, diag_project_show
     tdbpg_params p = {0};
     tdbpg_p_text(&p, app_id);
     PGresult *r = tdbpg_run(db, "reading the configuration log",
-                            "SELECT after FROM config_log WHERE app_id = $1 ORDER BY id DESC "
-                            "LIMIT 1",
+                            /* lower(): the index config_log_by_app; app_id: this spelling */
+                            "SELECT after FROM config_log WHERE lower(app_id) = lower($1) AND "
+                            "app_id = $1 ORDER BY id DESC LIMIT 1",
                             &p);
     if (!r)
         return TDB_ERROR;

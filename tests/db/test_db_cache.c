@@ -8,12 +8,54 @@
  * configuration it handed out is wiped when it is emptied, a failed read is not kept, and two
  * handles sharing the entries (the service's workers) see each other's reads once and a change
  * made elsewhere after either syncs.
+ *
+ * With --pg (the ctest variant db_cache_pg) the same on PostgreSQL: each database name is a
+ * fresh PostgreSQL database (tdbtest.h), and a change through another connection reaches a
+ * connection's version through its watcher, so the sync after one waits for it (settle).
  */
 #include "tddb.h"
+#include "tdbtest.h"
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* --pg: the PostgreSQL database of each name this run used (made on first use, dropped at the
+ * end), as test_db's sandboxes. */
+static struct {
+    tdbt_sandbox box[8];
+    const char *name[8];
+    int n;
+} pg_dbs;
+
+/* The location of the database `name`: a file in dir, or (--pg) its PostgreSQL database. */
+static void location(const char *dir, const char *name, char *out, size_t cap) {
+    if (!tdbt_pg()) {
+        snprintf(out, cap, "%s/%s", dir, name);
+        return;
+    }
+    int i = 0;
+    while (i < pg_dbs.n && strcmp(pg_dbs.name[i], name) != 0)
+        i++;
+    if (i == pg_dbs.n) {
+        if (i == (int)(sizeof pg_dbs.box / sizeof pg_dbs.box[0])) {
+            fprintf(stderr, "too many databases\n");
+            exit(2);
+        }
+        tdbt_sandbox_init(&pg_dbs.box[i], "tddb-cache-pg", "");
+        pg_dbs.name[pg_dbs.n++] = name;
+    }
+    snprintf(out, cap, "%s", pg_dbs.box[i].db);
+}
+
+/* Lets a change made through another connection reach this one's configuration version: at
+ * once on SQLite; on PostgreSQL within the watcher's poll (a notification is faster). */
+static void settle(void) {
+    if (tdbt_pg())
+        usleep(300 * 1000);
+}
 
 /* A 32-character hex string from a prefix and a number (App IDs and certificates). */
 static void make_hex(char tag, int n, char out[TD_CERT_LEN + 1]) {
@@ -71,7 +113,7 @@ static bool same_project(const diag_project *a, const diag_project *b) {
 
 static void test_hits_versions_bound(const char *dir) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/cache.db", dir);
+    location(dir, "cache.db", path, sizeof path);
     tdb *db = tdb_open(path, NULL, err, sizeof err);
     tdb *other = db ? tdb_open(path, NULL, err, sizeof err) : NULL;
     CHECK(db && other, "%s", err);
@@ -94,6 +136,7 @@ static void test_hits_versions_bound(const char *dir) {
     /* A change through another connection moves the version: the next sync empties. */
     make_project(&p, 1, 7);
     EXPECT(tdb_project_put(other, &p, "test", NULL) == TDB_OK);
+    settle();
     EXPECT(tdb_project_cache_sync(c, db));
     got = get(c, db, 1, &hit);
     EXPECT(!hit && got && strcmp(got->primary.certificate, p.primary.certificate) == 0);
@@ -103,6 +146,7 @@ static void test_hits_versions_bound(const char *dir) {
     EXPECT(get(c, db, 1, &hit) == got && got->primary.certificate[0] != '\0');
     make_project(&p, 1, 8);
     EXPECT(tdb_project_put(other, &p, "test", NULL) == TDB_OK);
+    settle();
     EXPECT(tdb_project_cache_sync(c, db));
     EXPECT(got->primary.certificate[0] == '\0' && got->app_id[0] == '\0');
     EXPECT(tdb_project_cache_count(c) == 0);
@@ -115,7 +159,7 @@ static void test_hits_versions_bound(const char *dir) {
 /* A connection to the database NAME in dir (created); NULL, reported, when it cannot open. */
 static tdb *open_db(const char *dir, const char *name) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    location(dir, name, path, sizeof path);
     tdb *db = tdb_open(path, NULL, err, sizeof err);
     CHECK(db != NULL, "%s: %s", name, err);
     return db;
@@ -229,6 +273,7 @@ static void test_sharing(const char *dir) {
     /* A change elsewhere: a syncs and empties; b's sync says the version moved, b reads anew. */
     make_project(&p, 1, 9);
     EXPECT(tdb_project_put(writer, &p, "test", NULL) == TDB_OK);
+    settle();
     EXPECT(tdb_project_cache_sync(a, db1) && tdb_project_cache_count(b) == 0);
     EXPECT(tdb_project_cache_sync(b, db2));
     got = get(b, db2, 1, &hit);
@@ -248,7 +293,7 @@ static void test_sharing(const char *dir) {
  * kept: the next lookup reads again. */
 static void test_failed_read(const char *dir) {
     char path[512], nokey[512], err[512];
-    snprintf(path, sizeof path, "%s/cache.db", dir);
+    location(dir, "cache.db", path, sizeof path);
     snprintf(nokey, sizeof nokey, "%s/no-such.key", dir);
     tdb *db = tdb_open_readonly(path, nokey, TDB_KEY_OPTIONAL, NULL, err, sizeof err);
     CHECK(db != NULL, "%s", err);
@@ -271,7 +316,7 @@ static void test_failed_read(const char *dir) {
  * unpacked with the App ID asked for. */
 static void test_other_case(const char *dir) {
     char path[512], err[512];
-    snprintf(path, sizeof path, "%s/case.db", dir);
+    location(dir, "case.db", path, sizeof path);
     tdb *db = tdb_open(path, NULL, err, sizeof err);
     CHECK(db != NULL, "%s", err);
     if (!db)
@@ -297,12 +342,17 @@ static void test_other_case(const char *dir) {
     tdb_close(db);
 }
 
-int main(void) {
-    char dir[256];
+int main(int argc, char **argv) {
+    char dir[256], key[300];
+    bool pg = tdbt_use_pg(&argc, argv);
     if (!tu_mkdtemp(dir, sizeof dir, "tddb-cache")) {
         fprintf(stderr, "cannot create a temporary directory\n");
         return 1;
     }
+    /* A URL has no default key file: one for every database of the run. */
+    snprintf(key, sizeof key, "%s/tokendoctor.key", dir);
+    if (pg)
+        setenv(TDB_ENV_KEY_FILE, key, 1);
     test_sizes();
     test_hits_versions_bound(dir);
     test_packing(dir);
@@ -310,6 +360,8 @@ int main(void) {
     test_sharing(dir);
     test_failed_read(dir);
     test_other_case(dir);
+    for (int i = 0; i < pg_dbs.n; i++)
+        tdbt_sandbox_free(&pg_dbs.box[i]);
     tu_rmtree(dir);
-    return tu_report("db_cache");
+    return tu_report(pg ? "db_cache_pg" : "db_cache");
 }
