@@ -670,7 +670,7 @@ static void test_two_processes(void) {
         pids[c] = fork();
         if (pids[c] == 0) {
             char err[600];
-            tdb *db = tdb_open(s.db, NULL, err, sizeof err);
+            tdb *db = tdb_open(s.db, s.key, err, sizeof err); /* s.key: SQLite's default */
             if (!db) {
                 fprintf(stderr, "child %d: %s\n", c, err);
                 _exit(3);
@@ -704,7 +704,7 @@ static void test_two_processes(void) {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "test -z \"$(ls '%s/data' | grep tmp)\"", s.dir);
     EXPECT(system(cmd) == 0);
-    tdb *db = open_ok(s.db, NULL);
+    tdb *db = open_ok(s.db, s.key);
     json_t *list = NULL;
     EXPECT(list_json(db, &list) == TDB_OK); /* every certificate decrypts: one key */
     EXPECT(json_array_size(list) == CHILDREN * PUTS + 1);
@@ -1615,6 +1615,44 @@ static void test_wrong_key_pg(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* PostgreSQL: nodes creating one new store at once. With the same key file they all open it
+ * (one migration, one key check); each with a key file of its own, exactly one wins and the
+ * others are told their key is the wrong one. */
+static void test_key_race_pg(void) {
+    if (!tdbt_pg())
+        return;
+    enum { CHILDREN = 4 };
+    for (int round = 0; round < 2; round++) {
+        tdbt_sandbox s;
+        sandbox_init(&s);
+        pid_t pids[CHILDREN];
+        for (int c = 0; c < CHILDREN; c++) {
+            pids[c] = fork();
+            if (pids[c] == 0) {
+                char key[400], err[600];
+                snprintf(key, sizeof key, "%s/k%d.key", s.dir, round == 0 ? 0 : c);
+                tdb *db = tdb_open(s.db, key, err, sizeof err);
+                bool wrong = !db && strstr(err, "wrong key file?") != NULL;
+                if (!db && !wrong)
+                    fprintf(stderr, "child %d: %s\n", c, err);
+                tdb_close(db);
+                _exit(db ? 0 : wrong ? 5 : 3);
+            }
+        }
+        int opened = 0, wrong = 0;
+        for (int c = 0; c < CHILDREN; c++) {
+            int status = 0;
+            EXPECT(waitpid(pids[c], &status, 0) == pids[c]);
+            opened += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            wrong += WIFEXITED(status) && WEXITSTATUS(status) == 5;
+        }
+        CHECK(round == 0 ? opened == CHILDREN : opened == 1 && wrong == CHILDREN - 1,
+              "round %d: %d opened, %d wrong key", round, opened, wrong);
+        EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM tokendoctor_schema") == 1);
+        tdbt_sandbox_free(&s);
+    }
+}
+
 static const tu_test TESTS[] = {
     {"migrations", test_migrations},
     {"put_replace_delete", test_put_replace_delete},
@@ -1637,6 +1675,7 @@ static const tu_test TESTS[] = {
     {"config_across", test_config_across},
     {"bulk_roundtrip", test_bulk_roundtrip},
     {"wrong_key_pg", test_wrong_key_pg},
+    {"key_race_pg", test_key_race_pg},
 };
 
 int main(int argc, char **argv) {
@@ -1646,8 +1685,9 @@ int main(int argc, char **argv) {
     if (tdbt_use_pg(&argc, argv)) {
         /* The same store-API tests on PostgreSQL; those about SQLite files stay SQLite's. */
         static const char *const pg_tests[] = {
-            "put_replace_delete", "apikeys",     "config_version", "config_across",  "log_basic",
-            "log_threads",        "app_id_case", "wrong_key_pg",   "bulk_roundtrip",
+            "put_replace_delete", "apikeys",       "config_version", "config_across",
+            "log_basic",          "log_threads",   "app_id_case",    "wrong_key_pg",
+            "bulk_roundtrip",     "two_processes", "key_race_pg",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
