@@ -3,7 +3,8 @@
 #   make test   build and run every test: Release ctest (gcc), ASan+UBSan ctest (clang: its
 #               UBSan catches more, and the tree is -Werror clean with both), fuzz smoke runs,
 #               npm interop, the diagnosis differential check against an independent
-#               reference, API docs check, the browser test and the Debian package's install
+#               reference, API docs check, the same suites and a two-node fleet on a real
+#               PostgreSQL (test-pg), the browser test and the Debian package's install
 #   make install  install under PREFIX (default /usr/local; DESTDIR honoured): the program, its
 #               manual page, bash completion, tokendoctor.service, /etc/default example, docs
 #   make deb    the Debian package (CPack) in build/deb/
@@ -18,7 +19,7 @@ DEB := build/deb
 PREFIX ?= /usr/local
 
 .PHONY: all build run test deps deps-test test-release test-asan test-fuzz test-interop \
-        test-diffcheck test-api test-web test-format bench format clean vectors fuzz-long
+        test-diffcheck test-api test-pg test-web test-format bench format clean vectors fuzz-long
 
 .PHONY: install deb test-install
 
@@ -43,7 +44,7 @@ test: deps-test
 	else \
 	  echo "vectors: tests/vectors only (no ../shared/vectors beside the repository)"; \
 	fi
-	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-web test-install
+	@$(MAKE) --no-print-directory test-format test-release test-asan test-fuzz test-interop test-diffcheck test-api test-pg test-web test-install
 
 test-release: build
 	cd $(RELEASE) && ctest --output-on-failure -j $(JOBS)
@@ -75,6 +76,11 @@ test-diffcheck: build
 
 test-api: build
 	tests/api/run.sh $(RELEASE)
+
+# The db suite's PostgreSQL variant, the API check and the fleet test (tests/fleet/fleet.py)
+# against a PostgreSQL server that tests/pg/pg.sh starts (installs, when absent) and stops.
+test-pg: build
+	JOBS=$(JOBS) tests/pg/run.sh $(RELEASE)
 
 test-web: build
 	tests/web/run.sh $(RELEASE)

@@ -302,6 +302,7 @@ function render(file) {
 
     renderFloor(recs, p);
     renderScale(recs, p);
+    renderStores(recs, p);
 
     const soak = recs.find(r => r.kind === 'soak');
     if (soak) {
@@ -404,6 +405,30 @@ function renderScale(recs, p) {
         p(`| p99, ${name} | ${f2(median(base.map(r => r.p99_ms)))} ms | ${f2(p99)} ms | | ≤ ${TARGETS.scaleP99} ms | ${met(p99 <= TARGETS.scaleP99)} |`);
         p(`| server RSS after the run, ${name} | ${int(median(base.map(r => r.rss_after_kb)))} KiB | ${int(median(runs.map(r => r.rss_after_kb)))} KiB | | bounded (\`--cache-mb\`) | |`);
     }
+    p('');
+}
+
+// The store (run.sh 4d, BENCH_PG): `serve --threads 2` on SQLite and on PostgreSQL, alternating
+// in the same run, the diagnosis log on: throughput per node and the ratio.
+function renderStores(recs, p) {
+    const sq = httpRuns(recs, 'ours', 'store-sqlite');
+    const pg = httpRuns(recs, 'ours', 'store-pg');
+    const info = recs.find(r => r.kind === 'stores');
+    if (!sq.length || !pg.length) return;
+    p('## Stores: SQLite and PostgreSQL');
+    p('');
+    p(`\`serve --threads 2\`, the diagnosis log on, \`wrk -t1 -c64\` for ${Math.round(sq[0].seconds)} s a run, alternating;`
+        + ` PostgreSQL ${info && info.pg_version ? info.pg_version : ''} on the same machine, on a Unix socket, durable (fsync and synchronous_commit on); its own CPU (the postgres processes) is not in "server CPU", though it shares the 2 cores.`);
+    p('');
+    p('| store | runs (req/s) | median req/s | p99 ms (median) | server CPU µs/req (median) | non-2xx |');
+    p('|---|---|---|---|---|---|');
+    const row = (name, rs) => p(`| ${name} | ${rs.map(r => int(r.rps)).join(', ')} | ${int(median(rs.map(r => r.rps)))} | ${f2(median(rs.map(r => r.p99_ms)))} | ${f2(median(rs.filter(r => r.cpu_s !== undefined).map(r => r.cpu_s / r.requests * 1e6)))} | ${rs.reduce((a, r) => a + r.non2xx, 0)} |`);
+    row('SQLite', sq);
+    row('PostgreSQL', pg);
+    p('');
+    p(`PostgreSQL / SQLite: **${pct(median(pg.map(r => r.rps)) / median(sq.map(r => r.rps)))}** of the requests per second`
+        + ` (paired runs: ${pg.map((r, i) => (sq[i] ? pct(r.rps / sq[i].rps) : 'n/a')).join(', ')}).`
+        + (info ? ` Load average ${info.load_before} before, ${info.load_after} after; commit ${info.commit}; rows in the PostgreSQL diagnosis log after the runs: ${info.pg_log_rows === null ? 'n/a' : int(info.pg_log_rows)}.` : ''));
     p('');
 }
 

@@ -33,6 +33,13 @@
 #                    uniformly over them against the main corpus, rate and max RSS; then
 #                    `serve --threads 2` on them, uniform and Zipf (s = 1), each after a warm-up
 #                    that sends every request once, alternating with the main corpus's service
+#   4d. stores       BENCH_PG=1 (the default; 0 skips it), when PostgreSQL can be started
+#                    (tests/pg/pg.sh, durable: fsync and synchronous_commit on, as in production):
+#                    the same projects put into a PostgreSQL database, then `serve --threads 2`
+#                    on SQLite and on PostgreSQL alternating (BENCH_STORES_REPEAT times: default
+#                    twice, once with BENCH_QUICK), the
+#                    diagnosis log on, each BENCH_DURATION s under the headline wrk load: req/s per
+#                    node and the ratio PostgreSQL/SQLite, with the load average and the commit
 #   5. report        report.js writes BUILD_DIR/bench/results.md (+ results.jsonl, the raw
 #                    records) and prints it, with each target "met" or "NOT met"
 #
@@ -77,12 +84,14 @@ records="$out/results.jsonl"
 rec() { printf '%s\n' "$1" >>"$records"; }
 
 pids=()
+pg_dir=
 cleanup() {
     local p
     for p in "${pids[@]}"; do
         kill "$p" 2>/dev/null || true
         wait "$p" 2>/dev/null || true
     done
+    [[ -z $pg_dir ]] || "$root/tests/pg/pg.sh" stop "$pg_dir" || true
 }
 trap cleanup EXIT
 
@@ -237,7 +246,7 @@ start_ours() { # THREADS [MORE SERVE OPTIONS]
     port=$(free_port 18380)
     # Defaults otherwise, as a user runs it: diagnosis log, metrics and the access log (stderr,
     # here a file) all on. But the rate limit per client address: every load comes from one.
-    "$td" serve --listen "127.0.0.1:$port" --db "${serve_db:-$out/bench.db}" --threads "$threads" --rate-limit 0 "$@" \
+    "$td" serve --listen "127.0.0.1:$port" --db "${serve_db:-$out/bench.db}" ${serve_key:+--key-file "$serve_key"} --threads "$threads" --rate-limit 0 "$@" \
         >"$out/serve.log" 2>&1 &
     server_pid=$!
     pids+=("$server_pid")
@@ -450,6 +459,45 @@ if [[ $scale -gt 0 && $have_serve = 1 ]]; then
         done
     done
     [[ ${BENCH_KEEP:-0} = 1 ]] || rm -rf "$sdir"
+fi
+
+# ---- 4d. stores (BENCH_PG) ---------------------------------------------------------------------
+
+if [[ $have_serve = 1 && ${BENCH_PG:-1} != 0 ]]; then
+    pg_dir=$(mktemp -d /tmp/tdpg.XXXXXX)
+    if TD_PG_DURABLE=1 "$root/tests/pg/pg.sh" start "$pg_dir" >/dev/null 2>"$out/pg.log"; then
+        pg_url=$("$root/tests/pg/pg.sh" db "$pg_dir" td_bench)
+        pg_key="$out/bench-pg.key"
+        rm -f "$pg_key"
+        loaded=0
+        for f in "$corpus"/project-*.json; do
+            "$td" project put --db "$pg_url" --key-file "$pg_key" --file "$f" >/dev/null \
+                2>"$out/project-put.stderr" || break
+            loaded=$((loaded + 1))
+        done
+        if [[ $loaded -ne $projects ]]; then
+            log "stores: the PostgreSQL store is not available ($(head -c 200 "$out/project-put.stderr")): not measured"
+        else
+            pg_version=$(psql "$pg_url" -qAtX -c 'SHOW server_version' 2>/dev/null | awk '{print $1}' || true)
+            log "stores: serve on SQLite and on PostgreSQL ${pg_version:-?}, alternating"
+            load0=$(cut -d' ' -f1-3 /proc/loadavg)
+            for ((r = 0; r < ${BENCH_STORES_REPEAT:-$((quick == 1 ? 1 : 2))}; r++)); do
+                # (--no-bootstrap-key: the runs need no admin key)
+                start_ours 2 --no-bootstrap-key && warm &&
+                    wrk_run ours store-sqlite 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
+                stop_server
+                serve_db=$pg_url serve_key=$pg_key start_ours 2 --no-bootstrap-key && warm &&
+                    wrk_run ours store-pg 2 64 "$duration" "$corpus/requests.jsonl" /v1/diagnose
+                stop_server
+            done
+            pg_rows=$(psql "$pg_url" -qAtX -c 'SELECT count(*) FROM diagnoses' 2>/dev/null || echo null)
+            rec "{\"kind\":\"stores\",\"load_before\":\"$load0\",\"load_after\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"commit\":\"$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)\",\"pg_log_rows\":${pg_rows:-null},\"durable\":true,\"pg_version\":\"${pg_version:-}\"}"
+        fi
+        "$root/tests/pg/pg.sh" stop "$pg_dir" || true
+    else
+        log "stores: PostgreSQL could not be started ($(tail -c 200 "$out/pg.log")): not measured"
+    fi
+    pg_dir=
 fi
 
 # The service's database holds every diagnosis of the run (~170 bytes each: ~1.5 GB after a
