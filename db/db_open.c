@@ -346,6 +346,7 @@ const char *tdb_fault_text(tdb_fault f) {
         [TDB_FAULT_FULL] = "disk full",
         [TDB_FAULT_GONE] = "database file deleted or replaced",
         [TDB_FAULT_OTHER] = "storage error",
+        [TDB_FAULT_UNAVAILABLE] = "database unreachable",
     };
     return (unsigned)f < sizeof text / sizeof text[0] ? text[f] : "storage error";
 }

@@ -52,15 +52,17 @@
  *
  * Failures: a statement that fails records "<where>: <what>: <server message>" and a fault
  * from its SQLSTATE (lock or statement timeout, deadlock, serialization: busy; disk full:
- * full; the rest: storage error). A connection found broken is reset (PQreset) at its next
- * use, which fails with the same kind of message when the server is still away: the service
- * answers as for SQLite's unavailable store. A statement outside a transaction that finds its
- * connection closed by the server is run once more on a new session (a restarted server costs
- * no request an error); inside a transaction nothing is retried, and a connection lost there
- * fails every statement until the rollback, so that the rest of a transaction never runs on a
- * new session by itself. statement_timeout (15 s; 2 s on a connection
- * whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the busy
- * timeout: tdb_set_busy_timeout) are set on every (re)connection.
+ * full; the rest: storage error), or TDB_FAULT_UNAVAILABLE when the server cannot be reached:
+ * no connection, a session lost (class 08, 57P01..57P03), or lost inside a transaction. A
+ * connection found broken is reset (PQreset) at its next use, which fails the same way when
+ * the server is still away: the service answers 503 store_unavailable (with Retry-After) on
+ * every route, and the diagnosis log keeps its queue until the server is back (db_log.c). A
+ * statement outside a transaction that finds its connection closed by the server is run once more
+ * on a new session (a restarted server costs no request an error); inside a transaction nothing is
+ * retried, and a connection lost there fails every statement until the rollback, so that the rest
+ * of a transaction never runs on a new session by itself. statement_timeout (15 s; 2 s on a
+ * connection whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the
+ * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
  *
  * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
  * a tdb per worker (its store and, unless --log-db is another store, its log reads), its main
@@ -265,8 +267,10 @@ void tdbpg_fail_result(tdb *db, const char *what, const PGresult *r) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(db->pg->sqlstate, sizeof db->pg->sqlstate, "%s", state ? state : "");
     db->fault = fault_of(state);
-    if (db->pg->conn && session_lost(db->pg, r))
-        db->pg->lost = true;
+    if (!db->pg->conn || session_lost(db->pg, r)) {
+        db->pg->lost = db->pg->conn != NULL;
+        db->fault = TDB_FAULT_UNAVAILABLE;
+    }
 }
 
 /* ---- Connecting ---------------------------------------------------------------------------- */
@@ -365,6 +369,7 @@ bool tdbpg_use(tdb *db) {
         /* A new session would run the rest of the transaction's statements on their own. */
         tdbi_fail(db, "%s: the connection was lost during a transaction; nothing was written",
                   s->where);
+        db->fault = TDB_FAULT_UNAVAILABLE;
         return false;
     }
     s->lost = false;
@@ -380,6 +385,7 @@ bool tdbpg_use(tdb *db) {
         char msg[256];
         one_line(msg, sizeof msg, PQerrorMessage(s->conn));
         tdbi_fail(db, "%s: cannot connect: %s", s->where, msg);
+        db->fault = TDB_FAULT_UNAVAILABLE;
         return false;
     }
     return set_up_session(db);

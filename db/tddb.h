@@ -35,8 +35,8 @@
  * configuration changes move -- not PRAGMA data_version, which every log commit moves.
  *
  * Errors: functions return a tdb_status; the message of the last failure on a tdb is
- * tdb_errmsg(db), its kind tdb_last_fault(db) (busy, disk full, file gone). Messages name the
- * file (an open connection's by its base name only: they reach HTTP answers) or field
+ * tdb_errmsg(db), its kind tdb_last_fault(db) (busy, disk full, file gone, unreachable). Messages
+ * name the file (an open connection's by its base name only: they reach HTTP answers) or field
  * concerned and never contain a secret.
  */
 #ifndef TDDB_H
@@ -187,6 +187,9 @@ typedef enum {
     TDB_FAULT_GONE,  /* the database file was deleted or replaced since it was opened: nothing
                         is written (it would be lost); reopen the file */
     TDB_FAULT_OTHER, /* anything else: I/O error, corrupt file, bad input, ... */
+    TDB_FAULT_UNAVAILABLE, /* the store cannot be reached (PostgreSQL: no connection, or the
+                              session was lost); nothing was written by the failed call, or
+                              a COMMIT's outcome is unknown. Transient: retry once it is back */
 } tdb_fault;
 
 /* The fault of the last failure on db (TDB_FAULT_NONE before any). Meaningful after a call that
@@ -194,7 +197,7 @@ typedef enum {
 tdb_fault tdb_last_fault(const tdb *db);
 
 /* A short phrase for f ("database busy", "disk full", "database file deleted or replaced",
- * "storage error", "" for none), for messages and /readyz. */
+ * "storage error", "database unreachable", "" for none), for messages and /readyz. */
 const char *tdb_fault_text(tdb_fault f);
 
 /* The busy timeout of a thread that must not wait: the service's request threads. A write that

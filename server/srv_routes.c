@@ -361,9 +361,11 @@ static void srv_route_decode(srv_req *r) {
  * process's transaction or the diagnosis log's batch, which last milliseconds. */
 #define SRV_BUSY_RETRY_AFTER "1"
 
-/* The failure of a call on db: 503 with Retry-After when the store is busy (a request waits at
- * most TDB_REQUEST_BUSY_MS for a lock), 503 when the disk is full or the file is gone (nothing
- * is written; /readyz says why), 500 otherwise. */
+/* The failure of a call on db: 503 store_busy with Retry-After when the store is busy (a request
+ * waits at most TDB_REQUEST_BUSY_MS for a lock), 503 store_unavailable with Retry-After when it
+ * cannot be reached (PostgreSQL down or the session lost: transient), 503 store_unavailable
+ * when the disk is full or the file is gone (nothing is written; /readyz says why), 500
+ * otherwise. */
 static void srv_add_retry_after(srv_req *r) {
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
                       SRV_BUSY_RETRY_AFTER);
@@ -376,6 +378,9 @@ static void srv_reply_db_error(srv_req *r, tdb *db, const char *what) {
     if (f == TDB_FAULT_BUSY) {
         srv_add_retry_after(r);
         srv_reply_error(r, 503, "store_busy", msg);
+    } else if (f == TDB_FAULT_UNAVAILABLE) {
+        srv_add_retry_after(r);
+        srv_reply_error(r, 503, "store_unavailable", msg);
     } else if (f == TDB_FAULT_FULL || f == TDB_FAULT_GONE) {
         srv_reply_error(r, 503, "store_unavailable", msg);
     } else {
