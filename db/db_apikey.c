@@ -186,7 +186,7 @@ tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
         db, "SELECT hash, role, name, id, last_used_at FROM api_keys WHERE revoked_at IS NULL",
         "verifying an API key");
     if (!st)
-        return TDB_ROLE_NONE;
+        return TDB_ROLE_ERROR;
     tdb_role role = TDB_ROLE_NONE;
     int64_t id = 0, last_used = -1; /* -1: never */
     int rc;
@@ -203,12 +203,12 @@ tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     }
     if (rc != SQLITE_DONE) {
         tdbi_sql_fail(db, "verifying an API key");
-        role = TDB_ROLE_NONE;
+        role = TDB_ROLE_ERROR;
     }
     sqlite3_finalize(st);
     int64_t now = (int64_t)time(NULL);
     /* last_used > now: the clock went back; record the use rather than wait for it. */
-    if (role != TDB_ROLE_NONE &&
+    if (role > TDB_ROLE_NONE &&
         (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now))
         record_use(db, id, now);
     return role;

@@ -160,7 +160,7 @@ tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
                             "revoked_at IS NULL",
                             NULL);
     if (!r)
-        return TDB_ROLE_NONE;
+        return TDB_ROLE_ERROR;
     tdb_role role = TDB_ROLE_NONE;
     int64_t id = 0, last_used = -1;
     for (int i = 0; i < PQntuples(r); i++) {

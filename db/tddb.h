@@ -362,9 +362,10 @@ tdb_status tdb_backup(tdb *db, const char *dest_path);
 
 /* ---- API keys --------------------------------------------------------------------------- */
 
-typedef enum { TDB_ROLE_NONE = 0, TDB_ROLE_READER, TDB_ROLE_ADMIN } tdb_role;
+/* TDB_ROLE_ERROR is no role: tdb_apikey_verify could not tell (a storage error). */
+typedef enum { TDB_ROLE_ERROR = -1, TDB_ROLE_NONE = 0, TDB_ROLE_READER, TDB_ROLE_ADMIN } tdb_role;
 
-const char *tdb_role_name(tdb_role r); /* "none", "reader", "admin" */
+const char *tdb_role_name(tdb_role r); /* "none" (also for TDB_ROLE_ERROR), "reader", "admin" */
 bool tdb_role_parse(const char *name, tdb_role *out);
 
 #define TDB_APIKEY_PREFIX "tdk_"
@@ -380,7 +381,10 @@ tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
                              char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 
 /* Checks a presented key (len bytes, need not be NUL-terminated). Returns the role of a
- * matching key that is not revoked, TDB_ROLE_NONE otherwise (also on a storage error). The hash
+ * matching key that is not revoked, TDB_ROLE_NONE when there is none, and TDB_ROLE_ERROR when
+ * the keys could not be read (a storage error: message and fault as for TDB_ERROR) -- which
+ * says nothing of the key, so that a caller must neither refuse it as wrong nor remember the
+ * answer. Compare with TDB_ROLE_NONE and TDB_ROLE_ERROR before anything else. The hash
  * is compared with every stored key in constant time. name_out (may be NULL) receives the key's
  * name (the actor of changes made with it).
  * A match records the use: the key's last_used_at becomes now when the stored time is at least

@@ -25,8 +25,10 @@
  *
  * The key cache maps the SHA-256 of a presented key to its role, compared in constant time; it
  * also remembers wrong keys, and forgets everything after SRV_KEY_CACHE_TTL seconds so that a
- * key revoked elsewhere is refused soon even if the version check were to miss it. Every slot
- * that is emptied is wiped (explicit_bzero).
+ * key revoked elsewhere is refused soon even if the version check were to miss it. A check that
+ * failed (TDB_ROLE_ERROR: the store did not answer) is not remembered: it says nothing of the
+ * key, and remembering it would refuse a valid key for SRV_KEY_CACHE_TTL after the store is
+ * back. Every slot that is emptied is wiped (explicit_bzero).
  */
 #include "srv_internal.h"
 
@@ -93,6 +95,10 @@ tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_o
     }
     char name[TDB_APIKEY_NAME_MAX + 1] = "";
     tdb_role role = tdb_apikey_verify(w->db, key, len, name, sizeof name);
+    if (role == TDB_ROLE_ERROR) {
+        name_out[0] = '\0';
+        return role; /* not kept: the next request asks the store again */
+    }
     srv_key_slot *s = &c->slots[c->next];
     c->next = (c->next + 1) % SRV_KEY_CACHE_SIZE;
     s->used = true;

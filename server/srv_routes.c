@@ -107,6 +107,22 @@ static void srv_reply_unauthorized(srv_req *r, const char *message) {
     srv_reply_error(r, 401, "unauthorized", message);
 }
 
+static void srv_reply_db_error(srv_req *r, tdb *db, const char *what);
+
+/* The store could not check a key: 503 whatever the fault (as a diagnosis whose project could
+ * not be read), store_busy when it was busy, else store_unavailable -- the client should retry,
+ * the key is not known to be wrong. */
+static void srv_reply_key_check_failed(srv_req *r) {
+    tdb_fault f = tdb_last_fault(r->w->db);
+    if (f == TDB_FAULT_BUSY || f == TDB_FAULT_UNAVAILABLE) {
+        srv_reply_db_error(r, r->w->db, "cannot check the API key");
+        return;
+    }
+    char msg[320];
+    snprintf(msg, sizeof msg, "cannot check the API key: %s", tdb_errmsg(r->w->db));
+    srv_reply_error(r, 503, "store_unavailable", msg);
+}
+
 /* Authorises r for a route that needs `need`; replies 401/403 and returns false when
  * refused. */
 static bool srv_authorize(srv_req *r, srv_access need) {
@@ -122,6 +138,11 @@ static bool srv_authorize(srv_req *r, srv_access need) {
     }
     srv_cache_check_version(r->w);
     r->role = srv_key_verify(r->w, key, len, r->actor, sizeof r->actor);
+    if (r->role == TDB_ROLE_ERROR) { /* the key may be valid: not a 401 */
+        r->role = TDB_ROLE_NONE;
+        srv_reply_key_check_failed(r);
+        return false;
+    }
     if (r->role == TDB_ROLE_NONE) {
         srv_reply_unauthorized(r, "the API key is not valid (wrong or revoked)");
         return false;
