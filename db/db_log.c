@@ -16,7 +16,7 @@
  * writer waits for exactly that depth (`wake_at`: 1 when idle, the batch size while lingering),
  * so a busy service does not pay a wake-up per entry. A flush or a stop cuts the linger short.
  * A batch that cannot be written (disk full, busy beyond the timeout) is counted as dropped;
- * the writer carries on.
+ * the writer carries on (an unreachable store is different: see Failures).
  *
  * Why 50 ms and 4096 entries: a commit rewrites every page its rows touched, and the rows of
  * one batch are spread over the leaves of the (app_id, at) index, so the bytes written per row
@@ -63,6 +63,20 @@
  * reused after a checkpoint) while the writes that matter fail: probing with one row made the
  * state flap on a real full tmpfs.
  *
+ * An unreachable store is not a failed write: when a batch fails with TDB_FAULT_UNAVAILABLE
+ * (PostgreSQL down, its session lost: db_pg.c), nothing of it is dropped. The writer copies a
+ * batch out of the ring without removing it (peek_batch) and removes it only once the store
+ * answered (release_batch), so that such a batch is simply still queued; the writer waits
+ * (50 ms doubling to RETRY_INTERVAL_MS) and tries again until the store is back, then writes
+ * everything in order. The queue's bound holds throughout -- the batch being written counts
+ * in depth, so the ring gives pushes one batch less of room during a commit -- and a push to
+ * a full queue is dropped and counted (dropped_queue) as always. The log's fault is
+ * TDB_FAULT_UNAVAILABLE meanwhile (/readyz). A stop does not wait for the store: what it cannot
+ * write then is dropped and counted (dropped_failed); tdb_log_flush waits (tdb_log_flush_for
+ * is bounded). Not idempotent: when the connection is lost after the server committed a batch
+ * but before its answer arrived, the batch is written again at the next try (a duplicate of at
+ * most BATCH_MAX rows); making the insert idempotent needs a per-entry id in the schema.
+ *
  * Storage: this file never speaks SQL. The writer reaches the database through the store's
  * operations (db->ops: log_attach, log_write, log_prune; db_log_sqlite.c for SQLite, with its
  * test hook TOKENDOCTOR_TEST_LOG_MAX_PAGES), so that the queue, the timing, the bounds'
@@ -82,6 +96,7 @@
 #define PRUNE_INTERVAL_S 60    /* retention is enforced this often */
 #define PRUNE_CHUNK 5000       /* rows deleted per pruning transaction */
 #define RETRY_INTERVAL_MS 1000 /* while writes fail, how often the writer tries again */
+#define UNREACHABLE_MIN_MS 50  /* the first wait after the store was found unreachable */
 
 struct tdb_log {
     tdb *db; /* used by the writer thread only */
@@ -147,14 +162,20 @@ static int64_t retention_cutoff(int retention_days) {
     return (int64_t)time(NULL) - (int64_t)retention_days * 86400;
 }
 
-/* Takes up to BATCH_MAX entries out of the ring into batch (called with the lock held). */
-static size_t take_batch(tdb_log *log, tdb_log_entry *batch) {
+/* Copies up to BATCH_MAX entries from the head of the ring into batch (lock held). They stay
+ * queued -- counted in depth, so pushes meanwhile cannot take their slots -- until
+ * release_batch, so that a batch the store could not be reached for is simply still queued. */
+static size_t peek_batch(tdb_log *log, tdb_log_entry *batch) {
     size_t n = log->depth < BATCH_MAX ? log->depth : BATCH_MAX;
     for (size_t i = 0; i < n; i++)
         batch[i] = log->ring[(log->head + i) % log->capacity];
+    return n;
+}
+
+/* Removes the n entries peek_batch copied from the ring (lock held). */
+static void release_batch(tdb_log *log, size_t n) {
     log->head = (log->head + n) % log->capacity;
     log->depth -= n;
-    return n;
 }
 
 /* Called with the lock held: returns when there is a batch to write (the linger over), when
@@ -238,6 +259,30 @@ static void retry_failed(tdb_log *log, retry_batch *r) {
     account(log, &o);
 }
 
+/* Whether a failed batch is to stay queued: the store could not be reached (not a fault of
+ * the batch or of the disk), and the log is not stopping (a stop must end: what it cannot
+ * write then is dropped and counted). */
+static bool keep_queued(const tdb_log *log, const outcome *o) {
+    return o->failed > 0 && !log->stopping && tdb_last_fault(log->db) == TDB_FAULT_UNAVAILABLE;
+}
+
+/* The wait before trying the queue again while the store is unreachable: doubling from
+ * UNREACHABLE_MIN_MS to RETRY_INTERVAL_MS. */
+static int64_t next_backoff(int64_t backoff_ms) {
+    if (backoff_ms <= 0)
+        return UNREACHABLE_MIN_MS;
+    return backoff_ms * 2 < RETRY_INTERVAL_MS ? backoff_ms * 2 : RETRY_INTERVAL_MS;
+}
+
+/* Called with the lock held while the store is unreachable and entries are queued: waits until
+ * the monotonic time until_ms, or a stop. Pushes do not wake it (wake_at stays 0); a flush does
+ * not cut it short either (there is nothing it could write). */
+static void wait_unreachable(tdb_log *log, int64_t until_ms) {
+    while (!log->stopping && monotonic_ms() < until_ms)
+        if (!wait_until(log, until_ms))
+            break;
+}
+
 /* When the writer must wake up without entries: now while pruning, at the next retry while
  * writes fail, else at the next pruning pass. */
 static int64_t idle_deadline(const tdb_log *log, bool pruning, int64_t next_prune_ms,
@@ -253,18 +298,28 @@ static void *writer_main(void *arg) {
     tdb_log_entry *batch = malloc(BATCH_MAX * sizeof *batch);
     retry_batch retry = {NULL, 0};
     int64_t next_prune_ms = monotonic_ms() + PRUNE_INTERVAL_S * 1000, next_retry_ms = 0;
-    bool pruning = false; /* a pruning pass is under way: one chunk between two batches */
+    int64_t backoff_ms = 0; /* > 0 while the store is unreachable with entries queued */
+    bool pruning = false;   /* a pruning pass is under way: one chunk between two batches */
     int64_t cutoff = 0;
     lock(log);
     for (;;) {
-        wait_for_batch(log, idle_deadline(log, pruning, next_prune_ms, next_retry_ms));
+        if (backoff_ms > 0 && log->depth > 0)
+            wait_unreachable(log, next_retry_ms);
+        else
+            wait_for_batch(log, idle_deadline(log, pruning, next_prune_ms, next_retry_ms));
         if (log->depth > 0) {
-            size_t n = batch ? take_batch(log, batch) : log->depth;
-            if (!batch)
-                log->depth = 0; /* no memory for a batch: nothing can be written */
+            size_t n = batch ? peek_batch(log, batch) : log->depth;
             unlock(log);
             outcome o = batch ? write_batch(log, batch, n) : (outcome){.failed = n};
             lock(log);
+            if (batch && keep_queued(log, &o)) { /* still queued: tried again after a while */
+                log->fault = TDB_FAULT_UNAVAILABLE;
+                backoff_ms = next_backoff(backoff_ms);
+                next_retry_ms = monotonic_ms() + backoff_ms;
+                continue;
+            }
+            backoff_ms = 0;
+            release_batch(log, n);
             account_batch(log, n, &o);
             if (batch)
                 keep_for_retry(&retry, batch, n, o.failed > 0);

@@ -513,7 +513,8 @@ bool tdb_log_flush_for(tdb_log *log, int timeout_ms);
 typedef struct {
     uint64_t dropped_queue;  /* the queue was full */
     uint64_t dropped_bound;  /* the log was at its bound and deleting the oldest did not keep up */
-    uint64_t dropped_failed; /* the write failed (disk full, busy, file gone, ...) */
+    uint64_t dropped_failed; /* the write failed (disk full, busy, file gone, ...); not while
+                                the store is unreachable: those entries stay queued */
     uint64_t trimmed;        /* oldest rows deleted to stay within the bound */
     uint64_t recovered;      /* entries counted in dropped_failed that the writer's retry
                                 wrote after all (also counted in written) */
