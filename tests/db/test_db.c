@@ -1691,6 +1691,99 @@ static void test_config_across(void) {
 
 /* PostgreSQL: the key file a URL needs (no default), a wrong or missing one refused without
  * making a key, a tampered ciphertext a clear error. */
+/* A key check that cannot read the keys says so (TDB_ROLE_ERROR), not "no such key": the
+ * service must neither refuse the key as wrong nor remember that answer. */
+static void test_apikey_verify_error(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char key[TDB_APIKEY_LEN + 1];
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", key, NULL) == TDB_OK);
+    EXPECT(tdbt_sql_exec(s.db, "ALTER TABLE api_keys RENAME TO api_keys_away") == 0);
+    char name[80] = "x";
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), name, sizeof name) == TDB_ROLE_ERROR);
+    EXPECT(name[0] == '\0' && *tdb_errmsg(db) != '\0');
+    EXPECT(strcmp(tdb_role_name(TDB_ROLE_ERROR), "none") == 0);
+    EXPECT(tdbt_sql_exec(s.db, "ALTER TABLE api_keys_away RENAME TO api_keys") == 0);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ADMIN);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
+/* Makes the sandbox's PostgreSQL database unreachable (no new connection, every session ended)
+ * or reachable again, through the server's maintenance URL ($TOKENDOCTOR_TEST_PG). */
+static bool pg_reachable(const tdbt_sandbox *s, bool on) {
+    char sql[300];
+    snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS %s", s->pg_name,
+             on ? "true" : "false");
+    const char *admin = getenv(TDBT_ENV_PG);
+    if (!admin || tdbt_sql_exec(admin, sql) != 0)
+        return false;
+    if (on)
+        return true;
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s'",
+             s->pg_name);
+    return tdbt_sql_exec(admin, sql) == 0;
+}
+
+/* PostgreSQL unreachable: reads and key checks fail with TDB_FAULT_UNAVAILABLE (the service's
+ * 503 store_unavailable), and the diagnosis log keeps what is queued -- nothing counted as
+ * dropped -- and writes it, once, when the database is back. */
+static void test_outage_pg(void) {
+    if (!tdbt_pg())
+        return;
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char key[TDB_APIKEY_LEN + 1], err[600];
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_READER, "r", key, NULL) == TDB_OK);
+    tdb_log *log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
+    CHECK(log != NULL, "%s", err);
+    if (!log || !pg_reachable(&s, false)) {
+        EXPECT(log != NULL && false);
+        pg_reachable(&s, true);
+        tdb_log_stop(log);
+        tdb_close(db);
+        tdbt_sandbox_free(&s);
+        return;
+    }
+    diag_project_shown *list = NULL;
+    size_t count = 0;
+    EXPECT(tdb_project_list(db, &list, &count) == TDB_ERROR);
+    CHECK(tdb_last_fault(db) == TDB_FAULT_UNAVAILABLE, "fault %d: %s", (int)tdb_last_fault(db),
+          tdb_errmsg(db));
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_ERROR);
+    EXPECT(tdb_last_fault(db) == TDB_FAULT_UNAVAILABLE);
+
+    int64_t now = (int64_t)time(NULL);
+    tdb_log_entry e;
+    for (int i = 0; i < 30; i++) {
+        make_entry(&e, now, "app-down", i);
+        EXPECT(tdb_log_push(log, &e));
+    }
+    EXPECT(!tdb_log_flush_for(log, 300)); /* nothing can be written: still queued */
+    tdb_log_health h;
+    tdb_log_get_health(log, &h);
+    EXPECT(h.fault == TDB_FAULT_UNAVAILABLE && h.dropped_failed == 0);
+    tdb_log_stats st;
+    tdb_log_get_stats(log, &st);
+    CHECK(st.depth == 30 && st.dropped == 0, "depth %zu dropped %llu", st.depth,
+          (unsigned long long)st.dropped);
+
+    EXPECT(pg_reachable(&s, true));
+    EXPECT(tdb_log_flush_for(log, 5000));
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-down'") == 30);
+    tdb_log_get_health(log, &h);
+    EXPECT(h.fault == TDB_FAULT_NONE && h.dropped_failed == 0);
+    EXPECT(tdb_project_list(db, &list, &count) == TDB_OK);
+    free(list);
+    EXPECT(tdb_apikey_verify(db, key, strlen(key), NULL, 0) == TDB_ROLE_READER);
+    tdb_log_stop(log);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_wrong_key_pg(void) {
     if (!tdbt_pg())
         return;
@@ -1799,6 +1892,8 @@ static const tu_test TESTS[] = {
     {"bulk_roundtrip", test_bulk_roundtrip},
     {"wrong_key_pg", test_wrong_key_pg},
     {"key_race_pg", test_key_race_pg},
+    {"apikey_verify_error", test_apikey_verify_error},
+    {"outage_pg", test_outage_pg},
     {"migrate_v5", test_migrate_v5},
 };
 
@@ -1811,7 +1906,8 @@ int main(int argc, char **argv) {
         static const char *const pg_tests[] = {
             "put_replace_delete", "apikeys",       "config_version", "config_across",
             "log_basic",          "log_threads",   "app_id_case",    "wrong_key_pg",
-            "bulk_roundtrip",     "two_processes", "key_race_pg",
+            "bulk_roundtrip",     "two_processes", "key_race_pg",    "apikey_verify_error",
+            "outage_pg",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;

@@ -14,9 +14,11 @@ docs/deployment.md promises of a fleet, through the HTTP API exactly as docs/api
   revoke      a key both nodes have verified, revoked (`tokendoctor apikey revoke`: there is no
               HTTP route for keys), is refused (401/403) by both within 1 s
   outage      (--pg-dir only) PostgreSQL stopped: both keep diagnosing a cached project (200) and
-              report not ready (/readyz 503); started again (pg_ctl via tests/pg/pg.sh): both are
-              ready, diagnose, authenticate and see each other's changes within 1 s again, with
-              no restart of their own
+              report not ready (/readyz 503); a read (GET /v1/projects, with a cached key) is 503
+              store_unavailable, and so is a valid admin key not verified yet (not 401, and not
+              remembered as wrong: it works within 1 s once PostgreSQL is back); started again
+              (pg_ctl via tests/pg/pg.sh): both are ready, diagnose, authenticate and see each
+              other's changes within 1 s again, with no restart of their own
   sigkill     A killed with SIGKILL (its log flushed first: a killed process loses what it has
               queued, by design): B keeps answering 200, and writes
   log-once    every diagnosis answered 200, by either node, is in the diagnosis log exactly once
@@ -293,15 +295,26 @@ class Fleet:
         self.log_once(app_id)
         return self.finish()
 
+    @staticmethod
+    def error_code(doc):
+        err = (doc or {}).get("error")
+        return err.get("code") if isinstance(err, dict) else err
+
     def outage(self, app_id, cert3, token2, token3):
+        # A second admin key that neither node verifies before the outage (made first: a key
+        # change empties the caches, which the diagnoses below fill again).
+        fresh = self.cli("apikey", "create", "--role", "admin", "--name", "fleet-fresh").strip()
         # Both nodes cache the project (the key revoked before emptied their caches: a
-        # configuration change), then the database goes away.
+        # configuration change) and the admin key, then the database goes away.
         for n in ("A", "B"):
             st, doc = self.diagnose(n, app_id, token2)
             if not self.check(st == 200 and doc["verdict"] == "joinable",
                               f"outage: {n} diagnoses before PostgreSQL stops",
                               f"status {st}, verdict {doc and doc.get('verdict')}"):
                 return
+            st, _ = self.get(n, f"/v1/projects/{app_id}", key=self.admin)
+            self.check(st == 200, f"outage: {n} verifies the admin key before PostgreSQL stops",
+                       f"status {st}")
         self.pg("halt")
         self.pg_down = True
         self.phase = "outage (PostgreSQL down)"
@@ -329,7 +342,28 @@ class Fleet:
             self.check(took is not None, f"outage: {n} reports not ready",
                        f"/readyz 503 (after {took * 1000:.0f} ms more)" if took is not None
                        else f"/readyz {last['s']} while PostgreSQL is down")
+        for n in ("A", "B"):
+            st, doc = self.get(n, "/v1/projects", key=self.admin)
+            self.check(st == 503 and self.error_code(doc) == "store_unavailable",
+                       f"outage: {n} answers a read with a cached key 503 store_unavailable",
+                       f"GET /v1/projects: {st} {self.error_code(doc)}")
+            st, doc = self.get(n, f"/v1/projects/{app_id}", key=fresh)
+            self.check(st == 503 and self.error_code(doc) == "store_unavailable",
+                       f"outage: {n} answers a key it cannot check 503, not 401",
+                       f"GET with a valid key not verified yet: {st} {self.error_code(doc)}")
         self.pg("resume")
+        t_back = time.monotonic()
+        for n in ("A", "B"):
+            last = {}
+
+            def fresh_works(n=n, last=last):
+                last["s"] = self.get(n, f"/v1/projects/{app_id}", key=fresh)[0]
+                return last["s"] == 200
+
+            took = self.wait_for(fresh_works, LIMIT_S)
+            self.check(took is not None, f"outage: {n} accepts that key once PostgreSQL is back",
+                       f"200 {time.monotonic() - t_back:.2f} s after PostgreSQL started"
+                       if took is not None else f"still {last['s']} after {LIMIT_S:.0f} s")
         self.pg_down = False
         self.phase = "outage (after)"
         t0 = time.monotonic()
