@@ -759,6 +759,13 @@ static void srv_route_readyz(srv_req *r) {
     tdb_log_health h;
     tdb_log_get_stats(log, &st);
     tdb_log_get_health(log, &h);
+    if (h.fault == TDB_FAULT_UNAVAILABLE) { /* nothing lost yet: the queue is kept */
+        snprintf(reason, sizeof reason,
+                 "the diagnosis log cannot write: %s (%zu entries queued until it is back)",
+                 tdb_fault_text(h.fault), st.depth);
+        srv_reply_error(r, 503, "not_ready", reason);
+        return;
+    }
     if (h.fault != TDB_FAULT_NONE) {
         snprintf(reason, sizeof reason,
                  "the diagnosis log cannot write: %s (%llu entries not logged so far)",
