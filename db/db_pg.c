@@ -64,6 +64,16 @@
  * connection whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the
  * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
  *
+ * Nothing waits on the network without a bound (the service calls the store from its event
+ * loops, issue 18): a statement's answer is awaited at most its statement timeout plus
+ * TDBPG_ANSWER_MARGIN_MS on the client's side too (exec_bounded: a server that went silent
+ * without closing the connection never sends the cancellation), so at most 3 s on a request
+ * thread, once; after that the connection counts as lost, and while the watcher cannot reach
+ * the server a request thread does not try to connect (which could wait connect_timeout) but
+ * fails at once with TDB_FAULT_UNAVAILABLE. What is not done: the request threads still wait
+ * for a reachable server's answer (a cache miss, a key not yet cached, a write: one round trip,
+ * well under a millisecond on a LAN) instead of handing the work to another thread.
+ *
  * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
  * a tdb per worker (its store and, unless --log-db is another store, its log reads), its main
  * one and the log writer's: about 2 x threads + 3 connections per node, to be counted against
@@ -344,15 +354,24 @@ static void describe(tdbpg_state *s) {
     PQconninfoFree(opts);
 }
 
+/* A connection whose busy timeout is below 1 s is a request thread's (an event loop's): it
+ * must never wait long. */
+static bool on_request_thread(const tdbpg_state *s) {
+    return s->lock_timeout_ms < 1000;
+}
+
+static int statement_timeout_ms(const tdbpg_state *s) {
+    return on_request_thread(s) ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS : TDBPG_STATEMENT_TIMEOUT_MS;
+}
+
 /* The session's settings, after every (re)connection. */
 static bool set_up_session(tdb *db) {
     char sql[200];
     snprintf(sql, sizeof sql,
              "SET statement_timeout = %d; SET lock_timeout = %d; "
              "SET default_transaction_read_only = %s",
-             db->pg->lock_timeout_ms < 1000 ? TDBPG_REQUEST_STATEMENT_TIMEOUT_MS
-                                            : TDBPG_STATEMENT_TIMEOUT_MS,
-             db->pg->lock_timeout_ms, db->pg->read_only ? "on" : "off");
+             statement_timeout_ms(db->pg), db->pg->lock_timeout_ms,
+             db->pg->read_only ? "on" : "off");
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -369,6 +388,16 @@ bool tdbpg_use(tdb *db) {
         /* A new session would run the rest of the transaction's statements on their own. */
         tdbi_fail(db, "%s: the connection was lost during a transaction; nothing was written",
                   s->where);
+        db->fault = TDB_FAULT_UNAVAILABLE;
+        return false;
+    }
+    /* While the watcher cannot reach the server either, a request thread does not try: a
+     * connection attempt to a host that vanished waits for connect_timeout, and an event loop
+     * must not. The watcher reconnects in the background (at most 1 s apart) and the next
+     * request after it is up connects again. */
+    if (on_request_thread(s) && s->watcher_started && atomic_load(&s->watcher_tried) &&
+        !atomic_load(&s->watcher_up)) {
+        tdbi_fail(db, "%s: unreachable (reconnecting in the background)", s->where);
         db->fault = TDB_FAULT_UNAVAILABLE;
         return false;
     }
@@ -391,6 +420,53 @@ bool tdbpg_use(tdb *db) {
     return set_up_session(db);
 }
 
+static int64_t monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends one statement and waits for its answer at most the session's statement timeout plus
+ * TDBPG_ANSWER_MARGIN_MS. statement_timeout is the server's: a server that stopped answering
+ * without closing the connection (a host that vanished, a stalled backend) would otherwise hold
+ * the caller -- on the service's request threads, an event loop -- as long as the kernel keeps
+ * the connection. NULL when the statement could not be sent (*sent false), or no answer came in
+ * time; else the last result (one per statement, as PQexecParams returns it: an error result
+ * when the connection broke while waiting). */
+static PGresult *exec_bounded(tdbpg_state *s, const char *sql, const tdbpg_params *p, bool *sent) {
+    PGconn *c = s->conn;
+    *sent = PQsendQueryParams(c, sql, p ? p->n : 0, NULL, p ? p->val : NULL, p ? p->len : NULL,
+                              p ? p->fmt : NULL, 1) == 1;
+    if (!*sent)
+        return NULL;
+    int64_t deadline = monotonic_ms() + statement_timeout_ms(s) + TDBPG_ANSWER_MARGIN_MS;
+    PGresult *last = NULL;
+    for (;;) {
+        while (PQisBusy(c)) {
+            int64_t left = deadline - monotonic_ms();
+            struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+            int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                PQclear(last);
+                return NULL;
+            }
+            /* A read that fails breaks the connection: libpq then has an error result ready
+             * (its message, CONNECTION_BAD), which the caller reads like PQexecParams's. */
+            if (!PQconsumeInput(c) && PQisBusy(c)) {
+                PQclear(last);
+                return NULL;
+            }
+        }
+        PGresult *r = PQgetResult(c);
+        if (!r)
+            return last;
+        PQclear(last);
+        last = r;
+    }
+}
+
 PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_params *p) {
     if (p && p->overflow) {
         tdbi_fail(db, "%s: %s: too many parameters", db->pg->where, what);
@@ -399,8 +475,22 @@ PGresult *tdbpg_run(tdb *db, const char *what, const char *sql, const tdbpg_para
     for (int attempt = 0;; attempt++) {
         if (!tdbpg_use(db))
             return NULL;
-        PGresult *r = PQexecParams(db->pg->conn, sql, p ? p->n : 0, NULL, p ? p->val : NULL,
-                                   p ? p->len : NULL, p ? p->fmt : NULL, 1);
+        bool sent = false;
+        PGresult *r = exec_bounded(db->pg, sql, p, &sent);
+        if (!r) {
+            /* Not even sent: the server closed the connection (see below, the same retry). */
+            if (attempt == 0 && !sent && !db->pg->in_tx) {
+                db->pg->lost = true;
+                continue;
+            }
+            char msg[256];
+            one_line(msg, sizeof msg, PQerrorMessage(db->pg->conn));
+            tdbi_fail(db, "%s: %s: %s", db->pg->where, what,
+                      sent && PQstatus(db->pg->conn) == CONNECTION_OK ? "no answer in time" : msg);
+            db->pg->lost = true;
+            db->fault = TDB_FAULT_UNAVAILABLE;
+            return NULL;
+        }
         ExecStatusType st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             return r;

@@ -24,6 +24,10 @@
  * below 1 s: the service's request threads, tdb_set_busy_timeout(TDB_REQUEST_BUSY_MS)). */
 #define TDBPG_STATEMENT_TIMEOUT_MS 15000
 #define TDBPG_REQUEST_STATEMENT_TIMEOUT_MS 2000
+/* How much longer than its statement timeout a statement's answer is waited for before the
+ * connection is given up as lost (the server cancels the statement at the timeout and answers
+ * at once: a longer silence means the server or the path to it is gone). */
+#define TDBPG_ANSWER_MARGIN_MS 1000
 /* How long a connection attempt may take unless the URL (or $PGCONNECT_TIMEOUT) says. */
 #define TDBPG_CONNECT_TIMEOUT_S "5"
 /* The watcher's poll of the version row when no notification came. */

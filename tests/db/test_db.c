@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db_internal.h" /* tdbi_migration: a database as version 1 made it */
+#include "db_internal.h"
+#include "db_pg.h" /* the connection of a PostgreSQL store (PQbackendPID) */ /* tdbi_migration: a database as version 1 made it */
 #include "tddb.h"
 #include "tddiag.h" /* diag_project_from_json: the import's parser */
 #include "tdbtest.h"
@@ -1784,6 +1786,38 @@ static void test_outage_pg(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* PostgreSQL: a server that stops answering without closing the connection (a host that
+ * vanished, a stalled backend: here the backend is stopped with SIGSTOP). statement_timeout is
+ * the server's own and cannot help; the store gives up waiting after the request threads'
+ * statement timeout plus its margin, reports the store unreachable, and the next statement
+ * after the server answers again runs on a new session. Without that bound the read below
+ * would wait until the kernel gives up the connection (ctest's timeout, here). */
+static void test_stalled_server_pg(void) {
+    if (!tdbt_pg())
+        return;
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    tdb_set_busy_timeout(db, TDB_REQUEST_BUSY_MS); /* as the service's request threads */
+    diag_project p;
+    EXPECT(tdb_project_get(db, "00000000000000000000000000000001", &p) == TDB_NOT_FOUND);
+    pid_t backend = (pid_t)PQbackendPID(db->pg->conn);
+    CHECK(backend > 0 && kill(backend, SIGSTOP) == 0, "cannot stop backend %d", (int)backend);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tdb_status st = tdb_project_get(db, "00000000000000000000000000000001", &p);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    kill(backend, SIGCONT);
+    CHECK(st == TDB_ERROR && tdb_last_fault(db) == TDB_FAULT_UNAVAILABLE, "status %d fault %d: %s",
+          (int)st, (int)tdb_last_fault(db), tdb_errmsg(db));
+    CHECK(strstr(tdb_errmsg(db), "no answer in time") != NULL, "%s", tdb_errmsg(db));
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(waited < 30, "waited %.1f s", waited); /* the bound is 3 s; not a timing test */
+    EXPECT(tdb_project_get(db, "00000000000000000000000000000001", &p) == TDB_NOT_FOUND);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_wrong_key_pg(void) {
     if (!tdbt_pg())
         return;
@@ -1894,6 +1928,7 @@ static const tu_test TESTS[] = {
     {"key_race_pg", test_key_race_pg},
     {"apikey_verify_error", test_apikey_verify_error},
     {"outage_pg", test_outage_pg},
+    {"stalled_server_pg", test_stalled_server_pg},
     {"migrate_v5", test_migrate_v5},
 };
 
@@ -1904,10 +1939,10 @@ int main(int argc, char **argv) {
     if (tdbt_use_pg(&argc, argv)) {
         /* The same store-API tests on PostgreSQL; those about SQLite files stay SQLite's. */
         static const char *const pg_tests[] = {
-            "put_replace_delete", "apikeys",       "config_version", "config_across",
-            "log_basic",          "log_threads",   "app_id_case",    "wrong_key_pg",
-            "bulk_roundtrip",     "two_processes", "key_race_pg",    "apikey_verify_error",
-            "outage_pg",
+            "put_replace_delete", "apikeys",           "config_version", "config_across",
+            "log_basic",          "log_threads",       "app_id_case",    "wrong_key_pg",
+            "bulk_roundtrip",     "two_processes",     "key_race_pg",    "apikey_verify_error",
+            "outage_pg",          "stalled_server_pg",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
