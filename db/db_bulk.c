@@ -699,44 +699,16 @@ static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_proje
     size_t n = 0;
     tdb_status status =
         tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, &n);
-    char(*ids)[TD_CERT_LEN + 1] = rows;
-    *more = limit && n > limit;
-    if (*more)
-        n = limit;
-    diag_project_shown *list = NULL;
-    if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
-        tdbi_fail(db, "out of memory");
-        status = TDB_ERROR;
-    }
-    size_t shown = 0;
-    for (size_t i = 0; i < n && status == TDB_OK; i++) {
-        status = tdb_project_show(db, ids[i], &list[shown]);
-        if (status == TDB_NOT_FOUND)
-            status = TDB_OK; /* deleted by another connection meanwhile */
-        else if (status == TDB_OK)
-            shown++;
-    }
+    if (status == TDB_OK)
+        status = tdbi_show_ids(db, rows, n, limit, out, count, more);
     free(rows);
-    if (status != TDB_OK) {
-        free(list);
-        *more = false;
-        return status;
-    }
-    *out = list;
-    *count = shown;
-    return TDB_OK;
+    return status;
 }
 
 tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                               size_t *count, bool *more) {
-    if (limit < 1 || limit > TDB_PAGE_MAX) {
-        *out = NULL;
-        *count = 0;
-        *more = false;
-        tdbi_fail(db, "limit: must be an integer in 1..%d", TDB_PAGE_MAX);
-        return TDB_INVALID;
-    }
-    return show_page(db, after, limit, out, count, more);
+    tdb_status status = tdbi_page_limit(db, limit, out, count, more);
+    return status == TDB_OK ? show_page(db, after, limit, out, count, more) : status;
 }
 
 tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count) {

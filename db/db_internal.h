@@ -62,6 +62,34 @@ typedef struct {
     tdbi_log_room room;
 } tdbi_log_outcome;
 
+/* ---- What both stores share of projects (db_common.c) ---------------------------------------- */
+
+/* A certificate as sealed in a column: nonce || ciphertext || tag. */
+#define TDBI_SEALED_CERT_LEN (TD_CERT_LEN + TDBI_SEALED_OVERHEAD)
+
+/* A retired certificate as loaded for a put: its row id and the decrypted certificate. */
+typedef struct {
+    int64_t id;
+    char cert[TD_CERT_LEN + 1];
+} tdbi_retired_row;
+
+/* A project's retired certificates, oldest first (more than a put ever keeps: see
+ * tdbi_retired_keep). */
+typedef struct {
+    size_t count;
+    tdbi_retired_row rows[DIAG_RETIRED_MAX * 2 + 2];
+} tdbi_retired_set;
+
+/* A configuration log entry as the store writes it: the texts of its columns (before and after
+ * NULL when that side does not exist). */
+typedef struct {
+    const char *app_id;
+    int64_t at;
+    const char *actor;
+    const char *action;
+    const char *before, *after, *changes, *retired;
+} tdbi_change_row;
+
 /* The operations of a store: what the rest of the program needs from the database, as a table
  * of function pointers each connection points to (db->ops), like SQLite's sqlite3_io_methods.
  * A member named like a public tdb_ function does what tddb.h says of it (db_store.c calls it
@@ -112,6 +140,41 @@ typedef struct tdbi_store_ops {
     tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                   int64_t max_bytes);
     int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
+    /* The statements of the projects' rules (db_common.c), one each, inside the caller's
+     * transaction where one is needed; each returns TDB_OK or the status of its failure
+     * (message recorded):
+     *  - stored_app_id: the stored spelling of app_id (into buf) when a project's App ID equals
+     *    it ignoring case; else app_id itself, also when the query fails.
+     *  - load_row: the project row, certificates opened with tdbi_open_cert, without the
+     *    retired list; *created and *updated (each may be NULL) its times; TDB_NOT_FOUND.
+     *  - load_retired: every retired certificate of app_id, oldest first, each kept with
+     *    tdbi_retired_keep.
+     *  - upsert_row: writes p's row with its certificates sealed[] (present ones only) at now;
+     *    delete_row deletes it.
+     *  - insert_retired: a retired certificate's row (sealed, its fingerprint fp, source) and
+     *    its new id in *id; unretire deletes the one of that id; prune_retired all but the
+     *    newest DIAG_RETIRED_MAX of app_id.
+     *  - insert_log: one configuration log entry.
+     *  - stored_row, stored_retired, latest_after: what a show without the key file reads: the
+     *    row as shown without fingerprints, the retired fingerprints (newest DIAG_RETIRED_MAX,
+     *    most recent last), and the text of the newest log entry's "after" of exactly that
+     *    spelling (*text malloc'ed, NULL when there is none). */
+    const char *(*stored_app_id)(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+    tdb_status (*load_row)(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                           int64_t *updated);
+    tdb_status (*load_retired)(tdb *db, const char *app_id, tdbi_retired_set *out);
+    tdb_status (*upsert_row)(tdb *db, const diag_project *p,
+                             const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);
+    tdb_status (*delete_row)(tdb *db, const char *app_id);
+    tdb_status (*insert_retired)(tdb *db, const char *app_id,
+                                 const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
+                                 const char *source, int64_t now, int64_t *id);
+    tdb_status (*unretire)(tdb *db, int64_t id);
+    tdb_status (*prune_retired)(tdb *db, const char *app_id);
+    tdb_status (*insert_log)(tdb *db, const tdbi_change_row *row);
+    tdb_status (*stored_row)(tdb *db, const char *app_id, diag_project_shown *out);
+    tdb_status (*stored_retired)(tdb *db, const char *app_id, diag_project_shown *out);
+    tdb_status (*latest_after)(tdb *db, const char *app_id, char **text);
 } tdbi_store_ops;
 
 extern const tdbi_store_ops tdbsq_ops;
@@ -272,5 +335,38 @@ typedef void (*tdbi_row_reader)(sqlite3_stmt *st, void *item);
  * finalizes st. TDB_ERROR (the message "<what>: ..." or "out of memory") with *out NULL. */
 tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reader read,
                           const char *what, void **out, size_t *count);
+
+/* Opens the sealed certificate of a column (len bytes) into out; TDB_DECRYPT (message recorded)
+ * when it does not open. */
+tdb_status tdbi_open_cert(tdb *db, const char *app_id, const void *sealed, size_t len,
+                          char out[TD_CERT_LEN + 1]);
+/* Adds row to set, dropping the oldest when it is full. */
+void tdbi_retired_keep(tdbi_retired_set *set, const tdbi_retired_row *row);
+/* The project app_id with its retired certificates (newest DIAG_RETIRED_MAX), through s. */
+tdb_status tdbi_load_project(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                             int64_t *updated);
+/* tdb_project_get through s (inside whatever transaction the caller holds). */
+tdb_status tdbi_project_get_with(tdb *db, const char *app_id, diag_project *out);
+/* tdb_project_show through s. */
+tdb_status tdbi_project_show_with(tdb *db, const char *app_id, diag_project_shown *out);
+/* A put inside the write transaction the caller holds: the same retiring, pruning and log
+ * entry in both stores. now is the change's time; *created (may be NULL) tells whether the
+ * project is new. */
+tdb_status tdbi_project_put_with(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                                 bool *created);
+/* A delete inside the write transaction the caller holds. */
+tdb_status tdbi_project_delete_with(tdb *db, const char *app_id, const char *actor);
+/* A history row into out (zeroed first) from its columns' texts (each may be NULL). */
+void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const char *actor,
+                      const char *action, const char *before, const char *after,
+                      const char *retired);
+/* tdb_project_page's check of limit: TDB_INVALID (message recorded, outputs emptied) outside
+ * 1..TDB_PAGE_MAX. */
+tdb_status tdbi_page_limit(tdb *db, size_t limit, diag_project_shown **out, size_t *count,
+                           bool *more);
+/* A page of the list from the App IDs that follow its start (n of them, asked for limit + 1 so
+ * that *more can be told; limit 0: all), each shown with tdb_project_show. */
+tdb_status tdbi_show_ids(tdb *db, const char (*ids)[TD_CERT_LEN + 1], size_t n, size_t limit,
+                         diag_project_shown **out, size_t *count, bool *more);
 
 #endif /* DB_INTERNAL_H */

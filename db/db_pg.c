@@ -108,6 +108,18 @@ const tdbi_store_ops tdbpg_ops = {
     .log_attach = tdbpg_log_attach,
     .log_write = tdbpg_log_write,
     .log_prune = tdbpg_log_prune,
+    .stored_app_id = tdbpg_stored_app_id,
+    .load_row = tdbpg_load_row,
+    .load_retired = tdbpg_load_retired,
+    .upsert_row = tdbpg_upsert_row,
+    .delete_row = tdbpg_delete_row,
+    .insert_retired = tdbpg_insert_retired,
+    .unretire = tdbpg_unretire,
+    .prune_retired = tdbpg_prune_retired,
+    .insert_log = tdbpg_insert_log,
+    .stored_row = tdbpg_stored_row,
+    .stored_retired = tdbpg_stored_retired,
+    .latest_after = tdbpg_latest_after,
 };
 
 /* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */

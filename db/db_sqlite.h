@@ -44,5 +44,22 @@ bool tdbsq_log_attach(tdb *db);
 tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes);
 int64_t tdbsq_log_prune(tdb *db, int64_t cutoff, int limit);
+/* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
+const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                          int64_t *updated);
+tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out);
+tdb_status tdbsq_upsert_row(tdb *db, const diag_project *p,
+                            const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);
+tdb_status tdbsq_delete_row(tdb *db, const char *app_id);
+tdb_status tdbsq_insert_retired(tdb *db, const char *app_id,
+                                const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
+                                const char *source, int64_t now, int64_t *id);
+tdb_status tdbsq_unretire(tdb *db, int64_t id);
+tdb_status tdbsq_prune_retired(tdb *db, const char *app_id);
+tdb_status tdbsq_insert_log(tdb *db, const tdbi_change_row *row);
+tdb_status tdbsq_stored_row(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbsq_stored_retired(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbsq_latest_after(tdb *db, const char *app_id, char **text);
 
 #endif /* DB_SQLITE_H */
