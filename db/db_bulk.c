@@ -8,7 +8,7 @@
  * TDB_IMPORT_LINE_MAX and wiped after each: memory stays flat whatever the input's size, and
  * jansson still parses and judges every item. Each configuration goes through the caller's
  * parser (diag_project_from_json, the one `project put` and PUT /v1/projects use) and then
- * tdbi_project_put_in, the body of tdb_project_put, so that a bulk import retires, prunes and
+ * tdbi_project_put_with, the body of tdb_project_put, so that a bulk import retires, prunes and
  * logs exactly as single puts do. What makes it fast is the transaction: one for the whole
  * import (all-or-nothing), or one per TDB_IMPORT_BATCH configurations with continue_on_error,
  * each configuration then in a SAVEPOINT so that a failure undoes only itself. A configuration
@@ -23,8 +23,8 @@
  * shape is written and read here only, so export and import cannot drift apart.
  *
  * The import's reading, parsing and counting are the same for every store: tdbi_import_with
- * takes the store's transactions and put (tdbi_bulk_ops: SQLite's below, PostgreSQL's in
- * db_pg_bulk.c); so do export's lines (tdbi_export_one).
+ * takes the store's write transaction (db->ops) and its savepoints (tdbi_bulk_ops: SQLite's below,
+ * PostgreSQL's in db_pg_bulk.c); so do export's lines (tdbi_export_one).
  *
  * Backup copies the file with SQLite's backup API while holding one read transaction on the
  * source connection: every step reads the same snapshot (no restart when another connection
@@ -358,7 +358,7 @@ static tdb_status put_record(tdb *db, const tdbi_bulk_ops *b, const tdb_import_o
     bool savepoint = o->continue_on_error;
     if (savepoint && !b->exec(db, "SAVEPOINT import_one"))
         return TDB_ERROR;
-    st = b->put_in(db, &w->p, o->actor, now, &created);
+    st = tdbi_project_put_with(db, &w->p, o->actor, now, &created);
     if (savepoint && st != TDB_OK && st != TDB_ERROR)
         b->undo_savepoint(db, "ROLLBACK TO import_one");
     if (savepoint && st != TDB_ERROR && !b->exec(db, "RELEASE import_one"))
@@ -433,8 +433,8 @@ static int64_t set_cache_size(tdb *db, int64_t size) {
 }
 
 /* Ends the transaction of a batch and begins the next (continue_on_error). */
-static bool next_batch(tdb *db, const tdbi_bulk_ops *b) {
-    return b->commit(db) && b->begin(db);
+static bool next_batch(tdb *db) {
+    return db->ops->write_commit(db) && db->ops->write_begin(db);
 }
 
 /* SQLite's side of an import: kept statements and a larger page cache while it runs. */
@@ -453,12 +453,8 @@ static void sqlite_finish(tdb *db, int64_t state) {
 }
 
 static const tdbi_bulk_ops sqlite_bulk = {
-    .begin = tdbi_begin,
-    .commit = tdbi_commit,
-    .rollback = tdbi_rollback,
     .exec = tdbi_exec,
     .undo_savepoint = sqlite_undo_savepoint,
-    .put_in = tdbi_project_put_in,
     .start = sqlite_start,
     .finish = sqlite_finish,
 };
@@ -483,7 +479,7 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
     int64_t now = (int64_t)time(NULL);
     uint64_t done = 0;
     int64_t state = b->start ? b->start(db) : 0;
-    tdb_status st = b->begin(db) ? TDB_OK : TDB_ERROR;
+    tdb_status st = db->ops->write_begin(db) ? TDB_OK : TDB_ERROR;
     while (st == TDB_OK) {
         uint64_t start;
         rec_result rr = next_record(&r, &start);
@@ -497,7 +493,7 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
         }
         st = import_record(db, b, o, &r, rr, start, w, now, summary);
         done++;
-        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db, b))
+        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db))
             st = TDB_ERROR;
         if (o->progress && done % PROGRESS_EVERY == 0)
             o->progress(o->arg, done, r.bytes);
@@ -506,10 +502,10 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
         tdbi_fail(db, "line %llu: cannot read the input", (unsigned long long)r.line);
         st = TDB_ERROR;
     }
-    if (st == TDB_OK && !o->dry_run && !b->commit(db))
+    if (st == TDB_OK && !o->dry_run && !db->ops->write_commit(db))
         st = TDB_ERROR;
     if (st != TDB_OK || o->dry_run)
-        b->rollback(db);
+        db->ops->write_rollback(db);
     if (b->finish)
         b->finish(db, state);
     if (o->progress)

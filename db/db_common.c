@@ -387,7 +387,19 @@ tdb_status tdbi_project_put_with(tdb *db, const diag_project *p, const char *act
     return status;
 }
 
-tdb_status tdbi_project_delete_with(tdb *db, const char *app_id, const char *actor) {
+tdb_status tdbi_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
+    if (!db->ops->write_begin(db))
+        return TDB_ERROR;
+    tdb_status status = tdbi_project_put_with(db, p, actor, (int64_t)time(NULL), created);
+    if (status == TDB_OK && !db->ops->write_commit(db))
+        status = TDB_ERROR;
+    if (status != TDB_OK)
+        db->ops->write_rollback(db);
+    return status;
+}
+
+/* A delete inside its write transaction. */
+static tdb_status delete_locked(tdb *db, const char *app_id, const char *actor) {
     diag_project *old = calloc(1, sizeof *old);
     if (!old) {
         tdbi_fail(db, "out of memory");
@@ -410,6 +422,93 @@ tdb_status tdbi_project_delete_with(tdb *db, const char *app_id, const char *act
     explicit_bzero(old, sizeof *old);
     free(old);
     return status;
+}
+
+tdb_status tdbi_project_delete(tdb *db, const char *app_id, const char *actor) {
+    if (!db->ops->write_begin(db))
+        return TDB_ERROR;
+    tdb_status status = delete_locked(db, app_id, actor);
+    if (status == TDB_OK && !db->ops->write_commit(db))
+        status = TDB_ERROR;
+    if (status != TDB_OK)
+        db->ops->write_rollback(db);
+    return status;
+}
+
+/* ---- API keys ------------------------------------------------------------------------------ */
+
+bool tdbi_all_digits(const char *s) {
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* A key's name: printable ASCII, not all digits (so that `apikey revoke ID|NAME` is
+ * unambiguous); db_apikey.c says why. */
+static bool valid_name(tdb *db, const char *name) {
+    size_t len = strlen(name);
+    if (len > TDB_APIKEY_NAME_MAX) {
+        tdbi_fail(db, "name: at most %d characters", TDB_APIKEY_NAME_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c < 0x21 || c > 0x7e) {
+            tdbi_fail(db, "name: printable ASCII without spaces only");
+            return false;
+        }
+    }
+    if (tdbi_all_digits(name)) {
+        tdbi_fail(db, "name: must not be all digits (those are key ids)");
+        return false;
+    }
+    return true;
+}
+
+tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
+                              char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
+    if (role != TDB_ROLE_ADMIN && role != TDB_ROLE_READER) {
+        tdbi_fail(db, "role: must be admin or reader");
+        return TDB_INVALID;
+    }
+    if (!name)
+        name = "";
+    if (*name && !valid_name(db, name))
+        return TDB_INVALID;
+    unsigned char secret[32], hash[TDBI_APIKEY_HASH_LEN];
+    char key[TDB_APIKEY_LEN + 1];
+    if (!tdbi_random(db, secret, sizeof secret)) {
+        tdbi_fail(db, "cannot generate an API key: random generator failed");
+        return TDB_ERROR;
+    }
+    memcpy(key, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1);
+    td_hex(secret, sizeof secret, key + sizeof TDB_APIKEY_PREFIX - 1);
+    td_sha256(key, TDB_APIKEY_LEN, hash);
+    explicit_bzero(secret, sizeof secret);
+
+    int64_t id = 0;
+    tdb_status status =
+        db->ops->write_begin(db) ? db->ops->apikey_insert(db, role, name, hash, &id) : TDB_ERROR;
+    if (status == TDB_OK && !db->ops->write_commit(db))
+        status = TDB_ERROR;
+    if (status != TDB_OK) {
+        db->ops->write_rollback(db);
+        explicit_bzero(key, sizeof key);
+        return status;
+    }
+    memcpy(key_out, key, sizeof key);
+    explicit_bzero(key, sizeof key);
+    if (id_out)
+        *id_out = id;
+    return TDB_OK;
+}
+
+bool tdbi_apikey_use_due(int64_t last_used, int64_t now) {
+    /* last_used > now: the clock went back; record the use rather than wait for it. */
+    return last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now;
 }
 
 /* ---- The list, a page at a time ------------------------------------------------------------ */

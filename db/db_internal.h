@@ -25,6 +25,8 @@
 #include "tddb.h"
 
 #define TDBI_KEY_LEN 32
+/* An API key is kept as its SHA-256 (db_apikey.c). */
+#define TDBI_APIKEY_HASH_LEN 32
 #define TDBI_NONCE_LEN 12
 #define TDBI_TAG_LEN 16
 /* A sealed value: nonce || ciphertext || tag. */
@@ -140,6 +142,16 @@ typedef struct tdbi_store_ops {
     tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                   int64_t max_bytes);
     int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
+    /* A configuration writer's transaction (a put, a delete, a key's creation, an import
+     * batch): SQLite's BEGIN IMMEDIATE; PostgreSQL's advisory lock, whose commit first moves
+     * the configuration version. write_rollback keeps the message of the failure. */
+    bool (*write_begin)(tdb *db);
+    bool (*write_commit)(tdb *db);
+    void (*write_rollback)(tdb *db);
+    /* apikey_insert: the key row (name "" becomes "key-<id>" in the same transaction), its id
+     * in *id; TDB_INVALID when an active key has that name. */
+    tdb_status (*apikey_insert)(tdb *db, tdb_role role, const char *name,
+                                const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
     /* The statements of the projects' rules (db_common.c), one each, inside the caller's
      * transaction where one is needed; each returns TDB_OK or the status of its failure
      * (message recorded):
@@ -250,12 +262,6 @@ int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out);
 
-/* tdb_project_put's work inside a transaction the caller holds (BEGIN IMMEDIATE), so that a
- * bulk import puts many projects in one: the same retiring, pruning and log entry. now is the
- * change's time. *created (may be NULL) tells whether the project is new. */
-tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                               bool *created);
-
 /* The key check value's sealed length, and what the stores share of it (db_open.c): sealing
  * it with db's key, checking a stored one, creating a new key file (atomically; or reading the
  * one another process made at that moment) into db->key, and setting up the cipher with
@@ -266,18 +272,13 @@ bool tdbi_key_check_matches(tdb *db, const unsigned char *sealed, size_t len);
 bool tdbi_create_key_file(tdb *db, char *err, size_t err_cap);
 bool tdbi_use_key(tdb *db);
 
-/* What an import (db_bulk.c, tdbi_import_with) needs of a store: a write transaction (begin,
- * commit, rollback), statements without parameters (savepoints), undoing to a savepoint while
- * keeping the message of the failure that led there, a put inside the transaction, and
- * optional work around the whole import (start's result is given to finish). */
+/* What an import (db_bulk.c, tdbi_import_with) needs of a store beyond its write transaction
+ * and tdbi_project_put_with: statements without parameters (savepoints), undoing to a
+ * savepoint while keeping the message of the failure that led there, and optional work around
+ * the whole import (start's result is given to finish). */
 typedef struct {
-    bool (*begin)(tdb *db);
-    bool (*commit)(tdb *db);
-    void (*rollback)(tdb *db);
     bool (*exec)(tdb *db, const char *sql);
     void (*undo_savepoint)(tdb *db, const char *sql);
-    tdb_status (*put_in)(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                         bool *created);
     int64_t (*start)(tdb *db);
     void (*finish)(tdb *db, int64_t state);
 } tdbi_bulk_ops;
@@ -354,8 +355,16 @@ tdb_status tdbi_project_show_with(tdb *db, const char *app_id, diag_project_show
  * project is new. */
 tdb_status tdbi_project_put_with(tdb *db, const diag_project *p, const char *actor, int64_t now,
                                  bool *created);
-/* A delete inside the write transaction the caller holds. */
-tdb_status tdbi_project_delete_with(tdb *db, const char *app_id, const char *actor);
+/* tdb_project_put, tdb_project_delete and tdb_apikey_create in the store's write transaction,
+ * for both stores' tables. */
+tdb_status tdbi_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
+tdb_status tdbi_project_delete(tdb *db, const char *app_id, const char *actor);
+tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
+                              char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
+/* Whether s is a key id (digits only, not empty): names never are. */
+bool tdbi_all_digits(const char *s);
+/* Whether a key last used at last_used (-1: never) is to be recorded as used at now. */
+bool tdbi_apikey_use_due(int64_t last_used, int64_t now);
 /* A history row into out (zeroed first) from its columns' texts (each may be NULL). */
 void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const char *actor,
                       const char *action, const char *before, const char *after,

@@ -98,11 +98,6 @@ void tdbpg_rollback(tdb *db);
  * TDBPG_CHANNEL (delivered at commit). */
 bool tdbpg_bump(tdb *db);
 
-/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), which moves
- * the version (tdbpg_bump) before it commits: tdbi_project_put_in's counterpart. */
-tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                                bool *created);
-
 bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
 void tdbpg_close(tdb *db);
 void tdbpg_set_busy_timeout(tdb *db, int ms);
@@ -114,13 +109,9 @@ tdb_status tdbpg_project_get(tdb *db, const char *app_id, diag_project *out);
 tdb_status tdbpg_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                  size_t *count);
-tdb_status tdbpg_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
-tdb_status tdbpg_project_delete(tdb *db, const char *app_id, const char *actor);
 tdb_status tdbpg_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                               size_t *count, bool *more);
 tdb_status tdbpg_project_list(tdb *db, diag_project_shown **out, size_t *count);
-tdb_status tdbpg_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
 tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name);
@@ -151,5 +142,9 @@ tdb_status tdbpg_insert_log(tdb *db, const tdbi_change_row *row);
 tdb_status tdbpg_stored_row(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbpg_stored_retired(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbpg_latest_after(tdb *db, const char *app_id, char **text);
+bool tdbpg_write_begin(tdb *db);
+bool tdbpg_write_commit(tdb *db);
+tdb_status tdbpg_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
 
 #endif /* DB_PG_H */

@@ -22,19 +22,6 @@
 
 #define EXPORT_FETCH 1000
 
-static bool pg_begin(tdb *db) {
-    return tdbpg_begin(db, true);
-}
-
-/* The batch's version move, then its commit. */
-static bool pg_commit(tdb *db) {
-    if (!tdbpg_bump(db)) {
-        tdbpg_rollback(db);
-        return false;
-    }
-    return tdbpg_commit(db);
-}
-
 static bool pg_exec(tdb *db, const char *sql) {
     return tdbpg_do(db, sql, sql, NULL);
 }
@@ -45,12 +32,8 @@ static void pg_undo_savepoint(tdb *db, const char *sql) {
 }
 
 static const tdbi_bulk_ops pg_bulk = {
-    .begin = pg_begin,
-    .commit = pg_commit,
-    .rollback = tdbpg_rollback,
     .exec = pg_exec,
     .undo_savepoint = pg_undo_savepoint,
-    .put_in = tdbpg_project_put_in,
 };
 
 tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,

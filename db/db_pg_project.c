@@ -335,38 +335,15 @@ tdb_status tdbpg_project_show(tdb *db, const char *app_id, diag_project_shown *o
     return tdbi_project_show_with(db, app_id, out);
 }
 
-/* tdbi_project_put_in's PostgreSQL counterpart: a put inside the caller's configuration
- * transaction (tdbpg_begin(db, true)); the caller moves the version (tdbpg_bump) before it
- * commits -- once for a whole import batch. */
-tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                                bool *created) {
-    return tdbi_project_put_with(db, p, actor, now, created);
+/* tdbi_store_ops.write_begin and write_commit: the configuration writers' lock, and the
+ * version moved just before the commit (once per batch in an import: a million-line import
+ * would otherwise queue a million notifications in one transaction). */
+bool tdbpg_write_begin(tdb *db) {
+    return tdbpg_begin(db, true);
 }
 
-tdb_status tdbpg_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
-    if (!tdbpg_begin(db, true))
-        return TDB_ERROR;
-    tdb_status status = tdbpg_project_put_in(db, p, actor, (int64_t)time(NULL), created);
-    if (status == TDB_OK && !tdbpg_bump(db))
-        status = TDB_ERROR;
-    if (status == TDB_OK && !tdbpg_commit(db))
-        status = TDB_ERROR;
-    if (status != TDB_OK)
-        tdbpg_rollback(db);
-    return status;
-}
-
-tdb_status tdbpg_project_delete(tdb *db, const char *app_id, const char *actor) {
-    if (!tdbpg_begin(db, true))
-        return TDB_ERROR;
-    tdb_status status = tdbi_project_delete_with(db, app_id, actor);
-    if (status == TDB_OK && !tdbpg_bump(db))
-        status = TDB_ERROR;
-    if (status == TDB_OK && !tdbpg_commit(db))
-        status = TDB_ERROR;
-    if (status != TDB_OK)
-        tdbpg_rollback(db);
-    return status;
+bool tdbpg_write_commit(tdb *db) {
+    return tdbpg_bump(db) && tdbpg_commit(db);
 }
 
 /* ---- The list, whole or a page at a time ---------------------------------------------------- */

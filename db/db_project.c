@@ -415,32 +415,3 @@ tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out) {
 tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out) {
     return tdbi_project_show_with(db, app_id, out);
 }
-
-tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                               bool *created) {
-    return tdbi_project_put_with(db, p, actor, now, created);
-}
-
-tdb_status tdbsq_project_put(tdb *db, const diag_project *p, const char *actor, bool *created) {
-    tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
-    if (status == TDB_OK) {
-        status = tdbi_project_put_in(db, p, actor, (int64_t)time(NULL), created);
-        if (status == TDB_OK && !tdbi_commit(db))
-            status = TDB_ERROR;
-        if (status != TDB_OK)
-            tdbi_rollback(db);
-    }
-    return status;
-}
-
-tdb_status tdbsq_project_delete(tdb *db, const char *app_id, const char *actor) {
-    tdb_status status = tdbi_begin(db) ? TDB_OK : TDB_ERROR;
-    if (status == TDB_OK) {
-        status = tdbi_project_delete_with(db, app_id, actor);
-        if (status == TDB_OK && !tdbi_commit(db))
-            status = TDB_ERROR;
-        if (status != TDB_OK)
-            tdbi_rollback(db);
-    }
-    return status;
-}

@@ -24,13 +24,9 @@ void tdbsq_read_end(tdb *db);
 tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                  size_t *count);
-tdb_status tdbsq_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
-tdb_status tdbsq_project_delete(tdb *db, const char *app_id, const char *actor);
 tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                               size_t *count, bool *more);
 tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count);
-tdb_status tdbsq_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
 tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name);
@@ -61,5 +57,7 @@ tdb_status tdbsq_insert_log(tdb *db, const tdbi_change_row *row);
 tdb_status tdbsq_stored_row(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbsq_stored_retired(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbsq_latest_after(tdb *db, const char *app_id, char **text);
+tdb_status tdbsq_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
 
 #endif /* DB_SQLITE_H */
