@@ -675,41 +675,20 @@ static void read_app_id(sqlite3_stmt *st, void *item) {
     tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
 }
 
-/* The projects after `after` (NULL: from the first), at most limit (0: all), as
- * tdb_project_page. Shown one by one from the App IDs read first: a project deleted meanwhile
- * by another connection is left out. */
-static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                            size_t *count, bool *more) {
-    *out = NULL;
-    *count = 0;
-    *more = false;
+tdb_status tdbsq_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n) {
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects WHERE app_id > ?1 ORDER BY app_id LIMIT ?2",
                      "listing projects");
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, after ? after : "", -1, SQLITE_STATIC);
-    /* One more than asked tells whether more follow; -1 is SQLite's "no limit". */
-    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit + 1 : -1);
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1); /* -1: SQLite's "no limit" */
     void *rows = NULL;
-    size_t n = 0;
     tdb_status status =
-        tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, &n);
-    if (status == TDB_OK)
-        status = tdbi_show_ids(db, rows, n, limit, out, count, more);
-    free(rows);
+        tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, n);
+    *ids = rows;
     return status;
-}
-
-tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more) {
-    tdb_status status = tdbi_page_limit(db, limit, out, count, more);
-    return status == TDB_OK ? show_page(db, after, limit, out, count, more) : status;
-}
-
-tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    bool more;
-    return show_page(db, NULL, 0, out, count, &more);
 }
 
 /* ---- Backup ---------------------------------------------------------------------------------- */

@@ -187,6 +187,10 @@ typedef struct tdbi_store_ops {
     tdb_status (*stored_row)(tdb *db, const char *app_id, diag_project_shown *out);
     tdb_status (*stored_retired)(tdb *db, const char *app_id, diag_project_shown *out);
     tdb_status (*latest_after)(tdb *db, const char *app_id, char **text);
+    /* project_ids: the App IDs after `after` in byte order, at most limit (0: all), into a new
+     * array (*ids, freed by the caller; NULL when there are none). */
+    tdb_status (*project_ids)(tdb *db, const char *after, size_t limit,
+                              char (**ids)[TD_CERT_LEN + 1], size_t *n);
 } tdbi_store_ops;
 
 extern const tdbi_store_ops tdbsq_ops;
@@ -369,13 +373,9 @@ bool tdbi_apikey_use_due(int64_t last_used, int64_t now);
 void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const char *actor,
                       const char *action, const char *before, const char *after,
                       const char *retired);
-/* tdb_project_page's check of limit: TDB_INVALID (message recorded, outputs emptied) outside
- * 1..TDB_PAGE_MAX. */
-tdb_status tdbi_page_limit(tdb *db, size_t limit, diag_project_shown **out, size_t *count,
-                           bool *more);
-/* A page of the list from the App IDs that follow its start (n of them, asked for limit + 1 so
- * that *more can be told; limit 0: all), each shown with tdb_project_show. */
-tdb_status tdbi_show_ids(tdb *db, const char (*ids)[TD_CERT_LEN + 1], size_t n, size_t limit,
-                         diag_project_shown **out, size_t *count, bool *more);
+/* tdb_project_page and tdb_project_list, for both stores' tables. */
+tdb_status tdbi_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                             size_t *count, bool *more);
+tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count);
 
 #endif /* DB_INTERNAL_H */

@@ -95,8 +95,8 @@ const tdbi_store_ops tdbpg_ops = {
     .project_history = tdbpg_project_history,
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
-    .project_page = tdbpg_project_page,
-    .project_list = tdbpg_project_list,
+    .project_page = tdbi_project_page,
+    .project_list = tdbi_project_list,
     .apikey_create = tdbi_apikey_create,
     .apikey_insert = tdbpg_apikey_insert,
     .apikey_verify = tdbpg_apikey_verify,
@@ -124,6 +124,7 @@ const tdbi_store_ops tdbpg_ops = {
     .stored_row = tdbpg_stored_row,
     .stored_retired = tdbpg_stored_retired,
     .latest_after = tdbpg_latest_after,
+    .project_ids = tdbpg_project_ids,
 };
 
 /* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */
@@ -237,6 +238,29 @@ const char *tdbpg_text(const PGresult *r, int row, int col) {
 
 bool tdbpg_null(const PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) != 0;
+}
+
+tdb_status tdbpg_read_rows(tdb *db, PGresult *r, size_t size, tdbpg_row_reader read, void **out,
+                           size_t *count) {
+    *out = NULL;
+    *count = 0;
+    if (!r)
+        return TDB_ERROR;
+    size_t n = (size_t)PQntuples(r);
+    unsigned char *rows = n ? calloc(n, size) : NULL;
+    tdb_status status = TDB_OK;
+    if (n && !rows) {
+        tdbi_fail(db, "out of memory");
+        status = TDB_ERROR;
+    }
+    for (size_t i = 0; i < n && status == TDB_OK; i++)
+        read(r, (int)i, rows + i * size);
+    PQclear(r);
+    if (status == TDB_OK) {
+        *out = rows;
+        *count = n;
+    }
+    return status;
 }
 
 /* ---- Failures ----------------------------------------------------------------------------- */

@@ -87,6 +87,14 @@ bool tdbpg_do(tdb *db, const char *what, const char *sql, const tdbpg_params *p)
 int64_t tdbpg_i64(const PGresult *r, int row, int col);
 const char *tdbpg_text(const PGresult *r, int row, int col);
 bool tdbpg_null(const PGresult *r, int row, int col);
+/* Reads row `row` of r into item (size bytes, zeroed). */
+typedef void (*tdbpg_row_reader)(const PGresult *r, int row, void *item);
+/* Every row of r (a tdbpg_run result, NULL when it failed: TDB_ERROR) read by read into a new
+ * array of *count items of size bytes (*out, freed by the caller with free(); NULL when there
+ * are none); r is cleared. TDB_ERROR ("out of memory") with *out NULL. The counterpart of
+ * tdbi_read_rows. */
+tdb_status tdbpg_read_rows(tdb *db, PGresult *r, size_t size, tdbpg_row_reader read, void **out,
+                           size_t *count);
 
 /* BEGIN (with config: the configuration writers' lock, pg_advisory_xact_lock, so that writers
  * of every node serialize as SQLite's BEGIN IMMEDIATE makes them); COMMIT (then publishing a
@@ -109,9 +117,6 @@ tdb_status tdbpg_project_get(tdb *db, const char *app_id, diag_project *out);
 tdb_status tdbpg_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                  size_t *count);
-tdb_status tdbpg_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more);
-tdb_status tdbpg_project_list(tdb *db, diag_project_shown **out, size_t *count);
 tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
 tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name);
@@ -146,5 +151,7 @@ bool tdbpg_write_begin(tdb *db);
 bool tdbpg_write_commit(tdb *db);
 tdb_status tdbpg_apikey_insert(tdb *db, tdb_role role, const char *name,
                                const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
+tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n);
 
 #endif /* DB_PG_H */

@@ -111,6 +111,18 @@ tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     return role;
 }
 
+static void read_key(const PGresult *r, int i, void *item) {
+    diag_apikey_shown *k = item;
+    k->id = tdbpg_i64(r, i, 0);
+    tdbi_set_text(k->name, sizeof k->name, (const unsigned char *)tdbpg_text(r, i, 1));
+    tdbi_set_text(k->role, sizeof k->role, (const unsigned char *)tdbpg_text(r, i, 2));
+    k->created_at = tdbpg_i64(r, i, 3);
+    k->revoked = !tdbpg_null(r, i, 4);
+    k->revoked_at = tdbpg_i64(r, i, 4);
+    k->used = !tdbpg_null(r, i, 5);
+    k->last_used_at = tdbpg_i64(r, i, 5);
+}
+
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     *out = NULL;
     *count = 0;
@@ -118,30 +130,10 @@ tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
                             "SELECT id, name, role, created_at, revoked_at, last_used_at FROM "
                             "api_keys ORDER BY id",
                             NULL);
-    if (!r)
-        return TDB_ERROR;
-    int n = PQntuples(r);
-    diag_apikey_shown *keys = n > 0 ? calloc((size_t)n, sizeof *keys) : NULL;
-    if (n > 0 && !keys) {
-        PQclear(r);
-        tdbi_fail(db, "out of memory");
-        return TDB_ERROR;
-    }
-    for (int i = 0; i < n; i++) {
-        diag_apikey_shown *k = &keys[i];
-        k->id = tdbpg_i64(r, i, 0);
-        tdbi_set_text(k->name, sizeof k->name, (const unsigned char *)tdbpg_text(r, i, 1));
-        tdbi_set_text(k->role, sizeof k->role, (const unsigned char *)tdbpg_text(r, i, 2));
-        k->created_at = tdbpg_i64(r, i, 3);
-        k->revoked = !tdbpg_null(r, i, 4);
-        k->revoked_at = tdbpg_i64(r, i, 4);
-        k->used = !tdbpg_null(r, i, 5);
-        k->last_used_at = tdbpg_i64(r, i, 5);
-    }
-    PQclear(r);
-    *out = keys;
-    *count = (size_t)n;
-    return TDB_OK;
+    void *rows;
+    tdb_status status = tdbpg_read_rows(db, r, sizeof **out, read_key, &rows, count);
+    *out = rows;
+    return status;
 }
 
 tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name) {

@@ -230,6 +230,20 @@ bool tdbpg_log_attach(tdb *db) {
 
 /* ---- Reading ------------------------------------------------------------------------------- */
 
+static void read_entry(const PGresult *r, int i, void *item) {
+    tdb_log_entry *e = item;
+    e->at = tdbpg_i64(r, i, 0);
+    tdbi_set_text(e->app_id, sizeof e->app_id, (const unsigned char *)tdbpg_text(r, i, 1));
+    tdbi_set_text(e->verdict, sizeof e->verdict, (const unsigned char *)tdbpg_text(r, i, 2));
+    tdbi_set_text(e->cause, sizeof e->cause, (const unsigned char *)tdbpg_text(r, i, 3));
+    e->code = (int)tdbpg_i64(r, i, 4);
+    tdbi_set_text(e->platform, sizeof e->platform, (const unsigned char *)tdbpg_text(r, i, 5));
+    tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint,
+                  (const unsigned char *)tdbpg_text(r, i, 6));
+    tdbi_set_text(e->channel, sizeof e->channel, (const unsigned char *)tdbpg_text(r, i, 7));
+    tdbi_set_text(e->uid, sizeof e->uid, (const unsigned char *)tdbpg_text(r, i, 8));
+}
+
 tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count) {
     *out = NULL;
@@ -248,30 +262,8 @@ tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_lo
                             "channel, uid FROM diagnoses WHERE app_id = $1 ORDER BY at DESC, id "
                             "DESC LIMIT $2",
                             &p);
-    if (!r)
-        return TDB_ERROR;
-    int n = PQntuples(r);
-    tdb_log_entry *rows = n > 0 ? calloc((size_t)n, sizeof *rows) : NULL;
-    if (n > 0 && !rows) {
-        PQclear(r);
-        tdbi_fail(db, "out of memory");
-        return TDB_ERROR;
-    }
-    for (int i = 0; i < n; i++) {
-        tdb_log_entry *e = &rows[i];
-        e->at = tdbpg_i64(r, i, 0);
-        tdbi_set_text(e->app_id, sizeof e->app_id, (const unsigned char *)tdbpg_text(r, i, 1));
-        tdbi_set_text(e->verdict, sizeof e->verdict, (const unsigned char *)tdbpg_text(r, i, 2));
-        tdbi_set_text(e->cause, sizeof e->cause, (const unsigned char *)tdbpg_text(r, i, 3));
-        e->code = (int)tdbpg_i64(r, i, 4);
-        tdbi_set_text(e->platform, sizeof e->platform, (const unsigned char *)tdbpg_text(r, i, 5));
-        tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint,
-                      (const unsigned char *)tdbpg_text(r, i, 6));
-        tdbi_set_text(e->channel, sizeof e->channel, (const unsigned char *)tdbpg_text(r, i, 7));
-        tdbi_set_text(e->uid, sizeof e->uid, (const unsigned char *)tdbpg_text(r, i, 8));
-    }
-    PQclear(r);
+    void *rows;
+    tdb_status status = tdbpg_read_rows(db, r, sizeof **out, read_entry, &rows, count);
     *out = rows;
-    *count = (size_t)n;
-    return TDB_OK;
+    return status;
 }

@@ -212,6 +212,12 @@ tdb_status tdbpg_insert_log(tdb *db, const tdbi_change_row *row) {
                : TDB_ERROR;
 }
 
+static void read_change(const PGresult *r, int i, void *item) {
+    tdbi_change_read(item, tdbpg_i64(r, i, 0), tdbpg_i64(r, i, 1), tdbpg_text(r, i, 2),
+                     tdbpg_text(r, i, 3), text_or_null(r, i, 4), text_or_null(r, i, 5),
+                     text_or_null(r, i, 6));
+}
+
 tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                  size_t *count) {
     tdbpg_params p = {0};
@@ -220,28 +226,19 @@ tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_chang
                             "SELECT id, at, actor, action, before, after, retired FROM config_log "
                             "WHERE lower(app_id) = lower($1) ORDER BY id",
                             &p);
-    if (!r)
-        return TDB_ERROR;
-    int n = PQntuples(r);
-    if (n == 0) {
-        PQclear(r);
+    void *log;
+    size_t n;
+    tdb_status status = tdbpg_read_rows(db, r, sizeof(diag_project_change), read_change, &log, &n);
+    if (status == TDB_OK && n == 0) {
         tdbi_fail(db, "no configuration history for %s", app_id);
-        return TDB_NOT_FOUND;
+        status = TDB_NOT_FOUND;
     }
-    diag_project_change *log = calloc((size_t)n, sizeof *log);
-    if (!log) {
-        PQclear(r);
-        tdbi_fail(db, "out of memory");
-        return TDB_ERROR;
+    if (status != TDB_OK) {
+        free(log);
+        return status;
     }
-    for (int i = 0; i < n; i++) {
-        tdbi_change_read(&log[i], tdbpg_i64(r, i, 0), tdbpg_i64(r, i, 1), tdbpg_text(r, i, 2),
-                         tdbpg_text(r, i, 3), text_or_null(r, i, 4), text_or_null(r, i, 5),
-                         text_or_null(r, i, 6));
-    }
-    PQclear(r);
     *out = log;
-    *count = (size_t)n;
+    *count = n;
     return TDB_OK;
 }
 
@@ -346,51 +343,27 @@ bool tdbpg_write_commit(tdb *db) {
     return tdbpg_bump(db) && tdbpg_commit(db);
 }
 
-/* ---- The list, whole or a page at a time ---------------------------------------------------- */
+/* ---- The list ---------------------------------------------------------------------------- */
 
-static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                            size_t *count, bool *more) {
-    *out = NULL;
-    *count = 0;
-    *more = false;
+static void read_app_id(const PGresult *r, int i, void *item) {
+    tdbi_set_text(item, TD_CERT_LEN + 1, (const unsigned char *)tdbpg_text(r, i, 0));
+}
+
+tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n) {
     tdbpg_params q = {0};
-    tdbpg_p_text(&q, after ? after : "");
-    /* One more than asked tells whether more follow; NULL is "no limit". */
+    tdbpg_p_text(&q, after);
     if (limit)
-        tdbpg_p_i64(&q, (int64_t)limit + 1);
+        tdbpg_p_i64(&q, (int64_t)limit);
     else
-        tdbpg_p_text(&q, NULL);
+        tdbpg_p_text(&q, NULL); /* "no limit" */
     /* COLLATE "C": App IDs ordered by their bytes, as SQLite orders them. */
     PGresult *r = tdbpg_run(db, "listing projects",
                             "SELECT app_id FROM projects WHERE app_id COLLATE \"C\" > $1 ORDER BY "
                             "app_id COLLATE \"C\" LIMIT $2::bigint",
                             &q);
-    if (!r)
-        return TDB_ERROR;
-    size_t n = (size_t)PQntuples(r);
-    char(*ids)[TD_CERT_LEN + 1] = n ? calloc(n, sizeof *ids) : NULL;
-    tdb_status status = TDB_OK;
-    if (n && !ids) {
-        tdbi_fail(db, "out of memory");
-        status = TDB_ERROR;
-    }
-    for (size_t i = 0; i < n && status == TDB_OK; i++)
-        tdbi_set_text(ids[i], sizeof ids[i], (const unsigned char *)tdbpg_text(r, (int)i, 0));
-    PQclear(r);
-    if (status == TDB_OK)
-        status =
-            tdbi_show_ids(db, (const char(*)[TD_CERT_LEN + 1]) ids, n, limit, out, count, more);
-    free(ids);
+    void *rows;
+    tdb_status status = tdbpg_read_rows(db, r, TD_CERT_LEN + 1, read_app_id, &rows, n);
+    *ids = rows;
     return status;
-}
-
-tdb_status tdbpg_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more) {
-    tdb_status status = tdbi_page_limit(db, limit, out, count, more);
-    return status == TDB_OK ? show_page(db, after, limit, out, count, more) : status;
-}
-
-tdb_status tdbpg_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    bool more;
-    return show_page(db, NULL, 0, out, count, &more);
 }

@@ -25,8 +25,8 @@ const tdbi_store_ops tdbsq_ops = {
     .project_history = tdbsq_project_history,
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
-    .project_page = tdbsq_project_page,
-    .project_list = tdbsq_project_list,
+    .project_page = tdbi_project_page,
+    .project_list = tdbi_project_list,
     .apikey_create = tdbi_apikey_create,
     .apikey_insert = tdbsq_apikey_insert,
     .apikey_verify = tdbsq_apikey_verify,
@@ -54,4 +54,5 @@ const tdbi_store_ops tdbsq_ops = {
     .stored_row = tdbsq_stored_row,
     .stored_retired = tdbsq_stored_retired,
     .latest_after = tdbsq_latest_after,
+    .project_ids = tdbsq_project_ids,
 };
