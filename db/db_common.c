@@ -262,6 +262,24 @@ void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const ch
     read_retired(retired, out);
 }
 
+tdb_status tdbi_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                                size_t *count) {
+    diag_project_change *log = NULL;
+    size_t n = 0;
+    tdb_status status = db->ops->history_rows(db, app_id, &log, &n);
+    if (status == TDB_OK && n == 0) {
+        tdbi_fail(db, "no configuration history for %s", app_id);
+        status = TDB_NOT_FOUND;
+    }
+    if (status != TDB_OK) {
+        free(log);
+        return status;
+    }
+    *out = log;
+    *count = n;
+    return TDB_OK;
+}
+
 /* ---- Writing ------------------------------------------------------------------------------- */
 
 static bool is_retired(const tdbi_retired_set *set, const char *cert) {

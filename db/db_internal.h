@@ -191,6 +191,10 @@ typedef struct tdbi_store_ops {
      * array (*ids, freed by the caller; NULL when there are none). */
     tdb_status (*project_ids)(tdb *db, const char *after, size_t limit,
                               char (**ids)[TD_CERT_LEN + 1], size_t *n);
+    /* history_rows: the configuration log entries of app_id whatever its case, oldest first,
+     * read with tdbi_change_read into a new array (*out, freed by the caller). */
+    tdb_status (*history_rows)(tdb *db, const char *app_id, diag_project_change **out,
+                               size_t *count);
 } tdbi_store_ops;
 
 extern const tdbi_store_ops tdbsq_ops;
@@ -377,5 +381,8 @@ void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const ch
 tdb_status tdbi_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                              size_t *count, bool *more);
 tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count);
+/* tdb_project_history, for both stores' tables. */
+tdb_status tdbi_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                                size_t *count);
 
 #endif /* DB_INTERNAL_H */

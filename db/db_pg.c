@@ -92,7 +92,7 @@ const tdbi_store_ops tdbpg_ops = {
     .ready = tdbpg_ready,
     .project_get = tdbpg_project_get,
     .project_show = tdbpg_project_show,
-    .project_history = tdbpg_project_history,
+    .project_history = tdbi_project_history,
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
     .project_page = tdbi_project_page,
@@ -125,6 +125,7 @@ const tdbi_store_ops tdbpg_ops = {
     .stored_retired = tdbpg_stored_retired,
     .latest_after = tdbpg_latest_after,
     .project_ids = tdbpg_project_ids,
+    .history_rows = tdbpg_history_rows,
 };
 
 /* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */

@@ -115,8 +115,6 @@ uint64_t tdbpg_config_version(tdb *db);
 bool tdbpg_ready(tdb *db, char *reason, size_t reason_cap);
 tdb_status tdbpg_project_get(tdb *db, const char *app_id, diag_project *out);
 tdb_status tdbpg_project_show(tdb *db, const char *app_id, diag_project_shown *out);
-tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                                 size_t *count);
 tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
 tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name);
@@ -153,5 +151,7 @@ tdb_status tdbpg_apikey_insert(tdb *db, tdb_role role, const char *name,
                                const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
 tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
                              char (**ids)[TD_CERT_LEN + 1], size_t *n);
+tdb_status tdbpg_history_rows(tdb *db, const char *app_id, diag_project_change **out,
+                              size_t *count);
 
 #endif /* DB_PG_H */

@@ -27,6 +27,13 @@
 
 #include "db_pg.h"
 
+/* Runs sql, whose one parameter ($1) is app_id. */
+static PGresult *by_app_id(tdb *db, const char *what, const char *sql, const char *app_id) {
+    tdbpg_params p = {0};
+    tdbpg_p_text(&p, app_id);
+    return tdbpg_run(db, what, sql, &p);
+}
+
 /* ---- App IDs whatever their case ----------------------------------------------------------- */
 
 /* The stored spelling of app_id (into buf) when a project's App ID equals it ignoring case;
@@ -34,10 +41,8 @@
 const char *tdbpg_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]) {
     if (strlen(app_id) != TD_CERT_LEN)
         return app_id;
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "finding a project",
-                            "SELECT app_id FROM projects WHERE lower(app_id) = lower($1)", &p);
+    PGresult *r = by_app_id(db, "finding a project",
+                            "SELECT app_id FROM projects WHERE lower(app_id) = lower($1)", app_id);
     const char *out = app_id;
     if (r && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == TD_CERT_LEN) {
         memcpy(buf, PQgetvalue(r, 0, 0), TD_CERT_LEN);
@@ -63,12 +68,10 @@ static tdb_status open_cert(tdb *db, const char *app_id, const PGresult *r, int 
 
 tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out) {
     out->count = 0;
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "reading retired certificates",
+    PGresult *r = by_app_id(db, "reading retired certificates",
                             "SELECT id, cert FROM retired_certificates WHERE app_id = $1 ORDER BY "
                             "id",
-                            &p);
+                            app_id);
     if (!r)
         return TDB_ERROR;
     tdb_status status = TDB_OK;
@@ -86,13 +89,11 @@ tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out
 
 tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated) {
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "reading a project",
+    PGresult *r = by_app_id(db, "reading a project",
                             "SELECT name, primary_cert, primary_enabled, secondary_cert, "
                             "secondary_enabled, no_certificate, cohost_auth, created_at, "
                             "updated_at FROM projects WHERE app_id = $1",
-                            &p);
+                            app_id);
     memset(out, 0, sizeof *out);
     if (!r)
         return TDB_ERROR;
@@ -126,12 +127,10 @@ tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_
  * spelling. */
 tdb_status tdbpg_latest_after(tdb *db, const char *app_id, char **text) {
     *text = NULL;
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "reading the configuration log",
+    PGresult *r = by_app_id(db, "reading the configuration log",
                             "SELECT after FROM config_log WHERE lower(app_id) = lower($1) AND "
                             "app_id = $1 ORDER BY id DESC LIMIT 1",
-                            &p);
+                            app_id);
     if (!r)
         return TDB_ERROR;
     tdb_status status = TDB_OK;
@@ -144,13 +143,11 @@ tdb_status tdbpg_latest_after(tdb *db, const char *app_id, char **text) {
 }
 
 tdb_status tdbpg_stored_retired(tdb *db, const char *app_id, diag_project_shown *out) {
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(
+    PGresult *r = by_app_id(
         db, "reading retired certificates",
         "SELECT fingerprint FROM (SELECT id, fingerprint FROM retired_certificates WHERE app_id "
         "= $1 ORDER BY id DESC LIMIT " TDBI_STR(DIAG_RETIRED_MAX) ") r ORDER BY id",
-        &p);
+        app_id);
     if (!r)
         return TDB_ERROR;
     out->retired_count = 0;
@@ -162,13 +159,11 @@ tdb_status tdbpg_stored_retired(tdb *db, const char *app_id, diag_project_shown 
 }
 
 tdb_status tdbpg_stored_row(tdb *db, const char *app_id, diag_project_shown *out) {
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "reading a project",
+    PGresult *r = by_app_id(db, "reading a project",
                             "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
                             "secondary_cert IS NOT NULL, secondary_enabled, no_certificate, "
                             "cohost_auth, created_at, updated_at FROM projects WHERE app_id = $1",
-                            &p);
+                            app_id);
     memset(out, 0, sizeof *out);
     if (!r)
         return TDB_ERROR;
@@ -218,28 +213,17 @@ static void read_change(const PGresult *r, int i, void *item) {
                      text_or_null(r, i, 6));
 }
 
-tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                                 size_t *count) {
-    tdbpg_params p = {0};
-    tdbpg_p_text(&p, app_id);
-    PGresult *r = tdbpg_run(db, "reading the configuration log",
+tdb_status tdbpg_history_rows(tdb *db, const char *app_id, diag_project_change **out,
+                              size_t *count) {
+    PGresult *r = by_app_id(db, "reading the configuration log",
                             "SELECT id, at, actor, action, before, after, retired FROM config_log "
                             "WHERE lower(app_id) = lower($1) ORDER BY id",
-                            &p);
+                            app_id);
     void *log;
-    size_t n;
-    tdb_status status = tdbpg_read_rows(db, r, sizeof(diag_project_change), read_change, &log, &n);
-    if (status == TDB_OK && n == 0) {
-        tdbi_fail(db, "no configuration history for %s", app_id);
-        status = TDB_NOT_FOUND;
-    }
-    if (status != TDB_OK) {
-        free(log);
-        return status;
-    }
+    tdb_status status =
+        tdbpg_read_rows(db, r, sizeof(diag_project_change), read_change, &log, count);
     *out = log;
-    *count = n;
-    return TDB_OK;
+    return status;
 }
 
 /* ---- Writing ------------------------------------------------------------------------------- */

@@ -32,17 +32,26 @@
 #include "db_internal.h"
 #include "db_sqlite.h"
 
+/* Prepares sql (kept: with tdbi_prepare_kept) and binds app_id to its first parameter; NULL
+ * as tdbi_prepare. */
+static sqlite3_stmt *by_app_id(tdb *db, const char *sql, const char *what, const char *app_id,
+                               bool kept) {
+    sqlite3_stmt *st = kept ? tdbi_prepare_kept(db, sql, what) : tdbi_prepare(db, sql, what);
+    if (st)
+        sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
+    return st;
+}
+
 /* ---- App IDs whatever their case ------------------------------------------------------------ */
 
 /* tdbi_project_ops.stored_app_id: COLLATE NOCASE is ASCII case, as App IDs are. */
 const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]) {
     if (strlen(app_id) != TD_CERT_LEN)
         return app_id; /* no stored App ID has another length */
-    sqlite3_stmt *st = tdbi_prepare_kept(
-        db, "SELECT app_id FROM projects WHERE app_id = ? COLLATE NOCASE", "finding a project");
+    sqlite3_stmt *st = by_app_id(db, "SELECT app_id FROM projects WHERE app_id = ? COLLATE NOCASE",
+                                 "finding a project", app_id, true);
     if (!st)
         return app_id;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     const char *out = app_id;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == TD_CERT_LEN) {
         memcpy(buf, sqlite3_column_text(st, 0), TD_CERT_LEN);
@@ -64,12 +73,11 @@ static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int c
 
 tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out) {
     out->count = 0;
-    sqlite3_stmt *st = tdbi_prepare_kept(
-        db, "SELECT id, cert FROM retired_certificates WHERE app_id = ? ORDER BY id",
-        "reading retired certificates");
+    sqlite3_stmt *st =
+        by_app_id(db, "SELECT id, cert FROM retired_certificates WHERE app_id = ? ORDER BY id",
+                  "reading retired certificates", app_id, true);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     tdb_status status = TDB_OK;
     int rc;
     while (status == TDB_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -87,15 +95,13 @@ tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out
 
 tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated) {
-    sqlite3_stmt *st =
-        tdbi_prepare_kept(db,
-                          "SELECT name, primary_cert, primary_enabled, secondary_cert, "
-                          "secondary_enabled, no_certificate, cohost_auth, created_at, "
-                          "updated_at FROM projects WHERE app_id = ?",
-                          "reading a project");
+    sqlite3_stmt *st = by_app_id(db,
+                                 "SELECT name, primary_cert, primary_enabled, secondary_cert, "
+                                 "secondary_enabled, no_certificate, cohost_auth, created_at, "
+                                 "updated_at FROM projects WHERE app_id = ?",
+                                 "reading a project", app_id, true);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     memset(out, 0, sizeof *out);
     tdb_status status = TDB_OK;
     int rc = sqlite3_step(st);
@@ -167,13 +173,12 @@ void tdbsq_read_end(tdb *db) {
 /* tdbi_project_ops.latest_after: "app_id = ?" is this spelling exactly. */
 tdb_status tdbsq_latest_after(tdb *db, const char *app_id, char **text) {
     *text = NULL;
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "SELECT after FROM config_log WHERE app_id = ? ORDER BY id "
-                                    "DESC LIMIT 1",
-                                    "reading the configuration log");
+    sqlite3_stmt *st = by_app_id(db,
+                                 "SELECT after FROM config_log WHERE app_id = ? ORDER BY id "
+                                 "DESC LIMIT 1",
+                                 "reading the configuration log", app_id, false);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     tdb_status status = TDB_OK;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
         !(*text = strdup((const char *)sqlite3_column_text(st, 0)))) {
@@ -210,15 +215,14 @@ tdb_status tdbsq_stored_retired(tdb *db, const char *app_id, diag_project_shown 
 
 /* The row of app_id as shown, without fingerprints: name, flags, which certificates exist. */
 tdb_status tdbsq_stored_row(tdb *db, const char *app_id, diag_project_shown *out) {
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
-                                    "secondary_cert IS NOT NULL, secondary_enabled, "
-                                    "no_certificate, cohost_auth, created_at, updated_at FROM "
-                                    "projects WHERE app_id = ?",
-                                    "reading a project");
+    sqlite3_stmt *st = by_app_id(db,
+                                 "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
+                                 "secondary_cert IS NOT NULL, secondary_enabled, "
+                                 "no_certificate, cohost_auth, created_at, updated_at FROM "
+                                 "projects WHERE app_id = ?",
+                                 "reading a project", app_id, false);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     memset(out, 0, sizeof *out);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -277,42 +281,30 @@ static void read_change(sqlite3_stmt *st, void *item) {
                      column_text(st, 6));
 }
 
-tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                                 size_t *count) {
+tdb_status tdbsq_history_rows(tdb *db, const char *app_id, diag_project_change **out,
+                              size_t *count) {
     /* Every entry of the App ID whatever its case: those of a project that migration 4 deleted
      * as a duplicate in another case too. (A scan: the log holds configuration changes only.) */
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "SELECT id, at, actor, action, before, after, retired FROM "
-                                    "config_log WHERE app_id = ? COLLATE NOCASE ORDER BY id",
-                                    "reading the configuration log");
+    sqlite3_stmt *st = by_app_id(db,
+                                 "SELECT id, at, actor, action, before, after, retired FROM "
+                                 "config_log WHERE app_id = ? COLLATE NOCASE ORDER BY id",
+                                 "reading the configuration log", app_id, false);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     void *log;
-    size_t n;
     tdb_status status = tdbi_read_rows(db, st, sizeof(diag_project_change), read_change,
-                                       "reading the configuration log", &log, &n);
-    if (status == TDB_OK && n == 0) {
-        tdbi_fail(db, "no configuration history for %s", app_id);
-        status = TDB_NOT_FOUND;
-    }
-    if (status != TDB_OK) {
-        free(log);
-        return status;
-    }
+                                       "reading the configuration log", &log, count);
     *out = log;
-    *count = n;
-    return TDB_OK;
+    return status;
 }
 
 /* ---- Writing --------------------------------------------------------------------------------- */
 
 static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id, const char *what) {
-    sqlite3_stmt *st = tdbi_prepare(db, sql, what);
+    sqlite3_stmt *st = by_app_id(db, sql, what, app_id, false);
     if (!st)
         return TDB_ERROR;
     tdb_status status = TDB_OK;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE)
         status = tdbi_sql_fail(db, what);
     tdbi_finalize(db, st);
@@ -322,13 +314,12 @@ static tdb_status exec_with_app_id(tdb *db, const char *sql, const char *app_id,
 tdb_status tdbsq_insert_retired(tdb *db, const char *app_id,
                                 const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
                                 const char *source, int64_t now, int64_t *id) {
-    sqlite3_stmt *st = tdbi_prepare(db,
-                                    "INSERT INTO retired_certificates (app_id, cert, fingerprint, "
-                                    "source, retired_at) VALUES (?, ?, ?, ?, ?)",
-                                    "retiring a certificate");
+    sqlite3_stmt *st = by_app_id(db,
+                                 "INSERT INTO retired_certificates (app_id, cert, fingerprint, "
+                                 "source, retired_at) VALUES (?, ?, ?, ?, ?)",
+                                 "retiring a certificate", app_id, false);
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, app_id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, sealed, TDBI_SEALED_CERT_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, fp, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, source, -1, SQLITE_STATIC);

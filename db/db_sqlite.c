@@ -22,7 +22,7 @@ const tdbi_store_ops tdbsq_ops = {
     .read_begin = tdbsq_read_begin,
     .read_end = tdbsq_read_end,
     .project_show = tdbsq_project_show,
-    .project_history = tdbsq_project_history,
+    .project_history = tdbi_project_history,
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
     .project_page = tdbi_project_page,
@@ -55,4 +55,5 @@ const tdbi_store_ops tdbsq_ops = {
     .stored_retired = tdbsq_stored_retired,
     .latest_after = tdbsq_latest_after,
     .project_ids = tdbsq_project_ids,
+    .history_rows = tdbsq_history_rows,
 };
