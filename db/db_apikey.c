@@ -178,42 +178,29 @@ tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     return status;
 }
 
-tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name) {
-    /* Also accepts the key itself (a leaked key is revoked with what was leaked); it is then
-     * matched by hash and never repeated in a message. */
-    bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&
-                  strlen(id_or_name) == TDB_APIKEY_LEN;
-    bool by_id = !by_key && tdbi_all_digits(id_or_name);
-    const char *sql = by_key  ? "UPDATE api_keys SET revoked_at = ?1 WHERE hash = ?2 AND "
-                                "revoked_at IS NULL"
-                      : by_id ? "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND "
-                                "revoked_at IS NULL"
-                              : "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
-                                "revoked_at IS NULL";
-    sqlite3_stmt *st = tdbi_prepare(db, sql, "revoking an API key");
+tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed) {
+    static const char *const sql[] = {
+        [TDBI_KEY_BY_HASH] = "UPDATE api_keys SET revoked_at = ?1 WHERE hash = ?2 AND "
+                             "revoked_at IS NULL",
+        [TDBI_KEY_BY_ID] = "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS "
+                           "NULL",
+        [TDBI_KEY_BY_NAME] = "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
+                             "revoked_at IS NULL",
+    };
+    sqlite3_stmt *st = tdbi_prepare(db, sql[m->by], "revoking an API key");
     if (!st)
         return TDB_ERROR;
-    unsigned char hash[TDBI_APIKEY_HASH_LEN];
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-    if (by_key) {
-        td_sha256(id_or_name, TDB_APIKEY_LEN, hash);
-        sqlite3_bind_blob(st, 2, hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
-    } else if (by_id) {
-        sqlite3_bind_int64(st, 2, strtoll(id_or_name, NULL, 10));
-    } else {
-        sqlite3_bind_text(st, 2, id_or_name, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_int64(st, 1, now);
+    if (m->by == TDBI_KEY_BY_HASH)
+        sqlite3_bind_blob(st, 2, m->hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
+    else if (m->by == TDBI_KEY_BY_ID)
+        sqlite3_bind_int64(st, 2, m->id);
+    else
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return tdbi_sql_fail(db, "revoking an API key");
-    if (sqlite3_changes(db->sql) == 0) {
-        /* A mistyped or truncated key is still (most of) a secret: never echo it either. */
-        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0)
-            tdbi_fail(db, "no active API key matches the key given");
-        else
-            tdbi_fail(db, "no active API key %s", id_or_name);
-        return TDB_NOT_FOUND;
-    }
+    *changed = sqlite3_changes(db->sql) > 0;
     return TDB_OK;
 }

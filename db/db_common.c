@@ -524,6 +524,31 @@ tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
     return TDB_OK;
 }
 
+tdb_status tdbi_apikey_revoke(tdb *db, const char *id_or_name) {
+    /* Also accepts the key itself (a leaked key is revoked with what was leaked); it is then
+     * matched by hash and never repeated in a message. */
+    bool prefixed = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0;
+    tdbi_key_match m = {.by = TDBI_KEY_BY_NAME, .name = id_or_name};
+    if (prefixed && strlen(id_or_name) == TDB_APIKEY_LEN) {
+        m.by = TDBI_KEY_BY_HASH;
+        td_sha256(id_or_name, TDB_APIKEY_LEN, m.hash);
+    } else if (tdbi_all_digits(id_or_name)) {
+        m.by = TDBI_KEY_BY_ID;
+        m.id = strtoll(id_or_name, NULL, 10);
+    }
+    bool changed = false;
+    tdb_status status = db->ops->apikey_revoke_rows(db, &m, (int64_t)time(NULL), &changed);
+    if (status == TDB_OK && !changed) {
+        /* A mistyped or truncated key is still (most of) a secret: never echo it either. */
+        if (prefixed)
+            tdbi_fail(db, "no active API key matches the key given");
+        else
+            tdbi_fail(db, "no active API key %s", id_or_name);
+        status = TDB_NOT_FOUND;
+    }
+    return status;
+}
+
 bool tdbi_apikey_use_due(int64_t last_used, int64_t now) {
     /* last_used > now: the clock went back; record the use rather than wait for it. */
     return last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now;

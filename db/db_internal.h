@@ -52,6 +52,15 @@ typedef struct {
  * reading only (with its key file's use). */
 typedef enum { TDBI_OPEN_CREATE, TDBI_OPEN_EXISTING, TDBI_OPEN_READONLY } tdbi_open_mode;
 
+/* Which API key a revoke names (tdbi_apikey_revoke): by the key itself (its hash), its id or
+ * its name. */
+typedef struct {
+    enum { TDBI_KEY_BY_HASH, TDBI_KEY_BY_ID, TDBI_KEY_BY_NAME } by;
+    unsigned char hash[TDBI_APIKEY_HASH_LEN];
+    int64_t id;
+    const char *name;
+} tdbi_key_match;
+
 /* What one batch of the diagnosis log made room for (see db_log.c: Bounds). */
 typedef struct {
     int64_t trimmed; /* oldest rows deleted */
@@ -152,6 +161,9 @@ typedef struct tdbi_store_ops {
      * in *id; TDB_INVALID when an active key has that name. */
     tdb_status (*apikey_insert)(tdb *db, tdb_role role, const char *name,
                                 const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
+    /* apikey_revoke_rows: marks the active key m names revoked at now, in a write of its own
+     * (committed only when a key changed); *changed tells whether one did. */
+    tdb_status (*apikey_revoke_rows)(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
     /* The statements of the projects' rules (db_common.c), one each, inside the caller's
      * transaction where one is needed; each returns TDB_OK or the status of its failure
      * (message recorded):
@@ -369,6 +381,8 @@ tdb_status tdbi_project_put(tdb *db, const diag_project *p, const char *actor, b
 tdb_status tdbi_project_delete(tdb *db, const char *app_id, const char *actor);
 tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
+/* tdb_apikey_revoke, for both stores' tables. */
+tdb_status tdbi_apikey_revoke(tdb *db, const char *id_or_name);
 /* Whether s is a key id (digits only, not empty): names never are. */
 bool tdbi_all_digits(const char *s);
 /* Whether a key last used at last_used (-1: never) is to be recorded as used at now. */

@@ -136,47 +136,32 @@ tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     return status;
 }
 
-tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name) {
-    bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&
-                  strlen(id_or_name) == TDB_APIKEY_LEN;
-    bool by_id = !by_key && tdbi_all_digits(id_or_name);
-    const char *sql = by_key  ? "UPDATE api_keys SET revoked_at = $1 WHERE hash = $2 AND "
-                                "revoked_at IS NULL"
-                      : by_id ? "UPDATE api_keys SET revoked_at = $1 WHERE id = $2::bigint AND "
-                                "revoked_at IS NULL"
-                              : "UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND "
-                                "revoked_at IS NULL";
-    unsigned char hash[TDBI_APIKEY_HASH_LEN];
+tdb_status tdbpg_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed) {
+    static const char *const sql[] = {
+        [TDBI_KEY_BY_HASH] = "UPDATE api_keys SET revoked_at = $1 WHERE hash = $2 AND "
+                             "revoked_at IS NULL",
+        [TDBI_KEY_BY_ID] = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2::bigint AND "
+                           "revoked_at IS NULL",
+        [TDBI_KEY_BY_NAME] = "UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND "
+                             "revoked_at IS NULL",
+    };
     tdbpg_params p = {0};
-    tdbpg_p_i64(&p, (int64_t)time(NULL));
-    if (by_key) {
-        td_sha256(id_or_name, TDB_APIKEY_LEN, hash);
-        tdbpg_p_blob(&p, hash, TDBI_APIKEY_HASH_LEN);
-    } else if (by_id) {
-        tdbpg_p_i64(&p, strtoll(id_or_name, NULL, 10));
-    } else {
-        tdbpg_p_text(&p, id_or_name);
-    }
+    tdbpg_p_i64(&p, now);
+    if (m->by == TDBI_KEY_BY_HASH)
+        tdbpg_p_blob(&p, m->hash, TDBI_APIKEY_HASH_LEN);
+    else if (m->by == TDBI_KEY_BY_ID)
+        tdbpg_p_i64(&p, m->id);
+    else
+        tdbpg_p_text(&p, m->name);
     if (!tdbpg_begin(db, true))
         return TDB_ERROR;
-    PGresult *r = tdbpg_run(db, "revoking an API key", sql, &p);
-    if (!r) {
-        tdbpg_rollback(db);
-        return TDB_ERROR;
-    }
-    bool changed = atoi(PQcmdTuples(r)) > 0;
+    PGresult *r = tdbpg_run(db, "revoking an API key", sql[m->by], &p);
+    *changed = r && atoi(PQcmdTuples(r)) > 0;
     PQclear(r);
-    if (!changed) {
+    /* The version moves only when a key was revoked. */
+    if (!r || !*changed || !tdbpg_bump(db) || !tdbpg_commit(db)) {
         tdbpg_rollback(db);
-        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0)
-            tdbi_fail(db, "no active API key matches the key given");
-        else
-            tdbi_fail(db, "no active API key %s", id_or_name);
-        return TDB_NOT_FOUND;
-    }
-    if (!tdbpg_bump(db) || !tdbpg_commit(db)) {
-        tdbpg_rollback(db);
-        return TDB_ERROR;
+        return r && !*changed ? TDB_OK : TDB_ERROR;
     }
     return TDB_OK;
 }

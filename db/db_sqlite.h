@@ -24,7 +24,6 @@ void tdbsq_read_end(tdb *db);
 tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
-tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name);
 tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
                         diag_import_summary *summary);
 tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
@@ -58,5 +57,6 @@ tdb_status tdbsq_project_ids(tdb *db, const char *after, size_t limit,
                              char (**ids)[TD_CERT_LEN + 1], size_t *n);
 tdb_status tdbsq_history_rows(tdb *db, const char *app_id, diag_project_change **out,
                               size_t *count);
+tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
 
 #endif /* DB_SQLITE_H */
