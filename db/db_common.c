@@ -623,3 +623,47 @@ tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count) {
     bool more;
     return show_page(db, NULL, 0, out, count, &more);
 }
+
+/* ---- The diagnosis log's bounds -------------------------------------------------------------- */
+
+int tdbi_log_make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
+    int64_t lo = 0, hi = 0, bytes = 0;
+    if (!db->ops->log_span(db, &lo, &hi))
+        return -1;
+    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
+    if (excess > 0) {
+        int64_t k = excess < TDBI_ROOM_CHUNK ? excess : TDBI_ROOM_CHUNK;
+        int64_t deleted = db->ops->log_delete_below(db, lo + k);
+        if (deleted < 0)
+            return -1;
+        r->trimmed += deleted;
+        r->trimming = true;
+        lo += k;
+        span = span > k ? span - k : 0;
+        if (excess > TDBI_ROOM_CHUNK)
+            return 0;
+    }
+    if (!db->ops->log_used_bytes(db, span, &bytes))
+        return -1;
+    if (bytes <= max_bytes)
+        return 1;
+    r->trimming = true;
+    int64_t deleted = db->ops->log_delete_below(db, lo + TDBI_ROOM_CHUNK);
+    if (deleted < 0)
+        return -1;
+    r->trimmed += deleted;
+    return 0; /* whether that made room is seen at the next batch */
+}
+
+tdbi_log_outcome tdbi_log_settle(size_t n, bool ok, int has_room, tdbi_log_room room) {
+    tdbi_log_outcome o = {0};
+    if (!ok)
+        o.failed = n;
+    else if (has_room > 0)
+        o.written = n;
+    else
+        o.bound = n;
+    if (ok)
+        o.room = room;
+    return o;
+}

@@ -34,6 +34,8 @@
 /* How long a connection waits for another's write lock before SQLITE_BUSY, unless
  * tdb_set_busy_timeout says otherwise (the service's request threads: TDB_REQUEST_BUSY_MS). */
 #define TDBI_BUSY_TIMEOUT_MS 5000
+/* Diagnoses deleted at most per batch to stay within the log's bounds (db_log.c: Bounds). */
+#define TDBI_ROOM_CHUNK 8192
 /* PRAGMA application_id of a tokendoctor database: "TDDB". */
 #define TDBI_APPLICATION_ID 0x54444442
 /* A macro's value as a string literal (for SQL text). */
@@ -151,6 +153,13 @@ typedef struct tdbi_store_ops {
     tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                   int64_t max_bytes);
     int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
+    /* The diagnosis log's measures for tdbi_log_make_room, inside the writer's transaction:
+     * log_span the lowest and highest id (0, 0 when empty); log_delete_below deletes the rows
+     * with an id below `below` and returns how many (-1 on error); log_used_bytes what the log
+     * takes, span rows of it, by the store's own measure. false / -1: error recorded. */
+    bool (*log_span)(tdb *db, int64_t *lo, int64_t *hi);
+    int64_t (*log_delete_below)(tdb *db, int64_t below);
+    bool (*log_used_bytes)(tdb *db, int64_t span, int64_t *bytes);
     /* A configuration writer's transaction (a put, a delete, a key's creation, an import
      * batch): SQLite's BEGIN IMMEDIATE; PostgreSQL's advisory lock, whose commit first moves
      * the configuration version. write_rollback keeps the message of the failure. */
@@ -383,6 +392,13 @@ tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 /* tdb_apikey_revoke, for both stores' tables. */
 tdb_status tdbi_apikey_revoke(tdb *db, const char *id_or_name);
+/* Deletes up to TDBI_ROOM_CHUNK of the oldest diagnoses when n more would pass max_rows or the
+ * used bytes pass max_bytes (db_log.c: Bounds), through the store's log measures. 1: there is
+ * room for n; 0: not yet (drop the batch); -1: error. Inside the writer's transaction. */
+int tdbi_log_make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r);
+/* What became of a batch of n: failed when !ok (its room undone with the rollback), else
+ * written when has_room, else dropped by a bound. */
+tdbi_log_outcome tdbi_log_settle(size_t n, bool ok, int has_room, tdbi_log_room room);
 /* Whether s is a key id (digits only, not empty): names never are. */
 bool tdbi_all_digits(const char *s);
 /* Whether a key last used at last_used (-1: never) is to be recorded as used at now. */

@@ -153,5 +153,8 @@ tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
 tdb_status tdbpg_history_rows(tdb *db, const char *app_id, diag_project_change **out,
                               size_t *count);
 tdb_status tdbpg_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
+bool tdbpg_log_span(tdb *db, int64_t *lo, int64_t *hi);
+int64_t tdbpg_log_delete_below(tdb *db, int64_t below);
+bool tdbpg_log_used_bytes(tdb *db, int64_t span, int64_t *bytes);
 
 #endif /* DB_PG_H */

@@ -5,7 +5,7 @@
  * ------
  * db_log.c owns the queue, the writer thread, its timing and its accounting (read its design
  * comment); this file is what db_log_sqlite.c is for SQLite. A batch is one transaction: make
- * room (the same rules: the row bound measured as the span of ids, at most ROOM_CHUNK oldest
+ * room (the same rules: the row bound measured as the span of ids, at most TDBI_ROOM_CHUNK oldest
  * rows deleted per batch, the batch dropped -- counted as bound -- when that did not make room),
  * then the rows as multi-row INSERTs of at most INSERT_ROWS rows each (one round trip per
  * thousand rows; 9 parameters a row stays far below libpq's 65535).
@@ -28,7 +28,6 @@
 
 #include "db_pg.h"
 
-#define ROOM_CHUNK 8192  /* rows deleted at most per batch to stay within the bounds */
 #define INSERT_ROWS 1000 /* rows per INSERT statement */
 #define ROW_COLS 9
 #define ROW_OVERHEAD 100 /* bytes a row beyond its data: header, line pointer, index entries */
@@ -48,7 +47,7 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     return ok;
 }
 
-static int64_t delete_below(tdb *db, int64_t below) {
+int64_t tdbpg_log_delete_below(tdb *db, int64_t below) {
     tdbpg_params p = {0};
     tdbpg_p_i64(&p, below);
     PGresult *r =
@@ -60,37 +59,21 @@ static int64_t delete_below(tdb *db, int64_t below) {
     return n;
 }
 
-/* 1: room for n; 0: not yet (drop the batch); -1: error. In the caller's transaction. */
-static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
-    int64_t lo = 0, hi = 0, avg = 0, dummy = 0;
-    if (!query_pair(db, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM diagnoses", &lo,
-                    &hi))
-        return -1;
-    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
-    if (excess > 0) {
-        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK, deleted = delete_below(db, lo + k);
-        if (deleted < 0)
-            return -1;
-        r->trimmed += deleted;
-        r->trimming = true;
-        lo += k;
-        span = span > k ? span - k : 0;
-        if (excess > ROOM_CHUNK)
-            return 0;
-    }
+bool tdbpg_log_span(tdb *db, int64_t *lo, int64_t *hi) {
+    return query_pair(db, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM diagnoses", lo,
+                      hi);
+}
+
+/* The span's rows at the average size of the newest hundred, plus ROW_OVERHEAD each. */
+bool tdbpg_log_used_bytes(tdb *db, int64_t span, int64_t *bytes) {
+    int64_t avg = 0, dummy = 0;
     if (!query_pair(db,
                     "SELECT coalesce(avg(pg_column_size(d.*)), 0)::bigint, 0 FROM (SELECT * FROM "
                     "diagnoses ORDER BY id DESC LIMIT 100) d",
                     &avg, &dummy))
-        return -1;
-    if (span * (avg + ROW_OVERHEAD) <= max_bytes)
-        return 1;
-    r->trimming = true;
-    int64_t deleted = delete_below(db, lo + ROOM_CHUNK);
-    if (deleted < 0)
-        return -1;
-    r->trimmed += deleted;
-    return 0;
+        return false;
+    *bytes = span * (avg + ROW_OVERHEAD);
+    return true;
 }
 
 /* ---- Writing ------------------------------------------------------------------------------- */
@@ -176,36 +159,27 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
 
 tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes) {
-    tdbi_log_outcome o = {0};
+    tdbi_log_room room = {0};
     tdb_log_entry *clean = n ? calloc(n, sizeof *clean) : NULL;
     if (n && !clean) {
         tdbi_fail(db, "out of memory");
-        o.failed = n;
-        return o;
+        return tdbi_log_settle(n, false, 0, room);
     }
     for (size_t i = 0; i < n; i++)
         clean_entry(&clean[i], &batch[i]);
     if (!tdbpg_begin(db, false)) {
         free(clean);
-        o.failed = n;
-        return o;
+        return tdbi_log_settle(n, false, 0, room);
     }
-    int has_room = make_room(db, max_rows, max_bytes, n, &o.room);
+    int has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, &room);
     bool ok = has_room >= 0;
     for (size_t i = 0; ok && has_room > 0 && i < n; i += INSERT_ROWS)
         ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
     free(clean);
-    if (!ok || !tdbpg_commit(db)) {
+    ok = ok && tdbpg_commit(db);
+    if (!ok)
         tdbpg_rollback(db);
-        o.failed = n;
-        o.room = (tdbi_log_room){0};
-        return o;
-    }
-    if (has_room > 0)
-        o.written = n;
-    else
-        o.bound += n;
-    return o;
+    return tdbi_log_settle(n, ok, has_room, room);
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
