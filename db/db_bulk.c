@@ -623,24 +623,56 @@ tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_conte
     return st;
 }
 
-tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
-    *count = 0;
+struct tdbi_export_ctx {
+    FILE *out;
     mbedtls_gcm_context gcm;
-    mbedtls_gcm_init(&gcm);
-    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &gcm) : TDB_OK;
-    struct {
-        diag_project p;
-        diag_project_shown shown;
-    } *w = st == TDB_OK ? calloc(1, sizeof *w) : NULL;
-    if (st == TDB_OK && !w) {
+    bool sealed; /* --certificates-for: certificates sealed for gcm */
+    uint64_t *count;
+    diag_project p;
+    diag_project_shown shown;
+};
+
+tdb_status tdbi_export_id(tdb *db, tdbi_export_ctx *x, const char *app_id) {
+    tdb_status st =
+        tdbi_export_one(db, x->sealed ? &x->gcm : NULL, app_id, x->out, &x->p, &x->shown);
+    if (st == TDB_OK)
+        (*x->count)++;
+    return st;
+}
+
+tdb_status tdbi_export_with(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count,
+                            tdb_status (*walk)(tdb *db, tdbi_export_ctx *x)) {
+    *count = 0;
+    /* Two configurations: too big for a worker thread's stack. */
+    tdbi_export_ctx *x = calloc(1, sizeof *x);
+    if (!x) {
         tdbi_fail(db, "out of memory");
+        return TDB_ERROR;
+    }
+    x->out = out;
+    x->count = count;
+    x->sealed = cert_key_file != NULL;
+    mbedtls_gcm_init(&x->gcm);
+    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &x->gcm) : TDB_OK;
+    if (st == TDB_OK)
+        st = walk(db, x);
+    if (st == TDB_OK && fflush(out) != 0) {
+        tdbi_fail(db, "cannot write the export: %s", strerror(errno));
         st = TDB_ERROR;
     }
-    /* One read transaction: the export is one snapshot, whatever others write meanwhile. The
-     * reads of each project are the same statements every time: kept. */
+    mbedtls_gcm_free(&x->gcm);
+    explicit_bzero(x, sizeof *x);
+    free(x);
+    return st;
+}
+
+/* SQLite's walk: one read transaction, so that the export is one snapshot whatever others
+ * write meanwhile. The reads of each project are the same statements every time: kept. */
+static tdb_status sqlite_export_walk(tdb *db, tdbi_export_ctx *x) {
+    tdb_status st = TDB_OK;
     tdbi_keep_statements(db, true);
     sqlite3_stmt *ids = NULL;
-    if (st == TDB_OK && !tdbi_exec(db, "BEGIN"))
+    if (!tdbi_exec(db, "BEGIN"))
         st = TDB_ERROR;
     if (st == TDB_OK && !(ids = tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id",
                                              "listing projects")))
@@ -649,24 +681,18 @@ tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t 
     while (st == TDB_OK && (rc = sqlite3_step(ids)) == SQLITE_ROW) {
         char app_id[TD_CERT_LEN + 1];
         tdbi_set_text(app_id, sizeof app_id, sqlite3_column_text(ids, 0));
-        st = tdbi_export_one(db, cert_key_file ? &gcm : NULL, app_id, out, &w->p, &w->shown);
-        if (st == TDB_OK)
-            (*count)++;
+        st = tdbi_export_id(db, x, app_id);
     }
     if (st == TDB_OK && rc != SQLITE_DONE)
         st = tdbi_sql_fail(db, "listing projects");
     tdbi_finalize(db, ids);
     tdbi_rollback(db); /* a read transaction: nothing to keep */
     tdbi_keep_statements(db, false);
-    if (st == TDB_OK && fflush(out) != 0) {
-        tdbi_fail(db, "cannot write the export: %s", strerror(errno));
-        st = TDB_ERROR;
-    }
-    if (w)
-        explicit_bzero(w, sizeof *w);
-    free(w);
-    mbedtls_gcm_free(&gcm);
     return st;
+}
+
+tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
+    return tdbi_export_with(db, out, cert_key_file, count, sqlite_export_walk);
 }
 
 /* ---- The list, whole or a page at a time ----------------------------------------------------- */

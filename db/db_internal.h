@@ -315,6 +315,13 @@ typedef struct {
 /* tdb_import through b (see db_bulk.c). */
 tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb_import_options *o,
                             diag_import_summary *summary);
+/* tdb_export: the key of cert_key_file loaded, walk called to export every project in App ID
+ * order (each with tdbi_export_id) from one snapshot, the output flushed, *count the number
+ * written. */
+typedef struct tdbi_export_ctx tdbi_export_ctx;
+tdb_status tdbi_export_with(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count,
+                            tdb_status (*walk)(tdb *db, tdbi_export_ctx *x));
+tdb_status tdbi_export_id(tdb *db, tdbi_export_ctx *x, const char *app_id);
 /* Sets gcm up with the key of key_file for `export --certificates-for` (TDB_INVALID when it
  * cannot be read, TDB_DECRYPT when db has no key of its own). */
 tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_context *gcm);
