@@ -47,16 +47,24 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     return ok;
 }
 
-int64_t tdbpg_log_delete_below(tdb *db, int64_t below) {
+/* Runs a DELETE of diagnoses with its parameters $1 (and $2 when limit >= 0); the number
+ * deleted, -1 on error. */
+static int64_t delete_rows(tdb *db, const char *what, const char *sql, int64_t p1, int64_t limit) {
     tdbpg_params p = {0};
-    tdbpg_p_i64(&p, below);
-    PGresult *r =
-        tdbpg_run(db, "trimming the diagnosis log", "DELETE FROM diagnoses WHERE id < $1", &p);
+    tdbpg_p_i64(&p, p1);
+    if (limit >= 0)
+        tdbpg_p_i64(&p, limit);
+    PGresult *r = tdbpg_run(db, what, sql, &p);
     if (!r)
         return -1;
     int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);
     return n;
+}
+
+int64_t tdbpg_log_delete_below(tdb *db, int64_t below) {
+    return delete_rows(db, "trimming the diagnosis log", "DELETE FROM diagnoses WHERE id < $1",
+                       below, -1);
 }
 
 bool tdbpg_log_span(tdb *db, int64_t *lo, int64_t *hi) {
@@ -183,18 +191,10 @@ tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, 
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
-    tdbpg_params p = {0};
-    tdbpg_p_i64(&p, cutoff);
-    tdbpg_p_i64(&p, limit);
-    PGresult *r = tdbpg_run(db, "pruning diagnoses",
-                            "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at "
-                            "< $1 ORDER BY at LIMIT $2)",
-                            &p);
-    if (!r)
-        return -1;
-    int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
-    PQclear(r);
-    return n;
+    return delete_rows(db, "pruning diagnoses",
+                       "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at < $1 "
+                       "ORDER BY at LIMIT $2)",
+                       cutoff, limit);
 }
 
 bool tdbpg_log_attach(tdb *db) {
