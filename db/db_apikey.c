@@ -16,6 +16,10 @@
  * so the record is coarse: written only when the stored time is TDB_APIKEY_USE_INTERVAL old,
  * and never waited for -- with no busy timeout for that one statement, a database locked by
  * another writer skips the record instead of holding the request up to the 5 s busy timeout.
+ *
+ * These rules hold for both stores: creating a key (the checks of role and name, the key and
+ * its hash), telling a revoke's key, id and name apart, and when a use is recorded are
+ * db_common.c's; this file and db_pg_apikey.c run the statements.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,9 @@
 /* db_internal.h -- what the files of db/ share and nobody else sees.
  *
  * The store's interface (tdbi_store_ops): the table of operations each connection points to,
- * implemented for SQLite by tdbsq_ops (db_sqlite.c, db_sqlite.h).
+ * implemented for SQLite by tdbsq_ops (db_sqlite.c, db_sqlite.h) and for PostgreSQL by tdbpg_ops
+ * (db_pg.c, db_pg.h). The rules both stores keep (projects, API keys, the log's bounds) are
+ * db_common.c's, reaching each database through the lower members of that table.
  *
  * The tdb struct (one SQLite connection, the certificate key with its AES-GCM context, a
  * CTR-DRBG for nonces and API keys, the last error message, kept statements for the cheap

@@ -4,9 +4,10 @@
  * ------
  * The import is db_bulk.c's (tdbi_import_with: reading, parsing, the unchanged check, the
  * counting and the batching are the same for both stores); this file gives it PostgreSQL's
- * transactions and put. A batch is one transaction under the configuration writers' lock, and
- * the configuration version moves once per batch, just before its commit, instead of once per
- * configuration: a million-line import would otherwise queue a million notifications in one
+ * savepoints, and its transactions are the store's write ops (tdbpg_write_begin and
+ * tdbpg_write_commit, db_pg_project.c). A batch is one transaction under the configuration writers'
+ * lock, and the configuration version moves once per batch, just before its commit, instead of once
+ * per configuration: a million-line import would otherwise queue a million notifications in one
  * transaction. Savepoints undo one failed configuration with continue_on_error as on SQLite.
  *
  * The export is one snapshot (REPEATABLE READ, READ ONLY) read through a cursor in chunks of
