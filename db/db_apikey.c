@@ -16,6 +16,10 @@
  * so the record is coarse: written only when the stored time is TDB_APIKEY_USE_INTERVAL old,
  * and never waited for -- with no busy timeout for that one statement, a database locked by
  * another writer skips the record instead of holding the request up to the 5 s busy timeout.
+ *
+ * These rules hold for both stores: creating a key (the checks of role and name, the key and
+ * its hash), telling a revoke's key, id and name apart, and when a use is recorded are
+ * db_common.c's; this file and db_pg_apikey.c run the statements.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +28,6 @@
 
 #include "db_internal.h"
 #include "db_sqlite.h"
-
-#define HASH_LEN 32
 
 /* The roles' names, as stored (the api_keys CHECK) and shown: one table for both directions. */
 static const char *const role_names[] = {
@@ -48,50 +50,21 @@ bool tdb_role_parse(const char *name, tdb_role *out) {
     return false;
 }
 
-static bool all_digits(const char *s) {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-static bool valid_name(tdb *db, const char *name) {
-    size_t len = strlen(name);
-    if (len > TDB_APIKEY_NAME_MAX) {
-        tdbi_fail(db, "name: at most %d characters", TDB_APIKEY_NAME_MAX);
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x21 || c > 0x7e) {
-            tdbi_fail(db, "name: printable ASCII without spaces only");
-            return false;
-        }
-    }
-    if (all_digits(name)) {
-        tdbi_fail(db, "name: must not be all digits (those are key ids)");
-        return false;
-    }
-    return true;
-}
-
 /* Inserts the key row; the name "" is replaced by "key-<id>" in the same transaction. */
-static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
-                             const unsigned char hash[HASH_LEN], int64_t *id) {
+tdb_status tdbsq_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id) {
     sqlite3_stmt *st =
         tdbi_prepare(db, "INSERT INTO api_keys (name, role, hash, created_at) VALUES (?, ?, ?, ?)",
                      "creating an API key");
     if (!st)
         return TDB_ERROR;
     /* A unique placeholder until the id is known (the hash is unique). */
-    char placeholder[2 * HASH_LEN + 2];
+    char placeholder[2 * TDBI_APIKEY_HASH_LEN + 2];
     placeholder[0] = '#';
-    td_hex(hash, HASH_LEN, placeholder + 1);
+    td_hex(hash, TDBI_APIKEY_HASH_LEN, placeholder + 1);
     sqlite3_bind_text(st, 1, *name ? name : placeholder, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, tdb_role_name(role), -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 3, hash, HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 3, hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -119,43 +92,6 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
     return rc == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "creating an API key");
 }
 
-tdb_status tdbsq_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
-    if (role != TDB_ROLE_ADMIN && role != TDB_ROLE_READER) {
-        tdbi_fail(db, "role: must be admin or reader");
-        return TDB_INVALID;
-    }
-    if (!name)
-        name = "";
-    if (*name && !valid_name(db, name))
-        return TDB_INVALID;
-    unsigned char secret[32], hash[HASH_LEN];
-    char key[TDB_APIKEY_LEN + 1];
-    if (!tdbi_random(db, secret, sizeof secret)) {
-        tdbi_fail(db, "cannot generate an API key: random generator failed");
-        return TDB_ERROR;
-    }
-    memcpy(key, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1);
-    td_hex(secret, sizeof secret, key + sizeof TDB_APIKEY_PREFIX - 1);
-    td_sha256(key, TDB_APIKEY_LEN, hash);
-    mbedtls_platform_zeroize(secret, sizeof secret);
-
-    int64_t id = 0;
-    tdb_status status = tdbi_begin(db) ? insert_key(db, role, name, hash, &id) : TDB_ERROR;
-    if (status == TDB_OK && !tdbi_commit(db))
-        status = TDB_ERROR;
-    if (status != TDB_OK) {
-        tdbi_rollback(db);
-        mbedtls_platform_zeroize(key, sizeof key);
-        return status;
-    }
-    memcpy(key_out, key, sizeof key);
-    mbedtls_platform_zeroize(key, sizeof key);
-    if (id_out)
-        *id_out = id;
-    return TDB_OK;
-}
-
 /* Records that key `id` was used at now, unless a use at most TDB_APIKEY_USE_INTERVAL ago is
  * already recorded (the WHERE repeats the caller's test: another connection may have recorded
  * one meanwhile). Best effort: a busy database or any failure leaves the time as it was, and
@@ -178,7 +114,7 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
 
 tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
                              size_t name_cap) {
-    unsigned char hash[HASH_LEN];
+    unsigned char hash[TDBI_APIKEY_HASH_LEN];
     td_sha256(key, len, hash);
     if (name_out && name_cap)
         name_out[0] = '\0';
@@ -192,7 +128,8 @@ tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const void *stored = sqlite3_column_blob(st, 0);
-        if (sqlite3_column_bytes(st, 0) != HASH_LEN || !td_ct_equal(stored, hash, HASH_LEN))
+        if (sqlite3_column_bytes(st, 0) != TDBI_APIKEY_HASH_LEN ||
+            !td_ct_equal(stored, hash, TDBI_APIKEY_HASH_LEN))
             continue;
         tdb_role_parse((const char *)sqlite3_column_text(st, 1), &role);
         if (name_out && name_cap)
@@ -207,9 +144,7 @@ tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     }
     sqlite3_finalize(st);
     int64_t now = (int64_t)time(NULL);
-    /* last_used > now: the clock went back; record the use rather than wait for it. */
-    if (role > TDB_ROLE_NONE &&
-        (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now))
+    if (role > TDB_ROLE_NONE && tdbi_apikey_use_due(last_used, now))
         record_use(db, id, now);
     return role;
 }
@@ -247,42 +182,29 @@ tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
     return status;
 }
 
-tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name) {
-    /* Also accepts the key itself (a leaked key is revoked with what was leaked); it is then
-     * matched by hash and never repeated in a message. */
-    bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&
-                  strlen(id_or_name) == TDB_APIKEY_LEN;
-    bool by_id = !by_key && all_digits(id_or_name);
-    const char *sql = by_key  ? "UPDATE api_keys SET revoked_at = ?1 WHERE hash = ?2 AND "
-                                "revoked_at IS NULL"
-                      : by_id ? "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND "
-                                "revoked_at IS NULL"
-                              : "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
-                                "revoked_at IS NULL";
-    sqlite3_stmt *st = tdbi_prepare(db, sql, "revoking an API key");
+tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed) {
+    static const char *const sql[] = {
+        [TDBI_KEY_BY_HASH] = "UPDATE api_keys SET revoked_at = ?1 WHERE hash = ?2 AND "
+                             "revoked_at IS NULL",
+        [TDBI_KEY_BY_ID] = "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS "
+                           "NULL",
+        [TDBI_KEY_BY_NAME] = "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
+                             "revoked_at IS NULL",
+    };
+    sqlite3_stmt *st = tdbi_prepare(db, sql[m->by], "revoking an API key");
     if (!st)
         return TDB_ERROR;
-    unsigned char hash[HASH_LEN];
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-    if (by_key) {
-        td_sha256(id_or_name, TDB_APIKEY_LEN, hash);
-        sqlite3_bind_blob(st, 2, hash, HASH_LEN, SQLITE_STATIC);
-    } else if (by_id) {
-        sqlite3_bind_int64(st, 2, strtoll(id_or_name, NULL, 10));
-    } else {
-        sqlite3_bind_text(st, 2, id_or_name, -1, SQLITE_STATIC);
-    }
+    sqlite3_bind_int64(st, 1, now);
+    if (m->by == TDBI_KEY_BY_HASH)
+        sqlite3_bind_blob(st, 2, m->hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
+    else if (m->by == TDBI_KEY_BY_ID)
+        sqlite3_bind_int64(st, 2, m->id);
+    else
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return tdbi_sql_fail(db, "revoking an API key");
-    if (sqlite3_changes(db->sql) == 0) {
-        /* A mistyped or truncated key is still (most of) a secret: never echo it either. */
-        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0)
-            tdbi_fail(db, "no active API key matches the key given");
-        else
-            tdbi_fail(db, "no active API key %s", id_or_name);
-        return TDB_NOT_FOUND;
-    }
+    *changed = sqlite3_changes(db->sql) > 0;
     return TDB_OK;
 }

@@ -8,7 +8,7 @@
  * TDB_IMPORT_LINE_MAX and wiped after each: memory stays flat whatever the input's size, and
  * jansson still parses and judges every item. Each configuration goes through the caller's
  * parser (diag_project_from_json, the one `project put` and PUT /v1/projects use) and then
- * tdbi_project_put_in, the body of tdb_project_put, so that a bulk import retires, prunes and
+ * tdbi_project_put_with, the body of tdb_project_put, so that a bulk import retires, prunes and
  * logs exactly as single puts do. What makes it fast is the transaction: one for the whole
  * import (all-or-nothing), or one per TDB_IMPORT_BATCH configurations with continue_on_error,
  * each configuration then in a SAVEPOINT so that a failure undoes only itself. A configuration
@@ -23,8 +23,8 @@
  * shape is written and read here only, so export and import cannot drift apart.
  *
  * The import's reading, parsing and counting are the same for every store: tdbi_import_with
- * takes the store's transactions and put (tdbi_bulk_ops: SQLite's below, PostgreSQL's in
- * db_pg_bulk.c); so do export's lines (tdbi_export_one).
+ * takes the store's write transaction (db->ops) and its savepoints (tdbi_bulk_ops: SQLite's below,
+ * PostgreSQL's in db_pg_bulk.c); so do export's lines (tdbi_export_one).
  *
  * Backup copies the file with SQLite's backup API while holding one read transaction on the
  * source connection: every step reads the same snapshot (no restart when another connection
@@ -358,7 +358,7 @@ static tdb_status put_record(tdb *db, const tdbi_bulk_ops *b, const tdb_import_o
     bool savepoint = o->continue_on_error;
     if (savepoint && !b->exec(db, "SAVEPOINT import_one"))
         return TDB_ERROR;
-    st = b->put_in(db, &w->p, o->actor, now, &created);
+    st = tdbi_project_put_with(db, &w->p, o->actor, now, &created);
     if (savepoint && st != TDB_OK && st != TDB_ERROR)
         b->undo_savepoint(db, "ROLLBACK TO import_one");
     if (savepoint && st != TDB_ERROR && !b->exec(db, "RELEASE import_one"))
@@ -433,8 +433,8 @@ static int64_t set_cache_size(tdb *db, int64_t size) {
 }
 
 /* Ends the transaction of a batch and begins the next (continue_on_error). */
-static bool next_batch(tdb *db, const tdbi_bulk_ops *b) {
-    return b->commit(db) && b->begin(db);
+static bool next_batch(tdb *db) {
+    return db->ops->write_commit(db) && db->ops->write_begin(db);
 }
 
 /* SQLite's side of an import: kept statements and a larger page cache while it runs. */
@@ -453,12 +453,8 @@ static void sqlite_finish(tdb *db, int64_t state) {
 }
 
 static const tdbi_bulk_ops sqlite_bulk = {
-    .begin = tdbi_begin,
-    .commit = tdbi_commit,
-    .rollback = tdbi_rollback,
     .exec = tdbi_exec,
     .undo_savepoint = sqlite_undo_savepoint,
-    .put_in = tdbi_project_put_in,
     .start = sqlite_start,
     .finish = sqlite_finish,
 };
@@ -483,7 +479,7 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
     int64_t now = (int64_t)time(NULL);
     uint64_t done = 0;
     int64_t state = b->start ? b->start(db) : 0;
-    tdb_status st = b->begin(db) ? TDB_OK : TDB_ERROR;
+    tdb_status st = db->ops->write_begin(db) ? TDB_OK : TDB_ERROR;
     while (st == TDB_OK) {
         uint64_t start;
         rec_result rr = next_record(&r, &start);
@@ -497,7 +493,7 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
         }
         st = import_record(db, b, o, &r, rr, start, w, now, summary);
         done++;
-        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db, b))
+        if (st == TDB_OK && batching && done % TDB_IMPORT_BATCH == 0 && !next_batch(db))
             st = TDB_ERROR;
         if (o->progress && done % PROGRESS_EVERY == 0)
             o->progress(o->arg, done, r.bytes);
@@ -506,10 +502,10 @@ tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb
         tdbi_fail(db, "line %llu: cannot read the input", (unsigned long long)r.line);
         st = TDB_ERROR;
     }
-    if (st == TDB_OK && !o->dry_run && !b->commit(db))
+    if (st == TDB_OK && !o->dry_run && !db->ops->write_commit(db))
         st = TDB_ERROR;
     if (st != TDB_OK || o->dry_run)
-        b->rollback(db);
+        db->ops->write_rollback(db);
     if (b->finish)
         b->finish(db, state);
     if (o->progress)
@@ -627,24 +623,56 @@ tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_conte
     return st;
 }
 
-tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
-    *count = 0;
+struct tdbi_export_ctx {
+    FILE *out;
     mbedtls_gcm_context gcm;
-    mbedtls_gcm_init(&gcm);
-    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &gcm) : TDB_OK;
-    struct {
-        diag_project p;
-        diag_project_shown shown;
-    } *w = st == TDB_OK ? calloc(1, sizeof *w) : NULL;
-    if (st == TDB_OK && !w) {
+    bool sealed; /* --certificates-for: certificates sealed for gcm */
+    uint64_t *count;
+    diag_project p;
+    diag_project_shown shown;
+};
+
+tdb_status tdbi_export_id(tdb *db, tdbi_export_ctx *x, const char *app_id) {
+    tdb_status st =
+        tdbi_export_one(db, x->sealed ? &x->gcm : NULL, app_id, x->out, &x->p, &x->shown);
+    if (st == TDB_OK)
+        (*x->count)++;
+    return st;
+}
+
+tdb_status tdbi_export_with(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count,
+                            tdb_status (*walk)(tdb *db, tdbi_export_ctx *x)) {
+    *count = 0;
+    /* Two configurations: too big for a worker thread's stack. */
+    tdbi_export_ctx *x = calloc(1, sizeof *x);
+    if (!x) {
         tdbi_fail(db, "out of memory");
+        return TDB_ERROR;
+    }
+    x->out = out;
+    x->count = count;
+    x->sealed = cert_key_file != NULL;
+    mbedtls_gcm_init(&x->gcm);
+    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &x->gcm) : TDB_OK;
+    if (st == TDB_OK)
+        st = walk(db, x);
+    if (st == TDB_OK && fflush(out) != 0) {
+        tdbi_fail(db, "cannot write the export: %s", strerror(errno));
         st = TDB_ERROR;
     }
-    /* One read transaction: the export is one snapshot, whatever others write meanwhile. The
-     * reads of each project are the same statements every time: kept. */
+    mbedtls_gcm_free(&x->gcm);
+    explicit_bzero(x, sizeof *x);
+    free(x);
+    return st;
+}
+
+/* SQLite's walk: one read transaction, so that the export is one snapshot whatever others
+ * write meanwhile. The reads of each project are the same statements every time: kept. */
+static tdb_status sqlite_export_walk(tdb *db, tdbi_export_ctx *x) {
+    tdb_status st = TDB_OK;
     tdbi_keep_statements(db, true);
     sqlite3_stmt *ids = NULL;
-    if (st == TDB_OK && !tdbi_exec(db, "BEGIN"))
+    if (!tdbi_exec(db, "BEGIN"))
         st = TDB_ERROR;
     if (st == TDB_OK && !(ids = tdbi_prepare(db, "SELECT app_id FROM projects ORDER BY app_id",
                                              "listing projects")))
@@ -653,24 +681,18 @@ tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t 
     while (st == TDB_OK && (rc = sqlite3_step(ids)) == SQLITE_ROW) {
         char app_id[TD_CERT_LEN + 1];
         tdbi_set_text(app_id, sizeof app_id, sqlite3_column_text(ids, 0));
-        st = tdbi_export_one(db, cert_key_file ? &gcm : NULL, app_id, out, &w->p, &w->shown);
-        if (st == TDB_OK)
-            (*count)++;
+        st = tdbi_export_id(db, x, app_id);
     }
     if (st == TDB_OK && rc != SQLITE_DONE)
         st = tdbi_sql_fail(db, "listing projects");
     tdbi_finalize(db, ids);
     tdbi_rollback(db); /* a read transaction: nothing to keep */
     tdbi_keep_statements(db, false);
-    if (st == TDB_OK && fflush(out) != 0) {
-        tdbi_fail(db, "cannot write the export: %s", strerror(errno));
-        st = TDB_ERROR;
-    }
-    if (w)
-        explicit_bzero(w, sizeof *w);
-    free(w);
-    mbedtls_gcm_free(&gcm);
     return st;
+}
+
+tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
+    return tdbi_export_with(db, out, cert_key_file, count, sqlite_export_walk);
 }
 
 /* ---- The list, whole or a page at a time ----------------------------------------------------- */
@@ -679,69 +701,20 @@ static void read_app_id(sqlite3_stmt *st, void *item) {
     tdbi_set_text(item, TD_CERT_LEN + 1, sqlite3_column_text(st, 0));
 }
 
-/* The projects after `after` (NULL: from the first), at most limit (0: all), as
- * tdb_project_page. Shown one by one from the App IDs read first: a project deleted meanwhile
- * by another connection is left out. */
-static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                            size_t *count, bool *more) {
-    *out = NULL;
-    *count = 0;
-    *more = false;
+tdb_status tdbsq_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n) {
     sqlite3_stmt *st =
         tdbi_prepare(db, "SELECT app_id FROM projects WHERE app_id > ?1 ORDER BY app_id LIMIT ?2",
                      "listing projects");
     if (!st)
         return TDB_ERROR;
-    sqlite3_bind_text(st, 1, after ? after : "", -1, SQLITE_STATIC);
-    /* One more than asked tells whether more follow; -1 is SQLite's "no limit". */
-    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit + 1 : -1);
+    sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1); /* -1: SQLite's "no limit" */
     void *rows = NULL;
-    size_t n = 0;
     tdb_status status =
-        tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, &n);
-    char(*ids)[TD_CERT_LEN + 1] = rows;
-    *more = limit && n > limit;
-    if (*more)
-        n = limit;
-    diag_project_shown *list = NULL;
-    if (status == TDB_OK && n > 0 && !(list = calloc(n, sizeof *list))) {
-        tdbi_fail(db, "out of memory");
-        status = TDB_ERROR;
-    }
-    size_t shown = 0;
-    for (size_t i = 0; i < n && status == TDB_OK; i++) {
-        status = tdb_project_show(db, ids[i], &list[shown]);
-        if (status == TDB_NOT_FOUND)
-            status = TDB_OK; /* deleted by another connection meanwhile */
-        else if (status == TDB_OK)
-            shown++;
-    }
-    free(rows);
-    if (status != TDB_OK) {
-        free(list);
-        *more = false;
-        return status;
-    }
-    *out = list;
-    *count = shown;
-    return TDB_OK;
-}
-
-tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more) {
-    if (limit < 1 || limit > TDB_PAGE_MAX) {
-        *out = NULL;
-        *count = 0;
-        *more = false;
-        tdbi_fail(db, "limit: must be an integer in 1..%d", TDB_PAGE_MAX);
-        return TDB_INVALID;
-    }
-    return show_page(db, after, limit, out, count, more);
-}
-
-tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    bool more;
-    return show_page(db, NULL, 0, out, count, &more);
+        tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, n);
+    *ids = rows;
+    return status;
 }
 
 /* ---- Backup ---------------------------------------------------------------------------------- */

@@ -1,7 +1,9 @@
 /* db_internal.h -- what the files of db/ share and nobody else sees.
  *
  * The store's interface (tdbi_store_ops): the table of operations each connection points to,
- * implemented for SQLite by tdbsq_ops (db_sqlite.c, db_sqlite.h).
+ * implemented for SQLite by tdbsq_ops (db_sqlite.c, db_sqlite.h) and for PostgreSQL by tdbpg_ops
+ * (db_pg.c, db_pg.h). The rules both stores keep (projects, API keys, the log's bounds) are
+ * db_common.c's, reaching each database through the lower members of that table.
  *
  * The tdb struct (one SQLite connection, the certificate key with its AES-GCM context, a
  * CTR-DRBG for nonces and API keys, the last error message, kept statements for the cheap
@@ -25,6 +27,8 @@
 #include "tddb.h"
 
 #define TDBI_KEY_LEN 32
+/* An API key is kept as its SHA-256 (db_apikey.c). */
+#define TDBI_APIKEY_HASH_LEN 32
 #define TDBI_NONCE_LEN 12
 #define TDBI_TAG_LEN 16
 /* A sealed value: nonce || ciphertext || tag. */
@@ -32,6 +36,8 @@
 /* How long a connection waits for another's write lock before SQLITE_BUSY, unless
  * tdb_set_busy_timeout says otherwise (the service's request threads: TDB_REQUEST_BUSY_MS). */
 #define TDBI_BUSY_TIMEOUT_MS 5000
+/* Diagnoses deleted at most per batch to stay within the log's bounds (db_log.c: Bounds). */
+#define TDBI_ROOM_CHUNK 8192
 /* PRAGMA application_id of a tokendoctor database: "TDDB". */
 #define TDBI_APPLICATION_ID 0x54444442
 /* A macro's value as a string literal (for SQL text). */
@@ -50,6 +56,15 @@ typedef struct {
  * reading only (with its key file's use). */
 typedef enum { TDBI_OPEN_CREATE, TDBI_OPEN_EXISTING, TDBI_OPEN_READONLY } tdbi_open_mode;
 
+/* Which API key a revoke names (tdbi_apikey_revoke): by the key itself (its hash), its id or
+ * its name. */
+typedef struct {
+    enum { TDBI_KEY_BY_HASH, TDBI_KEY_BY_ID, TDBI_KEY_BY_NAME } by;
+    unsigned char hash[TDBI_APIKEY_HASH_LEN];
+    int64_t id;
+    const char *name;
+} tdbi_key_match;
+
 /* What one batch of the diagnosis log made room for (see db_log.c: Bounds). */
 typedef struct {
     int64_t trimmed; /* oldest rows deleted */
@@ -61,6 +76,34 @@ typedef struct {
     size_t written, bound, failed; /* entries */
     tdbi_log_room room;
 } tdbi_log_outcome;
+
+/* ---- What both stores share of projects (db_common.c) ---------------------------------------- */
+
+/* A certificate as sealed in a column: nonce || ciphertext || tag. */
+#define TDBI_SEALED_CERT_LEN (TD_CERT_LEN + TDBI_SEALED_OVERHEAD)
+
+/* A retired certificate as loaded for a put: its row id and the decrypted certificate. */
+typedef struct {
+    int64_t id;
+    char cert[TD_CERT_LEN + 1];
+} tdbi_retired_row;
+
+/* A project's retired certificates, oldest first (more than a put ever keeps: see
+ * tdbi_retired_keep). */
+typedef struct {
+    size_t count;
+    tdbi_retired_row rows[DIAG_RETIRED_MAX * 2 + 2];
+} tdbi_retired_set;
+
+/* A configuration log entry as the store writes it: the texts of its columns (before and after
+ * NULL when that side does not exist). */
+typedef struct {
+    const char *app_id;
+    int64_t at;
+    const char *actor;
+    const char *action;
+    const char *before, *after, *changes, *retired;
+} tdbi_change_row;
 
 /* The operations of a store: what the rest of the program needs from the database, as a table
  * of function pointers each connection points to (db->ops), like SQLite's sqlite3_io_methods.
@@ -112,6 +155,69 @@ typedef struct tdbi_store_ops {
     tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                   int64_t max_bytes);
     int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
+    /* The diagnosis log's measures for tdbi_log_make_room, inside the writer's transaction:
+     * log_span the lowest and highest id (0, 0 when empty); log_delete_below deletes the rows
+     * with an id below `below` and returns how many (-1 on error); log_used_bytes what the log
+     * takes, span rows of it, by the store's own measure. false / -1: error recorded. */
+    bool (*log_span)(tdb *db, int64_t *lo, int64_t *hi);
+    int64_t (*log_delete_below)(tdb *db, int64_t below);
+    bool (*log_used_bytes)(tdb *db, int64_t span, int64_t *bytes);
+    /* A configuration writer's transaction (a put, a delete, a key's creation, an import
+     * batch): SQLite's BEGIN IMMEDIATE; PostgreSQL's advisory lock, whose commit first moves
+     * the configuration version. write_rollback keeps the message of the failure. */
+    bool (*write_begin)(tdb *db);
+    bool (*write_commit)(tdb *db);
+    void (*write_rollback)(tdb *db);
+    /* apikey_insert: the key row (name "" becomes "key-<id>" in the same transaction), its id
+     * in *id; TDB_INVALID when an active key has that name. */
+    tdb_status (*apikey_insert)(tdb *db, tdb_role role, const char *name,
+                                const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
+    /* apikey_revoke_rows: marks the active key m names revoked at now, in a write of its own
+     * (committed only when a key changed); *changed tells whether one did. */
+    tdb_status (*apikey_revoke_rows)(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
+    /* The statements of the projects' rules (db_common.c), one each, inside the caller's
+     * transaction where one is needed; each returns TDB_OK or the status of its failure
+     * (message recorded):
+     *  - stored_app_id: the stored spelling of app_id (into buf) when a project's App ID equals
+     *    it ignoring case; else app_id itself, also when the query fails.
+     *  - load_row: the project row, certificates opened with tdbi_open_cert, without the
+     *    retired list; *created and *updated (each may be NULL) its times; TDB_NOT_FOUND.
+     *  - load_retired: every retired certificate of app_id, oldest first, each kept with
+     *    tdbi_retired_keep.
+     *  - upsert_row: writes p's row with its certificates sealed[] (present ones only) at now;
+     *    delete_row deletes it.
+     *  - insert_retired: a retired certificate's row (sealed, its fingerprint fp, source) and
+     *    its new id in *id; unretire deletes the one of that id; prune_retired all but the
+     *    newest DIAG_RETIRED_MAX of app_id.
+     *  - insert_log: one configuration log entry.
+     *  - stored_row, stored_retired, latest_after: what a show without the key file reads: the
+     *    row as shown without fingerprints, the retired fingerprints (newest DIAG_RETIRED_MAX,
+     *    most recent last), and the text of the newest log entry's "after" of exactly that
+     *    spelling (*text malloc'ed, NULL when there is none). */
+    const char *(*stored_app_id)(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+    tdb_status (*load_row)(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                           int64_t *updated);
+    tdb_status (*load_retired)(tdb *db, const char *app_id, tdbi_retired_set *out);
+    tdb_status (*upsert_row)(tdb *db, const diag_project *p,
+                             const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);
+    tdb_status (*delete_row)(tdb *db, const char *app_id);
+    tdb_status (*insert_retired)(tdb *db, const char *app_id,
+                                 const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
+                                 const char *source, int64_t now, int64_t *id);
+    tdb_status (*unretire)(tdb *db, int64_t id);
+    tdb_status (*prune_retired)(tdb *db, const char *app_id);
+    tdb_status (*insert_log)(tdb *db, const tdbi_change_row *row);
+    tdb_status (*stored_row)(tdb *db, const char *app_id, diag_project_shown *out);
+    tdb_status (*stored_retired)(tdb *db, const char *app_id, diag_project_shown *out);
+    tdb_status (*latest_after)(tdb *db, const char *app_id, char **text);
+    /* project_ids: the App IDs after `after` in byte order, at most limit (0: all), into a new
+     * array (*ids, freed by the caller; NULL when there are none). */
+    tdb_status (*project_ids)(tdb *db, const char *after, size_t limit,
+                              char (**ids)[TD_CERT_LEN + 1], size_t *n);
+    /* history_rows: the configuration log entries of app_id whatever its case, oldest first,
+     * read with tdbi_change_read into a new array (*out, freed by the caller). */
+    tdb_status (*history_rows)(tdb *db, const char *app_id, diag_project_change **out,
+                               size_t *count);
 } tdbi_store_ops;
 
 extern const tdbi_store_ops tdbsq_ops;
@@ -187,12 +293,6 @@ int tdbi_read_key_file(const char *path, unsigned char key[TDBI_KEY_LEN], char *
 bool tdbi_open_sealed(tdb *db, const char *aad, const unsigned char *sealed, size_t sealed_len,
                       unsigned char *out);
 
-/* tdb_project_put's work inside a transaction the caller holds (BEGIN IMMEDIATE), so that a
- * bulk import puts many projects in one: the same retiring, pruning and log entry. now is the
- * change's time. *created (may be NULL) tells whether the project is new. */
-tdb_status tdbi_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                               bool *created);
-
 /* The key check value's sealed length, and what the stores share of it (db_open.c): sealing
  * it with db's key, checking a stored one, creating a new key file (atomically; or reading the
  * one another process made at that moment) into db->key, and setting up the cipher with
@@ -203,18 +303,13 @@ bool tdbi_key_check_matches(tdb *db, const unsigned char *sealed, size_t len);
 bool tdbi_create_key_file(tdb *db, char *err, size_t err_cap);
 bool tdbi_use_key(tdb *db);
 
-/* What an import (db_bulk.c, tdbi_import_with) needs of a store: a write transaction (begin,
- * commit, rollback), statements without parameters (savepoints), undoing to a savepoint while
- * keeping the message of the failure that led there, a put inside the transaction, and
- * optional work around the whole import (start's result is given to finish). */
+/* What an import (db_bulk.c, tdbi_import_with) needs of a store beyond its write transaction
+ * and tdbi_project_put_with: statements without parameters (savepoints), undoing to a
+ * savepoint while keeping the message of the failure that led there, and optional work around
+ * the whole import (start's result is given to finish). */
 typedef struct {
-    bool (*begin)(tdb *db);
-    bool (*commit)(tdb *db);
-    void (*rollback)(tdb *db);
     bool (*exec)(tdb *db, const char *sql);
     void (*undo_savepoint)(tdb *db, const char *sql);
-    tdb_status (*put_in)(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                         bool *created);
     int64_t (*start)(tdb *db);
     void (*finish)(tdb *db, int64_t state);
 } tdbi_bulk_ops;
@@ -222,6 +317,13 @@ typedef struct {
 /* tdb_import through b (see db_bulk.c). */
 tdb_status tdbi_import_with(tdb *db, const tdbi_bulk_ops *b, FILE *in, const tdb_import_options *o,
                             diag_import_summary *summary);
+/* tdb_export: the key of cert_key_file loaded, walk called to export every project in App ID
+ * order (each with tdbi_export_id) from one snapshot, the output flushed, *count the number
+ * written. */
+typedef struct tdbi_export_ctx tdbi_export_ctx;
+tdb_status tdbi_export_with(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count,
+                            tdb_status (*walk)(tdb *db, tdbi_export_ctx *x));
+tdb_status tdbi_export_id(tdb *db, tdbi_export_ctx *x, const char *app_id);
 /* Sets gcm up with the key of key_file for `export --certificates-for` (TDB_INVALID when it
  * cannot be read, TDB_DECRYPT when db has no key of its own). */
 tdb_status tdbi_load_export_key(tdb *db, const char *key_file, mbedtls_gcm_context *gcm);
@@ -272,5 +374,54 @@ typedef void (*tdbi_row_reader)(sqlite3_stmt *st, void *item);
  * finalizes st. TDB_ERROR (the message "<what>: ..." or "out of memory") with *out NULL. */
 tdb_status tdbi_read_rows(tdb *db, sqlite3_stmt *st, size_t size, tdbi_row_reader read,
                           const char *what, void **out, size_t *count);
+
+/* Opens the sealed certificate of a column (len bytes) into out; TDB_DECRYPT (message recorded)
+ * when it does not open. */
+tdb_status tdbi_open_cert(tdb *db, const char *app_id, const void *sealed, size_t len,
+                          char out[TD_CERT_LEN + 1]);
+/* Adds row to set, dropping the oldest when it is full. */
+void tdbi_retired_keep(tdbi_retired_set *set, const tdbi_retired_row *row);
+/* The project app_id with its retired certificates (newest DIAG_RETIRED_MAX), through s. */
+tdb_status tdbi_load_project(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                             int64_t *updated);
+/* tdb_project_get through s (inside whatever transaction the caller holds). */
+tdb_status tdbi_project_get_with(tdb *db, const char *app_id, diag_project *out);
+/* tdb_project_show through s. */
+tdb_status tdbi_project_show_with(tdb *db, const char *app_id, diag_project_shown *out);
+/* A put inside the write transaction the caller holds: the same retiring, pruning and log
+ * entry in both stores. now is the change's time; *created (may be NULL) tells whether the
+ * project is new. */
+tdb_status tdbi_project_put_with(tdb *db, const diag_project *p, const char *actor, int64_t now,
+                                 bool *created);
+/* tdb_project_put, tdb_project_delete and tdb_apikey_create in the store's write transaction,
+ * for both stores' tables. */
+tdb_status tdbi_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
+tdb_status tdbi_project_delete(tdb *db, const char *app_id, const char *actor);
+tdb_status tdbi_apikey_create(tdb *db, tdb_role role, const char *name,
+                              char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
+/* tdb_apikey_revoke, for both stores' tables. */
+tdb_status tdbi_apikey_revoke(tdb *db, const char *id_or_name);
+/* Deletes up to TDBI_ROOM_CHUNK of the oldest diagnoses when n more would pass max_rows or the
+ * used bytes pass max_bytes (db_log.c: Bounds), through the store's log measures. 1: there is
+ * room for n; 0: not yet (drop the batch); -1: error. Inside the writer's transaction. */
+int tdbi_log_make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r);
+/* What became of a batch of n: failed when !ok (its room undone with the rollback), else
+ * written when has_room, else dropped by a bound. */
+tdbi_log_outcome tdbi_log_settle(size_t n, bool ok, int has_room, tdbi_log_room room);
+/* Whether s is a key id (digits only, not empty): names never are. */
+bool tdbi_all_digits(const char *s);
+/* Whether a key last used at last_used (-1: never) is to be recorded as used at now. */
+bool tdbi_apikey_use_due(int64_t last_used, int64_t now);
+/* A history row into out (zeroed first) from its columns' texts (each may be NULL). */
+void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const char *actor,
+                      const char *action, const char *before, const char *after,
+                      const char *retired);
+/* tdb_project_page and tdb_project_list, for both stores' tables. */
+tdb_status tdbi_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
+                             size_t *count, bool *more);
+tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count);
+/* tdb_project_history, for both stores' tables. */
+tdb_status tdbi_project_history(tdb *db, const char *app_id, diag_project_change **out,
+                                size_t *count);
 
 #endif /* DB_INTERNAL_H */

@@ -7,9 +7,9 @@
  * database only through the store's operations (tdbi_store_ops: log_attach, log_write,
  * log_prune, diagnoses_recent), which this file implements for SQLite. Why the bounds are
  * measured and enforced as they are (the span of ids for rows, used pages for bytes, at most
- * ROOM_CHUNK rows deleted per batch, the batch dropped when that does not make room) is told at
- * the top of db_log.c; the byte bound is SQLite's page count, which another store would measure
- * its own way.
+ * TDBI_ROOM_CHUNK rows deleted per batch, the batch dropped when that does not make room) is
+ * told at the top of db_log.c, and the arithmetic is db_common.c's (tdbi_log_make_room); this
+ * file measures: the byte bound is SQLite's page count.
  *
  * Test hook: TOKENDOCTOR_TEST_LOG_MAX_PAGES=N sets PRAGMA max_page_count on the writer's
  * connection, so that tests can make its writes fail with SQLITE_FULL ("disk full") without
@@ -23,7 +23,6 @@
 #include "db_sqlite.h"
 
 #define WAL_AUTOCHECKPOINT 4096 /* WAL pages (16 MiB) before the writer's commit checkpoints */
-#define ROOM_CHUNK 8192         /* rows deleted at most per batch to stay within the bounds */
 #define TEST_MAX_PAGES_ENV "TOKENDOCTOR_TEST_LOG_MAX_PAGES"
 
 /* ---- Writing ---------------------------------------------------------------------------- */
@@ -94,44 +93,27 @@ static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, con
     return sqlite3_changes64(db->sql);
 }
 
-/* Deletes the diagnoses with an id below `below`; the number deleted, -1 on error. */
-static int64_t delete_below(tdb *db, int64_t below) {
+int64_t tdbsq_log_delete_below(tdb *db, int64_t below) {
     return delete_rows(db, "DELETE FROM diagnoses WHERE id < ?1", below, 0,
                        "trimming the diagnosis log");
 }
 
-/* Deletes up to ROOM_CHUNK of the oldest rows when n more would pass max_rows or the used bytes
- * pass max_bytes (see the top of the file). 1: there is room for n; 0: not yet (drop the
- * batch); -1: error. Runs inside the caller's transaction. */
-static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
-    int64_t lo = 0, hi = 0, pages = 0, free_pages = 0, page_size = 0, dummy = 0;
-    if (!query_pair(db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", &lo, &hi))
-        return -1;
-    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
-    if (excess > 0) {
-        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK, deleted = delete_below(db, lo + k);
-        if (deleted < 0)
-            return -1;
-        r->trimmed += deleted;
-        r->trimming = true;
-        lo += k;
-        if (excess > ROOM_CHUNK)
-            return 0;
-    }
+bool tdbsq_log_span(tdb *db, int64_t *lo, int64_t *hi) {
+    return query_pair(db, "SELECT ifnull(min(id), 0), ifnull(max(id), 0) FROM diagnoses", lo, hi);
+}
+
+/* The pages in use (the file's less its free list): what the byte bound measures. */
+bool tdbsq_log_used_bytes(tdb *db, int64_t span, int64_t *bytes) {
+    (void)span;
+    int64_t pages = 0, free_pages = 0, page_size = 0, dummy = 0;
     if (!query_pair(db,
                     "SELECT page_count, freelist_count FROM pragma_page_count, "
                     "pragma_freelist_count",
                     &pages, &free_pages) ||
         !query_pair(db, "SELECT page_size, 0 FROM pragma_page_size", &page_size, &dummy))
-        return -1;
-    if ((pages - free_pages) * page_size <= max_bytes)
-        return 1;
-    r->trimming = true;
-    int64_t deleted = delete_below(db, lo + ROOM_CHUNK);
-    if (deleted < 0)
-        return -1;
-    r->trimmed += deleted;
-    return 0; /* whether that made room is seen at the next batch */
+        return false;
+    *bytes = (pages - free_pages) * page_size;
+    return true;
 }
 
 /* ---- Writing batches ------------------------------------------------------------------------ */
@@ -139,12 +121,10 @@ static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdb
 /* Commits n entries (n <= max_rows) in one transaction, within the bounds. */
 tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes) {
-    tdbi_log_outcome o = {0};
-    if (!tdbi_begin(db)) {
-        o.failed = n;
-        return o;
-    }
-    int has_room = make_room(db, max_rows, max_bytes, n, &o.room);
+    tdbi_log_room room = {0};
+    if (!tdbi_begin(db))
+        return tdbi_log_settle(n, false, 0, room);
+    int has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, &room);
     bool ok = has_room >= 0;
     for (size_t i = 0; ok && has_room > 0 && i < n; i++) {
         ok = insert_entry(db->log_insert_st, &batch[i]);
@@ -153,16 +133,8 @@ tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, 
     }
     if (!ok)
         tdbi_rollback(db);
-    if (!ok || !tdbi_commit(db)) {
-        o.failed = n;
-        o.room = (tdbi_log_room){0};
-        return o;
-    }
-    if (has_room > 0)
-        o.written = n;
-    else
-        o.bound += n;
-    return o;
+    ok = ok && tdbi_commit(db);
+    return tdbi_log_settle(n, ok, has_room, room);
 }
 
 /* Deletes at most limit diagnoses older than cutoff (one statement, so one transaction).

@@ -104,15 +104,17 @@ const tdbi_store_ops tdbpg_ops = {
     .ready = tdbpg_ready,
     .project_get = tdbpg_project_get,
     .project_show = tdbpg_project_show,
-    .project_history = tdbpg_project_history,
-    .project_put = tdbpg_project_put,
-    .project_delete = tdbpg_project_delete,
-    .project_page = tdbpg_project_page,
-    .project_list = tdbpg_project_list,
-    .apikey_create = tdbpg_apikey_create,
+    .project_history = tdbi_project_history,
+    .project_put = tdbi_project_put,
+    .project_delete = tdbi_project_delete,
+    .project_page = tdbi_project_page,
+    .project_list = tdbi_project_list,
+    .apikey_create = tdbi_apikey_create,
+    .apikey_insert = tdbpg_apikey_insert,
     .apikey_verify = tdbpg_apikey_verify,
     .apikey_list = tdbpg_apikey_list,
-    .apikey_revoke = tdbpg_apikey_revoke,
+    .apikey_revoke = tdbi_apikey_revoke,
+    .apikey_revoke_rows = tdbpg_apikey_revoke_rows,
     .import = tdbpg_import,
     .export = tdbpg_export,
     .backup = tdbpg_backup,
@@ -120,6 +122,26 @@ const tdbi_store_ops tdbpg_ops = {
     .log_attach = tdbpg_log_attach,
     .log_write = tdbpg_log_write,
     .log_prune = tdbpg_log_prune,
+    .log_span = tdbpg_log_span,
+    .log_delete_below = tdbpg_log_delete_below,
+    .log_used_bytes = tdbpg_log_used_bytes,
+    .write_begin = tdbpg_write_begin,
+    .write_commit = tdbpg_write_commit,
+    .write_rollback = tdbpg_rollback,
+    .stored_app_id = tdbpg_stored_app_id,
+    .load_row = tdbpg_load_row,
+    .load_retired = tdbpg_load_retired,
+    .upsert_row = tdbpg_upsert_row,
+    .delete_row = tdbpg_delete_row,
+    .insert_retired = tdbpg_insert_retired,
+    .unretire = tdbpg_unretire,
+    .prune_retired = tdbpg_prune_retired,
+    .insert_log = tdbpg_insert_log,
+    .stored_row = tdbpg_stored_row,
+    .stored_retired = tdbpg_stored_retired,
+    .latest_after = tdbpg_latest_after,
+    .project_ids = tdbpg_project_ids,
+    .history_rows = tdbpg_history_rows,
 };
 
 /* Schema version N is MIGRATIONS[N - 1]. Append only: never edit a released step. */
@@ -233,6 +255,29 @@ const char *tdbpg_text(const PGresult *r, int row, int col) {
 
 bool tdbpg_null(const PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) != 0;
+}
+
+tdb_status tdbpg_read_rows(tdb *db, PGresult *r, size_t size, tdbpg_row_reader read, void **out,
+                           size_t *count) {
+    *out = NULL;
+    *count = 0;
+    if (!r)
+        return TDB_ERROR;
+    size_t n = (size_t)PQntuples(r);
+    unsigned char *rows = n ? calloc(n, size) : NULL;
+    tdb_status status = TDB_OK;
+    if (n && !rows) {
+        tdbi_fail(db, "out of memory");
+        status = TDB_ERROR;
+    }
+    for (size_t i = 0; i < n && status == TDB_OK; i++)
+        read(r, (int)i, rows + i * size);
+    PQclear(r);
+    if (status == TDB_OK) {
+        *out = rows;
+        *count = n;
+    }
+    return status;
 }
 
 /* ---- Failures ----------------------------------------------------------------------------- */

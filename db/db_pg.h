@@ -91,6 +91,14 @@ bool tdbpg_do(tdb *db, const char *what, const char *sql, const tdbpg_params *p)
 int64_t tdbpg_i64(const PGresult *r, int row, int col);
 const char *tdbpg_text(const PGresult *r, int row, int col);
 bool tdbpg_null(const PGresult *r, int row, int col);
+/* Reads row `row` of r into item (size bytes, zeroed). */
+typedef void (*tdbpg_row_reader)(const PGresult *r, int row, void *item);
+/* Every row of r (a tdbpg_run result, NULL when it failed: TDB_ERROR) read by read into a new
+ * array of *count items of size bytes (*out, freed by the caller with free(); NULL when there
+ * are none); r is cleared. TDB_ERROR ("out of memory") with *out NULL. The counterpart of
+ * tdbi_read_rows. */
+tdb_status tdbpg_read_rows(tdb *db, PGresult *r, size_t size, tdbpg_row_reader read, void **out,
+                           size_t *count);
 
 /* BEGIN (with config: the configuration writers' lock, pg_advisory_xact_lock, so that writers
  * of every node serialize as SQLite's BEGIN IMMEDIATE makes them); COMMIT (then publishing a
@@ -102,11 +110,6 @@ void tdbpg_rollback(tdb *db);
  * TDBPG_CHANNEL (delivered at commit). */
 bool tdbpg_bump(tdb *db);
 
-/* A put inside the caller's configuration transaction (tdbpg_begin(db, true)), which moves
- * the version (tdbpg_bump) before it commits: tdbi_project_put_in's counterpart. */
-tdb_status tdbpg_project_put_in(tdb *db, const diag_project *p, const char *actor, int64_t now,
-                                bool *created);
-
 bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
 void tdbpg_close(tdb *db);
 void tdbpg_set_busy_timeout(tdb *db, int ms);
@@ -116,18 +119,8 @@ uint64_t tdbpg_config_version(tdb *db);
 bool tdbpg_ready(tdb *db, char *reason, size_t reason_cap);
 tdb_status tdbpg_project_get(tdb *db, const char *app_id, diag_project *out);
 tdb_status tdbpg_project_show(tdb *db, const char *app_id, diag_project_shown *out);
-tdb_status tdbpg_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                                 size_t *count);
-tdb_status tdbpg_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
-tdb_status tdbpg_project_delete(tdb *db, const char *app_id, const char *actor);
-tdb_status tdbpg_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more);
-tdb_status tdbpg_project_list(tdb *db, diag_project_shown **out, size_t *count);
-tdb_status tdbpg_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
-tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name);
 tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
                         diag_import_summary *summary);
 tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
@@ -138,5 +131,34 @@ bool tdbpg_log_attach(tdb *db);
 tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes);
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit);
+/* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
+const char *tdbpg_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                          int64_t *updated);
+tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out);
+tdb_status tdbpg_upsert_row(tdb *db, const diag_project *p,
+                            const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);
+tdb_status tdbpg_delete_row(tdb *db, const char *app_id);
+tdb_status tdbpg_insert_retired(tdb *db, const char *app_id,
+                                const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
+                                const char *source, int64_t now, int64_t *id);
+tdb_status tdbpg_unretire(tdb *db, int64_t id);
+tdb_status tdbpg_prune_retired(tdb *db, const char *app_id);
+tdb_status tdbpg_insert_log(tdb *db, const tdbi_change_row *row);
+tdb_status tdbpg_stored_row(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbpg_stored_retired(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbpg_latest_after(tdb *db, const char *app_id, char **text);
+bool tdbpg_write_begin(tdb *db);
+bool tdbpg_write_commit(tdb *db);
+tdb_status tdbpg_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
+tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n);
+tdb_status tdbpg_history_rows(tdb *db, const char *app_id, diag_project_change **out,
+                              size_t *count);
+tdb_status tdbpg_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
+bool tdbpg_log_span(tdb *db, int64_t *lo, int64_t *hi);
+int64_t tdbpg_log_delete_below(tdb *db, int64_t below);
+bool tdbpg_log_used_bytes(tdb *db, int64_t span, int64_t *bytes);
 
 #endif /* DB_PG_H */

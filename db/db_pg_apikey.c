@@ -19,51 +19,20 @@
 
 #include "db_pg.h"
 
-#define HASH_LEN 32
-
-static bool all_digits(const char *s) {
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (*s < '0' || *s > '9')
-            return false;
-    return true;
-}
-
-static bool valid_name(tdb *db, const char *name) {
-    size_t len = strlen(name);
-    if (len > TDB_APIKEY_NAME_MAX) {
-        tdbi_fail(db, "name: at most %d characters", TDB_APIKEY_NAME_MAX);
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c < 0x21 || c > 0x7e) {
-            tdbi_fail(db, "name: printable ASCII without spaces only");
-            return false;
-        }
-    }
-    if (all_digits(name)) {
-        tdbi_fail(db, "name: must not be all digits (those are key ids)");
-        return false;
-    }
-    return true;
-}
-
 /* Whether the last failure was a unique violation (an active key of that name exists). */
 static bool unique_violation(tdb *db) {
     return strcmp(db->pg->sqlstate, "23505") == 0;
 }
 
-static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
-                             const unsigned char hash[HASH_LEN], int64_t *id) {
-    char placeholder[2 * HASH_LEN + 2];
+tdb_status tdbpg_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id) {
+    char placeholder[2 * TDBI_APIKEY_HASH_LEN + 2];
     placeholder[0] = '#';
-    td_hex(hash, HASH_LEN, placeholder + 1);
+    td_hex(hash, TDBI_APIKEY_HASH_LEN, placeholder + 1);
     tdbpg_params p = {0};
     tdbpg_p_text(&p, *name ? name : placeholder);
     tdbpg_p_text(&p, tdb_role_name(role));
-    tdbpg_p_blob(&p, hash, HASH_LEN);
+    tdbpg_p_blob(&p, hash, TDBI_APIKEY_HASH_LEN);
     tdbpg_p_i64(&p, (int64_t)time(NULL));
     PGresult *r = tdbpg_run(db, "creating an API key",
                             "INSERT INTO api_keys (name, role, hash, created_at) VALUES ($1, $2, "
@@ -92,45 +61,6 @@ static tdb_status insert_key(tdb *db, tdb_role role, const char *name,
     return TDB_ERROR;
 }
 
-tdb_status tdbpg_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
-    if (role != TDB_ROLE_ADMIN && role != TDB_ROLE_READER) {
-        tdbi_fail(db, "role: must be admin or reader");
-        return TDB_INVALID;
-    }
-    if (!name)
-        name = "";
-    if (*name && !valid_name(db, name))
-        return TDB_INVALID;
-    unsigned char secret[32], hash[HASH_LEN];
-    char key[TDB_APIKEY_LEN + 1];
-    if (!tdbi_random(db, secret, sizeof secret)) {
-        tdbi_fail(db, "cannot generate an API key: random generator failed");
-        return TDB_ERROR;
-    }
-    memcpy(key, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1);
-    td_hex(secret, sizeof secret, key + sizeof TDB_APIKEY_PREFIX - 1);
-    td_sha256(key, TDB_APIKEY_LEN, hash);
-    explicit_bzero(secret, sizeof secret);
-
-    int64_t id = 0;
-    tdb_status status = tdbpg_begin(db, true) ? insert_key(db, role, name, hash, &id) : TDB_ERROR;
-    if (status == TDB_OK && !tdbpg_bump(db))
-        status = TDB_ERROR;
-    if (status == TDB_OK && !tdbpg_commit(db))
-        status = TDB_ERROR;
-    if (status != TDB_OK) {
-        tdbpg_rollback(db);
-        explicit_bzero(key, sizeof key);
-        return status;
-    }
-    memcpy(key_out, key, sizeof key);
-    explicit_bzero(key, sizeof key);
-    if (id_out)
-        *id_out = id;
-    return TDB_OK;
-}
-
 /* Best effort, never waiting (see the top of the file); db's message is kept. */
 static void record_use(tdb *db, int64_t id, int64_t now) {
     char saved[sizeof db->err];
@@ -151,7 +81,7 @@ static void record_use(tdb *db, int64_t id, int64_t now) {
 
 tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_out,
                              size_t name_cap) {
-    unsigned char hash[HASH_LEN];
+    unsigned char hash[TDBI_APIKEY_HASH_LEN];
     td_sha256(key, len, hash);
     if (name_out && name_cap)
         name_out[0] = '\0';
@@ -164,8 +94,8 @@ tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     tdb_role role = TDB_ROLE_NONE;
     int64_t id = 0, last_used = -1;
     for (int i = 0; i < PQntuples(r); i++) {
-        if (PQgetlength(r, i, 0) != HASH_LEN ||
-            !td_ct_equal((const unsigned char *)PQgetvalue(r, i, 0), hash, HASH_LEN))
+        if (PQgetlength(r, i, 0) != TDBI_APIKEY_HASH_LEN ||
+            !td_ct_equal((const unsigned char *)PQgetvalue(r, i, 0), hash, TDBI_APIKEY_HASH_LEN))
             continue;
         tdb_role_parse(tdbpg_text(r, i, 1), &role);
         if (name_out && name_cap)
@@ -176,10 +106,21 @@ tdb_role tdbpg_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
     }
     PQclear(r);
     int64_t now = (int64_t)time(NULL);
-    if (role != TDB_ROLE_NONE &&
-        (last_used < 0 || now - last_used >= TDB_APIKEY_USE_INTERVAL || last_used > now))
+    if (role != TDB_ROLE_NONE && tdbi_apikey_use_due(last_used, now))
         record_use(db, id, now);
     return role;
+}
+
+static void read_key(const PGresult *r, int i, void *item) {
+    diag_apikey_shown *k = item;
+    k->id = tdbpg_i64(r, i, 0);
+    tdbi_set_text(k->name, sizeof k->name, (const unsigned char *)tdbpg_text(r, i, 1));
+    tdbi_set_text(k->role, sizeof k->role, (const unsigned char *)tdbpg_text(r, i, 2));
+    k->created_at = tdbpg_i64(r, i, 3);
+    k->revoked = !tdbpg_null(r, i, 4);
+    k->revoked_at = tdbpg_i64(r, i, 4);
+    k->used = !tdbpg_null(r, i, 5);
+    k->last_used_at = tdbpg_i64(r, i, 5);
 }
 
 tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
@@ -189,73 +130,38 @@ tdb_status tdbpg_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count) {
                             "SELECT id, name, role, created_at, revoked_at, last_used_at FROM "
                             "api_keys ORDER BY id",
                             NULL);
-    if (!r)
-        return TDB_ERROR;
-    int n = PQntuples(r);
-    diag_apikey_shown *keys = n > 0 ? calloc((size_t)n, sizeof *keys) : NULL;
-    if (n > 0 && !keys) {
-        PQclear(r);
-        tdbi_fail(db, "out of memory");
-        return TDB_ERROR;
-    }
-    for (int i = 0; i < n; i++) {
-        diag_apikey_shown *k = &keys[i];
-        k->id = tdbpg_i64(r, i, 0);
-        tdbi_set_text(k->name, sizeof k->name, (const unsigned char *)tdbpg_text(r, i, 1));
-        tdbi_set_text(k->role, sizeof k->role, (const unsigned char *)tdbpg_text(r, i, 2));
-        k->created_at = tdbpg_i64(r, i, 3);
-        k->revoked = !tdbpg_null(r, i, 4);
-        k->revoked_at = tdbpg_i64(r, i, 4);
-        k->used = !tdbpg_null(r, i, 5);
-        k->last_used_at = tdbpg_i64(r, i, 5);
-    }
-    PQclear(r);
-    *out = keys;
-    *count = (size_t)n;
-    return TDB_OK;
+    void *rows;
+    tdb_status status = tdbpg_read_rows(db, r, sizeof **out, read_key, &rows, count);
+    *out = rows;
+    return status;
 }
 
-tdb_status tdbpg_apikey_revoke(tdb *db, const char *id_or_name) {
-    bool by_key = strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0 &&
-                  strlen(id_or_name) == TDB_APIKEY_LEN;
-    bool by_id = !by_key && all_digits(id_or_name);
-    const char *sql = by_key  ? "UPDATE api_keys SET revoked_at = $1 WHERE hash = $2 AND "
-                                "revoked_at IS NULL"
-                      : by_id ? "UPDATE api_keys SET revoked_at = $1 WHERE id = $2::bigint AND "
-                                "revoked_at IS NULL"
-                              : "UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND "
-                                "revoked_at IS NULL";
-    unsigned char hash[HASH_LEN];
+tdb_status tdbpg_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed) {
+    static const char *const sql[] = {
+        [TDBI_KEY_BY_HASH] = "UPDATE api_keys SET revoked_at = $1 WHERE hash = $2 AND "
+                             "revoked_at IS NULL",
+        [TDBI_KEY_BY_ID] = "UPDATE api_keys SET revoked_at = $1 WHERE id = $2::bigint AND "
+                           "revoked_at IS NULL",
+        [TDBI_KEY_BY_NAME] = "UPDATE api_keys SET revoked_at = $1 WHERE name = $2 AND "
+                             "revoked_at IS NULL",
+    };
     tdbpg_params p = {0};
-    tdbpg_p_i64(&p, (int64_t)time(NULL));
-    if (by_key) {
-        td_sha256(id_or_name, TDB_APIKEY_LEN, hash);
-        tdbpg_p_blob(&p, hash, HASH_LEN);
-    } else if (by_id) {
-        tdbpg_p_i64(&p, strtoll(id_or_name, NULL, 10));
-    } else {
-        tdbpg_p_text(&p, id_or_name);
-    }
+    tdbpg_p_i64(&p, now);
+    if (m->by == TDBI_KEY_BY_HASH)
+        tdbpg_p_blob(&p, m->hash, TDBI_APIKEY_HASH_LEN);
+    else if (m->by == TDBI_KEY_BY_ID)
+        tdbpg_p_i64(&p, m->id);
+    else
+        tdbpg_p_text(&p, m->name);
     if (!tdbpg_begin(db, true))
         return TDB_ERROR;
-    PGresult *r = tdbpg_run(db, "revoking an API key", sql, &p);
-    if (!r) {
-        tdbpg_rollback(db);
-        return TDB_ERROR;
-    }
-    bool changed = atoi(PQcmdTuples(r)) > 0;
+    PGresult *r = tdbpg_run(db, "revoking an API key", sql[m->by], &p);
+    *changed = r && atoi(PQcmdTuples(r)) > 0;
     PQclear(r);
-    if (!changed) {
+    /* The version moves only when a key was revoked. */
+    if (!r || !*changed || !tdbpg_bump(db) || !tdbpg_commit(db)) {
         tdbpg_rollback(db);
-        if (by_key || strncmp(id_or_name, TDB_APIKEY_PREFIX, sizeof TDB_APIKEY_PREFIX - 1) == 0)
-            tdbi_fail(db, "no active API key matches the key given");
-        else
-            tdbi_fail(db, "no active API key %s", id_or_name);
-        return TDB_NOT_FOUND;
-    }
-    if (!tdbpg_bump(db) || !tdbpg_commit(db)) {
-        tdbpg_rollback(db);
-        return TDB_ERROR;
+        return r && !*changed ? TDB_OK : TDB_ERROR;
     }
     return TDB_OK;
 }

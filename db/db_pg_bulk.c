@@ -4,9 +4,10 @@
  * ------
  * The import is db_bulk.c's (tdbi_import_with: reading, parsing, the unchanged check, the
  * counting and the batching are the same for both stores); this file gives it PostgreSQL's
- * transactions and put. A batch is one transaction under the configuration writers' lock, and
- * the configuration version moves once per batch, just before its commit, instead of once per
- * configuration: a million-line import would otherwise queue a million notifications in one
+ * savepoints, and its transactions are the store's write ops (tdbpg_write_begin and
+ * tdbpg_write_commit, db_pg_project.c). A batch is one transaction under the configuration writers'
+ * lock, and the configuration version moves once per batch, just before its commit, instead of once
+ * per configuration: a million-line import would otherwise queue a million notifications in one
  * transaction. Savepoints undo one failed configuration with continue_on_error as on SQLite.
  *
  * The export is one snapshot (REPEATABLE READ, READ ONLY) read through a cursor in chunks of
@@ -22,19 +23,6 @@
 
 #define EXPORT_FETCH 1000
 
-static bool pg_begin(tdb *db) {
-    return tdbpg_begin(db, true);
-}
-
-/* The batch's version move, then its commit. */
-static bool pg_commit(tdb *db) {
-    if (!tdbpg_bump(db)) {
-        tdbpg_rollback(db);
-        return false;
-    }
-    return tdbpg_commit(db);
-}
-
 static bool pg_exec(tdb *db, const char *sql) {
     return tdbpg_do(db, sql, sql, NULL);
 }
@@ -45,12 +33,8 @@ static void pg_undo_savepoint(tdb *db, const char *sql) {
 }
 
 static const tdbi_bulk_ops pg_bulk = {
-    .begin = pg_begin,
-    .commit = pg_commit,
-    .rollback = tdbpg_rollback,
     .exec = pg_exec,
     .undo_savepoint = pg_undo_savepoint,
-    .put_in = tdbpg_project_put_in,
 };
 
 tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
@@ -58,26 +42,15 @@ tdb_status tdbpg_import(tdb *db, FILE *in, const tdb_import_options *o,
     return tdbi_import_with(db, &pg_bulk, in, o, summary);
 }
 
-tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
-    *count = 0;
-    mbedtls_gcm_context gcm;
-    mbedtls_gcm_init(&gcm);
-    tdb_status st = cert_key_file ? tdbi_load_export_key(db, cert_key_file, &gcm) : TDB_OK;
-    struct {
-        diag_project p;
-        diag_project_shown shown;
-    } *w = st == TDB_OK ? calloc(1, sizeof *w) : NULL;
-    if (st == TDB_OK && !w) {
-        tdbi_fail(db, "out of memory");
-        st = TDB_ERROR;
-    }
-    if (st == TDB_OK &&
-        (!tdbpg_do(db, "starting the export", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                   NULL) ||
-         !tdbpg_do(db, "listing projects",
-                   "DECLARE export_ids NO SCROLL CURSOR FOR SELECT app_id FROM projects ORDER BY "
-                   "app_id COLLATE \"C\"",
-                   NULL)))
+/* PostgreSQL's walk: one snapshot read through a cursor (see the top of the file). */
+static tdb_status pg_export_walk(tdb *db, tdbi_export_ctx *x) {
+    tdb_status st = TDB_OK;
+    if (!tdbpg_do(db, "starting the export", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                  NULL) ||
+        !tdbpg_do(db, "listing projects",
+                  "DECLARE export_ids NO SCROLL CURSOR FOR SELECT app_id FROM projects ORDER BY "
+                  "app_id COLLATE \"C\"",
+                  NULL))
         st = TDB_ERROR;
     for (bool more = st == TDB_OK; more && st == TDB_OK;) {
         PGresult *r = tdbpg_run(db, "listing projects",
@@ -91,20 +64,14 @@ tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t 
         for (int i = 0; i < n && st == TDB_OK; i++) {
             char app_id[TD_CERT_LEN + 1];
             tdbi_set_text(app_id, sizeof app_id, (const unsigned char *)tdbpg_text(r, i, 0));
-            st = tdbi_export_one(db, cert_key_file ? &gcm : NULL, app_id, out, &w->p, &w->shown);
-            if (st == TDB_OK)
-                (*count)++;
+            st = tdbi_export_id(db, x, app_id);
         }
         PQclear(r);
     }
     tdbpg_rollback(db); /* a read transaction: nothing to keep */
-    if (st == TDB_OK && fflush(out) != 0) {
-        tdbi_fail(db, "cannot write the export: %s", strerror(errno));
-        st = TDB_ERROR;
-    }
-    if (w)
-        explicit_bzero(w, sizeof *w);
-    free(w);
-    mbedtls_gcm_free(&gcm);
     return st;
+}
+
+tdb_status tdbpg_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count) {
+    return tdbi_export_with(db, out, cert_key_file, count, pg_export_walk);
 }

@@ -5,7 +5,7 @@
  * ------
  * db_log.c owns the queue, the writer thread, its timing and its accounting (read its design
  * comment); this file is what db_log_sqlite.c is for SQLite. A batch is one transaction: make
- * room (the same rules: the row bound measured as the span of ids, at most ROOM_CHUNK oldest
+ * room (the same rules: the row bound measured as the span of ids, at most TDBI_ROOM_CHUNK oldest
  * rows deleted per batch, the batch dropped -- counted as bound -- when that did not make room),
  * then the rows as multi-row INSERTs of at most INSERT_ROWS rows each (one round trip per
  * thousand rows; 9 parameters a row stays far below libpq's 65535).
@@ -28,7 +28,6 @@
 
 #include "db_pg.h"
 
-#define ROOM_CHUNK 8192  /* rows deleted at most per batch to stay within the bounds */
 #define INSERT_ROWS 1000 /* rows per INSERT statement */
 #define ROW_COLS 9
 #define ROW_OVERHEAD 100 /* bytes a row beyond its data: header, line pointer, index entries */
@@ -48,11 +47,14 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     return ok;
 }
 
-static int64_t delete_below(tdb *db, int64_t below) {
+/* Runs a DELETE of diagnoses with its parameters $1 (and $2 when limit >= 0); the number
+ * deleted, -1 on error. */
+static int64_t delete_rows(tdb *db, const char *what, const char *sql, int64_t p1, int64_t limit) {
     tdbpg_params p = {0};
-    tdbpg_p_i64(&p, below);
-    PGresult *r =
-        tdbpg_run(db, "trimming the diagnosis log", "DELETE FROM diagnoses WHERE id < $1", &p);
+    tdbpg_p_i64(&p, p1);
+    if (limit >= 0)
+        tdbpg_p_i64(&p, limit);
+    PGresult *r = tdbpg_run(db, what, sql, &p);
     if (!r)
         return -1;
     int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
@@ -60,37 +62,26 @@ static int64_t delete_below(tdb *db, int64_t below) {
     return n;
 }
 
-/* 1: room for n; 0: not yet (drop the batch); -1: error. In the caller's transaction. */
-static int make_room(tdb *db, int64_t max_rows, int64_t max_bytes, size_t n, tdbi_log_room *r) {
-    int64_t lo = 0, hi = 0, avg = 0, dummy = 0;
-    if (!query_pair(db, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM diagnoses", &lo,
-                    &hi))
-        return -1;
-    int64_t span = hi > 0 ? hi - lo + 1 : 0, excess = span + (int64_t)n - max_rows;
-    if (excess > 0) {
-        int64_t k = excess < ROOM_CHUNK ? excess : ROOM_CHUNK, deleted = delete_below(db, lo + k);
-        if (deleted < 0)
-            return -1;
-        r->trimmed += deleted;
-        r->trimming = true;
-        lo += k;
-        span = span > k ? span - k : 0;
-        if (excess > ROOM_CHUNK)
-            return 0;
-    }
+int64_t tdbpg_log_delete_below(tdb *db, int64_t below) {
+    return delete_rows(db, "trimming the diagnosis log", "DELETE FROM diagnoses WHERE id < $1",
+                       below, -1);
+}
+
+bool tdbpg_log_span(tdb *db, int64_t *lo, int64_t *hi) {
+    return query_pair(db, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM diagnoses", lo,
+                      hi);
+}
+
+/* The span's rows at the average size of the newest hundred, plus ROW_OVERHEAD each. */
+bool tdbpg_log_used_bytes(tdb *db, int64_t span, int64_t *bytes) {
+    int64_t avg = 0, dummy = 0;
     if (!query_pair(db,
                     "SELECT coalesce(avg(pg_column_size(d.*)), 0)::bigint, 0 FROM (SELECT * FROM "
                     "diagnoses ORDER BY id DESC LIMIT 100) d",
                     &avg, &dummy))
-        return -1;
-    if (span * (avg + ROW_OVERHEAD) <= max_bytes)
-        return 1;
-    r->trimming = true;
-    int64_t deleted = delete_below(db, lo + ROOM_CHUNK);
-    if (deleted < 0)
-        return -1;
-    r->trimmed += deleted;
-    return 0;
+        return false;
+    *bytes = span * (avg + ROW_OVERHEAD);
+    return true;
 }
 
 /* ---- Writing ------------------------------------------------------------------------------- */
@@ -176,51 +167,34 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
 
 tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes) {
-    tdbi_log_outcome o = {0};
+    tdbi_log_room room = {0};
     tdb_log_entry *clean = n ? calloc(n, sizeof *clean) : NULL;
     if (n && !clean) {
         tdbi_fail(db, "out of memory");
-        o.failed = n;
-        return o;
+        return tdbi_log_settle(n, false, 0, room);
     }
     for (size_t i = 0; i < n; i++)
         clean_entry(&clean[i], &batch[i]);
     if (!tdbpg_begin(db, false)) {
         free(clean);
-        o.failed = n;
-        return o;
+        return tdbi_log_settle(n, false, 0, room);
     }
-    int has_room = make_room(db, max_rows, max_bytes, n, &o.room);
+    int has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, &room);
     bool ok = has_room >= 0;
     for (size_t i = 0; ok && has_room > 0 && i < n; i += INSERT_ROWS)
         ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
     free(clean);
-    if (!ok || !tdbpg_commit(db)) {
+    ok = ok && tdbpg_commit(db);
+    if (!ok)
         tdbpg_rollback(db);
-        o.failed = n;
-        o.room = (tdbi_log_room){0};
-        return o;
-    }
-    if (has_room > 0)
-        o.written = n;
-    else
-        o.bound += n;
-    return o;
+    return tdbi_log_settle(n, ok, has_room, room);
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
-    tdbpg_params p = {0};
-    tdbpg_p_i64(&p, cutoff);
-    tdbpg_p_i64(&p, limit);
-    PGresult *r = tdbpg_run(db, "pruning diagnoses",
-                            "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at "
-                            "< $1 ORDER BY at LIMIT $2)",
-                            &p);
-    if (!r)
-        return -1;
-    int64_t n = strtoll(PQcmdTuples(r), NULL, 10);
-    PQclear(r);
-    return n;
+    return delete_rows(db, "pruning diagnoses",
+                       "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at < $1 "
+                       "ORDER BY at LIMIT $2)",
+                       cutoff, limit);
 }
 
 bool tdbpg_log_attach(tdb *db) {
@@ -229,6 +203,20 @@ bool tdbpg_log_attach(tdb *db) {
 }
 
 /* ---- Reading ------------------------------------------------------------------------------- */
+
+static void read_entry(const PGresult *r, int i, void *item) {
+    tdb_log_entry *e = item;
+    e->at = tdbpg_i64(r, i, 0);
+    tdbi_set_text(e->app_id, sizeof e->app_id, (const unsigned char *)tdbpg_text(r, i, 1));
+    tdbi_set_text(e->verdict, sizeof e->verdict, (const unsigned char *)tdbpg_text(r, i, 2));
+    tdbi_set_text(e->cause, sizeof e->cause, (const unsigned char *)tdbpg_text(r, i, 3));
+    e->code = (int)tdbpg_i64(r, i, 4);
+    tdbi_set_text(e->platform, sizeof e->platform, (const unsigned char *)tdbpg_text(r, i, 5));
+    tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint,
+                  (const unsigned char *)tdbpg_text(r, i, 6));
+    tdbi_set_text(e->channel, sizeof e->channel, (const unsigned char *)tdbpg_text(r, i, 7));
+    tdbi_set_text(e->uid, sizeof e->uid, (const unsigned char *)tdbpg_text(r, i, 8));
+}
 
 tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count) {
@@ -248,30 +236,8 @@ tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_lo
                             "channel, uid FROM diagnoses WHERE app_id = $1 ORDER BY at DESC, id "
                             "DESC LIMIT $2",
                             &p);
-    if (!r)
-        return TDB_ERROR;
-    int n = PQntuples(r);
-    tdb_log_entry *rows = n > 0 ? calloc((size_t)n, sizeof *rows) : NULL;
-    if (n > 0 && !rows) {
-        PQclear(r);
-        tdbi_fail(db, "out of memory");
-        return TDB_ERROR;
-    }
-    for (int i = 0; i < n; i++) {
-        tdb_log_entry *e = &rows[i];
-        e->at = tdbpg_i64(r, i, 0);
-        tdbi_set_text(e->app_id, sizeof e->app_id, (const unsigned char *)tdbpg_text(r, i, 1));
-        tdbi_set_text(e->verdict, sizeof e->verdict, (const unsigned char *)tdbpg_text(r, i, 2));
-        tdbi_set_text(e->cause, sizeof e->cause, (const unsigned char *)tdbpg_text(r, i, 3));
-        e->code = (int)tdbpg_i64(r, i, 4);
-        tdbi_set_text(e->platform, sizeof e->platform, (const unsigned char *)tdbpg_text(r, i, 5));
-        tdbi_set_text(e->token_fingerprint, sizeof e->token_fingerprint,
-                      (const unsigned char *)tdbpg_text(r, i, 6));
-        tdbi_set_text(e->channel, sizeof e->channel, (const unsigned char *)tdbpg_text(r, i, 7));
-        tdbi_set_text(e->uid, sizeof e->uid, (const unsigned char *)tdbpg_text(r, i, 8));
-    }
-    PQclear(r);
+    void *rows;
+    tdb_status status = tdbpg_read_rows(db, r, sizeof **out, read_entry, &rows, count);
     *out = rows;
-    *count = (size_t)n;
-    return TDB_OK;
+    return status;
 }

@@ -22,18 +22,8 @@ tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out);
 bool tdbsq_read_begin(tdb *db);
 void tdbsq_read_end(tdb *db);
 tdb_status tdbsq_project_show(tdb *db, const char *app_id, diag_project_shown *out);
-tdb_status tdbsq_project_history(tdb *db, const char *app_id, diag_project_change **out,
-                                 size_t *count);
-tdb_status tdbsq_project_put(tdb *db, const diag_project *p, const char *actor, bool *created);
-tdb_status tdbsq_project_delete(tdb *db, const char *app_id, const char *actor);
-tdb_status tdbsq_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
-                              size_t *count, bool *more);
-tdb_status tdbsq_project_list(tdb *db, diag_project_shown **out, size_t *count);
-tdb_status tdbsq_apikey_create(tdb *db, tdb_role role, const char *name,
-                               char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
 tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_out, size_t name_cap);
 tdb_status tdbsq_apikey_list(tdb *db, diag_apikey_shown **out, size_t *count);
-tdb_status tdbsq_apikey_revoke(tdb *db, const char *id_or_name);
 tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
                         diag_import_summary *summary);
 tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
@@ -44,5 +34,32 @@ bool tdbsq_log_attach(tdb *db);
 tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes);
 int64_t tdbsq_log_prune(tdb *db, int64_t cutoff, int limit);
+/* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
+const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
+                          int64_t *updated);
+tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out);
+tdb_status tdbsq_upsert_row(tdb *db, const diag_project *p,
+                            const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);
+tdb_status tdbsq_delete_row(tdb *db, const char *app_id);
+tdb_status tdbsq_insert_retired(tdb *db, const char *app_id,
+                                const unsigned char sealed[TDBI_SEALED_CERT_LEN], const char *fp,
+                                const char *source, int64_t now, int64_t *id);
+tdb_status tdbsq_unretire(tdb *db, int64_t id);
+tdb_status tdbsq_prune_retired(tdb *db, const char *app_id);
+tdb_status tdbsq_insert_log(tdb *db, const tdbi_change_row *row);
+tdb_status tdbsq_stored_row(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbsq_stored_retired(tdb *db, const char *app_id, diag_project_shown *out);
+tdb_status tdbsq_latest_after(tdb *db, const char *app_id, char **text);
+tdb_status tdbsq_apikey_insert(tdb *db, tdb_role role, const char *name,
+                               const unsigned char hash[TDBI_APIKEY_HASH_LEN], int64_t *id);
+tdb_status tdbsq_project_ids(tdb *db, const char *after, size_t limit,
+                             char (**ids)[TD_CERT_LEN + 1], size_t *n);
+tdb_status tdbsq_history_rows(tdb *db, const char *app_id, diag_project_change **out,
+                              size_t *count);
+tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t now, bool *changed);
+bool tdbsq_log_span(tdb *db, int64_t *lo, int64_t *hi);
+int64_t tdbsq_log_delete_below(tdb *db, int64_t below);
+bool tdbsq_log_used_bytes(tdb *db, int64_t span, int64_t *bytes);
 
 #endif /* DB_SQLITE_H */
