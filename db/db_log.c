@@ -451,26 +451,23 @@ bool tdb_log_push(tdb_log *log, const tdb_log_entry *e) {
     return accepted;
 }
 
-void tdb_log_get_stats(tdb_log *log, tdb_log_stats *out) {
+void tdb_log_snapshot(tdb_log *log, tdb_log_stats *stats, tdb_log_health *health) {
     lock(log);
-    out->depth = log->depth;
-    out->capacity = log->capacity;
-    out->dropped = log->dropped;
-    out->written = log->written;
-    unlock(log);
-}
-
-void tdb_log_get_health(tdb_log *log, tdb_log_health *out) {
-    lock(log);
-    out->dropped_queue = log->dropped_queue;
-    out->dropped_bound = log->dropped_bound;
-    out->dropped_failed = log->dropped_failed;
-    out->trimmed = log->trimmed;
-    out->recovered = log->recovered;
-    out->fault = log->fault;
-    out->at_bound = log->at_bound;
-    out->max_rows = log->max_rows;
-    out->max_mb = log->max_bytes / (1024 * 1024);
+    if (stats)
+        *stats = (tdb_log_stats){.depth = log->depth,
+                                 .capacity = log->capacity,
+                                 .dropped = log->dropped,
+                                 .written = log->written};
+    if (health)
+        *health = (tdb_log_health){.dropped_queue = log->dropped_queue,
+                                   .dropped_bound = log->dropped_bound,
+                                   .dropped_failed = log->dropped_failed,
+                                   .trimmed = log->trimmed,
+                                   .recovered = log->recovered,
+                                   .fault = log->fault,
+                                   .at_bound = log->at_bound,
+                                   .max_rows = log->max_rows,
+                                   .max_mb = log->max_bytes / (1024 * 1024)};
     unlock(log);
 }
 

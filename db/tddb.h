@@ -509,7 +509,15 @@ tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb
  * false on timeout. For a thread that may wait only briefly (a request). Thread-safe. */
 bool tdb_log_flush_for(tdb_log *log, int timeout_ms);
 
-/* The counters of tdb_log_get_stats, by reason, and the writer's state. */
+typedef struct {
+    size_t depth;     /* entries queued, not yet written */
+    size_t capacity;  /* the queue's capacity */
+    uint64_t dropped; /* entries dropped: queue full, at the log's bound, or a batch that
+                         failed to be written (tdb_log_health says which) */
+    uint64_t written; /* entries committed to the database */
+} tdb_log_stats;
+
+/* The counters of tdb_log_stats.dropped, by reason, and the writer's state. */
 typedef struct {
     uint64_t dropped_queue;  /* the queue was full */
     uint64_t dropped_bound;  /* the log was at its bound and deleting the oldest did not keep up */
@@ -525,23 +533,14 @@ typedef struct {
     int64_t max_rows, max_mb;
 } tdb_log_health;
 
-/* A consistent snapshot. Thread-safe. */
-void tdb_log_get_health(tdb_log *log, tdb_log_health *out);
+/* A consistent snapshot of the counters (stats) and the writer's state (health), taken under
+ * one lock hold, so that the two agree (e.g. dropped is the sum of the reasons); either may be
+ * NULL. Thread-safe. */
+void tdb_log_snapshot(tdb_log *log, tdb_log_stats *stats, tdb_log_health *health);
 
 /* Queues a copy of e; never blocks on I/O (only a short mutex hold). false when the queue is
  * full or stopping: the entry is dropped and counted. Thread-safe. */
 bool tdb_log_push(tdb_log *log, const tdb_log_entry *e);
-
-typedef struct {
-    size_t depth;     /* entries queued, not yet written */
-    size_t capacity;  /* the queue's capacity */
-    uint64_t dropped; /* entries dropped: queue full, at the log's bound, or a batch that
-                         failed to be written (tdb_log_health says which) */
-    uint64_t written; /* entries committed to the database */
-} tdb_log_stats;
-
-/* A consistent snapshot of the counters. Thread-safe. */
-void tdb_log_get_stats(tdb_log *log, tdb_log_stats *out);
 
 /* Blocks until every entry queued so far is committed (or dropped on error). Thread-safe. */
 void tdb_log_flush(tdb_log *log);

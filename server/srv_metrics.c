@@ -142,8 +142,7 @@ void srv_log_report(srv_server *s, int64_t now_s) {
         return;
     tdb_log_stats st;
     tdb_log_health h;
-    tdb_log_get_stats(s->log, &st);
-    tdb_log_get_health(s->log, &h);
+    tdb_log_snapshot(s->log, &st, &h);
     if (st.dropped == s->reported_drops && h.fault == s->reported_fault)
         return;
     fprintf(stderr,
@@ -164,10 +163,8 @@ void srv_log_report(srv_server *s, int64_t now_s) {
 static void srv_render_log(srv_server *s, td_buf *t) {
     tdb_log_stats ls = {0};
     tdb_log_health h = {0};
-    if (s->log) {
-        tdb_log_get_stats(s->log, &ls);
-        tdb_log_get_health(s->log, &h);
-    }
+    if (s->log)
+        tdb_log_snapshot(s->log, &ls, &h);
     td_buf_addf(t,
                 "# HELP tokendoctor_diagnosis_log_queue_depth Diagnoses queued for the log, not "
                 "yet written.\n# TYPE tokendoctor_diagnosis_log_queue_depth gauge\n"

@@ -757,8 +757,7 @@ static void srv_route_readyz(srv_req *r) {
     }
     tdb_log_stats st;
     tdb_log_health h;
-    tdb_log_get_stats(log, &st);
-    tdb_log_get_health(log, &h);
+    tdb_log_snapshot(log, &st, &h);
     if (h.fault == TDB_FAULT_UNAVAILABLE) { /* nothing lost yet: the queue is kept */
         snprintf(reason, sizeof reason,
                  "the diagnosis log cannot write: %s (%zu entries queued until it is back)",

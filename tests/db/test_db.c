@@ -1350,7 +1350,7 @@ static void test_log_pressure(void) {
             dropped++;
     }
     tdb_log_stats st;
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, NULL);
     EXPECT(accepted + dropped == PUSHES);
     /* At most the queue plus one batch the writer took out before blocking. */
     EXPECT(accepted <= CAPACITY + BATCH_LIMIT);
@@ -1363,7 +1363,7 @@ static void test_log_pressure(void) {
     EXPECT(sqlite3_exec(blocker, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(blocker);
     tdb_log_flush(log);
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, NULL);
     EXPECT(st.written == (uint64_t)accepted && st.depth == 0);
     /* Pushed right before stop: written too. */
     for (int i = 0; i < CAPACITY; i++) {
@@ -1415,7 +1415,7 @@ static void test_log_threads(void) {
     }
     tdb_log_stats st;
     tdb_log_flush(log);
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, NULL);
     EXPECT(st.written == (uint64_t)accepted);
     EXPECT(st.written + st.dropped == 4 * 3000);
     tdb_log_stop(log);
@@ -1766,17 +1766,16 @@ static void test_outage_pg(void) {
     }
     EXPECT(!tdb_log_flush_for(log, 300)); /* nothing can be written: still queued */
     tdb_log_health h;
-    tdb_log_get_health(log, &h);
-    EXPECT(h.fault == TDB_FAULT_UNAVAILABLE && h.dropped_failed == 0);
     tdb_log_stats st;
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, &h);
+    EXPECT(h.fault == TDB_FAULT_UNAVAILABLE && h.dropped_failed == 0);
     CHECK(st.depth == 30 && st.dropped == 0, "depth %zu dropped %llu", st.depth,
           (unsigned long long)st.dropped);
 
     EXPECT(pg_reachable(&s, true));
     EXPECT(tdb_log_flush_for(log, 5000));
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-down'") == 30);
-    tdb_log_get_health(log, &h);
+    tdb_log_snapshot(log, NULL, &h);
     EXPECT(h.fault == TDB_FAULT_NONE && h.dropped_failed == 0);
     EXPECT(tdb_project_list(db, &list, &count) == TDB_OK);
     free(list);

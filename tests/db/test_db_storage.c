@@ -82,14 +82,13 @@ static void test_bound_rows(void) {
           (long long)tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses"));
     EXPECT(tdbt_sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 900);
     tdb_log_health h;
-    tdb_log_get_health(log, &h);
+    tdb_log_snapshot(log, NULL, &h);
     EXPECT(h.trimmed == 900 && h.at_bound && h.dropped_bound == 0 && h.max_rows == 100);
     EXPECT(h.fault == TDB_FAULT_NONE);
 
     push_range(log, 1000, 150, false);
-    tdb_log_get_health(log, &h);
     tdb_log_stats st;
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, &h);
     EXPECT(h.dropped_bound == 50 && st.dropped == 50 && st.written == 1100);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses") == 100);
     EXPECT(tdbt_sql_int(s.db, "SELECT min(CAST(uid AS INTEGER)) FROM diagnoses") == 1050);
@@ -115,8 +114,7 @@ static void test_bound_bytes(void) {
     CHECK(used > 0 && used <= 2 * 1024 * 1024, "%lld bytes used", (long long)used);
     tdb_log_health h;
     tdb_log_stats st;
-    tdb_log_get_health(log, &h);
-    tdb_log_get_stats(log, &st);
+    tdb_log_snapshot(log, &st, &h);
     EXPECT(h.trimmed > 0 && h.max_mb == 1);
     EXPECT(st.written + st.dropped == 20000 && st.dropped == h.dropped_bound);
     int64_t rows = tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses");
@@ -139,7 +137,7 @@ static void test_write_fails(void) {
     tdb_log_health h = {0};
     for (int b = 0; b < 50 && h.fault == TDB_FAULT_NONE; b++) {
         push_range(log, b * 50, 50, true); /* ~35 KB: two fit, the third does not */
-        tdb_log_get_health(log, &h);
+        tdb_log_snapshot(log, NULL, &h);
     }
     CHECK(h.fault == TDB_FAULT_FULL, "fault %d", (int)h.fault);
     EXPECT(h.dropped_failed == 50);
@@ -153,7 +151,7 @@ static void test_write_fails(void) {
     int64_t until = now_ms() + 5000;
     while (h.fault != TDB_FAULT_NONE && now_ms() < until) {
         usleep(50 * 1000);
-        tdb_log_get_health(log, &h);
+        tdb_log_snapshot(log, NULL, &h);
     }
     EXPECT(h.fault == TDB_FAULT_NONE);
     /* the batch that failed, written by the retry; still counted as dropped, and recovered */
