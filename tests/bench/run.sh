@@ -424,7 +424,7 @@ if [[ $scale -gt 0 && $have_serve = 1 ]]; then
     # The miss path alone, on App IDs in random order.
     "$cc" -std=c17 -O2 -Wall -Wextra -Werror -I"$root/db" -I"$root/project" -I"$root/core" "$here/store.c" \
         "$build/db/libtddb.a" "$build/project/libtdproject.a" "$build/core/libtdcore.a" \
-        -lsqlite3 -lmbedcrypto -ljansson -lz -lpthread -o "$out/store" || die "store.c did not build"
+        -lsqlite3 -lpq -lmbedcrypto -ljansson -lz -lpthread -o "$out/store" || die "store.c did not build"
     sed -n 's/.*"app_id":"\([0-9a-f]*\)".*/\1/p' "$sdir/u/requests.jsonl" | sort -u | shuf --random-source=<(yes) >"$sdir/ids.txt"
     line=$("$out/store" "$sdir/scale.db" "$sdir/tokendoctor.key" "$sdir/ids.txt" 200000) || die "store failed"
     rec "$(node -e 'const o=JSON.parse(process.argv[1]);o.kind="store";o.projects=+process.argv[2];console.log(JSON.stringify(o))' "$line" "$scale")"
