@@ -21,6 +21,10 @@
  *  - A value that starts with "file:" (any case) is refused too: SQLite reads such a value as a
  *    URI only when asked to, and otherwise as a relative file named "file:...", which is never
  *    what was meant. The path itself is the one way to name a file.
+ *  - ":memory:" is refused: SQLite reads that exact name as a private in-memory database, so a
+ *    command given it would store nothing (and, before this rule, create a key file beside it
+ *    and fail with "cannot enable WAL mode: not an error"). A file of that name is
+ *    "./:memory:".
  *  - Everything else is a path, as it always was (relative to the working directory).
  * The messages name the scheme, never the rest of the value: a URL may carry a password.
  */
@@ -49,6 +53,12 @@ bool tdb_location_check(const char *location, char *err, size_t err_cap) {
     if (strncasecmp(location, "file:", 5) == 0) {
         snprintf(err, err_cap,
                  "file: URIs are not accepted: give the path of the SQLite database file");
+        return false;
+    }
+    if (strcmp(location, ":memory:") == 0) {
+        snprintf(err, err_cap,
+                 "':memory:' is an in-memory database, which keeps nothing: give the path of the "
+                 "SQLite database file (a file of that name is ./:memory:)");
         return false;
     }
     if (n == 0)

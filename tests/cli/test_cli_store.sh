@@ -315,6 +315,10 @@ expect 64 "$TD" mint --version 007 --app-id "$APP" --channel c --db "mysql://u:s
 has err "mysql://"
 lacks err "sekrit"
 expect 64 "$TD" project list --db "file:td.db"
+# SQLite's in-memory name would keep nothing: before, put made a key file here and exited 70
+# with "cannot enable WAL mode: not an error".
+expect 64 "$TD" project put --file ../p1.json --db ":memory:"
+has err "in-memory"
 expect 64 timeout 10 "$TD" serve --listen 127.0.0.1:0 --db "$PGURL"
 lacks err "sekrit"
 expect 64 env TOKENDOCTOR_DB="$PGURL" timeout 10 "$TD" serve --listen 127.0.0.1:0
