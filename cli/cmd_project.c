@@ -212,21 +212,13 @@ static void print_cert_cell(FILE *out, json_t *cert) {
     fprintf(out, "%-14s", cell);
 }
 
-static void print_list(FILE *out, json_t *list, const char *db_path) {
-    if (json_array_size(list) == 0) {
-        fprintf(out, "no projects in %s\n", db_path);
-        return;
-    }
-    fprintf(out, "%-34s%-11s%-14s%-14s%s\n", "APP ID", "MODE", "PRIMARY", "SECONDARY", "NAME");
-    size_t i;
-    json_t *p;
-    json_array_foreach(list, i, p) {
-        fprintf(out, "%-34s%-11s", json_string_value(json_object_get(p, "app_id")), mode_of(p));
-        print_cert_cell(out, json_object_get(p, "primary"));
-        print_cert_cell(out, json_object_get(p, "secondary"));
-        print_safe(out, json_string_value(json_object_get(p, "name")));
-        fputc('\n', out);
-    }
+/* One row of `project list`'s table (p: a project as diag_project_shown_to_json renders it). */
+static void print_list_row(FILE *out, json_t *p) {
+    fprintf(out, "%-34s%-11s", json_string_value(json_object_get(p, "app_id")), mode_of(p));
+    print_cert_cell(out, json_object_get(p, "primary"));
+    print_cert_cell(out, json_object_get(p, "secondary"));
+    print_safe(out, json_string_value(json_object_get(p, "name")));
+    fputc('\n', out);
 }
 
 /* A logged value: null -> "(none)", strings as they are, the rest as compact JSON. */
@@ -360,15 +352,6 @@ static tdb_status show_doc(tdb *db, const char *app_id, json_t **doc) {
     return s == TDB_OK && !*doc ? TDB_ERROR : s;
 }
 
-static tdb_status list_doc(tdb *db, json_t **doc) {
-    diag_project_shown *list = NULL;
-    size_t n = 0;
-    tdb_status s = tdb_project_list(db, &list, &n);
-    *doc = s == TDB_OK ? diag_project_list_to_json(list, n) : NULL;
-    free(list);
-    return s == TDB_OK && !*doc ? TDB_ERROR : s;
-}
-
 static tdb_status history_doc(tdb *db, const char *app_id, json_t **doc) {
     diag_project_change *log = NULL;
     size_t n = 0;
@@ -456,19 +439,78 @@ static int project_delete(tdb *db, const project_args *a, const char *app_id) {
     return CLI_EXIT_OK;
 }
 
+/* `project list` reads the projects a page at a time (the store's App ID order), so that listing a
+ * million holds one page, not a million (a diag_project_shown is ~0.8 KB, its JSON a few). The
+ * JSON answer is still one array, written element by element: each element is dumped as
+ * cli_print_json would dump it at depth 1 (jansson indents by depth and never breaks a line
+ * inside a string), so the bytes are those of the whole array dumped at once. */
+#define LIST_PAGE 1000
+
+/* Writes one listed project: a row of the table, or an element of the JSON array. */
+static bool list_emit(const project_args *a, const diag_project_shown *p, size_t i) {
+    json_t *doc = diag_project_shown_to_json(p);
+    if (!doc)
+        return false;
+    bool ok = true;
+    if (!a->json) {
+        if (i == 0)
+            printf("%-34s%-11s%-14s%-14s%s\n", "APP ID", "MODE", "PRIMARY", "SECONDARY", "NAME");
+        print_list_row(stdout, doc);
+    } else {
+        char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        ok = text != NULL;
+        if (i == 0 && a->report)
+            a->report->answered = true; /* a failure after this cannot be a second document */
+        fputs(i == 0 ? "[\n  " : ",\n  ", stdout);
+        for (const char *c = text; ok && *c; c++) {
+            putchar(*c);
+            if (*c == '\n')
+                fputs("  ", stdout);
+        }
+        free(text);
+    }
+    json_decref(doc);
+    return ok;
+}
+
 static int project_list(tdb *db, const project_args *a) {
     if (a->npos != 1) {
         cli_fail(a->report, "usage", "project list: takes no argument");
         return CLI_EXIT_USAGE;
     }
-    json_t *doc = NULL;
-    tdb_status s = list_doc(db, &doc);
-    if (s != TDB_OK)
-        return cli_store_failure(a->report, db, s);
-    if (a->json)
-        return cli_answer(a->report, doc) ? CLI_EXIT_OK : CLI_EXIT_INTERNAL;
-    print_list(stdout, doc, tdb_shown_name(db));
-    json_decref(doc);
+    char after[TD_CERT_LEN + 1] = "";
+    size_t total = 0;
+    bool more = true;
+    while (more) {
+        diag_project_shown *page = NULL;
+        size_t n = 0;
+        tdb_status s = tdb_project_page(db, after, LIST_PAGE, &page, &n, &more);
+        if (s != TDB_OK)
+            return cli_store_failure(a->report, db, s);
+        bool ok = true;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = list_emit(a, &page[i], total + i);
+        if (n > 0)
+            snprintf(after, sizeof after, "%s", page[n - 1].app_id);
+        total += n;
+        free(page);
+        if (!ok) {
+            cli_fail(a->report, "internal_error", "project list: out of memory");
+            return CLI_EXIT_INTERNAL;
+        }
+        more = more && n > 0;
+    }
+    if (a->json) {
+        fputs(total ? "\n]\n" : "[]\n", stdout);
+        if (a->report)
+            a->report->answered = true;
+    } else if (total == 0) {
+        printf("no projects in %s\n", tdb_shown_name(db));
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_fail(a->report, "internal_error", "cannot write the answer to standard output");
+        return CLI_EXIT_INTERNAL;
+    }
     return CLI_EXIT_OK;
 }
 

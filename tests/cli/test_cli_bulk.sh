@@ -196,6 +196,38 @@ has out "1 created, 0 replaced, 0 unchanged, 1 failed"
 [ "$(log_entries "$D" "$DB2")" = "$before" ] || fail "a failed line left a change-log entry"
 expect 64 "$TD" project import damaged.jsonl --db "$DB2"
 
+# ---- project list reads a page (1,000) at a time: 2,345 projects cross two page boundaries ------
+# Before, it read every project into memory at once (a million would take gigabytes). Each
+# project is listed once, in App ID order, and --json is still one indented array.
+DB3="$DIR/three/td.db"
+i=0
+while [ $i -lt 2345 ]; do
+    printf '{"app_id":"%032x","name":"p%d","primary":{"certificate":"%032x","enabled":true}}\n' \
+        $((i * 7919 % 2345 + 1)) $i $((i + 77))
+    i=$((i + 1))
+done >many.jsonl
+expect 0 "$TD" project import many.jsonl --db "$DB3"
+has out "2345 created"
+expect 0 "$TD" project list --db "$DB3"
+[ "$(wc -l <out)" = 2346 ] || fail "project list: $(wc -l <out) lines for 2,345 projects"
+head -n 1 out | grep -q "^APP ID" || fail "project list: no header"
+tail -n +2 out | cut -c1-32 >listed
+sort -u listed | cmp -s - listed || fail "project list: not in App ID order, or a project twice"
+[ "$(head -n 1 listed)" = "$(printf %032x 1)" ] && [ "$(tail -n 1 listed)" = "$(printf %032x 2345)" ] ||
+    fail "project list: first or last project missing"
+expect 0 "$TD" project list --db "$DB3" --json
+[ "$(head -n 1 out)" = "[" ] && [ "$(tail -n 1 out)" = "]" ] || fail "project list --json: not an array"
+[ "$(grep -c '^    "app_id": ' out)" = 2345 ] || fail "project list --json: not 2,345 elements at depth 1"
+[ "$(grep -c '^  },$' out)" = 2344 ] && [ "$(grep -c '^  }$' out)" = 1 ] ||
+    fail "project list --json: elements not separated as one array"
+grep '^    "app_id": ' out | cut -d'"' -f4 | cmp -s - listed || fail "project list --json: order"
+# An empty database lists nothing.
+expect 0 "$TD" project import --db "$DIR/empty/td.db" </dev/null
+expect 0 "$TD" project list --db "$DIR/empty/td.db" --json
+[ "$(cat out)" = "[]" ] || fail "project list --json on an empty database: $(cat out)"
+expect 0 "$TD" project list --db "$DIR/empty/td.db"
+has out "no projects in"
+
 if [ "$FAILS" -ne 0 ]; then
     echo "test_cli_bulk.sh: $FAILS failure(s)" >&2
     exit 1
