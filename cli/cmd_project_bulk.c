@@ -105,6 +105,91 @@ static FILE *open_input(const cli_bulk_args *a, const char *path, int64_t *size)
     return in;
 }
 
+/* What a first import creates: a SQLite file that was not there (and its key file, and the
+ * directory it made for them). When an all-or-nothing import fails, nothing was imported, so
+ * these are removed again: the run leaves the file system as it found it, and a retry with a
+ * corrected input does not meet "exists" surprises (a key file made for nothing). A
+ * --continue-on-error run keeps what it committed, and a PostgreSQL store is not a file. */
+typedef struct {
+    bool db_new, key_new, dir_new;
+    char db[4096], key[4096], dir[4096];
+    size_t dir_top;
+} import_fresh;
+
+static bool path_absent(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) != 0 && errno == ENOENT;
+}
+
+static void fresh_note(import_fresh *f, const cli_bulk_args *a) {
+    const char *db = a->db_path && *a->db_path ? a->db_path : tdb_default_path();
+    if (a->dry_run || a->continue_on_error || tdb_location_is_postgres(db) ||
+        snprintf(f->db, sizeof f->db, "%s", db) >= (int)sizeof f->db)
+        return;
+    f->db_new = path_absent(f->db);
+    if (a->key_file && *a->key_file)
+        snprintf(f->key, sizeof f->key, "%s", a->key_file);
+    else if (!tdb_default_key_file(f->db, f->key, sizeof f->key))
+        f->key[0] = '\0';
+    f->key_new = f->key[0] && path_absent(f->key);
+    /* The database's directory and every parent tdb_open would make with it: f->dir is the
+     * shallowest one that is absent, f->dir_top its length. */
+    snprintf(f->dir, sizeof f->dir, "%s", f->db);
+    char *slash = strrchr(f->dir, '/');
+    if (!slash || slash == f->dir)
+        return;
+    *slash = '\0';
+    for (char *c = strchr(f->dir + 1, '/');; c = strchr(c + 1, '/')) {
+        if (c)
+            *c = '\0';
+        bool absent = path_absent(f->dir);
+        if (c)
+            *c = '/';
+        if (absent) {
+            f->dir_top = c ? (size_t)(c - f->dir) : strlen(f->dir);
+            f->dir_new = true;
+            return;
+        }
+        if (!c)
+            return;
+    }
+}
+
+static bool store_is_empty(tdb *db) {
+    diag_project_shown *p = NULL;
+    size_t n = 0;
+    bool more = false;
+    bool empty = tdb_project_page(db, NULL, 1, &p, &n, &more) == TDB_OK && n == 0;
+    free(p);
+    return empty;
+}
+
+/* After the store is closed. */
+static void fresh_undo(const import_fresh *f) {
+    if (!f->db_new)
+        return;
+    static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s%s", f->db, tails[i]);
+        unlink(path);
+    }
+    if (f->key_new)
+        unlink(f->key);
+    /* The directories made for it, deepest first; rmdir removes only an empty one. */
+    char dir[sizeof f->dir];
+    snprintf(dir, sizeof dir, "%s", f->dir);
+    for (size_t len = strlen(dir); f->dir_new && len >= f->dir_top;) {
+        if (rmdir(dir) != 0)
+            break;
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        len = (size_t)(slash - dir);
+    }
+}
+
 /* The exit status of a failed import: the input's fault (64) or the store's (70). */
 static int import_failure(const cli_bulk_args *a, tdb *db, tdb_status s) {
     char msg[640];
@@ -124,6 +209,8 @@ int cli_project_import(const cli_bulk_args *a) {
     if (!in)
         return CLI_EXIT_USAGE;
     int rc = CLI_EXIT_INTERNAL;
+    import_fresh fresh = {0};
+    fresh_note(&fresh, a);
     /* A dry run writes nothing, so it does not create a database either. */
     tdb *db = cli_store_open(a->report, a->db_path, a->key_file,
                              a->dry_run ? CLI_STORE_WRITE : CLI_STORE_CREATE, &rc);
@@ -154,7 +241,13 @@ int cli_project_import(const cli_bulk_args *a) {
             rc = CLI_EXIT_FAIL;
     }
     free(s);
+    /* Undone only while the new database is still empty: another process that opened it
+     * meanwhile and put a project keeps it. */
+    bool undo = (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) && fresh.db_new &&
+                (!db || store_is_empty(db));
     tdb_close(db);
+    if (undo)
+        fresh_undo(&fresh);
     if (in != stdin)
         fclose(in);
     return rc;

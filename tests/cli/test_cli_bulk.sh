@@ -66,6 +66,13 @@ expect 64 "$TD" project import bad.jsonl --db "$DB"
 has err "line 3: app_id"
 has err "nothing was imported"
 expect 1 "$TD" project show "$D" --db "$DB"
+# A failed first import leaves nothing behind: before, it left an empty database, its key file
+# and the directory made for them. A database that was there stays, and so does a key file.
+expect 64 "$TD" project import bad.jsonl --db "$DIR/first/sub/td.db"
+[ ! -e "$DIR/first" ] || fail "a failed first import left: $(ls -RA "$DIR/first")"
+mkdir -p "$DIR/first/kept" && cp "$DIR/one/tokendoctor.key" "$DIR/first/kept/tokendoctor.key"
+expect 64 "$TD" project import bad.jsonl --db "$DIR/first/kept/td.db"
+[ "$(ls -A "$DIR/first/kept")" = tokendoctor.key ] || fail "kept: $(ls -A "$DIR/first/kept")"
 
 # ---- --continue-on-error: the bad line reported with its number, the rest imported -------------
 printf '%s\n%s\n%s\n%s\n' "$LD" '{"app_id":"'$C'","bogus":1}' "$LA2" 'not json' >mixed.jsonl
@@ -199,7 +206,7 @@ expect 64 "$TD" project import damaged.jsonl --db "$DB2"
 # ---- project list reads a page (1,000) at a time: 2,345 projects cross two page boundaries ------
 # Before, it read every project into memory at once (a million would take gigabytes). Each
 # project is listed once, in App ID order, and --json is still one indented array.
-DB3="$DIR/three/td.db"
+DB3="$DIR/list/td.db"
 i=0
 while [ $i -lt 2345 ]; do
     printf '{"app_id":"%032x","name":"p%d","primary":{"certificate":"%032x","enabled":true}}\n' \
