@@ -111,12 +111,17 @@ vectors:
 	tests/vectors/generate.sh
 
 # Every tracked C file is clang-format clean (.clang-format); `make format` fixes them.
+# The C sources both targets see: tracked ones and new ones not yet added (not ignored ones), or
+# every .c/.h outside build/ when this is not a git checkout.
+C_SOURCES = $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || \
+	find . -path ./build -prune -o -name '*.[ch]' -print)
+
 test-format:
-	@files=$$(git ls-files '*.c' '*.h' 2>/dev/null || find . -path ./build -prune -o -name '*.[ch]' -print); \
+	@files=$(C_SOURCES); \
 	clang-format --dry-run -Werror $$files && echo "format: $$(echo $$files | wc -w) files clean"
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(C_SOURCES)
 
 clean:
 	rm -rf build
