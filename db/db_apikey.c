@@ -67,7 +67,7 @@ tdb_status tdbsq_apikey_insert(tdb *db, tdb_role role, const char *name,
     sqlite3_bind_blob(st, 3, hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         tdbi_fail(db, "name: an active API key named \"%s\" already exists", name);
         return TDB_INVALID;
@@ -83,7 +83,7 @@ tdb_status tdbsq_apikey_insert(tdb *db, tdb_role role, const char *name,
         return TDB_ERROR;
     sqlite3_bind_int64(st, 1, *id);
     rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
         tdbi_fail(db, "name: an active API key named \"key-%lld\" already exists; give --name",
                   (long long)*id);
@@ -142,7 +142,7 @@ tdb_role tdbsq_apikey_verify(tdb *db, const char *key, size_t len, char *name_ou
         tdbi_sql_fail(db, "verifying an API key");
         role = TDB_ROLE_ERROR;
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     int64_t now = (int64_t)time(NULL);
     if (role > TDB_ROLE_NONE && tdbi_apikey_use_due(last_used, now))
         record_use(db, id, now);
@@ -202,7 +202,7 @@ tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t no
     else
         sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (rc != SQLITE_DONE)
         return tdbi_sql_fail(db, "revoking an API key");
     *changed = sqlite3_changes(db->sql) > 0;

@@ -71,7 +71,7 @@ static bool query_pair(tdb *db, const char *sql, int64_t *a, int64_t *b) {
     } else {
         tdbi_sql_fail(db, "measuring the diagnosis log");
     }
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     return ok;
 }
 
@@ -85,7 +85,7 @@ static int64_t delete_rows(tdb *db, const char *sql, int64_t p1, int64_t p2, con
     if (sqlite3_bind_parameter_count(st) > 1)
         sqlite3_bind_int64(st, 2, p2);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    tdbi_finalize(db, st);
     if (rc != SQLITE_DONE) {
         tdbi_sql_fail(db, what);
         return -1;
