@@ -191,9 +191,16 @@ tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t no
         [TDBI_KEY_BY_NAME] = "UPDATE api_keys SET revoked_at = ?1 WHERE name = ?2 AND "
                              "revoked_at IS NULL",
     };
-    sqlite3_stmt *st = tdbi_prepare(db, sql[m->by], "revoking an API key");
-    if (!st)
+    /* In a transaction of its own, begun as every write is (tdbi_begin): a revocation written
+     * into a database file deleted meanwhile would vanish with the last connection, and the
+     * operator would believe the key refused. */
+    if (!tdbi_begin(db))
         return TDB_ERROR;
+    sqlite3_stmt *st = tdbi_prepare(db, sql[m->by], "revoking an API key");
+    if (!st) {
+        tdbi_rollback(db);
+        return TDB_ERROR;
+    }
     sqlite3_bind_int64(st, 1, now);
     if (m->by == TDBI_KEY_BY_HASH)
         sqlite3_bind_blob(st, 2, m->hash, TDBI_APIKEY_HASH_LEN, SQLITE_STATIC);
@@ -203,8 +210,11 @@ tdb_status tdbsq_apikey_revoke_rows(tdb *db, const tdbi_key_match *m, int64_t no
         sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     tdbi_finalize(db, st);
-    if (rc != SQLITE_DONE)
-        return tdbi_sql_fail(db, "revoking an API key");
+    if (rc != SQLITE_DONE) {
+        tdb_status failed = tdbi_sql_fail(db, "revoking an API key");
+        tdbi_rollback(db);
+        return failed;
+    }
     *changed = sqlite3_changes(db->sql) > 0;
-    return TDB_OK;
+    return tdbi_commit(db) ? TDB_OK : TDB_ERROR;
 }

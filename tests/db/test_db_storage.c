@@ -180,8 +180,14 @@ static void test_file_gone(void) {
     make_project(&p, "0123456789abcdef0123456789abcdef");
     EXPECT(!tdb_file_gone(db));
     EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
+    char key[TDB_APIKEY_LEN + 1];
+    EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", key, NULL) == TDB_OK);
+    explicit_bzero(key, sizeof key);
     EXPECT(unlink(s.db) == 0);
     EXPECT(tdb_file_gone(db));
+    /* A revocation too: before, it was written into the deleted file and reported done. */
+    EXPECT(tdb_apikey_revoke(db, "ops") == TDB_ERROR);
+    EXPECT(tdb_last_fault(db) == TDB_FAULT_GONE);
     make_project(&p, "fedcba9876543210fedcba9876543210");
     EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_ERROR);
     EXPECT(tdb_last_fault(db) == TDB_FAULT_GONE);
