@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "td_version.h"  /* TD_VERSION, for the User-Agent */
-#include "tdpreflight.h" /* pf_authority_parse: one parser of HOST[:PORT] */
+#include "tdpreflight.h" /* pf_authority_parse, pf_wipe_request_headers */
 
 #define REMOTE_TIMEOUT_S 30         /* connect, send, answer: each */
 #define REMOTE_BODY_MAX (64u << 20) /* largest answer read */
@@ -159,6 +159,7 @@ static void on_error(enum evhttp_request_error e, void *arg) {
 static void on_done(struct evhttp_request *req, void *arg) {
     remote_call *c = arg;
     c->done = true;
+    pf_wipe_request_headers(req); /* the Authorization's copy: libevent frees it after this */
     if (req && evhttp_request_get_response_code(req) > 0) {
         c->status = evhttp_request_get_response_code(req);
         struct evbuffer *in = evhttp_request_get_input_buffer(req);
@@ -212,7 +213,7 @@ static bool remote_send(cli_report *r, const remote_url *u, const char *url, con
     bool sent = evhttp_make_request(conn, req, EVHTTP_REQ_POST, target) == 0;
     if (sent)
         event_base_dispatch(c->base);
-    evhttp_connection_free(conn); /* frees the headers that held the key, too */
+    evhttp_connection_free(conn); /* frees the headers that held the key (wiped in on_done) */
     event_base_free(c->base);
     c->base = NULL;
     if (!sent || c->status == 0) {

@@ -28,8 +28,7 @@ typedef struct {
     bool done;
 } call;
 
-/* Wipes the values of the request's output headers (ours and the Authorization). */
-static void wipe_output_headers(struct evhttp_request *req) {
+void pf_wipe_request_headers(struct evhttp_request *req) {
     struct evkeyvalq *h = req ? evhttp_request_get_output_headers(req) : NULL;
     for (struct evkeyval *kv = h ? h->tqh_first : NULL; kv; kv = kv->next.tqe_next)
         explicit_bzero(kv->value, strlen(kv->value));
@@ -56,7 +55,7 @@ static void on_error(enum evhttp_request_error e, void *arg) {
 static void on_done(struct evhttp_request *req, void *arg) {
     call *c = arg;
     c->done = true;
-    wipe_output_headers(req);
+    pf_wipe_request_headers(req);
     c->req = NULL;
     if (req && evhttp_request_get_response_code(req) > 0) {
         pf_answer *a = c->out;
@@ -84,7 +83,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg) {
     if (c->done)
         return;
     if (c->req) {
-        wipe_output_headers(c->req);
+        pf_wipe_request_headers(c->req);
         evhttp_cancel_request(c->req);
         c->req = NULL;
     }

@@ -112,6 +112,13 @@ const pf_catalog_entry *pf_catalog(pf_finding f);
  * parser of an http:// authority: preflight's URL and the CLI's --server. */
 bool pf_authority_parse(const char *p, size_t n, char *host, size_t host_cap, unsigned *port);
 
+/* Wipes the values of an outgoing libevent request's headers (an Authorization among them):
+ * libevent frees its copies without clearing them. Call it once the request is answered or
+ * cancelled, before libevent frees it. NULL is a no-op. The one place that does this: preflight's
+ * requests and the CLI's --server. */
+struct evhttp_request;
+void pf_wipe_request_headers(struct evhttp_request *req);
+
 /* Extra request headers, parsed from a header file ("Name: value" lines; blank lines and lines
  * starting with '#' skipped). The values are secrets: pf_headers_wipe clears them. */
 typedef struct {
