@@ -200,10 +200,10 @@ static const char *const MIGRATIONS[] = {
 
     /* 6: a project's row counts its retired certificates, so that a read of one without any
      * (two projects in three) does not descend their index at all: at a million projects that
-     * descent was a cold page and a sixth of a cache miss (docs/performance.md, "Schema 6").
-     * Triggers keep the count, whoever writes and however (a put, a prune, the cascade of a
-     * delete, whose decrement finds no row left to update). Adding the column rewrites no row;
-     * only the projects that have retired certificates are updated. */
+     * descent met cold pages and cost as much as the row's own (docs/performance.md, "Schema
+     * 6"). Triggers keep the count, whoever writes and however (a put, a prune, a raw UPDATE,
+     * the cascade of a project's delete, whose decrement goes with the row). Adding the column
+     * rewrites no row; only the projects that have retired certificates are updated. */
     "ALTER TABLE projects ADD COLUMN retired_count INTEGER NOT NULL DEFAULT 0;"
     "UPDATE projects SET retired_count = (SELECT count(*) FROM retired_certificates r"
     "  WHERE r.app_id = projects.app_id)"
