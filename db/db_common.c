@@ -65,9 +65,10 @@ static void fill_retired(diag_project *p, const tdbi_retired_set *set) {
 
 tdb_status tdbi_load_project(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                              int64_t *updated) {
-    tdb_status status = db->ops->load_row(db, app_id, out, created, updated);
-    if (status != TDB_OK)
-        return status;
+    bool retired;
+    tdb_status status = db->ops->load_row(db, app_id, out, created, updated, &retired);
+    if (status != TDB_OK || !retired)
+        return status; /* load_row leaves out->retired_count 0 */
     tdbi_retired_set *set = malloc(sizeof *set);
     if (!set) {
         tdbi_fail(db, "out of memory");
@@ -331,7 +332,8 @@ static tdb_status upsert_row(tdb *db, const diag_project *p, int64_t now) {
 static tdb_status put_locked(tdb *db, const diag_project *p, const char *actor, int64_t now,
                              diag_project *old, bool *existed, diag_project *after,
                              tdbi_retired_set *set) {
-    tdb_status status = db->ops->load_row(db, p->app_id, old, NULL, NULL);
+    bool retired; /* read anyway: the put needs the list as it is, not as a count says */
+    tdb_status status = db->ops->load_row(db, p->app_id, old, NULL, NULL, &retired);
     if (status != TDB_OK && status != TDB_NOT_FOUND)
         return status;
     *existed = status == TDB_OK;

@@ -181,7 +181,9 @@ typedef struct tdbi_store_ops {
      *  - stored_app_id: the stored spelling of app_id (into buf) when a project's App ID equals
      *    it ignoring case; else app_id itself, also when the query fails.
      *  - load_row: the project row, certificates opened with tdbi_open_cert, without the
-     *    retired list; *created and *updated (each may be NULL) its times; TDB_NOT_FOUND.
+     *    retired list; *created and *updated (each may be NULL) its times; *retired false when
+     *    the store knows the project has no retired certificates (load_retired would find
+     *    none), true when it has or may have some; TDB_NOT_FOUND.
      *  - load_retired: every retired certificate of app_id, oldest first, each kept with
      *    tdbi_retired_keep.
      *  - upsert_row: writes p's row with its certificates sealed[] (present ones only) at now;
@@ -196,7 +198,7 @@ typedef struct tdbi_store_ops {
      *    spelling (*text malloc'ed, NULL when there is none). */
     const char *(*stored_app_id)(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
     tdb_status (*load_row)(tdb *db, const char *app_id, diag_project *out, int64_t *created,
-                           int64_t *updated);
+                           int64_t *updated, bool *retired);
     tdb_status (*load_retired)(tdb *db, const char *app_id, tdbi_retired_set *out);
     tdb_status (*upsert_row)(tdb *db, const diag_project *p,
                              const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);

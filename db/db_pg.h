@@ -134,7 +134,7 @@ int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit);
 /* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
 const char *tdbpg_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
 tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
-                          int64_t *updated);
+                          int64_t *updated, bool *retired);
 tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out);
 tdb_status tdbpg_upsert_row(tdb *db, const diag_project *p,
                             const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now);

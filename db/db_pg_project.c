@@ -88,7 +88,8 @@ tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out
 }
 
 tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
-                          int64_t *updated) {
+                          int64_t *updated, bool *retired) {
+    *retired = true; /* no count in this schema: the list is always read */
     PGresult *r = by_app_id(db, "reading a project",
                             "SELECT name, primary_cert, primary_enabled, secondary_cert, "
                             "secondary_enabled, no_certificate, cohost_auth, created_at, "

@@ -1514,9 +1514,18 @@ static void test_app_id_case(void) {
 /* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
  * stays, the other is deleted and the deletion logged. */
 /* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
- * database the projects table and retired-certificates index of schemas 1 to 4, rows kept. */
-#define PROJECTS_AS_V4                                                                             \
+ * database the projects table of schema 5: no count of retired certificates, no triggers that
+ * keep it. */
+#define PROJECTS_AS_V5                                                                             \
     "PRAGMA foreign_keys = OFF;"                                                                   \
+    "DROP TRIGGER retired_certificates_INSERT_counts;"                                             \
+    "DROP TRIGGER retired_certificates_DELETE_counts;"                                             \
+    "DROP TRIGGER retired_certificates_UPDATE_counts;"                                             \
+    "ALTER TABLE projects DROP COLUMN retired_count;"
+
+/* The same for the projects table and retired-certificates index of schemas 1 to 4. */
+#define PROJECTS_AS_V4                                                                             \
+    PROJECTS_AS_V5                                                                                 \
     "CREATE TABLE projects_v4 (app_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"            \
     "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0, secondary_cert BLOB,"        \
     "  secondary_enabled INTEGER NOT NULL DEFAULT 0, no_certificate INTEGER NOT NULL DEFAULT 0,"   \
@@ -1527,6 +1536,76 @@ static void test_app_id_case(void) {
     "ALTER TABLE projects_v4 RENAME TO projects;"                                                  \
     "DROP INDEX retired_by_app;"                                                                   \
     "CREATE INDEX retired_by_app ON retired_certificates(app_id, id);"
+
+/* The retired certificates' count in each project's row (schema 6) against the table it
+ * counts, over every project of the database at path. */
+static bool retired_counts_agree(const char *path) {
+    return tdbt_sql_int(path,
+                        "SELECT count(*) FROM projects p WHERE retired_count <> (SELECT "
+                        "count(*) FROM retired_certificates r WHERE r.app_id = p.app_id)") == 0;
+}
+
+/* Migration 6 counts each project's retired certificates, and its triggers keep the count
+ * through every way they change: a put that retires, one that makes a retired certificate
+ * current again, the pruning past DIAG_RETIRED_MAX, a delete (cascade), a raw change of owner.
+ * A read must find the list whenever the count is not 0, and an empty one when it is. */
+static void test_migrate_v6(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    for (int app = 1; app <= 3; app++) {
+        make_project(&p, app, 10 * app, -1);
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        if (app < 3) {
+            make_project(&p, app, 10 * app + 1, -1); /* retires 10 * app */
+            EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        }
+    }
+    make_project(&p, 1, 12, -1); /* retires 11: project 1 has two */
+    EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    tdb_close(db);
+    EXPECT(sql_exec(s.db, PROJECTS_AS_V5 "PRAGMA user_version = 5;") == SQLITE_OK);
+    db = open_ok(s.db, s.key);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT sum(retired_count) FROM projects") == 3);
+    EXPECT(retired_counts_agree(s.db));
+    make_project(&p, 1, -1, -1);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == 2 &&
+           retired_has(&got, 10) && retired_has(&got, 11));
+    make_project(&p, 3, -1, -1);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == 0);
+    /* A retired certificate made current again leaves the list (unretire). */
+    make_project(&p, 1, 11, -1);
+    EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && !retired_has(&got, 11) &&
+           retired_has(&got, 12));
+    EXPECT(retired_counts_agree(s.db));
+    /* Past DIAG_RETIRED_MAX the oldest are pruned. */
+    for (int i = 0; i < DIAG_RETIRED_MAX + 3; i++) {
+        make_project(&p, 3, 100 + i, -1);
+        EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    }
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == DIAG_RETIRED_MAX);
+    EXPECT(retired_counts_agree(s.db));
+    /* A delete cascades to the retired certificates; the counts of the others stay right. */
+    make_project(&p, 2, -1, -1);
+    EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_NOT_FOUND);
+    EXPECT(retired_counts_agree(s.db));
+    /* Whoever writes the table: a retired certificate moved to another project by hand. */
+    char sql[300], app1[33], app3[33];
+    make_hex("app", 1, app1);
+    make_hex("app", 3, app3);
+    snprintf(sql, sizeof sql,
+             "UPDATE retired_certificates SET app_id = '%s' WHERE id = (SELECT min(id) FROM "
+             "retired_certificates WHERE app_id = '%s')",
+             app1, app3);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    EXPECT(retired_counts_agree(s.db));
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
 
 /* Migration 5 rebuilds projects (keyed by App ID) and the retired certificates under foreign
  * keys that cascade: every project and retired certificate, with its id, must come through,
@@ -1964,6 +2043,7 @@ static const tu_test TESTS[] = {
     {"outage_pg", test_outage_pg},
     {"stalled_server_pg", test_stalled_server_pg},
     {"migrate_v5", test_migrate_v5},
+    {"migrate_v6", test_migrate_v6},
 };
 
 int main(int argc, char **argv) {
