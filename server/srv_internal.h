@@ -4,7 +4,8 @@
  * Ownership: srv_run() (srv_main.c) creates one srv_server on its stack frame; it owns the
  * workers (srv_worker.c), the diagnosis log and the listening socket. A worker owns everything
  * a request touches. Only the metrics of other workers are read across threads, with relaxed
- * atomic loads (each counter has exactly one writer).
+ * atomic loads (each counter has exactly one writer), and a parked request's job passes to the
+ * worker's store thread and back under its queue's lock (srv_store.c).
  */
 #ifndef SRV_INTERNAL_H
 #define SRV_INTERNAL_H
