@@ -211,8 +211,10 @@ static void srv_job_fail(srv_job *j, tdb_fault fault, const char *message) {
     }
 }
 
+/* No sync of the store thread's cache handle here: only the workers' loops empty the shared
+ * cache when the version moves (a read from the store is never older than their version), so
+ * this thread never empties it under a loop that has not seen the new version yet. */
 static void srv_store_fill(srv_store *s, srv_job *j) {
-    tdb_project_cache_sync(s->projects, s->db);
     for (size_t i = 0; i < j->nitems; i++) {
         srv_fill_item *it = &j->items[i];
         const diag_project *p;
@@ -259,7 +261,7 @@ static void srv_store_run(srv_store *s, srv_job *j) {
 
 static void *srv_store_main(void *arg) {
     srv_store *s = arg;
-    /* The first sync starts the handle's version watcher: from then on a call made while the
+    /* The one sync starts the handle's version watcher: from then on a call made while the
      * server cannot be reached fails at once instead of trying to connect (db_pg.c). */
     tdb_project_cache_sync(s->projects, s->db);
     pthread_mutex_lock(&s->lock);
