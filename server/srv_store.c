@@ -59,16 +59,18 @@
  * Retry-After.
  *
  * A parked request's connection. The request stays on its connection until the loop answers
- * it (evhttp frees it then, or with its connection). While it is parked the connection does
- * not read (bufferevent_disable EV_READ): libevent 2.1.12's evhttp_read_cb exits the process
- * (event_errx, "illegal connection state") on bytes read in EVCON_WRITING, the state of a
- * request given to the handler and not yet answered, and a GET leaves reading on. So a client
- * that closes meanwhile is seen only when the answer is written: the write fails and evhttp
- * frees the connection and the request then (the access log and the metrics were written
- * before the send, srv_reply_raw). The request is never detached from a live connection
- * (evhttp_connection_incoming_fail sets req->evcon = NULL only on a read EOF or timeout, which
- * a connection that does not read does not meet), and srv_conn.c's deadline is not running
- * (srv_conn_request_done stopped it when the handler got the request).
+ * it (evhttp frees it then, or with its connection). libevent 2.1.12's evhttp_handle_request
+ * turns the connection's reading off before it calls the handler, and evhttp turns it on again
+ * only once the answer is written, so while a request is parked its connection reads nothing:
+ * no pipelined bytes (evhttp_read_cb would exit the process on bytes read in EVCON_WRITING, the
+ * state of a request not answered yet), and no end of file either. A client that closes
+ * meanwhile is seen when the answer is written: the write fails and evhttp frees the
+ * connection and the request then. The request is therefore never detached from a live
+ * connection (evhttp_connection_incoming_fail sets req->evcon = NULL only on a read's end of
+ * file or timeout); were it detached, evhttp_send_reply would free it, and srv_reply_raw
+ * counts and logs an answer before sending it, so nothing reads the request afterwards.
+ * srv_conn.c's deadline is not running (srv_conn_request_done stopped it when the handler got
+ * the request), and its connection state is freed by evhttp's close callback only.
  *
  * Shutdown. While requests are parked the worker does not count as quiet (srv_on_tick). When
  * its loop ends, srv_store_stop stops the thread (queued jobs fail at once: 503
@@ -80,8 +82,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/bufferevent.h>
 
 struct srv_store {
     srv_worker *w;
@@ -363,11 +363,6 @@ void srv_store_park(srv_req *r, srv_job *j) {
         srv_reply_error(r, 503, "store_busy", msg);
         return;
     }
-    /* Not reading while parked: see the top of the file. */
-    struct evhttp_connection *evcon = evhttp_request_get_connection(r->req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    if (bev)
-        bufferevent_disable(bev, EV_READ);
     j->known_gen = s->known_gen;
     j->parked_us = srv_now_us();
     j->next = NULL;
