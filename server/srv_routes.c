@@ -290,7 +290,8 @@ static bool srv_park_for_projects(srv_req *r, json_t *body, json_t *items, int64
 
 /* Diagnoses one request object into w->result: true (status 200), or false with an error
  * object in *error and the status it would have alone (400 bad request, 503 store
- * unavailable). */
+ * unavailable), or status 0 (no error object) when the store is remote and its project is not
+ * known to be cached (a batch parks for every such item before it runs). */
 static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status, json_t **error) {
     srv_worker *w = r->w;
     diag_request q;
@@ -309,6 +310,11 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
     const char *key;
     size_t key_len;
     diag_request_project_key(&q, &key, &key_len);
+    if (srv_store_remote(w) && !srv_fill_of(r) && diag_is_hex32(key, key_len) &&
+        !srv_store_known(w, key)) {
+        *status = 0; /* not known to be cached: to be parked (srv_route_diagnose) */
+        return false;
+    }
     const diag_project *p = srv_project_lookup(w, srv_fill_of(r), key, key_len, &failed);
     if (failed) {
         *status = 503;
@@ -340,11 +346,11 @@ static void srv_route_diagnose(srv_req *r) {
         return;
     srv_cache_check_version(r->w);
     int64_t now = srv_now_s();
-    if (srv_park_for_projects(r, body, NULL, now))
-        return;
     int status;
     json_t *error = NULL;
     bool ok = srv_diagnose_one(r, body, now, &status, &error);
+    if (!ok && status == 0 && srv_park_for_projects(r, body, NULL, now))
+        return; /* parsed again only on a miss: a hit parses once */
     json_decref(body);
     if (!ok) {
         if (status == 503)

@@ -212,6 +212,24 @@ static void suite_stalled(void) {
         tsrv_sleep_ms(100);
     }
     CHECK(st == 200, "the miss once the store is back: %d", st);
+
+    /* A batch: its App IDs not cached are read in one job (once each), then it runs. */
+    json_t *doc = NULL;
+    st = tsrv_call(p.port, "POST", "/v1/diagnose/batch", NULL,
+                   "{\"requests\":[{\"app_id\":\"" KNOWN "\",\"channel\":\"c\"},"
+                   "{\"app_id\":\"000000000000000000000000000b47c4\",\"channel\":\"c\"},"
+                   "{\"app_id\":\"000000000000000000000000000b47c4\",\"channel\":\"c\"},"
+                   "{\"channel\":7}]}",
+                   &doc, NULL);
+    json_t *res = json_object_get(doc, "results");
+    const char *want[] = {"diagnosed", "diagnosed", "diagnosed", "invalid"};
+    bool as_wanted = st == 200 && json_array_size(res) == 4;
+    for (size_t i = 0; as_wanted && i < 4; i++) {
+        const char *got = json_string_value(json_object_get(json_array_get(res, i), "status"));
+        as_wanted = got && strcmp(got, want[i]) == 0;
+    }
+    CHECK(as_wanted, "batch: %d", st);
+    json_decref(doc);
     CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0 (see %s)", p.err);
     tdbt_sandbox_free(&s);
 }
