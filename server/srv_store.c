@@ -23,8 +23,10 @@
  *
  * Why a thread per worker and not a pool: each worker's jobs stay in order on one connection,
  * the queue and its wake-up have one producer and one consumer, and a stalled call holds up
- * one worker's parked requests, never the loop. A shared pool would save connections but
- * needs a lock every worker contends on and a way back to each worker anyway.
+ * one worker's parked requests, never the loop. It costs a connection and its watcher's per
+ * worker (docs/deployment.md: 4 x threads + 2 a node). A shared pool would save connections
+ * but needs a lock every worker contends on and a way back to each worker anyway, and one
+ * stalled call would hold up every worker's misses.
  *
  * Knowing a hit without asking. The shared cache answers a lookup it cannot answer by reading
  * the store (tdb_project_cache_get), and it has no "only if cached" lookup. So the worker keeps
@@ -61,10 +63,11 @@
  * A parked request's connection. The request stays on its connection until the loop answers
  * it (evhttp frees it then, or with its connection). libevent 2.1.12's evhttp_handle_request
  * turns the connection's reading off before it calls the handler, and evhttp turns it on again
- * only once the answer is written, so while a request is parked its connection reads nothing:
- * no pipelined bytes (evhttp_read_cb would exit the process on bytes read in EVCON_WRITING, the
- * state of a request not answered yet), and no end of file either. A client that closes
- * meanwhile is seen when the answer is written: the write fails and evhttp frees the
+ * only when the answer is sent (evhttp_write_buffer: then without a read callback, to notice a
+ * close), so while a request is parked its connection reads nothing: no pipelined bytes
+ * (evhttp_read_cb would exit the process on bytes read in EVCON_WRITING, the state of a
+ * request not answered yet), and no end of file either. A client that closes meanwhile is
+ * seen once the answer is sent: the write fails (or the close is read) and evhttp frees the
  * connection and the request then. The request is therefore never detached from a live
  * connection (evhttp_connection_incoming_fail sets req->evcon = NULL only on a read's end of
  * file or timeout); were it detached, evhttp_send_reply would free it, and srv_reply_raw
@@ -221,12 +224,14 @@ static void srv_store_fill(srv_store *s, srv_job *j) {
         bool hit = false;
         it->st = tdb_project_cache_get(s->projects, s->db, it->app_id, &p, &hit);
         if (it->st != TDB_OK) {
-            if (!j->failed) {
-                j->failed = true;
-                j->fault = tdb_last_fault(s->db);
-                snprintf(j->message, sizeof j->message, "%s", tdb_errmsg(s->db));
-            }
-            continue;
+            /* The rest fail with it, without a call each: a batch's thousand App IDs must not
+             * wait for a stalled server a thousand times. */
+            j->failed = true;
+            j->fault = tdb_last_fault(s->db);
+            snprintf(j->message, sizeof j->message, "%s", tdb_errmsg(s->db));
+            for (size_t k = i + 1; k < j->nitems; k++)
+                j->items[k].st = TDB_ERROR;
+            return;
         }
         it->has_project = p != NULL;
         if (p)
