@@ -14,6 +14,8 @@
  *             reads for a request not answered yet: it must not read them meanwhile).
  *   shutdown  SIGTERM while a request is parked: the request is answered (not dropped), and the
  *             service exits 0.
+ *   busy      SRV_STORE_QUEUE_MAX (256) requests parked on one worker: the next is 503
+ *             store_busy with Retry-After at once.
  *
  * Skipped (77) without $TOKENDOCTOR_TEST_PG, like the db suite's _pg variants.
  */
@@ -281,6 +283,60 @@ static void suite_shutdown(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* SRV_STORE_QUEUE_MAX requests parked (from two client addresses: one may hold 256
+ * connections): the next one is 503 store_busy with Retry-After at once. */
+static void suite_busy(void) {
+    enum { PARKED = 256 }; /* SRV_STORE_QUEUE_MAX */
+    tdbt_sandbox s;
+    tdbt_sandbox_init(&s, "tdparkdb", "");
+    char dir[256], body[256], req[512];
+    tsrv_proc p;
+    bool ok = true;
+    start(&p, &s, dir, sizeof dir, &ok);
+    if (!ok) {
+        tdbt_sandbox_free(&s);
+        return;
+    }
+    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200, "up");
+    int pids[64];
+    int n = signal_backends(s.db, SIGSTOP, pids, 64);
+    int fds[PARKED];
+    int sent = 0;
+    for (int i = 0; i < PARKED; i++) {
+        fds[i] = tsrv_connect_from(i % 2 ? "127.0.0.2" : "127.0.0.1", p.port, false);
+        diagnose_body("00000000000000000000000000000bad", body, sizeof body);
+        int len = snprintf(req, sizeof req,
+                           "POST /v1/diagnose HTTP/1.1\r\nHost: t\r\nContent-Type: "
+                           "application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                           strlen(body), body);
+        if (fds[i] >= 0 && write(fds[i], req, (size_t)len) == len)
+            sent++;
+    }
+    CHECK(sent == PARKED, "%d of %d sent", sent, PARKED);
+    tsrv_sleep_ms(300); /* all parked by now */
+    double t = now_ms();
+    tsrv_resp r;
+    json_t *doc = NULL;
+    int st =
+        tsrv_call(p.port, "POST", "/v1/diagnose", NULL,
+                  diagnose_body("00000000000000000000000000000bad", body, sizeof body), &doc, &r);
+    double took = now_ms() - t;
+    char retry[16] = "";
+    const char *code = json_string_value(json_object_get(json_object_get(doc, "error"), "code"));
+    bool busy = st == 503 && code && strcmp(code, "store_busy") == 0 &&
+                tsrv_header(&r, "Retry-After", retry, sizeof retry);
+    CHECK(busy && took < 200, "one more: %d %s in %.0f ms", st, code ? code : "", took);
+    json_decref(doc);
+    if (st > 0)
+        tsrv_resp_free(&r);
+    signal_backends(s.db, SIGCONT, pids, n);
+    for (int i = 0; i < PARKED; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    CHECK(tsrv_stop(&p, SIGTERM) == 0, "exit 0 (see %s)", p.err);
+    tdbt_sandbox_free(&s);
+}
+
 int main(int argc, char **argv) {
     const char *url = getenv(TDBT_ENV_PG);
     if (!url || !*url) {
@@ -292,7 +348,8 @@ int main(int argc, char **argv) {
     int pg_argc = 2;
     tdbt_use_pg(&pg_argc, pg_argv);
     const char **const args[] = {&bin};
-    const tu_test suites[] = {{"stalled", suite_stalled}, {"shutdown", suite_shutdown}};
-    const tsrv_suites t = {"test_park TOKENDOCTOR SUITE", args, 1, suites, 2};
+    const tu_test suites[] = {
+        {"stalled", suite_stalled}, {"shutdown", suite_shutdown}, {"busy", suite_busy}};
+    const tsrv_suites t = {"test_park TOKENDOCTOR SUITE", args, 1, suites, 3};
     return tsrv_run_suites(argc, argv, &t);
 }
