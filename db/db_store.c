@@ -114,3 +114,7 @@ const char *tdb_shown_name(const tdb *db) {
 int tdb_schema_version(const tdb *db) {
     return db->pg ? TDBPG_SCHEMA_VERSION : TDB_SCHEMA_VERSION;
 }
+
+bool tdb_is_remote(const tdb *db) {
+    return db->pg != NULL;
+}

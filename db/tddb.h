@@ -560,6 +560,13 @@ tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_
  * transactions of a few thousand rows; returns the number deleted, or -1 on error. */
 int64_t tdb_diagnoses_prune(tdb *db, int retention_days);
 
+/* ---- Where the store is ----------------------------------------------------------------- */
+
+/* True when db talks to a server over the network (PostgreSQL), false for a local SQLite file.
+ * The service hands a remote store's calls to a thread of their own, so that its event loops
+ * never wait on the network (server/srv_store.c); a local file is called in place. */
+bool tdb_is_remote(const tdb *db);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,7 +21,10 @@
  * configuration that leaves it. The workers share its entries (one handle each, made in
  * srv_worker_init), so a project is read from the store and held once for the whole service. Only
  * the App ID's form (32 hex characters: anything else cannot be stored) and the hit/miss metrics
- * are the service's.
+ * are the service's. With a remote store the loop never reads the store itself: a miss is
+ * parked and filled by the worker's store thread (srv_store.c), and the run that resumes the
+ * request takes the fill's answers (the fill argument of srv_project_lookup); a key the key
+ * cache does not hold is verified there too.
  *
  * The key cache maps the SHA-256 of a presented key to its role, compared in constant time; it
  * also remembers wrong keys, and forgets everything after SRV_KEY_CACHE_TTL seconds so that a
@@ -55,19 +58,37 @@ void srv_cache_check_version(srv_worker *w) {
     static const struct timeval next_iteration = {0, 0};
     event_add(w->refresh_ev, &next_iteration);
     /* A version that cannot be read empties the caches too (and the next check asks again). */
-    if (tdb_project_cache_sync(w->projects, w->db))
+    if (tdb_project_cache_sync(w->projects, w->db)) {
         srv_key_cache_clear(&w->keys);
+        srv_store_forget(w);
+    }
 }
 
 void srv_cache_changed(srv_worker *w) {
     w->version_fresh = false;
 }
 
-const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len,
-                                       bool *failed) {
+/* The item of app_id in a fill job, or NULL. */
+static const srv_fill_item *srv_fill_find(const srv_job *fill, const char *app_id) {
+    for (size_t i = 0; fill && i < fill->nitems; i++)
+        if (memcmp(fill->items[i].app_id, app_id, TD_CERT_LEN) == 0)
+            return &fill->items[i];
+    return NULL;
+}
+
+const diag_project *srv_project_lookup(srv_worker *w, const srv_job *fill, const char *app_id,
+                                       size_t len, bool *failed) {
     *failed = false;
     if (!diag_is_hex32(app_id, len))
         return NULL; /* cannot be stored: malformed App IDs are diagnosed without a project */
+    /* A resumed request takes what its fill job read: even when the shared cache could not keep
+     * it (or was emptied since), this thread never asks the store itself. */
+    const srv_fill_item *it = srv_fill_find(fill, app_id);
+    if (it) {
+        srv_count(&w->metrics.cache_misses, 1);
+        *failed = it->st != TDB_OK;
+        return it->has_project ? &it->project : NULL;
+    }
     const diag_project *p;
     bool hit;
     tdb_status st = tdb_project_cache_get(w->projects, w->db, app_id, &p, &hit);
@@ -76,12 +97,17 @@ const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t
     return p;
 }
 
-tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
-                        size_t name_cap) {
+const char *srv_lookup_error(srv_worker *w, const srv_job *fill) {
+    return fill && fill->failed ? fill->message : tdb_errmsg(w->db);
+}
+
+bool srv_key_cached(srv_worker *w, const char *key, size_t len, tdb_role *role, char *name_out,
+                    size_t name_cap) {
     unsigned char hash[32];
     td_sha256(key, len, hash);
     int64_t now = srv_now_s();
     srv_key_cache *c = &w->keys;
+    bool found = false;
     for (size_t i = 0; i < SRV_KEY_CACHE_SIZE; i++) {
         srv_key_slot *s = &c->slots[i];
         if (!s->used || !td_ct_equal(s->hash, hash, sizeof hash))
@@ -91,21 +117,39 @@ tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_o
             break;
         }
         snprintf(name_out, name_cap, "%s", s->name);
-        return s->role;
+        *role = s->role;
+        found = true;
+        break;
     }
+    explicit_bzero(hash, sizeof hash);
+    return found;
+}
+
+void srv_key_remember(srv_worker *w, const char *key, size_t len, tdb_role role, const char *name) {
+    if (role == TDB_ROLE_ERROR)
+        return; /* not kept: the next request asks the store again */
+    srv_key_cache *c = &w->keys;
+    srv_key_slot *s = &c->slots[c->next];
+    c->next = (c->next + 1) % SRV_KEY_CACHE_SIZE;
+    s->used = true;
+    td_sha256(key, len, s->hash);
+    s->role = role;
+    s->verified_at = srv_now_s();
+    snprintf(s->name, sizeof s->name, "%s", name);
+}
+
+tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
+                        size_t name_cap) {
+    tdb_role role;
+    if (srv_key_cached(w, key, len, &role, name_out, name_cap))
+        return role;
     char name[TDB_APIKEY_NAME_MAX + 1] = "";
-    tdb_role role = tdb_apikey_verify(w->db, key, len, name, sizeof name);
+    role = tdb_apikey_verify(w->db, key, len, name, sizeof name);
     if (role == TDB_ROLE_ERROR) {
         name_out[0] = '\0';
         return role; /* not kept: the next request asks the store again */
     }
-    srv_key_slot *s = &c->slots[c->next];
-    c->next = (c->next + 1) % SRV_KEY_CACHE_SIZE;
-    s->used = true;
-    memcpy(s->hash, hash, sizeof hash);
-    s->role = role;
-    s->verified_at = now;
-    snprintf(s->name, sizeof s->name, "%s", name);
+    srv_key_remember(w, key, len, role, name);
     snprintf(name_out, name_cap, "%s", name);
     return role;
 }

@@ -314,14 +314,15 @@ void srv_reply_raw(srv_req *r, int status, const char *content_type, const char 
         evbuffer_add(buf, body, len);
     }
     r->status = status;
-    evhttp_send_reply(r->req, status, srv_reason(status), buf);
-
+    /* Counted and logged before the send: evhttp_send_reply frees a request whose connection
+     * is already gone (req->evcon NULL), and the access line reads the request. */
     int64_t latency = srv_now_us() - r->start_us;
     if (latency < 0)
         latency = 0;
     srv_metrics_record(r->w, r->route, status, latency);
     srv_access_log(r, latency);
     r->w->last_activity_us = r->start_us + latency;
+    evhttp_send_reply(r->req, status, srv_reason(status), buf);
 }
 
 /* Serialises doc into the worker's scratch buffer; NULL on failure. */
@@ -381,6 +382,11 @@ static const char *srv_json_error_phrase(const json_error_t *e) {
 
 bool srv_read_json_body(srv_req *r, json_t **out) {
     *out = NULL;
+    if (r->job && r->job->body) { /* resumed: the body as parsed when it was parked */
+        *out = r->job->body;
+        r->job->body = NULL;
+        return true;
+    }
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
     if (ct && !srv_is_json_type(ct)) {
         srv_reply_error(r, 415, "unsupported_media_type", "Content-Type must be application/json");

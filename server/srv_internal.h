@@ -4,7 +4,8 @@
  * Ownership: srv_run() (srv_main.c) creates one srv_server on its stack frame; it owns the
  * workers (srv_worker.c), the diagnosis log and the listening socket. A worker owns everything
  * a request touches. Only the metrics of other workers are read across threads, with relaxed
- * atomic loads (each counter has exactly one writer).
+ * atomic loads (each counter has exactly one writer), and a parked request's job passes to the
+ * worker's store thread and back under its queue's lock (srv_store.c).
  */
 #ifndef SRV_INTERNAL_H
 #define SRV_INTERNAL_H
@@ -196,6 +197,7 @@ size_t srv_framing_feed(srv_framing *f, const char *in, size_t n, char *out, siz
 /* ---- Server and workers ---------------------------------------------------------------------- */
 
 typedef struct srv_server srv_server;
+typedef struct srv_store srv_store;
 typedef struct srv_probe srv_probe;
 typedef struct srv_probes srv_probes;
 
@@ -230,7 +232,10 @@ typedef struct {
     int64_t last_activity_us;
 
     tdb *db;
-    tdb *log_db;              /* the diagnosis log's database; == db unless --log-db */
+    tdb *log_db; /* the diagnosis log's database; == db unless --log-db */
+    /* The store thread (srv_store.c) when the store is remote (PostgreSQL), else NULL: then
+     * db and log_db only give the configuration version on this thread (no network). */
+    srv_store *store;
     bool version_fresh;       /* the configuration version was checked in this iteration */
     struct event *refresh_ev; /* priority 0, next iteration: version_fresh = false */
     td_ctx *td;
@@ -326,6 +331,10 @@ typedef struct {
     char request_id[SRV_REQUEST_ID_MAX + 1]; /* answered as X-Request-Id, logged */
     bool close; /* the answer closes the connection (the request's framing is not trusted) */
     struct evhttp_connection *evcon; /* set only when req is NULL (srv_replace_refusal) */
+    /* A parked request runs again once its store job is back (srv_store.c): */
+    struct srv_job *job; /* the job this run resumes, or NULL */
+    bool authorized;     /* role and actor are settled: not checked again */
+    bool paid;           /* the rate limit was paid: not charged again */
 } srv_req;
 
 /* srv_http.c: replies. Each sends the response and records its status. */
@@ -367,8 +376,12 @@ bool srv_rate_admit(srv_req *r, size_t cost);
 /* srv_cache.c */
 /* Frees the worker's caches, wiping the projects' certificates and the key hashes. */
 void srv_caches_free(srv_worker *w);
-/* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed). */
-const diag_project *srv_project_lookup(srv_worker *w, const char *app_id, size_t len, bool *failed);
+/* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed).
+ * fill: the fill job the request resumes (its App IDs are answered from it), or NULL. */
+const diag_project *srv_project_lookup(srv_worker *w, const struct srv_job *fill,
+                                       const char *app_id, size_t len, bool *failed);
+/* Why the last lookup failed: the fill job's message, or the store's. */
+const char *srv_lookup_error(srv_worker *w, const struct srv_job *fill);
 /* Empties the caches when the configuration version moved (once per loop iteration). */
 void srv_cache_check_version(srv_worker *w);
 /* This worker changed the configuration: the next check asks again at once, even within the
@@ -377,6 +390,129 @@ void srv_cache_changed(srv_worker *w);
 /* Role of a presented key (via the key cache). */
 tdb_role srv_key_verify(srv_worker *w, const char *key, size_t len, char *name_out,
                         size_t name_cap);
+/* The key cache alone: true with the role and name when it knows the key. */
+bool srv_key_cached(srv_worker *w, const char *key, size_t len, tdb_role *role, char *name_out,
+                    size_t name_cap);
+/* Remembers a verified key (not TDB_ROLE_ERROR). */
+void srv_key_remember(srv_worker *w, const char *key, size_t len, tdb_role role, const char *name);
+
+/* ---- The store thread (srv_store.c) ---------------------------------------------------------- */
+
+/* The most requests one worker holds parked on its store thread (queued, running, or back and
+ * not answered yet); more are answered 503 store_busy with Retry-After (docs/api.md "Limits"). */
+#define SRV_STORE_QUEUE_MAX 256
+/* A job that waited this long in the queue is failed without a call (503 store_unavailable):
+ * today's bound of one call on a request thread (statement timeout 2 s + margin 1 s). */
+#define SRV_STORE_WAIT_MS 3000
+/* App IDs a worker remembers as cached by its store thread (a direct-mapped table). */
+#define SRV_STORE_KNOWN_SLOTS 4096
+
+/* The answer a store call makes off the loop; the loop sends it (srv_reply_answer). */
+typedef struct {
+    int status;       /* 0: none yet */
+    json_t *doc;      /* the document to answer (owned), or NULL with code and message */
+    const char *code; /* an error's code (static text) */
+    char message[320];
+    bool retry_after; /* with Retry-After (a transient store failure) */
+    bool changed;     /* the configuration changed: srv_cache_changed */
+} srv_answer;
+
+/* The handles of the thread that runs a store call. */
+typedef struct {
+    tdb *db;
+    tdb *log_db;
+    tdb_log *log;
+} srv_store_ctx;
+
+typedef enum {
+    SRV_JOB_FILL, /* read App IDs into the shared project cache, then run the route again */
+    SRV_JOB_KEY,  /* verify an API key, then run the route again */
+    SRV_JOB_CALL  /* run the route's store call (fn), then send its answer */
+} srv_job_kind;
+
+/* One App ID of a fill job, as the store answered it. */
+typedef struct {
+    char app_id[TD_CERT_LEN + 1];
+    tdb_status st;    /* TDB_OK (project, or none when unknown), else the read failed */
+    bool known;       /* kept in the shared cache: the worker's next lookups hit */
+    bool has_project; /* project is the configuration (else the App ID is unknown) */
+    diag_project project;
+} srv_fill_item;
+
+typedef struct srv_job srv_job;
+typedef void (*srv_store_fn)(const srv_store_ctx *c, srv_job *j);
+
+/* A parked request: what its handler needs to go on, and what the store answered. Made and
+ * freed on the worker's thread; between srv_store_park and its return to the loop, only the
+ * store thread touches it. */
+struct srv_job {
+    srv_job *next;
+    srv_job_kind kind;
+    srv_req r;    /* the request as parked (r.req: kept by evhttp until answered) */
+    json_t *body; /* its parsed body, owned */
+    int64_t parked_us;
+    uint64_t known_gen; /* the worker's known-App-ID generation when parked */
+    /* SRV_JOB_FILL */
+    srv_fill_item *items;
+    size_t nitems, items_cap;
+    /* SRV_JOB_KEY: the key (wiped when freed) and its role */
+    char *key;
+    size_t key_len;
+    tdb_role role;
+    char name[TDB_APIKEY_NAME_MAX + 1];
+    /* SRV_JOB_CALL: the call and its arguments, set by the route */
+    srv_store_fn fn;
+    int limit;
+    char after[TD_CERT_LEN + 1];
+    bool dry_run, continue_on_error;
+    diag_project project; /* wiped when freed */
+    char *text;           /* an import's body (wiped when freed) */
+    size_t text_len;
+    /* what came back (FILL, KEY) */
+    bool failed;
+    tdb_fault fault;
+    char message[320];
+    srv_answer answer; /* CALL */
+};
+
+/* Starts the worker's store thread when its store is remote; false with a message. */
+bool srv_store_init(srv_worker *w, char *err, size_t err_cap);
+/* Whether the worker hands its store calls to a store thread. */
+bool srv_store_remote(const srv_worker *w);
+/* Requests parked now. */
+size_t srv_store_parked(const srv_worker *w);
+/* On the worker's thread once its loop has stopped: stops the store thread (queued jobs fail
+ * at once, a running call within its bound), answers every parked request, and lets the loop
+ * write those answers. */
+void srv_store_stop(srv_worker *w);
+/* Frees what srv_store_init made (stopping first). */
+void srv_store_free(srv_worker *w);
+/* A new job for r (NULL when out of memory). */
+srv_job *srv_job_new(srv_req *r, srv_job_kind kind);
+void srv_job_free(srv_job *j);
+/* Adds app_id (32 hex characters) to a fill job, once; false when out of memory. */
+bool srv_job_add_app_id(srv_job *j, const char *app_id);
+/* Parks r on the store thread with j (taken). Replies itself when it cannot (503 store_busy
+ * beyond SRV_STORE_QUEUE_MAX, 503 store_unavailable once stopped, 500 out of memory). */
+void srv_store_park(srv_req *r, srv_job *j);
+/* Runs j's call: parked on the store thread when remote, else at once here; either way r is
+ * answered (srv_reply_answer) once it is done. j is taken. */
+void srv_store_call(srv_req *r, srv_job *j);
+/* Whether the store thread has put app_id in the shared cache since the version last moved. */
+bool srv_store_known(srv_worker *w, const char *app_id);
+/* The configuration version moved: nothing is known to be cached any more. */
+void srv_store_forget(srv_worker *w);
+
+/* srv_routes.c: a parked request is back (its job in r->job): runs it again, or sends its
+ * call's answer. */
+void srv_resume(srv_req *r);
+/* Sends a store call's answer (and does what it asks: srv_cache_changed). */
+void srv_reply_answer(srv_req *r, srv_answer *a);
+/* Answer helpers for store calls (any thread). */
+void srv_answer_doc(srv_answer *a, int status, json_t *doc);
+void srv_answer_error(srv_answer *a, int status, const char *code, const char *message);
+/* The failure of a call on db, as srv_reply_db_error answers it. */
+void srv_answer_db_error(srv_answer *a, tdb *db, const char *what);
 
 /* srv_metrics.c */
 void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us);
@@ -401,7 +537,7 @@ void srv_probes_metrics_render(srv_server *s, td_buf *t);
 
 /* srv_mint.c: POST /v1/tokens. Fills out (token text) or err (a message naming the field);
  * returns the HTTP status (200, 400, 404, 409, 500). */
-int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_cap,
-             const char **err_code);
+int srv_mint(srv_worker *w, const srv_job *fill, json_t *body, json_t **out, char *err,
+             size_t err_cap, const char **err_code);
 
 #endif /* SRV_INTERNAL_H */

@@ -65,8 +65,8 @@ static bool srv_mint_read(json_t *body, diag_mint_request *rq, char *err, size_t
            srv_opt_uint(body, "salt", &rq->has_salt, &rq->salt, err, cap);
 }
 
-int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_cap,
-             const char **err_code) {
+int srv_mint(srv_worker *w, const srv_job *fill, json_t *body, json_t **out, char *err,
+             size_t err_cap, const char **err_code) {
     *out = NULL;
     *err_code = "bad_request";
     json_t *app = json_object_get(body, "app_id");
@@ -86,10 +86,11 @@ int srv_mint(srv_worker *w, json_t *body, json_t **out, char *err, size_t err_ca
         return 400;
 
     bool failed;
-    const diag_project *p = srv_project_lookup(w, json_string_value(app), TD_CERT_LEN, &failed);
+    const diag_project *p =
+        srv_project_lookup(w, fill, json_string_value(app), TD_CERT_LEN, &failed);
     if (failed) {
         *err_code = "internal_error";
-        snprintf(err, err_cap, "the store did not answer: %s", tdb_errmsg(w->db));
+        snprintf(err, err_cap, "the store did not answer: %s", srv_lookup_error(w, fill));
         return 500;
     }
     if (!p) {

@@ -175,13 +175,15 @@ bool srv_ratelimit_take(srv_ratelimit *rl, const struct sockaddr *sa, uint64_t c
 
 bool srv_rate_admit(srv_req *r, size_t cost) {
     srv_ratelimit *rl = r->w->server->rate;
-    if (!rl)
+    if (!rl || r->paid) /* a resumed request paid when it first ran */
         return true;
     struct evhttp_connection *conn = evhttp_request_get_connection(r->req);
     const struct sockaddr *sa = conn ? evhttp_connection_get_addr(conn) : NULL;
     int retry = 0;
-    if (srv_ratelimit_take(rl, sa, cost, srv_now_us(), &retry))
+    if (srv_ratelimit_take(rl, sa, cost, srv_now_us(), &retry)) {
+        r->paid = true;
         return true;
+    }
     char value[16], msg[160];
     snprintf(value, sizeof value, "%d", retry);
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", value);

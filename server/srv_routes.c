@@ -107,26 +107,65 @@ static void srv_reply_unauthorized(srv_req *r, const char *message) {
     srv_reply_error(r, 401, "unauthorized", message);
 }
 
-static void srv_reply_db_error(srv_req *r, tdb *db, const char *what);
+static void srv_reply_fault(srv_req *r, tdb_fault f, const char *what, const char *errmsg);
 
-/* The store could not check a key: 503 whatever the fault (as a diagnosis whose project could
- * not be read), store_busy when it was busy, else store_unavailable -- the client should retry,
- * the key is not known to be wrong. */
-static void srv_reply_key_check_failed(srv_req *r) {
-    tdb_fault f = tdb_last_fault(r->w->db);
+/* The store could not check a key (its fault and message): 503 whatever the fault (as a
+ * diagnosis whose project could not be read), store_busy when it was busy, else
+ * store_unavailable -- the client should retry, the key is not known to be wrong. */
+static void srv_reply_key_check_failed(srv_req *r, tdb_fault f, const char *errmsg) {
     if (f == TDB_FAULT_BUSY || f == TDB_FAULT_UNAVAILABLE) {
-        srv_reply_db_error(r, r->w->db, "cannot check the API key");
+        srv_reply_fault(r, f, "cannot check the API key", errmsg);
         return;
     }
     char msg[320];
-    snprintf(msg, sizeof msg, "cannot check the API key: %s", tdb_errmsg(r->w->db));
+    snprintf(msg, sizeof msg, "cannot check the API key: %s", errmsg);
     srv_reply_error(r, 503, "store_unavailable", msg);
 }
 
+/* The role of the presented key into r (role, actor): from the key job r resumes, the key
+ * cache, or the store -- which, when remote, is asked by the store thread: r is parked and
+ * false returned (answered later). */
+static bool srv_key_role(srv_req *r, const char *key, size_t len) {
+    srv_worker *w = r->w;
+    const srv_job *j = r->job && r->job->kind == SRV_JOB_KEY ? r->job : NULL;
+    if (j) {
+        r->role = j->role;
+        snprintf(r->actor, sizeof r->actor, "%s", j->name);
+        if (r->role == TDB_ROLE_ERROR) {
+            r->role = TDB_ROLE_NONE;
+            r->actor[0] = '\0';
+            srv_reply_key_check_failed(r, j->fault, j->message);
+            return false;
+        }
+        return true;
+    }
+    if (!srv_store_remote(w)) {
+        r->role = srv_key_verify(w, key, len, r->actor, sizeof r->actor);
+        if (r->role == TDB_ROLE_ERROR) { /* the key may be valid: not a 401 */
+            r->role = TDB_ROLE_NONE;
+            srv_reply_key_check_failed(r, tdb_last_fault(w->db), tdb_errmsg(w->db));
+            return false;
+        }
+        return true;
+    }
+    if (srv_key_cached(w, key, len, &r->role, r->actor, sizeof r->actor))
+        return true;
+    srv_job *k = srv_job_new(r, SRV_JOB_KEY);
+    if (k && (k->key = malloc(len)) != NULL) {
+        memcpy(k->key, key, len);
+        k->key_len = len;
+    } else {
+        srv_job_free(k);
+        k = NULL;
+    }
+    srv_store_park(r, k);
+    return false;
+}
+
 /* Authorises r for a route that needs `need`; replies 401/403 and returns false when
- * refused. */
+ * refused (false too when r was parked to check its key). */
 static bool srv_authorize(srv_req *r, srv_access need) {
-    if (need == SRV_ACCESS_PROBE)
+    if (r->authorized || need == SRV_ACCESS_PROBE)
         return true;
     if (need == SRV_ACCESS_OPEN && r->w->server->cfg.auth != SRV_AUTH_ALL)
         return true;
@@ -137,12 +176,8 @@ static bool srv_authorize(srv_req *r, srv_access need) {
         return false;
     }
     srv_cache_check_version(r->w);
-    r->role = srv_key_verify(r->w, key, len, r->actor, sizeof r->actor);
-    if (r->role == TDB_ROLE_ERROR) { /* the key may be valid: not a 401 */
-        r->role = TDB_ROLE_NONE;
-        srv_reply_key_check_failed(r);
+    if (!srv_key_role(r, key, len))
         return false;
-    }
     if (r->role == TDB_ROLE_NONE) {
         srv_reply_unauthorized(r, "the API key is not valid (wrong or revoked)");
         return false;
@@ -151,6 +186,7 @@ static bool srv_authorize(srv_req *r, srv_access need) {
         srv_reply_error(r, 403, "forbidden", "this route needs an admin key; the key is a reader");
         return false;
     }
+    r->authorized = true;
     return true;
 }
 
@@ -194,9 +230,68 @@ static void srv_log_diagnosis(srv_worker *w, const diag_request *q, const diag_r
     tdb_log_push(w->server->log, &e); /* a full queue drops and counts: never wait here */
 }
 
+/* The fill job r resumes (its App IDs are answered from it), or NULL. */
+static const srv_job *srv_fill_of(const srv_req *r) {
+    return r->job && r->job->kind == SRV_JOB_FILL ? r->job : NULL;
+}
+
+/* A remote store: app_id (len bytes) into *j, a new fill job, unless it cannot be stored or the
+ * worker knows it cached. */
+static void srv_need_app_id(srv_req *r, const char *app_id, size_t len, srv_job **j, bool *oom) {
+    if (*oom || !diag_is_hex32(app_id, len) || srv_store_known(r->w, app_id))
+        return;
+    if (!*j)
+        *j = srv_job_new(r, SRV_JOB_FILL);
+    if (!*j || !srv_job_add_app_id(*j, app_id))
+        *oom = true;
+}
+
+/* The same for the App ID a diagnosis request object reads (one the engine refuses reads none:
+ * its 400 comes from the run). */
+static void srv_need_project(srv_req *r, json_t *item, int64_t now, srv_job **j, bool *oom) {
+    diag_request q;
+    char err[256];
+    if (*oom || !json_is_object(item) || !diag_request_from_json(item, now, &q, err, sizeof err))
+        return;
+    const char *key;
+    size_t len;
+    diag_request_project_key(&q, &key, &len);
+    srv_need_app_id(r, key, len, j, oom);
+}
+
+/* A remote store and an App ID the request needs that the worker does not know to be cached
+ * (items: the batch's array; else body is the one request): parks r with one fill job for all
+ * of them (body taken) and returns true. The run that resumes it never parks for projects
+ * again: its lookups take the job's answers. */
+static bool srv_park_for_projects(srv_req *r, json_t *body, json_t *items, int64_t now) {
+    if (!srv_store_remote(r->w) || srv_fill_of(r))
+        return false;
+    srv_job *j = NULL;
+    bool oom = false;
+    if (items) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item) srv_need_project(r, item, now, &j, &oom);
+    } else {
+        srv_need_project(r, body, now, &j, &oom);
+    }
+    if (!j && !oom)
+        return false;
+    if (oom) {
+        srv_job_free(j);
+        j = NULL;
+        json_decref(body);
+    } else {
+        j->body = body;
+    }
+    srv_store_park(r, j);
+    return true;
+}
+
 /* Diagnoses one request object into w->result: true (status 200), or false with an error
  * object in *error and the status it would have alone (400 bad request, 503 store
- * unavailable). */
+ * unavailable), or status 0 (no error object) when the store is remote and its project is not
+ * known to be cached (a batch parks for every such item before it runs). */
 static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status, json_t **error) {
     srv_worker *w = r->w;
     diag_request q;
@@ -215,7 +310,12 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
     const char *key;
     size_t key_len;
     diag_request_project_key(&q, &key, &key_len);
-    const diag_project *p = srv_project_lookup(w, key, key_len, &failed);
+    if (srv_store_remote(w) && !srv_fill_of(r) && diag_is_hex32(key, key_len) &&
+        !srv_store_known(w, key)) {
+        *status = 0; /* not known to be cached: to be parked (srv_route_diagnose) */
+        return false;
+    }
+    const diag_project *p = srv_project_lookup(w, srv_fill_of(r), key, key_len, &failed);
     if (failed) {
         *status = 503;
         *error = diag_error_json("store_unavailable", "the project store did not answer; retry");
@@ -245,9 +345,12 @@ static void srv_route_diagnose(srv_req *r) {
     if (!srv_rate_admit(r, 1) || !srv_read_json_body(r, &body))
         return;
     srv_cache_check_version(r->w);
+    int64_t now = srv_now_s();
     int status;
     json_t *error = NULL;
-    bool ok = srv_diagnose_one(r, body, srv_now_s(), &status, &error);
+    bool ok = srv_diagnose_one(r, body, now, &status, &error);
+    if (!ok && status == 0 && srv_park_for_projects(r, body, NULL, now))
+        return; /* parsed again only on a miss: a hit parses once */
     json_decref(body);
     if (!ok) {
         if (status == 503)
@@ -317,6 +420,8 @@ static void srv_route_batch(srv_req *r) {
     }
     srv_cache_check_version(r->w);
     int64_t now = srv_now_s();
+    if (srv_park_for_projects(r, body, reqs, now))
+        return;
     td_buf *out = &r->w->out;
     td_buf_reset(out);
     bool ok = td_buf_addz(out, "{\"results\":[");
@@ -376,45 +481,103 @@ static void srv_route_decode(srv_req *r) {
 }
 
 /* ---- Projects ----------------------------------------------------------------------------------
- */
+ *
+ * Every route below that reads or writes the store does it in a store call (srv_store_fn): the
+ * handler checks its input on the loop and puts what the call needs in a job; the call runs
+ * against the handles it is given -- the worker's own in place for a local store, the store
+ * thread's for a remote one (srv_store_call, srv_store.c) -- and makes the answer
+ * (srv_answer), which the loop sends (srv_reply_answer). A call touches neither the request
+ * nor the worker. */
 
 /* Seconds a client is told to wait when the store is busy: the lock holder is another
  * process's transaction or the diagnosis log's batch, which last milliseconds. */
 #define SRV_BUSY_RETRY_AFTER "1"
 
-/* The failure of a call on db: 503 store_busy with Retry-After when the store is busy (a request
- * waits at most TDB_REQUEST_BUSY_MS for a lock), 503 store_unavailable with Retry-After when it
- * cannot be reached (PostgreSQL down or the session lost: transient), 503 store_unavailable
- * when the disk is full or the file is gone (nothing is written; /readyz says why), 500
- * otherwise. */
 static void srv_add_retry_after(srv_req *r) {
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
                       SRV_BUSY_RETRY_AFTER);
 }
 
-static void srv_reply_db_error(srv_req *r, tdb *db, const char *what) {
+void srv_answer_doc(srv_answer *a, int status, json_t *doc) {
+    a->status = status;
+    json_decref(a->doc);
+    a->doc = doc; /* NULL (out of memory): the fixed 500 */
+}
+
+void srv_answer_error(srv_answer *a, int status, const char *code, const char *message) {
+    json_decref(a->doc);
+    a->doc = NULL;
+    a->status = status;
+    a->code = code;
+    snprintf(a->message, sizeof a->message, "%s", message);
+}
+
+/* A failure of fault f (message errmsg): 503 store_busy with Retry-After when the store is busy
+ * (a request waits at most TDB_REQUEST_BUSY_MS for a lock), 503 store_unavailable with
+ * Retry-After when it cannot be reached (PostgreSQL down or the session lost: transient), 503
+ * store_unavailable when the disk is full or the file is gone (nothing is written; /readyz says
+ * why), 500 otherwise. */
+static void srv_answer_fault(srv_answer *a, tdb_fault f, const char *what, const char *errmsg) {
     char msg[320];
-    tdb_fault f = tdb_last_fault(db);
-    snprintf(msg, sizeof msg, "%s: %s", what, tdb_errmsg(db));
-    if (f == TDB_FAULT_BUSY) {
+    snprintf(msg, sizeof msg, "%s: %s", what, errmsg);
+    a->retry_after = f == TDB_FAULT_BUSY || f == TDB_FAULT_UNAVAILABLE;
+    if (f == TDB_FAULT_BUSY)
+        srv_answer_error(a, 503, "store_busy", msg);
+    else if (f == TDB_FAULT_UNAVAILABLE || f == TDB_FAULT_FULL || f == TDB_FAULT_GONE)
+        srv_answer_error(a, 503, "store_unavailable", msg);
+    else
+        srv_answer_error(a, 500, "internal_error", msg);
+}
+
+void srv_answer_db_error(srv_answer *a, tdb *db, const char *what) {
+    srv_answer_fault(a, tdb_last_fault(db), what, tdb_errmsg(db));
+}
+
+static void srv_answer_store_error(srv_answer *a, tdb *db) {
+    srv_answer_db_error(a, db, "the store failed");
+}
+
+void srv_reply_answer(srv_req *r, srv_answer *a) {
+    if (a->changed)
+        srv_cache_changed(r->w);
+    if (a->retry_after)
         srv_add_retry_after(r);
-        srv_reply_error(r, 503, "store_busy", msg);
-    } else if (f == TDB_FAULT_UNAVAILABLE) {
-        srv_add_retry_after(r);
-        srv_reply_error(r, 503, "store_unavailable", msg);
-    } else if (f == TDB_FAULT_FULL || f == TDB_FAULT_GONE) {
-        srv_reply_error(r, 503, "store_unavailable", msg);
+    if (a->status == 204) {
+        srv_reply_raw(r, 204, NULL, NULL, 0);
+    } else if (a->doc || !a->code) {
+        json_t *doc = a->doc;
+        a->doc = NULL;
+        srv_reply_json(r, doc ? a->status : 500, doc);
     } else {
-        srv_reply_error(r, 500, "internal_error", msg);
+        srv_reply_error(r, a->status, a->code, a->message);
     }
 }
 
-static void srv_reply_store_error(srv_req *r) {
-    srv_reply_db_error(r, r->w->db, "the store failed");
+static void srv_reply_fault(srv_req *r, tdb_fault f, const char *what, const char *errmsg) {
+    srv_answer a = {0};
+    srv_answer_fault(&a, f, what, errmsg);
+    srv_reply_answer(r, &a);
 }
 
 static void srv_reply_no_project(srv_req *r) {
     srv_reply_error(r, 404, "not_found", "no project with this App ID");
+}
+
+static void srv_answer_no_project(srv_answer *a) {
+    srv_answer_error(a, 404, "not_found", "no project with this App ID");
+}
+
+/* The actor a change is recorded under: the key's name, or "api" without keys. */
+static const char *srv_job_actor(const srv_job *j) {
+    return j->r.actor[0] ? j->r.actor : "api";
+}
+
+/* A store call for r (fn, the arguments set by the caller), or NULL when out of memory. */
+static srv_job *srv_call_new(srv_req *r, srv_store_fn fn) {
+    srv_job *j = srv_job_new(r, SRV_JOB_CALL);
+    if (j)
+        j->fn = fn;
+    return j;
 }
 
 /* GET /v1/projects: one page, ordered by App ID (?limit=1..TDB_PAGE_MAX, default
@@ -425,6 +588,21 @@ static void srv_reply_no_project(srv_req *r) {
 
 static bool srv_query_limit(srv_req *r, int def, int max, int *limit);
 static bool srv_query_app_id(srv_req *r, const char *name, char out[TD_CERT_LEN + 1]);
+
+static void srv_call_projects(const srv_store_ctx *c, srv_job *j) {
+    diag_project_shown *list = NULL;
+    size_t count = 0;
+    bool more = false;
+    if (tdb_project_page(c->db, j->after, (size_t)j->limit, &list, &count, &more) != TDB_OK) {
+        srv_answer_store_error(&j->answer, c->db);
+        return;
+    }
+    json_t *next = more && count > 0 ? json_string(list[count - 1].app_id) : json_null();
+    json_t *doc =
+        json_pack("{s:o,s:o}", "projects", diag_project_list_to_json(list, count), "next", next);
+    free(list);
+    srv_answer_doc(&j->answer, 200, doc);
+}
 
 static void srv_route_projects(srv_req *r) {
     int limit;
@@ -439,18 +617,12 @@ static void srv_route_projects(srv_req *r) {
         srv_reply_error(r, 400, "bad_request", "after: must be an App ID (32 hex characters)");
         return;
     }
-    diag_project_shown *list = NULL;
-    size_t count = 0;
-    bool more = false;
-    if (tdb_project_page(r->w->db, after, (size_t)limit, &list, &count, &more) != TDB_OK) {
-        srv_reply_store_error(r);
-        return;
+    srv_job *j = srv_call_new(r, srv_call_projects);
+    if (j) {
+        j->limit = limit;
+        memcpy(j->after, after, sizeof after);
     }
-    json_t *next = more && count > 0 ? json_string(list[count - 1].app_id) : json_null();
-    json_t *doc =
-        json_pack("{s:o,s:o}", "projects", diag_project_list_to_json(list, count), "next", next);
-    free(list);
-    srv_reply_json(r, 200, doc);
+    srv_store_call(r, j);
 }
 
 /* ?NAME=true|false (absent: false) into *out; false when it is anything else. */
@@ -478,16 +650,32 @@ static bool srv_is_import_type(const char *ct) {
     return false;
 }
 
-/* The answer to a completed import: 200 with the summary (diag_import_summary_to_json, as
- * `project import --json` prints it); an import that stopped changed nothing: 400 for the
- * input's fault, else the store's error. */
-static void srv_reply_import(srv_req *r, tdb_status st, const diag_import_summary *s) {
-    if (st == TDB_INVALID || st == TDB_DECRYPT)
-        srv_reply_error(r, 400, "bad_request", tdb_errmsg(r->w->db));
-    else if (st != TDB_OK)
-        srv_reply_store_error(r);
-    else
-        srv_reply_json(r, 200, diag_import_summary_to_json(s));
+/* The import (tdb_import) of the body's copy in j->text. A completed import is 200 with the
+ * summary (diag_import_summary_to_json, as `project import --json` prints it); an import that
+ * stopped changed nothing: 400 for the input's fault, else the store's error. */
+static void srv_call_import(const srv_store_ctx *c, srv_job *j) {
+    tdb_import_options o = {.parse = diag_project_from_json,
+                            .actor = srv_job_actor(j),
+                            .continue_on_error = j->continue_on_error,
+                            .dry_run = j->dry_run};
+    FILE *f = fmemopen(j->text, j->text_len, "r");
+    diag_import_summary *s = f ? malloc(sizeof *s) : NULL;
+    if (!s) {
+        srv_answer_error(&j->answer, 500, "internal_error", "out of memory");
+    } else {
+        tdb_status st = tdb_import(c->db, f, &o, s);
+        if (st == TDB_OK && !o.dry_run && s->created + s->replaced > 0)
+            j->answer.changed = true;
+        if (st == TDB_INVALID || st == TDB_DECRYPT)
+            srv_answer_error(&j->answer, 400, "bad_request", tdb_errmsg(c->db));
+        else if (st != TDB_OK)
+            srv_answer_store_error(&j->answer, c->db);
+        else
+            srv_answer_doc(&j->answer, 200, diag_import_summary_to_json(s));
+    }
+    free(s);
+    if (f)
+        fclose(f);
 }
 
 /* POST /v1/projects:import: JSON lines (or a JSON array) of configurations, the rules of
@@ -496,21 +684,21 @@ static void srv_reply_import(srv_req *r, tdb_status st, const diag_import_summar
  * SRV_IMPORT_BODY_FACTOR x --body-limit (512 KiB by default, some 2,000 configurations with
  * certificates), below evhttp's hard limit so that an oversized import still gets the JSON 413.
  * Larger sets go in several requests, or through `tokendoctor project import` on the host. The
- * import holds the worker for its time (a few thousand configurations a second). */
+ * import holds the store's handle for its time (a few thousand configurations a second): the
+ * worker's loop with a local store, its store thread with a remote one. */
 #define SRV_IMPORT_BODY_FACTOR 8
 
 static void srv_route_import(srv_req *r) {
     const char *ct = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
-    tdb_import_options o = {.parse = diag_project_from_json,
-                            .actor = r->actor[0] ? r->actor : "api"};
+    bool continue_on_error, dry_run;
     if (ct && !srv_is_import_type(ct)) {
         srv_reply_error(r, 415, "unsupported_media_type",
                         "Content-Type must be application/x-ndjson (JSON lines) or "
                         "application/json");
         return;
     }
-    if (!srv_query_bool(r, "continue_on_error", &o.continue_on_error) ||
-        !srv_query_bool(r, "dry_run", &o.dry_run)) {
+    if (!srv_query_bool(r, "continue_on_error", &continue_on_error) ||
+        !srv_query_bool(r, "dry_run", &dry_run)) {
         srv_reply_error(r, 400, "bad_request", "continue_on_error, dry_run: must be true or false");
         return;
     }
@@ -526,35 +714,56 @@ static void srv_route_import(srv_req *r) {
         srv_reply_error(r, 413, "payload_too_large", msg);
         return;
     }
-    char *text = len ? (char *)evbuffer_pullup(in, (ev_ssize_t)len) : NULL;
-    FILE *f = text ? fmemopen(text, len, "r") : NULL;
-    diag_import_summary *s = f ? malloc(sizeof *s) : NULL;
     if (!len) {
         srv_reply_error(r, 400, "bad_request", "body: required (JSON lines of configurations)");
-    } else if (!s) {
-        srv_reply_oom(r);
-    } else {
-        tdb_status st = tdb_import(r->w->db, f, &o, s);
-        if (st == TDB_OK && !o.dry_run && s->created + s->replaced > 0)
-            srv_cache_changed(r->w);
-        srv_reply_import(r, st, s);
+        return;
     }
-    free(s);
-    if (f)
-        fclose(f);
+    /* The call reads its own copy: the request's buffer is evhttp's, on this thread. */
+    char *text = (char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    srv_job *j = text ? srv_call_new(r, srv_call_import) : NULL;
+    if (j && (j->text = malloc(len)) != NULL) {
+        memcpy(j->text, text, len);
+        j->text_len = len;
+        j->continue_on_error = continue_on_error;
+        j->dry_run = dry_run;
+    } else {
+        srv_job_free(j);
+        j = NULL;
+    }
     if (text)
         explicit_bzero(text, len); /* certificates */
+    srv_store_call(r, j);
 }
 
-static void srv_project_get(srv_req *r) {
+static void srv_call_project_get(const srv_store_ctx *c, srv_job *j) {
     diag_project_shown shown;
-    tdb_status st = tdb_project_show(r->w->db, r->app_id, &shown);
+    tdb_status st = tdb_project_show(c->db, j->r.app_id, &shown);
     if (st == TDB_NOT_FOUND)
-        srv_reply_no_project(r);
+        srv_answer_no_project(&j->answer);
     else if (st != TDB_OK)
-        srv_reply_store_error(r);
+        srv_answer_store_error(&j->answer, c->db);
     else
-        srv_reply_json(r, 200, diag_project_shown_to_json(&shown));
+        srv_answer_doc(&j->answer, 200, diag_project_shown_to_json(&shown));
+}
+
+static void srv_call_project_put(const srv_store_ctx *c, srv_job *j) {
+    bool created = false;
+    tdb_status st = tdb_project_put(c->db, &j->project, srv_job_actor(j), &created);
+    if (st == TDB_INVALID) {
+        srv_answer_error(&j->answer, 400, "bad_request", tdb_errmsg(c->db));
+        return;
+    }
+    if (st != TDB_OK) {
+        srv_answer_store_error(&j->answer, c->db);
+        return;
+    }
+    j->answer.changed = true;
+    diag_project_shown shown;
+    if (tdb_project_show(c->db, j->r.app_id, &shown) != TDB_OK) {
+        srv_answer_store_error(&j->answer, c->db);
+        return;
+    }
+    srv_answer_doc(&j->answer, created ? 201 : 200, diag_project_shown_to_json(&shown));
 }
 
 static void srv_project_put(srv_req *r) {
@@ -563,49 +772,35 @@ static void srv_project_put(srv_req *r) {
         return;
     if (!json_object_get(body, "app_id"))
         json_object_set_new(body, "app_id", json_string(r->app_id));
-    diag_project p;
+    srv_job *j = srv_call_new(r, srv_call_project_put);
+    diag_project scratch;
+    diag_project *p = j ? &j->project : &scratch;
     char err[256];
-    bool ok = diag_project_from_json(body, &p, err, sizeof err);
+    bool ok = diag_project_from_json(body, p, err, sizeof err);
     json_decref(body);
-    if (!ok) {
-        srv_reply_error(r, 400, "bad_request", err);
+    if (!ok || strcmp(p->app_id, r->app_id) != 0) {
+        srv_job_free(j);
+        explicit_bzero(&scratch, sizeof scratch);
+        srv_reply_error(r, 400, "bad_request",
+                        ok ? "app_id: differs from the App ID in the path" : err);
         return;
     }
-    if (strcmp(p.app_id, r->app_id) != 0) {
-        srv_reply_error(r, 400, "bad_request", "app_id: differs from the App ID in the path");
-        return;
-    }
-    bool created = false;
-    tdb_status st = tdb_project_put(r->w->db, &p, r->actor[0] ? r->actor : "api", &created);
-    if (st == TDB_INVALID) {
-        srv_reply_error(r, 400, "bad_request", tdb_errmsg(r->w->db));
-        return;
-    }
-    if (st != TDB_OK) {
-        srv_reply_store_error(r);
-        return;
-    }
-    srv_cache_changed(r->w);
-    diag_project_shown shown;
-    if (tdb_project_show(r->w->db, r->app_id, &shown) != TDB_OK) {
-        srv_reply_store_error(r);
-        return;
-    }
-    srv_reply_json(r, created ? 201 : 200, diag_project_shown_to_json(&shown));
+    explicit_bzero(&scratch, sizeof scratch);
+    srv_store_call(r, j);
 }
 
-static void srv_project_delete(srv_req *r) {
-    tdb_status st = tdb_project_delete(r->w->db, r->app_id, r->actor[0] ? r->actor : "api");
+static void srv_call_project_delete(const srv_store_ctx *c, srv_job *j) {
+    tdb_status st = tdb_project_delete(c->db, j->r.app_id, srv_job_actor(j));
     if (st == TDB_NOT_FOUND) {
-        srv_reply_no_project(r);
+        srv_answer_no_project(&j->answer);
         return;
     }
     if (st != TDB_OK) {
-        srv_reply_store_error(r);
+        srv_answer_store_error(&j->answer, c->db);
         return;
     }
-    srv_cache_changed(r->w);
-    srv_reply_raw(r, 204, NULL, NULL, 0);
+    j->answer.changed = true;
+    j->answer.status = 204;
 }
 
 static void srv_route_project(srv_req *r) {
@@ -621,27 +816,34 @@ static void srv_route_project(srv_req *r) {
         srv_project_put(r);
         break;
     case EVHTTP_REQ_DELETE:
-        srv_project_delete(r);
+        srv_store_call(r, srv_call_new(r, srv_call_project_delete));
         break;
     default:
-        srv_project_get(r);
+        srv_store_call(r, srv_call_new(r, srv_call_project_get));
     }
 }
 
-static void srv_route_history(srv_req *r) {
+static void srv_call_history(const srv_store_ctx *c, srv_job *j) {
     diag_project_change *log = NULL;
     size_t count = 0;
-    tdb_status st =
-        r->app_id[0] ? tdb_project_history(r->w->db, r->app_id, &log, &count) : TDB_NOT_FOUND;
+    tdb_status st = tdb_project_history(c->db, j->r.app_id, &log, &count);
     if (st == TDB_NOT_FOUND)
-        srv_reply_error(r, 404, "not_found", "no configuration history for this App ID");
+        srv_answer_error(&j->answer, 404, "not_found", "no configuration history for this App ID");
     else if (st != TDB_OK)
-        srv_reply_store_error(r);
+        srv_answer_store_error(&j->answer, c->db);
     else
-        srv_reply_json(r, 200,
-                       json_pack("{s:s,s:o}", "app_id", r->app_id, "history",
+        srv_answer_doc(&j->answer, 200,
+                       json_pack("{s:s,s:o}", "app_id", j->r.app_id, "history",
                                  diag_project_history_to_json(log, count)));
     free(log);
+}
+
+static void srv_route_history(srv_req *r) {
+    if (!r->app_id[0]) {
+        srv_reply_error(r, 404, "not_found", "no configuration history for this App ID");
+        return;
+    }
+    srv_store_call(r, srv_call_new(r, srv_call_history));
 }
 
 /* ?limit=N, 1..max, default def. */
@@ -679,6 +881,23 @@ static bool srv_query_app_id(srv_req *r, const char *name, char out[TD_CERT_LEN 
     return ok;
 }
 
+static void srv_call_diagnoses(const srv_store_ctx *c, srv_job *j) {
+    /* Read your own diagnoses -- but never wait long for the writer (it may be waiting for a
+     * lock): what it has not committed by then is left out. */
+    if (c->log)
+        tdb_log_flush_for(c->log, SRV_LOG_FLUSH_WAIT_MS);
+    tdb_log_entry *list;
+    size_t n;
+    if (tdb_diagnoses_recent(c->log_db, j->r.app_id, j->limit, &list, &n) != TDB_OK) {
+        srv_answer_db_error(&j->answer, c->log_db, "the diagnosis log failed");
+        return;
+    }
+    json_t *doc = diag_log_list_to_json(list, n);
+    free(list);
+    srv_answer_doc(&j->answer, 200,
+                   json_pack("{s:s,s:o}", "app_id", j->r.app_id, "diagnoses", doc));
+}
+
 static void srv_route_diagnoses(srv_req *r) {
     /* A path that cannot name an App ID is 404 first, whatever the query: as for the project
      * and its history. */
@@ -691,19 +910,10 @@ static void srv_route_diagnoses(srv_req *r) {
         srv_reply_error(r, 400, "bad_request", "limit: must be an integer in 1..1000");
         return;
     }
-    /* Read your own diagnoses -- but never wait long for the writer (it may be waiting for a
-     * lock): what it has not committed by then is left out. */
-    if (r->w->server->log)
-        tdb_log_flush_for(r->w->server->log, SRV_LOG_FLUSH_WAIT_MS);
-    tdb_log_entry *list;
-    size_t n;
-    if (tdb_diagnoses_recent(r->w->log_db, r->app_id, limit, &list, &n) != TDB_OK) {
-        srv_reply_db_error(r, r->w->log_db, "the diagnosis log failed");
-        return;
-    }
-    json_t *doc = diag_log_list_to_json(list, n);
-    free(list);
-    srv_reply_json(r, 200, json_pack("{s:s,s:o}", "app_id", r->app_id, "diagnoses", doc));
+    srv_job *j = srv_call_new(r, srv_call_diagnoses);
+    if (j)
+        j->limit = limit;
+    srv_store_call(r, j);
 }
 
 static void srv_route_tokens(srv_req *r) {
@@ -711,13 +921,29 @@ static void srv_route_tokens(srv_req *r) {
     if (!srv_read_json_body(r, &body))
         return;
     srv_cache_check_version(r->w);
-    json_t *out;
-    char err[256];
-    const char *code;
-    int status = srv_mint(r->w, body, &out, err, sizeof err, &code);
     json_t *app = json_object_get(body, "app_id");
     if (json_is_string(app) && diag_is_hex32(json_string_value(app), json_string_length(app)))
         srv_copy_trunc(r->log_app_id, sizeof r->log_app_id, json_string_value(app), TD_CERT_LEN);
+    if (srv_store_remote(r->w) && !srv_fill_of(r) && json_is_string(app)) {
+        srv_job *j = NULL;
+        bool oom = false;
+        srv_need_app_id(r, json_string_value(app), json_string_length(app), &j, &oom);
+        if (j || oom) {
+            if (oom) {
+                srv_job_free(j);
+                j = NULL;
+                json_decref(body);
+            } else {
+                j->body = body;
+            }
+            srv_store_park(r, j);
+            return;
+        }
+    }
+    json_t *out;
+    char err[256];
+    const char *code;
+    int status = srv_mint(r->w, srv_fill_of(r), body, &out, err, sizeof err, &code);
     json_decref(body);
     if (status == 200)
         srv_reply_json(r, 200, out);
@@ -743,39 +969,43 @@ static json_t *srv_log_detail(const tdb_log_stats *st, const tdb_log_health *h) 
                      (json_int_t)h->max_mb);
 }
 
-static void srv_route_readyz(srv_req *r) {
+/* Ready: the log runs, the store answers with the current schema (on PostgreSQL: as its
+ * watcher last saw it, and a lost session is reconnected: a store call), the log writes. */
+static void srv_call_readyz(const srv_store_ctx *c, srv_job *j) {
     char reason[256];
-    tdb_log *log = r->w->server->log;
-    if (!log) {
-        srv_reply_error(r, 503, "not_ready", "the diagnosis log is not running");
+    srv_answer *a = &j->answer;
+    if (!c->log) {
+        srv_answer_error(a, 503, "not_ready", "the diagnosis log is not running");
         return;
     }
-    if (!tdb_ready(r->w->db, reason, sizeof reason) ||
-        !tdb_ready(r->w->log_db, reason, sizeof reason)) {
-        srv_reply_error(r, 503, "not_ready", reason);
+    if (!tdb_ready(c->db, reason, sizeof reason) || !tdb_ready(c->log_db, reason, sizeof reason)) {
+        srv_answer_error(a, 503, "not_ready", reason);
         return;
     }
     tdb_log_stats st;
     tdb_log_health h;
-    tdb_log_snapshot(log, &st, &h);
+    tdb_log_snapshot(c->log, &st, &h);
     if (h.fault == TDB_FAULT_UNAVAILABLE) { /* nothing lost yet: the queue is kept */
         snprintf(reason, sizeof reason,
                  "the diagnosis log cannot write: %s (%zu entries queued until it is back)",
                  tdb_fault_text(h.fault), st.depth);
-        srv_reply_error(r, 503, "not_ready", reason);
+        srv_answer_error(a, 503, "not_ready", reason);
         return;
     }
     if (h.fault != TDB_FAULT_NONE) {
         snprintf(reason, sizeof reason,
                  "the diagnosis log cannot write: %s (%llu entries not logged so far)",
                  tdb_fault_text(h.fault), (unsigned long long)h.dropped_failed);
-        srv_reply_error(r, 503, "not_ready", reason);
+        srv_answer_error(a, 503, "not_ready", reason);
         return;
     }
-    srv_reply_json(r, 200,
+    srv_answer_doc(a, 200,
                    json_pack("{s:s,s:i,s:o}", "status", "ready", "schema_version",
-                             tdb_schema_version(r->w->db), "diagnosis_log",
-                             srv_log_detail(&st, &h)));
+                             tdb_schema_version(c->db), "diagnosis_log", srv_log_detail(&st, &h)));
+}
+
+static void srv_route_readyz(srv_req *r) {
+    srv_store_call(r, srv_call_new(r, srv_call_readyz));
 }
 
 static void srv_route_metrics(srv_req *r) {
@@ -926,6 +1156,13 @@ static const char *srv_allow(const srv_route_row *row, char *buf, size_t cap) {
         len += (size_t)n;
     }
     return buf;
+}
+
+void srv_resume(srv_req *r) {
+    if (r->job->kind == SRV_JOB_CALL)
+        srv_reply_answer(r, &r->job->answer);
+    else
+        srv_handle(r); /* again: the lookup or key check it parked for is answered now */
 }
 
 void srv_handle(srv_req *r) {

@@ -1,6 +1,12 @@
 /* srv_worker.c -- one worker thread: an event_base with an evhttp accepting on the worker's
  * own listening socket, and everything a request needs, owned by this thread alone.
  *
+ * With a remote store (PostgreSQL) a worker has a second thread, its store thread
+ * (srv_store.c): every call that could reach the network is made there, and the request waits
+ * parked while the loop serves the others; the worker's own handles then only give the
+ * configuration version (published by a watcher thread, no network). A local store (SQLite) is
+ * called from the loop itself.
+ *
  * Every worker accepts on its own listening socket, all bound to the same address with
  * SO_REUSEPORT (srv_main.c), so the kernel spreads connections evenly over the workers and a
  * worker that stops accepting closes only its own socket.
@@ -19,7 +25,9 @@
  * Shutdown: the main thread activates stop_ev. The worker then removes its listener, marks
  * itself draining (responses carry Connection: close) and lets its loop run until no request
  * has started or completed for SRV_DRAIN_QUIET_US (1 s: a request whose bytes are still
- * arriving has that long to complete), or the shutdown timeout passes; then it frees evhttp,
+ * arriving has that long to complete; a parked request counts as in flight), or the shutdown
+ * timeout passes; then it stops its store thread and answers what is still parked
+ * (srv_store_stop), and frees evhttp,
  * which closes what is left (idle keep-alive connections). evhttp does not expose its
  * connections, so "quiet" is the observable stand-in for "nothing in flight".
  *
@@ -133,6 +141,9 @@ static void srv_on_request(struct evhttp_request *req, void *arg) {
     r.log_verdict = NULL;
     r.close = false;
     r.evcon = NULL;
+    r.job = NULL;
+    r.authorized = false;
+    r.paid = false;
     srv_request_id(&r);
     srv_request_path(&r);
     w->last_activity_us = r.start_us;
@@ -175,6 +186,8 @@ static void srv_on_tick(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     int64_t now = srv_now_us();
+    if (srv_store_parked(w))
+        w->last_activity_us = now; /* a parked request is in flight: not quiet */
     if (now - w->last_activity_us >= SRV_DRAIN_QUIET_US || now >= w->drain_deadline_us)
         event_base_loopexit(w->base, NULL);
 }
@@ -307,12 +320,13 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
         return false;
     }
     w->last_activity_us = srv_now_us();
-    return srv_worker_http(s, w, err, err_cap);
+    return srv_store_init(w, err, err_cap) && srv_worker_http(s, w, err, err_cap);
 }
 
 static void *srv_worker_main(void *arg) {
     srv_worker *w = arg;
     event_base_dispatch(w->base);
+    srv_store_stop(w); /* answers what is parked, while evhttp can still write it */
     return NULL;
 }
 
@@ -333,6 +347,7 @@ void srv_worker_join(srv_worker *w) {
 }
 
 void srv_worker_free(srv_worker *w) {
+    srv_store_free(w); /* before evhttp_free: nothing is parked on a request it frees */
     if (w->http)
         evhttp_free(w->http); /* closes the remaining connections and the listener */
     srv_conn_worker_free(w);
