@@ -109,7 +109,9 @@ static FILE *open_input(const cli_bulk_args *a, const char *path, int64_t *size)
  * directory it made for them). When an all-or-nothing import fails, nothing was imported, so
  * these are removed again: the run leaves the file system as it found it, and a retry with a
  * corrected input does not meet "exists" surprises (a key file made for nothing). A
- * --continue-on-error run keeps what it committed, and a PostgreSQL store is not a file. */
+ * --continue-on-error run keeps what it committed, and a PostgreSQL store is not a file. When
+ * the import succeeds, the new file is compacted (tdb_compact: a bulk load interleaves the
+ * tables' pages), which no one else can mind: the database did not exist before this run. */
 typedef struct {
     bool db_new, key_new, dir_new;
     char db[4096], key[4096], dir[4096];
@@ -123,7 +125,7 @@ static bool path_absent(const char *path) {
 
 static void fresh_note(import_fresh *f, const cli_bulk_args *a) {
     const char *db = a->db_path && *a->db_path ? a->db_path : tdb_default_path();
-    if (a->dry_run || a->continue_on_error || tdb_location_is_postgres(db) ||
+    if (a->dry_run || tdb_location_is_postgres(db) ||
         snprintf(f->db, sizeof f->db, "%s", db) >= (int)sizeof f->db)
         return;
     f->db_new = path_absent(f->db);
@@ -153,6 +155,19 @@ static void fresh_note(import_fresh *f, const cli_bulk_args *a) {
         if (!c)
             return;
     }
+}
+
+/* Compacts the database this import created (see import_fresh). Its configurations are
+ * committed already, so a failure is a warning, not the run's status. */
+static void compact_new(const progress_bar *bar, tdb *db) {
+    if (bar->draw)
+        fputs("compacting the new database...", stderr);
+    tdb_status st = tdb_compact(db);
+    if (bar->draw)
+        fputs("\r\033[K", stderr);
+    if (st != TDB_OK)
+        fprintf(stderr, "tokendoctor: warning: the new database was not compacted: %s\n",
+                tdb_errmsg(db));
 }
 
 static bool store_is_empty(tdb *db) {
@@ -244,7 +259,9 @@ int cli_project_import(const cli_bulk_args *a) {
     /* Undone only while the new database is still empty: another process that opened it
      * meanwhile and put a project keeps it. */
     bool undo = (rc == CLI_EXIT_USAGE || rc == CLI_EXIT_INTERNAL) && fresh.db_new &&
-                (!db || store_is_empty(db));
+                !a->continue_on_error && (!db || store_is_empty(db));
+    if ((rc == CLI_EXIT_OK || rc == CLI_EXIT_FAIL) && fresh.db_new && db)
+        compact_new(&run.bar, db);
     tdb_close(db);
     if (undo)
         fresh_undo(&fresh);

@@ -739,6 +739,14 @@ static tdb_status backup_into(tdb *db, sqlite3 *to) {
     return TDB_OK;
 }
 
+tdb_status tdbsq_compact(tdb *db) {
+    if (tdb_file_gone(db)) {
+        tdbi_fail(db, "%s: the database file was deleted or replaced while in use", db->name);
+        return TDB_ERROR;
+    }
+    return tdbi_exec(db, "VACUUM") ? TDB_OK : TDB_ERROR;
+}
+
 tdb_status tdbsq_backup(tdb *db, const char *dest_path) {
     struct stat sb;
     if (lstat(dest_path, &sb) == 0) {

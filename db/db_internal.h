@@ -149,6 +149,7 @@ typedef struct tdbi_store_ops {
                          diag_import_summary *summary);
     tdb_status (*export)(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
     tdb_status (*backup)(tdb *db, const char *dest_path);
+    tdb_status (*compact)(tdb *db); /* optional: NULL, nothing to do */
     tdb_status (*diagnoses_recent)(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                    size_t *count);
     bool (*log_attach)(tdb *db);

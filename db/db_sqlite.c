@@ -36,6 +36,7 @@ const tdbi_store_ops tdbsq_ops = {
     .import = tdbsq_import,
     .export = tdbsq_export,
     .backup = tdbsq_backup,
+    .compact = tdbsq_compact,
     .diagnoses_recent = tdbsq_diagnoses_recent,
     .log_attach = tdbsq_log_attach,
     .log_write = tdbsq_log_write,

@@ -28,6 +28,7 @@ tdb_status tdbsq_import(tdb *db, FILE *in, const tdb_import_options *o,
                         diag_import_summary *summary);
 tdb_status tdbsq_export(tdb *db, FILE *out, const char *cert_key_file, uint64_t *count);
 tdb_status tdbsq_backup(tdb *db, const char *dest_path);
+tdb_status tdbsq_compact(tdb *db);
 tdb_status tdbsq_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count);
 bool tdbsq_log_attach(tdb *db);

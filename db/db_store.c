@@ -102,6 +102,10 @@ tdb_status tdb_backup(tdb *db, const char *dest_path) {
     return db->ops->backup(db, dest_path);
 }
 
+tdb_status tdb_compact(tdb *db) {
+    return db->ops->compact ? db->ops->compact(db) : TDB_OK;
+}
+
 tdb_status tdb_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                 size_t *count) {
     return db->ops->diagnoses_recent(db, app_id, limit, out, count);

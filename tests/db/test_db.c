@@ -1707,6 +1707,64 @@ static void test_migrate_case_duplicates(void) {
 /* Import and export on either store: an all-or-nothing import that fails keeps nothing, one
  * with continue_on_error keeps the rest, a re-import changes nothing, and an export sealed for
  * another database's key file imports there into the same projects. */
+/* How many runs of consecutive page numbers the pages of `name` form (dbstat); -1 when this
+ * SQLite has no dbstat table. */
+static int page_runs(tdb *db, const char *name) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "SELECT pageno FROM dbstat WHERE name = ? ORDER BY pageno", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int runs = 0;
+    int64_t last = -2;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t page = sqlite3_column_int64(st, 0);
+        runs += page != last + 1;
+        last = page;
+    }
+    sqlite3_finalize(st);
+    return runs;
+}
+
+/* A bulk import interleaves the projects' pages with the change log's; tdb_compact puts each
+ * table's together (its root page aside), and every project reads back the same. */
+static void test_compact(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    char path[400];
+    snprintf(path, sizeof path, "%s/in.jsonl", s.dir);
+    FILE *f = fopen(path, "w");
+    for (int i = 0; f && i < 2000; i++) {
+        diag_project p;
+        make_project(&p, 100 + i, 100 + i, -1);
+        fprintf(f,
+                "{\"app_id\":\"%s\",\"name\":\"%s\",\"primary\":{\"certificate\":\"%s\","
+                "\"enabled\":true}}\n",
+                p.app_id, p.name, p.primary.certificate);
+    }
+    if (f)
+        fclose(f);
+    tdb_import_options o = {.parse = diag_project_from_json, .actor = "test"};
+    diag_import_summary sum;
+    f = fopen(path, "r");
+    EXPECT(f && tdb_import(db, f, &o, &sum) == TDB_OK && sum.created == 2000);
+    if (f)
+        fclose(f);
+    int before = page_runs(db, "projects");
+    EXPECT(tdb_compact(db) == TDB_OK);
+    int after = page_runs(db, "projects");
+    if (before >= 0)
+        CHECK(before > 10 && after <= 2, "runs of the projects' pages: %d before, %d after", before,
+              after);
+    diag_project p, got;
+    make_project(&p, 100 + 1234, 100 + 1234, -1);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+           strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_bulk_roundtrip(void) {
     tdbt_sandbox s;
     sandbox_init(&s);
@@ -2033,6 +2091,7 @@ static const tu_test TESTS[] = {
     {"log_pressure", test_log_pressure},
     {"log_threads", test_log_threads},
     {"log_span_cost", test_log_span_cost},
+    {"compact", test_compact},
     {"app_id_case", test_app_id_case},
     {"migrate_case_duplicates", test_migrate_case_duplicates},
     {"config_across", test_config_across},
