@@ -392,18 +392,33 @@ static bool keep(cache_pool *pool, cache_entry *e, uint32_t h, uint64_t emptied_
     return kept;
 }
 
+/* Whether the pool holds app_id (hash h), unpacked into *out when out is not NULL; *emptied_at
+ * (when not NULL) is the pool's generation at that moment. */
+static bool find_locked(tdb_project_cache *c, const char *app_id, uint32_t h,
+                        const diag_project **out, uint64_t *emptied_at) {
+    cache_pool *pool = c->pool;
+    pthread_mutex_lock(&pool->lock);
+    cache_entry *found = pool->slots[find_slot(pool, app_id, h)].entry;
+    if (found && out)
+        *out = unpack(c, found);
+    if (emptied_at)
+        *emptied_at = pool->emptied;
+    pthread_mutex_unlock(&pool->lock);
+    return found != NULL;
+}
+
+bool tdb_project_cache_peek(tdb_project_cache *c, const char *app_id, const diag_project **out) {
+    return find_locked(c, app_id, hash_app_id(app_id), out, NULL);
+}
+
 tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_id,
                                  const diag_project **out, bool *hit) {
     cache_pool *pool = c->pool;
     uint32_t h = hash_app_id(app_id);
-    pthread_mutex_lock(&pool->lock);
-    cache_entry *found = pool->slots[find_slot(pool, app_id, h)].entry;
-    if (found)
-        *out = unpack(c, found);
-    uint64_t emptied_at = pool->emptied;
-    pthread_mutex_unlock(&pool->lock);
+    uint64_t emptied_at;
+    bool found = find_locked(c, app_id, h, out, &emptied_at);
     if (hit)
-        *hit = found != NULL;
+        *hit = found;
     if (found)
         return TDB_OK;
     *out = NULL;

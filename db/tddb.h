@@ -471,6 +471,12 @@ size_t tdb_project_cache_cost_bytes(const diag_project *p);
 tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_id,
                                  const diag_project **out, bool *hit);
 
+/* The same without the store: true when c holds the answer for app_id (*out, when out is not
+ * NULL, as tdb_project_cache_get gives it), false when only the store could tell. Never reads
+ * the store: for a thread that must not wait on it (the service's event loops on a remote
+ * store, which hand a miss to their store thread). */
+bool tdb_project_cache_peek(tdb_project_cache *c, const char *app_id, const diag_project **out);
+
 /* ---- Diagnosis log ------------------------------------------------------------------------ */
 
 /* One diagnosis as logged: the project model's diag_log_entry (fixed-size, never the token). */

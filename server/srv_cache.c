@@ -58,10 +58,8 @@ void srv_cache_check_version(srv_worker *w) {
     static const struct timeval next_iteration = {0, 0};
     event_add(w->refresh_ev, &next_iteration);
     /* A version that cannot be read empties the caches too (and the next check asks again). */
-    if (tdb_project_cache_sync(w->projects, w->db)) {
+    if (tdb_project_cache_sync(w->projects, w->db))
         srv_key_cache_clear(&w->keys);
-        srv_store_forget(w);
-    }
 }
 
 void srv_cache_changed(srv_worker *w) {
@@ -77,8 +75,8 @@ static const srv_fill_item *srv_fill_find(const srv_job *fill, const char *app_i
 }
 
 const diag_project *srv_project_lookup(srv_worker *w, const srv_job *fill, const char *app_id,
-                                       size_t len, bool *failed) {
-    *failed = false;
+                                       size_t len, srv_lookup *how) {
+    *how = SRV_LOOKUP_OK;
     if (!diag_is_hex32(app_id, len))
         return NULL; /* cannot be stored: malformed App IDs are diagnosed without a project */
     /* A resumed request takes what its fill job read: even when the shared cache could not keep
@@ -86,15 +84,30 @@ const diag_project *srv_project_lookup(srv_worker *w, const srv_job *fill, const
     const srv_fill_item *it = srv_fill_find(fill, app_id);
     if (it) {
         srv_count(&w->metrics.cache_misses, 1);
-        *failed = it->st != TDB_OK;
+        *how = it->st == TDB_OK ? SRV_LOOKUP_OK : SRV_LOOKUP_FAILED;
         return it->has_project ? &it->project : NULL;
     }
-    const diag_project *p;
+    const diag_project *p = NULL;
+    if (srv_store_remote(w)) {
+        /* Only what the cache holds: the network is the store thread's. */
+        if (tdb_project_cache_peek(w->projects, app_id, &p)) {
+            srv_count(&w->metrics.cache_hits, 1);
+            return p;
+        }
+        *how = SRV_LOOKUP_NOT_CACHED; /* counted as a miss when its fill comes back */
+        return NULL;
+    }
     bool hit;
     tdb_status st = tdb_project_cache_get(w->projects, w->db, app_id, &p, &hit);
     srv_count(hit ? &w->metrics.cache_hits : &w->metrics.cache_misses, 1);
-    *failed = st != TDB_OK; /* not cached: the next request tries again */
+    if (st != TDB_OK)
+        *how = SRV_LOOKUP_FAILED; /* not cached: the next request tries again */
     return p;
+}
+
+bool srv_project_at_hand(srv_worker *w, const srv_job *fill, const char *app_id) {
+    return !srv_store_remote(w) || srv_fill_find(fill, app_id) ||
+           tdb_project_cache_peek(w->projects, app_id, NULL);
 }
 
 const char *srv_lookup_error(srv_worker *w, const srv_job *fill) {

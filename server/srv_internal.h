@@ -376,10 +376,19 @@ bool srv_rate_admit(srv_req *r, size_t cost);
 /* srv_cache.c */
 /* Frees the worker's caches, wiping the projects' certificates and the key hashes. */
 void srv_caches_free(srv_worker *w);
-/* The project of app_id (len bytes) or NULL when unknown or when the store fails (*failed).
- * fill: the fill job the request resumes (its App IDs are answered from it), or NULL. */
+/* How srv_project_lookup went. */
+typedef enum {
+    SRV_LOOKUP_OK,        /* the project, or NULL for an App ID without one */
+    SRV_LOOKUP_FAILED,    /* the store did not answer */
+    SRV_LOOKUP_NOT_CACHED /* a remote store, and the cache does not hold it: park the request */
+} srv_lookup;
+/* The project of app_id (len bytes) or NULL (*how says why). fill: the fill job the request
+ * resumes (its App IDs are answered from it), or NULL. On a remote store the loop never reads
+ * the store here: what neither fill nor the shared cache holds is SRV_LOOKUP_NOT_CACHED. */
 const diag_project *srv_project_lookup(srv_worker *w, const struct srv_job *fill,
-                                       const char *app_id, size_t len, bool *failed);
+                                       const char *app_id, size_t len, srv_lookup *how);
+/* Whether srv_project_lookup of app_id (32 hex characters) would not need the store now. */
+bool srv_project_at_hand(srv_worker *w, const struct srv_job *fill, const char *app_id);
 /* Why the last lookup failed: the fill job's message, or the store's. */
 const char *srv_lookup_error(srv_worker *w, const struct srv_job *fill);
 /* Empties the caches when the configuration version moved (once per loop iteration). */
@@ -404,8 +413,6 @@ void srv_key_remember(srv_worker *w, const char *key, size_t len, tdb_role role,
 /* A job that waited this long in the queue is failed without a call (503 store_unavailable):
  * today's bound of one call on a request thread (statement timeout 2 s + margin 1 s). */
 #define SRV_STORE_WAIT_MS 3000
-/* App IDs a worker remembers as cached by its store thread (a direct-mapped table). */
-#define SRV_STORE_KNOWN_SLOTS 4096
 
 /* The answer a store call makes off the loop; the loop sends it (srv_reply_answer). */
 typedef struct {
@@ -434,7 +441,6 @@ typedef enum {
 typedef struct {
     char app_id[TD_CERT_LEN + 1];
     tdb_status st;    /* TDB_OK (project, or none when unknown), else the read failed */
-    bool known;       /* kept in the shared cache: the worker's next lookups hit */
     bool has_project; /* project is the configuration (else the App ID is unknown) */
     diag_project project;
 } srv_fill_item;
@@ -451,7 +457,6 @@ struct srv_job {
     srv_req r;    /* the request as parked (r.req: kept by evhttp until answered) */
     json_t *body; /* its parsed body, owned */
     int64_t parked_us;
-    uint64_t known_gen; /* the worker's known-App-ID generation when parked */
     /* SRV_JOB_FILL */
     srv_fill_item *items;
     size_t nitems, items_cap;
@@ -498,10 +503,6 @@ void srv_store_park(srv_req *r, srv_job *j);
 /* Runs j's call: parked on the store thread when remote, else at once here; either way r is
  * answered (srv_reply_answer) once it is done. j is taken. */
 void srv_store_call(srv_req *r, srv_job *j);
-/* Whether the store thread has put app_id in the shared cache since the version last moved. */
-bool srv_store_known(srv_worker *w, const char *app_id);
-/* The configuration version moved: nothing is known to be cached any more. */
-void srv_store_forget(srv_worker *w);
 
 /* srv_routes.c: a parked request is back (its job in r->job): runs it again, or sends its
  * call's answer. */

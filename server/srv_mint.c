@@ -85,10 +85,15 @@ int srv_mint(srv_worker *w, const srv_job *fill, json_t *body, json_t **out, cha
         !diag_mint_prepare(&rq, srv_now_s(), &mi, uid_buf, err, err_cap))
         return 400;
 
-    bool failed;
-    const diag_project *p =
-        srv_project_lookup(w, fill, json_string_value(app), TD_CERT_LEN, &failed);
-    if (failed) {
+    srv_lookup how;
+    const diag_project *p = srv_project_lookup(w, fill, json_string_value(app), TD_CERT_LEN, &how);
+    if (how == SRV_LOOKUP_NOT_CACHED) {
+        /* Held when the route looked, evicted by another worker since: rare; retry. */
+        *err_code = "store_busy";
+        snprintf(err, err_cap, "the project left the cache meanwhile; retry");
+        return 503;
+    }
+    if (how == SRV_LOOKUP_FAILED) {
         *err_code = "internal_error";
         snprintf(err, err_cap, "the store did not answer: %s", srv_lookup_error(w, fill));
         return 500;

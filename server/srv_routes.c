@@ -235,10 +235,11 @@ static const srv_job *srv_fill_of(const srv_req *r) {
     return r->job && r->job->kind == SRV_JOB_FILL ? r->job : NULL;
 }
 
-/* A remote store: app_id (len bytes) into *j, a new fill job, unless it cannot be stored or the
- * worker knows it cached. */
-static void srv_need_app_id(srv_req *r, const char *app_id, size_t len, srv_job **j, bool *oom) {
-    if (*oom || !diag_is_hex32(app_id, len) || srv_store_known(r->w, app_id))
+/* A remote store: app_id (len bytes) into *j, a new fill job, unless it cannot be stored or a
+ * lookup would find it without the store (the request's fill job, the shared cache). */
+static void srv_need_app_id(srv_req *r, const srv_job *fill, const char *app_id, size_t len,
+                            srv_job **j, bool *oom) {
+    if (*oom || !diag_is_hex32(app_id, len) || srv_project_at_hand(r->w, fill, app_id))
         return;
     if (!*j)
         *j = srv_job_new(r, SRV_JOB_FILL);
@@ -248,7 +249,8 @@ static void srv_need_app_id(srv_req *r, const char *app_id, size_t len, srv_job 
 
 /* The same for the App ID a diagnosis request object reads (one the engine refuses reads none:
  * its 400 comes from the run). */
-static void srv_need_project(srv_req *r, json_t *item, int64_t now, srv_job **j, bool *oom) {
+static void srv_need_project(srv_req *r, const srv_job *fill, json_t *item, int64_t now,
+                             srv_job **j, bool *oom) {
     diag_request q;
     char err[256];
     if (*oom || !json_is_object(item) || !diag_request_from_json(item, now, &q, err, sizeof err))
@@ -256,24 +258,38 @@ static void srv_need_project(srv_req *r, json_t *item, int64_t now, srv_job **j,
     const char *key;
     size_t len;
     diag_request_project_key(&q, &key, &len);
-    srv_need_app_id(r, key, len, j, oom);
+    srv_need_app_id(r, fill, key, len, j, oom);
 }
 
-/* A remote store and an App ID the request needs that the worker does not know to be cached
- * (items: the batch's array; else body is the one request): parks r with one fill job for all
- * of them (body taken) and returns true. The run that resumes it never parks for projects
- * again: its lookups take the job's answers. */
+/* The App IDs of the request (items: the batch's array; else body is the one request) that
+ * neither fill nor the shared cache holds, into *j (a new fill job). */
+static void srv_need_projects(srv_req *r, const srv_job *fill, json_t *body, json_t *items,
+                              int64_t now, srv_job **j, bool *oom) {
+    if (!items) {
+        srv_need_project(r, fill, body, now, j, oom);
+        return;
+    }
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item) srv_need_project(r, fill, item, now, j, oom);
+}
+
+/* A remote store and an App ID the request needs that neither its fill job nor the shared cache
+ * holds: parks r with one fill job for all of them (body taken) and returns true. A resumed
+ * request parks again only when the cache lost, meanwhile, an App ID it held at the first look
+ * (evicted by another worker): the new job then reads every App ID the cache does not hold,
+ * those of the old job included, so that the run after it finds them all. */
 static bool srv_park_for_projects(srv_req *r, json_t *body, json_t *items, int64_t now) {
-    if (!srv_store_remote(r->w) || srv_fill_of(r))
+    if (!srv_store_remote(r->w))
         return false;
+    const srv_job *fill = srv_fill_of(r);
     srv_job *j = NULL;
     bool oom = false;
-    if (items) {
-        size_t i;
-        json_t *item;
-        json_array_foreach(items, i, item) srv_need_project(r, item, now, &j, &oom);
-    } else {
-        srv_need_project(r, body, now, &j, &oom);
+    srv_need_projects(r, fill, body, items, now, &j, &oom);
+    if (fill && j && !oom) {
+        srv_job_free(j);
+        j = NULL;
+        srv_need_projects(r, NULL, body, items, now, &j, &oom);
     }
     if (!j && !oom)
         return false;
@@ -290,8 +306,8 @@ static bool srv_park_for_projects(srv_req *r, json_t *body, json_t *items, int64
 
 /* Diagnoses one request object into w->result: true (status 200), or false with an error
  * object in *error and the status it would have alone (400 bad request, 503 store
- * unavailable), or status 0 (no error object) when the store is remote and its project is not
- * known to be cached (a batch parks for every such item before it runs). */
+ * unavailable), or status 0 (no error object, nothing run or logged) when the store is remote
+ * and neither the request's fill job nor the shared cache holds its project. */
 static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status, json_t **error) {
     srv_worker *w = r->w;
     diag_request q;
@@ -306,17 +322,16 @@ static bool srv_diagnose_one(srv_req *r, json_t *item, int64_t now, int *status,
         *error = diag_error_json("bad_request", err);
         return false;
     }
-    bool failed;
     const char *key;
     size_t key_len;
     diag_request_project_key(&q, &key, &key_len);
-    if (srv_store_remote(w) && !srv_fill_of(r) && diag_is_hex32(key, key_len) &&
-        !srv_store_known(w, key)) {
-        *status = 0; /* not known to be cached: to be parked (srv_route_diagnose) */
+    srv_lookup how;
+    const diag_project *p = srv_project_lookup(w, srv_fill_of(r), key, key_len, &how);
+    if (how == SRV_LOOKUP_NOT_CACHED) {
+        *status = 0; /* to be parked (srv_route_diagnose); nothing was run or logged */
         return false;
     }
-    const diag_project *p = srv_project_lookup(w, srv_fill_of(r), key, key_len, &failed);
-    if (failed) {
+    if (how == SRV_LOOKUP_FAILED) {
         *status = 503;
         *error = diag_error_json("store_unavailable", "the project store did not answer; retry");
         return false;
@@ -349,8 +364,16 @@ static void srv_route_diagnose(srv_req *r) {
     int status;
     json_t *error = NULL;
     bool ok = srv_diagnose_one(r, body, now, &status, &error);
-    if (!ok && status == 0 && srv_park_for_projects(r, body, NULL, now))
-        return; /* parsed again only on a miss: a hit parses once */
+    if (!ok && status == 0) {
+        if (srv_park_for_projects(r, body, NULL, now))
+            return; /* parsed again only on a miss: a hit parses once */
+        /* Another worker's fill put it in the cache between the two looks: run it. */
+        ok = srv_diagnose_one(r, body, now, &status, &error);
+        if (!ok && status == 0) {
+            status = 503;
+            error = diag_error_json("store_busy", "the project left the cache meanwhile; retry");
+        }
+    }
     json_decref(body);
     if (!ok) {
         if (status == 503)
@@ -380,6 +403,9 @@ static bool srv_append_batch_item(srv_req *r, json_t *item, int64_t now) {
     json_t *id = json_is_object(item) ? json_object_get(item, "id") : NULL;
     if (srv_diagnose_one(r, item, now, &status, &error))
         return diag_batch_item_add(out, id, r->w->result, false);
+    if (status == 0) /* held at the look before the run, evicted by another worker since */
+        return diag_batch_error_add(out, id, DIAG_ITEM_FAILED, "store_busy",
+                                    "the project left the cache meanwhile; retry");
     json_t *e = json_object_get(error, "error");
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *message = json_string_value(json_object_get(e, "message"));
@@ -927,7 +953,7 @@ static void srv_route_tokens(srv_req *r) {
     if (srv_store_remote(r->w) && !srv_fill_of(r) && json_is_string(app)) {
         srv_job *j = NULL;
         bool oom = false;
-        srv_need_app_id(r, json_string_value(app), json_string_length(app), &j, &oom);
+        srv_need_app_id(r, NULL, json_string_value(app), json_string_length(app), &j, &oom);
         if (j || oom) {
             if (oom) {
                 srv_job_free(j);

@@ -28,14 +28,15 @@
  * but needs a lock every worker contends on and a way back to each worker anyway, and one
  * stalled call would hold up every worker's misses.
  *
- * Knowing a hit without asking. The shared cache answers a lookup it cannot answer by reading
- * the store (tdb_project_cache_get), and it has no "only if cached" lookup. So the worker keeps
- * the App IDs its store thread saw kept in the cache (known: a direct-mapped table, loop only,
- * forgotten whenever the configuration version moves, srv_store_forget); a lookup of any other
- * App ID parks. A known App ID that the cache dropped since (evicted past --cache-mb, or
- * emptied by another worker that saw a new version a moment before this one) is read by the
- * loop's own lookup, bounded as before (db_pg.c, exec_bounded) -- the one way left for the
- * loop to wait on the network, and a rare one.
+ * A hit without asking. On a remote store the loop looks only into the shared cache
+ * (tdb_project_cache_peek, which never reads the store): what it does not hold parks. A route
+ * first collects every App ID it will need that neither the cache nor its fill job holds, and
+ * parks once for all of them; the run after the fill takes them from the job. An App ID the
+ * cache held at that look can still be evicted by another worker before the lookup a moment
+ * later: a single diagnosis then parks (nothing was run or logged yet), a batch item answers
+ * "failed" with store_busy and a token 503 store_busy -- both rare, and retried by the client --
+ * and a resumed request that finds such a loss at its first look parks again, its new job
+ * reading every App ID the cache does not hold. The loop never waits on the network.
  *
  * SQLite stays synchronous: a local file is not the network, a hit costs no call either way,
  * and a handoff per miss would cost the million-project benchmark some 10 us per request.
@@ -47,7 +48,7 @@
  * another store), opened for it, used by no other thread (tdb handles are not thread-safe;
  * the worker's own handles then only give the configuration version, which on PostgreSQL a
  * watcher thread publishes without the network), and a handle of its own on the shared project
- * cache. queue and done are under lock; the known table, parked and wake_ev belong to the
+ * cache. queue and done are under lock; parked and wake_ev belong to the
  * loop. A job belongs to the loop until parked, to the store thread until it is on done, then
  * to the loop again, which frees it.
  *
@@ -104,9 +105,6 @@ struct srv_store {
     struct event *wake_ev;
     size_t parked;
     bool stopped;
-    uint64_t known_gen;
-    bool known_used[SRV_STORE_KNOWN_SLOTS];
-    char known[SRV_STORE_KNOWN_SLOTS][TD_CERT_LEN];
 };
 
 /* ---- Jobs --------------------------------------------------------------------------------- */
@@ -166,37 +164,6 @@ bool srv_job_add_app_id(srv_job *j, const char *app_id) {
     return true;
 }
 
-/* ---- Known App IDs (the loop's) ------------------------------------------------------------ */
-
-static size_t srv_known_slot(const char *app_id) {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < TD_CERT_LEN; i++) {
-        h ^= (unsigned char)app_id[i];
-        h *= 16777619u;
-    }
-    return h % SRV_STORE_KNOWN_SLOTS;
-}
-
-bool srv_store_known(srv_worker *w, const char *app_id) {
-    srv_store *s = w->store;
-    size_t i = srv_known_slot(app_id);
-    return s->known_used[i] && memcmp(s->known[i], app_id, TD_CERT_LEN) == 0;
-}
-
-void srv_store_forget(srv_worker *w) {
-    srv_store *s = w->store;
-    if (!s)
-        return;
-    memset(s->known_used, 0, sizeof s->known_used);
-    s->known_gen++; /* a fill parked before this does not mark what it read */
-}
-
-static void srv_known_add(srv_store *s, const char *app_id) {
-    size_t i = srv_known_slot(app_id);
-    memcpy(s->known[i], app_id, TD_CERT_LEN);
-    s->known_used[i] = true;
-}
-
 /* ---- The store thread -------------------------------------------------------------------- */
 
 static void srv_job_fail(srv_job *j, tdb_fault fault, const char *message) {
@@ -236,11 +203,6 @@ static void srv_store_fill(srv_store *s, srv_job *j) {
         it->has_project = p != NULL;
         if (p)
             it->project = *p;
-        /* Read from the store: ask once more to learn whether the cache kept it (it does not
-         * when it was emptied meanwhile, is full, or the store spells the App ID otherwise). */
-        if (!hit && tdb_project_cache_get(s->projects, s->db, it->app_id, &p, &hit) != TDB_OK)
-            hit = false;
-        it->known = hit;
     }
 }
 
@@ -310,10 +272,6 @@ static void *srv_store_main(void *arg) {
 static void srv_store_answer(srv_store *s, srv_job *j) {
     srv_worker *w = s->w;
     s->parked--;
-    if (j->kind == SRV_JOB_FILL && j->known_gen == s->known_gen)
-        for (size_t i = 0; i < j->nitems; i++)
-            if (j->items[i].st == TDB_OK && j->items[i].known)
-                srv_known_add(s, j->items[i].app_id);
     if (j->kind == SRV_JOB_KEY)
         srv_key_remember(w, j->key, j->key_len, j->role, j->name);
     srv_req r = j->r;
@@ -368,7 +326,6 @@ void srv_store_park(srv_req *r, srv_job *j) {
         srv_reply_error(r, 503, "store_busy", msg);
         return;
     }
-    j->known_gen = s->known_gen;
     j->parked_us = srv_now_us();
     j->next = NULL;
     s->parked++;
@@ -507,7 +464,6 @@ void srv_store_free(srv_worker *w) {
         pthread_cond_destroy(&s->cond);
         pthread_mutex_destroy(&s->lock);
     }
-    explicit_bzero(s->known, sizeof s->known);
     free(s);
     w->store = NULL;
 }

@@ -265,11 +265,26 @@ static void test_sharing(const char *dir) {
     tdb_project_cache *b = tdb_project_cache_new_sharing(a);
     EXPECT(a && b && tdb_project_cache_sync(a, db1) && tdb_project_cache_sync(b, db2));
     bool hit;
+    /* peek answers only what the pool holds, and never reads (the service's event loops on a
+     * remote store): before the read nothing, after it the project through either handle, and
+     * an unknown App ID once looked up is held too (as "no project"). */
+    char id1[TD_CERT_LEN + 1], id2[TD_CERT_LEN + 1];
+    make_hex('a', 1, id1);
+    make_hex('a', 2, id2);
+    const diag_project *peeked = (const diag_project *)1;
+    EXPECT(!tdb_project_cache_peek(b, id1, &peeked) && !tdb_project_cache_peek(a, id1, NULL));
+    EXPECT(tdb_project_cache_count(a) == 0);
     const diag_project *got = get(a, db1, 1, &hit);
     EXPECT(got && !hit);
+    EXPECT(tdb_project_cache_peek(b, id1, &peeked) && peeked &&
+           strcmp(peeked->primary.certificate, p.primary.certificate) == 0);
+    EXPECT(!tdb_project_cache_peek(b, id2, NULL));
+    EXPECT(get(b, db2, 2, &hit) == NULL && !hit);
+    peeked = (const diag_project *)1;
+    EXPECT(tdb_project_cache_peek(a, id2, &peeked) && peeked == NULL);
     got = get(b, db2, 1, &hit); /* read once, by a: b hits */
     EXPECT(got && hit && strcmp(got->primary.certificate, p.primary.certificate) == 0);
-    EXPECT(tdb_project_cache_count(a) == 1 && tdb_project_cache_count(b) == 1);
+    EXPECT(tdb_project_cache_count(a) == 2 && tdb_project_cache_count(b) == 2);
     /* A change elsewhere: a syncs and empties; b's sync says the version moved, b reads anew. */
     make_project(&p, 1, 9);
     EXPECT(tdb_project_put(writer, &p, "test", NULL) == TDB_OK);
