@@ -64,20 +64,19 @@
  * connection whose busy timeout is below 1 s, the service's request threads) and lock_timeout (the
  * busy timeout: tdb_set_busy_timeout) are set on every (re)connection.
  *
- * Nothing waits on the network without a bound (the service calls the store from its event
- * loops, issue 18): a statement's answer is awaited at most its statement timeout plus
- * TDBPG_ANSWER_MARGIN_MS on the client's side too (exec_bounded: a server that went silent
- * without closing the connection never sends the cancellation), so at most 3 s on a request
- * thread, once; after that the connection counts as lost, and while the watcher cannot reach
- * the server a request thread does not try to connect (which could wait connect_timeout) but
- * fails at once with TDB_FAULT_UNAVAILABLE. What is not done: the request threads still wait
- * for a reachable server's answer (a cache miss, a key not yet cached, a write: one round trip,
- * well under a millisecond on a LAN) instead of handing the work to another thread.
+ * Nothing waits on the network without a bound: a statement's answer is awaited at most its
+ * statement timeout plus TDBPG_ANSWER_MARGIN_MS on the client's side too (exec_bounded: a
+ * server that went silent without closing the connection never sends the cancellation), so at
+ * most 3 s on a connection with the request threads' busy timeout, once; after that the
+ * connection counts as lost, and while the watcher cannot reach the server such a connection
+ * does not try to connect (which could wait connect_timeout) but fails at once with
+ * TDB_FAULT_UNAVAILABLE. The service's event loops make no call at all: each worker's store
+ * thread does, with these bounds (server/srv_store.c).
  *
  * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
- * a tdb per worker (its store and, unless --log-db is another store, its log reads), its main
- * one and the log writer's: about 2 x threads + 3 connections per node, to be counted against
- * the server's max_connections.
+ * two per worker (the worker's own, which then only gives the configuration version, and its
+ * store thread's), its main one and the log writer's: 4 x threads + 2 connections per node with
+ * the watchers (docs/deployment.md), to be counted against the server's max_connections.
  *
  * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
  * false (there is no file). Import and export: db_pg_bulk.c.
@@ -474,7 +473,7 @@ static int64_t monotonic_ms(void) {
 /* Sends one statement and waits for its answer at most the session's statement timeout plus
  * TDBPG_ANSWER_MARGIN_MS. statement_timeout is the server's: a server that stopped answering
  * without closing the connection (a host that vanished, a stalled backend) would otherwise hold
- * the caller -- on the service's request threads, an event loop -- as long as the kernel keeps
+ * the caller -- a service's store thread, whose requests are parked -- as long as the kernel keeps
  * the connection. NULL when the statement could not be sent (*sent false), or no answer came in
  * time; else the last result (one per statement, as PQexecParams returns it: an error result
  * when the connection broke while waiting). */
