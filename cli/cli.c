@@ -370,14 +370,13 @@ void cli_format_utc(int64_t t, char *out, size_t cap) {
 void cli_opts_init(cli_opts *p, const char *cmd, int argc, char **argv,
                    const struct option *longopts, const char **const *slots, int nslots,
                    cli_report *report) {
-    memset(p, 0, sizeof *p);
-    p->cmd = cmd;
-    p->argc = argc;
-    p->argv = argv;
-    p->longopts = longopts;
-    p->slots = slots;
-    p->nslots = nslots;
-    p->report = report;
+    *p = (cli_opts){.cmd = cmd,
+                    .argc = argc,
+                    .argv = argv,
+                    .longopts = longopts,
+                    .slots = slots,
+                    .nslots = nslots,
+                    .report = report};
     optind = 0; /* glibc: re-initialise completely (a previous parse leaves state behind) */
     opterr = 0;
 }

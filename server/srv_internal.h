@@ -298,6 +298,11 @@ bool srv_worker_start(srv_worker *w);
 void srv_worker_stop_async(srv_worker *w); /* from the main thread */
 void srv_worker_join(srv_worker *w);
 void srv_worker_free(srv_worker *w);
+/* Opens the store (s->db_path) and the diagnosis log's (the same handle unless --log-db names
+ * another) as a request's calls use them: the request threads' short busy timeout. The worker's
+ * and its store thread's. false with the message in err (a handle opened stays in *db). */
+bool srv_open_request_stores(const srv_server *s, tdb **db, tdb **log_db, char *err,
+                             size_t err_cap);
 
 /* srv_conn.c: after evhttp_new, connections are watched (see srv_conn.c); false on failure. */
 bool srv_conn_worker_init(srv_worker *w);

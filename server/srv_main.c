@@ -35,19 +35,20 @@
 #include <event2/util.h>
 
 void srv_config_defaults(srv_config *c) {
-    memset(c, 0, sizeof *c);
-    c->listen = SRV_DEFAULT_LISTEN;
-    c->auth = SRV_AUTH_ADMIN;
-    c->body_limit = SRV_DEFAULT_BODY_LIMIT;
-    c->batch_limit = SRV_DEFAULT_BATCH_LIMIT;
-    c->timeout_s = SRV_DEFAULT_TIMEOUT;
-    c->shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT;
-    c->request_timeout_s = SRV_DEFAULT_REQUEST_TIMEOUT;
-    c->max_connections = SRV_DEFAULT_MAX_CONNECTIONS;
-    c->max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
-    c->bootstrap_key = true;
-    c->rate_limit = SRV_DEFAULT_RATE_LIMIT;
-    c->cache_mb = SRV_DEFAULT_CACHE_MB;
+    *c = (srv_config){
+        .listen = SRV_DEFAULT_LISTEN,
+        .auth = SRV_AUTH_ADMIN,
+        .body_limit = SRV_DEFAULT_BODY_LIMIT,
+        .batch_limit = SRV_DEFAULT_BATCH_LIMIT,
+        .timeout_s = SRV_DEFAULT_TIMEOUT,
+        .shutdown_timeout_s = SRV_DEFAULT_SHUTDOWN_TIMEOUT,
+        .request_timeout_s = SRV_DEFAULT_REQUEST_TIMEOUT,
+        .max_connections = SRV_DEFAULT_MAX_CONNECTIONS,
+        .max_connections_per_client = SRV_DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+        .bootstrap_key = true,
+        .rate_limit = SRV_DEFAULT_RATE_LIMIT,
+        .cache_mb = SRV_DEFAULT_CACHE_MB,
+    };
 }
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT" (all interfaces), "localhost:PORT" or "PORT". */

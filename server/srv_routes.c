@@ -261,6 +261,19 @@ static void srv_need_project(srv_req *r, const srv_job *fill, json_t *item, int6
     srv_need_app_id(r, fill, key, len, j, oom);
 }
 
+/* Parks r with its fill job j and body (both taken); out of memory while making j (oom), the
+ * park answers 500 (srv_store_park with no job). */
+static void srv_park_fill(srv_req *r, srv_job *j, bool oom, json_t *body) {
+    if (oom) {
+        srv_job_free(j);
+        j = NULL;
+        json_decref(body);
+    } else {
+        j->body = body;
+    }
+    srv_store_park(r, j);
+}
+
 /* The App IDs of the request (items: the batch's array; else body is the one request) that
  * neither fill nor the shared cache holds, into *j (a new fill job). */
 static void srv_need_projects(srv_req *r, const srv_job *fill, json_t *body, json_t *items,
@@ -293,14 +306,7 @@ static bool srv_park_for_projects(srv_req *r, json_t *body, json_t *items, int64
     }
     if (!j && !oom)
         return false;
-    if (oom) {
-        srv_job_free(j);
-        j = NULL;
-        json_decref(body);
-    } else {
-        j->body = body;
-    }
-    srv_store_park(r, j);
+    srv_park_fill(r, j, oom, body);
     return true;
 }
 
@@ -955,14 +961,7 @@ static void srv_route_tokens(srv_req *r) {
         bool oom = false;
         srv_need_app_id(r, NULL, json_string_value(app), json_string_length(app), &j, &oom);
         if (j || oom) {
-            if (oom) {
-                srv_job_free(j);
-                j = NULL;
-                json_decref(body);
-            } else {
-                j->body = body;
-            }
-            srv_store_park(r, j);
+            srv_park_fill(r, j, oom, body);
             return;
         }
     }

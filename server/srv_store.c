@@ -166,6 +166,16 @@ bool srv_job_add_app_id(srv_job *j, const char *app_id) {
 
 /* ---- The store thread -------------------------------------------------------------------- */
 
+/* Appends j to the list head..tail (the queue or done; under the lock). */
+static void srv_job_append(srv_job **head, srv_job **tail, srv_job *j) {
+    j->next = NULL;
+    if (*tail)
+        (*tail)->next = j;
+    else
+        *head = j;
+    *tail = j;
+}
+
 static void srv_job_fail(srv_job *j, tdb_fault fault, const char *message) {
     j->failed = true;
     j->fault = fault;
@@ -256,11 +266,7 @@ static void *srv_store_main(void *arg) {
             srv_store_run(s, j);
 
         pthread_mutex_lock(&s->lock);
-        if (s->done_tail)
-            s->done_tail->next = j;
-        else
-            s->done = j;
-        s->done_tail = j;
+        srv_job_append(&s->done, &s->done_tail, j);
         event_active(s->wake_ev, EV_READ, 0); /* thread-safe: libevent's locking is on */
     }
     pthread_mutex_unlock(&s->lock);
@@ -330,11 +336,7 @@ void srv_store_park(srv_req *r, srv_job *j) {
     j->next = NULL;
     s->parked++;
     pthread_mutex_lock(&s->lock);
-    if (s->queue_tail)
-        s->queue_tail->next = j;
-    else
-        s->queue = j;
-    s->queue_tail = j;
+    srv_job_append(&s->queue, &s->queue_tail, j);
     pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
 }
@@ -386,16 +388,8 @@ bool srv_store_init(srv_worker *w, char *err, size_t err_cap) {
         return false;
     }
     s->lock_made = true;
-    s->db = tdb_open(sv->db_path, sv->key_file, err, err_cap);
-    if (!s->db)
+    if (!srv_open_request_stores(sv, &s->db, &s->log_db, err, err_cap))
         return false;
-    s->log_db = strcmp(sv->log_db_path, sv->db_path) == 0
-                    ? s->db
-                    : tdb_open(sv->log_db_path, sv->key_file, err, err_cap);
-    if (!s->log_db)
-        return false;
-    tdb_set_busy_timeout(s->db, TDB_REQUEST_BUSY_MS);
-    tdb_set_busy_timeout(s->log_db, TDB_REQUEST_BUSY_MS);
     s->projects = tdb_project_cache_new_sharing(w->projects);
     s->wake_ev = event_new(w->base, -1, 0, srv_store_on_wake, s);
     if (!s->projects || !s->wake_ev) {
@@ -410,19 +404,25 @@ bool srv_store_init(srv_worker *w, char *err, size_t err_cap) {
     return true;
 }
 
+/* Tells the store thread to stop and waits for it: the call it is in ends within its bound,
+ * and every job still queued is put on done, failed. */
+static void srv_store_join(srv_store *s) {
+    if (!s->started)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stop = true;
+    pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    s->started = false;
+}
+
 void srv_store_stop(srv_worker *w) {
     srv_store *s = w->store;
     if (!s || s->stopped)
         return;
     s->stopped = true; /* from now on a request that would park is answered at once */
-    if (s->started) {
-        pthread_mutex_lock(&s->lock);
-        s->stop = true;
-        pthread_cond_signal(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->thread, NULL);
-        s->started = false;
-    }
+    srv_store_join(s);
     /* Every job is on done now: answer them, and let the loop write the answers (draining:
      * each closes its connection once written). */
     if (srv_store_answer_all(s) && w->base) {
@@ -436,15 +436,7 @@ void srv_store_free(srv_worker *w) {
     srv_store *s = w->store;
     if (!s)
         return;
-    if (s->started) {
-        /* not stopped on the worker's thread (set-up failed, or the loop never ran) */
-        pthread_mutex_lock(&s->lock);
-        s->stop = true;
-        pthread_cond_signal(&s->cond);
-        pthread_mutex_unlock(&s->lock);
-        pthread_join(s->thread, NULL);
-        s->started = false;
-    }
+    srv_store_join(s); /* when not stopped on the worker's thread (set-up failed, or no loop) */
     for (srv_job *j = s->queue, *next; j; j = next) {
         next = j->next;
         srv_job_free(j);

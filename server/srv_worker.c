@@ -124,6 +124,22 @@ static void srv_request_path(srv_req *r) {
         r->path = "/";
 }
 
+bool srv_open_request_stores(const srv_server *s, tdb **db, tdb **log_db, char *err,
+                             size_t err_cap) {
+    *db = tdb_open(s->db_path, s->key_file, err, err_cap);
+    if (!*db)
+        return false;
+    *log_db = strcmp(s->log_db_path, s->db_path) == 0
+                  ? *db
+                  : tdb_open(s->log_db_path, s->key_file, err, err_cap);
+    if (!*log_db)
+        return false;
+    /* A request never waits long for another writer's lock: see TDB_REQUEST_BUSY_MS. */
+    tdb_set_busy_timeout(*db, TDB_REQUEST_BUSY_MS);
+    tdb_set_busy_timeout(*log_db, TDB_REQUEST_BUSY_MS);
+    return true;
+}
+
 static void srv_on_request(struct evhttp_request *req, void *arg) {
     srv_worker *w = arg;
     srv_conn_request_done(w, req);
@@ -295,18 +311,9 @@ bool srv_worker_init(srv_server *s, srv_worker *w, int index, char *err, size_t 
         snprintf(err, err_cap, "out of memory starting worker %d", index);
         return false;
     }
-    w->db = tdb_open(s->db_path, s->key_file, err, err_cap);
-    if (!w->db)
+    if (!srv_open_request_stores(s, &w->db, &w->log_db, err, err_cap))
         return false;
     tdb_project_cache_sync(w->projects, w->db); /* the version the caches start at */
-    w->log_db = strcmp(s->log_db_path, s->db_path) == 0
-                    ? w->db
-                    : tdb_open(s->log_db_path, s->key_file, err, err_cap);
-    if (!w->log_db)
-        return false;
-    /* A request never waits long for another writer's lock: see TDB_REQUEST_BUSY_MS. */
-    tdb_set_busy_timeout(w->db, TDB_REQUEST_BUSY_MS);
-    tdb_set_busy_timeout(w->log_db, TDB_REQUEST_BUSY_MS);
     w->refresh_ev = evtimer_new(w->base, srv_on_refresh, w);
     if (!w->refresh_ev || event_priority_set(w->refresh_ev, 0) != 0) {
         snprintf(err, err_cap, "cannot create worker events");

@@ -123,6 +123,22 @@ static void start(tsrv_proc *p, const tdbt_sandbox *s, char *dir, size_t cap, bo
     *ok = tsrv_make_dir(dir, cap, "tdpark") && CHECK(tsrv_start(p, bin, dir, extra), "start");
 }
 
+/* A new database and a service on it, up (/healthz 200), and its backends stopped (SIGSTOP:
+ * their pids into pids, the count into *n). false (s freed) when it could not start. */
+static bool start_stalled(tsrv_proc *p, tdbt_sandbox *s, char *dir, size_t cap, int *pids,
+                          int pids_cap, int *n) {
+    tdbt_sandbox_init(s, "tdparkdb", "");
+    bool ok = true;
+    start(p, s, dir, cap, &ok);
+    if (!ok) {
+        tdbt_sandbox_free(s);
+        return false;
+    }
+    CHECK(tsrv_call(p->port, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200, "up");
+    *n = signal_backends(s->db, SIGSTOP, pids, pids_cap);
+    return true;
+}
+
 static void suite_stalled(void) {
     tdbt_sandbox s;
     tdbt_sandbox_init(&s, "tdparkdb", "");
@@ -251,18 +267,11 @@ static void suite_stalled(void) {
 
 static void suite_shutdown(void) {
     tdbt_sandbox s;
-    tdbt_sandbox_init(&s, "tdparkdb", "");
     char dir[256], body[256];
     tsrv_proc p;
-    bool ok = true;
-    start(&p, &s, dir, sizeof dir, &ok);
-    if (!ok) {
-        tdbt_sandbox_free(&s);
+    int pids[64], n;
+    if (!start_stalled(&p, &s, dir, sizeof dir, pids, 64, &n))
         return;
-    }
-    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200, "up");
-    int pids[64];
-    int n = signal_backends(s.db, SIGSTOP, pids, 64);
     tsrv_conn miss;
     CHECK(send_request(&miss, p.port, "POST", "/v1/diagnose", NULL,
                        diagnose_body("00000000000000000000000000000bad", body, sizeof body)),
@@ -288,18 +297,11 @@ static void suite_shutdown(void) {
 static void suite_busy(void) {
     enum { PARKED = 256 }; /* SRV_STORE_QUEUE_MAX */
     tdbt_sandbox s;
-    tdbt_sandbox_init(&s, "tdparkdb", "");
     char dir[256], body[256], req[512];
     tsrv_proc p;
-    bool ok = true;
-    start(&p, &s, dir, sizeof dir, &ok);
-    if (!ok) {
-        tdbt_sandbox_free(&s);
+    int pids[64], n;
+    if (!start_stalled(&p, &s, dir, sizeof dir, pids, 64, &n))
         return;
-    }
-    CHECK(tsrv_call(p.port, "GET", "/healthz", NULL, NULL, NULL, NULL) == 200, "up");
-    int pids[64];
-    int n = signal_backends(s.db, SIGSTOP, pids, 64);
     int fds[PARKED];
     int sent = 0;
     for (int i = 0; i < PARKED; i++) {
