@@ -709,7 +709,7 @@ tdb_status tdbsq_project_ids(tdb *db, const char *after, size_t limit,
     if (!st)
         return TDB_ERROR;
     sqlite3_bind_text(st, 1, after, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, limit ? (sqlite3_int64)limit : -1); /* -1: SQLite's "no limit" */
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
     void *rows = NULL;
     tdb_status status =
         tdbi_read_rows(db, st, TD_CERT_LEN + 1, read_app_id, "listing projects", &rows, n);

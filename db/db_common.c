@@ -559,11 +559,11 @@ bool tdbi_apikey_use_due(int64_t last_used, int64_t now) {
 /* ---- The list, a page at a time ------------------------------------------------------------ */
 
 /* A page from the App IDs that follow its start (n of them, asked for limit + 1 so that *more
- * can be told; limit 0: all), each shown with tdb_project_show: a project deleted meanwhile by
- * another connection is left out. */
+ * can be told), each shown with tdb_project_show: a project deleted meanwhile by another
+ * connection is left out. */
 static tdb_status show_ids(tdb *db, const char (*ids)[TD_CERT_LEN + 1], size_t n, size_t limit,
                            diag_project_shown **out, size_t *count, bool *more) {
-    *more = limit && n > limit;
+    *more = n > limit;
     if (*more)
         n = limit;
     diag_project_shown *list = NULL;
@@ -592,7 +592,7 @@ static tdb_status show_ids(tdb *db, const char (*ids)[TD_CERT_LEN + 1], size_t n
     return TDB_OK;
 }
 
-/* The projects after `after` (NULL: from the first), at most limit (0: all). */
+/* The projects after `after` (NULL: from the first), at most limit (1..TDB_PAGE_MAX). */
 static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                             size_t *count, bool *more) {
     *out = NULL;
@@ -601,8 +601,7 @@ static tdb_status show_page(tdb *db, const char *after, size_t limit, diag_proje
     char(*ids)[TD_CERT_LEN + 1] = NULL;
     size_t n = 0;
     /* One more than asked tells whether more follow. */
-    tdb_status status =
-        db->ops->project_ids(db, after ? after : "", limit ? limit + 1 : 0, &ids, &n);
+    tdb_status status = db->ops->project_ids(db, after ? after : "", limit + 1, &ids, &n);
     if (status == TDB_OK)
         status = show_ids(db, (const char(*)[TD_CERT_LEN + 1]) ids, n, limit, out, count, more);
     free(ids);
@@ -619,11 +618,6 @@ tdb_status tdbi_project_page(tdb *db, const char *after, size_t limit, diag_proj
         return TDB_INVALID;
     }
     return show_page(db, after, limit, out, count, more);
-}
-
-tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    bool more;
-    return show_page(db, NULL, 0, out, count, &more);
 }
 
 /* ---- The diagnosis log's bounds -------------------------------------------------------------- */

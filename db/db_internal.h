@@ -138,7 +138,6 @@ typedef struct tdbi_store_ops {
     tdb_status (*project_delete)(tdb *db, const char *app_id, const char *actor);
     tdb_status (*project_page)(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                                size_t *count, bool *more);
-    tdb_status (*project_list)(tdb *db, diag_project_shown **out, size_t *count);
     tdb_status (*apikey_create)(tdb *db, tdb_role role, const char *name,
                                 char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out);
     tdb_role (*apikey_verify)(tdb *db, const char *key, size_t len, char *name_out,
@@ -213,7 +212,7 @@ typedef struct tdbi_store_ops {
     tdb_status (*stored_row)(tdb *db, const char *app_id, diag_project_shown *out);
     tdb_status (*stored_retired)(tdb *db, const char *app_id, diag_project_shown *out);
     tdb_status (*latest_after)(tdb *db, const char *app_id, char **text);
-    /* project_ids: the App IDs after `after` in byte order, at most limit (0: all), into a new
+    /* project_ids: the App IDs after `after` in byte order, at most limit (> 0), into a new
      * array (*ids, freed by the caller; NULL when there are none). */
     tdb_status (*project_ids)(tdb *db, const char *after, size_t limit,
                               char (**ids)[TD_CERT_LEN + 1], size_t *n);
@@ -419,10 +418,9 @@ bool tdbi_apikey_use_due(int64_t last_used, int64_t now);
 void tdbi_change_read(diag_project_change *out, int64_t id, int64_t at, const char *actor,
                       const char *action, const char *before, const char *after,
                       const char *retired);
-/* tdb_project_page and tdb_project_list, for both stores' tables. */
+/* tdb_project_page, for both stores' tables. */
 tdb_status tdbi_project_page(tdb *db, const char *after, size_t limit, diag_project_shown **out,
                              size_t *count, bool *more);
-tdb_status tdbi_project_list(tdb *db, diag_project_shown **out, size_t *count);
 /* tdb_project_history, for both stores' tables. */
 tdb_status tdbi_project_history(tdb *db, const char *app_id, diag_project_change **out,
                                 size_t *count);

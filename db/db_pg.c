@@ -107,7 +107,6 @@ const tdbi_store_ops tdbpg_ops = {
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
     .project_page = tdbi_project_page,
-    .project_list = tdbi_project_list,
     .apikey_create = tdbi_apikey_create,
     .apikey_insert = tdbpg_apikey_insert,
     .apikey_verify = tdbpg_apikey_verify,

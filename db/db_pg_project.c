@@ -338,10 +338,7 @@ tdb_status tdbpg_project_ids(tdb *db, const char *after, size_t limit,
                              char (**ids)[TD_CERT_LEN + 1], size_t *n) {
     tdbpg_params q = {0};
     tdbpg_p_text(&q, after);
-    if (limit)
-        tdbpg_p_i64(&q, (int64_t)limit);
-    else
-        tdbpg_p_text(&q, NULL); /* "no limit" */
+    tdbpg_p_i64(&q, (int64_t)limit);
     /* COLLATE "C": App IDs ordered by their bytes, as SQLite orders them. */
     PGresult *r = tdbpg_run(db, "listing projects",
                             "SELECT app_id FROM projects WHERE app_id COLLATE \"C\" > $1 ORDER BY "

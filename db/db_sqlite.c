@@ -26,7 +26,6 @@ const tdbi_store_ops tdbsq_ops = {
     .project_put = tdbi_project_put,
     .project_delete = tdbi_project_delete,
     .project_page = tdbi_project_page,
-    .project_list = tdbi_project_list,
     .apikey_create = tdbi_apikey_create,
     .apikey_insert = tdbsq_apikey_insert,
     .apikey_verify = tdbsq_apikey_verify,

@@ -68,10 +68,6 @@ tdb_status tdb_project_page(tdb *db, const char *after, size_t limit, diag_proje
     return db->ops->project_page(db, after, limit, out, count, more);
 }
 
-tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count) {
-    return db->ops->project_list(db, out, count);
-}
-
 tdb_status tdb_apikey_create(tdb *db, tdb_role role, const char *name,
                              char key_out[TDB_APIKEY_LEN + 1], int64_t *id_out) {
     return db->ops->apikey_create(db, role, name, key_out, id_out);

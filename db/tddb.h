@@ -270,10 +270,6 @@ tdb_status tdb_project_delete(tdb *db, const char *app_id, const char *actor);
  * TDB_NOT_FOUND when there is none. */
 tdb_status tdb_project_show(tdb *db, const char *app_id, diag_project_shown *out);
 
-/* Every project, ordered by App ID, each as tdb_project_show. On TDB_OK *out is a new array of
- * *count entries that the caller frees with free() (NULL when there are none). */
-tdb_status tdb_project_list(tdb *db, diag_project_shown **out, size_t *count);
-
 /* The certificate-configuration log of app_id, oldest first (it survives deletion);
  * diag_project_history_to_json renders it. A create has no "before", a delete no "after" (and no
  * "before" when the deleted project's certificates did not decrypt). On TDB_OK *out is a new
