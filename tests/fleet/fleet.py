@@ -304,6 +304,10 @@ class Fleet:
         # A second admin key that neither node verifies before the outage (made first: a key
         # change empties the caches, which the diagnoses below fill again).
         fresh = self.cli("apikey", "create", "--role", "admin", "--name", "fleet-fresh").strip()
+        # That change reaches each node within LIMIT_S (the promise checked above), not at once: a
+        # node that saw it only after the diagnoses below had filled its cache would empty the
+        # cache then -- during the outage -- and have nothing to answer from (seen under load).
+        time.sleep(LIMIT_S)
         # Both nodes cache the project (the key revoked before emptied their caches: a
         # configuration change) and the admin key, then the database goes away.
         for n in ("A", "B"):
