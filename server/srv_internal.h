@@ -517,8 +517,14 @@ void srv_reply_answer(srv_req *r, srv_answer *a);
 /* Answer helpers for store calls (any thread). */
 void srv_answer_doc(srv_answer *a, int status, json_t *doc);
 void srv_answer_error(srv_answer *a, int status, const char *code, const char *message);
-/* The failure of a call on db, as srv_reply_db_error answers it. */
+/* A store failure of fault f: 503 store_busy or store_unavailable (with Retry-After when
+ * transient), 500 otherwise; the message is "what: errmsg" (errmsg alone when what is NULL). */
+void srv_answer_fault(srv_answer *a, tdb_fault f, const char *what, const char *errmsg);
+/* The failure of a call on db (its last fault and message). */
 void srv_answer_db_error(srv_answer *a, tdb *db, const char *what);
+/* Adds Retry-After (SRV_BUSY_RETRY_AFTER seconds) to r's answer: the store was busy or could not
+ * be reached, which lasts moments. */
+void srv_add_retry_after(srv_req *r);
 
 /* srv_metrics.c */
 void srv_metrics_record(srv_worker *w, srv_route route, int status, int64_t latency_us);

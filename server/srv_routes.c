@@ -359,8 +359,6 @@ static void srv_reply_oom(srv_req *r) {
     srv_reply_json(r, 500, NULL); /* NULL: the fixed out-of-memory answer */
 }
 
-static void srv_add_retry_after(srv_req *r);
-
 static void srv_route_diagnose(srv_req *r) {
     json_t *body;
     if (!srv_rate_admit(r, 1) || !srv_read_json_body(r, &body))
@@ -525,7 +523,7 @@ static void srv_route_decode(srv_req *r) {
  * process's transaction or the diagnosis log's batch, which last milliseconds. */
 #define SRV_BUSY_RETRY_AFTER "1"
 
-static void srv_add_retry_after(srv_req *r) {
+void srv_add_retry_after(srv_req *r) {
     evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After",
                       SRV_BUSY_RETRY_AFTER);
 }
@@ -549,9 +547,9 @@ void srv_answer_error(srv_answer *a, int status, const char *code, const char *m
  * Retry-After when it cannot be reached (PostgreSQL down or the session lost: transient), 503
  * store_unavailable when the disk is full or the file is gone (nothing is written; /readyz says
  * why), 500 otherwise. */
-static void srv_answer_fault(srv_answer *a, tdb_fault f, const char *what, const char *errmsg) {
+void srv_answer_fault(srv_answer *a, tdb_fault f, const char *what, const char *errmsg) {
     char msg[320];
-    snprintf(msg, sizeof msg, "%s: %s", what, errmsg);
+    snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what ? ": " : "", errmsg);
     a->retry_after = f == TDB_FAULT_BUSY || f == TDB_FAULT_UNAVAILABLE;
     if (f == TDB_FAULT_BUSY)
         srv_answer_error(a, 503, "store_busy", msg);

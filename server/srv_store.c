@@ -184,11 +184,15 @@ static void srv_job_fail(srv_job *j, tdb_fault fault, const char *message) {
         j->items[i].st = TDB_ERROR;
     if (j->kind == SRV_JOB_KEY)
         j->role = TDB_ROLE_ERROR;
-    if (j->kind == SRV_JOB_CALL) {
-        j->answer.retry_after = fault == TDB_FAULT_UNAVAILABLE || fault == TDB_FAULT_BUSY;
-        srv_answer_error(&j->answer, 503,
-                         fault == TDB_FAULT_BUSY ? "store_busy" : "store_unavailable", message);
-    }
+    if (j->kind == SRV_JOB_CALL)
+        srv_answer_fault(&j->answer, fault, NULL, message);
+}
+
+/* A fill or key check that failed on db: its fault and message, for the run that resumes. */
+static void srv_job_failed_on(srv_job *j, tdb *db) {
+    j->failed = true;
+    j->fault = tdb_last_fault(db);
+    snprintf(j->message, sizeof j->message, "%s", tdb_errmsg(db));
 }
 
 /* No sync of the store thread's cache handle here: only the workers' loops empty the shared
@@ -203,9 +207,7 @@ static void srv_store_fill(srv_store *s, srv_job *j) {
         if (it->st != TDB_OK) {
             /* The rest fail with it, without a call each: a batch's thousand App IDs must not
              * wait for a stalled server a thousand times. */
-            j->failed = true;
-            j->fault = tdb_last_fault(s->db);
-            snprintf(j->message, sizeof j->message, "%s", tdb_errmsg(s->db));
+            srv_job_failed_on(j, s->db);
             for (size_t k = i + 1; k < j->nitems; k++)
                 j->items[k].st = TDB_ERROR;
             return;
@@ -224,11 +226,8 @@ static void srv_store_run(srv_store *s, srv_job *j) {
         break;
     case SRV_JOB_KEY:
         j->role = tdb_apikey_verify(s->db, j->key, j->key_len, j->name, sizeof j->name);
-        if (j->role == TDB_ROLE_ERROR) {
-            j->failed = true;
-            j->fault = tdb_last_fault(s->db);
-            snprintf(j->message, sizeof j->message, "%s", tdb_errmsg(s->db));
-        }
+        if (j->role == TDB_ROLE_ERROR)
+            srv_job_failed_on(j, s->db);
         break;
     case SRV_JOB_CALL:
         j->fn(&c, j);
@@ -254,7 +253,6 @@ static void *srv_store_main(void *arg) {
         bool stop = s->stop;
         pthread_mutex_unlock(&s->lock);
 
-        j->next = NULL;
         int64_t waited_ms = (srv_now_us() - j->parked_us) / 1000;
         if (stop)
             srv_job_fail(j, TDB_FAULT_UNAVAILABLE, "the service is shutting down; retry");
@@ -318,7 +316,7 @@ void srv_store_park(srv_req *r, srv_job *j) {
     }
     if (s->stopped) {
         srv_job_free(j);
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
+        srv_add_retry_after(r);
         srv_reply_error(r, 503, "store_unavailable", "the service is shutting down; retry");
         return;
     }
@@ -328,12 +326,11 @@ void srv_store_park(srv_req *r, srv_job *j) {
         snprintf(msg, sizeof msg,
                  "%d requests of this worker are waiting for the store already; retry",
                  SRV_STORE_QUEUE_MAX);
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
+        srv_add_retry_after(r);
         srv_reply_error(r, 503, "store_busy", msg);
         return;
     }
     j->parked_us = srv_now_us();
-    j->next = NULL;
     s->parked++;
     pthread_mutex_lock(&s->lock);
     srv_job_append(&s->queue, &s->queue_tail, j);
