@@ -87,22 +87,32 @@ tdb_status tdbpg_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out
     return status;
 }
 
+/* The row of app_id in projects (columns: name, primary_cert, primary_enabled, secondary_cert,
+ * secondary_enabled, no_certificate, cohost_auth, created_at, updated_at) into *r, which the
+ * caller clears; TDB_NOT_FOUND (message recorded, *r NULL) when there is none. */
+static tdb_status project_row(tdb *db, const char *app_id, PGresult **r) {
+    *r = by_app_id(db, "reading a project",
+                   "SELECT name, primary_cert, primary_enabled, secondary_cert, "
+                   "secondary_enabled, no_certificate, cohost_auth, created_at, "
+                   "updated_at FROM projects WHERE app_id = $1",
+                   app_id);
+    if (!*r)
+        return TDB_ERROR;
+    if (PQntuples(*r) == 1)
+        return TDB_OK;
+    PQclear(*r);
+    *r = NULL;
+    tdbi_fail(db, "project %s not found", app_id);
+    return TDB_NOT_FOUND;
+}
+
 tdb_status tdbpg_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated, bool *retired) {
     *retired = true; /* no count in this schema: the list is always read */
-    PGresult *r = by_app_id(db, "reading a project",
-                            "SELECT name, primary_cert, primary_enabled, secondary_cert, "
-                            "secondary_enabled, no_certificate, cohost_auth, created_at, "
-                            "updated_at FROM projects WHERE app_id = $1",
-                            app_id);
     memset(out, 0, sizeof *out);
-    if (!r)
-        return TDB_ERROR;
-    tdb_status status = TDB_OK;
-    if (PQntuples(r) == 0) {
-        tdbi_fail(db, "project %s not found", app_id);
-        status = TDB_NOT_FOUND;
-    } else {
+    PGresult *r;
+    tdb_status status = project_row(db, app_id, &r);
+    if (status == TDB_OK) {
         tdbi_set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
         tdbi_set_text(out->name, sizeof out->name, (const unsigned char *)tdbpg_text(r, 0, 0));
         diag_cert *slots[2] = {&out->primary, &out->secondary};
@@ -159,33 +169,26 @@ tdb_status tdbpg_stored_retired(tdb *db, const char *app_id, diag_project_shown 
     return TDB_OK;
 }
 
+/* The same row without decrypting anything (a key file is not needed to show it). */
 tdb_status tdbpg_stored_row(tdb *db, const char *app_id, diag_project_shown *out) {
-    PGresult *r = by_app_id(db, "reading a project",
-                            "SELECT name, primary_cert IS NOT NULL, primary_enabled, "
-                            "secondary_cert IS NOT NULL, secondary_enabled, no_certificate, "
-                            "cohost_auth, created_at, updated_at FROM projects WHERE app_id = $1",
-                            app_id);
     memset(out, 0, sizeof *out);
-    if (!r)
-        return TDB_ERROR;
-    tdb_status status = PQntuples(r) == 1 ? TDB_OK : TDB_NOT_FOUND;
-    if (status == TDB_OK) {
-        tdbi_set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
-        tdbi_set_text(out->name, sizeof out->name, (const unsigned char *)tdbpg_text(r, 0, 0));
-        out->primary.present = tdbpg_i64(r, 0, 1) != 0;
-        out->primary.enabled = tdbpg_i64(r, 0, 2) != 0;
-        out->secondary.present = tdbpg_i64(r, 0, 3) != 0;
-        out->secondary.enabled = tdbpg_i64(r, 0, 4) != 0;
-        out->no_certificate = tdbpg_i64(r, 0, 5) != 0;
-        out->cohost_auth = tdbpg_i64(r, 0, 6) != 0;
-        out->has_times = true;
-        out->created_at = tdbpg_i64(r, 0, 7);
-        out->updated_at = tdbpg_i64(r, 0, 8);
-    } else {
-        tdbi_fail(db, "project %s not found", app_id);
-    }
+    PGresult *r;
+    tdb_status status = project_row(db, app_id, &r);
+    if (status != TDB_OK)
+        return status;
+    tdbi_set_text(out->app_id, sizeof out->app_id, (const unsigned char *)app_id);
+    tdbi_set_text(out->name, sizeof out->name, (const unsigned char *)tdbpg_text(r, 0, 0));
+    out->primary.present = !tdbpg_null(r, 0, 1);
+    out->primary.enabled = tdbpg_i64(r, 0, 2) != 0;
+    out->secondary.present = !tdbpg_null(r, 0, 3);
+    out->secondary.enabled = tdbpg_i64(r, 0, 4) != 0;
+    out->no_certificate = tdbpg_i64(r, 0, 5) != 0;
+    out->cohost_auth = tdbpg_i64(r, 0, 6) != 0;
+    out->has_times = true;
+    out->created_at = tdbpg_i64(r, 0, 7);
+    out->updated_at = tdbpg_i64(r, 0, 8);
     PQclear(r);
-    return status;
+    return TDB_OK;
 }
 
 /* ---- The log ------------------------------------------------------------------------------- */
