@@ -42,6 +42,17 @@
  * eviction needs no list and no per-hit write, and under a skewed load the busy projects come
  * back at once.
  *
+ * Admission. Under lookups spread evenly over many more projects than the cache holds (a batch
+ * over a million projects), nearly every lookup misses, and keeping each miss means evicting an
+ * entry that was as likely to come back -- the hit rate is the same whichever entries are held --
+ * for a wipe, a free and a malloc in memory no CPU cache holds (~0.7 us of a ~16 us request,
+ * docs/performance.md "Admission"). So once the pool has had to evict, and while fewer than one
+ * lookup in ADMIT_LOW_HITS of the last ADMIT_WINDOW hit, a miss is kept only one time in
+ * ADMIT_ONE_IN. A project that keeps missing still gets in (the more often it misses, the
+ * sooner), and as soon as a window sees hits again every miss is kept: a hot set that arrives
+ * after a scan fills the cache within a few windows (test `admission`). A skewed load hits far
+ * more than that, so the rule never applies to it.
+ *
  * An entry holds the project's certificates, so every one that leaves the cache -- evicted,
  * emptied, or freed with the cache -- is wiped with explicit_bzero (which the compiler may not
  * drop as a dead store) before it is freed, and so is the unpacked configuration.
@@ -94,7 +105,13 @@ typedef struct {
     uint64_t rng;     /* xorshift state choosing what to evict */
     uint64_t version; /* the newest tdb_config_version() it was emptied at; 0: none, or error */
     uint64_t emptied; /* times emptied: a miss inserts only if this did not move meanwhile */
+    bool evicted;     /* made room by evicting since it was last emptied */
+    bool few_hits;    /* the last window of lookups hit less than one in ADMIT_LOW_HITS */
+    uint32_t window_lookups, window_hits;
+    uint32_t admit_tick; /* misses while few_hits: every ADMIT_ONE_IN-th is kept */
 } cache_pool;
+
+enum { ADMIT_WINDOW = 1024, ADMIT_LOW_HITS = 4, ADMIT_ONE_IN = 16 };
 
 struct tdb_project_cache {
     cache_pool *pool;
@@ -184,6 +201,7 @@ static void entry_free(cache_entry *e) {
 /* Under the lock. */
 static void pool_clear(cache_pool *pool) {
     pool->emptied++;
+    pool->evicted = false;
     if (pool->used == 0)
         return;
     for (size_t i = 0; i < pool->cap; i++) {
@@ -306,11 +324,13 @@ static bool grow(cache_pool *pool) {
 static bool make_room(cache_pool *pool, size_t cost) {
     if (cost > pool->max_bytes - tdb_project_cache_min_bytes())
         return false;
+    size_t used_before = pool->used;
     if (pool->used + 1 > pool->cap / 4 * 3 && !grow(pool))
         while (pool->used + 1 > pool->cap / 4 * 3)
             evict_one(pool);
     while (pool->used > 0 && pool->bytes + cost > pool->max_bytes)
         evict_one(pool);
+    pool->evicted = pool->evicted || pool->used < used_before;
     return pool->bytes + cost <= pool->max_bytes;
 }
 
@@ -392,23 +412,46 @@ static bool keep(cache_pool *pool, cache_entry *e, uint32_t h, uint64_t emptied_
     return kept;
 }
 
+/* Under the lock: counts a lookup (hit or not) in the current window, and turns the window
+ * when it is full. */
+static void count_lookup(cache_pool *pool, bool hit) {
+    pool->window_hits += hit;
+    if (++pool->window_lookups < ADMIT_WINDOW)
+        return;
+    pool->few_hits = pool->window_hits < ADMIT_WINDOW / ADMIT_LOW_HITS;
+    pool->window_lookups = pool->window_hits = 0;
+}
+
+/* Under the lock, after a miss: whether to keep what the store gives (the design comment's
+ * "Admission"). */
+static bool admits(cache_pool *pool) {
+    return !pool->evicted || !pool->few_hits || pool->admit_tick++ % ADMIT_ONE_IN == 0;
+}
+
 /* Whether the pool holds app_id (hash h), unpacked into *out when out is not NULL; *emptied_at
- * (when not NULL) is the pool's generation at that moment. */
+ * (when not NULL) is the pool's generation at that moment, and *admit whether a miss would be
+ * kept. */
 static bool find_locked(tdb_project_cache *c, const char *app_id, uint32_t h,
-                        const diag_project **out, uint64_t *emptied_at) {
+                        const diag_project **out, uint64_t *emptied_at, bool *admit) {
     cache_pool *pool = c->pool;
     pthread_mutex_lock(&pool->lock);
     cache_entry *found = pool->slots[find_slot(pool, app_id, h)].entry;
+    /* A get counts, and a peek that answers: a peek that misses is followed by a get (the
+     * service on a remote store parks for one), and a peek without out only asks. */
+    if (admit || (out && found))
+        count_lookup(pool, found != NULL);
     if (found && out)
         *out = unpack(c, found);
     if (emptied_at)
         *emptied_at = pool->emptied;
+    if (admit)
+        *admit = !found && admits(pool);
     pthread_mutex_unlock(&pool->lock);
     return found != NULL;
 }
 
 bool tdb_project_cache_peek(tdb_project_cache *c, const char *app_id, const diag_project **out) {
-    return find_locked(c, app_id, hash_app_id(app_id), out, NULL);
+    return find_locked(c, app_id, hash_app_id(app_id), out, NULL, NULL);
 }
 
 tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_id,
@@ -416,7 +459,8 @@ tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_
     cache_pool *pool = c->pool;
     uint32_t h = hash_app_id(app_id);
     uint64_t emptied_at;
-    bool found = find_locked(c, app_id, h, out, &emptied_at);
+    bool admit;
+    bool found = find_locked(c, app_id, h, out, &emptied_at, &admit);
     if (hit)
         *hit = found;
     if (found)
@@ -433,7 +477,7 @@ tdb_status tdb_project_cache_get(tdb_project_cache *c, tdb *db, const char *app_
      * store found under another case (tdb_project_get ignores case) is not kept: the engine must
      * see its own spelling to say the App IDs differ. Such lookups are rare and read again. */
     bool same_spelling = !p || memcmp(p->app_id, id, TD_CERT_LEN) == 0;
-    cache_entry *e = same_spelling ? pack(id, p) : NULL;
+    cache_entry *e = same_spelling && admit ? pack(id, p) : NULL;
     if (e && !keep(pool, e, h, emptied_at))
         entry_free(e); /* out of memory, larger than the bound, or stale: read again next time */
     *out = p;

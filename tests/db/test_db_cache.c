@@ -4,7 +4,8 @@
  * hit and returns the same reading, unknown App IDs are remembered, a sync empties the cache only
  * when the configuration version moved (a change made through another connection included), the
  * cache is bounded in bytes (evicting, and every answer still the store's), a configuration it
- * packs comes back the same (every field, 64 retired certificates, the longest name), the
+ * packs comes back the same (every field, 64 retired certificates, the longest name), a scan
+ * over many more projects than it holds keeps few of its misses while a hot set still gets in, the
  * configuration it handed out is wiped when it is emptied, a failed read is not kept, and two
  * handles sharing the entries (the service's workers) see each other's reads once and a change
  * made elsewhere after either syncs.
@@ -248,6 +249,53 @@ static void test_eviction(const char *dir) {
     tdb_close(db);
 }
 
+/* Admission: once the cache evicts and lookups mostly miss (a scan over many more projects than
+ * it holds), about one miss in sixteen is kept; when a hot set arrives after the scan, it is
+ * soon held whole and every lookup hits again. */
+static void test_admission(const char *dir) {
+    tdb *db = open_db(dir, "admit.db");
+    if (!db)
+        return;
+    enum { N = 400, HOT = 20 };
+    diag_project p;
+    for (int app = 1; app <= N; app++) {
+        make_project(&p, app, app);
+        EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
+    }
+    tdb_project_cache *c = tdb_project_cache_new(tdb_project_cache_min_bytes() +
+                                                 40 * tdb_project_cache_cost_bytes(&p));
+    tdb_project_cache_sync(c, db);
+    /* The scan: every project in turn, eight times; a miss is kept when the cache then holds
+     * it. Its last 1,200 lookups are past the first windows, the cache long full. */
+    size_t misses = 0, kept = 0, early_kept = 0;
+    for (int k = 0; k < 8 * N; k++) {
+        bool hit;
+        EXPECT(get(c, db, 1 + k % N, &hit) != NULL);
+        char id[TD_CERT_LEN + 1];
+        make_hex('a', 1 + k % N, id);
+        bool held = tdb_project_cache_peek(c, id, NULL);
+        if (k < 30)
+            early_kept += held;
+        if (k >= 8 * N - 1200 && !hit) {
+            misses++;
+            kept += held;
+        }
+    }
+    CHECK(early_kept == 30, "%zu of the first 30 misses kept (the cache was not full)", early_kept);
+    CHECK(misses > 1000 && kept * 16 > misses / 2 && kept * 16 < misses * 2,
+          "%zu of %zu misses kept during the scan (about one in 16 expected)", kept, misses);
+    /* The hot set: 20 projects in turn. */
+    size_t hits = 0;
+    for (int k = 0; k < 3000; k++) {
+        bool hit;
+        EXPECT(get(c, db, 1 + k % HOT, &hit) != NULL);
+        hits += k >= 2800 && hit;
+    }
+    CHECK(hits == 200, "%zu of the hot set's last 200 lookups hit", hits);
+    tdb_project_cache_free(c);
+    tdb_close(db);
+}
+
 /* Two handles on one pool, each with its own connection, as two workers of the service. */
 static void test_sharing(const char *dir) {
     tdb *db1 = open_db(dir, "share.db");
@@ -372,6 +420,7 @@ int main(int argc, char **argv) {
     test_hits_versions_bound(dir);
     test_packing(dir);
     test_eviction(dir);
+    test_admission(dir);
     test_sharing(dir);
     test_failed_read(dir);
     test_other_case(dir);
