@@ -164,7 +164,7 @@ static void test_errors_and_limits(int port) {
     json_decref(j);
 
     /* 415: a body declared as something else than JSON */
-    tsrv_conn c = {-1, port};
+    tsrv_conn c = {.fd = -1, .port = port};
     const char *body = "{\"app_id\":\"\",\"channel\":\"c\"}";
     CHECK(tsrv_request(&c, "POST", "/v1/diagnose", NULL, "text/plain", body, strlen(body), &raw) &&
               raw.status == 415,
@@ -638,7 +638,7 @@ static void check_secrecy(const char *dir, const char *const *secrets, size_t n)
  * ("" when absent). Returns the status (-1 on I/O error). */
 static int call_with_headers(int port, const char *method, const char *path, const char *headers,
                              char *id, size_t id_cap) {
-    tsrv_conn c = {-1, port};
+    tsrv_conn c = {.fd = -1, .port = port};
     tsrv_resp r;
     id[0] = '\0';
     if (!tsrv_request(&c, method, path, headers, NULL, NULL, 0, &r))
@@ -805,7 +805,7 @@ static void test_metrics_process(int port, int64_t started_before) {
 static void test_openapi(int port) {
     tsrv_resp raw;
     char v[128] = "";
-    tsrv_conn c = {-1, port};
+    tsrv_conn c = {.fd = -1, .port = port};
     CHECK(tsrv_request(&c, "GET", "/openapi.yaml", NULL, NULL, NULL, 0, &raw) && raw.status == 200,
           "openapi.yaml");
     tsrv_close(&c);
@@ -1335,7 +1335,7 @@ static void suite_scenarios(void) {
     size_t i;
     json_t *s;
     int bad = 0;
-    tsrv_conn c = {-1, p.port};
+    tsrv_conn c = {.fd = -1, .port = p.port};
     json_array_foreach(sc, i, s) {
         bad += !diagnose_matches(&c, s);
     }
@@ -1397,7 +1397,7 @@ typedef struct {
 
 static void *hammer_thread(void *arg) {
     hammer_arg *h = arg;
-    tsrv_conn c = {-1, h->port};
+    tsrv_conn c = {.fd = -1, .port = h->port};
     size_t n = json_array_size(h->sc);
     for (int k = 0; k < h->requests; k++) {
         json_t *s = json_array_get(h->sc, (size_t)(h->index * 53 + k * 7) % n);
@@ -1462,7 +1462,7 @@ static void suite_slow(void) {
     const char *extra[] = {"--threads", "1", "--timeout", "2", NULL};
     if (!start_fresh(&p, dir, sizeof dir, extra))
         return;
-    tsrv_conn slow = {-1, p.port}, slow2 = {-1, p.port};
+    tsrv_conn slow = {.fd = -1, .port = p.port}, slow2 = {.fd = -1, .port = p.port};
     CHECK(tsrv_connect(&slow, p.port) && tsrv_connect(&slow2, p.port), "connect");
     const char *half = "POST /v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
                        "\r\nContent-Length: 100\r\n\r\n{\"app_id\":";
@@ -1534,7 +1534,7 @@ static void suite_fd_exhaustion(void) {
     const char *extra[] = {"--threads", "1", NULL};
     if (!start_fresh(&p, dir, sizeof dir, extra))
         return;
-    tsrv_conn kept = {-1, p.port};
+    tsrv_conn kept = {.fd = -1, .port = p.port};
     tsrv_resp r;
     CHECK(tsrv_request(&kept, "GET", "/healthz", NULL, NULL, NULL, 0, &r) && r.status == 200,
           "a keep-alive connection before the limit");
@@ -1556,7 +1556,7 @@ static void suite_fd_exhaustion(void) {
     enum { EXTRA_CLIENTS = 24 };
     tsrv_conn crowd[EXTRA_CLIENTS];
     for (int i = 0; i < EXTRA_CLIENTS; i++) {
-        crowd[i] = (tsrv_conn){-1, p.port};
+        crowd[i] = (tsrv_conn){.fd = -1, .port = p.port};
         CHECK(tsrv_connect(&crowd[i], p.port), "connect %d (the kernel queues it)", i);
     }
     /* The service has taken all it may once its descriptor count reaches the limit. */
@@ -1614,7 +1614,7 @@ typedef struct {
 
 static void *term_thread(void *arg) {
     term_arg *t = arg;
-    tsrv_conn c = {-1, t->port};
+    tsrv_conn c = {.fd = -1, .port = t->port};
     const char *body = "{\"app_id\":\"" APP_B "\",\"channel\":\"c\",\"token\":\"\"}";
     bool fresh = true;
     while (t->answered < t->max) {
@@ -1672,7 +1672,7 @@ static void suite_sigterm(void) {
      * request first proves a worker accepted the connection (a connection still in a listening
      * socket's backlog is reset when the worker stops accepting; that is not "in flight"). */
     const char *body = "{\"app_id\":\"" APP_B "\",\"channel\":\"c\"}";
-    tsrv_conn half = {-1, p.port};
+    tsrv_conn half = {.fd = -1, .port = p.port};
     tsrv_resp r;
     bool first = tsrv_request(&half, "POST", "/v1/diagnose", NULL, "application/json", body,
                               strlen(body), &r) &&

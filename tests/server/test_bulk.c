@@ -120,7 +120,7 @@ static void test_import(tsrv_proc *p, const char *admin, const char *reader) {
     json_decref(j);
 
     /* JSON lines as their own media type; certificates never in the answer */
-    tsrv_conn c = {-1, p->port};
+    tsrv_conn c = {.fd = -1, .port = p->port};
     char auth[160];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", admin);
     tsrv_resp r;

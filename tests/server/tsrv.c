@@ -154,6 +154,7 @@ int tsrv_stop(tsrv_proc *p, int sig) {
 
 bool tsrv_connect(tsrv_conn *c, int port) {
     c->port = port;
+    c->rest_len = 0;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         return false;
@@ -179,6 +180,7 @@ void tsrv_close(tsrv_conn *c) {
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
+    c->rest_len = 0;
 }
 
 static bool tsrv_send_all(int fd, const char *p, size_t n) {
@@ -214,11 +216,19 @@ bool tsrv_header(const tsrv_resp *r, const char *name, char *out, size_t cap) {
     return false;
 }
 
-/* Reads the response: status line and headers, then Content-Length bytes (none for HEAD, 204). */
+/* Reads the response: status line and headers, then Content-Length bytes (none for HEAD, 204),
+ * starting with what the last read kept; what it reads past them is kept for the next. */
 static bool tsrv_read_response(tsrv_conn *c, bool head, tsrv_resp *out) {
-    size_t cap = 16384, n = 0;
+    size_t cap = TSRV_HEAD_MAX, n = 0;
     char *buf = malloc(cap + 1);
     char *end = NULL;
+    if (buf) {
+        memcpy(buf, c->rest, c->rest_len);
+        n = c->rest_len;
+        c->rest_len = 0;
+        buf[n] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
     while (buf && !end) {
         if (n == cap) {
             free(buf);
@@ -261,6 +271,8 @@ static bool tsrv_read_response(tsrv_conn *c, bool head, tsrv_resp *out) {
     size_t take = have < clen ? have : clen;
     memcpy(out->body, end + 4, take);
     size_t got = take;
+    c->rest_len = have - take; /* under TSRV_HEAD_MAX: buf held no more */
+    memcpy(c->rest, end + 4 + take, c->rest_len);
     free(buf);
     while (got < clen) {
         ssize_t r = recv(c->fd, out->body + got, clen - got, 0);
@@ -331,7 +343,7 @@ static void tsrv_record(const char *body, size_t len) {
 
 int tsrv_call(int port, const char *method, const char *path, const char *key, const char *body,
               json_t **json, tsrv_resp *raw) {
-    tsrv_conn c = {-1, port};
+    tsrv_conn c = {.fd = -1, .port = port};
     char auth[256] = "";
     if (key)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", key);

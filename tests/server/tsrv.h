@@ -53,6 +53,8 @@ bool tsrv_wait_stderr(const tsrv_proc *p, const char *needle, int timeout_s);
 
 /* ---- HTTP client ---------------------------------------------------------------------------- */
 
+#define TSRV_HEAD_MAX 16384 /* the most a response's status line and headers may take */
+
 typedef struct {
     int status;
     char headers[8192]; /* raw header block, lines separated by \r\n */
@@ -61,9 +63,13 @@ typedef struct {
     bool close; /* the server said Connection: close */
 } tsrv_resp;
 
+/* A connection; what a read took past the end of a response (the start of the next one, when the
+ * server answered pipelined requests at once) waits in rest for the next read. */
 typedef struct {
     int fd;
     int port;
+    size_t rest_len;
+    char rest[TSRV_HEAD_MAX];
 } tsrv_conn;
 
 bool tsrv_connect(tsrv_conn *c, int port);
