@@ -124,6 +124,7 @@ typedef struct tdbi_store_ops {
     bool (*open)(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
     void (*close)(tdb *db);
     void (*set_busy_timeout)(tdb *db, int ms);
+    void (*release)(tdb *db); /* optional: NULL, nothing held to give back */
     bool (*file_gone)(tdb *db);
     uint64_t (*data_version)(tdb *db);
     uint64_t (*config_version)(tdb *db);

@@ -74,9 +74,10 @@
  * thread does, with these bounds (server/srv_store.c).
  *
  * Connections: each tdb is one PGconn, plus one for its watcher once started. The service opens
- * two per worker (the worker's own, which then only gives the configuration version, and its
- * store thread's), its main one and the log writer's: 4 x threads + 2 connections per node with
- * the watchers (docs/deployment.md), to be counted against the server's max_connections.
+ * two per worker: the worker's own, which then only gives the configuration version (its
+ * watcher's) and so gives its connection back (tdb_release_connection), and its store
+ * thread's; with its main one and the log writer's, 3 x threads + 2 connections per node
+ * (docs/deployment.md), to be counted against the server's max_connections.
  *
  * Not here: tdb_backup (pg_dump is the tool: a clear refusal says so); tdb_file_gone is always
  * false (there is no file). Import and export: db_pg_bulk.c.
@@ -97,6 +98,7 @@ const tdbi_store_ops tdbpg_ops = {
     .open = tdbpg_open,
     .close = tdbpg_close,
     .set_busy_timeout = tdbpg_set_busy_timeout,
+    .release = tdbpg_release,
     .file_gone = tdbpg_file_gone,
     .data_version = tdbpg_data_version,
     .config_version = tdbpg_config_version,
@@ -739,6 +741,15 @@ void tdbpg_set_busy_timeout(tdb *db, int ms) {
     db->pg->lock_timeout_ms = ms > 0 ? ms : 1;
     if (db->pg->conn && PQstatus(db->pg->conn) == CONNECTION_OK)
         set_up_session(db);
+}
+
+void tdbpg_release(tdb *db) {
+    tdbpg_state *s = db->pg;
+    if (s->in_tx || !s->conn)
+        return;
+    PQfinish(s->conn);
+    s->conn = NULL; /* tdbpg_use connects again */
+    s->lost = false;
 }
 
 bool tdbpg_file_gone(tdb *db) {

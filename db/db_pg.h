@@ -113,6 +113,7 @@ bool tdbpg_bump(tdb *db);
 bool tdbpg_open(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
 void tdbpg_close(tdb *db);
 void tdbpg_set_busy_timeout(tdb *db, int ms);
+void tdbpg_release(tdb *db);
 bool tdbpg_file_gone(tdb *db);
 uint64_t tdbpg_data_version(tdb *db);
 uint64_t tdbpg_config_version(tdb *db);

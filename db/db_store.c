@@ -17,6 +17,11 @@ void tdb_set_busy_timeout(tdb *db, int ms) {
     db->ops->set_busy_timeout(db, ms);
 }
 
+void tdb_release_connection(tdb *db) {
+    if (db->ops->release)
+        db->ops->release(db);
+}
+
 bool tdb_file_gone(tdb *db) {
     return db->ops->file_gone(db);
 }

@@ -576,6 +576,11 @@ int64_t tdb_diagnoses_prune(tdb *db, int retention_days);
 
 /* ---- Where the store is ----------------------------------------------------------------- */
 
+/* Gives back the network connection a remote store holds for statements, outside a
+ * transaction: for a handle that for now only reads tdb_config_version and tdb_data_version
+ * (its watcher stays). The next statement connects again. Nothing for a local file. */
+void tdb_release_connection(tdb *db);
+
 /* True when db talks to a server over the network (PostgreSQL), false for a local SQLite file.
  * The service hands a remote store's calls to a thread of their own, so that its event loops
  * never wait on the network (server/srv_store.c); a local file is called in place. */

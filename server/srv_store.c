@@ -24,7 +24,8 @@
  * Why a thread per worker and not a pool: each worker's jobs stay in order on one connection,
  * the queue and its wake-up have one producer and one consumer, and a stalled call holds up
  * one worker's parked requests, never the loop. It costs a connection and its watcher's per
- * worker (docs/deployment.md: 4 x threads + 2 a node). A shared pool would save connections
+ * worker, less the worker's own connection, given back once the thread runs (docs/deployment.md:
+ * 3 x threads + 2 a node). A shared pool would save connections
  * but needs a lock every worker contends on and a way back to each worker anyway, and one
  * stalled call would hold up every worker's misses.
  *
@@ -398,6 +399,10 @@ bool srv_store_init(srv_worker *w, char *err, size_t err_cap) {
         snprintf(err, err_cap, "cannot start the store thread of worker %d", w->index);
         return false;
     }
+    /* From here on the worker's own handles only give the configuration version (their
+     * watcher's): their connections would sit idle. */
+    tdb_release_connection(w->db);
+    tdb_release_connection(w->log_db);
     return true;
 }
 
