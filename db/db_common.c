@@ -68,7 +68,7 @@ tdb_status tdbi_load_project(tdb *db, const char *app_id, diag_project *out, int
     bool retired;
     tdb_status status = db->ops->load_row(db, app_id, out, created, updated, &retired);
     if (status != TDB_OK || !retired)
-        return status; /* load_row leaves out->retired_count 0 */
+        return status; /* out's retired list is whole (load_row filled it, or there is none) */
     tdbi_retired_set *set = malloc(sizeof *set);
     if (!set) {
         tdbi_fail(db, "out of memory");

@@ -181,10 +181,10 @@ typedef struct tdbi_store_ops {
      * (message recorded):
      *  - stored_app_id: the stored spelling of app_id (into buf) when a project's App ID equals
      *    it ignoring case; else app_id itself, also when the query fails.
-     *  - load_row: the project row, certificates opened with tdbi_open_cert, without the
-     *    retired list; *created and *updated (each may be NULL) its times; *retired false when
-     *    the store knows the project has no retired certificates (load_retired would find
-     *    none), true when it has or may have some; TDB_NOT_FOUND.
+     *  - load_row: the project row, certificates opened with tdbi_open_cert; *created and
+     *    *updated (each may be NULL) its times; *retired false when out holds the whole retired
+     *    list already (none, or a short list the row carries: SQLite's schema 7), true when
+     *    load_retired must read it; TDB_NOT_FOUND.
      *  - load_retired: every retired certificate of app_id, oldest first, each kept with
      *    tdbi_retired_keep.
      *  - upsert_row: writes p's row with its certificates sealed[] (present ones only) at now;

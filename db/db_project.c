@@ -93,15 +93,34 @@ tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out
     return status;
 }
 
+/* The retired certificates the row carries (retired_sealed, schema 7) into out, when it carries
+ * all count of them; false when it does not (more than TDBSQ_RETIRED_IN_ROW, or a copy whose
+ * size disagrees with the count): then their table is read. */
+static bool retired_from_row(tdb *db, const char *app_id, sqlite3_stmt *st, int col, int64_t count,
+                             diag_project *out, tdb_status *status) {
+    const unsigned char *copy = sqlite3_column_blob(st, col);
+    size_t len = (size_t)sqlite3_column_bytes(st, col);
+    if (!copy || count < 1 || count > TDBSQ_RETIRED_IN_ROW ||
+        len != (size_t)count * TDBI_SEALED_CERT_LEN)
+        return false;
+    for (size_t i = 0; i < (size_t)count && *status == TDB_OK; i++)
+        *status = tdbi_open_cert(db, app_id, copy + i * TDBI_SEALED_CERT_LEN, TDBI_SEALED_CERT_LEN,
+                                 out->retired[i]);
+    out->retired_count = *status == TDB_OK ? (size_t)count : 0;
+    return true;
+}
+
 /* The row's retired_count (schema 6, kept by triggers) spares the read of the retired
- * certificates' index to the projects that have none. */
+ * certificates' index to the projects that have none, and its copy of a short list (schema 7)
+ * to most of the others. */
 tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated, bool *retired) {
     *retired = true;
     sqlite3_stmt *st = by_app_id(db,
                                  "SELECT name, primary_cert, primary_enabled, secondary_cert, "
                                  "secondary_enabled, no_certificate, cohost_auth, created_at, "
-                                 "updated_at, retired_count FROM projects WHERE app_id = ?",
+                                 "updated_at, retired_count, retired_sealed FROM projects WHERE "
+                                 "app_id = ?",
                                  "reading a project", app_id, true);
     if (!st)
         return TDB_ERROR;
@@ -130,7 +149,9 @@ tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_
             *created = sqlite3_column_int64(st, 7);
         if (updated)
             *updated = sqlite3_column_int64(st, 8);
-        *retired = sqlite3_column_int64(st, 9) != 0;
+        int64_t count = sqlite3_column_int64(st, 9);
+        *retired = count != 0 &&
+                   !(status == TDB_OK && retired_from_row(db, app_id, st, 10, count, out, &status));
     }
     tdbi_finalize(db, st);
     return status;

@@ -37,6 +37,11 @@ tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, 
 int64_t tdbsq_log_prune(tdb *db, int64_t cutoff, int limit);
 /* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
 const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);
+/* A project with at most this many retired certificates carries them in its row, sealed as in
+ * their table (projects.retired_sealed, schema 7: kept by triggers, db_open.c), so that a read
+ * of it is one descent. More, and the row holds NULL: the read takes them from their table. */
+#define TDBSQ_RETIRED_IN_ROW 4
+
 tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated, bool *retired);
 tdb_status tdbsq_load_retired(tdb *db, const char *app_id, tdbi_retired_set *out);

@@ -220,7 +220,7 @@ bool tdb_file_gone(tdb *db);
  * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds; this
  * schemas 5 and 6 changed only SQLite's layout: projects keyed by App ID, a covering index, a
  * count of retired certificates in the project's row). */
-#define TDB_SCHEMA_VERSION 6
+#define TDB_SCHEMA_VERSION 7
 
 /* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
  * PostgreSQL's own count for a PostgreSQL store (what GET /readyz reports). */

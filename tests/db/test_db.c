@@ -1519,13 +1519,21 @@ static void test_app_id_case(void) {
     tdbt_sandbox_free(&s);
 }
 
-/* Schema 4 on a database that holds one App ID in two spellings: the most recently updated
- * stays, the other is deleted and the deletion logged. */
+/* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
+ * database the projects table of schema 6: no copy of the retired certificates in the row, no
+ * triggers that keep it. */
+#define PROJECTS_AS_V6                                                                             \
+    "PRAGMA foreign_keys = OFF;"                                                                   \
+    "DROP TRIGGER retired_certificates_INSERT_copies;"                                             \
+    "DROP TRIGGER retired_certificates_DELETE_copies;"                                             \
+    "DROP TRIGGER retired_certificates_UPDATE_copies;"                                             \
+    "ALTER TABLE projects DROP COLUMN retired_sealed;"
+
 /* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
  * database the projects table of schema 5: no count of retired certificates, no triggers that
  * keep it. */
 #define PROJECTS_AS_V5                                                                             \
-    "PRAGMA foreign_keys = OFF;"                                                                   \
+    PROJECTS_AS_V6                                                                                 \
     "DROP TRIGGER retired_certificates_INSERT_counts;"                                             \
     "DROP TRIGGER retired_certificates_DELETE_counts;"                                             \
     "DROP TRIGGER retired_certificates_UPDATE_counts;"                                             \
@@ -1553,6 +1561,76 @@ static bool retired_counts_agree(const char *path) {
                         "count(*) FROM retired_certificates r WHERE r.app_id = p.app_id)") == 0;
 }
 
+/* The row's copy of the retired certificates (schema 7) against their table, over every project
+ * of the database at path: a project with 1 to TDBSQ_RETIRED_IN_ROW of them carries each one's
+ * sealed bytes, in the order of their ids, and nothing else; any other holds NULL. */
+static bool retired_copies_agree(const char *path) {
+    char sql[600];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM projects WHERE (retired_count BETWEEN 1 AND %d) <> "
+             "(retired_sealed IS NOT NULL) OR length(retired_sealed) <> retired_count * %d",
+             TDBSQ_RETIRED_IN_ROW, TDBI_SEALED_CERT_LEN);
+    int64_t bad_rows = tdbt_sql_int(path, sql);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM retired_certificates r JOIN projects p ON p.app_id = r.app_id "
+             "WHERE p.retired_sealed IS NOT NULL AND substr(p.retired_sealed, 1 + %d * (SELECT "
+             "count(*) FROM retired_certificates q WHERE q.app_id = r.app_id AND q.id < r.id), "
+             "%d) IS NOT r.cert",
+             TDBI_SEALED_CERT_LEN, TDBI_SEALED_CERT_LEN);
+    int64_t bad_certs = tdbt_sql_int(path, sql);
+    return CHECK(bad_rows == 0 && bad_certs == 0, "%lld rows and %lld certificates disagree",
+                 (long long)bad_rows, (long long)bad_certs);
+}
+
+/* Migration 7 copies the retired certificates of a project that has few into its row, and its
+ * triggers keep the copy through every change to the list; a read takes a short list from the
+ * row (not their table), a longer one from their table, oldest first either way. */
+static void test_migrate_v7(void) {
+    tdbt_sandbox s;
+    sandbox_init(&s);
+    tdb *db = open_ok(s.db, s.key);
+    diag_project p, got;
+    const int counts[] = {0, 1, 2, TDBSQ_RETIRED_IN_ROW, TDBSQ_RETIRED_IN_ROW + 1};
+    enum { APPS = sizeof counts / sizeof counts[0] };
+    for (int app = 1; app <= APPS; app++)
+        for (int c = 0; c <= counts[app - 1]; c++) { /* each put retires the one before */
+            make_project(&p, app, 100 * app + c, -1);
+            EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        }
+    tdb_close(db);
+    EXPECT(sql_exec(s.db, PROJECTS_AS_V6 "PRAGMA user_version = 6;") == SQLITE_OK);
+    db = open_ok(s.db, s.key);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects WHERE retired_sealed IS NOT NULL") ==
+           3);
+    EXPECT(retired_copies_agree(s.db));
+    for (int app = 1; app <= APPS; app++) {
+        make_project(&p, app, -1, -1);
+        bool ok = tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+                  got.retired_count == (size_t)counts[app - 1];
+        for (int c = 0; ok && c < counts[app - 1]; c++) {
+            char cert[33];
+            make_hex("cert", 100 * app + c, cert);
+            ok = strcmp(got.retired[c], cert) == 0;
+        }
+        CHECK(ok, "project %d: %zu retired certificates, in order?", app, got.retired_count);
+    }
+    /* Which a read used: with the copies' triggers gone, spoil every retired certificate in
+     * their table. A short list still reads (from the row); the longer one does not. */
+    tdb_close(db);
+    EXPECT(sql_exec(s.db,
+                    "DROP TRIGGER retired_certificates_UPDATE_copies;"
+                    "UPDATE retired_certificates SET cert = zeroblob(length(cert));") == SQLITE_OK);
+    db = open_ok(s.db, s.key);
+    make_project(&p, 4, -1, -1);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+           got.retired_count == TDBSQ_RETIRED_IN_ROW);
+    make_project(&p, 5, -1, -1);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_DECRYPT);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 /* Migration 6 counts each project's retired certificates, and its triggers keep the count
  * through every way they change: a put that retires, one that makes a retired certificate
  * current again, the pruning past DIAG_RETIRED_MAX, a delete (cascade), a raw change of owner.
@@ -1577,7 +1655,7 @@ static void test_migrate_v6(void) {
     db = open_ok(s.db, s.key);
     EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
     EXPECT(tdbt_sql_int(s.db, "SELECT sum(retired_count) FROM projects") == 3);
-    EXPECT(retired_counts_agree(s.db));
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     make_project(&p, 1, -1, -1);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == 2 &&
            retired_has(&got, 10) && retired_has(&got, 11));
@@ -1588,19 +1666,19 @@ static void test_migrate_v6(void) {
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && !retired_has(&got, 11) &&
            retired_has(&got, 12));
-    EXPECT(retired_counts_agree(s.db));
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     /* Past DIAG_RETIRED_MAX the oldest are pruned. */
     for (int i = 0; i < DIAG_RETIRED_MAX + 3; i++) {
         make_project(&p, 3, 100 + i, -1);
         EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
     }
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == DIAG_RETIRED_MAX);
-    EXPECT(retired_counts_agree(s.db));
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     /* A delete cascades to the retired certificates; the counts of the others stay right. */
     make_project(&p, 2, -1, -1);
     EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_NOT_FOUND);
-    EXPECT(retired_counts_agree(s.db));
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     /* Whoever writes the table: a retired certificate moved to another project by hand. */
     char sql[300], app1[33], app3[33];
     make_hex("app", 1, app1);
@@ -1610,7 +1688,7 @@ static void test_migrate_v6(void) {
              "retired_certificates WHERE app_id = '%s')",
              app1, app3);
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
-    EXPECT(retired_counts_agree(s.db));
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     tdb_close(db);
     tdbt_sandbox_free(&s);
 }
@@ -2111,6 +2189,7 @@ static const tu_test TESTS[] = {
     {"stalled_server_pg", test_stalled_server_pg},
     {"migrate_v5", test_migrate_v5},
     {"migrate_v6", test_migrate_v6},
+    {"migrate_v7", test_migrate_v7},
 };
 
 int main(int argc, char **argv) {
