@@ -65,8 +65,9 @@ static const char KEY_CHECK_AAD[] = "tokendoctor-key-check";
  * the list: triggers rebuild the row's copy from it after every change to it, whoever writes (a
  * put, a prune, a raw statement; a project's delete takes the row along), and a row whose list
  * is longer holds NULL. The copy is the sealed blobs back to back: group_concat keeps a blob's
- * bytes, and takes the rows in the order of its ordered subquery (SQLite does not flatten an
- * ordered subquery into an aggregate; the test `migrate_v7` checks the order). */
+ * bytes, and takes the rows in the order its subquery gives them -- the index (app_id, id, cert)
+ * gives them in id order, and the ORDER BY keeps it so should the plan change (SQLite does not
+ * flatten an ordered subquery into an aggregate). */
 /* clang-format off */
 static const char MIGRATION_7[] =
     "ALTER TABLE projects ADD COLUMN retired_sealed BLOB;"

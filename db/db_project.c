@@ -417,8 +417,10 @@ tdb_status tdbsq_delete_row(tdb *db, const char *app_id) {
  */
 
 tdb_status tdbsq_project_get(tdb *db, const char *app_id, diag_project *out) {
-    /* Both reads in one read transaction when none is open: each statement would otherwise
-     * take and drop SQLite's read locks on its own, a quarter of a cache miss. */
+    /* Its reads (the row; the retired certificates when the row does not carry them, or the
+     * stored spelling of an App ID given in another case) in one read transaction when none is
+     * open: each statement would otherwise take and drop SQLite's read locks on its own, a
+     * quarter of a cache miss when there were always two. */
     bool own = sqlite3_get_autocommit(db->sql) && step_kept(db, "BEGIN");
     tdb_status status = tdbi_project_get_with(db, app_id, out);
     if (own && !step_kept(db, "COMMIT") && status == TDB_OK) {

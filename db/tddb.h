@@ -218,8 +218,8 @@ bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
  * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds; this
- * schemas 5 and 6 changed only SQLite's layout: projects keyed by App ID, a covering index, a
- * count of retired certificates in the project's row). */
+ * schemas 5 to 7 changed only SQLite's layout: projects keyed by App ID, a covering index, a
+ * count of retired certificates in the project's row, a copy of a short retired list there). */
 #define TDB_SCHEMA_VERSION 7
 
 /* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
