@@ -202,6 +202,26 @@ static void test_packing(const char *dir) {
     tdb_close(db);
 }
 
+/* Puts projects 1..n into db, with app % 4 retired certificates when retired; *last is the last
+ * one put. */
+static void put_projects(tdb *db, int n, bool retired, diag_project *last) {
+    for (int app = 1; app <= n; app++) {
+        make_project(last, app, app);
+        last->retired_count = retired ? (size_t)(app % 4) : 0;
+        for (size_t i = 0; i < last->retired_count; i++)
+            make_hex('c', 1000 * app + (int)i, last->retired[i]);
+        EXPECT(tdb_project_put(db, last, "test", NULL) == TDB_OK);
+    }
+}
+
+/* A new cache for db that holds about entries projects like p (its bound into *bound), synced. */
+static tdb_project_cache *cache_of(tdb *db, const diag_project *p, size_t entries, size_t *bound) {
+    *bound = tdb_project_cache_min_bytes() + entries * tdb_project_cache_cost_bytes(p);
+    tdb_project_cache *c = tdb_project_cache_new(*bound);
+    tdb_project_cache_sync(c, db);
+    return c;
+}
+
 /* Bounded in bytes: 300 projects through a cache that holds about 40 never pass the bound,
  * evict (misses come back), and every answer -- hit or miss, in any order -- is the store's. */
 static void test_eviction(const char *dir) {
@@ -210,16 +230,9 @@ static void test_eviction(const char *dir) {
         return;
     enum { N = 300 };
     diag_project p, stored;
-    for (int app = 1; app <= N; app++) {
-        make_project(&p, app, app);
-        p.retired_count = (size_t)(app % 4);
-        for (size_t i = 0; i < p.retired_count; i++)
-            make_hex('c', 1000 * app + (int)i, p.retired[i]);
-        EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
-    }
-    size_t bound = tdb_project_cache_min_bytes() + 40 * tdb_project_cache_cost_bytes(&p);
-    tdb_project_cache *c = tdb_project_cache_new(bound);
-    tdb_project_cache_sync(c, db);
+    put_projects(db, N, true, &p);
+    size_t bound;
+    tdb_project_cache *c = cache_of(db, &p, 40, &bound);
     size_t hits = 0, wrong = 0, over = 0;
     unsigned x = 12345;
     for (int k = 0; k < 20 * N; k++) {
@@ -258,13 +271,9 @@ static void test_admission(const char *dir) {
         return;
     enum { N = 400, HOT = 20 };
     diag_project p;
-    for (int app = 1; app <= N; app++) {
-        make_project(&p, app, app);
-        EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
-    }
-    tdb_project_cache *c = tdb_project_cache_new(tdb_project_cache_min_bytes() +
-                                                 40 * tdb_project_cache_cost_bytes(&p));
-    tdb_project_cache_sync(c, db);
+    put_projects(db, N, false, &p);
+    size_t bound;
+    tdb_project_cache *c = cache_of(db, &p, 40, &bound);
     /* The scan: every project in turn, eight times; a miss is kept when the cache then holds
      * it. Its last 1,200 lookups are past the first windows, the cache long full. */
     size_t misses = 0, kept = 0, early_kept = 0;
