@@ -438,7 +438,9 @@ if [[ $scale -gt 0 && $have_serve = 1 ]]; then
         rec "{\"kind\":\"scale_batch\",\"who\":\"$1\",\"n\":$(wc -l <"$3"),\"seconds\":$wall,\"user\":$user,\"sys\":$sys,\"max_rss_kb\":$maxrss}"
         log "scale: batch $1: ${wall}s, max RSS ${maxrss} kB"
     }
-    for ((r = 0; r < (quick == 1 ? 1 : 2); r++)); do
+    # Three rounds: a run's rate moves by a few percent from one to the next (docs/performance.md,
+    # "Schema 7"), and the median of three is steadier than the mean of two.
+    for ((r = 0; r < (quick == 1 ? 1 : 3); r++)); do
         batch_db base "$out/bench.db" "$corpus/requests.jsonl"
         batch_db uniform "$sdir/scale.db" "$sdir/u/requests.jsonl"
     done
