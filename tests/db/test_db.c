@@ -82,6 +82,12 @@ static tdb *open_ok(const char *path, const char *key) {
     return db;
 }
 
+/* A new sandbox (sandbox_init) and its database open (open_ok). */
+static tdb *sandbox_open(tdbt_sandbox *s) {
+    sandbox_init(s);
+    return open_ok(s->db, s->key);
+}
+
 /* Reads a whole file; NULL (and *len 0) when missing. */
 static unsigned char *slurp(const char *path, size_t *len) {
     *len = 0;
@@ -305,8 +311,7 @@ static void test_migrations(void) {
 
 static void test_put_replace_delete(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     char fp[9];
     bool created = false;
@@ -547,8 +552,7 @@ static void test_no_certificate_bytes(void) {
 
 static void test_wrong_key(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     make_project(&p, 1, 1, 2);
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
@@ -740,8 +744,7 @@ static void test_two_processes(void) {
 
 static void test_apikeys(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char admin[TDB_APIKEY_LEN + 1], reader[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
     int64_t id_admin = 0, id_reader = 0;
     EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", admin, &id_admin) == TDB_OK);
@@ -847,8 +850,7 @@ static int64_t listed_last_used(tdb *db, int64_t id) {
 
 static void test_apikey_last_used(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char key[TDB_APIKEY_LEN + 1], other[TDB_APIKEY_LEN + 1];
     int64_t id = 0, other_id = 0;
     EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", key, &id) == TDB_OK);
@@ -1417,8 +1419,7 @@ static int count_vm_ops(void *arg) {
 
 static void test_log_span_cost(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     EXPECT(tdbi_exec(db, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
                          "WHERE x < 50000) INSERT INTO diagnoses (at, app_id, verdict, cause, "
                          "platform) SELECT 1765000000 + x, 'app', 'ok', 'none', 'web' FROM n"));
@@ -1484,8 +1485,7 @@ static void make_project_cases(diag_project *p, int n, char lower[33], char up[3
 
 static void test_app_id_case(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     char lower[33], up[33];
     make_project_cases(&p, 1, lower, up);
@@ -1587,8 +1587,7 @@ static bool retired_copies_agree(const char *path) {
  * row (not their table), a longer one from their table, oldest first either way. */
 static void test_migrate_v7(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     const int counts[] = {0, 1, 2, TDBSQ_RETIRED_IN_ROW, TDBSQ_RETIRED_IN_ROW + 1};
     enum { APPS = sizeof counts / sizeof counts[0] };
@@ -1637,8 +1636,7 @@ static void test_migrate_v7(void) {
  * A read must find the list whenever the count is not 0, and an empty one when it is. */
 static void test_migrate_v6(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     for (int app = 1; app <= 3; app++) {
         make_project(&p, app, 10 * app, -1);
@@ -1698,8 +1696,7 @@ static void test_migrate_v6(void) {
  * and so must the triggers that move the configuration version. */
 static void test_migrate_v5(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     for (int app = 1; app <= 3; app++) {
         make_project(&p, app, 10 * app, -1);
@@ -1751,8 +1748,7 @@ static void test_migrate_v5(void) {
 
 static void test_migrate_case_duplicates(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     diag_project p, got;
     char lower[33], up[33];
     make_project_cases(&p, 2, lower, up);
@@ -1816,8 +1812,7 @@ static int page_runs(tdb *db, const char *name) {
  * table's together (its root page aside), and every project reads back the same. */
 static void test_compact(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char path[400];
     snprintf(path, sizeof path, "%s/in.jsonl", s.dir);
     FILE *f = fopen(path, "w");
@@ -1853,8 +1848,7 @@ static void test_compact(void) {
 
 static void test_bulk_roundtrip(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char path[400], other_db[320], other_key[320];
     snprintf(path, sizeof path, "%s/in.jsonl", s.dir);
     snprintf(other_db, sizeof other_db, "%s/other/o.db", s.dir);
@@ -1954,8 +1948,7 @@ static void test_config_across(void) {
  * service must neither refuse the key as wrong nor remember that answer. */
 static void test_apikey_verify_error(void) {
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char key[TDB_APIKEY_LEN + 1];
     EXPECT(tdb_apikey_create(db, TDB_ROLE_ADMIN, "ops", key, NULL) == TDB_OK);
     EXPECT(tdbt_sql_exec(s.db, "ALTER TABLE api_keys RENAME TO api_keys_away") == 0);
@@ -1993,8 +1986,7 @@ static void test_outage_pg(void) {
     if (!tdbt_pg())
         return;
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     char key[TDB_APIKEY_LEN + 1], err[600];
     EXPECT(tdb_apikey_create(db, TDB_ROLE_READER, "r", key, NULL) == TDB_OK);
     tdb_log *log = tdb_log_start(s.db, s.key, 100, 7, err, sizeof err);
@@ -2052,8 +2044,7 @@ static void test_stalled_server_pg(void) {
     if (!tdbt_pg())
         return;
     tdbt_sandbox s;
-    sandbox_init(&s);
-    tdb *db = open_ok(s.db, s.key);
+    tdb *db = sandbox_open(&s);
     tdb_set_busy_timeout(db, TDB_REQUEST_BUSY_MS); /* as the service's request threads */
     diag_project p;
     EXPECT(tdb_project_get(db, "00000000000000000000000000000001", &p) == TDB_NOT_FOUND);
