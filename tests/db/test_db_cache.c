@@ -293,6 +293,21 @@ static void test_admission(const char *dir) {
     CHECK(early_kept == 30, "%zu of the first 30 misses kept (the cache was not full)", early_kept);
     CHECK(misses > 1000 && kept * 16 > misses / 2 && kept * 16 < misses * 2,
           "%zu of %zu misses kept during the scan (about one in 16 expected)", kept, misses);
+    /* A change empties the cache, and with it the admission's state: the next misses are all
+     * kept again (30 fit without an eviction). */
+    make_project(&p, N, N + 1);
+    EXPECT(tdb_project_put(db, &p, "test", NULL) == TDB_OK);
+    settle();
+    EXPECT(tdb_project_cache_sync(c, db) && tdb_project_cache_count(c) == 0);
+    size_t kept_after = 0;
+    for (int app = 100; app < 130; app++) {
+        char id[TD_CERT_LEN + 1];
+        make_hex('a', app, id);
+        bool hit;
+        EXPECT(get(c, db, app, &hit) != NULL && !hit);
+        kept_after += tdb_project_cache_peek(c, id, NULL);
+    }
+    CHECK(kept_after == 30, "%zu of 30 misses kept after the cache was emptied", kept_after);
     /* The hot set: 20 projects in turn. */
     size_t hits = 0;
     for (int k = 0; k < 3000; k++) {
