@@ -64,6 +64,13 @@ const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LE
 
 /* ---- Reading --------------------------------------------------------------------------------- */
 
+int64_t tdbsq_row_key(const char *app_id) {
+    uint64_t h = 14695981039346656037u; /* FNV-1a, 64 bits */
+    for (const unsigned char *c = (const unsigned char *)app_id; *c; c++)
+        h = (h ^ *c) * 1099511628211u;
+    return (int64_t)(h >> 1); /* row ids are signed: keep them positive, as SQLite's own */
+}
+
 /* Opens the sealed certificate of column col into out. */
 static tdb_status open_cert(tdb *db, const char *app_id, sqlite3_stmt *st, int col,
                             char out[TD_CERT_LEN + 1]) {
@@ -112,18 +119,24 @@ static bool retired_from_row(tdb *db, const char *app_id, sqlite3_stmt *st, int 
 
 /* The row's retired_count (schema 6, kept by triggers) spares the read of the retired
  * certificates' index to the projects that have none, and its copy of a short list (schema 7)
- * to most of the others. */
+ * to most of the others. The row is looked for under its row id first (schema 8: one descent of
+ * integer keys); the second arm, by App ID, finds the few stored elsewhere because their id was
+ * taken, and runs only when the first found nothing (LIMIT 1 ends the compound at its first
+ * row). */
 tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated, bool *retired) {
     *retired = true;
-    sqlite3_stmt *st = by_app_id(db,
-                                 "SELECT name, primary_cert, primary_enabled, secondary_cert, "
-                                 "secondary_enabled, no_certificate, cohost_auth, created_at, "
-                                 "updated_at, retired_count, retired_sealed FROM projects WHERE "
-                                 "app_id = ?",
-                                 "reading a project", app_id, true);
+#define ROW_COLUMNS                                                                                \
+    "SELECT name, primary_cert, primary_enabled, secondary_cert, secondary_enabled, "              \
+    "no_certificate, cohost_auth, created_at, updated_at, retired_count, retired_sealed FROM "     \
+    "projects WHERE "
+    sqlite3_stmt *st = by_app_id(
+        db, ROW_COLUMNS "id = ?2 AND app_id = ?1 UNION ALL " ROW_COLUMNS "app_id = ?1 LIMIT 1",
+        "reading a project", app_id, true);
+#undef ROW_COLUMNS
     if (!st)
         return TDB_ERROR;
+    sqlite3_bind_int64(st, 2, tdbsq_row_key(app_id));
     memset(out, 0, sizeof *out);
     tdb_status status = TDB_OK;
     int rc = sqlite3_step(st);
@@ -377,13 +390,17 @@ tdb_status tdbsq_prune_retired(tdb *db, const char *app_id) {
                             app_id, "pruning retired certificates");
 }
 
+/* A new project is stored under its row key unless another project holds that id (then NULL:
+ * SQLite picks a free one), so the id never conflicts; an existing project keeps its id whatever
+ * the CASE gives, since the conflict on app_id updates its row in place. */
 tdb_status tdbsq_upsert_row(tdb *db, const diag_project *p,
                             const unsigned char sealed[2][TDBI_SEALED_CERT_LEN], int64_t now) {
     sqlite3_stmt *st = tdbi_prepare(
         db,
-        "INSERT INTO projects (app_id, name, primary_cert, primary_enabled, secondary_cert, "
-        "secondary_enabled, no_certificate, cohost_auth, created_at, updated_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (app_id) DO UPDATE SET "
+        "INSERT INTO projects (id, app_id, name, primary_cert, primary_enabled, secondary_cert, "
+        "secondary_enabled, no_certificate, cohost_auth, created_at, updated_at) VALUES ("
+        "CASE WHEN EXISTS (SELECT 1 FROM projects WHERE id = ?10) THEN NULL ELSE ?10 END, "
+        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT (app_id) DO UPDATE SET "
         "name = ?2, primary_cert = ?3, primary_enabled = ?4, secondary_cert = ?5, "
         "secondary_enabled = ?6, no_certificate = ?7, cohost_auth = ?8, updated_at = ?9",
         "writing a project");
@@ -402,6 +419,7 @@ tdb_status tdbsq_upsert_row(tdb *db, const diag_project *p,
     sqlite3_bind_int(st, 7, p->no_certificate);
     sqlite3_bind_int(st, 8, p->cohost_auth);
     sqlite3_bind_int64(st, 9, now);
+    sqlite3_bind_int64(st, 10, tdbsq_row_key(p->app_id));
     tdb_status status =
         sqlite3_step(st) == SQLITE_DONE ? TDB_OK : tdbi_sql_fail(db, "writing a project");
     tdbi_finalize(db, st);

@@ -41,6 +41,11 @@ const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LE
  * their table (projects.retired_sealed, schema 7: kept by triggers, db_open.c), so that a read
  * of it is one descent. More, and the row holds NULL: the read takes them from their table. */
 #define TDBSQ_RETIRED_IN_ROW 4
+/* The row id a project is stored under (schema 8): a 63-bit FNV-1a hash of its App ID's bytes,
+ * so that a read descends the table's integer keys instead of an index of text. A project whose
+ * id was taken by another when it was stored gets any free one; reads then find it by App ID
+ * (tdbsq_load_row). Migration 8 calls it as the SQL function tdb_row_key (db_open.c). */
+int64_t tdbsq_row_key(const char *app_id);
 
 tdb_status tdbsq_load_row(tdb *db, const char *app_id, diag_project *out, int64_t *created,
                           int64_t *updated, bool *retired);

@@ -218,9 +218,10 @@ bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
  * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds; this
- * schemas 5 to 7 changed only SQLite's layout: projects keyed by App ID, a covering index, a
- * count of retired certificates in the project's row, a copy of a short retired list there). */
-#define TDB_SCHEMA_VERSION 7
+ * schemas 5 to 8 changed only SQLite's layout: projects keyed by App ID, a covering index, a
+ * count of retired certificates in the project's row, a copy of a short retired list there,
+ * projects stored under a hash of their App ID). */
+#define TDB_SCHEMA_VERSION 8
 
 /* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,
  * PostgreSQL's own count for a PostgreSQL store (what GET /readyz reports). */

@@ -1520,10 +1520,36 @@ static void test_app_id_case(void) {
 }
 
 /* Raw SQL (foreign keys off, as a plain sqlite3 connection has them) that gives a current
- * database the projects table of schema 6: no copy of the retired certificates in the row, no
- * triggers that keep it. */
-#define PROJECTS_AS_V6                                                                             \
+ * database the projects table of schema 7: keyed by App ID (WITHOUT ROWID), no row ids. The
+ * rename is the legacy kind, which leaves the retired certificates' triggers alone: they name
+ * projects, which for a moment does not exist. */
+#define PROJECTS_AS_V7                                                                             \
     "PRAGMA foreign_keys = OFF;"                                                                   \
+    "CREATE TABLE projects_v7 (app_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"            \
+    "  primary_cert BLOB, primary_enabled INTEGER NOT NULL DEFAULT 0, secondary_cert BLOB,"        \
+    "  secondary_enabled INTEGER NOT NULL DEFAULT 0, no_certificate INTEGER NOT NULL DEFAULT 0,"   \
+    "  cohost_auth INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"                       \
+    "  updated_at INTEGER NOT NULL, retired_count INTEGER NOT NULL DEFAULT 0,"                     \
+    "  retired_sealed BLOB) WITHOUT ROWID;"                                                        \
+    "INSERT INTO projects_v7 SELECT app_id, name, primary_cert, primary_enabled, secondary_cert,"  \
+    "  secondary_enabled, no_certificate, cohost_auth, created_at, updated_at, retired_count,"     \
+    "  retired_sealed FROM projects;"                                                              \
+    "DROP TABLE projects;"                                                                         \
+    "PRAGMA legacy_alter_table = ON;"                                                              \
+    "ALTER TABLE projects_v7 RENAME TO projects;"                                                  \
+    "PRAGMA legacy_alter_table = OFF;"                                                             \
+    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);"               \
+    "CREATE TRIGGER projects_INSERT_bumps_config AFTER INSERT ON projects"                         \
+    " BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"                    \
+    "CREATE TRIGGER projects_UPDATE_bumps_config AFTER UPDATE ON projects"                         \
+    " BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"                    \
+    "CREATE TRIGGER projects_DELETE_bumps_config AFTER DELETE ON projects"                         \
+    " BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"
+
+/* The same for schema 6: no copy of the retired certificates in the row, no triggers that keep
+ * it. */
+#define PROJECTS_AS_V6                                                                             \
+    PROJECTS_AS_V7                                                                                 \
     "DROP TRIGGER retired_certificates_INSERT_copies;"                                             \
     "DROP TRIGGER retired_certificates_DELETE_copies;"                                             \
     "DROP TRIGGER retired_certificates_UPDATE_copies;"                                             \
@@ -1638,6 +1664,132 @@ static void test_migrate_v7(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* The row id of app_id's project in the database at path; -1 when there is none. */
+static int64_t row_id_of(const char *path, const char *app_id) {
+    char sql[200];
+    snprintf(sql, sizeof sql, "SELECT coalesce(max(id), -1) FROM projects WHERE app_id = '%s'",
+             app_id);
+    return tdbt_sql_int(path, sql);
+}
+
+/* Each of projects 1..APPS reads with its newest certificate (10 * app + app - 1) and app - 1
+ * retired ones, oldest first. */
+static bool v8_projects_read(tdb *db, int apps) {
+    bool ok = true;
+    for (int app = 1; app <= apps; app++) {
+        diag_project p, got;
+        char cert[33];
+        make_project(&p, app, -1, -1);
+        make_hex("cert", 10 * app + app - 1, cert);
+        bool one = tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+                   strcmp(got.primary.certificate, cert) == 0 &&
+                   got.retired_count == (size_t)(app - 1);
+        for (int c = 0; one && c < app - 1; c++) {
+            make_hex("cert", 10 * app + c, cert);
+            one = strcmp(got.retired[c], cert) == 0;
+        }
+        ok = CHECK(one, "project %d", app) && ok;
+    }
+    return ok;
+}
+
+/* A sandbox whose database is as schema 7 left it, with projects 1..apps (v8_projects_read). */
+static void v7_sandbox(tdbt_sandbox *s, int apps) {
+    tdb *db = sandbox_open(s);
+    diag_project p;
+    for (int app = 1; app <= apps; app++)
+        for (int c = 0; c < app; c++) { /* each put retires the one before */
+            make_project(&p, app, 10 * app + c, -1);
+            EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+        }
+    tdb_close(db);
+    EXPECT(sql_exec(s->db, PROJECTS_AS_V7 "PRAGMA user_version = 7;") == SQLITE_OK);
+}
+
+/* tdb_row_key for the test of collisions: every App ID has the same key. */
+static void same_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    (void)argv;
+    sqlite3_result_int64(ctx, 42);
+}
+
+/* Migration 8 stores each project under its row key, and every project, retired certificate,
+ * trigger and reference comes through. A project whose key another holds -- forced here, in
+ * the migration with a key function that gives every App ID the same key, and in a put after
+ * it by moving a project onto the new one's key -- is stored under another id, and reads, puts
+ * and deletes find it all the same. */
+static void test_migrate_v8(void) {
+    enum { APPS = 4 };
+    tdbt_sandbox s;
+    v7_sandbox(&s, APPS);
+    tdb *db = open_ok(s.db, s.key);
+    EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v8'") == 0);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 17);
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
+    diag_project p, got;
+    for (int app = 1; app <= APPS; app++) {
+        make_project(&p, app, -1, -1);
+        EXPECT(row_id_of(s.db, p.app_id) == tdbsq_row_key(p.app_id));
+    }
+    EXPECT(v8_projects_read(db, APPS));
+
+    /* A put whose key is taken: project 1 moved onto the key of project 5 (a raw update). */
+    diag_project five;
+    make_project(&five, 5, 50, -1);
+    make_project(&p, 1, -1, -1);
+    char sql[300];
+    snprintf(sql, sizeof sql, "UPDATE projects SET id = %lld WHERE app_id = '%s'",
+             (long long)tdbsq_row_key(five.app_id), p.app_id);
+    EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
+    EXPECT(tdb_project_put(db, &five, "cli", NULL) == TDB_OK);
+    int64_t moved = row_id_of(s.db, five.app_id);
+    EXPECT(moved >= 0 && moved != tdbsq_row_key(five.app_id));
+    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_OK &&
+           strcmp(got.app_id, five.app_id) == 0);
+    EXPECT(v8_projects_read(db, APPS)); /* project 1 too, away from its key */
+    make_project(&five, 5, 51, -1);     /* an update keeps the row where it is */
+    EXPECT(tdb_project_put(db, &five, "cli", NULL) == TDB_OK);
+    EXPECT(row_id_of(s.db, five.app_id) == moved);
+    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_OK && got.retired_count == 1);
+    EXPECT(tdb_project_delete(db, five.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_NOT_FOUND);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+
+    /* The migration when keys collide: one project keeps the key, the others come after it. */
+    v7_sandbox(&s, APPS);
+    sqlite3 *h = NULL;
+    EXPECT(sqlite3_open(s.db, &h) == SQLITE_OK);
+    EXPECT(sqlite3_create_function_v2(h, "tdb_row_key", 1, SQLITE_UTF8, NULL, same_key, NULL, NULL,
+                                      NULL) == SQLITE_OK);
+    char *script = NULL;
+    EXPECT(asprintf(&script, "PRAGMA foreign_keys = ON; BEGIN; %s PRAGMA user_version = 8; COMMIT;",
+                    tdbi_migration(8)) > 0);
+    EXPECT(sqlite3_exec(h, script, NULL, NULL, NULL) == SQLITE_OK);
+    free(script);
+    sqlite3_close(h);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == APPS);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects WHERE id = 42") == 1);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") ==
+           APPS * (APPS - 1) / 2);
+    EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
+    db = open_ok(s.db, s.key);
+    EXPECT(v8_projects_read(db, APPS));
+    make_project(&p, APPS, 99, -1); /* a put and a delete find the ones away from their key */
+    EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == APPS);
+    uint64_t v = tdb_config_version(db);
+    EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_config_version(db) != v);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_NOT_FOUND);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM retired_certificates WHERE app_id = '%s'",
+             p.app_id);
+    EXPECT(tdbt_sql_int(s.db, sql) == 0); /* the cascade followed the renames */
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 /* Migration 6 counts each project's retired certificates, and its triggers keep the count
  * through every way they change: a put that retires, one that makes a retired certificate
  * current again, the pruning past DIAG_RETIRED_MAX, a delete (cascade), a raw change of owner.
@@ -1719,8 +1871,9 @@ static void test_migrate_v5(void) {
                               "sql LIKE '%WITHOUT ROWID%'") == 0);
     db = open_ok(s.db, s.key);
     EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
-    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name = 'projects' AND "
-                              "sql LIKE '%WITHOUT ROWID%'") == 1);
+    /* Keyed by App ID since migration 5, by row key since 8. */
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM pragma_table_info('projects') WHERE name = "
+                              "'id' AND pk = 1") == 1);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM projects") == 3);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM retired_certificates") == 3);
     EXPECT(tdbt_sql_int(s.db, "SELECT sum(id) FROM retired_certificates") == ids);
@@ -1764,7 +1917,7 @@ static void test_migrate_case_duplicates(void) {
     tdb_close(db);
     /* As a schema-3 database could hold it: the second spelling updated later (projects as
      * schema 3 had it, a table with row ids). */
-    char sql[1200];
+    char sql[3000];
     snprintf(sql, sizeof sql,
              "%s PRAGMA user_version = 3;"
              "INSERT INTO projects (app_id, name, no_certificate, created_at, updated_at) "
@@ -2189,6 +2342,7 @@ static const tu_test TESTS[] = {
     {"migrate_v5", test_migrate_v5},
     {"migrate_v6", test_migrate_v6},
     {"migrate_v7", test_migrate_v7},
+    {"migrate_v8", test_migrate_v8},
 };
 
 int main(int argc, char **argv) {
