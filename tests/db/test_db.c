@@ -1706,6 +1706,14 @@ static void v7_sandbox(tdbt_sandbox *s, int apps) {
     EXPECT(sql_exec(s->db, PROJECTS_AS_V7 "PRAGMA user_version = 7;") == SQLITE_OK);
 }
 
+/* The row key is part of the file's format: a project stored under another would be read by
+ * the slower arm, and nothing else would tell. The expected values were computed apart from
+ * this code (FNV-1a, 64 bits, shifted right once, in Python). */
+static void test_row_key(void) {
+    EXPECT(tdbsq_row_key("") == INT64_C(7347990519673328018));
+    EXPECT(tdbsq_row_key("0123456789abcdef0123456789abcdef") == INT64_C(47637765473992618));
+}
+
 /* tdb_row_key for the test of collisions: every App ID has the same key. */
 static void same_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     (void)argc;
@@ -1719,13 +1727,17 @@ static void same_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
  * it by moving a project onto the new one's key -- is stored under another id, and reads, puts
  * and deletes find it all the same. */
 static void test_migrate_v8(void) {
-    enum { APPS = 4 };
+    enum { APPS = TDBSQ_RETIRED_IN_ROW + 2 }; /* the last has a list too long for its row */
     tdbt_sandbox s;
     v7_sandbox(&s, APPS);
     tdb *db = open_ok(s.db, s.key);
     EXPECT(tdbt_sql_int(s.db, "PRAGMA user_version") == TDB_SCHEMA_VERSION);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%v8'") == 0);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == 17);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM sqlite_master WHERE sql LIKE '%INDEX "
+                              "retired_by_app ON retired_certificates(app_id, id, cert)' OR sql "
+                              "LIKE '%INDEX projects_app_id_nocase ON projects(app_id COLLATE "
+                              "NOCASE)'") == 2);
     EXPECT(retired_counts_agree(s.db) && retired_copies_agree(s.db));
     diag_project p, got;
     for (int app = 1; app <= APPS; app++) {
@@ -1734,26 +1746,26 @@ static void test_migrate_v8(void) {
     }
     EXPECT(v8_projects_read(db, APPS));
 
-    /* A put whose key is taken: project 1 moved onto the key of project 5 (a raw update). */
-    diag_project five;
-    make_project(&five, 5, 50, -1);
+    /* A put whose key is taken: project 1 moved onto the key of a new one (a raw update). */
+    diag_project extra;
+    make_project(&extra, APPS + 1, 10 * APPS + 10, -1);
     make_project(&p, 1, -1, -1);
     char sql[300];
     snprintf(sql, sizeof sql, "UPDATE projects SET id = %lld WHERE app_id = '%s'",
-             (long long)tdbsq_row_key(five.app_id), p.app_id);
+             (long long)tdbsq_row_key(extra.app_id), p.app_id);
     EXPECT(sql_exec(s.db, sql) == SQLITE_OK);
-    EXPECT(tdb_project_put(db, &five, "cli", NULL) == TDB_OK);
-    int64_t moved = row_id_of(s.db, five.app_id);
-    EXPECT(moved >= 0 && moved != tdbsq_row_key(five.app_id));
-    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_OK &&
-           strcmp(got.app_id, five.app_id) == 0);
-    EXPECT(v8_projects_read(db, APPS)); /* project 1 too, away from its key */
-    make_project(&five, 5, 51, -1);     /* an update keeps the row where it is */
-    EXPECT(tdb_project_put(db, &five, "cli", NULL) == TDB_OK);
-    EXPECT(row_id_of(s.db, five.app_id) == moved);
-    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_OK && got.retired_count == 1);
-    EXPECT(tdb_project_delete(db, five.app_id, "cli") == TDB_OK);
-    EXPECT(tdb_project_get(db, five.app_id, &got) == TDB_NOT_FOUND);
+    EXPECT(tdb_project_put(db, &extra, "cli", NULL) == TDB_OK);
+    int64_t moved = row_id_of(s.db, extra.app_id);
+    EXPECT(moved >= 0 && moved != tdbsq_row_key(extra.app_id));
+    EXPECT(tdb_project_get(db, extra.app_id, &got) == TDB_OK &&
+           strcmp(got.app_id, extra.app_id) == 0);
+    EXPECT(v8_projects_read(db, APPS));                 /* project 1 too, away from its key */
+    make_project(&extra, APPS + 1, 10 * APPS + 11, -1); /* an update keeps the row where it is */
+    EXPECT(tdb_project_put(db, &extra, "cli", NULL) == TDB_OK);
+    EXPECT(row_id_of(s.db, extra.app_id) == moved);
+    EXPECT(tdb_project_get(db, extra.app_id, &got) == TDB_OK && got.retired_count == 1);
+    EXPECT(tdb_project_delete(db, extra.app_id, "cli") == TDB_OK);
+    EXPECT(tdb_project_get(db, extra.app_id, &got) == TDB_NOT_FOUND);
     tdb_close(db);
     tdbt_sandbox_free(&s);
 
@@ -1777,7 +1789,10 @@ static void test_migrate_v8(void) {
     db = open_ok(s.db, s.key);
     EXPECT(v8_projects_read(db, APPS));
     make_project(&p, APPS, 99, -1); /* a put and a delete find the ones away from their key */
+    int64_t away = row_id_of(s.db, p.app_id);
+    EXPECT(away != 42 && away != tdbsq_row_key(p.app_id));
     EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    EXPECT(row_id_of(s.db, p.app_id) == away); /* its key is free, yet the row stays */
     EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK && got.retired_count == APPS);
     uint64_t v = tdb_config_version(db);
     EXPECT(tdb_project_delete(db, p.app_id, "cli") == TDB_OK);
@@ -2343,6 +2358,7 @@ static const tu_test TESTS[] = {
     {"migrate_v6", test_migrate_v6},
     {"migrate_v7", test_migrate_v7},
     {"migrate_v8", test_migrate_v8},
+    {"row_key", test_row_key},
 };
 
 int main(int argc, char **argv) {
