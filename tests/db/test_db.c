@@ -2022,6 +2022,35 @@ static void test_compact(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* A compaction that cannot run says why and leaves the database as it was: another connection
+ * holds the write lock (busy, within the busy timeout), or the file was replaced meanwhile. */
+static void test_compact_refused(void) {
+    tdbt_sandbox s;
+    tdb *db = sandbox_open(&s);
+    diag_project p, got;
+    make_project(&p, 1, 10, -1);
+    EXPECT(tdb_project_put(db, &p, "cli", NULL) == TDB_OK);
+    sqlite3 *h = NULL;
+    EXPECT(sqlite3_open(s.db, &h) == SQLITE_OK &&
+           sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    tdbsq_set_busy_timeout(db, 50);
+    EXPECT(tdb_compact(db) == TDB_ERROR && tdb_last_fault(db) == TDB_FAULT_BUSY);
+    CHECK(strstr(tdb_errmsg(db), "locked") != NULL, "%s", tdb_errmsg(db));
+    EXPECT(sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    EXPECT(tdb_project_get(db, p.app_id, &got) == TDB_OK &&
+           strcmp(got.primary.certificate, p.primary.certificate) == 0);
+    EXPECT(tdb_compact(db) == TDB_OK);
+    char moved[400];
+    snprintf(moved, sizeof moved, "%s.moved", s.db);
+    EXPECT(rename(s.db, moved) == 0);
+    EXPECT(tdb_compact(db) == TDB_ERROR);
+    CHECK(strstr(tdb_errmsg(db), "deleted or replaced") != NULL, "%s", tdb_errmsg(db));
+    EXPECT(rename(moved, s.db) == 0);
+    tdb_close(db);
+    tdbt_sandbox_free(&s);
+}
+
 static void test_bulk_roundtrip(void) {
     tdbt_sandbox s;
     tdb *db = sandbox_open(&s);
@@ -2345,6 +2374,7 @@ static const tu_test TESTS[] = {
     {"log_threads", test_log_threads},
     {"log_span_cost", test_log_span_cost},
     {"compact", test_compact},
+    {"compact_refused", test_compact_refused},
     {"app_id_case", test_app_id_case},
     {"migrate_case_duplicates", test_migrate_case_duplicates},
     {"config_across", test_config_across},
