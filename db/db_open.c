@@ -49,6 +49,29 @@ static const char KEY_CHECK_AAD[] = "tokendoctor-key-check";
     "CREATE TRIGGER " table "_" op "_bumps_config AFTER " op " ON " table                          \
     " BEGIN UPDATE config_version SET version = version + 1 WHERE id = 1; END;"
 
+/* The end of a rebuild of projects (migrations 5 and 8, which made projects_<v> and filled it):
+ * the retired certificates rebuilt to refer to it, both renamed into place, their indexes, and
+ * the configuration-version triggers that went with the old tables. */
+#define REBUILT_INTO_PLACE(v)                                                                      \
+    "CREATE TABLE retired_" v " ("                                                                 \
+    "  id INTEGER PRIMARY KEY,"                                                                    \
+    "  app_id TEXT NOT NULL REFERENCES projects_" v "(app_id) ON DELETE CASCADE,"                  \
+    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"                                             \
+    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"              \
+    "  retired_at INTEGER NOT NULL);"                                                              \
+    "INSERT INTO retired_" v " (id, app_id, cert, fingerprint, source, retired_at)"                \
+    "  SELECT id, app_id, cert, fingerprint, source, retired_at FROM retired_certificates;"        \
+    "DROP TABLE retired_certificates;"                                                             \
+    "DROP TABLE projects;"                                                                         \
+    "ALTER TABLE projects_" v " RENAME TO projects;"                                               \
+    "ALTER TABLE retired_" v " RENAME TO retired_certificates;"                                    \
+    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);"               \
+    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id, cert);" CONFIG_BUMP(          \
+        "projects", "INSERT") CONFIG_BUMP("projects", "UPDATE") CONFIG_BUMP("projects", "DELETE")  \
+        CONFIG_BUMP("retired_certificates", "INSERT")                                              \
+            CONFIG_BUMP("retired_certificates", "UPDATE")                                          \
+                CONFIG_BUMP("retired_certificates", "DELETE")
+
 /* The triggers that keep each project's count of retired certificates (migration 6). */
 #define RETIRED_COUNT_TRIGGERS                                                                     \
     "CREATE TRIGGER retired_certificates_INSERT_counts AFTER INSERT ON retired_certificates"       \
@@ -131,26 +154,7 @@ static const char MIGRATION_8[] =
     "INSERT INTO projects_v8 (" PROJECT_COLUMNS_V8 ")"
     "  SELECT " PROJECT_COLUMNS_V8 " FROM projects p WHERE NOT EXISTS"
     "  (SELECT 1 FROM projects_v8 n WHERE n.app_id = p.app_id) ORDER BY app_id;"
-    "CREATE TABLE retired_v8 ("
-    "  id INTEGER PRIMARY KEY,"
-    "  app_id TEXT NOT NULL REFERENCES projects_v8(app_id) ON DELETE CASCADE,"
-    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
-    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
-    "  retired_at INTEGER NOT NULL);"
-    "INSERT INTO retired_v8 (id, app_id, cert, fingerprint, source, retired_at)"
-    "  SELECT id, app_id, cert, fingerprint, source, retired_at FROM retired_certificates;"
-    "DROP TABLE retired_certificates;"
-    "DROP TABLE projects;"
-    "ALTER TABLE projects_v8 RENAME TO projects;"
-    "ALTER TABLE retired_v8 RENAME TO retired_certificates;"
-    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);"
-    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id, cert);"
-    CONFIG_BUMP("projects", "INSERT")
-    CONFIG_BUMP("projects", "UPDATE")
-    CONFIG_BUMP("projects", "DELETE")
-    CONFIG_BUMP("retired_certificates", "INSERT")
-    CONFIG_BUMP("retired_certificates", "UPDATE")
-    CONFIG_BUMP("retired_certificates", "DELETE")
+    REBUILT_INTO_PLACE("v8")
     RETIRED_COUNT_TRIGGERS
     RETIRED_COPY_TRIGGERS;
 /* clang-format on */
@@ -280,30 +284,8 @@ static const char *const MIGRATIONS[] = {
     "INSERT INTO projects_v5 (app_id, name, primary_cert, primary_enabled, secondary_cert,"
     "  secondary_enabled, no_certificate, cohost_auth, created_at, updated_at)"
     "  SELECT app_id, name, primary_cert, primary_enabled, secondary_cert, secondary_enabled,"
-    "  no_certificate, cohost_auth, created_at, updated_at FROM projects ORDER BY app_id;"
-    "CREATE TABLE retired_v5 ("
-    "  id INTEGER PRIMARY KEY,"
-    "  app_id TEXT NOT NULL REFERENCES projects_v5(app_id) ON DELETE CASCADE,"
-    "  cert BLOB NOT NULL, fingerprint TEXT NOT NULL,"
-    "  source TEXT NOT NULL CHECK (source IN ('replaced', 'removed', 'configured')),"
-    "  retired_at INTEGER NOT NULL);"
-    "INSERT INTO retired_v5 (id, app_id, cert, fingerprint, source, retired_at)"
-    "  SELECT id, app_id, cert, fingerprint, source, retired_at FROM retired_certificates;"
-    "DROP TABLE retired_certificates;"
-    "DROP TABLE projects;"
-    "ALTER TABLE projects_v5 RENAME TO projects;"
-    "ALTER TABLE retired_v5 RENAME TO retired_certificates;"
-    "CREATE UNIQUE INDEX projects_app_id_nocase ON projects(app_id COLLATE NOCASE);"
-    "CREATE INDEX retired_by_app ON retired_certificates(app_id, id, cert);"
-    /* clang-format off */
-    CONFIG_BUMP("projects", "INSERT")
-    CONFIG_BUMP("projects", "UPDATE")
-    CONFIG_BUMP("projects", "DELETE")
-    CONFIG_BUMP("retired_certificates", "INSERT")
-    CONFIG_BUMP("retired_certificates", "UPDATE")
-    CONFIG_BUMP("retired_certificates", "DELETE")
-    /* clang-format on */
-    ,
+    "  no_certificate, cohost_auth, created_at, updated_at FROM projects ORDER BY "
+    "app_id;" REBUILT_INTO_PLACE("v5"),
 
     /* 6: a project's row counts its retired certificates, so that a read of one without any
      * (two projects in three) does not descend their index at all: at a million projects that
