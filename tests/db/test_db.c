@@ -1714,6 +1714,29 @@ static void test_row_key(void) {
     EXPECT(tdbsq_row_key("0123456789abcdef0123456789abcdef") == INT64_C(47637765473992618));
 }
 
+/* A released migration is never edited (db_open.c): a file migrated by an older release must
+ * end as one migrated by this one. Each step's text is pinned by the first 16 hex digits of its
+ * SHA-256 -- 1 to 7 as the build of dae970b printed them, 8 as released with schema 8. A step
+ * that must change for a good reason is a new step. */
+static void test_migrations_unchanged(void) {
+    static const char *const pinned[] = {
+        "778933ca043237b8", "a9d527937f708c08", "9442bb994df5c10b", "963f8776bea72ec9",
+        "4eecc37d0a3a29df", "a0d4c5fce1620f76", "c7660003f1ca9190", "7087232fcebb674a",
+    };
+    _Static_assert(sizeof pinned / sizeof pinned[0] == TDB_SCHEMA_VERSION,
+                   "pin the new migration's text here");
+    for (int v = 1; v <= TDB_SCHEMA_VERSION; v++) {
+        const char *sql = tdbi_migration(v);
+        unsigned char hash[32];
+        char hex[65] = "";
+        if (sql) {
+            td_sha256(sql, strlen(sql), hash);
+            td_hex(hash, 8, hex);
+        }
+        CHECK(strcmp(hex, pinned[v - 1]) == 0, "migration %d: %s", v, hex);
+    }
+}
+
 /* tdb_row_key for the test of collisions: every App ID has the same key. */
 static void same_key(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     (void)argc;
@@ -2389,6 +2412,7 @@ static const tu_test TESTS[] = {
     {"migrate_v7", test_migrate_v7},
     {"migrate_v8", test_migrate_v8},
     {"row_key", test_row_key},
+    {"migrations_unchanged", test_migrations_unchanged},
 };
 
 int main(int argc, char **argv) {
