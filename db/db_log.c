@@ -73,9 +73,11 @@
  * a full queue is dropped and counted (dropped_queue) as always. The log's fault is
  * TDB_FAULT_UNAVAILABLE meanwhile (/readyz). A stop does not wait for the store: what it cannot
  * write then is dropped and counted (dropped_failed); tdb_log_flush waits (tdb_log_flush_for
- * is bounded). Not idempotent: when the connection is lost after the server committed a batch
- * but before its answer arrived, the batch is written again at the next try (a duplicate of at
- * most BATCH_MAX rows); making the insert idempotent needs a per-entry id in the schema.
+ * is bounded). A connection lost after the server committed a batch but before its answer
+ * arrived looks the same from here: the batch is sent again, and the store must not write it
+ * twice (the PostgreSQL store marks each writer's last batch in its transaction and looks a batch
+ * up there before it sends it again: db_pg_log.c, "A COMMIT without an answer"; a stop drops such a
+ * batch, counted as failed, though it may be stored).
  *
  * Storage: this file never speaks SQL. The writer reaches the database through the store's
  * operations (db->ops: log_attach, log_write, log_prune; db_log_sqlite.c for SQLite, with its

@@ -18,7 +18,7 @@
 
 /* The schema version of a PostgreSQL store: its own count (the table tokendoctor_schema), not
  * SQLite's user_version. Version 1 is the SQLite schema 4 translated. */
-#define TDBPG_SCHEMA_VERSION 1
+#define TDBPG_SCHEMA_VERSION 2
 /* What every statement may take before the server cancels it (statement_timeout): on a
  * connection that may wait (the CLI, the log writer), and on one that must not (a busy timeout
  * below 1 s: the service's request threads, tdb_set_busy_timeout(TDB_REQUEST_BUSY_MS)). */
@@ -37,6 +37,17 @@
 /* pg_advisory_xact_lock keys: configuration writers, and migrations. */
 #define TDBPG_LOCK_CONFIG 1413759489  /* 0x54444201 */
 #define TDBPG_LOCK_MIGRATE 1413759490 /* 0x54444202 */
+
+/* The diagnosis log writer's marks (db_pg_log.c, "A COMMIT without an answer"). */
+typedef struct {
+    int64_t writer;       /* this handle's row in log_writers; 0 until its first batch */
+    int64_t batch;        /* the mark of its last batch */
+    bool unsure;          /* the COMMIT of batch `unsure_batch` went unanswered */
+    int64_t unsure_batch; /* its mark */
+    int unsure_room;      /* whether it had room (tdbi_log_make_room), for its outcome */
+    unsigned char
+        unsure_hash[32]; /* SHA-256 of its entries, to know the batch when it comes again */
+} tdbpg_log_marks;
 
 struct tdbpg_state {
     PGconn *conn;
@@ -58,8 +69,9 @@ struct tdbpg_state {
     uint64_t pending_version; /* what this transaction's tdbpg_bump returned: published at commit */
     bool watcher_started;
     pthread_t watcher;
-    int wake[2]; /* a pipe: tdbpg_close wakes the watcher through it */
-    char *url;   /* the location (may hold a password: never printed) */
+    int wake[2];         /* a pipe: tdbpg_close wakes the watcher through it */
+    char *url;           /* the location (may hold a password: never printed) */
+    tdbpg_log_marks log; /* the diagnosis log writer's, when this handle is one */
 };
 
 /* Parameters of one statement: text (or NULL), a 64-bit integer as text, or binary bytea. */

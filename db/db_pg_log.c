@@ -18,6 +18,17 @@
  * header, line pointer and the two index entries -- measured on PostgreSQL 15 with typical rows
  * (~180 bytes a row with indexes, as on SQLite).
  *
+ * A COMMIT without an answer. The connection can break after the server committed a batch and
+ * before its answer arrived; the writer (db_log.c) then keeps the batch queued, as for any
+ * unreachable store, and sends it again -- which wrote it twice. So each batch's transaction
+ * also writes the writer's mark, a row of log_writers (this handle's random 63-bit id, the
+ * batch's number). When a COMMIT fails with the store unreachable, the batch's number and the
+ * SHA-256 of its entries are kept (tdbpg_log_marks); when the same entries come again, the mark
+ * is read first: the batch's own number there means it was committed (counted as written, not
+ * sent again); any other, that it was not (sent again). Other batches are written at once, so
+ * the lookup costs nothing but after such a failure. The mark row is one per process, updated
+ * in place; rows of writers gone longer than the retention are pruned with the log.
+ *
  * Text that reaches PostgreSQL must be valid UTF-8 (SQLite stores any bytes): every string of
  * an entry is passed through td_text_copy first, so that one entry with a malformed channel
  * cannot fail its whole batch. Values are sent as binary text parameters (bytes and a length).
@@ -165,9 +176,92 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
     return ok;
 }
 
+/* ---- Marks (see "A COMMIT without an answer") --------------------------------------------- */
+
+static void batch_hash(const tdb_log_entry *batch, size_t n, unsigned char out[32]) {
+    td_sha256(batch, n * sizeof *batch, out);
+}
+
+/* Writes this writer's mark for batch number `mark` in the open transaction. */
+static bool write_mark(tdb *db, int64_t mark) {
+    tdbpg_params p = {0};
+    tdbpg_p_i64(&p, db->pg->log.writer);
+    tdbpg_p_i64(&p, mark);
+    PGresult *r = tdbpg_run(db, "writing the diagnosis log",
+                            "INSERT INTO log_writers (writer, batch, at) VALUES ($1, $2, "
+                            "extract(epoch FROM now())::bigint) ON CONFLICT (writer) DO UPDATE "
+                            "SET batch = $2, at = extract(epoch FROM now())::bigint",
+                            &p);
+    PQclear(r);
+    return r != NULL;
+}
+
+/* Whether the batch whose COMMIT went unanswered was committed: 1 yes, 0 no, -1 when the mark
+ * cannot be read (the failure recorded). */
+static int unsure_batch_landed(tdb *db) {
+    tdbpg_params p = {0};
+    tdbpg_p_i64(&p, db->pg->log.writer);
+    PGresult *r = tdbpg_run(db, "writing the diagnosis log",
+                            "SELECT batch FROM log_writers WHERE writer = $1", &p);
+    if (!r)
+        return -1;
+    int landed = PQntuples(r) == 1 && tdbpg_i64(r, 0, 0) == db->pg->log.unsure_batch;
+    PQclear(r);
+    return landed;
+}
+
+/* Before a batch is written: when it is the one whose COMMIT went unanswered, whether that
+ * COMMIT was carried out (1), was not (0), or cannot be known yet (-1). 0 for any other batch. */
+static int sent_before(tdb *db, const tdb_log_entry *batch, size_t n) {
+    tdbpg_log_marks *m = &db->pg->log;
+    if (!m->unsure)
+        return 0;
+    unsigned char hash[32];
+    batch_hash(batch, n, hash);
+    if (memcmp(hash, m->unsure_hash, sizeof hash) != 0) {
+        m->unsure = false; /* the writer gave that batch up (a stop): nothing to find */
+        return 0;
+    }
+    int landed = unsure_batch_landed(db);
+    if (landed >= 0)
+        m->unsure = false;
+    return landed;
+}
+
+/* ---- Writing ------------------------------------------------------------------------------ */
+
+/* One transaction: room, the rows, the writer's mark. *committing is set once only the COMMIT
+ * is left, so that a failure can be told apart: before it, nothing was written. */
+static bool write_in_tx(tdb *db, const tdb_log_entry *clean, size_t n, int64_t max_rows,
+                        int64_t max_bytes, int64_t mark, int *has_room, tdbi_log_room *room,
+                        bool *committing) {
+    if (!tdbpg_begin(db, false))
+        return false;
+    *has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, room);
+    bool ok = *has_room >= 0;
+    for (size_t i = 0; ok && *has_room > 0 && i < n; i += INSERT_ROWS)
+        ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
+    ok = ok && write_mark(db, mark);
+    *committing = ok;
+    ok = ok && tdbpg_commit(db);
+    if (!ok)
+        tdbpg_rollback(db);
+    return ok;
+}
+
 tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
                                  int64_t max_bytes) {
     tdbi_log_room room = {0};
+    tdbpg_log_marks *m = &db->pg->log;
+    if (m->writer == 0) {
+        uint64_t id = 0;
+        if (!tdbi_random(db, (unsigned char *)&id, sizeof id))
+            return tdbi_log_settle(n, false, 0, room);
+        m->writer = (int64_t)(id >> 1) | 1; /* positive, never 0 */
+    }
+    int landed = sent_before(db, batch, n);
+    if (landed != 0) /* committed already: as it was then; or no answer yet: still queued */
+        return tdbi_log_settle(n, landed > 0, m->unsure_room, room);
     tdb_log_entry *clean = n ? calloc(n, sizeof *clean) : NULL;
     if (n && !clean) {
         tdbi_fail(db, "out of memory");
@@ -175,22 +269,25 @@ tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, 
     }
     for (size_t i = 0; i < n; i++)
         clean_entry(&clean[i], &batch[i]);
-    if (!tdbpg_begin(db, false)) {
-        free(clean);
-        return tdbi_log_settle(n, false, 0, room);
-    }
-    int has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, &room);
-    bool ok = has_room >= 0;
-    for (size_t i = 0; ok && has_room > 0 && i < n; i += INSERT_ROWS)
-        ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
+    int has_room = 0;
+    bool committing = false;
+    int64_t mark = ++m->batch;
+    bool ok = write_in_tx(db, clean, n, max_rows, max_bytes, mark, &has_room, &room, &committing);
     free(clean);
-    ok = ok && tdbpg_commit(db);
-    if (!ok)
-        tdbpg_rollback(db);
+    if (!ok && committing && tdb_last_fault(db) == TDB_FAULT_UNAVAILABLE) {
+        m->unsure = true;
+        m->unsure_batch = mark;
+        m->unsure_room = has_room;
+        batch_hash(batch, n, m->unsure_hash);
+    }
     return tdbi_log_settle(n, ok, has_room, room);
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
+    /* The marks of writers that wrote nothing since the cutoff: a few rows, gone processes. */
+    if (delete_rows(db, "pruning diagnoses", "DELETE FROM log_writers WHERE at < $1", cutoff, -1) <
+        0)
+        return -1;
     return delete_rows(db, "pruning diagnoses",
                        "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at < $1 "
                        "ORDER BY at LIMIT $2)",

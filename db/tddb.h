@@ -217,10 +217,11 @@ void tdb_set_busy_timeout(tdb *db, int ms);
 bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
- * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds; this
- * schemas 5 to 8 changed only SQLite's layout: projects keyed by App ID, a covering index, a
- * count of retired certificates in the project's row, a copy of a short retired list there,
- * projects stored under a hash of their App ID). */
+ * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds, its
+ * version 2 adds the diagnosis log writers' marks; this schemas 5 to 8 changed only SQLite's
+ * layout: projects keyed by App ID, a covering index, a count of retired certificates in the
+ * project's row, a copy of a short retired list there, projects stored under a hash of their App
+ * ID). */
 #define TDB_SCHEMA_VERSION 8
 
 /* The current schema version of db's kind of store: TDB_SCHEMA_VERSION for SQLite,

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2262,6 +2265,216 @@ static void test_outage_pg(void) {
     tdbt_sandbox_free(&s);
 }
 
+/* A relay between a Unix socket of its own and the PostgreSQL server's, for the tests of a
+ * COMMIT without an answer. Once armed, the first client message holding "COMMIT" is either
+ * passed on and the server's answer swallowed (the server committed; the client hears its
+ * connection break), or swallowed itself (nothing committed); either way both sides of that
+ * connection are closed. Everything else is passed on as it comes. */
+typedef struct {
+    char dir[300]; /* holds the relay's socket, named as libpq expects */
+    char target[sizeof((struct sockaddr_un *)0)->sun_path]; /* the server's socket */
+    char url[600]; /* the sandbox's database, through the relay */
+    int listen_fd;
+    int wake[2]; /* a pipe: cutter_stop wakes the thread */
+    pthread_t thread;
+    atomic_bool armed; /* cut the next COMMIT */
+    bool pass_commit;  /* pass it on (the server commits) or not */
+    atomic_int cuts;   /* connections cut */
+} commit_cutter;
+
+enum { CUTTER_PAIRS = 8 };
+
+static bool write_all(int fd, const char *p, ssize_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, (size_t)n);
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= w;
+    }
+    return true;
+}
+
+static void *cutter_main(void *arg) {
+    commit_cutter *c = arg;
+    int client[CUTTER_PAIRS], server[CUTTER_PAIRS];
+    bool cut[CUTTER_PAIRS] = {false};
+    for (int i = 0; i < CUTTER_PAIRS; i++)
+        client[i] = server[i] = -1;
+    char buf[65536];
+    for (;;) {
+        struct pollfd pf[2 + 2 * CUTTER_PAIRS];
+        pf[0] = (struct pollfd){.fd = c->wake[0], .events = POLLIN};
+        pf[1] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
+        for (int i = 0; i < CUTTER_PAIRS; i++) {
+            pf[2 + 2 * i] = (struct pollfd){.fd = client[i], .events = POLLIN};
+            pf[3 + 2 * i] = (struct pollfd){.fd = server[i], .events = POLLIN};
+        }
+        if (poll(pf, 2 + 2 * CUTTER_PAIRS, -1) < 0 || pf[0].revents)
+            break;
+        if (pf[1].revents & POLLIN) {
+            int fd = accept(c->listen_fd, NULL, NULL);
+            struct sockaddr_un sa = {.sun_family = AF_UNIX};
+            memcpy(sa.sun_path, c->target, sizeof sa.sun_path); /* cutter_start checked */
+            int up = socket(AF_UNIX, SOCK_STREAM, 0);
+            int i = 0;
+            while (i < CUTTER_PAIRS && client[i] >= 0)
+                i++;
+            if (fd < 0 || up < 0 || i == CUTTER_PAIRS ||
+                connect(up, (struct sockaddr *)&sa, sizeof sa) != 0) {
+                close(fd);
+                close(up);
+            } else {
+                client[i] = fd;
+                server[i] = up;
+                cut[i] = false;
+            }
+        }
+        for (int i = 0; i < CUTTER_PAIRS; i++) {
+            bool from_client = client[i] >= 0 && pf[2 + 2 * i].revents;
+            bool from_server = server[i] >= 0 && pf[3 + 2 * i].revents;
+            ssize_t n = 0;
+            bool done = false;
+            if (from_client) {
+                n = read(client[i], buf, sizeof buf);
+                bool commit = n > 0 && memmem(buf, (size_t)n, "COMMIT", 6) != NULL;
+                if (commit && atomic_exchange(&c->armed, false)) {
+                    cut[i] = true;
+                    if (!c->pass_commit) /* the server never sees it: close now */
+                        done = true;
+                    else
+                        done = !write_all(server[i], buf, n);
+                } else {
+                    done = n <= 0 || !write_all(server[i], buf, n);
+                }
+            } else if (from_server) {
+                n = read(server[i], buf, sizeof buf);
+                /* A cut connection's answer (the COMMIT's) is swallowed, and the cut made. */
+                done = n <= 0 || cut[i] || !write_all(client[i], buf, n);
+            }
+            if (done) {
+                if (cut[i])
+                    atomic_fetch_add(&c->cuts, 1);
+                close(client[i]);
+                close(server[i]);
+                client[i] = server[i] = -1;
+                cut[i] = false;
+            }
+        }
+    }
+    for (int i = 0; i < CUTTER_PAIRS; i++) {
+        close(client[i]);
+        close(server[i]);
+    }
+    return NULL;
+}
+
+/* Starts a relay to the server of the sandbox's database; false (nothing started) when that
+ * server is not on a Unix socket. */
+static bool cutter_start(commit_cutter *c, const tdbt_sandbox *s, bool pass_commit) {
+    memset(c, 0, sizeof *c);
+    c->listen_fd = c->wake[0] = c->wake[1] = -1;
+    c->pass_commit = pass_commit;
+    PGconn *pg = PQconnectdb(s->db);
+    bool ok = PQstatus(pg) == CONNECTION_OK && PQhost(pg)[0] == '/';
+    if (ok) {
+        int t = snprintf(c->target, sizeof c->target, "%s/.s.PGSQL.%s", PQhost(pg), PQport(pg));
+        ok = t > 0 && (size_t)t < sizeof c->target;
+        snprintf(c->dir, sizeof c->dir, "%s/cutter", s->dir);
+        snprintf(c->url, sizeof c->url, "postgresql:///%s?host=%s&port=%s&user=%s", PQdb(pg),
+                 c->dir, PQport(pg), PQuser(pg));
+    }
+    PQfinish(pg);
+    if (!ok)
+        return false;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int w = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.%s", c->dir,
+                     strrchr(c->target, '.') + 1);
+    ok = w > 0 && (size_t)w < sizeof sa.sun_path && mkdir(c->dir, 0700) == 0 &&
+         (c->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
+         bind(c->listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+         listen(c->listen_fd, 8) == 0 && pipe(c->wake) == 0 &&
+         pthread_create(&c->thread, NULL, cutter_main, c) == 0;
+    return CHECK(ok, "cannot start the relay in %s", c->dir);
+}
+
+static void cutter_stop(commit_cutter *c) {
+    if (write(c->wake[1], "x", 1) == 1)
+        pthread_join(c->thread, NULL);
+    close(c->wake[0]);
+    close(c->wake[1]);
+    close(c->listen_fd);
+}
+
+/* PostgreSQL: a store of version 1 (before the log writers' marks) is brought to version 2
+ * when it is opened, and its log is written with marks from then on. */
+static void test_migrate_pg_v2(void) {
+    if (!tdbt_pg())
+        return;
+    tdbt_sandbox s;
+    tdb_close(sandbox_open(&s));
+    EXPECT(sql_exec(s.db, "DROP TABLE log_writers; UPDATE tokendoctor_schema SET version = 1") ==
+           0);
+    EXPECT(tdbt_sql_int(s.db, "SELECT (to_regclass('log_writers') IS NULL)::int") == 1);
+    char err[600];
+    tdb_log *log = tdb_log_start(s.db, s.key, 16, 7, err, sizeof err);
+    CHECK(log != NULL, "%s", err);
+    EXPECT(tdbt_sql_int(s.db, "SELECT max(version) FROM tokendoctor_schema") ==
+           TDBPG_SCHEMA_VERSION);
+    tdb_log_entry e;
+    make_entry(&e, (int64_t)time(NULL), "app-v2", 1);
+    EXPECT(log && tdb_log_push(log, &e) && tdb_log_flush_for(log, 10000));
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM log_writers WHERE batch = 1") == 1);
+    tdb_log_stop(log);
+    tdbt_sandbox_free(&s);
+}
+
+/* PostgreSQL: the connection breaks after the diagnosis log's COMMIT was sent. When the server
+ * had committed, the batch must not be written again (it was, twice, before the writers' marks);
+ * when it had not, it must be written once more. Either way each entry is there once, and none
+ * is counted as dropped. */
+static void test_log_commit_unanswered_pg(void) {
+    if (!tdbt_pg())
+        return;
+    for (int pass = 0; pass < 2; pass++) {
+        bool committed = pass == 0;
+        tdbt_sandbox s;
+        tdb_close(sandbox_open(&s));
+        commit_cutter cut;
+        if (!cutter_start(&cut, &s, committed)) {
+            tdbt_sandbox_free(&s);
+            return;
+        }
+        char err[600];
+        tdb_log *log = tdb_log_start(cut.url, s.key, 64, 7, err, sizeof err);
+        CHECK(log != NULL, "%s", err);
+        atomic_store(&cut.armed, true);
+        tdb_log_entry e;
+        for (int i = 0; log && i < 5; i++) {
+            make_entry(&e, (int64_t)time(NULL), "app-cut", i);
+            EXPECT(tdb_log_push(log, &e));
+        }
+        EXPECT(log && tdb_log_flush_for(log, 10000));
+        CHECK(atomic_load(&cut.cuts) == 1, "pass %d: %d cuts", pass, atomic_load(&cut.cuts));
+        int64_t rows =
+            tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'");
+        CHECK(rows == 5, "pass %d: %lld rows", pass, (long long)rows);
+        tdb_log_health h;
+        tdb_log_stats st;
+        if (log)
+            tdb_log_snapshot(log, &st, &h);
+        EXPECT(log && h.fault == TDB_FAULT_NONE && h.dropped_failed == 0 && st.dropped == 0);
+        /* Later batches are written as usual, marks and all. */
+        make_entry(&e, (int64_t)time(NULL), "app-cut", 5);
+        EXPECT(log && tdb_log_push(log, &e) && tdb_log_flush_for(log, 10000));
+        EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'") == 6);
+        EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM log_writers") == 1);
+        tdb_log_stop(log);
+        cutter_stop(&cut);
+        tdbt_sandbox_free(&s);
+    }
+}
+
 /* PostgreSQL: a server that stops answering without closing the connection (a host that
  * vanished, a stalled backend: here the backend is stopped with SIGSTOP). statement_timeout is
  * the server's own and cannot help; the store gives up waiting after the request threads'
@@ -2407,6 +2620,8 @@ static const tu_test TESTS[] = {
     {"apikey_verify_error", test_apikey_verify_error},
     {"outage_pg", test_outage_pg},
     {"stalled_server_pg", test_stalled_server_pg},
+    {"log_commit_unanswered_pg", test_log_commit_unanswered_pg},
+    {"migrate_pg_v2", test_migrate_pg_v2},
     {"migrate_v5", test_migrate_v5},
     {"migrate_v6", test_migrate_v6},
     {"migrate_v7", test_migrate_v7},
@@ -2422,10 +2637,12 @@ int main(int argc, char **argv) {
     if (tdbt_use_pg(&argc, argv)) {
         /* The same store-API tests on PostgreSQL; those about SQLite files stay SQLite's. */
         static const char *const pg_tests[] = {
-            "put_replace_delete", "apikeys",           "config_version", "config_across",
-            "log_basic",          "log_threads",       "app_id_case",    "wrong_key_pg",
-            "bulk_roundtrip",     "two_processes",     "key_race_pg",    "apikey_verify_error",
-            "outage_pg",          "stalled_server_pg",
+            "put_replace_delete", "apikeys",           "config_version",
+            "config_across",      "log_basic",         "log_threads",
+            "app_id_case",        "wrong_key_pg",      "bulk_roundtrip",
+            "two_processes",      "key_race_pg",       "apikey_verify_error",
+            "outage_pg",          "stalled_server_pg", "log_commit_unanswered_pg",
+            "migrate_pg_v2",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
