@@ -182,16 +182,22 @@ static void batch_hash(const tdb_log_entry *batch, size_t n, unsigned char out[3
     td_sha256(batch, n * sizeof *batch, out);
 }
 
-/* Writes this writer's mark for batch number `mark` in the open transaction. */
-static bool write_mark(tdb *db, int64_t mark) {
+/* Runs sql with this writer's id as $1, and v as $2 when v >= 0. */
+static PGresult *run_for_writer(tdb *db, const char *sql, int64_t v) {
     tdbpg_params p = {0};
     tdbpg_p_i64(&p, db->pg->log.writer);
-    tdbpg_p_i64(&p, mark);
-    PGresult *r = tdbpg_run(db, "writing the diagnosis log",
-                            "INSERT INTO log_writers (writer, batch, at) VALUES ($1, $2, "
-                            "extract(epoch FROM now())::bigint) ON CONFLICT (writer) DO UPDATE "
-                            "SET batch = $2, at = extract(epoch FROM now())::bigint",
-                            &p);
+    if (v >= 0)
+        tdbpg_p_i64(&p, v);
+    return tdbpg_run(db, "writing the diagnosis log", sql, &p);
+}
+
+/* Writes this writer's mark for batch number `mark` in the open transaction. */
+static bool write_mark(tdb *db, int64_t mark) {
+    PGresult *r = run_for_writer(db,
+                                 "INSERT INTO log_writers (writer, batch, at) VALUES ($1, $2, "
+                                 "extract(epoch FROM now())::bigint) ON CONFLICT (writer) DO "
+                                 "UPDATE SET batch = $2, at = extract(epoch FROM now())::bigint",
+                                 mark);
     PQclear(r);
     return r != NULL;
 }
@@ -199,10 +205,7 @@ static bool write_mark(tdb *db, int64_t mark) {
 /* Whether the batch whose COMMIT went unanswered was committed: 1 yes, 0 no, -1 when the mark
  * cannot be read (the failure recorded). */
 static int unsure_batch_landed(tdb *db) {
-    tdbpg_params p = {0};
-    tdbpg_p_i64(&p, db->pg->log.writer);
-    PGresult *r = tdbpg_run(db, "writing the diagnosis log",
-                            "SELECT batch FROM log_writers WHERE writer = $1", &p);
+    PGresult *r = run_for_writer(db, "SELECT batch FROM log_writers WHERE writer = $1", -1);
     if (!r)
         return -1;
     int landed = PQntuples(r) == 1 && tdbpg_i64(r, 0, 0) == db->pg->log.unsure_batch;
