@@ -71,13 +71,14 @@
  * everything in order. The queue's bound holds throughout -- the batch being written counts
  * in depth, so the ring gives pushes one batch less of room during a commit -- and a push to
  * a full queue is dropped and counted (dropped_queue) as always. The log's fault is
- * TDB_FAULT_UNAVAILABLE meanwhile (/readyz). A stop does not wait for the store: what it cannot
- * write then is dropped and counted (dropped_failed); tdb_log_flush waits (tdb_log_flush_for
- * is bounded). A connection lost after the server committed a batch but before its answer
- * arrived looks the same from here: the batch is sent again, and the store must not write it
- * twice (the PostgreSQL store marks each writer's last batch in its transaction and looks a batch
- * up there before it sends it again: db_pg_log.c, "A COMMIT without an answer"; a stop drops such a
- * batch, counted as failed, though it may be stored).
+ * TDB_FAULT_UNAVAILABLE meanwhile (/readyz). A stop does not wait for the store: once a batch
+ * fails so while stopping, everything still queued is dropped and counted (dropped_failed) at
+ * once, so that a stop costs one attempt, not one per batch; tdb_log_flush waits
+ * (tdb_log_flush_for is bounded). A connection lost after the server committed a batch but before
+ * its answer arrived looks the same from here: the batch is sent again, and the store must not
+ * write it twice (the PostgreSQL store marks each writer's last batch in its transaction and looks
+ * a batch up there before it sends it again: db_pg_log.c, "A COMMIT without an answer"; a stop
+ * drops such a batch, counted as failed, though it may be stored).
  *
  * Storage: this file never speaks SQL. The writer reaches the database through the store's
  * operations (db->ops: log_attach, log_write, log_prune; db_log_sqlite.c for SQLite, with its
@@ -268,6 +269,16 @@ static bool keep_queued(const tdb_log *log, const outcome *o) {
     return o->failed > 0 && !log->stopping && tdb_last_fault(log->db) == TDB_FAULT_UNAVAILABLE;
 }
 
+/* Stopping, with the store unreachable: what is still queued is dropped at once and counted
+ * (dropped_failed), rather than each batch waiting for its own attempt to fail -- against a
+ * host that vanished, a connection timeout per batch (lock held). */
+static void drop_queued(tdb_log *log) {
+    size_t n = log->depth;
+    outcome o = {.failed = n};
+    release_batch(log, n);
+    account_batch(log, n, &o);
+}
+
 /* The wait before trying the queue again while the store is unreachable: doubling from
  * UNREACHABLE_MIN_MS to RETRY_INTERVAL_MS. */
 static int64_t next_backoff(int64_t backoff_ms) {
@@ -323,6 +334,8 @@ static void *writer_main(void *arg) {
             backoff_ms = 0;
             release_batch(log, n);
             account_batch(log, n, &o);
+            if (o.failed > 0 && log->stopping && tdb_last_fault(log->db) == TDB_FAULT_UNAVAILABLE)
+                drop_queued(log);
             if (batch)
                 keep_for_retry(&retry, batch, n, o.failed > 0);
             next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;

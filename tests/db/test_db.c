@@ -2266,23 +2266,29 @@ static void test_outage_pg(void) {
 }
 
 /* A relay between a Unix socket of its own and the PostgreSQL server's, for the tests of a
- * COMMIT without an answer. Once armed, the first client message holding "COMMIT" is either
- * passed on and the server's answer swallowed (the server committed; the client hears its
- * connection break), or swallowed itself (nothing committed); either way both sides of that
- * connection are closed. Everything else is passed on as it comes. */
+ * store that stops answering. Armed, it cuts the connection that sends the next COMMIT: either
+ * it passes the COMMIT on and swallows the server's answer (the server committed; the client
+ * hears its connection break), or it swallows the COMMIT itself (nothing committed). Vanished
+ * (relay_vanish), it ends every session it carries and then accepts connections without ever
+ * answering them, as a host that went away. Everything else is passed on as it comes. It
+ * counts the connections it accepted and those it cut. */
+enum { RELAY_PAIRS = 8 };
+
 typedef struct {
     char dir[300]; /* holds the relay's socket, named as libpq expects */
     char target[sizeof((struct sockaddr_un *)0)->sun_path]; /* the server's socket */
-    char url[600]; /* the sandbox's database, through the relay */
+    char url[600];                                          /* the database, through the relay */
     int listen_fd;
-    int wake[2]; /* a pipe: cutter_stop wakes the thread */
+    int wake[2]; /* a pipe to the relay's thread: 'v' vanish, 'x' end */
     pthread_t thread;
     atomic_bool armed; /* cut the next COMMIT */
     bool pass_commit;  /* pass it on (the server commits) or not */
-    atomic_int cuts;   /* connections cut */
-} commit_cutter;
-
-enum { CUTTER_PAIRS = 8 };
+    atomic_int cuts, accepted;
+    atomic_bool vanished; /* set by the relay's thread once it ended every session */
+    /* The relay thread's own. A pair without a server side is a connection held unanswered. */
+    int client[RELAY_PAIRS], server[RELAY_PAIRS];
+    bool cut[RELAY_PAIRS];
+} pg_relay;
 
 static bool write_all(int fd, const char *p, ssize_t n) {
     while (n > 0) {
@@ -2295,115 +2301,179 @@ static bool write_all(int fd, const char *p, ssize_t n) {
     return true;
 }
 
-static void *cutter_main(void *arg) {
-    commit_cutter *c = arg;
-    int client[CUTTER_PAIRS], server[CUTTER_PAIRS];
-    bool cut[CUTTER_PAIRS] = {false};
-    for (int i = 0; i < CUTTER_PAIRS; i++)
-        client[i] = server[i] = -1;
-    char buf[65536];
-    for (;;) {
-        struct pollfd pf[2 + 2 * CUTTER_PAIRS];
-        pf[0] = (struct pollfd){.fd = c->wake[0], .events = POLLIN};
-        pf[1] = (struct pollfd){.fd = c->listen_fd, .events = POLLIN};
-        for (int i = 0; i < CUTTER_PAIRS; i++) {
-            pf[2 + 2 * i] = (struct pollfd){.fd = client[i], .events = POLLIN};
-            pf[3 + 2 * i] = (struct pollfd){.fd = server[i], .events = POLLIN};
+static void relay_end(pg_relay *r, int i) {
+    if (r->cut[i])
+        atomic_fetch_add(&r->cuts, 1);
+    close(r->client[i]);
+    close(r->server[i]);
+    r->client[i] = r->server[i] = -1;
+    r->cut[i] = false;
+}
+
+static void relay_accept(pg_relay *r) {
+    int fd = accept(r->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return;
+    atomic_fetch_add(&r->accepted, 1);
+    int i = 0;
+    while (i < RELAY_PAIRS && r->client[i] >= 0)
+        i++;
+    if (i == RELAY_PAIRS) {
+        close(fd);
+        return;
+    }
+    r->client[i] = fd;
+    if (atomic_load(&r->vanished))
+        return; /* held: never answered */
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, r->target, sizeof sa.sun_path); /* relay_start checked its length */
+    r->server[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (r->server[i] < 0 || connect(r->server[i], (struct sockaddr *)&sa, sizeof sa) != 0)
+        relay_end(r, i);
+}
+
+/* Reads what the client of pair i sent and passes it on (or cuts); false: end the pair. */
+static bool relay_from_client(pg_relay *r, int i, char *buf, size_t cap) {
+    ssize_t n = read(r->client[i], buf, cap);
+    if (n <= 0 || r->server[i] < 0)
+        return n > 0; /* a held connection's bytes go nowhere */
+    if (memmem(buf, (size_t)n, "COMMIT", 6) && atomic_exchange(&r->armed, false)) {
+        r->cut[i] = true;
+        if (!r->pass_commit)
+            return false; /* the server never sees it */
+    }
+    return write_all(r->server[i], buf, n);
+}
+
+/* The same from the server's side: a cut pair's answer (the COMMIT's) is swallowed. */
+static bool relay_from_server(pg_relay *r, int i, char *buf, size_t cap) {
+    ssize_t n = read(r->server[i], buf, cap);
+    return n > 0 && !r->cut[i] && write_all(r->client[i], buf, n);
+}
+
+static void *relay_main(void *arg) {
+    pg_relay *r = arg;
+    enum { BUF = 65536 };
+    char *buf = malloc(BUF);
+    for (; buf;) {
+        struct pollfd pf[2 + 2 * RELAY_PAIRS];
+        pf[0] = (struct pollfd){.fd = r->wake[0], .events = POLLIN};
+        pf[1] = (struct pollfd){.fd = r->listen_fd, .events = POLLIN};
+        for (int i = 0; i < RELAY_PAIRS; i++) {
+            pf[2 + 2 * i] = (struct pollfd){.fd = r->client[i], .events = POLLIN};
+            pf[3 + 2 * i] = (struct pollfd){.fd = r->server[i], .events = POLLIN};
         }
-        if (poll(pf, 2 + 2 * CUTTER_PAIRS, -1) < 0 || pf[0].revents)
+        char cmd = 'x';
+        if (poll(pf, 2 + 2 * RELAY_PAIRS, -1) < 0 ||
+            (pf[0].revents && (read(r->wake[0], &cmd, 1) != 1 || cmd == 'x')))
             break;
-        if (pf[1].revents & POLLIN) {
-            int fd = accept(c->listen_fd, NULL, NULL);
-            struct sockaddr_un sa = {.sun_family = AF_UNIX};
-            memcpy(sa.sun_path, c->target, sizeof sa.sun_path); /* cutter_start checked */
-            int up = socket(AF_UNIX, SOCK_STREAM, 0);
-            int i = 0;
-            while (i < CUTTER_PAIRS && client[i] >= 0)
-                i++;
-            if (fd < 0 || up < 0 || i == CUTTER_PAIRS ||
-                connect(up, (struct sockaddr *)&sa, sizeof sa) != 0) {
-                close(fd);
-                close(up);
-            } else {
-                client[i] = fd;
-                server[i] = up;
-                cut[i] = false;
-            }
+        if (pf[0].revents) { /* 'v' */
+            for (int i = 0; i < RELAY_PAIRS; i++)
+                if (r->client[i] >= 0)
+                    relay_end(r, i);
+            atomic_store(&r->vanished, true);
+            continue;
         }
-        for (int i = 0; i < CUTTER_PAIRS; i++) {
-            bool from_client = client[i] >= 0 && pf[2 + 2 * i].revents;
-            bool from_server = server[i] >= 0 && pf[3 + 2 * i].revents;
-            ssize_t n = 0;
-            bool done = false;
-            if (from_client) {
-                n = read(client[i], buf, sizeof buf);
-                bool commit = n > 0 && memmem(buf, (size_t)n, "COMMIT", 6) != NULL;
-                if (commit && atomic_exchange(&c->armed, false)) {
-                    cut[i] = true;
-                    if (!c->pass_commit) /* the server never sees it: close now */
-                        done = true;
-                    else
-                        done = !write_all(server[i], buf, n);
-                } else {
-                    done = n <= 0 || !write_all(server[i], buf, n);
-                }
-            } else if (from_server) {
-                n = read(server[i], buf, sizeof buf);
-                /* A cut connection's answer (the COMMIT's) is swallowed, and the cut made. */
-                done = n <= 0 || cut[i] || !write_all(client[i], buf, n);
-            }
-            if (done) {
-                if (cut[i])
-                    atomic_fetch_add(&c->cuts, 1);
-                close(client[i]);
-                close(server[i]);
-                client[i] = server[i] = -1;
-                cut[i] = false;
-            }
+        if (pf[1].revents & POLLIN)
+            relay_accept(r);
+        for (int i = 0; i < RELAY_PAIRS; i++) {
+            bool keep = true;
+            if (r->client[i] >= 0 && pf[2 + 2 * i].revents)
+                keep = relay_from_client(r, i, buf, BUF);
+            else if (r->server[i] >= 0 && pf[3 + 2 * i].revents)
+                keep = relay_from_server(r, i, buf, BUF);
+            if (!keep)
+                relay_end(r, i);
         }
     }
-    for (int i = 0; i < CUTTER_PAIRS; i++) {
-        close(client[i]);
-        close(server[i]);
-    }
+    for (int i = 0; i < RELAY_PAIRS; i++)
+        relay_end(r, i);
+    free(buf);
     return NULL;
 }
 
 /* Starts a relay to the server of the sandbox's database; false (nothing started) when that
- * server is not on a Unix socket. */
-static bool cutter_start(commit_cutter *c, const tdbt_sandbox *s, bool pass_commit) {
-    memset(c, 0, sizeof *c);
-    c->listen_fd = c->wake[0] = c->wake[1] = -1;
-    c->pass_commit = pass_commit;
+ * server is not on a Unix socket. extra is added to the relay's URL ("&name=value..."). */
+static bool relay_start(pg_relay *r, const tdbt_sandbox *s, bool pass_commit, const char *extra) {
+    memset(r, 0, sizeof *r);
+    r->listen_fd = r->wake[0] = r->wake[1] = -1;
+    for (int i = 0; i < RELAY_PAIRS; i++)
+        r->client[i] = r->server[i] = -1;
+    r->pass_commit = pass_commit;
     PGconn *pg = PQconnectdb(s->db);
     bool ok = PQstatus(pg) == CONNECTION_OK && PQhost(pg)[0] == '/';
     if (ok) {
-        int t = snprintf(c->target, sizeof c->target, "%s/.s.PGSQL.%s", PQhost(pg), PQport(pg));
-        ok = t > 0 && (size_t)t < sizeof c->target;
-        snprintf(c->dir, sizeof c->dir, "%s/cutter", s->dir);
-        snprintf(c->url, sizeof c->url, "postgresql:///%s?host=%s&port=%s&user=%s", PQdb(pg),
-                 c->dir, PQport(pg), PQuser(pg));
+        int t = snprintf(r->target, sizeof r->target, "%s/.s.PGSQL.%s", PQhost(pg), PQport(pg));
+        ok = t > 0 && (size_t)t < sizeof r->target;
+        snprintf(r->dir, sizeof r->dir, "%s/relay", s->dir);
+        snprintf(r->url, sizeof r->url, "postgresql:///%s?host=%s&port=%s&user=%s%s", PQdb(pg),
+                 r->dir, PQport(pg), PQuser(pg), extra);
     }
     PQfinish(pg);
     if (!ok)
         return false;
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int w = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.%s", c->dir,
-                     strrchr(c->target, '.') + 1);
-    ok = w > 0 && (size_t)w < sizeof sa.sun_path && mkdir(c->dir, 0700) == 0 &&
-         (c->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
-         bind(c->listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-         listen(c->listen_fd, 8) == 0 && pipe(c->wake) == 0 &&
-         pthread_create(&c->thread, NULL, cutter_main, c) == 0;
-    return CHECK(ok, "cannot start the relay in %s", c->dir);
+    int w = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/.s.PGSQL.%s", r->dir,
+                     strrchr(r->target, '.') + 1);
+    ok = w > 0 && (size_t)w < sizeof sa.sun_path && mkdir(r->dir, 0700) == 0 &&
+         (r->listen_fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0 &&
+         bind(r->listen_fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+         listen(r->listen_fd, 8) == 0 && pipe(r->wake) == 0 &&
+         pthread_create(&r->thread, NULL, relay_main, r) == 0;
+    return CHECK(ok, "cannot start the relay in %s", r->dir);
 }
 
-static void cutter_stop(commit_cutter *c) {
-    if (write(c->wake[1], "x", 1) == 1)
-        pthread_join(c->thread, NULL);
-    close(c->wake[0]);
-    close(c->wake[1]);
-    close(c->listen_fd);
+/* Ends every session the relay carries, and answers no connection from then on; returns once
+ * that is so. */
+static bool relay_vanish(pg_relay *r) {
+    if (write(r->wake[1], "v", 1) != 1)
+        return false;
+    for (int i = 0; i < 5000 && !atomic_load(&r->vanished); i++)
+        usleep(1000);
+    return atomic_load(&r->vanished);
+}
+
+static void relay_stop(pg_relay *r) {
+    if (write(r->wake[1], "x", 1) == 1)
+        pthread_join(r->thread, NULL);
+    close(r->wake[0]);
+    close(r->wake[1]);
+    close(r->listen_fd);
+}
+
+/* PostgreSQL: the host vanished (no answer, not even a refusal) with two batches queued. A stop
+ * must not try each batch in turn -- a connection timeout each, minutes with a full queue --
+ * but drop what is left once one attempt failed: one connection tried, however much was queued
+ * (two on the old code). */
+static void test_log_stop_vanished_pg(void) {
+    if (!tdbt_pg())
+        return;
+    tdbt_sandbox s;
+    tdb_close(sandbox_open(&s));
+    pg_relay relay;
+    if (!relay_start(&relay, &s, true, "&connect_timeout=2")) {
+        tdbt_sandbox_free(&s);
+        return;
+    }
+    char err[600];
+    tdb_log *log = tdb_log_start(relay.url, s.key, 8, 7, err, sizeof err); /* batches of 4 */
+    CHECK(log != NULL, "%s", err);
+    EXPECT(relay_vanish(&relay));
+    int before = atomic_load(&relay.accepted);
+    tdb_log_entry e;
+    for (int i = 0; log && i < 8; i++) {
+        make_entry(&e, (int64_t)time(NULL), "app-gone", i);
+        EXPECT(tdb_log_push(log, &e));
+        /* The first four are one batch, under way (its connection held) before the rest. */
+        for (int t = 0; i == 3 && t < 5000 && atomic_load(&relay.accepted) == before; t++)
+            usleep(1000);
+    }
+    tdb_log_stop(log);
+    int tried = atomic_load(&relay.accepted) - before;
+    CHECK(tried == 1, "%d connections tried", tried);
+    relay_stop(&relay);
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-gone'") == 0);
+    tdbt_sandbox_free(&s);
 }
 
 /* PostgreSQL: a store of version 1 (before the log writers' marks) is brought to version 2
@@ -2440,8 +2510,8 @@ static void test_log_commit_unanswered_pg(void) {
         bool committed = pass == 0;
         tdbt_sandbox s;
         tdb_close(sandbox_open(&s));
-        commit_cutter cut;
-        if (!cutter_start(&cut, &s, committed)) {
+        pg_relay cut;
+        if (!relay_start(&cut, &s, committed, "")) {
             tdbt_sandbox_free(&s);
             return;
         }
@@ -2470,7 +2540,7 @@ static void test_log_commit_unanswered_pg(void) {
         EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'") == 6);
         EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM log_writers") == 1);
         tdb_log_stop(log);
-        cutter_stop(&cut);
+        relay_stop(&cut);
         tdbt_sandbox_free(&s);
     }
 }
@@ -2622,6 +2692,7 @@ static const tu_test TESTS[] = {
     {"stalled_server_pg", test_stalled_server_pg},
     {"log_commit_unanswered_pg", test_log_commit_unanswered_pg},
     {"migrate_pg_v2", test_migrate_pg_v2},
+    {"log_stop_vanished_pg", test_log_stop_vanished_pg},
     {"migrate_v5", test_migrate_v5},
     {"migrate_v6", test_migrate_v6},
     {"migrate_v7", test_migrate_v7},
@@ -2637,12 +2708,23 @@ int main(int argc, char **argv) {
     if (tdbt_use_pg(&argc, argv)) {
         /* The same store-API tests on PostgreSQL; those about SQLite files stay SQLite's. */
         static const char *const pg_tests[] = {
-            "put_replace_delete", "apikeys",           "config_version",
-            "config_across",      "log_basic",         "log_threads",
-            "app_id_case",        "wrong_key_pg",      "bulk_roundtrip",
-            "two_processes",      "key_race_pg",       "apikey_verify_error",
-            "outage_pg",          "stalled_server_pg", "log_commit_unanswered_pg",
+            "put_replace_delete",
+            "apikeys",
+            "config_version",
+            "config_across",
+            "log_basic",
+            "log_threads",
+            "app_id_case",
+            "wrong_key_pg",
+            "bulk_roundtrip",
+            "two_processes",
+            "key_race_pg",
+            "apikey_verify_error",
+            "outage_pg",
+            "stalled_server_pg",
+            "log_commit_unanswered_pg",
             "migrate_pg_v2",
+            "log_stop_vanished_pg",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
