@@ -2441,6 +2441,25 @@ static void relay_stop(pg_relay *r) {
     close(r->listen_fd);
 }
 
+/* A new sandbox with its database made, a relay to its server (relay_start), and a diagnosis
+ * log of `capacity` entries writing through the relay; NULL (sandbox freed) when the server is
+ * not on a Unix socket or the log cannot start. */
+static tdb_log *log_through_relay(tdbt_sandbox *s, pg_relay *r, bool pass_commit, const char *extra,
+                                  size_t capacity) {
+    tdb_close(sandbox_open(s));
+    char err[600] = "";
+    tdb_log *log = relay_start(r, s, pass_commit, extra)
+                       ? tdb_log_start(r->url, s->key, capacity, 7, err, sizeof err)
+                       : NULL;
+    if (!log && *err) {
+        CHECK(false, "%s", err);
+        relay_stop(r);
+    }
+    if (!log)
+        tdbt_sandbox_free(s);
+    return log;
+}
+
 /* PostgreSQL: the host vanished (no answer, not even a refusal) with two batches queued. A stop
  * must not try each batch in turn -- a connection timeout each, minutes with a full queue --
  * but drop what is left once one attempt failed: one connection tried, however much was queued
@@ -2449,15 +2468,10 @@ static void test_log_stop_vanished_pg(void) {
     if (!tdbt_pg())
         return;
     tdbt_sandbox s;
-    tdb_close(sandbox_open(&s));
     pg_relay relay;
-    if (!relay_start(&relay, &s, true, "&connect_timeout=2")) {
-        tdbt_sandbox_free(&s);
+    tdb_log *log = log_through_relay(&s, &relay, true, "&connect_timeout=2", 8); /* batches of 4 */
+    if (!log)
         return;
-    }
-    char err[600];
-    tdb_log *log = tdb_log_start(relay.url, s.key, 8, 7, err, sizeof err); /* batches of 4 */
-    CHECK(log != NULL, "%s", err);
     EXPECT(relay_vanish(&relay));
     int before = atomic_load(&relay.accepted);
     tdb_log_entry e;
@@ -2509,15 +2523,10 @@ static void test_log_commit_unanswered_pg(void) {
     for (int pass = 0; pass < 2; pass++) {
         bool committed = pass == 0;
         tdbt_sandbox s;
-        tdb_close(sandbox_open(&s));
         pg_relay cut;
-        if (!relay_start(&cut, &s, committed, "")) {
-            tdbt_sandbox_free(&s);
+        tdb_log *log = log_through_relay(&s, &cut, committed, "", 64);
+        if (!log)
             return;
-        }
-        char err[600];
-        tdb_log *log = tdb_log_start(cut.url, s.key, 64, 7, err, sizeof err);
-        CHECK(log != NULL, "%s", err);
         atomic_store(&cut.armed, true);
         tdb_log_entry e;
         for (int i = 0; log && i < 5; i++) {
