@@ -115,10 +115,17 @@ typedef struct {
  *    failed or partial open) and nothing that db_open.c allocated.
  *  - log_attach makes db the diagnosis log writer's connection (kept statements, tuning);
  *    log_write commits n entries (n <= max_rows) in one transaction after deleting the oldest
- *    rows to stay within max_rows and max_bytes; log_prune deletes at most limit entries older
- *    than cutoff and returns how many (-1 on error). The queue, the thread and the accounting
- *    are db_log.c's.
+ *    rows to stay within max_rows and max_bytes -- the same mark means the same entries sent
+ *    again, which a store whose COMMIT can go unanswered must not write twice (tdbi_batch_mark);
+ *    log_prune deletes at most limit entries older than cutoff and returns how many (-1 on
+ *    error). The queue, the thread and the accounting are db_log.c's.
  * Implementations: tdbsq_ops (SQLite, db_sqlite.c), tdbpg_ops (PostgreSQL, db_pg.c). */
+/* Which batch of which log writer (db_log.c): a random id per writer, and a number per batch
+ * that a batch keeps when it is sent again. */
+typedef struct {
+    int64_t writer, batch;
+} tdbi_batch_mark;
+
 typedef struct tdbi_store_ops {
     const char *name;
     bool (*open)(tdb *db, tdbi_open_mode mode, tdb_key_use key, bool *missing);
@@ -153,8 +160,8 @@ typedef struct tdbi_store_ops {
     tdb_status (*diagnoses_recent)(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                    size_t *count);
     bool (*log_attach)(tdb *db);
-    tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
-                                  int64_t max_bytes);
+    tdbi_log_outcome (*log_write)(tdb *db, const tdb_log_entry *batch, size_t n,
+                                  tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes);
     int64_t (*log_prune)(tdb *db, int64_t cutoff, int limit);
     /* The diagnosis log's measures for tdbi_log_make_room, inside the writer's transaction:
      * log_span the lowest and highest id (0, 0 when empty); log_delete_below deletes the rows

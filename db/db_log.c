@@ -75,10 +75,11 @@
  * fails so while stopping, everything still queued is dropped and counted (dropped_failed) at
  * once, so that a stop costs one attempt, not one per batch; tdb_log_flush waits
  * (tdb_log_flush_for is bounded). A connection lost after the server committed a batch but before
- * its answer arrived looks the same from here: the batch is sent again, and the store must not
- * write it twice (the PostgreSQL store marks each writer's last batch in its transaction and looks
- * a batch up there before it sends it again: db_pg_log.c, "A COMMIT without an answer"; a stop
- * drops such a batch, counted as failed, though it may be stored).
+ * its answer arrived looks the same from here, so a batch carries a mark (tdbi_batch_mark: this
+ * log's random id and the batch's number) that it keeps when it is sent again -- the same entries,
+ * exactly (peek_batch's `again`; retry_failed's copy) -- and the store must not write a mark
+ * twice (PostgreSQL: db_pg_log.c, "A COMMIT without an answer"; a stop drops such a batch,
+ * counted as failed, though it may be stored).
  *
  * Storage: this file never speaks SQL. The writer reaches the database through the store's
  * operations (db->ops: log_attach, log_write, log_prune; db_log_sqlite.c for SQLite, with its
@@ -102,7 +103,8 @@
 #define UNREACHABLE_MIN_MS 50  /* the first wait after the store was found unreachable */
 
 struct tdb_log {
-    tdb *db; /* used by the writer thread only */
+    tdb *db;         /* used by the writer thread only */
+    int64_t mark_id; /* this log's random id in the batch marks (tdbi_batch_mark) */
     int retention_days;
     int64_t max_rows, max_bytes;
     size_t batch_target; /* the depth that ends a linger: min(BATCH_MAX, capacity / 2), >= 1 */
@@ -148,15 +150,16 @@ static bool wait_until(tdb_log *log, int64_t deadline_ms) {
 /* What became of a batch (the store's answer, tdbi_store_ops.log_write). */
 typedef tdbi_log_outcome outcome;
 
-/* Commits n entries in one transaction, within the bounds. */
-static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n) {
+/* Commits n entries, batch number `number`, in one transaction, within the bounds. */
+static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n, int64_t number) {
     size_t over = 0;
     if ((int64_t)n > log->max_rows) { /* keep the newest: the bound is smaller than a batch */
         over = n - (size_t)log->max_rows;
         batch += over;
         n = (size_t)log->max_rows;
     }
-    outcome o = log->db->ops->log_write(log->db, batch, n, log->max_rows, log->max_bytes);
+    tdbi_batch_mark mark = {.writer = log->mark_id, .batch = number};
+    outcome o = log->db->ops->log_write(log->db, batch, n, mark, log->max_rows, log->max_bytes);
     o.bound += over;
     return o;
 }
@@ -165,11 +168,15 @@ static int64_t retention_cutoff(int retention_days) {
     return (int64_t)time(NULL) - (int64_t)retention_days * 86400;
 }
 
-/* Copies up to BATCH_MAX entries from the head of the ring into batch (lock held). They stay
- * queued -- counted in depth, so pushes meanwhile cannot take their slots -- until
- * release_batch, so that a batch the store could not be reached for is simply still queued. */
-static size_t peek_batch(tdb_log *log, tdb_log_entry *batch) {
+/* Copies up to BATCH_MAX entries from the head of the ring into batch (lock held); exactly
+ * `again` of them when it is not 0 -- a batch sent again must be the same entries, not grown by
+ * what was pushed meanwhile. They stay queued -- counted in depth, so pushes meanwhile cannot
+ * take their slots -- until release_batch, so that a batch the store could not be reached for
+ * is simply still queued. */
+static size_t peek_batch(tdb_log *log, tdb_log_entry *batch, size_t again) {
     size_t n = log->depth < BATCH_MAX ? log->depth : BATCH_MAX;
+    if (again > 0 && again < n)
+        n = again;
     for (size_t i = 0; i < n; i++)
         batch[i] = log->ring[(log->head + i) % log->capacity];
     return n;
@@ -231,16 +238,19 @@ static void account_batch(tdb_log *log, size_t n, const outcome *o) {
 typedef struct {
     tdb_log_entry *entries; /* BATCH_MAX, allocated at the first failure */
     size_t n;
+    int64_t number; /* its mark's: a retry is the same batch */
 } retry_batch;
 
 /* Keeps a copy of the batch that just failed (or forgets the last one after a success). */
-static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n, bool failed) {
+static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n, int64_t number,
+                           bool failed) {
     r->n = 0;
     if (failed && !r->entries)
         r->entries = malloc(BATCH_MAX * sizeof *r->entries);
     if (failed && r->entries) {
         memcpy(r->entries, batch, n * sizeof *batch);
         r->n = n;
+        r->number = number;
     }
 }
 
@@ -250,7 +260,7 @@ static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n,
  * they failed: they are counted as recovered (and written), so that every counter only grows. */
 static void retry_failed(tdb_log *log, retry_batch *r) {
     unlock(log);
-    outcome o = write_batch(log, r->entries, r->n);
+    outcome o = write_batch(log, r->entries, r->n, r->number);
     lock(log);
     if (o.failed) {
         log->fault = write_fault(log);
@@ -274,6 +284,8 @@ static bool keep_queued(const tdb_log *log, const outcome *o) {
  * host that vanished, a connection timeout per batch (lock held). */
 static void drop_queued(tdb_log *log) {
     size_t n = log->depth;
+    if (n == 0)
+        return; /* nothing left: and the fault of the failure stays */
     outcome o = {.failed = n};
     release_batch(log, n);
     account_batch(log, n, &o);
@@ -309,7 +321,9 @@ static int64_t idle_deadline(const tdb_log *log, bool pruning, int64_t next_prun
 static void *writer_main(void *arg) {
     tdb_log *log = arg;
     tdb_log_entry *batch = malloc(BATCH_MAX * sizeof *batch);
-    retry_batch retry = {NULL, 0};
+    retry_batch retry = {NULL, 0, 0};
+    int64_t number = 0; /* the batch's mark: the last one given */
+    size_t again = 0;   /* > 0: the batch of that many is still queued, to be sent again */
     int64_t next_prune_ms = monotonic_ms() + PRUNE_INTERVAL_S * 1000, next_retry_ms = 0;
     int64_t backoff_ms = 0; /* > 0 while the store is unreachable with entries queued */
     bool pruning = false;   /* a pruning pass is under way: one chunk between two batches */
@@ -321,11 +335,14 @@ static void *writer_main(void *arg) {
         else
             wait_for_batch(log, idle_deadline(log, pruning, next_prune_ms, next_retry_ms));
         if (log->depth > 0) {
-            size_t n = batch ? peek_batch(log, batch) : log->depth;
+            number += again == 0;
+            size_t n = batch ? peek_batch(log, batch, again) : log->depth;
             unlock(log);
-            outcome o = batch ? write_batch(log, batch, n) : (outcome){.failed = n};
+            outcome o = batch ? write_batch(log, batch, n, number) : (outcome){.failed = n};
             lock(log);
+            again = 0;
             if (batch && keep_queued(log, &o)) { /* still queued: tried again after a while */
+                again = n;
                 log->fault = TDB_FAULT_UNAVAILABLE;
                 backoff_ms = next_backoff(backoff_ms);
                 next_retry_ms = monotonic_ms() + backoff_ms;
@@ -337,7 +354,7 @@ static void *writer_main(void *arg) {
             if (o.failed > 0 && log->stopping && tdb_last_fault(log->db) == TDB_FAULT_UNAVAILABLE)
                 drop_queued(log);
             if (batch)
-                keep_for_retry(&retry, batch, n, o.failed > 0);
+                keep_for_retry(&retry, batch, n, number, o.failed > 0);
             next_retry_ms = monotonic_ms() + RETRY_INTERVAL_MS;
         } else if (log->stopping) {
             break;
@@ -429,6 +446,13 @@ tdb_log *tdb_log_start_opts(const char *db_path, const char *key_file, const tdb
         free_log(log, false);
         return NULL;
     }
+    uint64_t id = 0;
+    if (!tdbi_random(log->db, (unsigned char *)&id, sizeof id)) {
+        snprintf(err, err_cap, "cannot draw the diagnosis log's id: random generator failed");
+        free_log(log, false);
+        return NULL;
+    }
+    log->mark_id = (int64_t)(id >> 1) | 1; /* positive, never 0 */
     if (!log->db->ops->log_attach(log->db)) {
         snprintf(err, err_cap, "%s", tdb_errmsg(log->db));
         free_log(log, false);

@@ -126,8 +126,10 @@ bool tdbsq_log_used_bytes(tdb *db, int64_t span, int64_t *bytes) {
 /* ---- Writing batches ------------------------------------------------------------------------ */
 
 /* Commits n entries (n <= max_rows) in one transaction, within the bounds. */
-tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
-                                 int64_t max_bytes) {
+/* The mark is not needed: a local COMMIT always answers (committed or not, SQLite says). */
+tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
+                                 tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes) {
+    (void)mark;
     tdbi_log_room room = {0};
     if (!tdbi_begin(db))
         return tdbi_log_settle(n, false, 0, room);

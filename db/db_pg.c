@@ -17,7 +17,7 @@
  * certificates, hashes and the key check; bigint Unix times; booleans for flags; bigserial ids;
  * one project per App ID whatever its case by a unique index on lower(app_id). Its version is
  * kept in the table tokendoctor_schema (its own count: version 1 is SQLite's schema 4; 2 adds
- * the diagnosis log writers' marks, db_pg_log.c). The
+ * the diagnosis log batches' marks, db_pg_log.c). The
  * tables are made in the connection's current schema (public by default): a database shared
  * with other applications can give tokendoctor its own with the URL's
  * options=-csearch_path=NAME.
@@ -191,12 +191,13 @@ static const char *const MIGRATIONS[] = {
     "  id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);"
     "INSERT INTO config_version (id, version) VALUES (1, 1);",
 
-    /* 2: one row per diagnosis-log writer, the mark of the batch it committed last, written in
-     * that batch's transaction: a batch whose COMMIT went unanswered is looked up there before
-     * it is sent again (db_pg_log.c). `at` (Unix seconds) lets the rows of writers long gone be
-     * pruned with the log. */
-    "CREATE TABLE log_writers ("
-    "  writer bigint PRIMARY KEY, batch bigint NOT NULL, at bigint NOT NULL);",
+    /* 2: a diagnosis-log batch's mark on its first row (the log's id, the batch's number:
+     * tdbi_batch_mark), unique, so that a batch sent again after its COMMIT went unanswered is
+     * not written twice (db_pg_log.c). Every other row leaves them NULL: the partial index holds
+     * one entry a batch. */
+    "ALTER TABLE diagnoses ADD COLUMN mark_writer bigint, ADD COLUMN mark_batch bigint;"
+    "CREATE UNIQUE INDEX diagnoses_batch_mark ON diagnoses (mark_writer, mark_batch)"
+    "  WHERE mark_writer IS NOT NULL;",
 };
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 _Static_assert(MIGRATION_COUNT == TDBPG_SCHEMA_VERSION, "one migration per schema version");

@@ -38,17 +38,6 @@
 #define TDBPG_LOCK_CONFIG 1413759489  /* 0x54444201 */
 #define TDBPG_LOCK_MIGRATE 1413759490 /* 0x54444202 */
 
-/* The diagnosis log writer's marks (db_pg_log.c, "A COMMIT without an answer"). */
-typedef struct {
-    int64_t writer;       /* this handle's row in log_writers; 0 until its first batch */
-    int64_t batch;        /* the mark of its last batch */
-    bool unsure;          /* the COMMIT of batch `unsure_batch` went unanswered */
-    int64_t unsure_batch; /* its mark */
-    int unsure_room;      /* whether it had room (tdbi_log_make_room), for its outcome */
-    unsigned char
-        unsure_hash[32]; /* SHA-256 of its entries, to know the batch when it comes again */
-} tdbpg_log_marks;
-
 struct tdbpg_state {
     PGconn *conn;
     char where[192];     /* 'database "D" on H': what messages name the store by */
@@ -69,9 +58,8 @@ struct tdbpg_state {
     uint64_t pending_version; /* what this transaction's tdbpg_bump returned: published at commit */
     bool watcher_started;
     pthread_t watcher;
-    int wake[2];         /* a pipe: tdbpg_close wakes the watcher through it */
-    char *url;           /* the location (may hold a password: never printed) */
-    tdbpg_log_marks log; /* the diagnosis log writer's, when this handle is one */
+    int wake[2]; /* a pipe: tdbpg_close wakes the watcher through it */
+    char *url;   /* the location (may hold a password: never printed) */
 };
 
 /* Parameters of one statement: text (or NULL), a 64-bit integer as text, or binary bytea. */
@@ -141,8 +129,8 @@ tdb_status tdbpg_backup(tdb *db, const char *dest_path);
 tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count);
 bool tdbpg_log_attach(tdb *db);
-tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
-                                 int64_t max_bytes);
+tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
+                                 tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes);
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit);
 /* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
 const char *tdbpg_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);

@@ -20,14 +20,13 @@
  *
  * A COMMIT without an answer. The connection can break after the server committed a batch and
  * before its answer arrived; the writer (db_log.c) then keeps the batch queued, as for any
- * unreachable store, and sends it again -- which wrote it twice. So each batch's transaction
- * also writes the writer's mark, a row of log_writers (this handle's random 63-bit id, the
- * batch's number). When a COMMIT fails with the store unreachable, the batch's number and the
- * SHA-256 of its entries are kept (tdbpg_log_marks); when the same entries come again, the mark
- * is read first: the batch's own number there means it was committed (counted as written, not
- * sent again); any other, that it was not (sent again). Other batches are written at once, so
- * the lookup costs nothing but after such a failure. The mark row is one per process, updated
- * in place; rows of writers gone longer than the retention are pruned with the log.
+ * unreachable store, and sends the same entries again under the same mark (tdbi_batch_mark:
+ * the log's random id, the batch's number) -- which wrote them twice. So a batch's first row
+ * carries its mark (diagnoses.mark_writer, mark_batch; NULL on every other row) under a unique
+ * partial index (schema 2), and is inserted first, alone, ON CONFLICT DO NOTHING: a conflict
+ * means the batch is stored, and the rest is not sent. The unique index also waits for a
+ * transaction still committing that mark in another session (the one whose answer was lost),
+ * so the answer is never a guess. The marks go with their rows (retention, the bounds).
  *
  * Text that reaches PostgreSQL must be valid UTF-8 (SQLite stores any bytes): every string of
  * an entry is passed through td_text_copy first, so that one entry with a malformed channel
@@ -112,12 +111,13 @@ static void clean_entry(tdb_log_entry *dst, const tdb_log_entry *e) {
 #undef CLEAN
 }
 
-/* Inserts rows e[0..n) (n <= INSERT_ROWS) with one statement. */
-static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
-    size_t np = n * ROW_COLS;
+/* Inserts rows e[0..n) (n <= INSERT_ROWS) with one statement; with a mark (then n is 1), only
+ * when no row holds that mark yet. 1 when inserted, 0 when the mark was there, -1 on error. */
+static int insert_rows(tdb *db, const tdb_log_entry *e, size_t n, const tdbi_batch_mark *mark) {
+    size_t np = n * ROW_COLS + (mark ? 2 : 0);
     const char **val = calloc(np, sizeof *val);
     int *len = calloc(np, sizeof *len), *fmt = calloc(np, sizeof *fmt);
-    char(*num)[24] = calloc(2 * n, sizeof *num);
+    char(*num)[24] = calloc(2 * n + 2, sizeof *num);
     size_t sql_cap = 256 + n * 160; /* a row: 9 numbered parameters and casts, < 150 bytes */
     char *sql = malloc(sql_cap);
     bool ok = val && len && fmt && num && sql;
@@ -127,7 +127,8 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
     if (ok)
         at = (size_t)snprintf(sql, sql_cap,
                               "INSERT INTO diagnoses (at, app_id, verdict, cause, code, platform, "
-                              "token_fingerprint, channel, uid) VALUES ");
+                              "token_fingerprint, channel, uid%s) VALUES ",
+                              mark ? ", mark_writer, mark_batch" : "");
     for (size_t i = 0; ok && i < n; i++) {
         size_t b = i * ROW_COLS;
         snprintf(num[2 * i], sizeof num[0], "%lld", (long long)e[i].at);
@@ -150,8 +151,9 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
         }
         int w =
             snprintf(sql + at, sql_cap - at,
-                     "%s($%zu::bigint, $%zu, $%zu, $%zu, $%zu::integer, $%zu, $%zu, $%zu, $%zu)",
-                     i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9);
+                     "%s($%zu::bigint, $%zu, $%zu, $%zu, $%zu::integer, $%zu, $%zu, $%zu, $%zu%s)",
+                     i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9,
+                     mark ? ", $10::bigint, $11::bigint" : "");
         if (w < 0 || (size_t)w >= sql_cap - at) {
             tdbi_fail(db, "writing the diagnosis log: statement too long");
             ok = false;
@@ -159,112 +161,54 @@ static bool insert_rows(tdb *db, const tdb_log_entry *e, size_t n) {
             at += (size_t)w;
         }
     }
+    if (ok && mark) {
+        snprintf(num[2 * n], sizeof num[0], "%lld", (long long)mark->writer);
+        snprintf(num[2 * n + 1], sizeof num[0], "%lld", (long long)mark->batch);
+        val[ROW_COLS] = num[2 * n];
+        val[ROW_COLS + 1] = num[2 * n + 1];
+        int w = snprintf(sql + at, sql_cap - at,
+                         " ON CONFLICT (mark_writer, mark_batch) WHERE mark_writer IS NOT NULL "
+                         "DO NOTHING RETURNING id");
+        ok = w > 0 && (size_t)w < sql_cap - at;
+    }
+    int inserted = -1;
     if (ok && tdbpg_use(db)) {
         PGresult *r = PQexecParams(db->pg->conn, sql, (int)np, NULL, val, len, fmt, 1);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            inserted = !mark || PQntuples(r) == 1;
+        else
             tdbpg_fail_result(db, "writing the diagnosis log", r);
         PQclear(r);
-    } else {
-        ok = false;
     }
     free(val);
     free(len);
     free(fmt);
     free(num);
     free(sql);
-    return ok;
+    return inserted;
 }
 
-/* ---- Marks (see "A COMMIT without an answer") --------------------------------------------- */
-
-static void batch_hash(const tdb_log_entry *batch, size_t n, unsigned char out[32]) {
-    td_sha256(batch, n * sizeof *batch, out);
-}
-
-/* Runs sql with this writer's id as $1, and v as $2 when v >= 0. */
-static PGresult *run_for_writer(tdb *db, const char *sql, int64_t v) {
-    tdbpg_params p = {0};
-    tdbpg_p_i64(&p, db->pg->log.writer);
-    if (v >= 0)
-        tdbpg_p_i64(&p, v);
-    return tdbpg_run(db, "writing the diagnosis log", sql, &p);
-}
-
-/* Writes this writer's mark for batch number `mark` in the open transaction. */
-static bool write_mark(tdb *db, int64_t mark) {
-    PGresult *r = run_for_writer(db,
-                                 "INSERT INTO log_writers (writer, batch, at) VALUES ($1, $2, "
-                                 "extract(epoch FROM now())::bigint) ON CONFLICT (writer) DO "
-                                 "UPDATE SET batch = $2, at = extract(epoch FROM now())::bigint",
-                                 mark);
-    PQclear(r);
-    return r != NULL;
-}
-
-/* Whether the batch whose COMMIT went unanswered was committed: 1 yes, 0 no, -1 when the mark
- * cannot be read (the failure recorded). */
-static int unsure_batch_landed(tdb *db) {
-    PGresult *r = run_for_writer(db, "SELECT batch FROM log_writers WHERE writer = $1", -1);
-    if (!r)
-        return -1;
-    int landed = PQntuples(r) == 1 && tdbpg_i64(r, 0, 0) == db->pg->log.unsure_batch;
-    PQclear(r);
-    return landed;
-}
-
-/* Before a batch is written: when it is the one whose COMMIT went unanswered, whether that
- * COMMIT was carried out (1), was not (0), or cannot be known yet (-1). 0 for any other batch. */
-static int sent_before(tdb *db, const tdb_log_entry *batch, size_t n) {
-    tdbpg_log_marks *m = &db->pg->log;
-    if (!m->unsure)
-        return 0;
-    unsigned char hash[32];
-    batch_hash(batch, n, hash);
-    if (memcmp(hash, m->unsure_hash, sizeof hash) != 0) {
-        m->unsure = false; /* the writer gave that batch up (a stop): nothing to find */
-        return 0;
-    }
-    int landed = unsure_batch_landed(db);
-    if (landed >= 0)
-        m->unsure = false;
-    return landed;
-}
-
-/* ---- Writing ------------------------------------------------------------------------------ */
-
-/* One transaction: room, the rows, the writer's mark. *committing is set once only the COMMIT
- * is left, so that a failure can be told apart: before it, nothing was written. */
-static bool write_in_tx(tdb *db, const tdb_log_entry *clean, size_t n, int64_t max_rows,
-                        int64_t max_bytes, int64_t mark, int *has_room, tdbi_log_room *room,
-                        bool *committing) {
+/* One transaction: room, then the batch -- its first row with its mark, alone, and the rest
+ * only when that row was new (see "A COMMIT without an answer"). */
+static bool write_in_tx(tdb *db, const tdb_log_entry *clean, size_t n, tdbi_batch_mark mark,
+                        int64_t max_rows, int64_t max_bytes, int *has_room, tdbi_log_room *room) {
     if (!tdbpg_begin(db, false))
         return false;
     *has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, room);
-    bool ok = *has_room >= 0;
-    for (size_t i = 0; ok && *has_room > 0 && i < n; i += INSERT_ROWS)
-        ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS);
-    ok = ok && write_mark(db, mark);
-    *committing = ok;
+    int first = *has_room > 0 && n > 0 ? insert_rows(db, clean, 1, &mark) : 0;
+    bool ok = *has_room >= 0 && first >= 0;
+    for (size_t i = 1; ok && first == 1 && i < n; i += INSERT_ROWS)
+        ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS, NULL) > 0;
     ok = ok && tdbpg_commit(db);
     if (!ok)
         tdbpg_rollback(db);
     return ok;
 }
 
-tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
-                                 int64_t max_bytes) {
+tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
+                                 tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes) {
     tdbi_log_room room = {0};
-    tdbpg_log_marks *m = &db->pg->log;
-    if (m->writer == 0) {
-        uint64_t id = 0;
-        if (!tdbi_random(db, (unsigned char *)&id, sizeof id))
-            return tdbi_log_settle(n, false, 0, room);
-        m->writer = (int64_t)(id >> 1) | 1; /* positive, never 0 */
-    }
-    int landed = sent_before(db, batch, n);
-    if (landed != 0) /* committed already: as it was then; or no answer yet: still queued */
-        return tdbi_log_settle(n, landed > 0, m->unsure_room, room);
     tdb_log_entry *clean = n ? calloc(n, sizeof *clean) : NULL;
     if (n && !clean) {
         tdbi_fail(db, "out of memory");
@@ -273,24 +217,12 @@ tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n, 
     for (size_t i = 0; i < n; i++)
         clean_entry(&clean[i], &batch[i]);
     int has_room = 0;
-    bool committing = false;
-    int64_t mark = ++m->batch;
-    bool ok = write_in_tx(db, clean, n, max_rows, max_bytes, mark, &has_room, &room, &committing);
+    bool ok = write_in_tx(db, clean, n, mark, max_rows, max_bytes, &has_room, &room);
     free(clean);
-    if (!ok && committing && tdb_last_fault(db) == TDB_FAULT_UNAVAILABLE) {
-        m->unsure = true;
-        m->unsure_batch = mark;
-        m->unsure_room = has_room;
-        batch_hash(batch, n, m->unsure_hash);
-    }
     return tdbi_log_settle(n, ok, has_room, room);
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
-    /* The marks of writers that wrote nothing since the cutoff: a few rows, gone processes. */
-    if (delete_rows(db, "pruning diagnoses", "DELETE FROM log_writers WHERE at < $1", cutoff, -1) <
-        0)
-        return -1;
     return delete_rows(db, "pruning diagnoses",
                        "DELETE FROM diagnoses WHERE id IN (SELECT id FROM diagnoses WHERE at < $1 "
                        "ORDER BY at LIMIT $2)",

@@ -32,8 +32,8 @@ tdb_status tdbsq_compact(tdb *db);
 tdb_status tdbsq_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count);
 bool tdbsq_log_attach(tdb *db);
-tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n, int64_t max_rows,
-                                 int64_t max_bytes);
+tdbi_log_outcome tdbsq_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
+                                 tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes);
 int64_t tdbsq_log_prune(tdb *db, int64_t cutoff, int limit);
 /* The row statements of the projects' rules (tdbi_store_ops, db_common.c). */
 const char *tdbsq_stored_app_id(tdb *db, const char *app_id, char buf[TD_CERT_LEN + 1]);

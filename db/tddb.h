@@ -218,7 +218,7 @@ bool tdb_file_gone(tdb *db);
 
 /* The current schema version (PRAGMA user_version after migration). A PostgreSQL store counts
  * its own (TDBPG_SCHEMA_VERSION, db/db_pg.h: its version 1 holds what this schema 4 holds, its
- * version 2 adds the diagnosis log writers' marks; this schemas 5 to 8 changed only SQLite's
+ * version 2 adds the diagnosis log batches' marks; this schemas 5 to 8 changed only SQLite's
  * layout: projects keyed by App ID, a covering index, a count of retired certificates in the
  * project's row, a copy of a short retired list there, projects stored under a hash of their App
  * ID). */
