@@ -1248,6 +1248,15 @@ static void make_entry(tdb_log_entry *e, int64_t at, const char *app_id, int n) 
     snprintf(e->uid, sizeof e->uid, "%d", n);
 }
 
+/* Pushes entries from..to-1 of app_id (make_entry), each accepted. */
+static void push_entries(tdb_log *log, const char *app_id, int from, int to) {
+    tdb_log_entry e;
+    for (int i = from; i < to; i++) {
+        make_entry(&e, (int64_t)time(NULL), app_id, i);
+        EXPECT(tdb_log_push(log, &e));
+    }
+}
+
 static void test_log_basic(void) {
     tdbt_sandbox s;
     sandbox_init(&s);
@@ -2466,6 +2475,19 @@ static void relay_stop(pg_relay *r) {
     close(r->listen_fd);
 }
 
+/* Checks that the log wrote everything (no fault, nothing dropped), then stops the log, the
+ * relay and the sandbox that log_through_relay started. */
+static void end_log_through_relay(tdb_log *log, pg_relay *r, tdbt_sandbox *s) {
+    tdb_log_health h;
+    tdb_log_stats st;
+    tdb_log_snapshot(log, &st, &h);
+    CHECK(h.fault == TDB_FAULT_NONE && h.dropped_failed == 0 && st.dropped == 0,
+          "fault %d, %llu dropped", (int)h.fault, (unsigned long long)st.dropped);
+    tdb_log_stop(log);
+    relay_stop(r);
+    tdbt_sandbox_free(s);
+}
+
 /* A new sandbox with its database made, a relay to its server (relay_start), and a diagnosis
  * log of `capacity` entries writing through the relay; NULL (sandbox freed) when the server is
  * not on a Unix socket or the log cannot start. */
@@ -2499,14 +2521,11 @@ static void test_log_stop_vanished_pg(void) {
         return;
     EXPECT(relay_vanish(&relay));
     int before = atomic_load(&relay.accepted);
-    tdb_log_entry e;
-    for (int i = 0; log && i < 8; i++) {
-        make_entry(&e, (int64_t)time(NULL), "app-gone", i);
-        EXPECT(tdb_log_push(log, &e));
-        /* The first four are one batch, under way (its connection held) before the rest. */
-        for (int t = 0; i == 3 && t < 5000 && atomic_load(&relay.accepted) == before; t++)
-            usleep(1000);
-    }
+    push_entries(log, "app-gone", 0, 4);
+    /* The first four are one batch, under way (its connection held) before the rest. */
+    for (int t = 0; t < 5000 && atomic_load(&relay.accepted) == before; t++)
+        usleep(1000);
+    push_entries(log, "app-gone", 4, 8);
     tdb_log_stop(log);
     int tried = atomic_load(&relay.accepted) - before;
     CHECK(tried == 1, "%d connections tried", tried);
@@ -2528,29 +2547,17 @@ static void test_log_commit_unanswered_grown_pg(void) {
     if (!log)
         return;
     atomic_store(&cut.armed, true);
-    tdb_log_entry e;
-    for (int i = 0; i < 5; i++) {
-        make_entry(&e, (int64_t)time(NULL), "app-grown", i);
-        EXPECT(tdb_log_push(log, &e));
-    }
+    push_entries(log, "app-grown", 0, 5);
     for (int t = 0; t < 5000 && atomic_load(&cut.cuts) == 0; t++)
         usleep(1000);
     EXPECT(relay_vanish(&cut)); /* the retry waits: the three below are queued meanwhile */
-    for (int i = 5; i < 8; i++) {
-        make_entry(&e, (int64_t)time(NULL), "app-grown", i);
-        EXPECT(tdb_log_push(log, &e));
-    }
+    push_entries(log, "app-grown", 5, 8);
     EXPECT(relay_return(&cut));
     EXPECT(tdb_log_flush_for(log, 15000));
     int64_t rows = tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-grown'");
     CHECK(rows == 8, "%lld rows", (long long)rows);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(DISTINCT channel) FROM diagnoses") == 8);
-    tdb_log_health h;
-    tdb_log_snapshot(log, NULL, &h);
-    EXPECT(h.fault == TDB_FAULT_NONE && h.dropped_failed == 0);
-    tdb_log_stop(log);
-    relay_stop(&cut);
-    tdbt_sandbox_free(&s);
+    end_log_through_relay(log, &cut, &s);
 }
 
 /* PostgreSQL: a store of version 1 (before the log batches' marks) is brought to version 2
@@ -2592,29 +2599,18 @@ static void test_log_commit_unanswered_pg(void) {
         if (!log)
             return;
         atomic_store(&cut.armed, true);
-        tdb_log_entry e;
-        for (int i = 0; log && i < 5; i++) {
-            make_entry(&e, (int64_t)time(NULL), "app-cut", i);
-            EXPECT(tdb_log_push(log, &e));
-        }
-        EXPECT(log && tdb_log_flush_for(log, 10000));
+        push_entries(log, "app-cut", 0, 5);
+        EXPECT(tdb_log_flush_for(log, 10000));
         CHECK(atomic_load(&cut.cuts) == 1, "pass %d: %d cuts", pass, atomic_load(&cut.cuts));
         int64_t rows =
             tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'");
         CHECK(rows == 5, "pass %d: %lld rows", pass, (long long)rows);
-        tdb_log_health h;
-        tdb_log_stats st;
-        if (log)
-            tdb_log_snapshot(log, &st, &h);
-        EXPECT(log && h.fault == TDB_FAULT_NONE && h.dropped_failed == 0 && st.dropped == 0);
         /* Later batches are written as usual, marks and all. */
-        make_entry(&e, (int64_t)time(NULL), "app-cut", 5);
-        EXPECT(log && tdb_log_push(log, &e) && tdb_log_flush_for(log, 10000));
+        push_entries(log, "app-cut", 5, 6);
+        EXPECT(tdb_log_flush_for(log, 10000));
         EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'") == 6);
         EXPECT(tdbt_sql_int(s.db, "SELECT count(DISTINCT mark_writer) FROM diagnoses") == 1);
-        tdb_log_stop(log);
-        relay_stop(&cut);
-        tdbt_sandbox_free(&s);
+        end_log_through_relay(log, &cut, &s);
     }
 }
 
