@@ -121,9 +121,10 @@ typedef struct {
  *    error). The queue, the thread and the accounting are db_log.c's.
  * Implementations: tdbsq_ops (SQLite, db_sqlite.c), tdbpg_ops (PostgreSQL, db_pg.c). */
 /* Which batch of which log writer (db_log.c): a random id per writer, and a number per batch
- * that a batch keeps when it is sent again. */
+ * that a batch keeps when it is sent again (resent: it was sent before, and may be stored). */
 typedef struct {
     int64_t writer, batch;
+    bool resent;
 } tdbi_batch_mark;
 
 typedef struct tdbi_store_ops {

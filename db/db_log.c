@@ -150,15 +150,17 @@ static bool wait_until(tdb_log *log, int64_t deadline_ms) {
 /* What became of a batch (the store's answer, tdbi_store_ops.log_write). */
 typedef tdbi_log_outcome outcome;
 
-/* Commits n entries, batch number `number`, in one transaction, within the bounds. */
-static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n, int64_t number) {
+/* Commits n entries, batch number `number` (resent: it was sent before), in one transaction,
+ * within the bounds. */
+static outcome write_batch(tdb_log *log, const tdb_log_entry *batch, size_t n, int64_t number,
+                           bool resent) {
     size_t over = 0;
     if ((int64_t)n > log->max_rows) { /* keep the newest: the bound is smaller than a batch */
         over = n - (size_t)log->max_rows;
         batch += over;
         n = (size_t)log->max_rows;
     }
-    tdbi_batch_mark mark = {.writer = log->mark_id, .batch = number};
+    tdbi_batch_mark mark = {.writer = log->mark_id, .batch = number, .resent = resent};
     outcome o = log->db->ops->log_write(log->db, batch, n, mark, log->max_rows, log->max_bytes);
     o.bound += over;
     return o;
@@ -260,7 +262,7 @@ static void keep_for_retry(retry_batch *r, const tdb_log_entry *batch, size_t n,
  * they failed: they are counted as recovered (and written), so that every counter only grows. */
 static void retry_failed(tdb_log *log, retry_batch *r) {
     unlock(log);
-    outcome o = write_batch(log, r->entries, r->n, r->number);
+    outcome o = write_batch(log, r->entries, r->n, r->number, true);
     lock(log);
     if (o.failed) {
         log->fault = write_fault(log);
@@ -338,7 +340,8 @@ static void *writer_main(void *arg) {
             number += again == 0;
             size_t n = batch ? peek_batch(log, batch, again) : log->depth;
             unlock(log);
-            outcome o = batch ? write_batch(log, batch, n, number) : (outcome){.failed = n};
+            outcome o =
+                batch ? write_batch(log, batch, n, number, again > 0) : (outcome){.failed = n};
             lock(log);
             again = 0;
             if (batch && keep_queued(log, &o)) { /* still queued: tried again after a while */

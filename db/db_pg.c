@@ -420,12 +420,15 @@ static int statement_timeout_ms(const tdbpg_state *s) {
 
 /* The session's settings, after every (re)connection. */
 static bool set_up_session(tdb *db) {
-    char sql[200];
+    char sql[300];
     snprintf(sql, sizeof sql,
              "SET statement_timeout = %d; SET lock_timeout = %d; "
-             "SET default_transaction_read_only = %s",
+             "SET default_transaction_read_only = %s%s",
              statement_timeout_ms(db->pg), db->pg->lock_timeout_ms,
-             db->pg->read_only ? "on" : "off");
+             db->pg->read_only ? "on" : "off",
+             db->pg->log_writer
+                 ? "; SET idle_in_transaction_session_timeout = " TDBI_STR(TDBPG_LOG_IDLE_TX_MS)
+                 : "");
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
@@ -864,6 +867,10 @@ static bool migrate(tdb *db) {
     int64_t version = 0;
     ok = ok && query_int(db, "migrating",
                          "SELECT coalesce(max(version), 0) FROM tokendoctor_schema", &version);
+    /* A step may read a whole table (an index on the diagnosis log: seconds per GB): no
+     * statement timeout for the steps (run_script's wait has no client-side bound either). */
+    if (ok && version < TDBPG_SCHEMA_VERSION)
+        ok = tdbpg_do(db, "migrating", "SET LOCAL statement_timeout = 0", NULL);
     for (; ok && version < TDBPG_SCHEMA_VERSION; version++) {
         tdbpg_params p = {0};
         tdbpg_p_i64(&p, version + 1);

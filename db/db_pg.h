@@ -30,6 +30,11 @@
 #define TDBPG_ANSWER_MARGIN_MS 1000
 /* How long a connection attempt may take unless the URL (or $PGCONNECT_TIMEOUT) says. */
 #define TDBPG_CONNECT_TIMEOUT_S "5"
+/* The diagnosis log writer's sessions end a transaction left idle this long: one whose COMMIT
+ * was lost on the way (a partition) would otherwise hold its batch's mark -- and the writer's
+ * next attempt at that batch -- until the server's TCP keepalive gave up, hours by default
+ * (db_pg_log.c). No other session sets it: an import reads its input inside its transaction. */
+#define TDBPG_LOG_IDLE_TX_MS 60000
 /* The watcher's poll of the version row when no notification came. */
 #define TDBPG_WATCH_POLL_MS 250
 /* The channel of pg_notify on every configuration change. */
@@ -46,6 +51,7 @@ struct tdbpg_state {
     bool in_tx;          /* between tdbpg_begin and its commit or rollback */
     bool lost;           /* the server ended the session: reset at the next use */
     bool read_only;      /* tdb_open_readonly: every (re)connection's transactions read only */
+    bool log_writer;     /* the diagnosis log's (tdbpg_log_attach): see TDBPG_LOG_IDLE_TX_MS */
     /* Published by the watcher thread (or by this connection's own commits), read by anyone
      * without a round trip: config_version, data_version (moves with it), whether the
      * watcher's connection is up and the schema version it read. */

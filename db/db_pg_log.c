@@ -23,10 +23,15 @@
  * unreachable store, and sends the same entries again under the same mark (tdbi_batch_mark:
  * the log's random id, the batch's number) -- which wrote them twice. So a batch's first row
  * carries its mark (diagnoses.mark_writer, mark_batch; NULL on every other row) under a unique
- * partial index (schema 2), and is inserted first, alone, ON CONFLICT DO NOTHING: a conflict
- * means the batch is stored, and the rest is not sent. The unique index also waits for a
- * transaction still committing that mark in another session (the one whose answer was lost),
- * so the answer is never a guess. The marks go with their rows (retention, the bounds).
+ * partial index (schema 2). A batch sent again is looked up by its mark first, before room is
+ * made (which could delete its first rows and not the rest): found, it is counted as written
+ * and nothing is sent. Otherwise its first row goes alone, ON CONFLICT DO NOTHING, and the rest
+ * only when that row was new. The unique index waits for a transaction still holding the same
+ * mark in another session (the attempt whose answer was lost, committing still, or orphaned by
+ * a partition); when that wait ends on the lock or statement timeout the batch's fate is not
+ * known yet, so the store counts as unreachable and the writer keeps the batch queued. An
+ * orphaned transaction ends within TDBPG_LOG_IDLE_TX_MS (the writer's sessions set it). The
+ * marks go with their rows (retention, the bounds).
  *
  * Text that reaches PostgreSQL must be valid UTF-8 (SQLite stores any bytes): every string of
  * an entry is passed through td_text_copy first, so that one entry with a malformed channel
@@ -189,14 +194,50 @@ static int insert_rows(tdb *db, const tdb_log_entry *e, size_t n, const tdbi_bat
     return inserted;
 }
 
+/* A batch sent again: whether its mark is stored (1), not (0), or -1 on error. Before the
+ * room is made, since making room could delete the marked first row and not the rest. */
+static int mark_stored(tdb *db, tdbi_batch_mark mark) {
+    tdbpg_params p = {0};
+    tdbpg_p_i64(&p, mark.writer);
+    tdbpg_p_i64(&p, mark.batch);
+    PGresult *r =
+        tdbpg_run(db, "writing the diagnosis log",
+                  "SELECT 1 FROM diagnoses WHERE mark_writer = $1 AND mark_batch = $2", &p);
+    int stored = r ? PQntuples(r) > 0 : -1;
+    PQclear(r);
+    return stored;
+}
+
+/* The marked row of a batch sent again could not be inserted because the unique index waited
+ * too long for another session's transaction holding the same mark -- the attempt whose COMMIT
+ * went unanswered, committing still or orphaned: not known yet, so the store counts as
+ * unreachable and the writer keeps the batch queued, mark and all. */
+static void mark_not_known_yet(tdb *db) {
+    const char *st = db->pg->sqlstate;
+    if (strcmp(st, "55P03") == 0 || strcmp(st, "57014") == 0) /* lock, statement timeout */
+        db->fault = TDB_FAULT_UNAVAILABLE;
+}
+
 /* One transaction: room, then the batch -- its first row with its mark, alone, and the rest
- * only when that row was new (see "A COMMIT without an answer"). */
+ * only when that row was new (see "A COMMIT without an answer"). *stored is set when the batch,
+ * sent again, was found stored. */
 static bool write_in_tx(tdb *db, const tdb_log_entry *clean, size_t n, tdbi_batch_mark mark,
-                        int64_t max_rows, int64_t max_bytes, int *has_room, tdbi_log_room *room) {
+                        int64_t max_rows, int64_t max_bytes, int *has_room, tdbi_log_room *room,
+                        bool *stored) {
     if (!tdbpg_begin(db, false))
         return false;
+    int found = mark.resent ? mark_stored(db, mark) : 0;
+    *stored = found > 0;
+    if (found != 0) {
+        bool ok = found > 0 && tdbpg_commit(db);
+        if (!ok)
+            tdbpg_rollback(db);
+        return ok;
+    }
     *has_room = tdbi_log_make_room(db, max_rows, max_bytes, n, room);
     int first = *has_room > 0 && n > 0 ? insert_rows(db, clean, 1, &mark) : 0;
+    if (first < 0 && mark.resent)
+        mark_not_known_yet(db);
     bool ok = *has_room >= 0 && first >= 0;
     for (size_t i = 1; ok && first == 1 && i < n; i += INSERT_ROWS)
         ok = insert_rows(db, clean + i, n - i < INSERT_ROWS ? n - i : INSERT_ROWS, NULL) > 0;
@@ -217,9 +258,10 @@ tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
     for (size_t i = 0; i < n; i++)
         clean_entry(&clean[i], &batch[i]);
     int has_room = 0;
-    bool ok = write_in_tx(db, clean, n, mark, max_rows, max_bytes, &has_room, &room);
+    bool stored = false;
+    bool ok = write_in_tx(db, clean, n, mark, max_rows, max_bytes, &has_room, &room, &stored);
     free(clean);
-    return tdbi_log_settle(n, ok, has_room, room);
+    return tdbi_log_settle(n, ok, stored ? 1 : has_room, room);
 }
 
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
@@ -229,9 +271,13 @@ int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
                        cutoff, limit);
 }
 
+/* Nothing to prepare (each batch's statement depends on its size); the session's setting for
+ * a writer (TDBPG_LOG_IDLE_TX_MS), now and after every reconnection. */
 bool tdbpg_log_attach(tdb *db) {
-    (void)db; /* nothing to prepare: each batch's statement depends on its size */
-    return true;
+    db->pg->log_writer = true;
+    return tdbpg_do(db, "setting up the diagnosis log",
+                    "SET idle_in_transaction_session_timeout = " TDBI_STR(TDBPG_LOG_IDLE_TX_MS),
+                    NULL);
 }
 
 /* ---- Reading ------------------------------------------------------------------------------- */

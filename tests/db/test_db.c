@@ -2290,9 +2290,10 @@ typedef struct {
     int listen_fd;
     int wake[2]; /* a pipe to the relay's thread: 'v' vanish, 'r' return, 'x' end */
     pthread_t thread;
-    bool running;      /* relay_start succeeded: relay_stop has a thread to end */
-    atomic_bool armed; /* cut the next COMMIT */
-    bool pass_commit;  /* pass it on (the server commits) or not */
+    bool running;       /* relay_start succeeded: relay_stop has a thread to end */
+    atomic_bool armed;  /* cut the next COMMIT */
+    bool pass_commit;   /* pass it on (the server commits) or not */
+    bool vanish_at_cut; /* vanish (relay_vanish) as it cuts */
     atomic_int cuts, accepted;
     atomic_bool vanished; /* set by the relay's thread once it ended every session */
     /* The relay thread's own. A pair without a server side is a connection held unanswered. */
@@ -2312,6 +2313,8 @@ static bool write_all(int fd, const char *p, ssize_t n) {
 }
 
 static void relay_end(pg_relay *r, int i) {
+    if (r->cut[i] && r->vanish_at_cut)
+        atomic_store(&r->vanished, true);
     if (r->cut[i])
         atomic_fetch_add(&r->cuts, 1);
     close(r->client[i]);
@@ -2489,14 +2492,15 @@ static void end_log_through_relay(tdb_log *log, pg_relay *r, tdbt_sandbox *s) {
 }
 
 /* A new sandbox with its database made, a relay to its server (relay_start), and a diagnosis
- * log of `capacity` entries writing through the relay; NULL (sandbox freed) when the server is
- * not on a Unix socket or the log cannot start. */
+ * log of `capacity` entries and at most max_rows rows (0: the default) writing through the
+ * relay; NULL (sandbox freed) when the server is not on a Unix socket or the log cannot start. */
 static tdb_log *log_through_relay(tdbt_sandbox *s, pg_relay *r, bool pass_commit, const char *extra,
-                                  size_t capacity) {
+                                  size_t capacity, int64_t max_rows) {
     tdb_close(sandbox_open(s));
     char err[600] = "";
+    tdb_log_options o = {.queue_capacity = capacity, .retention_days = 7, .max_rows = max_rows};
     tdb_log *log = relay_start(r, s, pass_commit, extra)
-                       ? tdb_log_start(r->url, s->key, capacity, 7, err, sizeof err)
+                       ? tdb_log_start_opts(r->url, s->key, &o, err, sizeof err)
                        : NULL;
     if (!log && r->running) { /* the relay runs: the log did not start */
         CHECK(false, "%s", err);
@@ -2516,7 +2520,8 @@ static void test_log_stop_vanished_pg(void) {
         return;
     tdbt_sandbox s;
     pg_relay relay;
-    tdb_log *log = log_through_relay(&s, &relay, true, "&connect_timeout=2", 8); /* batches of 4 */
+    tdb_log *log =
+        log_through_relay(&s, &relay, true, "&connect_timeout=2", 8, 0); /* batches of 4 */
     if (!log)
         return;
     EXPECT(relay_vanish(&relay));
@@ -2543,14 +2548,15 @@ static void test_log_commit_unanswered_grown_pg(void) {
         return;
     tdbt_sandbox s;
     pg_relay cut;
-    tdb_log *log = log_through_relay(&s, &cut, true, "&connect_timeout=1", 64);
+    tdb_log *log = log_through_relay(&s, &cut, true, "&connect_timeout=1", 64, 0);
     if (!log)
         return;
+    cut.vanish_at_cut = true; /* the retry waits: the three below are queued meanwhile */
     atomic_store(&cut.armed, true);
     push_entries(log, "app-grown", 0, 5);
     for (int t = 0; t < 5000 && atomic_load(&cut.cuts) == 0; t++)
         usleep(1000);
-    EXPECT(relay_vanish(&cut)); /* the retry waits: the three below are queued meanwhile */
+    EXPECT(atomic_load(&cut.vanished));
     push_entries(log, "app-grown", 5, 8);
     EXPECT(relay_return(&cut));
     EXPECT(tdb_log_flush_for(log, 15000));
@@ -2595,20 +2601,22 @@ static void test_log_commit_unanswered_pg(void) {
         bool committed = pass == 0;
         tdbt_sandbox s;
         pg_relay cut;
-        tdb_log *log = log_through_relay(&s, &cut, committed, "", 64);
+        /* At most 10 rows: the batch of 8 sent again must be found before room is made for it
+         * (making room would delete its first rows, the marked one among them). */
+        tdb_log *log = log_through_relay(&s, &cut, committed, "", 64, 10);
         if (!log)
             return;
         atomic_store(&cut.armed, true);
-        push_entries(log, "app-cut", 0, 5);
+        push_entries(log, "app-cut", 0, 8);
         EXPECT(tdb_log_flush_for(log, 10000));
         CHECK(atomic_load(&cut.cuts) == 1, "pass %d: %d cuts", pass, atomic_load(&cut.cuts));
         int64_t rows =
             tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'");
-        CHECK(rows == 5, "pass %d: %lld rows", pass, (long long)rows);
-        /* Later batches are written as usual, marks and all. */
-        push_entries(log, "app-cut", 5, 6);
+        CHECK(rows == 8, "pass %d: %lld rows", pass, (long long)rows);
+        /* Later batches are written as usual, marks and all (9 rows: within the bound). */
+        push_entries(log, "app-cut", 8, 9);
         EXPECT(tdb_log_flush_for(log, 10000));
-        EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-cut'") == 6);
+        EXPECT(tdbt_sql_int(s.db, "SELECT count(DISTINCT channel) FROM diagnoses") == 9);
         EXPECT(tdbt_sql_int(s.db, "SELECT count(DISTINCT mark_writer) FROM diagnoses") == 1);
         end_log_through_relay(log, &cut, &s);
     }
