@@ -202,6 +202,10 @@ static const char *const MIGRATIONS[] = {
 #define MIGRATION_COUNT ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 _Static_assert(MIGRATION_COUNT == TDBPG_SCHEMA_VERSION, "one migration per schema version");
 
+const char *tdbpg_migration(int version) {
+    return version >= 1 && version <= MIGRATION_COUNT ? MIGRATIONS[version - 1] : NULL;
+}
+
 /* ---- Parameters and results ---------------------------------------------------------------- */
 
 static int next_param(tdbpg_params *p) {

@@ -135,6 +135,10 @@ tdb_status tdbpg_backup(tdb *db, const char *dest_path);
 tdb_status tdbpg_diagnoses_recent(tdb *db, const char *app_id, int limit, tdb_log_entry **out,
                                   size_t *count);
 bool tdbpg_log_attach(tdb *db);
+/* The SQL of PostgreSQL schema step `version` (1..TDBPG_SCHEMA_VERSION), NULL beyond: for the
+ * test that pins released steps (tests/db/test_db.c, migrations_unchanged). */
+const char *tdbpg_migration(int version);
+
 tdbi_log_outcome tdbpg_log_write(tdb *db, const tdb_log_entry *batch, size_t n,
                                  tdbi_batch_mark mark, int64_t max_rows, int64_t max_bytes);
 int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit);

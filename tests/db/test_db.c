@@ -1726,27 +1726,40 @@ static void test_row_key(void) {
     EXPECT(tdbsq_row_key("0123456789abcdef0123456789abcdef") == INT64_C(47637765473992618));
 }
 
-/* A released migration is never edited (db_open.c): a file migrated by an older release must
- * end as one migrated by this one. Each step's text is pinned by the first 16 hex digits of its
- * SHA-256 -- 1 to 7 as the build of dae970b printed them, 8 as released with schema 8. A step
- * that must change for a good reason is a new step. */
-static void test_migrations_unchanged(void) {
-    static const char *const pinned[] = {
-        "778933ca043237b8", "a9d527937f708c08", "9442bb994df5c10b", "963f8776bea72ec9",
-        "4eecc37d0a3a29df", "a0d4c5fce1620f76", "c7660003f1ca9190", "7087232fcebb674a",
-    };
-    _Static_assert(sizeof pinned / sizeof pinned[0] == TDB_SCHEMA_VERSION,
-                   "pin the new migration's text here");
-    for (int v = 1; v <= TDB_SCHEMA_VERSION; v++) {
-        const char *sql = tdbi_migration(v);
+/* Whether the text of each step of migration(1..count) hashes to its pin (the first 16 hex
+ * digits of its SHA-256). */
+static bool steps_pinned(const char *store, const char *(*migration)(int), int count,
+                         const char *const *pinned) {
+    bool ok = true;
+    for (int v = 1; v <= count; v++) {
+        const char *sql = migration(v);
         unsigned char hash[32];
         char hex[65] = "";
         if (sql) {
             td_sha256(sql, strlen(sql), hash);
             td_hex(hash, 8, hex);
         }
-        CHECK(strcmp(hex, pinned[v - 1]) == 0, "migration %d: %s", v, hex);
+        ok = CHECK(strcmp(hex, pinned[v - 1]) == 0, "%s migration %d: %s", store, v, hex) && ok;
     }
+    return ok;
+}
+
+/* A released migration is never edited (db_open.c, db_pg.c): a database migrated by an older
+ * release must end as one migrated by this one. Each step's text is pinned by the first 16 hex
+ * digits of its SHA-256 -- SQLite's 1 to 7 as the build of dae970b printed them (PostgreSQL's 1
+ * has the text it had there), the others as released since. A step that must change for a good
+ * reason is a new step. */
+static void test_migrations_unchanged(void) {
+    static const char *const sqlite_pins[] = {
+        "778933ca043237b8", "a9d527937f708c08", "9442bb994df5c10b", "963f8776bea72ec9",
+        "4eecc37d0a3a29df", "a0d4c5fce1620f76", "c7660003f1ca9190", "7087232fcebb674a",
+    };
+    static const char *const pg_pins[] = {"435a5d1d66b90382", "fbb716bfcb71b88e"};
+    _Static_assert(sizeof sqlite_pins / sizeof sqlite_pins[0] == TDB_SCHEMA_VERSION &&
+                       sizeof pg_pins / sizeof pg_pins[0] == TDBPG_SCHEMA_VERSION,
+                   "pin the new migration's text here");
+    EXPECT(steps_pinned("SQLite", tdbi_migration, TDB_SCHEMA_VERSION, sqlite_pins));
+    EXPECT(steps_pinned("PostgreSQL", tdbpg_migration, TDBPG_SCHEMA_VERSION, pg_pins));
 }
 
 /* tdb_row_key for the test of collisions: every App ID has the same key. */
