@@ -430,9 +430,7 @@ static bool set_up_session(tdb *db) {
              "SET default_transaction_read_only = %s%s",
              statement_timeout_ms(db->pg), db->pg->lock_timeout_ms,
              db->pg->read_only ? "on" : "off",
-             db->pg->log_writer
-                 ? "; SET idle_in_transaction_session_timeout = " TDBI_STR(TDBPG_LOG_IDLE_TX_MS)
-                 : "");
+             db->pg->log_writer ? "; " TDBPG_LOG_SESSION_SQL : "");
     PGresult *r = PQexec(db->pg->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)

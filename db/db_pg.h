@@ -35,6 +35,8 @@
  * next attempt at that batch -- until the server's TCP keepalive gave up, hours by default
  * (db_pg_log.c). No other session sets it: an import reads its input inside its transaction. */
 #define TDBPG_LOG_IDLE_TX_MS 60000
+#define TDBPG_LOG_SESSION_SQL                                                                      \
+    "SET idle_in_transaction_session_timeout = " TDBI_STR(TDBPG_LOG_IDLE_TX_MS)
 /* The watcher's poll of the version row when no notification came. */
 #define TDBPG_WATCH_POLL_MS 250
 /* The channel of pg_notify on every configuration change. */

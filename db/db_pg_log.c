@@ -275,9 +275,7 @@ int64_t tdbpg_log_prune(tdb *db, int64_t cutoff, int limit) {
  * a writer (TDBPG_LOG_IDLE_TX_MS), now and after every reconnection. */
 bool tdbpg_log_attach(tdb *db) {
     db->pg->log_writer = true;
-    return tdbpg_do(db, "setting up the diagnosis log",
-                    "SET idle_in_transaction_session_timeout = " TDBI_STR(TDBPG_LOG_IDLE_TX_MS),
-                    NULL);
+    return tdbpg_do(db, "setting up the diagnosis log", TDBPG_LOG_SESSION_SQL, NULL);
 }
 
 /* ---- Reading ------------------------------------------------------------------------------- */
