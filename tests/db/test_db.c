@@ -2301,12 +2301,17 @@ typedef struct {
     char target[sizeof((struct sockaddr_un *)0)->sun_path]; /* the server's socket */
     char url[600];                                          /* the database, through the relay */
     int listen_fd;
-    int wake[2]; /* a pipe to the relay's thread: 'v' vanish, 'r' return, 'x' end */
+    int wake[2]; /* a pipe to the relay's thread: 'v' vanish, 'r' return, 'o' end the orphan,
+                    'x' end */
     pthread_t thread;
     bool running;       /* relay_start succeeded: relay_stop has a thread to end */
     atomic_bool armed;  /* cut the next COMMIT */
     bool pass_commit;   /* pass it on (the server commits) or not */
     bool vanish_at_cut; /* vanish (relay_vanish) as it cuts */
+    bool keep_orphan;   /* a COMMIT not passed on: the server's side stays open, its transaction
+                           orphaned, until relay_end_orphan */
+    int orphan;         /* that side */
+    atomic_bool orphan_open;
     atomic_int cuts, accepted;
     atomic_bool vanished; /* set by the relay's thread once it ended every session */
     /* The relay thread's own. A pair without a server side is a connection held unanswered. */
@@ -2365,6 +2370,11 @@ static bool relay_from_client(pg_relay *r, int i, char *buf, size_t cap) {
         return n > 0; /* a held connection's bytes go nowhere */
     if (memmem(buf, (size_t)n, "COMMIT", 6) && atomic_exchange(&r->armed, false)) {
         r->cut[i] = true;
+        if (!r->pass_commit && r->keep_orphan) {
+            r->orphan = r->server[i];
+            r->server[i] = -1;
+            atomic_store(&r->orphan_open, true);
+        }
         if (!r->pass_commit)
             return false; /* the server never sees it */
     }
@@ -2393,6 +2403,12 @@ static void *relay_main(void *arg) {
         if (poll(pf, 2 + 2 * RELAY_PAIRS, -1) < 0 ||
             (pf[0].revents && (read(r->wake[0], &cmd, 1) != 1 || cmd == 'x')))
             break;
+        if (pf[0].revents && cmd == 'o') {
+            close(r->orphan);
+            r->orphan = -1;
+            atomic_store(&r->orphan_open, false);
+            continue;
+        }
         if (pf[0].revents && cmd == 'r') {
             atomic_store(&r->vanished, false);
             continue;
@@ -2418,6 +2434,7 @@ static void *relay_main(void *arg) {
     }
     for (int i = 0; i < RELAY_PAIRS; i++)
         relay_end(r, i);
+    close(r->orphan);
     free(buf);
     return NULL;
 }
@@ -2426,7 +2443,7 @@ static void *relay_main(void *arg) {
  * server is not on a Unix socket. extra is added to the relay's URL ("&name=value..."). */
 static bool relay_start(pg_relay *r, const tdbt_sandbox *s, bool pass_commit, const char *extra) {
     memset(r, 0, sizeof *r);
-    r->listen_fd = r->wake[0] = r->wake[1] = -1;
+    r->listen_fd = r->wake[0] = r->wake[1] = r->orphan = -1;
     for (int i = 0; i < RELAY_PAIRS; i++)
         r->client[i] = r->server[i] = -1;
     r->pass_commit = pass_commit;
@@ -2478,6 +2495,22 @@ static bool relay_return(pg_relay *r) {
     for (int i = 0; i < 5000 && atomic_load(&r->vanished); i++)
         usleep(1000);
     return !atomic_load(&r->vanished);
+}
+
+/* Waits (at most 5 s) until the relay made its cut. */
+static bool relay_wait_cut(pg_relay *r) {
+    for (int t = 0; t < 5000 && atomic_load(&r->cuts) == 0; t++)
+        usleep(1000);
+    return atomic_load(&r->cuts) > 0;
+}
+
+/* Closes the orphaned side (keep_orphan): the server ends its transaction. */
+static bool relay_end_orphan(pg_relay *r) {
+    if (write(r->wake[1], "o", 1) != 1)
+        return false;
+    for (int i = 0; i < 5000 && atomic_load(&r->orphan_open); i++)
+        usleep(1000);
+    return !atomic_load(&r->orphan_open);
 }
 
 static void relay_stop(pg_relay *r) {
@@ -2567,8 +2600,7 @@ static void test_log_commit_unanswered_grown_pg(void) {
     cut.vanish_at_cut = true; /* the retry waits: the three below are queued meanwhile */
     atomic_store(&cut.armed, true);
     push_entries(log, "app-grown", 0, 5);
-    for (int t = 0; t < 5000 && atomic_load(&cut.cuts) == 0; t++)
-        usleep(1000);
+    EXPECT(relay_wait_cut(&cut));
     EXPECT(atomic_load(&cut.vanished));
     push_entries(log, "app-grown", 5, 8);
     EXPECT(relay_return(&cut));
@@ -2576,6 +2608,37 @@ static void test_log_commit_unanswered_grown_pg(void) {
     int64_t rows = tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-grown'");
     CHECK(rows == 8, "%lld rows", (long long)rows);
     EXPECT(tdbt_sql_int(s.db, "SELECT count(DISTINCT channel) FROM diagnoses") == 8);
+    end_log_through_relay(log, &cut, &s);
+}
+
+/* PostgreSQL: the COMMIT went unanswered because it never reached the server, whose side of
+ * the connection stays open (a partition): the attempt's transaction is orphaned, holding the
+ * batch's mark. The batch sent again waits on that mark past the writer's lock timeout: its fate
+ * is not known yet, so it stays queued -- not counted as dropped (it was, before) -- and is
+ * written once the orphan ends. */
+static void test_log_commit_orphaned_pg(void) {
+    if (!tdbt_pg())
+        return;
+    tdbt_sandbox s;
+    pg_relay cut;
+    tdb_log *log = log_through_relay(&s, &cut, false, "", 64, 0);
+    if (!log)
+        return;
+    cut.keep_orphan = true;
+    atomic_store(&cut.armed, true);
+    push_entries(log, "app-orphan", 0, 5);
+    EXPECT(relay_wait_cut(&cut));
+    EXPECT(atomic_load(&cut.orphan_open));
+    usleep(2 * TDBI_BUSY_TIMEOUT_MS * 1000 + 500000); /* two of the writer's lock timeouts */
+    tdb_log_health h;
+    tdb_log_stats st;
+    tdb_log_snapshot(log, &st, &h);
+    CHECK(h.fault == TDB_FAULT_UNAVAILABLE && h.dropped_failed == 0 && st.depth == 5,
+          "fault %d, %llu dropped, %zu queued", (int)h.fault, (unsigned long long)h.dropped_failed,
+          st.depth);
+    EXPECT(relay_end_orphan(&cut));
+    EXPECT(tdb_log_flush_for(log, 15000));
+    EXPECT(tdbt_sql_int(s.db, "SELECT count(*) FROM diagnoses WHERE app_id = 'app-orphan'") == 5);
     end_log_through_relay(log, &cut, &s);
 }
 
@@ -2784,6 +2847,7 @@ static const tu_test TESTS[] = {
     {"migrate_pg_v2", test_migrate_pg_v2},
     {"log_stop_vanished_pg", test_log_stop_vanished_pg},
     {"log_commit_unanswered_grown_pg", test_log_commit_unanswered_grown_pg},
+    {"log_commit_orphaned_pg", test_log_commit_orphaned_pg},
     {"migrate_v5", test_migrate_v5},
     {"migrate_v6", test_migrate_v6},
     {"migrate_v7", test_migrate_v7},
@@ -2817,6 +2881,7 @@ int main(int argc, char **argv) {
             "migrate_pg_v2",
             "log_stop_vanished_pg",
             "log_commit_unanswered_grown_pg",
+            "log_commit_orphaned_pg",
         };
         tu_test chosen[sizeof pg_tests / sizeof pg_tests[0]];
         size_t n = 0;
